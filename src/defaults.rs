@@ -1,0 +1,20 @@
+//! Every default in one place, used by the CLI flags, the library and the tests, so no
+//! literal port or duration is scattered through the code.
+
+use std::time::Duration;
+
+pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:4317";
+pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:4318";
+pub const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:4317";
+/// Largest accepted OTLP request (gRPC message or HTTP body, after decompression).
+pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
+pub const DEFAULT_MAX_SPANS: usize = 1_000_000;
+pub const DEFAULT_TRACE_TTL: Duration = Duration::from_secs(10 * 60);
+/// Completeness rule 4: no new span for this long.
+pub const DEFAULT_SETTLE: Duration = Duration::from_millis(500);
+/// Judge an incomplete trace after this much quiet (the OpenTelemetry SDKs' batch delay).
+pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
+/// Give up on a trace this long after the trigger.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+/// How often the server logs its counters.
+pub const STATS_LOG_INTERVAL: Duration = Duration::from_secs(60);
