@@ -29,10 +29,8 @@ macro_rules! id_impl {
 
             /// From raw bytes; rejects a wrong length and the all-zero ID.
             pub fn from_bytes(bytes: &[u8]) -> Result<Self, IdError> {
-                let array: [u8; $n] = bytes.try_into().map_err(|_| IdError::Length {
-                    expected: $n,
-                    found: bytes.len(),
-                })?;
+                let array: [u8; $n] =
+                    bytes.try_into().map_err(|_| IdError::Length { expected: $n, found: bytes.len() })?;
                 if array == [0; $n] {
                     return Err(IdError::Zero);
                 }
@@ -42,10 +40,8 @@ macro_rules! id_impl {
             /// From hex text (either case); rejects the all-zero ID.
             pub fn from_hex(text: &str) -> Result<Self, IdError> {
                 let mut array = [0u8; $n];
-                hex::decode_to_slice(text.trim(), &mut array).map_err(|_| IdError::Hex {
-                    expected: $n * 2,
-                    text: text.to_string(),
-                })?;
+                hex::decode_to_slice(text.trim(), &mut array)
+                    .map_err(|_| IdError::Hex { expected: $n * 2, text: text.to_string() })?;
                 Self::from_bytes(&array)
             }
 

@@ -11,5 +11,8 @@ mod span;
 mod trace;
 
 pub use ids::{IdError, SpanId, TraceId};
-pub use span::{empty_str, find_attribute, AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanKind, Status, StatusCode, Str};
+pub use span::{
+    empty_str, find_attribute, AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanKind,
+    Status, StatusCode, Str,
+};
 pub use trace::Trace;

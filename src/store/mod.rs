@@ -137,7 +137,12 @@ impl TraceStore {
     /// Waits until the trace is complete by the design's rules 1, 2 and 4 plus `check`
     /// (rule 3), or judges it as it is after `grace` of quiet or at `timeout`. Event-driven:
     /// woken by every insert for this trace. The trace is pinned (never evicted) while waited on.
-    pub async fn wait(&self, _trace_id: TraceId, _options: &WaitOptions, _check: &CompletenessCheck) -> WaitOutcome {
+    pub async fn wait(
+        &self,
+        _trace_id: TraceId,
+        _options: &WaitOptions,
+        _check: &CompletenessCheck,
+    ) -> WaitOutcome {
         todo!()
     }
 }
