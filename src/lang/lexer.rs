@@ -1,0 +1,1 @@
+//! Tokens of the expression language (reference 8.1).
