@@ -58,9 +58,9 @@ pub use eval::{
     evaluate_output, evaluate_spec, only_counts_spans, AssertionOutcome, OutputOutcome, SpanResult,
     SpecOutcome, Vars,
 };
-pub use expr::{Assertion, Expr, FilterCall, StrPart, Template, Term};
+pub use expr::{Assertion, Expr, FilterCall, StrLit, StrPart, Template, Term};
 pub use selector::{Chain, Filter, PseudoClass, Selector, SelectorOp, SelectorValue, SpanSelector};
-pub use value::{format_duration, Item, Type, Value};
+pub use value::{format_duration, DurationUnit, Item, Type, Value};
 pub use view::{SpanView, TraceView, SELECTED_SPANS_COUNT, TRIGGER_SPAN_NAME};
 
 use std::fmt;
