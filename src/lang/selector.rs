@@ -190,7 +190,32 @@ fn select_chain(
     let spans = view.spans();
     let matches: Vec<usize> = if tail.is_empty() {
         range.filter(|&index| head.matches(&spans[index])).collect()
+    } else if let [inner] = tail {
+        if inner.pseudo.is_none() {
+            descendants_matching(view, head, inner, range)
+        } else {
+            chain_by_parent(view, head, tail, range, seen)
+        }
     } else {
+        chain_by_parent(view, head, tail, range, seen)
+    };
+    match head.pseudo {
+        Some(pseudo) => pseudo.apply(matches),
+        None => matches,
+    }
+}
+
+/// `head tail...` evaluated as 7.3 says: the tail below each span matching `head`, the
+/// span itself removed, repeats dropped.
+fn chain_by_parent(
+    view: &TraceView<'_>,
+    head: &SpanSelector,
+    tail: &[SpanSelector],
+    range: std::ops::Range<usize>,
+    seen: &mut Vec<bool>,
+) -> Vec<usize> {
+    let spans = view.spans();
+    {
         let mut collected = Vec::new();
         for parent in range.filter(|&index| head.matches(&spans[index])) {
             let below = select_chain(view, tail, view.subtree(parent), seen);
@@ -201,11 +226,36 @@ fn select_chain(
         seen.resize(view.len(), false);
         collected.retain(|&index| !std::mem::replace(&mut seen[index], true));
         collected
-    };
-    match head.pseudo {
-        Some(pseudo) => pseudo.apply(matches),
-        None => matches,
     }
+}
+
+/// The common `A B` without a pseudo-class on `B` in one pass: the spans matching `inner`
+/// that have a strict ancestor matching `outer`, in pre-order. This is what
+/// [`chain_by_parent`] computes (subtrees of nested matches are contained in each other,
+/// those of disjoint matches follow each other), in linear rather than quadratic time.
+fn descendants_matching(
+    view: &TraceView<'_>,
+    outer: &SpanSelector,
+    inner: &SpanSelector,
+    range: std::ops::Range<usize>,
+) -> Vec<usize> {
+    let spans = view.spans();
+    // Ends of the subtrees of the open ancestors that match `outer`.
+    let mut open_ends: Vec<usize> = Vec::new();
+    let mut found = Vec::new();
+    for index in range {
+        while open_ends.last().is_some_and(|&end| end <= index) {
+            open_ends.pop();
+        }
+        let span = &spans[index];
+        if !open_ends.is_empty() && inner.matches(span) {
+            found.push(index);
+        }
+        if outer.matches(span) {
+            open_ends.push(view.subtree(index).end);
+        }
+    }
+    found
 }
 
 struct SelectorParser<'s> {
