@@ -155,6 +155,21 @@ impl Selector {
         selected
     }
 
+    /// [`Selector::select`] without the linear-time shortcut for `A B` chains: the
+    /// reference the property tests compare it with.
+    #[cfg(test)]
+    pub(crate) fn select_naive(&self, view: &TraceView<'_>) -> Vec<usize> {
+        if self.alternatives.is_empty() {
+            return (0..view.len()).collect();
+        }
+        let mut selected = Vec::new();
+        let mut seen = Vec::new();
+        for chain in &self.alternatives {
+            selected.extend(select_chain_naive(view, &chain.parts, 0..view.len(), &mut seen));
+        }
+        selected
+    }
+
     /// The selected spans themselves.
     pub fn select_spans<'v, 't>(&self, view: &'v TraceView<'t>) -> Vec<&'v SpanView<'t>> {
         self.select(view).into_iter().map(|index| &view.spans()[index]).collect()
@@ -198,6 +213,36 @@ fn select_chain(
         }
     } else {
         chain_by_parent(view, head, tail, range, seen)
+    };
+    match head.pseudo {
+        Some(pseudo) => pseudo.apply(matches),
+        None => matches,
+    }
+}
+
+#[cfg(test)]
+fn select_chain_naive(
+    view: &TraceView<'_>,
+    parts: &[SpanSelector],
+    range: std::ops::Range<usize>,
+    seen: &mut Vec<bool>,
+) -> Vec<usize> {
+    let Some((head, tail)) = parts.split_first() else {
+        return Vec::new();
+    };
+    let spans = view.spans();
+    let matches: Vec<usize> = if tail.is_empty() {
+        range.filter(|&index| head.matches(&spans[index])).collect()
+    } else {
+        let mut collected = Vec::new();
+        for parent in range.filter(|&index| head.matches(&spans[index])) {
+            let below = select_chain_naive(view, tail, view.subtree(parent), seen);
+            collected.extend(below.into_iter().filter(|&index| index != parent));
+        }
+        seen.clear();
+        seen.resize(view.len(), false);
+        collected.retain(|&index| !std::mem::replace(&mut seen[index], true));
+        collected
     };
     match head.pseudo {
         Some(pseudo) => pseudo.apply(matches),

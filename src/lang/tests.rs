@@ -32,7 +32,7 @@ fn trace_id() -> TraceId {
 ///       consume                8  messaging consumer
 ///   say "hi"                   9  typed attributes
 /// ```
-fn shop() -> Trace {
+pub(super) fn shop() -> Trace {
     let span = |n: u8, name: &str| Span::new(trace_id(), id(n), name);
     let trigger = span(1, TRIGGER_SPAN_NAME)
         .with_times(T, T + 100 * MS)
