@@ -131,7 +131,7 @@ impl Expr {
         names
     }
 
-    fn visit<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term)) {
+    pub(crate) fn visit<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term)) {
         visit_term(&self.first, visitor);
         for (_, term) in &self.rest {
             visit_term(term, visitor);

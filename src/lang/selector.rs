@@ -9,7 +9,7 @@
 
 use std::fmt;
 
-use super::view::SpanView;
+use super::view::{MetaKey, SpanView};
 use super::{Error, TextSpan, TraceView};
 
 /// A whole selector: alternatives separated by commas. No alternative (the empty text)
@@ -78,6 +78,27 @@ pub struct Filter {
     pub value: SelectorValue,
     /// The value as text compared with the span's (7.2): floats with two decimals.
     text: String,
+    /// `property` resolved once.
+    key: PropertyKey,
+}
+
+/// What a filter's property reads, resolved at parse time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PropertyKey {
+    Name,
+    Kind,
+    Meta(MetaKey),
+    Attribute,
+}
+
+impl PropertyKey {
+    fn of(property: &str) -> PropertyKey {
+        match property {
+            "name" => PropertyKey::Name,
+            "kind" => PropertyKey::Kind,
+            other => MetaKey::from_name(other).map_or(PropertyKey::Attribute, PropertyKey::Meta),
+        }
+    }
 }
 
 impl Filter {
@@ -88,12 +109,16 @@ impl Filter {
 
     fn matches(&self, span: &SpanView<'_>) -> bool {
         let owned;
-        let actual: &str = match self.property.as_str() {
-            "name" => span.name(),
-            "kind" => span.kind(),
-            key => {
-                // A missing attribute reads as "".
-                owned = span.attribute(key);
+        let actual: &str = match self.key {
+            PropertyKey::Name => span.name(),
+            PropertyKey::Kind => span.kind(),
+            // A missing attribute reads as "".
+            PropertyKey::Meta(meta) => {
+                owned = span.meta(meta);
+                owned.as_deref().unwrap_or("")
+            }
+            PropertyKey::Attribute => {
+                owned = span.plain_attribute(&self.property);
                 owned.as_deref().unwrap_or("")
             }
         };
@@ -518,7 +543,8 @@ impl SelectorParser<'_> {
             },
             SelectorValue::Bool(flag) => flag.to_string(),
         };
-        Ok(Filter { property, op, value, text })
+        let key = PropertyKey::of(&property);
+        Ok(Filter { property, op, value, text, key })
     }
 
     fn value(&mut self, op: SelectorOp) -> Result<SelectorValue, Error> {
