@@ -269,23 +269,28 @@ fn evaluate_assertion(
     let right = match right {
         Ok(value) => value,
         Err(error) => {
-            return failed(observed_text(&left, compares_durations && left.is_duration()), error.clone())
+            let duration_mode = compares_durations && left.is_duration();
+            return failed(observed_text(left, duration_mode), error.clone());
         }
     };
-    let observed = observed_text(&left, compares_durations && (left.is_duration() || right.is_duration()));
-    match assertion.comparator.apply(&left, right) {
+    let verdict = assertion.comparator.apply(&left, right);
+    let duration_mode = compares_durations && (left.is_duration() || right.is_duration());
+    let observed = observed_text(left, duration_mode);
+    match verdict {
         Ok(passed) => SpanResult { span_id, observed, passed, error: None },
         Err(error) => failed(observed, error),
     }
 }
 
-fn observed_text(left: &Value, duration_mode: bool) -> String {
+/// The observed value: the left side's text, or its display form in a duration
+/// comparison. Takes the value so that its text is moved, not copied.
+fn observed_text(left: Value, duration_mode: bool) -> String {
     if duration_mode {
         if let Some(nanos) = duration_nanos(&left.text()) {
             return format_duration(nanos);
         }
     }
-    left.text().into_owned()
+    left.into_text()
 }
 
 pub(crate) fn eval_expr(expr: &Expr, scope: Scope<'_, '_>) -> Result<Value, String> {
