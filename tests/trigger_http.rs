@@ -90,7 +90,10 @@ async fn sends_method_headers_body_auth_and_trace_context() {
         Header { key: "X-Tag".into(), value: "a".into() },
         Header { key: "X-Tag".into(), value: "b".into() },
         // Propagation headers replace a user's.
-        Header { key: "traceparent".into(), value: "00-ffffffffffffffffffffffffffffffff-ffffffffffffffff-00".into() },
+        Header {
+            key: "traceparent".into(),
+            value: "00-ffffffffffffffffffffffffffffffff-ffffffffffffffff-00".into(),
+        },
         Header { key: "".into(), value: "ignored".into() },
     ];
     definition.body = r#"{"name": "ana"}"#.into();
@@ -104,10 +107,16 @@ async fn sends_method_headers_body_auth_and_trace_context() {
     assert_eq!(seen.header_values("content-type"), ["application/json"]);
     assert_eq!(seen.header_values("x-tag"), ["a", "b"]);
     assert_eq!(seen.header_values("authorization"), ["Bearer abc"]);
-    assert_eq!(seen.header_values("traceparent"), ["00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"]);
+    assert_eq!(
+        seen.header_values("traceparent"),
+        ["00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"]
+    );
     assert_eq!(seen.header_values("tracestate"), ["tracetest=true"]);
     assert_eq!(seen.header_values("b3"), ["0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-1"]);
-    assert_eq!(seen.header_values("uber-trace-id"), ["0af7651916cd43dd8448eb211c80319c:b7ad6b7169203331:0:1"]);
+    assert_eq!(
+        seen.header_values("uber-trace-id"),
+        ["0af7651916cd43dd8448eb211c80319c:b7ad6b7169203331:0:1"]
+    );
     assert_eq!(seen.header_values("ot-tracer-traceid"), ["8448eb211c80319c"]);
     assert_eq!(
         seen.header_values("x-amzn-trace-id"),
@@ -118,8 +127,12 @@ async fn sends_method_headers_body_auth_and_trace_context() {
     assert_eq!(response.status, 201);
     assert_eq!(response.status_text, "201 Created");
     assert_eq!(response.body, r#"{"id": 42}"#);
-    let multi: Vec<&str> =
-        response.headers.iter().filter(|(key, _)| key == "x-multi").map(|(_, value)| value.as_str()).collect();
+    let multi: Vec<&str> = response
+        .headers
+        .iter()
+        .filter(|(key, _)| key == "x-multi")
+        .map(|(_, value)| value.as_str())
+        .collect();
     assert_eq!(multi, ["one", "two"]);
     assert!(response.started <= response.finished);
 }
@@ -148,7 +161,8 @@ async fn auth_forms_and_a_bare_host() {
         assert_eq!(request.header_values(header), [expected]);
     }
     let mut definition = http(format!("http://{addr}/q?x=1"));
-    definition.auth = Some(Auth::ApiKey { key: "key".into(), value: "v w".into(), location: ApiKeyLocation::Query });
+    definition.auth =
+        Some(Auth::ApiKey { key: "key".into(), value: "v w".into(), location: ApiKeyLocation::Query });
     definition.fire(trace_id, span_id).await.expect("response");
     assert_eq!(seen.recv().await.expect("request").path_and_query, "/q?x=1&key=v+w");
 }
@@ -169,7 +183,8 @@ async fn an_unreachable_url_is_an_error() {
     let addr = listener.local_addr().expect("addr");
     drop(listener);
     let (trace_id, span_id) = ids();
-    let error = http(format!("http://{addr}/")).fire(trace_id, span_id).await.expect_err("connection refused");
+    let error =
+        http(format!("http://{addr}/")).fire(trace_id, span_id).await.expect_err("connection refused");
     assert!(matches!(error, trigger::Error::Request { .. }), "{error:?}");
     assert!(error.to_string().contains(&addr.to_string()), "{error}");
 
@@ -188,21 +203,30 @@ fn render_maps_every_template_field() {
         auth: Some(Auth::Basic { username: "${var:U}".into(), password: "p".into() }),
     });
     let rendered = definition
-        .render(&mut |text: &str| -> Result<String, String> { Ok(text.replace("${var:", "<").replace('}', ">")) })
+        .render(&mut |text: &str| -> Result<String, String> {
+            Ok(text.replace("${var:", "<").replace('}', ">"))
+        })
         .expect("render");
     let Trigger::Http(http) = rendered else { panic!("http") };
     assert_eq!(http.url, "<HOST>/x");
     assert_eq!(http.headers[0], Header { key: "<K>".into(), value: "<V>".into() });
     assert_eq!(http.body, "<B>");
     assert_eq!(http.auth, Some(Auth::Basic { username: "<U>".into(), password: "p".into() }));
-    let failed = definition.render(&mut |text: &str| if text.contains("B") { Err(text.to_string()) } else { Ok(text.into()) });
+    let failed = definition.render(&mut |text: &str| {
+        if text.contains("B") {
+            Err(text.to_string())
+        } else {
+            Ok(text.into())
+        }
+    });
     assert_eq!(failed, Err("${var:B}".to_string()));
 }
 
 #[tokio::test]
 async fn traceid_trigger_names_the_trace() {
     let (trace_id, span_id) = ids();
-    let definition = Trigger::TraceId(trigger::TraceIdTrigger { id: "4bf92f3577b34da6a3ce929d0e0e4736".into() });
+    let definition =
+        Trigger::TraceId(trigger::TraceIdTrigger { id: "4bf92f3577b34da6a3ce929d0e0e4736".into() });
     let response = definition.fire(trace_id, span_id).await.expect("valid id");
     assert_eq!(response.trace_id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
     for bad in ["", "xyz", "4bf92f3577b34da6a3ce929d0e0e473", "00000000000000000000000000000000"] {
