@@ -49,7 +49,9 @@ impl TraceSource for LocalSource {
         selectors: &'a [Selector],
     ) -> BoxFuture<'a, anyhow::Result<WaitOutcome>> {
         Box::pin(async move {
-            let check = move |trace: &crate::model::Trace| unmatched_selectors(trace, selectors);
+            // The store's hook must own what it uses.
+            let selectors = selectors.to_vec();
+            let check = move |trace: &crate::model::Trace| unmatched_selectors(trace, &selectors);
             Ok(self.store.wait(trace_id, options, &check).await)
         })
     }
