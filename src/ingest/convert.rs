@@ -170,6 +170,9 @@ fn convert_value<'a>(
 pub fn decode_json(bytes: &[u8]) -> Result<Batch, Error> {
     let mut value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|err| Error::Json(err.to_string()))?;
+    if !value.is_object() {
+        return Err(Error::Json("expected a JSON object".to_string()));
+    }
     // The generated serde code reads enums only as numbers; OTLP JSON allows their names too.
     normalise_enums(&mut value);
     let request: ExportTraceServiceRequest =

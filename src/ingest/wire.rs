@@ -556,6 +556,12 @@ impl<'a> Decoder<'a> {
                     expect(wire_type, LEN)?;
                     value = self.any_value(reader.bytes()?, intern_all, depth)?;
                 }
+                (3, wire_type) => {
+                    // key_strindex: a profiles-only string table reference, ignored as in
+                    // convert, but still type-checked as prost does.
+                    expect(wire_type, VARINT)?;
+                    reader.varint()?;
+                }
                 (field, wire_type) => reader.skip(field, wire_type)?,
             }
         }
