@@ -8,6 +8,7 @@
 //! data in the report; an `Err` from a step only means the step could not go on (its state is
 //! then `ERROR`).
 
+mod files;
 mod source;
 mod step;
 
@@ -15,6 +16,7 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+pub use files::{load, run_files, RunFiles, RunFilesError};
 pub use source::{unmatched_selectors, BoxFuture, LocalSource, TraceSource};
 pub use step::{trigger_span, StepRun};
 
@@ -73,9 +75,9 @@ impl Runner {
                 self.run_steps(&test.name, RunKind::Test, std::slice::from_ref(test), variables, reporter)
                     .await,
             ),
-            Loaded::Suite(suite) => {
-                Some(self.run_steps(&suite.name, RunKind::Transaction, &suite.steps, variables, reporter).await)
-            }
+            Loaded::Suite(suite) => Some(
+                self.run_steps(&suite.name, RunKind::Transaction, &suite.steps, variables, reporter).await,
+            ),
             Loaded::VariableSet(_) | Loaded::Analyzer(_) => None,
         }
     }
