@@ -1,1 +1,3 @@
-//! TODO
+//! Reports: pretty console, JSON, JUnit XML, and the span waterfall.
+
+pub mod waterfall;
