@@ -136,6 +136,8 @@ struct Shared {
     queue: Mutex<VecDeque<QueueItem>>,
     /// Source of `seq` numbers, so that an item can tell whether it is still current.
     next_seq: AtomicU64,
+    /// Notified whenever a wait pins a trace, for [`TraceStore::waiting_on`].
+    pinned: Notify,
     /// Wakes the background task when the queue goes from empty to non-empty (the only
     /// time a new TTL deadline can be earlier than the one it sleeps until).
     background: Notify,
@@ -263,6 +265,7 @@ impl TraceStore {
             queue: Mutex::new(VecDeque::new()),
             next_seq: AtomicU64::new(1),
             background: Notify::new(),
+            pinned: Notify::new(),
             counters: Counters::default(),
         });
         let (shutdown_tx, shutdown_rx) = oneshot::channel();
@@ -409,6 +412,26 @@ impl TraceStore {
 
     pub fn stats(&self) -> StoreStats {
         self.shared.stats()
+    }
+
+    /// How many waits currently pin this trace.
+    pub fn waiters(&self, trace_id: TraceId) -> u32 {
+        self.shared.traces.get(&trace_id).map_or(0, |entry| entry.pins)
+    }
+
+    /// Resolves once at least one wait pins this trace: lets tests and tools act strictly
+    /// after a waiter is registered, without sleeping.
+    pub async fn waiting_on(&self, trace_id: TraceId) {
+        loop {
+            let pinned = self.shared.pinned.notified();
+            tokio::pin!(pinned);
+            // Register before checking so a pin between the check and the await is not lost.
+            pinned.as_mut().enable();
+            if self.waiters(trace_id) > 0 {
+                return;
+            }
+            pinned.await;
+        }
     }
 
     /// Waits until the trace is complete by the design's rules 1, 2 and 4 plus `check`

@@ -436,3 +436,14 @@ fn describes_many_dangling_parents() {
         ]
     );
 }
+
+#[tokio::test(start_paused = true)]
+async fn waiting_on_resolves_after_pin() {
+    let (store, _guard) = store();
+    assert_eq!(store.waiters(tid(1)), 0);
+    let waiting = spawn_wait(&store, 1, options(500, 1_000, 2_000));
+    store.waiting_on(tid(1)).await;
+    assert_eq!(store.waiters(tid(1)), 1);
+    let _ = waiting.await;
+    assert_eq!(store.waiters(tid(1)), 0);
+}

@@ -37,6 +37,7 @@ impl TracePin {
             }
         };
         drop(entry);
+        shared.pinned.notify_waiters();
         (TracePin { shared, trace_id }, receiver)
     }
 }
