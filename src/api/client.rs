@@ -14,6 +14,9 @@ use super::Error;
 use crate::model::{Trace, TraceId};
 use crate::store::{StoreStats, TraceSummary, WaitOptions, WaitOutcome};
 
+/// The largest answer the client accepts (a `GetTrace` of a very large trace).
+const MAX_ANSWER_SIZE: usize = 1 << 30;
+
 /// A connection to a remote tracecheck's control API; cheap to clone (one HTTP/2 channel).
 #[derive(Clone, Debug)]
 pub struct RemoteClient {
@@ -51,7 +54,9 @@ impl RemoteClient {
             .map_err(|error| Error::Connect { url: url.clone(), reason: super::error_chain(&error) })?;
         let token = BearerToken::new(auth_token).ok_or(Error::InvalidToken)?;
         let inner = ControlClient::with_interceptor(channel, token)
-            .accept_compressed(tonic::codec::CompressionEncoding::Gzip);
+            .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
+            // A large trace is one message; tonic's 4 MiB default would refuse it.
+            .max_decoding_message_size(MAX_ANSWER_SIZE);
         Ok(RemoteClient { url, inner })
     }
 
