@@ -73,9 +73,9 @@ impl Runner {
                 self.run_steps(&test.name, RunKind::Test, std::slice::from_ref(test), variables, reporter)
                     .await,
             ),
-            Loaded::Suite(suite) => {
-                Some(self.run_steps(&suite.name, RunKind::Transaction, &suite.steps, variables, reporter).await)
-            }
+            Loaded::Suite(suite) => Some(
+                self.run_steps(&suite.name, RunKind::Transaction, &suite.steps, variables, reporter).await,
+            ),
             Loaded::VariableSet(_) | Loaded::Analyzer(_) => None,
         }
     }

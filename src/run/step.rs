@@ -26,11 +26,18 @@ pub struct StepRun {
     pub judged_at: Instant,
 }
 
-pub(super) async fn run(runner: &Runner, test: &Test, variables: &Variables, reporter: &mut dyn Reporter) -> StepRun {
+pub(super) async fn run(
+    runner: &Runner,
+    test: &Test,
+    variables: &Variables,
+    reporter: &mut dyn Reporter,
+) -> StepRun {
     let started = Instant::now();
     let mut report = StepReport::not_executed(&test.name);
     let mut last_span_at = None;
-    if let Err(error) = run_inner(runner, test, variables, reporter, started, &mut report, &mut last_span_at).await {
+    if let Err(error) =
+        run_inner(runner, test, variables, reporter, started, &mut report, &mut last_span_at).await
+    {
         report.state = StepState::Error;
         report.error = Some(error);
     }
@@ -96,10 +103,7 @@ async fn run_inner(
         .map_err(|error| format!("cannot wait for trace {trace_id}: {error:#}"))?;
         *last_span_at = outcome.last_span_at;
         let Some(mut trace) = outcome.trace else {
-            return Err(format!(
-                "no trace received for {trace_id} within {} ms",
-                config.timeout.as_millis()
-            ));
+            return Err(format!("no trace received for {trace_id} within {} ms", config.timeout.as_millis()));
         };
         if !outcome.complete {
             report.warnings.push(format!("trace judged incomplete: {}", outcome.missing.join("; ")));
@@ -230,7 +234,12 @@ fn errored(assertion: &str, error: String) -> AssertionReport {
     AssertionReport {
         assertion: assertion.to_string(),
         passed: false,
-        results: vec![report::SpanResult { span_id: None, observed: None, passed: false, error: Some(error) }],
+        results: vec![report::SpanResult {
+            span_id: None,
+            observed: None,
+            passed: false,
+            error: Some(error),
+        }],
     }
 }
 
@@ -259,7 +268,10 @@ pub fn trigger_span(
         span = span
             .with_attribute("tracetest.response.status", response.status)
             .with_attribute("tracetest.response.body", response.body.as_str())
-            .with_attribute("tracetest.response.headers", serde_json::Value::Array(headers).to_string().as_str());
+            .with_attribute(
+                "tracetest.response.headers",
+                serde_json::Value::Array(headers).to_string().as_str(),
+            );
     }
     span
 }
