@@ -155,8 +155,38 @@ fn reports_every_error_with_its_position() {
             &["4:42: trace id `xyz` must be 32 hex characters"],
         ),
         (
-            "type: Test\nspec:\n  name: t\n  trigger: {type: http, httpRequest: {url: 'http://x/${var:A'}}\n",
-            &["4:54: invalid template: `${` is never closed"],
+            "type: Test\nspec:\n  name: t\n  trigger: {type: http, httpRequest: {url: 'http://x/${var:A +}'}}\n",
+            &["4:63: invalid template: expected a value after '+', found end of input"],
+        ),
+        (
+            // Every bad selector, assertion and output value, at the offending character:
+            // plain, double-quoted, single-quoted and folded block scalars.
+            concat!(
+                "type: Test\nspec:\n  name: t\n  trigger: {type: http, httpRequest: {url: x}}\n",
+                "  specs:\n",
+                "    - selector: span[name=\"a\"\n",
+                "      assertions:\n",
+                "        - attr:a = 1\n",
+                "        - attr:http.status_code 200\n",
+                "        - \"attr:b = \\\"x\\\" =\"\n",
+                "        - >-\n",
+                "          attr:c =\n",
+                "          'y' !\n",
+                "  outputs:\n",
+                "    - name: A\n",
+                "      value: attr:x | nosuchfilter\n",
+                "    - name: B\n",
+                "      selector: 'span[name=\"b\"'\n",
+                "      value: attr:x\n",
+            ),
+            &[
+                "6:30: invalid selector: expected a filter (property = value) or ']', found end of input",
+                "9:33: invalid assertion: expected an operator, '|' or a comparator",
+                "10:27: invalid assertion: expected an operator, '|' or the end of the assertion, found '='",
+                "13:15: invalid assertion: expected a value, operator or comparator, found '!'",
+                "16:23: invalid expression: expected a filter name after '|'",
+                "18:31: invalid selector: expected",
+            ],
         ),
         (
             "type: Test\nspec:\n  name: t\n  trigger: {type: http, httpRequest: {url: x, auth: {type: digest}}}\n",
@@ -248,4 +278,33 @@ fn environment_names_are_substituted_before_parsing() {
     let Ok(Loaded::Test(test)) = spec::load_file(&path) else { panic!("expected a test") };
     let Trigger::Http(http) = test.trigger else { panic!("expected http") };
     assert_eq!(http.url, "http://example.test/${var:P}");
+}
+
+#[test]
+fn errors_in_step_and_body_files_name_those_files() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).expect("write");
+    write("body.json", "{\n  \"id\": \"${var:ID |}\"\n}\n");
+    write(
+        "step.yaml",
+        "type: Test\nspec:\n  name: s\n  trigger: {type: http, httpRequest: {url: x, body: ./body.json}}\n  specs:\n  - selector: span[\n    assertions: [attr:a = 1]\n",
+    );
+    write("suite.yaml", "type: TestSuite\nspec:\n  name: flow\n  steps: [./step.yaml]\n  bogus: 1\n");
+    write("other.yaml", "type: VariableSet\nspec: {name: v, values: [{key: A, value: [1]}]}\n");
+    let paths = [dir.path().join("suite.yaml"), dir.path().join("other.yaml")];
+    let errors = spec::validate_files(&paths).expect_err("three files with errors");
+    let located: Vec<String> = errors
+        .iter()
+        .map(|error| {
+            let file =
+                error.path.file_name().map(|name| name.to_string_lossy().into_owned()).unwrap_or_default();
+            format!("{file}:{}:{}", error.line, error.col)
+        })
+        .collect();
+    assert_eq!(
+        located,
+        ["suite.yaml:5:3", "body.json:2:20", "step.yaml:6:20", "other.yaml:2:42"],
+        "{}",
+        errors.render()
+    );
 }

@@ -2,6 +2,8 @@
 //! output values and trigger templates. Each returns the byte offset (within the text) and
 //! message of every problem, which `spec` turns into `file:line:col`.
 
+use crate::lang::{self, Assertion, Expr, Selector, Template};
+
 /// Which language a string is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Language {
@@ -22,28 +24,20 @@ impl Language {
     }
 }
 
-/// Problems in `text` as (byte offset, message); empty when it parses.
+/// Problems in `text` as (byte offset, message); empty when it parses. Messages leave
+/// out `lang`'s column (relative to the text), as the caller reports the file position.
 pub fn check(language: Language, text: &str) -> Vec<(usize, String)> {
-    // The languages (`crate::lang`) are checked here once they exist; until then only the
-    // template syntax that needs no parser is checked: every `${` must be closed.
-    match language {
-        Language::Template => check_template_braces(text),
-        Language::Selector | Language::Assertion | Language::Expression => Vec::new(),
-    }
-}
-
-fn check_template_braces(text: &str) -> Vec<(usize, String)> {
-    let mut problems = Vec::new();
-    let mut rest = 0;
-    while let Some(found) = text[rest..].find("${") {
-        let start = rest + found;
-        match text[start..].find('}') {
-            Some(end) => rest = start + end + 1,
-            None => {
-                problems.push((start, "`${` is never closed by `}`".to_string()));
-                break;
-            }
+    let result = match language {
+        Language::Selector => Selector::parse(text).err(),
+        Language::Assertion => Assertion::parse(text).err(),
+        Language::Expression => Expr::parse(text).err(),
+        Language::Template => Template::parse(text).err(),
+    };
+    match result {
+        None => Vec::new(),
+        Some(lang::Error::Syntax { expected, found, span, .. }) => {
+            vec![(span.start, format!("expected {expected}, found {found}"))]
         }
+        Some(other) => vec![(0, other.to_string())],
     }
-    problems
 }

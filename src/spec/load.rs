@@ -112,6 +112,18 @@ fn base_dir(path: &Path) -> PathBuf {
     }
 }
 
+/// `dir/rel` without `.` components, so messages show `tests/x.yaml`, not `tests/./x.yaml`.
+fn join_clean(dir: &Path, rel: &str) -> PathBuf {
+    let mut path = dir.to_path_buf();
+    for component in Path::new(rel).components() {
+        match component {
+            std::path::Component::CurDir => {}
+            other => path.push(other.as_os_str()),
+        }
+    }
+    path
+}
+
 fn looks_like_path(text: &str) -> bool {
     text.starts_with("./") || text.starts_with("../") || text.starts_with('/')
 }
@@ -210,7 +222,7 @@ impl Loader {
             ctx.error_at(step.line, step.col, ErrorKind::Invalid("a step must not be empty".into()));
             return None;
         }
-        let candidate = dir.join(value);
+        let candidate = join_clean(dir, value);
         let path = if looks_like_path(value) || candidate.is_file() {
             if !candidate.is_file() {
                 let message = format!("step file {} not found", candidate.display());
@@ -348,6 +360,9 @@ fn empty_text_at(map: &MarkedMappingNode) -> Text {
 
 fn read_spec_body(ctx: &mut Ctx, map: &MarkedMappingNode, selector: Text) -> Option<Spec> {
     let name = ctx.optional_text(map, "name").map(|text| text.value);
+    if !selector.value.trim().is_empty() {
+        check_text(ctx, Language::Selector, &selector);
+    }
     let mut assertions = Vec::new();
     if let Some(items) = field(map, "assertions").and_then(|node| ctx.sequence(node, "assertions")) {
         for item in items {
@@ -357,9 +372,7 @@ fn read_spec_body(ctx: &mut Ctx, map: &MarkedMappingNode, selector: Text) -> Opt
             }
         }
     }
-    if !selector.value.trim().is_empty() {
-        check_text(ctx, Language::Selector, &selector);
-    } else if assertions.is_empty() {
+    if selector.value.trim().is_empty() && assertions.is_empty() {
         ctx.invalid(mapping_start(map), "a spec with an empty selector must have assertions");
         return None;
     }
@@ -545,7 +558,7 @@ fn read_body(ctx: &mut Ctx, map: &MarkedMappingNode) -> String {
     let Some(text) = ctx.optional_text(map, "body") else { return String::new() };
     let value = text.value.trim();
     if looks_like_path(value) && !value.contains('\n') {
-        let path = base_dir(&ctx.source.path).join(value);
+        let path = join_clean(&base_dir(&ctx.source.path), value);
         if path.is_file() {
             match std::fs::read_to_string(&path) {
                 Ok(content) => {
@@ -596,7 +609,7 @@ fn read_grpc(ctx: &mut Ctx, map: &MarkedMappingNode) -> Option<GrpcTrigger> {
         if is_inline {
             return Some((text.value.clone(), "trigger.proto".to_string(), Some(dir.clone())));
         }
-        let path = dir.join(value);
+        let path = join_clean(&dir, value);
         match std::fs::read_to_string(&path) {
             Ok(content) => {
                 let name = path.file_name().map(|name| name.to_string_lossy().into_owned());
