@@ -246,10 +246,14 @@ async fn run(args: RunArgs) -> u8 {
     };
     let remote = match &args.server {
         None => None,
-        Some(url) => {
-            eprintln!("error: --server {url}: remote runs are not available in this build");
-            return BAD_INPUT;
-        }
+        Some(url) => match tracecheck::api::RemoteClient::connect(url, args.auth_token.as_deref()).await {
+            Ok(client) => Some(std::sync::Arc::new(tracecheck::run::RemoteSource { client })
+                as std::sync::Arc<dyn tracecheck::run::TraceSource>),
+            Err(error) => {
+                eprintln!("error: {error}");
+                return if error.is_bad_input() { BAD_INPUT } else { FAILED };
+            }
+        },
     };
     let mut reporters: Vec<Box<dyn Reporter>> = vec![match args.output {
         OutputFormat::Pretty => Box::new(ConsoleReporter::stdout()),
@@ -304,9 +308,46 @@ fn validate(files: &[PathBuf]) -> u8 {
     }
 }
 
+impl From<ViewFormat> for tracecheck::api::cli::ViewFormat {
+    fn from(format: ViewFormat) -> Self {
+        match format {
+            ViewFormat::Pretty => tracecheck::api::cli::ViewFormat::Pretty,
+            ViewFormat::Json => tracecheck::api::cli::ViewFormat::Json,
+        }
+    }
+}
+
 async fn traces(command: TracesCommand) -> u8 {
-    let _ = command;
-    todo_command("traces")
+    use tracecheck::api::cli;
+    let mut out = std::io::stdout();
+    let result = match command {
+        TracesCommand::List { client, output } => {
+            cli::traces_list(&client.server, client.auth_token.as_deref(), 0, output.into(), &mut out).await
+        }
+        TracesCommand::Get { trace_id, client, output } => {
+            let colour = tracecheck::report::waterfall::use_colour();
+            cli::traces_get(
+                &client.server,
+                client.auth_token.as_deref(),
+                &trace_id,
+                output.into(),
+                colour,
+                &mut out,
+            )
+            .await
+        }
+    };
+    match result {
+        Ok(()) => PASSED,
+        Err(error) => {
+            eprintln!("error: {error}");
+            if error.is_bad_input() {
+                BAD_INPUT
+            } else {
+                FAILED
+            }
+        }
+    }
 }
 
 async fn analyze(args: AnalyzeArgs) -> u8 {

@@ -21,8 +21,9 @@ pub async fn serve_until_signal(config: ServerConfig) -> anyhow::Result<()> {
 }
 
 /// The control API, served beside OTLP on the gRPC port.
-pub fn control_routes(_store: &crate::store::TraceStore) -> tonic::service::Routes {
-    tonic::service::Routes::default()
+/// (The server's bearer-token layer guards it together with OTLP.)
+pub fn control_routes(store: &crate::store::TraceStore) -> tonic::service::Routes {
+    tonic::service::Routes::new(crate::api::ControlService::new(store.clone()).into_server())
 }
 
 async fn shutdown_signal() {

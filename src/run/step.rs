@@ -66,10 +66,8 @@ async fn run_inner(
         // Known before the request, so even a failed trigger reports the ID it propagated.
         report.trace_id = Some(trace_id);
     }
-    let response = trigger
-        .fire(trace_id, trigger_span_id)
-        .await
-        .map_err(|error| format!("trigger failed: {error}"))?;
+    let response =
+        trigger.fire(trace_id, trigger_span_id).await.map_err(|error| format!("trigger failed: {error}"))?;
     let trace_id = response.trace_id;
     report.trace_id = Some(trace_id);
 
