@@ -237,8 +237,15 @@ async fn run(args: RunArgs) -> u8 {
     use tracecheck::report::{console::ConsoleReporter, json::JsonReporter, junit::JunitReporter, Reporter};
     use tracecheck::run::{RunConfig, RunFiles, RunFilesError};
 
-    let (loaded, variables) = match tracecheck::run::load(&args.files, args.vars.as_ref()) {
-        Ok(loaded) => loaded,
+    let required_gates = match tracecheck::analyze::parse_gates(&args.required_gates) {
+        Ok(gates) => gates,
+        Err(error) => {
+            eprintln!("error: --required-gates: {error}");
+            return BAD_INPUT;
+        }
+    };
+    let inputs = match tracecheck::run::load(&args.files, args.vars.as_ref(), args.analyzer.as_ref()) {
+        Ok(inputs) => inputs,
         Err(error) => {
             eprintln!("{error}");
             return BAD_INPUT;
@@ -263,25 +270,27 @@ async fn run(args: RunArgs) -> u8 {
     if let Some(path) = &args.junit {
         reporters.push(Box::new(JunitReporter::to_path(path)));
     }
-    let request = RunFiles {
-        files: args.files.clone(),
-        vars: args.vars.clone(),
-        server: args.ingest.server_config(None),
-        remote,
-        config: RunConfig { settle: args.settle, grace: args.grace, timeout: args.timeout },
-        parallel: args.parallel,
+    let config = RunConfig {
+        settle: args.settle,
+        grace: args.grace,
+        timeout: args.timeout,
+        analyzer: std::sync::Arc::new(inputs.analyzer.unwrap_or_default()),
+        required_gates,
     };
-    let reports = match tracecheck::run::run_files(request, loaded, variables, &mut reporters).await {
-        Ok(reports) => reports,
-        Err(error @ RunFilesError::Invalid(_)) => {
-            eprintln!("{error}");
-            return BAD_INPUT;
-        }
-        Err(error) => {
-            eprintln!("error: {error}");
-            return FAILED;
-        }
-    };
+    let request =
+        RunFiles { server: args.ingest.server_config(None), remote, config, parallel: args.parallel };
+    let reports =
+        match tracecheck::run::run_files(request, inputs.files, inputs.variables, &mut reporters).await {
+            Ok(reports) => reports,
+            Err(error @ RunFilesError::Invalid(_)) => {
+                eprintln!("{error}");
+                return BAD_INPUT;
+            }
+            Err(error) => {
+                eprintln!("error: {error}");
+                return FAILED;
+            }
+        };
     if let Err(error) = reporters.close() {
         eprintln!("error: cannot write the report: {error}");
         return FAILED;

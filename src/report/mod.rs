@@ -143,10 +143,10 @@ pub struct StepReport {
     pub duration_ms: Option<u64>,
     /// The analyzer's result for this step's trace, when the analyzer ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub analyzer: Option<serde_json::Value>,
+    pub analyzer: Option<crate::analyze::AnalyzerResult>,
     /// The required gates and which failed, when the analyzer ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub gates: Option<serde_json::Value>,
+    pub gates: Option<crate::analyze::GateResult>,
 }
 
 impl StepReport {

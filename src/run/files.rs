@@ -8,14 +8,13 @@ use std::sync::Arc;
 use futures::stream::{self, StreamExt};
 
 use super::{LocalSource, RunConfig, Runner, TraceSource, Variables};
+use crate::analyze::AnalyzerConfig;
 use crate::report::{Reporter, RunReport};
 use crate::server::{self, ServerConfig};
 use crate::spec::{self, Loaded};
 
 /// What `run` was asked to do.
 pub struct RunFiles {
-    pub files: Vec<PathBuf>,
-    pub vars: Option<PathBuf>,
     /// The embedded ingestor's settings; unused with `remote`.
     pub server: ServerConfig,
     /// A running `tracecheck serve` to use instead of the embedded ingestor.
@@ -34,34 +33,65 @@ pub enum RunFilesError {
     Server(#[from] server::Error),
 }
 
-/// Loads every file (reporting every problem of every file before anything runs).
+/// Everything `run` reads before it starts: the runnable files, the starting variables and
+/// the analyzer configuration.
+pub struct Inputs {
+    pub files: Vec<Loaded>,
+    pub variables: Variables,
+    /// From `--analyzer` or an Analyzer file among the FILEs; `None` = Tracetest's default.
+    pub analyzer: Option<AnalyzerConfig>,
+}
+
+/// Loads every file, the `--vars` file and the `--analyzer` file, reporting every problem
+/// of every file before anything runs.
 ///
 /// # Errors
 /// [`RunFilesError::Invalid`] with all problems rendered.
-pub fn load(files: &[PathBuf], vars: Option<&PathBuf>) -> Result<(Vec<Loaded>, Variables), RunFilesError> {
+pub fn load(
+    files: &[PathBuf],
+    vars: Option<&PathBuf>,
+    analyzer: Option<&PathBuf>,
+) -> Result<Inputs, RunFilesError> {
     let mut paths: Vec<PathBuf> = files.to_vec();
-    if let Some(vars) = vars {
-        paths.push(vars.clone());
-    }
+    paths.extend(vars.cloned());
+    paths.extend(analyzer.cloned());
     let mut loaded =
         spec::validate_files(&paths).map_err(|errors| RunFilesError::Invalid(errors.render()))?;
-    let mut variables = Variables::new();
-    if vars.is_some() {
-        match loaded.pop() {
-            Some(Loaded::VariableSet(set)) => {
-                variables.extend(set.values.into_iter().map(|variable| (variable.key, variable.value)))
-            }
-            Some(other) => {
+    let mut inputs = Inputs { files: Vec::new(), variables: Variables::new(), analyzer: None };
+    let analyzer_file = analyzer.map(|_| loaded.pop().expect("one loaded file per path"));
+    let vars_file = vars.map(|_| loaded.pop().expect("one loaded file per path"));
+    let wrong_kind = |file: &Loaded, flag: &str, expected: &str| {
+        RunFilesError::Invalid(format!(
+            "{}: {flag} expects {expected} file, found a {}",
+            file.path().display(),
+            file.kind()
+        ))
+    };
+    match vars_file {
+        Some(Loaded::VariableSet(set)) => {
+            inputs.variables.extend(set.values.into_iter().map(|variable| (variable.key, variable.value)))
+        }
+        Some(other) => return Err(wrong_kind(&other, "--vars", "a VariableSet or Environment")),
+        None => {}
+    }
+    for file in loaded {
+        match file {
+            Loaded::Analyzer(analyzer) => inputs.analyzer = Some(analyzer.config),
+            Loaded::VariableSet(set) => {
                 return Err(RunFilesError::Invalid(format!(
-                    "{}: --vars expects a VariableSet or Environment file, found a {}",
-                    other.path().display(),
-                    other.kind()
+                    "{}: a VariableSet is not runnable; pass it with --vars",
+                    set.path.display()
                 )))
             }
-            None => {}
+            runnable => inputs.files.push(runnable),
         }
     }
-    Ok((loaded, variables))
+    match analyzer_file {
+        Some(Loaded::Analyzer(analyzer)) => inputs.analyzer = Some(analyzer.config),
+        Some(other) => return Err(wrong_kind(&other, "--analyzer", "an Analyzer")),
+        None => {}
+    }
+    Ok(inputs)
 }
 
 /// Runs the loaded files and reports them; returns the runs in file order.
@@ -70,7 +100,7 @@ pub fn load(files: &[PathBuf], vars: Option<&PathBuf>) -> Result<(Vec<Loaded>, V
 /// When the embedded ingestor cannot start.
 pub async fn run_files(
     request: RunFiles,
-    loaded: Vec<Loaded>,
+    files: Vec<Loaded>,
     variables: Variables,
     reporter: &mut dyn Reporter,
 ) -> Result<Vec<RunReport>, RunFilesError> {
@@ -83,7 +113,7 @@ pub async fn run_files(
     };
     let runner = Runner::new(source, request.config);
     let runnable: Vec<&Loaded> =
-        loaded.iter().filter(|file| matches!(file, Loaded::Test(_) | Loaded::Suite(_))).collect();
+        files.iter().filter(|file| matches!(file, Loaded::Test(_) | Loaded::Suite(_))).collect();
     let mut reports = Vec::with_capacity(runnable.len());
     if request.parallel <= 1 || runnable.len() <= 1 {
         // One at a time: the reporter sees every step live.

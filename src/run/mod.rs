@@ -16,10 +16,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use files::{load, run_files, RunFiles, RunFilesError};
+pub use files::{load, run_files, Inputs, RunFiles, RunFilesError};
 pub use source::{unmatched_selectors, BoxFuture, LocalSource, RemoteSource, TraceSource};
 pub use step::{trigger_span, StepRun};
 
+use crate::analyze::{AnalyzerConfig, Gate, DEFAULT_REQUIRED_GATES};
 use crate::lang::Vars;
 use crate::report::{Reporter, RunKind, RunReport, RunState, StepReport, StepState};
 use crate::spec::{Loaded, Test};
@@ -30,6 +31,10 @@ pub struct RunConfig {
     pub settle: Duration,
     pub grace: Duration,
     pub timeout: Duration,
+    /// The analyzer's configuration (Tracetest's default unless an Analyzer file is given).
+    pub analyzer: Arc<AnalyzerConfig>,
+    /// The gates a step must pass besides being judged (`--required-gates`).
+    pub required_gates: Vec<Gate>,
 }
 
 impl Default for RunConfig {
@@ -38,6 +43,8 @@ impl Default for RunConfig {
             settle: crate::defaults::DEFAULT_SETTLE,
             grace: crate::defaults::DEFAULT_GRACE,
             timeout: crate::defaults::DEFAULT_TIMEOUT,
+            analyzer: Arc::new(AnalyzerConfig::default()),
+            required_gates: DEFAULT_REQUIRED_GATES.to_vec(),
         }
     }
 }

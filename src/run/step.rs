@@ -5,6 +5,7 @@ use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::{to_vars, Runner, Variables};
+use crate::analyze;
 use crate::lang::{self, Assertion, Expr, Selector, Template, TraceView, Vars, TRIGGER_SPAN_NAME};
 use crate::model::{Span, SpanId, Trace, TraceId};
 use crate::report::{self, AssertionReport, Reporter, SpecReport, StepReport, StepState, WaitProgress};
@@ -137,8 +138,15 @@ async fn run_inner(
     }
 
     report.specs = test.specs.iter().map(|spec| evaluate_spec(&view, spec, &vars)).collect();
-    report.state =
-        if report.specs.iter().all(|spec| spec.passed) { StepState::Passed } else { StepState::Failed };
+    let specs_passed = report.specs.iter().all(|spec| spec.passed);
+    let config = runner.config();
+    let analysis = analyze::analyze(&trace, &config.analyzer);
+    let gates = analyze::decide_gates(&config.required_gates, specs_passed, Some(&analysis));
+    // As Tracetest's CLI: a step passes only when its assertions and its required gates do,
+    // so leaving `test-specs` out of the gates never makes a failed assertion pass.
+    report.state = if specs_passed && gates.passed { StepState::Passed } else { StepState::Failed };
+    report.analyzer = Some(analysis);
+    report.gates = Some(gates);
     Ok(())
 }
 

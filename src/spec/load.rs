@@ -159,7 +159,17 @@ impl Loader {
         let path = ctx.source.path.clone();
         match kind.value.as_str() {
             "Analyzer" => {
-                return Some(Loaded::Analyzer(AnalyzerFile { path, text: ctx.source.text.clone() }));
+                // `analyze` owns the Analyzer resource; its errors join this file's.
+                let label = path.display().to_string();
+                return match crate::analyze::AnalyzerConfig::from_node(root, &label) {
+                    Ok(config) => Some(Loaded::Analyzer(AnalyzerFile { path, config })),
+                    Err(errors) => {
+                        for error in errors {
+                            ctx.error_at(error.line, error.column, ErrorKind::Invalid(error.message));
+                        }
+                        None
+                    }
+                };
             }
             "Test" | "TestSuite" | "Transaction" | "VariableSet" | "Environment" => {}
             other => {

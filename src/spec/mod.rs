@@ -106,12 +106,11 @@ pub struct Variable {
     pub secret: bool,
 }
 
-/// An Analyzer file, recognised by its `type`; `analyze` parses it.
+/// An Analyzer file, recognised by its `type` and parsed by `analyze`.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AnalyzerFile {
     pub path: PathBuf,
-    /// The file's text after `${NAME}` substitution.
-    pub text: String,
+    pub config: crate::analyze::AnalyzerConfig,
 }
 
 /// One loaded definition file.
