@@ -99,7 +99,7 @@ pub(crate) fn arity_text(min_args: usize, max_args: usize) -> String {
     if min_args == max_args {
         format!("{min_args} {}", plural(min_args))
     } else {
-        format!("{min_args} to {max_args} {}", plural(max_args))
+        format!("{min_args} to {max_args} arguments")
     }
 }
 

@@ -178,7 +178,9 @@ impl Assertion {
                 comparator
             }
             _ => {
-                let symbols: Vec<&str> = Comparator::ALL.iter().rev().map(|c| c.symbol()).collect();
+                let mut comparators = Comparator::ALL;
+                comparators.sort_by_key(|comparator| *comparator as u8);
+                let symbols: Vec<&str> = comparators.iter().map(|c| c.symbol()).collect();
                 return Err(
                     parser.unexpected(&format!("an operator, '|' or a comparator ({})", symbols.join(", ")))
                 );

@@ -50,6 +50,8 @@ mod value;
 mod view;
 
 #[cfg(test)]
+mod proptests;
+#[cfg(test)]
 mod tests;
 
 pub use builtins::{filter_names, function_names};

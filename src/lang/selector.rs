@@ -155,6 +155,21 @@ impl Selector {
         selected
     }
 
+    /// [`Selector::select`] without the linear-time shortcut for `A B` chains: the
+    /// reference the property tests compare it with.
+    #[cfg(test)]
+    pub(crate) fn select_naive(&self, view: &TraceView<'_>) -> Vec<usize> {
+        if self.alternatives.is_empty() {
+            return (0..view.len()).collect();
+        }
+        let mut selected = Vec::new();
+        let mut seen = Vec::new();
+        for chain in &self.alternatives {
+            selected.extend(select_chain_naive(view, &chain.parts, 0..view.len(), &mut seen));
+        }
+        selected
+    }
+
     /// The selected spans themselves.
     pub fn select_spans<'v, 't>(&self, view: &'v TraceView<'t>) -> Vec<&'v SpanView<'t>> {
         self.select(view).into_iter().map(|index| &view.spans()[index]).collect()
@@ -190,7 +205,62 @@ fn select_chain(
     let spans = view.spans();
     let matches: Vec<usize> = if tail.is_empty() {
         range.filter(|&index| head.matches(&spans[index])).collect()
+    } else if let [inner] = tail {
+        if inner.pseudo.is_none() {
+            descendants_matching(view, head, inner, range)
+        } else {
+            chain_by_parent(view, head, tail, range, seen)
+        }
     } else {
+        chain_by_parent(view, head, tail, range, seen)
+    };
+    match head.pseudo {
+        Some(pseudo) => pseudo.apply(matches),
+        None => matches,
+    }
+}
+
+#[cfg(test)]
+fn select_chain_naive(
+    view: &TraceView<'_>,
+    parts: &[SpanSelector],
+    range: std::ops::Range<usize>,
+    seen: &mut Vec<bool>,
+) -> Vec<usize> {
+    let Some((head, tail)) = parts.split_first() else {
+        return Vec::new();
+    };
+    let spans = view.spans();
+    let matches: Vec<usize> = if tail.is_empty() {
+        range.filter(|&index| head.matches(&spans[index])).collect()
+    } else {
+        let mut collected = Vec::new();
+        for parent in range.filter(|&index| head.matches(&spans[index])) {
+            let below = select_chain_naive(view, tail, view.subtree(parent), seen);
+            collected.extend(below.into_iter().filter(|&index| index != parent));
+        }
+        seen.clear();
+        seen.resize(view.len(), false);
+        collected.retain(|&index| !std::mem::replace(&mut seen[index], true));
+        collected
+    };
+    match head.pseudo {
+        Some(pseudo) => pseudo.apply(matches),
+        None => matches,
+    }
+}
+
+/// `head tail...` evaluated as 7.3 says: the tail below each span matching `head`, the
+/// span itself removed, repeats dropped.
+fn chain_by_parent(
+    view: &TraceView<'_>,
+    head: &SpanSelector,
+    tail: &[SpanSelector],
+    range: std::ops::Range<usize>,
+    seen: &mut Vec<bool>,
+) -> Vec<usize> {
+    let spans = view.spans();
+    {
         let mut collected = Vec::new();
         for parent in range.filter(|&index| head.matches(&spans[index])) {
             let below = select_chain(view, tail, view.subtree(parent), seen);
@@ -201,11 +271,36 @@ fn select_chain(
         seen.resize(view.len(), false);
         collected.retain(|&index| !std::mem::replace(&mut seen[index], true));
         collected
-    };
-    match head.pseudo {
-        Some(pseudo) => pseudo.apply(matches),
-        None => matches,
     }
+}
+
+/// The common `A B` without a pseudo-class on `B` in one pass: the spans matching `inner`
+/// that have a strict ancestor matching `outer`, in pre-order. This is what
+/// [`chain_by_parent`] computes (subtrees of nested matches are contained in each other,
+/// those of disjoint matches follow each other), in linear rather than quadratic time.
+fn descendants_matching(
+    view: &TraceView<'_>,
+    outer: &SpanSelector,
+    inner: &SpanSelector,
+    range: std::ops::Range<usize>,
+) -> Vec<usize> {
+    let spans = view.spans();
+    // Ends of the subtrees of the open ancestors that match `outer`.
+    let mut open_ends: Vec<usize> = Vec::new();
+    let mut found = Vec::new();
+    for index in range {
+        while open_ends.last().is_some_and(|&end| end <= index) {
+            open_ends.pop();
+        }
+        let span = &spans[index];
+        if !open_ends.is_empty() && inner.matches(span) {
+            found.push(index);
+        }
+        if outer.matches(span) {
+            open_ends.push(view.subtree(index).end);
+        }
+    }
+    found
 }
 
 struct SelectorParser<'s> {
