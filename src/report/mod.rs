@@ -19,6 +19,7 @@
 pub mod console;
 pub mod json;
 pub mod junit;
+pub mod waterfall;
 
 use std::collections::BTreeMap;
 use std::io;

@@ -8,6 +8,7 @@
 //! data in the report; an `Err` from a step only means the step could not go on (its state is
 //! then `ERROR`).
 
+mod files;
 mod source;
 mod step;
 
@@ -15,7 +16,8 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use source::{unmatched_selectors, BoxFuture, LocalSource, TraceSource};
+pub use files::{load, run_files, RunFiles, RunFilesError};
+pub use source::{unmatched_selectors, BoxFuture, LocalSource, RemoteSource, TraceSource};
 pub use step::{trigger_span, StepRun};
 
 use crate::lang::Vars;

@@ -75,3 +75,34 @@ pub fn unmatched_selectors(trace: &crate::model::Trace, selectors: &[Selector]) 
         .map(|selector| format!("selector {selector} matched none"))
         .collect()
 }
+
+/// A running `tracecheck serve`, over its control API: the server waits with the same rules
+/// and applies rule 3 to the selector texts it is sent.
+#[derive(Clone)]
+pub struct RemoteSource {
+    pub client: crate::api::RemoteClient,
+}
+
+impl TraceSource for RemoteSource {
+    fn insert_trigger_span(&self, span: Span) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move { Ok(self.client.export(&[span]).await?) })
+    }
+
+    fn wait<'a>(
+        &'a self,
+        trace_id: TraceId,
+        options: &'a WaitOptions,
+        selectors: &'a [Selector],
+    ) -> BoxFuture<'a, anyhow::Result<WaitOutcome>> {
+        Box::pin(async move {
+            let texts: Vec<String> = selectors.iter().map(ToString::to_string).collect();
+            Ok(self.client.wait(trace_id, options, &texts).await?)
+        })
+    }
+
+    fn span_count(&self, _trace_id: TraceId) -> BoxFuture<'_, Option<usize>> {
+        // Asking the server a few times a second only to draw a progress line is not worth
+        // the traffic; the line shows the elapsed time alone.
+        Box::pin(async { None })
+    }
+}

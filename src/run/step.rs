@@ -61,10 +61,13 @@ async fn run_inner(
         .render(&mut |text: &str| render_template(text, &vars))
         .map_err(|error| format!("cannot resolve the trigger: {error}"))?;
     let trigger_span_id = SpanId::random();
-    let response = trigger
-        .fire(TraceId::random(), trigger_span_id)
-        .await
-        .map_err(|error| format!("trigger failed: {error}"))?;
+    let trace_id = TraceId::random();
+    if !matches!(trigger, crate::trigger::Trigger::TraceId(_)) {
+        // Known before the request, so even a failed trigger reports the ID it propagated.
+        report.trace_id = Some(trace_id);
+    }
+    let response =
+        trigger.fire(trace_id, trigger_span_id).await.map_err(|error| format!("trigger failed: {error}"))?;
     let trace_id = response.trace_id;
     report.trace_id = Some(trace_id);
 
