@@ -308,3 +308,18 @@ fn errors_in_step_and_body_files_name_those_files() {
         errors.render()
     );
 }
+
+#[test]
+fn a_step_id_may_name_a_test_given_alongside() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let elsewhere = tempfile::tempdir().expect("temp dir");
+    let test_path = elsewhere.path().join("t.yaml");
+    std::fs::write(&test_path, "type: Test\nspec:\n  id: far-away\n  name: far\n  trigger: {type: traceid, traceid: {id: '${var:T}'}}\n").expect("write");
+    let suite_path = dir.path().join("suite.yaml");
+    std::fs::write(&suite_path, "type: TestSuite\nspec:\n  name: s\n  steps: [far-away]\n").expect("write");
+    assert!(spec::load_file(&suite_path).is_err(), "not in the suite's directory");
+    let loaded =
+        spec::validate_files(&[suite_path, test_path]).unwrap_or_else(|errors| panic!("{}", errors.render()));
+    let Loaded::Suite(suite) = &loaded[0] else { panic!("suite") };
+    assert_eq!(suite.steps[0].name, "far");
+}

@@ -234,3 +234,63 @@ async fn traceid_trigger_names_the_trace() {
         assert!(matches!(definition.fire(trace_id, span_id).await, Err(trigger::Error::TraceId(_))), "{bad}");
     }
 }
+
+/// An HTTPS server with a self-signed certificate (tests/fixtures/tls) that answers every
+/// connection with `200 ok`.
+async fn start_tls_server() -> SocketAddr {
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls;
+
+    let fixtures = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/tls");
+    let cert =
+        rustls::pki_types::CertificateDer::from(std::fs::read(fixtures.join("cert.der")).expect("cert"));
+    let key =
+        rustls::pki_types::PrivateKeyDer::Pkcs8(std::fs::read(fixtures.join("key.der")).expect("key").into());
+    let config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("protocols")
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key)
+            .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(stream).await else { return };
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !request.windows(4).any(|window| window == b"\r\n\r\n") {
+                    match tls.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let _ = tls
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+                    .await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn ssl_verification_toggles_certificate_checks() {
+    let addr = start_tls_server().await;
+    let (trace_id, span_id) = ids();
+    let mut definition = http(format!("https://localhost:{}/", addr.port()));
+    definition.method = "GET".into();
+    // Tracetest's default: certificates are not verified, so self-signed is fine.
+    let response = definition.fire(trace_id, span_id).await.expect("unverified TLS works");
+    assert_eq!((response.status, response.body.as_str()), (200, "ok"));
+    definition.ssl_verification = true;
+    let error = definition.fire(trace_id, span_id).await.expect_err("self-signed certificate rejected");
+    assert!(matches!(error, trigger::Error::Request { .. }), "{error:?}");
+    assert!(error.to_string().to_lowercase().contains("certificate"), "{error}");
+}

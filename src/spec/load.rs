@@ -28,13 +28,20 @@ pub fn load_file(path: impl AsRef<Path>) -> Result<Loaded, Errors> {
     Loader::default().load(path.as_ref())
 }
 
-/// Loads every file (for `tracecheck validate`), returning all of them or every problem
-/// in every file.
+/// Loads every file (for `tracecheck validate`, and `run` with several files), returning
+/// all of them or every problem in every file. A suite's step that is not a path may name
+/// the id of a Test among `paths`, or of a Test file in the suite's directory.
 ///
 /// # Errors
 /// All problems of all files, in the order of `paths`.
 pub fn validate_files<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<Loaded>, Errors> {
     let mut loader = Loader::default();
+    // A suite's step may name the id of a Test given beside it on the command line.
+    for path in paths {
+        if let Some(id) = test_id_of(path.as_ref()) {
+            loader.given_ids.entry(id).or_insert_with(|| path.as_ref().to_path_buf());
+        }
+    }
     let mut loaded = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
@@ -53,7 +60,19 @@ pub fn validate_files<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<Loaded>, Errors
 /// Loading state shared across files: which test IDs the files of a directory define.
 #[derive(Default)]
 struct Loader {
+    /// Ids of the Test files given together (`validate_files`), looked up first.
+    given_ids: HashMap<String, PathBuf>,
     ids_by_dir: HashMap<PathBuf, HashMap<String, PathBuf>>,
+}
+
+/// The `spec.id` of a Test file, if the file is one and has an id.
+fn test_id_of(path: &Path) -> Option<String> {
+    let source = read_source(path).ok()?;
+    let Ok(Node::Mapping(root)) = parse_yaml(&source) else { return None };
+    if root.get_scalar("type")?.as_str() != "Test" {
+        return None;
+    }
+    Some(root.get_mapping("spec")?.get_scalar("id")?.as_str().to_string())
 }
 
 fn read_source(path: &Path) -> Result<Source, Error> {
@@ -219,7 +238,7 @@ impl Loader {
     }
 
     /// A step names a test file (`./x.yaml`, `../x.yaml`, `/abs/x.yaml`, or an existing
-    /// relative path) or the id of a Test file in the suite's directory.
+    /// relative path) or the id of a Test given alongside or in the suite's directory.
     fn read_step(
         &mut self,
         ctx: &mut Ctx,
@@ -241,8 +260,9 @@ impl Loader {
             }
             candidate
         } else {
-            match self.ids_in(dir).get(value) {
-                Some(path) => path.clone(),
+            let found = self.given_ids.get(value).cloned().or_else(|| self.ids_in(dir).get(value).cloned());
+            match found {
+                Some(path) => path,
                 None => {
                     let message = format!(
                         "no Test with id `{value}` in {}; a step is a test file (./file.yaml) or the id of a Test file beside the suite",
@@ -278,12 +298,8 @@ impl Loader {
                 .collect();
             paths.sort();
             for path in paths {
-                let Ok(source) = read_source(&path) else { continue };
-                let Ok(Node::Mapping(root)) = parse_yaml(&source) else { continue };
-                let is_test = root.get_scalar("type").is_some_and(|kind| kind.as_str() == "Test");
-                let id = root.get_mapping("spec").and_then(|spec| spec.get_scalar("id"));
-                if let (true, Some(id)) = (is_test, id) {
-                    ids.entry(id.as_str().to_string()).or_insert(path);
+                if let Some(id) = test_id_of(&path) {
+                    ids.entry(id).or_insert(path);
                 }
             }
             ids
