@@ -120,7 +120,13 @@ fn mixed_run() -> RunReport {
         outputs: BTreeMap::new(),
         warnings: vec!["1 dangling parent 53995c3f42cd8ad8".into()],
         duration_ms: Some(1500),
-        analyzer: Some(json!({"enabled": true, "score": 73})),
+        analyzer: Some(tracecheck::analyze::AnalyzerResult {
+            enabled: true,
+            score: 73,
+            minimum_score: 0,
+            passed: true,
+            plugins: Vec::new(),
+        }),
         gates: None,
     };
     let mut errored = StepReport::not_executed("delete user");

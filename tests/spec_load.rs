@@ -100,7 +100,8 @@ fn loads_grpc_and_traceid_tests_and_recognises_analyzers() {
     let Ok(Loaded::Analyzer(analyzer)) = spec::load_file(fixture("analyzer.yaml")) else {
         panic!("expected analyzer")
     };
-    assert!(analyzer.text.contains("minimumScore"));
+    assert_eq!(analyzer.config.minimum_score, 0);
+    assert!(analyzer.config.enabled);
 }
 
 #[test]
