@@ -71,7 +71,7 @@ pub(crate) fn stats_to_pb(stats: &StoreStats) -> pb::StatsResponse {
         spans_held: stats.spans_held,
         memory_bytes: stats.memory_bytes,
         duplicate_spans: stats.duplicate_spans,
-        requests_refused: 0,
+        requests_refused: stats.requests_refused,
     }
 }
 
