@@ -11,8 +11,10 @@ use super::otlp::decode_trace;
 use super::pb;
 use super::pb::control_client::ControlClient;
 use super::Error;
-use crate::model::{Trace, TraceId};
+use crate::model::{Span, Trace, TraceId};
 use crate::store::{StoreStats, TraceSummary, WaitOptions, WaitOutcome};
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
 /// The largest answer the client accepts (a `GetTrace` of a very large trace).
 const MAX_ANSWER_SIZE: usize = 1 << 30;
@@ -22,6 +24,8 @@ const MAX_ANSWER_SIZE: usize = 1 << 30;
 pub struct RemoteClient {
     url: String,
     inner: ControlClient<InterceptedService<Channel, BearerToken>>,
+    /// OTLP on the same channel, for the spans the runner itself adds (the trigger span).
+    otlp: TraceServiceClient<InterceptedService<Channel, BearerToken>>,
 }
 
 /// `127.0.0.1:4317` means `http://127.0.0.1:4317`.
@@ -53,11 +57,24 @@ impl RemoteClient {
             .await
             .map_err(|error| Error::Connect { url: url.clone(), reason: super::error_chain(&error) })?;
         let token = BearerToken::new(auth_token).ok_or(Error::InvalidToken)?;
+        let otlp = TraceServiceClient::with_interceptor(channel.clone(), token.clone());
         let inner = ControlClient::with_interceptor(channel, token)
             .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
             // A large trace is one message; tonic's 4 MiB default would refuse it.
             .max_decoding_message_size(MAX_ANSWER_SIZE);
-        Ok(RemoteClient { url, inner })
+        Ok(RemoteClient { url, inner, otlp })
+    }
+
+    /// Sends spans to the server's OTLP receiver (the runner's trigger span).
+    pub async fn export(&self, spans: &[Span]) -> Result<(), Error> {
+        let trace = Trace::new(
+            spans.first().map(|span| span.trace_id).unwrap_or_default(),
+            spans.iter().cloned().map(std::sync::Arc::new).collect(),
+        );
+        let request =
+            ExportTraceServiceRequest { resource_spans: super::otlp::encode_trace(&trace).resource_spans };
+        self.otlp.clone().export(request).await.map_err(|s| self.status_error(s))?;
+        Ok(())
     }
 
     /// The server's URL, as connected.
