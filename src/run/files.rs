@@ -29,7 +29,10 @@ pub enum RunFilesError {
     /// Invalid or unreadable definitions, rendered with `file:line:col` and carets.
     #[error("{0}")]
     Invalid(String),
-    #[error("cannot start the embedded ingestor: {0}")]
+    #[error(
+        "cannot start the embedded ingestor: {0} (is a `tracecheck serve` running there? use --server, \
+         or --grpc-addr/--http-addr for other ports)"
+    )]
     Server(#[from] server::Error),
 }
 
