@@ -170,9 +170,18 @@ async fn unreachable_trigger_is_an_error_and_later_steps_are_not_executed() {
         "flow.yaml",
         "type: Transaction\nspec:\n  name: broken\n  steps:\n    - ./down.yaml\n    - ./get.yaml\n",
     );
-    let vars = vars_file(&files, &[("HOST", "http://127.0.0.1:1"), ("USER_ID", "1")]);
+    files.write(
+        "vars.yaml",
+        "type: VariableSet\nspec:\n  name: with a secret\n  values:\n    - key: HOST\n      value: http://127.0.0.1:1\n    - key: USER_ID\n      value: 1\n    - key: API_KEY\n      value: s3cr3t-value\n      type: secret\n",
+    );
+    let vars = files.path("vars.yaml");
     let output =
         run(&["run", &files.path("flow.yaml"), "--vars", &vars, "-o", "json"], &embedded(free_addr())).await;
+    assert!(
+        !String::from_utf8_lossy(&output.stdout).contains("s3cr3t-value"),
+        "a secret leaked: {}",
+        describe(&output)
+    );
     assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
     let report = json_report(&output);
     let steps = steps(&report);
@@ -180,6 +189,8 @@ async fn unreachable_trigger_is_an_error_and_later_steps_are_not_executed() {
     assert!(steps[0]["error"].as_str().expect("error text").contains("trigger failed"), "{}", steps[0]);
     assert_eq!(steps[1]["state"], "NOT_EXECUTED");
     assert_eq!(report["state"], "FAILED");
+    assert_eq!(report["variables"]["API_KEY"], tracecheck::run::SECRET_MASK);
+    assert_eq!(report["variables"]["HOST"], "http://127.0.0.1:1");
 }
 
 fn app_test(name: &str, path: &str, specs: &str) -> String {

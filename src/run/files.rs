@@ -2,6 +2,7 @@
 //! (the embedded ingestor or `--server`), run the files (up to `--parallel` at once, each with
 //! its own variables) and drive the reporters.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -43,6 +44,8 @@ pub struct Inputs {
     pub variables: Variables,
     /// From `--analyzer` or an Analyzer file among the FILEs; `None` = Tracetest's default.
     pub analyzer: Option<AnalyzerConfig>,
+    /// Names of the `--vars` values of `type: secret`.
+    pub secret_variables: BTreeSet<String>,
 }
 
 /// Loads every file, the `--vars` file and the `--analyzer` file, reporting every problem
@@ -60,7 +63,12 @@ pub fn load(
     paths.extend(analyzer.cloned());
     let mut loaded =
         spec::validate_files(&paths).map_err(|errors| RunFilesError::Invalid(errors.render()))?;
-    let mut inputs = Inputs { files: Vec::new(), variables: Variables::new(), analyzer: None };
+    let mut inputs = Inputs {
+        files: Vec::new(),
+        variables: Variables::new(),
+        analyzer: None,
+        secret_variables: BTreeSet::new(),
+    };
     let analyzer_file = analyzer.map(|_| loaded.pop().expect("one loaded file per path"));
     let vars_file = vars.map(|_| loaded.pop().expect("one loaded file per path"));
     let wrong_kind = |file: &Loaded, flag: &str, expected: &str| {
@@ -72,7 +80,12 @@ pub fn load(
     };
     match vars_file {
         Some(Loaded::VariableSet(set)) => {
-            inputs.variables.extend(set.values.into_iter().map(|variable| (variable.key, variable.value)))
+            for variable in set.values {
+                if variable.secret {
+                    inputs.secret_variables.insert(variable.key.clone());
+                }
+                inputs.variables.insert(variable.key, variable.value);
+            }
         }
         Some(other) => return Err(wrong_kind(&other, "--vars", "a VariableSet or Environment")),
         None => {}
