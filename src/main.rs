@@ -184,6 +184,7 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::new(level)
         }))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
