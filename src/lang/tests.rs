@@ -414,6 +414,10 @@ fn selector_errors() {
         "span[a=99999999999999999999]",
         "expected an integer that fits 64 bits at column 8, found '99999999999999999999'",
     );
+    check_selector_error(
+        &"span[] ".repeat(65),
+        "expected at most 64 parts in a chain at column 449, found 'span'",
+    );
     check_selector_error("span[a=1.]", "expected a filter (property = value) or ']' at column 9, found '.'");
 }
 
@@ -741,6 +745,14 @@ fn expression_errors() {
     check_expr_error(r#""a ${attr:x +} b""#, "expected a value after '+' at column 14, found end of input");
     check_expr_error("attr:x # y", "expected a value, operator or comparator at column 8, found '#'");
     check_expr_error("attr:", "expected a value, operator or comparator at column 5, found ':'");
+    check_expr_error(
+        &format!("{}1{}", "[".repeat(65), "]".repeat(65)),
+        "expected at most 64 nested arrays or calls at column 65, found '['",
+    );
+    check_expr_error(
+        &"[".repeat(100_000),
+        "expected at most 64 nested arrays or calls at column 65, found '['",
+    );
     check_expr_error("1.", "expected a value, operator or comparator at column 2, found '.'");
     check_expr_error("null", &format!("expected an expression (a function is one of {functions}; quote text, e.g. \"null\") at column 1, found 'null'"));
 }
