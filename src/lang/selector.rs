@@ -673,7 +673,11 @@ impl SelectorParser<'_> {
             }
             None => Err(Error::syntax(
                 self.source,
-                TextSpan::new(start, (self.at + digits).min(self.source.len())),
+                // Up to `digits` characters, ending on a character boundary.
+                TextSpan::new(
+                    start,
+                    self.at + self.rest().chars().take(digits).map(char::len_utf8).sum::<usize>(),
+                ),
                 format!("{digits} hex digits of a valid character after '\\{c}'"),
                 "something else",
             )),
