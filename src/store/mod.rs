@@ -414,6 +414,11 @@ impl TraceStore {
 
     /// The most recently updated traces first.
     pub fn list(&self, limit: usize) -> Vec<TraceSummary> {
+        self.list_with_updates(limit).into_iter().map(|(summary, _)| summary).collect()
+    }
+
+    /// [`TraceStore::list`] with when each trace's last span arrived.
+    pub fn list_with_updates(&self, limit: usize) -> Vec<(TraceSummary, Instant)> {
         // Pick the newest live items under the queue lock (an item is live when its `seq` is
         // the entry's, so each trace appears once), then summarise without it.
         let trace_ids: Vec<TraceId> = {
@@ -428,13 +433,17 @@ impl TraceStore {
                 .map(|item| item.trace_id)
                 .collect()
         };
-        trace_ids
+        let mut summaries: Vec<(TraceSummary, Instant)> = trace_ids
             .into_iter()
             .filter_map(|trace_id| {
                 let entry = self.shared.traces.get(&trace_id)?;
-                (!entry.spans.is_empty()).then(|| summarize(trace_id, &entry.spans))
+                (!entry.spans.is_empty()).then(|| (summarize(trace_id, &entry.spans), entry.last_update))
             })
-            .collect()
+            .collect();
+        // A pinned trace passed over by eviction is requeued without being updated: order by
+        // the real update time.
+        summaries.sort_by(|a, b| b.1.cmp(&a.1));
+        summaries
     }
 
     pub fn stats(&self) -> StoreStats {
