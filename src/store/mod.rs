@@ -179,7 +179,8 @@ struct QueueItem {
 struct TraceEntry {
     spans: Vec<Arc<Span>>,
     /// Span IDs, built once the trace outgrows [`LINEAR_DEDUP_LIMIT`].
-    span_ids: Option<HashSet<SpanId>>,
+    /// Boxed: most traces never need it, and an empty `Option<Box<_>>` costs one word.
+    span_ids: Option<Box<HashSet<SpanId>>>,
     last_update: Instant,
     /// The `seq` of this trace's live queue item (0 while it has no spans).
     seq: u64,
@@ -223,7 +224,7 @@ impl TraceEntry {
         } else if self.spans.len() >= LINEAR_DEDUP_LIMIT {
             let mut ids: HashSet<SpanId> = self.spans.iter().map(|span| span.span_id).collect();
             ids.insert(span.span_id);
-            self.span_ids = Some(ids);
+            self.span_ids = Some(Box::new(ids));
             bytes += SPAN_ID_INDEX_BYTES * (self.spans.len() + 1);
         }
         self.spans.push(Arc::new(span));
