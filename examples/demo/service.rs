@@ -95,7 +95,8 @@ pub async fn start(otlp_grpc_endpoint: &str) -> anyhow::Result<DemoService> {
     Ok(DemoService { addr, provider, stop: Some(stop), task })
 }
 
-struct HeaderExtractor<'a>(&'a HeaderMap);
+/// Reads W3C trace context from HTTP headers.
+pub struct HeaderExtractor<'a>(pub &'a HeaderMap);
 
 impl Extractor for HeaderExtractor<'_> {
     fn get(&self, key: &str) -> Option<&str> {
