@@ -276,6 +276,7 @@ async fn run(args: RunArgs) -> u8 {
         timeout: args.timeout,
         analyzer: std::sync::Arc::new(inputs.analyzer.unwrap_or_default()),
         required_gates,
+        secret_variables: std::sync::Arc::new(inputs.secret_variables),
     };
     let request =
         RunFiles { server: args.ingest.server_config(None), remote, config, parallel: args.parallel };

@@ -9,6 +9,7 @@
 
 use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -103,14 +104,23 @@ struct Listener {
     task: Option<JoinHandle<Result<(), String>>>,
 }
 
+/// How long shutdown lets in-flight requests finish before cutting the connections that
+/// are left (a sender stalled mid-body must not hold the process up forever).
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
 impl Listener {
     async fn stop(&mut self) -> Result<(), String> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
-        match self.task.take() {
-            Some(task) => task.await.map_err(|err| err.to_string())?,
-            None => Ok(()),
+        let Some(mut task) = self.task.take() else { return Ok(()) };
+        match tokio::time::timeout(DRAIN_TIMEOUT, &mut task).await {
+            Ok(joined) => joined.map_err(|err| err.to_string())?,
+            Err(_) => {
+                tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
+                task.abort();
+                Ok(())
+            }
         }
     }
 }
@@ -144,8 +154,8 @@ impl RunningServer {
         &self.admission
     }
 
-    /// Stops accepting connections, lets in-flight requests finish, and waits for both
-    /// listeners (HTTP first, then gRPC: the reverse of startup).
+    /// Stops accepting connections, lets in-flight requests finish (up to [`DRAIN_TIMEOUT`]),
+    /// and waits for both listeners (HTTP first, then gRPC: the reverse of startup).
     ///
     /// # Errors
     /// When a listener had failed while serving.

@@ -284,10 +284,43 @@ async fn connect_to_a_closed_port_fails_cleanly() {
 }
 
 #[tokio::test]
-async fn selectors_are_refused_until_lang_lands() {
+async fn wait_trace_applies_selectors_as_rule_3() {
     let server = start_server(None).await;
-    server.store.insert(sample_trace(1));
+    // Without the db span the trace is structurally complete but the selector matches none.
+    let mut spans = sample_trace(1);
+    let db_span = spans.remove(1);
+    let mut orphan = spans.pop().expect("grandchild");
+    orphan.parent_span_id = Some(sid(1));
+    server.store.insert(vec![spans.remove(0), orphan]);
     let client = RemoteClient::connect(&server.url, None).await.expect("connect");
-    let result = client.wait(tid(1), &wait_options(10, 100, 1_000), &["span[name=\"x\"]".to_string()]).await;
-    assert!(result.is_err());
+    let selectors = vec![r#"span[name="INSERT users"]"#.to_string()];
+    let waiting = {
+        let client = client.clone();
+        let selectors = selectors.clone();
+        tokio::spawn(async move { client.wait(tid(1), &wait_options(50, 20_000, 30_000), &selectors).await })
+    };
+    server.store.waiting_on(tid(1)).await;
+    server.store.insert(vec![db_span]);
+    let outcome = waiting.await.expect("join").expect("wait");
+    assert!(outcome.complete, "{:?}", outcome.missing);
+
+    let outcome = client
+        .wait(tid(1), &wait_options(50, 200, 30_000), &[r#"span[name="cache"]"#.to_string()])
+        .await
+        .expect("wait");
+    assert!(!outcome.complete);
+    assert_eq!(outcome.missing, vec![r#"selector span[name="cache"] matched none"#.to_string()]);
+}
+
+#[tokio::test]
+async fn wait_trace_refuses_a_bad_selector() {
+    let server = start_server(None).await;
+    let client = RemoteClient::connect(&server.url, None).await.expect("connect");
+    match client.wait(tid(1), &wait_options(10, 100, 1_000), &["span[name=".to_string()]).await {
+        Err(Error::Status { status, .. }) => {
+            assert_eq!(status.code(), tonic::Code::InvalidArgument);
+            assert!(status.message().contains("bad selector"), "{}", status.message());
+        }
+        other => panic!("expected invalid argument, got {other:?}"),
+    }
 }

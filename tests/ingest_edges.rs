@@ -485,3 +485,51 @@ async fn overload_is_refused_with_retryable_codes_and_nothing_accepted_is_lost()
     assert_eq!(server.store().stats().spans_received, n_accepted);
     server.shutdown().await.expect("clean shutdown");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn slow_or_broken_http_senders_do_not_block_others() {
+    use tokio::io::AsyncWriteExt;
+    let server = start_server(ServerConfig::ephemeral()).await;
+    let body = request(1, 2, 0).0.encode_to_vec();
+    let head = format!(
+        "POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-protobuf\r\ncontent-length: {}\r\n\r\n",
+        body.len()
+    );
+    // A sender that stalls halfway through its body, and one that hangs up halfway.
+    let mut slow = tokio::net::TcpStream::connect(server.http_addr()).await.unwrap();
+    slow.write_all(head.as_bytes()).await.unwrap();
+    slow.write_all(&body[..body.len() / 2]).await.unwrap();
+    let mut broken = tokio::net::TcpStream::connect(server.http_addr()).await.unwrap();
+    broken.write_all(head.as_bytes()).await.unwrap();
+    broken.write_all(&body[..body.len() / 2]).await.unwrap();
+    drop(broken);
+
+    let (other, trace_id) = request(2, 3, 0);
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/v1/traces", server.http_addr()))
+        .header("content-type", "application/x-protobuf")
+        .body(other.encode_to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status(), 200);
+    assert_eq!(server.store().get(trace_id).expect("stored").spans.len(), 3);
+
+    // The slow sender finishes and is served too.
+    slow.write_all(&body[body.len() / 2..]).await.unwrap();
+    let mut reply = Vec::new();
+    let mut buf = [0u8; 1024];
+    use tokio::io::AsyncReadExt;
+    while !String::from_utf8_lossy(&reply).contains("\r\n\r\n") {
+        let n = slow.read(&mut buf).await.unwrap();
+        assert!(n > 0, "connection closed early");
+        reply.extend_from_slice(&buf[..n]);
+    }
+    assert!(
+        String::from_utf8_lossy(&reply).starts_with("HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&reply)
+    );
+    assert_eq!(server.store().get(request(1, 2, 0).1).expect("stored").spans.len(), 2);
+    server.shutdown().await.expect("clean shutdown");
+}

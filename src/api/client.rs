@@ -170,6 +170,7 @@ impl RemoteClient {
             traces_held: stats.traces_held,
             spans_held: stats.spans_held,
             memory_bytes: stats.memory_bytes,
+            requests_refused: stats.requests_refused,
         })
     }
 }

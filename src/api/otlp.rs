@@ -2,9 +2,8 @@
 //! trace's spans as an OTLP `TracesData` message, grouped by resource and scope the way they
 //! arrived, so any OTLP tool can read them.
 //!
-//! The reverse direction (what the [`super::RemoteClient`] needs) is the ingest path's
-//! conversion; this file only keeps a small, allocation-happy decoder for it, because the
-//! client decodes one trace at a time.
+//! The reverse direction (what the [`super::RemoteClient`] needs) is the ingest path's own
+//! protobuf decoder, so there is one OTLP -> model conversion in the crate.
 
 use std::sync::Arc;
 
@@ -13,10 +12,7 @@ use opentelemetry_proto::tonic::resource::v1 as otlp_resource;
 use opentelemetry_proto::tonic::trace::v1 as otlp_trace;
 use prost::Message;
 
-use crate::model::{
-    empty_str, AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanId, SpanKind, Status,
-    StatusCode, Str, Trace, TraceId,
-};
+use crate::model::{AttributeValue, KeyValue, Resource, Scope, Span, Trace, TraceId};
 
 /// The trace as OTLP `TracesData`: one `ResourceSpans` per distinct resource and one
 /// `ScopeSpans` per distinct scope within it, spans in trace order.
@@ -150,115 +146,27 @@ fn encode_value(value: &AttributeValue) -> otlp_common::AnyValue {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum DecodeError {
-    #[error("malformed protobuf: {0}")]
-    Protobuf(#[from] prost::DecodeError),
-    #[error("bad {what} in span {index}: {source}")]
-    Id { what: &'static str, index: usize, source: crate::model::IdError },
+    #[error("{0}")]
+    Protobuf(crate::ingest::Error),
+    #[error("{0}")]
+    Rejected(String),
 }
 
-/// Decodes `TracesData` bytes into model spans (the client side of `GetTrace`/`WaitTrace`).
+/// Decodes `TracesData` bytes into model spans (the client side of `GetTrace`/`WaitTrace`)
+/// with the ingest path's decoder: `TracesData` and `ExportTraceServiceRequest` have the same
+/// wire layout (field 1, repeated `ResourceSpans`).
 pub fn decode_trace(trace_id: TraceId, bytes: &[u8]) -> Result<Trace, DecodeError> {
-    let data = otlp_trace::TracesData::decode(bytes)?;
-    let mut spans = Vec::new();
-    for resource_spans in data.resource_spans {
-        let resource = Arc::new(Resource {
-            attributes: decode_attributes(resource_spans.resource.map(|r| r.attributes).unwrap_or_default()),
-        });
-        for scope_spans in resource_spans.scope_spans {
-            let scope = Arc::new(match scope_spans.scope {
-                Some(scope) => Scope {
-                    name: Str::from(scope.name),
-                    version: Str::from(scope.version),
-                    attributes: decode_attributes(scope.attributes),
-                },
-                None => Scope::default(),
-            });
-            for span in scope_spans.spans {
-                let index = spans.len();
-                spans.push(Arc::new(decode_span(span, index, &resource, &scope)?));
-            }
-        }
+    let batch = crate::ingest::decode_protobuf(bytes).map_err(DecodeError::Protobuf)?;
+    if batch.rejections.n_spans > 0 {
+        return Err(DecodeError::Rejected(batch.rejections.message()));
     }
-    Ok(Trace::new(trace_id, spans))
-}
-
-fn decode_span(
-    span: otlp_trace::Span,
-    index: usize,
-    resource: &Arc<Resource>,
-    scope: &Arc<Scope>,
-) -> Result<Span, DecodeError> {
-    let id_error = |what| move |source| DecodeError::Id { what, index, source };
-    let parent_span_id = if span.parent_span_id.is_empty() || span.parent_span_id.iter().all(|b| *b == 0) {
-        None
-    } else {
-        Some(SpanId::from_bytes(&span.parent_span_id).map_err(id_error("parent span id"))?)
-    };
-    let status = span.status.unwrap_or_default();
-    Ok(Span {
-        trace_id: TraceId::from_bytes(&span.trace_id).map_err(id_error("trace id"))?,
-        span_id: SpanId::from_bytes(&span.span_id).map_err(id_error("span id"))?,
-        parent_span_id,
-        name: Str::from(span.name),
-        kind: SpanKind::from_i32(span.kind),
-        status: Status {
-            code: StatusCode::from_i32(status.code),
-            message: if status.message.is_empty() { empty_str() } else { Str::from(status.message) },
-        },
-        start_time_unix_nano: span.start_time_unix_nano,
-        end_time_unix_nano: span.end_time_unix_nano,
-        attributes: decode_attributes(span.attributes),
-        events: span
-            .events
-            .into_iter()
-            .map(|event| Event {
-                time_unix_nano: event.time_unix_nano,
-                name: Str::from(event.name),
-                attributes: decode_attributes(event.attributes),
-            })
-            .collect(),
-        links: span
-            .links
-            .into_iter()
-            .map(|link| -> Result<Link, DecodeError> {
-                Ok(Link {
-                    trace_id: TraceId::from_bytes(&link.trace_id).map_err(id_error("link trace id"))?,
-                    span_id: SpanId::from_bytes(&link.span_id).map_err(id_error("link span id"))?,
-                    attributes: decode_attributes(link.attributes),
-                })
-            })
-            .collect::<Result<_, _>>()?,
-        resource: resource.clone(),
-        scope: scope.clone(),
-    })
-}
-
-fn decode_attributes(attributes: Vec<otlp_common::KeyValue>) -> Box<[KeyValue]> {
-    attributes
-        .into_iter()
-        .map(|kv| KeyValue { key: Str::from(kv.key), value: decode_value(kv.value) })
-        .collect()
-}
-
-fn decode_value(value: Option<otlp_common::AnyValue>) -> AttributeValue {
-    use otlp_common::any_value::Value;
-    match value.and_then(|value| value.value) {
-        Some(Value::StringValue(text)) => AttributeValue::String(Str::from(text)),
-        Some(Value::BoolValue(flag)) => AttributeValue::Bool(flag),
-        Some(Value::IntValue(number)) => AttributeValue::Int(number),
-        Some(Value::DoubleValue(number)) => AttributeValue::Double(number),
-        Some(Value::BytesValue(bytes)) => AttributeValue::Bytes(bytes.into_boxed_slice()),
-        Some(Value::ArrayValue(array)) => {
-            AttributeValue::Array(array.values.into_iter().map(|item| decode_value(Some(item))).collect())
-        }
-        Some(Value::KvlistValue(list)) => AttributeValue::Map(decode_attributes(list.values)),
-        Some(Value::StringValueStrindex(_)) | None => AttributeValue::Empty,
-    }
+    Ok(Trace::new(trace_id, batch.spans.into_iter().map(Arc::new).collect()))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::model::{Event, Link, SpanId, SpanKind, StatusCode, Str};
 
     #[test]
     fn round_trip_keeps_every_field() {

@@ -10,6 +10,7 @@ use tonic::{Request, Response, Status};
 use super::otlp::encode_trace_bytes;
 use super::pb;
 use super::pb::control_server::{Control, ControlServer};
+use crate::lang::{Selector, TraceView};
 use crate::model::{SpanId, Trace, TraceId};
 use crate::store::{StoreStats, TraceStore, TraceSummary, WaitOptions, WaitOutcome};
 
@@ -71,19 +72,31 @@ pub(crate) fn stats_to_pb(stats: &StoreStats) -> pb::StatsResponse {
         spans_held: stats.spans_held,
         memory_bytes: stats.memory_bytes,
         duplicate_spans: stats.duplicate_spans,
-        requests_refused: 0,
+        requests_refused: stats.requests_refused,
     }
 }
 
-/// Builds the rule 3 check from the request's selectors.
-///
-/// TODO(lang): parse with `crate::lang::Selector` once `lang` is on main; until then a
-/// request with selectors is refused rather than silently ignored.
-fn selector_check(selectors: &[String]) -> Result<Box<crate::store::CompletenessCheck>, Status> {
-    if !selectors.is_empty() {
-        return Err(Status::unimplemented("selectors in WaitTrace are not supported by this server yet"));
+/// Builds the rule 3 check from the request's selector texts: each must match at least one
+/// span. The problem text is the runner's (`selector span[name="db"] matched none`), so a
+/// remote wait reports what a local one would.
+fn selector_check(texts: &[String]) -> Result<Box<crate::store::CompletenessCheck>, Status> {
+    let mut selectors = Vec::with_capacity(texts.len());
+    for text in texts {
+        let selector = Selector::parse(text)
+            .map_err(|error| Status::invalid_argument(format!("bad selector {text:?}: {error}")))?;
+        selectors.push(selector);
     }
-    Ok(Box::new(|_: &Trace| Vec::new()))
+    Ok(Box::new(move |trace: &Trace| {
+        if selectors.is_empty() {
+            return Vec::new();
+        }
+        let view = TraceView::new(trace);
+        selectors
+            .iter()
+            .filter(|selector| !selector.matches_any(&view))
+            .map(|selector| format!("selector {selector} matched none"))
+            .collect()
+    }))
 }
 
 fn wait_outcome_to_pb(outcome: WaitOutcome) -> pb::WaitTraceResponse {

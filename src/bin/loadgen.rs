@@ -25,11 +25,11 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, InstrumentationScope, KeyValue};
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{span, ResourceSpans, ScopeSpans, Span, Status};
-use prost::Message;
 use tonic::codec::CompressionEncoding;
+
+#[path = "../../benches/support/workload.rs"]
+mod workload;
+use workload::Workload;
 
 #[derive(Parser)]
 #[command(about = "OTLP gRPC load generator and receiver benchmark")]
@@ -172,140 +172,17 @@ async fn wait_for_stdin_close() {
 // ---------------------------------------------------------------------------------------
 // Load
 
-fn string_kv(key: &str, value: impl Into<String>) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue { value: Some(any_value::Value::StringValue(value.into())) }),
-        ..Default::default()
-    }
-}
-
-fn kv(key: &str, value: any_value::Value) -> KeyValue {
-    KeyValue { key: key.into(), value: Some(AnyValue { value: Some(value) }), ..Default::default() }
-}
-
-const ROUTES: [&str; 5] = [
-    "/api/v1/orders/{id}",
-    "/api/v1/users/{id}",
-    "/api/v1/cart",
-    "/api/v1/checkout",
-    "/api/v1/catalog/{sku}",
-];
-
-/// One request of `batch` spans in trees of ten, tree `t` with trace ID `tree_marker(t)`.
-fn template(batch: usize) -> ExportTraceServiceRequest {
-    let base_time = 1_700_000_000_000_000_000u64;
-    let spans = (0..batch)
-        .map(|index| {
-            let tree = index / 10;
-            let position = index % 10;
-            let span_id = |position: usize| {
-                let mut id = [0x5au8; 8];
-                id[0] = position as u8 + 1;
-                id[1..5].copy_from_slice(&(tree as u32).to_le_bytes());
-                id.to_vec()
-            };
-            let route = ROUTES[(tree + position) % ROUTES.len()];
-            let start = base_time + (tree as u64) * 1_000_000 + (position as u64) * 10_000;
-            Span {
-                trace_id: tree_marker(tree).to_vec(),
-                span_id: span_id(position),
-                parent_span_id: if position == 0 { vec![] } else { span_id((position - 1) / 3) },
-                name: format!("GET {route}"),
-                kind: if position == 0 { span::SpanKind::Server } else { span::SpanKind::Client } as i32,
-                start_time_unix_nano: start,
-                end_time_unix_nano: start + 5_000_000 - (position as u64) * 100_000,
-                flags: 0x101,
-                attributes: vec![
-                    string_kv("http.request.method", "GET"),
-                    string_kv("http.route", route),
-                    kv("http.response.status_code", any_value::Value::IntValue(200)),
-                    string_kv("server.address", format!("orders-{}.shop.internal", position % 4)),
-                    string_kv(
-                        "url.full",
-                        format!(
-                            "https://shop.example.com{}?page={}&trace={tree}",
-                            route.replace("{id}", &index.to_string()),
-                            position
-                        ),
-                    ),
-                    string_kv("enduser.id", format!("user-{:08}", tree * 7919 % 100_000_000)),
-                    kv("retry", any_value::Value::BoolValue(position % 5 == 0)),
-                    kv("db.duration_ms", any_value::Value::DoubleValue(position as f64 * 1.37)),
-                ],
-                status: Some(Status { message: String::new(), code: if position == 9 { 2 } else { 0 } }),
-                ..Default::default()
-            }
-        })
-        .collect();
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![
-                    string_kv("service.name", "orders"),
-                    string_kv("service.version", "1.42.0"),
-                    string_kv("host.name", "orders-7d9f8c6b5-xk2lp"),
-                    string_kv("telemetry.sdk.name", "opentelemetry"),
-                    string_kv("telemetry.sdk.language", "rust"),
-                    string_kv("deployment.environment", "production"),
-                ],
-                ..Default::default()
-            }),
-            scope_spans: vec![ScopeSpans {
-                scope: Some(InstrumentationScope {
-                    name: "orders-http".into(),
-                    version: "0.33.0".into(),
-                    ..Default::default()
-                }),
-                spans,
-                schema_url: String::new(),
-            }],
-            schema_url: String::new(),
-        }],
-    }
-}
-
-/// A trace ID no other bytes of the request contain, so it can be found and patched.
-fn tree_marker(tree: usize) -> [u8; 16] {
-    let mut id = [0xe7u8; 16];
-    id[12..].copy_from_slice(&(tree as u32).to_le_bytes());
-    id
-}
-
-/// Every request of a run, encoded up front: the template with each tree's trace ID made
-/// unique across the run.
+/// Every request of a run, encoded up front.
 fn encode_requests(load: &Load) -> Vec<Bytes> {
-    let template = template(load.batch);
-    let encoded = template.encode_to_vec();
-    let n_trees = load.batch.div_ceil(10);
-    let mut offsets: Vec<(usize, usize)> = Vec::new();
-    for tree in 0..n_trees {
-        let marker = tree_marker(tree);
-        let mut from = 0;
-        while let Some(found) = encoded[from..].windows(16).position(|window| window == marker) {
-            offsets.push((from + found, tree));
-            from += found + 16;
-        }
-    }
+    let workload = Workload::new(load.batch);
     let n_requests = load.spans.div_ceil(load.batch);
-    let per_span = encoded.len() as f64 / load.batch as f64;
+    let per_span = workload.encoded.len() as f64 / load.batch as f64;
     eprintln!(
         "{n_requests} requests of {} spans, {} bytes each ({per_span:.0} bytes per span)",
         load.batch,
-        encoded.len()
+        workload.encoded.len()
     );
-    (0..n_requests)
-        .map(|request| {
-            let mut bytes = encoded.clone();
-            for &(offset, tree) in &offsets {
-                let mut id = [0u8; 16];
-                id[..8].copy_from_slice(&(request as u64 + 1).to_be_bytes());
-                id[8..].copy_from_slice(&(tree as u64 + 1).to_be_bytes());
-                bytes[offset..offset + 16].copy_from_slice(&id);
-            }
-            Bytes::from(bytes)
-        })
-        .collect()
+    (0..n_requests as u64).map(|request| workload.request(request)).collect()
 }
 
 /// Sends pre-encoded messages unchanged.

@@ -136,3 +136,36 @@ mod tests {
         assert!(!Arc::ptr_eq(&interner.value(&long), &interner.value(&long)));
     }
 }
+
+/// The last few distinct strings seen at one place of the message (an attribute position,
+/// the span name), checked by plain comparison before any hashing.
+///
+/// Spans of one batch mostly repeat the previous span's layout: the same keys in the same
+/// order, low-cardinality values such as `GET` at the same position. A comparison against
+/// a handful of recent strings is far cheaper than hashing, and a value that is never
+/// repeated costs a few length checks instead of a hash-table insert.
+pub(crate) struct Recent<'a, const N: usize> {
+    entries: [Option<(&'a [u8], Str)>; N],
+    next: usize,
+}
+
+impl<const N: usize> Default for Recent<'_, N> {
+    fn default() -> Self {
+        Recent { entries: std::array::from_fn(|_| None), next: 0 }
+    }
+}
+
+impl<'a, const N: usize> Recent<'a, N> {
+    /// The remembered string with exactly these bytes.
+    #[inline]
+    pub(crate) fn find(&self, bytes: &[u8]) -> Option<Str> {
+        self.entries.iter().flatten().find(|(seen, _)| *seen == bytes).map(|(_, text)| text.clone())
+    }
+
+    /// Remembers `text` (whose UTF-8 is `bytes`), replacing the oldest entry.
+    #[inline]
+    pub(crate) fn remember(&mut self, bytes: &'a [u8], text: Str) {
+        self.entries[self.next] = Some((bytes, text));
+        self.next = (self.next + 1) % N;
+    }
+}

@@ -11,7 +11,7 @@
 
 use std::sync::Arc;
 
-use super::intern::Interner;
+use super::intern::{Interner, Recent};
 use super::{check_link_ids, check_span_ids, Batch, Error};
 use crate::model::{
     empty_str, AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanKind, Status, StatusCode,
@@ -21,6 +21,10 @@ use crate::model::{
 /// Deepest nesting of array and map attribute values accepted; deeper input is refused
 /// rather than risking the stack (prost refuses at a similar depth).
 const MAX_VALUE_DEPTH: u32 = 32;
+
+/// Span attribute positions that get their own recent-string caches; attributes beyond go
+/// straight to the interner.
+const N_ATTRIBUTE_SLOTS: usize = 32;
 
 const VARINT: u8 = 0;
 const I64: u8 = 1;
@@ -195,6 +199,9 @@ pub fn decode_request(bytes: &[u8]) -> std::result::Result<Batch, Error> {
         span_attributes: Vec::with_capacity(16),
         events: Vec::new(),
         links: Vec::new(),
+        recent_names: Recent::default(),
+        recent_keys: Vec::new(),
+        recent_values: Vec::new(),
     };
     decoder.request(bytes).map_err(|err| Error::Protobuf(err.0))?;
     Ok(decoder.batch)
@@ -208,6 +215,21 @@ struct Decoder<'a> {
     span_attributes: Vec<KeyValue>,
     events: Vec<Event>,
     links: Vec<Link>,
+    recent_names: Recent<'a, 8>,
+    /// Per span attribute position: its recent keys and recent string values.
+    recent_keys: Vec<Recent<'a, 2>>,
+    recent_values: Vec<Recent<'a, 8>>,
+}
+
+/// Where an attribute sits, which decides how its strings are shared.
+#[derive(Clone, Copy)]
+enum Place {
+    /// Resource and scope attributes: every string interned (they repeat across batches).
+    Resource,
+    /// A span's own attribute at this position: recent-string caches, keys interned.
+    Span(usize),
+    /// Anything else (events, links, nested values): keys and short values interned.
+    Other,
 }
 
 impl<'a> Decoder<'a> {
@@ -265,7 +287,7 @@ impl<'a> Decoder<'a> {
                 (1, wire_type) => {
                     expect(wire_type, LEN)?;
                     // Resource values repeat across every batch of a service: intern them all.
-                    attributes.push(self.key_value(reader.bytes()?, true, 0)?);
+                    attributes.push(self.key_value(reader.bytes()?, Place::Resource, 0)?);
                 }
                 (2, wire_type) => {
                     expect(wire_type, VARINT)?;
@@ -330,7 +352,7 @@ impl<'a> Decoder<'a> {
                 }
                 (3, wire_type) => {
                     expect(wire_type, LEN)?;
-                    attributes.push(self.key_value(reader.bytes()?, true, 0)?);
+                    attributes.push(self.key_value(reader.bytes()?, Place::Resource, 0)?);
                 }
                 (4, wire_type) => {
                     expect(wire_type, VARINT)?;
@@ -385,7 +407,7 @@ impl<'a> Decoder<'a> {
                 }
                 5 => {
                     expect(wire_type, LEN)?;
-                    name = self.interner.intern_utf8(reader.bytes()?)?;
+                    name = self.span_name(reader.bytes()?)?;
                 }
                 6 => {
                     expect(wire_type, VARINT)?;
@@ -401,7 +423,8 @@ impl<'a> Decoder<'a> {
                 }
                 9 => {
                     expect(wire_type, LEN)?;
-                    let attribute = self.key_value(reader.bytes()?, false, 0)?;
+                    let place = Place::Span(self.span_attributes.len());
+                    let attribute = self.key_value(reader.bytes()?, place, 0)?;
                     self.span_attributes.push(attribute);
                 }
                 11 => {
@@ -488,7 +511,7 @@ impl<'a> Decoder<'a> {
                 }
                 (3, wire_type) => {
                     expect(wire_type, LEN)?;
-                    attributes.push(self.key_value(reader.bytes()?, false, 0)?);
+                    attributes.push(self.key_value(reader.bytes()?, Place::Other, 0)?);
                 }
                 (4, wire_type) => {
                     expect(wire_type, VARINT)?;
@@ -522,7 +545,7 @@ impl<'a> Decoder<'a> {
                 }
                 (4, wire_type) => {
                     expect(wire_type, LEN)?;
-                    attributes.push(self.key_value(reader.bytes()?, false, 0)?);
+                    attributes.push(self.key_value(reader.bytes()?, Place::Other, 0)?);
                 }
                 (5, wire_type) => {
                     expect(wire_type, VARINT)?;
@@ -542,7 +565,53 @@ impl<'a> Decoder<'a> {
         }))
     }
 
-    fn key_value(&mut self, bytes: &'a [u8], intern_all: bool, depth: u32) -> Result<KeyValue> {
+    fn span_name(&mut self, bytes: &'a [u8]) -> Result<Str> {
+        if let Some(name) = self.recent_names.find(bytes) {
+            return Ok(name);
+        }
+        let name = self.interner.intern_utf8(bytes)?;
+        self.recent_names.remember(bytes, name.clone());
+        Ok(name)
+    }
+
+    fn key(&mut self, bytes: &'a [u8], place: Place) -> Result<Str> {
+        let Place::Span(slot) = place else { return Ok(self.interner.intern_utf8(bytes)?) };
+        if slot >= N_ATTRIBUTE_SLOTS {
+            return Ok(self.interner.intern_utf8(bytes)?);
+        }
+        if slot >= self.recent_keys.len() {
+            self.recent_keys.resize_with(slot + 1, Recent::default);
+        }
+        if let Some(key) = self.recent_keys[slot].find(bytes) {
+            return Ok(key);
+        }
+        let key = self.interner.intern_utf8(bytes)?;
+        self.recent_keys[slot].remember(bytes, key.clone());
+        Ok(key)
+    }
+
+    fn string_value(&mut self, bytes: &'a [u8], place: Place) -> Result<Str> {
+        match place {
+            Place::Resource => Ok(self.interner.intern_utf8(bytes)?),
+            Place::Other => Ok(self.interner.value_utf8(bytes)?),
+            Place::Span(slot) if slot >= N_ATTRIBUTE_SLOTS => Ok(self.interner.value_utf8(bytes)?),
+            Place::Span(slot) => {
+                if slot >= self.recent_values.len() {
+                    self.recent_values.resize_with(slot + 1, Recent::default);
+                }
+                if let Some(value) = self.recent_values[slot].find(bytes) {
+                    return Ok(value);
+                }
+                // Not among the recent values at this position: most likely unique (an ID,
+                // a URL), so it gets its own allocation without a hash-table round trip.
+                let value: Str = if bytes.is_empty() { empty_str() } else { Arc::from(utf8(bytes)?) };
+                self.recent_values[slot].remember(bytes, value.clone());
+                Ok(value)
+            }
+        }
+    }
+
+    fn key_value(&mut self, bytes: &'a [u8], place: Place, depth: u32) -> Result<KeyValue> {
         let mut key = empty_str();
         let mut value = AttributeValue::Empty;
         let mut reader = Reader::new(bytes);
@@ -550,11 +619,11 @@ impl<'a> Decoder<'a> {
             match reader.key()? {
                 (1, wire_type) => {
                     expect(wire_type, LEN)?;
-                    key = self.interner.intern_utf8(reader.bytes()?)?;
+                    key = self.key(reader.bytes()?, place)?;
                 }
                 (2, wire_type) => {
                     expect(wire_type, LEN)?;
-                    value = self.any_value(reader.bytes()?, intern_all, depth)?;
+                    value = self.any_value(reader.bytes()?, place, depth)?;
                 }
                 (3, wire_type) => {
                     // key_strindex: a profiles-only string table reference, ignored as in
@@ -568,7 +637,7 @@ impl<'a> Decoder<'a> {
         Ok(KeyValue { key, value })
     }
 
-    fn any_value(&mut self, bytes: &'a [u8], intern_all: bool, depth: u32) -> Result<AttributeValue> {
+    fn any_value(&mut self, bytes: &'a [u8], place: Place, depth: u32) -> Result<AttributeValue> {
         if depth > MAX_VALUE_DEPTH {
             return Err(WireError::new("recursion limit reached"));
         }
@@ -580,12 +649,7 @@ impl<'a> Decoder<'a> {
             match field {
                 1 => {
                     expect(wire_type, LEN)?;
-                    let text = reader.bytes()?;
-                    value = AttributeValue::String(if intern_all {
-                        self.interner.intern_utf8(text)?
-                    } else {
-                        self.interner.value_utf8(text)?
-                    });
+                    value = AttributeValue::String(self.string_value(reader.bytes()?, place)?);
                 }
                 2 => {
                     expect(wire_type, VARINT)?;
@@ -607,7 +671,7 @@ impl<'a> Decoder<'a> {
                         match array.key()? {
                             (1, wire_type) => {
                                 expect(wire_type, LEN)?;
-                                items.push(self.any_value(array.bytes()?, intern_all, depth + 1)?);
+                                items.push(self.any_value(array.bytes()?, nested(place), depth + 1)?);
                             }
                             (field, wire_type) => array.skip(field, wire_type)?,
                         }
@@ -622,7 +686,7 @@ impl<'a> Decoder<'a> {
                         match list.key()? {
                             (1, wire_type) => {
                                 expect(wire_type, LEN)?;
-                                entries.push(self.key_value(list.bytes()?, intern_all, depth + 1)?);
+                                entries.push(self.key_value(list.bytes()?, nested(place), depth + 1)?);
                             }
                             (field, wire_type) => list.skip(field, wire_type)?,
                         }
@@ -643,5 +707,14 @@ impl<'a> Decoder<'a> {
             }
         }
         Ok(value)
+    }
+}
+
+/// Values inside arrays and maps share strings as their container's place does, without the
+/// per-position caches.
+fn nested(place: Place) -> Place {
+    match place {
+        Place::Resource => Place::Resource,
+        Place::Span(_) | Place::Other => Place::Other,
     }
 }

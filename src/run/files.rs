@@ -2,6 +2,7 @@
 //! (the embedded ingestor or `--server`), run the files (up to `--parallel` at once, each with
 //! its own variables) and drive the reporters.
 
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 use std::sync::Arc;
 
@@ -29,7 +30,10 @@ pub enum RunFilesError {
     /// Invalid or unreadable definitions, rendered with `file:line:col` and carets.
     #[error("{0}")]
     Invalid(String),
-    #[error("cannot start the embedded ingestor: {0}")]
+    #[error(
+        "cannot start the embedded ingestor: {0} (is a `tracecheck serve` running there? use --server, \
+         or --grpc-addr/--http-addr for other ports)"
+    )]
     Server(#[from] server::Error),
 }
 
@@ -40,6 +44,8 @@ pub struct Inputs {
     pub variables: Variables,
     /// From `--analyzer` or an Analyzer file among the FILEs; `None` = Tracetest's default.
     pub analyzer: Option<AnalyzerConfig>,
+    /// Names of the `--vars` values of `type: secret`.
+    pub secret_variables: BTreeSet<String>,
 }
 
 /// Loads every file, the `--vars` file and the `--analyzer` file, reporting every problem
@@ -57,7 +63,12 @@ pub fn load(
     paths.extend(analyzer.cloned());
     let mut loaded =
         spec::validate_files(&paths).map_err(|errors| RunFilesError::Invalid(errors.render()))?;
-    let mut inputs = Inputs { files: Vec::new(), variables: Variables::new(), analyzer: None };
+    let mut inputs = Inputs {
+        files: Vec::new(),
+        variables: Variables::new(),
+        analyzer: None,
+        secret_variables: BTreeSet::new(),
+    };
     let analyzer_file = analyzer.map(|_| loaded.pop().expect("one loaded file per path"));
     let vars_file = vars.map(|_| loaded.pop().expect("one loaded file per path"));
     let wrong_kind = |file: &Loaded, flag: &str, expected: &str| {
@@ -69,7 +80,12 @@ pub fn load(
     };
     match vars_file {
         Some(Loaded::VariableSet(set)) => {
-            inputs.variables.extend(set.values.into_iter().map(|variable| (variable.key, variable.value)))
+            for variable in set.values {
+                if variable.secret {
+                    inputs.secret_variables.insert(variable.key.clone());
+                }
+                inputs.variables.insert(variable.key, variable.value);
+            }
         }
         Some(other) => return Err(wrong_kind(&other, "--vars", "a VariableSet or Environment")),
         None => {}

@@ -12,7 +12,7 @@ mod files;
 mod source;
 mod step;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -35,6 +35,8 @@ pub struct RunConfig {
     pub analyzer: Arc<AnalyzerConfig>,
     /// The gates a step must pass besides being judged (`--required-gates`).
     pub required_gates: Vec<Gate>,
+    /// Variables of `type: secret`: used as they are, shown masked in reports.
+    pub secret_variables: Arc<BTreeSet<String>>,
 }
 
 impl Default for RunConfig {
@@ -45,6 +47,7 @@ impl Default for RunConfig {
             timeout: crate::defaults::DEFAULT_TIMEOUT,
             analyzer: Arc::new(AnalyzerConfig::default()),
             required_gates: DEFAULT_REQUIRED_GATES.to_vec(),
+            secret_variables: Arc::default(),
         }
     }
 }
@@ -55,6 +58,9 @@ pub struct Runner {
     source: Arc<dyn TraceSource>,
     config: RunConfig,
 }
+
+/// What a report shows instead of a secret variable's value.
+pub const SECRET_MASK: &str = "******";
 
 /// The variable context of a run: names to text values, kept sorted for reports.
 pub type Variables = BTreeMap<String, String>;
@@ -123,7 +129,7 @@ impl Runner {
             kind,
             state: RunState::from_steps(&reports),
             steps: reports,
-            variables: context,
+            variables: self.masked(context),
             file: None,
             duration_ms: Some(started.elapsed().as_millis() as u64),
         };
@@ -131,6 +137,16 @@ impl Runner {
             tracing::warn!("cannot write the report: {error}");
         }
         report
+    }
+
+    /// The variables as reports show them: secret values masked.
+    fn masked(&self, mut variables: Variables) -> Variables {
+        for (key, value) in variables.iter_mut() {
+            if self.config.secret_variables.contains(key) {
+                *value = SECRET_MASK.to_string();
+            }
+        }
+        variables
     }
 
     /// One test run: trigger, wait, outputs, specs. `variables` are visible to its

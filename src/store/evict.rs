@@ -180,6 +180,7 @@ pub(super) async fn background_task(shared: Arc<Shared>, mut shutdown: oneshot::
                     tracing::info!(
                         spans_received = stats.spans_received,
                         spans_rejected = stats.spans_rejected,
+                        requests_refused = stats.requests_refused,
                         duplicate_spans = stats.duplicate_spans,
                         spans_evicted = stats.spans_evicted,
                         traces_evicted = stats.traces_evicted,

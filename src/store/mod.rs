@@ -73,6 +73,8 @@ pub struct StoreStats {
     pub traces_held: u64,
     pub spans_held: u64,
     pub memory_bytes: u64,
+    /// Export requests the receivers turned away under overload (retryable answers).
+    pub requests_refused: u64,
 }
 
 /// How long to wait and what else counts as present (design: trace completeness).
@@ -124,6 +126,8 @@ pub struct StoreGuard {
 /// Above this many spans a trace keeps a hash set of its span IDs for duplicate detection;
 /// below it a linear scan over the spans is cheaper than hashing.
 const LINEAR_DEDUP_LIMIT: usize = 32;
+/// Estimated bytes per span ID in that hash set (the ID, its hash slot, spare capacity).
+const SPAN_ID_INDEX_BYTES: usize = 16;
 
 /// State shared by every handle and the background task.
 struct Shared {
@@ -151,6 +155,7 @@ struct Shared {
 struct Counters {
     spans_received: AtomicU64,
     spans_rejected: AtomicU64,
+    requests_refused: AtomicU64,
     spans_evicted: AtomicU64,
     traces_evicted: AtomicU64,
     duplicate_spans: AtomicU64,
@@ -211,14 +216,16 @@ impl TraceEntry {
         if self.contains(span.span_id) {
             return None;
         }
+        let mut bytes = approx_span_bytes(&span);
         if let Some(ids) = &mut self.span_ids {
             ids.insert(span.span_id);
+            bytes += SPAN_ID_INDEX_BYTES;
         } else if self.spans.len() >= LINEAR_DEDUP_LIMIT {
             let mut ids: HashSet<SpanId> = self.spans.iter().map(|span| span.span_id).collect();
             ids.insert(span.span_id);
             self.span_ids = Some(ids);
+            bytes += SPAN_ID_INDEX_BYTES * (self.spans.len() + 1);
         }
-        let bytes = approx_span_bytes(&span);
         self.spans.push(Arc::new(span));
         self.bytes += bytes;
         Some(bytes)
@@ -382,6 +389,11 @@ impl TraceStore {
         self.shared.counters.spans_rejected.fetch_add(n_spans, Ordering::Relaxed);
     }
 
+    /// Counts export requests the receivers refused under overload, so `Stats` reports them.
+    pub fn record_refused(&self, n_requests: u64) {
+        self.shared.counters.requests_refused.fetch_add(n_requests, Ordering::Relaxed);
+    }
+
     /// A snapshot of one trace.
     pub fn get(&self, trace_id: TraceId) -> Option<Trace> {
         let entry = self.shared.traces.get(&trace_id)?;
@@ -485,6 +497,7 @@ impl Shared {
             duplicate_spans: counters.duplicate_spans.load(Ordering::Relaxed),
             traces_held,
             spans_held: load(&counters.spans_held),
+            requests_refused: counters.requests_refused.load(Ordering::Relaxed),
             memory_bytes: load(&counters.memory_bytes)
                 + traces_held
                     * (std::mem::size_of::<TraceEntry>() + std::mem::size_of::<QueueItem>() + 16) as u64,

@@ -523,3 +523,12 @@ async fn concurrent_inserts_keep_the_books() {
     assert!(store.stats().spans_held <= 500);
     assert!(store.stats().spans_evicted > 0);
 }
+
+#[tokio::test]
+async fn refused_requests_and_rejected_spans_are_counted() {
+    let (store, _guard) = store();
+    store.record_rejected(3);
+    store.record_refused(2);
+    let stats = store.stats();
+    assert_eq!((stats.spans_rejected, stats.requests_refused), (3, 2));
+}
