@@ -495,7 +495,7 @@ fn gated_run() -> RunReport {
 fn console_shows_the_analyzer_and_the_gate_block() {
     let text = console::render(&gated_run());
     let expected_lines = [
-        "    ✔ analyzer: score 100 (minimum 0), 0 rules passed",
+        "    ✔ analyzer: score 100 (minimum 0), no rules ran",
         "  ✘ FAILED lint user trace 0af7651916cd43dd8448eb211c80319c, 7 spans",
         "    ✘ analyzer: score 40 (minimum 50) below the minimum, 2 of 2 rules failed",
         "      ✘ Span Naming (standards/span-naming, error, weight 25): 5 of 6 spans failed",
@@ -621,4 +621,21 @@ fn json_carries_span_names_and_gates() {
     assert_eq!(result["span_name"], "handler 1");
     let back: RunReport = serde_json::from_str(&line).expect("deserializes");
     assert_eq!(back, report);
+}
+
+#[test]
+fn console_tells_warnings_from_failures() {
+    let mut analyzer = analyzer_with_failures(1, 40, 0);
+    analyzer.plugins[1].rules[0].level = "warning".into();
+    let text = console::render_analyzer(&analyzer, console::AnalyzerView::default(), "");
+    assert!(text.starts_with("✘ analyzer: score 40 (minimum 0), 1 of 2 rules failed, 1 warned\n"), "{text}");
+    assert!(text.contains(
+        "  ✘ No API Key Leak (security/no-api-key-leak, warning, weight 100): 1 of 1 spans failed\n"
+    ));
+    analyzer.plugins[0].rules[0].level = "warning".into();
+    analyzer.passed = true;
+    let text =
+        console::render_analyzer(&analyzer, console::AnalyzerView { colour: true, verbose: false }, "");
+    assert!(text.contains("analyzer: score \x1b[1m40\x1b[0m (minimum 0), 2 of 2 rules warned"), "{text:?}");
+    assert!(text.contains("\x1b[33m✘\x1b[0m"), "warned rules are yellow: {text:?}");
 }

@@ -126,7 +126,8 @@ fn render_analyzer_with(
         return;
     }
     let n_rules: usize = result.plugins.iter().map(|plugin| plugin.rules.len()).sum();
-    let n_failed = result.failed_rules().count();
+    let n_failed = result.failed_rules().filter(|(_, rule)| rule.level == "error").count();
+    let n_warned = result.failed_rules().count() - n_failed;
     let below_minimum = result.score < result.minimum_score;
     let (mark, colour) = if result.passed && !below_minimum { ("✔", GREEN) } else { ("✘", RED) };
     let mut line = format!(
@@ -138,11 +139,15 @@ fn render_analyzer_with(
     if below_minimum {
         line.push_str(&style.paint(RED, " below the minimum"));
     }
-    if n_failed == 0 {
-        line.push_str(&format!(", {n_rules} rules passed\n"));
-    } else {
-        line.push_str(&format!(", {n_failed} of {n_rules} rules failed\n"));
-    }
+    // Rules at any level but `error` neither score nor fail the analyzer: they only warn.
+    line.push_str(&match (n_rules, n_failed, n_warned) {
+        (0, _, _) => ", no rules ran".to_string(),
+        (_, 0, 0) => format!(", {n_rules} rules passed"),
+        (_, 0, _) => format!(", {n_warned} of {n_rules} rules warned"),
+        (_, _, 0) => format!(", {n_failed} of {n_rules} rules failed"),
+        (_, _, _) => format!(", {n_failed} of {n_rules} rules failed, {n_warned} warned"),
+    });
+    line.push('\n');
     out.push_str(&line);
     for (plugin, rule) in result.failed_rules() {
         render_failed_rule(out, style, &plugin.id, rule, verbose, indent);
