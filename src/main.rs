@@ -4,7 +4,6 @@
 use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::ExitCode;
-use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use tracecheck::defaults;
@@ -53,8 +52,8 @@ struct IngestArgs {
     #[arg(long, env = "TRACECHECK_MAX_SPANS", default_value_t = defaults::DEFAULT_MAX_SPANS)]
     max_spans: usize,
     /// Evict traces not updated for this long (e.g. 10m, 90s).
-    #[arg(long, env = "TRACECHECK_TRACE_TTL", value_parser = parse_duration, default_value = "10m")]
-    trace_ttl: Duration,
+    #[arg(long, env = "TRACECHECK_TRACE_TTL", default_value_t = defaults::DEFAULT_TRACE_TTL.into())]
+    trace_ttl: humantime::Duration,
     /// Largest accepted OTLP request in bytes.
     #[arg(long, env = "TRACECHECK_MAX_MESSAGE_SIZE", default_value_t = defaults::DEFAULT_MAX_MESSAGE_SIZE)]
     max_message_size: usize,
@@ -100,14 +99,14 @@ struct RunArgs {
     #[arg(long, env = "TRACECHECK_JUNIT")]
     junit: Option<PathBuf>,
     /// Give up on a trace this long after the trigger.
-    #[arg(long, env = "TRACECHECK_TIMEOUT", value_parser = parse_duration, default_value = "30s")]
-    timeout: Duration,
+    #[arg(long, env = "TRACECHECK_TIMEOUT", default_value_t = defaults::DEFAULT_TIMEOUT.into())]
+    timeout: humantime::Duration,
     /// A trace is complete once no span arrived for this long.
-    #[arg(long, env = "TRACECHECK_SETTLE", value_parser = parse_duration, default_value = "500ms")]
-    settle: Duration,
+    #[arg(long, env = "TRACECHECK_SETTLE", default_value_t = defaults::DEFAULT_SETTLE.into())]
+    settle: humantime::Duration,
     /// Judge an incomplete trace after this long without a new span.
-    #[arg(long, env = "TRACECHECK_GRACE", value_parser = parse_duration, default_value = "5s")]
-    grace: Duration,
+    #[arg(long, env = "TRACECHECK_GRACE", default_value_t = defaults::DEFAULT_GRACE.into())]
+    grace: humantime::Duration,
     /// Run up to N files at once (each with its own variables).
     #[arg(long, env = "TRACECHECK_PARALLEL", default_value_t = 1)]
     parallel: usize,
@@ -171,10 +170,6 @@ enum ViewFormat {
     Json,
 }
 
-fn parse_duration(text: &str) -> Result<Duration, String> {
-    humantime::parse_duration(text).map_err(|error| format!("{error} (examples: 500ms, 5s, 1m)"))
-}
-
 /// Exit codes of the contract in design.md.
 const PASSED: u8 = 0;
 const FAILED: u8 = 1;
@@ -189,6 +184,7 @@ fn main() -> ExitCode {
             tracing_subscriber::EnvFilter::new(level)
         }))
         .with_writer(std::io::stderr)
+        .with_ansi(std::io::IsTerminal::is_terminal(&std::io::stderr()))
         .init();
     let runtime = match tokio::runtime::Runtime::new() {
         Ok(runtime) => runtime,
@@ -216,7 +212,10 @@ impl IngestArgs {
             http_addr: self.http_addr,
             max_message_size: self.max_message_size,
             auth_token,
-            store: tracecheck::store::StoreConfig { max_spans: self.max_spans, trace_ttl: self.trace_ttl },
+            store: tracecheck::store::StoreConfig {
+                max_spans: self.max_spans,
+                trace_ttl: self.trace_ttl.into(),
+            },
             ..tracecheck::server::ServerConfig::default()
         }
     }
@@ -271,9 +270,9 @@ async fn run(args: RunArgs) -> u8 {
         reporters.push(Box::new(JunitReporter::to_path(path)));
     }
     let config = RunConfig {
-        settle: args.settle,
-        grace: args.grace,
-        timeout: args.timeout,
+        settle: args.settle.into(),
+        grace: args.grace.into(),
+        timeout: args.timeout.into(),
         analyzer: std::sync::Arc::new(inputs.analyzer.unwrap_or_default()),
         required_gates,
         secret_variables: std::sync::Arc::new(inputs.secret_variables),

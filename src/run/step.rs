@@ -1,7 +1,6 @@
 //! One test run: render the trigger, fire it, add the trigger span, wait for the trace,
 //! compute outputs, evaluate specs.
 
-use std::collections::BTreeMap;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::{to_vars, Runner, Variables};
@@ -175,12 +174,18 @@ fn completeness_selectors(test: &Test) -> Vec<Selector> {
 
 fn evaluate_spec(view: &TraceView<'_>, spec: &crate::spec::Spec, vars: &Vars) -> SpecReport {
     let selector_text = spec.selector.value.clone();
+    // Files were validated when loaded, so parse errors here are not expected; they still
+    // become errored assertions rather than a panic.
+    let mut texts = Vec::new();
     let mut assertions = Vec::new();
     let mut parse_errors = Vec::new();
     for text in &spec.assertions {
         match Assertion::parse(&text.value) {
-            Ok(assertion) => assertions.push(assertion),
-            Err(error) => parse_errors.push((text.value.clone(), error.to_string())),
+            Ok(assertion) => {
+                texts.push(text.value.clone());
+                assertions.push(assertion);
+            }
+            Err(error) => parse_errors.push(errored(&text.value, error.to_string())),
         }
     }
     let selector = match Selector::parse(&selector_text) {
@@ -200,11 +205,12 @@ fn evaluate_spec(view: &TraceView<'_>, spec: &crate::spec::Spec, vars: &Vars) ->
         }
     };
     let outcome = lang::evaluate_spec(view, &selector, &assertions, vars);
-    let mut reports: Vec<AssertionReport> = assertions
-        .iter()
+    let mut reports: Vec<AssertionReport> = texts
+        .into_iter()
         .zip(outcome.assertions)
         .map(|(assertion, result)| AssertionReport {
-            assertion: original_text(spec, assertion),
+            // The user's text, not a reprint of the parsed tree.
+            assertion,
             passed: result.passed,
             results: result
                 .results
@@ -222,7 +228,7 @@ fn evaluate_spec(view: &TraceView<'_>, spec: &crate::spec::Spec, vars: &Vars) ->
                 .collect(),
         })
         .collect();
-    reports.extend(parse_errors.into_iter().map(|(text, error)| errored(&text, error)));
+    reports.extend(parse_errors);
     SpecReport {
         selector: selector_text,
         name: spec.name.clone(),
@@ -230,15 +236,6 @@ fn evaluate_spec(view: &TraceView<'_>, spec: &crate::spec::Spec, vars: &Vars) ->
         matched_spans: outcome.matched_spans,
         assertions: reports,
     }
-}
-
-/// The assertion as written in the file (the report shows the user's text, not a reprint).
-fn original_text(spec: &crate::spec::Spec, assertion: &Assertion) -> String {
-    let printed = assertion.to_string();
-    spec.assertions
-        .iter()
-        .find(|text| Assertion::parse(&text.value).is_ok_and(|parsed| parsed.to_string() == printed))
-        .map_or(printed, |text| text.value.clone())
 }
 
 fn errored(assertion: &str, error: String) -> AssertionReport {
@@ -285,16 +282,4 @@ pub fn trigger_span(
             );
     }
     span
-}
-
-#[allow(dead_code)]
-fn _assert_send(runner: &Runner, test: &Test, variables: &BTreeMap<String, String>) {
-    fn is_send<T: Send>(_: T) {}
-    struct Quiet;
-    impl Reporter for Quiet {
-        fn finish(&mut self, _: &report::RunReport) -> std::io::Result<()> {
-            Ok(())
-        }
-    }
-    is_send(run(runner, test, variables, &mut Quiet));
 }
