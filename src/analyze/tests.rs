@@ -286,7 +286,7 @@ fn serializes_as_the_design_says() {
                 "id": "standards", "name": "OTel Semantic Conventions", "score": 0, "passed": false,
                 "rules": [
                     {"id": "span-naming", "name": "Span Naming", "level": "error", "weight": 25, "passed": false,
-                     "results": [{"span_id": "0202020202020202", "passed": false, "errors": [{
+                     "results": [{"span_id": "0202020202020202", "span_name": "users", "passed": false, "errors": [{
                          "value": "tracetest.span.name", "expected": "GET /users",
                          "description": "The Span name users is not matching the naming convention"}]}]},
                     {"id": "required-attributes", "name": "Required Attributes", "level": "disabled", "weight": 25, "passed": true, "results": []},
