@@ -110,15 +110,18 @@ fn render_spec(out: &mut String, style: &Style, spec: &SpecReport) {
 /// span shows every finding's description (findings hold secrets masked already).
 pub fn render_analyzer(result: &AnalyzerResult, view: AnalyzerView, indent: &str) -> String {
     let mut out = String::new();
-    render_analyzer_with(&mut out, &Style { colour: view.colour }, result, view.verbose, indent);
+    render_analyzer_with(&mut out, &Style { colour: view.colour }, result, view.verbose, true, indent);
     out
 }
 
+/// `details` lists the failed rules' spans and findings; without it the summary line names
+/// the failed rules only.
 fn render_analyzer_with(
     out: &mut String,
     style: &Style,
     result: &AnalyzerResult,
     verbose: bool,
+    details: bool,
     indent: &str,
 ) {
     if !result.enabled {
@@ -147,10 +150,16 @@ fn render_analyzer_with(
         (_, _, 0) => format!(", {n_failed} of {n_rules} rules failed"),
         (_, _, _) => format!(", {n_failed} of {n_rules} rules failed, {n_warned} warned"),
     });
+    if !details && result.failed_rules().next().is_some() {
+        let ids: Vec<&str> = result.failed_rules().map(|(_, rule)| rule.id.as_str()).collect();
+        line.push_str(&format!(": {} {}", ids.join(", "), style.paint(DIM, "(details with --verbose)")));
+    }
     line.push('\n');
     out.push_str(&line);
-    for (plugin, rule) in result.failed_rules() {
-        render_failed_rule(out, style, &plugin.id, rule, verbose, indent);
+    if details {
+        for (plugin, rule) in result.failed_rules() {
+            render_failed_rule(out, style, &plugin.id, rule, verbose, indent);
+        }
     }
 }
 
@@ -251,7 +260,14 @@ fn render_step_with(style: &Style, step: &StepReport, verbose: bool) -> String {
         out.push_str(&format!("    {} {warning}\n", style.paint(YELLOW, "warning:")));
     }
     if let Some(analyzer) = &step.analyzer {
-        render_analyzer_with(&mut out, style, analyzer, verbose, "    ");
+        // Findings are advice unless an analyzer gate is required: a passing step then gets
+        // the summary line only, so the verdicts stay readable.
+        let gated = step
+            .gates
+            .as_ref()
+            .is_some_and(|gates| gates.required.iter().any(|gate| gate.starts_with("analyzer")));
+        let details = verbose || gated || step.state == StepState::Failed;
+        render_analyzer_with(&mut out, style, analyzer, verbose, details, "    ");
     }
     // As Tracetest's CLI: the gate block only explains a failure; a passing step needs none.
     if let (Some(gates), StepState::Failed) = (&step.gates, step.state) {
