@@ -346,7 +346,7 @@ fn console_shows_states_durations_traces_and_observed_values() {
 fn console_reporter_colours_and_progress_only_on_a_terminal() {
     let progress = WaitProgress {
         trace_id: trace_id("0af7651916cd43dd8448eb211c80319c"),
-        n_spans: 3,
+        n_spans: Some(3),
         elapsed: Duration::from_millis(1200),
     };
     for terminal in [false, true] {

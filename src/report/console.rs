@@ -384,12 +384,12 @@ impl Reporter for ConsoleReporter {
         if !self.live {
             return;
         }
+        let spans = progress.n_spans.map(|n_spans| format!("{n_spans} spans, ")).unwrap_or_default();
         let _ = write!(
             self.out,
-            "\r\x1b[2K  {} waiting for trace {}: {} spans, {:.1} s",
+            "\r\x1b[2K  {} waiting for trace {}: {spans}{:.1} s",
             self.style.paint(YELLOW, "…"),
             progress.trace_id,
-            progress.n_spans,
             progress.elapsed.as_secs_f64()
         );
         let _ = self.out.flush();
