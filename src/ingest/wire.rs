@@ -14,8 +14,7 @@ use std::sync::Arc;
 use super::intern::{Interner, Recent};
 use super::{check_link_ids, check_span_ids, Batch, Error};
 use crate::model::{
-    empty_str, AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanKind, Status, StatusCode,
-    Str,
+    AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanKind, Status, StatusCode, Str,
 };
 
 /// Deepest nesting of array and map attribute values accepted; deeper input is refused
@@ -200,6 +199,7 @@ pub fn decode_request(bytes: &[u8]) -> std::result::Result<Batch, Error> {
         events: Vec::new(),
         links: Vec::new(),
         recent_names: Recent::default(),
+        empty: Arc::from(""),
         recent_keys: Vec::new(),
         recent_values: Vec::new(),
     };
@@ -216,6 +216,10 @@ struct Decoder<'a> {
     events: Vec<Event>,
     links: Vec<Link>,
     recent_names: Recent<'a, 8>,
+    /// This batch's empty string. Not the process-wide `empty_str()`: every span refers to
+    /// an empty status message, and cloning one `Arc` from every decoding thread would make
+    /// its counter's cache line bounce between cores.
+    empty: Str,
     /// Per span attribute position: its recent keys and recent string values.
     recent_keys: Vec<Recent<'a, 2>>,
     recent_values: Vec<Recent<'a, 8>>,
@@ -376,11 +380,14 @@ impl<'a> Decoder<'a> {
         let mut trace_id: &[u8] = &[];
         let mut span_id: &[u8] = &[];
         let mut parent_span_id: &[u8] = &[];
-        let mut name: Str = empty_str();
+        // Absent strings become the batch's empty string only at the end: cloning a shared
+        // `Arc` costs an atomic operation, and dropping the overwritten one another.
+        let mut name: Option<Str> = None;
+        let mut status_code = StatusCode::Unset;
+        let mut status_message: Option<Str> = None;
         let mut kind = 0i32;
         let mut start_time_unix_nano = 0u64;
         let mut end_time_unix_nano = 0u64;
-        let mut status = Status::default();
         self.span_attributes.clear();
         self.events.clear();
         self.links.clear();
@@ -407,7 +414,7 @@ impl<'a> Decoder<'a> {
                 }
                 5 => {
                     expect(wire_type, LEN)?;
-                    name = self.span_name(reader.bytes()?)?;
+                    name = Some(self.span_name(reader.bytes()?)?);
                 }
                 6 => {
                     expect(wire_type, VARINT)?;
@@ -444,7 +451,7 @@ impl<'a> Decoder<'a> {
                 }
                 15 => {
                     expect(wire_type, LEN)?;
-                    self.status(reader.bytes()?, &mut status)?;
+                    self.status(reader.bytes()?, &mut status_code, &mut status_message)?;
                 }
                 16 => {
                     expect(wire_type, I32)?;
@@ -462,9 +469,12 @@ impl<'a> Decoder<'a> {
             trace_id,
             span_id,
             parent_span_id,
-            name,
+            name: name.unwrap_or_else(|| self.empty.clone()),
             kind: SpanKind::from_i32(kind),
-            status,
+            status: Status {
+                code: status_code,
+                message: status_message.unwrap_or_else(|| self.empty.clone()),
+            },
             start_time_unix_nano,
             end_time_unix_nano,
             // Draining an exact-size iterator allocates each slice once at its final size.
@@ -476,17 +486,17 @@ impl<'a> Decoder<'a> {
         }))
     }
 
-    fn status(&mut self, bytes: &'a [u8], status: &mut Status) -> Result<()> {
+    fn status(&mut self, bytes: &'a [u8], code: &mut StatusCode, message: &mut Option<Str>) -> Result<()> {
         let mut reader = Reader::new(bytes);
         while reader.has_more() {
             match reader.key()? {
                 (2, wire_type) => {
                     expect(wire_type, LEN)?;
-                    status.message = self.interner.value_utf8(reader.bytes()?)?;
+                    *message = Some(self.interner.value_utf8(reader.bytes()?)?);
                 }
                 (3, wire_type) => {
                     expect(wire_type, VARINT)?;
-                    status.code = StatusCode::from_i32(reader.varint()? as i32);
+                    *code = StatusCode::from_i32(reader.varint()? as i32);
                 }
                 (field, wire_type) => reader.skip(field, wire_type)?,
             }
@@ -496,7 +506,7 @@ impl<'a> Decoder<'a> {
 
     fn event(&mut self, bytes: &'a [u8]) -> Result<Event> {
         let mut time_unix_nano = 0u64;
-        let mut name = empty_str();
+        let mut name: Option<Str> = None;
         let mut attributes = Vec::new();
         let mut reader = Reader::new(bytes);
         while reader.has_more() {
@@ -507,7 +517,7 @@ impl<'a> Decoder<'a> {
                 }
                 (2, wire_type) => {
                     expect(wire_type, LEN)?;
-                    name = self.interner.intern_utf8(reader.bytes()?)?;
+                    name = Some(self.interner.intern_utf8(reader.bytes()?)?);
                 }
                 (3, wire_type) => {
                     expect(wire_type, LEN)?;
@@ -520,6 +530,7 @@ impl<'a> Decoder<'a> {
                 (field, wire_type) => reader.skip(field, wire_type)?,
             }
         }
+        let name = name.unwrap_or_else(|| self.empty.clone());
         Ok(Event { time_unix_nano, name, attributes: attributes.into_boxed_slice() })
     }
 
@@ -604,7 +615,7 @@ impl<'a> Decoder<'a> {
                 }
                 // Not among the recent values at this position: most likely unique (an ID,
                 // a URL), so it gets its own allocation without a hash-table round trip.
-                let value: Str = if bytes.is_empty() { empty_str() } else { Arc::from(utf8(bytes)?) };
+                let value: Str = if bytes.is_empty() { self.empty.clone() } else { Arc::from(utf8(bytes)?) };
                 self.recent_values[slot].remember(bytes, value.clone());
                 Ok(value)
             }
@@ -612,14 +623,14 @@ impl<'a> Decoder<'a> {
     }
 
     fn key_value(&mut self, bytes: &'a [u8], place: Place, depth: u32) -> Result<KeyValue> {
-        let mut key = empty_str();
+        let mut key: Option<Str> = None;
         let mut value = AttributeValue::Empty;
         let mut reader = Reader::new(bytes);
         while reader.has_more() {
             match reader.key()? {
                 (1, wire_type) => {
                     expect(wire_type, LEN)?;
-                    key = self.key(reader.bytes()?, place)?;
+                    key = Some(self.key(reader.bytes()?, place)?);
                 }
                 (2, wire_type) => {
                     expect(wire_type, LEN)?;
@@ -634,7 +645,7 @@ impl<'a> Decoder<'a> {
                 (field, wire_type) => reader.skip(field, wire_type)?,
             }
         }
-        Ok(KeyValue { key, value })
+        Ok(KeyValue { key: key.unwrap_or_else(|| self.empty.clone()), value })
     }
 
     fn any_value(&mut self, bytes: &'a [u8], place: Place, depth: u32) -> Result<AttributeValue> {
