@@ -67,15 +67,21 @@ impl<'a> Reader<'a> {
         self.pos < self.buf.len()
     }
 
-    #[inline]
+    #[inline(always)]
     fn varint(&mut self) -> Result<u64> {
-        // One-byte fast path: field keys and small enums.
+        // One-byte fast path (field keys, small enums and lengths) inlined at every call;
+        // the general case out of line.
         if let Some(&byte) = self.buf.get(self.pos) {
             if byte < 0x80 {
                 self.pos += 1;
                 return Ok(u64::from(byte));
             }
         }
+        self.varint_slow()
+    }
+
+    #[inline(never)]
+    fn varint_slow(&mut self) -> Result<u64> {
         let mut value = 0u64;
         for index in 0..10 {
             let Some(&byte) = self.buf.get(self.pos + index) else {
@@ -94,7 +100,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next field's number and wire type.
-    #[inline]
+    #[inline(always)]
     fn key(&mut self) -> Result<(u32, u8)> {
         let key = self.varint()?;
         if key > u64::from(u32::MAX) {
@@ -111,7 +117,7 @@ impl<'a> Reader<'a> {
         Ok((field, wire_type))
     }
 
-    #[inline]
+    #[inline(always)]
     fn bytes(&mut self) -> Result<&'a [u8]> {
         let len = self.varint()?;
         let remaining = (self.buf.len() - self.pos) as u64;
