@@ -61,7 +61,9 @@ pub fn tracer_provider(otlp_grpc_endpoint: &str, service_name: &str) -> anyhow::
     let exporter =
         opentelemetry_otlp::SpanExporter::builder().with_tonic().with_endpoint(otlp_grpc_endpoint).build()?;
     let processor = BatchSpanProcessor::builder(exporter)
-        .with_batch_config(BatchConfigBuilder::default().with_scheduled_delay(Duration::from_millis(100)).build())
+        .with_batch_config(
+            BatchConfigBuilder::default().with_scheduled_delay(Duration::from_millis(100)).build(),
+        )
         .build();
     let resource = opentelemetry_sdk::Resource::builder()
         .with_service_name(service_name.to_string())
@@ -78,10 +80,8 @@ pub async fn start(otlp_grpc_endpoint: &str) -> anyhow::Result<DemoService> {
         users: Arc::default(),
         next_id: Arc::new(Mutex::new(1)),
     };
-    let router = Router::new()
-        .route("/users", post(create_user))
-        .route("/users/{id}", get(get_user))
-        .with_state(app);
+    let router =
+        Router::new().route("/users", post(create_user)).route("/users/{id}", get(get_user)).with_state(app);
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
@@ -125,7 +125,13 @@ fn server_span(app: &App, headers: &HeaderMap, method: &str, route: &str, path: 
 }
 
 /// A client-side database span around `work`.
-async fn db_call<T>(app: &App, cx: &Context, operation: &str, statement: &str, work: impl FnOnce() -> T) -> T {
+async fn db_call<T>(
+    app: &App,
+    cx: &Context,
+    operation: &str,
+    statement: &str,
+    work: impl FnOnce() -> T,
+) -> T {
     let mut span = app
         .tracer
         .span_builder(format!("{operation} users"))
@@ -146,7 +152,11 @@ async fn db_call<T>(app: &App, cx: &Context, operation: &str, statement: &str, w
     result
 }
 
-async fn create_user(State(app): State<App>, headers: HeaderMap, Json(body): Json<Value>) -> (StatusCode, Json<Value>) {
+async fn create_user(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Json(body): Json<Value>,
+) -> (StatusCode, Json<Value>) {
     let cx = server_span(&app, &headers, "POST", "/users", "/users");
     let result = async {
         let mut validate = app.tracer.start_with_context("validate user", &cx);
@@ -177,7 +187,11 @@ async fn create_user(State(app): State<App>, headers: HeaderMap, Json(body): Jso
     result
 }
 
-async fn get_user(State(app): State<App>, headers: HeaderMap, Path(id): Path<u64>) -> (StatusCode, Json<Value>) {
+async fn get_user(
+    State(app): State<App>,
+    headers: HeaderMap,
+    Path(id): Path<u64>,
+) -> (StatusCode, Json<Value>) {
     let cx = server_span(&app, &headers, "GET", "/users/{id}", &format!("/users/{id}"));
     let user = db_call(&app, &cx, "SELECT", "SELECT id, name, email FROM users WHERE id = ?", || {
         app.users.lock().unwrap().get(&id).cloned()

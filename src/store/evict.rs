@@ -47,9 +47,9 @@ impl Shared {
         let Some((_, entry)) = removed else { return outcome };
         let n_spans = entry.spans.len() as u64;
         let counters = &self.counters;
-        counters.spans_held.fetch_sub(n_spans, Ordering::Relaxed);
+        counters.spans_held.fetch_sub(n_spans as i64, Ordering::Relaxed);
         counters.traces_held.fetch_sub(1, Ordering::Relaxed);
-        counters.memory_bytes.fetch_sub(entry.bytes as u64, Ordering::Relaxed);
+        counters.memory_bytes.fetch_sub(entry.bytes as i64, Ordering::Relaxed);
         counters.spans_evicted.fetch_add(n_spans, Ordering::Relaxed);
         counters.traces_evicted.fetch_add(1, Ordering::Relaxed);
         Eviction::Evicted(n_spans)
@@ -75,7 +75,7 @@ impl Shared {
         let mut budget = queue.len();
         let mut requeue = Vec::new();
         let (mut n_traces, mut n_spans) = (0u64, 0u64);
-        while budget > 0 && self.counters.spans_held.load(Ordering::Relaxed) > max_spans {
+        while budget > 0 && self.spans_held() > max_spans {
             budget -= 1;
             let Some(item) = queue.pop_front() else { break };
             match self.try_evict(item) {
@@ -88,6 +88,12 @@ impl Shared {
             }
         }
         queue.extend(requeue);
+        if n_traces > 0 && !self.full_reported.swap(true, Ordering::Relaxed) {
+            tracing::info!(
+                max_spans,
+                "store reached max spans: evicting least recently updated traces (counted in spans_evicted)"
+            );
+        }
         log_evictions(Reason::MaxSpans, n_traces, n_spans);
     }
 
@@ -124,7 +130,7 @@ impl Shared {
     /// Drops out-of-date items once they outnumber the live ones, so that a few traces
     /// updated very often cannot grow the queue without bound. Amortised O(1) per update.
     pub(super) fn compact_if_needed(&self, queue: &mut VecDeque<QueueItem>) {
-        let live = self.counters.traces_held.load(Ordering::Relaxed) as usize;
+        let live = self.counters.traces_held.load(Ordering::Relaxed).max(0) as usize;
         if queue.len() <= 2 * live + 1024 {
             return;
         }
@@ -174,6 +180,7 @@ pub(super) async fn background_task(shared: Arc<Shared>, mut shutdown: oneshot::
                     tracing::info!(
                         spans_received = stats.spans_received,
                         spans_rejected = stats.spans_rejected,
+                        requests_refused = stats.requests_refused,
                         duplicate_spans = stats.duplicate_spans,
                         spans_evicted = stats.spans_evicted,
                         traces_evicted = stats.traces_evicted,

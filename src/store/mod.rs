@@ -15,7 +15,7 @@ mod evict;
 mod wait;
 
 use std::collections::{HashSet, VecDeque};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 
@@ -73,6 +73,8 @@ pub struct StoreStats {
     pub traces_held: u64,
     pub spans_held: u64,
     pub memory_bytes: u64,
+    /// Export requests the receivers turned away under overload (retryable answers).
+    pub requests_refused: u64,
 }
 
 /// How long to wait and what else counts as present (design: trace completeness).
@@ -124,6 +126,8 @@ pub struct StoreGuard {
 /// Above this many spans a trace keeps a hash set of its span IDs for duplicate detection;
 /// below it a linear scan over the spans is cheaper than hashing.
 const LINEAR_DEDUP_LIMIT: usize = 32;
+/// Estimated bytes per span ID in that hash set (the ID, its hash slot, spare capacity).
+const SPAN_ID_INDEX_BYTES: usize = 16;
 
 /// State shared by every handle and the background task.
 struct Shared {
@@ -136,22 +140,30 @@ struct Shared {
     queue: Mutex<VecDeque<QueueItem>>,
     /// Source of `seq` numbers, so that an item can tell whether it is still current.
     next_seq: AtomicU64,
+    /// Notified whenever a wait pins a trace, for [`TraceStore::waiting_on`].
+    pinned: Notify,
     /// Wakes the background task when the queue goes from empty to non-empty (the only
     /// time a new TTL deadline can be earlier than the one it sleeps until).
     background: Notify,
     counters: Counters,
+    /// Set once the first eviction above `max_spans` has been logged at info level; later
+    /// ones go to debug (and always to the counters) so a full store does not flood the log.
+    full_reported: std::sync::atomic::AtomicBool,
 }
 
 #[derive(Default)]
 struct Counters {
     spans_received: AtomicU64,
     spans_rejected: AtomicU64,
+    requests_refused: AtomicU64,
     spans_evicted: AtomicU64,
     traces_evicted: AtomicU64,
     duplicate_spans: AtomicU64,
-    traces_held: AtomicU64,
-    spans_held: AtomicU64,
-    memory_bytes: AtomicU64,
+    // Signed: an insert counts its spans after releasing the entries, so an eviction on
+    // another thread may subtract them first; a brief negative must not wrap around.
+    traces_held: AtomicI64,
+    spans_held: AtomicI64,
+    memory_bytes: AtomicI64,
 }
 
 /// One item of the least-recently-updated queue.
@@ -204,14 +216,16 @@ impl TraceEntry {
         if self.contains(span.span_id) {
             return None;
         }
+        let mut bytes = approx_span_bytes(&span);
         if let Some(ids) = &mut self.span_ids {
             ids.insert(span.span_id);
+            bytes += SPAN_ID_INDEX_BYTES;
         } else if self.spans.len() >= LINEAR_DEDUP_LIMIT {
             let mut ids: HashSet<SpanId> = self.spans.iter().map(|span| span.span_id).collect();
             ids.insert(span.span_id);
             self.span_ids = Some(ids);
+            bytes += SPAN_ID_INDEX_BYTES * (self.spans.len() + 1);
         }
-        let bytes = approx_span_bytes(&span);
         self.spans.push(Arc::new(span));
         self.bytes += bytes;
         Some(bytes)
@@ -263,7 +277,9 @@ impl TraceStore {
             queue: Mutex::new(VecDeque::new()),
             next_seq: AtomicU64::new(1),
             background: Notify::new(),
+            pinned: Notify::new(),
             counters: Counters::default(),
+            full_reported: std::sync::atomic::AtomicBool::new(false),
         });
         let (shutdown_tx, shutdown_rx) = oneshot::channel();
         tokio::spawn(evict::background_task(shared.clone(), shutdown_rx));
@@ -286,20 +302,30 @@ impl TraceStore {
         let n_received = spans.len();
         let mut outcome = InsertOutcome::default();
         let mut added_bytes = 0usize;
-        let mut new_traces = 0u64;
+        let mut new_traces = 0i64;
         let mut touched: Vec<QueueItem> = Vec::new();
         let mut to_wake: Vec<watch::Sender<()>> = Vec::new();
 
         // Spans of one trace usually sit next to each other in a batch: take each trace's
-        // entry once per run of equal trace IDs rather than once per span.
-        let mut spans = spans.into_iter().peekable();
-        while let Some(first) = spans.next() {
+        // entry once per run of equal trace IDs rather than once per span, and grow its span
+        // list once per run.
+        let mut run_lengths: Vec<usize> = Vec::new();
+        let mut run_start = 0;
+        while let Some(first) = spans.get(run_start) {
+            let run_len =
+                spans[run_start..].iter().take_while(|span| span.trace_id == first.trace_id).count();
+            run_lengths.push(run_len);
+            run_start += run_len;
+        }
+        let mut spans = spans.into_iter();
+        for run_len in run_lengths {
+            let Some(first) = spans.next() else { break };
             let trace_id = first.trace_id;
             let mut entry = shared.traces.entry(trace_id).or_insert_with(|| TraceEntry::empty(now));
             let was_empty = entry.spans.is_empty();
+            entry.spans.reserve(run_len);
             let mut stored_here = 0usize;
-            let mut next = Some(first);
-            while let Some(span) = next {
+            for span in std::iter::once(first).chain(spans.by_ref().take(run_len - 1)) {
                 match entry.add(span) {
                     Some(bytes) => {
                         stored_here += 1;
@@ -307,7 +333,6 @@ impl TraceStore {
                     }
                     None => outcome.duplicates += 1,
                 }
-                next = spans.next_if(|span| span.trace_id == trace_id);
             }
             if stored_here == 0 {
                 continue;
@@ -334,9 +359,9 @@ impl TraceStore {
         if outcome.stored == 0 {
             return outcome;
         }
-        counters.spans_held.fetch_add(outcome.stored as u64, Ordering::Relaxed);
+        counters.spans_held.fetch_add(outcome.stored as i64, Ordering::Relaxed);
         counters.traces_held.fetch_add(new_traces, Ordering::Relaxed);
-        counters.memory_bytes.fetch_add(added_bytes as u64, Ordering::Relaxed);
+        counters.memory_bytes.fetch_add(added_bytes as i64, Ordering::Relaxed);
 
         // Waiters first: they are latency-sensitive, eviction is not.
         for waker in to_wake {
@@ -347,7 +372,7 @@ impl TraceStore {
             let mut queue = shared.lock_queue();
             let was_empty = queue.is_empty();
             queue.extend(touched);
-            if counters.spans_held.load(Ordering::Relaxed) > shared.config.max_spans as u64 {
+            if shared.spans_held() > shared.config.max_spans as u64 {
                 shared.evict_over_limit(&mut queue, now);
             }
             shared.compact_if_needed(&mut queue);
@@ -362,6 +387,11 @@ impl TraceStore {
     /// Counts spans the receivers rejected (bad IDs) so `Stats` reports them.
     pub fn record_rejected(&self, n_spans: u64) {
         self.shared.counters.spans_rejected.fetch_add(n_spans, Ordering::Relaxed);
+    }
+
+    /// Counts export requests the receivers refused under overload, so `Stats` reports them.
+    pub fn record_refused(&self, n_requests: u64) {
+        self.shared.counters.requests_refused.fetch_add(n_requests, Ordering::Relaxed);
     }
 
     /// A snapshot of one trace.
@@ -384,31 +414,51 @@ impl TraceStore {
 
     /// The most recently updated traces first.
     pub fn list(&self, limit: usize) -> Vec<TraceSummary> {
-        // Copy the newest live-looking items, then read each entry without the queue lock.
-        let candidates: Vec<QueueItem> = {
+        // Pick the newest live items under the queue lock (an item is live when its `seq` is
+        // the entry's, so each trace appears once), then summarise without it.
+        let trace_ids: Vec<TraceId> = {
             let queue = self.shared.lock_queue();
-            queue.iter().rev().copied().collect()
+            queue
+                .iter()
+                .rev()
+                .filter(|item| {
+                    self.shared.traces.get(&item.trace_id).is_some_and(|entry| entry.seq == item.seq)
+                })
+                .take(limit)
+                .map(|item| item.trace_id)
+                .collect()
         };
-        let mut seen = HashSet::new();
-        let mut summaries = Vec::new();
-        for item in candidates {
-            if summaries.len() >= limit {
-                break;
-            }
-            if !seen.insert(item.trace_id) {
-                continue;
-            }
-            let Some(entry) = self.shared.traces.get(&item.trace_id) else { continue };
-            if entry.spans.is_empty() {
-                continue;
-            }
-            summaries.push(summarize(item.trace_id, &entry.spans));
-        }
-        summaries
+        trace_ids
+            .into_iter()
+            .filter_map(|trace_id| {
+                let entry = self.shared.traces.get(&trace_id)?;
+                (!entry.spans.is_empty()).then(|| summarize(trace_id, &entry.spans))
+            })
+            .collect()
     }
 
     pub fn stats(&self) -> StoreStats {
         self.shared.stats()
+    }
+
+    /// How many waits currently pin this trace.
+    pub fn waiters(&self, trace_id: TraceId) -> u32 {
+        self.shared.traces.get(&trace_id).map_or(0, |entry| entry.pins)
+    }
+
+    /// Resolves once at least one wait pins this trace: lets tests and tools act strictly
+    /// after a waiter is registered, without sleeping.
+    pub async fn waiting_on(&self, trace_id: TraceId) {
+        loop {
+            let pinned = self.shared.pinned.notified();
+            tokio::pin!(pinned);
+            // Register before checking so a pin between the check and the await is not lost.
+            pinned.as_mut().enable();
+            if self.waiters(trace_id) > 0 {
+                return;
+            }
+            pinned.await;
+        }
     }
 
     /// Waits until the trace is complete by the design's rules 1, 2 and 4 plus `check`
@@ -431,9 +481,14 @@ impl Shared {
         self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    fn spans_held(&self) -> u64 {
+        self.counters.spans_held.load(Ordering::Relaxed).max(0) as u64
+    }
+
     fn stats(&self) -> StoreStats {
         let counters = &self.counters;
-        let traces_held = counters.traces_held.load(Ordering::Relaxed);
+        let load = |counter: &AtomicI64| counter.load(Ordering::Relaxed).max(0) as u64;
+        let traces_held = load(&counters.traces_held);
         StoreStats {
             spans_received: counters.spans_received.load(Ordering::Relaxed),
             spans_rejected: counters.spans_rejected.load(Ordering::Relaxed),
@@ -441,8 +496,9 @@ impl Shared {
             traces_evicted: counters.traces_evicted.load(Ordering::Relaxed),
             duplicate_spans: counters.duplicate_spans.load(Ordering::Relaxed),
             traces_held,
-            spans_held: counters.spans_held.load(Ordering::Relaxed),
-            memory_bytes: counters.memory_bytes.load(Ordering::Relaxed)
+            spans_held: load(&counters.spans_held),
+            requests_refused: counters.requests_refused.load(Ordering::Relaxed),
+            memory_bytes: load(&counters.memory_bytes)
                 + traces_held
                     * (std::mem::size_of::<TraceEntry>() + std::mem::size_of::<QueueItem>() + 16) as u64,
         }

@@ -220,7 +220,10 @@ async fn timeout_before_settle_is_incomplete() {
     let (outcome, elapsed) = waiting.await.unwrap();
     assert!(!outcome.complete);
     assert_about(elapsed, 1_000);
-    assert!(outcome.missing[0].starts_with("spans still arriving"), "{:?}", outcome.missing);
+    assert_eq!(
+        outcome.missing,
+        vec!["a span arrived 100 ms before the timeout, within the settle window of 500 ms".to_string()]
+    );
 }
 
 #[tokio::test(start_paused = true)]
@@ -435,4 +438,97 @@ fn describes_many_dangling_parents() {
                 .to_string()
         ]
     );
+}
+
+#[tokio::test(start_paused = true)]
+async fn waiting_on_resolves_after_pin() {
+    let (store, _guard) = store();
+    assert_eq!(store.waiters(tid(1)), 0);
+    let waiting = spawn_wait(&store, 1, options(500, 1_000, 2_000));
+    store.waiting_on(tid(1)).await;
+    assert_eq!(store.waiters(tid(1)), 1);
+    let _ = waiting.await;
+    assert_eq!(store.waiters(tid(1)), 0);
+}
+
+/// The counters agree with what the map holds, each span ID is stored once per trace, and
+/// every trace holding spans has exactly one live queue item.
+fn check_invariants(store: &TraceStore) {
+    let stats = store.stats();
+    let (mut n_spans, mut n_traces, mut n_bytes) = (0u64, 0u64, 0u64);
+    for entry in store.shared.traces.iter() {
+        if entry.spans.is_empty() {
+            continue;
+        }
+        n_traces += 1;
+        n_spans += entry.spans.len() as u64;
+        n_bytes += entry.bytes as u64;
+        let ids: std::collections::HashSet<SpanId> = entry.spans.iter().map(|span| span.span_id).collect();
+        assert_eq!(ids.len(), entry.spans.len(), "duplicate span stored");
+        let queue = store.shared.lock_queue();
+        let live = queue.iter().filter(|item| item.trace_id == *entry.key() && item.seq == entry.seq).count();
+        assert_eq!(live, 1, "trace {} has {live} live queue items", entry.key());
+    }
+    assert_eq!((stats.spans_held, stats.traces_held), (n_spans, n_traces));
+    assert_eq!(store.shared.counters.memory_bytes.load(Ordering::Relaxed), n_bytes as i64);
+    assert_eq!(stats.spans_received, stats.spans_held + stats.spans_evicted + stats.duplicate_spans);
+}
+
+proptest::proptest! {
+    #[test]
+    fn accounting_holds_for_any_inserts(
+        max_spans in 0usize..30,
+        batches in proptest::collection::vec(
+            proptest::collection::vec((1u8..8, 1u8..12, proptest::option::of(1u8..12)), 0..20),
+            0..20,
+        ),
+    ) {
+        let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let _context = runtime.enter();
+        let (store, _guard) = store_with(max_spans, Duration::from_secs(600));
+        for batch in batches {
+            store.insert(batch.into_iter().map(|(trace, span_id, parent)| span(trace, span_id, parent)).collect());
+            check_invariants(&store);
+            proptest::prop_assert!(store.stats().spans_held <= max_spans as u64);
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn concurrent_inserts_keep_the_books() {
+    let (store, _guard) = store_with(500, Duration::from_secs(600));
+    let mut tasks = Vec::new();
+    for task in 0..4u8 {
+        let store = store.clone();
+        tasks.push(tokio::spawn(async move {
+            for round in 0..300u32 {
+                let batch: Vec<Span> = (0..40u32)
+                    .map(|n| {
+                        // Overlapping traces across tasks, so entries are contended and evicted.
+                        let trace = ((round * 7 + n / 10 + u32::from(task)) % 60) as u8 + 1;
+                        span(trace, (n % 10) as u8 + 1 + task * 10, None)
+                    })
+                    .collect();
+                store.insert(batch);
+                if round % 50 == 0 {
+                    tokio::task::yield_now().await;
+                }
+            }
+        }));
+    }
+    for task in tasks {
+        task.await.unwrap();
+    }
+    check_invariants(&store);
+    assert!(store.stats().spans_held <= 500);
+    assert!(store.stats().spans_evicted > 0);
+}
+
+#[tokio::test]
+async fn refused_requests_and_rejected_spans_are_counted() {
+    let (store, _guard) = store();
+    store.record_rejected(3);
+    store.record_refused(2);
+    let stats = store.stats();
+    assert_eq!((stats.spans_rejected, stats.requests_refused), (3, 2));
 }

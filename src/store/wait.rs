@@ -37,6 +37,7 @@ impl TracePin {
             }
         };
         drop(entry);
+        shared.pinned.notify_waiters();
         (TracePin { shared, trace_id }, receiver)
     }
 }
@@ -100,7 +101,8 @@ pub(super) async fn wait(
                 if now >= timeout_at {
                     if problems.is_empty() {
                         problems.push(format!(
-                            "spans still arriving at the timeout (settle {} ms not reached)",
+                            "a span arrived {} ms before the timeout, within the settle window of {} ms",
+                            now.saturating_duration_since(last).as_millis(),
                             options.settle.as_millis()
                         ));
                     }

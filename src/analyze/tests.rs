@@ -1,0 +1,301 @@
+//! Whole-analyzer tests: scoring cases of reference section 4, trace order, JSON shape.
+
+use std::sync::Arc;
+
+use super::*;
+use crate::model::{Span, SpanId, SpanKind, TraceId};
+
+const TRACE: TraceId = TraceId([7; 16]);
+
+fn trigger(body: &str) -> Span {
+    Span::new(TRACE, SpanId([1; 8]), TRIGGER_SPAN_NAME)
+        .with_times(0, 100)
+        .with_resource_attribute("service.name", "tracetest")
+        .with_attribute("tracetest.response.status", 200i64)
+        .with_attribute("tracetest.response.body", body)
+        .with_attribute(
+            "tracetest.response.headers",
+            r#"[{"key":"Content-Type","value":"application/json"}]"#,
+        )
+}
+
+/// A well-instrumented old-convention HTTP server span under the trigger.
+fn good_server(id: u8, start: u64) -> Span {
+    Span::new(TRACE, SpanId([id; 8]), "GET /users")
+        .with_parent(SpanId([1; 8]))
+        .with_kind(SpanKind::Server)
+        .with_times(start, start + 10)
+        .with_resource_attribute("service.name", "users")
+        .with_attribute("http.method", "GET")
+        .with_attribute("http.route", "/users")
+        .with_attribute("http.target", "/users")
+        .with_attribute("http.scheme", "https")
+        .with_attribute("http.url", "https://users.example.com/users")
+        .with_attribute("net.host.name", "users.example.com")
+}
+
+fn trace(spans: Vec<Span>) -> Trace {
+    Trace::new(TRACE, spans.into_iter().map(Arc::new).collect())
+}
+
+fn config(yaml_plugins: &str) -> AnalyzerConfig {
+    let text = format!("type: Analyzer\nspec:\n  name: test\n  minimumScore: 60\n  plugins:\n{yaml_plugins}");
+    AnalyzerConfig::from_yaml(&text, "test.yaml").unwrap_or_else(|errors| panic!("{errors:?}"))
+}
+
+fn plugin<'r>(result: &'r AnalyzerResult, id: &str) -> &'r PluginResult {
+    result.plugins.iter().find(|plugin| plugin.id == id).unwrap()
+}
+
+#[test]
+fn trigger_only_trace_with_empty_body_scores_91() {
+    // AQ-2: the empty body fails no-empty-attributes; standards 75, common 100, security 100.
+    let result = analyze(&trace(vec![trigger("")]), &AnalyzerConfig::default());
+    assert_eq!(result.score, 91);
+    assert!(!result.passed);
+    assert_eq!(
+        result
+            .plugins
+            .iter()
+            .map(|plugin| (plugin.id.as_str(), plugin.score, plugin.passed))
+            .collect::<Vec<_>>(),
+        [("standards", 75, false), ("common", 100, true), ("security", 100, true)]
+    );
+    let empty = &plugin(&result, "standards").rules[3];
+    assert_eq!(empty.id, "no-empty-attributes");
+    assert_eq!(empty.results[0].errors[0].value, "tracetest.response.body");
+    // Security rules examine only http spans: no results at all.
+    assert!(plugin(&result, "security").rules.iter().all(|rule| rule.passed && rule.results.is_empty()));
+}
+
+#[test]
+fn clean_trace_scores_100() {
+    let result = analyze(&trace(vec![trigger("{}"), good_server(2, 10)]), &AnalyzerConfig::default());
+    assert_eq!((result.score, result.passed, result.minimum_score), (100, true, 0));
+    for plugin in &result.plugins {
+        for rule in &plugin.rules {
+            assert!(rule.passed, "{} {:?}", rule.id, rule.results);
+        }
+    }
+    assert_eq!(plugin(&result, "standards").rules[0].results.len(), 2);
+    assert_eq!(plugin(&result, "security").rules[0].results.len(), 1);
+}
+
+#[test]
+fn plugin_score_is_truncated_weighted_share() {
+    // span-naming fails (weight 25 of 100): 75. prefer-dns fails: 0. secure-https fails (30 of
+    // 100): 70. Mean (75 + 0 + 70) / 3 = 48.
+    let bad = good_server(2, 10)
+        .with_attribute("http.scheme", "http")
+        .with_attribute("net.peer.name", "10.0.0.1")
+        .with_attribute("http.url", "https://10.0.0.1/users");
+    let mut bad = bad;
+    bad.name = Arc::from("users");
+    let result = analyze(&trace(vec![trigger("{}"), bad]), &AnalyzerConfig::default());
+    let scores: Vec<i64> = result.plugins.iter().map(|plugin| plugin.score).collect();
+    assert_eq!(scores, [75, 0, 70]);
+    assert_eq!(result.score, 48);
+    // Integer division truncates: weights 1 and 2 with only the first passing give 33.
+    let result = analyze(
+        &trace(vec![good_server(2, 10).with_attribute("http.scheme", "http")]),
+        &config("    - id: security\n      rules:\n        - {id: no-api-key-leak, weight: 1, errorLevel: error}\n        - {id: secure-https-protocol, weight: 2, errorLevel: error}\n"),
+    );
+    assert_eq!((result.score, result.passed, result.minimum_score), (33, false, 60));
+}
+
+#[test]
+fn levels_order_rules_and_only_errors_score() {
+    let failing = {
+        let mut span = good_server(2, 10);
+        span.name = Arc::from("wrong");
+        span.with_attribute("http.request.header.authorization", "Bearer secret")
+    };
+    let result = analyze(
+        &trace(vec![failing.clone()]),
+        &config(concat!(
+            "    - id: standards\n      rules:\n",
+            "        - {id: span-naming, weight: 25, errorLevel: warning}\n",
+            "        - {id: required-attributes, weight: 25, errorLevel: disabled}\n",
+            "        - {id: attribute-naming, weight: 25}\n",
+            "        - {id: no-empty-attributes, weight: 25, errorLevel: error}\n",
+            "    - id: security\n      rules:\n",
+            "        - {id: no-api-key-leak, weight: 0, errorLevel: error}\n",
+            "        - {id: secure-https-protocol, weight: 0, errorLevel: error}\n",
+        )),
+    );
+    let standards = plugin(&result, "standards");
+    let order: Vec<(&str, &str, bool, usize)> = standards
+        .rules
+        .iter()
+        .map(|rule| (rule.id.as_str(), rule.level.as_str(), rule.passed, rule.results.len()))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            ("no-empty-attributes", "error", true, 1),
+            ("span-naming", "warning", false, 1),
+            ("required-attributes", "disabled", true, 0),
+            ("attribute-naming", "", true, 1),
+        ]
+    );
+    // A failing warning neither lowers the score nor fails the plugin.
+    assert_eq!((standards.score, standards.passed), (100, true));
+    // AQ-12: zero total error weight scores 100 even with a failing error rule.
+    let security = plugin(&result, "security");
+    assert_eq!((security.score, security.passed), (100, false));
+    assert_eq!((result.score, result.passed), (100, false));
+    let leak = &security.rules[0].results[0].errors[0];
+    assert_eq!(
+        leak.description,
+        "Leaked request API Key found for attribute: authorization. Value: Bearer ****"
+    );
+}
+
+#[test]
+fn unknown_error_level_runs_but_does_not_score() {
+    let result = analyze(
+        &trace(vec![good_server(2, 10).with_attribute("http.scheme", "http")]),
+        &config("    - id: security\n      rules:\n        - {id: secure-https-protocol, weight: 30, errorLevel: Error}\n        - {id: no-api-key-leak, weight: 70, errorLevel: error}\n"),
+    );
+    let security = plugin(&result, "security");
+    assert_eq!(security.rules[1].id, "secure-https-protocol");
+    assert!(!security.rules[1].passed);
+    assert_eq!((security.score, security.passed), (100, true));
+}
+
+#[test]
+fn duplicate_entries_count_twice() {
+    // AQ-4: the failing prefer-dns entry twice against one passing copy of secure-https.
+    let span = good_server(2, 10).with_attribute("http.url", "https://10.1.1.1/");
+    let result = analyze(
+        &trace(vec![span]),
+        &config(concat!(
+            "    - id: common\n      rules:\n        - {id: prefer-dns, weight: 10, errorLevel: error}\n",
+            "    - id: common\n      rules:\n        - {id: prefer-dns, weight: 10, errorLevel: error}\n",
+            "    - id: security\n      rules:\n",
+            "        - {id: no-api-key-leak, weight: 10, errorLevel: error}\n",
+            "        - {id: no-api-key-leak, weight: 10, errorLevel: error}\n",
+        )),
+    );
+    assert_eq!(result.plugins.len(), 3);
+    assert_eq!(plugin(&result, "security").rules.len(), 2);
+    assert_eq!(result.score, 33);
+}
+
+#[test]
+fn empty_cases() {
+    // No spans: every rule passes with no results.
+    let result = analyze(&trace(vec![]), &AnalyzerConfig::default());
+    assert_eq!((result.score, result.passed), (100, true));
+    assert!(result
+        .plugins
+        .iter()
+        .all(|plugin| plugin.score == 100 && plugin.rules.iter().all(|r| r.results.is_empty())));
+    // No plugins (AQ-3: a file without `plugins` scores 100) and disabled plugins.
+    let no_plugins = AnalyzerConfig::from_yaml("type: Analyzer\nspec:\n  name: x\n", "a.yaml").unwrap();
+    let result = analyze(&trace(vec![trigger("")]), &no_plugins);
+    assert_eq!((result.enabled, result.score, result.passed, result.plugins.len()), (true, 100, true, 0));
+    let mut all_disabled = AnalyzerConfig::default();
+    all_disabled.plugins.iter_mut().for_each(|plugin| plugin.enabled = false);
+    let result = analyze(&trace(vec![trigger("")]), &all_disabled);
+    assert_eq!((result.score, result.passed, result.plugins.len()), (100, true, 0));
+    // A disabled analyzer keeps Tracetest's zero value.
+    let disabled = AnalyzerConfig { enabled: false, minimum_score: 50, ..AnalyzerConfig::default() };
+    assert_eq!(analyze(&trace(vec![trigger("")]), &disabled), AnalyzerResult::disabled());
+}
+
+#[test]
+fn overflowing_weights_do_not_panic() {
+    let result = analyze(
+        &trace(vec![good_server(2, 10).with_attribute("http.url", "https://10.1.1.1/")]),
+        &config("    - id: common\n      rules:\n        - {id: prefer-dns, weight: -9223372036854775808, errorLevel: error}\n"),
+    );
+    assert!(!result.passed);
+}
+
+#[test]
+fn results_follow_trace_order() {
+    let late = good_server(3, 50);
+    let early = good_server(2, 20);
+    let child = good_server(4, 25).with_parent(SpanId([2; 8]));
+    let spans = vec![late, child, trigger("{}"), early];
+    let result = analyze(&trace(spans), &AnalyzerConfig::default());
+    let ids: Vec<String> =
+        plugin(&result, "standards").rules[0].results.iter().map(|r| r.span_id.to_string()).collect();
+    assert_eq!(ids, ["0101010101010101", "0202020202020202", "0404040404040404", "0303030303030303"]);
+}
+
+#[test]
+fn current_convention_app_is_not_flagged() {
+    let server = Span::new(TRACE, SpanId([2; 8]), "POST /users")
+        .with_parent(SpanId([1; 8]))
+        .with_kind(SpanKind::Server)
+        .with_resource_attribute("service.name", "users")
+        .with_attribute("http.request.method", "POST")
+        .with_attribute("http.route", "/users")
+        .with_attribute("url.path", "/users")
+        .with_attribute("url.scheme", "https")
+        .with_attribute("server.address", "users.example.com")
+        .with_attribute("http.response.status_code", 201i64);
+    let client = Span::new(TRACE, SpanId([3; 8]), "INSERT users")
+        .with_parent(SpanId([2; 8]))
+        .with_kind(SpanKind::Client)
+        .with_resource_attribute("service.name", "users")
+        .with_attribute("db.system.name", "postgresql")
+        .with_attribute("db.operation.name", "INSERT")
+        .with_attribute("db.collection.name", "users")
+        .with_attribute("server.address", "db.example.com");
+    let http_client = Span::new(TRACE, SpanId([4; 8]), "GET")
+        .with_parent(SpanId([2; 8]))
+        .with_kind(SpanKind::Client)
+        .with_resource_attribute("service.name", "users")
+        .with_attribute("http.request.method", "GET")
+        .with_attribute("url.full", "https://mail.example.com/send")
+        .with_attribute("server.address", "mail.example.com");
+    let producer = Span::new(TRACE, SpanId([5; 8]), "send user-events")
+        .with_parent(SpanId([2; 8]))
+        .with_kind(SpanKind::Producer)
+        .with_resource_attribute("service.name", "users")
+        .with_attribute("messaging.system", "kafka")
+        .with_attribute("messaging.operation.type", "send")
+        .with_attribute("messaging.operation.name", "send")
+        .with_attribute("messaging.destination.name", "user-events");
+    let result = analyze(
+        &trace(vec![trigger("{}"), server, client, http_client, producer]),
+        &AnalyzerConfig::default(),
+    );
+    let failed: Vec<_> = result.failed_rules().map(|(_, rule)| (&rule.id, &rule.results)).collect();
+    assert!(failed.is_empty(), "{failed:#?}");
+    assert_eq!(result.score, 100);
+}
+
+#[test]
+fn serializes_as_the_design_says() {
+    let mut span = good_server(2, 10);
+    span.name = Arc::from("users");
+    let result = analyze(
+        &trace(vec![span]),
+        &config("    - id: standards\n      rules:\n        - {id: span-naming, weight: 25, errorLevel: error}\n        - {id: required-attributes, weight: 25, errorLevel: disabled}\n        - {id: attribute-naming, weight: 25, errorLevel: disabled}\n        - {id: no-empty-attributes, weight: 25, errorLevel: disabled}\n"),
+    );
+    let json = serde_json::to_value(&result).unwrap();
+    assert_eq!(
+        json,
+        serde_json::json!({
+            "enabled": true, "score": 0, "minimum_score": 60, "passed": false,
+            "plugins": [{
+                "id": "standards", "name": "OTel Semantic Conventions", "score": 0, "passed": false,
+                "rules": [
+                    {"id": "span-naming", "name": "Span Naming", "level": "error", "weight": 25, "passed": false,
+                     "results": [{"span_id": "0202020202020202", "passed": false, "errors": [{
+                         "value": "tracetest.span.name", "expected": "GET /users",
+                         "description": "The Span name users is not matching the naming convention"}]}]},
+                    {"id": "required-attributes", "name": "Required Attributes", "level": "disabled", "weight": 25, "passed": true, "results": []},
+                    {"id": "attribute-naming", "name": "Attribute Naming", "level": "disabled", "weight": 25, "passed": true, "results": []},
+                    {"id": "no-empty-attributes", "name": "No Empty Attributes", "level": "disabled", "weight": 25, "passed": true, "results": []}
+                ]
+            }]
+        })
+    );
+    let back: AnalyzerResult = serde_json::from_value(json).unwrap();
+    assert_eq!(back, result);
+}
