@@ -201,7 +201,7 @@ pub fn decode_request(bytes: &[u8]) -> std::result::Result<Batch, Error> {
         interner: Interner::new(),
         // Spans are about 300-400 bytes on the wire; reserve for that once.
         batch: Batch { spans: Vec::with_capacity(bytes.len() / 320 + 1), ..Batch::default() },
-        span_attributes: Vec::with_capacity(16),
+        attributes_hint: 0,
         events: Vec::new(),
         links: Vec::new(),
         recent_names: Recent::default(),
@@ -218,7 +218,9 @@ pub fn decode_request(bytes: &[u8]) -> std::result::Result<Batch, Error> {
 struct Decoder<'a> {
     interner: Interner<'a>,
     batch: Batch,
-    span_attributes: Vec<KeyValue>,
+    /// The previous span's attribute count: spans of a batch mostly have the same layout, so
+    /// a vector of that capacity usually becomes the span's boxed slice without a copy.
+    attributes_hint: usize,
     events: Vec<Event>,
     links: Vec<Link>,
     recent_names: Recent<'a, 8>,
@@ -394,7 +396,7 @@ impl<'a> Decoder<'a> {
         let mut kind = 0i32;
         let mut start_time_unix_nano = 0u64;
         let mut end_time_unix_nano = 0u64;
-        self.span_attributes.clear();
+        let mut attributes: Vec<KeyValue> = Vec::with_capacity(self.attributes_hint);
         self.events.clear();
         self.links.clear();
 
@@ -436,9 +438,9 @@ impl<'a> Decoder<'a> {
                 }
                 9 => {
                     expect(wire_type, LEN)?;
-                    let place = Place::Span(self.span_attributes.len());
+                    let place = Place::Span(attributes.len());
                     let attribute = self.key_value(reader.bytes()?, place, 0)?;
-                    self.span_attributes.push(attribute);
+                    attributes.push(attribute);
                 }
                 11 => {
                     expect(wire_type, LEN)?;
@@ -467,6 +469,7 @@ impl<'a> Decoder<'a> {
             }
         }
 
+        self.attributes_hint = attributes.len();
         let (trace_id, span_id, parent_span_id) = match check_span_ids(trace_id, span_id, parent_span_id) {
             Ok(ids) => ids,
             Err(reason) => return Ok(Err(reason)),
@@ -483,8 +486,9 @@ impl<'a> Decoder<'a> {
             },
             start_time_unix_nano,
             end_time_unix_nano,
+            // Exact when the hint was right (no copy); otherwise one shrink.
+            attributes: attributes.into_boxed_slice(),
             // Draining an exact-size iterator allocates each slice once at its final size.
-            attributes: self.span_attributes.drain(..).collect(),
             events: self.events.drain(..).collect(),
             links: self.links.drain(..).collect(),
             resource: resource.clone(),
