@@ -4,8 +4,10 @@
 //! It follows prost's rules so that it accepts and rejects exactly what the generated types
 //! do (tests hold it to [`super::convert::decode_protobuf_generated`] on the same bytes):
 //! unknown fields (groups included) are skipped, a known field with the wrong wire type or a
-//! string that is not UTF-8 fails the request, a repeated message field appends and a
-//! singular one merges. Strings that repeat within the request are interned, and the
+//! string that is not UTF-8 fails the request, repeated fields append, a resource, scope or
+//! status that occurs twice is merged, and a scalar or an attribute value that occurs twice
+//! keeps the last one (prost would merge two `array_value`s of one `AnyValue`; no exporter
+//! writes that). Strings that repeat within the request are interned, and the
 //! resource and scope are decoded once and shared by their spans through an `Arc`.
 //! It knows the OTLP field numbers and nothing of the store or the network.
 
