@@ -9,6 +9,7 @@
 
 pub mod analyze;
 pub mod api;
+pub mod auth;
 pub mod defaults;
 pub mod ingest;
 pub mod lang;

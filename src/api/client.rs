@@ -6,11 +6,11 @@ use std::time::Duration;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
-use super::auth::BearerToken;
 use super::otlp::decode_trace;
 use super::pb;
 use super::pb::control_client::ControlClient;
 use super::Error;
+use crate::auth::BearerToken;
 use crate::model::{Span, Trace, TraceId};
 use crate::store::{StoreStats, TraceSummary, WaitOptions, WaitOutcome};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;

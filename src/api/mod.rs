@@ -11,13 +11,12 @@
 //! The API knows the store's types and the wire; it knows nothing of tests, selectors'
 //! meaning (it hands selector text to `lang`) or how the server is started.
 
-pub mod auth;
 pub mod cli;
 mod client;
 pub mod otlp;
 mod service;
 
-pub use auth::{BearerToken, RequireBearer};
+pub use crate::auth::{BearerToken, RequireBearer};
 pub use client::RemoteClient;
 pub use service::{ControlService, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 

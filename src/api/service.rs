@@ -4,7 +4,6 @@
 
 use std::time::Duration;
 
-use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status};
 
 use super::otlp::encode_trace_bytes;
@@ -35,14 +34,6 @@ impl ControlService {
         ControlServer::new(self)
             .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
             .send_compressed(tonic::codec::CompressionEncoding::Gzip)
-    }
-
-    /// [`ControlService::into_server`] behind the bearer-token check (`--auth-token`).
-    pub fn into_authenticated_server(
-        self,
-        auth: super::RequireBearer,
-    ) -> InterceptedService<ControlServer<ControlService>, super::RequireBearer> {
-        InterceptedService::new(self.into_server(), auth)
     }
 }
 
