@@ -49,13 +49,13 @@ impl RemoteClient {
     pub async fn connect(url: &str, auth_token: Option<&str>) -> Result<RemoteClient, Error> {
         let url = normalise_url(url);
         let endpoint = Endpoint::from_shared(url.clone())
-            .map_err(|error| Error::InvalidUrl { url: url.clone(), reason: super::error_chain(&error) })?
+            .map_err(|error| Error::InvalidUrl { url: url.clone(), reason: crate::error_chain(&error) })?
             .connect_timeout(Duration::from_secs(5))
             .tcp_nodelay(true);
         let channel = endpoint
             .connect()
             .await
-            .map_err(|error| Error::Connect { url: url.clone(), reason: super::error_chain(&error) })?;
+            .map_err(|error| Error::Connect { url: url.clone(), reason: crate::error_chain(&error) })?;
         let token = BearerToken::new(auth_token).ok_or(Error::InvalidToken)?;
         let otlp = TraceServiceClient::with_interceptor(channel.clone(), token.clone());
         let inner = ControlClient::with_interceptor(channel, token)

@@ -53,18 +53,3 @@ impl Error {
         matches!(self, Error::InvalidUrl { .. } | Error::InvalidToken | Error::InvalidTraceId { .. })
     }
 }
-
-/// An error and its sources on one line: tonic's transport errors say little at the top.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}
