@@ -20,6 +20,9 @@ pub const UNSUPPORTED_VALUE: &str = "unsupported value type";
 #[derive(Clone, Copy, Debug, PartialEq)]
 pub enum MapValue<'a> {
     Text(&'a str),
+    /// Text of a metadata key (`tracetest.span.name`, `.type`, `.status_*`): reads as
+    /// [`MapValue::Text`] and tells rules the key is tracecheck's, not the span's.
+    MetaText(&'a str),
     Int(i64),
     /// A non-zero double (zero is [`MapValue::Unsupported`], Q-12).
     Double(f64),
@@ -51,13 +54,18 @@ impl<'a> MapValue<'a> {
 
     /// Only a string can be empty: every other value prints as at least one character.
     pub fn is_empty(&self) -> bool {
-        matches!(self, MapValue::Text(text) if text.is_empty())
+        matches!(self, MapValue::Text(text) | MapValue::MetaText(text) if text.is_empty())
+    }
+
+    /// True for the values of metadata keys (`tracetest.span.*`, `span.events`).
+    pub fn is_metadata(&self) -> bool {
+        matches!(self, MapValue::MetaText(_) | MapValue::Nanos(_) | MapValue::ParentId(_) | MapValue::Events(_))
     }
 
     /// The value's text (format 5.1).
     pub fn text(&self) -> Cow<'a, str> {
         match *self {
-            MapValue::Text(text) => Cow::Borrowed(text),
+            MapValue::Text(text) | MapValue::MetaText(text) => Cow::Borrowed(text),
             MapValue::Int(number) => Cow::Owned(number.to_string()),
             MapValue::Double(number) => Cow::Owned(double_text(number)),
             MapValue::Bool(flag) => Cow::Borrowed(if flag { "true" } else { "false" }),
@@ -115,6 +123,24 @@ pub struct SpanMap<'a> {
     span: Option<&'a Span>,
     span_type: &'static str,
     entries: Vec<(&'a str, MapValue<'a>)>,
+    /// A 256-bit Bloom filter of the keys: rules mostly ask for keys a span does not have,
+    /// and one hash answers that faster than a binary search of string comparisons.
+    key_bits: [u64; 4],
+}
+
+/// The Bloom filter bit of a key, from its length and its first and last eight bytes.
+fn key_bit(key: &str) -> usize {
+    let bytes = key.as_bytes();
+    let word = |chunk: &[u8]| {
+        let mut buffer = [0u8; 8];
+        buffer[..chunk.len()].copy_from_slice(chunk);
+        u64::from_le_bytes(buffer)
+    };
+    let head = word(&bytes[..bytes.len().min(8)]);
+    let tail = word(&bytes[bytes.len().saturating_sub(8)..]);
+    let mixed = (head ^ tail.rotate_left(29) ^ (bytes.len() as u64).wrapping_mul(0x9E37_79B9))
+        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    (mixed >> 56) as usize
 }
 
 impl<'a> SpanMap<'a> {
@@ -140,14 +166,14 @@ impl<'a> SpanMap<'a> {
         entries.push(("span.events", MapValue::Events(&span.events)));
         entries.push(("tracetest.span.duration", MapValue::Nanos(span.duration_nanos())));
         entries.push(("tracetest.span.end_time", MapValue::Nanos(span.end_time_unix_nano)));
-        entries.push(("tracetest.span.name", MapValue::Text(&span.name)));
+        entries.push(("tracetest.span.name", MapValue::MetaText(&span.name)));
         entries.push(("tracetest.span.parent_id", MapValue::ParentId(span.parent_span_id)));
         entries.push(("tracetest.span.start_time", MapValue::Nanos(span.start_time_unix_nano)));
-        entries.push(("tracetest.span.status_code", MapValue::Text(span.status.code.otlp_name())));
+        entries.push(("tracetest.span.status_code", MapValue::MetaText(span.status.code.otlp_name())));
         if !span.status.message.is_empty() {
-            entries.push(("tracetest.span.status_description", MapValue::Text(&span.status.message)));
+            entries.push(("tracetest.span.status_description", MapValue::MetaText(&span.status.message)));
         }
-        entries.push(("tracetest.span.type", MapValue::Text(self.span_type)));
+        entries.push(("tracetest.span.type", MapValue::MetaText(self.span_type)));
         entries.sort_by(|left, right| left.0.cmp(right.0));
         let mut kept = 0;
         for index in 0..entries.len() {
@@ -159,6 +185,11 @@ impl<'a> SpanMap<'a> {
             }
         }
         entries.truncate(kept);
+        self.key_bits = [0; 4];
+        for (key, _) in entries.iter() {
+            let bit = key_bit(key);
+            self.key_bits[bit / 64] |= 1 << (bit % 64);
+        }
     }
 
     pub fn span(&self) -> Option<&'a Span> {
@@ -189,6 +220,10 @@ impl<'a> SpanMap<'a> {
     }
 
     pub fn get(&self, key: &str) -> Option<MapValue<'a>> {
+        let bit = key_bit(key);
+        if self.key_bits[bit / 64] & (1 << (bit % 64)) == 0 {
+            return None;
+        }
         self.entries
             .binary_search_by(|(entry_key, _)| (*entry_key).cmp(key))
             .ok()

@@ -38,28 +38,29 @@ pub(crate) fn follows_convention(key: &str) -> bool {
 
 fn check(map: &SpanMap<'_>, findings: &mut Vec<Finding>) -> Verdict {
     let entries = map.entries();
-    for (key, _) in entries {
-        if !follows_convention(key) {
+    for (key, value) in entries {
+        // Metadata keys are tracecheck's own and all well-formed.
+        if !value.is_metadata() && !follows_convention(key) {
             findings.push(Finding::new(
                 *key,
                 format!("Attribute \"{key}\" does not follow the naming convention"),
             ));
         }
     }
-    for (key, _) in entries {
-        // Keys are sorted, so every key starting with `{key}.` sits in one run that begins
-        // where keys stop sorting before `{key}.`.
-        let dotted = |candidate: &str| candidate.bytes().lt(key.bytes().chain(std::iter::once(b'.')));
-        let start = entries.partition_point(|(candidate, _)| dotted(candidate));
-        let n_children = entries[start..]
+    for (at, (key, _)) in entries.iter().enumerate() {
+        // Keys are sorted, so the keys that start with `key` directly follow it; usually the
+        // next key does not, and the check ends there.
+        let n_children = entries[at + 1..]
             .iter()
             .map(|(candidate, _)| *candidate)
-            .take_while(|candidate| {
-                candidate.len() > key.len()
-                    && candidate.starts_with(key)
-                    && candidate.as_bytes()[key.len()] == b'.'
+            .take_while(|candidate| candidate.starts_with(key))
+            .filter(|candidate| {
+                let rest = &candidate[key.len()..];
+                rest.len() > 1
+                    && rest.as_bytes()[0] == b'.'
+                    && !rest[1..].contains('.')
+                    && follows_convention(candidate)
             })
-            .filter(|candidate| !candidate[key.len() + 1..].contains('.') && follows_convention(candidate))
             .count();
         for _ in 0..n_children {
             findings.push(Finding::new(
