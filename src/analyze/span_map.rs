@@ -123,13 +123,19 @@ pub struct SpanMap<'a> {
     span: Option<&'a Span>,
     span_type: &'static str,
     entries: Vec<(&'a str, MapValue<'a>)>,
-    /// A 256-bit Bloom filter of the keys: rules mostly ask for keys a span does not have,
-    /// and one hash answers that faster than a binary search of string comparisons.
-    key_bits: [u64; 4],
+    /// An open-addressing index over `entries`: rules ask for a few dozen fixed keys per
+    /// span, mostly absent ones, and one hash answers that faster than a binary search of
+    /// string comparisons. Each slot is 0 (empty) or `tag << 8 | (index + 1)`.
+    slots: Vec<u16>,
 }
 
-/// The Bloom filter bit of a key, from its length and its first and last eight bytes.
-fn key_bit(key: &str) -> usize {
+/// Slots of the index; a map with more entries than [`MAX_INDEXED`] is binary-searched.
+const N_SLOTS: usize = 256;
+const MAX_INDEXED: usize = 160;
+
+/// A hash of a key from its length and its first and last eight bytes: keys share
+/// prefixes (`http.`, `tracetest.span.`) but rarely both ends and the length.
+fn key_hash(key: &str) -> u64 {
     let bytes = key.as_bytes();
     let word = |chunk: &[u8]| {
         let mut buffer = [0u8; 8];
@@ -138,9 +144,7 @@ fn key_bit(key: &str) -> usize {
     };
     let head = word(&bytes[..bytes.len().min(8)]);
     let tail = word(&bytes[bytes.len().saturating_sub(8)..]);
-    let mixed = (head ^ tail.rotate_left(29) ^ (bytes.len() as u64).wrapping_mul(0x9E37_79B9))
-        .wrapping_mul(0x9E37_79B9_7F4A_7C15);
-    (mixed >> 56) as usize
+    (head ^ tail.rotate_left(29) ^ (bytes.len() as u64).wrapping_mul(0x9E37_79B9)).wrapping_mul(0x9E37_79B9_7F4A_7C15)
 }
 
 impl<'a> SpanMap<'a> {
@@ -185,10 +189,17 @@ impl<'a> SpanMap<'a> {
             }
         }
         entries.truncate(kept);
-        self.key_bits = [0; 4];
-        for (key, _) in entries.iter() {
-            let bit = key_bit(key);
-            self.key_bits[bit / 64] |= 1 << (bit % 64);
+        self.slots.clear();
+        if entries.len() <= MAX_INDEXED {
+            self.slots.resize(N_SLOTS, 0);
+            for (index, (key, _)) in entries.iter().enumerate() {
+                let hash = key_hash(key);
+                let mut slot = (hash >> 56) as usize;
+                while self.slots[slot] != 0 {
+                    slot = (slot + 1) % N_SLOTS;
+                }
+                self.slots[slot] = (((hash >> 48) as u16 & 0xff) << 8) | (index as u16 + 1);
+            }
         }
     }
 
@@ -220,9 +231,21 @@ impl<'a> SpanMap<'a> {
     }
 
     pub fn get(&self, key: &str) -> Option<MapValue<'a>> {
-        let bit = key_bit(key);
-        if self.key_bits[bit / 64] & (1 << (bit % 64)) == 0 {
-            return None;
+        if !self.slots.is_empty() {
+            let hash = key_hash(key);
+            let tag = (hash >> 48) as u16 & 0xff;
+            let mut slot = (hash >> 56) as usize;
+            loop {
+                let value = self.slots[slot];
+                if value == 0 {
+                    return None;
+                }
+                let index = usize::from(value & 0xff) - 1;
+                if value >> 8 == tag && self.entries[index].0 == key {
+                    return Some(self.entries[index].1);
+                }
+                slot = (slot + 1) % N_SLOTS;
+            }
         }
         self.entries
             .binary_search_by(|(entry_key, _)| (*entry_key).cmp(key))
@@ -321,7 +344,27 @@ mod tests {
         assert_eq!(keys, sorted);
         let root_span = self::span();
         let root = SpanMap::new(&root_span);
+        assert!(root.get("http.method").is_none());
         assert_eq!(root.text("tracetest.span.parent_id"), "0000000000000000");
         assert!(!root.contains("tracetest.span.status_description"));
+    }
+
+    #[test]
+    fn lookups_agree_with_a_scan_for_small_and_large_maps() {
+        for n_attributes in [0usize, 5, 40, 300] {
+            let mut span = span();
+            for index in 0..n_attributes {
+                span = span.with_attribute(&format!("k{index}.x{}", index % 7), index as i64);
+            }
+            let map = SpanMap::new(&span);
+            for (key, value) in map.entries() {
+                assert_eq!(map.get(key), Some(*value), "{key}");
+            }
+            for index in 0..400 {
+                let key = format!("k{index}.x{}", index % 7);
+                assert_eq!(map.get(&key).is_some(), index < n_attributes, "{key}");
+                assert!(map.get(&format!("{key}.y")).is_none());
+            }
+        }
     }
 }

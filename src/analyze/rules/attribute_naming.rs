@@ -48,12 +48,21 @@ fn check(map: &SpanMap<'_>, findings: &mut Vec<Finding>) -> Verdict {
         }
     }
     for (at, (key, _)) in entries.iter().enumerate() {
+        if key.is_empty() {
+            // No well-formed key has an empty namespace.
+            continue;
+        }
         // Keys are sorted, so the keys that start with `key` directly follow it; usually the
         // next key does not, and the check ends there.
         let n_children = entries[at + 1..]
             .iter()
             .map(|(candidate, _)| *candidate)
-            .take_while(|candidate| candidate.starts_with(key))
+            // The byte test rejects most keys without a string comparison.
+            .take_while(|candidate| {
+                candidate.len() > key.len()
+                    && candidate.as_bytes()[key.len() - 1] == key.as_bytes()[key.len() - 1]
+                    && candidate.starts_with(key)
+            })
             .filter(|candidate| {
                 let rest = &candidate[key.len()..];
                 rest.len() > 1
