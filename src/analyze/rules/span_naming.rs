@@ -49,7 +49,8 @@ fn check(map: &SpanMap<'_>, findings: &mut Vec<Finding>) -> Verdict {
     // The current name is the better hint when the span uses current names and lacks a key
     // of the old template.
     let current_first = uses_current_names(map) && old_keys.iter().any(|key| !map.contains(key));
-    let expected = if current_first { current_expected.or(old_expected) } else { old_expected.or(current_expected) };
+    let expected =
+        if current_first { current_expected.or(old_expected) } else { old_expected.or(current_expected) };
     findings.push(Finding {
         value: "tracetest.span.name".to_string(),
         expected: Some(expected.unwrap_or_default()),
