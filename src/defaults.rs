@@ -18,3 +18,7 @@ pub const DEFAULT_GRACE: Duration = Duration::from_secs(5);
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 /// How often the server logs its counters.
 pub const STATS_LOG_INTERVAL: Duration = Duration::from_secs(60);
+/// A trigger's HTTP or gRPC connection must be up within this long (as Tracetest).
+pub const TRIGGER_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
+/// A trigger's whole request/response exchange must finish within this long (as Tracetest).
+pub const TRIGGER_TIMEOUT: Duration = Duration::from_secs(30);

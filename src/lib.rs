@@ -15,6 +15,8 @@ pub mod lang;
 pub mod model;
 pub mod report;
 pub mod run;
+pub mod serve;
+pub mod server;
 pub mod spec;
 pub mod store;
 pub mod trigger;

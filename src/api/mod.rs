@@ -1,7 +1,71 @@
 //! tracecheck's control API (`proto/tracecheck/v1/control.proto`): list, get, wait and stats,
 //! served on the OTLP gRPC port.
+//!
+//! - `service.rs`: [`ControlService`], the server over a [`crate::store::TraceStore`].
+//! - `client.rs`: [`RemoteClient`], the same operations from another process, returning
+//!   model and store types (a remote runner's `TraceSource` builds on it).
+//! - `otlp.rs`: spans travel as OTLP `TracesData` bytes; model -> OTLP and back.
+//! - `auth.rs`: the optional bearer token, server and client side.
+//! - `cli.rs`: `tracecheck traces list|get` as library functions for `main.rs`.
+//!
+//! The API knows the store's types and the wire; it knows nothing of tests, selectors'
+//! meaning (it hands selector text to `lang`) or how the server is started.
+
+pub mod auth;
+pub mod cli;
+mod client;
+pub mod otlp;
+mod service;
+
+pub use auth::{BearerToken, RequireBearer};
+pub use client::RemoteClient;
+pub use service::{ControlService, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 
 /// Code generated from `proto/tracecheck/v1/control.proto`.
 pub mod pb {
     tonic::include_proto!("tracecheck.v1");
+}
+
+/// What can go wrong talking to a remote tracecheck.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("invalid server url {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    #[error("the auth token cannot be sent as a header (it must be visible ascii)")]
+    InvalidToken,
+    #[error("cannot connect to {url}: {reason}")]
+    Connect { url: String, reason: String },
+    #[error("{url} answered {}: {}", .status.code(), .status.message())]
+    Status { url: String, status: tonic::Status },
+    #[error("malformed answer from the server: {0}")]
+    Decode(String),
+    #[error("invalid trace id {text:?}: {source}")]
+    InvalidTraceId { text: String, source: crate::model::IdError },
+    #[error("trace {0} not found")]
+    TraceNotFound(crate::model::TraceId),
+    #[error("cannot write output: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Error {
+    /// True when the user's input was wrong (a bad URL, token or trace ID): exit code 2.
+    pub fn is_bad_input(&self) -> bool {
+        matches!(self, Error::InvalidUrl { .. } | Error::InvalidToken | Error::InvalidTraceId { .. })
+    }
+}
+
+/// An error and its sources on one line: tonic's transport errors say little at the top.
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
 }

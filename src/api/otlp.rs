@@ -1,0 +1,205 @@
+//! Model -> OTLP encoding for the control API: `GetTrace` and `WaitTrace` answer with the
+//! trace's spans as an OTLP `TracesData` message, grouped by resource and scope the way they
+//! arrived, so any OTLP tool can read them.
+//!
+//! The reverse direction (what the [`super::RemoteClient`] needs) is the ingest path's own
+//! protobuf decoder, so there is one OTLP -> model conversion in the crate.
+
+use std::sync::Arc;
+
+use opentelemetry_proto::tonic::common::v1 as otlp_common;
+use opentelemetry_proto::tonic::resource::v1 as otlp_resource;
+use opentelemetry_proto::tonic::trace::v1 as otlp_trace;
+use prost::Message;
+
+use crate::model::{AttributeValue, KeyValue, Resource, Scope, Span, Trace, TraceId};
+
+/// The trace as OTLP `TracesData`: one `ResourceSpans` per distinct resource and one
+/// `ScopeSpans` per distinct scope within it, spans in trace order.
+pub fn encode_trace(trace: &Trace) -> otlp_trace::TracesData {
+    let mut resource_spans: Vec<(Arc<Resource>, Vec<(Arc<Scope>, Vec<otlp_trace::Span>)>)> = Vec::new();
+    for span in &trace.spans {
+        let resource_idx = match resource_spans
+            .iter()
+            .position(|(resource, _)| Arc::ptr_eq(resource, &span.resource) || **resource == *span.resource)
+        {
+            Some(idx) => idx,
+            None => {
+                resource_spans.push((span.resource.clone(), Vec::new()));
+                resource_spans.len() - 1
+            }
+        };
+        let scopes = &mut resource_spans[resource_idx].1;
+        let scope_idx = match scopes
+            .iter()
+            .position(|(scope, _)| Arc::ptr_eq(scope, &span.scope) || **scope == *span.scope)
+        {
+            Some(idx) => idx,
+            None => {
+                scopes.push((span.scope.clone(), Vec::new()));
+                scopes.len() - 1
+            }
+        };
+        scopes[scope_idx].1.push(encode_span(span));
+    }
+    otlp_trace::TracesData {
+        resource_spans: resource_spans
+            .into_iter()
+            .map(|(resource, scopes)| otlp_trace::ResourceSpans {
+                resource: Some(otlp_resource::Resource {
+                    attributes: encode_attributes(&resource.attributes),
+                    ..Default::default()
+                }),
+                scope_spans: scopes
+                    .into_iter()
+                    .map(|(scope, spans)| otlp_trace::ScopeSpans {
+                        scope: Some(otlp_common::InstrumentationScope {
+                            name: scope.name.to_string(),
+                            version: scope.version.to_string(),
+                            attributes: encode_attributes(&scope.attributes),
+                            dropped_attributes_count: 0,
+                        }),
+                        spans,
+                        schema_url: String::new(),
+                    })
+                    .collect(),
+                schema_url: String::new(),
+            })
+            .collect(),
+    }
+}
+
+/// [`encode_trace`] as protobuf bytes.
+pub fn encode_trace_bytes(trace: &Trace) -> Vec<u8> {
+    encode_trace(trace).encode_to_vec()
+}
+
+fn encode_span(span: &Span) -> otlp_trace::Span {
+    otlp_trace::Span {
+        trace_id: span.trace_id.0.to_vec(),
+        span_id: span.span_id.0.to_vec(),
+        parent_span_id: span.parent_span_id.map(|id| id.0.to_vec()).unwrap_or_default(),
+        name: span.name.to_string(),
+        kind: span.kind as i32,
+        start_time_unix_nano: span.start_time_unix_nano,
+        end_time_unix_nano: span.end_time_unix_nano,
+        attributes: encode_attributes(&span.attributes),
+        events: span
+            .events
+            .iter()
+            .map(|event| otlp_trace::span::Event {
+                time_unix_nano: event.time_unix_nano,
+                name: event.name.to_string(),
+                attributes: encode_attributes(&event.attributes),
+                dropped_attributes_count: 0,
+            })
+            .collect(),
+        links: span
+            .links
+            .iter()
+            .map(|link| otlp_trace::span::Link {
+                trace_id: link.trace_id.0.to_vec(),
+                span_id: link.span_id.0.to_vec(),
+                attributes: encode_attributes(&link.attributes),
+                ..Default::default()
+            })
+            .collect(),
+        status: Some(otlp_trace::Status {
+            message: span.status.message.to_string(),
+            code: span.status.code as i32,
+        }),
+        ..Default::default()
+    }
+}
+
+fn encode_attributes(attributes: &[KeyValue]) -> Vec<otlp_common::KeyValue> {
+    attributes
+        .iter()
+        .map(|kv| otlp_common::KeyValue {
+            key: kv.key.to_string(),
+            value: Some(encode_value(&kv.value)),
+            ..Default::default()
+        })
+        .collect()
+}
+
+fn encode_value(value: &AttributeValue) -> otlp_common::AnyValue {
+    use otlp_common::any_value::Value;
+    let value = match value {
+        AttributeValue::String(text) => Some(Value::StringValue(text.to_string())),
+        AttributeValue::Bool(flag) => Some(Value::BoolValue(*flag)),
+        AttributeValue::Int(number) => Some(Value::IntValue(*number)),
+        AttributeValue::Double(number) => Some(Value::DoubleValue(*number)),
+        AttributeValue::Bytes(bytes) => Some(Value::BytesValue(bytes.to_vec())),
+        AttributeValue::Array(items) => Some(Value::ArrayValue(otlp_common::ArrayValue {
+            values: items.iter().map(encode_value).collect(),
+        })),
+        AttributeValue::Map(entries) => {
+            Some(Value::KvlistValue(otlp_common::KeyValueList { values: encode_attributes(entries) }))
+        }
+        AttributeValue::Empty => None,
+    };
+    otlp_common::AnyValue { value }
+}
+
+/// Why OTLP bytes from a server could not be turned back into spans.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum DecodeError {
+    #[error("{0}")]
+    Protobuf(crate::ingest::Error),
+    #[error("{0}")]
+    Rejected(String),
+}
+
+/// Decodes `TracesData` bytes into model spans (the client side of `GetTrace`/`WaitTrace`)
+/// with the ingest path's decoder: `TracesData` and `ExportTraceServiceRequest` have the same
+/// wire layout (field 1, repeated `ResourceSpans`).
+pub fn decode_trace(trace_id: TraceId, bytes: &[u8]) -> Result<Trace, DecodeError> {
+    let batch = crate::ingest::decode_protobuf(bytes).map_err(DecodeError::Protobuf)?;
+    if batch.rejections.n_spans > 0 {
+        return Err(DecodeError::Rejected(batch.rejections.message()));
+    }
+    Ok(Trace::new(trace_id, batch.spans.into_iter().map(Arc::new).collect()))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::{Event, Link, SpanId, SpanKind, StatusCode, Str};
+
+    #[test]
+    fn round_trip_keeps_every_field() {
+        let trace_id = TraceId([7; 16]);
+        let root = Span::new(trace_id, SpanId([1; 8]), "POST /users")
+            .with_kind(SpanKind::Server)
+            .with_times(100, 900)
+            .with_attribute("http.status_code", 201i64)
+            .with_attribute("ratio", 0.5)
+            .with_attribute("ok", true)
+            .with_resource_attribute("service.name", "api");
+        let mut child = Span::new(trace_id, SpanId([2; 8]), "db")
+            .with_parent(SpanId([1; 8]))
+            .with_status(StatusCode::Error, "boom")
+            .with_attribute("list", AttributeValue::Array(Box::new([1i64.into(), "x".into()])));
+        child.events =
+            Box::new([Event { time_unix_nano: 5, name: Str::from("exception"), attributes: Box::new([]) }]);
+        child.links = Box::new([Link { trace_id, span_id: SpanId([3; 8]), attributes: Box::new([]) }]);
+        child.resource = root.resource.clone();
+        let map = Span::new(trace_id, SpanId([4; 8]), "other")
+            .with_attribute("m", AttributeValue::Map(Box::new([KeyValue::new("k", "v")])))
+            .with_attribute("b", AttributeValue::Bytes(Box::new([1, 2])));
+        let trace = Trace::new(trace_id, vec![Arc::new(root), Arc::new(child), Arc::new(map)]);
+        let data = encode_trace(&trace);
+        assert_eq!(data.resource_spans.len(), 2, "two distinct resources");
+        let decoded = decode_trace(trace_id, &encode_trace_bytes(&trace)).unwrap();
+        let original: Vec<&Span> = trace.spans.iter().map(|span| &**span).collect();
+        let back: Vec<&Span> = decoded.spans.iter().map(|span| &**span).collect();
+        assert_eq!(original, back);
+    }
+
+    #[test]
+    fn rejects_bad_bytes() {
+        assert!(decode_trace(TraceId([1; 16]), b"\xff\xff\xff").is_err());
+    }
+}

@@ -1,0 +1,384 @@
+//! Load generator and benchmark for the OTLP gRPC receiver (issue 2, item 9).
+//!
+//! `loadgen bench` pre-encodes realistic export requests (512 spans of about 370 bytes each,
+//! eight mixed attributes, a resource with `service.name` and five more attributes, trees of
+//! ten spans, a unique trace ID per tree), then for each run starts a fresh server process
+//! (`loadgen serve`), sends every request over gRPC with several in flight, and reads the
+//! server's CPU time (utime + stime from `/proc/<pid>/stat`) and peak RSS (`VmHWM`). Runs
+//! alternate tracecheck and the baseline (A B A B ...) so the machine's drift hits both, and
+//! the report gives their ratios. The baseline is a tonic receiver that decodes with
+//! `opentelemetry-proto`'s generated types and drops the result.
+//!
+//! `loadgen send --addr HOST:PORT` sends the same load to any running OTLP gRPC receiver.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use bytes::{Buf, BufMut, Bytes};
+use clap::{Parser, Subcommand, ValueEnum};
+use futures::StreamExt;
+use opentelemetry_proto::tonic::collector::trace::v1::trace_service_server::{
+    TraceService, TraceServiceServer,
+};
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
+use tonic::codec::CompressionEncoding;
+
+#[path = "../../benches/support/workload.rs"]
+mod workload;
+use workload::Workload;
+
+#[derive(Parser)]
+#[command(about = "OTLP gRPC load generator and receiver benchmark")]
+struct Cli {
+    #[command(subcommand)]
+    command: Cmd,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Kind {
+    /// tracecheck's server: wire decoding into the store.
+    Tracecheck,
+    /// tonic + generated opentelemetry-proto types, decoded and dropped.
+    Baseline,
+}
+
+#[derive(clap::Args, Clone)]
+struct Load {
+    /// Spans to send per run (rounded up to whole requests).
+    #[arg(long, default_value_t = 1_000_000)]
+    spans: usize,
+    /// Spans per export request.
+    #[arg(long, default_value_t = 512)]
+    batch: usize,
+    /// Requests in flight.
+    #[arg(long, default_value_t = 8)]
+    in_flight: usize,
+    /// gRPC connections the requests are spread over.
+    #[arg(long, default_value_t = 2)]
+    connections: usize,
+}
+
+#[derive(Subcommand)]
+enum Cmd {
+    /// Serve OTLP gRPC on --grpc-addr; prints `READY <addr>` once listening.
+    Serve {
+        #[arg(long, value_enum)]
+        kind: Kind,
+        #[arg(long, default_value = "127.0.0.1:0")]
+        grpc_addr: SocketAddr,
+    },
+    /// A B A B runs against fresh server processes, with ratios.
+    Bench {
+        #[command(flatten)]
+        load: Load,
+        /// Pairs of runs (tracecheck then baseline).
+        #[arg(long, default_value_t = 2)]
+        pairs: usize,
+    },
+    /// Send the load to a running receiver.
+    Send {
+        #[command(flatten)]
+        load: Load,
+        #[arg(long)]
+        addr: SocketAddr,
+    },
+}
+
+fn main() -> anyhow::Result<()> {
+    let cli = Cli::parse();
+    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
+    match cli.command {
+        Cmd::Serve { kind, grpc_addr } => runtime.block_on(serve(kind, grpc_addr)),
+        Cmd::Bench { load, pairs } => runtime.block_on(bench(load, pairs)),
+        Cmd::Send { load, addr } => runtime.block_on(async {
+            let requests = encode_requests(&load);
+            let report = send(addr, &requests, &load).await?;
+            println!(
+                "sent {} spans in {:.2}s: {:.0} spans/s",
+                report.n_spans,
+                report.secs,
+                report.n_spans as f64 / report.secs
+            );
+            Ok(())
+        }),
+    }
+}
+
+// ---------------------------------------------------------------------------------------
+// Servers
+
+struct DropService;
+
+#[tonic::async_trait]
+impl TraceService for DropService {
+    async fn export(
+        &self,
+        request: tonic::Request<ExportTraceServiceRequest>,
+    ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        drop(request);
+        Ok(tonic::Response::new(ExportTraceServiceResponse { partial_success: None }))
+    }
+}
+
+async fn serve(kind: Kind, grpc_addr: SocketAddr) -> anyhow::Result<()> {
+    match kind {
+        Kind::Tracecheck => {
+            let config = tracecheck::server::ServerConfig {
+                grpc_addr,
+                http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
+                ..tracecheck::server::ServerConfig::default()
+            };
+            let server = tracecheck::server::start(config, |_| tonic::service::Routes::default()).await?;
+            println!("READY {}", server.grpc_addr());
+            wait_for_stdin_close().await;
+            let stats = server.store().stats();
+            eprintln!("store: {stats:?}");
+            server.shutdown().await?;
+        }
+        Kind::Baseline => {
+            let listener = tokio::net::TcpListener::bind(grpc_addr).await?;
+            println!("READY {}", listener.local_addr()?);
+            let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
+            let service = TraceServiceServer::new(DropService)
+                .accept_compressed(CompressionEncoding::Gzip)
+                .max_decoding_message_size(tracecheck::defaults::DEFAULT_MAX_MESSAGE_SIZE);
+            // The same HTTP/2 windows as tracecheck's server, so only the work differs.
+            tonic::transport::Server::builder()
+                .initial_stream_window_size(1024 * 1024)
+                .initial_connection_window_size(4 * 1024 * 1024)
+                .add_service(service)
+                .serve_with_incoming_shutdown(incoming, wait_for_stdin_close())
+                .await?;
+        }
+    }
+    Ok(())
+}
+
+/// The parent ends a run by closing the server's stdin.
+async fn wait_for_stdin_close() {
+    let _ = tokio::task::spawn_blocking(|| {
+        let mut line = String::new();
+        while std::io::stdin().read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
+            line.clear();
+        }
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------------------
+// Load
+
+/// Every request of a run, encoded up front.
+fn encode_requests(load: &Load) -> Vec<Bytes> {
+    let workload = Workload::new(load.batch);
+    let n_requests = load.spans.div_ceil(load.batch);
+    let per_span = workload.encoded.len() as f64 / load.batch as f64;
+    eprintln!(
+        "{n_requests} requests of {} spans, {} bytes each ({per_span:.0} bytes per span)",
+        load.batch,
+        workload.encoded.len()
+    );
+    (0..n_requests as u64).map(|request| workload.request(request)).collect()
+}
+
+/// Sends pre-encoded messages unchanged.
+#[derive(Clone, Copy, Default)]
+struct RawCodec;
+
+impl tonic::codec::Codec for RawCodec {
+    type Encode = Bytes;
+    type Decode = Bytes;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+    fn encoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+    fn decoder(&mut self) -> RawCodec {
+        RawCodec
+    }
+}
+
+impl tonic::codec::Encoder for RawCodec {
+    type Item = Bytes;
+    type Error = tonic::Status;
+    fn encode(&mut self, item: Bytes, dst: &mut tonic::codec::EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl tonic::codec::Decoder for RawCodec {
+    type Item = Bytes;
+    type Error = tonic::Status;
+    fn decode(&mut self, src: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<Bytes>, tonic::Status> {
+        Ok(Some(src.copy_to_bytes(src.remaining())))
+    }
+}
+
+struct SendReport {
+    n_spans: usize,
+    secs: f64,
+}
+
+async fn send(addr: SocketAddr, requests: &[Bytes], load: &Load) -> anyhow::Result<SendReport> {
+    let mut channels = Vec::new();
+    for _ in 0..load.connections.max(1) {
+        let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
+            .initial_stream_window_size(1024 * 1024)
+            .initial_connection_window_size(4 * 1024 * 1024)
+            .tcp_nodelay(true)
+            .connect()
+            .await?;
+        channels.push(channel);
+    }
+    let path =
+        http::uri::PathAndQuery::from_static("/opentelemetry.proto.collector.trace.v1.TraceService/Export");
+    let started = Instant::now();
+    let mut responses = futures::stream::iter(requests.iter().enumerate())
+        .map(|(index, bytes)| {
+            let mut grpc = tonic::client::Grpc::new(channels[index % channels.len()].clone())
+                .max_decoding_message_size(usize::MAX);
+            let path = path.clone();
+            let bytes = bytes.clone();
+            async move {
+                // A refusal (overload) is retried, as an exporter would.
+                loop {
+                    grpc.ready().await.map_err(|err| anyhow::anyhow!("not ready: {err}"))?;
+                    match grpc.unary(tonic::Request::new(bytes.clone()), path.clone(), RawCodec).await {
+                        Ok(_) => return anyhow::Ok(()),
+                        Err(status) if status.code() == tonic::Code::Unavailable => {
+                            tokio::time::sleep(Duration::from_millis(5)).await;
+                        }
+                        Err(status) => anyhow::bail!("export failed: {status:?}"),
+                    }
+                }
+            }
+        })
+        .buffer_unordered(load.in_flight.max(1));
+    while let Some(result) = responses.next().await {
+        result?;
+    }
+    Ok(SendReport { n_spans: requests.len() * load.batch, secs: started.elapsed().as_secs_f64() })
+}
+
+// ---------------------------------------------------------------------------------------
+// Bench
+
+struct Run {
+    kind: Kind,
+    spans_per_sec: f64,
+    cpu_secs_per_million: f64,
+    peak_rss_mib: f64,
+}
+
+/// utime + stime of a process, in seconds.
+fn cpu_secs(pid: u32) -> anyhow::Result<f64> {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat"))?;
+    // Fields after the command name, which is parenthesised and may contain spaces.
+    let rest = stat.rsplit_once(')').map(|(_, rest)| rest).unwrap_or("");
+    let fields: Vec<&str> = rest.split_whitespace().collect();
+    let utime: f64 = fields.get(11).and_then(|text| text.parse().ok()).unwrap_or(0.0);
+    let stime: f64 = fields.get(12).and_then(|text| text.parse().ok()).unwrap_or(0.0);
+    Ok((utime + stime) / clock_ticks_per_sec())
+}
+
+fn clock_ticks_per_sec() -> f64 {
+    Command::new("getconf")
+        .arg("CLK_TCK")
+        .output()
+        .ok()
+        .and_then(|output| String::from_utf8(output.stdout).ok())
+        .and_then(|text| text.trim().parse().ok())
+        .unwrap_or(100.0)
+}
+
+fn peak_rss_mib(pid: u32) -> anyhow::Result<f64> {
+    let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
+    let kib: f64 = status
+        .lines()
+        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
+        .unwrap_or(0.0);
+    Ok(kib / 1024.0)
+}
+
+fn spawn_server(kind: Kind) -> anyhow::Result<(Child, SocketAddr)> {
+    let kind_name = match kind {
+        Kind::Tracecheck => "tracecheck",
+        Kind::Baseline => "baseline",
+    };
+    let mut child = Command::new(std::env::current_exe()?)
+        .args(["serve", "--kind", kind_name])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .spawn()?;
+    let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
+    let mut line = String::new();
+    BufReader::new(stdout).read_line(&mut line)?;
+    let addr =
+        line.trim().strip_prefix("READY ").ok_or_else(|| anyhow::anyhow!("server said {line:?}"))?.parse()?;
+    Ok((child, addr))
+}
+
+async fn bench(load: Load, pairs: usize) -> anyhow::Result<()> {
+    let requests = encode_requests(&load);
+    eprintln!(
+        "model sizes: Span {} B, KeyValue {} B, AttributeValue {} B",
+        std::mem::size_of::<tracecheck::model::Span>(),
+        std::mem::size_of::<tracecheck::model::KeyValue>(),
+        std::mem::size_of::<tracecheck::model::AttributeValue>()
+    );
+    let mut runs = Vec::new();
+    for _ in 0..pairs {
+        for kind in [Kind::Tracecheck, Kind::Baseline] {
+            let (mut child, addr) = spawn_server(kind)?;
+            let cpu_before = cpu_secs(child.id())?;
+            let report = send(addr, &requests, &load).await?;
+            let cpu = cpu_secs(child.id())? - cpu_before;
+            let rss = peak_rss_mib(child.id())?;
+            drop(child.stdin.take());
+            let _ = child.wait();
+            let run = Run {
+                kind,
+                spans_per_sec: report.n_spans as f64 / report.secs,
+                cpu_secs_per_million: cpu / (report.n_spans as f64 / 1e6),
+                peak_rss_mib: rss,
+            };
+            println!(
+                "{:<10} {:>10.0} spans/s  {:>6.3} CPU-s/M spans  {:>7.1} MiB peak RSS",
+                format!("{:?}", run.kind).to_lowercase(),
+                run.spans_per_sec,
+                run.cpu_secs_per_million,
+                run.peak_rss_mib
+            );
+            runs.push(run);
+        }
+    }
+    let pair_ratios: Vec<(f64, f64)> = runs
+        .chunks(2)
+        .filter(|pair| pair.len() == 2)
+        .map(|pair| {
+            (
+                pair[0].cpu_secs_per_million / pair[1].cpu_secs_per_million,
+                pair[0].spans_per_sec / pair[1].spans_per_sec,
+            )
+        })
+        .collect();
+    for (index, (cpu_ratio, rate_ratio)) in pair_ratios.iter().enumerate() {
+        println!(
+            "pair {}: tracecheck/baseline CPU per span {cpu_ratio:.3}x, throughput {rate_ratio:.3}x",
+            index + 1
+        );
+    }
+    let mean = |values: Vec<f64>| values.iter().sum::<f64>() / values.len().max(1) as f64;
+    println!(
+        "mean: CPU per span {:.3}x baseline, throughput {:.3}x baseline",
+        mean(pair_ratios.iter().map(|pair| pair.0).collect()),
+        mean(pair_ratios.iter().map(|pair| pair.1).collect())
+    );
+    Ok(())
+}

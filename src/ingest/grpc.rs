@@ -1,0 +1,153 @@
+//! The OTLP gRPC receiver: `opentelemetry.proto.collector.trace.v1.TraceService/Export`.
+//!
+//! The service is written out by hand rather than generated so that its codec can hand the
+//! request's raw bytes to [`super::wire`], which decodes them straight into model spans
+//! (the generated server would first build the `opentelemetry-proto` structs). Everything
+//! else is tonic's: gzip, the message size limit, the HTTP/2 framing. It knows the store only
+//! through [`super::store_batch`] and nothing of the control API beside it on the server.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::{BufMut, Bytes};
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::server::{NamedService, UnaryService};
+
+use super::{convert, Admission};
+use crate::store::TraceStore;
+
+/// The gRPC service name of OTLP trace export.
+pub const SERVICE_NAME: &str = "opentelemetry.proto.collector.trace.v1.TraceService";
+const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+/// The OTLP trace service; add it to a tonic server (or `tonic::service::Routes`).
+#[derive(Clone)]
+pub struct TraceService {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    store: TraceStore,
+    admission: Admission,
+    max_message_size: usize,
+}
+
+impl TraceService {
+    /// A service storing into `store`, refusing requests above `max_message_size` bytes
+    /// (after decompression) and while `admission` has no free slot.
+    pub fn new(store: TraceStore, admission: Admission, max_message_size: usize) -> Self {
+        TraceService { shared: Arc::new(Shared { store, admission, max_message_size }) }
+    }
+}
+
+impl NamedService for TraceService {
+    const NAME: &'static str = SERVICE_NAME;
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+impl<B> tower::Service<http::Request<B>> for TraceService
+where
+    B: tonic::codegen::Body + Send + 'static,
+    B::Error: Into<tonic::codegen::StdError> + Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        if request.uri().path() != EXPORT_PATH {
+            return Box::pin(async move {
+                let response = tonic::Status::unimplemented("").into_http::<tonic::body::Body>();
+                Ok(response)
+            });
+        }
+        let shared = self.shared.clone();
+        Box::pin(async move {
+            let max_message_size = shared.max_message_size;
+            let mut grpc = tonic::server::Grpc::new(RawCodec)
+                .accept_compressed(CompressionEncoding::Gzip)
+                .send_compressed(CompressionEncoding::Gzip)
+                .max_decoding_message_size(max_message_size);
+            let mut response = grpc.unary(Export(shared), request).await;
+            // tonic answers OUT_OF_RANGE for a message above the limit; OTLP exporters (and
+            // the issue) expect RESOURCE_EXHAUSTED, which tonic already uses when a gzip body
+            // inflates past it.
+            let headers = response.headers_mut();
+            if headers.get(tonic::Status::GRPC_STATUS).is_some_and(|code| code.as_bytes() == b"11") {
+                headers.insert(
+                    tonic::Status::GRPC_STATUS,
+                    http::HeaderValue::from(tonic::Code::ResourceExhausted as i32),
+                );
+            }
+            Ok(response)
+        })
+    }
+}
+
+/// The `Export` method: decode, store, answer with partial success.
+struct Export(Arc<Shared>);
+
+impl UnaryService<Bytes> for Export {
+    type Response = Vec<u8>;
+    type Future = BoxFuture<Result<tonic::Response<Vec<u8>>, tonic::Status>>;
+
+    fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
+        let shared = self.0.clone();
+        Box::pin(async move {
+            // The slot is taken only once the body is in, so a slow sender holds none.
+            let _slot = shared.admission.try_admit().map_err(|err| err.to_status())?;
+            let outcome =
+                super::export_protobuf(&shared.store, request.get_ref()).map_err(|err| err.to_status())?;
+            Ok(tonic::Response::new(convert::encode_response_protobuf(&outcome)))
+        })
+    }
+}
+
+/// A codec that hands over the request message's bytes undecoded and sends pre-encoded
+/// response bytes.
+#[derive(Clone, Copy, Default)]
+struct RawCodec;
+
+impl Codec for RawCodec {
+    type Encode = Vec<u8>;
+    type Decode = Bytes;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        RawCodec
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        RawCodec
+    }
+}
+
+impl Encoder for RawCodec {
+    type Item = Vec<u8>;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl Decoder for RawCodec {
+    type Item = Bytes;
+    type Error = tonic::Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, tonic::Status> {
+        // The message is already whole in tonic's buffer; this splits it off without copying.
+        use bytes::Buf;
+        Ok(Some(src.copy_to_bytes(src.remaining())))
+    }
+}

@@ -1,0 +1,205 @@
+//! The OTLP/HTTP receiver: `POST /v1/traces` with protobuf or JSON bodies, optionally gzip.
+//!
+//! `Content-Type` picks the decoder and the reply uses the same encoding, as in the
+//! collector's `otlphttp.go`: an unknown type gets 415 with the supported list, a body that
+//! will not decode gets 400 with a `google.rpc.Status` saying why, a body above the limit
+//! (before or after inflating) gets 413, and a request that finds every admission slot taken
+//! gets 503 with `Retry-After`. Each connection is its own task, so a slow or broken sender
+//! holds up only itself. It knows the store only through [`super::store_batch`].
+
+use std::io::Read;
+use std::sync::Arc;
+
+use axum::body::Body;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::response::{IntoResponse, Response};
+use axum::routing::post;
+use axum::Router;
+use bytes::{Bytes, BytesMut};
+use futures::StreamExt;
+use http::{header, HeaderMap, HeaderValue};
+
+use super::{convert, Admission, Error};
+use crate::store::TraceStore;
+
+/// The OTLP/HTTP traces path.
+pub const TRACES_PATH: &str = "/v1/traces";
+/// Seconds a refused sender is asked to wait before retrying.
+const RETRY_AFTER_SECONDS: &str = "1";
+
+#[derive(Clone)]
+struct Receiver {
+    store: TraceStore,
+    admission: Admission,
+    max_message_size: usize,
+    auth_token: Option<Arc<str>>,
+}
+
+/// The request encodings OTLP/HTTP defines.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Encoding {
+    Protobuf,
+    Json,
+}
+
+impl Encoding {
+    fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Protobuf => "application/x-protobuf",
+            Encoding::Json => "application/json",
+        }
+    }
+}
+
+/// The router serving `POST /v1/traces` into `store`. With `auth_token` set, a request must
+/// carry `Authorization: Bearer <token>` or gets 401.
+pub fn router(
+    store: TraceStore,
+    admission: Admission,
+    max_message_size: usize,
+    auth_token: Option<Arc<str>>,
+) -> Router {
+    let receiver = Receiver { store, admission, max_message_size, auth_token };
+    Router::new()
+        .route(TRACES_PATH, post(export))
+        // The handler enforces its own limit while streaming the body.
+        .layer(DefaultBodyLimit::disable())
+        .with_state(receiver)
+}
+
+async fn export(State(receiver): State<Receiver>, headers: HeaderMap, body: Body) -> Response {
+    if let Some(token) = &receiver.auth_token {
+        if !bearer_matches(&headers, token) {
+            let err = Error::Unauthenticated;
+            return (err.http_status(), [(header::WWW_AUTHENTICATE, "Bearer")], err.to_string())
+                .into_response();
+        }
+    }
+    let encoding = match request_encoding(&headers) {
+        Ok(encoding) => encoding,
+        Err(err) => return plain_error(&err),
+    };
+    match take_in(&receiver, &headers, body, encoding).await {
+        Ok(reply) => ([(header::CONTENT_TYPE, HeaderValue::from_static(encoding.content_type()))], reply)
+            .into_response(),
+        Err(err) => encoded_error(&err, encoding),
+    }
+}
+
+/// Reads, inflates, decodes and stores the body; the encoded response on success.
+async fn take_in(
+    receiver: &Receiver,
+    headers: &HeaderMap,
+    body: Body,
+    encoding: Encoding,
+) -> Result<Vec<u8>, Error> {
+    let gzip = match headers.get(header::CONTENT_ENCODING).map(HeaderValue::as_bytes) {
+        None => false,
+        Some(value) if value.eq_ignore_ascii_case(b"identity") => false,
+        Some(value) if value.eq_ignore_ascii_case(b"gzip") => true,
+        Some(value) => return Err(Error::ContentEncoding(String::from_utf8_lossy(value).into_owned())),
+    };
+    let limit = receiver.max_message_size;
+    let declared_len = headers
+        .get(header::CONTENT_LENGTH)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|text| text.parse::<u64>().ok());
+    if declared_len.is_some_and(|len| len > limit as u64) {
+        return Err(Error::TooLarge { limit });
+    }
+    let raw = read_body(body, limit).await?;
+    let payload = if gzip { gunzip(&raw, limit)? } else { raw };
+    // The slot is taken only once the body is in, so a slow sender holds none.
+    let _slot = receiver.admission.try_admit()?;
+    let batch = match encoding {
+        Encoding::Protobuf => super::decode_protobuf(&payload)?,
+        Encoding::Json => super::decode_json(&payload)?,
+    };
+    let outcome = super::store_batch(&receiver.store, batch);
+    Ok(match encoding {
+        Encoding::Protobuf => convert::encode_response_protobuf(&outcome),
+        Encoding::Json => convert::encode_response_json(&outcome),
+    })
+}
+
+fn bearer_matches(headers: &HeaderMap, token: &str) -> bool {
+    headers
+        .get(header::AUTHORIZATION)
+        .and_then(|value| value.to_str().ok())
+        .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
+        .is_some_and(|given| given.trim() == token)
+}
+
+fn request_encoding(headers: &HeaderMap) -> Result<Encoding, Error> {
+    let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
+    let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
+    match essence.as_str() {
+        "application/x-protobuf" | "application/protobuf" => Ok(Encoding::Protobuf),
+        "application/json" => Ok(Encoding::Json),
+        _ => Err(Error::ContentType(content_type.to_string())),
+    }
+}
+
+/// The body, refused with [`Error::TooLarge`] as soon as it passes `limit` bytes.
+async fn read_body(body: Body, limit: usize) -> Result<Bytes, Error> {
+    let mut stream = body.into_data_stream();
+    let mut collected = BytesMut::new();
+    while let Some(chunk) = stream.next().await {
+        let chunk = chunk.map_err(|err| Error::Body(err.to_string()))?;
+        if collected.len() + chunk.len() > limit {
+            return Err(Error::TooLarge { limit });
+        }
+        if collected.is_empty() {
+            // A body in one chunk (the common case) is used without a copy.
+            if let Some(next) = stream.next().await {
+                let next = next.map_err(|err| Error::Body(err.to_string()))?;
+                collected.reserve(chunk.len() + next.len());
+                collected.extend_from_slice(&chunk);
+                if collected.len() + next.len() > limit {
+                    return Err(Error::TooLarge { limit });
+                }
+                collected.extend_from_slice(&next);
+                continue;
+            }
+            return Ok(chunk);
+        }
+        collected.extend_from_slice(&chunk);
+    }
+    Ok(collected.freeze())
+}
+
+/// Inflates a gzip body, refusing output beyond `limit` bytes (a small bomb stays small).
+fn gunzip(compressed: &[u8], limit: usize) -> Result<Bytes, Error> {
+    let mut inflated = Vec::with_capacity((compressed.len() * 4).min(limit));
+    let mut decoder = flate2::read::MultiGzDecoder::new(compressed).take(limit as u64 + 1);
+    decoder.read_to_end(&mut inflated).map_err(|err| Error::Gzip(err.to_string()))?;
+    if inflated.len() > limit {
+        return Err(Error::TooLarge { limit });
+    }
+    Ok(Bytes::from(inflated))
+}
+
+/// An error before the encoding is known (415): plain text.
+fn plain_error(err: &Error) -> Response {
+    (err.http_status(), err.to_string()).into_response()
+}
+
+/// An error as a `google.rpc.Status` in the request's encoding, with `Retry-After` when the
+/// sender should try again.
+fn encoded_error(err: &Error, encoding: Encoding) -> Response {
+    let status = err.to_status();
+    let body = match encoding {
+        Encoding::Protobuf => convert::encode_error_protobuf(status.code(), status.message()),
+        Encoding::Json => convert::encode_error_json(status.code(), status.message()),
+    };
+    let mut response = (
+        err.http_status(),
+        [(header::CONTENT_TYPE, HeaderValue::from_static(encoding.content_type()))],
+        body,
+    )
+        .into_response();
+    if matches!(err, Error::Overloaded) {
+        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
+    }
+    response
+}

@@ -1,0 +1,362 @@
+//! Tracetest's model of a trace (reference section 5): spans as text attributes, one tree
+//! with a root and children ordered by start time, and the meta attributes every span gets.
+//!
+//! A [`TraceView`] is built once per judged trace and borrowed by every selector and
+//! expression; it stores the spans in depth-first pre-order so that "the subtree of span i"
+//! is the contiguous range `i..subtree_end`. Attribute texts are computed on demand, so
+//! building the view costs one sort, not one string per attribute.
+
+use std::borrow::Cow;
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::ops::Range;
+
+use crate::model::{AttributeValue, KeyValue, Span, SpanId, Trace};
+
+/// The name of the span tracecheck inserts for the trigger (reference section 6).
+pub const TRIGGER_SPAN_NAME: &str = "Tracetest trigger";
+
+/// The attribute that reads the number of spans a spec's selector matched.
+pub const SELECTED_SPANS_COUNT: &str = "tracetest.selected_spans.count";
+
+const ZERO_PARENT: &str = "0000000000000000";
+
+/// One span as Tracetest sees it, at its place in the tree.
+#[derive(Debug, Clone)]
+pub struct SpanView<'t> {
+    span: &'t Span,
+    /// Index of the tree parent in [`TraceView::spans`]; `None` for a root.
+    parent: Option<usize>,
+    /// The tree parent's ID (the trigger span for adopted orphans), `None` for a root.
+    parent_id: Option<SpanId>,
+    /// One past the last index of this span's subtree in [`TraceView::spans`].
+    subtree_end: usize,
+    depth: u32,
+    span_type: &'static str,
+}
+
+impl<'t> SpanView<'t> {
+    pub fn span(&self) -> &'t Span {
+        self.span
+    }
+
+    pub fn span_id(&self) -> SpanId {
+        self.span.span_id
+    }
+
+    pub fn name(&self) -> &'t str {
+        &self.span.name
+    }
+
+    /// Index of the tree parent in [`TraceView::spans`].
+    pub fn parent_index(&self) -> Option<usize> {
+        self.parent
+    }
+
+    /// The parent in Tracetest's tree: the OTLP parent, or the trigger span for a span
+    /// whose parent is missing when the trace has a trigger span.
+    pub fn parent_id(&self) -> Option<SpanId> {
+        self.parent_id
+    }
+
+    /// Depth in the tree, 0 for a root.
+    pub fn depth(&self) -> u32 {
+        self.depth
+    }
+
+    /// `tracetest.span.type` (reference 5.4).
+    pub fn span_type(&self) -> &'static str {
+        self.span_type
+    }
+
+    /// The span kind as selectors see it (`server`, ..., `unespecified`).
+    pub fn kind(&self) -> &'static str {
+        self.span.kind.tracetest_name()
+    }
+
+    /// The attribute's text as Tracetest sees it: meta attributes (5.3) first, then the
+    /// resource's, the scope's and the span's own attributes, in that order of precedence
+    /// (so the resource's `service.name` wins, 5.1). `None` when absent.
+    /// `tracetest.selected_spans.count` is not a span attribute; the evaluator supplies it.
+    pub fn attribute(&self, key: &str) -> Option<Cow<'t, str>> {
+        if let Some(meta) = self.meta_attribute(key) {
+            return meta;
+        }
+        let span = self.span;
+        crate::model::find_attribute(&span.resource.attributes, key)
+            .or_else(|| crate::model::find_attribute(&span.scope.attributes, key))
+            .or_else(|| crate::model::find_attribute(&span.attributes, key))
+            .map(attribute_text)
+    }
+
+    /// `Some(value)` when `key` is a meta attribute name (the value may still be absent,
+    /// e.g. an empty status description); `None` when it is not a meta attribute.
+    fn meta_attribute(&self, key: &str) -> Option<Option<Cow<'t, str>>> {
+        let span = self.span;
+        let value = match key {
+            "tracetest.span.name" => Some(Cow::Borrowed(&*span.name)),
+            "tracetest.span.type" => Some(Cow::Borrowed(self.span_type)),
+            "tracetest.span.duration" => Some(Cow::Owned(span.duration_nanos().to_string())),
+            "tracetest.span.start_time" => Some(Cow::Owned(span.start_time_unix_nano.to_string())),
+            "tracetest.span.end_time" => Some(Cow::Owned(span.end_time_unix_nano.to_string())),
+            "tracetest.span.parent_id" => {
+                Some(self.parent_id.map_or(Cow::Borrowed(ZERO_PARENT), |id| Cow::Owned(id.to_hex())))
+            }
+            "tracetest.span.status_code" => Some(Cow::Borrowed(span.status.code.otlp_name())),
+            "tracetest.span.status_description" => {
+                (!span.status.message.is_empty()).then(|| Cow::Borrowed(&*span.status.message))
+            }
+            "span.events" => Some(Cow::Owned(events_json(span))),
+            _ => return None,
+        };
+        Some(value)
+    }
+}
+
+/// Text of an attribute value (reference 5.1, with the Q-12 fix: doubles print as the
+/// shortest text that reads back to the same number; arrays and maps print as JSON).
+pub(crate) fn attribute_text(value: &AttributeValue) -> Cow<'_, str> {
+    match value {
+        AttributeValue::String(text) => Cow::Borrowed(text),
+        AttributeValue::Int(number) => Cow::Owned(number.to_string()),
+        AttributeValue::Bool(flag) => Cow::Borrowed(if *flag { "true" } else { "false" }),
+        AttributeValue::Double(number) => Cow::Owned(double_text(*number)),
+        AttributeValue::Bytes(bytes) => Cow::Owned(hex::encode(bytes)),
+        AttributeValue::Array(_) | AttributeValue::Map(_) => Cow::Owned(attribute_json(value).to_string()),
+        AttributeValue::Empty => Cow::Borrowed(""),
+    }
+}
+
+fn double_text(number: f64) -> String {
+    if number.is_finite() {
+        format!("{number}")
+    } else {
+        // JSON has no infinity; keep Go's spelling so the text is at least recognisable.
+        if number.is_nan() {
+            "NaN"
+        } else if number > 0.0 {
+            "+Inf"
+        } else {
+            "-Inf"
+        }
+        .to_string()
+    }
+}
+
+fn attribute_json(value: &AttributeValue) -> serde_json::Value {
+    use serde_json::Value as Json;
+    match value {
+        AttributeValue::String(text) => Json::String(text.to_string()),
+        AttributeValue::Int(number) => Json::from(*number),
+        AttributeValue::Bool(flag) => Json::Bool(*flag),
+        AttributeValue::Double(number) => {
+            serde_json::Number::from_f64(*number).map_or(Json::Null, Json::Number)
+        }
+        AttributeValue::Bytes(bytes) => Json::String(hex::encode(bytes)),
+        AttributeValue::Array(items) => Json::Array(items.iter().map(attribute_json).collect()),
+        AttributeValue::Map(entries) => Json::Object(
+            entries.iter().map(|KeyValue { key, value }| (key.to_string(), attribute_json(value))).collect(),
+        ),
+        AttributeValue::Empty => Json::Null,
+    }
+}
+
+/// `span.events`: `[{"name", "timestamp" (RFC 3339), "attributes" {k: text}}]`.
+fn events_json(span: &Span) -> String {
+    let events: Vec<serde_json::Value> = span
+        .events
+        .iter()
+        .map(|event| {
+            let attributes: serde_json::Map<String, serde_json::Value> = event
+                .attributes
+                .iter()
+                .map(|kv| {
+                    (kv.key.to_string(), serde_json::Value::String(attribute_text(&kv.value).into_owned()))
+                })
+                .collect();
+            serde_json::json!({
+                "name": &*event.name,
+                "timestamp": rfc3339_nanos(event.time_unix_nano),
+                "attributes": attributes,
+            })
+        })
+        .collect();
+    serde_json::Value::Array(events).to_string()
+}
+
+/// Unix nanoseconds as RFC 3339 in UTC with trailing zeros of the fraction trimmed (Go's
+/// `RFC3339Nano`, which is how Tracetest's JSON prints times).
+pub(crate) fn rfc3339_nanos(unix_nanos: u64) -> String {
+    let secs = (unix_nanos / 1_000_000_000) as i64;
+    let nanos = unix_nanos % 1_000_000_000;
+    let (year, month, day, hour, minute, second) = civil_from_unix(secs);
+    let mut text = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}");
+    if nanos > 0 {
+        let fraction = format!("{nanos:09}");
+        let _ = write!(text, ".{}", fraction.trim_end_matches('0'));
+    }
+    text.push('Z');
+    text
+}
+
+/// (year, month, day, hour, minute, second) in UTC of Unix seconds (Howard Hinnant's
+/// days-to-civil algorithm).
+pub(crate) fn civil_from_unix(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
+    let days = secs.div_euclid(86_400);
+    let rem = secs.rem_euclid(86_400);
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    (year, month, day, (rem / 3600) as u32, (rem % 3600 / 60) as u32, (rem % 60) as u32)
+}
+
+/// The Tracetest view of one trace: spans in depth-first pre-order over a tree whose
+/// children are sorted by start time (reference 5.2).
+#[derive(Debug, Clone, Default)]
+pub struct TraceView<'t> {
+    spans: Vec<SpanView<'t>>,
+}
+
+impl<'t> TraceView<'t> {
+    /// Builds the tree. A span whose parent is not in the trace is a root. With several
+    /// roots, the one named `Tracetest trigger` becomes the root and adopts the others;
+    /// without one, the roots form a forest ordered by start time (where Tracetest would
+    /// make a temporary root span that it later replaces by the trigger span). Spans caught
+    /// in a parent cycle are attached as extra roots so that every span is visited once.
+    pub fn new(trace: &'t Trace) -> Self {
+        let spans: Vec<&'t Span> = trace.spans.iter().map(|span| &**span).collect();
+        let n_spans = spans.len();
+        let mut position: HashMap<SpanId, usize> = HashMap::with_capacity(n_spans);
+        for (index, span) in spans.iter().enumerate() {
+            // A repeated span ID: the later span replaces the earlier one (5.2).
+            position.insert(span.span_id, index);
+        }
+        let live = |index: usize| position.get(&spans[index].span_id) == Some(&index);
+
+        let mut parent: Vec<Option<usize>> = vec![None; n_spans];
+        let mut roots: Vec<usize> = Vec::new();
+        for index in 0..n_spans {
+            if !live(index) {
+                continue;
+            }
+            match spans[index].parent_span_id.and_then(|id| position.get(&id)) {
+                Some(&parent_index) if parent_index != index => parent[index] = Some(parent_index),
+                _ => roots.push(index),
+            }
+        }
+        if roots.len() > 1 {
+            if let Some(&trigger) = roots.iter().find(|&&index| &*spans[index].name == TRIGGER_SPAN_NAME) {
+                for &other in &roots {
+                    if other != trigger {
+                        parent[other] = Some(trigger);
+                    }
+                }
+                roots = vec![trigger];
+            }
+        }
+
+        let mut children: Vec<Vec<usize>> = vec![Vec::new(); n_spans];
+        for index in 0..n_spans {
+            if let Some(parent_index) = parent[index] {
+                children[parent_index].push(index);
+            }
+        }
+        let by_start = |list: &mut Vec<usize>| list.sort_by_key(|&index| spans[index].start_time_unix_nano);
+        children.iter_mut().for_each(by_start);
+        by_start(&mut roots);
+
+        // Iterative pre-order walk: deep traces must not overflow the stack.
+        let mut order: Vec<usize> = Vec::with_capacity(n_spans);
+        let mut order_of: Vec<usize> = vec![usize::MAX; n_spans];
+        let mut depth_of: Vec<u32> = vec![0; n_spans];
+        let mut stack: Vec<usize> = Vec::new();
+        let mut walk = |root: usize, order: &mut Vec<usize>, order_of: &mut Vec<usize>| {
+            depth_of[root] = 0;
+            stack.push(root);
+            while let Some(index) = stack.pop() {
+                if order_of[index] != usize::MAX {
+                    continue;
+                }
+                order_of[index] = order.len();
+                order.push(index);
+                for &child in children[index].iter().rev() {
+                    if order_of[child] == usize::MAX {
+                        depth_of[child] = depth_of[index] + 1;
+                        stack.push(child);
+                    }
+                }
+            }
+        };
+        for &root in &roots {
+            walk(root, &mut order, &mut order_of);
+        }
+        for index in 0..n_spans {
+            if live(index) && order_of[index] == usize::MAX {
+                // A cycle: cut it here.
+                parent[index] = None;
+                walk(index, &mut order, &mut order_of);
+            }
+        }
+
+        let mut views: Vec<SpanView<'t>> = order
+            .iter()
+            .map(|&index| {
+                let span = spans[index];
+                let tree_parent = parent[index].filter(|&p| order_of[p] < order_of[index]);
+                SpanView {
+                    span,
+                    parent: tree_parent.map(|p| order_of[p]),
+                    parent_id: tree_parent.map(|p| spans[p].span_id),
+                    subtree_end: order_of[index] + 1,
+                    depth: depth_of[index],
+                    span_type: span.tracetest_type(),
+                }
+            })
+            .collect();
+        // Children follow their parent in pre-order, so walking backwards extends each
+        // parent's subtree to cover its children's.
+        for view_index in (0..views.len()).rev() {
+            if let Some(parent_index) = views[view_index].parent {
+                let end = views[view_index].subtree_end;
+                if end > views[parent_index].subtree_end {
+                    views[parent_index].subtree_end = end;
+                }
+            }
+        }
+        TraceView { spans: views }
+    }
+
+    /// Every span in traversal order: the order of selector and assertion results.
+    pub fn spans(&self) -> &[SpanView<'t>] {
+        &self.spans
+    }
+
+    pub fn len(&self) -> usize {
+        self.spans.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.spans.is_empty()
+    }
+
+    /// The indexes of span `index` and its descendants.
+    pub fn subtree(&self, index: usize) -> Range<usize> {
+        self.spans.get(index).map_or(0..0, |view| index..view.subtree_end)
+    }
+
+    /// The first root (the trigger span when there is one).
+    pub fn root(&self) -> Option<&SpanView<'t>> {
+        self.spans.first()
+    }
+
+    /// The span with this ID, if present.
+    pub fn find(&self, span_id: SpanId) -> Option<&SpanView<'t>> {
+        self.spans.iter().find(|view| view.span.span_id == span_id)
+    }
+}

@@ -1,0 +1,108 @@
+//! Where the runner gets its traces: the in-process store, or a running `tracecheck serve`
+//! over the control API. Both apply the same completeness rules; the remote one applies
+//! rule 3 on the server, which parses the selectors it is sent.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use crate::lang::{Selector, TraceView};
+use crate::model::{Span, TraceId};
+use crate::store::{TraceStore, WaitOptions, WaitOutcome};
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// A place the runner can put its trigger span and wait for a trace.
+pub trait TraceSource: Send + Sync {
+    /// Adds the run's `Tracetest trigger` span to the trace, so selectors and `traces get`
+    /// see it like every other span.
+    fn insert_trigger_span(&self, span: Span) -> BoxFuture<'_, anyhow::Result<()>>;
+
+    /// Waits for the trace by the design's completeness rules; `selectors` must each match a
+    /// span (rule 3).
+    fn wait<'a>(
+        &'a self,
+        trace_id: TraceId,
+        options: &'a WaitOptions,
+        selectors: &'a [Selector],
+    ) -> BoxFuture<'a, anyhow::Result<WaitOutcome>>;
+
+    /// How many spans of the trace are held now (for the progress line), if known cheaply.
+    fn span_count(&self, trace_id: TraceId) -> BoxFuture<'_, Option<usize>>;
+}
+
+/// The in-process store (the embedded ingestor, or a test's own store).
+#[derive(Clone)]
+pub struct LocalSource {
+    pub store: TraceStore,
+}
+
+impl TraceSource for LocalSource {
+    fn insert_trigger_span(&self, span: Span) -> BoxFuture<'_, anyhow::Result<()>> {
+        self.store.insert(vec![span]);
+        Box::pin(async { Ok(()) })
+    }
+
+    fn wait<'a>(
+        &'a self,
+        trace_id: TraceId,
+        options: &'a WaitOptions,
+        selectors: &'a [Selector],
+    ) -> BoxFuture<'a, anyhow::Result<WaitOutcome>> {
+        Box::pin(async move {
+            // The store's hook must own what it uses.
+            let selectors = selectors.to_vec();
+            let check = move |trace: &crate::model::Trace| unmatched_selectors(trace, &selectors);
+            Ok(self.store.wait(trace_id, options, &check).await)
+        })
+    }
+
+    fn span_count(&self, trace_id: TraceId) -> BoxFuture<'_, Option<usize>> {
+        // A snapshot copies only pointers; this runs a few times a second for the progress line.
+        let count = self.store.get(trace_id).map(|trace| trace.spans.len());
+        Box::pin(async move { count })
+    }
+}
+
+/// Rule 3 as problem texts: `selector span[name="db"] matched none`, one per selector.
+pub fn unmatched_selectors(trace: &crate::model::Trace, selectors: &[Selector]) -> Vec<String> {
+    if selectors.is_empty() {
+        return Vec::new();
+    }
+    let view = TraceView::new(trace);
+    selectors
+        .iter()
+        .filter(|selector| !selector.matches_any(&view))
+        .map(|selector| format!("selector {selector} matched none"))
+        .collect()
+}
+
+/// A running `tracecheck serve`, over its control API: the server waits with the same rules
+/// and applies rule 3 to the selector texts it is sent.
+#[derive(Clone)]
+pub struct RemoteSource {
+    pub client: crate::api::RemoteClient,
+}
+
+impl TraceSource for RemoteSource {
+    fn insert_trigger_span(&self, span: Span) -> BoxFuture<'_, anyhow::Result<()>> {
+        Box::pin(async move { Ok(self.client.export(&[span]).await?) })
+    }
+
+    fn wait<'a>(
+        &'a self,
+        trace_id: TraceId,
+        options: &'a WaitOptions,
+        selectors: &'a [Selector],
+    ) -> BoxFuture<'a, anyhow::Result<WaitOutcome>> {
+        Box::pin(async move {
+            let texts: Vec<String> = selectors.iter().map(ToString::to_string).collect();
+            Ok(self.client.wait(trace_id, options, &texts).await?)
+        })
+    }
+
+    fn span_count(&self, _trace_id: TraceId) -> BoxFuture<'_, Option<usize>> {
+        // Asking the server a few times a second only to draw a progress line is not worth
+        // the traffic; the line shows the elapsed time alone.
+        Box::pin(async { None })
+    }
+}

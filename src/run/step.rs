@@ -1,0 +1,285 @@
+//! One test run: render the trigger, fire it, add the trigger span, wait for the trace,
+//! compute outputs, evaluate specs.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::{to_vars, Runner, Variables};
+use crate::analyze;
+use crate::lang::{self, Assertion, Expr, Selector, Template, TraceView, Vars, TRIGGER_SPAN_NAME};
+use crate::model::{Span, SpanId, Trace, TraceId};
+use crate::report::{self, AssertionReport, Reporter, SpecReport, StepReport, StepState, WaitProgress};
+use crate::spec::Test;
+use crate::store::WaitOptions;
+use crate::trigger::TriggerResponse;
+
+/// How often the progress line is refreshed while a trace is awaited. Display only: the
+/// wait itself is woken by inserts, never by this timer.
+const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+
+/// A finished step: its report, plus the instants the latency benchmark needs.
+#[derive(Debug)]
+pub struct StepRun {
+    pub report: StepReport,
+    /// When the last span of the judged trace arrived.
+    pub last_span_at: Option<Instant>,
+    /// When the verdict was ready.
+    pub judged_at: Instant,
+}
+
+pub(super) async fn run(
+    runner: &Runner,
+    test: &Test,
+    variables: &Variables,
+    reporter: &mut dyn Reporter,
+) -> StepRun {
+    let started = Instant::now();
+    let mut report = StepReport::not_executed(&test.name);
+    let mut last_span_at = None;
+    if let Err(error) =
+        run_inner(runner, test, variables, reporter, started, &mut report, &mut last_span_at).await
+    {
+        report.state = StepState::Error;
+        report.error = Some(error);
+    }
+    report.duration_ms = Some(started.elapsed().as_millis() as u64);
+    StepRun { report, last_span_at, judged_at: Instant::now() }
+}
+
+/// Fills `report`; an `Err` is the reason the step is `ERROR`.
+async fn run_inner(
+    runner: &Runner,
+    test: &Test,
+    variables: &Variables,
+    reporter: &mut dyn Reporter,
+    started: Instant,
+    report: &mut StepReport,
+    last_span_at: &mut Option<Instant>,
+) -> Result<(), String> {
+    let mut vars = to_vars(variables);
+    let trigger = test
+        .trigger
+        .render(&mut |text: &str| render_template(text, &vars))
+        .map_err(|error| format!("cannot resolve the trigger: {error}"))?;
+    let trigger_span_id = SpanId::random();
+    let trace_id = TraceId::random();
+    if !matches!(trigger, crate::trigger::Trigger::TraceId(_)) {
+        // Known before the request, so even a failed trigger reports the ID it propagated.
+        report.trace_id = Some(trace_id);
+    }
+    let response =
+        trigger.fire(trace_id, trigger_span_id).await.map_err(|error| format!("trigger failed: {error}"))?;
+    let trace_id = response.trace_id;
+    report.trace_id = Some(trace_id);
+
+    let trigger_span = trigger_span(trace_id, trigger_span_id, &response, trigger.records_response());
+    let trace = if test.skip_trace_collection {
+        Trace::new(trace_id, vec![std::sync::Arc::new(trigger_span)])
+    } else {
+        let source = &runner.source;
+        source
+            .insert_trigger_span(trigger_span.clone())
+            .await
+            .map_err(|error| format!("cannot store the trigger span: {error:#}"))?;
+        let selectors = completeness_selectors(test);
+        let config = runner.config();
+        let options = WaitOptions {
+            settle: config.settle,
+            grace: config.grace,
+            timeout: config.timeout,
+            started,
+            trigger_span_id: Some(trigger_span_id),
+        };
+        let outcome = {
+            let wait = source.wait(trace_id, &options, &selectors);
+            tokio::pin!(wait);
+            let mut ticks = tokio::time::interval(PROGRESS_INTERVAL);
+            loop {
+                tokio::select! {
+                    outcome = &mut wait => break outcome,
+                    _ = ticks.tick() => {
+                        let n_spans = source.span_count(trace_id).await.unwrap_or(0);
+                        reporter.on_waiting(&WaitProgress { trace_id, n_spans, elapsed: started.elapsed() });
+                    }
+                }
+            }
+        }
+        .map_err(|error| format!("cannot wait for trace {trace_id}: {error:#}"))?;
+        *last_span_at = outcome.last_span_at;
+        let Some(mut trace) = outcome.trace else {
+            return Err(format!("no trace received for {trace_id} within {} ms", config.timeout.as_millis()));
+        };
+        if !outcome.complete {
+            report.warnings.push(format!("trace judged incomplete: {}", outcome.missing.join("; ")));
+        }
+        // The store may have lost the trigger span (a remote server's eviction); the view
+        // needs it either way.
+        if trace.span(trigger_span_id).is_none() {
+            trace.spans.push(std::sync::Arc::new(trigger_span));
+        }
+        trace
+    };
+    report.span_count = trace.spans.len();
+
+    let view = TraceView::new(&trace);
+    for output in &test.outputs {
+        let outcome = match (Selector::parse(&output.selector.value), Expr::parse(&output.value.value)) {
+            (Ok(selector), Ok(expr)) => lang::evaluate_output(&view, &selector, &expr, &vars),
+            (Err(error), _) | (_, Err(error)) => {
+                report.warnings.push(format!("output {}: {error}", output.name));
+                continue;
+            }
+        };
+        if let Some(warning) = outcome.warning {
+            report.warnings.push(warning);
+        }
+        vars.insert(output.name.clone(), outcome.value.clone());
+        report.outputs.insert(output.name.clone(), outcome.value);
+    }
+
+    report.specs = test.specs.iter().map(|spec| evaluate_spec(&view, spec, &vars)).collect();
+    let specs_passed = report.specs.iter().all(|spec| spec.passed);
+    let config = runner.config();
+    let analysis = analyze::analyze(&trace, &config.analyzer);
+    let gates = analyze::decide_gates(&config.required_gates, specs_passed, Some(&analysis));
+    // As Tracetest's CLI: a step passes only when its assertions and its required gates do,
+    // so leaving `test-specs` out of the gates never makes a failed assertion pass.
+    report.state = if specs_passed && gates.passed { StepState::Passed } else { StepState::Failed };
+    report.analyzer = Some(analysis);
+    report.gates = Some(gates);
+    Ok(())
+}
+
+/// Renders one trigger field: literal text with `${...}` expressions.
+fn render_template(text: &str, vars: &Vars) -> Result<String, lang::Error> {
+    if !text.contains("${") {
+        return Ok(text.to_string());
+    }
+    Template::parse(text)?.render(vars)
+}
+
+/// Rule 3's selectors: every output's, and every spec's that asserts more than the span count.
+fn completeness_selectors(test: &Test) -> Vec<Selector> {
+    let outputs = test.outputs.iter().map(|output| &output.selector.value);
+    let specs = test
+        .specs
+        .iter()
+        .filter(|spec| {
+            let assertions: Vec<Assertion> =
+                spec.assertions.iter().filter_map(|text| Assertion::parse(&text.value).ok()).collect();
+            !lang::only_counts_spans(&assertions)
+        })
+        .map(|spec| &spec.selector.value);
+    outputs.chain(specs).filter_map(|text| Selector::parse(text).ok()).collect()
+}
+
+fn evaluate_spec(view: &TraceView<'_>, spec: &crate::spec::Spec, vars: &Vars) -> SpecReport {
+    let selector_text = spec.selector.value.clone();
+    // Files were validated when loaded, so parse errors here are not expected; they still
+    // become errored assertions rather than a panic.
+    let mut texts = Vec::new();
+    let mut assertions = Vec::new();
+    let mut parse_errors = Vec::new();
+    for text in &spec.assertions {
+        match Assertion::parse(&text.value) {
+            Ok(assertion) => {
+                texts.push(text.value.clone());
+                assertions.push(assertion);
+            }
+            Err(error) => parse_errors.push(errored(&text.value, error.to_string())),
+        }
+    }
+    let selector = match Selector::parse(&selector_text) {
+        Ok(selector) => selector,
+        Err(error) => {
+            return SpecReport {
+                selector: selector_text,
+                name: spec.name.clone(),
+                passed: false,
+                matched_spans: 0,
+                assertions: spec
+                    .assertions
+                    .iter()
+                    .map(|text| errored(&text.value, format!("invalid selector: {error}")))
+                    .collect(),
+            }
+        }
+    };
+    let outcome = lang::evaluate_spec(view, &selector, &assertions, vars);
+    let mut reports: Vec<AssertionReport> = texts
+        .into_iter()
+        .zip(outcome.assertions)
+        .map(|(assertion, result)| AssertionReport {
+            // The user's text, not a reprint of the parsed tree.
+            assertion,
+            passed: result.passed,
+            results: result
+                .results
+                .into_iter()
+                .map(|span| report::SpanResult {
+                    span_id: span.span_id,
+                    observed: if span.observed.is_empty() && span.error.is_some() {
+                        None
+                    } else {
+                        Some(span.observed)
+                    },
+                    passed: span.passed,
+                    error: span.error,
+                })
+                .collect(),
+        })
+        .collect();
+    reports.extend(parse_errors);
+    SpecReport {
+        selector: selector_text,
+        name: spec.name.clone(),
+        passed: outcome.passed && reports.iter().all(|assertion| assertion.passed),
+        matched_spans: outcome.matched_spans,
+        assertions: reports,
+    }
+}
+
+fn errored(assertion: &str, error: String) -> AssertionReport {
+    AssertionReport {
+        assertion: assertion.to_string(),
+        passed: false,
+        results: vec![report::SpanResult {
+            span_id: None,
+            observed: None,
+            passed: false,
+            error: Some(error),
+        }],
+    }
+}
+
+fn unix_nanos(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_nanos() as u64)
+}
+
+/// The `Tracetest trigger` root span of a run (design: the trigger span): the propagated
+/// span ID, the trigger's start and end, `service.name = tracetest`, and for http and grpc
+/// the response as `tracetest.response.status`, `.body` and `.headers`.
+pub fn trigger_span(
+    trace_id: TraceId,
+    span_id: SpanId,
+    response: &TriggerResponse,
+    with_response: bool,
+) -> Span {
+    let mut span = Span::new(trace_id, span_id, TRIGGER_SPAN_NAME)
+        .with_times(unix_nanos(response.started), unix_nanos(response.finished))
+        .with_resource_attribute("service.name", "tracetest");
+    if with_response {
+        let headers: Vec<serde_json::Value> = response
+            .headers
+            .iter()
+            .map(|(key, value)| serde_json::json!({ "key": key, "value": value }))
+            .collect();
+        span = span
+            .with_attribute("tracetest.response.status", response.status)
+            .with_attribute("tracetest.response.body", response.body.as_str())
+            .with_attribute(
+                "tracetest.response.headers",
+                serde_json::Value::Array(headers).to_string().as_str(),
+            );
+    }
+    span
+}

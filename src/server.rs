@@ -1,0 +1,279 @@
+//! The ingestor as a running server: the OTLP gRPC service (with any extra gRPC services,
+//! such as the control API, on the same port) and the OTLP/HTTP routes, over one store.
+//!
+//! Startup and shutdown are symmetric, as in the collector's receiver: gRPC binds and starts
+//! first, then HTTP; when HTTP cannot bind, gRPC is stopped before the error is returned.
+//! [`RunningServer::shutdown`] stops accepting, lets in-flight requests finish and waits for
+//! both. This module wires things together; it knows neither the control API's internals
+//! (it takes any tonic [`Routes`]) nor how the store works inside.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tonic::service::{InterceptorLayer, Routes};
+use tonic::transport::server::TcpIncoming;
+
+use crate::defaults;
+use crate::ingest::{self, Admission};
+use crate::store::{StoreConfig, StoreGuard, TraceStore};
+
+/// Export requests decoded and stored at once, across both receivers, before further ones
+/// are refused with a retryable status. Decoding is CPU work, so a small multiple of the
+/// core count keeps every core busy without letting work pile up.
+pub const DEFAULT_MAX_CONCURRENT_EXPORTS: usize = 64;
+
+/// HTTP/2 flow-control windows: OTLP requests run to megabytes, and the 64 KiB default
+/// would cost a round trip per 64 KiB.
+const STREAM_WINDOW: u32 = 1024 * 1024;
+const CONNECTION_WINDOW: u32 = 4 * 1024 * 1024;
+
+/// How the server listens and what it accepts.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// OTLP gRPC and the control API; port 0 picks a free port.
+    pub grpc_addr: SocketAddr,
+    /// OTLP/HTTP; port 0 picks a free port.
+    pub http_addr: SocketAddr,
+    /// Largest accepted request in bytes (gRPC message or HTTP body, after decompression).
+    pub max_message_size: usize,
+    /// When set, every request must carry `authorization: Bearer <token>`.
+    pub auth_token: Option<String>,
+    /// Bounds of the store [`start`] creates.
+    pub store: StoreConfig,
+    /// See [`DEFAULT_MAX_CONCURRENT_EXPORTS`].
+    pub max_concurrent_exports: usize,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            grpc_addr: parse_default_addr(defaults::DEFAULT_GRPC_ADDR),
+            http_addr: parse_default_addr(defaults::DEFAULT_HTTP_ADDR),
+            max_message_size: defaults::DEFAULT_MAX_MESSAGE_SIZE,
+            auth_token: None,
+            store: StoreConfig::default(),
+            max_concurrent_exports: DEFAULT_MAX_CONCURRENT_EXPORTS,
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Both listeners on free ports of 127.0.0.1 (for tests and embedded use).
+    pub fn ephemeral() -> Self {
+        let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
+        ServerConfig { grpc_addr: any_port, http_addr: any_port, ..ServerConfig::default() }
+    }
+}
+
+fn parse_default_addr(text: &str) -> SocketAddr {
+    // The defaults are constants of this crate, checked by a test below.
+    text.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+}
+
+/// Why the server could not start or did not stop cleanly.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("grpc server failed: {0}")]
+    Grpc(String),
+    #[error("http server failed: {0}")]
+    Http(String),
+}
+
+/// A server that is accepting requests. Dropping it without [`RunningServer::shutdown`]
+/// aborts both listeners.
+pub struct RunningServer {
+    grpc_addr: SocketAddr,
+    http_addr: SocketAddr,
+    store: TraceStore,
+    admission: Admission,
+    grpc: Listener,
+    http: Listener,
+    /// Held for a store created by [`start`]; dropped last, stopping its background task.
+    _store_guard: Option<StoreGuard>,
+}
+
+struct Listener {
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), String>>>,
+}
+
+/// How long shutdown lets in-flight requests finish before cutting the connections that
+/// are left (a sender stalled mid-body must not hold the process up forever).
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+
+impl Listener {
+    async fn stop(&mut self) -> Result<(), String> {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        let Some(mut task) = self.task.take() else { return Ok(()) };
+        match tokio::time::timeout(DRAIN_TIMEOUT, &mut task).await {
+            Ok(joined) => joined.map_err(|err| err.to_string())?,
+            Err(_) => {
+                tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
+                task.abort();
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+impl RunningServer {
+    /// The bound gRPC address (the real port when configured with port 0).
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.grpc_addr
+    }
+
+    /// The bound HTTP address.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    /// The store the receivers write to.
+    pub fn store(&self) -> &TraceStore {
+        &self.store
+    }
+
+    /// The admission bound shared by both receivers.
+    pub fn admission(&self) -> &Admission {
+        &self.admission
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish (up to [`DRAIN_TIMEOUT`]),
+    /// and waits for both listeners (HTTP first, then gRPC: the reverse of startup).
+    ///
+    /// # Errors
+    /// When a listener had failed while serving.
+    pub async fn shutdown(mut self) -> Result<(), Error> {
+        let http = self.http.stop().await.map_err(Error::Http);
+        let grpc = self.grpc.stop().await.map_err(Error::Grpc);
+        http.and(grpc)
+    }
+}
+
+/// Starts the ingestor with a new store made from `config.store`. `extra` returns further
+/// gRPC services to serve on the OTLP port, given the store, e.g.
+/// `|store| Routes::new(ControlServer::new(ControlService::new(store.clone())))`, or
+/// `|_| Routes::default()` for none.
+///
+/// # Errors
+/// [`Error::Bind`] when either address cannot be bound (nothing is left running).
+pub async fn start(
+    config: ServerConfig,
+    extra: impl FnOnce(&TraceStore) -> Routes,
+) -> Result<RunningServer, Error> {
+    let (store, guard) = TraceStore::new(config.store.clone());
+    let routes = extra(&store);
+    let mut server = start_with_store(config, store, routes).await?;
+    server._store_guard = Some(guard);
+    Ok(server)
+}
+
+/// Starts the ingestor over an existing store (whose guard the caller keeps), serving
+/// `extra` gRPC services beside OTLP on the gRPC port.
+///
+/// # Errors
+/// [`Error::Bind`] when either address cannot be bound (nothing is left running).
+pub async fn start_with_store(
+    config: ServerConfig,
+    store: TraceStore,
+    extra: Routes,
+) -> Result<RunningServer, Error> {
+    let admission = Admission::new(config.max_concurrent_exports);
+    let auth_token: Option<Arc<str>> = config.auth_token.as_deref().map(Arc::from);
+
+    let grpc_listener = bind(config.grpc_addr).await?;
+    let grpc_addr = local_addr(&grpc_listener, config.grpc_addr)?;
+    let trace_service =
+        ingest::grpc::TraceService::new(store.clone(), admission.clone(), config.max_message_size);
+    let routes = extra.add_service(trace_service);
+    let (grpc_stop, grpc_stopped) = oneshot::channel::<()>();
+    let incoming = TcpIncoming::from(grpc_listener).with_nodelay(Some(true));
+    let grpc_server = tonic::transport::Server::builder()
+        .initial_stream_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONNECTION_WINDOW)
+        // One layer guards every service on the port, the control API included.
+        .layer(InterceptorLayer::new(bearer_check(auth_token.clone())))
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(incoming, async {
+            let _ = grpc_stopped.await;
+        });
+    let grpc_task = tokio::spawn(async move { grpc_server.await.map_err(|err| err.to_string()) });
+    let mut grpc = Listener { stop: Some(grpc_stop), task: Some(grpc_task) };
+
+    let http_listener = match bind(config.http_addr).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            let _ = grpc.stop().await;
+            return Err(err);
+        }
+    };
+    let http_addr = local_addr(&http_listener, config.http_addr)?;
+    let router =
+        ingest::http::router(store.clone(), admission.clone(), config.max_message_size, auth_token.clone());
+    let (http_stop, http_stopped) = oneshot::channel::<()>();
+    let http_server = axum::serve(http_listener, router).with_graceful_shutdown(async {
+        let _ = http_stopped.await;
+    });
+    let http_task = tokio::spawn(async move { http_server.await.map_err(|err| err.to_string()) });
+    let http = Listener { stop: Some(http_stop), task: Some(http_task) };
+
+    tracing::info!(%grpc_addr, %http_addr, "ingesting OTLP traces");
+    Ok(RunningServer { grpc_addr, http_addr, store, admission, grpc, http, _store_guard: None })
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
+    TcpListener::bind(addr).await.map_err(|source| Error::Bind { addr, source })
+}
+
+fn local_addr(listener: &TcpListener, addr: SocketAddr) -> Result<SocketAddr, Error> {
+    listener.local_addr().map_err(|source| Error::Bind { addr, source })
+}
+
+/// The gRPC side of `--auth-token`: without a token every request passes; with one, a
+/// request without `authorization: Bearer <token>` is answered UNAUTHENTICATED.
+fn bearer_check(
+    token: Option<Arc<str>>,
+) -> impl FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Clone + Send + Sync + 'static
+{
+    move |request: tonic::Request<()>| {
+        let Some(token) = &token else { return Ok(request) };
+        let given = request
+            .metadata()
+            .get("authorization")
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")));
+        if given.is_some_and(|given| given.trim() == &**token) {
+            Ok(request)
+        } else {
+            Err(ingest::Error::Unauthenticated.to_status())
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse() {
+        let config = ServerConfig::default();
+        assert_eq!(config.grpc_addr.to_string(), defaults::DEFAULT_GRPC_ADDR);
+        assert_eq!(config.http_addr.to_string(), defaults::DEFAULT_HTTP_ADDR);
+    }
+}

@@ -1,0 +1,195 @@
+//! A definition file's text: the CLI's `${NAME}` substitution, and turning positions in
+//! the substituted text back into positions in the file as written.
+
+use std::path::PathBuf;
+
+/// One `${NAME}` replacement on a line, in characters.
+#[derive(Debug, Clone, Copy)]
+struct Shift {
+    line: usize,
+    /// 1-based column in the substituted text where the replacement starts.
+    new_col: usize,
+    new_len: usize,
+    old_len: usize,
+}
+
+/// A file's original text and the text after `${NAME}` substitution, which is what the
+/// YAML parser reads.
+#[derive(Debug)]
+pub(crate) struct Source {
+    pub path: PathBuf,
+    pub original: String,
+    pub text: String,
+    shifts: Vec<Shift>,
+}
+
+impl Source {
+    /// Applies Tracetest's CLI substitution (reference 14.1): every `${NAME}` whose inside
+    /// is only word characters is replaced by the environment variable NAME, empty when
+    /// unset. `${var:X}`, `${env:X}` and other expressions are left alone.
+    pub fn new(path: PathBuf, original: String) -> Source {
+        Source::with_env(path, original, |name| std::env::var(name).ok())
+    }
+
+    pub fn with_env(path: PathBuf, original: String, env: impl Fn(&str) -> Option<String>) -> Source {
+        let mut text = String::with_capacity(original.len());
+        let mut shifts = Vec::new();
+        for (line_idx, line) in original.split_inclusive('\n').enumerate() {
+            let mut rest = line;
+            let mut new_col = 1;
+            while let Some(start) = rest.find("${") {
+                let after = &rest[start + 2..];
+                let name_len =
+                    after.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(after.len());
+                let is_word = name_len > 0 && after[name_len..].starts_with('}');
+                let before = &rest[..start];
+                text.push_str(before);
+                new_col += before.chars().count();
+                if is_word {
+                    let name = &after[..name_len];
+                    let value = env(name).unwrap_or_default();
+                    let new_len = value.chars().count();
+                    text.push_str(&value);
+                    shifts.push(Shift { line: line_idx + 1, new_col, new_len, old_len: name_len + 3 });
+                    new_col += new_len;
+                    rest = &after[name_len + 1..];
+                } else {
+                    text.push_str("${");
+                    new_col += 2;
+                    rest = after;
+                }
+            }
+            text.push_str(rest);
+        }
+        Source { path, original, text, shifts }
+    }
+
+    /// A (line, column) in the substituted text as a column in the original line.
+    pub fn original_col(&self, line: usize, col: usize) -> usize {
+        let mut delta: isize = 0;
+        for shift in self.shifts.iter().filter(|shift| shift.line == line) {
+            if col >= shift.new_col + shift.new_len {
+                delta += shift.old_len as isize - shift.new_len as isize;
+            } else if col >= shift.new_col {
+                // Inside a replacement: point at the `${` that produced it.
+                return (shift.new_col as isize + delta).max(1) as usize;
+            }
+        }
+        (col as isize + delta).max(1) as usize
+    }
+
+    /// The original text of a 1-based line, without its line break.
+    pub fn original_line(&self, line: usize) -> Option<String> {
+        line_of(&self.original, line)
+    }
+}
+
+pub(crate) fn line_of(text: &str, line: usize) -> Option<String> {
+    if line == 0 {
+        return None;
+    }
+    text.split('\n').nth(line - 1).map(|line| line.trim_end_matches('\r').to_string())
+}
+
+/// Where the character at byte `offset` of a scalar's value sits in the text, given the
+/// scalar's start (1-based line and column in chars, at its first character: a quote, a
+/// block indicator or the value itself).
+///
+/// Exact for plain and quoted single-line scalars; for quoted escapes, folded and block
+/// scalars it aligns the value against the text, which is right unless the value holds
+/// escapes that produce whitespace.
+pub(crate) fn locate(text: &str, line: usize, col: usize, value: &str, offset: usize) -> (usize, usize) {
+    let line_start: usize = text.split_inclusive('\n').take(line.saturating_sub(1)).map(str::len).sum();
+    let rest = &text[line_start.min(text.len())..];
+    let mut chars = rest.chars().peekable();
+    let (mut cur_line, mut cur_col) = (line, 1);
+    // Walk to the scalar's start column.
+    while cur_col < col {
+        match chars.next() {
+            Some('\n') | None => return (line, col),
+            Some(_) => cur_col += 1,
+        }
+    }
+    let advance = |c: char, cur_line: &mut usize, cur_col: &mut usize| {
+        if c == '\n' {
+            *cur_line += 1;
+            *cur_col = 1;
+        } else {
+            *cur_col += 1;
+        }
+    };
+    match chars.peek().copied() {
+        Some('"') | Some('\'') => {
+            chars.next();
+            cur_col += 1;
+        }
+        Some('|') | Some('>') => {
+            // Skip the block header line; the content starts on the next line.
+            for c in chars.by_ref() {
+                advance(c, &mut cur_line, &mut cur_col);
+                if c == '\n' {
+                    break;
+                }
+            }
+        }
+        _ => {}
+    }
+    let prefix_end = offset.min(value.len());
+    let target_chars = value.get(..prefix_end).map(|prefix| prefix.chars().count()).unwrap_or(0);
+    for (idx, want) in value.chars().enumerate() {
+        loop {
+            let Some(&have) = chars.peek() else {
+                return (cur_line, cur_col);
+            };
+            let matched = have == want || (want.is_whitespace() && have.is_whitespace());
+            if matched && idx == target_chars {
+                return (cur_line, cur_col);
+            }
+            chars.next();
+            advance(have, &mut cur_line, &mut cur_col);
+            if matched {
+                break;
+            }
+        }
+    }
+    (cur_line, cur_col)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn source(text: &str) -> Source {
+        Source::with_env(PathBuf::from("t.yaml"), text.to_string(), |name| match name {
+            "HOST" => Some("example.com".to_string()),
+            _ => None,
+        })
+    }
+
+    #[test]
+    fn substitutes_word_names_only() {
+        let src = source("url: ${HOST}/x ${var:HOST} ${MISSING}! ${ HOST }\n");
+        assert_eq!(src.text, "url: example.com/x ${var:HOST} ! ${ HOST }\n");
+    }
+
+    #[test]
+    fn maps_columns_back_through_substitutions() {
+        let src = source("a: ${HOST} zz\n");
+        // "a: example.com zz": the first 'z' is at column 16 in the new text, 12 in the original.
+        assert_eq!(src.original_col(1, 16), 12);
+        assert_eq!(src.original_col(1, 3), 3);
+        assert_eq!(src.original_col(1, 6), 4);
+    }
+
+    #[test]
+    fn locates_offsets_in_scalars() {
+        let text = "a: plain text\nb: \"quo\\\"ted\"\nc: >-\n  folded\n  more\n";
+        assert_eq!(locate(text, 1, 4, "plain text", 6), (1, 10));
+        // Value `quo"ted`: offset 4 ('t') sits after the escape.
+        assert_eq!(locate(text, 2, 4, "quo\"ted", 4), (2, 10));
+        // Folded `folded more`: offset 7 ('m') is on the next line.
+        assert_eq!(locate(text, 3, 4, "folded more", 7), (5, 3));
+        // Offset at the end of the value points just past it.
+        assert_eq!(locate(text, 1, 4, "plain text", 10), (1, 14));
+    }
+}

@@ -1,0 +1,180 @@
+//! Waiting for a trace to be complete (design: trace completeness), event-driven.
+//!
+//! A wait pins its trace (creating an empty, unlisted entry if no span has arrived yet) and
+//! subscribes to the entry's `watch` channel, which every insert that stores a span for the
+//! trace bumps. Each round marks the channel seen *before* taking the snapshot, so an insert
+//! that lands after the snapshot always wakes the next `select!`. Timers only decide when to
+//! judge; the rule 3 hook runs only when new spans arrived.
+
+use std::collections::HashSet;
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use tokio::time::{sleep_until, Instant as TokioInstant};
+
+use super::{CompletenessCheck, Shared, TraceEntry, TraceStore, WaitOptions, WaitOutcome};
+use crate::model::{SpanId, Trace, TraceId};
+
+/// Keeps a trace pinned for as long as it lives, including when the waiting future is
+/// dropped half-way (a cancelled run).
+struct TracePin {
+    shared: Arc<Shared>,
+    trace_id: TraceId,
+}
+
+impl TracePin {
+    fn new(store: &TraceStore, trace_id: TraceId) -> (TracePin, watch::Receiver<()>) {
+        let shared = store.shared.clone();
+        let mut entry = shared.traces.entry(trace_id).or_insert_with(|| TraceEntry::empty(super::now()));
+        entry.pins += 1;
+        let receiver = match &entry.waker {
+            Some(waker) => waker.subscribe(),
+            None => {
+                let (waker, receiver) = watch::channel(());
+                entry.waker = Some(waker);
+                receiver
+            }
+        };
+        drop(entry);
+        shared.pinned.notify_waiters();
+        (TracePin { shared, trace_id }, receiver)
+    }
+}
+
+impl Drop for TracePin {
+    fn drop(&mut self) {
+        let remove_empty = match self.shared.traces.get_mut(&self.trace_id) {
+            Some(mut entry) => {
+                entry.pins = entry.pins.saturating_sub(1);
+                if entry.pins == 0 {
+                    // Nobody listens any more: spare the insert path the wake-up.
+                    entry.waker = None;
+                    entry.spans.is_empty()
+                } else {
+                    false
+                }
+            }
+            None => false,
+        };
+        if remove_empty {
+            // The trace never received a span: drop the placeholder the pin created.
+            self.shared
+                .traces
+                .remove_if(&self.trace_id, |_, entry| entry.pins == 0 && entry.spans.is_empty());
+        }
+    }
+}
+
+pub(super) async fn wait(
+    store: &TraceStore,
+    trace_id: TraceId,
+    options: &WaitOptions,
+    check: &CompletenessCheck,
+) -> WaitOutcome {
+    let (_pin, mut woken) = TracePin::new(store, trace_id);
+    let timeout_at = TokioInstant::from_std(options.started) + options.timeout;
+    // Problems found by rules 1-3 for the snapshot of `checked_spans` spans.
+    let mut checked_spans = usize::MAX;
+    let mut problems: Vec<String> = Vec::new();
+    loop {
+        // Arm before looking, so an insert after the snapshot cannot slip past.
+        woken.borrow_and_update();
+        let snapshot = store.get_with_update(trace_id);
+        let now = TokioInstant::now();
+        let arrived = snapshot.as_ref().is_some_and(|(trace, _)| {
+            trace.spans.iter().any(|span| Some(span.span_id) != options.trigger_span_id)
+        });
+        let deadline = match snapshot {
+            Some((trace, last_update)) if arrived => {
+                if trace.spans.len() != checked_spans {
+                    problems = structural_problems(&trace, options.trigger_span_id);
+                    problems.extend(check(&trace));
+                    checked_spans = trace.spans.len();
+                }
+                let last = TokioInstant::from_std(last_update);
+                let quiet_deadline = last + if problems.is_empty() { options.settle } else { options.grace };
+                if now >= quiet_deadline {
+                    let complete = problems.is_empty();
+                    return judged(trace, complete, std::mem::take(&mut problems), last_update);
+                }
+                if now >= timeout_at {
+                    if problems.is_empty() {
+                        problems.push(format!(
+                            "a span arrived {} ms before the timeout, within the settle window of {} ms",
+                            now.saturating_duration_since(last).as_millis(),
+                            options.settle.as_millis()
+                        ));
+                    }
+                    return judged(trace, false, std::mem::take(&mut problems), last_update);
+                }
+                quiet_deadline.min(timeout_at)
+            }
+            _ => {
+                if now >= timeout_at {
+                    return WaitOutcome {
+                        trace: None,
+                        complete: false,
+                        missing: vec![format!("no span of trace {trace_id} arrived before the timeout")],
+                        last_span_at: None,
+                    };
+                }
+                timeout_at
+            }
+        };
+        tokio::select! {
+            changed = woken.changed() => {
+                // The sender lives in the pinned entry, so this cannot fail; if it ever did,
+                // fall back to the timers rather than spinning.
+                if changed.is_err() {
+                    sleep_until(deadline).await;
+                }
+            }
+            _ = sleep_until(deadline) => {}
+        }
+    }
+}
+
+fn judged(
+    trace: Trace,
+    complete: bool,
+    missing: Vec<String>,
+    last_update: std::time::Instant,
+) -> WaitOutcome {
+    WaitOutcome { trace: Some(trace), complete, missing, last_span_at: Some(last_update) }
+}
+
+/// Rules 1 and 2: a root (a span without a parent, or the trigger span) and no parent ID
+/// that is neither in the trace nor the trigger span.
+pub(crate) fn structural_problems(trace: &Trace, trigger_span_id: Option<SpanId>) -> Vec<String> {
+    let mut problems = Vec::new();
+    let has_root = trigger_span_id.is_some() || trace.spans.iter().any(|span| span.parent_span_id.is_none());
+    if !has_root {
+        problems.push("no root span".to_string());
+    }
+    let ids: HashSet<SpanId> = trace.spans.iter().map(|span| span.span_id).collect();
+    let mut dangling: Vec<SpanId> = Vec::new();
+    for parent in trace.spans.iter().filter_map(|span| span.parent_span_id) {
+        if !ids.contains(&parent) && Some(parent) != trigger_span_id && !dangling.contains(&parent) {
+            dangling.push(parent);
+        }
+    }
+    if !dangling.is_empty() {
+        problems.push(describe_dangling(&dangling));
+    }
+    problems
+}
+
+/// `1 dangling parent 53995c3f42cd8ad8`, `3 dangling parents a, b, c`; at most five IDs.
+fn describe_dangling(dangling: &[SpanId]) -> String {
+    const SHOWN: usize = 5;
+    let mut text =
+        format!("{} dangling parent{}", dangling.len(), if dangling.len() == 1 { "" } else { "s" });
+    for (idx, parent) in dangling.iter().take(SHOWN).enumerate() {
+        let _ = write!(text, "{}{parent}", if idx == 0 { " " } else { ", " });
+    }
+    if dangling.len() > SHOWN {
+        let _ = write!(text, ", ... ({} more)", dangling.len() - SHOWN);
+    }
+    text
+}

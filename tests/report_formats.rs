@@ -1,0 +1,385 @@
+//! Each report format renders a hand-built run, and the output is parsed back.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use quick_xml::events::Event;
+use quick_xml::Reader;
+use serde_json::json;
+
+use tracecheck::model::{SpanId, TraceId};
+use tracecheck::report::console::{self, ConsoleReporter};
+use tracecheck::report::json::{self, JsonReporter};
+use tracecheck::report::junit::{self, JunitReporter};
+use tracecheck::report::{
+    AssertionReport, Reporter, RunKind, RunReport, RunState, SpanResult, SpecReport, StepReport, StepState,
+    WaitProgress,
+};
+
+fn trace_id(text: &str) -> TraceId {
+    TraceId::from_hex(text).expect("trace id")
+}
+
+fn span_id(text: &str) -> SpanId {
+    SpanId::from_hex(text).expect("span id")
+}
+
+fn result(span: &str, observed: &str, passed: bool, error: Option<&str>) -> SpanResult {
+    SpanResult {
+        span_id: Some(span_id(span)),
+        observed: Some(observed.to_string()),
+        passed,
+        error: error.map(str::to_string),
+    }
+}
+
+/// The design's example step: one passing spec, one output.
+fn passing_step() -> StepReport {
+    StepReport {
+        name: "create user".into(),
+        state: StepState::Passed,
+        error: None,
+        trace_id: Some(trace_id("0af7651916cd43dd8448eb211c80319c")),
+        span_count: 7,
+        specs: vec![SpecReport {
+            selector: "span[tracetest.span.type=\"http\"]".into(),
+            name: Some("all HTTP spans succeed".into()),
+            passed: true,
+            matched_spans: 3,
+            assertions: vec![AssertionReport {
+                assertion: "attr:http.status_code = 200".into(),
+                passed: true,
+                results: vec![result("b7ad6b7169203331", "200", true, None)],
+            }],
+        }],
+        outputs: BTreeMap::from([("USER_ID".to_string(), "42".to_string())]),
+        warnings: Vec::new(),
+        duration_ms: None,
+        analyzer: None,
+        gates: None,
+    }
+}
+
+fn design_example() -> RunReport {
+    RunReport {
+        name: "create and fetch user".into(),
+        kind: RunKind::Transaction,
+        state: RunState::Finished,
+        steps: vec![passing_step()],
+        variables: BTreeMap::from([
+            ("HOST".to_string(), "localhost:8080".to_string()),
+            ("USER_ID".to_string(), "42".to_string()),
+        ]),
+        file: None,
+        duration_ms: None,
+    }
+}
+
+/// A run with every state: passed, failed (a false comparison and an evaluation error),
+/// error, not executed.
+fn mixed_run() -> RunReport {
+    let mut passed = passing_step();
+    passed.duration_ms = Some(612);
+    let failed = StepReport {
+        name: "get user".into(),
+        state: StepState::Failed,
+        error: None,
+        trace_id: Some(trace_id("4bf92f3577b34da6a3ce929d0e0e4736")),
+        span_count: 4,
+        specs: vec![
+            SpecReport {
+                selector: "span[name=\"db\"]".into(),
+                name: None,
+                passed: false,
+                matched_spans: 1,
+                assertions: vec![AssertionReport {
+                    assertion: "attr:db.rows = 1".into(),
+                    passed: false,
+                    results: vec![result("53995c3f42cd8ad8", "0", false, None)],
+                }],
+            },
+            SpecReport {
+                selector: "span[name=\"GET /users\"]".into(),
+                name: Some("has a user id".into()),
+                passed: false,
+                matched_spans: 1,
+                assertions: vec![AssertionReport {
+                    assertion: "attr:user.id = 42".into(),
+                    passed: false,
+                    results: vec![SpanResult {
+                        span_id: Some(span_id("00f067aa0ba902b7")),
+                        observed: None,
+                        passed: false,
+                        error: Some("attribute \"user.id\" not found".into()),
+                    }],
+                }],
+            },
+        ],
+        outputs: BTreeMap::new(),
+        warnings: vec!["1 dangling parent 53995c3f42cd8ad8".into()],
+        duration_ms: Some(1500),
+        analyzer: Some(tracecheck::analyze::AnalyzerResult {
+            enabled: true,
+            score: 73,
+            minimum_score: 0,
+            passed: true,
+            plugins: Vec::new(),
+        }),
+        gates: None,
+    };
+    let mut errored = StepReport::not_executed("delete user");
+    errored.state = StepState::Error;
+    errored.error = Some("request to http://localhost:1/ failed: connection refused".into());
+    let skipped = StepReport::not_executed("list users");
+    RunReport {
+        name: "user flow".into(),
+        kind: RunKind::Transaction,
+        state: RunState::Failed,
+        steps: vec![passed, failed, errored, skipped],
+        variables: BTreeMap::from([("USER_ID".to_string(), "42".to_string())]),
+        file: Some("tests/flow.yaml".into()),
+        duration_ms: Some(2112),
+    }
+}
+
+#[test]
+fn json_matches_the_design_schema_exactly() {
+    let line = json::render(&design_example());
+    assert!(!line.contains('\n'));
+    let value: serde_json::Value = serde_json::from_str(&line).expect("valid json");
+    let expected = json!({
+      "name": "create and fetch user", "kind": "Transaction", "state": "FINISHED",
+      "steps": [
+        { "name": "create user", "state": "PASSED", "error": null,
+          "trace_id": "0af7651916cd43dd8448eb211c80319c", "span_count": 7,
+          "specs": [
+            { "selector": "span[tracetest.span.type=\"http\"]", "name": "all HTTP spans succeed",
+              "passed": true, "matched_spans": 3,
+              "assertions": [
+                { "assertion": "attr:http.status_code = 200", "passed": true,
+                  "results": [ { "span_id": "b7ad6b7169203331", "observed": "200",
+                                 "passed": true, "error": null } ] } ] } ],
+          "outputs": { "USER_ID": "42" }, "warnings": [] }
+      ],
+      "variables": { "HOST": "localhost:8080", "USER_ID": "42" }
+    });
+    assert_eq!(value, expected);
+}
+
+#[test]
+fn json_round_trips_every_state_and_extra_field() {
+    let report = mixed_run();
+    let line = json::render(&report);
+    let value: serde_json::Value = serde_json::from_str(&line).expect("valid json");
+    let states: Vec<&str> =
+        value["steps"].as_array().expect("steps").iter().map(|s| s["state"].as_str().unwrap_or("")).collect();
+    assert_eq!(states, ["PASSED", "FAILED", "ERROR", "NOT_EXECUTED"]);
+    assert_eq!(value["state"], "FAILED");
+    assert_eq!(value["duration_ms"], 2112);
+    assert_eq!(value["steps"][1]["analyzer"]["score"], 73);
+    assert!(value["steps"][1].get("gates").is_none());
+    assert_eq!(value["steps"][3]["trace_id"], serde_json::Value::Null);
+    let back: RunReport = serde_json::from_str(&line).expect("deserializes");
+    assert_eq!(back, report);
+}
+
+/// A Write that tests can read after the reporter is done with it.
+#[derive(Clone, Default)]
+struct Captured(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Captured {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().expect("lock").extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Captured {
+    fn text(&self) -> String {
+        String::from_utf8(self.0.lock().expect("lock").clone()).expect("utf-8")
+    }
+}
+
+#[test]
+fn json_reporter_prints_one_line_per_file() {
+    let out = Captured::default();
+    let mut reporter = JsonReporter::new(Box::new(out.clone()));
+    reporter.finish(&design_example()).expect("write");
+    reporter.finish(&mixed_run()).expect("write");
+    reporter.close().expect("close");
+    let text = out.text();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 2);
+    for line in lines {
+        let _: RunReport = serde_json::from_str(line).expect("each line is a report");
+    }
+}
+
+/// Elements of an XML document as (name, attributes), with text folded into the previous
+/// element's `#text` attribute.
+fn parse_xml(xml: &str) -> Vec<(String, BTreeMap<String, String>)> {
+    let mut reader = Reader::from_str(xml);
+    let mut elements: Vec<(String, BTreeMap<String, String>)> = Vec::new();
+    loop {
+        match reader.read_event().expect("well-formed xml") {
+            Event::Start(element) | Event::Empty(element) => {
+                let name = String::from_utf8_lossy(element.name().as_ref()).into_owned();
+                let attributes = element
+                    .attributes()
+                    .map(|attribute| {
+                        let attribute = attribute.expect("attribute");
+                        let key = String::from_utf8_lossy(attribute.key.as_ref()).into_owned();
+                        let value = attribute.unescape_value().expect("value").into_owned();
+                        (key, value)
+                    })
+                    .collect();
+                elements.push((name, attributes));
+            }
+            Event::Text(text) => {
+                let text = text.decode().expect("text").into_owned();
+                if let Some((_, attributes)) = elements.last_mut() {
+                    attributes.entry("#text".into()).or_default().push_str(&text);
+                }
+            }
+            Event::Eof => break,
+            _ => {}
+        }
+    }
+    elements
+}
+
+#[test]
+fn junit_has_a_suite_per_run_and_a_case_per_step_and_spec() {
+    let xml = junit::render(&[design_example(), mixed_run()]);
+    let elements = parse_xml(&xml);
+    let find = |name: &'static str| elements.iter().filter(move |(element, _)| element == name);
+
+    let (_, root) = find("testsuites").next().expect("testsuites");
+    // design: 1 step + 1 spec; mixed: 4 steps + 1 + 2 specs.
+    assert_eq!(root["tests"], "9");
+    assert_eq!(root["failures"], "2");
+    assert_eq!(root["errors"], "2");
+    assert_eq!(root["skipped"], "1");
+
+    let suites: Vec<&str> = find("testsuite").map(|(_, attributes)| attributes["name"].as_str()).collect();
+    assert_eq!(suites, ["create and fetch user", "user flow"]);
+    let cases: Vec<(&str, &str)> =
+        find("testcase").map(|(_, a)| (a["classname"].as_str(), a["name"].as_str())).collect();
+    assert_eq!(
+        cases,
+        [
+            ("create and fetch user", "create user"),
+            ("create and fetch user.create user", "all HTTP spans succeed"),
+            ("user flow", "create user"),
+            ("user flow.create user", "all HTTP spans succeed"),
+            ("user flow", "get user"),
+            ("user flow.get user", "span[name=\"db\"]"),
+            ("user flow.get user", "has a user id"),
+            ("user flow", "delete user"),
+            ("user flow", "list users"),
+        ]
+    );
+    let (_, mixed) = find("testsuite").nth(1).expect("second suite");
+    assert_eq!(mixed["time"], "2.112");
+    assert_eq!(mixed["file"], "tests/flow.yaml");
+
+    let failures: Vec<&BTreeMap<String, String>> = find("failure").map(|(_, a)| a).collect();
+    assert_eq!(failures.len(), 2);
+    assert_eq!(failures[0]["type"], "FAILED");
+    assert_eq!(failures[0]["message"], "2 of 2 specs failed");
+    assert_eq!(failures[1]["type"], "ASSERTION");
+    assert_eq!(failures[1]["message"], "attr:db.rows = 1: span 53995c3f42cd8ad8: observed 0");
+    assert!(failures[1]["#text"].contains("span 53995c3f42cd8ad8: observed 0"));
+
+    let errors: Vec<&BTreeMap<String, String>> = find("error").map(|(_, a)| a).collect();
+    assert_eq!(errors.len(), 2);
+    assert!(errors[0]["message"].contains("attribute \"user.id\" not found"));
+    assert_eq!(errors[1]["type"], "ERROR");
+    assert!(errors[1]["message"].contains("connection refused"));
+    assert_eq!(find("skipped").count(), 1);
+    assert!(find("system-out").next().expect("warnings").1["#text"].contains("dangling parent"));
+}
+
+#[test]
+fn junit_reporter_writes_one_document_on_close() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("junit.xml");
+    let mut reporter = JunitReporter::to_path(&path);
+    reporter.finish(&design_example()).expect("finish");
+    reporter.finish(&mixed_run()).expect("finish");
+    assert!(!path.exists());
+    reporter.close().expect("close");
+    let xml = std::fs::read_to_string(&path).expect("written");
+    assert_eq!(parse_xml(&xml).iter().filter(|(name, _)| name == "testsuite").count(), 2);
+}
+
+#[test]
+fn console_shows_states_durations_traces_and_observed_values() {
+    let text = console::render(&mixed_run());
+    assert!(!text.contains('\x1b'), "no colours off a terminal");
+    let expected_lines = [
+        "  ✔ PASSED create user (612 ms) trace 0af7651916cd43dd8448eb211c80319c, 7 spans",
+        "  ✘ FAILED get user (1.50 s) trace 4bf92f3577b34da6a3ce929d0e0e4736, 4 spans",
+        "    ✘ span[name=\"db\"]",
+        "      ✘ attr:db.rows = 1",
+        "          #53995c3f42cd8ad8 observed \"0\"",
+        "    ✘ has a user id",
+        "      selector: span[name=\"GET /users\"]",
+        "          #00f067aa0ba902b7 error: attribute \"user.id\" not found",
+        "    warning: 1 dangling parent 53995c3f42cd8ad8",
+        "  ✘ ERROR delete user",
+        "    error: request to http://localhost:1/ failed: connection refused",
+        "  - NOT_EXECUTED list users",
+        "✘ FAILED Transaction user flow: 1/4 steps passed in 2.11 s",
+    ];
+    for line in expected_lines {
+        assert!(text.lines().any(|candidate| candidate == line), "missing {line:?} in\n{text}");
+    }
+}
+
+#[test]
+fn console_reporter_colours_and_progress_only_on_a_terminal() {
+    let progress = WaitProgress {
+        trace_id: trace_id("0af7651916cd43dd8448eb211c80319c"),
+        n_spans: 3,
+        elapsed: Duration::from_millis(1200),
+    };
+    for terminal in [false, true] {
+        let out = Captured::default();
+        let mut reporter = ConsoleReporter::new(Box::new(out.clone()), terminal);
+        let report = mixed_run();
+        reporter.on_step_started(&report.name, 0, "create user");
+        reporter.on_waiting(&progress);
+        reporter.on_step_finished(&report.steps[0]);
+        reporter.on_step_started(&report.name, 1, "get user");
+        reporter.on_step_finished(&report.steps[1]);
+        reporter.finish(&report).expect("finish");
+        reporter.close().expect("close");
+        let text = out.text();
+        assert_eq!(text.contains('\x1b'), terminal, "{text}");
+        assert_eq!(
+            text.contains("waiting for trace 0af7651916cd43dd8448eb211c80319c: 3 spans, 1.2 s"),
+            terminal,
+            "{text}"
+        );
+        // Every step printed exactly once: two as they finished, two at the end.
+        for name in ["create user", "get user", "delete user", "list users"] {
+            let n = text
+                .lines()
+                .filter(|line| {
+                    line.contains("PASSED")
+                        || line.contains("FAILED")
+                        || line.contains("ERROR")
+                        || line.contains("NOT_EXECUTED")
+                })
+                .filter(|line| line.contains(name))
+                .count();
+            assert_eq!(n, 1, "{name} in\n{text}");
+        }
+    }
+}
