@@ -82,6 +82,24 @@ fn clean_trace_scores_100() {
 }
 
 #[test]
+fn reference_example_50_100_70_scores_73() {
+    // span-naming and required-attributes fail (standards 50), nothing for common (100),
+    // secure-https-protocol fails (security 70).
+    let mut span = Span::new(TRACE, SpanId([2; 8]), "handler")
+        .with_kind(SpanKind::Server)
+        .with_resource_attribute("service.name", "users")
+        .with_attribute("http.method", "GET")
+        .with_attribute("http.route", "/users")
+        .with_attribute("http.target", "/users")
+        .with_attribute("http.scheme", "http")
+        .with_attribute("http.url", "https://users.example.com/users");
+    span.name = Arc::from("handler");
+    let result = analyze(&trace(vec![span]), &AnalyzerConfig::default());
+    assert_eq!(result.plugins.iter().map(|plugin| plugin.score).collect::<Vec<_>>(), [50, 100, 70]);
+    assert_eq!((result.score, result.passed), (73, false));
+}
+
+#[test]
 fn plugin_score_is_truncated_weighted_share() {
     // span-naming fails (weight 25 of 100): 75. prefer-dns fails: 0. secure-https fails (30 of
     // 100): 70. Mean (75 + 0 + 70) / 3 = 48.

@@ -297,6 +297,7 @@ mod tests {
             ("GET /users", Unspecified, &[("http.method", "GET"), ("http.route", "/users")], None),
             ("GET", Server, &[("http.method", "GET")], Some("GET ")),
             ("GET ", Server, &[("http.method", "GET")], None),
+            ("GET /users ", Server, &[("http.method", "GET"), ("http.route", "/users")], Some("GET /users")),
             ("get /users", Server, &[("http.method", "GET"), ("http.route", "/users")], Some("GET /users")),
             ("", Client, &[("http.status_code", "200")], None),
             (
