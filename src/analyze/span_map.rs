@@ -6,6 +6,10 @@
 //!
 //! Values are kept typed and turned into text only when a rule asks for it, so building the
 //! map for a span allocates nothing but (reused) entry storage; an absent key reads as `""`.
+//! Speed (issue 5: 1,000 spans in under 1 ms) shapes the rest: the resource and scope
+//! entries, shared by every span of a batch, are sorted once and merged with each span's
+//! own; each entry carries its key's hash (for an open-addressing index the rules' lookups
+//! use) and whether the key follows the attribute-naming pattern.
 //! The map knows nothing of rules or results. The languages' span view (`lang::view`) does a
 //! similar job with Q-12 fixed; the two could share one builder behind a "Tracetest text" flag.
 
