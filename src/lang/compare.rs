@@ -6,7 +6,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 
-use super::value::{display_rounded_nanos, duration_nanos, Item, Type, Value};
+use super::value::{display_rounded_nanos, duration_nanos, integer_text, Item, Type, Value};
 
 /// The comparator of an assertion statement.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -110,7 +110,7 @@ fn duration_side(value: &Value) -> Result<i128, String> {
 
 /// Tracetest unescapes `\'` and `\"` in both texts before comparing.
 fn unescape_quotes(text: Cow<'_, str>) -> Cow<'_, str> {
-    if text.contains("\\'") || text.contains("\\\"") {
+    if text.contains('\\') && (text.contains("\\'") || text.contains("\\\"")) {
         Cow::Owned(text.replace("\\'", "'").replace("\\\"", "\""))
     } else {
         text
@@ -242,15 +242,6 @@ impl ArithOp {
             }
             _ => Err("types mismatch".to_string()),
         }
-    }
-}
-
-fn integer_text(value: f64) -> String {
-    let truncated = value.trunc();
-    if truncated == 0.0 || !truncated.is_finite() {
-        "0".to_string()
-    } else {
-        format!("{truncated:.0}")
     }
 }
 

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 
 use super::builtins;
 use super::expr::{unescape_literal, Assertion, Expr, StrPart, Template, Term};
-use super::value::{duration_nanos, format_duration, Item, Type, Value};
+use super::value::{duration_nanos, format_duration, integer_text, Item, Type, Value};
 use super::view::{SpanView, SELECTED_SPANS_COUNT};
 use super::{Error, Selector, TraceView};
 use crate::model::SpanId;
@@ -134,13 +134,19 @@ pub fn evaluate_spec(
         .iter()
         .map(|assertion| {
             let results: Vec<SpanResult> = if selected.is_empty() {
-                vec![evaluate_assertion(assertion, Scope { span: None, selected: Some(0), vars })]
+                let scope = Scope { span: None, selected: Some(0), vars };
+                vec![evaluate_assertion(assertion, scope, None)]
             } else {
+                // A right side that reads no span (`200`, `1s`, `var:X`) is the same for
+                // every span: evaluate it once.
+                let right = same_for_every_span(&assertion.right).then(|| {
+                    eval_expr(&assertion.right, Scope { span: None, selected: Some(selected.len()), vars })
+                });
                 selected
                     .iter()
                     .map(|&index| {
                         let scope = Scope { span: Some(&spans[index]), selected: Some(selected.len()), vars };
-                        evaluate_assertion(assertion, scope)
+                        evaluate_assertion(assertion, scope, right.as_ref())
                     })
                     .collect()
             };
@@ -225,7 +231,25 @@ impl Expr {
     }
 }
 
-fn evaluate_assertion(assertion: &Assertion, scope: Scope<'_, '_>) -> SpanResult {
+/// True when `expr` gives the same value on every span of a spec: it reads no attribute
+/// but the selected-span count and calls no (random) function.
+fn same_for_every_span(expr: &Expr) -> bool {
+    let mut same = true;
+    expr.visit(&mut |term| match term {
+        Term::Attr(name) => same &= name == SELECTED_SPANS_COUNT,
+        Term::Call { .. } => same = false,
+        _ => {}
+    });
+    same
+}
+
+/// Evaluates one statement; `right` is the right side when it was evaluated once for all
+/// spans.
+fn evaluate_assertion(
+    assertion: &Assertion,
+    scope: Scope<'_, '_>,
+    right: Option<&Result<Value, String>>,
+) -> SpanResult {
     let span_id = scope.span.map(SpanView::span_id);
     let failed =
         |observed: String, error: String| SpanResult { span_id, observed, passed: false, error: Some(error) };
@@ -234,24 +258,39 @@ fn evaluate_assertion(assertion: &Assertion, scope: Scope<'_, '_>) -> SpanResult
         Err(error) => return failed(String::new(), error),
     };
     let compares_durations = assertion.comparator.compares_durations();
-    let right = match eval_expr(&assertion.right, scope) {
-        Ok(value) => value,
-        Err(error) => return failed(observed_text(&left, compares_durations && left.is_duration()), error),
+    let evaluated;
+    let right = match right {
+        Some(right) => right,
+        None => {
+            evaluated = eval_expr(&assertion.right, scope);
+            &evaluated
+        }
     };
-    let observed = observed_text(&left, compares_durations && (left.is_duration() || right.is_duration()));
-    match assertion.comparator.apply(&left, &right) {
+    let right = match right {
+        Ok(value) => value,
+        Err(error) => {
+            let duration_mode = compares_durations && left.is_duration();
+            return failed(observed_text(left, duration_mode), error.clone());
+        }
+    };
+    let verdict = assertion.comparator.apply(&left, right);
+    let duration_mode = compares_durations && (left.is_duration() || right.is_duration());
+    let observed = observed_text(left, duration_mode);
+    match verdict {
         Ok(passed) => SpanResult { span_id, observed, passed, error: None },
         Err(error) => failed(observed, error),
     }
 }
 
-fn observed_text(left: &Value, duration_mode: bool) -> String {
+/// The observed value: the left side's text, or its display form in a duration
+/// comparison. Takes the value so that its text is moved, not copied.
+fn observed_text(left: Value, duration_mode: bool) -> String {
     if duration_mode {
         if let Some(nanos) = duration_nanos(&left.text()) {
             return format_duration(nanos);
         }
     }
-    left.text().into_owned()
+    left.into_text()
 }
 
 pub(crate) fn eval_expr(expr: &Expr, scope: Scope<'_, '_>) -> Result<Value, String> {
@@ -276,7 +315,7 @@ fn eval_term(term: &Term, scope: Scope<'_, '_>) -> Result<Value, String> {
         Term::Duration { number, unit } => {
             let nanos =
                 number.parse::<f64>().map_err(|_| format!("{number:?} is not a number"))? * unit.nanos();
-            Ok(Value::One(Item::typed(format!("{:.0}", nanos.round()), Type::Duration)))
+            Ok(Value::One(Item::typed(integer_text(nanos.round()), Type::Duration)))
         }
         Term::Attr(name) => attribute(name, scope),
         Term::Env(name) | Term::Var(name) => match scope.vars.get(name) {

@@ -131,7 +131,7 @@ impl Expr {
         names
     }
 
-    fn visit<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term)) {
+    pub(crate) fn visit<'a>(&'a self, visitor: &mut dyn FnMut(&'a Term)) {
         visit_term(&self.first, visitor);
         for (_, term) in &self.rest {
             visit_term(term, visitor);
@@ -263,15 +263,21 @@ fn split_interpolations(source: &str, text: &str, offset: usize) -> Result<Vec<S
     Ok(parts)
 }
 
+/// How deep arrays and function calls may nest: deeper text is surely a mistake, and the
+/// parser and evaluator recurse once per level.
+const MAX_NESTING: usize = 64;
+
 struct Parser<'s> {
     source: &'s str,
     tokens: Vec<Token<'s>>,
     index: usize,
+    /// Arrays and calls open around the current token.
+    depth: usize,
 }
 
 impl<'s> Parser<'s> {
     fn new(source: &'s str) -> Result<Self, Error> {
-        Ok(Parser { source, tokens: tokenize(source)?, index: 0 })
+        Ok(Parser { source, tokens: tokenize(source)?, index: 0, depth: 0 })
     }
 
     fn peek(&self) -> Option<Token<'s>> {
@@ -411,6 +417,21 @@ impl<'s> Parser<'s> {
 
     /// `[ term { , term } ] CLOSE` after the opening token.
     fn list(&mut self, close: Tok<'static>, close_text: &str) -> Result<Vec<Term>, Error> {
+        if self.depth >= MAX_NESTING {
+            let expected = format!("at most {MAX_NESTING} nested arrays or calls");
+            // Point at the opening bracket or parenthesis that is one too many.
+            return Err(match self.index.checked_sub(1).and_then(|index| self.tokens.get(index)) {
+                Some(&opening) => self.error_at(opening, &expected),
+                None => self.unexpected(&expected),
+            });
+        }
+        self.depth += 1;
+        let items = self.list_items(close, close_text);
+        self.depth -= 1;
+        items
+    }
+
+    fn list_items(&mut self, close: Tok<'static>, close_text: &str) -> Result<Vec<Term>, Error> {
         let mut items = Vec::new();
         if self.peek().is_some_and(|token| token.tok == close) {
             self.index += 1;

@@ -29,6 +29,21 @@
 //! assert_eq!(outcome.assertions[0].results[0].observed, "201");
 //! ```
 //!
+//! # API
+//!
+//! - [`TraceView::new`]`(&Trace)`: the view, built once per trace (after the runner has
+//!   inserted the `Tracetest trigger` span); [`SpanView::attribute`] reads an attribute's
+//!   text as Tracetest sees it.
+//! - [`Selector::parse`], [`Selector::select`] (indexes into [`TraceView::spans`], tree
+//!   order, duplicates per Q-1), [`Selector::matches_any`] (trace completeness, rule 3).
+//! - [`Assertion::parse`] (`expr COMPARATOR expr`), [`Expr::parse`] (output values),
+//!   [`Template::parse`] / [`Template::render`] (trigger fields).
+//! - [`evaluate_spec`] -> [`SpecOutcome`] (per assertion, per span: observed, passed,
+//!   error), [`evaluate_output`] -> [`OutputOutcome`], [`only_counts_spans`] (rule 3).
+//! - [`Vars`]: what `var:` and `env:` read.
+//! - [`Error`]: a syntax error with its byte range and 1-based column, or a template's
+//!   evaluation error.
+//!
 //! # Map
 //!
 //! - `view.rs`: [`TraceView`] / [`SpanView`], attribute text (5.1), tree order (5.2), meta

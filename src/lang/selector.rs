@@ -7,9 +7,11 @@
 //! pseudo-class applied to the chain's result, middle parts matching the outer span
 //! two-decimal floats and missing attributes reading as `""`.
 
+use std::collections::HashMap;
 use std::fmt;
+use std::ops::Range;
 
-use super::view::SpanView;
+use super::view::{MetaKey, SpanView};
 use super::{Error, TextSpan, TraceView};
 
 /// A whole selector: alternatives separated by commas. No alternative (the empty text)
@@ -78,6 +80,27 @@ pub struct Filter {
     pub value: SelectorValue,
     /// The value as text compared with the span's (7.2): floats with two decimals.
     text: String,
+    /// `property` resolved once.
+    key: PropertyKey,
+}
+
+/// What a filter's property reads, resolved at parse time.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum PropertyKey {
+    Name,
+    Kind,
+    Meta(MetaKey),
+    Attribute,
+}
+
+impl PropertyKey {
+    fn of(property: &str) -> PropertyKey {
+        match property {
+            "name" => PropertyKey::Name,
+            "kind" => PropertyKey::Kind,
+            other => MetaKey::from_name(other).map_or(PropertyKey::Attribute, PropertyKey::Meta),
+        }
+    }
 }
 
 impl Filter {
@@ -88,12 +111,16 @@ impl Filter {
 
     fn matches(&self, span: &SpanView<'_>) -> bool {
         let owned;
-        let actual: &str = match self.property.as_str() {
-            "name" => span.name(),
-            "kind" => span.kind(),
-            key => {
-                // A missing attribute reads as "".
-                owned = span.attribute(key);
+        let actual: &str = match self.key {
+            PropertyKey::Name => span.name(),
+            PropertyKey::Kind => span.kind(),
+            // A missing attribute reads as "".
+            PropertyKey::Meta(meta) => {
+                owned = span.meta(meta);
+                owned.as_deref().unwrap_or("")
+            }
+            PropertyKey::Attribute => {
+                owned = span.plain_attribute(&self.property);
                 owned.as_deref().unwrap_or("")
             }
         };
@@ -148,9 +175,10 @@ impl Selector {
             return (0..view.len()).collect();
         }
         let mut selected = Vec::new();
-        let mut seen = Vec::new();
+        let mut selection = Selection::default();
         for chain in &self.alternatives {
-            selected.extend(select_chain(view, &chain.parts, 0..view.len(), &mut seen));
+            selection.memo.clear();
+            selected.extend(select_chain(view, &chain.parts, 0, 0..view.len(), &mut selection));
         }
         selected
     }
@@ -180,44 +208,108 @@ impl Selector {
         if self.alternatives.is_empty() {
             return !view.is_empty();
         }
-        let mut seen = Vec::new();
+        let mut selection = Selection::default();
         self.alternatives.iter().any(|chain| {
             // A lone part without pseudo-class needs only one match: stop at the first.
             match chain.parts.as_slice() {
                 [part] if part.pseudo.is_none() => view.spans().iter().any(|span| part.matches(span)),
-                parts => !select_chain(view, parts, 0..view.len(), &mut seen).is_empty(),
+                parts => {
+                    selection.memo.clear();
+                    !select_chain(view, parts, 0, 0..view.len(), &mut selection).is_empty()
+                }
             }
         })
     }
 }
 
-/// Evaluates `parts` over the spans in `range` (7.3). `seen` is scratch space for
-/// dropping repeats.
+/// Scratch space and memory for one selection.
+#[derive(Default)]
+struct Selection {
+    /// For dropping repeats.
+    seen: Vec<bool>,
+    /// `parts[level..]` evaluated over the subtree of a span, by (level, span index):
+    /// a chain with inner pseudo-classes asks for the same subtree from many ancestors.
+    memo: HashMap<(usize, usize), Vec<usize>>,
+}
+
+/// Evaluates `parts[level..]` over the spans in `range` (7.3).
 fn select_chain(
     view: &TraceView<'_>,
     parts: &[SpanSelector],
-    range: std::ops::Range<usize>,
-    seen: &mut Vec<bool>,
+    level: usize,
+    range: Range<usize>,
+    selection: &mut Selection,
 ) -> Vec<usize> {
-    let Some((head, tail)) = parts.split_first() else {
+    let Some(head) = parts.get(level) else {
         return Vec::new();
     };
+    let tail = &parts[level + 1..];
     let spans = view.spans();
     let matches: Vec<usize> = if tail.is_empty() {
-        range.filter(|&index| head.matches(&spans[index])).collect()
-    } else if let [inner] = tail {
-        if inner.pseudo.is_none() {
-            descendants_matching(view, head, inner, range)
-        } else {
-            chain_by_parent(view, head, tail, range, seen)
-        }
+        range.filter(|&index| spans.get(index).is_some_and(|span| head.matches(span))).collect()
+    } else if tail.iter().all(|part| part.pseudo.is_none()) {
+        chain_in_one_pass(view, &parts[level..], range)
     } else {
-        chain_by_parent(view, head, tail, range, seen)
+        let mut collected = Vec::new();
+        for parent in range.filter(|&index| spans.get(index).is_some_and(|span| head.matches(span))) {
+            let below = match selection.memo.get(&(level + 1, parent)) {
+                Some(below) => below.clone(),
+                None => {
+                    let below = select_chain(view, parts, level + 1, view.subtree(parent), selection);
+                    selection.memo.insert((level + 1, parent), below.clone());
+                    below
+                }
+            };
+            collected.extend(below.into_iter().filter(|&index| index != parent));
+        }
+        // Drop repeats, keeping first occurrences.
+        let seen = &mut selection.seen;
+        seen.clear();
+        seen.resize(view.len(), false);
+        collected.retain(|&index| !std::mem::replace(&mut seen[index], true));
+        collected
     };
     match head.pseudo {
         Some(pseudo) => pseudo.apply(matches),
         None => matches,
     }
+}
+
+/// A chain whose parts after the first have no pseudo-class, in one pre-order pass over
+/// `range`: the spans matching the last part that have strict ancestors matching the
+/// other parts in order, where consecutive parts but the last two may match the same span
+/// . This is what the literal reading of 7.3 computes (subtrees of nested matches
+/// contain each other, those of disjoint matches follow each other in pre-order), in
+/// linear rather than polynomial time. The first part's pseudo-class is the caller's.
+fn chain_in_one_pass(view: &TraceView<'_>, parts: &[SpanSelector], range: Range<usize>) -> Vec<usize> {
+    let spans = view.spans();
+    let Some((last, ancestors)) = parts.split_last() else {
+        return Vec::new();
+    };
+    // (end of subtree, number of `ancestors` matched along the path down to that span).
+    let mut open: Vec<(usize, usize)> = Vec::new();
+    let mut found = Vec::new();
+    for index in range {
+        let Some(span) = spans.get(index) else {
+            break;
+        };
+        while open.last().is_some_and(|&(end, _)| end <= index) {
+            open.pop();
+        }
+        let reached = open.last().map_or(0, |&(_, reached)| reached);
+        if reached == ancestors.len() && last.matches(span) {
+            found.push(index);
+        }
+        // Greedy: the span matches as many of the next parts as it can.
+        let mut extended = reached;
+        while extended < ancestors.len() && ancestors[extended].matches(span) {
+            extended += 1;
+        }
+        if extended > reached {
+            open.push((view.subtree(index).end, extended));
+        }
+    }
+    found
 }
 
 #[cfg(test)]
@@ -250,58 +342,9 @@ fn select_chain_naive(
     }
 }
 
-/// `head tail...` evaluated as 7.3 says: the tail below each span matching `head`, the
-/// span itself removed, repeats dropped.
-fn chain_by_parent(
-    view: &TraceView<'_>,
-    head: &SpanSelector,
-    tail: &[SpanSelector],
-    range: std::ops::Range<usize>,
-    seen: &mut Vec<bool>,
-) -> Vec<usize> {
-    let spans = view.spans();
-    {
-        let mut collected = Vec::new();
-        for parent in range.filter(|&index| head.matches(&spans[index])) {
-            let below = select_chain(view, tail, view.subtree(parent), seen);
-            collected.extend(below.into_iter().filter(|&index| index != parent));
-        }
-        // Drop repeats, keeping first occurrences.
-        seen.clear();
-        seen.resize(view.len(), false);
-        collected.retain(|&index| !std::mem::replace(&mut seen[index], true));
-        collected
-    }
-}
-
-/// The common `A B` without a pseudo-class on `B` in one pass: the spans matching `inner`
-/// that have a strict ancestor matching `outer`, in pre-order. This is what
-/// [`chain_by_parent`] computes (subtrees of nested matches are contained in each other,
-/// those of disjoint matches follow each other), in linear rather than quadratic time.
-fn descendants_matching(
-    view: &TraceView<'_>,
-    outer: &SpanSelector,
-    inner: &SpanSelector,
-    range: std::ops::Range<usize>,
-) -> Vec<usize> {
-    let spans = view.spans();
-    // Ends of the subtrees of the open ancestors that match `outer`.
-    let mut open_ends: Vec<usize> = Vec::new();
-    let mut found = Vec::new();
-    for index in range {
-        while open_ends.last().is_some_and(|&end| end <= index) {
-            open_ends.pop();
-        }
-        let span = &spans[index];
-        if !open_ends.is_empty() && inner.matches(span) {
-            found.push(index);
-        }
-        if outer.matches(span) {
-            open_ends.push(view.subtree(index).end);
-        }
-    }
-    found
-}
+/// How many `span[...]` parts one chain may have: selection recurses once per part, and
+/// real selectors have a handful.
+const MAX_CHAIN_PARTS: usize = 64;
 
 struct SelectorParser<'s> {
     source: &'s str,
@@ -380,6 +423,9 @@ impl SelectorParser<'_> {
                     alternatives.push(Chain { parts: vec![self.span_selector()?] });
                 }
                 Some(_) if self.word() == "span" => {
+                    if alternatives.last().is_some_and(|chain| chain.parts.len() >= MAX_CHAIN_PARTS) {
+                        return Err(self.expected(format!("at most {MAX_CHAIN_PARTS} parts in a chain")));
+                    }
                     let part = self.span_selector()?;
                     if let Some(chain) = alternatives.last_mut() {
                         chain.parts.push(part);
@@ -518,7 +564,8 @@ impl SelectorParser<'_> {
             },
             SelectorValue::Bool(flag) => flag.to_string(),
         };
-        Ok(Filter { property, op, value, text })
+        let key = PropertyKey::of(&property);
+        Ok(Filter { property, op, value, text, key })
     }
 
     fn value(&mut self, op: SelectorOp) -> Result<SelectorValue, Error> {

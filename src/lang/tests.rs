@@ -237,6 +237,28 @@ fn cycles_and_deep_chains_do_not_break_the_view() {
 }
 
 #[test]
+fn chains_with_inner_pseudo_classes_stay_polynomial() {
+    // A deep chain makes every subtree large: the literal reading of 7.3 would evaluate
+    // the inner parts again below every ancestor.
+    let n_spans = 1_000u64;
+    let spans = (1..=n_spans)
+        .map(|n| {
+            let name = if n % 2 == 1 { "a" } else { "b" };
+            let span = Span::new(trace_id(), SpanId(n.to_be_bytes()), name).with_times(n, n + 1);
+            Arc::new(if n > 1 { span.with_parent(SpanId((n - 1).to_be_bytes())) } else { span })
+        })
+        .collect();
+    let trace = Trace::new(trace_id(), spans);
+    let view = TraceView::new(&trace);
+    // Below each span, each `a`'s first `b`: every `b`.
+    let selector = Selector::parse(r#"span[] span[name="a"] span[name="b"]:first"#).unwrap();
+    assert_eq!(selector.select(&view).len(), n_spans as usize / 2);
+    // `B:first` over a subtree whose root matches `B` is that root, which is then removed.
+    let selector = Selector::parse("span[] span[] span[] span[]:first").unwrap();
+    assert_eq!(selector.select(&view), Vec::<usize>::new());
+}
+
+#[test]
 fn forest_without_trigger_is_ordered_by_start() {
     let late = Span::new(trace_id(), id(1), "late").with_times(20, 30);
     let early = Span::new(trace_id(), id(2), "early").with_times(10, 30);
@@ -413,6 +435,10 @@ fn selector_errors() {
     check_selector_error(
         "span[a=99999999999999999999]",
         "expected an integer that fits 64 bits at column 8, found '99999999999999999999'",
+    );
+    check_selector_error(
+        &"span[] ".repeat(65),
+        "expected at most 64 parts in a chain at column 449, found 'span'",
     );
     check_selector_error("span[a=1.]", "expected a filter (property = value) or ']' at column 9, found '.'");
 }
@@ -741,6 +767,14 @@ fn expression_errors() {
     check_expr_error(r#""a ${attr:x +} b""#, "expected a value after '+' at column 14, found end of input");
     check_expr_error("attr:x # y", "expected a value, operator or comparator at column 8, found '#'");
     check_expr_error("attr:", "expected a value, operator or comparator at column 5, found ':'");
+    check_expr_error(
+        &format!("{}1{}", "[".repeat(65), "]".repeat(65)),
+        "expected at most 64 nested arrays or calls at column 65, found '['",
+    );
+    check_expr_error(
+        &"[".repeat(100_000),
+        "expected at most 64 nested arrays or calls at column 65, found '['",
+    );
     check_expr_error("1.", "expected a value, operator or comparator at column 2, found '.'");
     check_expr_error("null", &format!("expected an expression (a function is one of {functions}; quote text, e.g. \"null\") at column 1, found 'null'"));
 }

@@ -28,36 +28,46 @@ impl Type {
 
     /// The inference of reference 8.3, in its order.
     pub fn infer(text: &str) -> Type {
-        if is_number(text) {
-            Type::Number
-        } else if duration_parts(text).is_some() {
-            Type::Duration
-        } else if looks_like_json_object(text) {
-            Type::Json
-        } else if let Some(open) = text.find('[') {
-            if !text[open..].contains(']') {
-                Type::String
-            } else if is_json_array_of_objects(text) {
-                Type::Json
-            } else {
-                Type::Array
+        let bytes = text.as_bytes();
+        match bytes.first() {
+            // Only a number or a duration starts with a digit among the first two rules;
+            // anything else starting with a digit can only be an array or a string.
+            Some(b'0'..=b'9') => {
+                if is_number(text) {
+                    return Type::Number;
+                }
+                if duration_parts(text).is_some() {
+                    return Type::Duration;
+                }
             }
-        } else {
-            Type::String
+            _ if looks_like_json_object(text) => return Type::Json,
+            _ => {}
+        }
+        match bytes.iter().position(|&byte| byte == b'[') {
+            Some(open) if bytes[open..].contains(&b']') => {
+                if is_json_array_of_objects(text) {
+                    Type::Json
+                } else {
+                    Type::Array
+                }
+            }
+            _ => Type::String,
         }
     }
 }
 
 /// `^\d+(\.\d+)?$`
 pub(crate) fn is_number(text: &str) -> bool {
-    match text.split_once('.') {
-        None => is_digits(text),
-        Some((whole, fraction)) => is_digits(whole) && is_digits(fraction),
+    let bytes = text.as_bytes();
+    let whole = bytes.iter().take_while(|byte| byte.is_ascii_digit()).count();
+    match bytes.get(whole) {
+        None => whole > 0,
+        Some(b'.') => {
+            let fraction = &bytes[whole + 1..];
+            whole > 0 && !fraction.is_empty() && fraction.iter().all(u8::is_ascii_digit)
+        }
+        Some(_) => false,
     }
-}
-
-fn is_digits(text: &str) -> bool {
-    !text.is_empty() && text.bytes().all(|byte| byte.is_ascii_digit())
 }
 
 fn looks_like_json_object(text: &str) -> bool {
@@ -137,37 +147,61 @@ pub(crate) fn duration_nanos(text: &str) -> Option<f64> {
     number.parse::<f64>().ok().map(|value| value * unit.nanos())
 }
 
-/// Tracetest's display form of a duration (section 9): `0ns` for zero or less; below 1 µs
-/// in ns, below 1 ms in µs, below 1 s in ms, each rounded to a whole unit (half to even);
-/// then seconds below a minute, minutes below an hour, hours, with one decimal unless whole.
-pub fn format_duration(nanos: f64) -> String {
+/// A duration in its display unit (section 9): `0ns` for zero or less; below 1 µs in ns,
+/// below 1 ms in µs, below 1 s in ms, each rounded to a whole unit (half to even); then
+/// seconds below a minute, minutes below an hour, hours, rounded to one decimal. Returns
+/// the rounded amount and its unit.
+fn display_parts(nanos: f64) -> (f64, DurationUnit) {
     if nanos.is_nan() || nanos <= 0.0 {
-        return "0ns".to_string();
+        return (0.0, DurationUnit::Ns);
     }
-    let whole = |value: f64, unit: &str| format!("{}{unit}", value.round_ties_even() as i64);
-    let one_decimal = |value: f64, unit: &str| {
-        let text = format!("{value:.1}");
-        format!("{}{unit}", text.strip_suffix(".0").unwrap_or(&text))
-    };
+    let whole = |unit: DurationUnit| ((nanos / unit.nanos()).round_ties_even(), unit);
+    let tenths = |unit: DurationUnit| ((nanos / unit.nanos() * 10.0).round_ties_even() / 10.0, unit);
     if nanos < 1e3 {
-        whole(nanos, "ns")
+        whole(DurationUnit::Ns)
     } else if nanos < 1e6 {
-        whole(nanos / 1e3, "us")
+        whole(DurationUnit::Us)
     } else if nanos < 1e9 {
-        whole(nanos / 1e6, "ms")
+        whole(DurationUnit::Ms)
     } else if nanos < 60e9 {
-        one_decimal(nanos / 1e9, "s")
+        tenths(DurationUnit::S)
     } else if nanos < 3600e9 {
-        one_decimal(nanos / 60e9, "m")
+        tenths(DurationUnit::M)
     } else {
-        one_decimal(nanos / 3600e9, "h")
+        tenths(DurationUnit::H)
+    }
+}
+
+/// Tracetest's display form of a duration (`25ms`, `2us`, `1.5s`, `25h`), as reported in
+/// observed values.
+pub fn format_duration(nanos: f64) -> String {
+    let (amount, unit) = display_parts(nanos);
+    // Integer formatting: float formatting with a precision is slow, and this runs once
+    // per evaluated duration assertion.
+    let tenths = (amount * 10.0).round() as i64;
+    if tenths % 10 == 0 {
+        format!("{}{}", tenths / 10, unit.symbol())
+    } else {
+        format!("{}.{}{}", tenths / 10, tenths % 10, unit.symbol())
+    }
+}
+
+/// The decimal text of a float truncated to an integer (`-0` prints as `0`).
+pub(crate) fn integer_text(value: f64) -> String {
+    let truncated = value.trunc();
+    if truncated == 0.0 || !truncated.is_finite() {
+        "0".to_string()
+    } else if truncated.abs() < 9.0e18 {
+        (truncated as i64).to_string()
+    } else {
+        format!("{truncated:.0}")
     }
 }
 
 /// Nanoseconds rounded to their display unit and back, as compared by Tracetest.
 pub(crate) fn display_rounded_nanos(nanos: f64) -> i128 {
-    let shown = format_duration(nanos);
-    duration_nanos(&shown).map_or(0, |value| value.round() as i128)
+    let (amount, unit) = display_parts(nanos);
+    (amount * unit.nanos()).round() as i128
 }
 
 /// One typed text.

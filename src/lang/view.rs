@@ -79,9 +79,14 @@ impl<'t> SpanView<'t> {
     /// (so the resource's `service.name` wins, 5.1). `None` when absent.
     /// `tracetest.selected_spans.count` is not a span attribute; the evaluator supplies it.
     pub fn attribute(&self, key: &str) -> Option<Cow<'t, str>> {
-        if let Some(meta) = self.meta_attribute(key) {
-            return meta;
+        match MetaKey::from_name(key) {
+            Some(meta) => self.meta(meta),
+            None => self.plain_attribute(key),
         }
+    }
+
+    /// A resource, scope or span attribute (no meta attribute), resource first.
+    pub(crate) fn plain_attribute(&self, key: &str) -> Option<Cow<'t, str>> {
         let span = self.span;
         crate::model::find_attribute(&span.resource.attributes, key)
             .or_else(|| crate::model::find_attribute(&span.scope.attributes, key))
@@ -89,27 +94,55 @@ impl<'t> SpanView<'t> {
             .map(attribute_text)
     }
 
-    /// `Some(value)` when `key` is a meta attribute name (the value may still be absent,
-    /// e.g. an empty status description); `None` when it is not a meta attribute.
-    fn meta_attribute(&self, key: &str) -> Option<Option<Cow<'t, str>>> {
+    /// A meta attribute's value; `None` when absent (an empty status description).
+    pub(crate) fn meta(&self, key: MetaKey) -> Option<Cow<'t, str>> {
         let span = self.span;
-        let value = match key {
-            "tracetest.span.name" => Some(Cow::Borrowed(&*span.name)),
-            "tracetest.span.type" => Some(Cow::Borrowed(self.span_type)),
-            "tracetest.span.duration" => Some(Cow::Owned(span.duration_nanos().to_string())),
-            "tracetest.span.start_time" => Some(Cow::Owned(span.start_time_unix_nano.to_string())),
-            "tracetest.span.end_time" => Some(Cow::Owned(span.end_time_unix_nano.to_string())),
-            "tracetest.span.parent_id" => {
+        match key {
+            MetaKey::Name => Some(Cow::Borrowed(&*span.name)),
+            MetaKey::Type => Some(Cow::Borrowed(self.span_type)),
+            MetaKey::Duration => Some(Cow::Owned(span.duration_nanos().to_string())),
+            MetaKey::StartTime => Some(Cow::Owned(span.start_time_unix_nano.to_string())),
+            MetaKey::EndTime => Some(Cow::Owned(span.end_time_unix_nano.to_string())),
+            MetaKey::ParentId => {
                 Some(self.parent_id.map_or(Cow::Borrowed(ZERO_PARENT), |id| Cow::Owned(id.to_hex())))
             }
-            "tracetest.span.status_code" => Some(Cow::Borrowed(span.status.code.otlp_name())),
-            "tracetest.span.status_description" => {
+            MetaKey::StatusCode => Some(Cow::Borrowed(span.status.code.otlp_name())),
+            MetaKey::StatusDescription => {
                 (!span.status.message.is_empty()).then(|| Cow::Borrowed(&*span.status.message))
             }
-            "span.events" => Some(Cow::Owned(events_json(span))),
+            MetaKey::Events => Some(Cow::Owned(events_json(span))),
+        }
+    }
+}
+
+/// The meta attributes of reference 5.3 that every span has.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum MetaKey {
+    Name,
+    Type,
+    Duration,
+    StartTime,
+    EndTime,
+    ParentId,
+    StatusCode,
+    StatusDescription,
+    Events,
+}
+
+impl MetaKey {
+    pub(crate) fn from_name(key: &str) -> Option<MetaKey> {
+        Some(match key {
+            "tracetest.span.name" => MetaKey::Name,
+            "tracetest.span.type" => MetaKey::Type,
+            "tracetest.span.duration" => MetaKey::Duration,
+            "tracetest.span.start_time" => MetaKey::StartTime,
+            "tracetest.span.end_time" => MetaKey::EndTime,
+            "tracetest.span.parent_id" => MetaKey::ParentId,
+            "tracetest.span.status_code" => MetaKey::StatusCode,
+            "tracetest.span.status_description" => MetaKey::StatusDescription,
+            "span.events" => MetaKey::Events,
             _ => return None,
-        };
-        Some(value)
+        })
     }
 }
 
