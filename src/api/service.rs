@@ -9,7 +9,7 @@ use tonic::{Request, Response, Status};
 use super::otlp::encode_trace_bytes;
 use super::pb;
 use super::pb::control_server::{Control, ControlServer};
-use crate::lang::{Selector, TraceView};
+use crate::lang::{unmatched_selectors, Selector};
 use crate::model::{SpanId, Trace, TraceId};
 use crate::store::{StoreStats, TraceStore, TraceSummary, WaitOptions, WaitOutcome};
 
@@ -77,17 +77,7 @@ fn selector_check(texts: &[String]) -> Result<Box<crate::store::CompletenessChec
             .map_err(|error| Status::invalid_argument(format!("bad selector {text:?}: {error}")))?;
         selectors.push(selector);
     }
-    Ok(Box::new(move |trace: &Trace| {
-        if selectors.is_empty() {
-            return Vec::new();
-        }
-        let view = TraceView::new(trace);
-        selectors
-            .iter()
-            .filter(|selector| !selector.matches_any(&view))
-            .map(|selector| format!("selector {selector} matched none"))
-            .collect()
-    }))
+    Ok(Box::new(move |trace: &Trace| unmatched_selectors(trace, &selectors)))
 }
 
 fn wait_outcome_to_pb(outcome: WaitOutcome) -> pb::WaitTraceResponse {
