@@ -9,6 +9,7 @@
 
 pub mod analyze;
 pub mod api;
+pub mod auth;
 pub mod defaults;
 pub mod ingest;
 pub mod lang;
@@ -20,3 +21,19 @@ pub mod server;
 pub mod spec;
 pub mod store;
 pub mod trigger;
+
+/// An error and its sources on one line, without repeating a cause its parent already
+/// quotes: "connection refused" must not hide behind "error sending request".
+pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
+    let mut text = error.to_string();
+    let mut source = error.source();
+    while let Some(cause) = source {
+        let cause_text = cause.to_string();
+        if !text.contains(&cause_text) {
+            text.push_str(": ");
+            text.push_str(&cause_text);
+        }
+        source = cause.source();
+    }
+    text
+}

@@ -262,7 +262,7 @@ async fn run(args: RunArgs) -> u8 {
         },
     };
     let mut reporters: Vec<Box<dyn Reporter>> = vec![match args.output {
-        OutputFormat::Pretty => Box::new(ConsoleReporter::stdout()),
+        OutputFormat::Pretty => Box::new(ConsoleReporter::stdout().verbose(args.verbose)),
         OutputFormat::Json => Box::new(JsonReporter::stdout()),
         OutputFormat::Junit => Box::new(JunitReporter::new(Box::new(std::io::stdout()))),
     }];
@@ -360,11 +360,39 @@ async fn traces(command: TracesCommand) -> u8 {
 }
 
 async fn analyze(args: AnalyzeArgs) -> u8 {
-    let _ = args;
-    todo_command("analyze")
-}
-
-fn todo_command(name: &str) -> u8 {
-    eprintln!("error: `tracecheck {name}` is not available in this build");
-    BAD_INPUT
+    use tracecheck::analyze::cli::{self, AnalyzeFormat, AnalyzeOptions};
+    let options = AnalyzeOptions {
+        format: match args.output {
+            ViewFormat::Pretty => AnalyzeFormat::Pretty,
+            ViewFormat::Json => AnalyzeFormat::Json,
+        },
+        colour: tracecheck::report::waterfall::use_colour(),
+        verbose: args.verbose,
+    };
+    let result = cli::analyze_remote(
+        &args.client.server,
+        args.client.auth_token.as_deref(),
+        &args.trace_id,
+        args.analyzer.as_deref(),
+        &options,
+        &mut std::io::stdout(),
+    )
+    .await;
+    match result {
+        Ok(true) => PASSED,
+        Ok(false) => FAILED,
+        Err(error @ cli::Error::InvalidAnalyzer(_)) => {
+            // Already `file:line:col: message` lines, as `run` and `validate` print them.
+            eprintln!("{error}");
+            BAD_INPUT
+        }
+        Err(error) => {
+            eprintln!("error: {error}");
+            if error.is_bad_input() {
+                BAD_INPUT
+            } else {
+                FAILED
+            }
+        }
+    }
 }

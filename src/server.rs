@@ -8,7 +8,6 @@
 //! (it takes any tonic [`Routes`]) nor how the store works inside.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::net::TcpListener;
@@ -17,6 +16,7 @@ use tokio::task::JoinHandle;
 use tonic::service::{InterceptorLayer, Routes};
 use tonic::transport::server::TcpIncoming;
 
+use crate::auth::RequireBearer;
 use crate::defaults;
 use crate::ingest::{self, Admission};
 use crate::store::{StoreConfig, StoreGuard, TraceStore};
@@ -195,7 +195,7 @@ pub async fn start_with_store(
     extra: Routes,
 ) -> Result<RunningServer, Error> {
     let admission = Admission::new(config.max_concurrent_exports);
-    let auth_token: Option<Arc<str>> = config.auth_token.as_deref().map(Arc::from);
+    let auth = RequireBearer::new(config.auth_token.as_deref());
 
     let grpc_listener = bind(config.grpc_addr).await?;
     let grpc_addr = local_addr(&grpc_listener, config.grpc_addr)?;
@@ -208,7 +208,7 @@ pub async fn start_with_store(
         .initial_stream_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
         // One layer guards every service on the port, the control API included.
-        .layer(InterceptorLayer::new(bearer_check(auth_token.clone())))
+        .layer(InterceptorLayer::new(auth.clone()))
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, async {
             let _ = grpc_stopped.await;
@@ -224,8 +224,7 @@ pub async fn start_with_store(
         }
     };
     let http_addr = local_addr(&http_listener, config.http_addr)?;
-    let router =
-        ingest::http::router(store.clone(), admission.clone(), config.max_message_size, auth_token.clone());
+    let router = ingest::http::router(store.clone(), admission.clone(), config.max_message_size, auth);
     let (http_stop, http_stopped) = oneshot::channel::<()>();
     let http_server = axum::serve(http_listener, router).with_graceful_shutdown(async {
         let _ = http_stopped.await;
@@ -243,27 +242,6 @@ async fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
 
 fn local_addr(listener: &TcpListener, addr: SocketAddr) -> Result<SocketAddr, Error> {
     listener.local_addr().map_err(|source| Error::Bind { addr, source })
-}
-
-/// The gRPC side of `--auth-token`: without a token every request passes; with one, a
-/// request without `authorization: Bearer <token>` is answered UNAUTHENTICATED.
-fn bearer_check(
-    token: Option<Arc<str>>,
-) -> impl FnMut(tonic::Request<()>) -> Result<tonic::Request<()>, tonic::Status> + Clone + Send + Sync + 'static
-{
-    move |request: tonic::Request<()>| {
-        let Some(token) = &token else { return Ok(request) };
-        let given = request
-            .metadata()
-            .get("authorization")
-            .and_then(|value| value.to_str().ok())
-            .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")));
-        if given.is_some_and(|given| given.trim() == &**token) {
-            Ok(request)
-        } else {
-            Err(ingest::Error::Unauthenticated.to_status())
-        }
-    }
 }
 
 #[cfg(test)]

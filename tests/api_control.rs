@@ -24,8 +24,11 @@ async fn start_server(auth_token: Option<&str>) -> Server {
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
     let url = format!("http://{}", listener.local_addr().expect("local addr"));
     let (shutdown_tx, shutdown_rx) = oneshot::channel::<()>();
-    let service =
-        ControlService::new(store.clone()).into_authenticated_server(RequireBearer::new(auth_token));
+    // The same check `server::start` puts in front of every gRPC service.
+    let service = tonic::service::interceptor::InterceptedService::new(
+        ControlService::new(store.clone()).into_server(),
+        RequireBearer::new(auth_token),
+    );
     tokio::spawn(async move {
         tonic::transport::Server::builder()
             .add_service(service)

@@ -11,7 +11,8 @@ use opentelemetry_otlp::{Compression, Protocol, WithExportConfig, WithHttpConfig
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::Resource;
 use tonic::service::Routes;
-use tracecheck::model::{AttributeValue, SpanId, StatusCode, TraceId};
+use tracecheck::api::{ControlService, RemoteClient};
+use tracecheck::model::{AttributeValue, SpanId, StatusCode, Trace, TraceId};
 use tracecheck::server::{self, RunningServer, ServerConfig};
 
 #[derive(Clone, Copy, Debug)]
@@ -22,8 +23,20 @@ enum Transport {
     HttpJson,
 }
 
+/// The ingestor with the control API beside OTLP on the gRPC port, as `tracecheck serve` runs it.
 async fn start_server(config: ServerConfig) -> RunningServer {
-    server::start(config, |_| Routes::default()).await.expect("server starts")
+    server::start(config, |store| Routes::new(ControlService::new(store.clone()).into_server()))
+        .await
+        .expect("server starts")
+}
+
+/// Checks the trace as stored, and as read back through the control API.
+async fn check_stored(server: &RunningServer, trace_id: TraceId, token: Option<&str>) {
+    check_trace(&server.store().get(trace_id).expect("trace stored"));
+    let client = RemoteClient::connect(&format!("http://{}", server.grpc_addr()), token)
+        .await
+        .expect("control client");
+    check_trace(&client.get(trace_id).await.expect("GetTrace").expect("trace found over the control API"));
 }
 
 /// Exports one nested trace through the real exporter and returns its trace ID once the
@@ -125,8 +138,7 @@ async fn export_trace(transport: Transport, server: &RunningServer, token: Optio
     .expect("exporting thread")
 }
 
-fn check_trace(server: &RunningServer, trace_id: TraceId) {
-    let trace = server.store().get(trace_id).expect("trace stored");
+fn check_trace(trace: &Trace) {
     assert_eq!(trace.spans.len(), 3, "{trace:#?}");
     let by_name = |name: &str| trace.spans.iter().find(|span| &*span.name == name).expect(name).clone();
     let root = by_name("POST /checkout");
@@ -184,7 +196,7 @@ async fn every_exporter_transport_round_trips() {
     let server = start_server(ServerConfig::ephemeral()).await;
     for transport in [Transport::Grpc, Transport::GrpcGzip, Transport::HttpProtobuf, Transport::HttpJson] {
         let trace_id = export_trace(transport, &server, None).await;
-        check_trace(&server, trace_id);
+        check_stored(&server, trace_id, None).await;
     }
     server.shutdown().await.expect("clean shutdown");
 }
@@ -195,7 +207,7 @@ async fn exporters_with_the_auth_token_get_in() {
     let server = start_server(config).await;
     for transport in [Transport::Grpc, Transport::HttpProtobuf] {
         let trace_id = export_trace(transport, &server, Some("s3cret")).await;
-        check_trace(&server, trace_id);
+        check_stored(&server, trace_id, Some("s3cret")).await;
     }
     server.shutdown().await.expect("clean shutdown");
 }

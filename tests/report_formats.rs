@@ -346,7 +346,7 @@ fn console_shows_states_durations_traces_and_observed_values() {
 fn console_reporter_colours_and_progress_only_on_a_terminal() {
     let progress = WaitProgress {
         trace_id: trace_id("0af7651916cd43dd8448eb211c80319c"),
-        n_spans: 3,
+        n_spans: Some(3),
         elapsed: Duration::from_millis(1200),
     };
     for terminal in [false, true] {
@@ -382,4 +382,260 @@ fn console_reporter_colours_and_progress_only_on_a_terminal() {
             assert_eq!(n, 1, "{name} in\n{text}");
         }
     }
+}
+
+/// A failed analyzer rule with `n_failed` failed spans (and one that passed).
+fn analyzer_with_failures(
+    n_failed: u8,
+    score: i64,
+    minimum_score: i64,
+) -> tracecheck::analyze::AnalyzerResult {
+    use tracecheck::analyze::{AnalyzerResult, Finding, PluginResult, RuleResult, SpanResult as Lint};
+    let mut results: Vec<Lint> = (1..=n_failed)
+        .map(|n| Lint {
+            span_id: SpanId([n; 8]),
+            span_name: format!("handler {n}").into(),
+            passed: false,
+            errors: vec![Finding {
+                value: "tracetest.span.name".into(),
+                expected: Some("GET /users".into()),
+                description: format!("The Span name handler {n} is not matching the naming convention"),
+            }],
+        })
+        .collect();
+    results.push(Lint {
+        span_id: SpanId([0xff; 8]),
+        span_name: "GET /ok".into(),
+        passed: true,
+        errors: vec![],
+    });
+    let leak = RuleResult {
+        id: "no-api-key-leak".into(),
+        name: "No API Key Leak".into(),
+        level: "error".into(),
+        weight: 100,
+        passed: false,
+        results: vec![Lint {
+            span_id: SpanId([1; 8]),
+            span_name: "handler 1".into(),
+            passed: false,
+            errors: vec![Finding::new(
+                "authorization",
+                "Leaked request API Key found for attribute: authorization. Value: Bea***".into(),
+            )],
+        }],
+    };
+    AnalyzerResult {
+        enabled: true,
+        score,
+        minimum_score,
+        passed: false,
+        plugins: vec![
+            PluginResult {
+                id: "standards".into(),
+                name: "OTel Semantic Conventions".into(),
+                score: 0,
+                passed: false,
+                rules: vec![RuleResult {
+                    id: "span-naming".into(),
+                    name: "Span Naming".into(),
+                    level: "error".into(),
+                    weight: 25,
+                    passed: false,
+                    results,
+                }],
+            },
+            PluginResult {
+                id: "security".into(),
+                name: "Security".into(),
+                score: 0,
+                passed: false,
+                rules: vec![leak],
+            },
+        ],
+    }
+}
+
+/// A step whose assertions passed but whose required gates failed.
+fn gated_run() -> RunReport {
+    let mut step = passing_step();
+    step.name = "lint user".into();
+    step.state = StepState::Failed;
+    step.analyzer = Some(analyzer_with_failures(5, 40, 50));
+    step.gates = Some(tracecheck::analyze::GateResult {
+        required: vec!["test-specs".into(), "analyzer-rules".into(), "analyzer-score".into()],
+        failed: vec!["analyzer-rules".into(), "analyzer-score".into()],
+        passed: false,
+    });
+    let mut passed = passing_step();
+    passed.analyzer = Some(tracecheck::analyze::AnalyzerResult {
+        enabled: true,
+        score: 100,
+        minimum_score: 0,
+        passed: true,
+        plugins: Vec::new(),
+    });
+    passed.gates = Some(tracecheck::analyze::GateResult {
+        required: vec!["test-specs".into()],
+        failed: vec![],
+        passed: true,
+    });
+    RunReport {
+        name: "gated".into(),
+        kind: RunKind::Transaction,
+        state: RunState::Failed,
+        steps: vec![passed, step],
+        variables: BTreeMap::new(),
+        file: None,
+        duration_ms: None,
+    }
+}
+
+#[test]
+fn console_shows_the_analyzer_and_the_gate_block() {
+    let text = console::render(&gated_run());
+    let expected_lines = [
+        "    ✔ analyzer: score 100 (minimum 0), no rules ran",
+        "  ✘ FAILED lint user trace 0af7651916cd43dd8448eb211c80319c, 7 spans",
+        "    ✘ analyzer: score 40 (minimum 50) below the minimum, 2 of 2 rules failed",
+        "      ✘ Span Naming (standards/span-naming, error, weight 25): 5 of 6 spans failed",
+        "          #0101010101010101 \"handler 1\"",
+        "            The Span name handler 1 is not matching the naming convention (expected \"GET /users\")",
+        "          #0303030303030303 \"handler 3\"",
+        "          ... 2 more spans (use --verbose)",
+        "      ✘ No API Key Leak (security/no-api-key-leak, error, weight 100): 1 of 1 spans failed",
+        "            Leaked request API Key found for attribute: authorization. Value: Bea***",
+        "    ✘ Required gates",
+        "        ✔ test-specs",
+        "        ✘ analyzer-rules",
+        "        ✘ analyzer-score",
+    ];
+    for line in expected_lines {
+        assert!(text.lines().any(|candidate| candidate == line), "missing {line:?} in\n{text}");
+    }
+    assert!(!text.contains("#0404040404040404"), "only three spans per rule by default:\n{text}");
+    // A passing step gets no gate block (as Tracetest's CLI).
+    assert_eq!(text.matches("Required gates").count(), 1, "{text}");
+
+    let verbose = console::render_with(&gated_run(), true);
+    assert!(verbose.contains("          #0505050505050505 \"handler 5\""), "{verbose}");
+    assert!(!verbose.contains("more spans"), "{verbose}");
+
+    // The reporter's builder turns the full list on too, and colours stay off a terminal.
+    for verbose in [false, true] {
+        let out = Captured::default();
+        let mut reporter = ConsoleReporter::new(Box::new(out.clone()), false).verbose(verbose);
+        reporter.finish(&gated_run()).expect("finish");
+        let text = out.text();
+        assert_eq!(text.contains("#0505050505050505"), verbose, "{text}");
+        assert!(!text.contains('\x1b'));
+    }
+}
+
+#[test]
+fn console_marks_a_disabled_analyzer() {
+    let mut run = gated_run();
+    run.steps[0].analyzer = Some(tracecheck::analyze::AnalyzerResult::disabled());
+    assert!(console::render(&run).lines().any(|line| line == "    - analyzer: disabled"));
+}
+
+#[test]
+fn junit_has_a_case_per_required_gate() {
+    let xml = junit::render(&[gated_run()]);
+    let elements = parse_xml(&xml);
+    let find = |name: &'static str| elements.iter().filter(move |(element, _)| element == name);
+    let cases: Vec<(&str, &str)> =
+        find("testcase").map(|(_, a)| (a["classname"].as_str(), a["name"].as_str())).collect();
+    assert_eq!(
+        cases,
+        [
+            ("gated", "create user"),
+            ("gated.create user", "all HTTP spans succeed"),
+            ("gated.create user", "required gate: test-specs"),
+            ("gated", "lint user"),
+            ("gated.lint user", "all HTTP spans succeed"),
+            ("gated.lint user", "required gate: test-specs"),
+            ("gated.lint user", "required gate: analyzer-rules"),
+            ("gated.lint user", "required gate: analyzer-score"),
+        ]
+    );
+    let (_, root) = find("testsuites").next().expect("testsuites");
+    assert_eq!(root["tests"], "8");
+    assert_eq!(root["failures"], "3");
+    assert_eq!(root["errors"], "0");
+
+    let failures: Vec<&BTreeMap<String, String>> = find("failure").map(|(_, a)| a).collect();
+    assert_eq!(failures.len(), 3);
+    assert_eq!(failures[0]["type"], "FAILED");
+    assert_eq!(failures[0]["message"], "required gates failed: analyzer-rules, analyzer-score");
+    for gate in &failures[1..] {
+        assert_eq!(gate["type"], "GATE");
+        assert_eq!(
+            gate["message"],
+            "analyzer score 40 (minimum 50); failed rules: standards/span-naming (error): 5 of 6 spans, \
+             security/no-api-key-leak (error): 1 of 1 spans"
+        );
+        let text = &gate["#text"];
+        assert!(text.contains("standards/span-naming (error, weight 25)"), "{text}");
+        // (The helper drops entity references, so the quotes around the span name vanish.)
+        assert!(text.contains("span 0505050505050505 handler 5: The Span name handler 5"), "{text}");
+        assert!(text.contains("Value: Bea***"), "{text}");
+    }
+}
+
+#[test]
+fn junit_explains_a_failed_test_specs_gate() {
+    let mut run = mixed_run();
+    run.steps[1].gates = Some(tracecheck::analyze::GateResult {
+        required: vec!["test-specs".into()],
+        failed: vec!["test-specs".into()],
+        passed: false,
+    });
+    let elements = parse_xml(&junit::render(&[run]));
+    let gate = elements
+        .iter()
+        .skip_while(|(name, attributes)| {
+            !(name == "testcase"
+                && attributes.get("name").map(String::as_str) == Some("required gate: test-specs"))
+        })
+        .nth(1)
+        .expect("the gate's failure");
+    assert_eq!(gate.0, "failure");
+    assert_eq!(gate.1["message"], "2 of 2 specs failed");
+    assert!(gate.1["#text"].contains("has a user id"));
+}
+
+#[test]
+fn json_carries_span_names_and_gates() {
+    let report = gated_run();
+    let line = json::render(&report);
+    let value: serde_json::Value = serde_json::from_str(&line).expect("valid json");
+    let step = &value["steps"][1];
+    assert_eq!(
+        step["gates"],
+        json!({"required": ["test-specs", "analyzer-rules", "analyzer-score"],
+        "failed": ["analyzer-rules", "analyzer-score"], "passed": false})
+    );
+    let result = &step["analyzer"]["plugins"][0]["rules"][0]["results"][0];
+    assert_eq!(result["span_id"], "0101010101010101");
+    assert_eq!(result["span_name"], "handler 1");
+    let back: RunReport = serde_json::from_str(&line).expect("deserializes");
+    assert_eq!(back, report);
+}
+
+#[test]
+fn console_tells_warnings_from_failures() {
+    let mut analyzer = analyzer_with_failures(1, 40, 0);
+    analyzer.plugins[1].rules[0].level = "warning".into();
+    let text = console::render_analyzer(&analyzer, console::AnalyzerView::default(), "");
+    assert!(text.starts_with("✘ analyzer: score 40 (minimum 0), 1 of 2 rules failed, 1 warned\n"), "{text}");
+    assert!(text.contains(
+        "  ✘ No API Key Leak (security/no-api-key-leak, warning, weight 100): 1 of 1 spans failed\n"
+    ));
+    analyzer.plugins[0].rules[0].level = "warning".into();
+    analyzer.passed = true;
+    let text =
+        console::render_analyzer(&analyzer, console::AnalyzerView { colour: true, verbose: false }, "");
+    assert!(text.contains("analyzer: score \x1b[1m40\x1b[0m (minimum 0), 2 of 2 rules warned"), "{text:?}");
+    assert!(text.contains("\x1b[33m✘\x1b[0m"), "warned rules are yellow: {text:?}");
 }

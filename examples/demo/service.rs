@@ -95,7 +95,8 @@ pub async fn start(otlp_grpc_endpoint: &str) -> anyhow::Result<DemoService> {
     Ok(DemoService { addr, provider, stop: Some(stop), task })
 }
 
-struct HeaderExtractor<'a>(&'a HeaderMap);
+/// Reads W3C trace context from HTTP headers.
+pub struct HeaderExtractor<'a>(pub &'a HeaderMap);
 
 impl Extractor for HeaderExtractor<'_> {
     fn get(&self, key: &str) -> Option<&str> {
@@ -137,12 +138,11 @@ async fn db_call<T>(
         .span_builder(format!("{operation} users"))
         .with_kind(SpanKind::Client)
         .with_attributes([
+            // Current semantic conventions only; the analyzer accepts them (COMPATIBILITY.md).
             KeyValue::new("db.system.name", "sqlite"),
-            KeyValue::new("db.system", "sqlite"),
             KeyValue::new("db.operation.name", operation.to_string()),
             KeyValue::new("db.collection.name", "users"),
             KeyValue::new("db.query.text", statement.to_string()),
-            KeyValue::new("db.statement", statement.to_string()),
         ])
         .start_with_context(&*app.tracer, cx);
     // Stands in for the round trip to a database.

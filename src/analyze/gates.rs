@@ -164,8 +164,9 @@ mod tests {
 
     #[test]
     fn decides_gates() {
-        // (required, specs passed, analyzer, failed, passed)
-        let cases: Vec<(&[Gate], bool, Option<AnalyzerResult>, &[&str], bool)> = vec![
+        /// (required, specs passed, analyzer, failed, passed)
+        type Case = (&'static [Gate], bool, Option<AnalyzerResult>, &'static [&'static str], bool);
+        let cases: Vec<Case> = vec![
             (&[TestSpecs], true, Some(analyzer(true, true, 100, 0)), &[], true),
             (&[TestSpecs], false, Some(analyzer(true, true, 100, 0)), &["test-specs"], false),
             (

@@ -14,6 +14,7 @@
 //!
 //! Deviations from Tracetest are listed in COMPATIBILITY.md (analyzer section).
 
+pub mod cli;
 mod config;
 mod gates;
 mod mask;
@@ -83,7 +84,12 @@ pub fn analyze(trace: &Trace, config: &AnalyzerConfig) -> AnalyzerResult {
                 Verdict::Passed => true,
                 Verdict::Failed => false,
             };
-            run.results.push(SpanResult { span_id: span.span_id, passed, errors });
+            run.results.push(SpanResult {
+                span_id: span.span_id,
+                span_name: span.name.clone(),
+                passed,
+                errors,
+            });
         }
     }
 

@@ -9,10 +9,8 @@
 //! Spans caught in a parent cycle (unreachable from any root) follow at the end, in arrival
 //! order, each with its own subtree, so every span is listed exactly once.
 
+pub use crate::lang::TRIGGER_SPAN_NAME;
 use crate::model::{SpanId, Trace};
-
-/// The name of the span the runner inserts for the trigger (format 6).
-pub const TRIGGER_SPAN_NAME: &str = "Tracetest trigger";
 
 /// Indices into `trace.spans`, in trace order.
 pub fn trace_order(trace: &Trace) -> Vec<usize> {

@@ -5,7 +5,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::SpanId;
+use crate::model::{SpanId, Str};
 
 /// The verdict of the analyzer on one trace.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -65,6 +65,10 @@ pub struct RuleResult {
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SpanResult {
     pub span_id: SpanId,
+    /// The span's name, so a reader of the report need not look the ID up (an addition to
+    /// the design's JSON; empty when a report written without it is read back).
+    #[serde(default, serialize_with = "serialize_str", deserialize_with = "deserialize_str")]
+    pub span_name: Str,
     pub passed: bool,
     pub errors: Vec<Finding>,
 }
@@ -83,4 +87,14 @@ impl Finding {
     pub fn new(value: impl Into<String>, description: String) -> Self {
         Finding { value: value.into(), expected: None, description }
     }
+}
+
+// Span names are shared `Arc<str>`s (cloning one per result costs no allocation); serde
+// handles `Arc<str>` only with its `rc` feature, so these two do it by hand.
+fn serialize_str<S: serde::Serializer>(text: &Str, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(text)
+}
+
+fn deserialize_str<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Str, D::Error> {
+    String::deserialize(deserializer).map(Str::from)
 }

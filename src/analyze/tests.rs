@@ -82,6 +82,24 @@ fn clean_trace_scores_100() {
 }
 
 #[test]
+fn reference_example_50_100_70_scores_73() {
+    // span-naming and required-attributes fail (standards 50), nothing for common (100),
+    // secure-https-protocol fails (security 70).
+    let mut span = Span::new(TRACE, SpanId([2; 8]), "handler")
+        .with_kind(SpanKind::Server)
+        .with_resource_attribute("service.name", "users")
+        .with_attribute("http.method", "GET")
+        .with_attribute("http.route", "/users")
+        .with_attribute("http.target", "/users")
+        .with_attribute("http.scheme", "http")
+        .with_attribute("http.url", "https://users.example.com/users");
+    span.name = Arc::from("handler");
+    let result = analyze(&trace(vec![span]), &AnalyzerConfig::default());
+    assert_eq!(result.plugins.iter().map(|plugin| plugin.score).collect::<Vec<_>>(), [50, 100, 70]);
+    assert_eq!((result.score, result.passed), (73, false));
+}
+
+#[test]
 fn plugin_score_is_truncated_weighted_share() {
     // span-naming fails (weight 25 of 100): 75. prefer-dns fails: 0. secure-https fails (30 of
     // 100): 70. Mean (75 + 0 + 70) / 3 = 48.
@@ -286,7 +304,7 @@ fn serializes_as_the_design_says() {
                 "id": "standards", "name": "OTel Semantic Conventions", "score": 0, "passed": false,
                 "rules": [
                     {"id": "span-naming", "name": "Span Naming", "level": "error", "weight": 25, "passed": false,
-                     "results": [{"span_id": "0202020202020202", "passed": false, "errors": [{
+                     "results": [{"span_id": "0202020202020202", "span_name": "users", "passed": false, "errors": [{
                          "value": "tracetest.span.name", "expected": "GET /users",
                          "description": "The Span name users is not matching the naming convention"}]}]},
                     {"id": "required-attributes", "name": "Required Attributes", "level": "disabled", "weight": 25, "passed": true, "results": []},
@@ -298,4 +316,103 @@ fn serializes_as_the_design_says() {
     );
     let back: AnalyzerResult = serde_json::from_value(json).unwrap();
     assert_eq!(back, result);
+}
+
+mod properties {
+    use proptest::prelude::*;
+
+    use super::*;
+    use crate::model::AttributeValue;
+
+    fn key() -> impl Strategy<Value = String> {
+        prop_oneof![
+            Just("http.method".to_string()),
+            Just("http.url".to_string()),
+            Just("http.scheme".to_string()),
+            Just("http.request.method".to_string()),
+            Just("db.system".to_string()),
+            Just("db.system.name".to_string()),
+            Just("rpc.method".to_string()),
+            Just("messaging.operation".to_string()),
+            Just("net.peer.name".to_string()),
+            Just("http.request.header.authorization".to_string()),
+            "[a-zA-Z0-9_.-]{0,12}",
+        ]
+    }
+
+    fn value() -> impl Strategy<Value = AttributeValue> {
+        prop_oneof![
+            "[a-zA-Z0-9:/. @=?&_-]{0,16}".prop_map(|text| AttributeValue::from(text.as_str())),
+            Just(AttributeValue::from("redis")),
+            Just(AttributeValue::from("10.0.0.1")),
+            any::<i64>().prop_map(AttributeValue::Int),
+            any::<f64>().prop_map(AttributeValue::Double),
+            any::<bool>().prop_map(AttributeValue::Bool),
+            Just(AttributeValue::Array(Box::new([]))),
+            Just(AttributeValue::Empty),
+        ]
+    }
+
+    fn span_strategy(
+    ) -> impl Strategy<Value = (u8, Option<u8>, u64, u8, String, Vec<(String, AttributeValue)>)> {
+        (
+            1u8..20,
+            proptest::option::of(1u8..25),
+            0u64..100,
+            0u8..6,
+            "[a-zA-Z /]{0,10}",
+            proptest::collection::vec((key(), value()), 0..8),
+        )
+    }
+
+    proptest! {
+        #[test]
+        fn any_trace_analyzes_without_panicking(
+            spans in proptest::collection::vec(span_strategy(), 0..12),
+            weights in proptest::collection::vec(-5i64..50, 7),
+        ) {
+            let spans: Vec<Span> = spans
+                .into_iter()
+                .map(|(id, parent, start, kind, name, attributes)| {
+                    let mut span = Span::new(TRACE, SpanId([id; 8]), &name)
+                        .with_kind(SpanKind::from_i32(i32::from(kind)))
+                        .with_times(start, start + 1);
+                    if let Some(parent) = parent {
+                        span = span.with_parent(SpanId([parent; 8]));
+                    }
+                    for (key, value) in attributes {
+                        span = span.with_attribute(&key, value);
+                    }
+                    span
+                })
+                .collect();
+            // Span IDs are unique within a trace.
+            let mut seen = std::collections::HashSet::new();
+            let spans: Vec<Span> = spans.into_iter().filter(|span| seen.insert(span.span_id)).collect();
+            let n_spans = spans.len();
+            let mut config = AnalyzerConfig::default();
+            for (rule, weight) in config.plugins.iter_mut().flat_map(|plugin| plugin.rules.iter_mut()).zip(&weights) {
+                rule.weight = *weight;
+            }
+            let result = analyze(&trace(spans), &config);
+            for plugin in &result.plugins {
+                for rule in &plugin.rules {
+                    let examines_all = !matches!(rule.id.as_str(), "secure-https-protocol" | "no-api-key-leak");
+                    if examines_all {
+                        prop_assert_eq!(rule.results.len(), n_spans);
+                    }
+                    prop_assert_eq!(rule.passed, rule.results.iter().all(|r| r.passed));
+                    for span_result in &rule.results {
+                        // Only redis span-naming fails without a finding.
+                        prop_assert!(span_result.passed == span_result.errors.is_empty() || rule.id == "span-naming");
+                    }
+                }
+                if plugin.rules.iter().all(|rule| rule.weight >= 0) {
+                    prop_assert!((0..=100).contains(&plugin.score));
+                }
+            }
+            let json = serde_json::to_string(&result).unwrap();
+            prop_assert_eq!(serde_json::from_str::<AnalyzerResult>(&json).unwrap(), result);
+        }
+    }
 }

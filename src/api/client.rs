@@ -6,11 +6,11 @@ use std::time::Duration;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
-use super::auth::BearerToken;
 use super::otlp::decode_trace;
 use super::pb;
 use super::pb::control_client::ControlClient;
 use super::Error;
+use crate::auth::BearerToken;
 use crate::model::{Span, Trace, TraceId};
 use crate::store::{StoreStats, TraceSummary, WaitOptions, WaitOutcome};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
@@ -49,13 +49,13 @@ impl RemoteClient {
     pub async fn connect(url: &str, auth_token: Option<&str>) -> Result<RemoteClient, Error> {
         let url = normalise_url(url);
         let endpoint = Endpoint::from_shared(url.clone())
-            .map_err(|error| Error::InvalidUrl { url: url.clone(), reason: super::error_chain(&error) })?
+            .map_err(|error| Error::InvalidUrl { url: url.clone(), reason: crate::error_chain(&error) })?
             .connect_timeout(Duration::from_secs(5))
             .tcp_nodelay(true);
         let channel = endpoint
             .connect()
             .await
-            .map_err(|error| Error::Connect { url: url.clone(), reason: super::error_chain(&error) })?;
+            .map_err(|error| Error::Connect { url: url.clone(), reason: crate::error_chain(&error) })?;
         let token = BearerToken::new(auth_token).ok_or(Error::InvalidToken)?;
         let otlp = TraceServiceClient::with_interceptor(channel.clone(), token.clone());
         let inner = ControlClient::with_interceptor(channel, token)

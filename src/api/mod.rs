@@ -11,13 +11,12 @@
 //! The API knows the store's types and the wire; it knows nothing of tests, selectors'
 //! meaning (it hands selector text to `lang`) or how the server is started.
 
-pub mod auth;
 pub mod cli;
 mod client;
 pub mod otlp;
 mod service;
 
-pub use auth::{BearerToken, RequireBearer};
+pub use crate::auth::{BearerToken, RequireBearer};
 pub use client::RemoteClient;
 pub use service::{ControlService, DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 
@@ -53,19 +52,4 @@ impl Error {
     pub fn is_bad_input(&self) -> bool {
         matches!(self, Error::InvalidUrl { .. } | Error::InvalidToken | Error::InvalidTraceId { .. })
     }
-}
-
-/// An error and its sources on one line: tonic's transport errors say little at the top.
-pub(crate) fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
 }

@@ -4,13 +4,12 @@
 
 use std::time::Duration;
 
-use tonic::service::interceptor::InterceptedService;
 use tonic::{Request, Response, Status};
 
 use super::otlp::encode_trace_bytes;
 use super::pb;
 use super::pb::control_server::{Control, ControlServer};
-use crate::lang::{Selector, TraceView};
+use crate::lang::{unmatched_selectors, Selector};
 use crate::model::{SpanId, Trace, TraceId};
 use crate::store::{StoreStats, TraceStore, TraceSummary, WaitOptions, WaitOutcome};
 
@@ -36,21 +35,13 @@ impl ControlService {
             .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
             .send_compressed(tonic::codec::CompressionEncoding::Gzip)
     }
-
-    /// [`ControlService::into_server`] behind the bearer-token check (`--auth-token`).
-    pub fn into_authenticated_server(
-        self,
-        auth: super::RequireBearer,
-    ) -> InterceptedService<ControlServer<ControlService>, super::RequireBearer> {
-        InterceptedService::new(self.into_server(), auth)
-    }
 }
 
 fn trace_id_from(bytes: &[u8]) -> Result<TraceId, Status> {
     TraceId::from_bytes(bytes).map_err(|error| Status::invalid_argument(format!("bad trace id: {error}")))
 }
 
-pub(crate) fn summary_to_pb(summary: &TraceSummary) -> pb::TraceSummary {
+pub(crate) fn summary_to_pb(summary: &TraceSummary, last_update_unix_nano: u64) -> pb::TraceSummary {
     pb::TraceSummary {
         trace_id: summary.trace_id.0.to_vec(),
         root_name: summary.root_name.clone(),
@@ -58,7 +49,7 @@ pub(crate) fn summary_to_pb(summary: &TraceSummary) -> pb::TraceSummary {
         span_count: u32::try_from(summary.span_count).unwrap_or(u32::MAX),
         start_time_unix_nano: summary.start_time_unix_nano,
         duration_nanos: summary.duration_nanos,
-        last_update_unix_nano: 0,
+        last_update_unix_nano,
     }
 }
 
@@ -86,17 +77,7 @@ fn selector_check(texts: &[String]) -> Result<Box<crate::store::CompletenessChec
             .map_err(|error| Status::invalid_argument(format!("bad selector {text:?}: {error}")))?;
         selectors.push(selector);
     }
-    Ok(Box::new(move |trace: &Trace| {
-        if selectors.is_empty() {
-            return Vec::new();
-        }
-        let view = TraceView::new(trace);
-        selectors
-            .iter()
-            .filter(|selector| !selector.matches_any(&view))
-            .map(|selector| format!("selector {selector} matched none"))
-            .collect()
-    }))
+    Ok(Box::new(move |trace: &Trace| unmatched_selectors(trace, &selectors)))
 }
 
 fn wait_outcome_to_pb(outcome: WaitOutcome) -> pb::WaitTraceResponse {
@@ -122,7 +103,19 @@ impl Control for ControlService {
             0 => DEFAULT_LIST_LIMIT,
             limit => limit.min(MAX_LIST_LIMIT),
         };
-        let traces = self.store.list(limit).iter().map(summary_to_pb).collect();
+        // Instants have no epoch: place each update relative to the wall clock now.
+        let (now, wall_now) = (tokio::time::Instant::now().into_std(), std::time::SystemTime::now());
+        let traces = self
+            .store
+            .list_with_updates(limit)
+            .iter()
+            .map(|(summary, last_update)| {
+                let wall = wall_now - now.saturating_duration_since(*last_update);
+                let unix_nanos =
+                    wall.duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_nanos());
+                summary_to_pb(summary, u64::try_from(unix_nanos).unwrap_or(u64::MAX))
+            })
+            .collect();
         Ok(Response::new(pb::ListTracesResponse { traces }))
     }
 

@@ -79,6 +79,12 @@ enum Cmd {
         #[arg(long, default_value_t = 2)]
         pairs: usize,
     },
+    /// In-process decode costs, alternating the variants round by round, as ratios to prost.
+    Micro {
+        /// Rounds per variant.
+        #[arg(long, default_value_t = 40)]
+        rounds: usize,
+    },
     /// Send the load to a running receiver.
     Send {
         #[command(flatten)]
@@ -94,6 +100,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Cmd::Serve { kind, grpc_addr } => runtime.block_on(serve(kind, grpc_addr)),
         Cmd::Bench { load, pairs } => runtime.block_on(bench(load, pairs)),
+        Cmd::Micro { rounds } => runtime.block_on(micro(rounds)),
         Cmd::Send { load, addr } => runtime.block_on(async {
             let requests = encode_requests(&load);
             let report = send(addr, &requests, &load).await?;
@@ -380,5 +387,56 @@ async fn bench(load: Load, pairs: usize) -> anyhow::Result<()> {
         mean(pair_ratios.iter().map(|pair| pair.0).collect()),
         mean(pair_ratios.iter().map(|pair| pair.1).collect())
     );
+    Ok(())
+}
+
+// ---------------------------------------------------------------------------------------
+// Micro
+
+/// Times the decode variants on the same requests, interleaved round by round so that the
+/// machine's drift affects each alike, and prints medians per span and ratios to prost.
+async fn micro(rounds: usize) -> anyhow::Result<()> {
+    use prost::Message;
+    use tracecheck::ingest;
+    const PER_ROUND: u64 = 16;
+    let workload = Workload::new(512);
+    let (store, _guard) = tracecheck::store::TraceStore::new(tracecheck::store::StoreConfig::default());
+    let names = [
+        "prost decode + drop",
+        "generated decode + convert + drop",
+        "wire decode + drop",
+        "wire decode + insert",
+    ];
+    let mut times: Vec<Vec<f64>> = vec![Vec::new(); names.len()];
+    let mut next_request = 0u64;
+    for _ in 0..rounds {
+        let requests: Vec<Bytes> = (0..PER_ROUND)
+            .map(|_| {
+                next_request += 1;
+                workload.request(next_request)
+            })
+            .collect();
+        for (variant, samples) in times.iter_mut().enumerate() {
+            let started = Instant::now();
+            for request in &requests {
+                match variant {
+                    0 => drop(ExportTraceServiceRequest::decode(&request[..])?),
+                    1 => drop(ingest::convert::decode_protobuf_generated(request)?),
+                    2 => drop(ingest::decode_protobuf(request)?),
+                    _ => drop(ingest::store_batch(&store, ingest::decode_protobuf(request)?)),
+                }
+            }
+            samples.push(started.elapsed().as_secs_f64() / (PER_ROUND as f64 * 512.0));
+        }
+    }
+    let median = |samples: &mut Vec<f64>| {
+        samples.sort_by(f64::total_cmp);
+        samples[samples.len() / 2]
+    };
+    let medians: Vec<f64> = times.iter_mut().map(median).collect();
+    for (name, value) in names.iter().zip(&medians) {
+        println!("{name:<36} {:>7.1} ns/span  {:.3}x prost", value * 1e9, value / medians[0]);
+    }
+    println!("store after micro: {} spans held", store.stats().spans_held);
     Ok(())
 }

@@ -8,7 +8,6 @@
 //! holds up only itself. It knows the store only through [`super::store_batch`].
 
 use std::io::Read;
-use std::sync::Arc;
 
 use axum::body::Body;
 use axum::extract::{DefaultBodyLimit, State};
@@ -20,6 +19,7 @@ use futures::StreamExt;
 use http::{header, HeaderMap, HeaderValue};
 
 use super::{convert, Admission, Error};
+use crate::auth::RequireBearer;
 use crate::store::TraceStore;
 
 /// The OTLP/HTTP traces path.
@@ -32,7 +32,7 @@ struct Receiver {
     store: TraceStore,
     admission: Admission,
     max_message_size: usize,
-    auth_token: Option<Arc<str>>,
+    auth: RequireBearer,
 }
 
 /// The request encodings OTLP/HTTP defines.
@@ -51,15 +51,15 @@ impl Encoding {
     }
 }
 
-/// The router serving `POST /v1/traces` into `store`. With `auth_token` set, a request must
+/// The router serving `POST /v1/traces` into `store`. When `auth` holds a token, a request must
 /// carry `Authorization: Bearer <token>` or gets 401.
 pub fn router(
     store: TraceStore,
     admission: Admission,
     max_message_size: usize,
-    auth_token: Option<Arc<str>>,
+    auth: RequireBearer,
 ) -> Router {
-    let receiver = Receiver { store, admission, max_message_size, auth_token };
+    let receiver = Receiver { store, admission, max_message_size, auth };
     Router::new()
         .route(TRACES_PATH, post(export))
         // The handler enforces its own limit while streaming the body.
@@ -68,12 +68,9 @@ pub fn router(
 }
 
 async fn export(State(receiver): State<Receiver>, headers: HeaderMap, body: Body) -> Response {
-    if let Some(token) = &receiver.auth_token {
-        if !bearer_matches(&headers, token) {
-            let err = Error::Unauthenticated;
-            return (err.http_status(), [(header::WWW_AUTHENTICATE, "Bearer")], err.to_string())
-                .into_response();
-        }
+    if !receiver.auth.accepts(headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok())) {
+        let err = Error::Unauthenticated;
+        return (err.http_status(), [(header::WWW_AUTHENTICATE, "Bearer")], err.to_string()).into_response();
     }
     let encoding = match request_encoding(&headers) {
         Ok(encoding) => encoding,
@@ -120,14 +117,6 @@ async fn take_in(
         Encoding::Protobuf => convert::encode_response_protobuf(&outcome),
         Encoding::Json => convert::encode_response_json(&outcome),
     })
-}
-
-fn bearer_matches(headers: &HeaderMap, token: &str) -> bool {
-    headers
-        .get(header::AUTHORIZATION)
-        .and_then(|value| value.to_str().ok())
-        .and_then(|value| value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")))
-        .is_some_and(|given| given.trim() == token)
 }
 
 fn request_encoding(headers: &HeaderMap) -> Result<Encoding, Error> {

@@ -4,8 +4,10 @@
 //! It follows prost's rules so that it accepts and rejects exactly what the generated types
 //! do (tests hold it to [`super::convert::decode_protobuf_generated`] on the same bytes):
 //! unknown fields (groups included) are skipped, a known field with the wrong wire type or a
-//! string that is not UTF-8 fails the request, a repeated message field appends and a
-//! singular one merges. Strings that repeat within the request are interned, and the
+//! string that is not UTF-8 fails the request, repeated fields append, a resource, scope or
+//! status that occurs twice is merged, and a scalar or an attribute value that occurs twice
+//! keeps the last one (prost would merge two `array_value`s of one `AnyValue`; no exporter
+//! writes that). Strings that repeat within the request are interned, and the
 //! resource and scope are decoded once and shared by their spans through an `Arc`.
 //! It knows the OTLP field numbers and nothing of the store or the network.
 
@@ -14,8 +16,7 @@ use std::sync::Arc;
 use super::intern::{Interner, Recent};
 use super::{check_link_ids, check_span_ids, Batch, Error};
 use crate::model::{
-    empty_str, AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanKind, Status, StatusCode,
-    Str,
+    AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanKind, Status, StatusCode, Str,
 };
 
 /// Deepest nesting of array and map attribute values accepted; deeper input is refused
@@ -68,15 +69,21 @@ impl<'a> Reader<'a> {
         self.pos < self.buf.len()
     }
 
-    #[inline]
+    #[inline(always)]
     fn varint(&mut self) -> Result<u64> {
-        // One-byte fast path: field keys and small enums.
+        // One-byte fast path (field keys, small enums and lengths) inlined at every call;
+        // the general case out of line.
         if let Some(&byte) = self.buf.get(self.pos) {
             if byte < 0x80 {
                 self.pos += 1;
                 return Ok(u64::from(byte));
             }
         }
+        self.varint_slow()
+    }
+
+    #[inline(never)]
+    fn varint_slow(&mut self) -> Result<u64> {
         let mut value = 0u64;
         for index in 0..10 {
             let Some(&byte) = self.buf.get(self.pos + index) else {
@@ -95,7 +102,7 @@ impl<'a> Reader<'a> {
     }
 
     /// The next field's number and wire type.
-    #[inline]
+    #[inline(always)]
     fn key(&mut self) -> Result<(u32, u8)> {
         let key = self.varint()?;
         if key > u64::from(u32::MAX) {
@@ -112,7 +119,7 @@ impl<'a> Reader<'a> {
         Ok((field, wire_type))
     }
 
-    #[inline]
+    #[inline(always)]
     fn bytes(&mut self) -> Result<&'a [u8]> {
         let len = self.varint()?;
         let remaining = (self.buf.len() - self.pos) as u64;
@@ -196,10 +203,11 @@ pub fn decode_request(bytes: &[u8]) -> std::result::Result<Batch, Error> {
         interner: Interner::new(),
         // Spans are about 300-400 bytes on the wire; reserve for that once.
         batch: Batch { spans: Vec::with_capacity(bytes.len() / 320 + 1), ..Batch::default() },
-        span_attributes: Vec::with_capacity(16),
+        attributes_hint: 0,
         events: Vec::new(),
         links: Vec::new(),
         recent_names: Recent::default(),
+        empty: Arc::from(""),
         recent_keys: Vec::new(),
         recent_values: Vec::new(),
     };
@@ -212,10 +220,16 @@ pub fn decode_request(bytes: &[u8]) -> std::result::Result<Batch, Error> {
 struct Decoder<'a> {
     interner: Interner<'a>,
     batch: Batch,
-    span_attributes: Vec<KeyValue>,
+    /// The previous span's attribute count: spans of a batch mostly have the same layout, so
+    /// a vector of that capacity usually becomes the span's boxed slice without a copy.
+    attributes_hint: usize,
     events: Vec<Event>,
     links: Vec<Link>,
     recent_names: Recent<'a, 8>,
+    /// This batch's empty string. Not the process-wide `empty_str()`: every span refers to
+    /// an empty status message, and cloning one `Arc` from every decoding thread would make
+    /// its counter's cache line bounce between cores.
+    empty: Str,
     /// Per span attribute position: its recent keys and recent string values.
     recent_keys: Vec<Recent<'a, 2>>,
     recent_values: Vec<Recent<'a, 8>>,
@@ -376,12 +390,15 @@ impl<'a> Decoder<'a> {
         let mut trace_id: &[u8] = &[];
         let mut span_id: &[u8] = &[];
         let mut parent_span_id: &[u8] = &[];
-        let mut name: Str = empty_str();
+        // Absent strings become the batch's empty string only at the end: cloning a shared
+        // `Arc` costs an atomic operation, and dropping the overwritten one another.
+        let mut name: Option<Str> = None;
+        let mut status_code = StatusCode::Unset;
+        let mut status_message: Option<Str> = None;
         let mut kind = 0i32;
         let mut start_time_unix_nano = 0u64;
         let mut end_time_unix_nano = 0u64;
-        let mut status = Status::default();
-        self.span_attributes.clear();
+        let mut attributes: Vec<KeyValue> = Vec::with_capacity(self.attributes_hint);
         self.events.clear();
         self.links.clear();
 
@@ -407,7 +424,7 @@ impl<'a> Decoder<'a> {
                 }
                 5 => {
                     expect(wire_type, LEN)?;
-                    name = self.span_name(reader.bytes()?)?;
+                    name = Some(self.span_name(reader.bytes()?)?);
                 }
                 6 => {
                     expect(wire_type, VARINT)?;
@@ -423,9 +440,9 @@ impl<'a> Decoder<'a> {
                 }
                 9 => {
                     expect(wire_type, LEN)?;
-                    let place = Place::Span(self.span_attributes.len());
+                    let place = Place::Span(attributes.len());
                     let attribute = self.key_value(reader.bytes()?, place, 0)?;
-                    self.span_attributes.push(attribute);
+                    attributes.push(attribute);
                 }
                 11 => {
                     expect(wire_type, LEN)?;
@@ -444,7 +461,7 @@ impl<'a> Decoder<'a> {
                 }
                 15 => {
                     expect(wire_type, LEN)?;
-                    self.status(reader.bytes()?, &mut status)?;
+                    self.status(reader.bytes()?, &mut status_code, &mut status_message)?;
                 }
                 16 => {
                     expect(wire_type, I32)?;
@@ -454,6 +471,7 @@ impl<'a> Decoder<'a> {
             }
         }
 
+        self.attributes_hint = attributes.len();
         let (trace_id, span_id, parent_span_id) = match check_span_ids(trace_id, span_id, parent_span_id) {
             Ok(ids) => ids,
             Err(reason) => return Ok(Err(reason)),
@@ -462,13 +480,17 @@ impl<'a> Decoder<'a> {
             trace_id,
             span_id,
             parent_span_id,
-            name,
+            name: name.unwrap_or_else(|| self.empty.clone()),
             kind: SpanKind::from_i32(kind),
-            status,
+            status: Status {
+                code: status_code,
+                message: status_message.unwrap_or_else(|| self.empty.clone()),
+            },
             start_time_unix_nano,
             end_time_unix_nano,
+            // Exact when the hint was right (no copy); otherwise one shrink.
+            attributes: attributes.into_boxed_slice(),
             // Draining an exact-size iterator allocates each slice once at its final size.
-            attributes: self.span_attributes.drain(..).collect(),
             events: self.events.drain(..).collect(),
             links: self.links.drain(..).collect(),
             resource: resource.clone(),
@@ -476,17 +498,17 @@ impl<'a> Decoder<'a> {
         }))
     }
 
-    fn status(&mut self, bytes: &'a [u8], status: &mut Status) -> Result<()> {
+    fn status(&mut self, bytes: &'a [u8], code: &mut StatusCode, message: &mut Option<Str>) -> Result<()> {
         let mut reader = Reader::new(bytes);
         while reader.has_more() {
             match reader.key()? {
                 (2, wire_type) => {
                     expect(wire_type, LEN)?;
-                    status.message = self.interner.value_utf8(reader.bytes()?)?;
+                    *message = Some(self.interner.value_utf8(reader.bytes()?)?);
                 }
                 (3, wire_type) => {
                     expect(wire_type, VARINT)?;
-                    status.code = StatusCode::from_i32(reader.varint()? as i32);
+                    *code = StatusCode::from_i32(reader.varint()? as i32);
                 }
                 (field, wire_type) => reader.skip(field, wire_type)?,
             }
@@ -496,7 +518,7 @@ impl<'a> Decoder<'a> {
 
     fn event(&mut self, bytes: &'a [u8]) -> Result<Event> {
         let mut time_unix_nano = 0u64;
-        let mut name = empty_str();
+        let mut name: Option<Str> = None;
         let mut attributes = Vec::new();
         let mut reader = Reader::new(bytes);
         while reader.has_more() {
@@ -507,7 +529,7 @@ impl<'a> Decoder<'a> {
                 }
                 (2, wire_type) => {
                     expect(wire_type, LEN)?;
-                    name = self.interner.intern_utf8(reader.bytes()?)?;
+                    name = Some(self.interner.intern_utf8(reader.bytes()?)?);
                 }
                 (3, wire_type) => {
                     expect(wire_type, LEN)?;
@@ -520,6 +542,7 @@ impl<'a> Decoder<'a> {
                 (field, wire_type) => reader.skip(field, wire_type)?,
             }
         }
+        let name = name.unwrap_or_else(|| self.empty.clone());
         Ok(Event { time_unix_nano, name, attributes: attributes.into_boxed_slice() })
     }
 
@@ -604,7 +627,7 @@ impl<'a> Decoder<'a> {
                 }
                 // Not among the recent values at this position: most likely unique (an ID,
                 // a URL), so it gets its own allocation without a hash-table round trip.
-                let value: Str = if bytes.is_empty() { empty_str() } else { Arc::from(utf8(bytes)?) };
+                let value: Str = if bytes.is_empty() { self.empty.clone() } else { Arc::from(utf8(bytes)?) };
                 self.recent_values[slot].remember(bytes, value.clone());
                 Ok(value)
             }
@@ -612,14 +635,14 @@ impl<'a> Decoder<'a> {
     }
 
     fn key_value(&mut self, bytes: &'a [u8], place: Place, depth: u32) -> Result<KeyValue> {
-        let mut key = empty_str();
+        let mut key: Option<Str> = None;
         let mut value = AttributeValue::Empty;
         let mut reader = Reader::new(bytes);
         while reader.has_more() {
             match reader.key()? {
                 (1, wire_type) => {
                     expect(wire_type, LEN)?;
-                    key = self.key(reader.bytes()?, place)?;
+                    key = Some(self.key(reader.bytes()?, place)?);
                 }
                 (2, wire_type) => {
                     expect(wire_type, LEN)?;
@@ -634,7 +657,7 @@ impl<'a> Decoder<'a> {
                 (field, wire_type) => reader.skip(field, wire_type)?,
             }
         }
-        Ok(KeyValue { key, value })
+        Ok(KeyValue { key: key.unwrap_or_else(|| self.empty.clone()), value })
     }
 
     fn any_value(&mut self, bytes: &'a [u8], place: Place, depth: u32) -> Result<AttributeValue> {

@@ -76,7 +76,9 @@ pub use eval::{
     SpecOutcome, Vars,
 };
 pub use expr::{Assertion, Expr, FilterCall, StrLit, StrPart, Template, Term};
-pub use selector::{Chain, Filter, PseudoClass, Selector, SelectorOp, SelectorValue, SpanSelector};
+pub use selector::{
+    unmatched_selectors, Chain, Filter, PseudoClass, Selector, SelectorOp, SelectorValue, SpanSelector,
+};
 pub use value::{format_duration, DurationUnit, Item, Type, Value};
 pub use view::{SpanView, TraceView, SELECTED_SPANS_COUNT, TRIGGER_SPAN_NAME};
 

@@ -757,3 +757,18 @@ impl fmt::Display for Filter {
         }
     }
 }
+
+/// Trace completeness rule 3 as problem texts: `selector span[name="db"] matched none`, one
+/// per selector that matches no span of `trace` (empty when all match). Shared by the
+/// in-process runner and the control API's `WaitTrace`, so both word it the same.
+pub fn unmatched_selectors(trace: &crate::model::Trace, selectors: &[Selector]) -> Vec<String> {
+    if selectors.is_empty() {
+        return Vec::new();
+    }
+    let view = TraceView::new(trace);
+    selectors
+        .iter()
+        .filter(|selector| !selector.matches_any(&view))
+        .map(|selector| format!("selector {selector} matched none"))
+        .collect()
+}

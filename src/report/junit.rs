@@ -35,6 +35,21 @@
 //!   could not be evaluated (missing attribute, bad number, no span matched); the error wins
 //!   when a spec has both. `message` names the first problem with its observed value; the
 //!   element's text lists every failed assertion with the observed value per span.
+//! - A required-gate testcase per required gate of a step that has gates (one the analyzer
+//!   ran on), named `required gate: <gate>`, with the specs' classname. A failed gate is a
+//!   `<failure type="GATE">` whose `message` says why: for `test-specs` how many specs
+//!   failed, for `analyzer-rules` and `analyzer-score` the score and the failed rules as
+//!   `plugin/rule (level): N of M spans`. The element's text lists each failed rule's
+//!   spans with their findings.
+//!
+//!   ```xml
+//!   <testcase name="required gate: analyzer-rules" classname="create and fetch user.get user">
+//!     <failure type="GATE" message="analyzer score 50 (minimum 0); failed rules: standards/span-naming (error): 1 of 3 spans">
+//!       standards/span-naming (error, weight 25)
+//!         span 0202020202020202 "users": The Span name users is not matching the naming convention
+//!     </failure>
+//!   </testcase>
+//!   ```
 //! - `time` is in seconds with millisecond precision, present when the runner recorded it.
 
 use std::fs::File;
@@ -45,6 +60,7 @@ use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
 
 use super::{Reporter, RunReport, SpecReport, StepReport, StepState};
+use crate::analyze::{AnalyzerResult, Gate, GateResult};
 
 /// Counts for one `<testsuite>` or `<testsuites>` element.
 #[derive(Default, Clone, Copy)]
@@ -79,6 +95,14 @@ impl Counts {
                     SpecVerdict::Passed => {}
                     SpecVerdict::Failure => counts.failures += 1,
                     SpecVerdict::Error => counts.errors += 1,
+                }
+            }
+            if let Some(gates) = &step.gates {
+                for gate in &gates.required {
+                    counts.tests += 1;
+                    if gate_failed(gates, gate) {
+                        counts.failures += 1;
+                    }
                 }
             }
         }
@@ -145,6 +169,89 @@ fn spec_problems(spec: &SpecReport) -> (String, String) {
     (message, text)
 }
 
+fn gate_failed(gates: &GateResult, gate: &str) -> bool {
+    gates.failed.iter().any(|failed| failed == gate)
+}
+
+/// Why a required gate failed, as a one-line message and a longer text.
+fn gate_problems(step: &StepReport, gate: &str) -> (String, String) {
+    let analyzer_gate = gate == Gate::AnalyzerRules.name() || gate == Gate::AnalyzerScore.name();
+    match &step.analyzer {
+        Some(analyzer) if analyzer_gate => analyzer_problems(analyzer),
+        _ => {
+            let n_failed = step.specs.iter().filter(|spec| !spec.passed).count();
+            let message = format!("{n_failed} of {} specs failed", step.specs.len());
+            let text = step
+                .specs
+                .iter()
+                .filter(|spec| !spec.passed)
+                .map(|spec| format!("{}\n", spec.title()))
+                .collect();
+            (message, text)
+        }
+    }
+}
+
+fn analyzer_problems(analyzer: &AnalyzerResult) -> (String, String) {
+    let mut rules = Vec::new();
+    let mut text = String::new();
+    for (plugin, rule) in analyzer.failed_rules() {
+        let failed: Vec<_> = rule.results.iter().filter(|result| !result.passed).collect();
+        rules.push(format!(
+            "{}/{} ({}): {} of {} spans",
+            plugin.id,
+            rule.id,
+            rule.level,
+            failed.len(),
+            rule.results.len()
+        ));
+        text.push_str(&format!("{}/{} ({}, weight {})\n", plugin.id, rule.id, rule.level, rule.weight));
+        for result in failed {
+            let descriptions: Vec<&str> =
+                result.errors.iter().map(|finding| finding.description.as_str()).collect();
+            text.push_str(&format!(
+                "  span {} {:?}: {}\n",
+                result.span_id,
+                &*result.span_name,
+                if descriptions.is_empty() { "failed".to_string() } else { descriptions.join("; ") }
+            ));
+        }
+    }
+    let mut message = format!("analyzer score {} (minimum {})", analyzer.score, analyzer.minimum_score);
+    if !rules.is_empty() {
+        message.push_str("; failed rules: ");
+        message.push_str(&rules.join(", "));
+    }
+    (message, text)
+}
+
+fn write_gates<W: Write>(writer: &mut Writer<W>, classname: &str, step: &StepReport) -> io::Result<()> {
+    let Some(gates) = &step.gates else {
+        return Ok(());
+    };
+    for gate in &gates.required {
+        let name = format!("required gate: {gate}");
+        let element = writer
+            .create_element("testcase")
+            .with_attribute(("name", name.as_str()))
+            .with_attribute(("classname", classname));
+        if !gate_failed(gates, gate) {
+            element.write_empty()?;
+            continue;
+        }
+        let (message, text) = gate_problems(step, gate);
+        element.write_inner_content(|writer| {
+            writer
+                .create_element("failure")
+                .with_attribute(("type", "GATE"))
+                .with_attribute(("message", message.as_str()))
+                .write_text_content(BytesText::new(&text))?;
+            Ok(())
+        })?;
+    }
+    Ok(())
+}
+
 fn write_step<W: Write>(writer: &mut Writer<W>, run_name: &str, step: &StepReport) -> io::Result<()> {
     let mut element = writer
         .create_element("testcase")
@@ -163,7 +270,15 @@ fn write_step<W: Write>(writer: &mut Writer<W>, run_name: &str, step: &StepRepor
                 StepState::Passed => {}
                 StepState::Failed => {
                     let n_failed = step.specs.iter().filter(|spec| !spec.passed).count();
-                    let message = if step.specs.is_empty() || n_failed == 0 {
+                    let failed_gates: Vec<&str> = step
+                        .gates
+                        .iter()
+                        .flat_map(|gates| gates.required.iter().filter(|gate| gate_failed(gates, gate)))
+                        .map(String::as_str)
+                        .collect();
+                    let message = if n_failed == 0 && !failed_gates.is_empty() {
+                        format!("required gates failed: {}", failed_gates.join(", "))
+                    } else if step.specs.is_empty() || n_failed == 0 {
                         step.error.clone().unwrap_or_else(|| "step failed".to_string())
                     } else {
                         format!("{n_failed} of {} specs failed", step.specs.len())
@@ -219,7 +334,7 @@ fn write_step<W: Write>(writer: &mut Writer<W>, run_name: &str, step: &StepRepor
             Ok(())
         })?;
     }
-    Ok(())
+    write_gates(writer, &classname, step)
 }
 
 /// Renders every run as one JUnit XML document.

@@ -217,8 +217,9 @@ pub struct SpanResult {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct WaitProgress {
     pub trace_id: TraceId,
-    /// Spans received so far (the trigger span included).
-    pub n_spans: usize,
+    /// Spans received so far (the trigger span included), when the source can tell cheaply
+    /// (a remote server is not asked just to draw this line).
+    pub n_spans: Option<usize>,
     /// Time since the trigger fired.
     pub elapsed: std::time::Duration,
 }

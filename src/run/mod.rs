@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use files::{load, run_files, Inputs, RunFiles, RunFilesError};
-pub use source::{unmatched_selectors, BoxFuture, LocalSource, RemoteSource, TraceSource};
+pub use source::{BoxFuture, LocalSource, RemoteSource, TraceSource};
 pub use step::{trigger_span, StepRun};
 
 use crate::analyze::{AnalyzerConfig, Gate, DEFAULT_REQUIRED_GATES};

@@ -5,7 +5,7 @@
 use std::future::Future;
 use std::pin::Pin;
 
-use crate::lang::{Selector, TraceView};
+use crate::lang::{unmatched_selectors, Selector};
 use crate::model::{Span, TraceId};
 use crate::store::{TraceStore, WaitOptions, WaitOutcome};
 
@@ -61,19 +61,6 @@ impl TraceSource for LocalSource {
         let count = self.store.get(trace_id).map(|trace| trace.spans.len());
         Box::pin(async move { count })
     }
-}
-
-/// Rule 3 as problem texts: `selector span[name="db"] matched none`, one per selector.
-pub fn unmatched_selectors(trace: &crate::model::Trace, selectors: &[Selector]) -> Vec<String> {
-    if selectors.is_empty() {
-        return Vec::new();
-    }
-    let view = TraceView::new(trace);
-    selectors
-        .iter()
-        .filter(|selector| !selector.matches_any(&view))
-        .map(|selector| format!("selector {selector} matched none"))
-        .collect()
 }
 
 /// A running `tracecheck serve`, over its control API: the server waits with the same rules

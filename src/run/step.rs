@@ -97,7 +97,7 @@ async fn run_inner(
                 tokio::select! {
                     outcome = &mut wait => break outcome,
                     _ = ticks.tick() => {
-                        let n_spans = source.span_count(trace_id).await.unwrap_or(0);
+                        let n_spans = source.span_count(trace_id).await;
                         reporter.on_waiting(&WaitProgress { trace_id, n_spans, elapsed: started.elapsed() });
                     }
                 }

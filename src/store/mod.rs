@@ -179,7 +179,8 @@ struct QueueItem {
 struct TraceEntry {
     spans: Vec<Arc<Span>>,
     /// Span IDs, built once the trace outgrows [`LINEAR_DEDUP_LIMIT`].
-    span_ids: Option<HashSet<SpanId>>,
+    /// Boxed: most traces never need it, and an empty `Option<Box<_>>` costs one word.
+    span_ids: Option<Box<HashSet<SpanId>>>,
     last_update: Instant,
     /// The `seq` of this trace's live queue item (0 while it has no spans).
     seq: u64,
@@ -223,7 +224,7 @@ impl TraceEntry {
         } else if self.spans.len() >= LINEAR_DEDUP_LIMIT {
             let mut ids: HashSet<SpanId> = self.spans.iter().map(|span| span.span_id).collect();
             ids.insert(span.span_id);
-            self.span_ids = Some(ids);
+            self.span_ids = Some(Box::new(ids));
             bytes += SPAN_ID_INDEX_BYTES * (self.spans.len() + 1);
         }
         self.spans.push(Arc::new(span));
@@ -414,6 +415,11 @@ impl TraceStore {
 
     /// The most recently updated traces first.
     pub fn list(&self, limit: usize) -> Vec<TraceSummary> {
+        self.list_with_updates(limit).into_iter().map(|(summary, _)| summary).collect()
+    }
+
+    /// [`TraceStore::list`] with when each trace's last span arrived.
+    pub fn list_with_updates(&self, limit: usize) -> Vec<(TraceSummary, Instant)> {
         // Pick the newest live items under the queue lock (an item is live when its `seq` is
         // the entry's, so each trace appears once), then summarise without it.
         let trace_ids: Vec<TraceId> = {
@@ -428,13 +434,17 @@ impl TraceStore {
                 .map(|item| item.trace_id)
                 .collect()
         };
-        trace_ids
+        let mut summaries: Vec<(TraceSummary, Instant)> = trace_ids
             .into_iter()
             .filter_map(|trace_id| {
                 let entry = self.shared.traces.get(&trace_id)?;
-                (!entry.spans.is_empty()).then(|| summarize(trace_id, &entry.spans))
+                (!entry.spans.is_empty()).then(|| (summarize(trace_id, &entry.spans), entry.last_update))
             })
-            .collect()
+            .collect();
+        // A pinned trace passed over by eviction is requeued without being updated: order by
+        // the real update time.
+        summaries.sort_by(|a, b| b.1.cmp(&a.1));
+        summaries
     }
 
     pub fn stats(&self) -> StoreStats {

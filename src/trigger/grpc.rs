@@ -15,8 +15,9 @@ use tonic::metadata::{MetadataKey, MetadataMap, MetadataValue};
 use tonic::transport::Endpoint;
 use tonic::Status;
 
-use super::{error_chain, propagation_headers, render_headers, Auth, Error, Header, TriggerResponse};
+use super::{propagation_headers, render_headers, Auth, Error, Header, TriggerResponse};
 use crate::defaults::{TRIGGER_CONNECT_TIMEOUT, TRIGGER_TIMEOUT};
+use crate::error_chain;
 use crate::model::{SpanId, TraceId};
 
 /// `trigger: {type: grpc, grpc: {...}}`.

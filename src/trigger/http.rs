@@ -4,10 +4,9 @@ use std::time::SystemTime;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 
-use super::{
-    error_chain, propagation_headers, render_headers, ApiKeyLocation, Auth, Error, Header, TriggerResponse,
-};
+use super::{propagation_headers, render_headers, ApiKeyLocation, Auth, Error, Header, TriggerResponse};
 use crate::defaults::{TRIGGER_CONNECT_TIMEOUT, TRIGGER_TIMEOUT};
+use crate::error_chain;
 use crate::model::{SpanId, TraceId};
 
 /// `trigger: {type: http, httpRequest: {...}}`.

@@ -188,19 +188,3 @@ pub fn propagation_headers(trace_id: TraceId, span_id: SpanId) -> Vec<(&'static 
         ("x-amzn-trace-id", format!("Root=1-{}-{};Parent={span};Sampled=1", &trace[..8], &trace[8..])),
     ]
 }
-
-/// The chain of an error's sources as one line, so "connection refused" is not hidden
-/// behind "error sending request".
-fn error_chain(error: &dyn std::error::Error) -> String {
-    let mut text = error.to_string();
-    let mut source = error.source();
-    while let Some(cause) = source {
-        let cause_text = cause.to_string();
-        if !text.contains(&cause_text) {
-            text.push_str(": ");
-            text.push_str(&cause_text);
-        }
-        source = cause.source();
-    }
-    text
-}

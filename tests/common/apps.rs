@@ -33,6 +33,7 @@ use tonic::body::Body;
 use tonic::server::{NamedService, UnaryService};
 use tonic::{Request, Response, Status};
 
+use super::demo::HeaderExtractor;
 use tracecheck::trigger::grpc::{compile_proto, DynamicCodec};
 
 /// How long after its response `/late` exports its last span.
@@ -52,17 +53,6 @@ impl App {
     pub async fn shutdown(self) {
         let provider = self.provider.clone();
         let _ = tokio::task::spawn_blocking(move || provider.shutdown()).await;
-    }
-}
-
-struct HeaderExtractor<'a>(&'a HeaderMap);
-
-impl Extractor for HeaderExtractor<'_> {
-    fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|value| value.to_str().ok())
-    }
-    fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(|key| key.as_str()).collect()
     }
 }
 

@@ -21,49 +21,44 @@ pub(super) const RULE: RuleDef = RuleDef {
     check,
 };
 
-/// `^([a-z0-9_]+\.)+[a-z0-9_]+$` without a regex engine: two or more dot-separated segments,
-/// each non-empty and made of ASCII lower-case letters, digits and `_`.
-pub(crate) fn follows_convention(key: &str) -> bool {
-    let mut n_segments = 0;
-    for segment in key.split('.') {
-        if segment.is_empty()
-            || !segment.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_')
-        {
-            return false;
-        }
-        n_segments += 1;
-    }
-    n_segments >= 2
-}
-
 fn check(map: &SpanMap<'_>, findings: &mut Vec<Finding>) -> Verdict {
     let entries = map.entries();
-    for (key, _) in entries {
-        if !follows_convention(key) {
+    for entry in entries {
+        let key = entry.key;
+        if !entry.follows_convention() {
             findings.push(Finding::new(
-                *key,
+                key,
                 format!("Attribute \"{key}\" does not follow the naming convention"),
             ));
         }
     }
-    for (key, _) in entries {
-        // Keys are sorted, so every key starting with `{key}.` sits in one run that begins
-        // where keys stop sorting before `{key}.`.
-        let dotted = |candidate: &str| candidate.bytes().lt(key.bytes().chain(std::iter::once(b'.')));
-        let start = entries.partition_point(|(candidate, _)| dotted(candidate));
-        let n_children = entries[start..]
+    for (at, entry) in entries.iter().enumerate() {
+        let key = entry.key;
+        if key.is_empty() {
+            // No well-formed key has an empty namespace.
+            continue;
+        }
+        // Keys are sorted, so the keys that start with `key` directly follow it; usually the
+        // next key does not, and the check ends there.
+        let n_children = entries[at + 1..]
             .iter()
-            .map(|(candidate, _)| *candidate)
+            // The byte test rejects most keys without a string comparison.
             .take_while(|candidate| {
-                candidate.len() > key.len()
-                    && candidate.starts_with(key)
-                    && candidate.as_bytes()[key.len()] == b'.'
+                candidate.key.len() > key.len()
+                    && candidate.key.as_bytes()[key.len() - 1] == key.as_bytes()[key.len() - 1]
+                    && candidate.key.starts_with(key)
             })
-            .filter(|candidate| !candidate[key.len() + 1..].contains('.') && follows_convention(candidate))
+            .filter(|candidate| {
+                let rest = &candidate.key[key.len()..];
+                rest.len() > 1
+                    && rest.as_bytes()[0] == b'.'
+                    && !rest[1..].contains('.')
+                    && candidate.follows_convention()
+            })
             .count();
         for _ in 0..n_children {
             findings.push(Finding::new(
-                *key,
+                key,
                 format!("Attribute \"{key}\" uses the same name as an existing namespace in the same span"),
             ));
         }
@@ -77,6 +72,7 @@ mod tests {
 
     use super::super::test_support::{run, span};
     use super::*;
+    use crate::analyze::span_map::key_follows_convention as follows_convention;
     use crate::model::SpanKind::Internal;
 
     #[test]

@@ -2,7 +2,7 @@
 //! [`RULES`] (analyzer reference section 3 and the catalogue table of section 2).
 //!
 //! A rule is a function from one span's flat map to a verdict plus findings; it knows nothing
-//! of configuration, levels, weights or scoring, which live in `analyze::run`. Adding a rule
+//! of configuration, levels, weights or scoring, which live in [`crate::analyze::analyze`]. Adding a rule
 //! is a file here and a row in [`RULES`]: the default configuration, the validation of
 //! `Analyzer` files and the analysis all read this table.
 

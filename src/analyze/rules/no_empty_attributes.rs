@@ -18,9 +18,10 @@ pub(super) const RULE: RuleDef = RuleDef {
 };
 
 fn check(map: &SpanMap<'_>, findings: &mut Vec<Finding>) -> Verdict {
-    for (key, value) in map.entries() {
-        if value.is_empty() {
-            findings.push(Finding::new(*key, format!("Attribute \"{key}\" is empty")));
+    for entry in map.entries() {
+        if entry.value.is_empty() {
+            let key = entry.key;
+            findings.push(Finding::new(key, format!("Attribute \"{key}\" is empty")));
         }
     }
     Verdict::from_findings(findings)

@@ -72,6 +72,19 @@ mod tests {
             ]
         );
         assert_eq!(flagged(Server, &[("net.peer.name", "10.0.0.7")]), Vec::<String>::new());
+        let order: Vec<String> = flagged(
+            Client,
+            &[
+                ("net.peer.name", "10.0.0.7"),
+                ("db.connection_string", "10.0.0.8"),
+                ("http.url", "10.0.0.9"),
+                ("url.full", ""),
+            ],
+        )
+        .into_iter()
+        .map(|finding| finding.split(" | ").next().unwrap_or_default().to_string())
+        .collect();
+        assert_eq!(order, ["http.url", "db.connection_string", "net.peer.name"]);
         assert_eq!(flagged(Server, &[("http.url", "https://h/v1.2.3.4/x")]).len(), 1);
         assert_eq!(flagged(Server, &[("http.url", "999.1.1.1")]).len(), 1);
         assert_eq!(flagged(Server, &[("db.connection_string", "Server=10.1.2.3;Password=pw")]).len(), 1);

@@ -82,6 +82,9 @@ mod tests {
     use super::*;
     use crate::model::SpanKind::{Client, Consumer, Internal, Producer, Server};
 
+    /// (kind, attributes, the keys reported missing)
+    type Case = (SpanKind, &'static [(&'static str, &'static str)], &'static [&'static str]);
+
     fn missing(kind: SpanKind, attributes: &[(&str, &str)]) -> Vec<String> {
         let (verdict, findings) = run(&RULE, &span("x", kind, attributes));
         assert_eq!(verdict == Verdict::Passed, findings.is_empty());
@@ -98,7 +101,7 @@ mod tests {
 
     #[test]
     fn old_conventions_as_tracetest() {
-        let cases: &[(SpanKind, &[(&str, &str)], &[&str])] = &[
+        let cases: &[Case] = &[
             (Client, &[("http.status_code", "200")], &["http.method", "http.url", "net.peer.name"]),
             (
                 Server,
@@ -125,7 +128,7 @@ mod tests {
 
     #[test]
     fn current_conventions_satisfy_and_name_the_findings() {
-        let cases: &[(SpanKind, &[(&str, &str)], &[&str])] = &[
+        let cases: &[Case] = &[
             (
                 Client,
                 &[("http.request.method", "GET"), ("url.full", "https://x/"), ("server.address", "x")],

@@ -5,12 +5,14 @@
 //! Current names (AQ-7): `url.scheme` stands in for a missing `http.scheme` and `url.full`
 //! for a missing `http.url`. A span that has neither old key but a current one is judged on
 //! the current keys it has: current conventions put `url.full` on clients and `url.scheme`
-//! on servers, so requiring both would flag every current span. Credentials in a reported
-//! URL are masked (AQ-11).
+//! on servers, so requiring both would flag every current span. A span with none of the
+//! four keys is flagged under the current names when it uses current names elsewhere.
+//! Credentials in a reported URL are masked (AQ-11).
 
 use super::{RuleDef, Verdict};
 use crate::analyze::mask::mask_credentials;
 use crate::analyze::result::Finding;
+use crate::analyze::semconv::uses_current_names;
 use crate::analyze::span_map::SpanMap;
 
 pub(super) const RULE: RuleDef = RuleDef {
@@ -39,6 +41,8 @@ fn check(map: &SpanMap<'_>, findings: &mut Vec<Finding>) -> Verdict {
             current
         } else if current_only {
             continue;
+        } else if uses_current_names(map) {
+            current
         } else {
             old
         };
@@ -101,10 +105,11 @@ mod tests {
             flagged(Client, &[("http.request.method", "GET"), ("url.full", "http://u:p@x/")]),
             ["url.full | Insecure http schema found for attribute: url.full. Value: http://u:****@x/"]
         );
-        // Mixed: an old key present keeps Tracetest's both-keys requirement.
+        // Mixed: an old key present keeps Tracetest's both-keys requirement; the missing one
+        // is named as current conventions name it.
         assert_eq!(
             flagged(Server, &[("http.scheme", "https"), ("http.request.method", "GET")]),
-            ["http.url | Insecure http schema found for attribute: http.url. Value: "]
+            ["url.full | Insecure http schema found for attribute: url.full. Value: "]
         );
         assert_eq!(
             flagged(Server, &[("http.scheme", "https"), ("url.full", "https://x/")]),

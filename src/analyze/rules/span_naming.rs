@@ -26,25 +26,41 @@ pub(super) const RULE: RuleDef = RuleDef {
 };
 
 fn check(map: &SpanMap<'_>, findings: &mut Vec<Finding>) -> Verdict {
-    let mut naming = Naming { name: map.name(), matched: false, first_expected: None };
-    match map.span_type() {
-        "http" => http(map, &mut naming),
+    // (old-convention candidates, current-convention candidates, keys of the old template)
+    let (old, current, old_keys): (Candidates, Candidates, &[&str]) = match map.span_type() {
+        "http" => (http_old, http_current, &["http.method"]),
         "database" if is_redis(map) => return redis(map),
-        "database" => database(map, &mut naming),
-        "rpc" => rpc(map, &mut naming),
-        "messaging" => messaging(map, &mut naming),
+        "database" => (database_old, database_current, &["db.operation", "db.name", "db.sql.table"]),
+        "rpc" => (rpc_old, rpc_current, &["rpc.service"]),
+        "messaging" => (messaging_old, messaging_current, &["messaging.destination", "messaging.operation"]),
         _ => return Verdict::Passed,
-    }
+    };
+    let mut naming = Naming { name: map.name(), matched: false, first_expected: None };
+    old(map, &mut naming);
     if naming.matched {
         return Verdict::Passed;
     }
+    let old_expected = naming.first_expected.take();
+    current(map, &mut naming);
+    if naming.matched {
+        return Verdict::Passed;
+    }
+    let current_expected = naming.first_expected.take();
+    // The current name is the better hint when the span uses current names and lacks a key
+    // of the old template.
+    let current_first = uses_current_names(map) && old_keys.iter().any(|key| !map.contains(key));
+    let expected =
+        if current_first { current_expected.or(old_expected) } else { old_expected.or(current_expected) };
     findings.push(Finding {
         value: "tracetest.span.name".to_string(),
-        expected: Some(naming.first_expected.unwrap_or_default()),
+        expected: Some(expected.unwrap_or_default()),
         description: format!("The Span name {} is not matching the naming convention", naming.name),
     });
     Verdict::Failed
 }
+
+/// Offers a naming convention's candidate names to a [`Naming`].
+type Candidates = fn(&SpanMap<'_>, &mut Naming<'_>);
 
 /// Collects candidate names; the span passes when its name equals any of them.
 struct Naming<'n> {
@@ -80,47 +96,34 @@ impl Naming<'_> {
     }
 }
 
-/// True when the span's current-convention names should be offered before the old ones:
-/// it uses current names and lacks one of the keys of the old template.
-fn current_first(map: &SpanMap<'_>, old_keys: &[&str]) -> bool {
-    uses_current_names(map) && old_keys.iter().any(|key| !map.contains(key))
+fn http_old(map: &SpanMap<'_>, naming: &mut Naming<'_>) {
+    let method = map.text("http.method");
+    if map.kind() == SpanKind::Client {
+        naming.candidate(&[], &[&method]);
+    } else {
+        naming.candidate(&[], &[&method, " ", &map.text("http.route")]);
+    }
 }
 
-fn http(map: &SpanMap<'_>, naming: &mut Naming<'_>) {
-    let client = map.kind() == SpanKind::Client;
-    let route = map.text("http.route");
-    let old = |naming: &mut Naming<'_>| {
-        let method = map.text("http.method");
-        if client {
-            naming.candidate(&[], &[&method]);
-        } else {
-            naming.candidate(&[], &[&method, " ", &route]);
+/// Current HTTP conventions: client `{method}` (or `{method} {url.template}`), server
+/// `{method} {http.route}` or `{method}` without a route; `_OTHER` methods name `HTTP`.
+fn http_current(map: &SpanMap<'_>, naming: &mut Naming<'_>) {
+    let Some(method) = map.get("http.request.method") else { return };
+    let method = method.text();
+    let method: &str = if method == "_OTHER" { "HTTP" } else { &method };
+    if map.kind() == SpanKind::Client {
+        naming.candidate(&[], &[method]);
+        let template = map.text("url.template");
+        if !template.is_empty() {
+            naming.candidate(&[], &[method, " ", &template]);
         }
-    };
-    // Current HTTP conventions: client `{method}` (or `{method} {url.template}`), server
-    // `{method} {http.route}` or `{method}` without a route; `_OTHER` methods name `HTTP`.
-    let current = |naming: &mut Naming<'_>| {
-        let Some(method) = map.get("http.request.method") else { return };
-        let method = method.text();
-        let method: &str = if method == "_OTHER" { "HTTP" } else { &method };
-        if client {
-            naming.candidate(&[], &[method]);
-            let template = map.text("url.template");
-            if !template.is_empty() {
-                naming.candidate(&[], &[method, " ", &template]);
-            }
-        } else if route.is_empty() {
+    } else {
+        let route = map.text("http.route");
+        if route.is_empty() {
             naming.candidate(&[], &[method]);
         } else {
             naming.candidate(&[], &[method, " ", &route]);
         }
-    };
-    if current_first(map, &["http.method"]) {
-        current(naming);
-        old(naming);
-    } else {
-        old(naming);
-        current(naming);
     }
 }
 
@@ -138,35 +141,24 @@ fn redis(map: &SpanMap<'_>) -> Verdict {
             return Verdict::Passed;
         }
     }
-    if uses_current_names(map) {
-        let mut naming = Naming { name: map.name(), matched: false, first_expected: None };
-        database_current(map, &mut naming);
-        if naming.matched {
-            return Verdict::Passed;
-        }
+    let mut naming = Naming { name: map.name(), matched: false, first_expected: None };
+    database_current(map, &mut naming);
+    if naming.matched {
+        Verdict::Passed
+    } else {
+        Verdict::Failed
     }
-    Verdict::Failed
 }
 
-fn database(map: &SpanMap<'_>, naming: &mut Naming<'_>) {
-    let old = |naming: &mut Naming<'_>| {
-        let (operation, name, table) =
-            (map.text("db.operation"), map.text("db.name"), map.text("db.sql.table"));
-        naming.candidate(&[], &[&operation, " ", &name, ".", &table]);
-    };
-    if current_first(map, &["db.operation", "db.name", "db.sql.table"]) {
-        database_current(map, naming);
-        old(naming);
-    } else {
-        old(naming);
-        database_current(map, naming);
-    }
+fn database_old(map: &SpanMap<'_>, naming: &mut Naming<'_>) {
+    let (operation, name, table) = (map.text("db.operation"), map.text("db.name"), map.text("db.sql.table"));
+    naming.candidate(&[], &[&operation, " ", &name, ".", &table]);
 }
 
 /// Current database conventions: `{db.query.summary}`, else `{db.operation.name} {target}`,
 /// else `{target}`, else `{db.system.name}`; the target is the collection (also written
 /// `{db.namespace}.{db.collection.name}` by v1.25/v1.26), the stored procedure, the
-/// namespace or `{server.address}[:{server.port}]`.
+/// namespace or `{server.address}[:{server.port}]`. Offered only to spans with current keys.
 fn database_current(map: &SpanMap<'_>, naming: &mut Naming<'_>) {
     if !uses_current_names(map) {
         return;
@@ -216,68 +208,52 @@ fn database_current(map: &SpanMap<'_>, naming: &mut Naming<'_>) {
     }
 }
 
-fn rpc(map: &SpanMap<'_>, naming: &mut Naming<'_>) {
-    let old = |naming: &mut Naming<'_>| {
-        naming.candidate(&[], &[&map.text("rpc.service"), "/", &map.text("rpc.method")]);
-    };
-    // Current RPC conventions drop `rpc.service` and put the fully qualified method
-    // (`package.Service/Method`) in `rpc.method`, which is also the span name.
-    let current = |naming: &mut Naming<'_>| {
-        let method = map.text("rpc.method");
-        if !map.contains("rpc.service") && !method.is_empty() {
-            naming.candidate(&[], &[&method]);
-        }
-    };
-    if current_first(map, &["rpc.service"]) {
-        current(naming);
-        old(naming);
-    } else {
-        old(naming);
-        current(naming);
+fn rpc_old(map: &SpanMap<'_>, naming: &mut Naming<'_>) {
+    naming.candidate(&[], &[&map.text("rpc.service"), "/", &map.text("rpc.method")]);
+}
+
+/// Current RPC conventions drop `rpc.service` and put the fully qualified method
+/// (`package.Service/Method`) in `rpc.method`, which is also the span name.
+fn rpc_current(map: &SpanMap<'_>, naming: &mut Naming<'_>) {
+    let method = map.text("rpc.method");
+    if uses_current_names(map) && !map.contains("rpc.service") && method.contains('/') {
+        naming.candidate(&[], &[&method]);
     }
 }
 
-fn messaging(map: &SpanMap<'_>, naming: &mut Naming<'_>) {
-    let old = |naming: &mut Naming<'_>| {
-        naming.candidate(&[], &[&map.text("messaging.destination"), " ", &map.text("messaging.operation")]);
-    };
-    // v1.17-v1.23 `{destination.name} {operation}`, v1.24-v1.25 `{operation} {destination.name}`,
-    // v1.26+ `{operation.name} {destination}` or `{operation.name}` without a destination.
-    let current = |naming: &mut Naming<'_>| {
-        let old_operation = map.text("messaging.operation");
-        let operation_name = map.text("messaging.operation.name");
-        let operation_type = map.text("messaging.operation.type");
-        let mut has_destination = false;
-        for key in ["messaging.destination.name", "messaging.destination.template"] {
-            let destination = map.text(key);
-            if destination.is_empty() {
-                continue;
-            }
-            has_destination = true;
-            if !old_operation.is_empty() {
-                naming.candidate(&[], &[&destination, " ", &old_operation]);
-                naming.candidate(&[], &[&old_operation, " ", &destination]);
-            }
-            for operation in [&operation_name, &operation_type] {
-                if !operation.is_empty() {
-                    naming.candidate(&[], &[operation, " ", &destination]);
-                }
+fn messaging_old(map: &SpanMap<'_>, naming: &mut Naming<'_>) {
+    naming.candidate(&[], &[&map.text("messaging.destination"), " ", &map.text("messaging.operation")]);
+}
+
+/// v1.17-v1.23 `{destination.name} {operation}`, v1.24-v1.25 `{operation} {destination.name}`,
+/// v1.26+ `{operation.name} {destination}` or `{operation.name}` without a destination.
+fn messaging_current(map: &SpanMap<'_>, naming: &mut Naming<'_>) {
+    let old_operation = map.text("messaging.operation");
+    let operation_name = map.text("messaging.operation.name");
+    let operation_type = map.text("messaging.operation.type");
+    let mut has_destination = false;
+    for key in ["messaging.destination.name", "messaging.destination.template"] {
+        let destination = map.text(key);
+        if destination.is_empty() {
+            continue;
+        }
+        has_destination = true;
+        if !old_operation.is_empty() {
+            naming.candidate(&[], &[&destination, " ", &old_operation]);
+            naming.candidate(&[], &[&old_operation, " ", &destination]);
+        }
+        for operation in [&operation_name, &operation_type] {
+            if !operation.is_empty() {
+                naming.candidate(&[], &[operation, " ", &destination]);
             }
         }
-        if !has_destination {
-            for operation in [&operation_name, &operation_type] {
-                if !operation.is_empty() {
-                    naming.candidate(&[], &[operation]);
-                }
+    }
+    if !has_destination {
+        for operation in [&operation_name, &operation_type] {
+            if !operation.is_empty() {
+                naming.candidate(&[], &[operation]);
             }
         }
-    };
-    if current_first(map, &["messaging.destination", "messaging.operation"]) {
-        current(naming);
-        old(naming);
-    } else {
-        old(naming);
-        current(naming);
     }
 }
 
@@ -321,6 +297,7 @@ mod tests {
             ("GET /users", Unspecified, &[("http.method", "GET"), ("http.route", "/users")], None),
             ("GET", Server, &[("http.method", "GET")], Some("GET ")),
             ("GET ", Server, &[("http.method", "GET")], None),
+            ("GET /users ", Server, &[("http.method", "GET"), ("http.route", "/users")], Some("GET /users")),
             ("get /users", Server, &[("http.method", "GET"), ("http.route", "/users")], Some("GET /users")),
             ("", Client, &[("http.status_code", "200")], None),
             (

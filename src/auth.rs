@@ -1,5 +1,6 @@
-//! Bearer tokens on gRPC: the server-side check (`--auth-token` on `serve`, usable for the
-//! OTLP service as well as the control API) and the client-side header.
+//! Bearer tokens (`--auth-token`): the server-side check shared by the OTLP gRPC service, the
+//! OTLP/HTTP route and the control API, and the client-side header the control API client
+//! sends.
 
 use std::sync::Arc;
 

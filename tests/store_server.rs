@@ -1,0 +1,114 @@
+//! The store behind the real server: spans exported over OTLP/gRPC to `server::start`
+//! (with the control API beside it, as `serve` runs it), read back through `RemoteClient`.
+//! Checks eviction order and counts, duplicates, a wait woken by a late child and the
+//! bearer token on the control API.
+
+use std::time::{Duration, Instant};
+
+use tracecheck::api::{Error, RemoteClient};
+use tracecheck::model::{Span, SpanId, TraceId};
+use tracecheck::server::{self, RunningServer, ServerConfig};
+use tracecheck::store::{StoreConfig, WaitOptions};
+
+async fn start(max_spans: usize, auth_token: Option<&str>) -> (RunningServer, RemoteClient) {
+    let config = ServerConfig {
+        store: StoreConfig { max_spans, ..StoreConfig::default() },
+        auth_token: auth_token.map(str::to_string),
+        ..ServerConfig::ephemeral()
+    };
+    let running = server::start(config, tracecheck::serve::control_routes).await.expect("start server");
+    let url = format!("http://{}", running.grpc_addr());
+    let client = RemoteClient::connect(&url, auth_token).await.expect("connect");
+    (running, client)
+}
+
+fn tid(n: u8) -> TraceId {
+    TraceId([n; 16])
+}
+
+/// A root and `n - 1` children, exported as one OTLP request.
+fn tree(trace: u8, n: u8) -> Vec<Span> {
+    (1..=n)
+        .map(|idx| {
+            let span = Span::new(tid(trace), SpanId([trace, idx, 0, 0, 0, 0, 0, 1]), &format!("op-{idx}"))
+                .with_times(1_000, 2_000)
+                .with_resource_attribute("service.name", "svc");
+            if idx == 1 {
+                span
+            } else {
+                span.with_parent(SpanId([trace, 1, 0, 0, 0, 0, 0, 1]))
+            }
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn evicts_least_recently_updated_and_counts_it() {
+    let (_server, client) = start(20, None).await;
+    for trace in 1..=5 {
+        client.export(&tree(trace, 10)).await.expect("export");
+    }
+    let stats = client.stats().await.expect("stats");
+    assert_eq!((stats.spans_received, stats.spans_held, stats.traces_held), (50, 20, 2));
+    assert_eq!((stats.spans_evicted, stats.traces_evicted), (30, 3));
+    let listed: Vec<TraceId> =
+        client.list(0).await.expect("list").iter().map(|summary| summary.trace_id).collect();
+    assert_eq!(listed, vec![tid(5), tid(4)]);
+    assert!(client.get(tid(1)).await.expect("get").is_none());
+
+    // Updating trace 4 makes trace 5 the least recently updated.
+    client.export(&[tree(4, 11).pop().expect("span")]).await.expect("export");
+    let listed: Vec<TraceId> =
+        client.list(0).await.expect("list").iter().map(|summary| summary.trace_id).collect();
+    assert_eq!(listed, vec![tid(4)]);
+    assert_eq!(client.get(tid(4)).await.expect("get").expect("trace 4").spans.len(), 11);
+}
+
+#[tokio::test]
+async fn duplicate_spans_are_stored_once() {
+    let (_server, client) = start(1_000, None).await;
+    client.export(&tree(1, 5)).await.expect("export");
+    client.export(&tree(1, 5)).await.expect("export again");
+    let stats = client.stats().await.expect("stats");
+    assert_eq!((stats.spans_held, stats.duplicate_spans), (5, 5));
+    assert_eq!(client.get(tid(1)).await.expect("get").expect("trace").spans.len(), 5);
+}
+
+#[tokio::test]
+async fn wait_wakes_on_a_late_child_sent_over_otlp() {
+    let (server, client) = start(1_000, None).await;
+    let mut spans = tree(1, 4);
+    let root = spans.remove(0);
+    client.export(&spans).await.expect("export children");
+    let options = WaitOptions {
+        settle: Duration::from_millis(50),
+        grace: Duration::from_secs(20),
+        timeout: Duration::from_secs(30),
+        started: Instant::now(),
+        trigger_span_id: None,
+    };
+    let waiting = {
+        let client = client.clone();
+        tokio::spawn(async move { client.wait(tid(1), &options, &[]).await })
+    };
+    server.store().waiting_on(tid(1)).await;
+    let sent_at = Instant::now();
+    client.export(&[root]).await.expect("export root");
+    let outcome = waiting.await.expect("join").expect("wait");
+    assert!(outcome.complete, "{:?}", outcome.missing);
+    assert_eq!(outcome.trace.expect("trace").spans.len(), 4);
+    assert!(sent_at.elapsed() < Duration::from_secs(5), "woken by the insert, not by grace");
+}
+
+#[tokio::test]
+async fn control_api_demands_the_token() {
+    let (server, client) = start(1_000, Some("t0ken")).await;
+    client.export(&tree(1, 2)).await.expect("export with the token");
+    assert_eq!(client.list(0).await.expect("list").len(), 1);
+    let url = format!("http://{}", server.grpc_addr());
+    let anonymous = RemoteClient::connect(&url, None).await.expect("connect");
+    match anonymous.stats().await {
+        Err(Error::Status { status, .. }) => assert_eq!(status.code(), tonic::Code::Unauthenticated),
+        other => panic!("expected unauthenticated, got {other:?}"),
+    }
+}
