@@ -129,8 +129,13 @@ async fn run_inner(
                 continue;
             }
         };
-        if let Some(warning) = outcome.warning {
-            report.warnings.push(warning);
+        if outcome.warning.is_some() {
+            // Tracetest's wording, with the selector that found nothing.
+            report.warnings.push(format!(
+                "cannot find matching spans for output {} (selector {})",
+                output.name,
+                if output.selector.value.trim().is_empty() { "(all spans)" } else { output.selector.value.trim() }
+            ));
         }
         vars.insert(output.name.clone(), outcome.value.clone());
         report.outputs.insert(output.name.clone(), outcome.value);
