@@ -238,7 +238,7 @@ async fn a_parent_that_never_arrives_is_named_in_a_warning_after_the_grace() {
         &app_test(
             "orphan",
             "/orphan",
-            "  specs:\n    - selector: span[name=\"orphan work\"]\n      assertions:\n        - attr:tracetest.selected_spans.count = 1\n  outputs:\n    - name: GHOST\n      selector: span[name=\"Tracetest trigger\"]\n      value: attr:tracetest.response.body\n",
+            "  specs:\n    - selector: span[name=\"orphan work\"]\n      assertions:\n        - attr:tracetest.selected_spans.count = 1\n  outputs:\n    - name: GHOST\n      selector: span[name=\"Tracetest trigger\"]\n      value: attr:tracetest.response.body\n    - name: NOTHING\n      selector: span[name=\"never emitted\"]\n      value: attr:name\n",
         ),
     );
     let vars = vars_file(&files, &[("HOST", &app.url())]);
@@ -257,6 +257,20 @@ async fn a_parent_that_never_arrives_is_named_in_a_warning_after_the_grace() {
             .as_str()
             .is_some_and(|text| text.contains("dangling parent") && text.contains(ghost))),
         "{warnings:?} should name {ghost}"
+    );
+    // An output whose selector matched nothing: empty value and Tracetest's warning.
+    assert_eq!(step["outputs"]["NOTHING"], "");
+    assert!(
+        warnings.iter().any(|warning| warning
+            .as_str()
+            .is_some_and(|text| text.starts_with("cannot find matching spans for output NOTHING"))),
+        "{warnings:?}"
+    );
+    assert!(
+        warnings.iter().any(|warning| warning
+            .as_str()
+            .is_some_and(|text| text.contains("selector span[name=\"never emitted\"] matched none"))),
+        "the incomplete-trace warning names the selector: {warnings:?}"
     );
     app.shutdown().await;
 }

@@ -134,7 +134,11 @@ async fn run_inner(
             report.warnings.push(format!(
                 "cannot find matching spans for output {} (selector {})",
                 output.name,
-                if output.selector.value.trim().is_empty() { "(all spans)" } else { output.selector.value.trim() }
+                if output.selector.value.trim().is_empty() {
+                    "(all spans)"
+                } else {
+                    output.selector.value.trim()
+                }
             ));
         }
         vars.insert(output.name.clone(), outcome.value.clone());
