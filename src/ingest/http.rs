@@ -102,6 +102,7 @@ async fn take_in(
         .and_then(|value| value.to_str().ok())
         .and_then(|text| text.parse::<u64>().ok());
     if declared_len.is_some_and(|len| len > limit as u64) {
+        discard(body.into_data_stream(), limit).await;
         return Err(Error::TooLarge { limit });
     }
     let raw = read_body(body, limit).await?;
@@ -129,6 +130,20 @@ fn request_encoding(headers: &HeaderMap) -> Result<Encoding, Error> {
     }
 }
 
+/// Reads and drops up to `cap` more bytes of a refused body before the answer goes out.
+/// Closing a connection with unread data makes the kernel reset it, and the client then
+/// sees a connection error instead of the 413, which an exporter would retry forever; like
+/// Go's HTTP server, read a bounded amount so the answer arrives.
+async fn discard(mut stream: axum::body::BodyDataStream, cap: usize) {
+    let mut n_read = 0;
+    while n_read < cap {
+        match stream.next().await {
+            Some(Ok(chunk)) => n_read += chunk.len(),
+            _ => return,
+        }
+    }
+}
+
 /// The body, refused with [`Error::TooLarge`] as soon as it passes `limit` bytes.
 async fn read_body(body: Body, limit: usize) -> Result<Bytes, Error> {
     let mut stream = body.into_data_stream();
@@ -136,6 +151,7 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, Error> {
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|err| Error::Body(err.to_string()))?;
         if collected.len() + chunk.len() > limit {
+            discard(stream, limit).await;
             return Err(Error::TooLarge { limit });
         }
         if collected.is_empty() {
@@ -145,6 +161,7 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, Error> {
                 collected.reserve(chunk.len() + next.len());
                 collected.extend_from_slice(&chunk);
                 if collected.len() + next.len() > limit {
+                    discard(stream, limit).await;
                     return Err(Error::TooLarge { limit });
                 }
                 collected.extend_from_slice(&next);

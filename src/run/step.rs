@@ -5,7 +5,7 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::{to_vars, Runner, Variables};
 use crate::analyze;
-use crate::lang::{self, Assertion, Expr, Selector, Template, TraceView, Vars, TRIGGER_SPAN_NAME};
+use crate::lang::{self, Selector, Template, TraceView, Vars, TRIGGER_SPAN_NAME};
 use crate::model::{Span, SpanId, Trace, TraceId};
 use crate::report::{self, AssertionReport, Reporter, SpecReport, StepReport, StepState, WaitProgress};
 use crate::spec::Test;
@@ -122,13 +122,7 @@ async fn run_inner(
 
     let view = TraceView::new(&trace);
     for output in &test.outputs {
-        let outcome = match (Selector::parse(&output.selector.value), Expr::parse(&output.value.value)) {
-            (Ok(selector), Ok(expr)) => lang::evaluate_output(&view, &selector, &expr, &vars),
-            (Err(error), _) | (_, Err(error)) => {
-                report.warnings.push(format!("output {}: {error}", output.name));
-                continue;
-            }
-        };
+        let outcome = lang::evaluate_output(&view, &output.selector_tree, &output.value_tree, &vars);
         if outcome.warning.is_some() {
             // Tracetest's wording, with the selector that found nothing.
             report.warnings.push(format!(
@@ -168,58 +162,24 @@ fn render_template(text: &str, vars: &Vars) -> Result<String, lang::Error> {
 
 /// Rule 3's selectors: every output's, and every spec's that asserts more than the span count.
 fn completeness_selectors(test: &Test) -> Vec<Selector> {
-    let outputs = test.outputs.iter().map(|output| &output.selector.value);
+    let outputs = test.outputs.iter().map(|output| &output.selector_tree);
     let specs = test
         .specs
         .iter()
-        .filter(|spec| {
-            let assertions: Vec<Assertion> =
-                spec.assertions.iter().filter_map(|text| Assertion::parse(&text.value).ok()).collect();
-            !lang::only_counts_spans(&assertions)
-        })
-        .map(|spec| &spec.selector.value);
-    outputs.chain(specs).filter_map(|text| Selector::parse(text).ok()).collect()
+        .filter(|spec| !lang::only_counts_spans(&spec.assertion_trees))
+        .map(|spec| &spec.selector_tree);
+    outputs.chain(specs).cloned().collect()
 }
 
 fn evaluate_spec(view: &TraceView<'_>, spec: &crate::spec::Spec, vars: &Vars) -> SpecReport {
-    let selector_text = spec.selector.value.clone();
-    // Files were validated when loaded, so parse errors here are not expected; they still
-    // become errored assertions rather than a panic.
-    let mut texts = Vec::new();
-    let mut assertions = Vec::new();
-    let mut parse_errors = Vec::new();
-    for text in &spec.assertions {
-        match Assertion::parse(&text.value) {
-            Ok(assertion) => {
-                texts.push(text.value.clone());
-                assertions.push(assertion);
-            }
-            Err(error) => parse_errors.push(errored(&text.value, error.to_string())),
-        }
-    }
-    let selector = match Selector::parse(&selector_text) {
-        Ok(selector) => selector,
-        Err(error) => {
-            return SpecReport {
-                selector: selector_text,
-                name: spec.name.clone(),
-                passed: false,
-                matched_spans: 0,
-                assertions: spec
-                    .assertions
-                    .iter()
-                    .map(|text| errored(&text.value, format!("invalid selector: {error}")))
-                    .collect(),
-            }
-        }
-    };
-    let outcome = lang::evaluate_spec(view, &selector, &assertions, vars);
-    let mut reports: Vec<AssertionReport> = texts
-        .into_iter()
+    let outcome = lang::evaluate_spec(view, &spec.selector_tree, &spec.assertion_trees, vars);
+    let assertions: Vec<AssertionReport> = spec
+        .assertions
+        .iter()
         .zip(outcome.assertions)
-        .map(|(assertion, result)| AssertionReport {
+        .map(|(text, result)| AssertionReport {
             // The user's text, not a reprint of the parsed tree.
-            assertion,
+            assertion: text.value.clone(),
             passed: result.passed,
             results: result
                 .results
@@ -237,26 +197,12 @@ fn evaluate_spec(view: &TraceView<'_>, spec: &crate::spec::Spec, vars: &Vars) ->
                 .collect(),
         })
         .collect();
-    reports.extend(parse_errors);
     SpecReport {
-        selector: selector_text,
+        selector: spec.selector.value.clone(),
         name: spec.name.clone(),
-        passed: outcome.passed && reports.iter().all(|assertion| assertion.passed),
+        passed: outcome.passed,
         matched_spans: outcome.matched_spans,
-        assertions: reports,
-    }
-}
-
-fn errored(assertion: &str, error: String) -> AssertionReport {
-    AssertionReport {
-        assertion: assertion.to_string(),
-        passed: false,
-        results: vec![report::SpanResult {
-            span_id: None,
-            observed: None,
-            passed: false,
-            error: Some(error),
-        }],
+        assertions,
     }
 }
 

@@ -11,6 +11,7 @@ use super::error::{Error, ErrorKind, Errors};
 use super::source::{line_of, Source};
 use super::walk::{field, mapping_start, text_of, Ctx};
 use super::{AnalyzerFile, Loaded, Output, Spec, Suite, Test, Text, Variable, VariableSet};
+use crate::lang::{Assertion, Expr, Selector};
 use crate::trigger::{grpc, ApiKeyLocation, Auth, GrpcTrigger, Header, HttpTrigger, TraceIdTrigger, Trigger};
 
 /// Fields the Tracetest server adds to exported resources; accepted and ignored.
@@ -314,6 +315,31 @@ fn check_text(ctx: &mut Ctx, language: Language, text: &Text) {
     }
 }
 
+/// Parses `text` as `language` with `parse`, recording a problem at its position; `None`
+/// when it does not parse.
+fn parse_text<T>(
+    ctx: &mut Ctx,
+    language: Language,
+    text: &Text,
+    parse: fn(&str) -> Result<T, crate::lang::Error>,
+) -> Option<T> {
+    match parse(&text.value) {
+        Ok(tree) => Some(tree),
+        Err(_) => {
+            check_text(ctx, language, text);
+            None
+        }
+    }
+}
+
+/// A selector's tree; the empty selector (every span) needs no parsing.
+fn parse_selector(ctx: &mut Ctx, text: &Text) -> Option<Selector> {
+    if text.value.trim().is_empty() {
+        return Some(Selector::default());
+    }
+    parse_text(ctx, Language::Selector, text, Selector::parse)
+}
+
 fn read_test(ctx: &mut Ctx, map: &MarkedMappingNode) -> Option<Test> {
     let context = "the Test spec";
     let mut allowed = vec![
@@ -386,14 +412,17 @@ fn empty_text_at(map: &MarkedMappingNode) -> Text {
 
 fn read_spec_body(ctx: &mut Ctx, map: &MarkedMappingNode, selector: Text) -> Option<Spec> {
     let name = ctx.optional_text(map, "name").map(|text| text.value);
-    if !selector.value.trim().is_empty() {
-        check_text(ctx, Language::Selector, &selector);
-    }
+    let selector_tree = parse_selector(ctx, &selector);
     let mut assertions = Vec::new();
+    let mut assertion_trees = Some(Vec::new());
     if let Some(items) = field(map, "assertions").and_then(|node| ctx.sequence(node, "assertions")) {
         for item in items {
             if let Some(text) = ctx.text(item, "assertions") {
-                check_text(ctx, Language::Assertion, &text);
+                let tree = parse_text(ctx, Language::Assertion, &text, Assertion::parse);
+                match (tree, assertion_trees.as_mut()) {
+                    (Some(tree), Some(trees)) => trees.push(tree),
+                    _ => assertion_trees = None,
+                }
                 assertions.push(text);
             }
         }
@@ -402,7 +431,13 @@ fn read_spec_body(ctx: &mut Ctx, map: &MarkedMappingNode, selector: Text) -> Opt
         ctx.invalid(mapping_start(map), "a spec with an empty selector must have assertions");
         return None;
     }
-    Some(Spec { selector, name, assertions })
+    Some(Spec {
+        selector,
+        name,
+        assertions,
+        selector_tree: selector_tree?,
+        assertion_trees: assertion_trees?,
+    })
 }
 
 /// Outputs as a list of `{name, selector, value}`, or the older map from name to
@@ -436,10 +471,9 @@ fn read_outputs(ctx: &mut Ctx, node: &Node) -> Vec<Output> {
 
 fn read_output_body(ctx: &mut Ctx, map: &MarkedMappingNode, name: Option<Text>) -> Option<Output> {
     let selector = ctx.optional_text(map, "selector").unwrap_or_else(|| empty_text_at(map));
-    if !selector.value.trim().is_empty() {
-        check_text(ctx, Language::Selector, &selector);
-    }
+    let selector_tree = parse_selector(ctx, &selector);
     let value = ctx.required_text(map, "value", "an output");
+    let mut value_tree = None;
     if let Some(value) = &value {
         if value.value.trim().is_empty() {
             ctx.error_at(
@@ -448,10 +482,16 @@ fn read_output_body(ctx: &mut Ctx, map: &MarkedMappingNode, name: Option<Text>) 
                 ErrorKind::Invalid("an output's `value` must not be empty".into()),
             );
         } else {
-            check_text(ctx, Language::Expression, value);
+            value_tree = parse_text(ctx, Language::Expression, value, Expr::parse);
         }
     }
-    Some(Output { name: name?.value, selector, value: value? })
+    Some(Output {
+        name: name?.value,
+        selector,
+        value: value?,
+        selector_tree: selector_tree?,
+        value_tree: value_tree?,
+    })
 }
 
 fn read_trigger(ctx: &mut Ctx, node: &Node) -> Option<Trigger> {

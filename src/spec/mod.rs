@@ -21,12 +21,13 @@ pub use check::{check, Language};
 pub use error::{Error, ErrorKind, Errors};
 pub use load::{load_file, validate_files};
 
+use crate::lang::{Assertion, Expr, Selector};
 use crate::trigger::Trigger;
 
 /// A string from a definition file with the position of its scalar: 1-based line and
 /// column (in characters) of its first character, which for a quoted scalar is the quote
 /// and for a block scalar the `|` or `>`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Text {
     pub value: String,
     pub line: usize,
@@ -40,7 +41,7 @@ impl Text {
 }
 
 /// A test: one trigger, then outputs and specs evaluated against its trace.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Test {
     /// The file it was loaded from.
     pub path: PathBuf,
@@ -57,27 +58,33 @@ pub struct Test {
     pub outputs: Vec<Output>,
 }
 
-/// A selector and the assertions every selected span must satisfy.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// A selector and the assertions every selected span must satisfy, as written and as
+/// parsed when the file was loaded (parsing happens once; a run never re-parses).
+#[derive(Debug, Clone, PartialEq)]
 pub struct Spec {
     /// May be empty: every span.
     pub selector: Text,
     pub name: Option<String>,
     pub assertions: Vec<Text>,
+    pub selector_tree: Selector,
+    /// `assertions`, parsed, in the same order.
+    pub assertion_trees: Vec<Assertion>,
 }
 
 /// A value taken from the trace into the variables as `var:NAME`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Output {
     pub name: String,
     /// May be empty: every span (the first one gives the value).
     pub selector: Text,
     /// An expression (not a statement).
     pub value: Text,
+    pub selector_tree: Selector,
+    pub value_tree: Expr,
 }
 
 /// A TestSuite (or Transaction): tests run in order sharing one variable context.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Suite {
     pub path: PathBuf,
     pub id: Option<String>,
@@ -88,7 +95,7 @@ pub struct Suite {
 }
 
 /// A VariableSet (or Environment): the starting variables of a run (`--vars`).
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct VariableSet {
     pub path: PathBuf,
     pub id: Option<String>,
@@ -97,7 +104,7 @@ pub struct VariableSet {
     pub values: Vec<Variable>,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct Variable {
     pub key: String,
     /// Plain text; never expanded as an expression.
@@ -107,14 +114,14 @@ pub struct Variable {
 }
 
 /// An Analyzer file, recognised by its `type` and parsed by `analyze`.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 pub struct AnalyzerFile {
     pub path: PathBuf,
     pub config: crate::analyze::AnalyzerConfig,
 }
 
 /// One loaded definition file.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq)]
 #[allow(clippy::large_enum_variant)]
 pub enum Loaded {
     Test(Test),
