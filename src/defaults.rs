@@ -22,3 +22,7 @@ pub const STATS_LOG_INTERVAL: Duration = Duration::from_secs(60);
 pub const TRIGGER_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// A trigger's whole request/response exchange must finish within this long (as Tracetest).
 pub const TRIGGER_TIMEOUT: Duration = Duration::from_secs(30);
+/// Export requests decoded and stored at once, across both receivers, before further ones
+/// are refused with a retryable status. Decoding is CPU work, so a small multiple of the
+/// core count keeps every core busy without letting work pile up.
+pub const DEFAULT_MAX_CONCURRENT_EXPORTS: usize = 64;

@@ -57,6 +57,9 @@ struct IngestArgs {
     /// Largest accepted OTLP request in bytes.
     #[arg(long, env = "TRACECHECK_MAX_MESSAGE_SIZE", default_value_t = defaults::DEFAULT_MAX_MESSAGE_SIZE)]
     max_message_size: usize,
+    /// Export requests taken in at once; more are refused with a retryable status.
+    #[arg(long, env = "TRACECHECK_MAX_CONCURRENT_EXPORTS", default_value_t = defaults::DEFAULT_MAX_CONCURRENT_EXPORTS)]
+    max_concurrent_exports: usize,
 }
 
 #[derive(Args)]
@@ -216,7 +219,7 @@ impl IngestArgs {
                 max_spans: self.max_spans,
                 trace_ttl: self.trace_ttl.into(),
             },
-            ..tracecheck::server::ServerConfig::default()
+            max_concurrent_exports: self.max_concurrent_exports.max(1),
         }
     }
 }

@@ -21,11 +21,6 @@ use crate::defaults;
 use crate::ingest::{self, Admission};
 use crate::store::{StoreConfig, StoreGuard, TraceStore};
 
-/// Export requests decoded and stored at once, across both receivers, before further ones
-/// are refused with a retryable status. Decoding is CPU work, so a small multiple of the
-/// core count keeps every core busy without letting work pile up.
-pub const DEFAULT_MAX_CONCURRENT_EXPORTS: usize = 64;
-
 /// HTTP/2 flow-control windows: OTLP requests run to megabytes, and the 64 KiB default
 /// would cost a round trip per 64 KiB.
 const STREAM_WINDOW: u32 = 1024 * 1024;
@@ -44,7 +39,7 @@ pub struct ServerConfig {
     pub auth_token: Option<String>,
     /// Bounds of the store [`start`] creates.
     pub store: StoreConfig,
-    /// See [`DEFAULT_MAX_CONCURRENT_EXPORTS`].
+    /// See [`defaults::DEFAULT_MAX_CONCURRENT_EXPORTS`].
     pub max_concurrent_exports: usize,
 }
 
@@ -56,7 +51,7 @@ impl Default for ServerConfig {
             max_message_size: defaults::DEFAULT_MAX_MESSAGE_SIZE,
             auth_token: None,
             store: StoreConfig::default(),
-            max_concurrent_exports: DEFAULT_MAX_CONCURRENT_EXPORTS,
+            max_concurrent_exports: defaults::DEFAULT_MAX_CONCURRENT_EXPORTS,
         }
     }
 }

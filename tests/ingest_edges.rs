@@ -430,6 +430,7 @@ async fn overload_is_refused_with_retryable_codes_and_nothing_accepted_is_lost()
     assert_eq!(response.status(), 503);
     assert_eq!(response.headers()["retry-after"], "1");
     assert!(server.store().get(request(1, 1, 0).1).is_none());
+    assert_eq!(server.store().stats().requests_refused, 2, "both refusals are counted for Stats");
     drop(held);
 
     // A storm against one slot: whatever was answered OK must be stored, whole, and

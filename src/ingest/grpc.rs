@@ -103,7 +103,10 @@ impl UnaryService<Bytes> for Export {
         let shared = self.0.clone();
         Box::pin(async move {
             // The slot is taken only once the body is in, so a slow sender holds none.
-            let _slot = shared.admission.try_admit().map_err(|err| err.to_status())?;
+            let _slot = shared.admission.try_admit().map_err(|err| {
+                shared.store.record_refused(1);
+                err.to_status()
+            })?;
             let outcome =
                 super::export_protobuf(&shared.store, request.get_ref()).map_err(|err| err.to_status())?;
             Ok(tonic::Response::new(convert::encode_response_protobuf(&outcome)))

@@ -108,7 +108,7 @@ async fn take_in(
     let raw = read_body(body, limit).await?;
     let payload = if gzip { gunzip(&raw, limit)? } else { raw };
     // The slot is taken only once the body is in, so a slow sender holds none.
-    let _slot = receiver.admission.try_admit()?;
+    let _slot = receiver.admission.try_admit().inspect_err(|_| receiver.store.record_refused(1))?;
     let batch = match encoding {
         Encoding::Protobuf => super::decode_protobuf(&payload)?,
         Encoding::Json => super::decode_json(&payload)?,
