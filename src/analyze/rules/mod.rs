@@ -129,6 +129,14 @@ pub(crate) mod test_support {
         let verdict = (rule.check)(&map, &mut findings);
         (verdict, findings.into_iter().map(|f| (f.value, f.expected, f.description)).collect())
     }
+
+    /// `value | description` of each finding of `rule` on one span, checking that the
+    /// verdict agrees with the findings.
+    pub fn flagged(rule: &RuleDef, kind: SpanKind, attributes: &[(&str, &str)]) -> Vec<String> {
+        let (verdict, findings) = run(rule, &span("x", kind, attributes));
+        assert_eq!(verdict == Verdict::Passed, findings.is_empty());
+        findings.into_iter().map(|(value, _, description)| format!("{value} | {description}")).collect()
+    }
 }
 
 #[cfg(test)]

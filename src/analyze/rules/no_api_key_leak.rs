@@ -49,14 +49,12 @@ fn check(map: &SpanMap<'_>, findings: &mut Vec<Finding>) -> Verdict {
 
 #[cfg(test)]
 mod tests {
-    use super::super::test_support::{run, span};
+    use super::super::test_support::{self, run, span};
     use super::*;
     use crate::model::SpanKind::{Client, Server};
 
     fn flagged(attributes: &[(&str, &str)]) -> Vec<String> {
-        let (verdict, findings) = run(&RULE, &span("x", Server, attributes));
-        assert_eq!(verdict == Verdict::Passed, findings.is_empty());
-        findings.into_iter().map(|(value, _, description)| format!("{value} | {description}")).collect()
+        test_support::flagged(&RULE, Server, attributes)
     }
 
     #[test]
