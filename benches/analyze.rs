@@ -29,7 +29,7 @@ fn resource(service: &str) -> Arc<Resource> {
 }
 
 fn scope(name: &str) -> Arc<Scope> {
-    Arc::new(Scope { name: Arc::from(name), version: Arc::from("0.1.0"), attributes: Box::new([]) })
+    Arc::new(Scope { name: name.into(), version: "0.1.0".into(), attributes: Box::new([]) })
 }
 
 struct Builder {

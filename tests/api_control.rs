@@ -67,7 +67,7 @@ fn sample_trace(trace: u8) -> Vec<Span> {
         .with_times(base + 1_000_000, base + 9_000_000)
         .with_status(StatusCode::Error, "duplicate key")
         .with_attribute("db.system", "postgresql")
-        .with_attribute("tags", AttributeValue::Array(Box::new(["a".into(), 2i64.into()])));
+        .with_attribute("tags", AttributeValue::array(["a".into(), 2i64.into()]));
     child.resource = resource.clone();
     let mut grandchild = Span::new(tid(trace), sid(3), "connect")
         .with_parent(sid(2))

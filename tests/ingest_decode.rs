@@ -191,8 +191,11 @@ fn rich_request_decodes_the_same_both_ways() {
     // Resource and scope are shared by the spans of a batch, not copied.
     assert!(std::sync::Arc::ptr_eq(&batch.spans[0].resource, &batch.spans[1].resource));
     // Repeated names and keys are interned: one allocation each per batch.
-    assert!(std::sync::Arc::ptr_eq(&batch.spans[1].name, &batch.spans[2].name));
-    assert!(std::sync::Arc::ptr_eq(&batch.spans[1].attributes[0].key, &batch.spans[2].attributes[0].key));
+    assert!(tracecheck::model::Str::ptr_eq(&batch.spans[1].name, &batch.spans[2].name));
+    assert!(tracecheck::model::Str::ptr_eq(
+        &batch.spans[1].attributes[0].key,
+        &batch.spans[2].attributes[0].key
+    ));
 }
 
 // Hand-assembled wire bytes, for what prost never writes itself.

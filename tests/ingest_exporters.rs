@@ -169,21 +169,23 @@ fn check_trace(trace: &Trace) {
     assert_eq!(root.attribute("retried"), Some(&AttributeValue::Bool(false)));
     assert_eq!(
         root.attribute("tags"),
-        Some(&AttributeValue::Array(vec![AttributeValue::from("a"), AttributeValue::from("b")].into()))
+        Some(&AttributeValue::array(vec![AttributeValue::from("a"), AttributeValue::from("b")]))
     );
     assert_eq!(
         root.attribute("sizes"),
-        Some(&AttributeValue::Array(
-            vec![AttributeValue::Int(1), AttributeValue::Int(2), AttributeValue::Int(3)].into()
-        ))
+        Some(&AttributeValue::array(vec![
+            AttributeValue::Int(1),
+            AttributeValue::Int(2),
+            AttributeValue::Int(3)
+        ]))
     );
     assert_eq!(
         root.attribute("weights"),
-        Some(&AttributeValue::Array(vec![AttributeValue::Double(0.5), AttributeValue::Double(1.5)].into()))
+        Some(&AttributeValue::array(vec![AttributeValue::Double(0.5), AttributeValue::Double(1.5)]))
     );
     assert_eq!(
         root.attribute("flags"),
-        Some(&AttributeValue::Array(vec![AttributeValue::Bool(true), AttributeValue::Bool(false)].into()))
+        Some(&AttributeValue::array(vec![AttributeValue::Bool(true), AttributeValue::Bool(false)]))
     );
     assert_eq!(db.attribute("db.system"), Some(&AttributeValue::from("postgresql")));
     assert_eq!(db.events.len(), 1);

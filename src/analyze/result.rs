@@ -89,8 +89,8 @@ impl Finding {
     }
 }
 
-// Span names are shared `Arc<str>`s (cloning one per result costs no allocation); serde
-// handles `Arc<str>` only with its `rc` feature, so these two do it by hand.
+// Span names are shared `Str`s (cloning one per result costs no allocation); serde
+// does not know the type, so these two do it by hand.
 fn serialize_str<S: serde::Serializer>(text: &Str, serializer: S) -> Result<S::Ok, S::Error> {
     serializer.serialize_str(text)
 }

@@ -435,8 +435,8 @@ mod tests {
             .with_attribute("tracetest.span.name", "spoofed")
             .with_resource_attribute("k", "resource");
         span.scope = Arc::new(Scope {
-            name: Arc::from("my-scope"),
-            version: Arc::from(""),
+            name: "my-scope".into(),
+            version: "".into(),
             attributes: vec![KeyValue::new("k", "scope"), KeyValue::new("s", "scope")].into(),
         });
         let map = SpanMap::new(&span);

@@ -93,7 +93,7 @@ fn reference_example_50_100_70_scores_73() {
         .with_attribute("http.target", "/users")
         .with_attribute("http.scheme", "http")
         .with_attribute("http.url", "https://users.example.com/users");
-    span.name = Arc::from("handler");
+    span.name = "handler".into();
     let result = analyze(&trace(vec![span]), &AnalyzerConfig::default());
     assert_eq!(result.plugins.iter().map(|plugin| plugin.score).collect::<Vec<_>>(), [50, 100, 70]);
     assert_eq!((result.score, result.passed), (73, false));
@@ -108,7 +108,7 @@ fn plugin_score_is_truncated_weighted_share() {
         .with_attribute("net.peer.name", "10.0.0.1")
         .with_attribute("http.url", "https://10.0.0.1/users");
     let mut bad = bad;
-    bad.name = Arc::from("users");
+    bad.name = "users".into();
     let result = analyze(&trace(vec![trigger("{}"), bad]), &AnalyzerConfig::default());
     let scores: Vec<i64> = result.plugins.iter().map(|plugin| plugin.score).collect();
     assert_eq!(scores, [75, 0, 70]);
@@ -125,7 +125,7 @@ fn plugin_score_is_truncated_weighted_share() {
 fn levels_order_rules_and_only_errors_score() {
     let failing = {
         let mut span = good_server(2, 10);
-        span.name = Arc::from("wrong");
+        span.name = "wrong".into();
         span.with_attribute("http.request.header.authorization", "Bearer secret")
     };
     let result = analyze(
@@ -290,7 +290,7 @@ fn current_convention_app_is_not_flagged() {
 #[test]
 fn serializes_as_the_design_says() {
     let mut span = good_server(2, 10);
-    span.name = Arc::from("users");
+    span.name = "users".into();
     let result = analyze(
         &trace(vec![span]),
         &config("    - id: standards\n      rules:\n        - {id: span-naming, weight: 25, errorLevel: error}\n        - {id: required-attributes, weight: 25, errorLevel: disabled}\n        - {id: attribute-naming, weight: 25, errorLevel: disabled}\n        - {id: no-empty-attributes, weight: 25, errorLevel: disabled}\n"),
@@ -348,7 +348,7 @@ mod properties {
             any::<i64>().prop_map(AttributeValue::Int),
             any::<f64>().prop_map(AttributeValue::Double),
             any::<bool>().prop_map(AttributeValue::Bool),
-            Just(AttributeValue::Array(Box::new([]))),
+            Just(AttributeValue::array([])),
             Just(AttributeValue::Empty),
         ]
     }

@@ -216,7 +216,7 @@ fn typed_value(value: &AttributeValue) -> (&'static str, Value) {
             None if *number > 0.0 => Value::from("inf"),
             None => Value::from("-inf"),
         },
-        AttributeValue::Bytes(bytes) => Value::from(hex::encode(bytes)),
+        AttributeValue::Bytes(bytes) => Value::from(hex::encode(&bytes[..])),
         AttributeValue::Array(items) => Value::Array(
             items
                 .iter()
@@ -280,8 +280,8 @@ mod tests {
             .with_parent(SpanId([3; 8]))
             .with_attribute("n", 42i64)
             .with_attribute("d", f64::NAN)
-            .with_attribute("l", AttributeValue::Array(Box::new([true.into()])))
-            .with_attribute("b", AttributeValue::Bytes(Box::new([0xab])));
+            .with_attribute("l", AttributeValue::array([true.into()]))
+            .with_attribute("b", AttributeValue::bytes([0xab]));
         let value = trace_json(&Trace::new(TraceId([1; 16]), vec![Arc::new(span)]));
         let span = &value["spans"][0];
         assert_eq!(span["span_id"], "0202020202020202");

@@ -181,14 +181,14 @@ mod tests {
         let mut child = Span::new(trace_id, SpanId([2; 8]), "db")
             .with_parent(SpanId([1; 8]))
             .with_status(StatusCode::Error, "boom")
-            .with_attribute("list", AttributeValue::Array(Box::new([1i64.into(), "x".into()])));
+            .with_attribute("list", AttributeValue::array([1i64.into(), "x".into()]));
         child.events =
             Box::new([Event { time_unix_nano: 5, name: Str::from("exception"), attributes: Box::new([]) }]);
         child.links = Box::new([Link { trace_id, span_id: SpanId([3; 8]), attributes: Box::new([]) }]);
         child.resource = root.resource.clone();
         let map = Span::new(trace_id, SpanId([4; 8]), "other")
-            .with_attribute("m", AttributeValue::Map(Box::new([KeyValue::new("k", "v")])))
-            .with_attribute("b", AttributeValue::Bytes(Box::new([1, 2])));
+            .with_attribute("m", AttributeValue::map([KeyValue::new("k", "v")]))
+            .with_attribute("b", AttributeValue::bytes([1, 2]));
         let trace = Trace::new(trace_id, vec![Arc::new(root), Arc::new(child), Arc::new(map)]);
         let data = encode_trace(&trace);
         assert_eq!(data.resource_spans.len(), 2, "two distinct resources");

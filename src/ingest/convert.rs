@@ -149,12 +149,16 @@ fn convert_value<'a>(
         any_value::Value::BoolValue(value) => AttributeValue::Bool(*value),
         any_value::Value::IntValue(value) => AttributeValue::Int(*value),
         any_value::Value::DoubleValue(value) => AttributeValue::Double(*value),
-        any_value::Value::BytesValue(bytes) => AttributeValue::Bytes(bytes.as_slice().into()),
-        any_value::Value::ArrayValue(array) => AttributeValue::Array(
-            array.values.iter().map(|item| convert_value(Some(item), interner, intern_all)).collect(),
+        any_value::Value::BytesValue(bytes) => AttributeValue::bytes(bytes.as_slice()),
+        any_value::Value::ArrayValue(array) => AttributeValue::array(
+            array
+                .values
+                .iter()
+                .map(|item| convert_value(Some(item), interner, intern_all))
+                .collect::<Vec<_>>(),
         ),
         any_value::Value::KvlistValue(list) => {
-            AttributeValue::Map(convert_attributes(&list.values, interner, intern_all))
+            AttributeValue::map(convert_attributes(&list.values, interner, intern_all))
         }
         // A profiles-only string table reference: meaningless for traces, so treated as absent
         // as the OTLP spec asks.

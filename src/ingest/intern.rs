@@ -7,7 +7,6 @@
 
 use std::collections::HashMap;
 use std::hash::{BuildHasherDefault, Hasher};
-use std::sync::Arc;
 
 use crate::model::{empty_str, Str};
 
@@ -81,7 +80,7 @@ impl<'a> Interner<'a> {
         if text.is_empty() {
             return empty_str();
         }
-        self.table.entry(text.as_bytes()).or_insert_with(|| Arc::from(text)).clone()
+        self.table.entry(text.as_bytes()).or_insert_with(|| Str::new(text)).clone()
     }
 
     /// The shared copy of UTF-8 `bytes`; validates only the first occurrence, since a hit has
@@ -95,7 +94,7 @@ impl<'a> Interner<'a> {
             return Ok(found.clone());
         }
         let text = std::str::from_utf8(bytes)?;
-        let shared: Str = Arc::from(text);
+        let shared = Str::new(text);
         self.table.insert(bytes, shared.clone());
         Ok(shared)
     }
@@ -106,7 +105,7 @@ impl<'a> Interner<'a> {
         if text.len() <= MAX_INTERNED_VALUE_LEN {
             self.intern(text)
         } else {
-            Arc::from(text)
+            Str::new(text)
         }
     }
 
@@ -116,7 +115,7 @@ impl<'a> Interner<'a> {
         if bytes.len() <= MAX_INTERNED_VALUE_LEN {
             self.intern_utf8(bytes)
         } else {
-            Ok(Arc::from(std::str::from_utf8(bytes)?))
+            Ok(Str::new(std::str::from_utf8(bytes)?))
         }
     }
 }
@@ -130,10 +129,10 @@ mod tests {
         let mut interner = Interner::new();
         let first = interner.intern("http.method");
         let second = interner.intern_utf8(b"http.method").unwrap();
-        assert!(Arc::ptr_eq(&first, &second));
+        assert!(Str::ptr_eq(&first, &second));
         assert!(interner.intern_utf8(b"\xff\xfe").is_err());
         let long = "x".repeat(MAX_INTERNED_VALUE_LEN + 1);
-        assert!(!Arc::ptr_eq(&interner.value(&long), &interner.value(&long)));
+        assert!(!Str::ptr_eq(&interner.value(&long), &interner.value(&long)));
     }
 }
 

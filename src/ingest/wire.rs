@@ -207,7 +207,7 @@ pub fn decode_request(bytes: &[u8]) -> std::result::Result<Batch, Error> {
         events: Vec::new(),
         links: Vec::new(),
         recent_names: Recent::default(),
-        empty: Arc::from(""),
+        empty: Str::new(""),
         recent_keys: Vec::new(),
         recent_values: Vec::new(),
     };
@@ -627,7 +627,7 @@ impl<'a> Decoder<'a> {
                 }
                 // Not among the recent values at this position: most likely unique (an ID,
                 // a URL), so it gets its own allocation without a hash-table round trip.
-                let value: Str = if bytes.is_empty() { self.empty.clone() } else { Arc::from(utf8(bytes)?) };
+                let value: Str = if bytes.is_empty() { self.empty.clone() } else { Str::new(utf8(bytes)?) };
                 self.recent_values[slot].remember(bytes, value.clone());
                 Ok(value)
             }
@@ -699,7 +699,7 @@ impl<'a> Decoder<'a> {
                             (field, wire_type) => array.skip(field, wire_type)?,
                         }
                     }
-                    value = AttributeValue::Array(items.into_boxed_slice());
+                    value = AttributeValue::array(items);
                 }
                 6 => {
                     expect(wire_type, LEN)?;
@@ -714,11 +714,11 @@ impl<'a> Decoder<'a> {
                             (field, wire_type) => list.skip(field, wire_type)?,
                         }
                     }
-                    value = AttributeValue::Map(entries.into_boxed_slice());
+                    value = AttributeValue::map(entries);
                 }
                 7 => {
                     expect(wire_type, LEN)?;
-                    value = AttributeValue::Bytes(reader.bytes()?.into());
+                    value = AttributeValue::bytes(reader.bytes()?);
                 }
                 8 => {
                     expect(wire_type, VARINT)?;

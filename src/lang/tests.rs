@@ -92,7 +92,7 @@ pub(super) fn shop() -> Trace {
         .with_attribute("messaging.system", "kafka");
     publish.events = vec![Event {
         time_unix_nano: T + 1_500_000_000,
-        name: Arc::from("sent"),
+        name: "sent".into(),
         attributes: vec![KeyValue::new("size", 3i64)].into_boxed_slice(),
     }]
     .into_boxed_slice();
@@ -110,10 +110,7 @@ pub(super) fn shop() -> Trace {
         .with_attribute("whole", 2.0)
         .with_attribute("delta", -2.25)
         .with_attribute("zero", 0.0)
-        .with_attribute(
-            "list",
-            crate::model::AttributeValue::Array(vec!["a".into(), 1i64.into()].into_boxed_slice()),
-        )
+        .with_attribute("list", crate::model::AttributeValue::array(vec!["a".into(), 1i64.into()]))
         .with_attribute("big", 9_007_199_254_740_993i64);
     // Arrival order scrambled: the view must sort.
     let spans = vec![consume, db_query, trigger, db_select, post, hi, http_get, inventory, publish, orphan];

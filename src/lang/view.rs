@@ -154,7 +154,7 @@ pub(crate) fn attribute_text(value: &AttributeValue) -> Cow<'_, str> {
         AttributeValue::Int(number) => Cow::Owned(number.to_string()),
         AttributeValue::Bool(flag) => Cow::Borrowed(if *flag { "true" } else { "false" }),
         AttributeValue::Double(number) => Cow::Owned(double_text(*number)),
-        AttributeValue::Bytes(bytes) => Cow::Owned(hex::encode(bytes)),
+        AttributeValue::Bytes(bytes) => Cow::Owned(hex::encode(&bytes[..])),
         AttributeValue::Array(_) | AttributeValue::Map(_) => Cow::Owned(attribute_json(value).to_string()),
         AttributeValue::Empty => Cow::Borrowed(""),
     }
@@ -185,7 +185,7 @@ fn attribute_json(value: &AttributeValue) -> serde_json::Value {
         AttributeValue::Double(number) => {
             serde_json::Number::from_f64(*number).map_or(Json::Null, Json::Number)
         }
-        AttributeValue::Bytes(bytes) => Json::String(hex::encode(bytes)),
+        AttributeValue::Bytes(bytes) => Json::String(hex::encode(&bytes[..])),
         AttributeValue::Array(items) => Json::Array(items.iter().map(attribute_json).collect()),
         AttributeValue::Map(entries) => Json::Object(
             entries.iter().map(|KeyValue { key, value }| (key.to_string(), attribute_json(value))).collect(),

@@ -3,7 +3,7 @@
 //!
 //! `model` knows nothing of OTLP (the conversion lives in `ingest`), of the store or of the
 //! languages. Strings that repeat across spans (attribute keys, span names, service names,
-//! short attribute values) are `Str` (`Arc<str>`) so the ingest path can intern them and the
+//! short attribute values) are `Str` (a thin shared string) so the ingest path can intern them and the
 //! store pays for each distinct string once.
 
 mod ids;

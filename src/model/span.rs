@@ -1,17 +1,154 @@
 //! Spans with typed attributes, events, links and their shared resource and scope.
 
+use std::borrow::Borrow;
+use std::fmt;
+use std::hash::{Hash, Hasher};
+use std::ops::Deref;
 use std::sync::{Arc, OnceLock};
+
+use triomphe::ThinArc;
 
 use super::{SpanId, TraceId};
 
-/// A shared, immutable string. Repeated strings (keys, names, services) are interned by the
-/// ingest path so that each distinct text is stored once.
-pub type Str = Arc<str>;
+/// A shared, immutable string in one pointer (8 bytes, where `Arc<str>` takes 16): the
+/// length lives in the allocation, beside the reference count. Repeated strings (keys, names,
+/// services) are interned by the ingest path so that each distinct text is stored once, and
+/// a stored span holds many of these, so the pointer's width counts (issue 2, item 9).
+///
+/// Equality, ordering and hashing are by content, as for `str`.
+#[derive(Clone)]
+pub struct Str(ThinArc<(), u8>);
+
+impl Str {
+    /// A new shared copy of `text`.
+    pub fn new(text: &str) -> Self {
+        Str(ThinArc::from_header_and_slice((), text.as_bytes()))
+    }
+
+    /// The text.
+    #[inline]
+    pub fn as_str(&self) -> &str {
+        // SAFETY: a `Str` is only ever built from a `&str` (`Str::new`, which every other
+        // constructor goes through), so its bytes are valid UTF-8, and they are immutable.
+        unsafe { std::str::from_utf8_unchecked(&self.0.slice) }
+    }
+
+    /// Whether both refer to the same allocation (the interner's sharing).
+    #[inline]
+    pub fn ptr_eq(this: &Str, other: &Str) -> bool {
+        this.0.ptr() == other.0.ptr()
+    }
+}
+
+// The thin pointer is what the memory target rests on; a change that widens it should fail
+// to build rather than silently cost 8 bytes per attribute.
+const _: () = assert!(std::mem::size_of::<Str>() == 8);
+const _: () = assert!(std::mem::size_of::<Option<Str>>() == 8);
+const _: () = assert!(std::mem::size_of::<AttributeValue>() == 16);
+const _: () = assert!(std::mem::size_of::<KeyValue>() == 24);
+
+impl Deref for Str {
+    type Target = str;
+    #[inline]
+    fn deref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl AsRef<str> for Str {
+    fn as_ref(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl Borrow<str> for Str {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+impl PartialEq for Str {
+    fn eq(&self, other: &Str) -> bool {
+        Str::ptr_eq(self, other) || self.as_str() == other.as_str()
+    }
+}
+impl Eq for Str {}
+
+impl PartialEq<str> for Str {
+    fn eq(&self, other: &str) -> bool {
+        self.as_str() == other
+    }
+}
+impl PartialEq<&str> for Str {
+    fn eq(&self, other: &&str) -> bool {
+        self.as_str() == *other
+    }
+}
+
+impl PartialOrd for Str {
+    fn partial_cmp(&self, other: &Str) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Str {
+    fn cmp(&self, other: &Str) -> std::cmp::Ordering {
+        self.as_str().cmp(other.as_str())
+    }
+}
+
+impl Hash for Str {
+    // As `str` hashes, so that `Borrow<str>` lookups in hash maps agree.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state)
+    }
+}
+
+impl fmt::Debug for Str {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Debug::fmt(self.as_str(), f)
+    }
+}
+
+impl fmt::Display for Str {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        fmt::Display::fmt(self.as_str(), f)
+    }
+}
+
+impl Default for Str {
+    fn default() -> Self {
+        empty_str()
+    }
+}
+
+impl From<&str> for Str {
+    fn from(text: &str) -> Self {
+        Str::new(text)
+    }
+}
+
+impl From<String> for Str {
+    fn from(text: String) -> Self {
+        Str::new(&text)
+    }
+}
+
+impl From<&String> for Str {
+    fn from(text: &String) -> Self {
+        Str::new(text)
+    }
+}
+
+impl From<Str> for String {
+    fn from(text: Str) -> Self {
+        text.as_str().to_owned()
+    }
+}
 
 /// The shared empty string: avoids an allocation for every absent name or message.
 pub fn empty_str() -> Str {
     static EMPTY: OnceLock<Str> = OnceLock::new();
-    EMPTY.get_or_init(|| Arc::from("")).clone()
+    EMPTY.get_or_init(|| Str::new("")).clone()
 }
 
 /// A typed attribute value, as OTLP's `AnyValue`.
@@ -21,14 +158,32 @@ pub enum AttributeValue {
     Bool(bool),
     Int(i64),
     Double(f64),
-    Bytes(Box<[u8]>),
-    Array(Box<[AttributeValue]>),
-    Map(Box<[KeyValue]>),
+    // The rare composite values are boxed twice so that their slice's fat pointer does not
+    // widen every value to 24 bytes: with them thin, a value is a tag and one word (16 bytes)
+    // and an attribute 24. Build them with `AttributeValue::bytes`, `array` and `map`.
+    Bytes(Box<Box<[u8]>>),
+    Array(Box<Box<[AttributeValue]>>),
+    Map(Box<Box<[KeyValue]>>),
     /// An `AnyValue` with no value set.
     Empty,
 }
 
 impl AttributeValue {
+    /// A bytes value.
+    pub fn bytes(bytes: impl Into<Box<[u8]>>) -> Self {
+        AttributeValue::Bytes(Box::new(bytes.into()))
+    }
+
+    /// An array value.
+    pub fn array(items: impl Into<Box<[AttributeValue]>>) -> Self {
+        AttributeValue::Array(Box::new(items.into()))
+    }
+
+    /// A map (key-value list) value.
+    pub fn map(entries: impl Into<Box<[KeyValue]>>) -> Self {
+        AttributeValue::Map(Box::new(entries.into()))
+    }
+
     /// The value as a string slice, when it is a string.
     pub fn as_str(&self) -> Option<&str> {
         match self {
@@ -54,7 +209,7 @@ impl AttributeValue {
 
 impl From<&str> for AttributeValue {
     fn from(text: &str) -> Self {
-        AttributeValue::String(Arc::from(text))
+        AttributeValue::String(Str::new(text))
     }
 }
 impl From<i64> for AttributeValue {
@@ -82,7 +237,7 @@ pub struct KeyValue {
 
 impl KeyValue {
     pub fn new(key: &str, value: impl Into<AttributeValue>) -> Self {
-        KeyValue { key: Arc::from(key), value: value.into() }
+        KeyValue { key: Str::new(key), value: value.into() }
     }
 }
 
@@ -232,7 +387,7 @@ impl Span {
             trace_id,
             span_id,
             parent_span_id: None,
-            name: Arc::from(name),
+            name: Str::new(name),
             kind: SpanKind::Unspecified,
             status: Status::default(),
             start_time_unix_nano: 0,
@@ -276,7 +431,7 @@ impl Span {
     }
 
     pub fn with_status(mut self, code: StatusCode, message: &str) -> Self {
-        self.status = Status { code, message: Arc::from(message) };
+        self.status = Status { code, message: Str::new(message) };
         self
     }
 

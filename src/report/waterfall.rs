@@ -255,7 +255,7 @@ mod tests {
     #[test]
     fn tree_order_bars_and_errors() {
         let mut failing = (*span(3, Some(1), "db", 500, 1_000)).clone();
-        failing.status = crate::model::Status { code: StatusCode::Error, message: Arc::from("timeout") };
+        failing.status = crate::model::Status { code: StatusCode::Error, message: "timeout".into() };
         let trace = Trace::new(
             TraceId([1; 16]),
             vec![

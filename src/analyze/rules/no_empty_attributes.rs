@@ -38,7 +38,7 @@ mod tests {
     fn flags_exactly_empty_strings_in_key_order() {
         let mut span = span("x", Internal, &[("b.empty", ""), ("a.empty", ""), ("c.space", " ")])
             .with_attribute("d.zero", 0.0f64)
-            .with_attribute("e.array", AttributeValue::Array(Box::new([])));
+            .with_attribute("e.array", AttributeValue::array([]));
         span.scope = std::sync::Arc::new(Scope { name: "scope".into(), ..Scope::default() });
         let (verdict, findings) = run(&RULE, &span);
         assert_eq!(verdict, Verdict::Failed);
