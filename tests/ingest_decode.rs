@@ -184,8 +184,8 @@ fn rich_request_decodes_the_same_both_ways() {
     assert_eq!(root.attribute("strindex"), Some(&AttributeValue::Empty));
     assert!(matches!(root.attribute("tags"), Some(AttributeValue::Array(items)) if items.len() == 3));
     assert!(matches!(root.attribute("nested"), Some(AttributeValue::Map(entries)) if entries.len() == 2));
-    assert_eq!(root.links.len(), 1);
-    assert_eq!(root.events.len(), 1);
+    assert_eq!(root.links().len(), 1);
+    assert_eq!(root.events().len(), 1);
     assert_eq!(batch.spans[1].parent_span_id, Some(tracecheck::model::SpanId([1; 8])));
     assert_eq!(batch.spans[2].parent_span_id, None, "an all-zero parent means no parent");
     // Resource and scope are shared by the spans of a batch, not copied.

@@ -188,9 +188,9 @@ fn check_trace(trace: &Trace) {
         Some(&AttributeValue::array(vec![AttributeValue::Bool(true), AttributeValue::Bool(false)]))
     );
     assert_eq!(db.attribute("db.system"), Some(&AttributeValue::from("postgresql")));
-    assert_eq!(db.events.len(), 1);
-    assert_eq!(&*db.events[0].name, "rows");
-    assert_eq!(db.events[0].attributes[0].value, AttributeValue::Int(3));
+    assert_eq!(db.events().len(), 1);
+    assert_eq!(&*db.events()[0].name, "rows");
+    assert_eq!(db.events()[0].attributes[0].value, AttributeValue::Int(3));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -91,8 +91,7 @@ fn batches(n_spans: usize) -> Vec<Vec<Span>> {
                 start_time_unix_nano: 1_700_000_000_000_000_000 + idx as u64,
                 end_time_unix_nano: 1_700_000_000_000_100_000 + idx as u64,
                 attributes,
-                events: Box::new([]),
-                links: Box::new([]),
+                extra: None,
                 resource: resource.clone(),
                 scope: scope.clone(),
             });

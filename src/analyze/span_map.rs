@@ -298,7 +298,7 @@ impl<'a> SpanMap<'a> {
         // Metadata, already in key order.
         let meta = &mut self.metadata;
         meta.clear();
-        meta.push(Entry::new("span.events", MapValue::Events(&span.events)));
+        meta.push(Entry::new("span.events", MapValue::Events(span.events())));
         meta.push(Entry::new("tracetest.span.duration", MapValue::Nanos(span.duration_nanos())));
         meta.push(Entry::new("tracetest.span.end_time", MapValue::Nanos(span.end_time_unix_nano)));
         meta.push(Entry::new("tracetest.span.name", MapValue::MetaText(&span.name)));

@@ -176,12 +176,12 @@ pub fn span_json(span: &Span) -> Value {
         "duration_nanos": span.duration_nanos(),
         "service_name": span.service_name(),
         "attributes": attributes_json(&span.attributes),
-        "events": span.events.iter().map(|event| json!({
+        "events": span.events().iter().map(|event| json!({
             "name": &*event.name,
             "time_unix_nano": event.time_unix_nano,
             "attributes": attributes_json(&event.attributes),
         })).collect::<Vec<_>>(),
-        "links": span.links.iter().map(|link| json!({
+        "links": span.links().iter().map(|link| json!({
             "trace_id": link.trace_id.to_string(),
             "span_id": link.span_id.to_string(),
             "attributes": attributes_json(&link.attributes),

@@ -85,7 +85,7 @@ fn encode_span(span: &Span) -> otlp_trace::Span {
         end_time_unix_nano: span.end_time_unix_nano,
         attributes: encode_attributes(&span.attributes),
         events: span
-            .events
+            .events()
             .iter()
             .map(|event| otlp_trace::span::Event {
                 time_unix_nano: event.time_unix_nano,
@@ -95,7 +95,7 @@ fn encode_span(span: &Span) -> otlp_trace::Span {
             })
             .collect(),
         links: span
-            .links
+            .links()
             .iter()
             .map(|link| otlp_trace::span::Link {
                 trace_id: link.trace_id.0.to_vec(),
@@ -182,9 +182,13 @@ mod tests {
             .with_parent(SpanId([1; 8]))
             .with_status(StatusCode::Error, "boom")
             .with_attribute("list", AttributeValue::array([1i64.into(), "x".into()]));
-        child.events =
-            Box::new([Event { time_unix_nano: 5, name: Str::from("exception"), attributes: Box::new([]) }]);
-        child.links = Box::new([Link { trace_id, span_id: SpanId([3; 8]), attributes: Box::new([]) }]);
+        child = child
+            .with_events([Event {
+                time_unix_nano: 5,
+                name: Str::from("exception"),
+                attributes: Box::new([]),
+            }])
+            .with_links([Link { trace_id, span_id: SpanId([3; 8]), attributes: Box::new([]) }]);
         child.resource = root.resource.clone();
         let map = Span::new(trace_id, SpanId([4; 8]), "other")
             .with_attribute("m", AttributeValue::map([KeyValue::new("k", "v")]))

@@ -21,7 +21,7 @@ use prost::Message;
 use super::intern::Interner;
 use super::{check_link_ids, check_span_ids, Batch, Error, ExportOutcome, Rejections};
 use crate::model::{
-    AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanKind, Status, StatusCode,
+    AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanExtra, SpanKind, Status, StatusCode,
 };
 
 /// Decodes protobuf bytes with the generated types (the straightforward path, kept as the
@@ -87,27 +87,29 @@ fn convert_span<'a>(
         start_time_unix_nano: otlp_span.start_time_unix_nano,
         end_time_unix_nano: otlp_span.end_time_unix_nano,
         attributes: convert_attributes(&otlp_span.attributes, interner, false),
-        events: otlp_span
-            .events
-            .iter()
-            .map(|event| Event {
-                time_unix_nano: event.time_unix_nano,
-                name: interner.intern(&event.name),
-                attributes: convert_attributes(&event.attributes, interner, false),
-            })
-            .collect(),
-        links: otlp_span
-            .links
-            .iter()
-            .filter_map(|link| {
-                let (trace_id, span_id) = check_link_ids(&link.trace_id, &link.span_id)?;
-                Some(Link {
-                    trace_id,
-                    span_id,
-                    attributes: convert_attributes(&link.attributes, interner, false),
+        extra: SpanExtra::boxed(
+            otlp_span
+                .events
+                .iter()
+                .map(|event| Event {
+                    time_unix_nano: event.time_unix_nano,
+                    name: interner.intern(&event.name),
+                    attributes: convert_attributes(&event.attributes, interner, false),
                 })
-            })
-            .collect(),
+                .collect(),
+            otlp_span
+                .links
+                .iter()
+                .filter_map(|link| {
+                    let (trace_id, span_id) = check_link_ids(&link.trace_id, &link.span_id)?;
+                    Some(Link {
+                        trace_id,
+                        span_id,
+                        attributes: convert_attributes(&link.attributes, interner, false),
+                    })
+                })
+                .collect(),
+        ),
         resource: resource.clone(),
         scope: scope.clone(),
     })

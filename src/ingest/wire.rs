@@ -16,7 +16,8 @@ use std::sync::Arc;
 use super::intern::{Interner, Recent};
 use super::{check_link_ids, check_span_ids, Batch, Error};
 use crate::model::{
-    AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanKind, Status, StatusCode, Str,
+    AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanExtra, SpanKind, Status, StatusCode,
+    Str,
 };
 
 /// Deepest nesting of array and map attribute values accepted; deeper input is refused
@@ -491,8 +492,7 @@ impl<'a> Decoder<'a> {
             // Exact when the hint was right (no copy); otherwise one shrink.
             attributes: attributes.into_boxed_slice(),
             // Draining an exact-size iterator allocates each slice once at its final size.
-            events: self.events.drain(..).collect(),
-            links: self.links.drain(..).collect(),
+            extra: SpanExtra::boxed(self.events.drain(..).collect(), self.links.drain(..).collect()),
             resource: resource.clone(),
             scope: scope.clone(),
         }))

@@ -90,12 +90,11 @@ pub(super) fn shop() -> Trace {
         .with_kind(SpanKind::Producer)
         .with_times(T + 50, T + 50 + MS)
         .with_attribute("messaging.system", "kafka");
-    publish.events = vec![Event {
+    publish = publish.with_events([Event {
         time_unix_nano: T + 1_500_000_000,
         name: "sent".into(),
         attributes: vec![KeyValue::new("size", 3i64)].into_boxed_slice(),
-    }]
-    .into_boxed_slice();
+    }]);
     let consume = span(8, "consume")
         .with_parent(id(7))
         .with_kind(SpanKind::Consumer)

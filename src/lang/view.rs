@@ -197,7 +197,7 @@ fn attribute_json(value: &AttributeValue) -> serde_json::Value {
 /// `span.events`: `[{"name", "timestamp" (RFC 3339), "attributes" {k: text}}]`.
 fn events_json(span: &Span) -> String {
     let events: Vec<serde_json::Value> = span
-        .events
+        .events()
         .iter()
         .map(|event| {
             let attributes: serde_json::Map<String, serde_json::Value> = event

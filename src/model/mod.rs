@@ -12,7 +12,7 @@ mod trace;
 
 pub use ids::{IdError, SpanId, TraceId};
 pub use span::{
-    empty_str, find_attribute, AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanKind,
-    Status, StatusCode, Str,
+    empty_str, find_attribute, AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanExtra,
+    SpanKind, Status, StatusCode, Str,
 };
 pub use trace::Trace;

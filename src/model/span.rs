@@ -359,6 +359,24 @@ pub struct Link {
     pub attributes: Box<[KeyValue]>,
 }
 
+/// A span's rarely present parts, boxed apart from the span (see [`Span::extra`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct SpanExtra {
+    pub events: Box<[Event]>,
+    pub links: Box<[Link]>,
+}
+
+impl SpanExtra {
+    /// The span's `extra`: `None` when there are no events and no links.
+    pub fn boxed(events: Box<[Event]>, links: Box<[Link]>) -> Option<Box<SpanExtra>> {
+        if events.is_empty() && links.is_empty() {
+            None
+        } else {
+            Some(Box::new(SpanExtra { events, links }))
+        }
+    }
+}
+
 /// One span, owned and compact. `resource` and `scope` are shared with the other spans of
 /// the batch it arrived in.
 #[derive(Clone, Debug, PartialEq)]
@@ -373,8 +391,11 @@ pub struct Span {
     pub start_time_unix_nano: u64,
     pub end_time_unix_nano: u64,
     pub attributes: Box<[KeyValue]>,
-    pub events: Box<[Event]>,
-    pub links: Box<[Link]>,
+    /// Events and links, which most spans lack: one pointer (`None`) instead of two empty
+    /// slices (32 bytes) in every stored span. Read them with [`Span::events`] and
+    /// [`Span::links`]; build it with [`SpanExtra::boxed`], which keeps it `None` when both
+    /// are empty so that equal spans compare equal.
+    pub extra: Option<Box<SpanExtra>>,
     pub resource: Arc<Resource>,
     pub scope: Arc<Scope>,
 }
@@ -393,11 +414,34 @@ impl Span {
             start_time_unix_nano: 0,
             end_time_unix_nano: 0,
             attributes: Box::new([]),
-            events: Box::new([]),
-            links: Box::new([]),
+            extra: None,
             resource: Arc::default(),
             scope: Arc::default(),
         }
+    }
+
+    /// The span's events (empty for most spans).
+    pub fn events(&self) -> &[Event] {
+        self.extra.as_deref().map_or(&[], |extra| &extra.events)
+    }
+
+    /// The span's links (empty for most spans).
+    pub fn links(&self) -> &[Link] {
+        self.extra.as_deref().map_or(&[], |extra| &extra.links)
+    }
+
+    /// Replaces the span's events.
+    pub fn with_events(mut self, events: impl Into<Box<[Event]>>) -> Self {
+        let links = self.extra.take().map(|extra| extra.links).unwrap_or_default();
+        self.extra = SpanExtra::boxed(events.into(), links);
+        self
+    }
+
+    /// Replaces the span's links.
+    pub fn with_links(mut self, links: impl Into<Box<[Link]>>) -> Self {
+        let events = self.extra.take().map(|extra| extra.events).unwrap_or_default();
+        self.extra = SpanExtra::boxed(events, links.into());
+        self
     }
 
     pub fn with_parent(mut self, parent: SpanId) -> Self {

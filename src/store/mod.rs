@@ -260,13 +260,17 @@ fn approx_span_bytes(span: &Span) -> usize {
             .sum()
     }
     let events: usize = span
-        .events
+        .events()
         .iter()
         .map(|event| std::mem::size_of::<Event>() + attributes_bytes(&event.attributes))
         .sum();
-    let links: usize =
-        span.links.iter().map(|link| std::mem::size_of::<Link>() + attributes_bytes(&link.attributes)).sum();
-    BASE + attributes_bytes(&span.attributes) + events + links + span.status.message.len()
+    let links: usize = span
+        .links()
+        .iter()
+        .map(|link| std::mem::size_of::<Link>() + attributes_bytes(&link.attributes))
+        .sum();
+    let extra = if span.extra.is_some() { std::mem::size_of::<crate::model::SpanExtra>() } else { 0 };
+    BASE + attributes_bytes(&span.attributes) + extra + events + links + span.status.message.len()
 }
 
 impl TraceStore {
