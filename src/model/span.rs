@@ -519,3 +519,38 @@ impl Span {
             .map_or("general", |(_, family)| family)
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashMap;
+
+    use super::*;
+
+    #[test]
+    fn str_behaves_like_the_text_it_holds() {
+        let a = Str::from("http.method");
+        let b = Str::from(String::from("http.method"));
+        assert!(!Str::ptr_eq(&a, &b));
+        assert_eq!(a, b);
+        assert!(Str::ptr_eq(&a, &a.clone()));
+        assert_eq!(&*a, "http.method");
+        assert_eq!(format!("{a} {a:?}"), "http.method \"http.method\"");
+        assert!(Str::from("a") < Str::from("b"));
+        assert_eq!(&*Str::default(), "");
+        assert_eq!(Str::from("héllo").len(), 6);
+        // Hashing agrees with `str`, so maps keyed by `Str` can be searched with a `&str`.
+        let map: HashMap<Str, i32> = [(a, 1)].into_iter().collect();
+        assert_eq!(map.get("http.method"), Some(&1));
+    }
+
+    #[test]
+    fn extra_is_none_without_events_or_links() {
+        let span = Span::new(TraceId([1; 16]), SpanId([1; 8]), "s");
+        assert!(span.extra.is_none() && span.events().is_empty() && span.links().is_empty());
+        let event = Event { time_unix_nano: 1, name: "e".into(), attributes: Box::new([]) };
+        let span = span.with_events([event]);
+        assert_eq!(span.events().len(), 1);
+        assert!(span.links().is_empty());
+        assert!(span.with_events([]).extra.is_none());
+    }
+}
