@@ -16,14 +16,12 @@ use crate::trigger::TriggerResponse;
 /// wait itself is woken by inserts, never by this timer.
 const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 
-/// A finished step: its report, plus the instants the latency benchmark needs.
+/// A finished step: its report, plus when the judged trace's last span arrived (the
+/// latency benchmark measures from there to the printed report).
 #[derive(Debug)]
 pub struct StepRun {
     pub report: StepReport,
-    /// When the last span of the judged trace arrived.
     pub last_span_at: Option<Instant>,
-    /// When the verdict was ready.
-    pub judged_at: Instant,
 }
 
 pub(super) async fn run(
@@ -42,7 +40,7 @@ pub(super) async fn run(
         report.error = Some(error);
     }
     report.duration_ms = Some(started.elapsed().as_millis() as u64);
-    StepRun { report, last_span_at, judged_at: Instant::now() }
+    StepRun { report, last_span_at }
 }
 
 /// Fills `report`; an `Err` is the reason the step is `ERROR`.
