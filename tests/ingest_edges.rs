@@ -4,7 +4,7 @@
 
 use std::io::Write;
 
-use bytes::{Buf, BufMut, Bytes};
+use bytes::Bytes;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTraceServiceRequest, ExportTraceServiceResponse,
@@ -15,6 +15,7 @@ use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 use tonic::codec::CompressionEncoding;
 use tonic::service::Routes;
+use tracecheck::ingest::grpc::RawCodec;
 use tracecheck::model::TraceId;
 use tracecheck::server::{self, RunningServer, ServerConfig};
 
@@ -305,40 +306,6 @@ async fn grpc_partial_success_limits_and_gzip() {
     gzip_client.export(small).await.expect("gzip export");
     assert_eq!(server.store().get(trace_id).expect("stored").spans.len(), 2);
     server.shutdown().await.expect("clean shutdown");
-}
-
-/// Sends arbitrary bytes as the Export message.
-#[derive(Clone, Default)]
-struct RawCodec;
-
-impl tonic::codec::Codec for RawCodec {
-    type Encode = Bytes;
-    type Decode = Bytes;
-    type Encoder = RawCodec;
-    type Decoder = RawCodec;
-    fn encoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-    fn decoder(&mut self) -> RawCodec {
-        RawCodec
-    }
-}
-
-impl tonic::codec::Encoder for RawCodec {
-    type Item = Bytes;
-    type Error = tonic::Status;
-    fn encode(&mut self, item: Bytes, dst: &mut tonic::codec::EncodeBuf<'_>) -> Result<(), tonic::Status> {
-        dst.put_slice(&item);
-        Ok(())
-    }
-}
-
-impl tonic::codec::Decoder for RawCodec {
-    type Item = Bytes;
-    type Error = tonic::Status;
-    fn decode(&mut self, src: &mut tonic::codec::DecodeBuf<'_>) -> Result<Option<Bytes>, tonic::Status> {
-        Ok(Some(src.copy_to_bytes(src.remaining())))
-    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -96,8 +96,8 @@ where
 struct Export(Arc<Shared>);
 
 impl UnaryService<Bytes> for Export {
-    type Response = Vec<u8>;
-    type Future = BoxFuture<Result<tonic::Response<Vec<u8>>, tonic::Status>>;
+    type Response = Bytes;
+    type Future = BoxFuture<Result<tonic::Response<Bytes>, tonic::Status>>;
 
     fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
         let shared = self.0.clone();
@@ -109,18 +109,18 @@ impl UnaryService<Bytes> for Export {
             })?;
             let outcome =
                 super::export_protobuf(&shared.store, request.get_ref()).map_err(|err| err.to_status())?;
-            Ok(tonic::Response::new(convert::encode_response_protobuf(&outcome)))
+            Ok(tonic::Response::new(Bytes::from(convert::encode_response_protobuf(&outcome))))
         })
     }
 }
 
-/// A codec that hands over the request message's bytes undecoded and sends pre-encoded
-/// response bytes.
+/// A codec that hands over a message's bytes undecoded and sends pre-encoded bytes: the
+/// receiver decodes requests itself, and the load generator and tests send raw bytes with it.
 #[derive(Clone, Copy, Default)]
-struct RawCodec;
+pub struct RawCodec;
 
 impl Codec for RawCodec {
-    type Encode = Vec<u8>;
+    type Encode = Bytes;
     type Decode = Bytes;
     type Encoder = RawCodec;
     type Decoder = RawCodec;
@@ -135,10 +135,10 @@ impl Codec for RawCodec {
 }
 
 impl Encoder for RawCodec {
-    type Item = Vec<u8>;
+    type Item = Bytes;
     type Error = tonic::Status;
 
-    fn encode(&mut self, item: Vec<u8>, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
         dst.put_slice(&item);
         Ok(())
     }
