@@ -63,8 +63,8 @@ fn convert_resource<'a>(resource: Option<&'a OtlpResource>, interner: &mut Inter
 fn convert_scope<'a>(scope: Option<&'a InstrumentationScope>, interner: &mut Interner<'a>) -> Scope {
     let Some(scope) = scope else { return Scope::default() };
     Scope {
-        name: interner.intern(&scope.name),
-        version: interner.intern(&scope.version),
+        name: interner.name(&scope.name),
+        version: interner.name(&scope.version),
         attributes: convert_attributes(&scope.attributes, interner, true),
     }
 }
@@ -81,7 +81,7 @@ fn convert_span<'a>(
         trace_id,
         span_id,
         parent_span_id,
-        name: interner.intern(&otlp_span.name),
+        name: interner.name(&otlp_span.name),
         kind: SpanKind::from_i32(otlp_span.kind),
         status: convert_status(otlp_span.status.as_ref(), interner),
         start_time_unix_nano: otlp_span.start_time_unix_nano,
@@ -93,7 +93,7 @@ fn convert_span<'a>(
                 .iter()
                 .map(|event| Event {
                     time_unix_nano: event.time_unix_nano,
-                    name: interner.intern(&event.name),
+                    name: interner.name(&event.name),
                     attributes: convert_attributes(&event.attributes, interner, false),
                 })
                 .collect(),
@@ -132,7 +132,7 @@ fn convert_attributes<'a>(
     attributes
         .iter()
         .map(|kv| KeyValue {
-            key: interner.intern(&kv.key),
+            key: interner.name(&kv.key),
             value: convert_value(kv.value.as_ref(), interner, intern_all),
         })
         .collect()

@@ -2,11 +2,14 @@
 //! values of one export request become one shared `Str` each.
 //!
 //! It lives for one request and needs no locking: the strings that repeat inside a batch of
-//! hundreds of spans are the ones worth sharing, and a process-wide table would cost a lock or
-//! atomic traffic on every lookup for little extra saving. It knows nothing of OTLP.
+//! hundreds of spans are the ones worth sharing. Names (attribute keys, span and event names,
+//! scope names) are also looked up, once per request each, in a process-wide table of
+//! immortal strings ([`immortal`]): those are shared by every request, and every span can
+//! clone them without an atomic operation. It knows nothing of OTLP.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::{OnceLock, RwLock};
 
 use crate::model::{empty_str, Str};
 
@@ -99,6 +102,29 @@ impl<'a> Interner<'a> {
         Ok(shared)
     }
 
+    /// As [`Interner::intern`], for a name (attribute key, span, event or scope name): names
+    /// are few across the whole process, so the shared copy is an immortal one when the
+    /// process-wide table has room.
+    #[inline]
+    pub(crate) fn name(&mut self, text: &'a str) -> Str {
+        if text.is_empty() {
+            return empty_str();
+        }
+        self.table
+            .entry(text.as_bytes())
+            .or_insert_with(|| immortal(text).unwrap_or_else(|| Str::new(text)))
+            .clone()
+    }
+
+    /// As [`Interner::name`], from UTF-8 bytes (validated only on a miss).
+    #[inline]
+    pub(crate) fn name_utf8(&mut self, bytes: &'a [u8]) -> Result<Str, std::str::Utf8Error> {
+        if let Some(found) = self.table.get(bytes) {
+            return Ok(found.clone());
+        }
+        Ok(self.name(std::str::from_utf8(bytes)?))
+    }
+
     /// Interns short values; long ones get their own allocation.
     #[inline]
     pub(crate) fn value(&mut self, text: &'a str) -> Str {
@@ -120,6 +146,47 @@ impl<'a> Interner<'a> {
     }
 }
 
+/// At most this many immortal strings, of at most [`MAX_IMMORTAL_BYTES`] in all: they are
+/// never freed, so the set must stay bounded whatever the senders do. Real systems have a few
+/// thousand attribute keys and span names; once the table is full (say, span names that carry
+/// IDs), further names are ordinary counted strings, which costs speed, never memory.
+const MAX_IMMORTALS: usize = 16_384;
+const MAX_IMMORTAL_BYTES: usize = 1 << 20;
+/// Longer names are not made immortal (they are unlikely to repeat).
+const MAX_IMMORTAL_LEN: usize = 128;
+
+#[derive(Default)]
+struct Immortals {
+    set: HashSet<Str>,
+    bytes: usize,
+}
+
+/// The process-wide immortal copy of `text`, made on first use while the table has room;
+/// `None` when it has none (or `text` is too long).
+pub(crate) fn immortal(text: &str) -> Option<Str> {
+    static TABLE: OnceLock<RwLock<Immortals>> = OnceLock::new();
+    if text.len() > MAX_IMMORTAL_LEN {
+        return None;
+    }
+    let table = TABLE.get_or_init(Default::default);
+    // A poisoned lock only means a panic elsewhere while inserting; the set is still sound.
+    if let Some(found) = table.read().unwrap_or_else(|err| err.into_inner()).set.get(text) {
+        return Some(found.clone());
+    }
+    let mut table = table.write().unwrap_or_else(|err| err.into_inner());
+    if let Some(found) = table.set.get(text) {
+        return Some(found.clone());
+    }
+    if table.set.len() >= MAX_IMMORTALS || table.bytes + text.len() > MAX_IMMORTAL_BYTES {
+        return None;
+    }
+    let shared = Str::new(text);
+    shared.make_immortal();
+    table.bytes += text.len();
+    table.set.insert(shared.clone());
+    Some(shared)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -133,6 +200,16 @@ mod tests {
         assert!(interner.intern_utf8(b"\xff\xfe").is_err());
         let long = "x".repeat(MAX_INTERNED_VALUE_LEN + 1);
         assert!(!Str::ptr_eq(&interner.value(&long), &interner.value(&long)));
+    }
+
+    #[test]
+    fn names_are_immortal_and_shared_across_requests() {
+        let first = Interner::new().name_utf8(b"tracecheck.test.key").unwrap();
+        let second = Interner::new().name_utf8(b"tracecheck.test.key").unwrap();
+        assert!(first.is_immortal() && Str::ptr_eq(&first, &second));
+        // Values and long names stay counted.
+        assert!(!Interner::new().intern("tracecheck.test.value").is_immortal());
+        assert!(immortal(&"k".repeat(MAX_IMMORTAL_LEN + 1)).is_none());
     }
 }
 

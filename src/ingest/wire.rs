@@ -16,8 +16,8 @@ use std::sync::Arc;
 use super::intern::{Interner, Recent};
 use super::{check_link_ids, check_span_ids, Batch, Error};
 use crate::model::{
-    AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanExtra, SpanKind, Status, StatusCode,
-    Str,
+    empty_str, AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanExtra, SpanKind, Status,
+    StatusCode, Str,
 };
 
 /// Deepest nesting of array and map attribute values accepted; deeper input is refused
@@ -208,7 +208,6 @@ pub fn decode_request(bytes: &[u8]) -> std::result::Result<Batch, Error> {
         events: Vec::new(),
         links: Vec::new(),
         recent_names: Recent::default(),
-        empty: Str::new(""),
         recent_keys: Vec::new(),
         recent_values: Vec::new(),
     };
@@ -227,10 +226,6 @@ struct Decoder<'a> {
     events: Vec<Event>,
     links: Vec<Link>,
     recent_names: Recent<'a, 8>,
-    /// This batch's empty string. Not the process-wide `empty_str()`: every span refers to
-    /// an empty status message, and cloning one `Arc` from every decoding thread would make
-    /// its counter's cache line bounce between cores.
-    empty: Str,
     /// Per span attribute position: its recent keys and recent string values.
     recent_keys: Vec<Recent<'a, 2>>,
     recent_values: Vec<Recent<'a, 8>>,
@@ -359,11 +354,11 @@ impl<'a> Decoder<'a> {
             match reader.key()? {
                 (1, wire_type) => {
                     expect(wire_type, LEN)?;
-                    scope.name = self.interner.intern_utf8(reader.bytes()?)?;
+                    scope.name = self.interner.name_utf8(reader.bytes()?)?;
                 }
                 (2, wire_type) => {
                     expect(wire_type, LEN)?;
-                    scope.version = self.interner.intern_utf8(reader.bytes()?)?;
+                    scope.version = self.interner.name_utf8(reader.bytes()?)?;
                 }
                 (3, wire_type) => {
                     expect(wire_type, LEN)?;
@@ -391,8 +386,6 @@ impl<'a> Decoder<'a> {
         let mut trace_id: &[u8] = &[];
         let mut span_id: &[u8] = &[];
         let mut parent_span_id: &[u8] = &[];
-        // Absent strings become the batch's empty string only at the end: cloning a shared
-        // `Arc` costs an atomic operation, and dropping the overwritten one another.
         let mut name: Option<Str> = None;
         let mut status_code = StatusCode::Unset;
         let mut status_message: Option<Str> = None;
@@ -481,12 +474,9 @@ impl<'a> Decoder<'a> {
             trace_id,
             span_id,
             parent_span_id,
-            name: name.unwrap_or_else(|| self.empty.clone()),
+            name: name.unwrap_or_else(|| empty_str()),
             kind: SpanKind::from_i32(kind),
-            status: Status {
-                code: status_code,
-                message: status_message.unwrap_or_else(|| self.empty.clone()),
-            },
+            status: Status { code: status_code, message: status_message.unwrap_or_else(|| empty_str()) },
             start_time_unix_nano,
             end_time_unix_nano,
             // Exact when the hint was right (no copy); otherwise one shrink.
@@ -529,7 +519,7 @@ impl<'a> Decoder<'a> {
                 }
                 (2, wire_type) => {
                     expect(wire_type, LEN)?;
-                    name = Some(self.interner.intern_utf8(reader.bytes()?)?);
+                    name = Some(self.interner.name_utf8(reader.bytes()?)?);
                 }
                 (3, wire_type) => {
                     expect(wire_type, LEN)?;
@@ -542,7 +532,7 @@ impl<'a> Decoder<'a> {
                 (field, wire_type) => reader.skip(field, wire_type)?,
             }
         }
-        let name = name.unwrap_or_else(|| self.empty.clone());
+        let name = name.unwrap_or_else(|| empty_str());
         Ok(Event { time_unix_nano, name, attributes: attributes.into_boxed_slice() })
     }
 
@@ -592,15 +582,15 @@ impl<'a> Decoder<'a> {
         if let Some(name) = self.recent_names.find(bytes) {
             return Ok(name);
         }
-        let name = self.interner.intern_utf8(bytes)?;
+        let name = self.interner.name_utf8(bytes)?;
         self.recent_names.remember(bytes, name.clone());
         Ok(name)
     }
 
     fn key(&mut self, bytes: &'a [u8], place: Place) -> Result<Str> {
-        let Place::Span(slot) = place else { return Ok(self.interner.intern_utf8(bytes)?) };
+        let Place::Span(slot) = place else { return Ok(self.interner.name_utf8(bytes)?) };
         if slot >= N_ATTRIBUTE_SLOTS {
-            return Ok(self.interner.intern_utf8(bytes)?);
+            return Ok(self.interner.name_utf8(bytes)?);
         }
         if slot >= self.recent_keys.len() {
             self.recent_keys.resize_with(slot + 1, Recent::default);
@@ -608,7 +598,7 @@ impl<'a> Decoder<'a> {
         if let Some(key) = self.recent_keys[slot].find(bytes) {
             return Ok(key);
         }
-        let key = self.interner.intern_utf8(bytes)?;
+        let key = self.interner.name_utf8(bytes)?;
         self.recent_keys[slot].remember(bytes, key.clone());
         Ok(key)
     }
@@ -627,7 +617,7 @@ impl<'a> Decoder<'a> {
                 }
                 // Not among the recent values at this position: most likely unique (an ID,
                 // a URL), so it gets its own allocation without a hash-table round trip.
-                let value: Str = if bytes.is_empty() { self.empty.clone() } else { Str::new(utf8(bytes)?) };
+                let value: Str = if bytes.is_empty() { empty_str() } else { Str::new(utf8(bytes)?) };
                 self.recent_values[slot].remember(bytes, value.clone());
                 Ok(value)
             }
@@ -657,7 +647,7 @@ impl<'a> Decoder<'a> {
                 (field, wire_type) => reader.skip(field, wire_type)?,
             }
         }
-        Ok(KeyValue { key: key.unwrap_or_else(|| self.empty.clone()), value })
+        Ok(KeyValue { key: key.unwrap_or_else(|| empty_str()), value })
     }
 
     fn any_value(&mut self, bytes: &'a [u8], place: Place, depth: u32) -> Result<AttributeValue> {

@@ -4,9 +4,9 @@ use std::borrow::Borrow;
 use std::fmt;
 use std::hash::{Hash, Hasher};
 use std::ops::Deref;
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use triomphe::ThinArc;
+use arcstr::ArcStr;
 
 use super::{SpanId, TraceId};
 
@@ -15,28 +15,43 @@ use super::{SpanId, TraceId};
 /// services) are interned by the ingest path so that each distinct text is stored once, and
 /// a stored span holds many of these, so the pointer's width counts (issue 2, item 9).
 ///
+/// A `Str` can be made immortal ([`Str::make_immortal`]): it is then never freed, and cloning
+/// or dropping it touches no counter. The ingest path does that for the few strings every
+/// span repeats (attribute keys, span names), a bounded set, so that storing a span costs no
+/// atomic operation per key (they showed in the profile; BENCHMARKS.md).
+///
 /// Equality, ordering and hashing are by content, as for `str`.
 #[derive(Clone)]
-pub struct Str(ThinArc<(), u8>);
+pub struct Str(ArcStr);
 
 impl Str {
     /// A new shared copy of `text`.
     pub fn new(text: &str) -> Self {
-        Str(ThinArc::from_header_and_slice((), text.as_bytes()))
+        Str(ArcStr::from(text))
     }
 
     /// The text.
     #[inline]
     pub fn as_str(&self) -> &str {
-        // SAFETY: a `Str` is only ever built from a `&str` (`Str::new`, which every other
-        // constructor goes through), so its bytes are valid UTF-8, and they are immutable.
-        unsafe { std::str::from_utf8_unchecked(&self.0.slice) }
+        self.0.as_str()
     }
 
     /// Whether both refer to the same allocation (the interner's sharing).
     #[inline]
     pub fn ptr_eq(this: &Str, other: &Str) -> bool {
-        this.0.ptr() == other.0.ptr()
+        ArcStr::ptr_eq(&this.0, &other.0)
+    }
+
+    /// Makes this string (and every clone of it) immortal: its memory is never freed, and
+    /// clones and drops no longer count. Only for a bounded set of strings; see
+    /// `ingest::intern`.
+    pub fn make_immortal(&self) {
+        self.0.leak();
+    }
+
+    /// Whether clones of this string skip the counter (immortal, or the empty string).
+    pub fn is_immortal(&self) -> bool {
+        ArcStr::is_static(&self.0)
     }
 }
 
@@ -145,10 +160,9 @@ impl From<Str> for String {
     }
 }
 
-/// The shared empty string: avoids an allocation for every absent name or message.
+/// The empty string: static, so it costs no allocation and no counting.
 pub fn empty_str() -> Str {
-    static EMPTY: OnceLock<Str> = OnceLock::new();
-    EMPTY.get_or_init(|| Str::new("")).clone()
+    Str(ArcStr::new())
 }
 
 /// A typed attribute value, as OTLP's `AnyValue`.
