@@ -12,7 +12,8 @@ use opentelemetry_proto::tonic::resource::v1 as otlp_resource;
 use opentelemetry_proto::tonic::trace::v1 as otlp_trace;
 use prost::Message;
 
-use crate::model::{AttributeValue, KeyValue, Resource, Scope, Span, Trace, TraceId};
+use crate::ingest::convert::{attributes_to_otlp, span_to_otlp};
+use crate::model::{Resource, Scope, Trace, TraceId};
 
 /// The trace as OTLP `TracesData`: one `ResourceSpans` per distinct resource and one
 /// `ScopeSpans` per distinct scope within it, spans in trace order.
@@ -40,14 +41,14 @@ pub fn encode_trace(trace: &Trace) -> otlp_trace::TracesData {
                 scopes.len() - 1
             }
         };
-        scopes[scope_idx].1.push(encode_span(span));
+        scopes[scope_idx].1.push(span_to_otlp(span));
     }
     otlp_trace::TracesData {
         resource_spans: resource_spans
             .into_iter()
             .map(|(resource, scopes)| otlp_trace::ResourceSpans {
                 resource: Some(otlp_resource::Resource {
-                    attributes: encode_attributes(&resource.attributes),
+                    attributes: attributes_to_otlp(&resource.attributes),
                     ..Default::default()
                 }),
                 scope_spans: scopes
@@ -56,7 +57,7 @@ pub fn encode_trace(trace: &Trace) -> otlp_trace::TracesData {
                         scope: Some(otlp_common::InstrumentationScope {
                             name: scope.name.to_string(),
                             version: scope.version.to_string(),
-                            attributes: encode_attributes(&scope.attributes),
+                            attributes: attributes_to_otlp(&scope.attributes),
                             dropped_attributes_count: 0,
                         }),
                         spans,
@@ -72,74 +73,6 @@ pub fn encode_trace(trace: &Trace) -> otlp_trace::TracesData {
 /// [`encode_trace`] as protobuf bytes.
 pub fn encode_trace_bytes(trace: &Trace) -> Vec<u8> {
     encode_trace(trace).encode_to_vec()
-}
-
-fn encode_span(span: &Span) -> otlp_trace::Span {
-    otlp_trace::Span {
-        trace_id: span.trace_id.0.to_vec(),
-        span_id: span.span_id.0.to_vec(),
-        parent_span_id: span.parent_span_id.map(|id| id.0.to_vec()).unwrap_or_default(),
-        name: span.name.to_string(),
-        kind: span.kind as i32,
-        start_time_unix_nano: span.start_time_unix_nano,
-        end_time_unix_nano: span.end_time_unix_nano,
-        attributes: encode_attributes(&span.attributes),
-        events: span
-            .events()
-            .iter()
-            .map(|event| otlp_trace::span::Event {
-                time_unix_nano: event.time_unix_nano,
-                name: event.name.to_string(),
-                attributes: encode_attributes(&event.attributes),
-                dropped_attributes_count: 0,
-            })
-            .collect(),
-        links: span
-            .links()
-            .iter()
-            .map(|link| otlp_trace::span::Link {
-                trace_id: link.trace_id.0.to_vec(),
-                span_id: link.span_id.0.to_vec(),
-                attributes: encode_attributes(&link.attributes),
-                ..Default::default()
-            })
-            .collect(),
-        status: Some(otlp_trace::Status {
-            message: span.status.message.to_string(),
-            code: span.status.code as i32,
-        }),
-        ..Default::default()
-    }
-}
-
-fn encode_attributes(attributes: &[KeyValue]) -> Vec<otlp_common::KeyValue> {
-    attributes
-        .iter()
-        .map(|kv| otlp_common::KeyValue {
-            key: kv.key.to_string(),
-            value: Some(encode_value(&kv.value)),
-            ..Default::default()
-        })
-        .collect()
-}
-
-fn encode_value(value: &AttributeValue) -> otlp_common::AnyValue {
-    use otlp_common::any_value::Value;
-    let value = match value {
-        AttributeValue::String(text) => Some(Value::StringValue(text.to_string())),
-        AttributeValue::Bool(flag) => Some(Value::BoolValue(*flag)),
-        AttributeValue::Int(number) => Some(Value::IntValue(*number)),
-        AttributeValue::Double(number) => Some(Value::DoubleValue(*number)),
-        AttributeValue::Bytes(bytes) => Some(Value::BytesValue(bytes.to_vec())),
-        AttributeValue::Array(items) => Some(Value::ArrayValue(otlp_common::ArrayValue {
-            values: items.iter().map(encode_value).collect(),
-        })),
-        AttributeValue::Map(entries) => {
-            Some(Value::KvlistValue(otlp_common::KeyValueList { values: encode_attributes(entries) }))
-        }
-        AttributeValue::Empty => None,
-    };
-    otlp_common::AnyValue { value }
 }
 
 /// Why OTLP bytes from a server could not be turned back into spans.
@@ -166,7 +99,7 @@ pub fn decode_trace(trace_id: TraceId, bytes: &[u8]) -> Result<Trace, DecodeErro
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::{Event, Link, SpanId, SpanKind, StatusCode, Str};
+    use crate::model::{AttributeValue, Event, KeyValue, Link, Span, SpanId, SpanKind, StatusCode, Str};
 
     #[test]
     fn round_trip_keeps_every_field() {

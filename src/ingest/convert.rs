@@ -12,7 +12,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
 use opentelemetry_proto::tonic::common::v1::{
-    any_value, AnyValue, InstrumentationScope, KeyValue as OtlpKeyValue,
+    any_value, AnyValue, ArrayValue, InstrumentationScope, KeyValue as OtlpKeyValue, KeyValueList,
 };
 use opentelemetry_proto::tonic::resource::v1::Resource as OtlpResource;
 use opentelemetry_proto::tonic::trace::v1::{span, Span as OtlpSpan, Status as OtlpStatus};
@@ -269,3 +269,74 @@ pub fn decode_response_protobuf(bytes: &[u8]) -> Result<(i64, String), Error> {
         .partial_success
         .map_or((0, String::new()), |partial| (partial.rejected_spans, partial.error_message)))
 }
+
+/// A model span as the generated OTLP type (the inverse of the conversion above).
+pub fn span_to_otlp(span: &Span) -> OtlpSpan {
+    OtlpSpan {
+        trace_id: span.trace_id.0.to_vec(),
+        span_id: span.span_id.0.to_vec(),
+        parent_span_id: span.parent_span_id.map(|id| id.0.to_vec()).unwrap_or_default(),
+        name: span.name.to_string(),
+        kind: span.kind as i32,
+        start_time_unix_nano: span.start_time_unix_nano,
+        end_time_unix_nano: span.end_time_unix_nano,
+        attributes: attributes_to_otlp(&span.attributes),
+        events: span
+            .events()
+            .iter()
+            .map(|event| span::Event {
+                time_unix_nano: event.time_unix_nano,
+                name: event.name.to_string(),
+                attributes: attributes_to_otlp(&event.attributes),
+                dropped_attributes_count: 0,
+            })
+            .collect(),
+        links: span
+            .links()
+            .iter()
+            .map(|link| span::Link {
+                trace_id: link.trace_id.0.to_vec(),
+                span_id: link.span_id.0.to_vec(),
+                attributes: attributes_to_otlp(&link.attributes),
+                ..Default::default()
+            })
+            .collect(),
+        status: Some(OtlpStatus {
+            message: span.status.message.to_string(),
+            code: span.status.code as i32,
+        }),
+        ..Default::default()
+    }
+}
+
+/// Model attributes as the generated OTLP type.
+pub fn attributes_to_otlp(attributes: &[KeyValue]) -> Vec<OtlpKeyValue> {
+    attributes
+        .iter()
+        .map(|kv| OtlpKeyValue {
+            key: kv.key.to_string(),
+            value: Some(value_to_otlp(&kv.value)),
+            ..Default::default()
+        })
+        .collect()
+}
+
+fn value_to_otlp(value: &AttributeValue) -> AnyValue {
+    use any_value::Value;
+    let value = match value {
+        AttributeValue::String(text) => Some(Value::StringValue(text.to_string())),
+        AttributeValue::Bool(flag) => Some(Value::BoolValue(*flag)),
+        AttributeValue::Int(number) => Some(Value::IntValue(*number)),
+        AttributeValue::Double(number) => Some(Value::DoubleValue(*number)),
+        AttributeValue::Bytes(bytes) => Some(Value::BytesValue(bytes.to_vec())),
+        AttributeValue::Array(items) => Some(Value::ArrayValue(ArrayValue {
+            values: items.iter().map(value_to_otlp).collect(),
+        })),
+        AttributeValue::Map(entries) => {
+            Some(Value::KvlistValue(KeyValueList { values: attributes_to_otlp(entries) }))
+        }
+        AttributeValue::Empty => None,
+    };
+    AnyValue { value }
+}
+

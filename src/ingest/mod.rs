@@ -1,7 +1,8 @@
 //! The OTLP receivers: the gRPC `TraceService/Export` service ([`grpc`]), the `POST /v1/traces`
-//! HTTP routes ([`http`]), and the decoding of their payloads into [`crate::model`] spans
-//! ([`wire`] for protobuf straight from the bytes, [`convert`] for OTLP JSON and for the
-//! generated `opentelemetry-proto` types).
+//! HTTP routes ([`http`]), and the OTLP codec: [`wire`] validates protobuf requests and splits
+//! them into the spans' bytes the store keeps, and decodes those bytes into [`crate::model`]
+//! spans when the store is read; [`convert`] handles OTLP JSON and the generated
+//! `opentelemetry-proto` types.
 //!
 //! Like the collector's receiver, `ingest` only knows the next stage: it is handed a
 //! [`TraceStore`] and calls `insert` and `record_rejected`. It knows nothing of waiting,
@@ -189,11 +190,16 @@ impl Admission {
     }
 }
 
-/// Decodes and stores one protobuf request body under an admission slot; the work shared
-/// by the gRPC service and the HTTP route.
+/// Validates and stores one protobuf request body under an admission slot; the work shared
+/// by the gRPC service and the HTTP route. The spans are not built here: the store keeps
+/// their wire bytes ([`wire::split_request`]).
 pub(crate) fn export_protobuf(store: &TraceStore, body: &[u8]) -> Result<ExportOutcome, Error> {
-    let batch = decode_protobuf(body)?;
-    Ok(store_batch(store, batch))
+    let batch = wire::split_request(body)?;
+    if batch.rejections.n_spans > 0 {
+        store.record_rejected(batch.rejections.n_spans);
+    }
+    store.insert_raw(&batch);
+    Ok(ExportOutcome { n_accepted: batch.n_spans(), rejections: batch.rejections })
 }
 
 /// Checks a span's IDs as OTLP requires: a 16-byte non-zero trace ID, an 8-byte non-zero

@@ -16,7 +16,7 @@ use std::sync::Arc;
 use super::intern::{Interner, Recent};
 use super::{check_link_ids, check_span_ids, Batch, Error};
 use crate::model::{
-    empty_str, AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanExtra, SpanKind, Status,
+    empty_str, SpanId, TraceId, AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanExtra, SpanKind, Status,
     StatusCode, Str,
 };
 
@@ -200,26 +200,119 @@ fn utf8(bytes: &[u8]) -> Result<&str> {
 /// # Errors
 /// [`Error::Protobuf`] when the bytes are not a valid message; nothing is returned then.
 pub fn decode_request(bytes: &[u8]) -> std::result::Result<Batch, Error> {
-    let mut decoder = Decoder {
-        interner: Interner::new(),
-        // Spans are about 300-400 bytes on the wire; reserve for that once.
-        batch: Batch { spans: Vec::with_capacity(bytes.len() / 320 + 1), ..Batch::default() },
-        attributes_hint: 0,
-        events: Vec::new(),
-        links: Vec::new(),
-        recent_names: Recent::default(),
-        recent_keys: Vec::new(),
-        recent_values: Vec::new(),
-    };
+    let mut decoder = Decoder::new(bytes.len(), false);
     decoder.request(bytes).map_err(|err| Error::Protobuf(err.0))?;
     Ok(decoder.batch)
+}
+
+/// Splits a request into its valid spans' wire bytes, grouped by resource and scope, without
+/// building the spans: what the store keeps (it decodes a trace when it is read).
+///
+/// Accepts and rejects exactly what [`decode_request`] does (the tests hold it to that), so
+/// a request is either refused whole here or every span it stores decodes later. Resources
+/// and scopes are decoded (once per group) since they are shared by many spans.
+///
+/// # Errors
+/// [`Error::Protobuf`] when the bytes are not a valid message; nothing is returned then.
+pub fn split_request(bytes: &[u8]) -> std::result::Result<RawBatch<'_>, Error> {
+    let mut decoder = Decoder::new(0, true);
+    decoder.request(bytes).map_err(|err| Error::Protobuf(err.0))?;
+    Ok(decoder.raw)
+}
+
+/// Decodes spans stored as [`split_request`] left them: consecutive `ScopeSpans.spans`
+/// fields (tag, length, `Span` message), all of `resource` and `scope`. Spans with malformed
+/// IDs are skipped (the store never holds any).
+///
+/// # Errors
+/// [`Error::Protobuf`] when the bytes are not such fields.
+pub fn decode_spans(
+    bytes: &[u8],
+    resource: &Arc<Resource>,
+    scope: &Arc<Scope>,
+    out: &mut Vec<Span>,
+) -> std::result::Result<(), Error> {
+    let mut decoder = Decoder::new(0, false);
+    let mut reader = Reader::new(bytes);
+    let mut run = || -> Result<()> {
+        while reader.has_more() {
+            let (field, wire_type) = reader.key()?;
+            expect(wire_type, LEN)?;
+            if field != 2 {
+                return Err(WireError::new(format!("unexpected field {field} among stored spans")));
+            }
+            if let Ok(span) = decoder.span(reader.bytes()?, resource, scope)? {
+                out.push(span);
+            }
+        }
+        Ok(())
+    };
+    run().map_err(|err| Error::Protobuf(err.0))
+}
+
+/// Appends `span` (a `Span` message's bytes) to `out` as a `ScopeSpans.spans` field, the form
+/// [`decode_spans`] reads.
+pub fn append_span_field(out: &mut Vec<u8>, span: &[u8]) {
+    out.push(0x12); // field 2, wire type LEN
+    let mut len = span.len() as u64;
+    while len >= 0x80 {
+        out.push((len as u8) | 0x80);
+        len >>= 7;
+    }
+    out.push(len as u8);
+    out.extend_from_slice(span);
+}
+
+/// The bytes [`append_span_field`] adds for a span of `len` bytes.
+pub fn span_field_len(len: usize) -> usize {
+    let mut varint = 1;
+    let mut rest = len >> 7;
+    while rest > 0 {
+        varint += 1;
+        rest >>= 7;
+    }
+    1 + varint + len
+}
+
+/// A request split by [`split_request`]: its valid spans' bytes and what was rejected.
+#[derive(Debug, Default)]
+pub struct RawBatch<'a> {
+    pub groups: Vec<RawGroup<'a>>,
+    pub rejections: super::Rejections,
+}
+
+impl RawBatch<'_> {
+    /// Valid spans in the batch.
+    pub fn n_spans(&self) -> usize {
+        self.groups.iter().map(|group| group.spans.len()).sum()
+    }
+}
+
+/// Spans of one resource and scope, in request order.
+#[derive(Debug)]
+pub struct RawGroup<'a> {
+    pub resource: Arc<Resource>,
+    pub scope: Arc<Scope>,
+    pub spans: Vec<RawSpan<'a>>,
+}
+
+/// One valid span: its IDs, checked, and its `Span` message's bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct RawSpan<'a> {
+    pub trace_id: TraceId,
+    pub span_id: SpanId,
+    pub bytes: &'a [u8],
 }
 
 /// The state of one request's decoding; the vectors are scratch space reused per span so that
 /// each span's slices are allocated once at their exact size.
 struct Decoder<'a> {
     interner: Interner<'a>,
+    /// Split mode ([`split_request`]): spans are validated and collected into `raw`
+    /// instead of decoded into `batch`.
+    split: bool,
     batch: Batch,
+    raw: RawBatch<'a>,
     /// The previous span's attribute count: spans of a batch mostly have the same layout, so
     /// a vector of that capacity usually becomes the span's boxed slice without a copy.
     attributes_hint: usize,
@@ -243,6 +336,22 @@ enum Place {
 }
 
 impl<'a> Decoder<'a> {
+    fn new(request_len: usize, split: bool) -> Self {
+        Decoder {
+            interner: Interner::new(),
+            split,
+            // Spans are about 300-400 bytes on the wire; reserve for that once.
+            batch: Batch { spans: Vec::with_capacity(request_len / 320 + 1), ..Batch::default() },
+            raw: RawBatch::default(),
+            attributes_hint: 0,
+            events: Vec::new(),
+            links: Vec::new(),
+            recent_names: Recent::default(),
+            recent_keys: Vec::new(),
+            recent_values: Vec::new(),
+        }
+    }
+
     fn request(&mut self, bytes: &'a [u8]) -> Result<()> {
         let mut reader = Reader::new(bytes);
         while reader.has_more() {
@@ -331,11 +440,21 @@ impl<'a> Decoder<'a> {
             }
         }
         let scope = Arc::new(scope.unwrap_or_default());
+        let mut raw_spans = Vec::new();
         let mut reader = Reader::new(bytes);
         while reader.has_more() {
             match reader.key()? {
                 (2, _) => {
                     let span_bytes = reader.bytes()?;
+                    if self.split {
+                        match validate_span(span_bytes)? {
+                            Ok((trace_id, span_id)) => {
+                                raw_spans.push(RawSpan { trace_id, span_id, bytes: span_bytes })
+                            }
+                            Err(reason) => self.raw.rejections.add(reason),
+                        }
+                        continue;
+                    }
                     match self.span(span_bytes, resource, &scope)? {
                         Ok(span) => self.batch.spans.push(span),
                         Err(reason) => self.batch.rejections.add(reason),
@@ -343,6 +462,9 @@ impl<'a> Decoder<'a> {
                 }
                 (field, wire_type) => reader.skip(field, wire_type)?,
             }
+        }
+        if !raw_spans.is_empty() {
+            self.raw.groups.push(RawGroup { resource: resource.clone(), scope, spans: raw_spans });
         }
         Ok(())
     }
@@ -721,6 +843,224 @@ impl<'a> Decoder<'a> {
         }
         Ok(value)
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Validation without building (split mode). Each function checks what its building
+// counterpart above checks, in the same order, with the same errors.
+
+#[inline]
+fn check_utf8(bytes: &[u8]) -> Result<()> {
+    // Most strings are ASCII: a word-at-a-time check, the full validation only otherwise.
+    if bytes.is_ascii() {
+        Ok(())
+    } else {
+        utf8(bytes).map(drop)
+    }
+}
+
+/// A span's IDs when they are well formed (`Ok(Err(reason))` otherwise, as
+/// [`Decoder::span`]), after checking the whole message.
+fn validate_span(bytes: &[u8]) -> Result<std::result::Result<(TraceId, SpanId), String>> {
+    let mut trace_id: &[u8] = &[];
+    let mut span_id: &[u8] = &[];
+    let mut parent_span_id: &[u8] = &[];
+    let mut reader = Reader::new(bytes);
+    while reader.has_more() {
+        let (field, wire_type) = reader.key()?;
+        match field {
+            1 => {
+                expect(wire_type, LEN)?;
+                trace_id = reader.bytes()?;
+            }
+            2 => {
+                expect(wire_type, LEN)?;
+                span_id = reader.bytes()?;
+            }
+            4 => {
+                expect(wire_type, LEN)?;
+                parent_span_id = reader.bytes()?;
+            }
+            3 | 5 => {
+                expect(wire_type, LEN)?;
+                check_utf8(reader.bytes()?)?;
+            }
+            6 | 10 | 12 | 14 => {
+                expect(wire_type, VARINT)?;
+                reader.varint()?;
+            }
+            7 | 8 => {
+                expect(wire_type, I64)?;
+                reader.fixed64()?;
+            }
+            9 => {
+                expect(wire_type, LEN)?;
+                validate_key_value(reader.bytes()?, 0)?;
+            }
+            11 => {
+                expect(wire_type, LEN)?;
+                validate_event(reader.bytes()?)?;
+            }
+            13 => {
+                expect(wire_type, LEN)?;
+                validate_link(reader.bytes()?)?;
+            }
+            15 => {
+                expect(wire_type, LEN)?;
+                validate_status(reader.bytes()?)?;
+            }
+            16 => {
+                expect(wire_type, I32)?;
+                reader.fixed32()?;
+            }
+            _ => reader.skip(field, wire_type)?,
+        }
+    }
+    Ok(check_span_ids(trace_id, span_id, parent_span_id).map(|(trace_id, span_id, _)| (trace_id, span_id)))
+}
+
+fn validate_status(bytes: &[u8]) -> Result<()> {
+    let mut reader = Reader::new(bytes);
+    while reader.has_more() {
+        match reader.key()? {
+            (2, wire_type) => {
+                expect(wire_type, LEN)?;
+                check_utf8(reader.bytes()?)?;
+            }
+            (3, wire_type) => {
+                expect(wire_type, VARINT)?;
+                reader.varint()?;
+            }
+            (field, wire_type) => reader.skip(field, wire_type)?,
+        }
+    }
+    Ok(())
+}
+
+fn validate_event(bytes: &[u8]) -> Result<()> {
+    let mut reader = Reader::new(bytes);
+    while reader.has_more() {
+        match reader.key()? {
+            (1, wire_type) => {
+                expect(wire_type, I64)?;
+                reader.fixed64()?;
+            }
+            (2, wire_type) => {
+                expect(wire_type, LEN)?;
+                check_utf8(reader.bytes()?)?;
+            }
+            (3, wire_type) => {
+                expect(wire_type, LEN)?;
+                validate_key_value(reader.bytes()?, 0)?;
+            }
+            (4, wire_type) => {
+                expect(wire_type, VARINT)?;
+                reader.varint()?;
+            }
+            (field, wire_type) => reader.skip(field, wire_type)?,
+        }
+    }
+    Ok(())
+}
+
+fn validate_link(bytes: &[u8]) -> Result<()> {
+    let mut reader = Reader::new(bytes);
+    while reader.has_more() {
+        match reader.key()? {
+            (1 | 2, wire_type) => {
+                expect(wire_type, LEN)?;
+                reader.bytes()?;
+            }
+            (3, wire_type) => {
+                expect(wire_type, LEN)?;
+                check_utf8(reader.bytes()?)?;
+            }
+            (4, wire_type) => {
+                expect(wire_type, LEN)?;
+                validate_key_value(reader.bytes()?, 0)?;
+            }
+            (5, wire_type) => {
+                expect(wire_type, VARINT)?;
+                reader.varint()?;
+            }
+            (6, wire_type) => {
+                expect(wire_type, I32)?;
+                reader.fixed32()?;
+            }
+            (field, wire_type) => reader.skip(field, wire_type)?,
+        }
+    }
+    Ok(())
+}
+
+fn validate_key_value(bytes: &[u8], depth: u32) -> Result<()> {
+    let mut reader = Reader::new(bytes);
+    while reader.has_more() {
+        match reader.key()? {
+            (1, wire_type) => {
+                expect(wire_type, LEN)?;
+                check_utf8(reader.bytes()?)?;
+            }
+            (2, wire_type) => {
+                expect(wire_type, LEN)?;
+                validate_any_value(reader.bytes()?, depth)?;
+            }
+            (3, wire_type) => {
+                expect(wire_type, VARINT)?;
+                reader.varint()?;
+            }
+            (field, wire_type) => reader.skip(field, wire_type)?,
+        }
+    }
+    Ok(())
+}
+
+fn validate_any_value(bytes: &[u8], depth: u32) -> Result<()> {
+    if depth > MAX_VALUE_DEPTH {
+        return Err(WireError::new("recursion limit reached"));
+    }
+    let mut reader = Reader::new(bytes);
+    while reader.has_more() {
+        let (field, wire_type) = reader.key()?;
+        match field {
+            1 => {
+                expect(wire_type, LEN)?;
+                check_utf8(reader.bytes()?)?;
+            }
+            2 | 3 | 8 => {
+                expect(wire_type, VARINT)?;
+                reader.varint()?;
+            }
+            4 => {
+                expect(wire_type, I64)?;
+                reader.fixed64()?;
+            }
+            5 | 6 => {
+                expect(wire_type, LEN)?;
+                let mut list = Reader::new(reader.bytes()?);
+                while list.has_more() {
+                    match list.key()? {
+                        (1, wire_type) => {
+                            expect(wire_type, LEN)?;
+                            let item = list.bytes()?;
+                            if field == 5 {
+                                validate_any_value(item, depth + 1)?;
+                            } else {
+                                validate_key_value(item, depth + 1)?;
+                            }
+                        }
+                        (field, wire_type) => list.skip(field, wire_type)?,
+                    }
+                }
+            }
+            7 => {
+                expect(wire_type, LEN)?;
+                reader.bytes()?;
+            }
+            _ => reader.skip(field, wire_type)?,
+        }
+    }
+    Ok(())
 }
 
 /// Values inside arrays and maps share strings as their container's place does, without the

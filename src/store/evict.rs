@@ -45,7 +45,7 @@ impl Shared {
             true
         });
         let Some((_, entry)) = removed else { return outcome };
-        let n_spans = entry.spans.len() as u64;
+        let n_spans = entry.len() as u64;
         let counters = &self.counters;
         counters.spans_held.fetch_sub(n_spans as i64, Ordering::Relaxed);
         counters.traces_held.fetch_sub(1, Ordering::Relaxed);

@@ -1,8 +1,13 @@
 //! The in-memory trace store: a sharded map from trace ID to that trace's spans, with
 //! waiters woken on every insert, completeness checks, bounds and eviction, and counters.
 //!
-//! The store knows spans and trace IDs only: it does not know OTLP (the receivers convert
-//! before inserting), selectors (rule 3 of the completeness rules arrives as the
+//! A trace's spans are kept as OTLP wire bytes, as the receivers split them off the request
+//! ([`crate::ingest::wire::split_request`]), and decoded into model spans when the trace is
+//! read: taking a span in then costs a validating walk and a copy instead of building it, and
+//! the bytes take less memory than the built span (issue 2's targets). Reads are rare (a
+//! test's wait, `GetTrace`, `ListTraces`) and each decodes only the traces it names.
+//!
+//! The store knows OTLP only through that codec: it does not know selectors (rule 3 of the completeness rules arrives as the
 //! [`CompletenessCheck`] hook) or the network. Modelled on mini-redis's `Db`: [`TraceStore`]
 //! is a cheap `Clone` handle around shared state and [`StoreGuard`] owns the background task
 //! (TTL eviction and periodic counter logs) and stops it when dropped.
@@ -22,7 +27,8 @@ use std::time::{Duration, Instant};
 use dashmap::DashMap;
 use tokio::sync::{oneshot, watch, Notify};
 
-use crate::model::{AttributeValue, Event, KeyValue, Link, Span, SpanId, Trace, TraceId};
+use crate::ingest::wire::{self, RawBatch, RawGroup, RawSpan};
+use crate::model::{Resource, Scope, Span, SpanId, Trace, TraceId};
 
 /// Bounds of the store.
 #[derive(Clone, Debug)]
@@ -124,9 +130,9 @@ pub struct StoreGuard {
 }
 
 /// Above this many spans a trace keeps a hash set of its span IDs for duplicate detection;
-/// below it a linear scan over the spans is cheaper than hashing.
+/// below it a linear scan over the IDs is cheaper than hashing.
 const LINEAR_DEDUP_LIMIT: usize = 32;
-/// Estimated bytes per span ID in that hash set (the ID, its hash slot, spare capacity).
+/// Estimated bytes per slot of that hash set (the ID and its control byte, rounded up).
 const SPAN_ID_INDEX_BYTES: usize = 16;
 
 /// State shared by every handle and the background task.
@@ -177,14 +183,17 @@ struct QueueItem {
 
 /// One trace as held by the map.
 struct TraceEntry {
-    spans: Vec<Arc<Span>>,
-    /// Span IDs, built once the trace outgrows [`LINEAR_DEDUP_LIMIT`].
+    /// The trace's spans as OTLP wire bytes, in arrival order.
+    segments: Vec<Segment>,
+    /// The stored spans' IDs, in arrival order: duplicate detection and counts without decoding.
+    span_ids: Vec<SpanId>,
+    /// The same IDs hashed, built once the trace outgrows [`LINEAR_DEDUP_LIMIT`].
     /// Boxed: most traces never need it, and an empty `Option<Box<_>>` costs one word.
-    span_ids: Option<Box<HashSet<SpanId>>>,
+    id_index: Option<Box<HashSet<SpanId>>>,
     last_update: Instant,
     /// The `seq` of this trace's live queue item (0 while it has no spans).
     seq: u64,
-    /// Estimated bytes held by this trace's spans.
+    /// Estimated heap bytes held by this trace's spans (segments, IDs, index).
     bytes: usize,
     /// Waits currently pinning this trace; a pinned trace is never evicted.
     pins: u32,
@@ -192,11 +201,38 @@ struct TraceEntry {
     waker: Option<watch::Sender<()>>,
 }
 
+/// Consecutive spans of a trace that share a resource and a scope, as `ScopeSpans.spans`
+/// fields ([`wire::decode_spans`] reads them back).
+struct Segment {
+    resource: Arc<Resource>,
+    scope: Arc<Scope>,
+    bytes: Vec<u8>,
+}
+
+impl Segment {
+    fn holds(&self, resource: &Arc<Resource>, scope: &Arc<Scope>) -> bool {
+        // Spans of one request share the `Arc`s; a later request of the same service brings
+        // equal ones, which a content comparison (a few attributes) still merges.
+        (Arc::ptr_eq(&self.resource, resource) || *self.resource == **resource)
+            && (Arc::ptr_eq(&self.scope, scope) || *self.scope == **scope)
+    }
+}
+
+/// What adding one run of spans to a trace did.
+#[derive(Default)]
+struct RunOutcome {
+    stored: usize,
+    duplicates: usize,
+    /// Growth of the trace's estimated bytes.
+    bytes: usize,
+}
+
 impl TraceEntry {
     fn empty(now: Instant) -> Self {
         TraceEntry {
-            spans: Vec::new(),
-            span_ids: None,
+            segments: Vec::new(),
+            span_ids: Vec::new(),
+            id_index: None,
             last_update: now,
             seq: 0,
             bytes: 0,
@@ -206,71 +242,84 @@ impl TraceEntry {
     }
 
     fn contains(&self, span_id: SpanId) -> bool {
-        match &self.span_ids {
+        match &self.id_index {
             Some(ids) => ids.contains(&span_id),
-            None => self.spans.iter().any(|span| span.span_id == span_id),
+            None => self.span_ids.contains(&span_id),
         }
     }
 
-    /// Stores the span unless its ID is present; returns its estimated size when stored.
-    fn add(&mut self, span: Span) -> Option<usize> {
-        if self.contains(span.span_id) {
-            return None;
+    /// Stores the spans (all of this trace, `resource` and `scope`) whose IDs are not present.
+    fn add_run(&mut self, resource: &Arc<Resource>, scope: &Arc<Scope>, spans: &[RawSpan<'_>]) -> RunOutcome {
+        let mut outcome = RunOutcome::default();
+        let held_before = self.heap_bytes();
+        if !self.segments.last().is_some_and(|segment| segment.holds(resource, scope)) {
+            self.segments.push(Segment { resource: resource.clone(), scope: scope.clone(), bytes: Vec::new() });
         }
-        let mut bytes = approx_span_bytes(&span);
-        if let Some(ids) = &mut self.span_ids {
-            ids.insert(span.span_id);
-            bytes += SPAN_ID_INDEX_BYTES;
-        } else if self.spans.len() >= LINEAR_DEDUP_LIMIT {
-            let mut ids: HashSet<SpanId> = self.spans.iter().map(|span| span.span_id).collect();
-            ids.insert(span.span_id);
-            self.span_ids = Some(Box::new(ids));
-            bytes += SPAN_ID_INDEX_BYTES * (self.spans.len() + 1);
+        let run_bytes = spans.iter().map(|span| wire::span_field_len(span.bytes.len())).sum();
+        self.last_segment().bytes.reserve(run_bytes);
+        for span in spans {
+            if self.contains(span.span_id) {
+                outcome.duplicates += 1;
+                continue;
+            }
+            wire::append_span_field(&mut self.last_segment().bytes, span.bytes);
+            self.span_ids.push(span.span_id);
+            if let Some(ids) = &mut self.id_index {
+                ids.insert(span.span_id);
+            } else if self.span_ids.len() > LINEAR_DEDUP_LIMIT {
+                self.id_index = Some(Box::new(self.span_ids.iter().copied().collect()));
+            }
+            outcome.stored += 1;
         }
-        self.spans.push(Arc::new(span));
-        self.bytes += bytes;
-        Some(bytes)
+        if self.last_segment().bytes.is_empty() {
+            // Every span was a duplicate: drop the segment made for them.
+            self.segments.pop();
+        }
+        outcome.bytes = self.heap_bytes().saturating_sub(held_before);
+        self.bytes += outcome.bytes;
+        outcome
+    }
+
+    fn last_segment(&mut self) -> &mut Segment {
+        self.segments.last_mut().expect("add_run ensures a segment first")
+    }
+
+    /// The heap this trace's spans hold: segment buffers, ID list and index.
+    fn heap_bytes(&self) -> usize {
+        let segments: usize = self.segments.iter().map(|segment| segment.bytes.capacity()).sum();
+        segments
+            + self.segments.capacity() * std::mem::size_of::<Segment>()
+            + self.span_ids.capacity() * std::mem::size_of::<SpanId>()
+            + self.id_index.as_ref().map_or(0, |ids| ids.capacity() * SPAN_ID_INDEX_BYTES)
+    }
+
+    fn len(&self) -> usize {
+        self.span_ids.len()
+    }
+
+    fn is_empty(&self) -> bool {
+        self.span_ids.is_empty()
+    }
+
+    /// The spans, decoded, in arrival order.
+    fn spans(&self, trace_id: TraceId) -> Vec<Arc<Span>> {
+        let mut spans = Vec::with_capacity(self.len());
+        let mut decoded = Vec::new();
+        for segment in &self.segments {
+            if let Err(err) = wire::decode_spans(&segment.bytes, &segment.resource, &segment.scope, &mut decoded) {
+                // Cannot happen: every segment holds spans validated on the way in (or
+                // encoded by `insert`). Say so loudly rather than drop the trace.
+                tracing::error!(%trace_id, %err, "stored spans failed to decode");
+            }
+            spans.extend(decoded.drain(..).map(Arc::new));
+        }
+        spans
     }
 }
 
 /// The current time on tokio's clock, so that paused-time tests drive the store as well.
 fn now() -> Instant {
     tokio::time::Instant::now().into_std()
-}
-
-/// An estimate of the heap a stored span costs, cheap enough for the insert path: the span
-/// itself, its `Arc` header and slot in the trace, its attribute, event and link slots, and
-/// the text of string attribute values (keys, names and resources are interned and shared,
-/// so they are not counted per span).
-fn approx_span_bytes(span: &Span) -> usize {
-    const BASE: usize = std::mem::size_of::<Span>() + 2 * std::mem::size_of::<usize>() + 8;
-    fn attributes_bytes(attributes: &[KeyValue]) -> usize {
-        attributes
-            .iter()
-            .map(|kv| {
-                std::mem::size_of::<KeyValue>()
-                    + match &kv.value {
-                        AttributeValue::String(text) => text.len(),
-                        AttributeValue::Bytes(bytes) => bytes.len(),
-                        AttributeValue::Array(items) => items.len() * std::mem::size_of::<AttributeValue>(),
-                        AttributeValue::Map(items) => attributes_bytes(items),
-                        _ => 0,
-                    }
-            })
-            .sum()
-    }
-    let events: usize = span
-        .events()
-        .iter()
-        .map(|event| std::mem::size_of::<Event>() + attributes_bytes(&event.attributes))
-        .sum();
-    let links: usize = span
-        .links()
-        .iter()
-        .map(|link| std::mem::size_of::<Link>() + attributes_bytes(&link.attributes))
-        .sum();
-    let extra = if span.extra.is_some() { std::mem::size_of::<crate::model::SpanExtra>() } else { 0 };
-    BASE + attributes_bytes(&span.attributes) + extra + events + links + span.status.message.len()
 }
 
 impl TraceStore {
@@ -296,15 +345,39 @@ impl TraceStore {
         &self.shared.config
     }
 
-    /// Stores spans (any mix of traces), each span ID once per trace, wakes the waiters of
-    /// every touched trace, and evicts above the bounds.
+    /// Stores model spans (the runner's trigger span, OTLP/JSON requests, tests): encodes
+    /// them as OTLP, then as [`TraceStore::insert_raw`].
     pub fn insert(&self, spans: Vec<Span>) -> InsertOutcome {
-        if spans.is_empty() {
+        use prost::Message;
+        let encoded: Vec<Vec<u8>> =
+            spans.iter().map(|span| crate::ingest::convert::span_to_otlp(span).encode_to_vec()).collect();
+        let mut batch = RawBatch::default();
+        for (span, bytes) in spans.iter().zip(&encoded) {
+            let raw = RawSpan { trace_id: span.trace_id, span_id: span.span_id, bytes };
+            match batch.groups.last_mut() {
+                Some(group) if Arc::ptr_eq(&group.resource, &span.resource) && Arc::ptr_eq(&group.scope, &span.scope) => {
+                    group.spans.push(raw)
+                }
+                _ => batch.groups.push(RawGroup {
+                    resource: span.resource.clone(),
+                    scope: span.scope.clone(),
+                    spans: vec![raw],
+                }),
+            }
+        }
+        self.insert_raw(&batch)
+    }
+
+    /// Stores a split request's spans (any mix of traces), each span ID once per trace, wakes
+    /// the waiters of every touched trace, and evicts above the bounds. Its rejections are
+    /// the caller's to count ([`TraceStore::record_rejected`]).
+    pub fn insert_raw(&self, batch: &RawBatch<'_>) -> InsertOutcome {
+        let n_received = batch.n_spans();
+        if n_received == 0 {
             return InsertOutcome::default();
         }
         let shared = &*self.shared;
         let now = now();
-        let n_received = spans.len();
         let mut outcome = InsertOutcome::default();
         let mut added_bytes = 0usize;
         let mut new_traces = 0i64;
@@ -312,48 +385,33 @@ impl TraceStore {
         let mut to_wake: Vec<watch::Sender<()>> = Vec::new();
 
         // Spans of one trace usually sit next to each other in a batch: take each trace's
-        // entry once per run of equal trace IDs rather than once per span, and grow its span
-        // list once per run.
-        let mut run_lengths: Vec<usize> = Vec::new();
-        let mut run_start = 0;
-        while let Some(first) = spans.get(run_start) {
-            let run_len =
-                spans[run_start..].iter().take_while(|span| span.trace_id == first.trace_id).count();
-            run_lengths.push(run_len);
-            run_start += run_len;
-        }
-        let mut spans = spans.into_iter();
-        for run_len in run_lengths {
-            let Some(first) = spans.next() else { break };
-            let trace_id = first.trace_id;
-            let mut entry = shared.traces.entry(trace_id).or_insert_with(|| TraceEntry::empty(now));
-            let was_empty = entry.spans.is_empty();
-            entry.spans.reserve(run_len);
-            let mut stored_here = 0usize;
-            for span in std::iter::once(first).chain(spans.by_ref().take(run_len - 1)) {
-                match entry.add(span) {
-                    Some(bytes) => {
-                        stored_here += 1;
-                        added_bytes += bytes;
-                    }
-                    None => outcome.duplicates += 1,
+        // entry once per run of equal trace IDs rather than once per span.
+        for group in &batch.groups {
+            for run in group.spans.chunk_by(|a, b| a.trace_id == b.trace_id) {
+                let trace_id = run[0].trace_id;
+                let mut entry = shared.traces.entry(trace_id).or_insert_with(|| TraceEntry::empty(now));
+                let was_empty = entry.is_empty();
+                let added = entry.add_run(&group.resource, &group.scope, run);
+                outcome.duplicates += added.duplicates;
+                // Counted even when every span was a duplicate: the entry's books may still
+                // have grown (a segment list's first allocation).
+                added_bytes += added.bytes;
+                if added.stored == 0 {
+                    continue;
                 }
+                outcome.stored += added.stored;
+                if was_empty {
+                    new_traces += 1;
+                }
+                let seq = shared.next_seq.fetch_add(1, Ordering::Relaxed);
+                entry.seq = seq;
+                entry.last_update = now;
+                if let Some(waker) = &entry.waker {
+                    to_wake.push(waker.clone());
+                }
+                drop(entry);
+                touched.push(QueueItem { seq, at: now, trace_id });
             }
-            if stored_here == 0 {
-                continue;
-            }
-            outcome.stored += stored_here;
-            if was_empty {
-                new_traces += 1;
-            }
-            let seq = shared.next_seq.fetch_add(1, Ordering::Relaxed);
-            entry.seq = seq;
-            entry.last_update = now;
-            if let Some(waker) = &entry.waker {
-                to_wake.push(waker.clone());
-            }
-            drop(entry);
-            touched.push(QueueItem { seq, at: now, trace_id });
         }
 
         let counters = &shared.counters;
@@ -361,12 +419,12 @@ impl TraceStore {
         if outcome.duplicates > 0 {
             counters.duplicate_spans.fetch_add(outcome.duplicates as u64, Ordering::Relaxed);
         }
+        counters.memory_bytes.fetch_add(added_bytes as i64, Ordering::Relaxed);
         if outcome.stored == 0 {
             return outcome;
         }
         counters.spans_held.fetch_add(outcome.stored as i64, Ordering::Relaxed);
         counters.traces_held.fetch_add(new_traces, Ordering::Relaxed);
-        counters.memory_bytes.fetch_add(added_bytes as i64, Ordering::Relaxed);
 
         // Waiters first: they are latency-sensitive, eviction is not.
         for waker in to_wake {
@@ -401,20 +459,16 @@ impl TraceStore {
 
     /// A snapshot of one trace.
     pub fn get(&self, trace_id: TraceId) -> Option<Trace> {
-        let entry = self.shared.traces.get(&trace_id)?;
-        if entry.spans.is_empty() {
-            return None;
-        }
-        Some(Trace::new(trace_id, entry.spans.clone()))
+        self.get_with_update(trace_id).map(|(trace, _)| trace)
     }
 
     /// A snapshot of one trace and when its last span arrived.
     pub fn get_with_update(&self, trace_id: TraceId) -> Option<(Trace, Instant)> {
         let entry = self.shared.traces.get(&trace_id)?;
-        if entry.spans.is_empty() {
+        if entry.is_empty() {
             return None;
         }
-        Some((Trace::new(trace_id, entry.spans.clone()), entry.last_update))
+        Some((Trace::new(trace_id, entry.spans(trace_id)), entry.last_update))
     }
 
     /// The most recently updated traces first.
@@ -442,7 +496,7 @@ impl TraceStore {
             .into_iter()
             .filter_map(|trace_id| {
                 let entry = self.shared.traces.get(&trace_id)?;
-                (!entry.spans.is_empty()).then(|| (summarize(trace_id, &entry.spans), entry.last_update))
+                (!entry.is_empty()).then(|| (summarize(trace_id, &entry.spans(trace_id)), entry.last_update))
             })
             .collect();
         // A pinned trace passed over by eviction is requeued without being updated: order by

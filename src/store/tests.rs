@@ -457,14 +457,19 @@ fn check_invariants(store: &TraceStore) {
     let stats = store.stats();
     let (mut n_spans, mut n_traces, mut n_bytes) = (0u64, 0u64, 0u64);
     for entry in store.shared.traces.iter() {
-        if entry.spans.is_empty() {
+        if entry.is_empty() {
             continue;
         }
         n_traces += 1;
-        n_spans += entry.spans.len() as u64;
+        n_spans += entry.len() as u64;
         n_bytes += entry.bytes as u64;
-        let ids: std::collections::HashSet<SpanId> = entry.spans.iter().map(|span| span.span_id).collect();
-        assert_eq!(ids.len(), entry.spans.len(), "duplicate span stored");
+        // What is stored decodes to exactly the recorded IDs, each once.
+        let spans = entry.spans(*entry.key());
+        let ids: Vec<SpanId> = spans.iter().map(|span| span.span_id).collect();
+        assert_eq!(ids, entry.span_ids, "stored bytes and IDs disagree");
+        let unique: std::collections::HashSet<SpanId> = ids.iter().copied().collect();
+        assert_eq!(unique.len(), ids.len(), "duplicate span stored");
+        assert_eq!(entry.bytes, entry.heap_bytes(), "byte estimate drifted");
         let queue = store.shared.lock_queue();
         let live = queue.iter().filter(|item| item.trace_id == *entry.key() && item.seq == entry.seq).count();
         assert_eq!(live, 1, "trace {} has {live} live queue items", entry.key());

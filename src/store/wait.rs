@@ -50,7 +50,7 @@ impl Drop for TracePin {
                 if entry.pins == 0 {
                     // Nobody listens any more: spare the insert path the wake-up.
                     entry.waker = None;
-                    entry.spans.is_empty()
+                    entry.is_empty()
                 } else {
                     false
                 }
@@ -61,7 +61,7 @@ impl Drop for TracePin {
             // The trace never received a span: drop the placeholder the pin created.
             self.shared
                 .traces
-                .remove_if(&self.trace_id, |_, entry| entry.pins == 0 && entry.spans.is_empty());
+                .remove_if(&self.trace_id, |_, entry| entry.pins == 0 && entry.is_empty());
         }
     }
 }
