@@ -1,6 +1,7 @@
 //! Criterion bench of the ingest hot path on one realistic 512-span request: prost decoding
 //! into the generated types (the floor the baseline pays), generated decode + conversion (the
-//! straightforward path), the wire decoder, and the wire decoder plus the store insert.
+//! straightforward path), the wire decoder into model spans (what a read of the store does),
+//! the validating split, and split plus store (what a receiver does per request).
 //!
 //! `cargo bench --bench ingest`
 
@@ -30,16 +31,19 @@ fn ingest_benches(c: &mut Criterion) {
         b.iter(|| ingest::convert::decode_protobuf_generated(&bytes).expect("valid"))
     });
     group.bench_function("wire_decode", |b| b.iter(|| ingest::decode_protobuf(&bytes).expect("valid")));
+    group.bench_function("split", |b| {
+        b.iter(|| ingest::wire::split_request(&bytes).expect("valid").n_spans())
+    });
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let _entered = runtime.enter();
     // Bounded like a server that has been running a while: inserts also evict.
     let (store, _guard) = TraceStore::new(StoreConfig { max_spans: 200_000, ..StoreConfig::default() });
     let next = AtomicU64::new(1);
-    group.bench_function("wire_decode_and_insert", |b| {
+    group.bench_function("split_and_store", |b| {
         b.iter_batched(
             || workload.request(next.fetch_add(1, Ordering::Relaxed)),
-            |request| ingest::store_batch(&store, ingest::decode_protobuf(&request).expect("valid")),
+            |request| ingest::export_protobuf(&store, &request).expect("valid"),
             BatchSize::SmallInput,
         )
     });

@@ -1,7 +1,10 @@
 //! The protobuf wire decoder (`ingest::decode_protobuf`) against the reference path that
 //! decodes with `opentelemetry-proto`'s generated prost types and converts
 //! (`convert::decode_protobuf_generated`): on the same bytes both must accept or refuse
-//! alike and produce the same spans and rejections. Also OTLP JSON decoding.
+//! alike and produce the same spans and rejections. The split path the receivers store from
+//! (`wire::split_request`, then `wire::decode_spans` when read) is held to the same: it
+//! refuses what they refuse, rejects what they reject, and its stored bytes decode to the
+//! same spans. Also OTLP JSON decoding.
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::common::v1::{
@@ -12,7 +15,7 @@ use opentelemetry_proto::tonic::trace::v1::{span, ResourceSpans, ScopeSpans, Spa
 use prost::Message;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tracecheck::ingest::{self, convert, Batch};
+use tracecheck::ingest::{self, convert, wire, Batch};
 use tracecheck::model::{AttributeValue, SpanKind, StatusCode};
 
 fn kv(key: &str, value: any_value::Value) -> KeyValue {
@@ -146,7 +149,7 @@ fn rich_request() -> ExportTraceServiceRequest {
     }
 }
 
-/// Both decoders on the same bytes agree; returns the wire decoder's result.
+/// Both decoders and the split path on the same bytes agree; returns the wire decoder's result.
 fn check_same(bytes: &[u8]) -> Result<Batch, ingest::Error> {
     let wire = ingest::decode_protobuf(bytes);
     let generated = convert::decode_protobuf_generated(bytes);
@@ -157,6 +160,28 @@ fn check_same(bytes: &[u8]) -> Result<Batch, ingest::Error> {
         }
         (Err(_), Err(_)) => {}
         _ => panic!("decoders disagree on {bytes:02x?}: wire {wire:?}, generated {generated:?}"),
+    }
+    match (&wire, wire::split_request(bytes)) {
+        (Ok(wire), Ok(split)) => {
+            assert_eq!(wire.rejections, split.rejections, "split rejections differ");
+            let mut stored = Vec::new();
+            for group in &split.groups {
+                let mut bytes = Vec::new();
+                for span in &group.spans {
+                    wire::append_span_field(&mut bytes, span.bytes);
+                }
+                let before = stored.len();
+                wire::decode_spans(&bytes, &group.resource, &group.scope, &mut stored)
+                    .expect("stored spans decode");
+                let ids: Vec<_> = group.spans.iter().map(|span| (span.trace_id, span.span_id)).collect();
+                let decoded: Vec<_> =
+                    stored[before..].iter().map(|span| (span.trace_id, span.span_id)).collect();
+                assert_eq!(ids, decoded, "split IDs differ from the decoded ones");
+            }
+            assert_eq!(wire.spans, stored, "split spans decode differently");
+        }
+        (Err(_), Err(_)) => {}
+        (wire, split) => panic!("split disagrees on {bytes:02x?}: wire {wire:?}, split {split:?}"),
     }
     wire
 }
@@ -322,6 +347,7 @@ fn deep_nesting_is_refused_without_overflowing_the_stack() {
     };
     let bytes = request.encode_to_vec();
     assert!(ingest::decode_protobuf(&bytes).is_err());
+    assert!(wire::split_request(&bytes).is_err());
     std::mem::forget(request); // dropping 2000 nested boxes recursively is the test's problem, not ours
 }
 

@@ -1,4 +1,5 @@
-//! Rough cost of the store's insert path and memory per stored span, apart from decoding.
+//! Rough cost of the store's insert path and memory per stored span: requests are encoded up
+//! front, then split (validated) and inserted as the receivers do, apart from the network.
 //! Ignored by default (it needs a release build to mean anything):
 //!
 //! ```text
@@ -8,7 +9,11 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tracecheck::model::{AttributeValue, KeyValue, Resource, Scope, Span, SpanId, SpanKind, Str, TraceId};
+use tracecheck::api::otlp::encode_trace_bytes;
+use tracecheck::ingest::wire;
+use tracecheck::model::{
+    AttributeValue, KeyValue, Resource, Scope, Span, SpanId, SpanKind, Str, Trace, TraceId,
+};
 use tracecheck::store::{StoreConfig, TraceStore, WaitOptions};
 
 fn rss_kib(field: &str) -> u64 {
@@ -105,45 +110,57 @@ fn batches(n_spans: usize) -> Vec<Vec<Span>> {
 #[ignore = "a measurement; run with --release --ignored --nocapture"]
 async fn insert_cost_and_memory() {
     const N_SPANS: usize = 1_000_000;
-    // The floor: moving each span into its own `Arc`, as any store of shared spans must. The
-    // first round pays for faulting fresh pages in; the second reuses the freed memory, as
-    // the store below does.
+    // Each batch as one OTLP request (`TracesData` has `ExportTraceServiceRequest`'s layout).
+    let requests: Vec<Vec<u8>> = batches(N_SPANS)
+        .into_iter()
+        .map(|batch| {
+            encode_trace_bytes(&Trace::new(TraceId::default(), batch.into_iter().map(Arc::new).collect()))
+        })
+        .collect();
+    let bytes: usize = requests.iter().map(Vec::len).sum();
+    println!("{} requests, {} bytes per span on the wire", requests.len(), bytes / N_SPANS);
+
+    // Validation alone, twice (the first round warms the caches).
     for round in ["cold", "warm"] {
-        let input = batches(N_SPANS);
         let started = Instant::now();
-        let mut arcs: Vec<Vec<Arc<Span>>> = Vec::with_capacity(input.len());
-        for batch in input {
-            arcs.push(batch.into_iter().map(Arc::new).collect());
+        let mut n_spans = 0;
+        for request in &requests {
+            n_spans += wire::split_request(request).expect("valid").n_spans();
         }
-        let floor = started.elapsed();
-        println!(
-            "floor ({round}: Arc::new per span, no map): {:.0} ns/span",
-            floor.as_nanos() as f64 / N_SPANS as f64
-        );
+        println!("split ({round}): {:.0} ns/span", started.elapsed().as_nanos() as f64 / n_spans as f64);
     }
 
     let (store, _guard) = TraceStore::new(StoreConfig::default());
-    let rss_start = rss_kib("VmRSS:");
-    let input = batches(N_SPANS);
     let rss_before = rss_kib("VmRSS:");
     let started = Instant::now();
     let mut stored = 0;
-    for batch in input {
-        stored += store.insert(batch).stored;
+    for request in &requests {
+        stored += store.insert_raw(&wire::split_request(request).expect("valid")).stored;
     }
     let elapsed = started.elapsed();
     let rss_after = rss_kib("VmRSS:");
     let stats = store.stats();
     println!(
-        "inserted {stored} spans in {elapsed:?}: {:.0} ns/span; RSS {} -> {} MiB (+{} B/span incl. span bodies); \
-         memory estimate {} MiB; whole process from before the spans were built: +{} MiB, peak {} MiB",
+        "split + inserted {stored} spans in {elapsed:?}: {:.0} ns/span; RSS {} -> {} MiB (+{} B/span); \
+         memory estimate {} MiB; peak {} MiB",
         elapsed.as_nanos() as f64 / stored as f64,
         rss_before / 1024,
         rss_after / 1024,
         (rss_after.saturating_sub(rss_before) * 1024) / stored as u64,
         stats.memory_bytes >> 20,
-        rss_after.saturating_sub(rss_start) / 1024,
         rss_kib("VmHWM:") / 1024,
+    );
+
+    // Reading decodes: one trace of the last request, many times.
+    let summary = &store.list(1)[0];
+    let started = Instant::now();
+    for _ in 0..10_000 {
+        assert_eq!(store.get(summary.trace_id).map(|trace| trace.spans.len()), Some(summary.span_count));
+    }
+    println!(
+        "get of a {}-span trace (decoding it): {:.2} µs",
+        summary.span_count,
+        started.elapsed().as_secs_f64() * 1e6 / 10_000.0
     );
 
     // Wake latency: a waiter with settle 0 on a trace completed by one insert.

@@ -301,10 +301,7 @@ pub fn span_to_otlp(span: &Span) -> OtlpSpan {
                 ..Default::default()
             })
             .collect(),
-        status: Some(OtlpStatus {
-            message: span.status.message.to_string(),
-            code: span.status.code as i32,
-        }),
+        status: Some(OtlpStatus { message: span.status.message.to_string(), code: span.status.code as i32 }),
         ..Default::default()
     }
 }
@@ -329,9 +326,9 @@ fn value_to_otlp(value: &AttributeValue) -> AnyValue {
         AttributeValue::Int(number) => Some(Value::IntValue(*number)),
         AttributeValue::Double(number) => Some(Value::DoubleValue(*number)),
         AttributeValue::Bytes(bytes) => Some(Value::BytesValue(bytes.to_vec())),
-        AttributeValue::Array(items) => Some(Value::ArrayValue(ArrayValue {
-            values: items.iter().map(value_to_otlp).collect(),
-        })),
+        AttributeValue::Array(items) => {
+            Some(Value::ArrayValue(ArrayValue { values: items.iter().map(value_to_otlp).collect() }))
+        }
         AttributeValue::Map(entries) => {
             Some(Value::KvlistValue(KeyValueList { values: attributes_to_otlp(entries) }))
         }
@@ -339,4 +336,3 @@ fn value_to_otlp(value: &AttributeValue) -> AnyValue {
     };
     AnyValue { value }
 }
-

@@ -190,10 +190,13 @@ impl Admission {
     }
 }
 
-/// Validates and stores one protobuf request body under an admission slot; the work shared
-/// by the gRPC service and the HTTP route. The spans are not built here: the store keeps
-/// their wire bytes ([`wire::split_request`]).
-pub(crate) fn export_protobuf(store: &TraceStore, body: &[u8]) -> Result<ExportOutcome, Error> {
+/// Validates and stores one protobuf request body (the caller holds an admission slot); the
+/// work shared by the gRPC service and the HTTP route, public for the benchmarks. The spans
+/// are not built here: the store keeps their wire bytes ([`wire::split_request`]).
+///
+/// # Errors
+/// [`Error::Protobuf`] when the bytes are not a valid message; nothing is stored then.
+pub fn export_protobuf(store: &TraceStore, body: &[u8]) -> Result<ExportOutcome, Error> {
     let batch = wire::split_request(body)?;
     if batch.rejections.n_spans > 0 {
         store.record_rejected(batch.rejections.n_spans);

@@ -16,8 +16,8 @@ use std::sync::Arc;
 use super::intern::{Interner, Recent};
 use super::{check_link_ids, check_span_ids, Batch, Error};
 use crate::model::{
-    empty_str, SpanId, TraceId, AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanExtra, SpanKind, Status,
-    StatusCode, Str,
+    empty_str, AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanExtra, SpanId, SpanKind,
+    Status, StatusCode, Str, TraceId,
 };
 
 /// Deepest nesting of array and map attribute values accepted; deeper input is refused
@@ -596,9 +596,9 @@ impl<'a> Decoder<'a> {
             trace_id,
             span_id,
             parent_span_id,
-            name: name.unwrap_or_else(|| empty_str()),
+            name: name.unwrap_or_else(empty_str),
             kind: SpanKind::from_i32(kind),
-            status: Status { code: status_code, message: status_message.unwrap_or_else(|| empty_str()) },
+            status: Status { code: status_code, message: status_message.unwrap_or_else(empty_str) },
             start_time_unix_nano,
             end_time_unix_nano,
             // Exact when the hint was right (no copy); otherwise one shrink.
@@ -654,7 +654,7 @@ impl<'a> Decoder<'a> {
                 (field, wire_type) => reader.skip(field, wire_type)?,
             }
         }
-        let name = name.unwrap_or_else(|| empty_str());
+        let name = name.unwrap_or_else(empty_str);
         Ok(Event { time_unix_nano, name, attributes: attributes.into_boxed_slice() })
     }
 
@@ -769,7 +769,7 @@ impl<'a> Decoder<'a> {
                 (field, wire_type) => reader.skip(field, wire_type)?,
             }
         }
-        Ok(KeyValue { key: key.unwrap_or_else(|| empty_str()), value })
+        Ok(KeyValue { key: key.unwrap_or_else(empty_str), value })
     }
 
     fn any_value(&mut self, bytes: &'a [u8], place: Place, depth: u32) -> Result<AttributeValue> {

@@ -12,8 +12,8 @@
 //! is a cheap `Clone` handle around shared state and [`StoreGuard`] owns the background task
 //! (TTL eviction and periodic counter logs) and stops it when dropped.
 //!
-//! Architecture invariants kept here: no dashmap guard is held across an `.await` or while
-//! another entry is taken; waiters are woken after the guard is dropped; a trace being
+//! Architecture invariants kept here: no dashmap guard is held across an `.await`, while
+//! another entry is taken or while spans are decoded (reads copy the bytes out); waiters are woken after the guard is dropped; a trace being
 //! waited on is pinned and never evicted; every eviction is counted and logged.
 
 mod evict;
@@ -253,7 +253,11 @@ impl TraceEntry {
         let mut outcome = RunOutcome::default();
         let held_before = self.heap_bytes();
         if !self.segments.last().is_some_and(|segment| segment.holds(resource, scope)) {
-            self.segments.push(Segment { resource: resource.clone(), scope: scope.clone(), bytes: Vec::new() });
+            self.segments.push(Segment {
+                resource: resource.clone(),
+                scope: scope.clone(),
+                bytes: Vec::new(),
+            });
         }
         let run_bytes = spans.iter().map(|span| wire::span_field_len(span.bytes.len())).sum();
         self.last_segment().bytes.reserve(run_bytes);
@@ -301,12 +305,40 @@ impl TraceEntry {
         self.span_ids.is_empty()
     }
 
+    /// A copy of the stored spans, to decode once the map's guard is released
+    /// ([`StoredSpans::decode`]): copying bytes is far cheaper than decoding them, so a read
+    /// of a large trace holds up inserts into its shard only briefly.
+    fn stored(&self) -> StoredSpans {
+        StoredSpans {
+            n_spans: self.len(),
+            segments: self
+                .segments
+                .iter()
+                .map(|segment| Segment {
+                    resource: segment.resource.clone(),
+                    scope: segment.scope.clone(),
+                    bytes: segment.bytes.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+/// A trace's stored spans, copied out of the map.
+struct StoredSpans {
+    n_spans: usize,
+    segments: Vec<Segment>,
+}
+
+impl StoredSpans {
     /// The spans, decoded, in arrival order.
-    fn spans(&self, trace_id: TraceId) -> Vec<Arc<Span>> {
-        let mut spans = Vec::with_capacity(self.len());
+    fn decode(self, trace_id: TraceId) -> Vec<Arc<Span>> {
+        let mut spans = Vec::with_capacity(self.n_spans);
         let mut decoded = Vec::new();
         for segment in &self.segments {
-            if let Err(err) = wire::decode_spans(&segment.bytes, &segment.resource, &segment.scope, &mut decoded) {
+            if let Err(err) =
+                wire::decode_spans(&segment.bytes, &segment.resource, &segment.scope, &mut decoded)
+            {
                 // Cannot happen: every segment holds spans validated on the way in (or
                 // encoded by `insert`). Say so loudly rather than drop the trace.
                 tracing::error!(%trace_id, %err, "stored spans failed to decode");
@@ -355,7 +387,10 @@ impl TraceStore {
         for (span, bytes) in spans.iter().zip(&encoded) {
             let raw = RawSpan { trace_id: span.trace_id, span_id: span.span_id, bytes };
             match batch.groups.last_mut() {
-                Some(group) if Arc::ptr_eq(&group.resource, &span.resource) && Arc::ptr_eq(&group.scope, &span.scope) => {
+                Some(group)
+                    if Arc::ptr_eq(&group.resource, &span.resource)
+                        && Arc::ptr_eq(&group.scope, &span.scope) =>
+                {
                     group.spans.push(raw)
                 }
                 _ => batch.groups.push(RawGroup {
@@ -464,11 +499,14 @@ impl TraceStore {
 
     /// A snapshot of one trace and when its last span arrived.
     pub fn get_with_update(&self, trace_id: TraceId) -> Option<(Trace, Instant)> {
-        let entry = self.shared.traces.get(&trace_id)?;
-        if entry.is_empty() {
-            return None;
-        }
-        Some((Trace::new(trace_id, entry.spans(trace_id)), entry.last_update))
+        let (stored, last_update) = {
+            let entry = self.shared.traces.get(&trace_id)?;
+            if entry.is_empty() {
+                return None;
+            }
+            (entry.stored(), entry.last_update)
+        };
+        Some((Trace::new(trace_id, stored.decode(trace_id)), last_update))
     }
 
     /// The most recently updated traces first.
@@ -495,8 +533,11 @@ impl TraceStore {
         let mut summaries: Vec<(TraceSummary, Instant)> = trace_ids
             .into_iter()
             .filter_map(|trace_id| {
-                let entry = self.shared.traces.get(&trace_id)?;
-                (!entry.is_empty()).then(|| (summarize(trace_id, &entry.spans(trace_id)), entry.last_update))
+                let (stored, last_update) = {
+                    let entry = self.shared.traces.get(&trace_id)?;
+                    (!entry.is_empty()).then(|| (entry.stored(), entry.last_update))?
+                };
+                Some((summarize(trace_id, &stored.decode(trace_id)), last_update))
             })
             .collect();
         // A pinned trace passed over by eviction is requeued without being updated: order by

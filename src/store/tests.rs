@@ -464,7 +464,7 @@ fn check_invariants(store: &TraceStore) {
         n_spans += entry.len() as u64;
         n_bytes += entry.bytes as u64;
         // What is stored decodes to exactly the recorded IDs, each once.
-        let spans = entry.spans(*entry.key());
+        let spans = entry.stored().decode(*entry.key());
         let ids: Vec<SpanId> = spans.iter().map(|span| span.span_id).collect();
         assert_eq!(ids, entry.span_ids, "stored bytes and IDs disagree");
         let unique: std::collections::HashSet<SpanId> = ids.iter().copied().collect();

@@ -59,9 +59,7 @@ impl Drop for TracePin {
         };
         if remove_empty {
             // The trace never received a span: drop the placeholder the pin created.
-            self.shared
-                .traces
-                .remove_if(&self.trace_id, |_, entry| entry.pins == 0 && entry.is_empty());
+            self.shared.traces.remove_if(&self.trace_id, |_, entry| entry.pins == 0 && entry.is_empty());
         }
     }
 }
