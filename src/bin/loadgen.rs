@@ -79,6 +79,9 @@ enum Cmd {
         /// Pairs of runs (tracecheck then baseline).
         #[arg(long, default_value_t = 2)]
         pairs: usize,
+        /// Pairs run first and not counted.
+        #[arg(long, default_value_t = 1)]
+        warmup: usize,
     },
     /// In-process decode costs, alternating the variants round by round, as ratios to prost.
     Micro {
@@ -100,7 +103,7 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command {
         Cmd::Serve { kind, grpc_addr } => runtime.block_on(serve(kind, grpc_addr)),
-        Cmd::Bench { load, pairs } => runtime.block_on(bench(load, pairs)),
+        Cmd::Bench { load, pairs, warmup } => runtime.block_on(bench(load, pairs, warmup)),
         Cmd::Micro { rounds } => runtime.block_on(micro(rounds)),
         Cmd::Send { load, addr } => runtime.block_on(async {
             let requests = encode_requests(&load);
@@ -298,7 +301,7 @@ fn spawn_server(kind: Kind) -> anyhow::Result<(Child, SocketAddr)> {
     Ok((child, addr))
 }
 
-async fn bench(load: Load, pairs: usize) -> anyhow::Result<()> {
+async fn bench(load: Load, pairs: usize, warmup: usize) -> anyhow::Result<()> {
     let requests = encode_requests(&load);
     eprintln!(
         "model sizes: Span {} B, KeyValue {} B, AttributeValue {} B",
@@ -306,29 +309,19 @@ async fn bench(load: Load, pairs: usize) -> anyhow::Result<()> {
         std::mem::size_of::<tracecheck::model::KeyValue>(),
         std::mem::size_of::<tracecheck::model::AttributeValue>()
     );
+    // The first server after the machine sat idle pays for memory the hypervisor had taken
+    // back (seen as a 30-70 % slower first run here), which says nothing about either
+    // receiver: warm-up pairs run first and are shown but not counted.
+    for _ in 0..warmup {
+        for kind in [Kind::Tracecheck, Kind::Baseline] {
+            run_once(kind, &requests, &load).await?.print("(warm-up, not counted)");
+        }
+    }
     let mut runs = Vec::new();
     for _ in 0..pairs {
         for kind in [Kind::Tracecheck, Kind::Baseline] {
-            let (mut child, addr) = spawn_server(kind)?;
-            let cpu_before = cpu_secs(child.id())?;
-            let report = send(addr, &requests, &load).await?;
-            let cpu = cpu_secs(child.id())? - cpu_before;
-            let rss = peak_rss_mib(child.id())?;
-            drop(child.stdin.take());
-            let _ = child.wait();
-            let run = Run {
-                kind,
-                spans_per_sec: report.n_spans as f64 / report.secs,
-                cpu_secs_per_million: cpu / (report.n_spans as f64 / 1e6),
-                peak_rss_mib: rss,
-            };
-            println!(
-                "{:<10} {:>10.0} spans/s  {:>6.3} CPU-s/M spans  {:>7.1} MiB peak RSS",
-                format!("{:?}", run.kind).to_lowercase(),
-                run.spans_per_sec,
-                run.cpu_secs_per_million,
-                run.peak_rss_mib
-            );
+            let run = run_once(kind, &requests, &load).await?;
+            run.print("");
             runs.push(run);
         }
     }
@@ -349,12 +342,48 @@ async fn bench(load: Load, pairs: usize) -> anyhow::Result<()> {
         );
     }
     let mean = |values: Vec<f64>| values.iter().sum::<f64>() / values.len().max(1) as f64;
+    let median = |mut values: Vec<f64>| {
+        values.sort_by(f64::total_cmp);
+        values.get(values.len() / 2).copied().unwrap_or(f64::NAN)
+    };
+    let cpu: Vec<f64> = pair_ratios.iter().map(|pair| pair.0).collect();
+    let rate: Vec<f64> = pair_ratios.iter().map(|pair| pair.1).collect();
     println!(
-        "mean: CPU per span {:.3}x baseline, throughput {:.3}x baseline",
-        mean(pair_ratios.iter().map(|pair| pair.0).collect()),
-        mean(pair_ratios.iter().map(|pair| pair.1).collect())
+        "mean: CPU per span {:.3}x baseline (median {:.3}x), throughput {:.3}x baseline",
+        mean(cpu.clone()),
+        median(cpu),
+        mean(rate)
     );
     Ok(())
+}
+
+/// One run against a fresh server process.
+async fn run_once(kind: Kind, requests: &[Bytes], load: &Load) -> anyhow::Result<Run> {
+    let (mut child, addr) = spawn_server(kind)?;
+    let cpu_before = cpu_secs(child.id())?;
+    let report = send(addr, requests, load).await?;
+    let cpu = cpu_secs(child.id())? - cpu_before;
+    let rss = peak_rss_mib(child.id())?;
+    drop(child.stdin.take());
+    let _ = child.wait();
+    Ok(Run {
+        kind,
+        spans_per_sec: report.n_spans as f64 / report.secs,
+        cpu_secs_per_million: cpu / (report.n_spans as f64 / 1e6),
+        peak_rss_mib: rss,
+    })
+}
+
+impl Run {
+    fn print(&self, note: &str) {
+        println!(
+            "{:<10} {:>10.0} spans/s  {:>6.3} CPU-s/M spans  {:>7.1} MiB peak RSS {note}",
+            format!("{:?}", self.kind).to_lowercase(),
+            self.spans_per_sec,
+            self.cpu_secs_per_million,
+            self.peak_rss_mib
+        );
+    }
 }
 
 // ---------------------------------------------------------------------------------------

@@ -590,6 +590,17 @@ impl Shared {
         self.queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
+    /// A trace's span count, last update and whether anything but `trigger` arrived,
+    /// without decoding it.
+    fn peek(&self, trace_id: TraceId, trigger: Option<SpanId>) -> Option<wait::Peek> {
+        let entry = self.traces.get(&trace_id)?;
+        (!entry.is_empty()).then(|| wait::Peek {
+            n_spans: entry.len(),
+            last_update: entry.last_update,
+            arrived: entry.span_ids.iter().any(|id| Some(*id) != trigger),
+        })
+    }
+
     fn spans_held(&self) -> u64 {
         self.counters.spans_held.load(Ordering::Relaxed).max(0) as u64
     }

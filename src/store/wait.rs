@@ -2,9 +2,9 @@
 //!
 //! A wait pins its trace (creating an empty, unlisted entry if no span has arrived yet) and
 //! subscribes to the entry's `watch` channel, which every insert that stores a span for the
-//! trace bumps. Each round marks the channel seen *before* taking the snapshot, so an insert
-//! that lands after the snapshot always wakes the next `select!`. Timers only decide when to
-//! judge; the rule 3 hook runs only when new spans arrived.
+//! trace bumps. Each round marks the channel seen *before* looking at the trace, so an insert
+//! that lands after the look always wakes the next `select!`. Timers decide when to judge;
+//! the trace is decoded and checked (rules 1-3) only then, and again only if spans arrived.
 
 use std::collections::HashSet;
 use std::fmt::Write as _;
@@ -14,6 +14,7 @@ use tokio::sync::watch;
 use tokio::time::{sleep_until, Instant as TokioInstant};
 
 use super::{CompletenessCheck, Shared, TraceEntry, TraceStore, WaitOptions, WaitOutcome};
+
 use crate::model::{SpanId, Trace, TraceId};
 
 /// Keeps a trace pinned for as long as it lives, including when the waiting future is
@@ -72,41 +73,53 @@ pub(super) async fn wait(
 ) -> WaitOutcome {
     let (_pin, mut woken) = TracePin::new(store, trace_id);
     let timeout_at = TokioInstant::from_std(options.started) + options.timeout;
-    // Problems found by rules 1-3 for the snapshot of `checked_spans` spans.
-    let mut checked_spans = usize::MAX;
-    let mut problems: Vec<String> = Vec::new();
+    // The trace is decoded and checked (rules 1-3) only when a judgement is due: after
+    // `settle` of quiet, at `grace`, at the timeout. Inserts in between only move the
+    // deadline, so a trace arriving in many small exports is not decoded once per export.
+    // `checked`: the span count the last check saw, with its snapshot and problems.
+    let mut checked: Option<(usize, Trace, Vec<String>)> = None;
     loop {
-        // Arm before looking, so an insert after the snapshot cannot slip past.
+        // Arm before looking, so an insert after the look cannot slip past.
         woken.borrow_and_update();
-        let snapshot = store.get_with_update(trace_id);
         let now = TokioInstant::now();
-        let arrived = snapshot.as_ref().is_some_and(|(trace, _)| {
-            trace.spans.iter().any(|span| Some(span.span_id) != options.trigger_span_id)
-        });
-        let deadline = match snapshot {
-            Some((trace, last_update)) if arrived => {
-                if trace.spans.len() != checked_spans {
-                    problems = structural_problems(&trace, options.trigger_span_id);
-                    problems.extend(check(&trace));
-                    checked_spans = trace.spans.len();
-                }
+        let deadline = match store.shared.peek(trace_id, options.trigger_span_id) {
+            Some(Peek { n_spans, last_update, arrived: true }) => {
                 let last = TokioInstant::from_std(last_update);
-                let quiet_deadline = last + if problems.is_empty() { options.settle } else { options.grace };
-                if now >= quiet_deadline {
-                    let complete = problems.is_empty();
-                    return judged(trace, complete, std::mem::take(&mut problems), last_update);
-                }
-                if now >= timeout_at {
-                    if problems.is_empty() {
-                        problems.push(format!(
-                            "a span arrived {} ms before the timeout, within the settle window of {} ms",
-                            now.saturating_duration_since(last).as_millis(),
-                            options.settle.as_millis()
-                        ));
+                // The earliest a judgement can be due: settle without problems, grace with.
+                let first_due = last + options.settle.min(options.grace);
+                if now < first_due && now < timeout_at {
+                    first_due.min(timeout_at)
+                } else {
+                    if checked.as_ref().is_none_or(|(len, _, _)| *len != n_spans) {
+                        match store.get(trace_id) {
+                            Some(trace) => {
+                                let mut problems = structural_problems(&trace, options.trigger_span_id);
+                                problems.extend(check(&trace));
+                                checked = Some((trace.spans.len(), trace, problems));
+                            }
+                            // Evicted despite the pin cannot happen; look again rather than judge.
+                            None => continue,
+                        }
                     }
-                    return judged(trace, false, std::mem::take(&mut problems), last_update);
+                    let (_, trace, problems) = checked.as_mut().expect("checked above");
+                    let due = last + if problems.is_empty() { options.settle } else { options.grace };
+                    if now >= due {
+                        let complete = problems.is_empty();
+                        return judged(trace.clone(), complete, std::mem::take(problems), last_update);
+                    }
+                    if now >= timeout_at {
+                        let mut problems = std::mem::take(problems);
+                        if problems.is_empty() {
+                            problems.push(format!(
+                                "a span arrived {} ms before the timeout, within the settle window of {} ms",
+                                now.saturating_duration_since(last).as_millis(),
+                                options.settle.as_millis()
+                            ));
+                        }
+                        return judged(trace.clone(), false, problems, last_update);
+                    }
+                    due.min(timeout_at)
                 }
-                quiet_deadline.min(timeout_at)
             }
             _ => {
                 if now >= timeout_at {
@@ -131,6 +144,14 @@ pub(super) async fn wait(
             _ = sleep_until(deadline) => {}
         }
     }
+}
+
+/// What a wait needs to know of a trace without decoding it.
+pub(super) struct Peek {
+    pub(super) n_spans: usize,
+    pub(super) last_update: std::time::Instant,
+    /// Whether a span other than the trigger span is present.
+    pub(super) arrived: bool,
 }
 
 fn judged(
