@@ -253,12 +253,16 @@ impl TraceEntry {
         let mut outcome = RunOutcome::default();
         let held_before = self.heap_bytes();
         if !self.segments.last().is_some_and(|segment| segment.holds(resource, scope)) {
+            // Most traces keep one segment: no spare room for more (a Vec's first growth
+            // would reserve four).
+            self.segments.reserve_exact(1);
             self.segments.push(Segment {
                 resource: resource.clone(),
                 scope: scope.clone(),
                 bytes: Vec::new(),
             });
         }
+        self.span_ids.reserve(spans.len());
         let run_bytes = spans.iter().map(|span| wire::span_field_len(span.bytes.len())).sum();
         self.last_segment().bytes.reserve(run_bytes);
         for span in spans {
