@@ -1,5 +1,9 @@
-//! The protobuf fast path: decodes an OTLP `ExportTraceServiceRequest` straight from its wire
-//! bytes into model spans, without building the generated structs first.
+//! The protobuf fast path, in two halves. [`split_request`] validates an OTLP
+//! `ExportTraceServiceRequest` and splits it into its valid spans' bytes, building nothing but
+//! the shared resources and scopes: that is all a receiver does before the store, which keeps
+//! the bytes. [`decode_request`] and [`decode_spans`] decode wire bytes straight into model
+//! spans, without building the generated structs first: the store's reads, the control API's
+//! client. Both halves walk the message with the same reader and the same checks.
 //!
 //! It follows prost's rules so that it accepts and rejects exactly what the generated types
 //! do (tests hold it to [`super::convert::decode_protobuf_generated`] on the same bytes):
@@ -9,7 +13,9 @@
 //! keeps the last one (prost would merge two `array_value`s of one `AnyValue`; no exporter
 //! writes that). Strings that repeat within the request are interned, and the
 //! resource and scope are decoded once and shared by their spans through an `Arc`.
-//! It knows the OTLP field numbers and nothing of the store or the network.
+//! The split path makes the same checks without building (tests hold it to the decoder on
+//! random and mutated requests). It knows the OTLP field numbers and nothing of the store or
+//! the network.
 
 use std::sync::Arc;
 

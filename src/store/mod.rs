@@ -7,14 +7,16 @@
 //! the bytes take less memory than the built span (issue 2's targets). Reads are rare (a
 //! test's wait, `GetTrace`, `ListTraces`) and each decodes only the traces it names.
 //!
-//! The store knows OTLP only through that codec: it does not know selectors (rule 3 of the completeness rules arrives as the
-//! [`CompletenessCheck`] hook) or the network. Modelled on mini-redis's `Db`: [`TraceStore`]
-//! is a cheap `Clone` handle around shared state and [`StoreGuard`] owns the background task
-//! (TTL eviction and periodic counter logs) and stops it when dropped.
+//! The store knows OTLP only through that codec: it does not know selectors (rule 3 of the
+//! completeness rules arrives as the [`CompletenessCheck`] hook) or the network. Modelled on
+//! mini-redis's `Db`: [`TraceStore`] is a cheap `Clone` handle around shared state and
+//! [`StoreGuard`] owns the background task (TTL eviction and periodic counter logs) and stops
+//! it when dropped.
 //!
 //! Architecture invariants kept here: no dashmap guard is held across an `.await`, while
-//! another entry is taken or while spans are decoded (reads copy the bytes out); waiters are woken after the guard is dropped; a trace being
-//! waited on is pinned and never evicted; every eviction is counted and logged.
+//! another entry is taken or while spans are decoded (reads copy the bytes out); waiters are
+//! woken after the guard is dropped; a trace being waited on is pinned and never evicted;
+//! every eviction is counted and logged.
 
 mod evict;
 mod wait;

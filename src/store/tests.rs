@@ -303,6 +303,37 @@ async fn check_hook_runs_only_on_new_spans() {
     assert_eq!(calls.load(Ordering::SeqCst), 3, "once per new snapshot, never on a timer");
 }
 
+/// A trace arriving in many small exports, each within the settle window of the last, is
+/// decoded and checked once, when it goes quiet, not once per export.
+#[tokio::test(start_paused = true)]
+async fn streaming_spans_are_checked_once_when_quiet() {
+    let (store, _guard) = store();
+    store.insert(vec![span(1, 1, None)]);
+    let calls = Arc::new(AtomicUsize::new(0));
+    let check_calls = calls.clone();
+    let waiting = {
+        let store = store.clone();
+        tokio::spawn(async move {
+            let check = move |_: &Trace| {
+                check_calls.fetch_add(1, Ordering::SeqCst);
+                Vec::new()
+            };
+            let started = TokioInstant::now();
+            let outcome = store.wait(tid(1), &options(500, 5_000, 30_000), &check).await;
+            (outcome, started.elapsed())
+        })
+    };
+    for child in 2..=21 {
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        store.insert(vec![span(1, child, Some(1))]);
+    }
+    let (outcome, elapsed) = waiting.await.unwrap();
+    assert!(outcome.complete, "{:?}", outcome.missing);
+    assert_eq!(outcome.trace.map(|trace| trace.spans.len()), Some(21));
+    assert_about(elapsed, 2_500);
+    assert_eq!(calls.load(Ordering::SeqCst), 1, "checked once, after the last span's settle");
+}
+
 #[tokio::test(start_paused = true)]
 async fn check_problems_reported_after_grace() {
     let (store, _guard) = store();

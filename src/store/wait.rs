@@ -14,7 +14,6 @@ use tokio::sync::watch;
 use tokio::time::{sleep_until, Instant as TokioInstant};
 
 use super::{CompletenessCheck, Shared, TraceEntry, TraceStore, WaitOptions, WaitOutcome};
-
 use crate::model::{SpanId, Trace, TraceId};
 
 /// Keeps a trace pinned for as long as it lives, including when the waiting future is
@@ -91,21 +90,28 @@ pub(super) async fn wait(
                     first_due.min(timeout_at)
                 } else {
                     if checked.as_ref().is_none_or(|(len, _, _)| *len != n_spans) {
-                        match store.get(trace_id) {
-                            Some(trace) => {
+                        match store.get_with_update(trace_id) {
+                            // Spans arrived since the look: look again, the deadline moved.
+                            // (`None`, evicted despite the pin, cannot happen; look again too.)
+                            Some((_, update)) if update != last_update => continue,
+                            None => continue,
+                            Some((trace, _)) => {
                                 let mut problems = structural_problems(&trace, options.trigger_span_id);
                                 problems.extend(check(&trace));
                                 checked = Some((trace.spans.len(), trace, problems));
                             }
-                            // Evicted despite the pin cannot happen; look again rather than judge.
-                            None => continue,
                         }
                     }
                     let (_, trace, problems) = checked.as_mut().expect("checked above");
                     let due = last + if problems.is_empty() { options.settle } else { options.grace };
                     if now >= due {
                         let complete = problems.is_empty();
-                        return judged(trace.clone(), complete, std::mem::take(problems), last_update);
+                        return judged(
+                            std::mem::take(trace),
+                            complete,
+                            std::mem::take(problems),
+                            last_update,
+                        );
                     }
                     if now >= timeout_at {
                         let mut problems = std::mem::take(problems);
@@ -116,7 +122,7 @@ pub(super) async fn wait(
                                 options.settle.as_millis()
                             ));
                         }
-                        return judged(trace.clone(), false, problems, last_update);
+                        return judged(std::mem::take(trace), false, problems, last_update);
                     }
                     due.min(timeout_at)
                 }
