@@ -1,5 +1,6 @@
 //! A per-batch string interner: repeated attribute keys, span names, service names and short
-//! values of one export request become one shared `Str` each.
+//! values of one decoding (an export request, or a stored trace being read) become one shared
+//! `Str` each.
 //!
 //! It lives for one request and needs no locking: the strings that repeat inside a batch of
 //! hundreds of spans are the ones worth sharing. Names (attribute keys, span and event names,

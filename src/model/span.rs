@@ -12,12 +12,12 @@ use super::{SpanId, TraceId};
 
 /// A shared, immutable string in one pointer (8 bytes, where `Arc<str>` takes 16): the
 /// length lives in the allocation, beside the reference count. Repeated strings (keys, names,
-/// services) are interned by the ingest path so that each distinct text is stored once, and
-/// a stored span holds many of these, so the pointer's width counts (issue 2, item 9).
+/// services) are interned by the OTLP decoder so that each distinct text is held once, and
+/// a span holds many of these, so the pointer's width counts.
 ///
 /// A `Str` can be made immortal ([`Str::make_immortal`]): it is then never freed, and cloning
-/// or dropping it touches no counter. The ingest path does that for the few strings every
-/// span repeats (attribute keys, span names), a bounded set, so that storing a span costs no
+/// or dropping it touches no counter. The decoder does that for the few strings every span
+/// repeats (attribute keys, span names), a bounded set, so that building a span costs no
 /// atomic operation per key (they showed in the profile; BENCHMARKS.md).
 ///
 /// Equality, ordering and hashing are by content, as for `str`.
