@@ -271,28 +271,38 @@ async fn trigger_span_alone_has_not_arrived() {
     assert_about(elapsed, 3_000);
 }
 
+/// Starts a wait on trace 1 (settle 500 ms, grace 5 s) whose rule 3 hook `check` is counted;
+/// returns the wait and the count.
+fn spawn_counted_wait(
+    store: &TraceStore,
+    check: impl Fn(&Trace) -> Vec<String> + Send + Sync + 'static,
+) -> (tokio::task::JoinHandle<(WaitOutcome, Duration)>, Arc<AtomicUsize>) {
+    let calls = Arc::new(AtomicUsize::new(0));
+    let check_calls = calls.clone();
+    let store = store.clone();
+    let waiting = tokio::spawn(async move {
+        let check = move |trace: &Trace| {
+            check_calls.fetch_add(1, Ordering::SeqCst);
+            check(trace)
+        };
+        let started = TokioInstant::now();
+        let outcome = store.wait(tid(1), &options(500, 5_000, 30_000), &check).await;
+        (outcome, started.elapsed())
+    });
+    (waiting, calls)
+}
+
 #[tokio::test(start_paused = true)]
 async fn check_hook_runs_only_on_new_spans() {
     let (store, _guard) = store();
     store.insert(vec![span(1, 1, None)]);
-    let calls = Arc::new(AtomicUsize::new(0));
-    let check_calls = calls.clone();
-    let waiting = {
-        let store = store.clone();
-        tokio::spawn(async move {
-            let check = move |trace: &Trace| {
-                check_calls.fetch_add(1, Ordering::SeqCst);
-                if trace.spans.iter().any(|span| &*span.name == "db") {
-                    Vec::new()
-                } else {
-                    vec!["selector span[name=\"db\"] matched none".to_string()]
-                }
-            };
-            let started = TokioInstant::now();
-            let outcome = store.wait(tid(1), &options(500, 5_000, 30_000), &check).await;
-            (outcome, started.elapsed())
-        })
-    };
+    let (waiting, calls) = spawn_counted_wait(&store, |trace| {
+        if trace.spans.iter().any(|span| &*span.name == "db") {
+            Vec::new()
+        } else {
+            vec!["selector span[name=\"db\"] matched none".to_string()]
+        }
+    });
     tokio::time::sleep(Duration::from_millis(1_000)).await;
     store.insert(vec![span(1, 2, Some(1))]);
     tokio::time::sleep(Duration::from_millis(1_000)).await;
@@ -309,20 +319,7 @@ async fn check_hook_runs_only_on_new_spans() {
 async fn streaming_spans_are_checked_once_when_quiet() {
     let (store, _guard) = store();
     store.insert(vec![span(1, 1, None)]);
-    let calls = Arc::new(AtomicUsize::new(0));
-    let check_calls = calls.clone();
-    let waiting = {
-        let store = store.clone();
-        tokio::spawn(async move {
-            let check = move |_: &Trace| {
-                check_calls.fetch_add(1, Ordering::SeqCst);
-                Vec::new()
-            };
-            let started = TokioInstant::now();
-            let outcome = store.wait(tid(1), &options(500, 5_000, 30_000), &check).await;
-            (outcome, started.elapsed())
-        })
-    };
+    let (waiting, calls) = spawn_counted_wait(&store, |_| Vec::new());
     for child in 2..=21 {
         tokio::time::sleep(Duration::from_millis(100)).await;
         store.insert(vec![span(1, child, Some(1))]);
