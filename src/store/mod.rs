@@ -552,6 +552,12 @@ impl TraceStore {
         summaries
     }
 
+    /// How many spans of the trace are held, without decoding them (`None`: none arrived).
+    pub fn span_count(&self, trace_id: TraceId) -> Option<usize> {
+        let entry = self.shared.traces.get(&trace_id)?;
+        (!entry.is_empty()).then(|| entry.len())
+    }
+
     pub fn stats(&self) -> StoreStats {
         self.shared.stats()
     }

@@ -86,6 +86,7 @@ async fn duplicates_are_stored_once_and_counted() {
     let outcome = store.insert(vec![span(1, 1, None), span(1, 3, Some(1))]);
     assert_eq!(outcome, InsertOutcome { stored: 1, duplicates: 1 });
     assert_eq!(store.get(tid(1)).map(|trace| trace.spans.len()), Some(3));
+    assert_eq!((store.span_count(tid(1)), store.span_count(tid(2))), (Some(3), None));
     let stats = store.stats();
     assert_eq!(
         (stats.spans_received, stats.duplicate_spans, stats.spans_held, stats.traces_held),
