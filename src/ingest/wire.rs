@@ -187,6 +187,22 @@ impl<'a> Reader<'a> {
     }
 }
 
+/// Calls `item` with each entry of an `ArrayValue` or `KeyValueList` (field 1, repeated),
+/// skipping unknown fields: the walk the decoder and the split share for nested values.
+fn each_item<'a>(bytes: &'a [u8], mut item: impl FnMut(&'a [u8]) -> Result<()>) -> Result<()> {
+    let mut list = Reader::new(bytes);
+    while list.has_more() {
+        match list.key()? {
+            (1, wire_type) => {
+                expect(wire_type, LEN)?;
+                item(list.bytes()?)?;
+            }
+            (field, wire_type) => list.skip(field, wire_type)?,
+        }
+    }
+    Ok(())
+}
+
 #[inline]
 fn expect(wire_type: u8, expected: u8) -> Result<()> {
     if wire_type == expected {
@@ -807,31 +823,19 @@ impl<'a> Decoder<'a> {
                 5 => {
                     expect(wire_type, LEN)?;
                     let mut items = Vec::new();
-                    let mut array = Reader::new(reader.bytes()?);
-                    while array.has_more() {
-                        match array.key()? {
-                            (1, wire_type) => {
-                                expect(wire_type, LEN)?;
-                                items.push(self.any_value(array.bytes()?, nested(place), depth + 1)?);
-                            }
-                            (field, wire_type) => array.skip(field, wire_type)?,
-                        }
-                    }
+                    each_item(reader.bytes()?, |item| {
+                        items.push(self.any_value(item, nested(place), depth + 1)?);
+                        Ok(())
+                    })?;
                     value = AttributeValue::array(items);
                 }
                 6 => {
                     expect(wire_type, LEN)?;
                     let mut entries = Vec::new();
-                    let mut list = Reader::new(reader.bytes()?);
-                    while list.has_more() {
-                        match list.key()? {
-                            (1, wire_type) => {
-                                expect(wire_type, LEN)?;
-                                entries.push(self.key_value(list.bytes()?, nested(place), depth + 1)?);
-                            }
-                            (field, wire_type) => list.skip(field, wire_type)?,
-                        }
-                    }
+                    each_item(reader.bytes()?, |item| {
+                        entries.push(self.key_value(item, nested(place), depth + 1)?);
+                        Ok(())
+                    })?;
                     value = AttributeValue::map(entries);
                 }
                 7 => {
@@ -1041,23 +1045,13 @@ fn validate_any_value(bytes: &[u8], depth: u32) -> Result<()> {
                 expect(wire_type, I64)?;
                 reader.fixed64()?;
             }
-            5 | 6 => {
+            5 => {
                 expect(wire_type, LEN)?;
-                let mut list = Reader::new(reader.bytes()?);
-                while list.has_more() {
-                    match list.key()? {
-                        (1, wire_type) => {
-                            expect(wire_type, LEN)?;
-                            let item = list.bytes()?;
-                            if field == 5 {
-                                validate_any_value(item, depth + 1)?;
-                            } else {
-                                validate_key_value(item, depth + 1)?;
-                            }
-                        }
-                        (field, wire_type) => list.skip(field, wire_type)?,
-                    }
-                }
+                each_item(reader.bytes()?, |item| validate_any_value(item, depth + 1))?;
+            }
+            6 => {
+                expect(wire_type, LEN)?;
+                each_item(reader.bytes()?, |item| validate_key_value(item, depth + 1))?;
             }
             7 => {
                 expect(wire_type, LEN)?;
