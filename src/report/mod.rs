@@ -16,9 +16,12 @@
 //! - `analyzer` and `gates` on each step: present only when the analyzer ran (see the
 //!   design's "Analyzer and required gates"); their contents are typed by the runner.
 
+pub mod analysis;
 pub mod console;
 pub mod json;
 pub mod junit;
+pub mod style;
+pub mod traces;
 pub mod waterfall;
 
 use std::collections::BTreeMap;
