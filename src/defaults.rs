@@ -43,3 +43,5 @@ pub const DEFAULT_REQUIRED_GATES: &str = "test-specs";
 /// `--trace-ttl`): far beyond any real wait, and far below where adding it to a clock
 /// reading would overflow.
 pub const MAX_FLAG_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+/// Failed spans listed per failed analyzer rule unless `--verbose` asks for all of them.
+pub const DEFAULT_SPANS_PER_RULE: usize = 3;

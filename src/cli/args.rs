@@ -239,3 +239,27 @@ fn export_slots(text: &str) -> Result<usize, String> {
     }
     Ok(n)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_gates_flag_is_the_default_gates() {
+        let gates = crate::analyze::parse_gates(defaults::DEFAULT_REQUIRED_GATES).unwrap();
+        assert_eq!(gates, crate::analyze::DEFAULT_REQUIRED_GATES);
+    }
+
+    #[test]
+    fn flag_bounds() {
+        assert!(duration("365days").is_ok());
+        assert!(duration("366days").unwrap_err().contains("365 days"));
+        assert_eq!(*duration("0s").unwrap(), Duration::ZERO);
+        assert!(positive_duration("0s").is_err());
+        assert!(at_least_one("0").is_err());
+        assert_eq!(
+            export_slots(&tokio::sync::Semaphore::MAX_PERMITS.to_string()).unwrap(),
+            tokio::sync::Semaphore::MAX_PERMITS
+        );
+    }
+}

@@ -15,8 +15,7 @@ use super::style::{self, Style, BOLD, DIM, GREEN, RED, YELLOW};
 use super::{Reporter, RunKind, RunReport, RunState, SpecReport, StepReport, StepState, WaitProgress};
 use crate::analyze::{AnalyzerResult, GateResult, RuleResult};
 
-/// Failed spans listed per failed analyzer rule unless `--verbose` asks for all of them.
-pub const DEFAULT_SPANS_PER_RULE: usize = 3;
+pub use crate::defaults::DEFAULT_SPANS_PER_RULE;
 
 /// How [`render_analyzer`] prints.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]

@@ -31,3 +31,16 @@ impl Style {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn no_colour_for_a_file() {
+        let file = tempfile::tempfile().unwrap();
+        assert!(!use_colour(&file));
+        assert_eq!(Style { colour: false }.paint(RED, "x"), "x");
+        assert_eq!(Style { colour: true }.paint(RED, "x"), "\x1b[31mx\x1b[0m");
+    }
+}
