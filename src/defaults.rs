@@ -26,3 +26,22 @@ pub const TRIGGER_TIMEOUT: Duration = Duration::from_secs(30);
 /// are refused with a retryable status. Decoding is CPU work, so a small multiple of the
 /// core count keeps every core busy without letting work pile up.
 pub const DEFAULT_MAX_CONCURRENT_EXPORTS: usize = 64;
+/// How long shutdown lets in-flight requests finish before cutting the connections that
+/// are left (a sender stalled mid-body must not hold the process up forever).
+pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// `ListTraces` with `limit = 0` (and `traces list`) answers this many traces.
+pub const DEFAULT_LIST_LIMIT: usize = 100;
+/// The most traces one `ListTraces` answers.
+pub const MAX_LIST_LIMIT: usize = 10_000;
+/// A control API client (`--server`) must be connected within this long.
+pub const CONTROL_CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+/// `run --parallel`: files run one at a time, so the reporter shows every step live.
+pub const DEFAULT_PARALLEL: usize = 1;
+/// `run --required-gates`: as Tracetest's CLI, only the test specs gate a step.
+pub const DEFAULT_REQUIRED_GATES: &str = "test-specs";
+/// The longest duration a flag accepts (`--timeout`, `--settle`, `--grace`,
+/// `--trace-ttl`): far beyond any real wait, and far below where adding it to a clock
+/// reading would overflow.
+pub const MAX_FLAG_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
+/// Failed spans listed per failed analyzer rule unless `--verbose` asks for all of them.
+pub const DEFAULT_SPANS_PER_RULE: usize = 3;

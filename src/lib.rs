@@ -5,11 +5,13 @@
 //! trace through a [`run::TraceSource`] (the in-process store or a remote tracecheck over
 //! the control [`api`]), evaluates the test's outputs and assertions with [`lang`], lints the
 //! trace with [`analyze`], and prints results through [`report`]. Definitions come from
-//! Tracetest YAML via [`spec`].
+//! Tracetest YAML via [`spec`]. The command line's edge is [`cli`]: one file per command,
+//! and the one mapping of outcomes and errors to exit codes.
 
 pub mod analyze;
 pub mod api;
 pub mod auth;
+pub mod cli;
 pub mod defaults;
 pub mod ingest;
 pub mod lang;

@@ -1,48 +1,32 @@
-//! `tracecheck serve`: the ingestor and the control API on one gRPC port, until Ctrl-C or
-//! SIGTERM, then a clean shutdown that drains in-flight requests.
+//! The ingestor with the control API, as `tracecheck serve` runs it: serve until a
+//! shutdown future resolves, then a clean shutdown that drains in-flight requests. Which
+//! signal stops it is the command line's business (`cli::serve`).
+
+use std::future::Future;
 
 use crate::server::{self, ServerConfig};
 
-/// Serves until a shutdown signal arrives.
+/// Serves OTLP and the control API until `shutdown` resolves.
 ///
 /// # Errors
 /// When a listener cannot bind or fails while serving.
-pub async fn serve_until_signal(config: ServerConfig) -> anyhow::Result<()> {
+pub async fn serve_until(
+    config: ServerConfig,
+    shutdown: impl Future<Output = ()>,
+) -> Result<(), server::Error> {
     let running = server::start(config, control_routes).await?;
     tracing::info!(
         grpc = %running.grpc_addr(),
         http = %running.http_addr(),
         "tracecheck serving: OTLP/gRPC and the control API on grpc, OTLP/HTTP on http; Ctrl-C to stop"
     );
-    shutdown_signal().await;
+    shutdown.await;
     tracing::info!("shutting down: draining in-flight requests");
-    running.shutdown().await?;
-    Ok(())
+    running.shutdown().await
 }
 
 /// The control API, served beside OTLP on the gRPC port.
 /// (The server's bearer-token layer guards it together with OTLP.)
 pub fn control_routes(store: &crate::store::TraceStore) -> tonic::service::Routes {
     tonic::service::Routes::new(crate::api::ControlService::new(store.clone()).into_server())
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
-    #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
-            }
-            Err(_) => std::future::pending::<()>().await,
-        }
-    };
-    #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = terminate => {}
-    }
 }

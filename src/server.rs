@@ -8,7 +8,6 @@
 //! (it takes any tonic [`Routes`]) nor how the store works inside.
 
 use std::net::SocketAddr;
-use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
@@ -76,9 +75,11 @@ pub enum Error {
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("grpc server failed: {0}")]
-    Grpc(String),
+    Grpc(#[source] tonic::transport::Error),
     #[error("http server failed: {0}")]
-    Http(String),
+    Http(#[source] std::io::Error),
+    #[error("{listener} server task failed: {source}")]
+    Task { listener: &'static str, source: tokio::task::JoinError },
 }
 
 /// A server that is accepting requests. Dropping it without [`RunningServer::shutdown`]
@@ -95,22 +96,21 @@ pub struct RunningServer {
 }
 
 struct Listener {
+    name: &'static str,
     stop: Option<oneshot::Sender<()>>,
-    task: Option<JoinHandle<Result<(), String>>>,
+    task: Option<JoinHandle<Result<(), Error>>>,
 }
 
-/// How long shutdown lets in-flight requests finish before cutting the connections that
-/// are left (a sender stalled mid-body must not hold the process up forever).
-pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+pub use defaults::DRAIN_TIMEOUT;
 
 impl Listener {
-    async fn stop(&mut self) -> Result<(), String> {
+    async fn stop(&mut self) -> Result<(), Error> {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
         let Some(mut task) = self.task.take() else { return Ok(()) };
         match tokio::time::timeout(DRAIN_TIMEOUT, &mut task).await {
-            Ok(joined) => joined.map_err(|err| err.to_string())?,
+            Ok(joined) => joined.map_err(|source| Error::Task { listener: self.name, source })?,
             Err(_) => {
                 tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
                 task.abort();
@@ -155,8 +155,8 @@ impl RunningServer {
     /// # Errors
     /// When a listener had failed while serving.
     pub async fn shutdown(mut self) -> Result<(), Error> {
-        let http = self.http.stop().await.map_err(Error::Http);
-        let grpc = self.grpc.stop().await.map_err(Error::Grpc);
+        let http = self.http.stop().await;
+        let grpc = self.grpc.stop().await;
         http.and(grpc)
     }
 }
@@ -208,8 +208,8 @@ pub async fn start_with_store(
         .serve_with_incoming_shutdown(incoming, async {
             let _ = grpc_stopped.await;
         });
-    let grpc_task = tokio::spawn(async move { grpc_server.await.map_err(|err| err.to_string()) });
-    let mut grpc = Listener { stop: Some(grpc_stop), task: Some(grpc_task) };
+    let grpc_task = tokio::spawn(async move { grpc_server.await.map_err(Error::Grpc) });
+    let mut grpc = Listener { name: "grpc", stop: Some(grpc_stop), task: Some(grpc_task) };
 
     let http_listener = match bind(config.http_addr).await {
         Ok(listener) => listener,
@@ -224,8 +224,8 @@ pub async fn start_with_store(
     let http_server = axum::serve(http_listener, router).with_graceful_shutdown(async {
         let _ = http_stopped.await;
     });
-    let http_task = tokio::spawn(async move { http_server.await.map_err(|err| err.to_string()) });
-    let http = Listener { stop: Some(http_stop), task: Some(http_task) };
+    let http_task = tokio::spawn(async move { http_server.await.map_err(Error::Http) });
+    let http = Listener { name: "http", stop: Some(http_stop), task: Some(http_task) };
 
     tracing::info!(%grpc_addr, %http_addr, "ingesting OTLP traces");
     Ok(RunningServer { grpc_addr, http_addr, store, admission, grpc, http, _store_guard: None })

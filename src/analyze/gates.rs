@@ -138,6 +138,13 @@ pub fn decide_gates(required: &[Gate], specs_passed: bool, analyzer: Option<&Ana
     gates
 }
 
+/// The verdict of `tracecheck analyze` on a result: both analyzer gates pass (the analyzer
+/// passed and its score reaches the minimum). A disabled analyzer passes, as it fails no
+/// gate (AQ-13).
+pub fn analyzer_gates_pass(result: &AnalyzerResult) -> bool {
+    decide_gates(&[Gate::AnalyzerRules, Gate::AnalyzerScore], true, Some(result)).passed
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -210,5 +217,20 @@ mod tests {
             serde_json::to_string(&gates).unwrap(),
             r#"{"required":["test-specs"],"failed":["analyzer-rules"],"passed":true}"#
         );
+    }
+
+    #[test]
+    fn verdict_needs_both_analyzer_gates() {
+        let result = |passed, score, minimum_score| AnalyzerResult {
+            enabled: true,
+            score,
+            minimum_score,
+            passed,
+            plugins: Vec::new(),
+        };
+        assert!(analyzer_gates_pass(&result(true, 80, 80)));
+        assert!(!analyzer_gates_pass(&result(true, 79, 80)));
+        assert!(!analyzer_gates_pass(&result(false, 100, 0)));
+        assert!(analyzer_gates_pass(&AnalyzerResult::disabled()));
     }
 }

@@ -14,7 +14,6 @@
 //!
 //! Deviations from Tracetest are listed in COMPATIBILITY.md (analyzer section).
 
-pub mod cli;
 mod config;
 mod gates;
 mod mask;
@@ -25,7 +24,9 @@ mod semconv;
 pub mod span_map;
 
 pub use config::{AnalyzerConfig, ConfigError, ErrorLevel, PluginConfig, RuleConfig};
-pub use gates::{decide_gates, parse_gates, Gate, GateError, GateResult, DEFAULT_REQUIRED_GATES};
+pub use gates::{
+    analyzer_gates_pass, decide_gates, parse_gates, Gate, GateError, GateResult, DEFAULT_REQUIRED_GATES,
+};
 pub use order::{trace_order, TRIGGER_SPAN_NAME};
 pub use result::{AnalyzerResult, Finding, PluginResult, RuleResult, SpanResult};
 

@@ -50,7 +50,7 @@ impl RemoteClient {
         let url = normalise_url(url);
         let endpoint = Endpoint::from_shared(url.clone())
             .map_err(|error| Error::InvalidUrl { url: url.clone(), reason: crate::error_chain(&error) })?
-            .connect_timeout(Duration::from_secs(5))
+            .connect_timeout(crate::defaults::CONTROL_CONNECT_TIMEOUT)
             .tcp_nodelay(true);
         let channel = endpoint
             .connect()

@@ -6,12 +6,10 @@
 //!   model and store types (a remote runner's `TraceSource` builds on it).
 //! - `otlp.rs`: spans travel as OTLP `TracesData` bytes; model -> OTLP and back.
 //! - `auth.rs`: the optional bearer token, server and client side.
-//! - `cli.rs`: `tracecheck traces list|get` as library functions for `main.rs`.
 //!
 //! The API knows the store's types and the wire; it knows nothing of tests, selectors'
 //! meaning (it hands selector text to `lang`) or how the server is started.
 
-pub mod cli;
 mod client;
 pub mod otlp;
 mod service;
@@ -39,17 +37,11 @@ pub enum Error {
     Status { url: String, status: tonic::Status },
     #[error("malformed answer from the server: {0}")]
     Decode(String),
-    #[error("invalid trace id {text:?}: {source}")]
-    InvalidTraceId { text: String, source: crate::model::IdError },
-    #[error("trace {0} not found")]
-    TraceNotFound(crate::model::TraceId),
-    #[error("cannot write output: {0}")]
-    Io(#[from] std::io::Error),
 }
 
 impl Error {
-    /// True when the user's input was wrong (a bad URL, token or trace ID): exit code 2.
+    /// True when the user's input was wrong (a bad URL or token): exit code 2.
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, Error::InvalidUrl { .. } | Error::InvalidToken | Error::InvalidTraceId { .. })
+        matches!(self, Error::InvalidUrl { .. } | Error::InvalidToken)
     }
 }

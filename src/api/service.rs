@@ -13,10 +13,7 @@ use crate::lang::{unmatched_selectors, Selector};
 use crate::model::{SpanId, Trace, TraceId};
 use crate::store::{StoreStats, TraceStore, TraceSummary, WaitOptions, WaitOutcome};
 
-/// `ListTraces` with `limit = 0` answers this many traces.
-pub const DEFAULT_LIST_LIMIT: usize = 100;
-/// The most traces one `ListTraces` answers.
-pub const MAX_LIST_LIMIT: usize = 10_000;
+pub use crate::defaults::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 
 /// The control API over one store; a plain struct implementing the generated trait.
 #[derive(Clone)]

@@ -385,7 +385,7 @@ fn now_civil() -> (i64, u32, u32, u32, u32, u32) {
     let secs = std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_secs() as i64);
-    super::view::civil_from_unix(secs)
+    crate::model::civil_from_unix(secs)
 }
 
 /// Replaces `YYYY MM DD hh mm ss` in `format` with the current UTC time.

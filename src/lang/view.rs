@@ -222,7 +222,7 @@ fn events_json(span: &Span) -> String {
 pub(crate) fn rfc3339_nanos(unix_nanos: u64) -> String {
     let secs = (unix_nanos / 1_000_000_000) as i64;
     let nanos = unix_nanos % 1_000_000_000;
-    let (year, month, day, hour, minute, second) = civil_from_unix(secs);
+    let (year, month, day, hour, minute, second) = crate::model::civil_from_unix(secs);
     let mut text = format!("{year:04}-{month:02}-{day:02}T{hour:02}:{minute:02}:{second:02}");
     if nanos > 0 {
         let fraction = format!("{nanos:09}");
@@ -230,23 +230,6 @@ pub(crate) fn rfc3339_nanos(unix_nanos: u64) -> String {
     }
     text.push('Z');
     text
-}
-
-/// (year, month, day, hour, minute, second) in UTC of Unix seconds (Howard Hinnant's
-/// days-to-civil algorithm).
-pub(crate) fn civil_from_unix(secs: i64) -> (i64, u32, u32, u32, u32, u32) {
-    let days = secs.div_euclid(86_400);
-    let rem = secs.rem_euclid(86_400);
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = (doy - (153 * mp + 2) / 5 + 1) as u32;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 } as u32;
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    (year, month, day, (rem / 3600) as u32, (rem % 3600 / 60) as u32, (rem % 60) as u32)
 }
 
 /// The Tracetest view of one trace: spans in depth-first pre-order over a tree whose

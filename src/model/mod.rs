@@ -8,6 +8,7 @@
 
 mod ids;
 mod span;
+mod time;
 mod trace;
 
 pub use ids::{IdError, SpanId, TraceId};
@@ -15,4 +16,5 @@ pub use span::{
     empty_str, find_attribute, AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanExtra,
     SpanKind, Status, StatusCode, Str,
 };
+pub use time::civil_from_unix;
 pub use trace::Trace;

@@ -5,17 +5,17 @@
 //! value (or the evaluation error) per span; then the step's error and warnings; then the
 //! analyzer's section (see [`render_analyzer`]) and, for a failed step, Tracetest's
 //! "Required gates" block with each required gate marked ✔ or ✘. A run ends with a summary
-//! line. Colours are used only when the output is a terminal, and so is the
-//! live progress line shown while a step waits for its trace (spans so far, elapsed time),
+//! line. Colours are used only when the output is a terminal and `NO_COLOR` is unset; the
+//! live progress line (only on a terminal) shown while a step waits for its trace (spans so far, elapsed time),
 //! which is erased before the step's line is printed.
 
 use std::io::{self, IsTerminal, Write};
 
+use super::style::{self, Style, BOLD, DIM, GREEN, RED, YELLOW};
 use super::{Reporter, RunKind, RunReport, RunState, SpecReport, StepReport, StepState, WaitProgress};
 use crate::analyze::{AnalyzerResult, GateResult, RuleResult};
 
-/// Failed spans listed per failed analyzer rule unless `--verbose` asks for all of them.
-pub const DEFAULT_SPANS_PER_RULE: usize = 3;
+pub use crate::defaults::DEFAULT_SPANS_PER_RULE;
 
 /// How [`render_analyzer`] prints.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -24,27 +24,6 @@ pub struct AnalyzerView {
     pub colour: bool,
     /// Every failed span of every failed rule, not just the first [`DEFAULT_SPANS_PER_RULE`].
     pub verbose: bool,
-}
-
-const GREEN: &str = "\x1b[32m";
-const RED: &str = "\x1b[31m";
-const YELLOW: &str = "\x1b[33m";
-const DIM: &str = "\x1b[2m";
-const BOLD: &str = "\x1b[1m";
-const RESET: &str = "\x1b[0m";
-
-struct Style {
-    colour: bool,
-}
-
-impl Style {
-    fn paint(&self, code: &str, text: &str) -> String {
-        if self.colour {
-            format!("{code}{text}{RESET}")
-        } else {
-            text.to_string()
-        }
-    }
 }
 
 fn step_mark(state: StepState) -> (&'static str, &'static str) {
@@ -357,10 +336,12 @@ impl ConsoleReporter {
         self
     }
 
-    /// Writes to standard output, with colours and progress when it is a terminal.
+    /// Writes to standard output, with progress when it is a terminal and colours when
+    /// [`style::use_colour`] says so.
     pub fn stdout() -> Self {
-        let terminal = io::stdout().is_terminal();
-        ConsoleReporter::new(Box::new(io::stdout()), terminal)
+        let mut reporter = ConsoleReporter::new(Box::new(io::stdout()), io::stdout().is_terminal());
+        reporter.style = Style { colour: style::use_colour(&io::stdout()) };
+        reporter
     }
 
     fn clear_progress(&mut self) {

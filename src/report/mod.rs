@@ -5,8 +5,10 @@
 //! `design.md`, and the [`Reporter`] trait with one implementation per output format:
 //! [`console`] (pretty, for people), [`json`] (one object per file) and [`junit`] (for CI).
 //! The runner fills the types and drives a reporter, much as ripgrep's searcher drives a
-//! `Sink`. `report` knows nothing of traces, triggers or the expression languages: it only
-//! prints what it is given.
+//! `Sink`. Besides the run report, it renders what `traces` and `analyze` print
+//! ([`waterfall`], [`traces`], [`analysis`]), all with the one palette of [`style`].
+//! `report` knows nothing of triggers, the store's workings or the expression languages,
+//! and does no I/O but the reporters' writes: it only renders what it is given.
 //!
 //! # Extra fields beyond `design.md`
 //!
@@ -16,9 +18,12 @@
 //! - `analyzer` and `gates` on each step: present only when the analyzer ran (see the
 //!   design's "Analyzer and required gates"); their contents are typed by the runner.
 
+pub mod analysis;
 pub mod console;
 pub mod json;
 pub mod junit;
+pub mod style;
+pub mod traces;
 pub mod waterfall;
 
 use std::collections::BTreeMap;

@@ -3,12 +3,12 @@
 //! time span; error spans highlighted.
 //!
 //! It renders a [`Trace`] to a `String` and knows nothing of where the trace came from;
-//! whether to colour is the caller's decision ([`use_colour`] answers it for stdout).
+//! whether to colour is the caller's decision ([`super::style::use_colour`] answers it).
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::io::IsTerminal;
 
+use super::style::{Style, BOLD, DIM, RED};
 use crate::model::{Span, SpanId, StatusCode, Trace};
 
 /// How to draw the waterfall.
@@ -27,16 +27,6 @@ impl Default for WaterfallOptions {
         WaterfallOptions { colour: false, bar_width: 40, max_name_width: 56 }
     }
 }
-
-/// Colour when stdout is a terminal and `NO_COLOR` is not set.
-pub fn use_colour() -> bool {
-    std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
-}
-
-const RED: &str = "\x1b[31m";
-const DIM: &str = "\x1b[2m";
-const BOLD: &str = "\x1b[1m";
-const RESET: &str = "\x1b[0m";
 
 /// `850 ns`, `12.3 µs`, `12.3 ms`, `1.23 s`.
 pub fn format_duration_nanos(nanos: u64) -> String {
@@ -149,13 +139,8 @@ fn pad(text: &str, width: usize) -> String {
 
 /// The waterfall of a trace, ending in a newline.
 pub fn render(trace: &Trace, options: &WaterfallOptions) -> String {
-    let paint = |code: &str, text: &str| {
-        if options.colour {
-            format!("{code}{text}{RESET}")
-        } else {
-            text.to_string()
-        }
-    };
+    let style = Style { colour: options.colour };
+    let paint = |code: &str, text: &str| style.paint(code, text);
     let mut out = String::new();
     let (trace_start, trace_end) = trace.time_range().unwrap_or((0, 0));
     let total = trace_end - trace_start;

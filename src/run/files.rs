@@ -1,6 +1,7 @@
-//! `tracecheck run FILE...`: load and validate every file first, pick the trace source
-//! (the embedded ingestor or `--server`), run the files (up to `--parallel` at once, each with
-//! its own variables) and drive the reporters.
+//! `tracecheck run FILE...` in the library: load and validate every file first, then run
+//! the files against a trace source (up to `parallel` at once, each with its own variables)
+//! and drive the reporters. Which source (the embedded ingestor or `--server`) is the
+//! command line's choice (`cli::run`).
 
 use std::collections::BTreeSet;
 use std::path::PathBuf;
@@ -8,33 +9,31 @@ use std::sync::Arc;
 
 use futures::stream::{self, StreamExt};
 
-use super::{LocalSource, RunConfig, Runner, TraceSource, Variables};
+use super::{RunConfig, Runner, TraceSource, Variables};
 use crate::analyze::AnalyzerConfig;
 use crate::report::{Reporter, RunReport};
-use crate::server::{self, ServerConfig};
 use crate::spec::{self, Loaded};
 
 /// What `run` was asked to do.
 pub struct RunFiles {
-    /// The embedded ingestor's settings; unused with `remote`.
-    pub server: ServerConfig,
-    /// A running `tracecheck serve` to use instead of the embedded ingestor.
-    pub remote: Option<Arc<dyn TraceSource>>,
+    /// Where traces come from: the embedded ingestor's store or a running `tracecheck serve`.
+    pub source: Arc<dyn TraceSource>,
     pub config: RunConfig,
+    /// Files run at once (at least 1).
     pub parallel: usize,
 }
 
-/// Why `run` could not start: bad input (exit code 2) or a failure to start the ingestor.
+/// Why the files cannot run: all of it is bad input (exit code 2).
 #[derive(Debug, thiserror::Error)]
-pub enum RunFilesError {
+#[non_exhaustive]
+pub enum LoadError {
     /// Invalid or unreadable definitions, rendered with `file:line:col` and carets.
-    #[error("{0}")]
-    Invalid(String),
-    #[error(
-        "cannot start the embedded ingestor: {0} (is a `tracecheck serve` running there? use --server, \
-         or --grpc-addr/--http-addr for other ports)"
-    )]
-    Server(#[from] server::Error),
+    #[error("{}", .0.render())]
+    Invalid(spec::Errors),
+    #[error("{}: {flag} expects {expected} file, found a {found}", .path.display())]
+    WrongKind { path: PathBuf, flag: &'static str, expected: &'static str, found: &'static str },
+    #[error("{}: a VariableSet is not runnable; pass it with --vars", .path.display())]
+    NotRunnable { path: PathBuf },
 }
 
 /// Everything `run` reads before it starts: the runnable files, the starting variables and
@@ -52,17 +51,16 @@ pub struct Inputs {
 /// of every file before anything runs.
 ///
 /// # Errors
-/// [`RunFilesError::Invalid`] with all problems rendered.
+/// [`LoadError::Invalid`] with all problems, or a file of the wrong kind.
 pub fn load(
     files: &[PathBuf],
     vars: Option<&PathBuf>,
     analyzer: Option<&PathBuf>,
-) -> Result<Inputs, RunFilesError> {
+) -> Result<Inputs, LoadError> {
     let mut paths: Vec<PathBuf> = files.to_vec();
     paths.extend(vars.cloned());
     paths.extend(analyzer.cloned());
-    let mut loaded =
-        spec::validate_files(&paths).map_err(|errors| RunFilesError::Invalid(errors.render()))?;
+    let mut loaded = spec::validate_files(&paths).map_err(LoadError::Invalid)?;
     let mut inputs = Inputs {
         files: Vec::new(),
         variables: Variables::new(),
@@ -71,12 +69,11 @@ pub fn load(
     };
     let analyzer_file = analyzer.map(|_| loaded.pop().expect("one loaded file per path"));
     let vars_file = vars.map(|_| loaded.pop().expect("one loaded file per path"));
-    let wrong_kind = |file: &Loaded, flag: &str, expected: &str| {
-        RunFilesError::Invalid(format!(
-            "{}: {flag} expects {expected} file, found a {}",
-            file.path().display(),
-            file.kind()
-        ))
+    let wrong_kind = |file: &Loaded, flag: &'static str, expected: &'static str| LoadError::WrongKind {
+        path: file.path().to_path_buf(),
+        flag,
+        expected,
+        found: file.kind(),
     };
     match vars_file {
         Some(Loaded::VariableSet(set)) => {
@@ -93,12 +90,7 @@ pub fn load(
     for file in loaded {
         match file {
             Loaded::Analyzer(analyzer) => inputs.analyzer = Some(analyzer.config),
-            Loaded::VariableSet(set) => {
-                return Err(RunFilesError::Invalid(format!(
-                    "{}: a VariableSet is not runnable; pass it with --vars",
-                    set.path.display()
-                )))
-            }
+            Loaded::VariableSet(set) => return Err(LoadError::NotRunnable { path: set.path }),
             runnable => inputs.files.push(runnable),
         }
     }
@@ -110,24 +102,15 @@ pub fn load(
     Ok(inputs)
 }
 
-/// Runs the loaded files and reports them; returns the runs in file order.
-///
-/// # Errors
-/// When the embedded ingestor cannot start.
+/// Runs the loaded files against `request.source` and reports them; returns the runs in
+/// file order.
 pub async fn run_files(
     request: RunFiles,
     files: Vec<Loaded>,
     variables: Variables,
     reporter: &mut dyn Reporter,
-) -> Result<Vec<RunReport>, RunFilesError> {
-    let (source, embedded): (Arc<dyn TraceSource>, _) = match request.remote {
-        Some(remote) => (remote, None),
-        None => {
-            let ingestor = server::start(request.server, |_| tonic::service::Routes::default()).await?;
-            (Arc::new(LocalSource { store: ingestor.store().clone() }), Some(ingestor))
-        }
-    };
-    let runner = Runner::new(source, request.config);
+) -> Vec<RunReport> {
+    let runner = Runner::new(request.source, request.config);
     let runnable: Vec<&Loaded> =
         files.iter().filter(|file| matches!(file, Loaded::Test(_) | Loaded::Suite(_))).collect();
     let mut reports = Vec::with_capacity(runnable.len());
@@ -161,12 +144,7 @@ pub async fn run_files(
             reports.push(report);
         }
     }
-    if let Some(ingestor) = embedded {
-        if let Err(error) = ingestor.shutdown().await {
-            tracing::warn!("embedded ingestor: {error}");
-        }
-    }
-    Ok(reports)
+    reports
 }
 
 fn with_file(mut report: RunReport, file: &Loaded) -> RunReport {

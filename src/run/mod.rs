@@ -16,9 +16,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-pub use files::{load, run_files, Inputs, RunFiles, RunFilesError};
-pub use source::{BoxFuture, LocalSource, RemoteSource, TraceSource};
-pub use step::{trigger_span, StepRun};
+pub use files::{load, run_files, Inputs, LoadError, RunFiles};
+pub use source::{BoxFuture, LocalSource, RemoteSource, SourceError, TraceSource};
+pub use step::{trigger_span, StepError, StepRun};
 
 use crate::analyze::{AnalyzerConfig, Gate, DEFAULT_REQUIRED_GATES};
 use crate::lang::Vars;

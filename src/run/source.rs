@@ -11,11 +11,19 @@ use crate::store::{TraceStore, WaitOptions, WaitOutcome};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 
+/// Why a trace source could not store a span or wait (only a remote one can fail).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    #[error(transparent)]
+    Remote(#[from] crate::api::Error),
+}
+
 /// A place the runner can put its trigger span and wait for a trace.
 pub trait TraceSource: Send + Sync {
     /// Adds the run's `Tracetest trigger` span to the trace, so selectors and `traces get`
     /// see it like every other span.
-    fn insert_trigger_span(&self, span: Span) -> BoxFuture<'_, anyhow::Result<()>>;
+    fn insert_trigger_span(&self, span: Span) -> BoxFuture<'_, Result<(), SourceError>>;
 
     /// Waits for the trace by the design's completeness rules; `selectors` must each match a
     /// span (rule 3).
@@ -24,7 +32,7 @@ pub trait TraceSource: Send + Sync {
         trace_id: TraceId,
         options: &'a WaitOptions,
         selectors: &'a [Selector],
-    ) -> BoxFuture<'a, anyhow::Result<WaitOutcome>>;
+    ) -> BoxFuture<'a, Result<WaitOutcome, SourceError>>;
 
     /// How many spans of the trace are held now (for the progress line), if known cheaply.
     fn span_count(&self, trace_id: TraceId) -> BoxFuture<'_, Option<usize>>;
@@ -37,7 +45,7 @@ pub struct LocalSource {
 }
 
 impl TraceSource for LocalSource {
-    fn insert_trigger_span(&self, span: Span) -> BoxFuture<'_, anyhow::Result<()>> {
+    fn insert_trigger_span(&self, span: Span) -> BoxFuture<'_, Result<(), SourceError>> {
         self.store.insert(vec![span]);
         Box::pin(async { Ok(()) })
     }
@@ -47,7 +55,7 @@ impl TraceSource for LocalSource {
         trace_id: TraceId,
         options: &'a WaitOptions,
         selectors: &'a [Selector],
-    ) -> BoxFuture<'a, anyhow::Result<WaitOutcome>> {
+    ) -> BoxFuture<'a, Result<WaitOutcome, SourceError>> {
         Box::pin(async move {
             // The store's hook must own what it uses.
             let selectors = selectors.to_vec();
@@ -71,7 +79,7 @@ pub struct RemoteSource {
 }
 
 impl TraceSource for RemoteSource {
-    fn insert_trigger_span(&self, span: Span) -> BoxFuture<'_, anyhow::Result<()>> {
+    fn insert_trigger_span(&self, span: Span) -> BoxFuture<'_, Result<(), SourceError>> {
         Box::pin(async move { Ok(self.client.export(&[span]).await?) })
     }
 
@@ -80,7 +88,7 @@ impl TraceSource for RemoteSource {
         trace_id: TraceId,
         options: &'a WaitOptions,
         selectors: &'a [Selector],
-    ) -> BoxFuture<'a, anyhow::Result<WaitOutcome>> {
+    ) -> BoxFuture<'a, Result<WaitOutcome, SourceError>> {
         Box::pin(async move {
             let texts: Vec<String> = selectors.iter().map(ToString::to_string).collect();
             Ok(self.client.wait(trace_id, options, &texts).await?)

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::{to_vars, Runner, Variables};
+use super::{to_vars, Runner, SourceError, Variables};
 use crate::analyze;
 use crate::lang::{self, Selector, Template, TraceView, Vars, TRIGGER_SPAN_NAME};
 use crate::model::{Span, SpanId, Trace, TraceId};
@@ -24,6 +24,22 @@ pub struct StepRun {
     pub last_span_at: Option<Instant>,
 }
 
+/// Why a step could not go on (its state is then `ERROR`; the report shows this text).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StepError {
+    #[error("cannot resolve the trigger: {0}")]
+    Resolve(#[source] lang::Error),
+    #[error("trigger failed: {0}")]
+    Trigger(#[source] crate::trigger::Error),
+    #[error("cannot store the trigger span: {0}")]
+    StoreTriggerSpan(#[source] SourceError),
+    #[error("cannot wait for trace {trace_id}: {source}")]
+    Wait { trace_id: TraceId, source: SourceError },
+    #[error("no trace received for {trace_id} within {} ms", .timeout.as_millis())]
+    NoTrace { trace_id: TraceId, timeout: Duration },
+}
+
 pub(super) async fn run(
     runner: &Runner,
     test: &Test,
@@ -37,7 +53,7 @@ pub(super) async fn run(
         run_inner(runner, test, variables, reporter, started, &mut report, &mut last_span_at).await
     {
         report.state = StepState::Error;
-        report.error = Some(error);
+        report.error = Some(crate::error_chain(&error));
     }
     report.duration_ms = Some(started.elapsed().as_millis() as u64);
     StepRun { report, last_span_at }
@@ -52,20 +68,17 @@ async fn run_inner(
     started: Instant,
     report: &mut StepReport,
     last_span_at: &mut Option<Instant>,
-) -> Result<(), String> {
+) -> Result<(), StepError> {
     let mut vars = to_vars(variables);
-    let trigger = test
-        .trigger
-        .render(&mut |text: &str| render_template(text, &vars))
-        .map_err(|error| format!("cannot resolve the trigger: {error}"))?;
+    let trigger =
+        test.trigger.render(&mut |text: &str| render_template(text, &vars)).map_err(StepError::Resolve)?;
     let trigger_span_id = SpanId::random();
     let trace_id = TraceId::random();
     if !matches!(trigger, crate::trigger::Trigger::TraceId(_)) {
         // Known before the request, so even a failed trigger reports the ID it propagated.
         report.trace_id = Some(trace_id);
     }
-    let response =
-        trigger.fire(trace_id, trigger_span_id).await.map_err(|error| format!("trigger failed: {error}"))?;
+    let response = trigger.fire(trace_id, trigger_span_id).await.map_err(StepError::Trigger)?;
     let trace_id = response.trace_id;
     report.trace_id = Some(trace_id);
 
@@ -74,10 +87,7 @@ async fn run_inner(
         Trace::new(trace_id, vec![std::sync::Arc::new(trigger_span)])
     } else {
         let source = &runner.source;
-        source
-            .insert_trigger_span(trigger_span.clone())
-            .await
-            .map_err(|error| format!("cannot store the trigger span: {error:#}"))?;
+        source.insert_trigger_span(trigger_span.clone()).await.map_err(StepError::StoreTriggerSpan)?;
         let selectors = completeness_selectors(test);
         let config = runner.config();
         let options = WaitOptions {
@@ -101,10 +111,10 @@ async fn run_inner(
                 }
             }
         }
-        .map_err(|error| format!("cannot wait for trace {trace_id}: {error:#}"))?;
+        .map_err(|source| StepError::Wait { trace_id, source })?;
         *last_span_at = outcome.last_span_at;
         let Some(mut trace) = outcome.trace else {
-            return Err(format!("no trace received for {trace_id} within {} ms", config.timeout.as_millis()));
+            return Err(StepError::NoTrace { trace_id, timeout: config.timeout });
         };
         if !outcome.complete {
             report.warnings.push(format!("trace judged incomplete: {}", outcome.missing.join("; ")));

@@ -1,5 +1,6 @@
-//! `tracecheck traces list|get` as library functions, so `main.rs` only parses flags and
-//! maps the result to an exit code.
+//! What `tracecheck traces list|get` print: the trace table, and the JSON of a list and of
+//! a trace (the span waterfall is [`super::waterfall`]). Pure rendering: the command
+//! (`cli::traces`) fetches and writes.
 //!
 //! # JSON wire format
 //!
@@ -31,79 +32,11 @@
 //! `map` (value: a list of attributes) or `empty` (value: `null`). A double that is not
 //! finite is written as the string `"NaN"`, `"inf"` or `"-inf"`. Times are integers.
 
-use std::io::Write;
-
 use serde_json::{json, Value};
 
-use super::{Error, RemoteClient};
-use crate::model::{AttributeValue, KeyValue, Span, StatusCode, Trace, TraceId};
-use crate::report::waterfall::{self, format_duration_nanos, WaterfallOptions};
+use super::waterfall::format_duration_nanos;
+use crate::model::{civil_from_unix, AttributeValue, KeyValue, Span, StatusCode, Trace};
 use crate::store::TraceSummary;
-
-/// How `traces` prints.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ViewFormat {
-    /// A table (`list`) or a span waterfall (`get`) for people.
-    Pretty,
-    /// One JSON object on one line, as documented in this module.
-    Json,
-}
-
-/// `tracecheck traces list`: connects to `server` and prints the most recently updated
-/// traces (at most `limit`, 0 = the server's default).
-///
-/// # Errors
-///
-/// A bad URL or token ([`Error::is_bad_input`]), an unreachable server, a refused call, or
-/// a failed write.
-pub async fn traces_list(
-    server: &str,
-    auth_token: Option<&str>,
-    limit: usize,
-    format: ViewFormat,
-    out: &mut dyn Write,
-) -> Result<(), Error> {
-    let client = RemoteClient::connect(server, auth_token).await?;
-    let summaries = client.list(limit).await?;
-    match format {
-        ViewFormat::Pretty => out.write_all(list_pretty(&summaries).as_bytes())?,
-        ViewFormat::Json => writeln!(out, "{}", list_json(&summaries))?,
-    }
-    Ok(())
-}
-
-/// `tracecheck traces get TRACE_ID`: connects to `server` and prints the trace as a span
-/// waterfall (coloured when `colour`; see [`waterfall::use_colour`]) or as JSON.
-///
-/// # Errors
-///
-/// [`Error::InvalidTraceId`] for text that is not 32 hex digits, [`Error::TraceNotFound`]
-/// when the server holds no span of it, and the errors of [`traces_list`].
-pub async fn traces_get(
-    server: &str,
-    auth_token: Option<&str>,
-    trace_id: &str,
-    format: ViewFormat,
-    colour: bool,
-    out: &mut dyn Write,
-) -> Result<(), Error> {
-    let trace_id = parse_trace_id(trace_id)?;
-    let client = RemoteClient::connect(server, auth_token).await?;
-    let trace = client.get(trace_id).await?.ok_or(Error::TraceNotFound(trace_id))?;
-    match format {
-        ViewFormat::Pretty => {
-            let options = WaterfallOptions { colour, ..WaterfallOptions::default() };
-            out.write_all(waterfall::render(&trace, &options).as_bytes())?
-        }
-        ViewFormat::Json => writeln!(out, "{}", trace_json(&trace))?,
-    }
-    Ok(())
-}
-
-/// A trace ID from user text (32 hex digits, either case).
-pub fn parse_trace_id(text: &str) -> Result<TraceId, Error> {
-    TraceId::from_hex(text).map_err(|source| Error::InvalidTraceId { text: text.to_string(), source })
-}
 
 /// The `list` table: trace ID, start (UTC), spans, duration, service, root span name.
 pub fn list_pretty(summaries: &[TraceSummary]) -> String {
@@ -237,26 +170,9 @@ fn format_utc(unix_nanos: u64) -> String {
     if unix_nanos == 0 {
         return "-".to_string();
     }
-    let secs = unix_nanos / 1_000_000_000;
     let millis = (unix_nanos % 1_000_000_000) / 1_000_000;
-    let days = (secs / 86_400) as i64;
-    let secs_of_day = secs % 86_400;
-    // Howard Hinnant's civil_from_days.
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z.rem_euclid(146_097);
-    let yoe = (doe - doe / 1_460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02} {:02}:{:02}:{:02}.{millis:03}",
-        secs_of_day / 3_600,
-        (secs_of_day % 3_600) / 60,
-        secs_of_day % 60
-    )
+    let (year, month, day, hour, minute, second) = civil_from_unix((unix_nanos / 1_000_000_000) as i64);
+    format!("{year:04}-{month:02}-{day:02} {hour:02}:{minute:02}:{second:02}.{millis:03}")
 }
 
 #[cfg(test)]
@@ -264,7 +180,7 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
-    use crate::model::SpanId;
+    use crate::model::{SpanId, TraceId};
 
     #[test]
     fn utc_dates() {

@@ -1,52 +1,23 @@
-//! `tracecheck analyze TRACE_ID`: lint one stored trace and print the verdict, as library
-//! functions so `main.rs` only parses flags and maps the outcome to an exit code.
-//!
-//! This is the analyzer's edge: unlike the rest of `analyze`, it reads the Analyzer file,
-//! fetches the trace (from a running server through [`RemoteClient`], or from an in-process
-//! [`TraceStore`]) and prints. The pretty text is the console report's analyzer section
-//! ([`console::render_analyzer`]), so a step and `analyze` show findings the same way.
-//!
-//! # Verdict
-//!
-//! The trace passes when both analyzer gates would pass: the analyzer passed (every enabled
-//! plugin passed) and its score is at least the configured minimum. A disabled analyzer
-//! passes, as it fails no gate (AQ-13).
-//!
-//! # JSON wire format
-//!
-//! `--output json` prints one object on one line: the trace ID and the analyzer result in
-//! the shape of a step's `"analyzer"` field in the JSON report (design.md, "Analyzer and
-//! required gates"; each span result also carries `span_name`):
-//!
-//! ```json
-//! {"trace_id": "0af7651916cd43dd8448eb211c80319c", "analyzer": {"enabled": true,
-//!   "score": 73, "minimum_score": 0, "passed": false, "plugins": [...]}}
-//! ```
+//! `tracecheck analyze TRACE_ID`: read the Analyzer file, fetch the trace from a running
+//! server, lint it ([`crate::analyze::analyze`]) and print the verdict
+//! ([`crate::report::analysis`]). The trace passes when both analyzer gates would
+//! ([`crate::analyze::analyzer_gates_pass`]).
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
 
-use serde_json::json;
-
-use super::{analyze, decide_gates, AnalyzerConfig, AnalyzerResult, ConfigError, Gate};
-use crate::api::{self, RemoteClient};
+use super::args::{AnalyzeArgs, ViewFormat};
+use super::traces;
+use super::{Error as CliError, Outcome};
+use crate::analyze::{analyze as lint, analyzer_gates_pass, AnalyzerConfig, ConfigError};
 use crate::model::{Trace, TraceId};
-use crate::report::console::{self, AnalyzerView};
+use crate::report::{analysis, style};
 use crate::store::TraceStore;
-
-/// How `analyze` prints.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum AnalyzeFormat {
-    /// The console report's analyzer section, with a header line naming the trace.
-    Pretty,
-    /// One JSON object on one line, as documented in this module.
-    Json,
-}
 
 /// Everything `analyze` needs besides the trace.
 #[derive(Clone, Debug)]
 pub struct AnalyzeOptions {
-    pub format: AnalyzeFormat,
+    pub format: ViewFormat,
     /// Colours in pretty output (only for a terminal).
     pub colour: bool,
     /// Every failed span of every failed rule in pretty output.
@@ -62,12 +33,9 @@ pub enum Error {
     /// Every definition error of the Analyzer file, one `file:line:col: message` per line.
     #[error("{}", render_config_errors(.0))]
     InvalidAnalyzer(Vec<ConfigError>),
-    #[error("trace {0} not found")]
-    TraceNotFound(TraceId),
+    /// A bad trace ID, an unreachable server, a trace it does not hold, a failed write.
     #[error(transparent)]
-    Api(#[from] api::Error),
-    #[error("cannot write output: {0}")]
-    Io(#[from] std::io::Error),
+    Fetch(#[from] traces::Error),
 }
 
 impl Error {
@@ -76,14 +44,47 @@ impl Error {
     pub fn is_bad_input(&self) -> bool {
         match self {
             Error::ReadAnalyzer { .. } | Error::InvalidAnalyzer(_) => true,
-            Error::Api(error) => error.is_bad_input(),
-            Error::TraceNotFound(_) | Error::Io(_) => false,
+            Error::Fetch(error) => error.is_bad_input(),
         }
+    }
+}
+
+impl From<std::io::Error> for Error {
+    fn from(error: std::io::Error) -> Self {
+        Error::Fetch(traces::Error::Io(error))
     }
 }
 
 fn render_config_errors(errors: &[ConfigError]) -> String {
     errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
+}
+
+/// Runs `analyze` on stdout: [`Outcome::Failed`] when the trace fails the analyzer gates.
+/// The Analyzer file is checked before the server is contacted.
+///
+/// # Errors
+/// See [`Error`]; [`Error::is_bad_input`] picks the exit code.
+pub async fn analyze(args: AnalyzeArgs) -> Result<Outcome, CliError> {
+    let options = AnalyzeOptions {
+        format: args.output,
+        colour: style::use_colour(&std::io::stdout()),
+        verbose: args.verbose,
+    };
+    let passed = analyze_remote(
+        &args.client.server,
+        args.client.auth_token.as_deref(),
+        &args.trace_id,
+        args.analyzer.as_deref(),
+        &options,
+        &mut std::io::stdout(),
+    )
+    .await
+    .map_err(|error| match error {
+        // Already `file:line:col: message` lines, as `run` and `validate` print them.
+        Error::InvalidAnalyzer(_) => CliError::Definitions(error.into()),
+        error => CliError::classify(error.is_bad_input(), error),
+    })?;
+    Ok(Outcome::from_passed(passed))
 }
 
 /// The analyzer configuration of `--analyzer FILE`, or Tracetest's default without one.
@@ -100,28 +101,7 @@ pub fn load_config(path: Option<&Path>) -> Result<AnalyzerConfig, Error> {
     AnalyzerConfig::from_yaml(&text, path).map_err(Error::InvalidAnalyzer)
 }
 
-/// The `analyze` verdict on a result: both analyzer gates pass (see the module docs).
-pub fn passed(result: &AnalyzerResult) -> bool {
-    decide_gates(&[Gate::AnalyzerRules, Gate::AnalyzerScore], true, Some(result)).passed
-}
-
-/// The JSON object `analyze --output json` prints.
-pub fn to_json(trace_id: TraceId, result: &AnalyzerResult) -> serde_json::Value {
-    json!({ "trace_id": trace_id.to_string(), "analyzer": result })
-}
-
-/// The text `analyze` prints for people: a line naming the trace, the analyzer section and
-/// a closing verdict line.
-pub fn render_pretty(trace: &Trace, result: &AnalyzerResult, colour: bool, verbose: bool) -> String {
-    let mut out = format!("Trace {} ({} spans)\n", trace.trace_id, trace.spans.len());
-    out.push_str(&console::render_analyzer(result, AnalyzerView { colour, verbose }, ""));
-    let verdict = if passed(result) { "PASSED" } else { "FAILED" };
-    out.push_str(&format!("analyzer {verdict}\n"));
-    out
-}
-
 /// Lints `trace` with `config` and prints the verdict to `out`; returns whether it passed.
-/// This is the in-process `analyze`: the trace can come from anywhere.
 ///
 /// # Errors
 /// Only a failed write.
@@ -131,21 +111,20 @@ pub fn analyze_trace(
     options: &AnalyzeOptions,
     out: &mut dyn Write,
 ) -> Result<bool, Error> {
-    let result = analyze(trace, config);
+    let result = lint(trace, config);
     match options.format {
-        AnalyzeFormat::Pretty => {
-            out.write_all(render_pretty(trace, &result, options.colour, options.verbose).as_bytes())?
-        }
-        AnalyzeFormat::Json => writeln!(out, "{}", to_json(trace.trace_id, &result))?,
+        ViewFormat::Pretty => out
+            .write_all(analysis::render_pretty(trace, &result, options.colour, options.verbose).as_bytes())?,
+        ViewFormat::Json => writeln!(out, "{}", analysis::to_json(trace.trace_id, &result))?,
     }
     out.flush()?;
-    Ok(passed(&result))
+    Ok(analyzer_gates_pass(&result))
 }
 
 /// [`analyze_trace`] on a trace of an in-process store.
 ///
 /// # Errors
-/// [`Error::TraceNotFound`] when the store holds no span of it, or a failed write.
+/// [`traces::Error::TraceNotFound`] when the store holds no span of it, or a failed write.
 pub fn analyze_stored(
     store: &TraceStore,
     trace_id: TraceId,
@@ -153,18 +132,16 @@ pub fn analyze_stored(
     options: &AnalyzeOptions,
     out: &mut dyn Write,
 ) -> Result<bool, Error> {
-    let trace = store.get(trace_id).ok_or(Error::TraceNotFound(trace_id))?;
+    let trace = store.get(trace_id).ok_or(traces::Error::TraceNotFound(trace_id))?;
     analyze_trace(&trace, config, options, out)
 }
 
 /// `tracecheck analyze TRACE_ID --server URL`: loads the Analyzer file (if any), fetches
 /// the trace from a running `tracecheck serve`, lints it and prints the verdict; returns
-/// whether it passed. The Analyzer file is checked before the server is contacted.
+/// whether it passed.
 ///
 /// # Errors
-/// A bad Analyzer file or trace ID, an unreachable server or refused call
-/// ([`Error::is_bad_input`] tells which are the user's), a trace the server does not hold,
-/// or a failed write.
+/// See [`Error`].
 pub async fn analyze_remote(
     server: &str,
     auth_token: Option<&str>,
@@ -173,10 +150,9 @@ pub async fn analyze_remote(
     options: &AnalyzeOptions,
     out: &mut dyn Write,
 ) -> Result<bool, Error> {
-    let trace_id = api::cli::parse_trace_id(trace_id)?;
+    let trace_id = traces::parse_trace_id(trace_id)?;
     let config = load_config(analyzer_file)?;
-    let client = RemoteClient::connect(server, auth_token).await?;
-    let trace = client.get(trace_id).await?.ok_or(Error::TraceNotFound(trace_id))?;
+    let trace = traces::fetch(server, auth_token, trace_id).await?;
     analyze_trace(&trace, &config, options, out)
 }
 
@@ -185,13 +161,14 @@ mod tests {
     use std::sync::Arc;
 
     use super::*;
+    use crate::analyze::AnalyzerResult;
     use crate::model::{Span, SpanId, SpanKind};
 
     fn trace(spans: Vec<Span>) -> Trace {
         Trace::new(TraceId([1; 16]), spans.into_iter().map(Arc::new).collect())
     }
 
-    fn options(format: AnalyzeFormat, verbose: bool) -> AnalyzeOptions {
+    fn options(format: ViewFormat, verbose: bool) -> AnalyzeOptions {
         AnalyzeOptions { format, colour: false, verbose }
     }
 
@@ -211,7 +188,7 @@ mod tests {
         let passed = analyze_trace(
             &trace(vec![bad_span(2)]),
             &AnalyzerConfig::default(),
-            &options(AnalyzeFormat::Json, false),
+            &options(ViewFormat::Json, false),
             &mut out,
         )
         .unwrap();
@@ -234,7 +211,7 @@ mod tests {
         let config = AnalyzerConfig::default();
         let render = |verbose| {
             let mut out = Vec::new();
-            analyze_trace(&trace, &config, &options(AnalyzeFormat::Pretty, verbose), &mut out).unwrap();
+            analyze_trace(&trace, &config, &options(ViewFormat::Pretty, verbose), &mut out).unwrap();
             String::from_utf8(out).unwrap()
         };
         let short = render(false);
@@ -249,21 +226,6 @@ mod tests {
         assert!(long.contains("#0707070707070707 \"handler 7\""), "{long}");
     }
 
-    #[test]
-    fn verdict_needs_both_analyzer_gates() {
-        let result = |passed, score, minimum_score| AnalyzerResult {
-            enabled: true,
-            score,
-            minimum_score,
-            passed,
-            plugins: Vec::new(),
-        };
-        assert!(super::passed(&result(true, 80, 80)));
-        assert!(!super::passed(&result(true, 79, 80)));
-        assert!(!super::passed(&result(false, 100, 0)));
-        assert!(super::passed(&AnalyzerResult::disabled()));
-    }
-
     #[tokio::test]
     async fn stored_traces_and_missing_ones() {
         let (store, _guard) = TraceStore::new(crate::store::StoreConfig::default());
@@ -273,14 +235,9 @@ mod tests {
         store.insert(vec![span]);
         let config = AnalyzerConfig::default();
         let mut out = Vec::new();
-        let passed = analyze_stored(
-            &store,
-            TraceId([1; 16]),
-            &config,
-            &options(AnalyzeFormat::Pretty, false),
-            &mut out,
-        )
-        .unwrap();
+        let passed =
+            analyze_stored(&store, TraceId([1; 16]), &config, &options(ViewFormat::Pretty, false), &mut out)
+                .unwrap();
         let text = String::from_utf8(out).unwrap();
         assert!(passed, "{text}");
         assert!(text.contains("✔ analyzer: score 100 (minimum 0), 7 rules passed"), "{text}");
@@ -288,10 +245,10 @@ mod tests {
             &store,
             TraceId([9; 16]),
             &config,
-            &options(AnalyzeFormat::Json, false),
+            &options(ViewFormat::Json, false),
             &mut Vec::new(),
         );
-        assert!(matches!(missing, Err(Error::TraceNotFound(_))));
+        assert!(matches!(missing, Err(Error::Fetch(traces::Error::TraceNotFound(_)))));
     }
 
     #[test]

@@ -1,0 +1,265 @@
+//! The command line's flags (clap), each also `TRACECHECK_<FLAG>`. Values clap cannot
+//! judge by type alone (durations, counts with bounds) are checked here, so an absurd value
+//! is a clear bad-input error (exit code 2) instead of a panic deep inside.
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use clap::{Args as ClapArgs, Parser, Subcommand, ValueEnum};
+
+use crate::defaults;
+
+#[derive(Parser)]
+#[command(
+    name = "tracecheck",
+    version,
+    about = "Trace-based tests on OpenTelemetry traces, with an embedded OTLP ingestor"
+)]
+pub struct Args {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand)]
+pub enum Command {
+    /// Run the OTLP ingestor (gRPC and HTTP) and the control API until Ctrl-C or SIGTERM.
+    Serve(ServeArgs),
+    /// Run Tracetest test and transaction files.
+    Run(RunArgs),
+    /// Check definition files without running them.
+    Validate(ValidateArgs),
+    /// Inspect stored traces.
+    Traces {
+        #[command(subcommand)]
+        command: TracesCommand,
+    },
+    /// Lint a stored trace's instrumentation with the analyzer.
+    Analyze(AnalyzeArgs),
+}
+
+#[derive(ClapArgs)]
+pub struct IngestArgs {
+    /// Address of the OTLP/gRPC receiver and the control API.
+    #[arg(long, env = "TRACECHECK_GRPC_ADDR", default_value = defaults::DEFAULT_GRPC_ADDR)]
+    pub grpc_addr: SocketAddr,
+    /// Address of the OTLP/HTTP receiver.
+    #[arg(long, env = "TRACECHECK_HTTP_ADDR", default_value = defaults::DEFAULT_HTTP_ADDR)]
+    pub http_addr: SocketAddr,
+    /// Evict the least recently updated traces above this many stored spans.
+    #[arg(long, env = "TRACECHECK_MAX_SPANS", default_value_t = defaults::DEFAULT_MAX_SPANS)]
+    pub max_spans: usize,
+    /// Evict traces not updated for this long (e.g. 10m, 90s).
+    #[arg(long, env = "TRACECHECK_TRACE_TTL", default_value_t = defaults::DEFAULT_TRACE_TTL.into(),
+          value_parser = positive_duration)]
+    pub trace_ttl: humantime::Duration,
+    /// Largest accepted OTLP request in bytes.
+    #[arg(long, env = "TRACECHECK_MAX_MESSAGE_SIZE", default_value_t = defaults::DEFAULT_MAX_MESSAGE_SIZE)]
+    pub max_message_size: usize,
+    /// Export requests taken in at once; more are refused with a retryable status.
+    #[arg(long, env = "TRACECHECK_MAX_CONCURRENT_EXPORTS",
+          default_value_t = defaults::DEFAULT_MAX_CONCURRENT_EXPORTS, value_parser = export_slots)]
+    pub max_concurrent_exports: usize,
+}
+
+#[derive(ClapArgs)]
+pub struct ServeArgs {
+    #[command(flatten)]
+    pub ingest: IngestArgs,
+    /// Demand `authorization: Bearer TOKEN` on OTLP and the control API.
+    #[arg(long, env = "TRACECHECK_AUTH_TOKEN")]
+    pub auth_token: Option<String>,
+}
+
+#[derive(ClapArgs)]
+pub struct ClientArgs {
+    /// A running `tracecheck serve` (its gRPC address).
+    #[arg(long, env = "TRACECHECK_SERVER", default_value = defaults::DEFAULT_SERVER_URL)]
+    pub server: String,
+    /// Bearer token for a server started with --auth-token.
+    #[arg(long, env = "TRACECHECK_AUTH_TOKEN")]
+    pub auth_token: Option<String>,
+}
+
+#[derive(ClapArgs)]
+pub struct RunArgs {
+    /// Test and Transaction/TestSuite files (an Analyzer file configures the analyzer).
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+    /// A VariableSet/Environment file with the starting variables.
+    #[arg(long, env = "TRACECHECK_VARS")]
+    pub vars: Option<PathBuf>,
+    /// Use a running `tracecheck serve` instead of the embedded ingestor.
+    #[arg(long, env = "TRACECHECK_SERVER")]
+    pub server: Option<String>,
+    /// Bearer token for --server.
+    #[arg(long, env = "TRACECHECK_AUTH_TOKEN")]
+    pub auth_token: Option<String>,
+    /// Report format on stdout.
+    #[arg(long, short, env = "TRACECHECK_OUTPUT", value_enum, default_value_t = OutputFormat::Pretty)]
+    pub output: OutputFormat,
+    /// Also write a JUnit XML report here.
+    #[arg(long, env = "TRACECHECK_JUNIT")]
+    pub junit: Option<PathBuf>,
+    /// Give up on a trace this long after the trigger.
+    #[arg(long, env = "TRACECHECK_TIMEOUT", default_value_t = defaults::DEFAULT_TIMEOUT.into(),
+          value_parser = duration)]
+    pub timeout: humantime::Duration,
+    /// A trace is complete once no span arrived for this long.
+    #[arg(long, env = "TRACECHECK_SETTLE", default_value_t = defaults::DEFAULT_SETTLE.into(),
+          value_parser = duration)]
+    pub settle: humantime::Duration,
+    /// Judge an incomplete trace after this long without a new span.
+    #[arg(long, env = "TRACECHECK_GRACE", default_value_t = defaults::DEFAULT_GRACE.into(),
+          value_parser = duration)]
+    pub grace: humantime::Duration,
+    /// Run up to N files at once (each with its own variables).
+    #[arg(long, env = "TRACECHECK_PARALLEL", default_value_t = defaults::DEFAULT_PARALLEL,
+          value_parser = at_least_one)]
+    pub parallel: usize,
+    /// An Analyzer file configuring the trace analyzer.
+    #[arg(long, env = "TRACECHECK_ANALYZER")]
+    pub analyzer: Option<PathBuf>,
+    /// Gates a step must pass: test-specs, analyzer-rules, analyzer-score (comma-separated).
+    #[arg(long, env = "TRACECHECK_REQUIRED_GATES", default_value = defaults::DEFAULT_REQUIRED_GATES)]
+    pub required_gates: String,
+    /// Show every analyzer finding, not just the first few.
+    #[arg(long, short, env = "TRACECHECK_VERBOSE")]
+    pub verbose: bool,
+    #[command(flatten)]
+    pub ingest: IngestArgs,
+}
+
+#[derive(ClapArgs)]
+pub struct ValidateArgs {
+    /// Test, Transaction/TestSuite, VariableSet/Environment or Analyzer files.
+    #[arg(required = true)]
+    pub files: Vec<PathBuf>,
+}
+
+#[derive(Subcommand)]
+pub enum TracesCommand {
+    /// The most recently updated traces.
+    List {
+        #[command(flatten)]
+        client: ClientArgs,
+        #[arg(long, short, env = "TRACECHECK_OUTPUT", value_enum, default_value_t = ViewFormat::Pretty)]
+        output: ViewFormat,
+    },
+    /// One trace: a span waterfall, or every span as JSON.
+    Get {
+        trace_id: String,
+        #[command(flatten)]
+        client: ClientArgs,
+        #[arg(long, short, env = "TRACECHECK_OUTPUT", value_enum, default_value_t = ViewFormat::Pretty)]
+        output: ViewFormat,
+    },
+}
+
+#[derive(ClapArgs)]
+pub struct AnalyzeArgs {
+    pub trace_id: String,
+    #[command(flatten)]
+    pub client: ClientArgs,
+    /// An Analyzer file configuring the analyzer.
+    #[arg(long, env = "TRACECHECK_ANALYZER")]
+    pub analyzer: Option<PathBuf>,
+    #[arg(long, short, env = "TRACECHECK_OUTPUT", value_enum, default_value_t = ViewFormat::Pretty)]
+    pub output: ViewFormat,
+    /// Show every finding.
+    #[arg(long, short, env = "TRACECHECK_VERBOSE")]
+    pub verbose: bool,
+}
+
+/// The report formats of `run`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum OutputFormat {
+    Pretty,
+    Json,
+    Junit,
+}
+
+/// How `traces` and `analyze` print.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum ViewFormat {
+    /// For people: a table, a span waterfall, or the analyzer's findings.
+    Pretty,
+    /// One JSON object on one line (formats in `report::traces` and `report::analysis`).
+    Json,
+}
+
+impl IngestArgs {
+    /// The ingestor these flags describe.
+    pub fn server_config(&self, auth_token: Option<String>) -> crate::server::ServerConfig {
+        crate::server::ServerConfig {
+            grpc_addr: self.grpc_addr,
+            http_addr: self.http_addr,
+            max_message_size: self.max_message_size,
+            auth_token,
+            store: crate::store::StoreConfig { max_spans: self.max_spans, trace_ttl: self.trace_ttl.into() },
+            max_concurrent_exports: self.max_concurrent_exports,
+        }
+    }
+}
+
+/// A duration up to [`defaults::MAX_FLAG_DURATION`]: waits add it to clock readings, which
+/// overflow (and panic) for durations of billions of years.
+fn duration(text: &str) -> Result<humantime::Duration, String> {
+    let parsed: humantime::Duration = text.parse().map_err(|error| format!("{error}"))?;
+    if *parsed > defaults::MAX_FLAG_DURATION {
+        return Err(format!(
+            "longer than the longest allowed duration, {} days",
+            defaults::MAX_FLAG_DURATION.as_secs() / 86_400
+        ));
+    }
+    Ok(parsed)
+}
+
+/// A [`duration`] above zero (a zero time-to-live would evict every trace as it arrives).
+fn positive_duration(text: &str) -> Result<humantime::Duration, String> {
+    let parsed = duration(text)?;
+    if *parsed == Duration::ZERO {
+        return Err("must be longer than 0".to_string());
+    }
+    Ok(parsed)
+}
+
+fn at_least_one(text: &str) -> Result<usize, String> {
+    match text.parse::<usize>().map_err(|error| error.to_string())? {
+        0 => Err("must be at least 1".to_string()),
+        n => Ok(n),
+    }
+}
+
+/// Admission slots: at least one, and at most what tokio's semaphore can count.
+fn export_slots(text: &str) -> Result<usize, String> {
+    let n = at_least_one(text)?;
+    if n > tokio::sync::Semaphore::MAX_PERMITS {
+        return Err(format!("must be at most {}", tokio::sync::Semaphore::MAX_PERMITS));
+    }
+    Ok(n)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_default_gates_flag_is_the_default_gates() {
+        let gates = crate::analyze::parse_gates(defaults::DEFAULT_REQUIRED_GATES).unwrap();
+        assert_eq!(gates, crate::analyze::DEFAULT_REQUIRED_GATES);
+    }
+
+    #[test]
+    fn flag_bounds() {
+        assert!(duration("365days").is_ok());
+        assert!(duration("366days").unwrap_err().contains("365 days"));
+        assert_eq!(*duration("0s").unwrap(), Duration::ZERO);
+        assert!(positive_duration("0s").is_err());
+        assert!(at_least_one("0").is_err());
+        assert_eq!(
+            export_slots(&tokio::sync::Semaphore::MAX_PERMITS.to_string()).unwrap(),
+            tokio::sync::Semaphore::MAX_PERMITS
+        );
+    }
+}

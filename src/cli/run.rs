@@ -1,0 +1,82 @@
+//! `tracecheck run FILE...`: check the flags and load every file, choose the trace source
+//! (the one place that decides between the embedded ingestor and `--server`), run the files
+//! through [`crate::run::run_files`] and drive the reporters.
+
+use std::sync::Arc;
+
+use anyhow::Context as _;
+
+use super::args::{OutputFormat, RunArgs};
+use super::{Error, Outcome};
+use crate::report::console::ConsoleReporter;
+use crate::report::json::JsonReporter;
+use crate::report::junit::JunitReporter;
+use crate::report::Reporter;
+use crate::run::{LocalSource, RemoteSource, RunConfig, RunFiles, TraceSource};
+use crate::server::{self, RunningServer};
+
+/// The embedded ingestor did not start, most often because its ports are taken.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "cannot start the embedded ingestor: {0} (is a `tracecheck serve` running there? use --server, \
+     or --grpc-addr/--http-addr for other ports)"
+)]
+struct EmbeddedStart(#[source] server::Error);
+
+/// Runs the files; [`Outcome::Passed`] when every run passed.
+///
+/// # Errors
+/// Bad flags or definitions ([`Error::BadInput`], [`Error::Definitions`]) before anything
+/// runs; a source that cannot be reached or started, or a report that cannot be written.
+pub async fn run(args: RunArgs) -> Result<Outcome, Error> {
+    let required_gates = crate::analyze::parse_gates(&args.required_gates)
+        .context("--required-gates")
+        .map_err(Error::BadInput)?;
+    let inputs = crate::run::load(&args.files, args.vars.as_ref(), args.analyzer.as_ref())
+        .map_err(|error| Error::Definitions(error.into()))?;
+    let (source, embedded) = trace_source(&args).await?;
+    let mut reporters: Vec<Box<dyn Reporter>> = vec![match args.output {
+        OutputFormat::Pretty => Box::new(ConsoleReporter::stdout().verbose(args.verbose)),
+        OutputFormat::Json => Box::new(JsonReporter::stdout()),
+        OutputFormat::Junit => Box::new(JunitReporter::new(Box::new(std::io::stdout()))),
+    }];
+    if let Some(path) = &args.junit {
+        reporters.push(Box::new(JunitReporter::to_path(path)));
+    }
+    let config = RunConfig {
+        settle: args.settle.into(),
+        grace: args.grace.into(),
+        timeout: args.timeout.into(),
+        analyzer: Arc::new(inputs.analyzer.unwrap_or_default()),
+        required_gates,
+        secret_variables: Arc::new(inputs.secret_variables),
+    };
+    let request = RunFiles { source, config, parallel: args.parallel };
+    let reports = crate::run::run_files(request, inputs.files, inputs.variables, &mut reporters).await;
+    if let Some(ingestor) = embedded {
+        if let Err(error) = ingestor.shutdown().await {
+            tracing::warn!("embedded ingestor: {}", crate::error_chain(&error));
+        }
+    }
+    reporters.close().context("cannot write the report").map_err(Error::Failed)?;
+    Ok(Outcome::from_passed(reports.iter().all(|report| report.passed())))
+}
+
+/// `--server` when given, else the embedded ingestor (returned too, to be shut down).
+async fn trace_source(args: &RunArgs) -> Result<(Arc<dyn TraceSource>, Option<RunningServer>), Error> {
+    match &args.server {
+        Some(url) => {
+            let client = crate::api::RemoteClient::connect(url, args.auth_token.as_deref())
+                .await
+                .map_err(|error| Error::classify(error.is_bad_input(), error))?;
+            Ok((Arc::new(RemoteSource { client }), None))
+        }
+        None => {
+            let ingestor =
+                server::start(args.ingest.server_config(None), |_| tonic::service::Routes::default())
+                    .await
+                    .map_err(|error| Error::Failed(EmbeddedStart(error).into()))?;
+            Ok((Arc::new(LocalSource { store: ingestor.store().clone() }), Some(ingestor)))
+        }
+    }
+}
