@@ -26,7 +26,7 @@ pub mod span_map;
 
 pub use config::{AnalyzerConfig, ConfigError, ErrorLevel, PluginConfig, RuleConfig};
 pub use gates::{decide_gates, parse_gates, Gate, GateError, GateResult, DEFAULT_REQUIRED_GATES};
-pub use order::{trace_order, TRIGGER_SPAN_NAME};
+pub use order::trace_order;
 pub use result::{AnalyzerResult, Finding, PluginResult, RuleResult, SpanResult};
 
 use rules::{RuleDef, Verdict};

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::model::{Span, SpanId, SpanKind, TraceId};
+use crate::model::{Span, SpanId, SpanKind, TraceId, TRIGGER_SPAN_NAME};
 
 const TRACE: TraceId = TraceId([7; 16]);
 

@@ -80,7 +80,7 @@ pub use selector::{
     unmatched_selectors, Chain, Filter, PseudoClass, Selector, SelectorOp, SelectorValue, SpanSelector,
 };
 pub use value::{format_duration, DurationUnit, Item, Type, Value};
-pub use view::{SpanView, TraceView, SELECTED_SPANS_COUNT, TRIGGER_SPAN_NAME};
+pub use view::{SpanView, TraceView, SELECTED_SPANS_COUNT};
 
 use std::fmt;
 

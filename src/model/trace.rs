@@ -2,7 +2,7 @@
 
 use std::sync::Arc;
 
-use super::{Span, SpanId, TraceId};
+use super::{Span, SpanId, SpanTree, TraceId};
 
 /// A snapshot of one trace's spans, in arrival order, each span ID once. Spans are `Arc`ed so
 /// that taking a snapshot from the store copies pointers, not spans.
@@ -21,26 +21,9 @@ impl Trace {
         self.spans.iter().map(|span| &**span).find(|span| span.span_id == span_id)
     }
 
-    /// Spans without a parent, or whose parent is not in the trace.
-    pub fn roots(&self) -> impl Iterator<Item = &Span> {
-        self.spans.iter().map(|span| &**span).filter(|span| match span.parent_span_id {
-            None => true,
-            Some(parent) => self.span(parent).is_none(),
-        })
-    }
-
-    /// Parent IDs that no span of the trace has (each once, in first-seen order).
-    pub fn dangling_parents(&self) -> Vec<SpanId> {
-        let ids: std::collections::HashSet<SpanId> = self.spans.iter().map(|span| span.span_id).collect();
-        let mut dangling = Vec::new();
-        for span in &self.spans {
-            if let Some(parent) = span.parent_span_id {
-                if !ids.contains(&parent) && !dangling.contains(&parent) {
-                    dangling.push(parent);
-                }
-            }
-        }
-        dangling
+    /// The span tree (reference 5.2).
+    pub fn tree(&self) -> SpanTree {
+        SpanTree::new(&self.spans)
     }
 
     /// Earliest start and latest end over all spans, in Unix nanoseconds.

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::{to_vars, Runner, Variables};
 use crate::analyze;
-use crate::lang::{self, Selector, Template, TraceView, Vars, TRIGGER_SPAN_NAME};
-use crate::model::{Span, SpanId, Trace, TraceId};
+use crate::lang::{self, Selector, Template, TraceView, Vars};
+use crate::model::{Span, SpanId, Trace, TraceId, TRIGGER_SPAN_NAME};
 use crate::report::{self, AssertionReport, Reporter, SpecReport, StepReport, StepState, WaitProgress};
 use crate::spec::Test;
 use crate::store::WaitOptions;
