@@ -24,11 +24,11 @@
 //! ```
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use serde_json::json;
 
-use super::{analyze, decide_gates, AnalyzerConfig, AnalyzerResult, ConfigError, Gate};
+use super::{analyze, decide_gates, AnalyzerConfig, AnalyzerResult, Gate};
 use crate::api::{self, RemoteClient};
 use crate::model::{Trace, TraceId};
 use crate::report::console::{self, AnalyzerView};
@@ -57,11 +57,10 @@ pub struct AnalyzeOptions {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    #[error("cannot read {}: {source}", .path.display())]
-    ReadAnalyzer { path: PathBuf, source: std::io::Error },
-    /// Every definition error of the Analyzer file, one `file:line:col: message` per line.
-    #[error("{}", render_config_errors(.0))]
-    InvalidAnalyzer(Vec<ConfigError>),
+    /// Every problem of the Analyzer file (unreadable, or each definition error as
+    /// `file:line:col: message`), one per line.
+    #[error("{0}")]
+    InvalidAnalyzer(crate::spec::Errors),
     #[error("trace {0} not found")]
     TraceNotFound(TraceId),
     #[error(transparent)]
@@ -75,29 +74,22 @@ impl Error {
     /// ID): exit code 2.
     pub fn is_bad_input(&self) -> bool {
         match self {
-            Error::ReadAnalyzer { .. } | Error::InvalidAnalyzer(_) => true,
+            Error::InvalidAnalyzer(_) => true,
             Error::Api(error) => error.is_bad_input(),
             Error::TraceNotFound(_) | Error::Io(_) => false,
         }
     }
 }
 
-fn render_config_errors(errors: &[ConfigError]) -> String {
-    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
-}
-
 /// The analyzer configuration of `--analyzer FILE`, or Tracetest's default without one.
 ///
 /// # Errors
-/// [`Error::ReadAnalyzer`] when the file cannot be read, [`Error::InvalidAnalyzer`] with
-/// every definition error it has.
+/// [`Error::InvalidAnalyzer`] with every problem of the file, read as `run` reads it.
 pub fn load_config(path: Option<&Path>) -> Result<AnalyzerConfig, Error> {
     let Some(path) = path else {
         return Ok(AnalyzerConfig::default());
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| Error::ReadAnalyzer { path: path.to_path_buf(), source })?;
-    AnalyzerConfig::from_yaml(&text, path).map_err(Error::InvalidAnalyzer)
+    crate::spec::load_analyzer(path).map_err(Error::InvalidAnalyzer)
 }
 
 /// The `analyze` verdict on a result: both analyzer gates pass (see the module docs).
@@ -304,7 +296,8 @@ mod tests {
         let text = error.to_string();
         assert!(text.starts_with(&format!("{}:", path.display())), "{text}");
         let missing = load_config(Some(&dir.path().join("nope.yaml"))).unwrap_err();
-        assert!(matches!(missing, Error::ReadAnalyzer { .. }));
+        assert!(missing.is_bad_input());
+        assert!(missing.to_string().contains("cannot read file"), "{missing}");
         assert_eq!(load_config(None).unwrap(), AnalyzerConfig::default());
     }
 }

@@ -6,11 +6,13 @@ use std::path::{Path, PathBuf};
 use marked_yaml::types::MarkedMappingNode;
 use marked_yaml::{LoadError, LoaderOptions, Node};
 
+use super::analyzer::read_analyzer;
 use super::check::{check, Language};
 use super::error::{Error, ErrorKind, Errors};
 use super::source::{line_of, Source};
 use super::walk::{field, mapping_start, text_of, Ctx};
 use super::{AnalyzerFile, Loaded, Output, Spec, Suite, Test, Text, Variable, VariableSet};
+use crate::analyze::AnalyzerConfig;
 use crate::lang::{Assertion, Expr, Selector};
 use crate::trigger::{grpc, ApiKeyLocation, Auth, GrpcTrigger, Header, HttpTrigger, TraceIdTrigger, Trigger};
 
@@ -20,13 +22,27 @@ const READ_ONLY_FIELDS: [&str; 3] = ["version", "createdAt", "summary"];
 const TRIGGER_TYPES: &str = "http, grpc or traceid";
 
 /// Loads one definition file: a Test, a TestSuite/Transaction (with every step loaded), a
-/// VariableSet/Environment, or an Analyzer (recognised, not parsed).
+/// VariableSet/Environment, or an Analyzer.
 ///
 /// # Errors
 /// Every problem found in the file and in the step files it names, each with its file,
 /// line and column.
 pub fn load_file(path: impl AsRef<Path>) -> Result<Loaded, Errors> {
     Loader::default().load(path.as_ref())
+}
+
+/// Loads an Analyzer file (`--analyzer FILE`) into the analyzer's configuration.
+///
+/// # Errors
+/// Every problem of the file, each with its position; a file of another type is an error.
+pub fn load_analyzer(path: impl AsRef<Path>) -> Result<AnalyzerConfig, Errors> {
+    match load_file(path)? {
+        Loaded::Analyzer(file) => Ok(file.config),
+        other => {
+            let message = format!("expected an Analyzer file, found a {}", other.kind());
+            Err(Error::without_position(other.path(), ErrorKind::Invalid(message)).into())
+        }
+    }
 }
 
 /// Loads every file (for `tracecheck validate`, and `run` with several files), returning
@@ -178,20 +194,7 @@ impl Loader {
         let kind = kind?;
         let path = ctx.source.path.clone();
         match kind.value.as_str() {
-            "Analyzer" => {
-                // `analyze` owns the Analyzer resource; its errors join this file's.
-                let label = path.display().to_string();
-                return match crate::analyze::AnalyzerConfig::from_node(root, &label) {
-                    Ok(config) => Some(Loaded::Analyzer(AnalyzerFile { path, config })),
-                    Err(errors) => {
-                        for error in errors {
-                            ctx.error_at(error.line, error.column, ErrorKind::Invalid(error.message));
-                        }
-                        None
-                    }
-                };
-            }
-            "Test" | "TestSuite" | "Transaction" | "VariableSet" | "Environment" => {}
+            "Test" | "TestSuite" | "Transaction" | "VariableSet" | "Environment" | "Analyzer" => {}
             other => {
                 ctx.error_at(
                     kind.line,
@@ -207,6 +210,9 @@ impl Loader {
         match kind.value.as_str() {
             "Test" => read_test(ctx, spec).map(Loaded::Test),
             "TestSuite" | "Transaction" => self.read_suite(ctx, spec, step_errors).map(Loaded::Suite),
+            "Analyzer" => {
+                read_analyzer(ctx, spec).map(|config| Loaded::Analyzer(AnalyzerFile { path, config }))
+            }
             _ => read_variable_set(ctx, spec).map(Loaded::VariableSet),
         }
     }
