@@ -14,6 +14,7 @@ mod check;
 mod error;
 mod load;
 mod source;
+mod trigger;
 mod walk;
 
 use std::path::{Path, PathBuf};
