@@ -109,11 +109,9 @@ async fn run_inner(
         if !outcome.complete {
             report.warnings.push(format!("trace judged incomplete: {}", outcome.missing.join("; ")));
         }
-        // The store may have lost the trigger span (a remote server's eviction); the view
-        // needs it either way.
-        if trace.span(trigger_span_id).is_none() {
-            trace.spans.push(std::sync::Arc::new(trigger_span));
-        }
+        // Above the old root, or folded into the trace's own trigger span (reference 6);
+        // also when the store lost ours (a remote server's eviction).
+        trace.place_trigger_span(trigger_span);
         trace
     };
     report.span_count = trace.spans.len();
@@ -210,7 +208,8 @@ fn unix_nanos(time: SystemTime) -> u64 {
 
 /// The `Tracetest trigger` root span of a run (design: the trigger span): the propagated
 /// span ID, the trigger's start and end, `service.name = tracetest`, and for http and grpc
-/// the response as `tracetest.response.status`, `.body` and `.headers`.
+/// the response as `tracetest.response.status`, `.body` and `.headers`. The judged trace
+/// gets it through [`Trace::place_trigger_span`].
 pub fn trigger_span(
     trace_id: TraceId,
     span_id: SpanId,
