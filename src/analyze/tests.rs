@@ -38,9 +38,12 @@ fn trace(spans: Vec<Span>) -> Trace {
     Trace::new(TRACE, spans.into_iter().map(Arc::new).collect())
 }
 
-/// An analyzer named `test` with minimum score 60 and these plugins of (rule, weight,
-/// errorLevel) entries, as an Analyzer file would list them.
-fn config(plugins: &[(&str, &[(&str, i64, &str)])]) -> AnalyzerConfig {
+/// A rule entry of an Analyzer file: (id, weight, errorLevel).
+type RuleEntry<'a> = (&'a str, i64, &'a str);
+
+/// An analyzer named `test` with minimum score 60 and these plugins, as an Analyzer file
+/// would list them.
+fn config(plugins: &[(&str, &[RuleEntry<'_>])]) -> AnalyzerConfig {
     AnalyzerConfig {
         name: "test".to_string(),
         enabled: true,
