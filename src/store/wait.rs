@@ -168,13 +168,14 @@ fn judged(
     WaitOutcome { trace: Some(trace), complete, missing, last_span_at: Some(last_update) }
 }
 
-/// Rules 1 and 2 over the span tree: a root (the trigger span, or a span without a parent)
+/// Rules 1 and 2 over the span tree: a root (the trigger span, or a span without a parent,
+/// which the tree may have put under a `Tracetest trigger` span)
 /// and no dangling parent but the trigger span.
 pub(crate) fn structural_problems(trace: &Trace, trigger_span_id: Option<SpanId>) -> Vec<String> {
     let mut problems = Vec::new();
     let tree = trace.tree();
-    let has_root =
-        trigger_span_id.is_some() || tree.roots().any(|node| trace.spans[node.span].parent_span_id.is_none());
+    let has_root = trigger_span_id.is_some()
+        || tree.nodes().iter().any(|node| trace.spans[node.span].parent_span_id.is_none());
     if !has_root {
         problems.push("no root span".to_string());
     }
