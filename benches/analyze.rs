@@ -10,8 +10,10 @@ use std::hint::black_box;
 use std::sync::Arc;
 
 use criterion::{criterion_group, Criterion};
-use tracecheck::analyze::{analyze, AnalyzerConfig, TRIGGER_SPAN_NAME};
-use tracecheck::model::{KeyValue, Resource, Scope, Span, SpanId, SpanKind, StatusCode, Trace, TraceId};
+use tracecheck::analyze::{analyze, AnalyzerConfig};
+use tracecheck::model::{
+    KeyValue, Resource, Scope, Span, SpanId, SpanKind, StatusCode, Trace, TraceId, TRIGGER_SPAN_NAME,
+};
 
 fn resource(service: &str) -> Arc<Resource> {
     Arc::new(Resource {

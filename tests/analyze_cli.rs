@@ -495,3 +495,47 @@ async fn run_fails_a_step_on_a_required_analyzer_gate() {
     assert_eq!(report["steps"][0]["state"], "PASSED");
     server.shutdown().await.expect("shutdown");
 }
+
+/// `analyze --analyzer F` and `run --analyzer F` read the file through the one definition
+/// reader: each bad file is refused by both, with exit 2 and the same `file:line:col`
+/// message. (`analyze` used to accept the duplicate key and the quoted boolean.)
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_and_analyze_refuse_a_bad_analyzer_file_alike() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let (test, _) = write_test(dir.path(), "0af7651916cd43dd8448eb211c80319c");
+    let cases = [
+        (
+            "duplicate.yaml",
+            "type: Analyzer\nspec:\n  name: x\n  name: y\n",
+            "4:3: invalid yaml: duplicate key `name`",
+        ),
+        (
+            "quoted.yaml",
+            "type: Analyzer\nspec:\n  name: x\n  enabled: \"true\"\n",
+            "4:12: expected true or false for `enabled`, found the string \"true\"",
+        ),
+        ("empty-name.yaml", "type: Analyzer\nspec:\n  name: ''\n", "3:9: linter name cannot be empty"),
+    ];
+    for (name, yaml, message) in cases {
+        let path = dir.path().join(name);
+        std::fs::write(&path, yaml).expect("write");
+        let path = path.display().to_string();
+        let expected = format!("{path}:{message}");
+        // No server listens there: the file is refused before anything is contacted.
+        let analyze = tracecheck(args(&[
+            "analyze",
+            "0af7651916cd43dd8448eb211c80319c",
+            "--server",
+            "http://127.0.0.1:1",
+            "--analyzer",
+            &path,
+        ]))
+        .await;
+        let run = tracecheck(args(&["run", &test, "--analyzer", &path])).await;
+        for (command, output) in [("analyze", &analyze), ("run", &run)] {
+            assert_eq!(output.status.code(), Some(2), "{command} {name}: {}", stderr(output));
+            let first_line = stderr(output).lines().next().unwrap_or_default().to_string();
+            assert_eq!(first_line, expected, "{command} {name}: {}", stderr(output));
+        }
+    }
+}

@@ -435,6 +435,84 @@ async fn traceid_trigger_judges_a_trace_sent_by_a_separate_exporter_through_a_se
     server.shutdown().await.expect("shutdown");
 }
 
+/// Reference section 6 for a `traceid` trigger: the run's trigger span goes above the
+/// trace's old root, so one tree holds every span; and when the trace's root is already a
+/// `Tracetest trigger` span (exported by the app), that span is the trigger span and no
+/// second one is added.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traceid_trigger_span_goes_above_the_old_root_or_is_the_traces_own() {
+    use opentelemetry::trace::{Span as _, TraceContextExt, Tracer, TracerProvider as _};
+
+    let server = tracecheck::server::start(
+        tracecheck::server::ServerConfig::ephemeral(),
+        tracecheck::serve::control_routes,
+    )
+    .await
+    .expect("server");
+    let provider =
+        demo::tracer_provider(&format!("http://{}", server.grpc_addr()), "checkout").expect("provider");
+    let tracer = provider.tracer("checkout");
+    let emit = |root_name: &'static str| {
+        let root = tracer.start(root_name);
+        let cx = opentelemetry::Context::current_with_span(root);
+        tracer.start_with_context("charge card", &cx).end();
+        tracer.start_with_context("send receipt", &cx).end();
+        let trace_id = cx.span().span_context().trace_id().to_string();
+        cx.span().end();
+        trace_id
+    };
+    let plain = emit("checkout");
+    let own_trigger = emit("Tracetest trigger");
+    let flushed = tokio::task::spawn_blocking({
+        let provider = provider.clone();
+        move || provider.force_flush()
+    })
+    .await
+    .expect("flush task");
+    assert!(flushed.is_ok(), "{flushed:?}");
+
+    let files = Files::new();
+    files.write(
+        "byid.yaml",
+        concat!(
+            "type: Test\nspec:\n  name: one tree\n  trigger:\n    type: traceid\n    traceid:\n      id: ${var:TRACE_ID}\n",
+            "  specs:\n",
+            "    - selector: span[name=\"Tracetest trigger\"]\n      assertions:\n        - attr:tracetest.selected_spans.count = 1\n",
+            "    - selector: span[name=\"Tracetest trigger\"] span[]\n      assertions:\n        - attr:tracetest.selected_spans.count = var:BELOW\n",
+            "    - selector: span[]:first\n      assertions:\n        - attr:name = \"Tracetest trigger\"\n        - attr:tracetest.span.parent_id = \"0000000000000000\"\n",
+        ),
+    );
+    let url = format!("http://{}", server.grpc_addr());
+    // The trigger span above the app's three spans; or the app's root as the trigger span,
+    // above the other two.
+    for (trace_id, n_spans, below) in [(&plain, 4, 3), (&own_trigger, 3, 2)] {
+        let vars = vars_file(&files, &[("TRACE_ID", trace_id), ("BELOW", &below.to_string())]);
+        let output = run_tracecheck(&[
+            "run",
+            &files.path("byid.yaml"),
+            "--vars",
+            &vars,
+            "--server",
+            &url,
+            "--settle",
+            "200ms",
+            "-o",
+            "json",
+        ])
+        .await;
+        assert_eq!(output.status.code(), Some(0), "{}", describe(&output));
+        let report = json_report(&output);
+        let step = &steps(&report)[0];
+        assert_eq!(step["state"], "PASSED", "{step}");
+        assert_eq!(step["span_count"], n_spans, "{step}");
+        let matched: Vec<&Value> =
+            step["specs"].as_array().expect("specs").iter().map(|spec| &spec["matched_spans"]).collect();
+        assert_eq!(matched, [1, below, 1], "{step}");
+    }
+    let _ = tokio::task::spawn_blocking(move || provider.shutdown()).await;
+    server.shutdown().await.expect("shutdown");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn run_against_tracecheck_serve_and_read_the_traces_back() {
     let grpc = free_addr();

@@ -23,11 +23,11 @@ pub mod rules;
 mod semconv;
 pub mod span_map;
 
-pub use config::{AnalyzerConfig, ConfigError, ErrorLevel, PluginConfig, RuleConfig};
+pub use config::{AnalyzerConfig, ErrorLevel, PluginConfig, RuleConfig};
 pub use gates::{
     analyzer_gates_pass, decide_gates, parse_gates, Gate, GateError, GateResult, DEFAULT_REQUIRED_GATES,
 };
-pub use order::{trace_order, TRIGGER_SPAN_NAME};
+pub use order::trace_order;
 pub use result::{AnalyzerResult, Finding, PluginResult, RuleResult, SpanResult};
 
 use rules::{RuleDef, Verdict};

@@ -3,7 +3,7 @@
 use std::sync::Arc;
 
 use super::*;
-use crate::model::{Span, SpanId, SpanKind, TraceId};
+use crate::model::{Span, SpanId, SpanKind, TraceId, TRIGGER_SPAN_NAME};
 
 const TRACE: TraceId = TraceId([7; 16]);
 
@@ -38,9 +38,32 @@ fn trace(spans: Vec<Span>) -> Trace {
     Trace::new(TRACE, spans.into_iter().map(Arc::new).collect())
 }
 
-fn config(yaml_plugins: &str) -> AnalyzerConfig {
-    let text = format!("type: Analyzer\nspec:\n  name: test\n  minimumScore: 60\n  plugins:\n{yaml_plugins}");
-    AnalyzerConfig::from_yaml(&text, "test.yaml").unwrap_or_else(|errors| panic!("{errors:?}"))
+/// A rule entry of an Analyzer file: (id, weight, errorLevel).
+type RuleEntry<'a> = (&'a str, i64, &'a str);
+
+/// An analyzer named `test` with minimum score 60 and these plugins, as an Analyzer file
+/// would list them.
+fn config(plugins: &[(&str, &[RuleEntry<'_>])]) -> AnalyzerConfig {
+    AnalyzerConfig {
+        name: "test".to_string(),
+        enabled: true,
+        minimum_score: 60,
+        plugins: plugins
+            .iter()
+            .map(|(id, rules)| PluginConfig {
+                id: id.to_string(),
+                enabled: true,
+                rules: rules
+                    .iter()
+                    .map(|(id, weight, level)| RuleConfig {
+                        id: id.to_string(),
+                        weight: *weight,
+                        error_level: level.to_string(),
+                    })
+                    .collect(),
+            })
+            .collect(),
+    }
 }
 
 fn plugin<'r>(result: &'r AnalyzerResult, id: &str) -> &'r PluginResult {
@@ -116,7 +139,7 @@ fn plugin_score_is_truncated_weighted_share() {
     // Integer division truncates: weights 1 and 2 with only the first passing give 33.
     let result = analyze(
         &trace(vec![good_server(2, 10).with_attribute("http.scheme", "http")]),
-        &config("    - id: security\n      rules:\n        - {id: no-api-key-leak, weight: 1, errorLevel: error}\n        - {id: secure-https-protocol, weight: 2, errorLevel: error}\n"),
+        &config(&[("security", &[("no-api-key-leak", 1, "error"), ("secure-https-protocol", 2, "error")])]),
     );
     assert_eq!((result.score, result.passed, result.minimum_score), (33, false, 60));
 }
@@ -130,16 +153,18 @@ fn levels_order_rules_and_only_errors_score() {
     };
     let result = analyze(
         &trace(vec![failing.clone()]),
-        &config(concat!(
-            "    - id: standards\n      rules:\n",
-            "        - {id: span-naming, weight: 25, errorLevel: warning}\n",
-            "        - {id: required-attributes, weight: 25, errorLevel: disabled}\n",
-            "        - {id: attribute-naming, weight: 25}\n",
-            "        - {id: no-empty-attributes, weight: 25, errorLevel: error}\n",
-            "    - id: security\n      rules:\n",
-            "        - {id: no-api-key-leak, weight: 0, errorLevel: error}\n",
-            "        - {id: secure-https-protocol, weight: 0, errorLevel: error}\n",
-        )),
+        &config(&[
+            (
+                "standards",
+                &[
+                    ("span-naming", 25, "warning"),
+                    ("required-attributes", 25, "disabled"),
+                    ("attribute-naming", 25, ""),
+                    ("no-empty-attributes", 25, "error"),
+                ],
+            ),
+            ("security", &[("no-api-key-leak", 0, "error"), ("secure-https-protocol", 0, "error")]),
+        ]),
     );
     let standards = plugin(&result, "standards");
     let order: Vec<(&str, &str, bool, usize)> = standards
@@ -173,7 +198,7 @@ fn levels_order_rules_and_only_errors_score() {
 fn unknown_error_level_runs_but_does_not_score() {
     let result = analyze(
         &trace(vec![good_server(2, 10).with_attribute("http.scheme", "http")]),
-        &config("    - id: security\n      rules:\n        - {id: secure-https-protocol, weight: 30, errorLevel: Error}\n        - {id: no-api-key-leak, weight: 70, errorLevel: error}\n"),
+        &config(&[("security", &[("secure-https-protocol", 30, "Error"), ("no-api-key-leak", 70, "error")])]),
     );
     let security = plugin(&result, "security");
     assert_eq!(security.rules[1].id, "secure-https-protocol");
@@ -187,13 +212,11 @@ fn duplicate_entries_count_twice() {
     let span = good_server(2, 10).with_attribute("http.url", "https://10.1.1.1/");
     let result = analyze(
         &trace(vec![span]),
-        &config(concat!(
-            "    - id: common\n      rules:\n        - {id: prefer-dns, weight: 10, errorLevel: error}\n",
-            "    - id: common\n      rules:\n        - {id: prefer-dns, weight: 10, errorLevel: error}\n",
-            "    - id: security\n      rules:\n",
-            "        - {id: no-api-key-leak, weight: 10, errorLevel: error}\n",
-            "        - {id: no-api-key-leak, weight: 10, errorLevel: error}\n",
-        )),
+        &config(&[
+            ("common", &[("prefer-dns", 10, "error")]),
+            ("common", &[("prefer-dns", 10, "error")]),
+            ("security", &[("no-api-key-leak", 10, "error"), ("no-api-key-leak", 10, "error")]),
+        ]),
     );
     assert_eq!(result.plugins.len(), 3);
     assert_eq!(plugin(&result, "security").rules.len(), 2);
@@ -210,7 +233,8 @@ fn empty_cases() {
         .iter()
         .all(|plugin| plugin.score == 100 && plugin.rules.iter().all(|r| r.results.is_empty())));
     // No plugins (AQ-3: a file without `plugins` scores 100) and disabled plugins.
-    let no_plugins = AnalyzerConfig::from_yaml("type: Analyzer\nspec:\n  name: x\n", "a.yaml").unwrap();
+    let no_plugins =
+        AnalyzerConfig { name: "x".to_string(), enabled: true, minimum_score: 0, plugins: vec![] };
     let result = analyze(&trace(vec![trigger("")]), &no_plugins);
     assert_eq!((result.enabled, result.score, result.passed, result.plugins.len()), (true, 100, true, 0));
     let mut all_disabled = AnalyzerConfig::default();
@@ -226,7 +250,7 @@ fn empty_cases() {
 fn overflowing_weights_do_not_panic() {
     let result = analyze(
         &trace(vec![good_server(2, 10).with_attribute("http.url", "https://10.1.1.1/")]),
-        &config("    - id: common\n      rules:\n        - {id: prefer-dns, weight: -9223372036854775808, errorLevel: error}\n"),
+        &config(&[("common", &[("prefer-dns", -9223372036854775808, "error")])]),
     );
     assert!(!result.passed);
 }
@@ -293,7 +317,15 @@ fn serializes_as_the_design_says() {
     span.name = "users".into();
     let result = analyze(
         &trace(vec![span]),
-        &config("    - id: standards\n      rules:\n        - {id: span-naming, weight: 25, errorLevel: error}\n        - {id: required-attributes, weight: 25, errorLevel: disabled}\n        - {id: attribute-naming, weight: 25, errorLevel: disabled}\n        - {id: no-empty-attributes, weight: 25, errorLevel: disabled}\n"),
+        &config(&[(
+            "standards",
+            &[
+                ("span-naming", 25, "error"),
+                ("required-attributes", 25, "disabled"),
+                ("attribute-naming", 25, "disabled"),
+                ("no-empty-attributes", 25, "disabled"),
+            ],
+        )]),
     );
     let json = serde_json::to_value(&result).unwrap();
     assert_eq!(

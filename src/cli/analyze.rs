@@ -4,12 +4,12 @@
 //! ([`crate::analyze::analyzer_gates_pass`]).
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 
 use super::args::{AnalyzeArgs, ViewFormat};
 use super::traces;
 use super::{Error as CliError, Outcome};
-use crate::analyze::{analyze as lint, analyzer_gates_pass, AnalyzerConfig, ConfigError};
+use crate::analyze::{analyze as lint, analyzer_gates_pass, AnalyzerConfig};
 use crate::model::{Trace, TraceId};
 use crate::report::{analysis, style};
 use crate::store::TraceStore;
@@ -28,11 +28,10 @@ pub struct AnalyzeOptions {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    #[error("cannot read {}: {source}", .path.display())]
-    ReadAnalyzer { path: PathBuf, source: std::io::Error },
-    /// Every definition error of the Analyzer file, one `file:line:col: message` per line.
-    #[error("{}", render_config_errors(.0))]
-    InvalidAnalyzer(Vec<ConfigError>),
+    /// Every problem of the Analyzer file (unreadable, or each definition error as
+    /// `file:line:col: message`), one per line.
+    #[error("{0}")]
+    InvalidAnalyzer(crate::spec::Errors),
     /// A bad trace ID, an unreachable server, a trace it does not hold, a failed write.
     #[error(transparent)]
     Fetch(#[from] traces::Error),
@@ -43,7 +42,7 @@ impl Error {
     /// ID): exit code 2.
     pub fn is_bad_input(&self) -> bool {
         match self {
-            Error::ReadAnalyzer { .. } | Error::InvalidAnalyzer(_) => true,
+            Error::InvalidAnalyzer(_) => true,
             Error::Fetch(error) => error.is_bad_input(),
         }
     }
@@ -53,10 +52,6 @@ impl From<std::io::Error> for Error {
     fn from(error: std::io::Error) -> Self {
         Error::Fetch(traces::Error::Io(error))
     }
-}
-
-fn render_config_errors(errors: &[ConfigError]) -> String {
-    errors.iter().map(ToString::to_string).collect::<Vec<_>>().join("\n")
 }
 
 /// Runs `analyze` on stdout: [`Outcome::Failed`] when the trace fails the analyzer gates.
@@ -90,15 +85,12 @@ pub async fn analyze(args: AnalyzeArgs) -> Result<Outcome, CliError> {
 /// The analyzer configuration of `--analyzer FILE`, or Tracetest's default without one.
 ///
 /// # Errors
-/// [`Error::ReadAnalyzer`] when the file cannot be read, [`Error::InvalidAnalyzer`] with
-/// every definition error it has.
+/// [`Error::InvalidAnalyzer`] with every problem of the file, read as `run` reads it.
 pub fn load_config(path: Option<&Path>) -> Result<AnalyzerConfig, Error> {
     let Some(path) = path else {
         return Ok(AnalyzerConfig::default());
     };
-    let text = std::fs::read_to_string(path)
-        .map_err(|source| Error::ReadAnalyzer { path: path.to_path_buf(), source })?;
-    AnalyzerConfig::from_yaml(&text, path).map_err(Error::InvalidAnalyzer)
+    crate::spec::load_analyzer(path).map_err(Error::InvalidAnalyzer)
 }
 
 /// Lints `trace` with `config` and prints the verdict to `out`; returns whether it passed.
@@ -261,7 +253,8 @@ mod tests {
         let text = error.to_string();
         assert!(text.starts_with(&format!("{}:", path.display())), "{text}");
         let missing = load_config(Some(&dir.path().join("nope.yaml"))).unwrap_err();
-        assert!(matches!(missing, Error::ReadAnalyzer { .. }));
+        assert!(missing.is_bad_input());
+        assert!(missing.to_string().contains("cannot read file"), "{missing}");
         assert_eq!(load_config(None).unwrap(), AnalyzerConfig::default());
     }
 }

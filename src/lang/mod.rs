@@ -48,7 +48,8 @@
 //!
 //! - `view.rs`: [`TraceView`] / [`SpanView`], attribute text (5.1), tree order (5.2), meta
 //!   attributes (5.3).
-//! - `selector.rs`: [`Selector`] grammar, printing and matching (section 7).
+//! - `selector/`: [`Selector`] syntax tree and printing, parser (`parse.rs`) and matching
+//!   (`select.rs`) (section 7).
 //! - `lexer.rs`, `expr.rs`: expression tokens, [`Expr`], [`Assertion`], [`Template`] (8).
 //! - `value.rs`: typed values, type inference (8.3), duration display units (9, Q-18).
 //! - `builtins.rs`: the one table of filters (8.7) and the one table of functions (8.8).
@@ -80,7 +81,7 @@ pub use selector::{
     unmatched_selectors, Chain, Filter, PseudoClass, Selector, SelectorOp, SelectorValue, SpanSelector,
 };
 pub use value::{format_duration, DurationUnit, Item, Type, Value};
-pub use view::{SpanView, TraceView, SELECTED_SPANS_COUNT, TRIGGER_SPAN_NAME};
+pub use view::{SpanView, TraceView, SELECTED_SPANS_COUNT};
 
 use std::fmt;
 

@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use super::eval::eval_on;
 use super::*;
-use crate::model::{Event, KeyValue, Span, SpanId, SpanKind, StatusCode, Trace, TraceId};
+use crate::model::{Event, KeyValue, Span, SpanId, SpanKind, StatusCode, Trace, TraceId, TRIGGER_SPAN_NAME};
 
 const T: u64 = 1_700_000_000_000_000_000;
 const MS: u64 = 1_000_000;

@@ -7,14 +7,10 @@
 //! building the view costs one sort, not one string per attribute.
 
 use std::borrow::Cow;
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::ops::Range;
 
 use crate::model::{AttributeValue, KeyValue, Span, SpanId, Trace};
-
-/// The name of the span tracecheck inserts for the trigger (reference section 6).
-pub const TRIGGER_SPAN_NAME: &str = "Tracetest trigger";
 
 /// The attribute that reads the number of spans a spec's selector matched.
 pub const SELECTED_SPANS_COUNT: &str = "tracetest.selected_spans.count";
@@ -240,112 +236,27 @@ pub struct TraceView<'t> {
 }
 
 impl<'t> TraceView<'t> {
-    /// Builds the tree. A span whose parent is not in the trace is a root. With several
-    /// roots, the one named `Tracetest trigger` becomes the root and adopts the others;
-    /// without one, the roots form a forest ordered by start time (where Tracetest would
-    /// make a temporary root span that it later replaces by the trigger span). Spans caught
-    /// in a parent cycle are attached as extra roots so that every span is visited once.
+    /// Lays the trace out along its span tree ([`crate::model::SpanTree`], whose rules are
+    /// the reference's 5.2): a span's parent is its tree parent, so an orphan adopted by the
+    /// trigger span reads the trigger span's ID as `tracetest.span.parent_id`.
     pub fn new(trace: &'t Trace) -> Self {
-        let spans: Vec<&'t Span> = trace.spans.iter().map(|span| &**span).collect();
-        let n_spans = spans.len();
-        let mut position: HashMap<SpanId, usize> = HashMap::with_capacity(n_spans);
-        for (index, span) in spans.iter().enumerate() {
-            // A repeated span ID: the later span replaces the earlier one (5.2).
-            position.insert(span.span_id, index);
-        }
-        let live = |index: usize| position.get(&spans[index].span_id) == Some(&index);
-
-        let mut parent: Vec<Option<usize>> = vec![None; n_spans];
-        let mut roots: Vec<usize> = Vec::new();
-        for index in 0..n_spans {
-            if !live(index) {
-                continue;
-            }
-            match spans[index].parent_span_id.and_then(|id| position.get(&id)) {
-                Some(&parent_index) if parent_index != index => parent[index] = Some(parent_index),
-                _ => roots.push(index),
-            }
-        }
-        if roots.len() > 1 {
-            if let Some(&trigger) = roots.iter().find(|&&index| &*spans[index].name == TRIGGER_SPAN_NAME) {
-                for &other in &roots {
-                    if other != trigger {
-                        parent[other] = Some(trigger);
-                    }
-                }
-                roots = vec![trigger];
-            }
-        }
-
-        let mut children: Vec<Vec<usize>> = vec![Vec::new(); n_spans];
-        for index in 0..n_spans {
-            if let Some(parent_index) = parent[index] {
-                children[parent_index].push(index);
-            }
-        }
-        let by_start = |list: &mut Vec<usize>| list.sort_by_key(|&index| spans[index].start_time_unix_nano);
-        children.iter_mut().for_each(by_start);
-        by_start(&mut roots);
-
-        // Iterative pre-order walk: deep traces must not overflow the stack.
-        let mut order: Vec<usize> = Vec::with_capacity(n_spans);
-        let mut order_of: Vec<usize> = vec![usize::MAX; n_spans];
-        let mut depth_of: Vec<u32> = vec![0; n_spans];
-        let mut stack: Vec<usize> = Vec::new();
-        let mut walk = |root: usize, order: &mut Vec<usize>, order_of: &mut Vec<usize>| {
-            depth_of[root] = 0;
-            stack.push(root);
-            while let Some(index) = stack.pop() {
-                if order_of[index] != usize::MAX {
-                    continue;
-                }
-                order_of[index] = order.len();
-                order.push(index);
-                for &child in children[index].iter().rev() {
-                    if order_of[child] == usize::MAX {
-                        depth_of[child] = depth_of[index] + 1;
-                        stack.push(child);
-                    }
-                }
-            }
-        };
-        for &root in &roots {
-            walk(root, &mut order, &mut order_of);
-        }
-        for index in 0..n_spans {
-            if live(index) && order_of[index] == usize::MAX {
-                // A cycle: cut it here.
-                parent[index] = None;
-                walk(index, &mut order, &mut order_of);
-            }
-        }
-
-        let mut views: Vec<SpanView<'t>> = order
+        let tree = trace.tree();
+        let nodes = tree.nodes();
+        let spans = nodes
             .iter()
-            .map(|&index| {
-                let span = spans[index];
-                let tree_parent = parent[index].filter(|&p| order_of[p] < order_of[index]);
+            .map(|node| {
+                let span = &*trace.spans[node.span];
                 SpanView {
                     span,
-                    parent: tree_parent.map(|p| order_of[p]),
-                    parent_id: tree_parent.map(|p| spans[p].span_id),
-                    subtree_end: order_of[index] + 1,
-                    depth: depth_of[index],
+                    parent: node.parent,
+                    parent_id: node.parent.map(|at| trace.spans[nodes[at].span].span_id),
+                    subtree_end: node.subtree_end,
+                    depth: node.depth,
                     span_type: span.tracetest_type(),
                 }
             })
             .collect();
-        // Children follow their parent in pre-order, so walking backwards extends each
-        // parent's subtree to cover its children's.
-        for view_index in (0..views.len()).rev() {
-            if let Some(parent_index) = views[view_index].parent {
-                let end = views[view_index].subtree_end;
-                if end > views[parent_index].subtree_end {
-                    views[parent_index].subtree_end = end;
-                }
-            }
-        }
-        TraceView { spans: views }
+        TraceView { spans }
     }
 
     /// Every span in traversal order: the order of selector and assertion results.

@@ -1,5 +1,5 @@
 //! The span model every part of tracecheck shares: IDs as fixed byte arrays, compact owned
-//! spans with typed attributes, and the trace they form.
+//! spans with typed attributes, the trace they form and its one span tree.
 //!
 //! `model` knows nothing of OTLP (the conversion lives in `ingest`), of the store or of the
 //! languages. Strings that repeat across spans (attribute keys, span names, service names,
@@ -10,6 +10,7 @@ mod ids;
 mod span;
 mod time;
 mod trace;
+mod tree;
 
 pub use ids::{IdError, SpanId, TraceId};
 pub use span::{
@@ -18,3 +19,4 @@ pub use span::{
 };
 pub use time::civil_from_unix;
 pub use trace::Trace;
+pub use tree::{SpanTree, TreeNode, TRIGGER_SPAN_NAME};

@@ -5,7 +5,7 @@
 //! It renders a [`Trace`] to a `String` and knows nothing of where the trace came from;
 //! whether to colour is the caller's decision ([`super::style::use_colour`] answers it).
 
-use std::collections::HashMap;
+use std::collections::HashSet;
 use std::fmt::Write as _;
 
 use super::style::{Style, BOLD, DIM, RED};
@@ -48,78 +48,34 @@ struct Row<'t> {
     orphan: bool,
 }
 
-/// Spans in tree order: roots (no parent, or a parent not in the trace) by start time, each
-/// followed by its children by start time. Spans caught in a parent cycle, which no root
-/// reaches, come last so that every span is shown once.
+/// Spans in the order of the trace's span tree ([`crate::model::SpanTree`]), each with the
+/// glyphs of its place in it.
 fn tree_rows(trace: &Trace) -> Vec<Row<'_>> {
-    let spans: Vec<&Span> = trace.spans.iter().map(|span| &**span).collect();
-    let index_of: HashMap<SpanId, usize> =
-        spans.iter().enumerate().map(|(idx, span)| (span.span_id, idx)).collect();
-    let mut children: Vec<Vec<usize>> = vec![Vec::new(); spans.len()];
-    let mut roots = Vec::new();
-    for (idx, span) in spans.iter().enumerate() {
-        match span.parent_span_id.and_then(|parent| index_of.get(&parent)) {
-            Some(&parent_idx) if parent_idx != idx => children[parent_idx].push(idx),
-            _ => roots.push(idx),
+    let tree = trace.tree();
+    let nodes = tree.nodes();
+    let dangling: HashSet<SpanId> = tree.dangling_parents().iter().copied().collect();
+    let mut rows: Vec<Row<'_>> = Vec::with_capacity(nodes.len());
+    // The current node's ancestors below the root, each with whether it is a last child:
+    // they decide the glyphs of the columns before the node's own.
+    let mut path: Vec<(usize, bool)> = Vec::new();
+    for (at, node) in nodes.iter().enumerate() {
+        let span = &*trace.spans[node.span];
+        while path.last().is_some_and(|&(ancestor, _)| Some(ancestor) != node.parent) {
+            path.pop();
         }
-    }
-    let by_start = |a: &usize, b: &usize| spans[*a].start_time_unix_nano.cmp(&spans[*b].start_time_unix_nano);
-    roots.sort_by(by_start);
-    for list in &mut children {
-        list.sort_by(by_start);
-    }
-
-    let mut rows = Vec::with_capacity(spans.len());
-    let mut visited = vec![false; spans.len()];
-    let tree = Tree { spans: &spans, children: &children, index_of: &index_of };
-    for &root in &roots {
-        tree.walk(root, &mut visited, &mut rows);
-    }
-    for idx in 0..spans.len() {
-        if !visited[idx] {
-            tree.walk(idx, &mut visited, &mut rows);
+        let last = tree.is_last_child(at);
+        let mut prefix = String::new();
+        if node.depth > 0 {
+            for &(_, ancestor_last) in &path {
+                prefix.push_str(if ancestor_last { "   " } else { "│  " });
+            }
+            prefix.push_str(if last { "└─ " } else { "├─ " });
+            path.push((at, last));
         }
+        let orphan = span.parent_span_id.is_some_and(|parent| dangling.contains(&parent));
+        rows.push(Row { span, prefix, orphan });
     }
     rows
-}
-
-/// The parent links of a trace, by span index.
-struct Tree<'a, 't> {
-    spans: &'a [&'t Span],
-    children: &'a [Vec<usize>],
-    index_of: &'a HashMap<SpanId, usize>,
-}
-
-impl<'t> Tree<'_, 't> {
-    /// Depth-first from `root`, children in order, without recursion (deep traces exist).
-    fn walk(&self, root: usize, visited: &mut [bool], rows: &mut Vec<Row<'t>>) {
-        // (span index, glyphs of the ancestors' columns, is the last child, depth)
-        let mut stack: Vec<(usize, String, bool, usize)> = vec![(root, String::new(), true, 0)];
-        while let Some((idx, ancestors, last, depth)) = stack.pop() {
-            if visited[idx] {
-                continue;
-            }
-            visited[idx] = true;
-            let span = self.spans[idx];
-            let prefix = if depth == 0 {
-                String::new()
-            } else {
-                format!("{ancestors}{}", if last { "└─ " } else { "├─ " })
-            };
-            let orphan =
-                depth == 0 && span.parent_span_id.is_some_and(|parent| !self.index_of.contains_key(&parent));
-            rows.push(Row { span, prefix, orphan });
-            let child_ancestors = if depth == 0 {
-                String::new()
-            } else {
-                format!("{ancestors}{}", if last { "   " } else { "│  " })
-            };
-            let kids = &self.children[idx];
-            for (pos, &child) in kids.iter().enumerate().rev() {
-                stack.push((child, child_ancestors.clone(), pos + 1 == kids.len(), depth + 1));
-            }
-        }
-    }
 }
 
 /// Cuts `text` to at most `width` characters, marking the cut with `…`.

@@ -5,8 +5,8 @@ use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use super::{to_vars, Runner, SourceError, Variables};
 use crate::analyze;
-use crate::lang::{self, Selector, Template, TraceView, Vars, TRIGGER_SPAN_NAME};
-use crate::model::{Span, SpanId, Trace, TraceId};
+use crate::lang::{self, Selector, Template, TraceView, Vars};
+use crate::model::{Span, SpanId, Trace, TraceId, TRIGGER_SPAN_NAME};
 use crate::report::{self, AssertionReport, Reporter, SpecReport, StepReport, StepState, WaitProgress};
 use crate::spec::Test;
 use crate::store::WaitOptions;
@@ -119,11 +119,9 @@ async fn run_inner(
         if !outcome.complete {
             report.warnings.push(format!("trace judged incomplete: {}", outcome.missing.join("; ")));
         }
-        // The store may have lost the trigger span (a remote server's eviction); the view
-        // needs it either way.
-        if trace.span(trigger_span_id).is_none() {
-            trace.spans.push(std::sync::Arc::new(trigger_span));
-        }
+        // Above the old root, or folded into the trace's own trigger span (reference 6);
+        // also when the store lost ours (a remote server's eviction).
+        trace.place_trigger_span(trigger_span);
         trace
     };
     report.span_count = trace.spans.len();
@@ -220,7 +218,8 @@ fn unix_nanos(time: SystemTime) -> u64 {
 
 /// The `Tracetest trigger` root span of a run (design: the trigger span): the propagated
 /// span ID, the trigger's start and end, `service.name = tracetest`, and for http and grpc
-/// the response as `tracetest.response.status`, `.body` and `.headers`.
+/// the response as `tracetest.response.status`, `.body` and `.headers`. The judged trace
+/// gets it through [`Trace::place_trigger_span`].
 pub fn trigger_span(
     trace_id: TraceId,
     span_id: SpanId,

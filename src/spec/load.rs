@@ -6,27 +6,41 @@ use std::path::{Path, PathBuf};
 use marked_yaml::types::MarkedMappingNode;
 use marked_yaml::{LoadError, LoaderOptions, Node};
 
+use super::analyzer::read_analyzer;
 use super::check::{check, Language};
 use super::error::{Error, ErrorKind, Errors};
-use super::source::{line_of, Source};
+use super::source::Source;
+use super::trigger::read_trigger;
 use super::walk::{field, mapping_start, text_of, Ctx};
 use super::{AnalyzerFile, Loaded, Output, Spec, Suite, Test, Text, Variable, VariableSet};
+use crate::analyze::AnalyzerConfig;
 use crate::lang::{Assertion, Expr, Selector};
-use crate::trigger::{grpc, ApiKeyLocation, Auth, GrpcTrigger, Header, HttpTrigger, TraceIdTrigger, Trigger};
 
 /// Fields the Tracetest server adds to exported resources; accepted and ignored.
 const READ_ONLY_FIELDS: [&str; 3] = ["version", "createdAt", "summary"];
 
-const TRIGGER_TYPES: &str = "http, grpc or traceid";
-
 /// Loads one definition file: a Test, a TestSuite/Transaction (with every step loaded), a
-/// VariableSet/Environment, or an Analyzer (recognised, not parsed).
+/// VariableSet/Environment, or an Analyzer.
 ///
 /// # Errors
 /// Every problem found in the file and in the step files it names, each with its file,
 /// line and column.
 pub fn load_file(path: impl AsRef<Path>) -> Result<Loaded, Errors> {
     Loader::default().load(path.as_ref())
+}
+
+/// Loads an Analyzer file (`--analyzer FILE`) into the analyzer's configuration.
+///
+/// # Errors
+/// Every problem of the file, each with its position; a file of another type is an error.
+pub fn load_analyzer(path: impl AsRef<Path>) -> Result<AnalyzerConfig, Errors> {
+    match load_file(path)? {
+        Loaded::Analyzer(file) => Ok(file.config),
+        other => {
+            let message = format!("expected an Analyzer file, found a {}", other.kind());
+            Err(Error::without_position(other.path(), ErrorKind::Invalid(message)).into())
+        }
+    }
 }
 
 /// Loads every file (for `tracecheck validate`, and `run` with several files), returning
@@ -125,7 +139,7 @@ impl MarkerDefault for Option<marked_yaml::Marker> {
     }
 }
 
-fn base_dir(path: &Path) -> PathBuf {
+pub(super) fn base_dir(path: &Path) -> PathBuf {
     match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
@@ -133,7 +147,7 @@ fn base_dir(path: &Path) -> PathBuf {
 }
 
 /// `dir/rel` without `.` components, so messages show `tests/x.yaml`, not `tests/./x.yaml`.
-fn join_clean(dir: &Path, rel: &str) -> PathBuf {
+pub(super) fn join_clean(dir: &Path, rel: &str) -> PathBuf {
     let mut path = dir.to_path_buf();
     for component in Path::new(rel).components() {
         match component {
@@ -144,7 +158,7 @@ fn join_clean(dir: &Path, rel: &str) -> PathBuf {
     path
 }
 
-fn looks_like_path(text: &str) -> bool {
+pub(super) fn looks_like_path(text: &str) -> bool {
     text.starts_with("./") || text.starts_with("../") || text.starts_with('/')
 }
 
@@ -178,20 +192,7 @@ impl Loader {
         let kind = kind?;
         let path = ctx.source.path.clone();
         match kind.value.as_str() {
-            "Analyzer" => {
-                // `analyze` owns the Analyzer resource; its errors join this file's.
-                let label = path.display().to_string();
-                return match crate::analyze::AnalyzerConfig::from_node(root, &label) {
-                    Ok(config) => Some(Loaded::Analyzer(AnalyzerFile { path, config })),
-                    Err(errors) => {
-                        for error in errors {
-                            ctx.error_at(error.line, error.column, ErrorKind::Invalid(error.message));
-                        }
-                        None
-                    }
-                };
-            }
-            "Test" | "TestSuite" | "Transaction" | "VariableSet" | "Environment" => {}
+            "Test" | "TestSuite" | "Transaction" | "VariableSet" | "Environment" | "Analyzer" => {}
             other => {
                 ctx.error_at(
                     kind.line,
@@ -207,6 +208,9 @@ impl Loader {
         match kind.value.as_str() {
             "Test" => read_test(ctx, spec).map(Loaded::Test),
             "TestSuite" | "Transaction" => self.read_suite(ctx, spec, step_errors).map(Loaded::Suite),
+            "Analyzer" => {
+                read_analyzer(ctx, spec).map(|config| Loaded::Analyzer(AnalyzerFile { path, config }))
+            }
             _ => read_variable_set(ctx, spec).map(Loaded::VariableSet),
         }
     }
@@ -309,7 +313,7 @@ impl Loader {
 }
 
 /// Checks `text` as `language`, recording each problem at its position.
-fn check_text(ctx: &mut Ctx, language: Language, text: &Text) {
+pub(super) fn check_text(ctx: &mut Ctx, language: Language, text: &Text) {
     for (offset, message) in check(language, &text.value) {
         ctx.error_in_text(text, offset, ErrorKind::Expression { what: language.describe(), message });
     }
@@ -492,245 +496,6 @@ fn read_output_body(ctx: &mut Ctx, map: &MarkedMappingNode, name: Option<Text>) 
         selector_tree: selector_tree?,
         value_tree: value_tree?,
     })
-}
-
-fn read_trigger(ctx: &mut Ctx, node: &Node) -> Option<Trigger> {
-    let map = ctx.mapping(node, "trigger")?;
-    ctx.check_fields(
-        map,
-        "the trigger",
-        &["type", "httpRequest", "grpc", "traceid", "kafka", "graphql", "playwrightEngine"],
-    );
-    let kind = ctx.non_empty_text(map, "type", "the trigger")?;
-    let sub = |ctx: &mut Ctx, key: &str| {
-        ctx.required(map, key, "the trigger").and_then(|node| ctx.mapping(node, key))
-    };
-    match kind.value.as_str() {
-        "http" => sub(ctx, "httpRequest").and_then(|map| read_http(ctx, map)).map(Trigger::Http),
-        "grpc" => sub(ctx, "grpc").and_then(|map| read_grpc(ctx, map)).map(Trigger::Grpc),
-        "traceid" => sub(ctx, "traceid").and_then(|map| read_traceid(ctx, map)).map(Trigger::TraceId),
-        // Tracetest's integrations behave like a traceid trigger reading the env variable.
-        "cypress" | "playwright" | "artillery" | "k6" => {
-            Some(Trigger::TraceId(TraceIdTrigger { id: "${env:TRACE_ID}".to_string() }))
-        }
-        other => {
-            let message = if matches!(other, "kafka" | "graphql" | "playwrightengine") {
-                format!("trigger type `{other}` is not supported by tracecheck; use {TRIGGER_TYPES}")
-            } else {
-                format!("unknown trigger type `{other}`; expected {TRIGGER_TYPES}")
-            };
-            ctx.error_at(kind.line, kind.col, ErrorKind::Invalid(message));
-            None
-        }
-    }
-}
-
-/// An optional template field: its text (empty when absent), checked.
-fn template(ctx: &mut Ctx, map: &MarkedMappingNode, key: &str) -> Option<Text> {
-    let text = ctx.optional_text(map, key)?;
-    check_text(ctx, Language::Template, &text);
-    Some(text)
-}
-
-fn required_template(ctx: &mut Ctx, map: &MarkedMappingNode, key: &str, context: &str) -> Option<Text> {
-    let text = ctx.non_empty_text(map, key, context)?;
-    check_text(ctx, Language::Template, &text);
-    Some(text)
-}
-
-fn read_headers(ctx: &mut Ctx, map: &MarkedMappingNode, key: &str) -> Vec<Header> {
-    let mut headers = Vec::new();
-    let Some(items) = field(map, key).and_then(|node| ctx.sequence(node, key)) else { return headers };
-    for item in items {
-        let Some(entry) = ctx.mapping(item, key) else { continue };
-        ctx.check_fields(entry, &format!("an entry of `{key}`"), &["key", "value"]);
-        let name = template(ctx, entry, "key").map(|text| text.value).unwrap_or_default();
-        let value = template(ctx, entry, "value").map(|text| text.value).unwrap_or_default();
-        headers.push(Header { key: name, value });
-    }
-    headers
-}
-
-fn read_auth(ctx: &mut Ctx, map: &MarkedMappingNode) -> Option<Auth> {
-    let map = ctx.mapping(field(map, "auth")?, "auth")?;
-    ctx.check_fields(map, "auth", &["type", "basic", "apiKey", "bearer"]);
-    let kind = ctx.non_empty_text(map, "type", "auth")?;
-    let sub =
-        |ctx: &mut Ctx, key: &str| ctx.required(map, key, "auth").and_then(|node| ctx.mapping(node, key));
-    match kind.value.as_str() {
-        "basic" => {
-            let basic = sub(ctx, "basic")?;
-            ctx.check_fields(basic, "basic auth", &["username", "password"]);
-            let username = template(ctx, basic, "username").map(|text| text.value).unwrap_or_default();
-            let password = template(ctx, basic, "password").map(|text| text.value).unwrap_or_default();
-            Some(Auth::Basic { username, password })
-        }
-        "apiKey" => {
-            let api_key = sub(ctx, "apiKey")?;
-            ctx.check_fields(api_key, "apiKey auth", &["key", "value", "in"]);
-            let key = required_template(ctx, api_key, "key", "apiKey auth").map(|text| text.value);
-            let value = template(ctx, api_key, "value").map(|text| text.value).unwrap_or_default();
-            let location = match ctx.optional_text(api_key, "in") {
-                None => ApiKeyLocation::Header,
-                Some(text) if text.value == "header" => ApiKeyLocation::Header,
-                Some(text) if text.value == "query" => ApiKeyLocation::Query,
-                Some(text) => {
-                    let message = format!("apiKey `in` must be `header` or `query`, found `{}`", text.value);
-                    ctx.error_at(text.line, text.col, ErrorKind::Invalid(message));
-                    ApiKeyLocation::Header
-                }
-            };
-            Some(Auth::ApiKey { key: key?, value, location })
-        }
-        "bearer" => {
-            let bearer = sub(ctx, "bearer")?;
-            ctx.check_fields(bearer, "bearer auth", &["token"]);
-            let token = template(ctx, bearer, "token").map(|text| text.value).unwrap_or_default();
-            Some(Auth::Bearer { token })
-        }
-        other => {
-            let message = format!("unknown auth type `{other}`; expected basic, apiKey or bearer");
-            ctx.error_at(kind.line, kind.col, ErrorKind::Invalid(message));
-            None
-        }
-    }
-}
-
-fn read_http(ctx: &mut Ctx, map: &MarkedMappingNode) -> Option<HttpTrigger> {
-    let context = "httpRequest";
-    ctx.check_fields(map, context, &["method", "url", "headers", "body", "sslVerification", "auth"]);
-    let method = match ctx.optional_text(map, "method") {
-        None => "GET".to_string(),
-        Some(text) => {
-            let method = text.value.trim().to_ascii_uppercase();
-            if method.is_empty() || !method.bytes().all(|byte| byte.is_ascii_alphabetic()) {
-                let message = format!("invalid http method `{}`", text.value);
-                ctx.error_at(text.line, text.col, ErrorKind::Invalid(message));
-            }
-            method
-        }
-    };
-    let url = required_template(ctx, map, "url", context);
-    let headers = read_headers(ctx, map, "headers");
-    let body = read_body(ctx, map);
-    let ssl_verification = ctx.optional_bool(map, "sslVerification").unwrap_or(false);
-    let auth = read_auth(ctx, map);
-    Some(HttpTrigger { method, url: url?.value, headers, body, ssl_verification, auth })
-}
-
-/// The body text; a value naming an existing file (`./`, `../`, `/`) is replaced by the
-/// file's content, as Tracetest's CLI does, and checked as a template in that file.
-fn read_body(ctx: &mut Ctx, map: &MarkedMappingNode) -> String {
-    let Some(text) = ctx.optional_text(map, "body") else { return String::new() };
-    let value = text.value.trim();
-    if looks_like_path(value) && !value.contains('\n') {
-        let path = join_clean(&base_dir(&ctx.source.path), value);
-        if path.is_file() {
-            match std::fs::read_to_string(&path) {
-                Ok(content) => {
-                    for (offset, message) in check(Language::Template, &content) {
-                        let (line, col) = offset_position(&content, offset);
-                        ctx.errors.push(Error {
-                            path: path.clone(),
-                            line,
-                            col,
-                            kind: ErrorKind::Expression { what: Language::Template.describe(), message },
-                            source_line: line_of(&content, line),
-                        });
-                    }
-                    return content;
-                }
-                Err(error) => {
-                    let message = format!("cannot read body file {}: {error}", path.display());
-                    ctx.error_at(text.line, text.col, ErrorKind::Invalid(message));
-                    return String::new();
-                }
-            }
-        }
-    }
-    check_text(ctx, Language::Template, &text);
-    text.value
-}
-
-/// 1-based line and column (in characters) of a byte offset in a text.
-fn offset_position(text: &str, offset: usize) -> (usize, usize) {
-    let before = &text[..offset.min(text.len())];
-    let line = before.matches('\n').count() + 1;
-    let line_start = before.rfind('\n').map(|idx| idx + 1).unwrap_or(0);
-    (line, before[line_start..].chars().count() + 1)
-}
-
-fn read_grpc(ctx: &mut Ctx, map: &MarkedMappingNode) -> Option<GrpcTrigger> {
-    let context = "grpc";
-    ctx.check_fields(
-        map,
-        context,
-        &["protobufFile", "address", "method", "request", "metadata", "service", "auth"],
-    );
-    let dir = base_dir(&ctx.source.path);
-    let proto_text = ctx.non_empty_text(map, "protobufFile", context);
-    let proto = proto_text.as_ref().and_then(|text| {
-        let value = text.value.trim();
-        let is_inline = value.contains('\n') || value.contains('{') || value.starts_with("syntax");
-        if is_inline {
-            return Some((text.value.clone(), "trigger.proto".to_string(), Some(dir.clone())));
-        }
-        let path = join_clean(&dir, value);
-        match std::fs::read_to_string(&path) {
-            Ok(content) => {
-                let name = path.file_name().map(|name| name.to_string_lossy().into_owned());
-                Some((content, name.unwrap_or_else(|| "trigger.proto".into()), Some(base_dir(&path))))
-            }
-            Err(error) => {
-                let message = format!("cannot read protobuf file {}: {error}", path.display());
-                ctx.error_at(text.line, text.col, ErrorKind::Invalid(message));
-                None
-            }
-        }
-    });
-    let address = required_template(ctx, map, "address", context);
-    let method = required_template(ctx, map, "method", context);
-    let request = template(ctx, map, "request").map(|text| text.value).unwrap_or_default();
-    let metadata = read_headers(ctx, map, "metadata");
-    let service = ctx.optional_text(map, "service").map(|text| text.value);
-    let auth = read_auth(ctx, map);
-    let (proto, proto_name, proto_dir) = proto?;
-    let trigger = GrpcTrigger {
-        proto,
-        proto_name,
-        proto_dir,
-        address: address?.value,
-        method: method.as_ref()?.value.clone(),
-        request,
-        metadata,
-        service,
-        auth,
-    };
-    // Check the proto and, when the method is not a template, that it names a unary
-    // method, so a typo fails at load time rather than at run time.
-    let proto_text = proto_text?;
-    match grpc::compile_proto(&trigger.proto_name, &trigger.proto, trigger.proto_dir.as_deref()) {
-        Err(error) => ctx.error_at(proto_text.line, proto_text.col, ErrorKind::Invalid(error.to_string())),
-        Ok(_) if !trigger.method.contains("${") => {
-            if let Err(error) = trigger.method_descriptor() {
-                let method = method?;
-                ctx.error_at(method.line, method.col, ErrorKind::Invalid(error.to_string()));
-            }
-        }
-        Ok(_) => {}
-    }
-    Some(trigger)
-}
-
-fn read_traceid(ctx: &mut Ctx, map: &MarkedMappingNode) -> Option<TraceIdTrigger> {
-    ctx.check_fields(map, "traceid", &["id"]);
-    let id = required_template(ctx, map, "id", "traceid")?;
-    let trigger = TraceIdTrigger { id: id.value.clone() };
-    if !id.value.contains("${") && trigger.trace_id().is_err() {
-        let message = format!("trace id `{}` must be 32 hex characters", id.value);
-        ctx.error_at(id.line, id.col, ErrorKind::Invalid(message));
-    }
-    Some(trigger)
 }
 
 fn read_variable_set(ctx: &mut Ctx, map: &MarkedMappingNode) -> Option<VariableSet> {

@@ -6,20 +6,22 @@
 //! every selector, assertion, output value and trigger template), resolving a suite's steps
 //! to test files, and reporting every problem of every file with `file:line:col`. It keeps
 //! each expression's text with its position. It knows nothing of running tests: the runner
-//! takes the [`Test`]s and [`Trigger`](crate::trigger::Trigger)s it returns. Analyzer
-//! files are only recognised here; `analyze` parses them.
+//! takes the [`Test`]s and [`Trigger`](crate::trigger::Trigger)s it returns, and `analyze`
+//! the [`AnalyzerConfig`](crate::analyze::AnalyzerConfig) of an Analyzer file.
 
+mod analyzer;
 mod check;
 mod error;
 mod load;
 mod source;
+mod trigger;
 mod walk;
 
 use std::path::{Path, PathBuf};
 
 pub use check::{check, Language};
 pub use error::{Error, ErrorKind, Errors};
-pub use load::{load_file, validate_files};
+pub use load::{load_analyzer, load_file, validate_files};
 
 use crate::lang::{Assertion, Expr, Selector};
 use crate::trigger::Trigger;
@@ -113,7 +115,7 @@ pub struct Variable {
     pub secret: bool,
 }
 
-/// An Analyzer file, recognised by its `type` and parsed by `analyze`.
+/// An Analyzer file: `analyze`'s configuration, read here like every definition.
 #[derive(Debug, Clone, PartialEq)]
 pub struct AnalyzerFile {
     pub path: PathBuf,

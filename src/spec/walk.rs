@@ -139,6 +139,18 @@ impl<'s> Ctx<'s> {
         Some(text)
     }
 
+    /// An integer field; a quoted number is a string, not an integer.
+    pub fn optional_int(&mut self, map: &MarkedMappingNode, key: &str) -> Option<i64> {
+        let node = field(map, key)?;
+        if let Node::Scalar(scalar) = node {
+            if let Some(number) = scalar.may_coerce().then(|| scalar.as_str().parse::<i64>().ok()).flatten() {
+                return Some(number);
+            }
+        }
+        self.wrong_type(node, key, "an integer");
+        None
+    }
+
     pub fn optional_bool(&mut self, map: &MarkedMappingNode, key: &str) -> Option<bool> {
         let node = field(map, key)?;
         match node {

@@ -637,18 +637,10 @@ impl Shared {
     }
 }
 
-/// The `ListTraces` line of one trace: its root (a span without a parent, else one whose
-/// parent is missing, earliest first), that root's service, and the trace's time range.
+/// The `ListTraces` line of one trace: the root of its span tree (the trigger span, else the
+/// earliest root), that root's service, and the trace's time range.
 pub(crate) fn summarize(trace_id: TraceId, spans: &[Arc<Span>]) -> TraceSummary {
-    let parentless = spans.iter().filter(|span| span.parent_span_id.is_none());
-    let root = parentless.min_by_key(|span| span.start_time_unix_nano).or_else(|| {
-        let ids: HashSet<SpanId> = spans.iter().map(|span| span.span_id).collect();
-        spans
-            .iter()
-            .filter(|span| span.parent_span_id.is_some_and(|parent| !ids.contains(&parent)))
-            .min_by_key(|span| span.start_time_unix_nano)
-    });
-    let root = root.or(spans.first());
+    let root = crate::model::SpanTree::new(spans).root().map(|node| &spans[node.span]);
     let start = spans.iter().map(|span| span.start_time_unix_nano).min().unwrap_or(0);
     let end = spans.iter().map(|span| span.end_time_unix_nano).max().unwrap_or(0).max(start);
     let service_name = root

@@ -456,7 +456,11 @@ fn describes_many_dangling_parents() {
         super::wait::structural_problems(
             &Trace::new(
                 tid(1),
-                parents.iter().map(|parent| Arc::new(span(1, 100, None).with_parent(*parent))).collect()
+                parents
+                    .iter()
+                    .zip(100..)
+                    .map(|(parent, id)| Arc::new(span(1, id, None).with_parent(*parent)))
+                    .collect()
             ),
             None
         ),

@@ -6,7 +6,6 @@
 //! that lands after the look always wakes the next `select!`. Timers decide when to judge;
 //! the trace is decoded and checked (rules 1-3) only then, and again only if spans arrived.
 
-use std::collections::HashSet;
 use std::fmt::Write as _;
 use std::sync::Arc;
 
@@ -169,21 +168,19 @@ fn judged(
     WaitOutcome { trace: Some(trace), complete, missing, last_span_at: Some(last_update) }
 }
 
-/// Rules 1 and 2: a root (a span without a parent, or the trigger span) and no parent ID
-/// that is neither in the trace nor the trigger span.
+/// Rules 1 and 2 over the span tree: a root (the trigger span, or a span without a parent,
+/// which the tree may have put under a `Tracetest trigger` span)
+/// and no dangling parent but the trigger span.
 pub(crate) fn structural_problems(trace: &Trace, trigger_span_id: Option<SpanId>) -> Vec<String> {
     let mut problems = Vec::new();
-    let has_root = trigger_span_id.is_some() || trace.spans.iter().any(|span| span.parent_span_id.is_none());
+    let tree = trace.tree();
+    let has_root = trigger_span_id.is_some()
+        || tree.nodes().iter().any(|node| trace.spans[node.span].parent_span_id.is_none());
     if !has_root {
         problems.push("no root span".to_string());
     }
-    let ids: HashSet<SpanId> = trace.spans.iter().map(|span| span.span_id).collect();
-    let mut dangling: Vec<SpanId> = Vec::new();
-    for parent in trace.spans.iter().filter_map(|span| span.parent_span_id) {
-        if !ids.contains(&parent) && Some(parent) != trigger_span_id && !dangling.contains(&parent) {
-            dangling.push(parent);
-        }
-    }
+    let dangling: Vec<SpanId> =
+        tree.dangling_parents().iter().copied().filter(|&parent| Some(parent) != trigger_span_id).collect();
     if !dangling.is_empty() {
         problems.push(describe_dangling(&dangling));
     }
