@@ -147,7 +147,9 @@ impl KafkaTrigger {
                 SaslMechanism::ScramSha512 => SaslConfig::ScramSha512(credentials),
             });
         }
-        let client = step(&target, "connect", CONNECT_TIMEOUT, builder.build()).await?;
+        // A TLS client talking to a plaintext listener gets no answer at all: say so.
+        let connect = if tls { "connect (TLS: is the listener TLS?)" } else { "connect" };
+        let client = step(&target, connect, CONNECT_TIMEOUT, builder.build()).await?;
 
         let topics = step(&target, "list topics", TRIGGER_TIMEOUT, client.list_topics()).await?;
         let Some(topic) = topics.iter().find(|topic| topic.name == self.topic) else {
@@ -258,7 +260,24 @@ fn classify(error: &ClientError) -> String {
         }
         source = cause.source();
     }
-    chain
+    // rskafka keeps the cause of a failed connection in fields that are not `source()`
+    // (its retry and transport errors), so what is left is known by its text.
+    let lower = chain.to_ascii_lowercase();
+    let kind = if lower.contains("sasl") {
+        "authentication refused"
+    } else if ["certificate", "tls", "handshake", "corrupt message", "peer"]
+        .iter()
+        .any(|word| lower.contains(word))
+    {
+        "TLS failure"
+    } else if lower.contains("error connecting to broker") {
+        "broker unreachable"
+    } else if lower.contains("unknowntopicorpartition") {
+        "unknown topic"
+    } else {
+        return chain;
+    };
+    format!("{kind}: {chain}")
 }
 
 /// The partition the Java client's default partitioner picks for a keyed record.
