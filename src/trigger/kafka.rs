@@ -379,7 +379,66 @@ impl ServerCertVerifier for AcceptAnyCertificate {
 
 #[cfg(test)]
 mod tests {
-    use super::{java_partition, murmur2};
+    use super::{java_partition, murmur2, KafkaAuth, KafkaTrigger, SaslMechanism};
+    use crate::trigger::Header;
+
+    #[test]
+    fn render_maps_every_string_field() {
+        let t = |text: &str| format!("${{{text}}}");
+        let trigger = KafkaTrigger {
+            broker_urls: vec![t("a"), t("b")],
+            topic: t("c"),
+            headers: vec![Header { key: t("d"), value: t("e") }],
+            message_key: t("f"),
+            message_value: t("g"),
+            ssl_verification: true,
+            authentication: Some(KafkaAuth {
+                mechanism: SaslMechanism::Plain,
+                username: t("h"),
+                password: t("i"),
+            }),
+        };
+        let rendered = trigger
+            .render(&mut |text: &str| {
+                Ok::<_, ()>(text.trim_start_matches("${").trim_end_matches('}').to_uppercase())
+            })
+            .expect("render");
+        assert_eq!(
+            rendered,
+            KafkaTrigger {
+                broker_urls: vec!["A".into(), "B".into()],
+                topic: "C".into(),
+                headers: vec![Header { key: "D".into(), value: "E".into() }],
+                message_key: "F".into(),
+                message_value: "G".into(),
+                ssl_verification: true,
+                authentication: Some(KafkaAuth {
+                    mechanism: SaslMechanism::Plain,
+                    username: "H".into(),
+                    password: "I".into()
+                }),
+            }
+        );
+    }
+
+    #[test]
+    fn a_scheme_picks_tls_and_is_stripped() {
+        let mut trigger = KafkaTrigger {
+            broker_urls: vec!["tcp://a:1".into(), "b:2".into()],
+            topic: String::new(),
+            headers: Vec::new(),
+            message_key: String::new(),
+            message_value: String::new(),
+            ssl_verification: false,
+            authentication: None,
+        };
+        assert_eq!(trigger.brokers(), (vec!["a:1".to_string(), "b:2".to_string()], false));
+        trigger.broker_urls[1] = "SSL://b:2/".into();
+        assert_eq!(trigger.brokers(), (vec!["a:1".to_string(), "b:2".to_string()], true));
+        trigger.broker_urls = vec!["a:1".into()];
+        trigger.ssl_verification = true;
+        assert_eq!(trigger.brokers().1, true);
+    }
 
     /// Values from Kafka's own `UtilsTest.testMurmur2`, computed by the Java client.
     #[test]
