@@ -4,7 +4,7 @@
 use std::path::{Path, PathBuf};
 
 use tracecheck::spec::{self, ErrorKind, Loaded};
-use tracecheck::trigger::{Auth, Header, Trigger};
+use tracecheck::trigger::{Auth, GraphqlBody, Header, KafkaAuth, SaslMechanism, Trigger};
 
 fn fixture(name: &str) -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/spec").join(name)
@@ -149,7 +149,27 @@ fn reports_every_error_with_its_position() {
                 "9:24: expected true or false for `sslVerification`",
             ],
         ),
-        ("type: Test\nspec:\n  name: t\n  trigger: {type: kafka}\n", &["4:19: trigger type `kafka` is not supported"]),
+        (
+            "type: Test\nspec:\n  name: t\n  trigger: {type: playwrightengine}\n",
+            &["4:19: trigger type `playwrightengine` is not supported"],
+        ),
+        ("type: Test\nspec:\n  name: t\n  trigger: {type: kafka}\n", &["4:13: missing required field `kafka` in the trigger"]),
+        (
+            "type: Test\nspec:\n  name: t\n  trigger: {type: kafka, kafka: {topic: t, brokerUrls: []}}\n",
+            &["4:56: `brokerUrls` in kafka must name at least one broker"],
+        ),
+        (
+            "type: Test\nspec:\n  name: t\n  trigger: {type: kafka, kafka: {brokerUrls: [b], topic: t, authentication: {type: oauth}}}\n",
+            &["4:84: unknown kafka authentication type `oauth`"],
+        ),
+        (
+            "type: Test\nspec:\n  name: t\n  trigger: {type: kafka, kafka: {brokerUrls: ['${var:A +}'], topic: t}}\n",
+            &["4:57: invalid template"],
+        ),
+        (
+            "type: Test\nspec:\n  name: t\n  trigger: {type: graphql, graphql: {url: x, body: {variables: {}}}}\n",
+            &["4:53: missing required field `query` in the graphql body"],
+        ),
         ("type: Test\nspec:\n  name: t\n  trigger: {type: ftp}\n", &["4:19: unknown trigger type `ftp`"]),
         (
             "type: Test\nspec:\n  name: t\n  trigger: {type: traceid, traceid: {id: xyz}}\n",
@@ -250,7 +270,9 @@ fn render_shows_the_source_line_and_a_caret() {
     let rendered = errors.render();
     let lines: Vec<&str> = rendered.lines().collect();
     assert!(
-        lines[0].ends_with("t.yaml:4:19: unknown trigger type `ftp`; expected http, grpc or traceid"),
+        lines[0].ends_with(
+            "t.yaml:4:19: unknown trigger type `ftp`; expected http, grpc, traceid, kafka or graphql"
+        ),
         "{rendered}"
     );
     assert_eq!(lines[1], " 4 |   trigger: {type: ftp}");
@@ -323,4 +345,43 @@ fn a_step_id_may_name_a_test_given_alongside() {
         spec::validate_files(&[suite_path, test_path]).unwrap_or_else(|errors| panic!("{}", errors.render()));
     let Loaded::Suite(suite) = &loaded[0] else { panic!("suite") };
     assert_eq!(suite.steps[0].name, "far");
+}
+
+#[test]
+fn loads_kafka_and_graphql_triggers_with_every_field() {
+    let test = load_test("kafka.yaml");
+    let Trigger::Kafka(kafka) = &test.trigger else { panic!("expected kafka trigger") };
+    assert_eq!(kafka.broker_urls, ["${env:KAFKA_BROKER}", "localhost:9093"]);
+    assert_eq!(kafka.topic, "users");
+    assert_eq!(kafka.headers, [Header { key: "source".into(), value: "${var:SOURCE}".into() }]);
+    assert_eq!((kafka.message_key.as_str(), kafka.message_value.as_str()), ("user-1", r#"{"id": 1}"#));
+    assert!(kafka.ssl_verification);
+    assert_eq!(
+        kafka.authentication,
+        Some(KafkaAuth {
+            mechanism: SaslMechanism::Plain,
+            username: "${var:USER}".into(),
+            password: "secret".into()
+        })
+    );
+
+    let test = load_test("graphql.yaml");
+    let Trigger::Graphql(graphql) = &test.trigger else { panic!("expected graphql trigger") };
+    assert_eq!(graphql.url, "${var:HOST}/graphql");
+    assert_eq!(graphql.headers, [Header { key: "x-tenant".into(), value: "acme".into() }]);
+    assert_eq!(graphql.auth, Some(Auth::Basic { username: "u".into(), password: "p".into() }));
+    assert!(!graphql.ssl_verification);
+    assert_eq!(graphql.schema, "type Query { user(id: ID!): User }");
+    assert_eq!(
+        graphql.body,
+        GraphqlBody {
+            query: "query GetUser($id: ID!) { user(id: $id) { name } }".into(),
+            variables: vec![("id".into(), "1".into())],
+            operation_name: "GetUser".into(),
+        }
+    );
+    assert_eq!(
+        graphql.body_json(),
+        r#"{"operationName":"GetUser","query":"query GetUser($id: ID!) { user(id: $id) { name } }","variables":{"id":"1"}}"#
+    );
 }

@@ -243,5 +243,8 @@ pub fn trigger_span(
                 serde_json::Value::Array(headers).to_string().as_str(),
             );
     }
+    for (key, value) in &response.attributes {
+        span = span.with_attribute(*key, *value);
+    }
     span
 }

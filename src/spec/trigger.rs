@@ -8,11 +8,14 @@ use super::check::{check, Language};
 use super::error::{Error, ErrorKind};
 use super::load::{base_dir, check_text, join_clean, looks_like_path};
 use super::source::line_of;
-use super::walk::{field, Ctx};
+use super::walk::{field, is_null, Ctx};
 use super::Text;
-use crate::trigger::{grpc, ApiKeyLocation, Auth, GrpcTrigger, Header, HttpTrigger, TraceIdTrigger, Trigger};
+use crate::trigger::{
+    grpc, ApiKeyLocation, Auth, GraphqlBody, GraphqlTrigger, GrpcTrigger, Header, HttpTrigger, KafkaAuth,
+    KafkaTrigger, SaslMechanism, TraceIdTrigger, Trigger,
+};
 
-const TRIGGER_TYPES: &str = "http, grpc or traceid";
+const TRIGGER_TYPES: &str = "http, grpc, traceid, kafka or graphql";
 
 pub(super) fn read_trigger(ctx: &mut Ctx, node: &Node) -> Option<Trigger> {
     let map = ctx.mapping(node, "trigger")?;
@@ -29,12 +32,14 @@ pub(super) fn read_trigger(ctx: &mut Ctx, node: &Node) -> Option<Trigger> {
         "http" => sub(ctx, "httpRequest").and_then(|map| read_http(ctx, map)).map(Trigger::Http),
         "grpc" => sub(ctx, "grpc").and_then(|map| read_grpc(ctx, map)).map(Trigger::Grpc),
         "traceid" => sub(ctx, "traceid").and_then(|map| read_traceid(ctx, map)).map(Trigger::TraceId),
+        "kafka" => sub(ctx, "kafka").and_then(|map| read_kafka(ctx, map)).map(Trigger::Kafka),
+        "graphql" => sub(ctx, "graphql").and_then(|map| read_graphql(ctx, map)).map(Trigger::Graphql),
         // Tracetest's integrations behave like a traceid trigger reading the env variable.
         "cypress" | "playwright" | "artillery" | "k6" => {
             Some(Trigger::TraceId(TraceIdTrigger { id: "${env:TRACE_ID}".to_string() }))
         }
         other => {
-            let message = if matches!(other, "kafka" | "graphql" | "playwrightengine") {
+            let message = if other == "playwrightengine" {
                 format!("trigger type `{other}` is not supported by tracecheck; use {TRIGGER_TYPES}")
             } else {
                 format!("unknown trigger type `{other}`; expected {TRIGGER_TYPES}")
@@ -251,4 +256,108 @@ fn read_traceid(ctx: &mut Ctx, map: &MarkedMappingNode) -> Option<TraceIdTrigger
         ctx.error_at(id.line, id.col, ErrorKind::Invalid(message));
     }
     Some(trigger)
+}
+
+/// `kafka: {brokerUrls, topic, headers, messageKey, messageValue, sslVerification,
+/// authentication}`; every string is a template.
+fn read_kafka(ctx: &mut Ctx, map: &MarkedMappingNode) -> Option<KafkaTrigger> {
+    let context = "kafka";
+    ctx.check_fields(
+        map,
+        context,
+        &[
+            "brokerUrls",
+            "topic",
+            "headers",
+            "messageKey",
+            "messageValue",
+            "sslVerification",
+            "authentication",
+        ],
+    );
+    let mut broker_urls = Vec::new();
+    if let Some(node) = ctx.required(map, "brokerUrls", context) {
+        // A single string is taken as a one-element list.
+        let items = match node {
+            Node::Scalar(_) => std::slice::from_ref(node),
+            _ => ctx.sequence(node, "brokerUrls").unwrap_or_default(),
+        };
+        for item in items {
+            if let Some(text) = ctx.text(item, "brokerUrls") {
+                check_text(ctx, Language::Template, &text);
+                broker_urls.push(text.value);
+            }
+        }
+        if broker_urls.iter().all(|url| url.trim().is_empty()) {
+            ctx.invalid(node.span(), "`brokerUrls` in kafka must name at least one broker");
+        }
+    }
+    let topic = required_template(ctx, map, "topic", context);
+    let headers = read_headers(ctx, map, "headers");
+    let message_key = template(ctx, map, "messageKey").map(|text| text.value).unwrap_or_default();
+    let message_value = template(ctx, map, "messageValue").map(|text| text.value).unwrap_or_default();
+    let ssl_verification = ctx.optional_bool(map, "sslVerification").unwrap_or(false);
+    let authentication = read_kafka_auth(ctx, map);
+    Some(KafkaTrigger {
+        broker_urls,
+        topic: topic?.value,
+        headers,
+        message_key,
+        message_value,
+        ssl_verification,
+        authentication,
+    })
+}
+
+/// `authentication: {type: plain, plain: {username, password}}` (also `scramSha256`,
+/// `scramSha512`, with the credentials under the key of the same name).
+fn read_kafka_auth(ctx: &mut Ctx, map: &MarkedMappingNode) -> Option<KafkaAuth> {
+    let map = ctx.mapping(field(map, "authentication")?, "authentication")?;
+    let mut allowed = vec!["type"];
+    allowed.extend(SaslMechanism::NAMES.iter().map(|(name, _)| *name));
+    ctx.check_fields(map, "kafka authentication", &allowed);
+    let kind = ctx.non_empty_text(map, "type", "kafka authentication")?;
+    let Some((name, mechanism)) = SaslMechanism::NAMES.iter().find(|(name, _)| *name == kind.value) else {
+        let message = format!(
+            "unknown kafka authentication type `{}`; expected plain, scramSha256 or scramSha512",
+            kind.value
+        );
+        ctx.error_at(kind.line, kind.col, ErrorKind::Invalid(message));
+        return None;
+    };
+    let credentials =
+        ctx.required(map, name, "kafka authentication").and_then(|node| ctx.mapping(node, name))?;
+    ctx.check_fields(credentials, &format!("{name} authentication"), &["username", "password"]);
+    let username = template(ctx, credentials, "username").map(|text| text.value).unwrap_or_default();
+    let password = template(ctx, credentials, "password").map(|text| text.value).unwrap_or_default();
+    Some(KafkaAuth { mechanism: *mechanism, username, password })
+}
+
+/// `graphql: {url, headers, auth, sslVerification, schema, body: {query, variables,
+/// operationName}}`.
+fn read_graphql(ctx: &mut Ctx, map: &MarkedMappingNode) -> Option<GraphqlTrigger> {
+    let context = "graphql";
+    ctx.check_fields(map, context, &["url", "headers", "auth", "sslVerification", "schema", "body"]);
+    let url = required_template(ctx, map, "url", context);
+    let headers = read_headers(ctx, map, "headers");
+    let auth = read_auth(ctx, map);
+    let ssl_verification = ctx.optional_bool(map, "sslVerification").unwrap_or(false);
+    let schema = ctx.optional_text(map, "schema").map(|text| text.value).unwrap_or_default();
+    let mut body = GraphqlBody::default();
+    if let Some(body_map) = ctx.required(map, "body", context).and_then(|node| ctx.mapping(node, "body")) {
+        ctx.check_fields(body_map, "the graphql body", &["query", "variables", "operationName"]);
+        body.query = required_template(ctx, body_map, "query", "the graphql body")?.value;
+        body.operation_name =
+            template(ctx, body_map, "operationName").map(|text| text.value).unwrap_or_default();
+        let variables = field(body_map, "variables").filter(|node| !is_null(node));
+        if let Some(variables) = variables.and_then(|node| ctx.mapping(node, "variables")) {
+            for (name, value) in variables.iter() {
+                if let Some(text) = ctx.text(value, name.as_str()) {
+                    check_text(ctx, Language::Template, &text);
+                    body.variables.push((name.as_str().to_string(), text.value));
+                }
+            }
+        }
+    }
+    Some(GraphqlTrigger { url: url?.value, headers, auth, ssl_verification, schema, body })
 }

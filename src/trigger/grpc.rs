@@ -157,6 +157,7 @@ impl GrpcTrigger {
             status_text: code_name(code).to_string(),
             headers,
             body,
+            attributes: Vec::new(),
             started,
             finished,
         })

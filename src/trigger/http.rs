@@ -127,6 +127,7 @@ impl HttpTrigger {
             },
             headers,
             body: String::from_utf8_lossy(&body).into_owned(),
+            attributes: Vec::new(),
             started,
             finished,
         })

@@ -1,8 +1,9 @@
 //! Triggers: the operation a test starts, which the system under test traces.
 //!
 //! Each kind lives in its own file with a type that has the same `fire` method: [`http`]
-//! (an HTTP request), [`grpc`] (a unary gRPC call built at run time from a proto file) and
-//! [`traceid`] (nothing is sent; the trace was started by something else). [`Trigger`] is
+//! (an HTTP request), [`grpc`] (a unary gRPC call built at run time from a proto file),
+//! [`kafka`] (one record produced to a topic), [`graphql`] (an HTTP POST of a GraphQL
+//! request) and [`traceid`] (nothing is sent; the trace was started by something else). [`Trigger`] is
 //! the enum over them with one dispatch match. A new trigger is a file, a variant, its
 //! YAML shape in `spec` and an integration test.
 //!
@@ -11,16 +12,20 @@
 //! `trigger` knows nothing of variables, traces or reports; it only sends the request with
 //! the run's trace context and hands back the response.
 
+pub mod graphql;
 pub mod grpc;
 pub mod http;
+pub mod kafka;
 pub mod traceid;
 
 use std::time::SystemTime;
 
 use crate::model::{SpanId, TraceId};
 
+pub use graphql::{GraphqlBody, GraphqlTrigger};
 pub use grpc::GrpcTrigger;
 pub use http::HttpTrigger;
+pub use kafka::{KafkaAuth, KafkaTrigger, SaslMechanism};
 pub use traceid::TraceIdTrigger;
 
 /// Why a trigger could not produce a response. An HTTP 4xx/5xx or a non-OK gRPC status is
@@ -46,6 +51,10 @@ pub enum Error {
     RequestBody { message: String, reason: String },
     #[error("invalid trace id {0:?}: expected 32 hex characters")]
     TraceId(String),
+    /// `reason` starts with what went wrong: broker unreachable, TLS failure,
+    /// authentication refused, unknown topic, or which call timed out.
+    #[error("{target}: {reason}")]
+    Kafka { target: String, reason: String },
 }
 
 /// A key/value pair as Tracetest writes headers and metadata (`{key, value}`), in order,
@@ -87,6 +96,8 @@ pub struct TriggerResponse {
     pub headers: Vec<(String, String)>,
     /// Response body text (gRPC: the message as indented JSON).
     pub body: String,
+    /// More attributes for the trigger span (kafka: the partition and offset).
+    pub attributes: Vec<(&'static str, i64)>,
     pub started: SystemTime,
     pub finished: SystemTime,
 }
@@ -97,6 +108,8 @@ pub enum Trigger {
     Http(HttpTrigger),
     Grpc(GrpcTrigger),
     TraceId(TraceIdTrigger),
+    Kafka(KafkaTrigger),
+    Graphql(GraphqlTrigger),
 }
 
 impl Trigger {
@@ -106,15 +119,18 @@ impl Trigger {
             Trigger::Http(_) => "http",
             Trigger::Grpc(_) => "grpc",
             Trigger::TraceId(_) => "traceid",
+            Trigger::Kafka(_) => "kafka",
+            Trigger::Graphql(_) => "graphql",
         }
     }
 
     /// Whether the response belongs on the trigger span as `tracetest.response.*`
-    /// (http and grpc; a `traceid` trigger sent nothing).
+    /// (http, grpc and graphql; a `traceid` trigger sent nothing, a `kafka` one has no
+    /// response beyond its partition and offset).
     pub fn records_response(&self) -> bool {
         match self {
-            Trigger::Http(_) | Trigger::Grpc(_) => true,
-            Trigger::TraceId(_) => false,
+            Trigger::Http(_) | Trigger::Grpc(_) | Trigger::Graphql(_) => true,
+            Trigger::TraceId(_) | Trigger::Kafka(_) => false,
         }
     }
 
@@ -128,6 +144,8 @@ impl Trigger {
             Trigger::Http(http) => Trigger::Http(http.render(render)?),
             Trigger::Grpc(grpc) => Trigger::Grpc(grpc.render(render)?),
             Trigger::TraceId(traceid) => Trigger::TraceId(traceid.render(render)?),
+            Trigger::Kafka(kafka) => Trigger::Kafka(kafka.render(render)?),
+            Trigger::Graphql(graphql) => Trigger::Graphql(graphql.render(render)?),
         })
     }
 
@@ -142,6 +160,8 @@ impl Trigger {
             Trigger::Http(http) => http.fire(trace_id, span_id).await,
             Trigger::Grpc(grpc) => grpc.fire(trace_id, span_id).await,
             Trigger::TraceId(traceid) => traceid.fire(trace_id, span_id).await,
+            Trigger::Kafka(kafka) => kafka.fire(trace_id, span_id).await,
+            Trigger::Graphql(graphql) => graphql.fire(trace_id, span_id).await,
         }
     }
 }
@@ -171,8 +191,9 @@ impl Auth {
 }
 
 /// The trace context headers Tracetest sends with every trigger (reference 4.7), with
-/// every propagator at once and the sampled flag set. Names are lower case (HTTP/2 and
-/// gRPC metadata require it).
+/// every propagator at once and the sampled flag set: HTTP and GraphQL headers, gRPC
+/// metadata and Kafka record headers alike. Names are lower case (HTTP/2 and gRPC
+/// metadata require it).
 pub fn propagation_headers(trace_id: TraceId, span_id: SpanId) -> Vec<(&'static str, String)> {
     let trace = trace_id.to_hex();
     let span = span_id.to_hex();

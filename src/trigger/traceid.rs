@@ -43,6 +43,7 @@ impl TraceIdTrigger {
             status_text: String::new(),
             headers: Vec::new(),
             body: String::new(),
+            attributes: Vec::new(),
             started: now,
             finished: now,
         })
