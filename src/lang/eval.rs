@@ -303,10 +303,23 @@ pub(crate) fn eval_expr(expr: &Expr, scope: Scope<'_, '_>) -> Result<Value, Stri
         let Some(def) = builtins::filter(&filter.name) else {
             return Err(format!("unknown filter {:?}", filter.name));
         };
-        let args = filter.args.iter().map(|arg| eval_term(arg, scope)).collect::<Result<Vec<_>, _>>()?;
+        let args =
+            filter.args.iter().map(|arg| eval_filter_arg(arg, scope)).collect::<Result<Vec<_>, _>>()?;
         value = (def.apply)(value, &args, filter.prepared.as_deref())?;
     }
     Ok(value)
+}
+
+/// A filter argument: escaped quotes in a string literal are unescaped (reference 8.7),
+/// so `json_path '$[?(@.a == \'x\')]'` reads a quoted `'x'`.
+fn eval_filter_arg(term: &Term, scope: Scope<'_, '_>) -> Result<Value, String> {
+    let value = eval_term(term, scope)?;
+    Ok(match (term, value) {
+        (Term::Str(_), Value::One(item)) if item.text.contains('\\') => {
+            Value::inferred(unescape_literal(&item.text))
+        }
+        (_, value) => value,
+    })
 }
 
 fn eval_term(term: &Term, scope: Scope<'_, '_>) -> Result<Value, String> {
@@ -326,7 +339,10 @@ fn eval_term(term: &Term, scope: Scope<'_, '_>) -> Result<Value, String> {
             let mut text = String::new();
             for part in &literal.parts {
                 match part {
-                    StrPart::Text(raw) => text.push_str(&unescape_literal(raw)),
+                    // As written, escapes kept (issue 10): a JSON text with `\"` inside a
+                    // quoted literal stays valid JSON for `json_path`. Comparisons unescape
+                    // both sides themselves (reference 9).
+                    StrPart::Text(raw) => text.push_str(raw),
                     StrPart::Interp(expr) => text.push_str(&eval_expr(expr, scope)?.text()),
                 }
             }

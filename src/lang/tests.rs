@@ -513,8 +513,11 @@ fn literals_and_arithmetic() {
     check_expr("", "1.5", "1.5", "number");
     check_expr("", "'text'", "text", "string");
     check_expr("", r#""text""#, "text", "string");
-    check_expr("", r#"'it\'s'"#, "it's", "string");
-    check_expr("", r#""say \"hi\"""#, "say \"hi\"", "string");
+    // A literal's text is as written, escapes kept (issue 10): filters see valid JSON.
+    check_expr("", r#"'it\'s'"#, r#"it\'s"#, "string");
+    check_expr("", r#""say \"hi\"""#, r#"say \"hi\""#, "string");
+    check_expr("", r#"'{"m": "a \"b\""}' | json_path '$.m'"#, r#"a "b""#, "string");
+    check_expr("", r#"'[{"m": "x"}]' | json_path '$[?(@.m == \'x\')].m'"#, "x", "string");
     check_expr("", r#"'a "b"'"#, "a \"b\"", "string");
     check_expr("", r#""42""#, "42", "number");
     check_expr("", r#""-3""#, "-3", "string");
@@ -552,6 +555,8 @@ fn literals_and_arithmetic() {
 #[test]
 fn interpolation() {
     check_expr("", r#""${1ms + 1ns}""#, "1000001", "number");
+    check_expr("", r#""took ${1s}""#, "took 1000000000", "string");
+    check_expr("", r#"'${200 ms}'"#, "200000000", "number");
     check_expr("", r#""user ${var:USER_ID}!""#, "user 42!", "string");
     check_expr("", r#"'${env:HOST}/users/${var:USER_ID}'"#, "localhost:8080/users/42", "string");
     check_expr("", r#""${[1, 'a']}""#, r#"[1, "a"]"#, "array");
@@ -593,6 +598,30 @@ fn filters() {
         "string",
     );
     check_expr("", "env:BODY | json_path '$.a.b'", "1", "number");
+    // Numbers print as Tracetest's Go code prints them (`%v` of an int64 or a float64).
+    for (json, text) in [
+        ("1e3", "1000"),
+        ("1.5", "1.5"),
+        ("1.0", "1"),
+        ("-2.50", "-2.5"),
+        ("-7", "-7"),
+        ("0", "0"),
+        ("-0", "0"),
+        ("1E3", "1000"),
+        ("1e6", "1e+06"),
+        ("123456.7", "123456.7"),
+        ("1234567.5", "1.2345675e+06"),
+        ("0.0001", "0.0001"),
+        ("0.00001", "1e-05"),
+        ("-2.5e-7", "-2.5e-07"),
+        ("1.5e300", "1.5e+300"),
+        ("9007199254740993", "9007199254740993"),
+        ("9223372036854775807", "9223372036854775807"),
+        ("-9223372036854775808", "-9223372036854775808"),
+        ("12345678901234567890", "12345678901234567890"),
+    ] {
+        check_expr("", &format!("'{{\"a\": {json}}}' | json_path '$.a'"), text, Type::infer(text).name());
+    }
     check_expr(
         "",
         "env:HOST | json_path '$.a'",
@@ -865,7 +894,18 @@ fn comparators() {
     check(post, "attr:http.method = var:USER_ID", Fail, "POST");
     check(post, "attr:http.status_code - 1 = 200", Pass, "200");
     check(post, "attr:http.status_code = var:USER_ID + 159", Pass, "201");
-    check(post, "'it\\'s' = \"it's\"", Pass, "it's");
+    // Both sides unescaped when compared (reference 9); observed as written (issue 10).
+    check(post, "'it\\'s' = \"it's\"", Pass, "it\\'s");
+    check(post, r#""say \"hi\"" = 'say "hi"'"#, Pass, r#"say \"hi\""#);
+    check(
+        post,
+        r#"'{ "message": "this should \"work\"" }' | json_path '$.message' = 'this should "work"'"#,
+        Pass,
+        r#"this should "work""#,
+    );
+    check(post, r#""took ${1s}" = "took 1000000000""#, Pass, "took 1000000000");
+    check(post, "'${1ms + 1ns}' = 1000001", Pass, "1000001");
+    check(post, "'${2s}' = '2000000000'", Pass, "2000000000");
     check(post, "attr:tracetest.selected_spans.count = 1", Pass, "1");
     check(post, "[\"a\",\"b\"] contains attr:http.method | type", Fail, "[\"a\", \"b\"]");
 }
