@@ -208,6 +208,14 @@ fn reports_every_error_with_its_position() {
             &["5:7: step file", "6:7: no Test with id `no-such-id`"],
         ),
         (
+            "type: Environment\nspec:\n  id: prod\n  name: prod\n  resources: []\n",
+            &["5:3: this is a Tracetest Cloud Environment (a workspace with `resources`), not a variable set"],
+        ),
+        (
+            "type: Environment\nspec:\n  name: prod\n  agentConfiguration:\n    serverless: true\n",
+            &["4:3: this is a Tracetest Cloud Environment (a workspace with `agentConfiguration`), not a variable set"],
+        ),
+        (
             "type: VariableSet\nspec:\n  name: v\n  values:\n    - value: 1\n    - key: A\n      type: hidden\n",
             &["5:7: missing required field `key` in a variable", "7:13: variable `type` must be `raw` or `secret`"],
         ),

@@ -17,6 +17,9 @@ use crate::trigger::{grpc, ApiKeyLocation, Auth, GrpcTrigger, Header, HttpTrigge
 /// Fields the Tracetest server adds to exported resources; accepted and ignored.
 const READ_ONLY_FIELDS: [&str; 3] = ["version", "createdAt", "summary"];
 
+/// Fields of a Tracetest Cloud `Environment` (a workspace), which is not a variable set.
+const CLOUD_ENVIRONMENT_FIELDS: [&str; 2] = ["resources", "agentConfiguration"];
+
 const TRIGGER_TYPES: &str = "http, grpc or traceid";
 
 /// Loads one definition file: a Test, a TestSuite/Transaction (with every step loaded), a
@@ -204,6 +207,20 @@ impl Loader {
             }
         }
         let spec = ctx.mapping(spec_node?, "spec")?;
+        if kind.value == "Environment" {
+            if let Some(key) = spec.keys().find(|key| CLOUD_ENVIRONMENT_FIELDS.contains(&key.as_str())) {
+                // Tracetest Cloud reuses the name `Environment` for a workspace (its
+                // resources and agent); only the old variable-set `Environment` is a run's
+                // `--vars`.
+                let message = format!(
+                    "this is a Tracetest Cloud Environment (a workspace with `{}`), not a variable set; \
+                     give `--vars` a VariableSet file (`type: VariableSet` with `values`)",
+                    key.as_str()
+                );
+                ctx.error(key.span(), ErrorKind::Invalid(message));
+                return None;
+            }
+        }
         match kind.value.as_str() {
             "Test" => read_test(ctx, spec).map(Loaded::Test),
             "TestSuite" | "Transaction" => self.read_suite(ctx, spec, step_errors).map(Loaded::Suite),
