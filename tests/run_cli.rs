@@ -71,6 +71,7 @@ async fn transaction_passes_outputs_between_steps_and_writes_junit() {
     let fetched = &steps[1]["specs"][0]["assertions"][1];
     assert_eq!(fetched["assertion"], "attr:tracetest.response.body | json_path '$.id' = var:USER_ID");
     assert_eq!(fetched["results"][0]["observed"], "1");
+    assert_eq!(fetched["results"][0]["expected"], "1", "the right side as resolved: var:USER_ID");
     // The insert span: selected once, duration reported in display units.
     let insert = &steps[0]["specs"][3];
     assert_eq!(insert["matched_spans"], 1);
@@ -145,6 +146,7 @@ async fn failed_assertion_fails_the_transaction_but_runs_every_step() {
     let assertion = &steps[0]["specs"][0]["assertions"][0];
     assert_eq!(assertion["passed"], false);
     assert_eq!(assertion["results"][0]["observed"], "/users");
+    assert_eq!(assertion["results"][0]["expected"], "/accounts");
     assert_eq!(
         assertion["results"][0]["error"],
         Value::Null,
@@ -155,6 +157,7 @@ async fn failed_assertion_fails_the_transaction_but_runs_every_step() {
     let xml = std::fs::read_to_string(&junit).expect("junit file written");
     assert!(xml.contains("<failure"), "{xml}");
     assert!(xml.contains("/users"), "the observed value is in the failure: {xml}");
+    assert!(xml.contains("observed /users, expected /accounts"), "the expected value is beside it: {xml}");
     service.shutdown().await;
 }
 

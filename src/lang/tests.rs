@@ -1158,3 +1158,48 @@ fn templates() {
     assert!(Template::parse("plain").unwrap().is_literal());
     assert_eq!(Expr::parse("'${uuid()}'").unwrap().evaluate(&vars()).unwrap().type_name(), "string");
 }
+
+/// `expected` is the right side as resolved for each span, in the display form of
+/// `observed` (issue 11): per span when it reads the span, durations in display units,
+/// `None` when the right side fails, known even when the left side fails.
+#[test]
+fn expected_is_the_right_side_per_span() {
+    let trace = shop();
+    let view = TraceView::new(&trace);
+    let expected_of = |selector: &str, assertion: &str| -> Vec<(String, Option<String>)> {
+        let selector = Selector::parse(selector).unwrap();
+        let assertion = Assertion::parse(assertion).unwrap();
+        let outcome = evaluate_spec(&view, &selector, &[assertion], &vars());
+        outcome.assertions[0]
+            .results
+            .iter()
+            .map(|result| (result.observed.clone(), result.expected.clone()))
+            .collect()
+    };
+    let pair = |observed: &str, expected: Option<&str>| (observed.to_string(), expected.map(str::to_string));
+    assert_eq!(
+        expected_of(r#"span[name="POST /users"]"#, r#""ana-1" = "ANA-1""#),
+        [pair("ana-1", Some("ANA-1"))]
+    );
+    assert_eq!(
+        expected_of(r#"span[tracetest.span.type="http"]"#, "attr:http.method = attr:name"),
+        [pair("POST", Some("POST /users")), pair("GET", Some("HTTP GET")), pair("", Some("GET /inventory"))]
+    );
+    assert_eq!(
+        expected_of(r#"span[name="POST /users"]"#, "attr:tracetest.span.duration <= 25ms"),
+        [pair("25ms", Some("25ms"))]
+    );
+    assert_eq!(
+        expected_of(r#"span[name="POST /users"]"#, "attr:http.status_code = var:USER_ID + 159"),
+        [pair("201", Some("201"))]
+    );
+    assert_eq!(
+        expected_of(r#"span[name="POST /users"]"#, "attr:http.method = attr:nope"),
+        [pair("POST", None)]
+    );
+    assert_eq!(expected_of(r#"span[name="POST /users"]"#, "attr:nope = 'x'"), [pair("", Some("x"))]);
+    assert_eq!(
+        expected_of(r#"span[name="nothing"]"#, "attr:tracetest.selected_spans.count = 1"),
+        [pair("0", Some("1"))]
+    );
+}
