@@ -538,3 +538,41 @@ async fn invalid_files_exit_2_naming_file_line_and_column() {
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("missing.yaml"));
 }
+
+/// A test file whose one assertion filters with `json_path PATH`.
+fn json_path_test(path: &str) -> String {
+    format!(
+        "type: Test\nspec:\n  name: t\n  trigger:\n    type: traceid\n    traceid:\n      id: 0af7651916cd43dd8448eb211c80319c\n  specs:\n    - selector: span[]\n      assertions:\n        - attr:x | json_path '{path}' = 1\n"
+    )
+}
+
+/// Issue 13, defect 6: nested JSONPath filters took exponential time and ~4,000 nested
+/// parentheses overflowed the stack (exit 134) in `validate` and `run`. Both are refused
+/// at load, at the argument's line and column, in well under the time a hang would take.
+#[tokio::test]
+async fn hostile_json_paths_are_refused_at_load_with_their_position() {
+    let files = Files::new();
+    let nested = |depth: usize| format!("${}.a{}", "[?(@".repeat(depth), ")]".repeat(depth));
+    files.write("filters.yaml", &json_path_test(&nested(24)));
+    files.write("parens.yaml", &json_path_test(&format!("$[?{}@.a{}]", "(".repeat(4000), ")".repeat(4000))));
+    files.write("fine.yaml", &json_path_test(&nested(3)));
+    let within = |args: Vec<String>| async move {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        tokio::time::timeout(Duration::from_secs(60), run_tracecheck(&args)).await.expect("no hang")
+    };
+    let cases = [
+        ("validate", "filters.yaml", "nests more than 8 filters"),
+        ("validate", "parens.yaml", "nests more than 64 brackets and parentheses"),
+        ("run", "parens.yaml", "nests more than 64 brackets and parentheses"),
+        ("run", "filters.yaml", "nests more than 8 filters"),
+    ];
+    for (command, file, message) in cases {
+        let output = within(vec![command.to_string(), files.path(file)]).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{command} {file}: {}", describe(&output));
+        assert!(stderr.contains(&format!("{file}:11:30")), "{command} {file}: {stderr}");
+        assert!(stderr.contains(message), "{command} {file}: {stderr}");
+    }
+    let fine = within(vec!["validate".to_string(), files.path("fine.yaml")]).await;
+    assert_eq!(fine.status.code(), Some(0), "{}", describe(&fine));
+}
