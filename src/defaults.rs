@@ -26,3 +26,6 @@ pub const TRIGGER_TIMEOUT: Duration = Duration::from_secs(30);
 /// are refused with a retryable status. Decoding is CPU work, so a small multiple of the
 /// core count keeps every core busy without letting work pile up.
 pub const DEFAULT_MAX_CONCURRENT_EXPORTS: usize = 64;
+/// Largest Test, TestSuite or VariableSet file loaded: parsed YAML takes about 55 times
+/// the file's size in memory, and real definition files are a few KiB.
+pub const MAX_DEFINITION_FILE_SIZE: u64 = 1024 * 1024;

@@ -332,3 +332,25 @@ fn a_step_id_may_name_a_test_given_alongside() {
     let Loaded::Suite(suite) = &loaded[0] else { panic!("suite") };
     assert_eq!(suite.steps[0].name, "far");
 }
+
+/// Issue 13: a 10 MB YAML file took 550 MB to load. Definition files are capped at
+/// `MAX_DEFINITION_FILE_SIZE`, with an error naming the file; a file at the limit loads.
+#[test]
+fn definition_files_larger_than_the_limit_are_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let limit = tracecheck::defaults::MAX_DEFINITION_FILE_SIZE as usize;
+    let vars = "type: VariableSet\nspec:\n  name: v\n  values:\n    - key: A\n      value: x\n";
+    let padded = |size: usize| format!("{vars}#{}\n", "x".repeat(size - vars.len() - 2));
+    let at_limit = dir.path().join("at_limit.yaml");
+    std::fs::write(&at_limit, padded(limit)).expect("write");
+    assert!(matches!(spec::load_file(&at_limit), Ok(Loaded::VariableSet(_))));
+
+    let big = dir.path().join("big.yaml");
+    std::fs::write(&big, padded(limit + 1)).expect("write");
+    let errors = spec::load_file(&big).expect_err("too big");
+    let message = errors.iter().map(|error| error.to_string()).collect::<Vec<_>>().join("\n");
+    assert!(message.contains("big.yaml"), "{message}");
+    assert!(message.contains("larger than 1 MiB, the limit for a definition file"), "{message}");
+    let validated = spec::validate_files(&[&at_limit, &big]).expect_err("one too big");
+    assert_eq!(validated.iter().count(), 1);
+}

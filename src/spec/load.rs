@@ -11,6 +11,7 @@ use super::error::{Error, ErrorKind, Errors};
 use super::source::{line_of, Source};
 use super::walk::{field, mapping_start, text_of, Ctx};
 use super::{AnalyzerFile, Loaded, Output, Spec, Suite, Test, Text, Variable, VariableSet};
+use crate::defaults::MAX_DEFINITION_FILE_SIZE;
 use crate::lang::{Assertion, Expr, Selector};
 use crate::trigger::{grpc, ApiKeyLocation, Auth, GrpcTrigger, Header, HttpTrigger, TraceIdTrigger, Trigger};
 
@@ -80,10 +81,20 @@ fn test_id_of(path: &Path) -> Option<String> {
 }
 
 fn read_source(path: &Path) -> Result<Source, Error> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Source::new(path.to_path_buf(), text)),
-        Err(error) => Err(Error::without_position(path, ErrorKind::Io(error.to_string()))),
+    let io_error = |message: String| Error::without_position(path, ErrorKind::Io(message));
+    let file = std::fs::File::open(path).map_err(|error| io_error(error.to_string()))?;
+    // Read one byte past the limit instead of trusting the size the file had when opened.
+    let limit = MAX_DEFINITION_FILE_SIZE;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::Read::take(file, limit + 1), &mut text)
+        .map_err(|error| io_error(error.to_string()))?;
+    if text.len() as u64 > limit {
+        return Err(io_error(format!(
+            "the file is larger than {} MiB, the limit for a definition file",
+            limit / (1024 * 1024)
+        )));
     }
+    Ok(Source::new(path.to_path_buf(), text))
 }
 
 fn parse_yaml(source: &Source) -> Result<Node, Error> {
