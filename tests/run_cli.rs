@@ -554,6 +554,7 @@ async fn hostile_json_paths_are_refused_at_load_with_their_position() {
     let files = Files::new();
     let nested = |depth: usize| format!("${}.a{}", "[?(@".repeat(depth), ")]".repeat(depth));
     files.write("filters.yaml", &json_path_test(&nested(24)));
+    files.write("long.yaml", &json_path_test(&format!("$.{}", "a".repeat(5000))));
     files.write("parens.yaml", &json_path_test(&format!("$[?{}@.a{}]", "(".repeat(4000), ")".repeat(4000))));
     files.write("fine.yaml", &json_path_test(&nested(3)));
     let within = |args: Vec<String>| async move {
@@ -561,10 +562,11 @@ async fn hostile_json_paths_are_refused_at_load_with_their_position() {
         tokio::time::timeout(Duration::from_secs(60), run_tracecheck(&args)).await.expect("no hang")
     };
     let cases = [
-        ("validate", "filters.yaml", "nests more than 8 filters"),
+        ("validate", "filters.yaml", "nests more than 4 filters"),
         ("validate", "parens.yaml", "nests more than 64 brackets and parentheses"),
         ("run", "parens.yaml", "nests more than 64 brackets and parentheses"),
-        ("run", "filters.yaml", "nests more than 8 filters"),
+        ("run", "filters.yaml", "nests more than 4 filters"),
+        ("validate", "long.yaml", "JSONPath is longer than 4096 bytes"),
     ];
     for (command, file, message) in cases {
         let output = within(vec![command.to_string(), files.path(file)]).await;

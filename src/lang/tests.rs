@@ -782,10 +782,10 @@ fn expression_errors() {
     // Issue 13: JSONPath nesting is bounded before the library parses it; quoted text is
     // skipped, and a filter without parentheses (RFC 9535) counts as a filter.
     let filters_deep = |depth: usize| format!("$.a{}.b{}", "[?@.c".repeat(depth), "]".repeat(depth));
-    check_expr("", &format!(r#"'{{"a": 1}}' | json_path '{}'"#, filters_deep(8)), "", "nil");
+    check_expr("", &format!(r#"'{{"a": 1}}' | json_path '{}'"#, filters_deep(4)), "", "nil");
     check_expr_error(
-        &format!("attr:x | json_path '{}'", filters_deep(9)),
-        "expected a valid argument for 'json_path' at column 20, found JSONPath nests more than 8 filters (at character 44)",
+        &format!("attr:x | json_path '{}'", filters_deep(5)),
+        "expected a valid argument for 'json_path' at column 20, found JSONPath nests more than 4 filters (at character 24)",
     );
     check_expr_error(
         &format!("attr:x | json_path '$[?{}@.a{}]'", "(".repeat(64), ")".repeat(64)),
@@ -796,6 +796,10 @@ fn expression_errors() {
         &format!(r#"'[{{"a": 1}}]' | json_path '$[?(@.a == "{}")].a'"#, "[(".repeat(40)),
         "",
         "nil",
+    );
+    check_expr_error(
+        &format!("attr:x | json_path '$.{}'", "a".repeat(4095)),
+        "expected a valid argument for 'json_path' at column 20, found JSONPath is longer than 4096 bytes",
     );
     check_expr_error("attr:x | json_path '$[?'", "expected a valid argument for 'json_path' at column 20, found invalid JSONPath \"$[?\": at position 3, in long-hand segment, parser error");
     check_expr_error("foo()", &format!("expected an expression (a function is one of {functions}; quote text, e.g. \"foo\") at column 1, found 'foo'"));
