@@ -354,3 +354,48 @@ fn definition_files_larger_than_the_limit_are_refused() {
     let validated = spec::validate_files(&[&at_limit, &big]).expect_err("one too big");
     assert_eq!(validated.iter().count(), 1);
 }
+
+/// Issue 10: `${1s}` in a test file is a duration interpolated as nanoseconds, not an
+/// environment variable named `1s`, and a literal keeps its escapes for `json_path`.
+#[test]
+fn durations_and_escaped_json_survive_loading_and_evaluate() {
+    use std::sync::Arc;
+    use tracecheck::lang::{self, TraceView, Vars};
+    use tracecheck::model::{Span, SpanId, Trace, TraceId};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("t.yaml");
+    std::fs::write(
+        &path,
+        r#"type: Test
+spec:
+  name: t
+  trigger: {type: traceid, traceid: {id: 0af7651916cd43dd8448eb211c80319c}}
+  specs:
+    - selector: span[]
+      assertions:
+        - '"took ${1s}" = "took 1000000000"'
+        - "'${1ms + 1ns}' = 1000001"
+        - '''{ "message": "this should \"work\"" }'' | json_path ''$.message'' = ''this should "work"'''
+        - "'it\\'s' = \"it's\""
+"#,
+    )
+    .expect("write");
+    let Ok(Loaded::Test(test)) = spec::load_file(&path) else { panic!("expected a test") };
+    let trace_id = TraceId::random();
+    let trace = Trace::new(trace_id, vec![Arc::new(Span::new(trace_id, SpanId::random(), "root"))]);
+    let view = TraceView::new(&trace);
+    let spec = &test.specs[0];
+    let outcome = lang::evaluate_spec(&view, &spec.selector_tree, &spec.assertion_trees, &Vars::new());
+    let observed: Vec<(&str, bool)> = outcome
+        .assertions
+        .iter()
+        .map(|assertion| (assertion.results[0].observed.as_str(), assertion.passed))
+        .collect();
+    assert_eq!(
+        observed,
+        [("took 1000000000", true), ("1000001", true), ("this should \"work\"", true), ("it\\'s", true)],
+        "{:?}",
+        spec.assertions
+    );
+}
