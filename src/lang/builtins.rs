@@ -170,11 +170,7 @@ fn check_json_path_nesting(path: &str) -> Result<(), String> {
                 }
                 open.push(is_filter);
             }
-            ']' | ')' => {
-                if open.pop() == Some(true) {
-                    filters -= 1;
-                }
-            }
+            ']' | ')' => filters -= usize::from(open.pop() == Some(true)),
             _ => {}
         }
     }
