@@ -45,3 +45,6 @@ pub const DEFAULT_REQUIRED_GATES: &str = "test-specs";
 pub const MAX_FLAG_DURATION: Duration = Duration::from_secs(365 * 24 * 60 * 60);
 /// Failed spans listed per failed analyzer rule unless `--verbose` asks for all of them.
 pub const DEFAULT_SPANS_PER_RULE: usize = 3;
+/// Largest Test, TestSuite or VariableSet file loaded: parsed YAML takes about 55 times
+/// the file's size in memory, and real definition files are a few KiB.
+pub const MAX_DEFINITION_FILE_SIZE: u64 = 1024 * 1024;

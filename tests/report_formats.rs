@@ -26,10 +26,11 @@ fn span_id(text: &str) -> SpanId {
     SpanId::from_hex(text).expect("span id")
 }
 
-fn result(span: &str, observed: &str, passed: bool, error: Option<&str>) -> SpanResult {
+fn result(span: &str, observed: &str, expected: &str, passed: bool, error: Option<&str>) -> SpanResult {
     SpanResult {
         span_id: Some(span_id(span)),
         observed: Some(observed.to_string()),
+        expected: Some(expected.to_string()),
         passed,
         error: error.map(str::to_string),
     }
@@ -51,7 +52,7 @@ fn passing_step() -> StepReport {
             assertions: vec![AssertionReport {
                 assertion: "attr:http.status_code = 200".into(),
                 passed: true,
-                results: vec![result("b7ad6b7169203331", "200", true, None)],
+                results: vec![result("b7ad6b7169203331", "200", "200", true, None)],
             }],
         }],
         outputs: BTreeMap::from([("USER_ID".to_string(), "42".to_string())]),
@@ -97,7 +98,7 @@ fn mixed_run() -> RunReport {
                 assertions: vec![AssertionReport {
                     assertion: "attr:db.rows = 1".into(),
                     passed: false,
-                    results: vec![result("53995c3f42cd8ad8", "0", false, None)],
+                    results: vec![result("53995c3f42cd8ad8", "0", "1", false, None)],
                 }],
             },
             SpecReport {
@@ -111,6 +112,7 @@ fn mixed_run() -> RunReport {
                     results: vec![SpanResult {
                         span_id: Some(span_id("00f067aa0ba902b7")),
                         observed: None,
+                        expected: Some("42".into()),
                         passed: false,
                         error: Some("attribute \"user.id\" not found".into()),
                     }],
@@ -160,7 +162,7 @@ fn json_matches_the_design_schema_exactly() {
               "assertions": [
                 { "assertion": "attr:http.status_code = 200", "passed": true,
                   "results": [ { "span_id": "b7ad6b7169203331", "observed": "200",
-                                 "passed": true, "error": null } ] } ] } ],
+                                 "expected": "200", "passed": true, "error": null } ] } ] } ],
           "outputs": { "USER_ID": "42" }, "warnings": [] }
       ],
       "variables": { "HOST": "localhost:8080", "USER_ID": "42" }
@@ -293,8 +295,8 @@ fn junit_has_a_suite_per_run_and_a_case_per_step_and_spec() {
     assert_eq!(failures[0]["type"], "FAILED");
     assert_eq!(failures[0]["message"], "2 of 2 specs failed");
     assert_eq!(failures[1]["type"], "ASSERTION");
-    assert_eq!(failures[1]["message"], "attr:db.rows = 1: span 53995c3f42cd8ad8: observed 0");
-    assert!(failures[1]["#text"].contains("span 53995c3f42cd8ad8: observed 0"));
+    assert_eq!(failures[1]["message"], "attr:db.rows = 1: span 53995c3f42cd8ad8: observed 0, expected 1");
+    assert!(failures[1]["#text"].contains("span 53995c3f42cd8ad8: observed 0, expected 1"));
 
     let errors: Vec<&BTreeMap<String, String>> = find("error").map(|(_, a)| a).collect();
     assert_eq!(errors.len(), 2);
@@ -327,7 +329,7 @@ fn console_shows_states_durations_traces_and_observed_values() {
         "  ✘ FAILED get user (1.50 s) trace 4bf92f3577b34da6a3ce929d0e0e4736, 4 spans",
         "    ✘ span[name=\"db\"]",
         "      ✘ attr:db.rows = 1",
-        "          #53995c3f42cd8ad8 observed \"0\"",
+        "          #53995c3f42cd8ad8 observed \"0\", expected \"1\"",
         "    ✘ has a user id",
         "      selector: span[name=\"GET /users\"]",
         "          #00f067aa0ba902b7 error: attribute \"user.id\" not found",

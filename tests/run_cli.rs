@@ -71,6 +71,7 @@ async fn transaction_passes_outputs_between_steps_and_writes_junit() {
     let fetched = &steps[1]["specs"][0]["assertions"][1];
     assert_eq!(fetched["assertion"], "attr:tracetest.response.body | json_path '$.id' = var:USER_ID");
     assert_eq!(fetched["results"][0]["observed"], "1");
+    assert_eq!(fetched["results"][0]["expected"], "1", "the right side as resolved: var:USER_ID");
     // The insert span: selected once, duration reported in display units.
     let insert = &steps[0]["specs"][3];
     assert_eq!(insert["matched_spans"], 1);
@@ -145,6 +146,7 @@ async fn failed_assertion_fails_the_transaction_but_runs_every_step() {
     let assertion = &steps[0]["specs"][0]["assertions"][0];
     assert_eq!(assertion["passed"], false);
     assert_eq!(assertion["results"][0]["observed"], "/users");
+    assert_eq!(assertion["results"][0]["expected"], "/accounts");
     assert_eq!(
         assertion["results"][0]["error"],
         Value::Null,
@@ -155,6 +157,7 @@ async fn failed_assertion_fails_the_transaction_but_runs_every_step() {
     let xml = std::fs::read_to_string(&junit).expect("junit file written");
     assert!(xml.contains("<failure"), "{xml}");
     assert!(xml.contains("/users"), "the observed value is in the failure: {xml}");
+    assert!(xml.contains("observed /users, expected /accounts"), "the expected value is beside it: {xml}");
     service.shutdown().await;
 }
 
@@ -612,4 +615,44 @@ async fn invalid_files_exit_2_naming_file_line_and_column() {
     let missing = run_tracecheck(&["run", &files.path("missing.yaml")]).await;
     assert_eq!(missing.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&missing.stderr).contains("missing.yaml"));
+}
+
+/// A test file whose one assertion filters with `json_path PATH`.
+fn json_path_test(path: &str) -> String {
+    format!(
+        "type: Test\nspec:\n  name: t\n  trigger:\n    type: traceid\n    traceid:\n      id: 0af7651916cd43dd8448eb211c80319c\n  specs:\n    - selector: span[]\n      assertions:\n        - attr:x | json_path '{path}' = 1\n"
+    )
+}
+
+/// Issue 13, defect 6: nested JSONPath filters took exponential time and ~4,000 nested
+/// parentheses overflowed the stack (exit 134) in `validate` and `run`. Both are refused
+/// at load, at the argument's line and column, in well under the time a hang would take.
+#[tokio::test]
+async fn hostile_json_paths_are_refused_at_load_with_their_position() {
+    let files = Files::new();
+    let nested = |depth: usize| format!("${}.a{}", "[?(@".repeat(depth), ")]".repeat(depth));
+    files.write("filters.yaml", &json_path_test(&nested(24)));
+    files.write("long.yaml", &json_path_test(&format!("$.{}", "a".repeat(5000))));
+    files.write("parens.yaml", &json_path_test(&format!("$[?{}@.a{}]", "(".repeat(4000), ")".repeat(4000))));
+    files.write("fine.yaml", &json_path_test(&nested(3)));
+    let within = |args: Vec<String>| async move {
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        tokio::time::timeout(Duration::from_secs(60), run_tracecheck(&args)).await.expect("no hang")
+    };
+    let cases = [
+        ("validate", "filters.yaml", "nests more than 4 filters"),
+        ("validate", "parens.yaml", "nests more than 64 brackets and parentheses"),
+        ("run", "parens.yaml", "nests more than 64 brackets and parentheses"),
+        ("run", "filters.yaml", "nests more than 4 filters"),
+        ("validate", "long.yaml", "JSONPath is longer than 4096 bytes"),
+    ];
+    for (command, file, message) in cases {
+        let output = within(vec![command.to_string(), files.path(file)]).await;
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert_eq!(output.status.code(), Some(2), "{command} {file}: {}", describe(&output));
+        assert!(stderr.contains(&format!("{file}:11:30")), "{command} {file}: {stderr}");
+        assert!(stderr.contains(message), "{command} {file}: {stderr}");
+    }
+    let fine = within(vec!["validate".to_string(), files.path("fine.yaml")]).await;
+    assert_eq!(fine.status.code(), Some(0), "{}", describe(&fine));
 }

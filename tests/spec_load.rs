@@ -228,6 +228,14 @@ fn reports_every_error_with_its_position() {
             &["5:7: step file", "6:7: no Test with id `no-such-id`"],
         ),
         (
+            "type: Environment\nspec:\n  id: prod\n  name: prod\n  resources: []\n",
+            &["5:3: this is a Tracetest Cloud Environment (a workspace with `resources`), not a variable set"],
+        ),
+        (
+            "type: Environment\nspec:\n  name: prod\n  agentConfiguration:\n    serverless: true\n",
+            &["4:3: this is a Tracetest Cloud Environment (a workspace with `agentConfiguration`), not a variable set"],
+        ),
+        (
             "type: VariableSet\nspec:\n  name: v\n  values:\n    - value: 1\n    - key: A\n      type: hidden\n",
             &["5:7: missing required field `key` in a variable", "7:13: variable `type` must be `raw` or `secret`"],
         ),
@@ -383,5 +391,72 @@ fn loads_kafka_and_graphql_triggers_with_every_field() {
     assert_eq!(
         graphql.body_json(),
         r#"{"operationName":"GetUser","query":"query GetUser($id: ID!) { user(id: $id) { name } }","variables":{"id":"1"}}"#
+    );
+}
+
+/// Issue 13: a 10 MB YAML file took 550 MB to load. Definition files are capped at
+/// `MAX_DEFINITION_FILE_SIZE`, with an error naming the file; a file at the limit loads.
+#[test]
+fn definition_files_larger_than_the_limit_are_refused() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let limit = tracecheck::defaults::MAX_DEFINITION_FILE_SIZE as usize;
+    let vars = "type: VariableSet\nspec:\n  name: v\n  values:\n    - key: A\n      value: x\n";
+    let padded = |size: usize| format!("{vars}#{}\n", "x".repeat(size - vars.len() - 2));
+    let at_limit = dir.path().join("at_limit.yaml");
+    std::fs::write(&at_limit, padded(limit)).expect("write");
+    assert!(matches!(spec::load_file(&at_limit), Ok(Loaded::VariableSet(_))));
+
+    let big = dir.path().join("big.yaml");
+    std::fs::write(&big, padded(limit + 1)).expect("write");
+    let errors = spec::load_file(&big).expect_err("too big");
+    let message = errors.iter().map(|error| error.to_string()).collect::<Vec<_>>().join("\n");
+    assert!(message.contains("big.yaml"), "{message}");
+    assert!(message.contains("larger than 1 MiB, the limit for a definition file"), "{message}");
+    let validated = spec::validate_files(&[&at_limit, &big]).expect_err("one too big");
+    assert_eq!(validated.iter().count(), 1);
+}
+
+/// Issue 10: `${1s}` in a test file is a duration interpolated as nanoseconds, not an
+/// environment variable named `1s`, and a literal keeps its escapes for `json_path`.
+#[test]
+fn durations_and_escaped_json_survive_loading_and_evaluate() {
+    use std::sync::Arc;
+    use tracecheck::lang::{self, TraceView, Vars};
+    use tracecheck::model::{Span, SpanId, Trace, TraceId};
+
+    let dir = tempfile::tempdir().expect("temp dir");
+    let path = dir.path().join("t.yaml");
+    std::fs::write(
+        &path,
+        r#"type: Test
+spec:
+  name: t
+  trigger: {type: traceid, traceid: {id: 0af7651916cd43dd8448eb211c80319c}}
+  specs:
+    - selector: span[]
+      assertions:
+        - '"took ${1s}" = "took 1000000000"'
+        - "'${1ms + 1ns}' = 1000001"
+        - '''{ "message": "this should \"work\"" }'' | json_path ''$.message'' = ''this should "work"'''
+        - "'it\\'s' = \"it's\""
+"#,
+    )
+    .expect("write");
+    let Ok(Loaded::Test(test)) = spec::load_file(&path) else { panic!("expected a test") };
+    let trace_id = TraceId::random();
+    let trace = Trace::new(trace_id, vec![Arc::new(Span::new(trace_id, SpanId::random(), "root"))]);
+    let view = TraceView::new(&trace);
+    let spec = &test.specs[0];
+    let outcome = lang::evaluate_spec(&view, &spec.selector_tree, &spec.assertion_trees, &Vars::new());
+    let observed: Vec<(&str, bool)> = outcome
+        .assertions
+        .iter()
+        .map(|assertion| (assertion.results[0].observed.as_str(), assertion.passed))
+        .collect();
+    assert_eq!(
+        observed,
+        [("took 1000000000", true), ("1000001", true), ("this should \"work\"", true), ("it\\'s", true)],
+        "{:?}",
+        spec.assertions
     );
 }

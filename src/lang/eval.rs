@@ -72,6 +72,9 @@ pub struct SpanResult {
     pub span_id: Option<SpanId>,
     /// The left side's final text; durations in their display form (`25ms`).
     pub observed: String,
+    /// The right side's final text for this span, in the same display form as `observed`;
+    /// `None` when the right side could not be evaluated.
+    pub expected: Option<String>,
     pub passed: bool,
     /// Why the statement could not be evaluated (missing attribute, not a number, no
     /// matching spans): an error, as opposed to a comparison that was false.
@@ -251,13 +254,7 @@ fn evaluate_assertion(
     right: Option<&Result<Value, String>>,
 ) -> SpanResult {
     let span_id = scope.span.map(SpanView::span_id);
-    let failed =
-        |observed: String, error: String| SpanResult { span_id, observed, passed: false, error: Some(error) };
-    let left = match eval_expr(&assertion.left, scope) {
-        Ok(value) => value,
-        Err(error) => return failed(String::new(), error),
-    };
-    let compares_durations = assertion.comparator.compares_durations();
+    // The right side first, so that `expected` is known even when the left side fails.
     let evaluated;
     let right = match right {
         Some(right) => right,
@@ -266,31 +263,55 @@ fn evaluate_assertion(
             &evaluated
         }
     };
+    let compares_durations = assertion.comparator.compares_durations();
+    let left = match eval_expr(&assertion.left, scope) {
+        Ok(value) => value,
+        Err(error) => {
+            let expected = right.as_ref().ok().map(|right| {
+                display_text(right.text().into_owned(), compares_durations && right.is_duration())
+            });
+            return SpanResult {
+                span_id,
+                observed: String::new(),
+                expected,
+                passed: false,
+                error: Some(error),
+            };
+        }
+    };
     let right = match right {
         Ok(value) => value,
         Err(error) => {
             let duration_mode = compares_durations && left.is_duration();
-            return failed(observed_text(left, duration_mode), error.clone());
+            let observed = display_text(left.into_text(), duration_mode);
+            return SpanResult {
+                span_id,
+                observed,
+                expected: None,
+                passed: false,
+                error: Some(error.clone()),
+            };
         }
     };
     let verdict = assertion.comparator.apply(&left, right);
     let duration_mode = compares_durations && (left.is_duration() || right.is_duration());
-    let observed = observed_text(left, duration_mode);
+    let observed = display_text(left.into_text(), duration_mode);
+    let expected = Some(display_text(right.text().into_owned(), duration_mode));
     match verdict {
-        Ok(passed) => SpanResult { span_id, observed, passed, error: None },
-        Err(error) => failed(observed, error),
+        Ok(passed) => SpanResult { span_id, observed, expected, passed, error: None },
+        Err(error) => SpanResult { span_id, observed, expected, passed: false, error: Some(error) },
     }
 }
 
-/// The observed value: the left side's text, or its display form in a duration
-/// comparison. Takes the value so that its text is moved, not copied.
-fn observed_text(left: Value, duration_mode: bool) -> String {
+/// A side's reported text: the text itself, or its display form in a duration
+/// comparison (`25ms`). Takes the text so that it is moved, not copied.
+fn display_text(text: String, duration_mode: bool) -> String {
     if duration_mode {
-        if let Some(nanos) = duration_nanos(&left.text()) {
+        if let Some(nanos) = duration_nanos(&text) {
             return format_duration(nanos);
         }
     }
-    left.into_text()
+    text
 }
 
 pub(crate) fn eval_expr(expr: &Expr, scope: Scope<'_, '_>) -> Result<Value, String> {
@@ -303,10 +324,23 @@ pub(crate) fn eval_expr(expr: &Expr, scope: Scope<'_, '_>) -> Result<Value, Stri
         let Some(def) = builtins::filter(&filter.name) else {
             return Err(format!("unknown filter {:?}", filter.name));
         };
-        let args = filter.args.iter().map(|arg| eval_term(arg, scope)).collect::<Result<Vec<_>, _>>()?;
+        let args =
+            filter.args.iter().map(|arg| eval_filter_arg(arg, scope)).collect::<Result<Vec<_>, _>>()?;
         value = (def.apply)(value, &args, filter.prepared.as_deref())?;
     }
     Ok(value)
+}
+
+/// A filter argument: escaped quotes in a string literal are unescaped (reference 8.7),
+/// so `json_path '$[?(@.a == \'x\')]'` reads a quoted `'x'`.
+fn eval_filter_arg(term: &Term, scope: Scope<'_, '_>) -> Result<Value, String> {
+    let value = eval_term(term, scope)?;
+    Ok(match (term, value) {
+        (Term::Str(_), Value::One(item)) if item.text.contains('\\') => {
+            Value::inferred(unescape_literal(&item.text))
+        }
+        (_, value) => value,
+    })
 }
 
 fn eval_term(term: &Term, scope: Scope<'_, '_>) -> Result<Value, String> {
@@ -326,7 +360,10 @@ fn eval_term(term: &Term, scope: Scope<'_, '_>) -> Result<Value, String> {
             let mut text = String::new();
             for part in &literal.parts {
                 match part {
-                    StrPart::Text(raw) => text.push_str(&unescape_literal(raw)),
+                    // As written, escapes kept (issue 10): a JSON text with `\"` inside a
+                    // quoted literal stays valid JSON for `json_path`. Comparisons unescape
+                    // both sides themselves (reference 9).
+                    StrPart::Text(raw) => text.push_str(raw),
                     StrPart::Interp(expr) => text.push_str(&eval_expr(expr, scope)?.text()),
                 }
             }

@@ -265,7 +265,7 @@ fn split_interpolations(source: &str, text: &str, offset: usize) -> Result<Vec<S
 
 /// How deep arrays and function calls may nest: deeper text is surely a mistake, and the
 /// parser and evaluator recurse once per level.
-const MAX_NESTING: usize = 64;
+pub(crate) const MAX_NESTING: usize = 64;
 
 struct Parser<'s> {
     source: &'s str,

@@ -38,8 +38,8 @@
 //!   order, duplicates ), [`Selector::matches_any`] (trace completeness, rule 3).
 //! - [`Assertion::parse`] (`expr COMPARATOR expr`), [`Expr::parse`] (output values),
 //!   [`Template::parse`] / [`Template::render`] (trigger fields).
-//! - [`evaluate_spec`] -> [`SpecOutcome`] (per assertion, per span: observed, passed,
-//!   error), [`evaluate_output`] -> [`OutputOutcome`], [`only_counts_spans`] (rule 3).
+//! - [`evaluate_spec`] -> [`SpecOutcome`] (per assertion, per span: observed, expected,
+//!   passed, error), [`evaluate_output`] -> [`OutputOutcome`], [`only_counts_spans`] (rule 3).
 //! - [`Vars`]: what `var:` and `env:` read.
 //! - [`Error`]: a syntax error with its byte range and 1-based column, or a template's
 //!   evaluation error.

@@ -513,8 +513,11 @@ fn literals_and_arithmetic() {
     check_expr("", "1.5", "1.5", "number");
     check_expr("", "'text'", "text", "string");
     check_expr("", r#""text""#, "text", "string");
-    check_expr("", r#"'it\'s'"#, "it's", "string");
-    check_expr("", r#""say \"hi\"""#, "say \"hi\"", "string");
+    // A literal's text is as written, escapes kept (issue 10): filters see valid JSON.
+    check_expr("", r#"'it\'s'"#, r#"it\'s"#, "string");
+    check_expr("", r#""say \"hi\"""#, r#"say \"hi\""#, "string");
+    check_expr("", r#"'{"m": "a \"b\""}' | json_path '$.m'"#, r#"a "b""#, "string");
+    check_expr("", r#"'[{"m": "x"}]' | json_path '$[?(@.m == \'x\')].m'"#, "x", "string");
     check_expr("", r#"'a "b"'"#, "a \"b\"", "string");
     check_expr("", r#""42""#, "42", "number");
     check_expr("", r#""-3""#, "-3", "string");
@@ -552,6 +555,8 @@ fn literals_and_arithmetic() {
 #[test]
 fn interpolation() {
     check_expr("", r#""${1ms + 1ns}""#, "1000001", "number");
+    check_expr("", r#""took ${1s}""#, "took 1000000000", "string");
+    check_expr("", r#"'${200 ms}'"#, "200000000", "number");
     check_expr("", r#""user ${var:USER_ID}!""#, "user 42!", "string");
     check_expr("", r#"'${env:HOST}/users/${var:USER_ID}'"#, "localhost:8080/users/42", "string");
     check_expr("", r#""${[1, 'a']}""#, r#"[1, "a"]"#, "array");
@@ -593,6 +598,30 @@ fn filters() {
         "string",
     );
     check_expr("", "env:BODY | json_path '$.a.b'", "1", "number");
+    // Numbers print as Tracetest's Go code prints them (`%v` of an int64 or a float64).
+    for (json, text) in [
+        ("1e3", "1000"),
+        ("1.5", "1.5"),
+        ("1.0", "1"),
+        ("-2.50", "-2.5"),
+        ("-7", "-7"),
+        ("0", "0"),
+        ("-0", "0"),
+        ("1E3", "1000"),
+        ("1e6", "1e+06"),
+        ("123456.7", "123456.7"),
+        ("1234567.5", "1.2345675e+06"),
+        ("0.0001", "0.0001"),
+        ("0.00001", "1e-05"),
+        ("-2.5e-7", "-2.5e-07"),
+        ("1.5e300", "1.5e+300"),
+        ("9007199254740993", "9007199254740993"),
+        ("9223372036854775807", "9223372036854775807"),
+        ("-9223372036854775808", "-9223372036854775808"),
+        ("12345678901234567890", "12345678901234567890"),
+    ] {
+        check_expr("", &format!("'{{\"a\": {json}}}' | json_path '$.a'"), text, Type::infer(text).name());
+    }
     check_expr(
         "",
         "env:HOST | json_path '$.a'",
@@ -750,6 +779,28 @@ fn expression_errors() {
     );
     check_expr_error("attr:x | length 1", "expected 0 arguments for filter 'length' at column 10, found 1");
     check_expr_error("attr:x | regex '('", "expected a valid argument for 'regex' at column 16, found invalid regex \"(\": regex parse error:\n    (\n    ^\nerror: unclosed group");
+    // Issue 13: JSONPath nesting is bounded before the library parses it; quoted text is
+    // skipped, and a filter without parentheses (RFC 9535) counts as a filter.
+    let filters_deep = |depth: usize| format!("$.a{}.b{}", "[?@.c".repeat(depth), "]".repeat(depth));
+    check_expr("", &format!(r#"'{{"a": 1}}' | json_path '{}'"#, filters_deep(4)), "", "nil");
+    check_expr_error(
+        &format!("attr:x | json_path '{}'", filters_deep(5)),
+        "expected a valid argument for 'json_path' at column 20, found JSONPath nests more than 4 filters (at character 24)",
+    );
+    check_expr_error(
+        &format!("attr:x | json_path '$[?{}@.a{}]'", "(".repeat(64), ")".repeat(64)),
+        "expected a valid argument for 'json_path' at column 20, found JSONPath nests more than 64 brackets and parentheses (at character 67)",
+    );
+    check_expr(
+        "",
+        &format!(r#"'[{{"a": 1}}]' | json_path '$[?(@.a == "{}")].a'"#, "[(".repeat(40)),
+        "",
+        "nil",
+    );
+    check_expr_error(
+        &format!("attr:x | json_path '$.{}'", "a".repeat(4095)),
+        "expected a valid argument for 'json_path' at column 20, found JSONPath is longer than 4096 bytes",
+    );
     check_expr_error("attr:x | json_path '$[?'", "expected a valid argument for 'json_path' at column 20, found invalid JSONPath \"$[?\": at position 3, in long-hand segment, parser error");
     check_expr_error("foo()", &format!("expected an expression (a function is one of {functions}; quote text, e.g. \"foo\") at column 1, found 'foo'"));
     check_expr_error("uuid", "expected '(' after function 'uuid' at column 5, found end of input");
@@ -865,7 +916,18 @@ fn comparators() {
     check(post, "attr:http.method = var:USER_ID", Fail, "POST");
     check(post, "attr:http.status_code - 1 = 200", Pass, "200");
     check(post, "attr:http.status_code = var:USER_ID + 159", Pass, "201");
-    check(post, "'it\\'s' = \"it's\"", Pass, "it's");
+    // Both sides unescaped when compared (reference 9); observed as written (issue 10).
+    check(post, "'it\\'s' = \"it's\"", Pass, "it\\'s");
+    check(post, r#""say \"hi\"" = 'say "hi"'"#, Pass, r#"say \"hi\""#);
+    check(
+        post,
+        r#"'{ "message": "this should \"work\"" }' | json_path '$.message' = 'this should "work"'"#,
+        Pass,
+        r#"this should "work""#,
+    );
+    check(post, r#""took ${1s}" = "took 1000000000""#, Pass, "took 1000000000");
+    check(post, "'${1ms + 1ns}' = 1000001", Pass, "1000001");
+    check(post, "'${2s}' = '2000000000'", Pass, "2000000000");
     check(post, "attr:tracetest.selected_spans.count = 1", Pass, "1");
     check(post, "[\"a\",\"b\"] contains attr:http.method | type", Fail, "[\"a\", \"b\"]");
 }
@@ -1117,4 +1179,49 @@ fn templates() {
     assert_eq!(Template::parse("${var:A}/${env:B | type}").unwrap().variables(), ["A", "B"]);
     assert!(Template::parse("plain").unwrap().is_literal());
     assert_eq!(Expr::parse("'${uuid()}'").unwrap().evaluate(&vars()).unwrap().type_name(), "string");
+}
+
+/// `expected` is the right side as resolved for each span, in the display form of
+/// `observed` (issue 11): per span when it reads the span, durations in display units,
+/// `None` when the right side fails, known even when the left side fails.
+#[test]
+fn expected_is_the_right_side_per_span() {
+    let trace = shop();
+    let view = TraceView::new(&trace);
+    let expected_of = |selector: &str, assertion: &str| -> Vec<(String, Option<String>)> {
+        let selector = Selector::parse(selector).unwrap();
+        let assertion = Assertion::parse(assertion).unwrap();
+        let outcome = evaluate_spec(&view, &selector, &[assertion], &vars());
+        outcome.assertions[0]
+            .results
+            .iter()
+            .map(|result| (result.observed.clone(), result.expected.clone()))
+            .collect()
+    };
+    let pair = |observed: &str, expected: Option<&str>| (observed.to_string(), expected.map(str::to_string));
+    assert_eq!(
+        expected_of(r#"span[name="POST /users"]"#, r#""ana-1" = "ANA-1""#),
+        [pair("ana-1", Some("ANA-1"))]
+    );
+    assert_eq!(
+        expected_of(r#"span[tracetest.span.type="http"]"#, "attr:http.method = attr:name"),
+        [pair("POST", Some("POST /users")), pair("GET", Some("HTTP GET")), pair("", Some("GET /inventory"))]
+    );
+    assert_eq!(
+        expected_of(r#"span[name="POST /users"]"#, "attr:tracetest.span.duration <= 25ms"),
+        [pair("25ms", Some("25ms"))]
+    );
+    assert_eq!(
+        expected_of(r#"span[name="POST /users"]"#, "attr:http.status_code = var:USER_ID + 159"),
+        [pair("201", Some("201"))]
+    );
+    assert_eq!(
+        expected_of(r#"span[name="POST /users"]"#, "attr:http.method = attr:nope"),
+        [pair("POST", None)]
+    );
+    assert_eq!(expected_of(r#"span[name="POST /users"]"#, "attr:nope = 'x'"), [pair("", Some("x"))]);
+    assert_eq!(
+        expected_of(r#"span[name="nothing"]"#, "attr:tracetest.selected_spans.count = 1"),
+        [pair("0", Some("1"))]
+    );
 }

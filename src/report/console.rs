@@ -2,7 +2,8 @@
 //!
 //! Per step one line with its state, name, duration and trace ID; under a failed step each
 //! failed spec with its selector, and under it each failed assertion with the observed
-//! value (or the evaluation error) per span; then the step's error and warnings; then the
+//! and expected values (`observed "ana-1", expected "ANA-1"`), or the evaluation error,
+//! per span; then the step's error and warnings; then the
 //! analyzer's section (see [`render_analyzer`]) and, for a failed step, Tracetest's
 //! "Required gates" block with each required gate marked ✔ or ✘. A run ends with a summary
 //! line. Colours are used only when the output is a terminal and `NO_COLOR` is unset; the
@@ -64,10 +65,13 @@ fn render_spec(out: &mut String, style: &Style, spec: &SpecReport) {
                 Some(span_id) => format!("#{span_id}"),
                 None => "#meta".to_string(),
             };
-            let detail = match (&result.error, &result.observed) {
-                (Some(error), _) => style.paint(RED, &format!("error: {error}")),
-                (None, Some(observed)) => format!("observed {observed:?}"),
-                (None, None) => "failed".to_string(),
+            let detail = match (&result.error, &result.observed, &result.expected) {
+                (Some(error), _, _) => style.paint(RED, &format!("error: {error}")),
+                (None, Some(observed), Some(expected)) => {
+                    format!("observed {observed:?}, expected {expected:?}")
+                }
+                (None, Some(observed), None) => format!("observed {observed:?}"),
+                (None, None, _) => "failed".to_string(),
             };
             out.push_str(&format!("          {} {detail}\n", style.paint(DIM, &span)));
         }

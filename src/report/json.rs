@@ -13,7 +13,7 @@
 //!                      "name":"all HTTP spans succeed","passed":true,"matched_spans":3,
 //!                      "assertions":[{"assertion":"attr:http.status_code = 200","passed":true,
 //!                                     "results":[{"span_id":"b7ad6b7169203331","observed":"200",
-//!                                                 "passed":true,"error":null}]}]}],
+//!                                                 "expected":"200","passed":true,"error":null}]}]}],
 //!            "outputs":{"USER_ID":"42"},"warnings":[],"duration_ms":612}],
 //!  "variables":{"HOST":"localhost:8080","USER_ID":"42"},"file":"tests/user.yaml","duration_ms":1204}
 //! ```
@@ -22,8 +22,9 @@
 //! - `kind`: `Test` or `Transaction`; `state`: `FINISHED` or `FAILED`.
 //! - step `state`: `PASSED`, `FAILED`, `ERROR` or `NOT_EXECUTED`; `error` is null unless
 //!   `ERROR`; `trace_id` is null when the step never chose one.
-//! - per-span results: `span_id` is null when the selector matched nothing; `observed` is
-//!   null when it could not be computed; `error` is set when the check could not be
+//! - per-span results: `span_id` is null when the selector matched nothing; `observed` (the
+//!   left side) and `expected` (the right side as resolved for that span, in the same
+//!   display form: `25ms` in a duration comparison) are null when they could not be computed; `error` is set when the check could not be
 //!   evaluated (as opposed to a comparison that was false).
 //! - `outputs` and `variables` are objects of text values with keys in sorted order.
 //! - Fields beyond `design.md`: `file`, `duration_ms` (run and step; omitted when unknown),

@@ -18,9 +18,9 @@
 //!       <failure type="FAILED" message="1 of 2 specs failed"/>
 //!     </testcase>
 //!     <testcase name="span[name=&quot;db&quot;]" classname="create and fetch user.get user">
-//!       <failure type="ASSERTION" message="attr:db.rows = 1: observed 0 on span 53995c3f42cd8ad8">
+//!       <failure type="ASSERTION" message="attr:db.rows = 1: span 53995c3f42cd8ad8: observed 0, expected 1">
 //!         attr:db.rows = 1
-//!           span 53995c3f42cd8ad8: observed 0
+//!           span 53995c3f42cd8ad8: observed 0, expected 1
 //!       </failure>
 //!     </testcase>
 //!   </testsuite>
@@ -33,8 +33,9 @@
 //! - A spec testcase (named after the spec's name, else its selector): `<failure
 //!   type="ASSERTION">` when comparisons were false, `<error type="error">` when a check
 //!   could not be evaluated (missing attribute, bad number, no span matched); the error wins
-//!   when a spec has both. `message` names the first problem with its observed value; the
-//!   element's text lists every failed assertion with the observed value per span.
+//!   when a spec has both. `message` names the first problem with its observed and
+//!   expected values; the element's text lists every failed assertion with the observed
+//!   and expected values per span.
 //! - A required-gate testcase per required gate of a step that has gates (one the analyzer
 //!   ran on), named `required gate: <gate>`, with the specs' classname. A failed gate is a
 //!   `<failure type="GATE">` whose `message` says why: for `test-specs` how many specs
@@ -147,10 +148,13 @@ fn spec_problems(spec: &SpecReport) -> (String, String) {
                 Some(span_id) => format!("span {span_id}"),
                 None => "no span".to_string(),
             };
-            let line = match (&result.error, &result.observed) {
-                (Some(error), _) => format!("{span}: error: {error}"),
-                (None, Some(observed)) => format!("{span}: observed {observed}"),
-                (None, None) => format!("{span}: failed"),
+            let line = match (&result.error, &result.observed, &result.expected) {
+                (Some(error), _, _) => format!("{span}: error: {error}"),
+                (None, Some(observed), Some(expected)) => {
+                    format!("{span}: observed {observed}, expected {expected}")
+                }
+                (None, Some(observed), None) => format!("{span}: observed {observed}"),
+                (None, None, _) => format!("{span}: failed"),
             };
             text.push_str("  ");
             text.push_str(&line);

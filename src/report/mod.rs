@@ -214,6 +214,10 @@ pub struct SpanResult {
     pub span_id: Option<SpanId>,
     /// The observed value (the left side's text); null when it could not be computed.
     pub observed: Option<String>,
+    /// What it was compared with: the right side as resolved for this span, in the same
+    /// display form as `observed`; null when it could not be computed.
+    #[serde(default)]
+    pub expected: Option<String>,
     pub passed: bool,
     pub error: Option<String>,
 }

@@ -197,6 +197,7 @@ fn evaluate_spec(view: &TraceView<'_>, spec: &crate::spec::Spec, vars: &Vars) ->
                     } else {
                         Some(span.observed)
                     },
+                    expected: span.expected,
                     passed: span.passed,
                     error: span.error,
                 })

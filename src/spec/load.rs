@@ -14,10 +14,14 @@ use super::trigger::read_trigger;
 use super::walk::{field, mapping_start, text_of, Ctx};
 use super::{AnalyzerFile, Loaded, Output, Spec, Suite, Test, Text, Variable, VariableSet};
 use crate::analyze::AnalyzerConfig;
+use crate::defaults::MAX_DEFINITION_FILE_SIZE;
 use crate::lang::{Assertion, Expr, Selector};
 
 /// Fields the Tracetest server adds to exported resources; accepted and ignored.
 const READ_ONLY_FIELDS: [&str; 3] = ["version", "createdAt", "summary"];
+
+/// Fields of a Tracetest Cloud `Environment` (a workspace), which is not a variable set.
+const CLOUD_ENVIRONMENT_FIELDS: [&str; 2] = ["resources", "agentConfiguration"];
 
 /// Loads one definition file: a Test, a TestSuite/Transaction (with every step loaded), a
 /// VariableSet/Environment, or an Analyzer.
@@ -91,10 +95,20 @@ fn test_id_of(path: &Path) -> Option<String> {
 }
 
 fn read_source(path: &Path) -> Result<Source, Error> {
-    match std::fs::read_to_string(path) {
-        Ok(text) => Ok(Source::new(path.to_path_buf(), text)),
-        Err(error) => Err(Error::without_position(path, ErrorKind::Io(error.to_string()))),
+    let io_error = |message: String| Error::without_position(path, ErrorKind::Io(message));
+    let file = std::fs::File::open(path).map_err(|error| io_error(error.to_string()))?;
+    // Read one byte past the limit instead of trusting the size the file had when opened.
+    let limit = MAX_DEFINITION_FILE_SIZE;
+    let mut text = String::new();
+    std::io::Read::read_to_string(&mut std::io::Read::take(file, limit + 1), &mut text)
+        .map_err(|error| io_error(error.to_string()))?;
+    if text.len() as u64 > limit {
+        return Err(io_error(format!(
+            "the file is larger than {} MiB, the limit for a definition file",
+            limit / (1024 * 1024)
+        )));
     }
+    Ok(Source::new(path.to_path_buf(), text))
 }
 
 fn parse_yaml(source: &Source) -> Result<Node, Error> {
@@ -205,6 +219,20 @@ impl Loader {
             }
         }
         let spec = ctx.mapping(spec_node?, "spec")?;
+        if kind.value == "Environment" {
+            if let Some(key) = spec.keys().find(|key| CLOUD_ENVIRONMENT_FIELDS.contains(&key.as_str())) {
+                // Tracetest Cloud reuses the name `Environment` for a workspace (its
+                // resources and agent); only the old variable-set `Environment` is a run's
+                // `--vars`.
+                let message = format!(
+                    "this is a Tracetest Cloud Environment (a workspace with `{}`), not a variable set; \
+                     give `--vars` a VariableSet file (`type: VariableSet` with `values`)",
+                    key.as_str()
+                );
+                ctx.error(key.span(), ErrorKind::Invalid(message));
+                return None;
+            }
+        }
         match kind.value.as_str() {
             "Test" => read_test(ctx, spec).map(Loaded::Test),
             "TestSuite" | "Transaction" => self.read_suite(ctx, spec, step_errors).map(Loaded::Suite),

@@ -25,8 +25,8 @@ pub(crate) struct Source {
 
 impl Source {
     /// Applies Tracetest's CLI substitution (reference 14.1): every `${NAME}` whose inside
-    /// is only word characters is replaced by the environment variable NAME, empty when
-    /// unset. `${var:X}`, `${env:X}` and other expressions are left alone.
+    /// is only word characters, not starting with a digit, is replaced by the environment
+    /// variable NAME, empty when unset. `${var:X}`, `${env:X}` and other expressions are left alone.
     pub fn new(path: PathBuf, original: String) -> Source {
         Source::with_env(path, original, |name| std::env::var(name).ok())
     }
@@ -41,7 +41,10 @@ impl Source {
                 let after = &rest[start + 2..];
                 let name_len =
                     after.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(after.len());
-                let is_word = name_len > 0 && after[name_len..].starts_with('}');
+                // An environment variable's name does not start with a digit, so `${1s}`
+                // and `${200ms}` are left to the expression language (durations, 8.6).
+                let starts_like_name = after.chars().next().is_some_and(|c| !c.is_ascii_digit());
+                let is_word = name_len > 0 && starts_like_name && after[name_len..].starts_with('}');
                 let before = &rest[..start];
                 text.push_str(before);
                 new_col += before.chars().count();
@@ -170,6 +173,8 @@ mod tests {
     fn substitutes_word_names_only() {
         let src = source("url: ${HOST}/x ${var:HOST} ${MISSING}! ${ HOST }\n");
         assert_eq!(src.text, "url: example.com/x ${var:HOST} ! ${ HOST }\n");
+        let src = source("a: \"took ${1s}\" = \"${200ms}${_1}\"\n");
+        assert_eq!(src.text, "a: \"took ${1s}\" = \"${200ms}\"\n");
     }
 
     #[test]
