@@ -4,7 +4,7 @@
 //! - `service.rs`: [`ControlService`], the server over a [`crate::store::TraceStore`].
 //! - `client.rs`: [`RemoteClient`], the same operations from another process, returning
 //!   model and store types (a remote runner's `TraceSource` builds on it).
-//! - `otlp.rs`: spans travel as OTLP `TracesData` bytes; model -> OTLP and back.
+//! - spans travel as OTLP `TracesData` bytes, encoded and decoded by [`crate::otlp`].
 //! - `auth.rs`: the optional bearer token, server and client side.
 //! - `cli.rs`: `tracecheck traces list|get` as library functions for `main.rs`.
 //!
@@ -13,7 +13,6 @@
 
 pub mod cli;
 mod client;
-pub mod otlp;
 mod service;
 
 pub use crate::auth::{BearerToken, RequireBearer};
