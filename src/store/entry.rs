@@ -13,19 +13,19 @@ use crate::otlp::{self, RawSpan};
 
 /// Above this many spans a trace keeps a hash set of its span IDs for duplicate detection;
 /// below it a linear scan over the IDs is cheaper than hashing.
-pub(super) const LINEAR_DEDUP_LIMIT: usize = 32;
+const LINEAR_DEDUP_LIMIT: usize = 32;
 /// Estimated bytes per slot of that hash set (the ID and its control byte, rounded up).
-pub(super) const SPAN_ID_INDEX_BYTES: usize = 16;
+const SPAN_ID_INDEX_BYTES: usize = 16;
 
 /// One trace as held by the map.
 pub(super) struct TraceEntry {
     /// The trace's spans as OTLP wire bytes, in arrival order.
-    pub(super) segments: Vec<Segment>,
+    segments: Vec<Segment>,
     /// The stored spans' IDs, in arrival order: duplicate detection and counts without decoding.
     pub(super) span_ids: Vec<SpanId>,
     /// The same IDs hashed, built once the trace outgrows [`LINEAR_DEDUP_LIMIT`].
     /// Boxed: most traces never need it, and an empty `Option<Box<_>>` costs one word.
-    pub(super) id_index: Option<Box<HashSet<SpanId>>>,
+    id_index: Option<Box<HashSet<SpanId>>>,
     pub(super) last_update: Instant,
     /// The `seq` of this trace's live queue item (0 while it has no spans).
     pub(super) seq: u64,
@@ -39,14 +39,14 @@ pub(super) struct TraceEntry {
 
 /// Consecutive spans of a trace that share a resource and a scope, as `ScopeSpans.spans`
 /// fields ([`otlp::decode_spans`] reads them back).
-pub(super) struct Segment {
-    pub(super) resource: Arc<Resource>,
-    pub(super) scope: Arc<Scope>,
-    pub(super) bytes: Vec<u8>,
+struct Segment {
+    resource: Arc<Resource>,
+    scope: Arc<Scope>,
+    bytes: Vec<u8>,
 }
 
 impl Segment {
-    pub(super) fn holds(&self, resource: &Arc<Resource>, scope: &Arc<Scope>) -> bool {
+    fn holds(&self, resource: &Arc<Resource>, scope: &Arc<Scope>) -> bool {
         // Spans of one request share the `Arc`s; a later request of the same service brings
         // equal ones, which a content comparison (a few attributes) still merges.
         (Arc::ptr_eq(&self.resource, resource) || *self.resource == **resource)
@@ -77,7 +77,7 @@ impl TraceEntry {
         }
     }
 
-    pub(super) fn contains(&self, span_id: SpanId) -> bool {
+    fn contains(&self, span_id: SpanId) -> bool {
         match &self.id_index {
             Some(ids) => ids.contains(&span_id),
             None => self.span_ids.contains(&span_id),
@@ -129,7 +129,7 @@ impl TraceEntry {
         outcome
     }
 
-    pub(super) fn last_segment(&mut self) -> &mut Segment {
+    fn last_segment(&mut self) -> &mut Segment {
         self.segments.last_mut().expect("add_run ensures a segment first")
     }
 
@@ -171,8 +171,8 @@ impl TraceEntry {
 
 /// A trace's stored spans, copied out of the map.
 pub(super) struct StoredSpans {
-    pub(super) n_spans: usize,
-    pub(super) segments: Vec<Segment>,
+    n_spans: usize,
+    segments: Vec<Segment>,
 }
 
 impl StoredSpans {
