@@ -10,8 +10,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use criterion::{criterion_group, criterion_main, BatchSize, Criterion, Throughput};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
-use tracecheck::ingest;
 use tracecheck::store::{StoreConfig, TraceStore};
+use tracecheck::{ingest, otlp};
 
 mod support {
     pub mod workload;
@@ -28,12 +28,10 @@ fn ingest_benches(c: &mut Criterion) {
         b.iter(|| ExportTraceServiceRequest::decode(&bytes[..]).expect("valid"))
     });
     group.bench_function("generated_decode_and_convert", |b| {
-        b.iter(|| ingest::convert::decode_protobuf_generated(&bytes).expect("valid"))
+        b.iter(|| otlp::decode_protobuf_generated(&bytes).expect("valid"))
     });
-    group.bench_function("wire_decode", |b| b.iter(|| ingest::decode_protobuf(&bytes).expect("valid")));
-    group.bench_function("split", |b| {
-        b.iter(|| ingest::wire::split_request(&bytes).expect("valid").n_spans())
-    });
+    group.bench_function("wire_decode", |b| b.iter(|| otlp::decode_protobuf(&bytes).expect("valid")));
+    group.bench_function("split", |b| b.iter(|| otlp::split_request(&bytes).expect("valid").n_spans()));
 
     let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
     let _entered = runtime.enter();

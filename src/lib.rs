@@ -16,6 +16,7 @@ pub mod defaults;
 pub mod ingest;
 pub mod lang;
 pub mod model;
+pub mod otlp;
 pub mod report;
 pub mod run;
 pub mod serve;

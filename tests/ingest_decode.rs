@@ -1,8 +1,8 @@
-//! The protobuf wire decoder (`ingest::decode_protobuf`) against the reference path that
+//! The protobuf wire decoder (`otlp::decode_protobuf`) against the reference path that
 //! decodes with `opentelemetry-proto`'s generated prost types and converts
-//! (`convert::decode_protobuf_generated`): on the same bytes both must accept or refuse
+//! (`otlp::decode_protobuf_generated`): on the same bytes both must accept or refuse
 //! alike and produce the same spans and rejections. The split path the receivers store from
-//! (`wire::split_request`, then `wire::decode_spans` when read) is held to the same: it
+//! (`otlp::split_request`, then `otlp::decode_spans` when read) is held to the same: it
 //! refuses what they refuse, rejects what they reject, and its stored bytes decode to the
 //! same spans. Also OTLP JSON decoding.
 
@@ -15,8 +15,8 @@ use opentelemetry_proto::tonic::trace::v1::{span, ResourceSpans, ScopeSpans, Spa
 use prost::Message;
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use tracecheck::ingest::{self, convert, wire, Batch};
 use tracecheck::model::{AttributeValue, SpanKind, StatusCode};
+use tracecheck::otlp::{self, Batch};
 
 fn kv(key: &str, value: any_value::Value) -> KeyValue {
     KeyValue { key: key.to_string(), value: Some(AnyValue { value: Some(value) }), ..Default::default() }
@@ -150,9 +150,9 @@ fn rich_request() -> ExportTraceServiceRequest {
 }
 
 /// Both decoders and the split path on the same bytes agree; returns the wire decoder's result.
-fn check_same(bytes: &[u8]) -> Result<Batch, ingest::Error> {
-    let wire = ingest::decode_protobuf(bytes);
-    let generated = convert::decode_protobuf_generated(bytes);
+fn check_same(bytes: &[u8]) -> Result<Batch, otlp::Error> {
+    let wire = otlp::decode_protobuf(bytes);
+    let generated = otlp::decode_protobuf_generated(bytes);
     match (&wire, &generated) {
         (Ok(wire), Ok(generated)) => {
             assert_eq!(wire.spans, generated.spans, "spans differ");
@@ -161,17 +161,17 @@ fn check_same(bytes: &[u8]) -> Result<Batch, ingest::Error> {
         (Err(_), Err(_)) => {}
         _ => panic!("decoders disagree on {bytes:02x?}: wire {wire:?}, generated {generated:?}"),
     }
-    match (&wire, wire::split_request(bytes)) {
+    match (&wire, otlp::split_request(bytes)) {
         (Ok(wire), Ok(split)) => {
             assert_eq!(wire.rejections, split.rejections, "split rejections differ");
             let mut stored = Vec::new();
             for group in &split.groups {
                 let mut bytes = Vec::new();
                 for span in &group.spans {
-                    wire::append_span_field(&mut bytes, span.bytes);
+                    otlp::append_span_field(&mut bytes, span.bytes);
                 }
                 let before = stored.len();
-                wire::decode_spans(&bytes, &group.resource, &group.scope, &mut stored)
+                otlp::decode_spans(&bytes, &group.resource, &group.scope, &mut stored)
                     .expect("stored spans decode");
                 let ids: Vec<_> = group.spans.iter().map(|span| (span.trace_id, span.span_id)).collect();
                 let decoded: Vec<_> =
@@ -346,8 +346,8 @@ fn deep_nesting_is_refused_without_overflowing_the_stack() {
         }],
     };
     let bytes = request.encode_to_vec();
-    assert!(ingest::decode_protobuf(&bytes).is_err());
-    assert!(wire::split_request(&bytes).is_err());
+    assert!(otlp::decode_protobuf(&bytes).is_err());
+    assert!(otlp::split_request(&bytes).is_err());
     std::mem::forget(request); // dropping 2000 nested boxes recursively is the test's problem, not ours
 }
 
@@ -491,7 +491,7 @@ fn otlp_json_with_hex_ids_string_ints_and_enum_names() {
            "parentSpanId":"eee19b7ec3c1b174","name":"child","kind":3,"status":{"code":1}},
           {"traceId":"00000000000000000000000000000000","spanId":"eee19b7ec3c1b176","name":"bad"}
         ]}]}]}"#;
-    let batch = ingest::decode_json(json.as_bytes()).expect("valid OTLP JSON");
+    let batch = otlp::decode_json(json.as_bytes()).expect("valid OTLP JSON");
     assert_eq!(batch.spans.len(), 2);
     assert_eq!(batch.rejections.n_spans, 1);
     let root = &batch.spans[0];
@@ -511,6 +511,6 @@ fn otlp_json_with_hex_ids_string_ints_and_enum_names() {
     assert_eq!(child.parent_span_id, Some(root.span_id));
 
     for bad in [&b"{"[..], b"[]", br#"{"resourceSpans":[{"scopeSpans":[{"spans":[{"traceId":"xyz"}]}]}]}"#] {
-        assert!(matches!(ingest::decode_json(bad), Err(ingest::Error::Json(_))), "{bad:?}");
+        assert!(matches!(otlp::decode_json(bad), Err(otlp::Error::Json(_))), "{bad:?}");
     }
 }

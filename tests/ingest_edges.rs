@@ -501,3 +501,58 @@ async fn slow_or_broken_http_senders_do_not_block_others() {
     assert_eq!(server.store().get(request(1, 2, 0).1).expect("stored").spans.len(), 2);
     server.shutdown().await.expect("clean shutdown");
 }
+
+/// An OTLP/JSON request of three spans, `before`, `deep` and `after`, in one trace; `deep`
+/// carries an attribute of `levels` arrays nested in each other around a string.
+fn json_with_nesting(trace_id: &str, levels: usize) -> Vec<u8> {
+    let mut value = r#"{"stringValue":"bottom"}"#.to_string();
+    for _ in 0..levels {
+        value = format!(r#"{{"arrayValue":{{"values":[{value}]}}}}"#);
+    }
+    let span = |span_id: &str, name: &str, attributes: &str| {
+        format!(
+            r#"{{"traceId":"{trace_id}","spanId":"{span_id}","name":"{name}","attributes":[{attributes}]}}"#
+        )
+    };
+    let spans = [
+        span("00000000000000a1", "before", ""),
+        span("00000000000000a2", "deep", &format!(r#"{{"key":"nested","value":{value}}}"#)),
+        span("00000000000000a3", "after", ""),
+    ];
+    format!(r#"{{"resourceSpans":[{{"scopeSpans":[{{"spans":[{}]}}]}}]}}"#, spans.join(",")).into_bytes()
+}
+
+/// Issue 13, defect 1: a JSON attribute nested deeper than the protobuf reader allows used to
+/// be answered 200 and stored, and then its whole segment failed to decode on read. The JSON
+/// path now refuses it at the door as the protobuf path does; at the limit, all three spans
+/// read back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn json_nesting_past_the_protobuf_limit_is_refused_and_the_limit_reads_back() {
+    let server = start_server(ServerConfig::ephemeral()).await;
+    let url = format!("http://{}/v1/traces", server.http_addr());
+    let client = reqwest::Client::new();
+    let post = |body: Vec<u8>| client.post(&url).header("content-type", "application/json").body(body).send();
+
+    for (index, levels) in (33..=40).enumerate() {
+        let trace_id = format!("{:032x}", 0xdee0 + index);
+        let response = post(json_with_nesting(&trace_id, levels)).await.expect("request");
+        let status = response.status().as_u16();
+        let text = response.text().await.expect("body");
+        assert_eq!(status, 400, "{levels} levels: {text}");
+        assert!(text.contains("recursion limit"), "{levels} levels: {text}");
+        assert!(
+            server.store().get(TraceId::from_hex(&trace_id).unwrap()).is_none(),
+            "{levels} levels stored"
+        );
+    }
+
+    let trace_id = "0000000000000000000000000000dee1";
+    let response = post(json_with_nesting(trace_id, 32)).await.expect("request");
+    assert_eq!(response.status(), 200, "{}", response.text().await.unwrap_or_default());
+    let trace = server.store().get(TraceId::from_hex(trace_id).unwrap()).expect("stored");
+    let mut names: Vec<&str> = trace.spans.iter().map(|span| &*span.name).collect();
+    names.sort_unstable();
+    assert_eq!(names, ["after", "before", "deep"]);
+    assert_eq!(server.store().stats().spans_rejected, 0);
+    server.shutdown().await.expect("clean shutdown");
+}

@@ -9,11 +9,10 @@
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use tracecheck::api::otlp::encode_trace_bytes;
-use tracecheck::ingest::wire;
 use tracecheck::model::{
     AttributeValue, KeyValue, Resource, Scope, Span, SpanId, SpanKind, Str, Trace, TraceId,
 };
+use tracecheck::otlp::{self, encode_trace_bytes};
 use tracecheck::store::{StoreConfig, TraceStore, WaitOptions};
 
 fn rss_kib(field: &str) -> u64 {
@@ -125,7 +124,7 @@ async fn insert_cost_and_memory() {
         let started = Instant::now();
         let mut n_spans = 0;
         for request in &requests {
-            n_spans += wire::split_request(request).expect("valid").n_spans();
+            n_spans += otlp::split_request(request).expect("valid").n_spans();
         }
         println!("split ({round}): {:.0} ns/span", started.elapsed().as_nanos() as f64 / n_spans as f64);
     }
@@ -135,7 +134,7 @@ async fn insert_cost_and_memory() {
     let started = Instant::now();
     let mut stored = 0;
     for request in &requests {
-        stored += store.insert_raw(&wire::split_request(request).expect("valid")).stored;
+        stored += store.insert_raw(&otlp::split_request(request).expect("valid")).stored;
     }
     let elapsed = started.elapsed();
     let rss_after = rss_kib("VmRSS:");

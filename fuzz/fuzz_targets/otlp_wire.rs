@@ -1,5 +1,5 @@
 //! The OTLP protobuf codec on arbitrary bytes: no input may panic, and the receivers' split
-//! path (`wire::split_request`, what the store keeps) must accept, refuse and reject exactly
+//! path (`otlp::split_request`, what the store keeps) must accept, refuse and reject exactly
 //! what the full wire decoder does, with stored bytes that decode to the same spans. The
 //! store relies on that: whatever it holds was validated on the way in and always decodes.
 //! (The generated-types decoder runs too, for panics only: it allows deeper nesting than
@@ -8,12 +8,12 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tracecheck::ingest::{self, convert, wire};
+use tracecheck::otlp;
 
 fuzz_target!(|data: &[u8]| {
-    let _ = convert::decode_protobuf_generated(data);
-    let decoded = ingest::decode_protobuf(data);
-    let split = wire::split_request(data);
+    let _ = otlp::decode_protobuf_generated(data);
+    let decoded = otlp::decode_protobuf(data);
+    let split = otlp::split_request(data);
     match (&decoded, &split) {
         (Ok(decoded), Ok(split)) => {
             assert_eq!(decoded.rejections, split.rejections);
@@ -21,9 +21,9 @@ fuzz_target!(|data: &[u8]| {
             for group in &split.groups {
                 let mut bytes = Vec::new();
                 for span in &group.spans {
-                    wire::append_span_field(&mut bytes, span.bytes);
+                    otlp::append_span_field(&mut bytes, span.bytes);
                 }
-                wire::decode_spans(&bytes, &group.resource, &group.scope, &mut stored)
+                otlp::decode_spans(&bytes, &group.resource, &group.scope, &mut stored)
                     .expect("stored spans decode");
             }
             // Debug text, not `==`: a NaN attribute value is unequal to itself.

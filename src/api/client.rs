@@ -6,12 +6,12 @@ use std::time::Duration;
 use tonic::service::interceptor::InterceptedService;
 use tonic::transport::{Channel, Endpoint};
 
-use super::otlp::decode_trace;
 use super::pb;
 use super::pb::control_client::ControlClient;
 use super::Error;
 use crate::auth::BearerToken;
 use crate::model::{Span, Trace, TraceId};
+use crate::otlp::{self, decode_trace};
 use crate::store::{StoreStats, TraceSummary, WaitOptions, WaitOutcome};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
@@ -71,8 +71,7 @@ impl RemoteClient {
             spans.first().map(|span| span.trace_id).unwrap_or_default(),
             spans.iter().cloned().map(std::sync::Arc::new).collect(),
         );
-        let request =
-            ExportTraceServiceRequest { resource_spans: super::otlp::encode_trace(&trace).resource_spans };
+        let request = ExportTraceServiceRequest { resource_spans: otlp::encode_trace(&trace).resource_spans };
         self.otlp.clone().export(request).await.map_err(|s| self.status_error(s))?;
         Ok(())
     }

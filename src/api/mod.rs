@@ -4,14 +4,13 @@
 //! - `service.rs`: [`ControlService`], the server over a [`crate::store::TraceStore`].
 //! - `client.rs`: [`RemoteClient`], the same operations from another process, returning
 //!   model and store types (a remote runner's `TraceSource` builds on it).
-//! - `otlp.rs`: spans travel as OTLP `TracesData` bytes; model -> OTLP and back.
+//! - spans travel as OTLP `TracesData` bytes, encoded and decoded by [`crate::otlp`].
 //! - `auth.rs`: the optional bearer token, server and client side.
 //!
 //! The API knows the store's types and the wire; it knows nothing of tests, selectors'
 //! meaning (it hands selector text to `lang`) or how the server is started.
 
 mod client;
-pub mod otlp;
 mod service;
 
 pub use crate::auth::{BearerToken, RequireBearer};

@@ -6,11 +6,11 @@ use std::time::Duration;
 
 use tonic::{Request, Response, Status};
 
-use super::otlp::encode_trace_bytes;
 use super::pb;
 use super::pb::control_server::{Control, ControlServer};
 use crate::lang::{unmatched_selectors, Selector};
 use crate::model::{SpanId, Trace, TraceId};
+use crate::otlp::encode_trace_bytes;
 use crate::store::{StoreStats, TraceStore, TraceSummary, WaitOptions, WaitOutcome};
 
 pub use crate::defaults::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};

@@ -393,7 +393,7 @@ impl Run {
 /// machine's drift affects each alike, and prints medians per span and ratios to prost.
 async fn micro(rounds: usize) -> anyhow::Result<()> {
     use prost::Message;
-    use tracecheck::ingest;
+    use tracecheck::{ingest, otlp};
     const PER_ROUND: u64 = 16;
     let workload = Workload::new(512);
     let (store, _guard) = tracecheck::store::TraceStore::new(tracecheck::store::StoreConfig::default());
@@ -418,9 +418,9 @@ async fn micro(rounds: usize) -> anyhow::Result<()> {
             for request in &requests {
                 match variant {
                     0 => drop(ExportTraceServiceRequest::decode(&request[..])?),
-                    1 => drop(ingest::convert::decode_protobuf_generated(request)?),
-                    2 => drop(ingest::decode_protobuf(request)?),
-                    3 => drop(ingest::wire::split_request(request)?),
+                    1 => drop(otlp::decode_protobuf_generated(request)?),
+                    2 => drop(otlp::decode_protobuf(request)?),
+                    3 => drop(otlp::split_request(request)?),
                     _ => drop(ingest::export_protobuf(&store, request)?),
                 }
             }

@@ -1,10 +1,11 @@
 //! The OTLP gRPC receiver: `opentelemetry.proto.collector.trace.v1.TraceService/Export`.
 //!
 //! The service is written out by hand rather than generated so that its codec can hand the
-//! request's raw bytes to [`super::wire`], which decodes them straight into model spans
-//! (the generated server would first build the `opentelemetry-proto` structs). Everything
-//! else is tonic's: gzip, the message size limit, the HTTP/2 framing. It knows the store only
-//! through [`super::store_batch`] and nothing of the control API beside it on the server.
+//! request's raw bytes to [`super::export_protobuf`], which splits them into the spans' wire
+//! bytes (the generated server would first build the `opentelemetry-proto` structs).
+//! Everything else is tonic's: gzip, the message size limit, the HTTP/2 framing. It knows the
+//! store only through [`super::export_protobuf`] and nothing of the control API beside it on
+//! the server.
 
 use std::convert::Infallible;
 use std::future::Future;
@@ -16,7 +17,8 @@ use bytes::{BufMut, Bytes};
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
 use tonic::server::{NamedService, UnaryService};
 
-use super::{convert, Admission};
+use super::{Admission, Error};
+use crate::otlp;
 use crate::store::TraceStore;
 
 /// The gRPC service name of OTLP trace export.
@@ -76,16 +78,14 @@ where
                 .accept_compressed(CompressionEncoding::Gzip)
                 .send_compressed(CompressionEncoding::Gzip)
                 .max_decoding_message_size(max_message_size);
-            let mut response = grpc.unary(Export(shared), request).await;
-            // tonic answers OUT_OF_RANGE for a message above the limit; OTLP exporters (and
-            // the issue) expect RESOURCE_EXHAUSTED, which tonic already uses when a gzip body
-            // inflates past it.
-            let headers = response.headers_mut();
-            if headers.get(tonic::Status::GRPC_STATUS).is_some_and(|code| code.as_bytes() == b"11") {
-                headers.insert(
-                    tonic::Status::GRPC_STATUS,
-                    http::HeaderValue::from(tonic::Code::ResourceExhausted as i32),
-                );
+            let response = grpc.unary(Export(shared), request).await;
+            let code = response
+                .headers()
+                .get(tonic::Status::GRPC_STATUS)
+                .and_then(|code| std::str::from_utf8(code.as_bytes()).ok()?.parse::<i32>().ok())
+                .map(tonic::Code::from);
+            if let Some(err) = code.and_then(|code| Error::from_tonic_refusal(code, max_message_size)) {
+                return Ok(err.to_status().into_http());
             }
             Ok(response)
         })
@@ -109,7 +109,7 @@ impl UnaryService<Bytes> for Export {
             })?;
             let outcome =
                 super::export_protobuf(&shared.store, request.get_ref()).map_err(|err| err.to_status())?;
-            Ok(tonic::Response::new(Bytes::from(convert::encode_response_protobuf(&outcome))))
+            Ok(tonic::Response::new(Bytes::from(otlp::encode_response_protobuf(&outcome))))
         })
     }
 }

@@ -5,7 +5,8 @@
 //! will not decode gets 400 with a `google.rpc.Status` saying why, a body above the limit
 //! (before or after inflating) gets 413, and a request that finds every admission slot taken
 //! gets 503 with `Retry-After`. Each connection is its own task, so a slow or broken sender
-//! holds up only itself. It knows the store only through [`super::store_batch`].
+//! holds up only itself. Protobuf bodies are split into wire bytes as on gRPC
+//! ([`super::export_protobuf`]); JSON bodies are decoded ([`super::export_json`]).
 
 use std::io::Read;
 
@@ -18,8 +19,9 @@ use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use http::{header, HeaderMap, HeaderValue};
 
-use super::{convert, Admission, Error};
+use super::{Admission, Error};
 use crate::auth::RequireBearer;
+use crate::otlp;
 use crate::store::TraceStore;
 
 /// The OTLP/HTTP traces path.
@@ -109,14 +111,11 @@ async fn take_in(
     let payload = if gzip { gunzip(&raw, limit)? } else { raw };
     // The slot is taken only once the body is in, so a slow sender holds none.
     let _slot = receiver.admission.try_admit().inspect_err(|_| receiver.store.record_refused(1))?;
-    let batch = match encoding {
-        Encoding::Protobuf => super::decode_protobuf(&payload)?,
-        Encoding::Json => super::decode_json(&payload)?,
-    };
-    let outcome = super::store_batch(&receiver.store, batch);
     Ok(match encoding {
-        Encoding::Protobuf => convert::encode_response_protobuf(&outcome),
-        Encoding::Json => convert::encode_response_json(&outcome),
+        Encoding::Protobuf => {
+            otlp::encode_response_protobuf(&super::export_protobuf(&receiver.store, &payload)?)
+        }
+        Encoding::Json => otlp::encode_response_json(&super::export_json(&receiver.store, &payload)?),
     })
 }
 
@@ -195,8 +194,8 @@ fn plain_error(err: &Error) -> Response {
 fn encoded_error(err: &Error, encoding: Encoding) -> Response {
     let status = err.to_status();
     let body = match encoding {
-        Encoding::Protobuf => convert::encode_error_protobuf(status.code(), status.message()),
-        Encoding::Json => convert::encode_error_json(status.code(), status.message()),
+        Encoding::Protobuf => otlp::encode_error_protobuf(status.code(), status.message()),
+        Encoding::Json => otlp::encode_error_json(status.code(), status.message()),
     };
     let mut response = (
         err.http_status(),

@@ -1,25 +1,22 @@
-//! The OTLP receivers: the gRPC `TraceService/Export` service ([`grpc`]), the `POST /v1/traces`
-//! HTTP routes ([`http`]), and the OTLP codec: [`wire`] validates protobuf requests and splits
-//! them into the spans' bytes the store keeps, and decodes those bytes into [`crate::model`]
-//! spans when the store is read; [`convert`] handles OTLP JSON and the generated
-//! `opentelemetry-proto` types.
+//! The OTLP receivers: the gRPC `TraceService/Export` service ([`grpc`]) and the
+//! `POST /v1/traces` HTTP routes ([`http`]). Both hand protobuf bodies to
+//! [`export_protobuf`], which splits them into the spans' wire bytes the store keeps
+//! ([`crate::otlp::split_request`]); OTLP/JSON bodies go through [`export_json`]. The codec
+//! itself is [`crate::otlp`]; this module adds the transport: bodies, limits, statuses.
 //!
 //! Like the collector's receiver, `ingest` only knows the next stage: it is handed a
 //! [`TraceStore`] and calls `insert` and `record_rejected`. It knows nothing of waiting,
 //! eviction or the runner. Overload is bounded here by [`Admission`]: a request that cannot
 //! be taken in at once is answered with a retryable code instead of queueing.
 
-pub mod convert;
 pub mod grpc;
 pub mod http;
-mod intern;
-pub mod wire;
 
 use std::sync::Arc;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
-use crate::model::{Span, SpanId, TraceId};
+use crate::otlp::{self, ExportOutcome};
 use crate::store::TraceStore;
 
 /// Why a request could not be taken in. Mapped to gRPC and HTTP statuses in one place
@@ -27,10 +24,9 @@ use crate::store::TraceStore;
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    #[error("malformed protobuf request: {0}")]
-    Protobuf(String),
-    #[error("malformed json request: {0}")]
-    Json(String),
+    /// The body is not a valid OTLP request (protobuf or JSON).
+    #[error(transparent)]
+    Decode(#[from] otlp::Error),
     #[error("unsupported content type {0:?}, expected application/x-protobuf or application/json")]
     ContentType(String),
     #[error("unsupported content encoding {0:?}, expected gzip or identity")]
@@ -52,9 +48,7 @@ impl Error {
     pub fn to_status(&self) -> tonic::Status {
         let message = self.to_string();
         match self {
-            Error::Protobuf(_) | Error::Json(_) | Error::Gzip(_) | Error::Body(_) => {
-                tonic::Status::invalid_argument(message)
-            }
+            Error::Decode(_) | Error::Gzip(_) | Error::Body(_) => tonic::Status::invalid_argument(message),
             Error::Unauthenticated => tonic::Status::unauthenticated(message),
             Error::ContentType(_) | Error::ContentEncoding(_) => tonic::Status::unimplemented(message),
             Error::TooLarge { .. } => tonic::Status::resource_exhausted(message),
@@ -62,12 +56,20 @@ impl Error {
         }
     }
 
+    /// The error behind a status tonic answered itself, before the service saw the request:
+    /// tonic says OUT_OF_RANGE for a message above `max_message_size`, which OTLP exporters
+    /// (and the HTTP route) expect as too large, RESOURCE_EXHAUSTED. tonic already says that
+    /// when a gzip body inflates past the limit.
+    pub fn from_tonic_refusal(code: tonic::Code, max_message_size: usize) -> Option<Error> {
+        (code == tonic::Code::OutOfRange).then_some(Error::TooLarge { limit: max_message_size })
+    }
+
     /// The HTTP status for this error: 400 permanent, 413 too large, 415 content type,
     /// 401 unauthenticated, 503 retryable.
     pub fn http_status(&self) -> ::http::StatusCode {
         use ::http::StatusCode;
         match self {
-            Error::Protobuf(_) | Error::Json(_) | Error::Gzip(_) | Error::Body(_) => StatusCode::BAD_REQUEST,
+            Error::Decode(_) | Error::Gzip(_) | Error::Body(_) => StatusCode::BAD_REQUEST,
             Error::Unauthenticated => StatusCode::UNAUTHORIZED,
             Error::ContentType(_) | Error::ContentEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
@@ -76,72 +78,15 @@ impl Error {
     }
 }
 
-/// Spans rejected from an otherwise good request, and why (OTLP partial success).
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct Rejections {
-    /// Number of spans rejected.
-    pub n_spans: u64,
-    /// Distinct reasons with their counts, at most [`Rejections::MAX_REASONS`].
-    pub reasons: Vec<(String, u64)>,
-}
-
-impl Rejections {
-    pub const MAX_REASONS: usize = 4;
-
-    pub(crate) fn add(&mut self, reason: String) {
-        self.n_spans += 1;
-        if let Some(entry) = self.reasons.iter_mut().find(|(text, _)| *text == reason) {
-            entry.1 += 1;
-        } else if self.reasons.len() < Self::MAX_REASONS {
-            self.reasons.push((reason, 1));
-        }
-    }
-
-    /// The partial-success `error_message`, e.g.
-    /// `rejected 2 spans: 1 with invalid trace id (expected 16 bytes, found 3), ...`.
-    pub fn message(&self) -> String {
-        if self.n_spans == 0 {
-            return String::new();
-        }
-        let reasons: Vec<String> =
-            self.reasons.iter().map(|(reason, count)| format!("{count} with {reason}")).collect();
-        let noun = if self.n_spans == 1 { "span" } else { "spans" };
-        format!("rejected {} {noun}: {}", self.n_spans, reasons.join(", "))
-    }
-}
-
-/// One decoded export request: the valid spans, in request order, and what was rejected.
-#[derive(Debug, Default)]
-pub struct Batch {
-    pub spans: Vec<Span>,
-    pub rejections: Rejections,
-}
-
-/// What an export did, for the response.
-#[derive(Debug, Default, Clone, PartialEq, Eq)]
-pub struct ExportOutcome {
-    pub n_accepted: usize,
-    pub rejections: Rejections,
-}
-
-/// Decodes an OTLP protobuf `ExportTraceServiceRequest` straight into model spans.
+/// Decodes and stores one OTLP/JSON request body (the caller holds an admission slot). The
+/// only path through model spans: the store encodes them back to the bytes it keeps
+/// ([`TraceStore::insert`]); protobuf bodies are split instead ([`export_protobuf`]).
 ///
 /// # Errors
-/// [`Error::Protobuf`] when the bytes are not a valid message.
-pub fn decode_protobuf(bytes: &[u8]) -> Result<Batch, Error> {
-    wire::decode_request(bytes)
-}
-
-/// Decodes an OTLP JSON `ExportTraceServiceRequest` into model spans.
-///
-/// # Errors
-/// [`Error::Json`] when the text is not a valid OTLP JSON request.
-pub fn decode_json(bytes: &[u8]) -> Result<Batch, Error> {
-    convert::decode_json(bytes)
-}
-
-/// Hands a decoded batch to the store and counts its rejections there.
-pub fn store_batch(store: &TraceStore, batch: Batch) -> ExportOutcome {
+/// [`otlp::Error::Json`] when the text is not a valid OTLP JSON request (an attribute value
+/// nested deeper than the protobuf path allows included); nothing is stored then.
+pub fn export_json(store: &TraceStore, body: &[u8]) -> Result<ExportOutcome, Error> {
+    let batch = otlp::decode_json(body)?;
     let n_accepted = batch.spans.len();
     if batch.rejections.n_spans > 0 {
         store.record_rejected(batch.rejections.n_spans);
@@ -149,7 +94,7 @@ pub fn store_batch(store: &TraceStore, batch: Batch) -> ExportOutcome {
     if n_accepted > 0 {
         store.insert(batch.spans);
     }
-    ExportOutcome { n_accepted, rejections: batch.rejections }
+    Ok(ExportOutcome { n_accepted, rejections: batch.rejections })
 }
 
 /// Bounds how many export requests are decoded and stored at once, across both receivers.
@@ -192,38 +137,15 @@ impl Admission {
 
 /// Validates and stores one protobuf request body (the caller holds an admission slot); the
 /// work shared by the gRPC service and the HTTP route, public for the benchmarks. The spans
-/// are not built here: the store keeps their wire bytes ([`wire::split_request`]).
+/// are not built here: the store keeps their wire bytes ([`otlp::split_request`]).
 ///
 /// # Errors
-/// [`Error::Protobuf`] when the bytes are not a valid message; nothing is stored then.
+/// [`otlp::Error::Protobuf`] when the bytes are not a valid message; nothing is stored then.
 pub fn export_protobuf(store: &TraceStore, body: &[u8]) -> Result<ExportOutcome, Error> {
-    let batch = wire::split_request(body)?;
+    let batch = otlp::split_request(body)?;
     if batch.rejections.n_spans > 0 {
         store.record_rejected(batch.rejections.n_spans);
     }
     store.insert_raw(&batch);
     Ok(ExportOutcome { n_accepted: batch.n_spans(), rejections: batch.rejections })
-}
-
-/// Checks a span's IDs as OTLP requires: a 16-byte non-zero trace ID, an 8-byte non-zero
-/// span ID, and a parent that is empty, all zero (no parent) or 8 bytes. The error names the
-/// problem for the partial-success message.
-pub(crate) fn check_span_ids(
-    trace_id: &[u8],
-    span_id: &[u8],
-    parent_span_id: &[u8],
-) -> Result<(TraceId, SpanId, Option<SpanId>), String> {
-    let trace_id = TraceId::from_bytes(trace_id).map_err(|err| format!("invalid trace id ({err})"))?;
-    let span_id = SpanId::from_bytes(span_id).map_err(|err| format!("invalid span id ({err})"))?;
-    let parent_span_id = match SpanId::from_bytes(parent_span_id) {
-        Ok(parent) => Some(parent),
-        Err(_) if parent_span_id.is_empty() || parent_span_id == [0; 8] => None,
-        Err(err) => return Err(format!("invalid parent span id ({err})")),
-    };
-    Ok((trace_id, span_id, parent_span_id))
-}
-
-/// A link's IDs, or `None` when either is malformed (the link is dropped, the span kept).
-pub(crate) fn check_link_ids(trace_id: &[u8], span_id: &[u8]) -> Option<(TraceId, SpanId)> {
-    Some((TraceId::from_bytes(trace_id).ok()?, SpanId::from_bytes(span_id).ok()?))
 }

@@ -1,22 +1,24 @@
 //! The span model every part of tracecheck shares: IDs as fixed byte arrays, compact owned
 //! spans with typed attributes, the trace they form and its one span tree.
 //!
-//! `model` knows nothing of OTLP (the conversion lives in `ingest`), of the store or of the
+//! `model` knows nothing of OTLP (the conversion lives in `otlp`), of the store or of the
 //! languages. Strings that repeat across spans (attribute keys, span names, service names,
 //! short attribute values) are `Str` (a thin shared string) so the ingest path can intern them and the
 //! store pays for each distinct string once.
 
 mod ids;
 mod span;
+mod str;
 mod time;
 mod trace;
 mod tree;
 
 pub use ids::{IdError, SpanId, TraceId};
 pub use span::{
-    empty_str, find_attribute, AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanExtra,
-    SpanKind, Status, StatusCode, Str,
+    find_attribute, AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanExtra, SpanKind,
+    Status, StatusCode,
 };
+pub use str::{empty_str, Str};
 pub use time::civil_from_unix;
 pub use trace::Trace;
 pub use tree::{SpanTree, TreeNode, TRIGGER_SPAN_NAME};

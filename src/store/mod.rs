@@ -2,7 +2,7 @@
 //! waiters woken on every insert, completeness checks, bounds and eviction, and counters.
 //!
 //! A trace's spans are kept as OTLP wire bytes, as the receivers split them off the request
-//! ([`crate::ingest::wire::split_request`]), and decoded into model spans when the trace is
+//! ([`crate::otlp::split_request`]), and decoded into model spans when the trace is
 //! read: taking a span in then costs a validating walk and a copy instead of building it, and
 //! the bytes take less memory than the built span (issue 2's targets). Reads are rare (a
 //! test's wait, `GetTrace`, `ListTraces`) and each decodes only the traces it names.
@@ -18,10 +18,12 @@
 //! woken after the guard is dropped; a trace being waited on is pinned and never evicted;
 //! every eviction is counted and logged.
 
+mod entry;
 mod evict;
+mod summary;
 mod wait;
 
-use std::collections::{HashSet, VecDeque};
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
@@ -29,8 +31,11 @@ use std::time::{Duration, Instant};
 use dashmap::DashMap;
 use tokio::sync::{oneshot, watch, Notify};
 
-use crate::ingest::wire::{self, RawBatch, RawGroup, RawSpan};
-use crate::model::{Resource, Scope, Span, SpanId, Trace, TraceId};
+use crate::model::{Span, SpanId, Trace, TraceId};
+use crate::otlp::{self, RawBatch, RawGroup, RawSpan};
+use entry::TraceEntry;
+pub(crate) use summary::summarize;
+pub use summary::TraceSummary;
 
 /// Bounds of the store.
 #[derive(Clone, Debug)]
@@ -57,17 +62,6 @@ pub struct InsertOutcome {
     pub stored: usize,
     /// Spans already present (same trace ID and span ID), not stored again.
     pub duplicates: usize,
-}
-
-/// One line of `ListTraces`.
-#[derive(Clone, Debug, PartialEq)]
-pub struct TraceSummary {
-    pub trace_id: TraceId,
-    pub root_name: String,
-    pub service_name: String,
-    pub span_count: usize,
-    pub start_time_unix_nano: u64,
-    pub duration_nanos: u64,
 }
 
 /// Counters, exposed by `Stats` and logged periodically.
@@ -131,12 +125,6 @@ pub struct StoreGuard {
     _shutdown: oneshot::Sender<()>,
 }
 
-/// Above this many spans a trace keeps a hash set of its span IDs for duplicate detection;
-/// below it a linear scan over the IDs is cheaper than hashing.
-const LINEAR_DEDUP_LIMIT: usize = 32;
-/// Estimated bytes per slot of that hash set (the ID and its control byte, rounded up).
-const SPAN_ID_INDEX_BYTES: usize = 16;
-
 /// State shared by every handle and the background task.
 struct Shared {
     config: StoreConfig,
@@ -183,178 +171,6 @@ struct QueueItem {
     trace_id: TraceId,
 }
 
-/// One trace as held by the map.
-struct TraceEntry {
-    /// The trace's spans as OTLP wire bytes, in arrival order.
-    segments: Vec<Segment>,
-    /// The stored spans' IDs, in arrival order: duplicate detection and counts without decoding.
-    span_ids: Vec<SpanId>,
-    /// The same IDs hashed, built once the trace outgrows [`LINEAR_DEDUP_LIMIT`].
-    /// Boxed: most traces never need it, and an empty `Option<Box<_>>` costs one word.
-    id_index: Option<Box<HashSet<SpanId>>>,
-    last_update: Instant,
-    /// The `seq` of this trace's live queue item (0 while it has no spans).
-    seq: u64,
-    /// Estimated heap bytes held by this trace's spans (segments, IDs, index).
-    bytes: usize,
-    /// Waits currently pinning this trace; a pinned trace is never evicted.
-    pins: u32,
-    /// Present while pinned: bumped after every insert that stored a span.
-    waker: Option<watch::Sender<()>>,
-}
-
-/// Consecutive spans of a trace that share a resource and a scope, as `ScopeSpans.spans`
-/// fields ([`wire::decode_spans`] reads them back).
-struct Segment {
-    resource: Arc<Resource>,
-    scope: Arc<Scope>,
-    bytes: Vec<u8>,
-}
-
-impl Segment {
-    fn holds(&self, resource: &Arc<Resource>, scope: &Arc<Scope>) -> bool {
-        // Spans of one request share the `Arc`s; a later request of the same service brings
-        // equal ones, which a content comparison (a few attributes) still merges.
-        (Arc::ptr_eq(&self.resource, resource) || *self.resource == **resource)
-            && (Arc::ptr_eq(&self.scope, scope) || *self.scope == **scope)
-    }
-}
-
-/// What adding one run of spans to a trace did.
-#[derive(Default)]
-struct RunOutcome {
-    stored: usize,
-    duplicates: usize,
-    /// Growth of the trace's estimated bytes.
-    bytes: usize,
-}
-
-impl TraceEntry {
-    fn empty(now: Instant) -> Self {
-        TraceEntry {
-            segments: Vec::new(),
-            span_ids: Vec::new(),
-            id_index: None,
-            last_update: now,
-            seq: 0,
-            bytes: 0,
-            pins: 0,
-            waker: None,
-        }
-    }
-
-    fn contains(&self, span_id: SpanId) -> bool {
-        match &self.id_index {
-            Some(ids) => ids.contains(&span_id),
-            None => self.span_ids.contains(&span_id),
-        }
-    }
-
-    /// Stores the spans (all of this trace, `resource` and `scope`) whose IDs are not present.
-    fn add_run(&mut self, resource: &Arc<Resource>, scope: &Arc<Scope>, spans: &[RawSpan<'_>]) -> RunOutcome {
-        let mut outcome = RunOutcome::default();
-        let held_before = self.heap_bytes();
-        if !self.segments.last().is_some_and(|segment| segment.holds(resource, scope)) {
-            // Most traces keep one segment: no spare room for more (a Vec's first growth
-            // would reserve four).
-            self.segments.reserve_exact(1);
-            self.segments.push(Segment {
-                resource: resource.clone(),
-                scope: scope.clone(),
-                bytes: Vec::new(),
-            });
-        }
-        self.span_ids.reserve(spans.len());
-        let run_bytes = spans.iter().map(|span| wire::span_field_len(span.bytes.len())).sum();
-        self.last_segment().bytes.reserve(run_bytes);
-        for span in spans {
-            if self.contains(span.span_id) {
-                outcome.duplicates += 1;
-                continue;
-            }
-            wire::append_span_field(&mut self.last_segment().bytes, span.bytes);
-            self.span_ids.push(span.span_id);
-            if let Some(ids) = &mut self.id_index {
-                ids.insert(span.span_id);
-            } else if self.span_ids.len() > LINEAR_DEDUP_LIMIT {
-                self.id_index = Some(Box::new(self.span_ids.iter().copied().collect()));
-            }
-            outcome.stored += 1;
-        }
-        if self.last_segment().bytes.is_empty() {
-            // Every span was a duplicate: drop the segment made for them.
-            self.segments.pop();
-        }
-        outcome.bytes = self.heap_bytes().saturating_sub(held_before);
-        self.bytes += outcome.bytes;
-        outcome
-    }
-
-    fn last_segment(&mut self) -> &mut Segment {
-        self.segments.last_mut().expect("add_run ensures a segment first")
-    }
-
-    /// The heap this trace's spans hold: segment buffers, ID list and index.
-    fn heap_bytes(&self) -> usize {
-        let segments: usize = self.segments.iter().map(|segment| segment.bytes.capacity()).sum();
-        segments
-            + self.segments.capacity() * std::mem::size_of::<Segment>()
-            + self.span_ids.capacity() * std::mem::size_of::<SpanId>()
-            + self.id_index.as_ref().map_or(0, |ids| ids.capacity() * SPAN_ID_INDEX_BYTES)
-    }
-
-    fn len(&self) -> usize {
-        self.span_ids.len()
-    }
-
-    fn is_empty(&self) -> bool {
-        self.span_ids.is_empty()
-    }
-
-    /// A copy of the stored spans, to decode once the map's guard is released
-    /// ([`StoredSpans::decode`]): copying bytes is far cheaper than decoding them, so a read
-    /// of a large trace holds up inserts into its shard only briefly.
-    fn stored(&self) -> StoredSpans {
-        StoredSpans {
-            n_spans: self.len(),
-            segments: self
-                .segments
-                .iter()
-                .map(|segment| Segment {
-                    resource: segment.resource.clone(),
-                    scope: segment.scope.clone(),
-                    bytes: segment.bytes.clone(),
-                })
-                .collect(),
-        }
-    }
-}
-
-/// A trace's stored spans, copied out of the map.
-struct StoredSpans {
-    n_spans: usize,
-    segments: Vec<Segment>,
-}
-
-impl StoredSpans {
-    /// The spans, decoded, in arrival order.
-    fn decode(self, trace_id: TraceId) -> Vec<Arc<Span>> {
-        let mut spans = Vec::with_capacity(self.n_spans);
-        let mut decoded = Vec::new();
-        for segment in &self.segments {
-            if let Err(err) =
-                wire::decode_spans(&segment.bytes, &segment.resource, &segment.scope, &mut decoded)
-            {
-                // Cannot happen: every segment holds spans validated on the way in (or
-                // encoded by `insert`). Say so loudly rather than drop the trace.
-                tracing::error!(%trace_id, %err, "stored spans failed to decode");
-            }
-            spans.extend(decoded.drain(..).map(Arc::new));
-        }
-        spans
-    }
-}
-
 /// The current time on tokio's clock, so that paused-time tests drive the store as well.
 fn now() -> Instant {
     tokio::time::Instant::now().into_std()
@@ -384,13 +200,22 @@ impl TraceStore {
     }
 
     /// Stores model spans (the runner's trigger span, OTLP/JSON requests, tests): encodes
-    /// them as OTLP, then as [`TraceStore::insert_raw`].
+    /// them as OTLP, then as [`TraceStore::insert_raw`]. A span whose bytes the store's own
+    /// reader would refuse (an attribute nested past the protobuf limit) is not stored but
+    /// counted as rejected and logged, so it cannot make the rest of its trace unreadable;
+    /// the receivers refuse such requests before they get here.
     pub fn insert(&self, spans: Vec<Span>) -> InsertOutcome {
         use prost::Message;
         let encoded: Vec<Vec<u8>> =
-            spans.iter().map(|span| crate::ingest::convert::span_to_otlp(span).encode_to_vec()).collect();
+            spans.iter().map(|span| otlp::span_to_otlp(span).encode_to_vec()).collect();
         let mut batch = RawBatch::default();
+        let mut n_refused = 0;
         for (span, bytes) in spans.iter().zip(&encoded) {
+            if let Err(err) = otlp::check_span(bytes) {
+                tracing::warn!(trace_id = %span.trace_id, span_id = %span.span_id, %err, "span not stored");
+                n_refused += 1;
+                continue;
+            }
             let raw = RawSpan { trace_id: span.trace_id, span_id: span.span_id, bytes };
             match batch.groups.last_mut() {
                 Some(group)
@@ -405,6 +230,9 @@ impl TraceStore {
                     spans: vec![raw],
                 }),
             }
+        }
+        if n_refused > 0 {
+            self.record_rejected(n_refused);
         }
         self.insert_raw(&batch)
     }
@@ -634,27 +462,6 @@ impl Shared {
                 + traces_held
                     * (std::mem::size_of::<TraceEntry>() + std::mem::size_of::<QueueItem>() + 16) as u64,
         }
-    }
-}
-
-/// The `ListTraces` line of one trace: the root of its span tree (the trigger span, else the
-/// earliest root), that root's service, and the trace's time range.
-pub(crate) fn summarize(trace_id: TraceId, spans: &[Arc<Span>]) -> TraceSummary {
-    let root = crate::model::SpanTree::new(spans).root().map(|node| &spans[node.span]);
-    let start = spans.iter().map(|span| span.start_time_unix_nano).min().unwrap_or(0);
-    let end = spans.iter().map(|span| span.end_time_unix_nano).max().unwrap_or(0).max(start);
-    let service_name = root
-        .and_then(|span| span.service_name())
-        .or_else(|| spans.iter().find_map(|span| span.service_name()))
-        .unwrap_or("")
-        .to_string();
-    TraceSummary {
-        trace_id,
-        root_name: root.map(|span| span.name.to_string()).unwrap_or_default(),
-        service_name,
-        span_count: spans.len(),
-        start_time_unix_nano: start,
-        duration_nanos: end - start,
     }
 }
 

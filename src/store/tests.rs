@@ -570,3 +570,30 @@ async fn refused_requests_and_rejected_spans_are_counted() {
     let stats = store.stats();
     assert_eq!((stats.spans_rejected, stats.requests_refused), (3, 2));
 }
+
+/// Issue 13, defect 1: the store never takes bytes its own reader refuses. A span whose
+/// attribute nests past the protobuf limit is left out (and counted as rejected) instead of
+/// making the rest of its segment unreadable.
+#[tokio::test(start_paused = true)]
+async fn insert_refuses_spans_its_reader_would_refuse() {
+    use crate::model::AttributeValue;
+    let (store, _guard) = store();
+    let mut value = AttributeValue::from("bottom");
+    for _ in 0..40 {
+        value = AttributeValue::array([value]);
+    }
+    let before = span(1, 1, None);
+    let mut deep = span(1, 2, Some(1)).with_attribute("nested", value);
+    let mut after = span(1, 3, Some(1));
+    deep.resource = before.resource.clone();
+    deep.scope = before.scope.clone();
+    after.resource = before.resource.clone();
+    after.scope = before.scope.clone();
+    let outcome = store.insert(vec![before, deep, after]);
+    assert_eq!(outcome, InsertOutcome { stored: 2, duplicates: 0 });
+    let trace = store.get(tid(1)).expect("stored");
+    let names: Vec<&str> = trace.spans.iter().map(|span| &*span.name).collect();
+    assert_eq!(names, ["span-1", "span-3"]);
+    let stats = store.stats();
+    assert_eq!((stats.spans_rejected, stats.spans_held), (1, 2));
+}

@@ -1,9 +1,10 @@
-//! Model -> OTLP encoding for the control API: `GetTrace` and `WaitTrace` answer with the
+//! A whole trace as OTLP, for the control API: `GetTrace` and `WaitTrace` answer with the
 //! trace's spans as an OTLP `TracesData` message, grouped by resource and scope the way they
 //! arrived, so any OTLP tool can read them.
 //!
-//! The reverse direction (what the [`super::RemoteClient`] needs) is the ingest path's own
-//! protobuf decoder, so there is one OTLP -> model conversion in the crate.
+//! The reverse direction (what the control API's client needs) is the ingest path's own
+//! protobuf decoder ([`super::decode_protobuf`]), so there is one OTLP -> model conversion
+//! in the crate.
 
 use std::sync::Arc;
 
@@ -12,7 +13,7 @@ use opentelemetry_proto::tonic::resource::v1 as otlp_resource;
 use opentelemetry_proto::tonic::trace::v1 as otlp_trace;
 use prost::Message;
 
-use crate::ingest::convert::{attributes_to_otlp, span_to_otlp};
+use super::{attributes_to_otlp, span_to_otlp};
 use crate::model::{Resource, Scope, Trace, TraceId};
 
 /// The trace as OTLP `TracesData`: one `ResourceSpans` per distinct resource and one
@@ -78,9 +79,9 @@ pub fn encode_trace_bytes(trace: &Trace) -> Vec<u8> {
 /// Why OTLP bytes from a server could not be turned back into spans.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
-pub enum DecodeError {
+pub enum TraceDecodeError {
     #[error("{0}")]
-    Protobuf(crate::ingest::Error),
+    Protobuf(super::Error),
     #[error("{0}")]
     Rejected(String),
 }
@@ -88,10 +89,10 @@ pub enum DecodeError {
 /// Decodes `TracesData` bytes into model spans (the client side of `GetTrace`/`WaitTrace`)
 /// with the ingest path's decoder: `TracesData` and `ExportTraceServiceRequest` have the same
 /// wire layout (field 1, repeated `ResourceSpans`).
-pub fn decode_trace(trace_id: TraceId, bytes: &[u8]) -> Result<Trace, DecodeError> {
-    let batch = crate::ingest::decode_protobuf(bytes).map_err(DecodeError::Protobuf)?;
+pub fn decode_trace(trace_id: TraceId, bytes: &[u8]) -> Result<Trace, TraceDecodeError> {
+    let batch = super::decode_protobuf(bytes).map_err(TraceDecodeError::Protobuf)?;
     if batch.rejections.n_spans > 0 {
-        return Err(DecodeError::Rejected(batch.rejections.message()));
+        return Err(TraceDecodeError::Rejected(batch.rejections.message()));
     }
     Ok(Trace::new(trace_id, batch.spans.into_iter().map(Arc::new).collect()))
 }

@@ -1,245 +1,37 @@
-//! The protobuf fast path, in two halves. [`split_request`] validates an OTLP
-//! `ExportTraceServiceRequest` and splits it into its valid spans' bytes, building nothing but
-//! the shared resources and scopes: that is all a receiver does before the store, which keeps
-//! the bytes. [`decode_request`] and [`decode_spans`] decode wire bytes straight into model
-//! spans, without building the generated structs first: the store's reads, the control API's
-//! client. Both halves walk the message with the same reader and the same checks.
+//! The building half of the codec: decodes wire bytes straight into model spans without
+//! building the generated structs first (the store's reads, the control API's client), and
+//! walks requests for the split ([`super::split`]) too, which shares every step above a span.
 //!
-//! It follows prost's rules so that it accepts and rejects exactly what the generated types
-//! do (tests hold it to [`super::convert::decode_protobuf_generated`] on the same bytes):
-//! unknown fields (groups included) are skipped, a known field with the wrong wire type or a
-//! string that is not UTF-8 fails the request, repeated fields append, a resource, scope or
-//! status that occurs twice is merged, and a scalar or an attribute value that occurs twice
-//! keeps the last one (prost would merge two `array_value`s of one `AnyValue`; no exporter
-//! writes that). Strings that repeat within the request are interned, and the
-//! resource and scope are decoded once and shared by their spans through an `Arc`.
-//! The split path makes the same checks without building (tests hold it to the decoder on
-//! random and mutated requests). It knows the OTLP field numbers and nothing of the store or
-//! the network.
+//! It accepts and rejects exactly what the generated types do (tests hold it to
+//! [`super::decode_protobuf_generated`] on the same bytes): repeated fields append, a
+//! resource, scope or status that occurs twice is merged, and a scalar or an attribute value
+//! that occurs twice keeps the last one (prost would merge two `array_value`s of one
+//! `AnyValue`; no exporter writes that). Strings that repeat within the request are interned,
+//! and the resource and scope are decoded once and shared by their spans through an `Arc`.
+//! It knows the OTLP field numbers and nothing of the store or the network.
 
 use std::sync::Arc;
 
 use super::intern::{Interner, Recent};
+use super::reader::{
+    each_item, expect, utf8, Reader, Result, WireError, I32, I64, LEN, MAX_VALUE_DEPTH, N_ATTRIBUTE_SLOTS,
+    VARINT,
+};
+use super::split::{validate_span, RawBatch, RawGroup, RawSpan};
 use super::{check_link_ids, check_span_ids, Batch, Error};
 use crate::model::{
-    empty_str, AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanExtra, SpanId, SpanKind,
-    Status, StatusCode, Str, TraceId,
+    empty_str, AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanExtra, SpanKind, Status,
+    StatusCode, Str,
 };
-
-/// Deepest nesting of array and map attribute values accepted; deeper input is refused
-/// rather than risking the stack (prost refuses at a similar depth).
-const MAX_VALUE_DEPTH: u32 = 32;
-
-/// Span attribute positions that get their own recent-string caches; attributes beyond go
-/// straight to the interner.
-const N_ATTRIBUTE_SLOTS: usize = 32;
-
-const VARINT: u8 = 0;
-const I64: u8 = 1;
-const LEN: u8 = 2;
-const START_GROUP: u8 = 3;
-const END_GROUP: u8 = 4;
-const I32: u8 = 5;
-
-/// A decoding failure; the text becomes [`Error::Protobuf`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-struct WireError(String);
-
-impl WireError {
-    fn new(text: impl Into<String>) -> Self {
-        WireError(text.into())
-    }
-}
-
-impl From<std::str::Utf8Error> for WireError {
-    fn from(_: std::str::Utf8Error) -> Self {
-        WireError::new("invalid string value: data is not UTF-8 encoded")
-    }
-}
-
-type Result<T> = std::result::Result<T, WireError>;
-
-/// A cursor over one message's bytes.
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    #[inline]
-    fn new(buf: &'a [u8]) -> Self {
-        Reader { buf, pos: 0 }
-    }
-
-    #[inline]
-    fn has_more(&self) -> bool {
-        self.pos < self.buf.len()
-    }
-
-    #[inline(always)]
-    fn varint(&mut self) -> Result<u64> {
-        // One-byte fast path (field keys, small enums and lengths) inlined at every call;
-        // the general case out of line.
-        if let Some(&byte) = self.buf.get(self.pos) {
-            if byte < 0x80 {
-                self.pos += 1;
-                return Ok(u64::from(byte));
-            }
-        }
-        self.varint_slow()
-    }
-
-    #[inline(never)]
-    fn varint_slow(&mut self) -> Result<u64> {
-        let mut value = 0u64;
-        for index in 0..10 {
-            let Some(&byte) = self.buf.get(self.pos + index) else {
-                return Err(WireError::new("buffer underflow"));
-            };
-            value |= u64::from(byte & 0x7f) << (7 * index);
-            if byte < 0x80 {
-                if index == 9 && byte > 1 {
-                    break;
-                }
-                self.pos += index + 1;
-                return Ok(value);
-            }
-        }
-        Err(WireError::new("invalid varint"))
-    }
-
-    /// The next field's number and wire type.
-    #[inline(always)]
-    fn key(&mut self) -> Result<(u32, u8)> {
-        let key = self.varint()?;
-        if key > u64::from(u32::MAX) {
-            return Err(WireError::new(format!("invalid key value: {key}")));
-        }
-        let wire_type = (key & 7) as u8;
-        if wire_type > I32 {
-            return Err(WireError::new(format!("invalid wire type value: {wire_type}")));
-        }
-        let field = (key >> 3) as u32;
-        if field == 0 {
-            return Err(WireError::new("invalid tag value: 0"));
-        }
-        Ok((field, wire_type))
-    }
-
-    #[inline(always)]
-    fn bytes(&mut self) -> Result<&'a [u8]> {
-        let len = self.varint()?;
-        let remaining = (self.buf.len() - self.pos) as u64;
-        if len > remaining {
-            return Err(WireError::new("buffer underflow"));
-        }
-        let start = self.pos;
-        self.pos += len as usize;
-        Ok(&self.buf[start..self.pos])
-    }
-
-    #[inline]
-    fn fixed64(&mut self) -> Result<u64> {
-        let bytes = self.buf.get(self.pos..self.pos + 8).ok_or_else(|| WireError::new("buffer underflow"))?;
-        self.pos += 8;
-        let mut array = [0u8; 8];
-        array.copy_from_slice(bytes);
-        Ok(u64::from_le_bytes(array))
-    }
-
-    #[inline]
-    fn fixed32(&mut self) -> Result<u32> {
-        let bytes = self.buf.get(self.pos..self.pos + 4).ok_or_else(|| WireError::new("buffer underflow"))?;
-        self.pos += 4;
-        let mut array = [0u8; 4];
-        array.copy_from_slice(bytes);
-        Ok(u32::from_le_bytes(array))
-    }
-
-    /// Skips an unknown field's value.
-    fn skip(&mut self, field: u32, wire_type: u8) -> Result<()> {
-        match wire_type {
-            VARINT => self.varint().map(drop),
-            I64 => self.fixed64().map(drop),
-            LEN => self.bytes().map(drop),
-            I32 => self.fixed32().map(drop),
-            START_GROUP => self.skip_group(field, 0),
-            _ => Err(WireError::new("unexpected end group tag")),
-        }
-    }
-
-    fn skip_group(&mut self, field: u32, depth: u32) -> Result<()> {
-        if depth > MAX_VALUE_DEPTH {
-            return Err(WireError::new("recursion limit reached"));
-        }
-        loop {
-            if !self.has_more() {
-                return Err(WireError::new("buffer underflow"));
-            }
-            let (inner_field, wire_type) = self.key()?;
-            match wire_type {
-                END_GROUP if inner_field == field => return Ok(()),
-                END_GROUP => return Err(WireError::new("unexpected end group tag")),
-                START_GROUP => self.skip_group(inner_field, depth + 1)?,
-                _ => self.skip(inner_field, wire_type)?,
-            }
-        }
-    }
-}
-
-/// Calls `item` with each entry of an `ArrayValue` or `KeyValueList` (field 1, repeated),
-/// skipping unknown fields: the walk the decoder and the split share for nested values.
-fn each_item<'a>(bytes: &'a [u8], mut item: impl FnMut(&'a [u8]) -> Result<()>) -> Result<()> {
-    let mut list = Reader::new(bytes);
-    while list.has_more() {
-        match list.key()? {
-            (1, wire_type) => {
-                expect(wire_type, LEN)?;
-                item(list.bytes()?)?;
-            }
-            (field, wire_type) => list.skip(field, wire_type)?,
-        }
-    }
-    Ok(())
-}
-
-#[inline]
-fn expect(wire_type: u8, expected: u8) -> Result<()> {
-    if wire_type == expected {
-        Ok(())
-    } else {
-        Err(WireError::new(format!("invalid wire type: {wire_type} (expected {expected})")))
-    }
-}
-
-#[inline]
-fn utf8(bytes: &[u8]) -> Result<&str> {
-    Ok(std::str::from_utf8(bytes)?)
-}
 
 /// Decodes a whole request into spans, rejecting spans with malformed IDs.
 ///
 /// # Errors
 /// [`Error::Protobuf`] when the bytes are not a valid message; nothing is returned then.
-pub fn decode_request(bytes: &[u8]) -> std::result::Result<Batch, Error> {
+pub fn decode_protobuf(bytes: &[u8]) -> std::result::Result<Batch, Error> {
     let mut decoder = Decoder::new(bytes.len(), false);
     decoder.request(bytes).map_err(|err| Error::Protobuf(err.0))?;
     Ok(decoder.batch)
-}
-
-/// Splits a request into its valid spans' wire bytes, grouped by resource and scope, without
-/// building the spans: what the store keeps (it decodes a trace when it is read).
-///
-/// Accepts and rejects exactly what [`decode_request`] does (the tests hold it to that), so
-/// a request is either refused whole here or every span it stores decodes later. Resources
-/// and scopes are decoded (once per group) since they are shared by many spans.
-///
-/// # Errors
-/// [`Error::Protobuf`] when the bytes are not a valid message; nothing is returned then.
-pub fn split_request(bytes: &[u8]) -> std::result::Result<RawBatch<'_>, Error> {
-    let mut decoder = Decoder::new(0, true);
-    decoder.request(bytes).map_err(|err| Error::Protobuf(err.0))?;
-    Ok(decoder.raw)
 }
 
 /// Decodes spans stored as [`split_request`] left them: consecutive `ScopeSpans.spans`
@@ -272,69 +64,15 @@ pub fn decode_spans(
     run().map_err(|err| Error::Protobuf(err.0))
 }
 
-/// Appends `span` (a `Span` message's bytes) to `out` as a `ScopeSpans.spans` field, the form
-/// [`decode_spans`] reads.
-pub fn append_span_field(out: &mut Vec<u8>, span: &[u8]) {
-    out.push(0x12); // field 2, wire type LEN
-    let mut len = span.len() as u64;
-    while len >= 0x80 {
-        out.push((len as u8) | 0x80);
-        len >>= 7;
-    }
-    out.push(len as u8);
-    out.extend_from_slice(span);
-}
-
-/// The bytes [`append_span_field`] adds for a span of `len` bytes.
-pub fn span_field_len(len: usize) -> usize {
-    let mut varint = 1;
-    let mut rest = len >> 7;
-    while rest > 0 {
-        varint += 1;
-        rest >>= 7;
-    }
-    1 + varint + len
-}
-
-/// A request split by [`split_request`]: its valid spans' bytes and what was rejected.
-#[derive(Debug, Default)]
-pub struct RawBatch<'a> {
-    pub groups: Vec<RawGroup<'a>>,
-    pub rejections: super::Rejections,
-}
-
-impl RawBatch<'_> {
-    /// Valid spans in the batch.
-    pub fn n_spans(&self) -> usize {
-        self.groups.iter().map(|group| group.spans.len()).sum()
-    }
-}
-
-/// Spans of one resource and scope, in request order.
-#[derive(Debug)]
-pub struct RawGroup<'a> {
-    pub resource: Arc<Resource>,
-    pub scope: Arc<Scope>,
-    pub spans: Vec<RawSpan<'a>>,
-}
-
-/// One valid span: its IDs, checked, and its `Span` message's bytes.
-#[derive(Debug, Clone, Copy)]
-pub struct RawSpan<'a> {
-    pub trace_id: TraceId,
-    pub span_id: SpanId,
-    pub bytes: &'a [u8],
-}
-
 /// The state of one request's decoding; the vectors are scratch space reused per span so that
 /// each span's slices are allocated once at their exact size.
-struct Decoder<'a> {
+pub(super) struct Decoder<'a> {
     interner: Interner<'a>,
     /// Split mode ([`split_request`]): spans are validated and collected into `raw`
     /// instead of decoded into `batch`.
     split: bool,
     batch: Batch,
-    raw: RawBatch<'a>,
+    pub(super) raw: RawBatch<'a>,
     /// The previous span's attribute count: spans of a batch mostly have the same layout, so
     /// a vector of that capacity usually becomes the span's boxed slice without a copy.
     attributes_hint: usize,
@@ -358,7 +96,7 @@ enum Place {
 }
 
 impl<'a> Decoder<'a> {
-    fn new(request_len: usize, split: bool) -> Self {
+    pub(super) fn new(request_len: usize, split: bool) -> Self {
         Decoder {
             interner: Interner::new(),
             split,
@@ -374,7 +112,7 @@ impl<'a> Decoder<'a> {
         }
     }
 
-    fn request(&mut self, bytes: &'a [u8]) -> Result<()> {
+    pub(super) fn request(&mut self, bytes: &'a [u8]) -> Result<()> {
         let mut reader = Reader::new(bytes);
         while reader.has_more() {
             match reader.key()? {
@@ -853,214 +591,6 @@ impl<'a> Decoder<'a> {
         }
         Ok(value)
     }
-}
-
-// ---------------------------------------------------------------------------------------
-// Validation without building (split mode). Each function checks what its building
-// counterpart above checks, in the same order, with the same errors.
-
-#[inline]
-fn check_utf8(bytes: &[u8]) -> Result<()> {
-    // Most strings are ASCII: a word-at-a-time check, the full validation only otherwise.
-    if bytes.is_ascii() {
-        Ok(())
-    } else {
-        utf8(bytes).map(drop)
-    }
-}
-
-/// A span's IDs when they are well formed (`Ok(Err(reason))` otherwise, as
-/// [`Decoder::span`]), after checking the whole message.
-fn validate_span(bytes: &[u8]) -> Result<std::result::Result<(TraceId, SpanId), String>> {
-    let mut trace_id: &[u8] = &[];
-    let mut span_id: &[u8] = &[];
-    let mut parent_span_id: &[u8] = &[];
-    let mut reader = Reader::new(bytes);
-    while reader.has_more() {
-        let (field, wire_type) = reader.key()?;
-        match field {
-            1 => {
-                expect(wire_type, LEN)?;
-                trace_id = reader.bytes()?;
-            }
-            2 => {
-                expect(wire_type, LEN)?;
-                span_id = reader.bytes()?;
-            }
-            4 => {
-                expect(wire_type, LEN)?;
-                parent_span_id = reader.bytes()?;
-            }
-            3 | 5 => {
-                expect(wire_type, LEN)?;
-                check_utf8(reader.bytes()?)?;
-            }
-            6 | 10 | 12 | 14 => {
-                expect(wire_type, VARINT)?;
-                reader.varint()?;
-            }
-            7 | 8 => {
-                expect(wire_type, I64)?;
-                reader.fixed64()?;
-            }
-            9 => {
-                expect(wire_type, LEN)?;
-                validate_key_value(reader.bytes()?, 0)?;
-            }
-            11 => {
-                expect(wire_type, LEN)?;
-                validate_event(reader.bytes()?)?;
-            }
-            13 => {
-                expect(wire_type, LEN)?;
-                validate_link(reader.bytes()?)?;
-            }
-            15 => {
-                expect(wire_type, LEN)?;
-                validate_status(reader.bytes()?)?;
-            }
-            16 => {
-                expect(wire_type, I32)?;
-                reader.fixed32()?;
-            }
-            _ => reader.skip(field, wire_type)?,
-        }
-    }
-    Ok(check_span_ids(trace_id, span_id, parent_span_id).map(|(trace_id, span_id, _)| (trace_id, span_id)))
-}
-
-fn validate_status(bytes: &[u8]) -> Result<()> {
-    let mut reader = Reader::new(bytes);
-    while reader.has_more() {
-        match reader.key()? {
-            (2, wire_type) => {
-                expect(wire_type, LEN)?;
-                check_utf8(reader.bytes()?)?;
-            }
-            (3, wire_type) => {
-                expect(wire_type, VARINT)?;
-                reader.varint()?;
-            }
-            (field, wire_type) => reader.skip(field, wire_type)?,
-        }
-    }
-    Ok(())
-}
-
-fn validate_event(bytes: &[u8]) -> Result<()> {
-    let mut reader = Reader::new(bytes);
-    while reader.has_more() {
-        match reader.key()? {
-            (1, wire_type) => {
-                expect(wire_type, I64)?;
-                reader.fixed64()?;
-            }
-            (2, wire_type) => {
-                expect(wire_type, LEN)?;
-                check_utf8(reader.bytes()?)?;
-            }
-            (3, wire_type) => {
-                expect(wire_type, LEN)?;
-                validate_key_value(reader.bytes()?, 0)?;
-            }
-            (4, wire_type) => {
-                expect(wire_type, VARINT)?;
-                reader.varint()?;
-            }
-            (field, wire_type) => reader.skip(field, wire_type)?,
-        }
-    }
-    Ok(())
-}
-
-fn validate_link(bytes: &[u8]) -> Result<()> {
-    let mut reader = Reader::new(bytes);
-    while reader.has_more() {
-        match reader.key()? {
-            (1 | 2, wire_type) => {
-                expect(wire_type, LEN)?;
-                reader.bytes()?;
-            }
-            (3, wire_type) => {
-                expect(wire_type, LEN)?;
-                check_utf8(reader.bytes()?)?;
-            }
-            (4, wire_type) => {
-                expect(wire_type, LEN)?;
-                validate_key_value(reader.bytes()?, 0)?;
-            }
-            (5, wire_type) => {
-                expect(wire_type, VARINT)?;
-                reader.varint()?;
-            }
-            (6, wire_type) => {
-                expect(wire_type, I32)?;
-                reader.fixed32()?;
-            }
-            (field, wire_type) => reader.skip(field, wire_type)?,
-        }
-    }
-    Ok(())
-}
-
-fn validate_key_value(bytes: &[u8], depth: u32) -> Result<()> {
-    let mut reader = Reader::new(bytes);
-    while reader.has_more() {
-        match reader.key()? {
-            (1, wire_type) => {
-                expect(wire_type, LEN)?;
-                check_utf8(reader.bytes()?)?;
-            }
-            (2, wire_type) => {
-                expect(wire_type, LEN)?;
-                validate_any_value(reader.bytes()?, depth)?;
-            }
-            (3, wire_type) => {
-                expect(wire_type, VARINT)?;
-                reader.varint()?;
-            }
-            (field, wire_type) => reader.skip(field, wire_type)?,
-        }
-    }
-    Ok(())
-}
-
-fn validate_any_value(bytes: &[u8], depth: u32) -> Result<()> {
-    if depth > MAX_VALUE_DEPTH {
-        return Err(WireError::new("recursion limit reached"));
-    }
-    let mut reader = Reader::new(bytes);
-    while reader.has_more() {
-        let (field, wire_type) = reader.key()?;
-        match field {
-            1 => {
-                expect(wire_type, LEN)?;
-                check_utf8(reader.bytes()?)?;
-            }
-            2 | 3 | 8 => {
-                expect(wire_type, VARINT)?;
-                reader.varint()?;
-            }
-            4 => {
-                expect(wire_type, I64)?;
-                reader.fixed64()?;
-            }
-            5 => {
-                expect(wire_type, LEN)?;
-                each_item(reader.bytes()?, |item| validate_any_value(item, depth + 1))?;
-            }
-            6 => {
-                expect(wire_type, LEN)?;
-                each_item(reader.bytes()?, |item| validate_key_value(item, depth + 1))?;
-            }
-            7 => {
-                expect(wire_type, LEN)?;
-                reader.bytes()?;
-            }
-            _ => reader.skip(field, wire_type)?,
-        }
-    }
-    Ok(())
 }
 
 /// Values inside arrays and maps share strings as their container's place does, without the

@@ -1,10 +1,11 @@
 //! OTLP (the generated `opentelemetry-proto` types) to and from the model: the reference
 //! conversion, OTLP JSON decoding, and the encoding of export responses.
 //!
-//! This is the only file that names `opentelemetry-proto` types outside service signatures.
-//! The protobuf hot path does not come through here ([`super::wire`] decodes the bytes
-//! directly); JSON requests and the tests that hold the wire decoder to the generated types
-//! do. It knows nothing of the store or the network.
+//! This and `trace.rs` are the only files that name `opentelemetry-proto` types outside
+//! service signatures. The protobuf hot path does not come through here (`split.rs` and
+//! `decode.rs` walk the bytes directly); JSON requests, the store's encoding of model spans
+//! and the tests that hold the wire decoder to the generated types do. It knows nothing of
+//! the store or the network.
 
 use std::sync::Arc;
 
@@ -19,6 +20,7 @@ use opentelemetry_proto::tonic::trace::v1::{span, Span as OtlpSpan, Status as Ot
 use prost::Message;
 
 use super::intern::Interner;
+use super::reader::MAX_VALUE_DEPTH;
 use super::{check_link_ids, check_span_ids, Batch, Error, ExportOutcome, Rejections};
 use crate::model::{
     AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanExtra, SpanKind, Status, StatusCode,
@@ -171,8 +173,12 @@ fn convert_value<'a>(
 /// Decodes an OTLP JSON request: lowerCamelCase fields, hex trace and span IDs, 64-bit
 /// integers as strings or numbers, enums (`kind`, `status.code`) by name or number.
 ///
+/// Attribute values nest no deeper than the protobuf path allows (`MAX_VALUE_DEPTH`): the
+/// store keeps these spans as protobuf and its reader would refuse them later.
+///
 /// # Errors
-/// [`Error::Json`] when the text is not JSON or does not have the request's shape.
+/// [`Error::Json`] when the text is not JSON, does not have the request's shape, or nests an
+/// attribute value too deeply.
 pub fn decode_json(bytes: &[u8]) -> Result<Batch, Error> {
     let mut value: serde_json::Value =
         serde_json::from_slice(bytes).map_err(|err| Error::Json(err.to_string()))?;
@@ -183,7 +189,43 @@ pub fn decode_json(bytes: &[u8]) -> Result<Batch, Error> {
     normalise_enums(&mut value);
     let request: ExportTraceServiceRequest =
         serde_json::from_value(value).map_err(|err| Error::Json(err.to_string()))?;
-    Ok(convert_request(&request))
+    let batch = convert_request(&request);
+    check_depth(&batch)?;
+    Ok(batch)
+}
+
+/// Refuses a batch holding an attribute value nested deeper than the protobuf reader accepts.
+/// Checked on the model, which is what gets encoded: every attribute, event and link value
+/// and every array item becomes an `AnyValue` on the wire, each one level deeper.
+fn check_depth(batch: &Batch) -> Result<(), Error> {
+    fn fits(value: &AttributeValue, depth: u32) -> bool {
+        depth <= MAX_VALUE_DEPTH
+            && match value {
+                AttributeValue::Array(items) => items.iter().all(|item| fits(item, depth + 1)),
+                AttributeValue::Map(entries) => entries.iter().all(|entry| fits(&entry.value, depth + 1)),
+                _ => true,
+            }
+    }
+    let all_fit = |attributes: &[KeyValue]| attributes.iter().all(|kv| fits(&kv.value, 0));
+    let mut checked: Option<(&Arc<Resource>, &Arc<Scope>)> = None;
+    for span in &batch.spans {
+        // Spans of one group share their resource and scope: check those once per run.
+        let shared_checked = checked.is_some_and(|(resource, scope)| {
+            Arc::ptr_eq(resource, &span.resource) && Arc::ptr_eq(scope, &span.scope)
+        });
+        let ok = (shared_checked || (all_fit(&span.resource.attributes) && all_fit(&span.scope.attributes)))
+            && all_fit(&span.attributes)
+            && span.events().iter().all(|event| all_fit(&event.attributes))
+            && span.links().iter().all(|link| all_fit(&link.attributes));
+        if !ok {
+            return Err(Error::Json(format!(
+                "span {}: attribute value nested more than {MAX_VALUE_DEPTH} levels deep (recursion limit reached)",
+                span.span_id
+            )));
+        }
+        checked = Some((&span.resource, &span.scope));
+    }
+    Ok(())
 }
 
 /// Rewrites `kind` and `status.code` enum names to their numbers in place.
