@@ -26,3 +26,11 @@ pub const TRIGGER_TIMEOUT: Duration = Duration::from_secs(30);
 /// are refused with a retryable status. Decoding is CPU work, so a small multiple of the
 /// core count keeps every core busy without letting work pile up.
 pub const DEFAULT_MAX_CONCURRENT_EXPORTS: usize = 64;
+/// Runs recorded by `run --server` that the server keeps (`--max-runs`); older ones are dropped.
+pub const DEFAULT_MAX_RUNS: usize = 100;
+/// Traces one page of the web API's list answers unless asked otherwise, and at most.
+pub const DEFAULT_WEB_LIST_LIMIT: usize = 50;
+pub const MAX_WEB_LIST_LIMIT: usize = 1_000;
+/// Traces one filtered list request decodes at most before answering with a cursor, so a
+/// selector that matches nothing never makes a request decode the whole store.
+pub const WEB_LIST_SCAN_BUDGET: usize = 2_000;

@@ -66,9 +66,12 @@ struct IngestArgs {
 struct ServeArgs {
     #[command(flatten)]
     ingest: IngestArgs,
-    /// Demand `authorization: Bearer TOKEN` on OTLP and the control API.
+    /// Demand `authorization: Bearer TOKEN` on OTLP, the control API and the web UI.
     #[arg(long, env = "TRACECHECK_AUTH_TOKEN")]
     auth_token: Option<String>,
+    /// Keep the last N runs recorded by `run --server` for the web UI.
+    #[arg(long, env = "TRACECHECK_MAX_RUNS", default_value_t = defaults::DEFAULT_MAX_RUNS)]
+    max_runs: usize,
 }
 
 #[derive(Args)]
@@ -101,6 +104,9 @@ struct RunArgs {
     /// Also write a JUnit XML report here.
     #[arg(long, env = "TRACECHECK_JUNIT")]
     junit: Option<PathBuf>,
+    /// Also write one self-contained HTML page with the runs and their traces here.
+    #[arg(long, env = "TRACECHECK_REPORT_HTML")]
+    report_html: Option<PathBuf>,
     /// Give up on a trace this long after the trigger.
     #[arg(long, env = "TRACECHECK_TIMEOUT", default_value_t = defaults::DEFAULT_TIMEOUT.into())]
     timeout: humantime::Duration,
@@ -220,12 +226,16 @@ impl IngestArgs {
                 trace_ttl: self.trace_ttl.into(),
             },
             max_concurrent_exports: self.max_concurrent_exports.max(1),
+            runs: Default::default(),
         }
     }
 }
 
 async fn serve(args: ServeArgs) -> u8 {
-    let config = args.ingest.server_config(args.auth_token);
+    let config = tracecheck::server::ServerConfig {
+        runs: tracecheck::web::RunStore::new(args.max_runs),
+        ..args.ingest.server_config(args.auth_token)
+    };
     match tracecheck::serve::serve_until_signal(config).await {
         Ok(()) => PASSED,
         Err(error) => {
@@ -280,8 +290,13 @@ async fn run(args: RunArgs) -> u8 {
         required_gates,
         secret_variables: std::sync::Arc::new(inputs.secret_variables),
     };
-    let request =
-        RunFiles { server: args.ingest.server_config(None), remote, config, parallel: args.parallel };
+    let request = RunFiles {
+        server: args.ingest.server_config(None),
+        remote,
+        config,
+        parallel: args.parallel,
+        report_html: args.report_html,
+    };
     let reports =
         match tracecheck::run::run_files(request, inputs.files, inputs.variables, &mut reporters).await {
             Ok(reports) => reports,

@@ -17,6 +17,7 @@
 //!   design's "Analyzer and required gates"); their contents are typed by the runner.
 
 pub mod console;
+pub mod html;
 pub mod json;
 pub mod junit;
 pub mod waterfall;

@@ -22,6 +22,8 @@ pub struct RunFiles {
     pub remote: Option<Arc<dyn TraceSource>>,
     pub config: RunConfig,
     pub parallel: usize,
+    /// `--report-html`: also write the runs and their traces as one self-contained page.
+    pub report_html: Option<PathBuf>,
 }
 
 /// Why `run` could not start: bad input (exit code 2) or a failure to start the ingestor.
@@ -35,6 +37,8 @@ pub enum RunFilesError {
          or --grpc-addr/--http-addr for other ports)"
     )]
     Server(#[from] server::Error),
+    #[error("cannot write the HTML report: {0}")]
+    Html(#[from] crate::report::html::Error),
 }
 
 /// Everything `run` reads before it starts: the runnable files, the starting variables and
@@ -127,7 +131,7 @@ pub async fn run_files(
             (Arc::new(LocalSource { store: ingestor.store().clone() }), Some(ingestor))
         }
     };
-    let runner = Runner::new(source, request.config);
+    let runner = Runner::new(source.clone(), request.config);
     let runnable: Vec<&Loaded> =
         files.iter().filter(|file| matches!(file, Loaded::Test(_) | Loaded::Suite(_))).collect();
     let mut reports = Vec::with_capacity(runnable.len());
@@ -135,7 +139,9 @@ pub async fn run_files(
         // One at a time: the reporter sees every step live.
         for file in runnable {
             if let Some(report) = runner.run_loaded(file, &variables, reporter).await {
-                reports.push(with_file(report, file));
+                let report = with_file(report, file);
+                record(&*source, &report).await;
+                reports.push(report);
             }
         }
     } else {
@@ -144,11 +150,11 @@ pub async fn run_files(
         let finished: Vec<Option<RunReport>> = stream::iter(runnable.iter().map(|file| {
             let runner = runner.clone();
             let variables = variables.clone();
+            let source = source.clone();
             async move {
-                runner
-                    .run_loaded(file, &variables, &mut Collector)
-                    .await
-                    .map(|report| with_file(report, file))
+                let report = with_file(runner.run_loaded(file, &variables, &mut Collector).await?, file);
+                record(&*source, &report).await;
+                Some(report)
             }
         }))
         .buffered(request.parallel)
@@ -161,12 +167,25 @@ pub async fn run_files(
             reports.push(report);
         }
     }
+    let html = match &request.report_html {
+        Some(path) => crate::report::html::write(path, &reports, &*source).await,
+        None => Ok(()),
+    };
     if let Some(ingestor) = embedded {
         if let Err(error) = ingestor.shutdown().await {
             tracing::warn!("embedded ingestor: {error}");
         }
     }
+    html?;
     Ok(reports)
+}
+
+/// Records the run on the server (a no-op for the embedded ingestor); a server that cannot
+/// record it does not fail the run.
+async fn record(source: &dyn TraceSource, report: &RunReport) {
+    if let Err(error) = source.record_run(report).await {
+        tracing::warn!("cannot record the run on the server: {error:#}");
+    }
 }
 
 fn with_file(mut report: RunReport, file: &Loaded) -> RunReport {
