@@ -72,11 +72,19 @@ function h(tag, attrs, ...children) {
     else if (key === "class") node.className = value;
     else node.setAttribute(key, value === true ? "" : value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(2)) {
     if (child === null || child === undefined || child === false) continue;
     node.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
   return node;
+}
+
+// Appends to the page like h() appends children: arrays flattened, null skipped.
+function mount(...children) {
+  for (const child of children.flat(2)) {
+    if (child === null || child === undefined || child === false) continue;
+    app.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
 }
 
 function svg(tag, attrs, ...children) {
@@ -192,7 +200,7 @@ async function tracesView(params) {
   const message = h("span", { class: "muted", id: "list-message" });
   const body = h("tbody", { id: "traces" });
   const more = h("button", { id: "more", hidden: true }, "More");
-  app.append(
+  mount(
     h("h1", {}, "Traces"),
     h("div", { class: "filters" }, service, selector, message),
     h("table", {}, h("thead", {}, h("tr", {},
@@ -298,7 +306,7 @@ async function traceView(traceId, params) {
   const panel = h("div", { class: "panel", id: "span-panel" }, h("div", { class: "muted" }, "Select a span (click, or arrows and Enter)."));
   const services = [...new Set(spans.map((s) => s.service))];
 
-  app.append(
+  mount(
     h("h1", {}, "Trace ", h("span", { class: "mono", id: "trace-id" }, trace.trace_id)),
     h("div", { class: "muted" }, spans.length + " spans · " + duration(total) + " · ",
       services.map((s) => h("span", {}, h("span", { class: "swatch", style: "background:" + colour(s) }), s + " "))),
@@ -549,7 +557,7 @@ async function runsView() {
   document.getElementById("nav-runs").classList.add("active");
   const body = h("tbody", { id: "runs" });
   const note = h("div", { class: "muted" });
-  app.append(h("h1", {}, "Runs"), note,
+  mount(h("h1", {}, "Runs"), note,
     h("table", {}, h("thead", {}, h("tr", {}, h("th", {}, "#"), h("th", {}, "Name"), h("th", {}, "Kind"),
       h("th", {}, "State"), h("th", {}, "Steps"), h("th", { class: "hide-narrow" }, "File"), h("th", { class: "hide-narrow" }, "Received"))), body));
   async function load() {
@@ -573,7 +581,7 @@ async function runView(runId) {
   document.getElementById("nav-runs").classList.add("active");
   const run = await api("/runs/" + runId);
   const report = run.report;
-  app.append(
+  mount(
     h("h1", {}, report.name, " ", h("span", { class: "badge " + stateClass(report.state) }, report.state)),
     h("div", { class: "muted" }, report.kind + (report.file ? " · " + report.file : "") + (report.duration_ms !== undefined ? " · " + report.duration_ms + " ms" : "")),
     report.steps.map((step, stepIndex) => h("section", { class: "step", "data-step": stepIndex },
