@@ -79,7 +79,15 @@ function h(tag, attrs, ...children) {
   return node;
 }
 
-// Appends to the page like h() appends children: arrays flattened, null skipped.
+// Sets a node's children like h() does: arrays flattened, null skipped.
+function fill(node, ...children) {
+  node.replaceChildren();
+  for (const child of children.flat(2)) {
+    if (child === null || child === undefined || child === false) continue;
+    node.append(child instanceof Node ? child : document.createTextNode(String(child)));
+  }
+}
+
 function mount(...children) {
   for (const child of children.flat(2)) {
     if (child === null || child === undefined || child === false) continue;
@@ -384,7 +392,7 @@ async function traceView(traceId, params) {
   function openSpan(i) {
     const s = spans[i];
     const verdicts = results.get(s.span_id) || [];
-    panel.replaceChildren(
+    fill(panel,
       h("h3", { id: "panel-name" }, s.name),
       h("table", { class: "kv" },
         h("tr", {}, h("td", {}, "span id"), h("td", { class: "mono" }, s.span_id)),
@@ -502,7 +510,7 @@ function serviceMap(spans, byId) {
     height = Math.max(height, 20 + list.length * (nodeH + gapY));
   }
   const width = 20 + Math.max(1, columns.size) * (nodeW + gapX);
-  const root = svg("svg", { viewBox: "0 0 " + width + " " + Math.max(height, 80), role: "img", "aria-label": "service map", id: "service-map" },
+  const root = svg("svg", { viewBox: "0 0 " + width + " " + Math.max(height, 80), style: "max-width:" + width + "px", role: "img", "aria-label": "service map", id: "service-map" },
     svg("defs", {}, svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" }, svg("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "gray" }))));
   for (const e of edges.values()) {
     const a = position.get(e.from), b = position.get(e.to);
@@ -513,7 +521,7 @@ function serviceMap(spans, byId) {
       : "M " + x1 + " " + y1 + " C " + (x1 + 40) + " " + y1 + ", " + (x2 - 40) + " " + y2 + ", " + x2 + " " + y2;
     root.append(svg("g", { class: "edge-group", "data-from": e.from, "data-to": e.to, "data-count": e.count, "data-errors": e.errors },
       svg("path", { class: "edge" + (e.errors ? " error" : ""), d, "marker-end": "url(#arrow)", "stroke-width": Math.min(6, 1 + Math.log2(e.count)) }),
-      svg("text", { x: (x1 + x2) / 2, y: (y1 + y2) / 2 - 6, "text-anchor": "middle" }, e.count + (e.count === 1 ? " call" : " calls") + (e.errors ? ", " + e.errors + " errors" : ""))));
+      svg("text", { x: (x1 + x2) / 2, y: (y1 + y2) / 2 - 6, "text-anchor": "middle" }, e.count + (e.count === 1 ? " call" : " calls") + (e.errors ? ", " + e.errors + (e.errors === 1 ? " error" : " errors") : ""))));
   }
   for (const s of services) {
     const p = position.get(s);
