@@ -40,7 +40,7 @@ fn small_trace(index: usize) -> Vec<Span> {
     ]
 }
 
-/// A 10,000-span trace: a root with 100 children of 99 children each.
+/// A 10,000-span trace: a root, 100 children, 98 grandchildren each, and one more.
 fn big_trace() -> (TraceId, Vec<Span>) {
     let trace_id = TraceId::random();
     let root = SpanId::random();
@@ -57,7 +57,7 @@ fn big_trace() -> (TraceId, Vec<Span>) {
                 .with_times(parent_start, parent_start + 90_000_000)
                 .with_resource_attribute("service.name", "worker"),
         );
-        for child_index in 0..99u64 {
+        for child_index in 0..98u64 {
             let child_start = parent_start + child_index * 900_000;
             spans.push(
                 Span::new(trace_id, SpanId::random(), "SELECT item")
@@ -67,6 +67,14 @@ fn big_trace() -> (TraceId, Vec<Span>) {
                     .with_resource_attribute("service.name", "db"),
             );
         }
+    }
+    while spans.len() < BIG_SPANS {
+        spans.push(
+            Span::new(trace_id, SpanId::random(), "flush")
+                .with_parent(root)
+                .with_times(start + 9_999_000_000, start + 10_000_000_000)
+                .with_resource_attribute("service.name", "worker"),
+        );
     }
     assert_eq!(spans.len(), BIG_SPANS);
     (trace_id, spans)

@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
+use headless_chrome::types::Bounds;
 use headless_chrome::{Browser, LaunchOptions, Tab};
 use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer, TracerProvider as _};
 use opentelemetry::{Context, KeyValue};
@@ -310,6 +311,19 @@ async fn traces_waterfall_selector_runs_and_html_report_in_chromium() {
     assert_eq!(edge, serde_json::json!(["checkout", "inventory", "1", "1"]));
     wait(&tab, "document.getElementById('analysis-score')");
     screenshot(&tab, "trace");
+
+    // At 390 px wide the span panel goes below the waterfall, and nothing is wider than the page.
+    let narrow =
+        |width: f64| Bounds::Normal { left: None, top: None, width: Some(width), height: Some(800.0) };
+    tab.set_bounds(narrow(390.0)).expect("narrow window");
+    wait(&tab, "document.documentElement.clientWidth <= 390 && document.getElementById('span-panel').getBoundingClientRect().top >= document.getElementById('waterfall').getBoundingClientRect().bottom");
+    assert_eq!(
+        eval(&tab, "document.documentElement.scrollWidth <= document.documentElement.clientWidth"),
+        Value::Bool(true)
+    );
+    screenshot(&tab, "trace-390px");
+    tab.set_bounds(narrow(1280.0)).expect("wide window");
+    wait(&tab, "document.documentElement.clientWidth > 1000");
 
     // Type a selector: the highlighted rows are the spans `tracetest run` selects.
     tab.find_element("#trace-selector").expect("selector box").click().expect("focus");

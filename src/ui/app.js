@@ -346,8 +346,8 @@ async function traceView(traceId, params) {
     const hasChildren = span.subtree_end > i + 1;
     const isError = span.status.code === "error";
     const verdicts = results.get(span.span_id) || [];
-    const left = ((span.start_time_unix_nano - t0) / total) * 100;
-    const width = Math.max(0.2, (span.duration_nanos / total) * 100);
+    const width = Math.max(0.3, (span.duration_nanos / total) * 100);
+    const left = Math.min(100 - width, ((span.start_time_unix_nano - t0) / total) * 100);
     const classes = ["row"];
     if (highlight.has(span.span_id)) classes.push("hl");
     if (i === selected) classes.push("selected");
@@ -511,7 +511,7 @@ function serviceMap(spans, byId) {
   }
   const width = 20 + Math.max(1, columns.size) * (nodeW + gapX);
   const root = svg("svg", { viewBox: "0 0 " + width + " " + Math.max(height, 80), style: "max-width:" + width + "px", role: "img", "aria-label": "service map", id: "service-map" },
-    svg("defs", {}, svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerWidth: 7, markerHeight: 7, orient: "auto-start-reverse" }, svg("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "gray" }))));
+    svg("defs", {}, svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerUnits: "userSpaceOnUse", markerWidth: 10, markerHeight: 10, orient: "auto-start-reverse" }, svg("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "gray" }))));
   for (const e of edges.values()) {
     const a = position.get(e.from), b = position.get(e.to);
     const x1 = a.x + nodeW, y1 = a.y + nodeH / 2, x2 = b.x, y2 = b.y + nodeH / 2;
