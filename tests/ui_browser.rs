@@ -312,6 +312,19 @@ async fn traces_waterfall_selector_runs_and_html_report_in_chromium() {
     wait(&tab, "document.getElementById('analysis-score')");
     screenshot(&tab, "trace");
 
+    // Keyboard: from SELECT orders, ArrowDown then Enter opens `cache get`.
+    tab.find_element("#waterfall").expect("waterfall").focus().expect("focus");
+    tab.press_key("ArrowDown").expect("arrow").press_key("Enter").expect("enter");
+    wait(&tab, "document.getElementById('panel-name')?.textContent === 'cache get'");
+    // An analyzer finding is one click from its span.
+    let flagged = wait(
+        &tab,
+        "(a => a && [a.dataset.spanId, a.textContent])(document.querySelector('#analysis .flagged'))",
+    );
+    eval(&tab, "document.querySelector('#analysis .flagged').click()");
+    wait(&tab, &format!("document.querySelector('.row.selected')?.dataset.spanId === {}", flagged[0]));
+    assert_eq!(eval(&tab, "document.getElementById('panel-name').textContent"), flagged[1]);
+
     // At 390 px wide the span panel goes below the waterfall, and nothing is wider than the page.
     let narrow =
         |width: f64| Bounds::Normal { left: None, top: None, width: Some(width), height: Some(800.0) };
