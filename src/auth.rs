@@ -32,6 +32,17 @@ impl RequireBearer {
         };
         constant_time_eq(presented.as_bytes(), expected.as_bytes())
     }
+
+    /// Whether a bare token (the web UI's cookie or `?token=`) is the expected one.
+    pub fn accepts_token(&self, presented: Option<&str>) -> bool {
+        let Some(expected) = &self.expected else { return true };
+        presented.is_some_and(|token| constant_time_eq(token.as_bytes(), expected.as_bytes()))
+    }
+
+    /// True when a token is configured.
+    pub fn is_required(&self) -> bool {
+        self.expected.is_some()
+    }
 }
 
 impl Interceptor for RequireBearer {

@@ -48,3 +48,11 @@ pub const DEFAULT_SPANS_PER_RULE: usize = 3;
 /// Largest Test, TestSuite or VariableSet file loaded: parsed YAML takes about 55 times
 /// the file's size in memory, and real definition files are a few KiB.
 pub const MAX_DEFINITION_FILE_SIZE: u64 = 1024 * 1024;
+/// Runs recorded by `run --server` that the server keeps (`--max-runs`); older ones are dropped.
+pub const DEFAULT_MAX_RUNS: usize = 100;
+/// Traces one page of the web API's list answers unless asked otherwise, and at most.
+pub const DEFAULT_WEB_LIST_LIMIT: usize = 50;
+pub const MAX_WEB_LIST_LIMIT: usize = 1_000;
+/// Traces one filtered list request decodes at most before answering with a cursor, so a
+/// selector that matches nothing never makes a request decode the whole store.
+pub const WEB_LIST_SCAN_BUDGET: usize = 2_000;

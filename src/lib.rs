@@ -24,6 +24,8 @@ pub mod server;
 pub mod spec;
 pub mod store;
 pub mod trigger;
+pub mod ui;
+pub mod web;
 
 /// An error and its sources on one line, without repeating a cause its parent already
 /// quotes: "connection refused" must not hide behind "error sending request".

@@ -14,11 +14,17 @@ pub async fn serve_until(
     config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), server::Error> {
-    let running = server::start(config, control_routes).await?;
+    let runs = config.runs.clone();
+    let running = server::start(config, |store| {
+        tonic::service::Routes::new(
+            crate::api::ControlService::new(store.clone()).with_runs(runs).into_server(),
+        )
+    })
+    .await?;
     tracing::info!(
         grpc = %running.grpc_addr(),
         http = %running.http_addr(),
-        "tracecheck serving: OTLP/gRPC and the control API on grpc, OTLP/HTTP on http; Ctrl-C to stop"
+        "tracecheck serving: OTLP/gRPC and the control API on grpc, OTLP/HTTP and the web UI on http; Ctrl-C to stop"
     );
     shutdown.await;
     tracing::info!("shutting down: draining in-flight requests");

@@ -40,6 +40,8 @@ pub struct ServerConfig {
     pub store: StoreConfig,
     /// See [`defaults::DEFAULT_MAX_CONCURRENT_EXPORTS`].
     pub max_concurrent_exports: usize,
+    /// The runs the web UI shows (recorded over the control API by `run --server`).
+    pub runs: crate::web::RunStore,
 }
 
 impl Default for ServerConfig {
@@ -51,6 +53,7 @@ impl Default for ServerConfig {
             auth_token: None,
             store: StoreConfig::default(),
             max_concurrent_exports: defaults::DEFAULT_MAX_CONCURRENT_EXPORTS,
+            runs: crate::web::RunStore::default(),
         }
     }
 }
@@ -219,7 +222,9 @@ pub async fn start_with_store(
         }
     };
     let http_addr = local_addr(&http_listener, config.http_addr)?;
-    let router = ingest::http::router(store.clone(), admission.clone(), config.max_message_size, auth);
+    let router =
+        ingest::http::router(store.clone(), admission.clone(), config.max_message_size, auth.clone())
+            .merge(crate::web::router(store.clone(), config.runs.clone(), auth));
     let (http_stop, http_stopped) = oneshot::channel::<()>();
     let http_server = axum::serve(http_listener, router).with_graceful_shutdown(async {
         let _ = http_stopped.await;

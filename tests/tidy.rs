@@ -21,7 +21,9 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("spec", &["model", "lang", "analyze", "trigger", "defaults"]),
     ("report", &["model", "store", "lang", "analyze", "spec", "trigger", "defaults"]),
     ("ingest", &["model", "otlp", "store", "auth", "defaults"]),
-    ("api", &["model", "otlp", "store", "lang", "analyze", "report", "auth", "defaults"]),
+    ("ui", &["model", "lang", "report", "defaults"]),
+    ("web", &["model", "store", "lang", "analyze", "report", "ui", "auth", "defaults"]),
+    ("api", &["model", "otlp", "store", "lang", "analyze", "report", "web", "auth", "defaults"]),
     (
         "run",
         &[
@@ -29,14 +31,13 @@ const LAYERS: &[(&str, &[&str])] = &[
             "defaults",
         ],
     ),
-    ("ui", &["model", "lang", "report", "defaults"]),
-    ("server", &["model", "store", "ingest", "api", "ui", "auth", "defaults"]),
+    ("server", &["model", "store", "ingest", "api", "web", "auth", "defaults"]),
     ("serve", &["model", "store", "api", "server", "defaults"]),
     (
         "cli",
         &[
-            "model", "otlp", "store", "lang", "trigger", "spec", "analyze", "report", "ingest", "api", "run",
-            "ui", "server", "serve", "auth", "defaults",
+            "model", "otlp", "store", "lang", "trigger", "spec", "analyze", "report", "ingest", "api", "web",
+            "run", "ui", "server", "serve", "auth", "defaults",
         ],
     ),
     ("main", &["cli", "defaults"]),

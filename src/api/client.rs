@@ -172,4 +172,13 @@ impl RemoteClient {
             requests_refused: stats.requests_refused,
         })
     }
+
+    /// Records one file's run on the server (the web UI's Runs view); the server's run id.
+    pub async fn record_run(&self, report: &crate::report::RunReport) -> Result<u64, Error> {
+        // The JSON report's own rendering, so the server gets exactly what `--output json`
+        // prints, secrets masked.
+        let request = pb::RecordRunRequest { report_json: crate::report::json::render(report) };
+        let response = self.inner.clone().record_run(request).await.map_err(|s| self.status_error(s))?;
+        Ok(response.into_inner().run_id)
+    }
 }

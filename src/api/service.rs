@@ -19,11 +19,19 @@ pub use crate::defaults::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 #[derive(Clone)]
 pub struct ControlService {
     store: TraceStore,
+    /// Where `RecordRun` puts runs; `None`: this server does not record runs.
+    runs: Option<crate::web::RunStore>,
 }
 
 impl ControlService {
     pub fn new(store: TraceStore) -> Self {
-        ControlService { store }
+        ControlService { store, runs: None }
+    }
+
+    /// Records the runs `RecordRun` receives in `runs`.
+    pub fn with_runs(mut self, runs: crate::web::RunStore) -> Self {
+        self.runs = Some(runs);
+        self
     }
 
     /// The tonic service, accepting and sending gzip.
@@ -166,5 +174,17 @@ impl Control for ControlService {
         _request: Request<pb::StatsRequest>,
     ) -> Result<Response<pb::StatsResponse>, Status> {
         Ok(Response::new(stats_to_pb(&self.store.stats())))
+    }
+
+    async fn record_run(
+        &self,
+        request: Request<pb::RecordRunRequest>,
+    ) -> Result<Response<pb::RecordRunResponse>, Status> {
+        let Some(runs) = &self.runs else {
+            return Err(Status::failed_precondition("this server does not record runs"));
+        };
+        let report: crate::report::RunReport = serde_json::from_str(&request.get_ref().report_json)
+            .map_err(|error| Status::invalid_argument(format!("bad run report: {error}")))?;
+        Ok(Response::new(pb::RecordRunResponse { run_id: runs.record(report) }))
     }
 }

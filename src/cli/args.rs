@@ -66,9 +66,12 @@ pub struct IngestArgs {
 pub struct ServeArgs {
     #[command(flatten)]
     pub ingest: IngestArgs,
-    /// Demand `authorization: Bearer TOKEN` on OTLP and the control API.
+    /// Demand `authorization: Bearer TOKEN` on OTLP, the control API and the web UI.
     #[arg(long, env = "TRACECHECK_AUTH_TOKEN")]
     pub auth_token: Option<String>,
+    /// Keep the last N runs recorded by `run --server` for the web UI.
+    #[arg(long, env = "TRACECHECK_MAX_RUNS", default_value_t = defaults::DEFAULT_MAX_RUNS)]
+    pub max_runs: usize,
 }
 
 #[derive(ClapArgs)]
@@ -101,6 +104,9 @@ pub struct RunArgs {
     /// Also write a JUnit XML report here.
     #[arg(long, env = "TRACECHECK_JUNIT")]
     pub junit: Option<PathBuf>,
+    /// Also write one self-contained HTML page with the runs and their traces here.
+    #[arg(long, env = "TRACECHECK_REPORT_HTML")]
+    pub report_html: Option<PathBuf>,
     /// Give up on a trace this long after the trigger.
     #[arg(long, env = "TRACECHECK_TIMEOUT", default_value_t = defaults::DEFAULT_TIMEOUT.into(),
           value_parser = duration)]
@@ -198,6 +204,7 @@ impl IngestArgs {
             auth_token,
             store: crate::store::StoreConfig { max_spans: self.max_spans, trace_ttl: self.trace_ttl.into() },
             max_concurrent_exports: self.max_concurrent_exports,
+            runs: Default::default(),
         }
     }
 }

@@ -12,6 +12,7 @@
 
 pub mod analyze;
 pub mod args;
+mod html;
 pub mod run;
 pub mod serve;
 pub mod traces;

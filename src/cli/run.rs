@@ -51,14 +51,20 @@ pub async fn run(args: RunArgs) -> Result<Outcome, Error> {
         required_gates,
         secret_variables: Arc::new(inputs.secret_variables),
     };
-    let request = RunFiles { source, config, parallel: args.parallel };
+    let request = RunFiles { source: source.clone(), config, parallel: args.parallel };
     let reports = crate::run::run_files(request, inputs.files, inputs.variables, &mut reporters).await;
+    // Written before the embedded ingestor stops: the page inlines the judged traces.
+    let html = match &args.report_html {
+        Some(path) => super::html::write(path, &reports, &*source).await,
+        None => Ok(()),
+    };
     if let Some(ingestor) = embedded {
         if let Err(error) = ingestor.shutdown().await {
             tracing::warn!("embedded ingestor: {}", crate::error_chain(&error));
         }
     }
     reporters.close().context("cannot write the report").map_err(Error::Failed)?;
+    html.context("cannot write the HTML report").map_err(Error::Failed)?;
     Ok(Outcome::from_passed(reports.iter().all(|report| report.passed())))
 }
 

@@ -9,7 +9,10 @@ use super::{Error, Outcome};
 /// [`Error::Failed`] when a listener cannot bind or fails while serving (a runtime
 /// failure: the flags themselves were checked by clap).
 pub async fn serve(args: ServeArgs) -> Result<Outcome, Error> {
-    let config = args.ingest.server_config(args.auth_token);
+    let config = crate::server::ServerConfig {
+        runs: crate::web::RunStore::new(args.max_runs),
+        ..args.ingest.server_config(args.auth_token)
+    };
     crate::serve::serve_until(config, shutdown_signal())
         .await
         .map_err(|error| Error::Failed(error.into()))?;

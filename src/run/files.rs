@@ -110,7 +110,8 @@ pub async fn run_files(
     variables: Variables,
     reporter: &mut dyn Reporter,
 ) -> Vec<RunReport> {
-    let runner = Runner::new(request.source, request.config);
+    let source = request.source;
+    let runner = Runner::new(source.clone(), request.config);
     let runnable: Vec<&Loaded> =
         files.iter().filter(|file| matches!(file, Loaded::Test(_) | Loaded::Suite(_))).collect();
     let mut reports = Vec::with_capacity(runnable.len());
@@ -118,7 +119,9 @@ pub async fn run_files(
         // One at a time: the reporter sees every step live.
         for file in runnable {
             if let Some(report) = runner.run_loaded(file, &variables, reporter).await {
-                reports.push(with_file(report, file));
+                let report = with_file(report, file);
+                record(&*source, &report).await;
+                reports.push(report);
             }
         }
     } else {
@@ -127,11 +130,11 @@ pub async fn run_files(
         let finished: Vec<Option<RunReport>> = stream::iter(runnable.iter().map(|file| {
             let runner = runner.clone();
             let variables = variables.clone();
+            let source = source.clone();
             async move {
-                runner
-                    .run_loaded(file, &variables, &mut Collector)
-                    .await
-                    .map(|report| with_file(report, file))
+                let report = with_file(runner.run_loaded(file, &variables, &mut Collector).await?, file);
+                record(&*source, &report).await;
+                Some(report)
             }
         }))
         .buffered(request.parallel)
@@ -145,6 +148,14 @@ pub async fn run_files(
         }
     }
     reports
+}
+
+/// Records the run on the server (a no-op for the embedded ingestor); a server that cannot
+/// record it does not fail the run.
+async fn record(source: &dyn TraceSource, report: &RunReport) {
+    if let Err(error) = source.record_run(report).await {
+        tracing::warn!("cannot record the run on the server: {error:#}");
+    }
 }
 
 fn with_file(mut report: RunReport, file: &Loaded) -> RunReport {

@@ -6,7 +6,8 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::lang::{unmatched_selectors, Selector};
-use crate::model::{Span, TraceId};
+use crate::model::{Span, Trace, TraceId};
+use crate::report::RunReport;
 use crate::store::{TraceStore, WaitOptions, WaitOutcome};
 
 pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
@@ -36,6 +37,15 @@ pub trait TraceSource: Send + Sync {
 
     /// How many spans of the trace are held now (for the progress line), if known cheaply.
     fn span_count(&self, trace_id: TraceId) -> BoxFuture<'_, Option<usize>>;
+
+    /// The trace as stored now (for `--report-html`); `None` when it is not held.
+    fn get(&self, trace_id: TraceId) -> BoxFuture<'_, anyhow::Result<Option<Trace>>>;
+
+    /// Records a finished file's run where a web UI shows it (a server); embedded runs are
+    /// not recorded.
+    fn record_run<'a>(&'a self, _report: &'a RunReport) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async { Ok(()) })
+    }
 }
 
 /// The in-process store (the embedded ingestor, or a test's own store).
@@ -69,6 +79,11 @@ impl TraceSource for LocalSource {
         let count = self.store.span_count(trace_id);
         Box::pin(async move { count })
     }
+
+    fn get(&self, trace_id: TraceId) -> BoxFuture<'_, anyhow::Result<Option<Trace>>> {
+        let trace = self.store.get(trace_id);
+        Box::pin(async move { Ok(trace) })
+    }
 }
 
 /// A running `tracecheck serve`, over its control API: the server waits with the same rules
@@ -99,5 +114,16 @@ impl TraceSource for RemoteSource {
         // Asking the server a few times a second only to draw a progress line is not worth
         // the traffic; the line shows the elapsed time alone.
         Box::pin(async { None })
+    }
+
+    fn get(&self, trace_id: TraceId) -> BoxFuture<'_, anyhow::Result<Option<Trace>>> {
+        Box::pin(async move { Ok(self.client.get(trace_id).await?) })
+    }
+
+    fn record_run<'a>(&'a self, report: &'a RunReport) -> BoxFuture<'a, anyhow::Result<()>> {
+        Box::pin(async move {
+            self.client.record_run(report).await?;
+            Ok(())
+        })
     }
 }

@@ -20,8 +20,11 @@
 
 mod entry;
 mod evict;
+mod feed;
 mod summary;
 mod wait;
+
+pub use feed::TraceRef;
 
 use std::collections::VecDeque;
 use std::sync::atomic::{AtomicI64, AtomicU64, Ordering};
@@ -145,6 +148,8 @@ struct Shared {
     /// Set once the first eviction above `max_spans` has been logged at info level; later
     /// ones go to debug (and always to the counters) so a full store does not flood the log.
     full_reported: std::sync::atomic::AtomicBool,
+    /// Bumped after every insert that stored a span, for live views ([`TraceStore::subscribe`]).
+    changes: watch::Sender<()>,
 }
 
 #[derive(Default)]
@@ -188,6 +193,7 @@ impl TraceStore {
             pinned: Notify::new(),
             counters: Counters::default(),
             full_reported: std::sync::atomic::AtomicBool::new(false),
+            changes: watch::Sender::new(()),
         });
         let (shutdown_tx, shutdown_rx) = oneshot::channel();
         tokio::spawn(evict::background_task(shared.clone(), shutdown_rx));
@@ -313,6 +319,7 @@ impl TraceStore {
         if queue_was_empty {
             shared.background.notify_one();
         }
+        shared.changes.send_replace(());
         outcome
     }
 
