@@ -56,3 +56,18 @@ pub const MAX_WEB_LIST_LIMIT: usize = 1_000;
 /// Traces one filtered list request decodes at most before answering with a cursor, so a
 /// selector that matches nothing never makes a request decode the whole store.
 pub const WEB_LIST_SCAN_BUDGET: usize = 2_000;
+
+// Kafka triggers.
+
+/// Connecting (TCP, TLS, SASL and the first metadata request) must finish in this time.
+/// Longer than the HTTP connect timeout: it is several round trips, and a wrong SASL
+/// mechanism can leave the broker silent.
+pub const KAFKA_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// How long rskafka keeps retrying a failing request (it retries forever by default, so
+/// a refused connection would only end at the outer timeout).
+pub const KAFKA_RETRY_DEADLINE: Duration = Duration::from_secs(3);
+
+/// How often the progress line is refreshed while a trace is awaited. Display only: the
+/// wait itself is woken by inserts, never by this timer.
+pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);

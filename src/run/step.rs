@@ -12,10 +12,6 @@ use crate::spec::Test;
 use crate::store::WaitOptions;
 use crate::trigger::TriggerResponse;
 
-/// How often the progress line is refreshed while a trace is awaited. Display only: the
-/// wait itself is woken by inserts, never by this timer.
-const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
-
 /// A finished step: its report, plus when the judged trace's last span arrived (the
 /// latency benchmark measures from there to the printed report).
 #[derive(Debug)]
@@ -100,7 +96,7 @@ async fn run_inner(
         let outcome = {
             let wait = source.wait(trace_id, &options, &selectors);
             tokio::pin!(wait);
-            let mut ticks = tokio::time::interval(PROGRESS_INTERVAL);
+            let mut ticks = tokio::time::interval(crate::defaults::PROGRESS_INTERVAL);
             loop {
                 tokio::select! {
                     outcome = &mut wait => break outcome,

@@ -16,18 +16,10 @@ use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
 use super::{propagation_headers, render_headers, Error, Header, TriggerResponse};
+use crate::defaults;
 use crate::defaults::TRIGGER_TIMEOUT;
 use crate::error_chain;
 use crate::model::{SpanId, TraceId};
-
-/// Connecting (TCP, TLS, SASL and the first metadata request) must finish in this time.
-/// Longer than the HTTP connect timeout: it is several round trips, and a wrong SASL
-/// mechanism can leave the broker silent.
-const CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// How long rskafka keeps retrying a failing request (it retries forever by default, so
-/// a refused connection would only end at the outer timeout).
-const RETRY_DEADLINE: Duration = Duration::from_secs(3);
 
 /// `trigger: {type: kafka, kafka: {...}}` (reference 4.4).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -134,8 +126,10 @@ impl KafkaTrigger {
         let key = (!self.message_key.is_empty()).then(|| self.message_key.clone().into_bytes());
 
         let started = SystemTime::now();
-        let mut builder = ClientBuilder::new(brokers)
-            .backoff_config(BackoffConfig { deadline: Some(RETRY_DEADLINE), ..BackoffConfig::default() });
+        let mut builder = ClientBuilder::new(brokers).backoff_config(BackoffConfig {
+            deadline: Some(defaults::KAFKA_RETRY_DEADLINE),
+            ..BackoffConfig::default()
+        });
         if tls {
             builder = builder.tls_config(Arc::new(tls_config(self.ssl_verification, &target)?));
         }
@@ -149,7 +143,7 @@ impl KafkaTrigger {
         }
         // A TLS client talking to a plaintext listener gets no answer at all: say so.
         let connect = if tls { "connect (TLS: is the listener TLS?)" } else { "connect" };
-        let client = step(&target, connect, CONNECT_TIMEOUT, builder.build()).await?;
+        let client = step(&target, connect, defaults::KAFKA_CONNECT_TIMEOUT, builder.build()).await?;
 
         let topics = step(&target, "list topics", TRIGGER_TIMEOUT, client.list_topics()).await?;
         let Some(topic) = topics.iter().find(|topic| topic.name == self.topic) else {
