@@ -20,6 +20,7 @@
 use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 use std::process::Stdio;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, SystemTime};
 
 use super::{propagation_headers, Error, TriggerResponse};
@@ -207,18 +208,22 @@ impl PlaywrightTrigger {
     }
 }
 
-/// The run's temporary directory, removed when the run ends. Named after the run's IDs,
-/// which are random and unique to the run (as Tracetest's agent names the script).
+/// The run's temporary directory, removed when the run ends. Named after the process and
+/// a counter, not only the run's IDs: a caller may fire the same IDs twice at once.
 struct WorkDir(PathBuf);
 
 impl WorkDir {
     fn create(trace_id: TraceId, span_id: SpanId) -> std::io::Result<Self> {
-        let dir = std::env::temp_dir().join(format!(
-            "tracecheck-playwright-{}-{}",
+        static NEXT: AtomicU64 = AtomicU64::new(0);
+        let n = NEXT.fetch_add(1, Ordering::Relaxed);
+        let name = format!(
+            "tracecheck-playwright-{}-{n}-{}-{}",
+            std::process::id(),
             trace_id.to_hex(),
             span_id.to_hex()
-        ));
-        std::fs::create_dir_all(&dir)?;
+        );
+        let dir = std::env::temp_dir().join(name);
+        std::fs::create_dir(&dir)?;
         Ok(WorkDir(dir))
     }
 }
