@@ -30,9 +30,20 @@ use tracecheck::trigger::{Error, PlaywrightTrigger, Trigger};
 
 const PLAYWRIGHT: &str = "1.65.1";
 
-/// Installs playwright-core and @playwright/test (idempotent), giving the install directory.
+/// Installs Chromium (apt, when missing), playwright-core and @playwright/test (npm), all
+/// idempotent, giving the npm install directory.
 fn install() -> PathBuf {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let chromium = std::process::Command::new("bash")
+        .arg(root.join("tests/tools/apt-tool.sh"))
+        .args(["chromium", "chromium"])
+        .output()
+        .expect("run tests/tools/apt-tool.sh");
+    assert!(
+        chromium.status.success(),
+        "installing chromium failed (needs root and the Debian archive):\n{}",
+        String::from_utf8_lossy(&chromium.stderr)
+    );
     let install = std::process::Command::new("bash")
         .arg(root.join("tests/tools/npm-tool.sh"))
         .arg(format!("playwright-{PLAYWRIGHT}"))
@@ -301,10 +312,14 @@ async fn missing_node_playwright_core_or_chromium_is_an_error_naming_what_to_ins
     let method = ("METHOD", "greet");
 
     // No node on PATH (Chromium named directly, so only node is missing).
+    let chromium = std::process::Command::new("bash")
+        .args(["-c", "command -v chromium"])
+        .output()
+        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
+        .expect("find chromium");
     let empty = tempfile::tempdir().expect("empty dir");
     let no_path = empty.path().display().to_string();
-    let output =
-        run(&files, grpc, &[site, method, ("PATH", &no_path), (CHROMIUM_VAR, "/usr/bin/chromium")]).await;
+    let output = run(&files, grpc, &[site, method, ("PATH", &no_path), (CHROMIUM_VAR, &chromium)]).await;
     let error = step_error(&output);
     assert!(error.contains("node not found on PATH") && error.contains("install Node.js"), "{error}");
 
