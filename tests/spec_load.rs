@@ -151,7 +151,15 @@ fn reports_every_error_with_its_position() {
         ),
         (
             "type: Test\nspec:\n  name: t\n  trigger: {type: playwrightengine}\n",
-            &["4:19: trigger type `playwrightengine` is not supported"],
+            &["4:13: missing required field `playwrightEngine` in the trigger"],
+        ),
+        (
+            "type: Test\nspec:\n  name: t\n  trigger: {type: playwrightengine, playwrightEngine: {script: ./nope.js}}\n",
+            &["4:56: missing required field `method` in playwrightEngine", "4:64: cannot read playwright script"],
+        ),
+        (
+            "type: Test\nspec:\n  name: t\n  trigger: {type: playwright-engine}\n",
+            &["4:19: unknown trigger type `playwright-engine`; expected http, grpc, traceid, kafka, graphql or playwrightengine"],
         ),
         ("type: Test\nspec:\n  name: t\n  trigger: {type: kafka}\n", &["4:13: missing required field `kafka` in the trigger"]),
         (
@@ -279,7 +287,8 @@ fn render_shows_the_source_line_and_a_caret() {
     let lines: Vec<&str> = rendered.lines().collect();
     assert!(
         lines[0].ends_with(
-            "t.yaml:4:19: unknown trigger type `ftp`; expected http, grpc, traceid, kafka or graphql"
+            "t.yaml:4:19: unknown trigger type `ftp`; expected http, grpc, traceid, kafka, graphql or \
+             playwrightengine"
         ),
         "{rendered}"
     );

@@ -12,10 +12,10 @@ use super::walk::{field, is_null, Ctx};
 use super::Text;
 use crate::trigger::{
     grpc, ApiKeyLocation, Auth, GraphqlBody, GraphqlTrigger, GrpcTrigger, Header, HttpTrigger, KafkaAuth,
-    KafkaTrigger, SaslMechanism, TraceIdTrigger, Trigger,
+    KafkaTrigger, PlaywrightTrigger, SaslMechanism, TraceIdTrigger, Trigger,
 };
 
-const TRIGGER_TYPES: &str = "http, grpc, traceid, kafka or graphql";
+const TRIGGER_TYPES: &str = "http, grpc, traceid, kafka, graphql or playwrightengine";
 
 pub(super) fn read_trigger(ctx: &mut Ctx, node: &Node) -> Option<Trigger> {
     let map = ctx.mapping(node, "trigger")?;
@@ -34,16 +34,15 @@ pub(super) fn read_trigger(ctx: &mut Ctx, node: &Node) -> Option<Trigger> {
         "traceid" => sub(ctx, "traceid").and_then(|map| read_traceid(ctx, map)).map(Trigger::TraceId),
         "kafka" => sub(ctx, "kafka").and_then(|map| read_kafka(ctx, map)).map(Trigger::Kafka),
         "graphql" => sub(ctx, "graphql").and_then(|map| read_graphql(ctx, map)).map(Trigger::Graphql),
+        "playwrightengine" => {
+            sub(ctx, "playwrightEngine").and_then(|map| read_playwright(ctx, map)).map(Trigger::Playwright)
+        }
         // Tracetest's integrations behave like a traceid trigger reading the env variable.
         "cypress" | "playwright" | "artillery" | "k6" => {
             Some(Trigger::TraceId(TraceIdTrigger { id: "${env:TRACE_ID}".to_string() }))
         }
         other => {
-            let message = if other == "playwrightengine" {
-                format!("trigger type `{other}` is not supported by tracecheck; use {TRIGGER_TYPES}")
-            } else {
-                format!("unknown trigger type `{other}`; expected {TRIGGER_TYPES}")
-            };
+            let message = format!("unknown trigger type `{other}`; expected {TRIGGER_TYPES}");
             ctx.error_at(kind.line, kind.col, ErrorKind::Invalid(message));
             None
         }
@@ -360,4 +359,37 @@ fn read_graphql(ctx: &mut Ctx, map: &MarkedMappingNode) -> Option<GraphqlTrigger
         }
     }
     Some(GraphqlTrigger { url: url?.value, headers, auth, ssl_verification, schema, body })
+}
+
+/// `playwrightEngine: {target, method, script}`: `target` and `method` are templates (as in
+/// Tracetest); `script` is a path to the script file (`./script.js`, relative to the test
+/// file, inlined as the CLI does) or the script's text. Node and the browser are looked
+/// for only when the test runs, so a machine without them still validates the file.
+fn read_playwright(ctx: &mut Ctx, map: &MarkedMappingNode) -> Option<PlaywrightTrigger> {
+    let context = "playwrightEngine";
+    ctx.check_fields(map, context, &["target", "method", "script"]);
+    let target = template(ctx, map, "target").map(|text| text.value).unwrap_or_default();
+    let method = required_template(ctx, map, "method", context);
+    let script_text = ctx.non_empty_text(map, "script", context);
+    let dir = base_dir(&ctx.source.path);
+    let (script, script_name) = match script_text {
+        None => (None, String::new()),
+        Some(text) => {
+            let value = text.value.trim();
+            if looks_like_path(value) && !value.contains('\n') {
+                let path = join_clean(&dir, value);
+                match std::fs::read_to_string(&path) {
+                    Ok(content) => (Some(content), value.to_string()),
+                    Err(error) => {
+                        let message = format!("cannot read playwright script {}: {error}", path.display());
+                        ctx.error_at(text.line, text.col, ErrorKind::Invalid(message));
+                        (None, String::new())
+                    }
+                }
+            } else {
+                (Some(text.value), "script".to_string())
+            }
+        }
+    };
+    Some(PlaywrightTrigger { target, method: method?.value, script: script?, script_name, dir: Some(dir) })
 }

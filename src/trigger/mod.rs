@@ -3,7 +3,7 @@
 //! Each kind lives in its own file with a type that has the same `fire` method: [`http`]
 //! (an HTTP request), [`grpc`] (a unary gRPC call built at run time from a proto file),
 //! [`kafka`] (one record produced to a topic), [`graphql`] (an HTTP POST of a GraphQL
-//! request) and [`traceid`] (nothing is sent; the trace was started by something else). [`Trigger`] is
+//! request), [`playwright`] (a Playwright script in Chromium) and [`traceid`] (nothing is sent; the trace was started by something else). [`Trigger`] is
 //! the enum over them with one dispatch match. A new trigger is a file, a variant, its
 //! YAML shape in `spec` and an integration test.
 //!
@@ -16,6 +16,7 @@ pub mod graphql;
 pub mod grpc;
 pub mod http;
 pub mod kafka;
+pub mod playwright;
 pub mod traceid;
 
 use std::time::SystemTime;
@@ -26,6 +27,7 @@ pub use graphql::{GraphqlBody, GraphqlTrigger};
 pub use grpc::GrpcTrigger;
 pub use http::HttpTrigger;
 pub use kafka::{KafkaAuth, KafkaTrigger, SaslMechanism};
+pub use playwright::PlaywrightTrigger;
 pub use traceid::TraceIdTrigger;
 
 /// Why a trigger could not produce a response. An HTTP 4xx/5xx or a non-OK gRPC status is
@@ -55,6 +57,10 @@ pub enum Error {
     /// authentication refused, unknown topic, or which call timed out.
     #[error("{target}: {reason}")]
     Kafka { target: String, reason: String },
+    /// `reason` names what to install when node, playwright-core or Chromium is missing,
+    /// else what failed, with the script's own error message.
+    #[error("playwrightEngine {script}: {reason}")]
+    Playwright { script: String, reason: String },
 }
 
 /// A key/value pair as Tracetest writes headers and metadata (`{key, value}`), in order,
@@ -96,7 +102,8 @@ pub struct TriggerResponse {
     pub headers: Vec<(String, String)>,
     /// Response body text (gRPC: the message as indented JSON).
     pub body: String,
-    /// More attributes for the trigger span (kafka: the partition and offset).
+    /// More attributes for the trigger span (kafka: the partition and offset;
+    /// playwrightengine: success).
     pub attributes: Vec<(&'static str, i64)>,
     pub started: SystemTime,
     pub finished: SystemTime,
@@ -110,6 +117,7 @@ pub enum Trigger {
     TraceId(TraceIdTrigger),
     Kafka(KafkaTrigger),
     Graphql(GraphqlTrigger),
+    Playwright(PlaywrightTrigger),
 }
 
 impl Trigger {
@@ -121,16 +129,17 @@ impl Trigger {
             Trigger::TraceId(_) => "traceid",
             Trigger::Kafka(_) => "kafka",
             Trigger::Graphql(_) => "graphql",
+            Trigger::Playwright(_) => "playwrightengine",
         }
     }
 
     /// Whether the response belongs on the trigger span as `tracetest.response.*`
     /// (http, grpc and graphql; a `traceid` trigger sent nothing, a `kafka` one has no
-    /// response beyond its partition and offset).
+    /// response beyond its partition and offset, a `playwrightengine` one only succeeded).
     pub fn records_response(&self) -> bool {
         match self {
             Trigger::Http(_) | Trigger::Grpc(_) | Trigger::Graphql(_) => true,
-            Trigger::TraceId(_) | Trigger::Kafka(_) => false,
+            Trigger::TraceId(_) | Trigger::Kafka(_) | Trigger::Playwright(_) => false,
         }
     }
 
@@ -146,6 +155,7 @@ impl Trigger {
             Trigger::TraceId(traceid) => Trigger::TraceId(traceid.render(render)?),
             Trigger::Kafka(kafka) => Trigger::Kafka(kafka.render(render)?),
             Trigger::Graphql(graphql) => Trigger::Graphql(graphql.render(render)?),
+            Trigger::Playwright(playwright) => Trigger::Playwright(playwright.render(render)?),
         })
     }
 
@@ -162,6 +172,7 @@ impl Trigger {
             Trigger::TraceId(traceid) => traceid.fire(trace_id, span_id).await,
             Trigger::Kafka(kafka) => kafka.fire(trace_id, span_id).await,
             Trigger::Graphql(graphql) => graphql.fire(trace_id, span_id).await,
+            Trigger::Playwright(playwright) => playwright.fire(trace_id, span_id).await,
         }
     }
 }
