@@ -23,6 +23,7 @@ pub mod serve;
 pub mod server;
 pub mod spec;
 pub mod store;
+pub mod tls;
 pub mod trigger;
 
 /// An error and its sources on one line, without repeating a cause its parent already

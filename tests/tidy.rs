@@ -13,6 +13,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("defaults", &[]),
     ("model", &[]),
     ("auth", &[]),
+    ("tls", &[]),
     ("otlp", &["model"]),
     ("lang", &["model", "defaults"]),
     ("store", &["model", "otlp", "lang", "defaults"]),
@@ -21,7 +22,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("spec", &["model", "lang", "analyze", "trigger", "defaults"]),
     ("report", &["model", "store", "lang", "analyze", "spec", "trigger", "defaults"]),
     ("ingest", &["model", "otlp", "store", "auth", "defaults"]),
-    ("api", &["model", "otlp", "store", "lang", "analyze", "report", "auth", "defaults"]),
+    ("api", &["model", "otlp", "store", "lang", "analyze", "report", "auth", "tls", "defaults"]),
     (
         "run",
         &[
@@ -30,13 +31,13 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     ("ui", &["model", "lang", "report", "defaults"]),
-    ("server", &["model", "store", "ingest", "api", "ui", "auth", "defaults"]),
+    ("server", &["model", "store", "ingest", "api", "ui", "auth", "tls", "defaults"]),
     ("serve", &["model", "store", "api", "server", "defaults"]),
     (
         "cli",
         &[
             "model", "otlp", "store", "lang", "trigger", "spec", "analyze", "report", "ingest", "api", "run",
-            "ui", "server", "serve", "auth", "defaults",
+            "ui", "server", "serve", "auth", "tls", "defaults",
         ],
     ),
     ("main", &["cli", "defaults"]),

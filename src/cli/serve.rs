@@ -6,13 +6,16 @@ use super::{Error, Outcome};
 /// Serves until a shutdown signal, then drains.
 ///
 /// # Errors
-/// [`Error::Failed`] when a listener cannot bind or fails while serving (a runtime
-/// failure: the flags themselves were checked by clap).
+/// [`Error::BadInput`] when the TLS files cannot be used; [`Error::Failed`] when a listener
+/// cannot bind or fails while serving (a runtime failure: the flags themselves were checked
+/// by clap).
 pub async fn serve(args: ServeArgs) -> Result<Outcome, Error> {
-    let config = args.ingest.server_config(args.auth_token);
-    crate::serve::serve_until(config, shutdown_signal())
-        .await
-        .map_err(|error| Error::Failed(error.into()))?;
+    let mut config = args.ingest.server_config(args.auth_token.clone());
+    config.tls = args.server_tls();
+    crate::serve::serve_until(config, shutdown_signal()).await.map_err(|error| {
+        let bad_input = matches!(error, crate::server::Error::Tls(_));
+        Error::classify(bad_input, error)
+    })?;
     Ok(Outcome::Passed)
 }
 
