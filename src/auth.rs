@@ -56,13 +56,13 @@ impl Interceptor for RequireBearer {
     }
 }
 
-/// Compares without an early exit on the first differing byte, so response timing does not
-/// reveal how much of a guessed token was right.
+/// Compares SHA-256 digests of both sides, byte for byte without an early exit: the digests
+/// have a fixed length, so neither the position of the first wrong byte nor the length of
+/// the expected token shows in the response time.
 fn constant_time_eq(left: &[u8], right: &[u8]) -> bool {
-    if left.len() != right.len() {
-        return false;
-    }
-    left.iter().zip(right).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0
+    use sha2::{Digest, Sha256};
+    let (left, right) = (Sha256::digest(left), Sha256::digest(right));
+    left.iter().zip(right.iter()).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0
 }
 
 /// Client side: adds `authorization: Bearer <token>` to every call when a token is set.
@@ -104,5 +104,15 @@ mod tests {
         assert!(!check.accepts(Some("Basic s3cret")));
         assert!(!check.accepts(None));
         assert!(RequireBearer::new(None).accepts(None));
+    }
+
+    #[test]
+    fn comparison_covers_length_and_content() {
+        assert!(constant_time_eq(b"s3cret", b"s3cret"));
+        assert!(!constant_time_eq(b"s3cret", b"s3cre"));
+        assert!(!constant_time_eq(b"s3cret", b"s3cret-and-more"));
+        assert!(!constant_time_eq(b"s3cret", b"S3cret"));
+        assert!(!constant_time_eq(b"", b"s3cret"));
+        assert!(constant_time_eq(b"", b""));
     }
 }

@@ -23,6 +23,7 @@ pub mod serve;
 pub mod server;
 pub mod spec;
 pub mod store;
+pub mod tls;
 pub mod trigger;
 pub mod ui;
 pub mod web;

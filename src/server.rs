@@ -12,6 +12,7 @@ use std::net::SocketAddr;
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
+use tokio_stream::wrappers::TcpListenerStream;
 use tonic::service::{InterceptorLayer, Routes};
 use tonic::transport::server::TcpIncoming;
 
@@ -19,6 +20,7 @@ use crate::auth::RequireBearer;
 use crate::defaults;
 use crate::ingest::{self, Admission};
 use crate::store::{StoreConfig, StoreGuard, TraceStore};
+use crate::tls;
 
 /// HTTP/2 flow-control windows: OTLP requests run to megabytes, and the 64 KiB default
 /// would cost a round trip per 64 KiB.
@@ -42,6 +44,9 @@ pub struct ServerConfig {
     pub max_concurrent_exports: usize,
     /// The runs the web UI shows (recorded over the control API by `run --server`).
     pub runs: crate::web::RunStore,
+    /// When set, both listeners speak TLS only (and demand client certificates when
+    /// `client_ca` is set).
+    pub tls: Option<tls::ServerTls>,
 }
 
 impl Default for ServerConfig {
@@ -54,6 +59,7 @@ impl Default for ServerConfig {
             store: StoreConfig::default(),
             max_concurrent_exports: defaults::DEFAULT_MAX_CONCURRENT_EXPORTS,
             runs: crate::web::RunStore::default(),
+            tls: None,
         }
     }
 }
@@ -75,6 +81,8 @@ fn parse_default_addr(text: &str) -> SocketAddr {
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
+    #[error(transparent)]
+    Tls(#[from] tls::Error),
     #[error("cannot listen on {addr}: {source}")]
     Bind { addr: SocketAddr, source: std::io::Error },
     #[error("grpc server failed: {0}")]
@@ -186,7 +194,8 @@ pub async fn start(
 /// `extra` gRPC services beside OTLP on the gRPC port.
 ///
 /// # Errors
-/// [`Error::Bind`] when either address cannot be bound (nothing is left running).
+/// [`Error::Bind`] when either address cannot be bound, [`Error::Tls`] when the TLS files
+/// cannot be used (nothing is left running).
 pub async fn start_with_store(
     config: ServerConfig,
     store: TraceStore,
@@ -194,6 +203,7 @@ pub async fn start_with_store(
 ) -> Result<RunningServer, Error> {
     let admission = Admission::new(config.max_concurrent_exports);
     let auth = RequireBearer::new(config.auth_token.as_deref());
+    let (grpc_tls, http_tls) = tls::listener_configs(config.tls.as_ref())?;
 
     let grpc_listener = bind(config.grpc_addr).await?;
     let grpc_addr = local_addr(&grpc_listener, config.grpc_addr)?;
@@ -201,7 +211,8 @@ pub async fn start_with_store(
         ingest::grpc::TraceService::new(store.clone(), admission.clone(), config.max_message_size);
     let routes = extra.add_service(trace_service);
     let (grpc_stop, grpc_stopped) = oneshot::channel::<()>();
-    let incoming = TcpIncoming::from(grpc_listener).with_nodelay(Some(true));
+    let incoming =
+        tls::incoming(TcpIncoming::from(grpc_listener).with_nodelay(Some(true)), grpc_addr, grpc_tls);
     let grpc_server = tonic::transport::Server::builder()
         .initial_stream_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
@@ -226,7 +237,8 @@ pub async fn start_with_store(
         ingest::http::router(store.clone(), admission.clone(), config.max_message_size, auth.clone())
             .merge(crate::web::router(store.clone(), config.runs.clone(), auth));
     let (http_stop, http_stopped) = oneshot::channel::<()>();
-    let http_server = axum::serve(http_listener, router).with_graceful_shutdown(async {
+    let http_incoming = tls::incoming(TcpListenerStream::new(http_listener), http_addr, http_tls);
+    let http_server = axum::serve(http_incoming, router).with_graceful_shutdown(async {
         let _ = http_stopped.await;
     });
     let http_task = tokio::spawn(async move { http_server.await.map_err(Error::Http) });

@@ -13,6 +13,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("defaults", &[]),
     ("model", &[]),
     ("auth", &[]),
+    ("tls", &[]),
     ("otlp", &["model"]),
     ("lang", &["model", "defaults"]),
     ("store", &["model", "otlp", "lang", "defaults"]),
@@ -23,7 +24,7 @@ const LAYERS: &[(&str, &[&str])] = &[
     ("ingest", &["model", "otlp", "store", "auth", "defaults"]),
     ("ui", &["model", "lang", "report", "defaults"]),
     ("web", &["model", "store", "lang", "analyze", "report", "ui", "auth", "defaults"]),
-    ("api", &["model", "otlp", "store", "lang", "analyze", "report", "web", "auth", "defaults"]),
+    ("api", &["model", "otlp", "store", "lang", "analyze", "report", "web", "auth", "tls", "defaults"]),
     (
         "run",
         &[
@@ -31,13 +32,13 @@ const LAYERS: &[(&str, &[&str])] = &[
             "defaults",
         ],
     ),
-    ("server", &["model", "store", "ingest", "api", "web", "auth", "defaults"]),
+    ("server", &["model", "store", "ingest", "api", "web", "auth", "tls", "defaults"]),
     ("serve", &["model", "store", "api", "server", "defaults"]),
     (
         "cli",
         &[
             "model", "otlp", "store", "lang", "trigger", "spec", "analyze", "report", "ingest", "api", "web",
-            "run", "ui", "server", "serve", "auth", "defaults",
+            "run", "ui", "server", "serve", "auth", "tls", "defaults",
         ],
     ),
     ("main", &["cli", "defaults"]),

@@ -13,6 +13,7 @@ use crate::auth::BearerToken;
 use crate::model::{Span, Trace, TraceId};
 use crate::otlp::{self, decode_trace};
 use crate::store::{StoreStats, TraceSummary, WaitOptions, WaitOutcome};
+use crate::tls::ClientTls;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 
@@ -40,18 +41,47 @@ fn normalise_url(url: &str) -> String {
 
 impl RemoteClient {
     /// Connects to `url` (`http://host:port`; the scheme may be left out), sending
-    /// `authorization: Bearer <auth_token>` on every call when a token is given.
+    /// `authorization: Bearer <auth_token>` on every call when a token is given. An
+    /// `https://` URL is verified against the platform's roots; see [`Self::connect_tls`].
     ///
     /// # Errors
     ///
     /// [`Error::InvalidUrl`], [`Error::InvalidToken`], or [`Error::Connect`] when nothing
     /// answers at the address.
     pub async fn connect(url: &str, auth_token: Option<&str>) -> Result<RemoteClient, Error> {
+        Self::connect_tls(url, auth_token, &ClientTls::default()).await
+    }
+
+    /// [`Self::connect`] with TLS settings: an `https://` URL always means TLS (verified
+    /// against `tls.ca_cert`, or the platform's roots without it), `http://` plaintext.
+    ///
+    /// # Errors
+    ///
+    /// As [`Self::connect`]; [`Error::Tls`] for an unusable TLS file; [`Error::InvalidUrl`]
+    /// for a scheme other than `http` and `https`, or TLS files with an `http://` URL.
+    pub async fn connect_tls(
+        url: &str,
+        auth_token: Option<&str>,
+        tls: &ClientTls,
+    ) -> Result<RemoteClient, Error> {
         let url = normalise_url(url);
+        let invalid = |reason: String| Error::InvalidUrl { url: url.clone(), reason };
         let endpoint = Endpoint::from_shared(url.clone())
-            .map_err(|error| Error::InvalidUrl { url: url.clone(), reason: crate::error_chain(&error) })?
+            .map_err(|error| invalid(crate::error_chain(&error)))?
             .connect_timeout(crate::defaults::CONTROL_CONNECT_TIMEOUT)
             .tcp_nodelay(true);
+        // Decided here, never left to the transport: an `https` URL over cleartext would send
+        // the token in the clear (issue 13, defect 3).
+        let endpoint = match endpoint.uri().scheme_str() {
+            Some("https") => endpoint
+                .tls_config(tls.tonic_config()?)
+                .map_err(|error| invalid(crate::error_chain(&error)))?,
+            Some("http") if tls.is_set() => {
+                return Err(invalid("--ca-cert, --client-cert and --client-key need an https:// URL".into()))
+            }
+            Some("http") => endpoint,
+            _ => return Err(invalid("the scheme must be http:// or https://".into())),
+        };
         let channel = endpoint
             .connect()
             .await

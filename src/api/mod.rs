@@ -36,11 +36,13 @@ pub enum Error {
     Status { url: String, status: tonic::Status },
     #[error("malformed answer from the server: {0}")]
     Decode(String),
+    #[error(transparent)]
+    Tls(#[from] crate::tls::Error),
 }
 
 impl Error {
-    /// True when the user's input was wrong (a bad URL or token): exit code 2.
+    /// True when the user's input was wrong (a bad URL, token or TLS file): exit code 2.
     pub fn is_bad_input(&self) -> bool {
-        matches!(self, Error::InvalidUrl { .. } | Error::InvalidToken)
+        matches!(self, Error::InvalidUrl { .. } | Error::InvalidToken | Error::Tls(_))
     }
 }

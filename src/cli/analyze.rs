@@ -6,7 +6,7 @@
 use std::io::Write;
 use std::path::Path;
 
-use super::args::{AnalyzeArgs, ViewFormat};
+use super::args::{AnalyzeArgs, ClientArgs, ViewFormat};
 use super::traces;
 use super::{Error as CliError, Outcome};
 use crate::analyze::{analyze as lint, analyzer_gates_pass, AnalyzerConfig};
@@ -66,8 +66,7 @@ pub async fn analyze(args: AnalyzeArgs) -> Result<Outcome, CliError> {
         verbose: args.verbose,
     };
     let passed = analyze_remote(
-        &args.client.server,
-        args.client.auth_token.as_deref(),
+        &args.client,
         &args.trace_id,
         args.analyzer.as_deref(),
         &options,
@@ -135,8 +134,7 @@ pub fn analyze_stored(
 /// # Errors
 /// See [`Error`].
 pub async fn analyze_remote(
-    server: &str,
-    auth_token: Option<&str>,
+    server: &ClientArgs,
     trace_id: &str,
     analyzer_file: Option<&Path>,
     options: &AnalyzeOptions,
@@ -144,7 +142,7 @@ pub async fn analyze_remote(
 ) -> Result<bool, Error> {
     let trace_id = traces::parse_trace_id(trace_id)?;
     let config = load_config(analyzer_file)?;
-    let trace = traces::fetch(server, auth_token, trace_id).await?;
+    let trace = traces::fetch(server, trace_id).await?;
     analyze_trace(&trace, &config, options, out)
 }
 

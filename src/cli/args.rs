@@ -72,16 +72,84 @@ pub struct ServeArgs {
     /// Keep the last N runs recorded by `run --server` for the web UI.
     #[arg(long, env = "TRACECHECK_MAX_RUNS", default_value_t = defaults::DEFAULT_MAX_RUNS)]
     pub max_runs: usize,
+    /// Serve OTLP gRPC, OTLP/HTTP and the control API over TLS with this PEM certificate
+    /// chain (with --tls-key).
+    #[arg(long, env = "TRACECHECK_TLS_CERT", requires = "tls_key")]
+    pub tls_cert: Option<PathBuf>,
+    /// The PEM private key of --tls-cert.
+    #[arg(long, env = "TRACECHECK_TLS_KEY", requires = "tls_cert")]
+    pub tls_key: Option<PathBuf>,
+    /// Demand client certificates signed by these PEM CA certificates (mTLS).
+    #[arg(long, env = "TRACECHECK_TLS_CLIENT_CA", requires = "tls_cert")]
+    pub tls_client_ca: Option<PathBuf>,
 }
 
-#[derive(ClapArgs)]
+impl ServeArgs {
+    /// The TLS files of the listeners, when --tls-cert and --tls-key are given (clap makes
+    /// them come together).
+    pub fn server_tls(&self) -> Option<crate::tls::ServerTls> {
+        Some(crate::tls::ServerTls {
+            cert: self.tls_cert.clone()?,
+            key: self.tls_key.clone()?,
+            client_ca: self.tls_client_ca.clone(),
+        })
+    }
+}
+
+/// How a client verifies an `https://` server and proves itself to it.
+#[derive(ClapArgs, Clone, Debug, Default)]
+pub struct ClientTlsArgs {
+    /// Verify an https:// server against these PEM CA certificates instead of the system roots.
+    #[arg(long, env = "TRACECHECK_CA_CERT")]
+    pub ca_cert: Option<PathBuf>,
+    /// A PEM client certificate for a server that demands one (mTLS; with --client-key).
+    #[arg(long, env = "TRACECHECK_CLIENT_CERT", requires = "client_key")]
+    pub client_cert: Option<PathBuf>,
+    /// The PEM private key of --client-cert.
+    #[arg(long, env = "TRACECHECK_CLIENT_KEY", requires = "client_cert")]
+    pub client_key: Option<PathBuf>,
+}
+
+impl ClientTlsArgs {
+    pub fn client_tls(&self) -> crate::tls::ClientTls {
+        crate::tls::ClientTls {
+            ca_cert: self.ca_cert.clone(),
+            client_cert: self.client_cert.clone(),
+            client_key: self.client_key.clone(),
+        }
+    }
+}
+
+#[derive(ClapArgs, Clone, Debug)]
 pub struct ClientArgs {
-    /// A running `tracecheck serve` (its gRPC address).
+    /// A running `tracecheck serve` (its gRPC address); https:// means TLS.
     #[arg(long, env = "TRACECHECK_SERVER", default_value = defaults::DEFAULT_SERVER_URL)]
     pub server: String,
     /// Bearer token for a server started with --auth-token.
     #[arg(long, env = "TRACECHECK_AUTH_TOKEN")]
     pub auth_token: Option<String>,
+    #[command(flatten)]
+    pub tls: ClientTlsArgs,
+}
+
+impl ClientArgs {
+    /// `--server URL` with no token and no TLS files.
+    pub fn new(server: impl Into<String>) -> Self {
+        ClientArgs { server: server.into(), auth_token: None, tls: ClientTlsArgs::default() }
+    }
+
+    /// Connects to the server these flags name.
+    ///
+    /// # Errors
+    /// See [`crate::api::RemoteClient::connect_tls`].
+    pub async fn connect(&self) -> Result<crate::api::RemoteClient, crate::api::Error> {
+        crate::api::RemoteClient::connect_tls(
+            &self.server,
+            self.auth_token.as_deref(),
+            &self.tls.client_tls(),
+        )
+        .await
+    }
 }
 
 #[derive(ClapArgs)]
@@ -92,12 +160,14 @@ pub struct RunArgs {
     /// A VariableSet/Environment file with the starting variables.
     #[arg(long, env = "TRACECHECK_VARS")]
     pub vars: Option<PathBuf>,
-    /// Use a running `tracecheck serve` instead of the embedded ingestor.
+    /// Use a running `tracecheck serve` instead of the embedded ingestor; https:// means TLS.
     #[arg(long, env = "TRACECHECK_SERVER")]
     pub server: Option<String>,
     /// Bearer token for --server.
     #[arg(long, env = "TRACECHECK_AUTH_TOKEN")]
     pub auth_token: Option<String>,
+    #[command(flatten)]
+    pub tls: ClientTlsArgs,
     /// Report format on stdout.
     #[arg(long, short, env = "TRACECHECK_OUTPUT", value_enum, default_value_t = OutputFormat::Pretty)]
     pub output: OutputFormat,
@@ -205,6 +275,7 @@ impl IngestArgs {
             store: crate::store::StoreConfig { max_spans: self.max_spans, trace_ttl: self.trace_ttl.into() },
             max_concurrent_exports: self.max_concurrent_exports,
             runs: Default::default(),
+            tls: None,
         }
     }
 }

@@ -21,7 +21,7 @@ pub mod validate;
 use std::future::Future;
 use std::process::ExitCode;
 
-pub use args::{Args, Command, OutputFormat, ViewFormat};
+pub use args::{Args, ClientArgs, ClientTlsArgs, Command, OutputFormat, ViewFormat};
 
 /// How a command that did its work ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -72,9 +72,13 @@ pub async fn run(args: RunArgs) -> Result<Outcome, Error> {
 async fn trace_source(args: &RunArgs) -> Result<(Arc<dyn TraceSource>, Option<RunningServer>), Error> {
     match &args.server {
         Some(url) => {
-            let client = crate::api::RemoteClient::connect(url, args.auth_token.as_deref())
-                .await
-                .map_err(|error| Error::classify(error.is_bad_input(), error))?;
+            let client = crate::api::RemoteClient::connect_tls(
+                url,
+                args.auth_token.as_deref(),
+                &args.tls.client_tls(),
+            )
+            .await
+            .map_err(|error| Error::classify(error.is_bad_input(), error))?;
             Ok((Arc::new(RemoteSource { client }), None))
         }
         None => {

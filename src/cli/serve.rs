@@ -6,16 +6,19 @@ use super::{Error, Outcome};
 /// Serves until a shutdown signal, then drains.
 ///
 /// # Errors
-/// [`Error::Failed`] when a listener cannot bind or fails while serving (a runtime
-/// failure: the flags themselves were checked by clap).
+/// [`Error::BadInput`] when the TLS files cannot be used; [`Error::Failed`] when a listener
+/// cannot bind or fails while serving (a runtime failure: the flags themselves were checked
+/// by clap).
 pub async fn serve(args: ServeArgs) -> Result<Outcome, Error> {
-    let config = crate::server::ServerConfig {
+    let mut config = crate::server::ServerConfig {
         runs: crate::web::RunStore::new(args.max_runs),
-        ..args.ingest.server_config(args.auth_token)
+        ..args.ingest.server_config(args.auth_token.clone())
     };
-    crate::serve::serve_until(config, shutdown_signal())
-        .await
-        .map_err(|error| Error::Failed(error.into()))?;
+    config.tls = args.server_tls();
+    crate::serve::serve_until(config, shutdown_signal()).await.map_err(|error| {
+        let bad_input = matches!(error, crate::server::Error::Tls(_));
+        Error::classify(bad_input, error)
+    })?;
     Ok(Outcome::Passed)
 }
 

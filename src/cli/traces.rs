@@ -3,9 +3,9 @@
 
 use std::io::Write;
 
-use super::args::{TracesCommand, ViewFormat};
+use super::args::{ClientArgs, TracesCommand, ViewFormat};
 use super::{Error as CliError, Outcome};
-use crate::api::{self, RemoteClient};
+use crate::api;
 use crate::model::{IdError, Trace, TraceId};
 use crate::report::waterfall::{self, WaterfallOptions};
 use crate::report::{style, traces as render};
@@ -42,31 +42,29 @@ impl Error {
 pub async fn traces(command: TracesCommand) -> Result<Outcome, CliError> {
     let mut out = std::io::stdout();
     let result = match command {
-        TracesCommand::List { client, output } => {
-            list(&client.server, client.auth_token.as_deref(), 0, output, &mut out).await
-        }
+        TracesCommand::List { client, output } => list(&client, 0, output, &mut out).await,
         TracesCommand::Get { trace_id, client, output } => {
             let colour = style::use_colour(&std::io::stdout());
-            get(&client.server, client.auth_token.as_deref(), &trace_id, output, colour, &mut out).await
+            get(&client, &trace_id, output, colour, &mut out).await
         }
     };
     result.map_err(|error| CliError::classify(error.is_bad_input(), error))?;
     Ok(Outcome::Passed)
 }
 
-/// `traces list`: the most recently updated traces of `server` (at most `limit`, 0 = the
-/// server's default, [`crate::defaults::DEFAULT_LIST_LIMIT`]).
+/// `traces list`: the most recently updated traces of the `server` (at most `limit`, 0 =
+/// the server's default, [`crate::defaults::DEFAULT_LIST_LIMIT`]).
 ///
 /// # Errors
-/// A bad URL or token, an unreachable server, a refused call, or a failed write.
+/// A bad URL, token or TLS file, an unreachable or unverified server, a refused call, or a
+/// failed write.
 pub async fn list(
-    server: &str,
-    auth_token: Option<&str>,
+    server: &ClientArgs,
     limit: usize,
     format: ViewFormat,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
-    let client = RemoteClient::connect(server, auth_token).await?;
+    let client = server.connect().await?;
     let summaries = client.list(limit).await?;
     match format {
         ViewFormat::Pretty => out.write_all(render::list_pretty(&summaries).as_bytes())?,
@@ -81,14 +79,13 @@ pub async fn list(
 /// [`Error::InvalidTraceId`] for text that is not 32 hex digits, [`Error::TraceNotFound`]
 /// when the server holds no span of it, and the errors of [`list`].
 pub async fn get(
-    server: &str,
-    auth_token: Option<&str>,
+    server: &ClientArgs,
     trace_id: &str,
     format: ViewFormat,
     colour: bool,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
-    let trace = fetch(server, auth_token, parse_trace_id(trace_id)?).await?;
+    let trace = fetch(server, parse_trace_id(trace_id)?).await?;
     match format {
         ViewFormat::Pretty => {
             let options = WaterfallOptions { colour, ..WaterfallOptions::default() };
@@ -108,7 +105,7 @@ pub fn parse_trace_id(text: &str) -> Result<TraceId, Error> {
 }
 
 /// One trace from a running server.
-pub(crate) async fn fetch(server: &str, auth_token: Option<&str>, trace_id: TraceId) -> Result<Trace, Error> {
-    let client = RemoteClient::connect(server, auth_token).await?;
+pub(crate) async fn fetch(server: &ClientArgs, trace_id: TraceId) -> Result<Trace, Error> {
+    let client = server.connect().await?;
     client.get(trace_id).await?.ok_or(Error::TraceNotFound(trace_id))
 }
