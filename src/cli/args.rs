@@ -60,6 +60,22 @@ pub struct IngestArgs {
     #[arg(long, env = "TRACECHECK_MAX_CONCURRENT_EXPORTS",
           default_value_t = defaults::DEFAULT_MAX_CONCURRENT_EXPORTS, value_parser = export_slots)]
     pub max_concurrent_exports: usize,
+    /// Bytes of request bodies being received at once; past it requests are refused with a
+    /// retryable status (at least --max-message-size).
+    #[arg(long, env = "TRACECHECK_MAX_RECEIVE_BYTES", default_value_t = defaults::DEFAULT_MAX_RECEIVE_BYTES)]
+    pub max_receive_bytes: usize,
+    /// Close an HTTP/1 connection whose request headers take longer than this.
+    #[arg(long, env = "TRACECHECK_HEADER_READ_TIMEOUT",
+          default_value_t = defaults::DEFAULT_HEADER_READ_TIMEOUT.into(), value_parser = positive_duration)]
+    pub header_read_timeout: humantime::Duration,
+    /// Refuse a request whose body takes longer than this to arrive (408 / DEADLINE_EXCEEDED).
+    #[arg(long, env = "TRACECHECK_BODY_READ_TIMEOUT",
+          default_value_t = defaults::DEFAULT_BODY_READ_TIMEOUT.into(), value_parser = positive_duration)]
+    pub body_read_timeout: humantime::Duration,
+    /// Close a connection with no request in progress and no traffic for this long.
+    #[arg(long, env = "TRACECHECK_IDLE_TIMEOUT",
+          default_value_t = defaults::DEFAULT_IDLE_TIMEOUT.into(), value_parser = positive_duration)]
+    pub idle_timeout: humantime::Duration,
 }
 
 #[derive(ClapArgs)]
@@ -276,6 +292,12 @@ impl IngestArgs {
             max_concurrent_exports: self.max_concurrent_exports,
             runs: Default::default(),
             tls: None,
+            max_receive_bytes: self.max_receive_bytes,
+            timeouts: crate::server::ConnectionTimeouts {
+                header_read: self.header_read_timeout.into(),
+                body_read: self.body_read_timeout.into(),
+                idle: self.idle_timeout.into(),
+            },
         }
     }
 }

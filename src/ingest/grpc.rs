@@ -15,9 +15,10 @@ use std::task::{Context, Poll};
 
 use bytes::{BufMut, Bytes};
 use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
-use tonic::server::{NamedService, UnaryService};
+use tonic::server::{ClientStreamingService, NamedService};
+use tonic::Streaming;
 
-use super::{Admission, Error};
+use super::{Admission, Error, Lease};
 use crate::otlp;
 use crate::store::TraceStore;
 
@@ -53,7 +54,7 @@ type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 
 impl<B> tower::Service<http::Request<B>> for TraceService
 where
-    B: tonic::codegen::Body + Send + 'static,
+    B: tonic::codegen::Body + Send + Unpin + 'static,
     B::Error: Into<tonic::codegen::StdError> + Send + 'static,
 {
     type Response = http::Response<tonic::body::Body>;
@@ -73,12 +74,26 @@ where
         }
         let shared = self.shared.clone();
         Box::pin(async move {
+            // The slot is taken before the body is read and held (in `_slot`) until the
+            // request is stored, so a sender still uploading counts against the limit.
+            let _slot = match shared.admission.try_admit() {
+                Ok(slot) => slot,
+                Err(err) => {
+                    shared.store.record_refused(1);
+                    return Ok(err.to_status().into_http());
+                }
+            };
+            let (parts, body) = request.into_parts();
+            let body = Budgeted { inner: body, lease: shared.admission.lease() };
+            let request = http::Request::from_parts(parts, body);
             let max_message_size = shared.max_message_size;
             let mut grpc = tonic::server::Grpc::new(RawCodec)
                 .accept_compressed(CompressionEncoding::Gzip)
                 .send_compressed(CompressionEncoding::Gzip)
                 .max_decoding_message_size(max_message_size);
-            let response = grpc.unary(Export(shared), request).await;
+            // Served as client streaming so that a second message is seen and refused;
+            // tonic's unary path would read it and drop it.
+            let response = grpc.client_streaming(Export(shared), request).await;
             let code = response
                 .headers()
                 .get(tonic::Status::GRPC_STATUS)
@@ -92,25 +107,96 @@ where
     }
 }
 
-/// The `Export` method: decode, store, answer with partial success.
+/// The `Export` method: read the one message (within the body timeout), decode, store,
+/// answer with partial success.
 struct Export(Arc<Shared>);
 
-impl UnaryService<Bytes> for Export {
+impl ClientStreamingService<Bytes> for Export {
     type Response = Bytes;
     type Future = BoxFuture<Result<tonic::Response<Bytes>, tonic::Status>>;
 
-    fn call(&mut self, request: tonic::Request<Bytes>) -> Self::Future {
+    fn call(&mut self, request: tonic::Request<Streaming<Bytes>>) -> Self::Future {
         let shared = self.0.clone();
         Box::pin(async move {
-            // The slot is taken only once the body is in, so a slow sender holds none.
-            let _slot = shared.admission.try_admit().map_err(|err| {
-                shared.store.record_refused(1);
-                err.to_status()
-            })?;
-            let outcome =
-                super::export_protobuf(&shared.store, request.get_ref()).map_err(|err| err.to_status())?;
+            let compressed = request
+                .metadata()
+                .get("grpc-encoding")
+                .is_some_and(|encoding| encoding.as_bytes() != b"identity");
+            let body_timeout = shared.admission.body_timeout();
+            let deadline = tokio::time::Instant::now() + body_timeout;
+            let timed_out = |_| Error::BodyTimeout(body_timeout).to_status();
+            // The stream holds the body, and with it the body's lease, until this returns.
+            let mut messages = request.into_inner();
+            let refused = |status: tonic::Status| {
+                if status.code() == tonic::Code::Unavailable {
+                    shared.store.record_refused(1);
+                }
+                status
+            };
+            let message = tokio::time::timeout_at(deadline, messages.message())
+                .await
+                .map_err(timed_out)?
+                .map_err(refused)?
+                .ok_or_else(|| tonic::Status::internal("Missing request message."))?;
+            if tokio::time::timeout_at(deadline, messages.message())
+                .await
+                .map_err(timed_out)?
+                .map_err(refused)?
+                .is_some()
+            {
+                return Err(Error::TooManyMessages.to_status());
+            }
+            // An inflated message is counted too while it is stored.
+            let mut inflated = shared.admission.lease();
+            if compressed {
+                inflated.ensure(message.len()).map_err(|err| refused(err.to_status()))?;
+            }
+            let outcome = super::export_protobuf(&shared.store, &message).map_err(|err| err.to_status())?;
             Ok(tonic::Response::new(Bytes::from(otlp::encode_response_protobuf(&outcome))))
         })
+    }
+}
+
+/// A request body that holds each data frame's bytes on the receive budget as it arrives,
+/// failing with UNAVAILABLE (a retryable refusal) when the budget is spent.
+struct Budgeted<B> {
+    inner: B,
+    lease: Lease,
+}
+
+impl<B> http_body::Body for Budgeted<B>
+where
+    B: http_body::Body + Unpin,
+    B::Error: Into<tonic::codegen::StdError>,
+{
+    type Data = B::Data;
+    type Error = tonic::codegen::StdError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<B::Data>, Self::Error>>> {
+        let this = &mut *self;
+        let frame = match std::task::ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
+            Some(Ok(frame)) => frame,
+            Some(Err(err)) => return Poll::Ready(Some(Err(err.into()))),
+            None => return Poll::Ready(None),
+        };
+        if let Some(data) = frame.data_ref() {
+            let total = this.lease.held() + bytes::Buf::remaining(data);
+            if let Err(err) = this.lease.ensure(total) {
+                return Poll::Ready(Some(Err(Box::new(err.to_status()))));
+            }
+        }
+        Poll::Ready(Some(Ok(frame)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
     }
 }
 

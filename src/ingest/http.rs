@@ -78,6 +78,15 @@ async fn export(State(receiver): State<Receiver>, headers: HeaderMap, body: Body
         Ok(encoding) => encoding,
         Err(err) => return plain_error(&err),
     };
+    // The slot is taken before the body is read and held until it is stored, so senders
+    // still uploading count against the limit (a stalled one until the body timeout).
+    let _slot = match receiver.admission.try_admit() {
+        Ok(slot) => slot,
+        Err(err) => {
+            receiver.store.record_refused(1);
+            return encoded_error(&err, encoding);
+        }
+    };
     match take_in(&receiver, &headers, body, encoding).await {
         Ok(reply) => ([(header::CONTENT_TYPE, HeaderValue::from_static(encoding.content_type()))], reply)
             .into_response(),
@@ -85,7 +94,8 @@ async fn export(State(receiver): State<Receiver>, headers: HeaderMap, body: Body
     }
 }
 
-/// Reads, inflates, decodes and stores the body; the encoded response on success.
+/// Reads (within the body timeout, holding its bytes of the receive budget), inflates,
+/// decodes and stores the body; the encoded response on success.
 async fn take_in(
     receiver: &Receiver,
     headers: &HeaderMap,
@@ -107,10 +117,30 @@ async fn take_in(
         discard(body.into_data_stream(), limit).await;
         return Err(Error::TooLarge { limit });
     }
-    let raw = read_body(body, limit).await?;
-    let payload = if gzip { gunzip(&raw, limit)? } else { raw };
-    // The slot is taken only once the body is in, so a slow sender holds none.
-    let _slot = receiver.admission.try_admit().inspect_err(|_| receiver.store.record_refused(1))?;
+    let mut lease = receiver.admission.lease();
+    // A declared length is taken whole before reading: a stalled upload already holds what
+    // it will need, and one that cannot fit is refused before a byte is buffered. (Refused
+    // without reading the body: the sender retries either way, and reading would let it
+    // hold the connection until the body timeout.)
+    if let Some(len) = declared_len {
+        lease.ensure(len as usize).inspect_err(|_| receiver.store.record_refused(1))?;
+    }
+    let body_timeout = receiver.admission.body_timeout();
+    let raw = tokio::time::timeout(body_timeout, read_body(body, limit, &mut lease))
+        .await
+        .map_err(|_| Error::BodyTimeout(body_timeout))?
+        .inspect_err(|err| {
+            if err.is_overload() {
+                receiver.store.record_refused(1);
+            }
+        })?;
+    let payload = if gzip {
+        let inflated = gunzip(&raw, limit)?;
+        lease.ensure(raw.len() + inflated.len()).inspect_err(|_| receiver.store.record_refused(1))?;
+        inflated
+    } else {
+        raw
+    };
     Ok(match encoding {
         Encoding::Protobuf => {
             otlp::encode_response_protobuf(&super::export_protobuf(&receiver.store, &payload)?)
@@ -143,8 +173,9 @@ async fn discard(mut stream: axum::body::BodyDataStream, cap: usize) {
     }
 }
 
-/// The body, refused with [`Error::TooLarge`] as soon as it passes `limit` bytes.
-async fn read_body(body: Body, limit: usize) -> Result<Bytes, Error> {
+/// The body, refused with [`Error::TooLarge`] as soon as it passes `limit` bytes, and with
+/// [`Error::ReceiveBudget`] when `lease` cannot grow to hold the next chunk.
+async fn read_body(body: Body, limit: usize, lease: &mut super::Lease) -> Result<Bytes, Error> {
     let mut stream = body.into_data_stream();
     let mut collected = BytesMut::new();
     while let Some(chunk) = stream.next().await {
@@ -153,6 +184,7 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, Error> {
             discard(stream, limit).await;
             return Err(Error::TooLarge { limit });
         }
+        lease.ensure(collected.len() + chunk.len())?;
         if collected.is_empty() {
             // A body in one chunk (the common case) is used without a copy.
             if let Some(next) = stream.next().await {
@@ -163,6 +195,7 @@ async fn read_body(body: Body, limit: usize) -> Result<Bytes, Error> {
                     discard(stream, limit).await;
                     return Err(Error::TooLarge { limit });
                 }
+                lease.ensure(collected.len() + next.len())?;
                 collected.extend_from_slice(&next);
                 continue;
             }
@@ -203,7 +236,7 @@ fn encoded_error(err: &Error, encoding: Encoding) -> Response {
         body,
     )
         .into_response();
-    if matches!(err, Error::Overloaded) {
+    if err.is_overload() {
         response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
     }
     response

@@ -12,7 +12,9 @@
 pub mod grpc;
 pub mod http;
 
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
+use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -41,6 +43,12 @@ pub enum Error {
     TooLarge { limit: usize },
     #[error("server busy: too many export requests in progress, retry later")]
     Overloaded,
+    #[error("server busy: request bodies being received exceed the budget of {limit} bytes, retry later")]
+    ReceiveBudget { limit: usize },
+    #[error("request body not received within {0:?}")]
+    BodyTimeout(Duration),
+    #[error("a unary Export call carries more than one message")]
+    TooManyMessages,
 }
 
 impl Error {
@@ -48,11 +56,14 @@ impl Error {
     pub fn to_status(&self) -> tonic::Status {
         let message = self.to_string();
         match self {
-            Error::Decode(_) | Error::Gzip(_) | Error::Body(_) => tonic::Status::invalid_argument(message),
+            Error::Decode(_) | Error::Gzip(_) | Error::Body(_) | Error::TooManyMessages => {
+                tonic::Status::invalid_argument(message)
+            }
             Error::Unauthenticated => tonic::Status::unauthenticated(message),
             Error::ContentType(_) | Error::ContentEncoding(_) => tonic::Status::unimplemented(message),
             Error::TooLarge { .. } => tonic::Status::resource_exhausted(message),
-            Error::Overloaded => tonic::Status::unavailable(message),
+            Error::Overloaded | Error::ReceiveBudget { .. } => tonic::Status::unavailable(message),
+            Error::BodyTimeout(_) => tonic::Status::deadline_exceeded(message),
         }
     }
 
@@ -65,16 +76,24 @@ impl Error {
     }
 
     /// The HTTP status for this error: 400 permanent, 413 too large, 415 content type,
-    /// 401 unauthenticated, 503 retryable.
+    /// 401 unauthenticated, 408 body too slow, 503 retryable.
     pub fn http_status(&self) -> ::http::StatusCode {
         use ::http::StatusCode;
         match self {
-            Error::Decode(_) | Error::Gzip(_) | Error::Body(_) => StatusCode::BAD_REQUEST,
+            Error::Decode(_) | Error::Gzip(_) | Error::Body(_) | Error::TooManyMessages => {
+                StatusCode::BAD_REQUEST
+            }
             Error::Unauthenticated => StatusCode::UNAUTHORIZED,
             Error::ContentType(_) | Error::ContentEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
+            Error::Overloaded | Error::ReceiveBudget { .. } => StatusCode::SERVICE_UNAVAILABLE,
+            Error::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
         }
+    }
+
+    /// Whether the sender should retry later (answered with `Retry-After` over HTTP).
+    pub fn is_overload(&self) -> bool {
+        matches!(self, Error::Overloaded | Error::ReceiveBudget { .. })
     }
 }
 
@@ -97,34 +116,101 @@ pub fn export_json(store: &TraceStore, body: &[u8]) -> Result<ExportOutcome, Err
     Ok(ExportOutcome { n_accepted, rejections: batch.rejections })
 }
 
-/// Bounds how many export requests are decoded and stored at once, across both receivers.
+/// Bounds what the receivers take in at once, across both: requests in progress (from
+/// before their body is read until they are stored), bytes of bodies being received, and
+/// the time a body may take to arrive.
 ///
-/// A request that finds no free slot is refused at once with a retryable status (gRPC
-/// UNAVAILABLE, HTTP 503 with `Retry-After`), so senders back off instead of the server
-/// queueing work without limit. Cheap to clone.
+/// A request that finds no free slot, or whose body finds the byte budget spent, is refused
+/// at once with a retryable status (gRPC UNAVAILABLE, HTTP 503 with `Retry-After`), so
+/// senders back off instead of the server queueing work or memory without limit. Cheap to
+/// clone.
 #[derive(Clone, Debug)]
 pub struct Admission {
     slots: Arc<Semaphore>,
     capacity: usize,
+    budget: Arc<ByteBudget>,
+    body_timeout: Duration,
+}
+
+#[derive(Debug)]
+struct ByteBudget {
+    limit: usize,
+    used: AtomicUsize,
+}
+
+/// Bytes of the receive budget held for one request, released when it drops.
+#[derive(Debug)]
+pub struct Lease {
+    budget: Arc<ByteBudget>,
+    held: usize,
+}
+
+impl Lease {
+    /// Bytes held now.
+    pub fn held(&self) -> usize {
+        self.held
+    }
+
+    /// Grows the lease to at least `total` bytes.
+    ///
+    /// # Errors
+    /// [`Error::ReceiveBudget`] when the budget has not that much left; the lease keeps
+    /// what it held.
+    pub fn ensure(&mut self, total: usize) -> Result<(), Error> {
+        let Some(more) = total.checked_sub(self.held).filter(|&more| more > 0) else { return Ok(()) };
+        let limit = self.budget.limit;
+        self.budget
+            .used
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
+                used.checked_add(more).filter(|&after| after <= limit)
+            })
+            .map_err(|_| Error::ReceiveBudget { limit })?;
+        self.held = total;
+        Ok(())
+    }
+}
+
+impl Drop for Lease {
+    fn drop(&mut self) {
+        self.budget.used.fetch_sub(self.held, Ordering::AcqRel);
+    }
 }
 
 impl Admission {
-    /// At most `capacity` requests in progress (at least 1).
-    pub fn new(capacity: usize) -> Self {
+    /// At most `capacity` requests in progress (at least 1), `receive_bytes` bytes of bodies
+    /// held while they arrive and are stored, and `body_timeout` for a body to arrive.
+    pub fn new(capacity: usize, receive_bytes: usize, body_timeout: Duration) -> Self {
         let capacity = capacity.max(1);
-        Admission { slots: Arc::new(Semaphore::new(capacity)), capacity }
+        let budget = Arc::new(ByteBudget { limit: receive_bytes, used: AtomicUsize::new(0) });
+        Admission { slots: Arc::new(Semaphore::new(capacity)), capacity, budget, body_timeout }
     }
 
     pub fn capacity(&self) -> usize {
         self.capacity
     }
 
-    /// A slot, or [`Error::Overloaded`] when all are taken.
+    /// Bytes of the receive budget held right now.
+    pub fn bytes_held(&self) -> usize {
+        self.budget.used.load(Ordering::Acquire)
+    }
+
+    /// How long a request's body may take to arrive.
+    pub fn body_timeout(&self) -> Duration {
+        self.body_timeout
+    }
+
+    /// A slot, or [`Error::Overloaded`] when all are taken. Taken before the body is read
+    /// and held until the request is stored, so a slow sender counts against the limit.
     ///
     /// # Errors
     /// [`Error::Overloaded`] when `capacity` requests are already in progress.
     pub fn try_admit(&self) -> Result<OwnedSemaphorePermit, Error> {
         self.slots.clone().try_acquire_owned().map_err(|_| Error::Overloaded)
+    }
+
+    /// An empty lease on the receive budget, grown with [`Lease::ensure`] as a body arrives.
+    pub fn lease(&self) -> Lease {
+        Lease { budget: self.budget.clone(), held: 0 }
     }
 
     /// Waits for and takes every slot, so that each new request is refused until the
