@@ -27,7 +27,7 @@ fn span(trace: u8, span_id: u8, parent: Option<u8>) -> Span {
 }
 
 fn store_with(max_spans: usize, trace_ttl: Duration) -> (TraceStore, StoreGuard) {
-    TraceStore::new(StoreConfig { max_spans, trace_ttl })
+    TraceStore::new(StoreConfig { max_spans, trace_ttl, ..StoreConfig::default() })
 }
 
 fn store() -> (TraceStore, StoreGuard) {
@@ -509,7 +509,10 @@ fn check_invariants(store: &TraceStore) {
     }
     assert_eq!((stats.spans_held, stats.traces_held), (n_spans, n_traces));
     assert_eq!(store.shared.counters.memory_bytes.load(Ordering::Relaxed), n_bytes as i64);
-    assert_eq!(stats.spans_received, stats.spans_held + stats.spans_evicted + stats.duplicate_spans);
+    assert_eq!(
+        stats.spans_received,
+        stats.spans_held + stats.spans_evicted + stats.duplicate_spans + stats.spans_over_trace_cap
+    );
 }
 
 proptest::proptest! {
