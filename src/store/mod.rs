@@ -445,6 +445,12 @@ impl TraceStore {
         self.shared.stats()
     }
 
+    /// Whether traces are queued for compaction (some may turn out to need none): lets the
+    /// load generator include compaction in its CPU reading.
+    pub fn compaction_pending(&self) -> bool {
+        !self.shared.lock_compact_queue().is_empty()
+    }
+
     /// How many waits currently pin this trace.
     pub fn waiters(&self, trace_id: TraceId) -> u32 {
         self.shared.traces.get(&trace_id).map_or(0, |entry| entry.pins)
