@@ -93,9 +93,10 @@ pub(super) async fn wait(
         let mut warnings = Vec::new();
         if refused > 0 {
             warnings.push(format!(
-                "{refused} span{} of this trace refused: an awaited trace may hold at most {} spans and {} bytes \
+                "{refused} {} of this trace {} refused: an awaited trace may hold at most {} spans and {} bytes \
                  (--max-spans and --max-memory over {}), so the judgement saw the trace without them",
-                if refused == 1 { " was" } else { "s were" },
+                if refused == 1 { "span" } else { "spans" },
+                if refused == 1 { "was" } else { "were" },
                 cap.spans,
                 cap.bytes,
                 crate::defaults::AWAITED_TRACE_SHARE,
