@@ -247,6 +247,9 @@ fn memory_size(text: &str) -> Result<usize, String> {
     let trimmed = text.trim();
     let split = trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len());
     let (digits, unit) = trimmed.split_at(split);
+    if digits.is_empty() {
+        return Err(format!("{text:?} is not a size (e.g. 512MiB, 2GiB, 1000000)"));
+    }
     let multiplier: u64 = match unit.trim() {
         "" | "B" => 1,
         "KiB" => 1 << 10,

@@ -258,8 +258,8 @@ impl TraceEntry {
         }
     }
 
-    /// Replaces the open segments and the old block, as copied out in `from`, by `packed`;
-    /// returns the change in heap bytes. The caller checked that the entry did not change
+    /// Replaces the open segments and the old block by `packed`, made from a copy of them
+    /// ([`StoredSpans::compact`]); returns the change in heap bytes. The caller checked that the entry did not change
     /// since the copy (its `seq`).
     pub(super) fn swap_in(&mut self, packed: Packed) -> isize {
         let before = self.heap_bytes();
