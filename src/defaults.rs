@@ -8,7 +8,20 @@ pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:4318";
 pub const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:4317";
 /// Largest accepted OTLP request (gRPC message or HTTP body, after decompression).
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;
-pub const DEFAULT_MAX_SPANS: usize = 1_000_000;
+/// The store's memory bound (`serve --max-memory`): stored spans and their index.
+pub const DEFAULT_MAX_MEMORY: usize = 512 * 1024 * 1024;
+/// [`DEFAULT_MAX_MEMORY`] as the flag shows it (a test holds the two together).
+pub const DEFAULT_MAX_MEMORY_TEXT: &str = "512MiB";
+/// `--max-memory` below this cannot hold a useful store; above the other, a typo.
+pub const MIN_MAX_MEMORY: usize = 1024 * 1024;
+pub const MAX_MAX_MEMORY: usize = 64 << 40;
+/// An awaited trace is never evicted, so it may hold at most this fraction (1/N) of the
+/// store's bounds; spans past that are refused and counted (issue 13, defect 5).
+pub const AWAITED_TRACE_SHARE: usize = 8;
+/// ... but never less than this many spans and bytes, so that a store bounded very tightly
+/// still lets a test's trace arrive whole.
+pub const AWAITED_TRACE_MIN_SPANS: usize = 1_000;
+pub const AWAITED_TRACE_MIN_BYTES: usize = 1024 * 1024;
 pub const DEFAULT_TRACE_TTL: Duration = Duration::from_secs(10 * 60);
 /// Completeness rule 4: no new span for this long.
 pub const DEFAULT_SETTLE: Duration = Duration::from_millis(500);

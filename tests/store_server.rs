@@ -112,3 +112,38 @@ async fn control_api_demands_the_token() {
         other => panic!("expected unauthenticated, got {other:?}"),
     }
 }
+
+#[tokio::test]
+async fn memory_bound_holds_over_otlp_with_counted_evictions() {
+    let max_memory = 1024 * 1024;
+    let config = ServerConfig {
+        store: StoreConfig { max_memory, ..StoreConfig::default() },
+        ..ServerConfig::ephemeral()
+    };
+    let server = server::start(config, tracecheck::serve::control_routes).await.expect("start server");
+    let client =
+        RemoteClient::connect(&format!("http://{}", server.grpc_addr()), None).await.expect("connect");
+    // 200 traces of 20 spans with 500 bytes of attribute each: ~2.2 MB, twice the bound,
+    // and of noise, so that compacting quiet traces cannot keep it under the bound alone.
+    let mut state = 0x9e37_79b9_7f4a_7c15u64;
+    let mut noise = || {
+        (0..250)
+            .map(|_| {
+                state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+                format!("{:02x}", (state >> 56) as u8)
+            })
+            .collect::<String>()
+    };
+    for trace in 1..=200u8 {
+        let spans: Vec<Span> =
+            tree(trace, 20).into_iter().map(|span| span.with_attribute("pad", noise().as_str())).collect();
+        client.export(&spans).await.expect("export");
+        let stats = client.stats().await.expect("stats");
+        assert!(stats.memory_bytes <= max_memory as u64, "{} bytes over the bound", stats.memory_bytes);
+    }
+    let stats = client.stats().await.expect("stats");
+    assert!(stats.traces_evicted >= 100, "{stats:?}");
+    assert_eq!(stats.spans_received, stats.spans_held + stats.spans_evicted);
+    assert_eq!(client.get(tid(200)).await.expect("get").expect("newest trace").spans.len(), 20);
+    assert!(client.get(tid(1)).await.expect("get").is_none());
+}

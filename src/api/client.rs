@@ -182,7 +182,14 @@ impl RemoteClient {
         };
         let last_span_at =
             response.last_span_age_micros.and_then(|age| received_at.checked_sub(Duration::from_micros(age)));
-        Ok(WaitOutcome { trace, complete: response.complete, missing: response.missing, last_span_at })
+        Ok(WaitOutcome {
+            trace,
+            complete: response.complete,
+            missing: response.missing,
+            last_span_at,
+            // Not carried by the control API yet.
+            warnings: Vec::new(),
+        })
     }
 
     /// The server's store counters.
@@ -200,6 +207,8 @@ impl RemoteClient {
             spans_held: stats.spans_held,
             memory_bytes: stats.memory_bytes,
             requests_refused: stats.requests_refused,
+            // Not carried by the control API yet.
+            ..StoreStats::default()
         })
     }
 

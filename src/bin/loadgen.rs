@@ -82,6 +82,9 @@ enum Cmd {
         kind: Kind,
         #[arg(long, default_value = "127.0.0.1:0")]
         grpc_addr: SocketAddr,
+        /// The store's memory bound in bytes (default: the server's).
+        #[arg(long)]
+        max_memory: Option<usize>,
     },
     /// A B A B runs against fresh server processes, with ratios.
     Bench {
@@ -93,6 +96,9 @@ enum Cmd {
         /// Pairs run first and not counted.
         #[arg(long, default_value_t = 1)]
         warmup: usize,
+        /// tracecheck's memory bound in bytes (default: the server's).
+        #[arg(long)]
+        max_memory: Option<usize>,
     },
     /// In-process decode costs, alternating the variants round by round, as ratios to prost.
     Micro {
@@ -128,8 +134,10 @@ fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command {
-        Cmd::Serve { kind, grpc_addr } => runtime.block_on(serve(kind, grpc_addr)),
-        Cmd::Bench { load, pairs, warmup } => runtime.block_on(bench(load, pairs, warmup)),
+        Cmd::Serve { kind, grpc_addr, max_memory } => runtime.block_on(serve(kind, grpc_addr, max_memory)),
+        Cmd::Bench { load, pairs, warmup, max_memory } => {
+            runtime.block_on(bench(load, pairs, warmup, max_memory))
+        }
         Cmd::Micro { rounds } => runtime.block_on(micro(rounds)),
         Cmd::Attack { kind, addr, connections, size, hold } => {
             runtime.block_on(attack(kind, addr, connections, size, hold.into()))
@@ -223,17 +231,34 @@ impl TraceService for DropService {
     }
 }
 
-async fn serve(kind: Kind, grpc_addr: SocketAddr) -> anyhow::Result<()> {
+async fn serve(kind: Kind, grpc_addr: SocketAddr, max_memory: Option<usize>) -> anyhow::Result<()> {
+    let mut lines = stdin_lines();
     match kind {
         Kind::Tracecheck => {
-            let config = tracecheck::server::ServerConfig {
+            let mut config = tracecheck::server::ServerConfig {
                 grpc_addr,
                 http_addr: SocketAddr::from(([127, 0, 0, 1], 0)),
                 ..tracecheck::server::ServerConfig::default()
             };
+            if let Some(max_memory) = max_memory {
+                config.store.max_memory = max_memory;
+            }
             let server = tracecheck::server::start(config, |_| tonic::service::Routes::default()).await?;
             println!("READY {}", server.grpc_addr());
-            wait_for_stdin_close().await;
+            // `DRAIN`: answer once every stored trace is compacted, so the parent's CPU
+            // reading includes compaction; end of input: stop.
+            while let Some(line) = lines.recv().await {
+                if line.trim() == "DRAIN" {
+                    while server.store().compaction_pending() {
+                        tokio::time::sleep(Duration::from_millis(20)).await;
+                    }
+                    let stats = server.store().stats();
+                    println!(
+                        "DRAINED spans_held={} spans_evicted={} memory_bytes={} traces_compacted={}",
+                        stats.spans_held, stats.spans_evicted, stats.memory_bytes, stats.traces_compacted
+                    );
+                }
+            }
             let stats = server.store().stats();
             eprintln!("store: {stats:?}");
             server.shutdown().await?;
@@ -241,6 +266,15 @@ async fn serve(kind: Kind, grpc_addr: SocketAddr) -> anyhow::Result<()> {
         Kind::Baseline => {
             let listener = tokio::net::TcpListener::bind(grpc_addr).await?;
             println!("READY {}", listener.local_addr()?);
+            let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
+            tokio::spawn(async move {
+                while let Some(line) = lines.recv().await {
+                    if line.trim() == "DRAIN" {
+                        println!("DRAINED");
+                    }
+                }
+                let _ = closed_tx.send(());
+            });
             let incoming = tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true));
             let service = TraceServiceServer::new(DropService)
                 .accept_compressed(CompressionEncoding::Gzip)
@@ -250,22 +284,28 @@ async fn serve(kind: Kind, grpc_addr: SocketAddr) -> anyhow::Result<()> {
                 .initial_stream_window_size(1024 * 1024)
                 .initial_connection_window_size(4 * 1024 * 1024)
                 .add_service(service)
-                .serve_with_incoming_shutdown(incoming, wait_for_stdin_close())
+                .serve_with_incoming_shutdown(incoming, async {
+                    let _ = closed_rx.await;
+                })
                 .await?;
         }
     }
     Ok(())
 }
 
-/// The parent ends a run by closing the server's stdin.
-async fn wait_for_stdin_close() {
-    let _ = tokio::task::spawn_blocking(|| {
+/// The parent's commands, line by line; the channel closes when the parent closes stdin,
+/// which ends a run.
+fn stdin_lines() -> tokio::sync::mpsc::UnboundedReceiver<String> {
+    let (tx, rx) = tokio::sync::mpsc::unbounded_channel();
+    std::thread::spawn(move || {
         let mut line = String::new();
         while std::io::stdin().read_line(&mut line).map(|n| n > 0).unwrap_or(false) {
-            line.clear();
+            if tx.send(std::mem::take(&mut line)).is_err() {
+                break;
+            }
         }
-    })
-    .await;
+    });
+    rx
 }
 
 // ---------------------------------------------------------------------------------------
@@ -371,25 +411,30 @@ fn peak_rss_mib(pid: u32) -> anyhow::Result<f64> {
     Ok(kib / 1024.0)
 }
 
-fn spawn_server(kind: Kind) -> anyhow::Result<(Child, SocketAddr)> {
+fn spawn_server(
+    kind: Kind,
+    max_memory: Option<usize>,
+) -> anyhow::Result<(Child, SocketAddr, BufReader<std::process::ChildStdout>)> {
     let kind_name = match kind {
         Kind::Tracecheck => "tracecheck",
         Kind::Baseline => "baseline",
     };
-    let mut child = Command::new(std::env::current_exe()?)
-        .args(["serve", "--kind", kind_name])
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .spawn()?;
+    let mut command = Command::new(std::env::current_exe()?);
+    command.args(["serve", "--kind", kind_name]);
+    if let (Kind::Tracecheck, Some(max_memory)) = (kind, max_memory) {
+        command.args(["--max-memory", &max_memory.to_string()]);
+    }
+    let mut child = command.stdin(Stdio::piped()).stdout(Stdio::piped()).spawn()?;
     let stdout = child.stdout.take().ok_or_else(|| anyhow::anyhow!("no stdout"))?;
     let mut line = String::new();
-    BufReader::new(stdout).read_line(&mut line)?;
+    let mut stdout = BufReader::new(stdout);
+    stdout.read_line(&mut line)?;
     let addr =
         line.trim().strip_prefix("READY ").ok_or_else(|| anyhow::anyhow!("server said {line:?}"))?.parse()?;
-    Ok((child, addr))
+    Ok((child, addr, stdout))
 }
 
-async fn bench(load: Load, pairs: usize, warmup: usize) -> anyhow::Result<()> {
+async fn bench(load: Load, pairs: usize, warmup: usize, max_memory: Option<usize>) -> anyhow::Result<()> {
     let requests = encode_requests(&load);
     eprintln!(
         "model sizes: Span {} B, KeyValue {} B, AttributeValue {} B",
@@ -402,13 +447,13 @@ async fn bench(load: Load, pairs: usize, warmup: usize) -> anyhow::Result<()> {
     // receiver: warm-up pairs run first and are shown but not counted.
     for _ in 0..warmup {
         for kind in [Kind::Tracecheck, Kind::Baseline] {
-            run_once(kind, &requests, &load).await?.print("(warm-up, not counted)");
+            run_once(kind, &requests, &load, max_memory).await?.print("(warm-up, not counted)");
         }
     }
     let mut runs = Vec::new();
     for _ in 0..pairs {
         for kind in [Kind::Tracecheck, Kind::Baseline] {
-            let run = run_once(kind, &requests, &load).await?;
+            let run = run_once(kind, &requests, &load, max_memory).await?;
             run.print("");
             runs.push(run);
         }
@@ -446,11 +491,27 @@ async fn bench(load: Load, pairs: usize, warmup: usize) -> anyhow::Result<()> {
 }
 
 /// One run against a fresh server process.
-async fn run_once(kind: Kind, requests: &[Bytes], load: &Load) -> anyhow::Result<Run> {
-    let (mut child, addr) = spawn_server(kind)?;
+async fn run_once(
+    kind: Kind,
+    requests: &[Bytes],
+    load: &Load,
+    max_memory: Option<usize>,
+) -> anyhow::Result<Run> {
+    use std::io::Write as _;
+    let (mut child, addr, mut stdout) = spawn_server(kind, max_memory)?;
     let cpu_before = cpu_secs(child.id())?;
     let report = send(addr, requests, load).await?;
+    // The CPU reading includes the compaction of what was sent (the server answers once
+    // every trace is compacted; the wait for the quiet window itself costs no CPU).
+    let stdin = child.stdin.as_mut().ok_or_else(|| anyhow::anyhow!("no stdin"))?;
+    writeln!(stdin, "DRAIN")?;
+    stdin.flush()?;
+    let mut drained = String::new();
+    stdout.read_line(&mut drained)?;
     let cpu = cpu_secs(child.id())? - cpu_before;
+    if kind == Kind::Tracecheck {
+        eprintln!("  {}", drained.trim());
+    }
     let rss = peak_rss_mib(child.id())?;
     drop(child.stdin.take());
     let _ = child.wait();

@@ -46,9 +46,14 @@ pub struct IngestArgs {
     /// Address of the OTLP/HTTP receiver.
     #[arg(long, env = "TRACECHECK_HTTP_ADDR", default_value = defaults::DEFAULT_HTTP_ADDR)]
     pub http_addr: SocketAddr,
-    /// Evict the least recently updated traces above this many stored spans.
-    #[arg(long, env = "TRACECHECK_MAX_SPANS", default_value_t = defaults::DEFAULT_MAX_SPANS)]
-    pub max_spans: usize,
+    /// Evict the least recently updated traces above this much memory held by stored spans
+    /// and their index (e.g. 512MiB, 2GiB, or plain bytes).
+    #[arg(long, env = "TRACECHECK_MAX_MEMORY", default_value = defaults::DEFAULT_MAX_MEMORY_TEXT,
+          value_parser = memory_size)]
+    pub max_memory: usize,
+    /// Also evict the least recently updated traces above this many stored spans.
+    #[arg(long, env = "TRACECHECK_MAX_SPANS", value_parser = at_least_one)]
+    pub max_spans: Option<usize>,
     /// Evict traces not updated for this long (e.g. 10m, 90s).
     #[arg(long, env = "TRACECHECK_TRACE_TTL", default_value_t = defaults::DEFAULT_TRACE_TTL.into(),
           value_parser = positive_duration)]
@@ -288,7 +293,12 @@ impl IngestArgs {
             http_addr: self.http_addr,
             max_message_size: self.max_message_size,
             auth_token,
-            store: crate::store::StoreConfig { max_spans: self.max_spans, trace_ttl: self.trace_ttl.into() },
+            store: crate::store::StoreConfig {
+                max_memory: self.max_memory,
+                max_spans: self.max_spans.unwrap_or(usize::MAX),
+                trace_ttl: self.trace_ttl.into(),
+                ..crate::store::StoreConfig::default()
+            },
             max_concurrent_exports: self.max_concurrent_exports,
             runs: Default::default(),
             tls: None,
@@ -331,6 +341,46 @@ fn at_least_one(text: &str) -> Result<usize, String> {
     }
 }
 
+/// A byte size: plain bytes or a number with a unit (KiB, MiB, GiB, TiB; KB, MB, GB, TB
+/// in powers of ten), between [`defaults::MIN_MAX_MEMORY`] and [`defaults::MAX_MAX_MEMORY`].
+fn memory_size(text: &str) -> Result<usize, String> {
+    let trimmed = text.trim();
+    let split = trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len());
+    let (digits, unit) = trimmed.split_at(split);
+    if digits.is_empty() {
+        return Err(format!("{text:?} is not a size (e.g. 512MiB, 2GiB, 1000000)"));
+    }
+    let multiplier: u64 = match unit.trim() {
+        "" | "B" => 1,
+        "KiB" => 1 << 10,
+        "MiB" => 1 << 20,
+        "GiB" => 1 << 30,
+        "TiB" => 1 << 40,
+        "KB" | "kB" => 1_000,
+        "MB" => 1_000_000,
+        "GB" => 1_000_000_000,
+        "TB" => 1_000_000_000_000,
+        other => {
+            return Err(format!(
+                "unknown unit {other:?} in {text:?}: use bytes or KiB, MiB, GiB, TiB (e.g. 512MiB)"
+            ))
+        }
+    };
+    let number: u64 =
+        digits.parse().map_err(|_| format!("{text:?} is not a size (e.g. 512MiB, 2GiB, 1000000)"))?;
+    let bytes = number.checked_mul(multiplier).filter(|&bytes| bytes <= defaults::MAX_MAX_MEMORY as u64);
+    let Some(bytes) = bytes else {
+        return Err(format!(
+            "{text:?} is more than the largest allowed, {} TiB",
+            defaults::MAX_MAX_MEMORY >> 40
+        ));
+    };
+    if bytes < defaults::MIN_MAX_MEMORY as u64 {
+        return Err(format!("{text:?} is less than the smallest useful store, 1MiB"));
+    }
+    Ok(bytes as usize)
+}
+
 /// Admission slots: at least one, and at most what tokio's semaphore can count.
 fn export_slots(text: &str) -> Result<usize, String> {
     let n = at_least_one(text)?;
@@ -357,6 +407,16 @@ mod tests {
         assert_eq!(*duration("0s").unwrap(), Duration::ZERO);
         assert!(positive_duration("0s").is_err());
         assert!(at_least_one("0").is_err());
+        assert_eq!(memory_size("512MiB").unwrap(), 512 << 20);
+        assert_eq!(memory_size("2GiB").unwrap(), 2 << 30);
+        assert_eq!(memory_size("300000000").unwrap(), 300_000_000);
+        assert_eq!(memory_size("1 GB").unwrap(), 1_000_000_000);
+        assert!(memory_size("0").unwrap_err().contains("smallest"));
+        assert!(memory_size("1000").unwrap_err().contains("smallest"));
+        assert!(memory_size("99999999999TiB").unwrap_err().contains("largest"));
+        assert!(memory_size("512 furlongs").unwrap_err().contains("unknown unit"));
+        assert!(memory_size("lots").unwrap_err().contains("not a size"));
+        assert_eq!(memory_size(defaults::DEFAULT_MAX_MEMORY_TEXT).unwrap(), defaults::DEFAULT_MAX_MEMORY);
         assert_eq!(
             export_slots(&tokio::sync::Semaphore::MAX_PERMITS.to_string()).unwrap(),
             tokio::sync::Semaphore::MAX_PERMITS

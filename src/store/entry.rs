@@ -14,13 +14,14 @@ use crate::otlp::{self, RawSpan};
 /// Above this many spans a trace keeps a hash set of its span IDs for duplicate detection;
 /// below it a linear scan over the IDs is cheaper than hashing.
 const LINEAR_DEDUP_LIMIT: usize = 32;
-/// Estimated bytes per slot of that hash set (the ID and its control byte, rounded up).
-const SPAN_ID_INDEX_BYTES: usize = 16;
 
 /// One trace as held by the map.
 pub(super) struct TraceEntry {
-    /// The trace's spans as OTLP wire bytes, in arrival order.
+    /// Spans stored since the trace was last compacted, as OTLP wire bytes, in arrival order.
     segments: Vec<Segment>,
+    /// The spans that arrived before, compacted into one compressed block ([`Packed`]);
+    /// shared so that reads and the compactor copy it out by reference count.
+    packed: Option<Arc<Packed>>,
     /// The stored spans' IDs, in arrival order: duplicate detection and counts without decoding.
     pub(super) span_ids: Vec<SpanId>,
     /// The same IDs hashed, built once the trace outgrows [`LINEAR_DEDUP_LIMIT`].
@@ -29,10 +30,12 @@ pub(super) struct TraceEntry {
     pub(super) last_update: Instant,
     /// The `seq` of this trace's live queue item (0 while it has no spans).
     pub(super) seq: u64,
-    /// Estimated heap bytes held by this trace's spans (segments, IDs, index).
+    /// Heap bytes held by this trace, from its allocations' capacities ([`TraceEntry::heap_bytes`]).
     pub(super) bytes: usize,
     /// Waits currently pinning this trace; a pinned trace is never evicted.
     pub(super) pins: u32,
+    /// Spans refused because the trace, while awaited, had reached its cap.
+    pub(super) refused: u32,
     /// Present while pinned: bumped after every insert that stored a span.
     pub(super) waker: Option<watch::Sender<()>>,
 }
@@ -47,10 +50,53 @@ struct Segment {
 
 impl Segment {
     fn holds(&self, resource: &Arc<Resource>, scope: &Arc<Scope>) -> bool {
-        // Spans of one request share the `Arc`s; a later request of the same service brings
-        // equal ones, which a content comparison (a few attributes) still merges.
-        (Arc::ptr_eq(&self.resource, resource) || *self.resource == **resource)
-            && (Arc::ptr_eq(&self.scope, scope) || *self.scope == **scope)
+        same_origin(&self.resource, &self.scope, resource, scope)
+    }
+}
+
+fn same_origin(r1: &Arc<Resource>, s1: &Arc<Scope>, r2: &Arc<Resource>, s2: &Arc<Scope>) -> bool {
+    // Spans of one request share the `Arc`s; a later request of the same service brings
+    // equal ones, which a content comparison (a few attributes) still merges.
+    (Arc::ptr_eq(r1, r2) || **r1 == **r2) && (Arc::ptr_eq(s1, s2) || **s1 == **s2)
+}
+
+/// A compacted trace: its segments' bytes concatenated and compressed as one LZ4 block
+/// (BENCHMARKS.md, Store: compaction, compares the choices), with where each segment
+/// starts. A trace's spans repeat keys, resource and scope values and IDs a great deal, and
+/// one block per trace keeps a read to one decompression of that trace alone.
+pub(super) struct Packed {
+    parts: Box<[Part]>,
+    block: Box<[u8]>,
+    raw_len: usize,
+}
+
+/// One segment inside a [`Packed`] block.
+struct Part {
+    resource: Arc<Resource>,
+    scope: Arc<Scope>,
+    len: usize,
+}
+
+impl Packed {
+    fn heap_bytes(&self) -> usize {
+        // The `Arc`'s own allocation (two counts) and the two boxed slices.
+        2 * std::mem::size_of::<usize>()
+            + std::mem::size_of::<Packed>()
+            + self.parts.len() * std::mem::size_of::<Part>()
+            + self.block.len()
+    }
+
+    /// The concatenated segment bytes, decompressed.
+    fn raw(&self) -> Vec<u8> {
+        match lz4_flex::block::decompress(&self.block, self.raw_len) {
+            Ok(raw) => raw,
+            Err(err) => {
+                // Cannot happen: the block was compressed by `compact` from exactly this
+                // many bytes. Say so loudly rather than panic.
+                tracing::error!(%err, "compacted trace failed to decompress");
+                Vec::new()
+            }
+        }
     }
 }
 
@@ -59,7 +105,16 @@ impl Segment {
 pub(super) struct RunOutcome {
     pub(super) stored: usize,
     pub(super) duplicates: usize,
-    /// Growth of the trace's estimated bytes.
+    /// Spans refused because the trace had reached `cap`.
+    pub(super) refused: usize,
+    /// Growth of the trace's heap bytes.
+    pub(super) bytes: usize,
+}
+
+/// The most an awaited trace may hold (issue 13, defect 5): spans past it are refused.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct TraceCap {
+    pub(super) spans: usize,
     pub(super) bytes: usize,
 }
 
@@ -67,12 +122,14 @@ impl TraceEntry {
     pub(super) fn empty(now: Instant) -> Self {
         TraceEntry {
             segments: Vec::new(),
+            packed: None,
             span_ids: Vec::new(),
             id_index: None,
             last_update: now,
             seq: 0,
             bytes: 0,
             pins: 0,
+            refused: 0,
             waker: None,
         }
     }
@@ -84,14 +141,29 @@ impl TraceEntry {
         }
     }
 
-    /// Stores the spans (all of this trace, `resource` and `scope`) whose IDs are not present.
+    /// Stores the spans (all of this trace, `resource` and `scope`) whose IDs are not present,
+    /// up to `cap` when one is given.
     pub(super) fn add_run(
         &mut self,
         resource: &Arc<Resource>,
         scope: &Arc<Scope>,
         spans: &[RawSpan<'_>],
+        cap: Option<TraceCap>,
     ) -> RunOutcome {
         let mut outcome = RunOutcome::default();
+        // Room is reserved for the new spans only: a re-sent request must not grow the
+        // trace's buffers (duplicates are found before anything is reserved).
+        let (mut n_new, mut new_bytes) = (0usize, 0usize);
+        for span in spans {
+            if !self.contains(span.span_id) {
+                n_new += 1;
+                new_bytes += otlp::span_field_len(span.bytes.len());
+            }
+        }
+        if n_new == 0 {
+            outcome.duplicates = spans.len();
+            return outcome;
+        }
         let held_before = self.heap_bytes();
         if !self.segments.last().is_some_and(|segment| segment.holds(resource, scope)) {
             // Most traces keep one segment: no spare room for more (a Vec's first growth
@@ -103,13 +175,21 @@ impl TraceEntry {
                 bytes: Vec::new(),
             });
         }
-        self.span_ids.reserve(spans.len());
-        let run_bytes = spans.iter().map(|span| otlp::span_field_len(span.bytes.len())).sum();
-        self.last_segment().bytes.reserve(run_bytes);
+        if cap.is_none() {
+            self.span_ids.reserve(n_new);
+            self.last_segment().bytes.reserve(new_bytes);
+        }
         for span in spans {
             if self.contains(span.span_id) {
                 outcome.duplicates += 1;
                 continue;
+            }
+            if let Some(cap) = cap {
+                let field = otlp::span_field_len(span.bytes.len());
+                if self.span_ids.len() >= cap.spans || self.heap_bytes() + field > cap.bytes {
+                    outcome.refused += 1;
+                    continue;
+                }
             }
             otlp::append_span_field(&mut self.last_segment().bytes, span.bytes);
             self.span_ids.push(span.span_id);
@@ -121,9 +201,10 @@ impl TraceEntry {
             outcome.stored += 1;
         }
         if self.last_segment().bytes.is_empty() {
-            // Every span was a duplicate: drop the segment made for them.
+            // Every span was refused: drop the segment made for them.
             self.segments.pop();
         }
+        self.refused = self.refused.saturating_add(outcome.refused.try_into().unwrap_or(u32::MAX));
         outcome.bytes = self.heap_bytes().saturating_sub(held_before);
         self.bytes += outcome.bytes;
         outcome
@@ -133,13 +214,15 @@ impl TraceEntry {
         self.segments.last_mut().expect("add_run ensures a segment first")
     }
 
-    /// The heap this trace's spans hold: segment buffers, ID list and index.
+    /// The heap this trace holds, from its allocations' capacities: open segment buffers,
+    /// the compacted block, ID list and index.
     pub(super) fn heap_bytes(&self) -> usize {
         let segments: usize = self.segments.iter().map(|segment| segment.bytes.capacity()).sum();
         segments
             + self.segments.capacity() * std::mem::size_of::<Segment>()
+            + self.packed.as_ref().map_or(0, |packed| packed.heap_bytes())
             + self.span_ids.capacity() * std::mem::size_of::<SpanId>()
-            + self.id_index.as_ref().map_or(0, |ids| ids.capacity() * SPAN_ID_INDEX_BYTES)
+            + self.id_index.as_ref().map_or(0, |ids| hash_set_bytes(ids.capacity()))
     }
 
     pub(super) fn len(&self) -> usize {
@@ -150,12 +233,19 @@ impl TraceEntry {
         self.span_ids.is_empty()
     }
 
+    /// Whether spans arrived since the trace was last compacted.
+    pub(super) fn has_open_spans(&self) -> bool {
+        !self.segments.is_empty()
+    }
+
     /// A copy of the stored spans, to decode once the map's guard is released
     /// ([`StoredSpans::decode`]): copying bytes is far cheaper than decoding them, so a read
-    /// of a large trace holds up inserts into its shard only briefly.
+    /// of a large trace holds up inserts into its shard only briefly. A compacted block is
+    /// shared, not copied.
     pub(super) fn stored(&self) -> StoredSpans {
         StoredSpans {
             n_spans: self.len(),
+            packed: self.packed.clone(),
             segments: self
                 .segments
                 .iter()
@@ -167,11 +257,39 @@ impl TraceEntry {
                 .collect(),
         }
     }
+
+    /// Replaces the open segments and the old block by `packed`, made from a copy of them
+    /// ([`StoredSpans::compact`]); returns the change in heap bytes. The caller checked that the entry did not change
+    /// since the copy (its `seq`).
+    pub(super) fn swap_in(&mut self, packed: Packed) -> isize {
+        let before = self.heap_bytes();
+        self.segments = Vec::new();
+        self.packed = Some(Arc::new(packed));
+        self.span_ids.shrink_to_fit();
+        let after = self.heap_bytes();
+        self.bytes = after;
+        after as isize - before as isize
+    }
+}
+
+/// A hashbrown set's allocation for `capacity`: buckets (a power of two at 7/8 load) of one
+/// ID and one control byte each, plus a group of control bytes.
+fn hash_set_bytes(capacity: usize) -> usize {
+    if capacity == 0 {
+        return 0;
+    }
+    let buckets = if capacity < 8 {
+        (capacity + 1).next_power_of_two()
+    } else {
+        (capacity * 8 / 7).next_power_of_two()
+    };
+    buckets * (std::mem::size_of::<SpanId>() + 1) + 16
 }
 
 /// A trace's stored spans, copied out of the map.
 pub(super) struct StoredSpans {
     n_spans: usize,
+    packed: Option<Arc<Packed>>,
     segments: Vec<Segment>,
 }
 
@@ -180,16 +298,63 @@ impl StoredSpans {
     pub(super) fn decode(self, trace_id: TraceId) -> Vec<Arc<Span>> {
         let mut spans = Vec::with_capacity(self.n_spans);
         let mut decoded = Vec::new();
-        for segment in &self.segments {
-            if let Err(err) =
-                otlp::decode_spans(&segment.bytes, &segment.resource, &segment.scope, &mut decoded)
-            {
+        let mut decode = |bytes: &[u8], resource: &Arc<Resource>, scope: &Arc<Scope>| {
+            if let Err(err) = otlp::decode_spans(bytes, resource, scope, &mut decoded) {
                 // Cannot happen: every segment holds spans validated on the way in (or
                 // encoded by `insert`). Say so loudly rather than drop the trace.
                 tracing::error!(%trace_id, %err, "stored spans failed to decode");
             }
             spans.extend(decoded.drain(..).map(Arc::new));
+        };
+        if let Some(packed) = &self.packed {
+            let raw = packed.raw();
+            let mut at = 0;
+            for part in &packed.parts {
+                let Some(bytes) = raw.get(at..at + part.len) else { break };
+                decode(bytes, &part.resource, &part.scope);
+                at += part.len;
+            }
+        }
+        for segment in &self.segments {
+            decode(&segment.bytes, &segment.resource, &segment.scope);
         }
         spans
+    }
+
+    /// Compacts these spans (an earlier block and the open segments after it) into one
+    /// block. Runs without any map guard.
+    pub(super) fn compact(&self) -> Packed {
+        let mut raw = match &self.packed {
+            Some(packed) => packed.raw(),
+            None => Vec::new(),
+        };
+        let mut parts: Vec<Part> = match &self.packed {
+            Some(packed) => packed
+                .parts
+                .iter()
+                .map(|part| Part {
+                    resource: part.resource.clone(),
+                    scope: part.scope.clone(),
+                    len: part.len,
+                })
+                .collect(),
+            None => Vec::new(),
+        };
+        raw.reserve(self.segments.iter().map(|segment| segment.bytes.len()).sum());
+        for segment in &self.segments {
+            raw.extend_from_slice(&segment.bytes);
+            match parts.last_mut() {
+                Some(part) if same_origin(&part.resource, &part.scope, &segment.resource, &segment.scope) => {
+                    part.len += segment.bytes.len()
+                }
+                _ => parts.push(Part {
+                    resource: segment.resource.clone(),
+                    scope: segment.scope.clone(),
+                    len: segment.bytes.len(),
+                }),
+            }
+        }
+        let block = lz4_flex::block::compress(&raw).into_boxed_slice();
+        Packed { parts: parts.into_boxed_slice(), block, raw_len: raw.len() }
     }
 }

@@ -1,8 +1,9 @@
-//! Bounds: least-recently-updated eviction above `max_spans`, TTL eviction, and the
-//! background task that runs the TTL sweep and logs the counters.
+//! Bounds: least-recently-updated eviction above `max_memory` or `max_spans`, TTL
+//! eviction, and the background task that runs the TTL sweep and compaction and logs the
+//! counters.
 //!
-//! Lock order is always queue, then one map shard; nothing takes the queue lock while
-//! holding a map guard, so the two cannot deadlock.
+//! Lock order is always queue, then compaction queue, then one map shard; nothing takes an
+//! earlier one while holding a later one, so they cannot deadlock.
 
 use std::collections::VecDeque;
 use std::sync::atomic::Ordering;
@@ -26,7 +27,7 @@ enum Eviction {
 /// Why traces are being evicted, for the log line.
 #[derive(Clone, Copy, Debug)]
 enum Reason {
-    MaxSpans,
+    Bound,
     Ttl,
 }
 
@@ -67,15 +68,17 @@ impl Shared {
         Some(QueueItem { seq, at: now, trace_id: item.trace_id })
     }
 
-    /// Evicts least recently updated traces until the store holds at most `max_spans`,
-    /// skipping pinned ones. Each item is looked at once at most, so a store full of pinned
-    /// traces stays above its bound rather than spinning.
-    pub(super) fn evict_over_limit(&self, queue: &mut VecDeque<QueueItem>, now: Instant) {
+    /// Evicts least recently updated traces until the store holds at most `max_spans` and
+    /// `max_memory` (with `index_bytes` for the map and queues, which eviction does not
+    /// shrink), skipping pinned ones. Each item is looked at once at most, so a store full
+    /// of pinned traces stays above its bound rather than spinning.
+    pub(super) fn evict_over_limit(&self, queue: &mut VecDeque<QueueItem>, now: Instant, index_bytes: u64) {
         let max_spans = self.config.max_spans as u64;
+        let max_memory = self.config.max_memory as u64;
         let mut budget = queue.len();
         let mut requeue = Vec::new();
         let (mut n_traces, mut n_spans) = (0u64, 0u64);
-        while budget > 0 && self.spans_held() > max_spans {
+        while budget > 0 && (self.spans_held() > max_spans || self.held_bytes() + index_bytes > max_memory) {
             budget -= 1;
             let Some(item) = queue.pop_front() else { break };
             match self.try_evict(item) {
@@ -90,11 +93,12 @@ impl Shared {
         queue.extend(requeue);
         if n_traces > 0 && !self.full_reported.swap(true, Ordering::Relaxed) {
             tracing::info!(
+                max_memory,
                 max_spans,
-                "store reached max spans: evicting least recently updated traces (counted in spans_evicted)"
+                "store reached its bound: evicting least recently updated traces (counted in spans_evicted)"
             );
         }
-        log_evictions(Reason::MaxSpans, n_traces, n_spans);
+        log_evictions(Reason::Bound, n_traces, n_spans);
     }
 
     /// Evicts every unpinned trace not updated for `trace_ttl`; returns when the next one
@@ -121,6 +125,12 @@ impl Shared {
         }
         queue.extend(requeue);
         self.compact_if_needed(&mut queue);
+        if n_traces > 0 && queue.is_empty() && self.traces.is_empty() {
+            // Everything expired: give the table and the queue back, so an idle store
+            // holds (and reports) nothing.
+            queue.shrink_to_fit();
+            self.traces.shrink_to_fit();
+        }
         let next = queue.front().and_then(|item| item.at.checked_add(ttl));
         drop(queue);
         log_evictions(Reason::Ttl, n_traces, n_spans);
@@ -143,11 +153,11 @@ fn log_evictions(reason: Reason, n_traces: u64, n_spans: u64) {
         return;
     }
     match reason {
-        Reason::MaxSpans => {
+        Reason::Bound => {
             tracing::debug!(
                 traces = n_traces,
                 spans = n_spans,
-                "evicted least recently updated traces above max spans"
+                "evicted least recently updated traces above the store's bound"
             )
         }
         Reason::Ttl => tracing::info!(traces = n_traces, spans = n_spans, "evicted traces past their ttl"),
@@ -163,7 +173,24 @@ pub(super) async fn background_task(shared: Arc<Shared>, mut shutdown: oneshot::
     stats_tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
     let mut last_logged = shared.stats();
     loop {
-        let next_due = shared.sweep_expired(now());
+        let next_ttl = shared.sweep_expired(now());
+        let next_compaction = match shared.compact_due(now()) {
+            super::compact::Next::Now => {
+                // More is due: let the receivers run between batches, then go on (unless
+                // the guard was dropped meanwhile).
+                tokio::task::yield_now().await;
+                if !matches!(shutdown.try_recv(), Err(oneshot::error::TryRecvError::Empty)) {
+                    break;
+                }
+                continue;
+            }
+            super::compact::Next::At(at) => Some(at),
+            super::compact::Next::Idle => None,
+        };
+        let next_due = match (next_ttl, next_compaction) {
+            (Some(a), Some(b)) => Some(a.min(b)),
+            (a, b) => a.or(b),
+        };
         let sleep = async {
             match next_due {
                 Some(due) => tokio::time::sleep_until(tokio::time::Instant::from_std(due)).await,
@@ -182,6 +209,8 @@ pub(super) async fn background_task(shared: Arc<Shared>, mut shutdown: oneshot::
                         spans_rejected = stats.spans_rejected,
                         requests_refused = stats.requests_refused,
                         duplicate_spans = stats.duplicate_spans,
+                        spans_over_trace_cap = stats.spans_over_trace_cap,
+                        traces_compacted = stats.traces_compacted,
                         spans_evicted = stats.spans_evicted,
                         traces_evicted = stats.traces_evicted,
                         traces_held = stats.traces_held,

@@ -18,6 +18,7 @@
 //! woken after the guard is dropped; a trace being waited on is pinned and never evicted;
 //! every eviction is counted and logged.
 
+mod compact;
 mod entry;
 mod evict;
 mod feed;
@@ -43,17 +44,37 @@ pub use summary::TraceSummary;
 /// Bounds of the store.
 #[derive(Clone, Debug)]
 pub struct StoreConfig {
-    /// Evict least-recently-updated traces above this many spans.
+    /// Evict least-recently-updated traces above this many bytes held (stored spans and the
+    /// store's index, from the allocations' capacities).
+    pub max_memory: usize,
+    /// Evict least-recently-updated traces above this many spans (`usize::MAX`: no bound
+    /// but `max_memory`).
     pub max_spans: usize,
     /// Evict traces not updated for this long.
     pub trace_ttl: Duration,
+    /// Compact a trace once it has had no new span for this long (about the settle window,
+    /// so that a waited-on trace is judged before it is compacted).
+    pub compact_after: Duration,
 }
 
 impl Default for StoreConfig {
     fn default() -> Self {
         StoreConfig {
-            max_spans: crate::defaults::DEFAULT_MAX_SPANS,
+            max_memory: crate::defaults::DEFAULT_MAX_MEMORY,
+            max_spans: usize::MAX,
             trace_ttl: crate::defaults::DEFAULT_TRACE_TTL,
+            compact_after: crate::defaults::DEFAULT_SETTLE,
+        }
+    }
+}
+
+impl StoreConfig {
+    /// The most an awaited (pinned, never evicted) trace may hold: its share of the bounds.
+    fn trace_cap(&self) -> entry::TraceCap {
+        use crate::defaults::{AWAITED_TRACE_MIN_BYTES, AWAITED_TRACE_MIN_SPANS, AWAITED_TRACE_SHARE};
+        entry::TraceCap {
+            spans: (self.max_spans / AWAITED_TRACE_SHARE).max(AWAITED_TRACE_MIN_SPANS),
+            bytes: (self.max_memory / AWAITED_TRACE_SHARE).max(AWAITED_TRACE_MIN_BYTES),
         }
     }
 }
@@ -75,9 +96,14 @@ pub struct StoreStats {
     pub spans_evicted: u64,
     pub traces_evicted: u64,
     pub duplicate_spans: u64,
+    /// Spans refused because their trace was awaited and had reached its cap.
+    pub spans_over_trace_cap: u64,
     pub traces_held: u64,
     pub spans_held: u64,
+    /// Bytes held: stored spans (open and compacted) and the map and queues around them.
     pub memory_bytes: u64,
+    /// Compactions done (a trace compacted again after a late span counts again).
+    pub traces_compacted: u64,
     /// Export requests the receivers turned away under overload (retryable answers).
     pub requests_refused: u64,
 }
@@ -110,6 +136,9 @@ pub struct WaitOutcome {
     pub missing: Vec<String>,
     /// When the last span of the trace arrived.
     pub last_span_at: Option<Instant>,
+    /// What the step should be told although the judgement stands, e.g. that spans were
+    /// refused because the trace reached the store's cap for an awaited trace.
+    pub warnings: Vec<String>,
 }
 
 /// Rule 3 hook: given the trace so far, the problems that keep it from being complete
@@ -137,6 +166,10 @@ struct Shared {
     /// equals the entry's. A std `Mutex` because it is never held across an `.await` and
     /// every critical section is short (mini-redis `Db`).
     queue: Mutex<VecDeque<QueueItem>>,
+    /// Traces to compact, in update order, with the same lazy deletion: an item is due
+    /// `compact_after` past its `at` and acted on only while its `seq` is the entry's.
+    /// Taken only by itself, never with the queue lock or a map guard held.
+    compact_queue: Mutex<VecDeque<QueueItem>>,
     /// Source of `seq` numbers, so that an item can tell whether it is still current.
     next_seq: AtomicU64,
     /// Notified whenever a wait pins a trace, for [`TraceStore::waiting_on`].
@@ -160,6 +193,8 @@ struct Counters {
     spans_evicted: AtomicU64,
     traces_evicted: AtomicU64,
     duplicate_spans: AtomicU64,
+    spans_over_trace_cap: AtomicU64,
+    traces_compacted: AtomicU64,
     // Signed: an insert counts its spans after releasing the entries, so an eviction on
     // another thread may subtract them first; a brief negative must not wrap around.
     traces_held: AtomicI64,
@@ -188,6 +223,7 @@ impl TraceStore {
             config,
             traces: DashMap::new(),
             queue: Mutex::new(VecDeque::new()),
+            compact_queue: Mutex::new(VecDeque::new()),
             next_seq: AtomicU64::new(1),
             background: Notify::new(),
             pinned: Notify::new(),
@@ -254,6 +290,7 @@ impl TraceStore {
         let shared = &*self.shared;
         let now = now();
         let mut outcome = InsertOutcome::default();
+        let mut n_over_cap = 0usize;
         let mut added_bytes = 0usize;
         let mut new_traces = 0i64;
         let mut touched: Vec<QueueItem> = Vec::new();
@@ -266,8 +303,11 @@ impl TraceStore {
                 let trace_id = run[0].trace_id;
                 let mut entry = shared.traces.entry(trace_id).or_insert_with(|| TraceEntry::empty(now));
                 let was_empty = entry.is_empty();
-                let added = entry.add_run(&group.resource, &group.scope, run);
+                // An awaited trace is never evicted, so it alone is held to a cap.
+                let cap = (entry.pins > 0).then(|| shared.config.trace_cap());
+                let added = entry.add_run(&group.resource, &group.scope, run, cap);
                 outcome.duplicates += added.duplicates;
+                n_over_cap += added.refused;
                 // Counted even when every span was a duplicate: the entry's books may still
                 // have grown (a segment list's first allocation).
                 added_bytes += added.bytes;
@@ -294,6 +334,10 @@ impl TraceStore {
         if outcome.duplicates > 0 {
             counters.duplicate_spans.fetch_add(outcome.duplicates as u64, Ordering::Relaxed);
         }
+        if n_over_cap > 0 {
+            counters.spans_over_trace_cap.fetch_add(n_over_cap as u64, Ordering::Relaxed);
+            tracing::debug!(spans = n_over_cap, "spans refused: their awaited trace reached its cap");
+        }
         counters.memory_bytes.fetch_add(added_bytes as i64, Ordering::Relaxed);
         if outcome.stored == 0 {
             return outcome;
@@ -306,17 +350,28 @@ impl TraceStore {
             waker.send_replace(());
         }
 
-        let queue_was_empty = {
+        let compact_was_empty = {
+            let mut compact_queue = shared.lock_compact_queue();
+            let was_empty = compact_queue.is_empty();
+            compact_queue.extend(touched.iter().copied());
+            was_empty
+        };
+        let (queue_was_empty, pressed) = {
             let mut queue = shared.lock_queue();
             let was_empty = queue.is_empty();
             queue.extend(touched);
-            if shared.spans_held() > shared.config.max_spans as u64 {
-                shared.evict_over_limit(&mut queue, now);
+            let index_bytes = shared.index_bytes(&queue);
+            if shared.spans_held() > shared.config.max_spans as u64
+                || shared.held_bytes() + index_bytes > shared.config.max_memory as u64
+            {
+                shared.evict_over_limit(&mut queue, now, index_bytes);
             }
             shared.compact_if_needed(&mut queue);
-            was_empty
+            (was_empty, shared.under_pressure(index_bytes))
         };
-        if queue_was_empty {
+        // The background task sleeps until its next deadline; these are the only times one
+        // can come earlier (or, under memory pressure, compaction cannot wait for it).
+        if queue_was_empty || compact_was_empty || pressed {
             shared.background.notify_one();
         }
         shared.changes.send_replace(());
@@ -397,6 +452,12 @@ impl TraceStore {
         self.shared.stats()
     }
 
+    /// Whether traces are queued for compaction (some may turn out to need none): lets the
+    /// load generator include compaction in its CPU reading.
+    pub fn compaction_pending(&self) -> bool {
+        !self.shared.lock_compact_queue().is_empty()
+    }
+
     /// How many waits currently pin this trace.
     pub fn waiters(&self, trace_id: TraceId) -> u32 {
         self.shared.traces.get(&trace_id).map_or(0, |entry| entry.pins)
@@ -445,11 +506,49 @@ impl Shared {
             n_spans: entry.len(),
             last_update: entry.last_update,
             arrived: entry.span_ids.iter().any(|id| Some(*id) != trigger),
+            refused: entry.refused,
         })
+    }
+
+    fn lock_compact_queue(&self) -> MutexGuard<'_, VecDeque<QueueItem>> {
+        self.compact_queue.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     fn spans_held(&self) -> u64 {
         self.counters.spans_held.load(Ordering::Relaxed).max(0) as u64
+    }
+
+    /// The heap the traces' own allocations hold ([`entry::TraceEntry::heap_bytes`], summed).
+    fn held_bytes(&self) -> u64 {
+        self.counters.memory_bytes.load(Ordering::Relaxed).max(0) as u64
+    }
+
+    /// The index around the traces: the map's table (its capacity, not its length, as
+    /// allocated: one key, entry and control byte per bucket) and both queues' buffers.
+    /// Takes each map shard's read lock briefly; the caller holds the queue lock, which
+    /// is the order every path takes them in.
+    fn index_bytes(&self, queue: &VecDeque<QueueItem>) -> u64 {
+        let slot = std::mem::size_of::<(TraceId, TraceEntry)>() + 1;
+        // hashbrown fills its buckets to 7/8.
+        let table = self.traces.capacity() * 8 / 7 * slot;
+        let queues = (queue.capacity() + self.compact_queue_capacity()) * std::mem::size_of::<QueueItem>();
+        (table + queues) as u64
+    }
+
+    fn compact_queue_capacity(&self) -> usize {
+        self.lock_compact_queue().capacity()
+    }
+
+    /// Whether compaction should run ahead of its deadlines, oldest traces first, so that
+    /// the memory bound is kept by compacting rather than evicting where it can be.
+    fn under_pressure(&self, index_bytes: u64) -> bool {
+        let high_water = self.config.max_memory as u64 / 4 * 3;
+        self.held_bytes() + index_bytes > high_water
+    }
+
+    fn memory_bytes(&self) -> u64 {
+        let queue = self.lock_queue();
+        self.held_bytes() + self.index_bytes(&queue)
     }
 
     fn stats(&self) -> StoreStats {
@@ -457,6 +556,8 @@ impl Shared {
         let load = |counter: &AtomicI64| counter.load(Ordering::Relaxed).max(0) as u64;
         let traces_held = load(&counters.traces_held);
         StoreStats {
+            spans_over_trace_cap: counters.spans_over_trace_cap.load(Ordering::Relaxed),
+            traces_compacted: counters.traces_compacted.load(Ordering::Relaxed),
             spans_received: counters.spans_received.load(Ordering::Relaxed),
             spans_rejected: counters.spans_rejected.load(Ordering::Relaxed),
             spans_evicted: counters.spans_evicted.load(Ordering::Relaxed),
@@ -465,9 +566,7 @@ impl Shared {
             traces_held,
             spans_held: load(&counters.spans_held),
             requests_refused: counters.requests_refused.load(Ordering::Relaxed),
-            memory_bytes: load(&counters.memory_bytes)
-                + traces_held
-                    * (std::mem::size_of::<TraceEntry>() + std::mem::size_of::<QueueItem>() + 16) as u64,
+            memory_bytes: self.memory_bytes(),
         }
     }
 }

@@ -27,7 +27,7 @@ fn span(trace: u8, span_id: u8, parent: Option<u8>) -> Span {
 }
 
 fn store_with(max_spans: usize, trace_ttl: Duration) -> (TraceStore, StoreGuard) {
-    TraceStore::new(StoreConfig { max_spans, trace_ttl })
+    TraceStore::new(StoreConfig { max_spans, trace_ttl, ..StoreConfig::default() })
 }
 
 fn store() -> (TraceStore, StoreGuard) {
@@ -509,7 +509,10 @@ fn check_invariants(store: &TraceStore) {
     }
     assert_eq!((stats.spans_held, stats.traces_held), (n_spans, n_traces));
     assert_eq!(store.shared.counters.memory_bytes.load(Ordering::Relaxed), n_bytes as i64);
-    assert_eq!(stats.spans_received, stats.spans_held + stats.spans_evicted + stats.duplicate_spans);
+    assert_eq!(
+        stats.spans_received,
+        stats.spans_held + stats.spans_evicted + stats.duplicate_spans + stats.spans_over_trace_cap
+    );
 }
 
 proptest::proptest! {
@@ -596,4 +599,130 @@ async fn insert_refuses_spans_its_reader_would_refuse() {
     assert_eq!(names, ["span-1", "span-3"]);
     let stats = store.stats();
     assert_eq!((stats.spans_rejected, stats.spans_held), (1, 2));
+}
+
+/// A span of `trace` carrying `pad` bytes of attribute, so that byte bounds are reached
+/// with few spans.
+fn padded_span(trace: u8, span_id: u16, pad: usize) -> Span {
+    let [high, low] = span_id.to_be_bytes();
+    let id = SpanId([high, low, 1, 1, 1, 1, 1, 1]);
+    let mut span = Span::new(tid(trace), id, "padded");
+    if span_id > 0 {
+        span = span.with_parent(SpanId([0, 0, 1, 1, 1, 1, 1, 1]));
+    }
+    span.with_attribute("pad", "x".repeat(pad).as_str())
+}
+
+fn memory_store(max_memory: usize, max_spans: usize) -> (TraceStore, StoreGuard) {
+    TraceStore::new(StoreConfig { max_memory, max_spans, ..StoreConfig::default() })
+}
+
+#[tokio::test(start_paused = true)]
+async fn memory_bound_holds_beyond_it_with_counted_evictions() {
+    let max_memory = 256 * 1024;
+    let (store, _guard) = memory_store(max_memory, usize::MAX);
+    for trace in 0..=255u8 {
+        store.insert((0..20).map(|idx| padded_span(trace, idx, 200)).collect());
+        let stats = store.stats();
+        assert!(
+            stats.memory_bytes <= max_memory as u64,
+            "{} bytes held over {max_memory}",
+            stats.memory_bytes
+        );
+        check_invariants(&store);
+    }
+    let stats = store.stats();
+    // 256 traces of 20 spans of ~240 bytes are ~1.2 MB: most had to go, each counted.
+    assert!(stats.traces_evicted > 100, "{stats:?}");
+    assert_eq!(stats.spans_received, stats.spans_held + stats.spans_evicted);
+    assert_eq!(store.get(tid(255)).map(|trace| trace.spans.len()), Some(20), "the newest trace is kept");
+    assert!(store.get(tid(0)).is_none(), "the oldest trace is evicted");
+}
+
+#[tokio::test(start_paused = true)]
+async fn awaited_trace_is_never_evicted_but_capped() {
+    // Issue 13, defect 5: one awaited trace and many spans into it left nothing else.
+    let (store, _guard) = memory_store(crate::defaults::DEFAULT_MAX_MEMORY, 10_000);
+    let cap = store.config().trace_cap().spans;
+    assert_eq!(cap, 10_000 / crate::defaults::AWAITED_TRACE_SHARE);
+    let waiting = spawn_wait(&store, 1, options(500, 2_000, 60_000));
+    settle_tasks().await;
+    for chunk in 0..40u16 {
+        // Every chunk of the awaited trace is followed by another trace's spans.
+        store.insert((chunk * 500..(chunk + 1) * 500).map(|idx| padded_span(1, idx, 10)).collect());
+        let other = 2 + (chunk % 50) as u8;
+        store.insert((0..10).map(|idx| padded_span(other, idx, 10)).collect());
+        assert!(store.get(tid(1)).is_some(), "the awaited trace was evicted");
+    }
+    let stats = store.stats();
+    assert_eq!(store.span_count(tid(1)), Some(cap));
+    assert_eq!(stats.spans_over_trace_cap, (20_000 - cap) as u64);
+    assert!(stats.spans_held <= 10_000, "{stats:?}");
+    let readable = (2..52u8).filter(|&trace| store.get(tid(trace)).is_some()).count();
+    assert_eq!(readable, 40, "the other traces stay");
+    check_invariants(&store);
+    let (outcome, _) = waiting.await.unwrap();
+    assert_eq!(outcome.trace.map(|trace| trace.spans.len()), Some(cap));
+    assert_eq!(outcome.warnings.len(), 1, "{:?}", outcome.warnings);
+    assert!(outcome.warnings[0].starts_with(&format!("{} spans of this trace were refused", 20_000 - cap)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn compaction_then_a_late_span_then_read_gives_every_span() {
+    let (store, _guard) = store();
+    store.insert((0..1_000).map(|idx| padded_span(1, idx, 40)).collect());
+    let open_bytes = store.stats().memory_bytes;
+    let before = store.get(tid(1)).unwrap();
+    // Quiet for the compaction window: the background task compacts it, no read needed.
+    tokio::time::sleep(store.config().compact_after + Duration::from_millis(10)).await;
+    let stats = store.stats();
+    assert_eq!(stats.traces_compacted, 1);
+    assert!(stats.memory_bytes * 3 < open_bytes, "compacted {} of {open_bytes} bytes", stats.memory_bytes);
+    assert_eq!(store.get(tid(1)).unwrap().spans, before.spans, "compaction changed what is read");
+    check_invariants(&store);
+
+    // A late span (and a duplicate of a compacted one) for the compacted trace.
+    let outcome = store.insert(vec![padded_span(1, 1_000, 40), padded_span(1, 7, 40)]);
+    assert_eq!((outcome.stored, outcome.duplicates), (1, 1));
+    let trace = store.get(tid(1)).unwrap();
+    assert_eq!(trace.spans.len(), 1_001);
+    assert_eq!(trace.spans[..1_000], before.spans[..]);
+    assert_eq!(store.span_count(tid(1)), Some(1_001));
+    check_invariants(&store);
+    tokio::time::sleep(store.config().compact_after + Duration::from_millis(10)).await;
+    assert_eq!(store.stats().traces_compacted, 2, "compacted again once quiet");
+    assert_eq!(store.get(tid(1)).unwrap().spans, trace.spans);
+    assert_eq!(store.list(10)[0].span_count, 1_001);
+    check_invariants(&store);
+}
+
+#[tokio::test(start_paused = true)]
+async fn awaited_trace_is_judged_before_it_is_compacted() {
+    let (store, _guard) = store();
+    let waiting = spawn_wait(&store, 1, options(500, 60_000, 120_000));
+    settle_tasks().await;
+    // A dangling parent keeps the wait going past the compaction window.
+    store.insert(vec![padded_span(1, 1, 10)]);
+    tokio::time::sleep(Duration::from_secs(5)).await;
+    assert_eq!(store.stats().traces_compacted, 0, "compacted while awaited");
+    waiting.abort();
+    settle_tasks().await;
+    tokio::time::sleep(store.config().compact_after + Duration::from_millis(10)).await;
+    assert_eq!(store.stats().traces_compacted, 1, "compacted once the wait ended");
+    assert_eq!(store.get(tid(1)).unwrap().spans.len(), 1);
+}
+
+#[tokio::test]
+async fn duplicates_do_not_move_the_accounting() {
+    // Issue 13: re-sending a request reserved room before de-duplication (+77 % once).
+    let (store, _guard) = store();
+    let batch: Vec<Span> = (0..200).map(|idx| padded_span(1, idx, 100)).collect();
+    store.insert(batch.clone());
+    let held = store.stats().memory_bytes;
+    for _ in 0..3 {
+        let outcome = store.insert(batch.clone());
+        assert_eq!((outcome.stored, outcome.duplicates), (0, 200));
+        assert_eq!(store.stats().memory_bytes, held);
+    }
+    check_invariants(&store);
 }

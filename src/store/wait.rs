@@ -43,12 +43,20 @@ impl TracePin {
 
 impl Drop for TracePin {
     fn drop(&mut self) {
+        let mut compact = None;
         let remove_empty = match self.shared.traces.get_mut(&self.trace_id) {
             Some(mut entry) => {
                 entry.pins = entry.pins.saturating_sub(1);
                 if entry.pins == 0 {
                     // Nobody listens any more: spare the insert path the wake-up.
                     entry.waker = None;
+                    if entry.has_open_spans() {
+                        compact = Some(super::QueueItem {
+                            seq: entry.seq,
+                            at: super::now(),
+                            trace_id: self.trace_id,
+                        });
+                    }
                     entry.is_empty()
                 } else {
                     false
@@ -56,6 +64,10 @@ impl Drop for TracePin {
             }
             None => false,
         };
+        // After the guard is dropped: the compaction queue comes before a map shard.
+        if let Some(item) = compact {
+            self.shared.queue_compaction(item);
+        }
         if remove_empty {
             // The trace never received a span: drop the placeholder the pin created.
             self.shared.traces.remove_if(&self.trace_id, |_, entry| entry.pins == 0 && entry.is_empty());
@@ -76,12 +88,28 @@ pub(super) async fn wait(
     // deadline, so a trace arriving in many small exports is not decoded once per export.
     // `checked`: the span count the last check saw, with its snapshot and problems.
     let mut checked: Option<(usize, Trace, Vec<String>)> = None;
+    let cap = store.shared.config.trace_cap();
+    let judged = |trace: Trace, complete: bool, missing: Vec<String>, last_update, refused: u32| {
+        let mut warnings = Vec::new();
+        if refused > 0 {
+            warnings.push(format!(
+                "{refused} {} of this trace {} refused: an awaited trace may hold at most {} spans and {} bytes \
+                 (--max-spans and --max-memory over {}), so the judgement saw the trace without them",
+                if refused == 1 { "span" } else { "spans" },
+                if refused == 1 { "was" } else { "were" },
+                cap.spans,
+                cap.bytes,
+                crate::defaults::AWAITED_TRACE_SHARE,
+            ));
+        }
+        WaitOutcome { trace: Some(trace), complete, missing, last_span_at: Some(last_update), warnings }
+    };
     loop {
         // Arm before looking, so an insert after the look cannot slip past.
         woken.borrow_and_update();
         let now = TokioInstant::now();
         let deadline = match store.shared.peek(trace_id, options.trigger_span_id) {
-            Some(Peek { n_spans, last_update, arrived: true }) => {
+            Some(Peek { n_spans, last_update, arrived: true, refused }) => {
                 let last = TokioInstant::from_std(last_update);
                 // The earliest a judgement can be due: settle without problems, grace with.
                 let first_due = last + options.settle.min(options.grace);
@@ -110,6 +138,7 @@ pub(super) async fn wait(
                             complete,
                             std::mem::take(problems),
                             last_update,
+                            refused,
                         );
                     }
                     if now >= timeout_at {
@@ -121,7 +150,7 @@ pub(super) async fn wait(
                                 options.settle.as_millis()
                             ));
                         }
-                        return judged(std::mem::take(trace), false, problems, last_update);
+                        return judged(std::mem::take(trace), false, problems, last_update, refused);
                     }
                     due.min(timeout_at)
                 }
@@ -133,6 +162,7 @@ pub(super) async fn wait(
                         complete: false,
                         missing: vec![format!("no span of trace {trace_id} arrived before the timeout")],
                         last_span_at: None,
+                        warnings: Vec::new(),
                     };
                 }
                 timeout_at
@@ -157,15 +187,8 @@ pub(super) struct Peek {
     pub(super) last_update: std::time::Instant,
     /// Whether a span other than the trigger span is present.
     pub(super) arrived: bool,
-}
-
-fn judged(
-    trace: Trace,
-    complete: bool,
-    missing: Vec<String>,
-    last_update: std::time::Instant,
-) -> WaitOutcome {
-    WaitOutcome { trace: Some(trace), complete, missing, last_span_at: Some(last_update) }
+    /// Spans refused because the trace reached its cap while awaited.
+    pub(super) refused: u32,
 }
 
 /// Rules 1 and 2 over the span tree: a root (the trigger span, or a span without a parent,

@@ -1,0 +1,121 @@
+//! Compaction of traces at rest (issue 12, item 2): once a trace has had no new span for
+//! `compact_after` (about the settle window, so that a waited-on trace is judged from its
+//! open bytes first), its wire bytes are compressed into one block
+//! ([`super::entry::Packed`]). Reads decode it transparently; a span arriving afterwards is
+//! stored in an open segment beside the block, and the trace is compacted again once quiet.
+//!
+//! Driven by deadlines: every insert that stores spans queues an item, and the background
+//! task sleeps until the oldest falls due. Under memory pressure (above three quarters of
+//! `max_memory`) it compacts the least recently updated traces without waiting, so that the
+//! bound is kept by compacting where it can be rather than by evicting. No map guard is
+//! held while compressing: the spans are copied out, compressed, and swapped in only if the
+//! trace did not change meanwhile (its `seq`).
+
+use std::sync::atomic::Ordering;
+use std::time::Instant;
+
+use super::{QueueItem, Shared};
+
+/// Traces compacted per turn of the background task before it yields to the receivers.
+const BATCH: usize = 256;
+
+/// When the background task should compact again.
+pub(super) enum Next {
+    /// More items are due now.
+    Now,
+    /// The oldest item falls due then.
+    At(Instant),
+    /// Nothing is queued.
+    Idle,
+}
+
+/// What happened to one item.
+enum Compaction {
+    Done,
+    /// Out of date, or nothing new to compact.
+    Stale,
+    /// Being waited on: judged first, compacted later.
+    Pinned,
+}
+
+impl Shared {
+    /// Compacts up to [`BATCH`] due traces (any, oldest first, under memory pressure).
+    pub(super) fn compact_due(&self, now: Instant) -> Next {
+        let wait = self.config.compact_after;
+        let pressure = {
+            let queue = self.lock_queue();
+            self.under_pressure(self.index_bytes(&queue))
+        };
+        let items: Vec<QueueItem> = {
+            let mut compact_queue = self.lock_compact_queue();
+            let mut items = Vec::new();
+            while items.len() < BATCH {
+                let Some(&item) = compact_queue.front() else { break };
+                let due = item.at.checked_add(wait).is_some_and(|due| due <= now);
+                if !due && !pressure {
+                    break;
+                }
+                compact_queue.pop_front();
+                items.push(item);
+            }
+            items
+        };
+        let mut requeue = Vec::new();
+        let mut progressed = false;
+        for &item in &items {
+            match self.compact_one(item) {
+                Compaction::Done | Compaction::Stale => progressed = true,
+                // Looked at again a window later, after the judgement it waits for.
+                Compaction::Pinned => requeue.push(QueueItem { at: now, ..item }),
+            }
+        }
+        let mut compact_queue = self.lock_compact_queue();
+        compact_queue.extend(requeue);
+        // A burst leaves a large buffer behind; give most of it back once drained.
+        if compact_queue.is_empty() {
+            compact_queue.shrink_to_fit();
+        } else if compact_queue.capacity() > 4096 && compact_queue.len() < compact_queue.capacity() / 4 {
+            let len = compact_queue.len();
+            compact_queue.shrink_to(len * 2);
+        }
+        if items.len() == BATCH && progressed {
+            return Next::Now;
+        }
+        match compact_queue.front() {
+            Some(item) => item.at.checked_add(wait).map_or(Next::Idle, Next::At),
+            None => Next::Idle,
+        }
+    }
+
+    fn compact_one(&self, item: QueueItem) -> Compaction {
+        let stored = {
+            let Some(entry) = self.traces.get(&item.trace_id) else { return Compaction::Stale };
+            if entry.seq != item.seq || !entry.has_open_spans() {
+                return Compaction::Stale;
+            }
+            if entry.pins > 0 {
+                return Compaction::Pinned;
+            }
+            entry.stored()
+        };
+        let packed = stored.compact();
+        let delta = {
+            let Some(mut entry) = self.traces.get_mut(&item.trace_id) else { return Compaction::Stale };
+            if entry.seq != item.seq {
+                // Spans arrived meanwhile; their insert queued a newer item.
+                return Compaction::Stale;
+            }
+            entry.swap_in(packed)
+        };
+        self.counters.memory_bytes.fetch_add(delta as i64, Ordering::Relaxed);
+        self.counters.traces_compacted.fetch_add(1, Ordering::Relaxed);
+        Compaction::Done
+    }
+
+    /// Queues a trace whose last wait just ended, since compaction passed it over while it
+    /// was pinned (or eviction's requeue made its item out of date).
+    pub(super) fn queue_compaction(&self, item: QueueItem) {
+        self.lock_compact_queue().push_back(item);
+        self.background.notify_one();
+    }
+}
