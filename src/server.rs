@@ -17,6 +17,7 @@ use tonic::transport::server::TcpIncoming;
 
 use crate::auth::RequireBearer;
 use crate::defaults;
+use crate::ingest::metrics::{Metrics, Transport};
 use crate::ingest::{self, Admission};
 use crate::store::{StoreConfig, StoreGuard, TraceStore};
 
@@ -190,6 +191,7 @@ pub async fn start_with_store(
     extra: Routes,
 ) -> Result<RunningServer, Error> {
     let admission = Admission::new(config.max_concurrent_exports);
+    let metrics = Metrics::new();
     let auth = RequireBearer::new(config.auth_token.as_deref());
 
     let grpc_listener = bind(config.grpc_addr).await?;
@@ -203,6 +205,8 @@ pub async fn start_with_store(
         .initial_stream_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
         // One layer guards every service on the port, the control API included.
+        // Outermost, so that refusals by the token check are timed and counted too.
+        .layer(metrics.layer(Transport::Grpc, ingest::grpc::EXPORT_PATH))
         .layer(InterceptorLayer::new(auth.clone()))
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, async {
@@ -219,7 +223,10 @@ pub async fn start_with_store(
         }
     };
     let http_addr = local_addr(&http_listener, config.http_addr)?;
-    let router = ingest::http::router(store.clone(), admission.clone(), config.max_message_size, auth);
+    let router =
+        ingest::http::router(store.clone(), admission.clone(), config.max_message_size, auth.clone())
+            .layer(metrics.layer(Transport::Http, ingest::http::TRACES_PATH))
+            .merge(metrics.router(store.clone(), auth));
     let (http_stop, http_stopped) = oneshot::channel::<()>();
     let http_server = axum::serve(http_listener, router).with_graceful_shutdown(async {
         let _ = http_stopped.await;

@@ -11,6 +11,7 @@
 
 pub mod grpc;
 pub mod http;
+pub mod metrics;
 
 use std::sync::Arc;
 
