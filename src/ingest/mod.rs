@@ -28,8 +28,9 @@ pub enum Error {
     /// The body is not a valid OTLP request (protobuf or JSON).
     #[error(transparent)]
     Decode(#[from] otlp::Error),
-    #[error("unsupported content type {0:?}, expected application/x-protobuf or application/json")]
-    ContentType(String),
+    /// The sent type is not quoted back: the answer would reflect whatever a client put there.
+    #[error("unsupported content type, expected application/x-protobuf or application/json")]
+    ContentType,
     #[error("unsupported content encoding {0:?}, expected gzip or identity")]
     ContentEncoding(String),
     #[error("malformed gzip body: {0}")]
@@ -51,7 +52,7 @@ impl Error {
         match self {
             Error::Decode(_) | Error::Gzip(_) | Error::Body(_) => tonic::Status::invalid_argument(message),
             Error::Unauthenticated => tonic::Status::unauthenticated(message),
-            Error::ContentType(_) | Error::ContentEncoding(_) => tonic::Status::unimplemented(message),
+            Error::ContentType | Error::ContentEncoding(_) => tonic::Status::unimplemented(message),
             Error::TooLarge { .. } => tonic::Status::resource_exhausted(message),
             Error::Overloaded => tonic::Status::unavailable(message),
         }
@@ -72,7 +73,7 @@ impl Error {
         match self {
             Error::Decode(_) | Error::Gzip(_) | Error::Body(_) => StatusCode::BAD_REQUEST,
             Error::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Error::ContentType(_) | Error::ContentEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::ContentType | Error::ContentEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Overloaded => StatusCode::SERVICE_UNAVAILABLE,
         }
