@@ -21,6 +21,7 @@ use tonic::service::{InterceptorLayer, Routes};
 
 use crate::auth::RequireBearer;
 use crate::defaults;
+use crate::ingest::metrics::{Metrics, Transport};
 use crate::ingest::{self, Admission};
 use crate::store::{StoreConfig, StoreGuard, TraceStore};
 use crate::tls;
@@ -251,6 +252,7 @@ pub async fn start_with_store(
         config.max_receive_bytes.max(config.max_message_size),
         config.timeouts.body_read,
     );
+    let metrics = Metrics::new();
     let auth = RequireBearer::new(config.auth_token.as_deref());
     let (grpc_tls, http_tls) = tls::listener_configs(config.tls.as_ref())?;
 
@@ -267,6 +269,8 @@ pub async fn start_with_store(
         // A request waiting on the server (WaitTrace) keeps its connection from going idle.
         .layer(listen::TrackInFlightLayer)
         // One layer guards every service on the port, the control API included.
+        // Outermost, so that refusals by the token check are timed and counted too.
+        .layer(metrics.layer(Transport::Grpc, ingest::grpc::EXPORT_PATH))
         .layer(InterceptorLayer::new(auth.clone()))
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, async {
@@ -286,6 +290,8 @@ pub async fn start_with_store(
     let http_addr = local_addr(&http_listener, config.http_addr)?;
     let router =
         ingest::http::router(store.clone(), admission.clone(), config.max_message_size, auth.clone())
+            .layer(metrics.layer(Transport::Http, ingest::http::TRACES_PATH))
+            .merge(metrics.router(store.clone(), auth.clone()))
             .merge(crate::web::router(store.clone(), config.runs.clone(), auth));
     let (http_stop, http_stopped) = oneshot::channel::<()>();
     let http_server =

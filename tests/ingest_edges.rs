@@ -556,3 +556,26 @@ async fn json_nesting_past_the_protobuf_limit_is_refused_and_the_limit_reads_bac
     assert_eq!(server.store().stats().spans_rejected, 0);
     server.shutdown().await.expect("clean shutdown");
 }
+
+/// Issue 13: the 415 answer quoted the sender's `Content-Type` back, so whatever a client
+/// (or someone forging one) put there came back in the body. It now lists the supported
+/// types and echoes nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn unsupported_content_type_is_not_echoed() {
+    let server = start_server(ServerConfig::ephemeral()).await;
+    let response = reqwest::Client::new()
+        .post(format!("http://{}/v1/traces", server.http_addr()))
+        .header("content-type", "text/html; probe=<script>echoed</script>")
+        .body("hello")
+        .send()
+        .await
+        .expect("request");
+    assert_eq!(response.status().as_u16(), 415);
+    let text = response.text().await.expect("body");
+    assert!(!text.contains("echoed") && !text.contains("text/html"), "the answer echoes the type: {text:?}");
+    assert!(
+        text.contains("expected application/x-protobuf or application/json"),
+        "the answer lists the supported types: {text:?}"
+    );
+    server.shutdown().await.expect("clean shutdown");
+}

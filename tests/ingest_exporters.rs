@@ -213,3 +213,140 @@ async fn exporters_with_the_auth_token_get_in() {
     }
     server.shutdown().await.expect("clean shutdown");
 }
+
+/// `GET /metrics` with `token`: the status and, on success, every sample by its name and
+/// labels as written (`tracecheck_spans_held`, `tracecheck_export_requests_total{...}`).
+async fn scrape(server: &RunningServer, token: Option<&str>) -> (u16, HashMap<String, f64>) {
+    let mut request = reqwest::Client::new().get(format!("http://{}/metrics", server.http_addr()));
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let response = request.send().await.expect("scrape");
+    let status = response.status().as_u16();
+    let text = response.text().await.expect("metrics body");
+    if status != 200 {
+        return (status, HashMap::new());
+    }
+    let samples = text
+        .lines()
+        .filter(|line| !line.starts_with('#') && !line.is_empty())
+        .map(|line| {
+            let (name, value) = line.rsplit_once(' ').expect("a sample line is `name value`");
+            (name.to_string(), value.parse().unwrap_or_else(|_| panic!("a number in {line:?}")))
+        })
+        .collect();
+    (status, samples)
+}
+
+/// POSTs an OTLP/JSON body to `/v1/traces`, returning the status.
+async fn post_json(server: &RunningServer, token: Option<&str>, body: &str) -> u16 {
+    let mut request = reqwest::Client::new()
+        .post(format!("http://{}/v1/traces", server.http_addr()))
+        .header("content-type", "application/json")
+        .body(body.to_string());
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    request.send().await.expect("export").status().as_u16()
+}
+
+/// Scrapes until `name` reads `value` (each scrape a real request; no sleeping), for a gauge
+/// that follows a connection on another socket.
+async fn scrape_until(server: &RunningServer, token: &str, name: &str, value: f64) {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    loop {
+        let (_, samples) = scrape(server, Some(token)).await;
+        if samples.get(name) == Some(&value) {
+            return;
+        }
+        assert!(tokio::time::Instant::now() < deadline, "{name} never read {value}: {samples:?}");
+        tokio::task::yield_now().await;
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn metrics_count_real_exports_and_need_the_token() {
+    use tokio::io::AsyncWriteExt;
+    let token = "s3cret";
+    let config = ServerConfig { auth_token: Some(token.into()), ..ServerConfig::ephemeral() };
+    let server = start_server(config).await;
+    assert_eq!(scrape(&server, None).await.0, 401, "no token, no metrics");
+    assert_eq!(scrape(&server, Some("wrong")).await.0, 401, "wrong token, no metrics");
+    let (status, before) = scrape(&server, Some(token)).await;
+    assert_eq!(status, 200);
+    assert_eq!(before["tracecheck_spans_received_total"], 0.0);
+    assert_eq!(before["tracecheck_export_requests_total{transport=\"grpc\",outcome=\"ok\"}"], 0.0);
+
+    // Real exporters: three spans over each transport.
+    export_trace(Transport::Grpc, &server, Some(token)).await;
+    export_trace(Transport::HttpJson, &server, Some(token)).await;
+    // One span twice (a duplicate), one with an invalid trace ID, one without the token, and
+    // one while every admission slot is taken.
+    let body = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[
+        {"traceId":"5b8efff798038103d269b633813fc60c","spanId":"0000000000000001","name":"a"},
+        {"traceId":"00000000000000000000000000000000","spanId":"0000000000000002","name":"bad"}]}]}]}"#;
+    assert_eq!(post_json(&server, Some(token), body).await, 200);
+    assert_eq!(post_json(&server, Some(token), body).await, 200);
+    assert_eq!(post_json(&server, None, body).await, 401);
+    {
+        let _all = server.admission().hold_all().await;
+        assert_eq!(post_json(&server, Some(token), body).await, 503);
+    }
+    // A wait in progress.
+    let store = server.store().clone();
+    let awaited = TraceId([7; 16]);
+    let waiting = tokio::spawn(async move {
+        let options = tracecheck::store::WaitOptions {
+            settle: std::time::Duration::from_secs(60),
+            grace: std::time::Duration::from_secs(60),
+            timeout: std::time::Duration::from_secs(60),
+            started: std::time::Instant::now(),
+            trigger_span_id: None,
+        };
+        store.wait(awaited, &options, &|_| Vec::new()).await
+    });
+    server.store().waiting_on(awaited).await;
+
+    let (_, after) = scrape(&server, Some(token)).await;
+    let stats = server.store().stats();
+    assert_eq!(after["tracecheck_spans_received_total"], 8.0, "3 + 3 + 1 + 1");
+    assert_eq!(after["tracecheck_spans_stored_total"], 7.0);
+    assert_eq!(after["tracecheck_spans_duplicate_total"], 1.0);
+    assert_eq!(after["tracecheck_spans_refused_total{reason=\"invalid\"}"], 2.0);
+    assert_eq!(after["tracecheck_spans_held"], 7.0);
+    assert_eq!(after["tracecheck_traces_held"], 3.0);
+    assert_eq!(after["tracecheck_memory_bytes"], stats.memory_bytes as f64);
+    assert!(after["tracecheck_memory_bytes"] > 0.0);
+    assert_eq!(after["tracecheck_spans_evicted_total"], 0.0);
+    assert_eq!(after["tracecheck_waits_active"], 1.0);
+    let requests = |transport: &str, outcome: &str| {
+        after[&format!("tracecheck_export_requests_total{{transport=\"{transport}\",outcome=\"{outcome}\"}}")]
+    };
+    assert_eq!(requests("grpc", "ok"), 1.0);
+    assert_eq!(requests("http", "ok"), 3.0);
+    assert_eq!(requests("http", "unauthenticated"), 1.0);
+    assert_eq!(requests("http", "overloaded"), 1.0);
+    for (transport, n_requests) in [("grpc", 1.0), ("http", 5.0)] {
+        let histogram = "tracecheck_export_request_duration_seconds";
+        assert_eq!(after[&format!("{histogram}_count{{transport=\"{transport}\"}}")], n_requests);
+        assert_eq!(
+            after[&format!("{histogram}_bucket{{transport=\"{transport}\",le=\"+Inf\"}}")],
+            n_requests
+        );
+        assert!(after[&format!("{histogram}_sum{{transport=\"{transport}\"}}")] > 0.0);
+        assert_eq!(after[&format!("tracecheck_exports_in_flight{{transport=\"{transport}\"}}")], 0.0);
+    }
+    waiting.abort();
+
+    // A stalled upload is in flight until its connection goes, and the gauge comes back down.
+    let mut stalled = tokio::net::TcpStream::connect(server.http_addr()).await.expect("connect");
+    let head = format!(
+        "POST /v1/traces HTTP/1.1\r\nhost: x\r\nauthorization: Bearer {token}\r\n\
+         content-type: application/json\r\ncontent-length: 1000\r\n\r\n{{\"resourceSpans\":"
+    );
+    stalled.write_all(head.as_bytes()).await.expect("send the head");
+    scrape_until(&server, token, "tracecheck_exports_in_flight{transport=\"http\"}", 1.0).await;
+    drop(stalled);
+    scrape_until(&server, token, "tracecheck_exports_in_flight{transport=\"http\"}", 0.0).await;
+    server.shutdown().await.expect("clean shutdown");
+}

@@ -24,7 +24,8 @@ use crate::store::TraceStore;
 
 /// The gRPC service name of OTLP trace export.
 pub const SERVICE_NAME: &str = "opentelemetry.proto.collector.trace.v1.TraceService";
-const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+/// The path of its one method.
+pub const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
 
 /// The OTLP trace service; add it to a tonic server (or `tonic::service::Routes`).
 #[derive(Clone)]

@@ -155,7 +155,7 @@ fn request_encoding(headers: &HeaderMap) -> Result<Encoding, Error> {
     match essence.as_str() {
         "application/x-protobuf" | "application/protobuf" => Ok(Encoding::Protobuf),
         "application/json" => Ok(Encoding::Json),
-        _ => Err(Error::ContentType(content_type.to_string())),
+        _ => Err(Error::ContentType),
     }
 }
 

@@ -11,6 +11,7 @@
 
 pub mod grpc;
 pub mod http;
+pub mod metrics;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -29,8 +30,9 @@ pub enum Error {
     /// The body is not a valid OTLP request (protobuf or JSON).
     #[error(transparent)]
     Decode(#[from] otlp::Error),
-    #[error("unsupported content type {0:?}, expected application/x-protobuf or application/json")]
-    ContentType(String),
+    /// The sent type is not quoted back: the answer would reflect whatever a client put there.
+    #[error("unsupported content type, expected application/x-protobuf or application/json")]
+    ContentType,
     #[error("unsupported content encoding {0:?}, expected gzip or identity")]
     ContentEncoding(String),
     #[error("malformed gzip body: {0}")]
@@ -60,7 +62,7 @@ impl Error {
                 tonic::Status::invalid_argument(message)
             }
             Error::Unauthenticated => tonic::Status::unauthenticated(message),
-            Error::ContentType(_) | Error::ContentEncoding(_) => tonic::Status::unimplemented(message),
+            Error::ContentType | Error::ContentEncoding(_) => tonic::Status::unimplemented(message),
             Error::TooLarge { .. } => tonic::Status::resource_exhausted(message),
             Error::Overloaded | Error::ReceiveBudget { .. } => tonic::Status::unavailable(message),
             Error::BodyTimeout(_) => tonic::Status::deadline_exceeded(message),
@@ -84,7 +86,7 @@ impl Error {
                 StatusCode::BAD_REQUEST
             }
             Error::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Error::ContentType(_) | Error::ContentEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Error::ContentType | Error::ContentEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
             Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
             Error::Overloaded | Error::ReceiveBudget { .. } => StatusCode::SERVICE_UNAVAILABLE,
             Error::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,

@@ -6,7 +6,7 @@ use std::future::Future;
 use std::pin::Pin;
 
 use crate::lang::{unmatched_selectors, Selector};
-use crate::model::{Span, Trace, TraceId};
+use crate::model::{AttributeValue, KeyValue, Span, Trace, TraceId};
 use crate::report::RunReport;
 use crate::store::{TraceStore, WaitOptions, WaitOutcome};
 
@@ -86,6 +86,38 @@ impl TraceSource for LocalSource {
     }
 }
 
+/// The longest string attribute (in bytes) of the trigger span sent to a server: a response
+/// body and its headers at this size each stay well under the server's default message limit
+/// (16 MiB), which would otherwise refuse the span and fail the run. The run judges its own
+/// full copy ([`crate::model::Trace::place_trigger_span`] replaces the stored one), so only
+/// what the server keeps (`traces get`) is cut.
+pub const REMOTE_TRIGGER_ATTRIBUTE_LIMIT: usize = 4 * 1024 * 1024;
+
+/// `span` with every string attribute longer than [`REMOTE_TRIGGER_ATTRIBUTE_LIMIT`] cut to
+/// it, at a character boundary.
+fn truncated_for_server(mut span: Span) -> Span {
+    let too_long = |kv: &KeyValue| matches!(&kv.value, AttributeValue::String(text) if text.len() > REMOTE_TRIGGER_ATTRIBUTE_LIMIT);
+    if !span.attributes.iter().any(too_long) {
+        return span;
+    }
+    span.attributes = span
+        .attributes
+        .iter()
+        .map(|kv| match &kv.value {
+            AttributeValue::String(text) if text.len() > REMOTE_TRIGGER_ATTRIBUTE_LIMIT => {
+                let mut end = REMOTE_TRIGGER_ATTRIBUTE_LIMIT;
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                tracing::debug!(key = %kv.key, len = text.len(), "trigger span attribute truncated for the server");
+                KeyValue { key: kv.key.clone(), value: AttributeValue::from(&text[..end]) }
+            }
+            _ => kv.clone(),
+        })
+        .collect();
+    span
+}
+
 /// A running `tracecheck serve`, over its control API: the server waits with the same rules
 /// and applies rule 3 to the selector texts it is sent.
 #[derive(Clone)]
@@ -95,7 +127,7 @@ pub struct RemoteSource {
 
 impl TraceSource for RemoteSource {
     fn insert_trigger_span(&self, span: Span) -> BoxFuture<'_, Result<(), SourceError>> {
-        Box::pin(async move { Ok(self.client.export(&[span]).await?) })
+        Box::pin(async move { Ok(self.client.export(&[truncated_for_server(span)]).await?) })
     }
 
     fn wait<'a>(

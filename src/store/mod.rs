@@ -463,6 +463,11 @@ impl TraceStore {
         self.shared.traces.get(&trace_id).map_or(0, |entry| entry.pins)
     }
 
+    /// How many waits are in progress, over all traces (for `/metrics`).
+    pub fn waits_active(&self) -> u64 {
+        self.shared.traces.iter().map(|entry| u64::from(entry.pins)).sum()
+    }
+
     /// Resolves once at least one wait pins this trace: lets tests and tools act strictly
     /// after a waiter is registered, without sleeping.
     pub async fn waiting_on(&self, trace_id: TraceId) {
