@@ -229,18 +229,22 @@ async fn traces_cli_functions_print_pretty_and_json() {
     let trace_hex = tid(1).to_string();
 
     let mut out = Vec::new();
-    traces::list(&server.url, None, 0, ViewFormat::Pretty, &mut out).await.expect("list");
+    traces::list(std::slice::from_ref(&server.url), None, 0, ViewFormat::Pretty, &mut out)
+        .await
+        .expect("list");
     let text = String::from_utf8(out).expect("utf-8");
     assert!(text.contains(&trace_hex) && text.contains("POST /users") && text.contains("users"), "{text}");
 
     let mut out = Vec::new();
-    traces::list(&server.url, None, 0, ViewFormat::Json, &mut out).await.expect("list");
+    traces::list(std::slice::from_ref(&server.url), None, 0, ViewFormat::Json, &mut out).await.expect("list");
     let json: serde_json::Value = serde_json::from_slice(&out).expect("json");
     assert_eq!(json["traces"][0]["trace_id"], trace_hex.as_str());
     assert_eq!(json["traces"][0]["span_count"], 3);
 
     let mut out = Vec::new();
-    traces::get(&server.url, None, &trace_hex, ViewFormat::Pretty, false, &mut out).await.expect("get");
+    traces::get(std::slice::from_ref(&server.url), None, &trace_hex, ViewFormat::Pretty, false, &mut out)
+        .await
+        .expect("get");
     let text = String::from_utf8(out).expect("utf-8");
     let lines: Vec<&str> = text.lines().collect();
     assert_eq!(lines.len(), 4, "{text}");
@@ -250,9 +254,16 @@ async fn traces_cli_functions_print_pretty_and_json() {
     assert!(!text.contains('\x1b'), "no colour when asked for none");
 
     let mut out = Vec::new();
-    traces::get(&server.url, None, &trace_hex.to_uppercase(), ViewFormat::Json, false, &mut out)
-        .await
-        .expect("get");
+    traces::get(
+        std::slice::from_ref(&server.url),
+        None,
+        &trace_hex.to_uppercase(),
+        ViewFormat::Json,
+        false,
+        &mut out,
+    )
+    .await
+    .expect("get");
     let json: serde_json::Value = serde_json::from_slice(&out).expect("json");
     let spans = json["spans"].as_array().expect("spans");
     assert_eq!(spans.len(), 3);
@@ -267,10 +278,19 @@ async fn traces_cli_functions_print_pretty_and_json() {
     );
     assert_eq!(spans[1]["status"]["code"], "error");
 
-    let missing =
-        traces::get(&server.url, None, &tid(7).to_string(), ViewFormat::Json, false, &mut Vec::new()).await;
+    let missing = traces::get(
+        std::slice::from_ref(&server.url),
+        None,
+        &tid(7).to_string(),
+        ViewFormat::Json,
+        false,
+        &mut Vec::new(),
+    )
+    .await;
     assert!(matches!(missing, Err(traces::Error::TraceNotFound(id)) if id == tid(7)));
-    let bad = traces::get(&server.url, None, "xyz", ViewFormat::Json, false, &mut Vec::new()).await;
+    let bad =
+        traces::get(std::slice::from_ref(&server.url), None, "xyz", ViewFormat::Json, false, &mut Vec::new())
+            .await;
     assert!(matches!(&bad, Err(error) if error.is_bad_input()), "{bad:?}");
 }
 

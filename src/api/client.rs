@@ -65,6 +65,27 @@ impl RemoteClient {
         Ok(RemoteClient { url, inner, otlp })
     }
 
+    /// Connects to every one of `urls` at once (the instances behind a trace-ID load
+    /// balancer), in their order; the first that cannot be reached fails the lot, named.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`RemoteClient::connect`], and [`Error::InvalidUrl`] for an empty list or a
+    /// URL listed twice (every trace would be found on "two" instances).
+    pub async fn connect_all(urls: &[String], auth_token: Option<&str>) -> Result<Vec<RemoteClient>, Error> {
+        let invalid =
+            |url: &str, reason: &str| Error::InvalidUrl { url: url.to_string(), reason: reason.into() };
+        if urls.is_empty() {
+            return Err(invalid("", "no server given"));
+        }
+        for (i, url) in urls.iter().enumerate() {
+            if urls[..i].iter().any(|earlier| normalise_url(earlier) == normalise_url(url)) {
+                return Err(invalid(url, "listed twice"));
+            }
+        }
+        futures::future::try_join_all(urls.iter().map(|url| RemoteClient::connect(url, auth_token))).await
+    }
+
     /// Sends spans to the server's OTLP receiver (the runner's trigger span).
     pub async fn export(&self, spans: &[Span]) -> Result<(), Error> {
         let trace = Trace::new(

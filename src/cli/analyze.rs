@@ -128,14 +128,14 @@ pub fn analyze_stored(
     analyze_trace(&trace, config, options, out)
 }
 
-/// `tracecheck analyze TRACE_ID --server URL`: loads the Analyzer file (if any), fetches
-/// the trace from a running `tracecheck serve`, lints it and prints the verdict; returns
+/// `tracecheck analyze TRACE_ID --server URL[,URL...]`: loads the Analyzer file (if any),
+/// fetches the trace from the running `tracecheck serve` that holds it, lints it and prints the verdict; returns
 /// whether it passed.
 ///
 /// # Errors
 /// See [`Error`].
 pub async fn analyze_remote(
-    server: &str,
+    servers: &[String],
     auth_token: Option<&str>,
     trace_id: &str,
     analyzer_file: Option<&Path>,
@@ -144,7 +144,7 @@ pub async fn analyze_remote(
 ) -> Result<bool, Error> {
     let trace_id = traces::parse_trace_id(trace_id)?;
     let config = load_config(analyzer_file)?;
-    let trace = traces::fetch(server, auth_token, trace_id).await?;
+    let trace = traces::fetch(servers, auth_token, trace_id).await?;
     analyze_trace(&trace, &config, options, out)
 }
 

@@ -73,9 +73,10 @@ pub struct ServeArgs {
 
 #[derive(ClapArgs)]
 pub struct ClientArgs {
-    /// A running `tracecheck serve` (its gRPC address).
-    #[arg(long, env = "TRACECHECK_SERVER", default_value = defaults::DEFAULT_SERVER_URL)]
-    pub server: String,
+    /// A running `tracecheck serve` (its gRPC address); several (repeated or comma-separated)
+    /// are all asked, as the instances behind a trace-ID load balancer.
+    #[arg(long, env = "TRACECHECK_SERVER", default_value = defaults::DEFAULT_SERVER_URL, value_delimiter = ',')]
+    pub server: Vec<String>,
     /// Bearer token for a server started with --auth-token.
     #[arg(long, env = "TRACECHECK_AUTH_TOKEN")]
     pub auth_token: Option<String>,
@@ -89,9 +90,10 @@ pub struct RunArgs {
     /// A VariableSet/Environment file with the starting variables.
     #[arg(long, env = "TRACECHECK_VARS")]
     pub vars: Option<PathBuf>,
-    /// Use a running `tracecheck serve` instead of the embedded ingestor.
-    #[arg(long, env = "TRACECHECK_SERVER")]
-    pub server: Option<String>,
+    /// Use a running `tracecheck serve` instead of the embedded ingestor; several (repeated
+    /// or comma-separated) are all asked, as the instances behind a trace-ID load balancer.
+    #[arg(long, env = "TRACECHECK_SERVER", value_delimiter = ',')]
+    pub server: Vec<String>,
     /// Bearer token for --server.
     #[arg(long, env = "TRACECHECK_AUTH_TOKEN")]
     pub auth_token: Option<String>,

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use files::{load, run_files, Inputs, LoadError, RunFiles};
-pub use source::{BoxFuture, LocalSource, RemoteSource, SourceError, TraceSource};
+pub use source::{BoxFuture, LocalSource, RemoteSource, ShardedSource, SourceError, TraceSource};
 pub use step::{trigger_span, StepError, StepRun};
 
 use crate::analyze::{AnalyzerConfig, Gate, DEFAULT_REQUIRED_GATES};

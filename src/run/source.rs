@@ -1,9 +1,14 @@
-//! Where the runner gets its traces: the in-process store, or a running `tracecheck serve`
-//! over the control API. Both apply the same completeness rules; the remote one applies
-//! rule 3 on the server, which parses the selectors it is sent.
+//! Where the runner gets its traces: the in-process store, a running `tracecheck serve`
+//! over the control API, or several of them behind a trace-ID load balancer. All apply the
+//! same completeness rules; the remote ones apply rule 3 on the server, which parses the
+//! selectors it is sent.
 
+use std::collections::HashMap;
 use std::future::Future;
 use std::pin::Pin;
+use std::sync::Mutex;
+
+use futures::stream::{FuturesUnordered, StreamExt as _};
 
 use crate::lang::{unmatched_selectors, Selector};
 use crate::model::{Span, TraceId};
@@ -98,6 +103,85 @@ impl TraceSource for RemoteSource {
     fn span_count(&self, _trace_id: TraceId) -> BoxFuture<'_, Option<usize>> {
         // Asking the server a few times a second only to draw a progress line is not worth
         // the traffic; the line shows the elapsed time alone.
+        Box::pin(async { None })
+    }
+}
+
+/// Several `tracecheck serve` instances behind a trace-ID load balancer (the Collector's
+/// `loadbalancing` exporter with `routing_key: traceID`): each trace lives on exactly one of
+/// them, and which one is known only once its spans arrive.
+///
+/// The trigger span is held back until the wait has found the instance that holds the trace,
+/// then sent there alone. Sending it to every instance up front would leave a one-span
+/// fragment of the trace on all the others (`traces get` would find it N times, and each
+/// fragment would live until its TTL). Rule 1 ("has a root") does not need it on the server:
+/// the wait names the trigger span as assumed present, so the app's root, whose parent it
+/// is, counts as rooted, exactly as when the single server holds the span already.
+pub struct ShardedSource {
+    clients: Vec<crate::api::RemoteClient>,
+    /// Trigger spans awaiting the instance that holds their trace (runs may be parallel).
+    pending: Mutex<HashMap<TraceId, Span>>,
+}
+
+impl ShardedSource {
+    /// The instances, in `--server` order (at least one).
+    pub fn new(clients: Vec<crate::api::RemoteClient>) -> Self {
+        ShardedSource { clients, pending: Mutex::new(HashMap::new()) }
+    }
+
+    fn take_pending(&self, trace_id: TraceId) -> Option<Span> {
+        self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&trace_id)
+    }
+}
+
+impl TraceSource for ShardedSource {
+    fn insert_trigger_span(&self, span: Span) -> BoxFuture<'_, Result<(), SourceError>> {
+        self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(span.trace_id, span);
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Waits on every instance at once. The first to answer with the trace (judged complete,
+    /// or judged as it is after the grace) holds it and wins; the other waits are dropped,
+    /// which cancels them on their servers. An instance answering "nothing here" at the
+    /// timeout only counts when none has the trace. An instance that fails fails the wait,
+    /// naming it: it may be the one that holds the trace.
+    fn wait<'a>(
+        &'a self,
+        trace_id: TraceId,
+        options: &'a WaitOptions,
+        selectors: &'a [Selector],
+    ) -> BoxFuture<'a, Result<WaitOutcome, SourceError>> {
+        Box::pin(async move {
+            let trigger_span = self.take_pending(trace_id);
+            let texts: Vec<String> = selectors.iter().map(ToString::to_string).collect();
+            let texts = &texts;
+            let mut waits: FuturesUnordered<_> = self
+                .clients
+                .iter()
+                .map(|client| async move { (client, client.wait(trace_id, options, texts).await) })
+                .collect();
+            let mut nothing =
+                WaitOutcome { trace: None, complete: false, missing: Vec::new(), last_span_at: None };
+            while let Some((client, result)) = waits.next().await {
+                let outcome = result?;
+                if outcome.trace.is_none() {
+                    nothing = outcome;
+                    continue;
+                }
+                drop(waits);
+                if let Some(span) = trigger_span {
+                    client.export(&[span]).await?;
+                }
+                return Ok(outcome);
+            }
+            // Found nowhere: the trigger span would be the trace's only span, on no instance
+            // in particular, so no instance is sent it (the step reports "no trace received").
+            Ok(nothing)
+        })
+    }
+
+    fn span_count(&self, _trace_id: TraceId) -> BoxFuture<'_, Option<usize>> {
+        // As for one remote server: not worth the traffic, times N.
         Box::pin(async { None })
     }
 }
