@@ -114,9 +114,11 @@ impl TraceSource for RemoteSource {
 /// The trigger span is held back until the wait has found the instance that holds the trace,
 /// then sent there alone. Sending it to every instance up front would leave a one-span
 /// fragment of the trace on all the others (`traces get` would find it N times, and each
-/// fragment would live until its TTL). Rule 1 ("has a root") does not need it on the server:
-/// the wait names the trigger span as assumed present, so the app's root, whose parent it
-/// is, counts as rooted, exactly as when the single server holds the span already.
+/// fragment would live until its TTL). The wait does not need it on the server: rule 1
+/// ("has a root") and rule 2 take the trigger span as assumed present (the wait names it),
+/// so the app's root, whose parent it is, counts as rooted, exactly as when a single server
+/// holds the span already; and the rule 3 selectors that the trigger span meets by itself
+/// (`span[name="Tracetest trigger"]`) are judged here instead of there.
 pub struct ShardedSource {
     clients: Vec<crate::api::RemoteClient>,
     /// Trigger spans awaiting the instance that holds their trace (runs may be parallel).
@@ -153,7 +155,18 @@ impl TraceSource for ShardedSource {
     ) -> BoxFuture<'a, Result<WaitOutcome, SourceError>> {
         Box::pin(async move {
             let trigger_span = self.take_pending(trace_id);
-            let texts: Vec<String> = selectors.iter().map(ToString::to_string).collect();
+            // Rule 3 on the servers: a selector that the trigger span satisfies on its own is
+            // met already (the span goes to the holder with the verdict), and the holder
+            // cannot see that span yet, so it is not sent.
+            let trigger_only = trigger_span
+                .as_ref()
+                .map(|span| crate::model::Trace::new(trace_id, vec![std::sync::Arc::new(span.clone())]));
+            let trigger_view = trigger_only.as_ref().map(crate::lang::TraceView::new);
+            let texts: Vec<String> = selectors
+                .iter()
+                .filter(|selector| !trigger_view.as_ref().is_some_and(|view| selector.matches_any(view)))
+                .map(ToString::to_string)
+                .collect();
             let texts = &texts;
             let mut waits: FuturesUnordered<_> = self
                 .clients
