@@ -296,3 +296,32 @@ async fn an_instance_that_is_down_is_named_and_does_not_hang() {
     assert!(String::from_utf8_lossy(&output.stderr).contains("listed twice"), "{}", describe(&output));
     live.shutdown().await.expect("shutdown");
 }
+
+/// An instance that takes the connection but never speaks HTTP/2 (a hung process, a wrong
+/// port behind a proxy) is named too, within a bounded time.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_instance_that_never_answers_is_named_within_a_bounded_time() {
+    let live = tracecheck::server::start(
+        tracecheck::server::ServerConfig::ephemeral(),
+        tracecheck::serve::control_routes,
+    )
+    .await
+    .expect("server");
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let silent = format!("http://{}", listener.local_addr().expect("addr"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((stream, _)) = listener.accept().await {
+            held.push(stream);
+        }
+    });
+    let servers = format!("http://{},{silent}", live.grpc_addr());
+    let started = Instant::now();
+    let output = run_tracecheck(&["traces", "list", "--server", &servers]).await;
+    let elapsed = started.elapsed();
+    assert_eq!(output.status.code(), Some(1), "{}", describe(&output));
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(stderr.starts_with(&format!("error: cannot connect to {silent}: ")), "{stderr}");
+    assert!(elapsed < Duration::from_secs(20), "took {elapsed:?}");
+    live.shutdown().await.expect("shutdown");
+}

@@ -51,6 +51,13 @@ impl RemoteClient {
         let endpoint = Endpoint::from_shared(url.clone())
             .map_err(|error| Error::InvalidUrl { url: url.clone(), reason: crate::error_chain(&error) })?
             .connect_timeout(crate::defaults::CONTROL_CONNECT_TIMEOUT)
+            // A peer that took the connection but never answers (a hung instance, a port that
+            // is not tracecheck's) would hold every call, a wait for its whole timeout, and
+            // `connect` does not notice it: an HTTP/2 ping unanswered within the connect bound
+            // closes the channel, so the call fails naming the URL.
+            .http2_keep_alive_interval(crate::defaults::CONTROL_CONNECT_TIMEOUT)
+            .keep_alive_timeout(crate::defaults::CONTROL_CONNECT_TIMEOUT)
+            .keep_alive_while_idle(true)
             .tcp_nodelay(true);
         let channel = endpoint
             .connect()
@@ -103,6 +110,11 @@ impl RemoteClient {
     }
 
     fn status_error(&self, status: tonic::Status) -> Error {
+        // A status with a transport error under it is no answer from the server: the
+        // connection failed or went silent (the keep-alive above), so say so.
+        if let Some(transport) = std::error::Error::source(&status) {
+            return Error::Connect { url: self.url.clone(), reason: crate::error_chain(transport) };
+        }
         Error::Status { url: self.url.clone(), status }
     }
 
