@@ -69,6 +69,13 @@ impl RemoteClient {
         let endpoint = Endpoint::from_shared(url.clone())
             .map_err(|error| invalid(crate::error_chain(&error)))?
             .connect_timeout(crate::defaults::CONTROL_CONNECT_TIMEOUT)
+            // A peer that took the connection but never answers (a hung instance, a port that
+            // is not tracecheck's) would hold every call, a wait for its whole timeout, and
+            // `connect` does not notice it: an HTTP/2 ping unanswered within the connect bound
+            // closes the channel, so the call fails naming the URL.
+            .http2_keep_alive_interval(crate::defaults::CONTROL_CONNECT_TIMEOUT)
+            .keep_alive_timeout(crate::defaults::CONTROL_CONNECT_TIMEOUT)
+            .keep_alive_while_idle(true)
             .tcp_nodelay(true);
         // Decided here, never left to the transport: an `https` URL over cleartext would send
         // the token in the clear (issue 13, defect 3).
@@ -95,6 +102,32 @@ impl RemoteClient {
         Ok(RemoteClient { url, inner, otlp })
     }
 
+    /// Connects to every one of `urls` at once (the instances behind a trace-ID load
+    /// balancer), in their order; the first that cannot be reached fails the lot, named.
+    ///
+    /// # Errors
+    ///
+    /// Those of [`RemoteClient::connect`], and [`Error::InvalidUrl`] for an empty list or a
+    /// URL listed twice (every trace would be found on "two" instances).
+    pub async fn connect_all(
+        urls: &[String],
+        auth_token: Option<&str>,
+        tls: &ClientTls,
+    ) -> Result<Vec<RemoteClient>, Error> {
+        let invalid =
+            |url: &str, reason: &str| Error::InvalidUrl { url: url.to_string(), reason: reason.into() };
+        if urls.is_empty() {
+            return Err(invalid("", "no server given"));
+        }
+        for (i, url) in urls.iter().enumerate() {
+            if urls[..i].iter().any(|earlier| normalise_url(earlier) == normalise_url(url)) {
+                return Err(invalid(url, "listed twice"));
+            }
+        }
+        futures::future::try_join_all(urls.iter().map(|url| RemoteClient::connect_tls(url, auth_token, tls)))
+            .await
+    }
+
     /// Sends spans to the server's OTLP receiver (the runner's trigger span).
     pub async fn export(&self, spans: &[Span]) -> Result<(), Error> {
         let trace = Trace::new(
@@ -112,6 +145,11 @@ impl RemoteClient {
     }
 
     fn status_error(&self, status: tonic::Status) -> Error {
+        // A status with a transport error under it is no answer from the server: the
+        // connection failed or went silent (the keep-alive above), so say so.
+        if let Some(transport) = std::error::Error::source(&status) {
+            return Error::Connect { url: self.url.clone(), reason: crate::error_chain(transport) };
+        }
         Error::Status { url: self.url.clone(), status }
     }
 

@@ -127,8 +127,8 @@ pub fn analyze_stored(
     analyze_trace(&trace, config, options, out)
 }
 
-/// `tracecheck analyze TRACE_ID --server URL`: loads the Analyzer file (if any), fetches
-/// the trace from a running `tracecheck serve`, lints it and prints the verdict; returns
+/// `tracecheck analyze TRACE_ID --server URL[,URL...]`: loads the Analyzer file (if any),
+/// fetches the trace from the running `tracecheck serve` that holds it, lints it and prints the verdict; returns
 /// whether it passed.
 ///
 /// # Errors

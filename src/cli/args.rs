@@ -143,9 +143,10 @@ impl ClientTlsArgs {
 
 #[derive(ClapArgs, Clone, Debug)]
 pub struct ClientArgs {
-    /// A running `tracecheck serve` (its gRPC address); https:// means TLS.
-    #[arg(long, env = "TRACECHECK_SERVER", default_value = defaults::DEFAULT_SERVER_URL)]
-    pub server: String,
+    /// A running `tracecheck serve` (its gRPC address; https:// means TLS); several (repeated or comma-separated)
+    /// are all asked, as the instances behind a trace-ID load balancer.
+    #[arg(long, env = "TRACECHECK_SERVER", default_value = defaults::DEFAULT_SERVER_URL, value_delimiter = ',')]
+    pub server: Vec<String>,
     /// Bearer token for a server started with --auth-token.
     #[arg(long, env = "TRACECHECK_AUTH_TOKEN")]
     pub auth_token: Option<String>,
@@ -156,15 +157,15 @@ pub struct ClientArgs {
 impl ClientArgs {
     /// `--server URL` with no token and no TLS files.
     pub fn new(server: impl Into<String>) -> Self {
-        ClientArgs { server: server.into(), auth_token: None, tls: ClientTlsArgs::default() }
+        ClientArgs { server: vec![server.into()], auth_token: None, tls: ClientTlsArgs::default() }
     }
 
-    /// Connects to the server these flags name.
+    /// Connects to every instance these flags name.
     ///
     /// # Errors
-    /// See [`crate::api::RemoteClient::connect_tls`].
-    pub async fn connect(&self) -> Result<crate::api::RemoteClient, crate::api::Error> {
-        crate::api::RemoteClient::connect_tls(
+    /// See [`crate::api::RemoteClient::connect_all`].
+    pub async fn connect_all(&self) -> Result<Vec<crate::api::RemoteClient>, crate::api::Error> {
+        crate::api::RemoteClient::connect_all(
             &self.server,
             self.auth_token.as_deref(),
             &self.tls.client_tls(),
@@ -181,9 +182,10 @@ pub struct RunArgs {
     /// A VariableSet/Environment file with the starting variables.
     #[arg(long, env = "TRACECHECK_VARS")]
     pub vars: Option<PathBuf>,
-    /// Use a running `tracecheck serve` instead of the embedded ingestor; https:// means TLS.
-    #[arg(long, env = "TRACECHECK_SERVER")]
-    pub server: Option<String>,
+    /// Use a running `tracecheck serve` instead of the embedded ingestor (https:// means TLS); several (repeated
+    /// or comma-separated) are all asked, as the instances behind a trace-ID load balancer.
+    #[arg(long, env = "TRACECHECK_SERVER", value_delimiter = ',')]
+    pub server: Vec<String>,
     /// Bearer token for --server.
     #[arg(long, env = "TRACECHECK_AUTH_TOKEN")]
     pub auth_token: Option<String>,

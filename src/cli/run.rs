@@ -1,5 +1,5 @@
 //! `tracecheck run FILE...`: check the flags and load every file, choose the trace source
-//! (the one place that decides between the embedded ingestor and `--server`), run the files
+//! (the one place that decides between the embedded ingestor and `--server`, one or several), run the files
 //! through [`crate::run::run_files`] and drive the reporters.
 
 use std::sync::Arc;
@@ -12,7 +12,7 @@ use crate::report::console::ConsoleReporter;
 use crate::report::json::JsonReporter;
 use crate::report::junit::JunitReporter;
 use crate::report::Reporter;
-use crate::run::{LocalSource, RemoteSource, RunConfig, RunFiles, TraceSource};
+use crate::run::{LocalSource, RemoteSource, RunConfig, RunFiles, ShardedSource, TraceSource};
 use crate::server::{self, RunningServer};
 
 /// The embedded ingestor did not start, most often because its ports are taken.
@@ -68,25 +68,37 @@ pub async fn run(args: RunArgs) -> Result<Outcome, Error> {
     Ok(Outcome::from_passed(reports.iter().all(|report| report.passed())))
 }
 
-/// `--server` when given, else the embedded ingestor (returned too, to be shut down).
+/// `--server` when given (one instance, or several behind a trace-ID load balancer), else
+/// the embedded ingestor (returned too, to be shut down).
 async fn trace_source(args: &RunArgs) -> Result<(Arc<dyn TraceSource>, Option<RunningServer>), Error> {
-    match &args.server {
-        Some(url) => {
+    let unreachable = |error: crate::api::Error| Error::classify(error.is_bad_input(), error);
+    match args.server.as_slice() {
+        [] => {
+            let ingestor =
+                server::start(args.ingest.server_config(None), |_| tonic::service::Routes::default())
+                    .await
+                    .map_err(|error| Error::Failed(EmbeddedStart(error).into()))?;
+            Ok((Arc::new(LocalSource { store: ingestor.store().clone() }), Some(ingestor)))
+        }
+        [url] => {
             let client = crate::api::RemoteClient::connect_tls(
                 url,
                 args.auth_token.as_deref(),
                 &args.tls.client_tls(),
             )
             .await
-            .map_err(|error| Error::classify(error.is_bad_input(), error))?;
+            .map_err(unreachable)?;
             Ok((Arc::new(RemoteSource { client }), None))
         }
-        None => {
-            let ingestor =
-                server::start(args.ingest.server_config(None), |_| tonic::service::Routes::default())
-                    .await
-                    .map_err(|error| Error::Failed(EmbeddedStart(error).into()))?;
-            Ok((Arc::new(LocalSource { store: ingestor.store().clone() }), Some(ingestor)))
+        urls => {
+            let clients = crate::api::RemoteClient::connect_all(
+                urls,
+                args.auth_token.as_deref(),
+                &args.tls.client_tls(),
+            )
+            .await
+            .map_err(unreachable)?;
+            Ok((Arc::new(ShardedSource::new(clients)), None))
         }
     }
 }
