@@ -30,6 +30,9 @@ use crate::model::{SpanId, TraceId};
 /// agent gives the engine three minutes).
 pub const PLAYWRIGHT_TIMEOUT: Duration = Duration::from_secs(180);
 
+/// How long before [`PLAYWRIGHT_TIMEOUT`] the runner stops waiting on the script itself.
+const RUNNER_MARGIN: Duration = Duration::from_secs(10);
+
 /// The environment variable naming where `playwright-core` is installed.
 pub const PLAYWRIGHT_DIR_VAR: &str = "TRACECHECK_PLAYWRIGHT_DIR";
 
@@ -125,6 +128,10 @@ impl PlaywrightTrigger {
             "chromium": chromium,
             "args": CHROMIUM_ARGS,
             "headers": headers,
+            // The runner gives up a little before tracecheck kills node, so it can still
+            // close the browser: Chromium runs in its own process group and would outlive
+            // a killed node.
+            "scriptTimeoutMs": PLAYWRIGHT_TIMEOUT.saturating_sub(RUNNER_MARGIN).as_millis() as u64,
         });
         let config = write("config.json", &config.to_string())?;
         let runner = write("runner.js", RUNNER)?;
@@ -334,7 +341,15 @@ async function main() {
       }
     }
     try {
-      await method(page);
+      let timer;
+      const overdue = new Promise((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`the script did not finish within ${Math.round(config.scriptTimeoutMs / 1000)} s`)), config.scriptTimeoutMs);
+      });
+      try {
+        await Promise.race([method(page), overdue]);
+      } finally {
+        clearTimeout(timer);
+      }
     } catch (error) {
       return report({ stage: 'script', error: message(error) });
     }
@@ -344,5 +359,7 @@ async function main() {
   }
 }
 
-main().catch((error) => report({ stage: 'runner', error: message(error) }));
+// Exit once the result is written: a script still hanging on the closed browser must not
+// keep node alive until tracecheck kills it.
+main().catch((error) => report({ stage: 'runner', error: message(error) })).finally(() => process.exit(0));
 "#;
