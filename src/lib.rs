@@ -2,9 +2,10 @@
 //!
 //! Data path, left to right: an exporter sends OTLP to [`ingest`], which validates it and
 //! splits it into spans' wire bytes with the [`otlp`] codec for the [`store`]; [`run`] fires
-//! a [`trigger`], waits on a trace through a [`run::TraceSource`] (the in-process store or a remote tracecheck over
-//! the control [`api`]), evaluates the test's outputs and assertions with [`lang`], lints the
-//! trace with [`analyze`], and prints results through [`report`]. Definitions come from
+//! a [`trigger`], waits on a trace through a [`run::TraceSource`] (the in-process store, or
+//! one or several remote tracechecks over the control [`api`]), evaluates the test's outputs
+//! and assertions with [`lang`], lints the trace with [`analyze`], and prints results through
+//! [`report`]; [`web`] and [`ui`] show traces and runs in a browser. Definitions come from
 //! Tracetest YAML via [`spec`]. The command line's edge is [`cli`]: one file per command,
 //! and the one mapping of outcomes and errors to exit codes.
 
