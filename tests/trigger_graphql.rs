@@ -20,7 +20,7 @@ use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
 use common::demo::HeaderExtractor;
-use common::{demo, free_addr, json_report, run_tracecheck, vars_file, Files};
+use common::{demo, free_addr, json_report, run_embedded_json, vars_file, Files};
 use tracecheck::model::{SpanId, TraceId};
 use tracecheck::trigger::{Auth, GraphqlBody, GraphqlTrigger, Header, Trigger};
 
@@ -150,21 +150,7 @@ spec:
 "#,
     );
     let vars = vars_file(&files, &[("HOST", &format!("http://{}", endpoint.addr)), ("USER_ID", "7")]);
-    let output = run_tracecheck(&[
-        "run",
-        &files.path("user.yaml"),
-        "--vars",
-        &vars,
-        "-o",
-        "json",
-        "--grpc-addr",
-        &grpc.to_string(),
-        "--http-addr",
-        &free_addr().to_string(),
-        "--settle",
-        "200ms",
-    ])
-    .await;
+    let output = run_embedded_json(&files.path("user.yaml"), &vars, grpc, &["--settle", "200ms"]).await;
     let report = json_report(&output);
     let step = &report["steps"][0];
     assert_eq!(step["state"], "PASSED", "{step}\nstderr: {}", String::from_utf8_lossy(&output.stderr));

@@ -19,7 +19,7 @@ use rskafka::client::partition::{PartitionClient, UnknownTopicHandling};
 use rskafka::client::{Client, ClientBuilder};
 use tokio::process::Child;
 
-use common::{demo, free_addr, json_report, run_tracecheck, vars_file, Files};
+use common::{demo, free_addr, json_report, run_embedded_json, vars_file, Files};
 use tracecheck::model::{SpanId, TraceId};
 use tracecheck::trigger::kafka::java_partition;
 use tracecheck::trigger::{Error, Header, KafkaAuth, KafkaTrigger, SaslMechanism, Trigger};
@@ -352,21 +352,8 @@ async fn tracetest_file_with_a_kafka_trigger_passes_on_the_consumer_spans() {
     );
     files.write("order-partition.yaml", &format!("{ORDER_TEST}{extra}"));
     let vars = vars_file(&files, &[("BROKER", &broker.addr.to_string()), ("ORDER", "7")]);
-    let output = run_tracecheck(&[
-        "run",
-        &files.path("order-partition.yaml"),
-        "--vars",
-        &vars,
-        "-o",
-        "json",
-        "--grpc-addr",
-        &grpc.to_string(),
-        "--http-addr",
-        &free_addr().to_string(),
-        "--settle",
-        "300ms",
-    ])
-    .await;
+    let output =
+        run_embedded_json(&files.path("order-partition.yaml"), &vars, grpc, &["--settle", "300ms"]).await;
     let report = json_report(&output);
     let step = &report["steps"][0];
     assert_eq!(step["state"], "PASSED", "{step}\nstderr: {}", String::from_utf8_lossy(&output.stderr));
@@ -376,19 +363,7 @@ async fn tracetest_file_with_a_kafka_trigger_passes_on_the_consumer_spans() {
     // The same file with a broker nobody listens on: the step is ERROR, with the reason.
     let nobody = free_addr().to_string();
     let vars = vars_file(&files, &[("BROKER", &nobody), ("ORDER", "7")]);
-    let output = run_tracecheck(&[
-        "run",
-        &files.path("order.yaml"),
-        "--vars",
-        &vars,
-        "-o",
-        "json",
-        "--grpc-addr",
-        &free_addr().to_string(),
-        "--http-addr",
-        &free_addr().to_string(),
-    ])
-    .await;
+    let output = run_embedded_json(&files.path("order.yaml"), &vars, free_addr(), &[]).await;
     assert_eq!(output.status.code(), Some(1));
     let report = json_report(&output);
     let step = &report["steps"][0];

@@ -31,6 +31,17 @@ pub async fn run_tracecheck(args: &[&str]) -> Output {
     tracecheck().args(args).output().await.expect("run tracecheck")
 }
 
+/// `tracecheck run FILE --vars VARS -o json` with the embedded ingestor's OTLP/gRPC on
+/// `grpc` (where the test's instrumented services export), OTLP/HTTP on a free port, and
+/// any `extra` flags.
+pub async fn run_embedded_json(file: &str, vars: &str, grpc: SocketAddr, extra: &[&str]) -> Output {
+    let (grpc, http) = (grpc.to_string(), free_addr().to_string());
+    let mut args =
+        vec!["run", file, "--vars", vars, "-o", "json", "--grpc-addr", &grpc, "--http-addr", &http];
+    args.extend_from_slice(extra);
+    run_tracecheck(&args).await
+}
+
 /// A temporary directory holding YAML files.
 pub struct Files {
     pub dir: tempfile::TempDir,
