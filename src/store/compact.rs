@@ -6,8 +6,12 @@
 //!
 //! Driven by deadlines: every insert that stores spans queues an item, and the background
 //! task sleeps until the oldest falls due. Under memory pressure (above three quarters of
-//! `max_memory`) it compacts the least recently updated traces without waiting, so that the
-//! bound is kept by compacting where it can be rather than by evicting. No map guard is
+//! `max_memory`, or open spans above their share of it) it compacts the least recently
+//! updated traces without waiting, so that the bound is kept by compacting where it can be
+//! rather than by evicting. While the open spans are over their share, an insert also pays
+//! for compacting as many bytes as it added ([`Shared::compact_for_insert`]): one
+//! background task cannot keep up with receivers on every core, and the open bytes would
+//! grow with the ingest rate (BENCHMARKS.md, Store: memory bound). No map guard is
 //! held while compressing: the spans are copied out, compressed, and swapped in only if the
 //! trace did not change meanwhile (its `seq`).
 
@@ -31,7 +35,8 @@ pub(super) enum Next {
 
 /// What happened to one item.
 enum Compaction {
-    Done,
+    /// Compacted; this many open bytes were freed.
+    Done(usize),
     /// Out of date, or nothing new to compact.
     Stale,
     /// Being waited on: judged first, compacted later.
@@ -64,7 +69,7 @@ impl Shared {
         let mut progressed = false;
         for &item in &items {
             match self.compact_one(item) {
-                Compaction::Done | Compaction::Stale => progressed = true,
+                Compaction::Done(_) | Compaction::Stale => progressed = true,
                 // Looked at again a window later, after the judgement it waits for.
                 Compaction::Pinned => requeue.push(QueueItem { at: now, ..item }),
             }
@@ -99,7 +104,7 @@ impl Shared {
             entry.stored()
         };
         let packed = stored.compact();
-        let delta = {
+        let (delta, open) = {
             let Some(mut entry) = self.traces.get_mut(&item.trace_id) else { return Compaction::Stale };
             if entry.seq != item.seq {
                 // Spans arrived meanwhile; their insert queued a newer item.
@@ -108,8 +113,34 @@ impl Shared {
             entry.swap_in(packed)
         };
         self.counters.memory_bytes.fetch_add(delta as i64, Ordering::Relaxed);
+        self.counters.open_bytes.fetch_sub(open as i64, Ordering::Relaxed);
         self.counters.traces_compacted.fetch_add(1, Ordering::Relaxed);
-        Compaction::Done
+        Compaction::Done(open)
+    }
+
+    /// Called by an insert that stored `added_open` bytes of open spans across `touched`
+    /// traces: while the open spans are over their share of the bound, compacts the least
+    /// recently updated traces until as many bytes were freed, looking at a bounded number
+    /// of items so that one insert's latency stays bounded too.
+    pub(super) fn compact_for_insert(&self, added_open: usize, touched: usize, now: Instant) {
+        if !self.open_over_share() {
+            return;
+        }
+        let mut freed = 0;
+        let mut looks = 4 * touched + 16;
+        let mut requeue = Vec::new();
+        while freed < added_open && looks > 0 {
+            looks -= 1;
+            let Some(item) = self.lock_compact_queue().pop_front() else { break };
+            match self.compact_one(item) {
+                Compaction::Done(bytes) => freed += bytes,
+                Compaction::Stale => {}
+                Compaction::Pinned => requeue.push(QueueItem { at: now, ..item }),
+            }
+        }
+        if !requeue.is_empty() {
+            self.lock_compact_queue().extend(requeue);
+        }
     }
 
     /// Queues a trace whose last wait just ended, since compaction passed it over while it

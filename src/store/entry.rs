@@ -109,6 +109,8 @@ pub(super) struct RunOutcome {
     pub(super) refused: usize,
     /// Growth of the trace's heap bytes.
     pub(super) bytes: usize,
+    /// Growth of its open segments' buffers (part of `bytes`).
+    pub(super) open_bytes: usize,
 }
 
 /// The most an awaited trace may hold (issue 13, defect 5): spans past it are refused.
@@ -165,6 +167,7 @@ impl TraceEntry {
             return outcome;
         }
         let held_before = self.heap_bytes();
+        let open_before = self.open_bytes();
         if !self.segments.last().is_some_and(|segment| segment.holds(resource, scope)) {
             // Most traces keep one segment: no spare room for more (a Vec's first growth
             // would reserve four).
@@ -206,6 +209,7 @@ impl TraceEntry {
         }
         self.refused = self.refused.saturating_add(outcome.refused.try_into().unwrap_or(u32::MAX));
         outcome.bytes = self.heap_bytes().saturating_sub(held_before);
+        outcome.open_bytes = self.open_bytes().saturating_sub(open_before);
         self.bytes += outcome.bytes;
         outcome
     }
@@ -214,11 +218,15 @@ impl TraceEntry {
         self.segments.last_mut().expect("add_run ensures a segment first")
     }
 
+    /// The open segments' buffers: spans not yet compacted.
+    pub(super) fn open_bytes(&self) -> usize {
+        self.segments.iter().map(|segment| segment.bytes.capacity()).sum()
+    }
+
     /// The heap this trace holds, from its allocations' capacities: open segment buffers,
     /// the compacted block, ID list and index.
     pub(super) fn heap_bytes(&self) -> usize {
-        let segments: usize = self.segments.iter().map(|segment| segment.bytes.capacity()).sum();
-        segments
+        self.open_bytes()
             + self.segments.capacity() * std::mem::size_of::<Segment>()
             + self.packed.as_ref().map_or(0, |packed| packed.heap_bytes())
             + self.span_ids.capacity() * std::mem::size_of::<SpanId>()
@@ -260,15 +268,20 @@ impl TraceEntry {
 
     /// Replaces the open segments and the old block by `packed`, made from a copy of them
     /// ([`StoredSpans::compact`]); returns the change in heap bytes. The caller checked that the entry did not change
-    /// since the copy (its `seq`).
-    pub(super) fn swap_in(&mut self, packed: Packed) -> isize {
+    /// since the copy (its `seq`). Also returns the open bytes it freed.
+    pub(super) fn swap_in(&mut self, packed: Packed) -> (isize, usize) {
         let before = self.heap_bytes();
+        let open = self.open_bytes();
         self.segments = Vec::new();
         self.packed = Some(Arc::new(packed));
-        self.span_ids.shrink_to_fit();
+        // A fresh copy, made on the compacting thread: the receivers' allocator arenas then
+        // keep nothing of a compacted trace, so the holes its open buffers leave merge and
+        // are reused by new spans instead of the heap growing around small long-lived
+        // allocations (BENCHMARKS.md, Store: memory bound and compaction).
+        self.span_ids = self.span_ids.as_slice().to_vec();
         let after = self.heap_bytes();
         self.bytes = after;
-        after as isize - before as isize
+        (after as isize - before as isize, open)
     }
 }
 
@@ -324,21 +337,36 @@ impl StoredSpans {
     /// Compacts these spans (an earlier block and the open segments after it) into one
     /// block. Runs without any map guard.
     pub(super) fn compact(&self) -> Packed {
-        let mut raw = match &self.packed {
-            Some(packed) => packed.raw(),
-            None => Vec::new(),
+        // The common case, a trace compacted once with one segment, compresses its bytes
+        // where they are; otherwise the earlier block's bytes and every segment are joined
+        // first.
+        let joined;
+        let (raw, parts): (&[u8], Vec<Part>) = match (&self.packed, self.segments.as_slice()) {
+            (None, [segment]) => (
+                &segment.bytes,
+                vec![Part { resource: segment.resource.clone(), scope: segment.scope.clone(), len: segment.bytes.len() }],
+            ),
+            _ => {
+                let (bytes, parts) = self.join();
+                joined = bytes;
+                (&joined, parts)
+            }
         };
-        let mut parts: Vec<Part> = match &self.packed {
-            Some(packed) => packed
-                .parts
-                .iter()
-                .map(|part| Part {
-                    resource: part.resource.clone(),
-                    scope: part.scope.clone(),
-                    len: part.len,
-                })
-                .collect(),
-            None => Vec::new(),
+        Packed { parts: parts.into_boxed_slice(), block: compress(raw), raw_len: raw.len() }
+    }
+
+    /// The earlier block's bytes followed by every open segment's, and their parts.
+    fn join(&self) -> (Vec<u8>, Vec<Part>) {
+        let (mut raw, mut parts) = match &self.packed {
+            Some(packed) => (
+                packed.raw(),
+                packed
+                    .parts
+                    .iter()
+                    .map(|part| Part { resource: part.resource.clone(), scope: part.scope.clone(), len: part.len })
+                    .collect(),
+            ),
+            None => (Vec::new(), Vec::new()),
         };
         raw.reserve(self.segments.iter().map(|segment| segment.bytes.len()).sum());
         for segment in &self.segments {
@@ -354,7 +382,33 @@ impl StoredSpans {
                 }),
             }
         }
-        let block = lz4_flex::block::compress(&raw).into_boxed_slice();
-        Packed { parts: parts.into_boxed_slice(), block, raw_len: raw.len() }
+        (raw, parts)
     }
 }
+
+/// `raw` as one LZ4 block, in an allocation of exactly its size: compressed into a buffer
+/// the thread keeps (LZ4's worst case is larger than the input), then copied out once.
+fn compress(raw: &[u8]) -> Box<[u8]> {
+    thread_local! {
+        static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+    }
+    SCRATCH.with(|scratch| {
+        let mut scratch = scratch.borrow_mut();
+        scratch.resize(lz4_flex::block::get_maximum_output_size(raw.len()), 0);
+        match lz4_flex::block::compress_into(raw, &mut scratch) {
+            Ok(len) => {
+                let block = Box::from(&scratch[..len]);
+                // A huge trace must not leave its worst case behind on the thread.
+                if scratch.capacity() > SCRATCH_KEEP {
+                    *scratch = Vec::new();
+                }
+                block
+            }
+            // Cannot happen: the buffer has the worst case's size.
+            Err(_) => lz4_flex::block::compress(raw).into_boxed_slice(),
+        }
+    })
+}
+
+/// The most a thread's compression buffer keeps between compactions.
+const SCRATCH_KEEP: usize = 1 << 20;

@@ -51,6 +51,7 @@ impl Shared {
         counters.spans_held.fetch_sub(n_spans as i64, Ordering::Relaxed);
         counters.traces_held.fetch_sub(1, Ordering::Relaxed);
         counters.memory_bytes.fetch_sub(entry.bytes as i64, Ordering::Relaxed);
+        counters.open_bytes.fetch_sub(entry.open_bytes() as i64, Ordering::Relaxed);
         counters.spans_evicted.fetch_add(n_spans, Ordering::Relaxed);
         counters.traces_evicted.fetch_add(1, Ordering::Relaxed);
         Eviction::Evicted(n_spans)

@@ -160,7 +160,10 @@ pub struct StoreGuard {
 /// State shared by every handle and the background task.
 struct Shared {
     config: StoreConfig,
-    traces: DashMap<TraceId, TraceEntry>,
+    /// Hashed with foldhash (seeded per process) rather than SipHash: a lookup per run of
+    /// spans is on the ingest path, and a random seed still keeps chosen trace IDs from
+    /// colliding on purpose.
+    traces: DashMap<TraceId, TraceEntry, foldhash::fast::RandomState>,
     /// Least-recently-updated order, oldest first, with lazy deletion: every update pushes
     /// a new item and leaves the old one behind; an item is live only while its `seq`
     /// equals the entry's. A std `Mutex` because it is never held across an `.await` and
@@ -200,6 +203,8 @@ struct Counters {
     traces_held: AtomicI64,
     spans_held: AtomicI64,
     memory_bytes: AtomicI64,
+    /// The part of `memory_bytes` in open segments (not yet compacted).
+    open_bytes: AtomicI64,
 }
 
 /// One item of the least-recently-updated queue.
@@ -221,7 +226,7 @@ impl TraceStore {
     pub fn new(config: StoreConfig) -> (TraceStore, StoreGuard) {
         let shared = Arc::new(Shared {
             config,
-            traces: DashMap::new(),
+            traces: DashMap::with_hasher(foldhash::fast::RandomState::default()),
             queue: Mutex::new(VecDeque::new()),
             compact_queue: Mutex::new(VecDeque::new()),
             next_seq: AtomicU64::new(1),
@@ -292,6 +297,7 @@ impl TraceStore {
         let mut outcome = InsertOutcome::default();
         let mut n_over_cap = 0usize;
         let mut added_bytes = 0usize;
+        let mut added_open = 0usize;
         let mut new_traces = 0i64;
         let mut touched: Vec<QueueItem> = Vec::new();
         let mut to_wake: Vec<watch::Sender<()>> = Vec::new();
@@ -311,6 +317,7 @@ impl TraceStore {
                 // Counted even when every span was a duplicate: the entry's books may still
                 // have grown (a segment list's first allocation).
                 added_bytes += added.bytes;
+                added_open += added.open_bytes;
                 if added.stored == 0 {
                     continue;
                 }
@@ -339,6 +346,7 @@ impl TraceStore {
             tracing::debug!(spans = n_over_cap, "spans refused: their awaited trace reached its cap");
         }
         counters.memory_bytes.fetch_add(added_bytes as i64, Ordering::Relaxed);
+        counters.open_bytes.fetch_add(added_open as i64, Ordering::Relaxed);
         if outcome.stored == 0 {
             return outcome;
         }
@@ -350,6 +358,7 @@ impl TraceStore {
             waker.send_replace(());
         }
 
+        let n_touched = touched.len();
         let compact_was_empty = {
             let mut compact_queue = shared.lock_compact_queue();
             let was_empty = compact_queue.is_empty();
@@ -374,6 +383,7 @@ impl TraceStore {
         if queue_was_empty || compact_was_empty || pressed {
             shared.background.notify_one();
         }
+        shared.compact_for_insert(added_open, n_touched, now);
         shared.changes.send_replace(());
         outcome
     }
@@ -545,10 +555,17 @@ impl Shared {
     }
 
     /// Whether compaction should run ahead of its deadlines, oldest traces first, so that
-    /// the memory bound is kept by compacting rather than evicting where it can be.
+    /// the memory bound is kept by compacting rather than evicting where it can be: above
+    /// three quarters of the bound, or when the open spans alone exceed their share of it
+    /// ([`crate::defaults::OPEN_BYTES_SHARE`]).
     fn under_pressure(&self, index_bytes: u64) -> bool {
-        let high_water = self.config.max_memory as u64 / 4 * 3;
-        self.held_bytes() + index_bytes > high_water
+        self.open_over_share() || self.held_bytes() + index_bytes > self.config.max_memory as u64 / 4 * 3
+    }
+
+    /// Whether the open (uncompacted) spans hold more than their share of `max_memory`.
+    fn open_over_share(&self) -> bool {
+        let open = self.counters.open_bytes.load(Ordering::Relaxed).max(0) as u64;
+        open > (self.config.max_memory / crate::defaults::OPEN_BYTES_SHARE) as u64
     }
 
     fn memory_bytes(&self) -> u64 {
