@@ -14,13 +14,7 @@ pub async fn serve_until(
     config: ServerConfig,
     shutdown: impl Future<Output = ()>,
 ) -> Result<(), server::Error> {
-    let runs = config.runs.clone();
-    let running = server::start(config, |store| {
-        tonic::service::Routes::new(
-            crate::api::ControlService::new(store.clone()).with_runs(runs).into_server(),
-        )
-    })
-    .await?;
+    let running = server::start(config, control_routes).await?;
     tracing::info!(
         grpc = %running.grpc_addr(),
         http = %running.http_addr(),
@@ -31,8 +25,8 @@ pub async fn serve_until(
     running.shutdown().await
 }
 
-/// The control API, served beside OTLP on the gRPC port.
-/// (The server's bearer-token layer guards it together with OTLP.)
-pub fn control_routes(store: &crate::store::TraceStore) -> tonic::service::Routes {
-    tonic::service::Routes::new(crate::api::ControlService::new(store.clone()).into_server())
+/// The control API, served beside OTLP on the gRPC port, recording runs into the web UI's
+/// `runs`. (The server's bearer-token layer guards it together with OTLP.)
+pub fn control_routes(store: &crate::store::TraceStore, runs: &crate::web::RunStore) -> tonic::service::Routes {
+    tonic::service::Routes::new(crate::api::ControlService::new(store.clone()).with_runs(runs.clone()).into_server())
 }

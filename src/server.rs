@@ -227,10 +227,10 @@ impl RunningServer {
 /// [`Error::Bind`] when either address cannot be bound (nothing is left running).
 pub async fn start(
     config: ServerConfig,
-    extra: impl FnOnce(&TraceStore) -> Routes,
+    extra: impl FnOnce(&TraceStore, &crate::web::RunStore) -> Routes,
 ) -> Result<RunningServer, Error> {
     let (store, guard) = TraceStore::new(config.store.clone());
-    let routes = extra(&store);
+    let routes = extra(&store, &config.runs);
     let mut server = start_with_store(config, store, routes).await?;
     server._store_guard = Some(guard);
     Ok(server)

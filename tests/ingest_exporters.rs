@@ -10,8 +10,7 @@ use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
 use opentelemetry_otlp::{Compression, Protocol, WithExportConfig, WithHttpConfig, WithTonicConfig};
 use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::Resource;
-use tonic::service::Routes;
-use tracecheck::api::{ControlService, RemoteClient};
+use tracecheck::api::RemoteClient;
 use tracecheck::model::{AttributeValue, SpanId, StatusCode, Trace, TraceId};
 use tracecheck::server::{self, RunningServer, ServerConfig};
 
@@ -25,9 +24,7 @@ enum Transport {
 
 /// The ingestor with the control API beside OTLP on the gRPC port, as `tracecheck serve` runs it.
 async fn start_server(config: ServerConfig) -> RunningServer {
-    server::start(config, |store| Routes::new(ControlService::new(store.clone()).into_server()))
-        .await
-        .expect("server starts")
+    server::start(config, tracecheck::serve::control_routes).await.expect("server starts")
 }
 
 /// Checks the trace as stored, and as read back through the control API.

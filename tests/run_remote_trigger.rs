@@ -5,8 +5,7 @@
 
 use std::time::SystemTime;
 
-use tonic::service::Routes;
-use tracecheck::api::{ControlService, RemoteClient};
+use tracecheck::api::RemoteClient;
 use tracecheck::model::{AttributeValue, SpanId, TraceId};
 use tracecheck::run::{trigger_span, RemoteSource, TraceSource, REMOTE_TRIGGER_ATTRIBUTE_LIMIT};
 use tracecheck::server::{self, ServerConfig};
@@ -14,11 +13,8 @@ use tracecheck::trigger::TriggerResponse;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trigger_span_above_the_message_limit_is_truncated_for_the_server() {
-    let server = server::start(ServerConfig::ephemeral(), |store| {
-        Routes::new(ControlService::new(store.clone()).into_server())
-    })
-    .await
-    .expect("server starts");
+    let server =
+        server::start(ServerConfig::ephemeral(), tracecheck::serve::control_routes).await.expect("server starts");
     let client =
         RemoteClient::connect(&format!("http://{}", server.grpc_addr()), None).await.expect("client");
     let source = RemoteSource { client };

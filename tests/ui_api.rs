@@ -5,8 +5,7 @@
 use std::sync::Arc;
 
 use serde_json::Value;
-use tonic::service::Routes;
-use tracecheck::api::{ControlService, RemoteClient};
+use tracecheck::api::RemoteClient;
 use tracecheck::model::{Span, SpanId, SpanKind, StatusCode, TraceId};
 use tracecheck::report::{RunKind, RunReport, RunState};
 use tracecheck::server::{self, RunningServer, ServerConfig};
@@ -15,11 +14,7 @@ use tracecheck::web::RunStore;
 async fn start(max_runs: usize) -> RunningServer {
     let runs = RunStore::new(max_runs);
     let config = ServerConfig { runs: runs.clone(), ..ServerConfig::ephemeral() };
-    server::start(config, move |store| {
-        Routes::new(ControlService::new(store.clone()).with_runs(runs).into_server())
-    })
-    .await
-    .expect("server starts")
+    server::start(config, tracecheck::serve::control_routes).await.expect("server starts")
 }
 
 async fn get(server: &RunningServer, path: &str) -> (u16, Value) {

@@ -225,8 +225,7 @@ impl RemoteClient {
             complete: response.complete,
             missing: response.missing,
             last_span_at,
-            // Not carried by the control API yet.
-            warnings: Vec::new(),
+            warnings: response.warnings,
         })
     }
 

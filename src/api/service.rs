@@ -92,6 +92,7 @@ fn wait_outcome_to_pb(outcome: WaitOutcome) -> pb::WaitTraceResponse {
         found: outcome.trace.is_some(),
         complete: outcome.complete,
         missing: outcome.missing,
+        warnings: outcome.warnings,
         last_span_age_micros: outcome
             .last_span_at
             .map(|at| u64::try_from(now.saturating_duration_since(at).as_micros()).unwrap_or(u64::MAX)),

@@ -11,6 +11,11 @@
 //!
 //! `loadgen send --addr HOST:PORT` sends the same load to any running OTLP gRPC receiver.
 //!
+//! `loadgen overload --tracecheck PATH` runs the real `tracecheck serve --max-memory` and
+//! sends it far more spans than the bound holds, with more requests in flight than the
+//! server admits (issue 12, item 1), sampling its RSS throughout; at the end it reads the
+//! server's `/metrics` and checks that every span sent is held or counted as evicted.
+//!
 //! `loadgen attack stall|slowloris --addr HOST:PORT` holds hostile connections against an
 //! OTLP/HTTP receiver (issue 13, defect 2), for reading the server's peak RSS meanwhile:
 //! `stall` declares a body, sends most of it and goes silent; `slowloris` sends a request
@@ -121,6 +126,21 @@ enum Cmd {
         #[arg(long, default_value = "20s")]
         hold: humantime::Duration,
     },
+    /// Overload a real `tracecheck serve`: print its RSS over the run against the bound
+    /// and check its counters account for every span.
+    Overload {
+        #[command(flatten)]
+        load: Load,
+        /// The tracecheck binary to run.
+        #[arg(long, default_value = "target/release/tracecheck")]
+        tracecheck: std::path::PathBuf,
+        /// Passed to `serve --max-memory`.
+        #[arg(long, default_value = "256MiB")]
+        max_memory: String,
+        /// Passed to `serve --max-concurrent-exports` (the load sends twice this many).
+        #[arg(long, default_value_t = tracecheck::defaults::DEFAULT_MAX_CONCURRENT_EXPORTS)]
+        max_concurrent_exports: usize,
+    },
     /// Send the load to a running receiver.
     Send {
         #[command(flatten)]
@@ -141,6 +161,9 @@ fn main() -> anyhow::Result<()> {
         Cmd::Micro { rounds } => runtime.block_on(micro(rounds)),
         Cmd::Attack { kind, addr, connections, size, hold } => {
             runtime.block_on(attack(kind, addr, connections, size, hold.into()))
+        }
+        Cmd::Overload { load, tracecheck, max_memory, max_concurrent_exports } => {
+            runtime.block_on(overload(load, &tracecheck, &max_memory, max_concurrent_exports))
         }
         Cmd::Send { load, addr } => runtime.block_on(async {
             let requests = encode_requests(&load);
@@ -243,7 +266,7 @@ async fn serve(kind: Kind, grpc_addr: SocketAddr, max_memory: Option<usize>) -> 
             if let Some(max_memory) = max_memory {
                 config.store.max_memory = max_memory;
             }
-            let server = tracecheck::server::start(config, |_| tonic::service::Routes::default()).await?;
+            let server = tracecheck::server::start(config, |_, _| tonic::service::Routes::default()).await?;
             println!("READY {}", server.grpc_addr());
             // `DRAIN`: answer once every stored trace is compacted, so the parent's CPU
             // reading includes compaction; end of input: stop.
@@ -330,6 +353,16 @@ struct SendReport {
 }
 
 async fn send(addr: SocketAddr, requests: &[Bytes], load: &Load) -> anyhow::Result<SendReport> {
+    send_with(addr, requests.len(), |index| requests[index].clone(), load).await
+}
+
+/// Sends `n_requests` requests made by `request` (by index).
+async fn send_with(
+    addr: SocketAddr,
+    n_requests: usize,
+    request: impl Fn(usize) -> Bytes,
+    load: &Load,
+) -> anyhow::Result<SendReport> {
     let mut channels = Vec::new();
     for _ in 0..load.connections.max(1) {
         let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
@@ -343,12 +376,13 @@ async fn send(addr: SocketAddr, requests: &[Bytes], load: &Load) -> anyhow::Resu
     let path =
         http::uri::PathAndQuery::from_static("/opentelemetry.proto.collector.trace.v1.TraceService/Export");
     let started = Instant::now();
-    let mut responses = futures::stream::iter(requests.iter().enumerate())
-        .map(|(index, bytes)| {
+    let request = &request;
+    let mut responses = futures::stream::iter(0..n_requests)
+        .map(|index| {
+            let bytes = request(index);
             let mut grpc = tonic::client::Grpc::new(channels[index % channels.len()].clone())
                 .max_decoding_message_size(usize::MAX);
             let path = path.clone();
-            let bytes = bytes.clone();
             async move {
                 // A refusal (overload) is retried, as an exporter would.
                 loop {
@@ -367,7 +401,7 @@ async fn send(addr: SocketAddr, requests: &[Bytes], load: &Load) -> anyhow::Resu
     while let Some(result) = responses.next().await {
         result?;
     }
-    Ok(SendReport { n_spans: requests.len() * load.batch, secs: started.elapsed().as_secs_f64() })
+    Ok(SendReport { n_spans: n_requests * load.batch, secs: started.elapsed().as_secs_f64() })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -402,10 +436,15 @@ fn clock_ticks_per_sec() -> f64 {
 }
 
 fn peak_rss_mib(pid: u32) -> anyhow::Result<f64> {
+    status_mib(pid, "VmHWM:")
+}
+
+/// A `/proc/<pid>/status` field given in kB, in MiB.
+fn status_mib(pid: u32, field: &str) -> anyhow::Result<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
     let kib: f64 = status
         .lines()
-        .find_map(|line| line.strip_prefix("VmHWM:"))
+        .find_map(|line| line.strip_prefix(field))
         .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
         .unwrap_or(0.0);
     Ok(kib / 1024.0)
@@ -533,6 +572,153 @@ impl Run {
             self.peak_rss_mib
         );
     }
+}
+
+// ---------------------------------------------------------------------------------------
+// Overload
+
+/// Runs `tracecheck serve --max-memory`, sends `load.spans` spans with twice the server's
+/// admission limit in flight (requests are made as they are sent: a run of millions of
+/// spans would not fit pre-encoded), samples the server's RSS every 10 ms, and checks the
+/// server's own counters at the end.
+async fn overload(
+    mut load: Load,
+    tracecheck: &std::path::Path,
+    max_memory: &str,
+    max_concurrent_exports: usize,
+) -> anyhow::Result<()> {
+    use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+    use std::sync::Arc;
+    load.in_flight = 2 * max_concurrent_exports;
+    let mut child = tokio::process::Command::new(tracecheck)
+        .args(["serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"])
+        .args(["--max-memory", max_memory])
+        .args(["--max-concurrent-exports", &max_concurrent_exports.to_string()])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|err| anyhow::anyhow!("cannot run {}: {err}", tracecheck.display()))?;
+    let pid = child.id().ok_or_else(|| anyhow::anyhow!("server exited"))?;
+    let (grpc, http) = serve_addrs(child.stderr.take().ok_or_else(|| anyhow::anyhow!("no stderr"))?).await?;
+    let workload = Workload::new(load.batch);
+    let n_requests = load.spans.div_ceil(load.batch);
+    eprintln!(
+        "overload: {} spans in {n_requests} requests, {} in flight over {} connections, server --max-memory {max_memory} --max-concurrent-exports {max_concurrent_exports}",
+        n_requests * load.batch,
+        load.in_flight,
+        load.connections
+    );
+    // RSS sampled while sending; `sent` lets the sampler say how far the run was.
+    let done = Arc::new(AtomicBool::new(false));
+    let sent = Arc::new(AtomicU64::new(0));
+    let sampler = {
+        let (done, sent) = (done.clone(), sent.clone());
+        tokio::spawn(async move {
+            let mut samples: Vec<(u64, f64)> = Vec::new();
+            while !done.load(Ordering::Relaxed) {
+                if let Ok(rss) = rss_mib(pid) {
+                    samples.push((sent.load(Ordering::Relaxed), rss));
+                }
+                tokio::time::sleep(Duration::from_millis(10)).await;
+            }
+            samples
+        })
+    };
+    let report = send_with(
+        grpc,
+        n_requests,
+        |index| {
+            sent.fetch_add(1, Ordering::Relaxed);
+            workload.request(index as u64)
+        },
+        &load,
+    )
+    .await?;
+    done.store(true, Ordering::Relaxed);
+    let samples = sampler.await?;
+    println!(
+        "sent {} spans in {:.1}s ({:.0} spans/s)",
+        report.n_spans,
+        report.secs,
+        report.n_spans as f64 / report.secs
+    );
+    // Peak RSS per fifth of the run: flat when the bound holds, rising when it does not.
+    for fifth in 0..5u64 {
+        let (from, to) = (fifth * n_requests as u64 / 5, (fifth + 1) * n_requests as u64 / 5);
+        let peak = samples
+            .iter()
+            .filter(|(at, _)| (from..to).contains(at))
+            .map(|&(_, rss)| rss)
+            .fold(0.0, f64::max);
+        println!("  requests {from:>6}-{to:<6} peak RSS {peak:>6.1} MiB");
+    }
+    println!("peak RSS over the run (VmHWM): {:.1} MiB", peak_rss_mib(pid)?);
+    let metrics = fetch_metrics(http).await?;
+    let value = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse::<f64>().ok())
+            .unwrap_or(0.0) as u64
+    };
+    let received = value("tracecheck_spans_received_total");
+    let held = value("tracecheck_spans_held");
+    let evicted = value("tracecheck_spans_evicted_total");
+    let duplicates = value("tracecheck_spans_duplicate_total");
+    println!(
+        "server: {received} spans received, {held} held, {evicted} evicted ({} traces), {duplicates} duplicates, {} bytes held, {} export requests refused and retried",
+        value("tracecheck_traces_evicted_total"),
+        value("tracecheck_memory_bytes"),
+        metrics
+            .lines()
+            .filter(|line| line.starts_with("tracecheck_export_requests_total") && line.contains("refused"))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
+            .sum::<f64>()
+    );
+    let accounted = received == report.n_spans as u64 && received == held + evicted + duplicates;
+    println!(
+        "every span accounted for (sent = received = held + evicted + duplicates): {}",
+        if accounted { "yes" } else { "NO" }
+    );
+    child.kill().await?;
+    anyhow::ensure!(accounted, "spans unaccounted for");
+    Ok(())
+}
+
+/// Reads `tracecheck serve`'s log until it says where it serves; keeps draining it after.
+async fn serve_addrs(stderr: tokio::process::ChildStderr) -> anyhow::Result<(SocketAddr, SocketAddr)> {
+    use tokio::io::AsyncBufReadExt;
+    let mut lines = tokio::io::BufReader::new(stderr).lines();
+    while let Some(line) = lines.next_line().await? {
+        if !line.contains("tracecheck serving") {
+            continue;
+        }
+        let field = |name: &str| -> anyhow::Result<SocketAddr> {
+            let text = line
+                .split_whitespace()
+                .find_map(|word| word.strip_prefix(name))
+                .ok_or_else(|| anyhow::anyhow!("no {name} in {line:?}"))?;
+            Ok(text.trim_matches(|c: char| !c.is_ascii_digit() && c != '.' && c != ':').parse()?)
+        };
+        let addrs = (field("grpc=")?, field("http=")?);
+        tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+        return Ok(addrs);
+    }
+    anyhow::bail!("tracecheck serve exited before serving")
+}
+
+/// `GET /metrics` over a plain HTTP/1.1 connection.
+async fn fetch_metrics(http: SocketAddr) -> anyhow::Result<String> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut stream = tokio::net::TcpStream::connect(http).await?;
+    stream.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await?;
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await?;
+    Ok(answer.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default())
+}
+
+fn rss_mib(pid: u32) -> anyhow::Result<f64> {
+    status_mib(pid, "VmRSS:")
 }
 
 // ---------------------------------------------------------------------------------------

@@ -109,6 +109,7 @@ async fn run_inner(
         }
         .map_err(|source| StepError::Wait { trace_id, source })?;
         *last_span_at = outcome.last_span_at;
+        report.warnings.extend(outcome.warnings);
         let Some(mut trace) = outcome.trace else {
             return Err(StepError::NoTrace { trace_id, timeout: config.timeout });
         };
