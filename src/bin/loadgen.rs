@@ -646,11 +646,8 @@ async fn overload(
     // Peak RSS per fifth of the run: flat when the bound holds, rising when it does not.
     for fifth in 0..5u64 {
         let (from, to) = (fifth * n_requests as u64 / 5, (fifth + 1) * n_requests as u64 / 5);
-        let peak = samples
-            .iter()
-            .filter(|(at, _)| (from..to).contains(at))
-            .map(|&(_, rss)| rss)
-            .fold(0.0, f64::max);
+        let peak =
+            samples.iter().filter(|(at, _)| (from..to).contains(at)).map(|&(_, rss)| rss).fold(0.0, f64::max);
         println!("  requests {from:>6}-{to:<6} peak RSS {peak:>6.1} MiB");
     }
     println!("peak RSS over the run (VmHWM): {:.1} MiB", peak_rss_mib(pid)?);
@@ -671,9 +668,9 @@ async fn overload(
         value("tracecheck_memory_bytes"),
         metrics
             .lines()
-            .filter(|line| line.starts_with("tracecheck_export_requests_total") && line.contains("refused"))
-            .filter_map(|line| line.rsplit(' ').next()?.parse::<f64>().ok())
-            .sum::<f64>()
+            .filter(|line| line.starts_with("tracecheck_export_requests_total{") && !line.contains("outcome=\"ok\""))
+            .filter_map(|line| line.rsplit(' ').next()?.parse::<u64>().ok())
+            .sum::<u64>()
     );
     let accounted = received == report.n_spans as u64 && received == held + evicted + duplicates;
     println!(

@@ -344,7 +344,11 @@ impl StoredSpans {
         let (raw, parts): (&[u8], Vec<Part>) = match (&self.packed, self.segments.as_slice()) {
             (None, [segment]) => (
                 &segment.bytes,
-                vec![Part { resource: segment.resource.clone(), scope: segment.scope.clone(), len: segment.bytes.len() }],
+                vec![Part {
+                    resource: segment.resource.clone(),
+                    scope: segment.scope.clone(),
+                    len: segment.bytes.len(),
+                }],
             ),
             _ => {
                 let (bytes, parts) = self.join();
@@ -363,7 +367,11 @@ impl StoredSpans {
                 packed
                     .parts
                     .iter()
-                    .map(|part| Part { resource: part.resource.clone(), scope: part.scope.clone(), len: part.len })
+                    .map(|part| Part {
+                        resource: part.resource.clone(),
+                        scope: part.scope.clone(),
+                        len: part.len,
+                    })
                     .collect(),
             ),
             None => (Vec::new(), Vec::new()),

@@ -70,12 +70,13 @@ impl Shared {
     }
 
     /// Evicts least recently updated traces until the store holds at most `max_spans` and
-    /// `max_memory` (with `index_bytes` for the map and queues, which eviction does not
-    /// shrink), skipping pinned ones. Each item is looked at once at most, so a store full
+    /// its memory limit (`max_memory` less what `serve` leaves for the rest of the process),
+    /// `index_bytes` for the map and queues included (eviction does not shrink them),
+    /// skipping pinned ones. Each item is looked at once at most, so a store full
     /// of pinned traces stays above its bound rather than spinning.
     pub(super) fn evict_over_limit(&self, queue: &mut VecDeque<QueueItem>, now: Instant, index_bytes: u64) {
         let max_spans = self.config.max_spans as u64;
-        let max_memory = self.config.max_memory as u64;
+        let max_memory = self.memory_limit();
         let mut budget = queue.len();
         let mut requeue = Vec::new();
         let (mut n_traces, mut n_spans) = (0u64, 0u64);

@@ -160,6 +160,9 @@ pub struct StoreGuard {
 /// State shared by every handle and the background task.
 struct Shared {
     config: StoreConfig,
+    /// The bytes the traces and their index may hold: `max_memory` less what the rest of the
+    /// process is seen to use ([`TraceStore::leave_for_process`]), never below half of it.
+    memory_limit: AtomicU64,
     /// Hashed with foldhash (seeded per process) rather than SipHash: a lookup per run of
     /// spans is on the ingest path, and a random seed still keeps chosen trace IDs from
     /// colliding on purpose.
@@ -225,6 +228,7 @@ impl TraceStore {
     /// A store and the guard of its background task (needs a tokio runtime).
     pub fn new(config: StoreConfig) -> (TraceStore, StoreGuard) {
         let shared = Arc::new(Shared {
+            memory_limit: AtomicU64::new(config.max_memory as u64),
             config,
             traces: DashMap::with_hasher(foldhash::fast::RandomState::default()),
             queue: Mutex::new(VecDeque::new()),
@@ -371,7 +375,7 @@ impl TraceStore {
             queue.extend(touched);
             let index_bytes = shared.index_bytes(&queue);
             if shared.spans_held() > shared.config.max_spans as u64
-                || shared.held_bytes() + index_bytes > shared.config.max_memory as u64
+                || shared.held_bytes() + index_bytes > shared.memory_limit()
             {
                 shared.evict_over_limit(&mut queue, now, index_bytes);
             }
@@ -460,6 +464,20 @@ impl TraceStore {
 
     pub fn stats(&self) -> StoreStats {
         self.shared.stats()
+    }
+
+    /// Lowers the store's memory limit to `max_memory` less `outside` bytes that the
+    /// process holds beyond the store (allocator free lists, buffers of requests in flight,
+    /// everything else), never below half of `max_memory`: `serve` bounds the whole
+    /// process's memory this way (`serve::govern_memory`). Applies from the next insert.
+    pub fn leave_for_process(&self, outside: u64) {
+        let max = self.shared.config.max_memory as u64;
+        self.shared.memory_limit.store(max.saturating_sub(outside).max(max / 2), Ordering::Relaxed);
+    }
+
+    /// The bytes the traces and their index may hold now ([`TraceStore::leave_for_process`]).
+    pub fn memory_limit(&self) -> u64 {
+        self.shared.memory_limit()
     }
 
     /// Whether traces are queued for compaction (some may turn out to need none): lets the
@@ -559,13 +577,17 @@ impl Shared {
     /// three quarters of the bound, or when the open spans alone exceed their share of it
     /// ([`crate::defaults::OPEN_BYTES_SHARE`]).
     fn under_pressure(&self, index_bytes: u64) -> bool {
-        self.open_over_share() || self.held_bytes() + index_bytes > self.config.max_memory as u64 / 4 * 3
+        self.open_over_share() || self.held_bytes() + index_bytes > self.memory_limit() / 4 * 3
     }
 
-    /// Whether the open (uncompacted) spans hold more than their share of `max_memory`.
+    /// Whether the open (uncompacted) spans hold more than their share of the memory limit.
     fn open_over_share(&self) -> bool {
         let open = self.counters.open_bytes.load(Ordering::Relaxed).max(0) as u64;
-        open > (self.config.max_memory / crate::defaults::OPEN_BYTES_SHARE) as u64
+        open > self.memory_limit() / crate::defaults::OPEN_BYTES_SHARE as u64
+    }
+
+    fn memory_limit(&self) -> u64 {
+        self.memory_limit.load(Ordering::Relaxed)
     }
 
     fn memory_bytes(&self) -> u64 {

@@ -645,6 +645,26 @@ async fn memory_bound_holds_beyond_it_with_counted_evictions() {
 }
 
 #[tokio::test(start_paused = true)]
+async fn memory_left_for_the_process_lowers_the_limit_down_to_half() {
+    let max_memory = 256 * 1024;
+    let (store, _guard) = memory_store(max_memory, usize::MAX);
+    store.leave_for_process(64 * 1024);
+    assert_eq!(store.memory_limit(), 192 * 1024);
+    for trace in 1..=255u8 {
+        store.insert((0..20).map(|idx| padded_span(trace, idx, 200)).collect());
+        let stats = store.stats();
+        assert!(stats.memory_bytes <= 192 * 1024, "{} bytes held over the lowered limit", stats.memory_bytes);
+    }
+    assert!(store.stats().traces_evicted > 0);
+    // The rest of the process cannot squeeze the store below half its bound, and the limit
+    // comes back once the process needs less.
+    store.leave_for_process(u64::MAX);
+    assert_eq!(store.memory_limit(), 128 * 1024);
+    store.leave_for_process(0);
+    assert_eq!(store.memory_limit(), max_memory as u64);
+}
+
+#[tokio::test(start_paused = true)]
 async fn awaited_trace_is_never_evicted_but_capped() {
     // Issue 13, defect 5: one awaited trace and many spans into it left nothing else.
     let (store, _guard) = memory_store(crate::defaults::DEFAULT_MAX_MEMORY, 10_000);
