@@ -101,6 +101,49 @@ async fn wait_wakes_on_a_late_child_sent_over_otlp() {
 }
 
 #[tokio::test]
+async fn wait_reports_the_spans_its_trace_cap_refused() {
+    // An awaited trace holds at most 1,000 spans here (--max-spans over 8, but at least
+    // 1,000); the 100 spans past that are refused, and the judgement says so over the API.
+    let (server, client) = start(2_000, None).await;
+    let options = WaitOptions {
+        settle: Duration::from_millis(50),
+        grace: Duration::from_secs(20),
+        timeout: Duration::from_secs(30),
+        started: Instant::now(),
+        trigger_span_id: None,
+    };
+    let waiting = {
+        let client = client.clone();
+        tokio::spawn(async move { client.wait(tid(9), &options, &[]).await })
+    };
+    server.store().waiting_on(tid(9)).await;
+    let root = SpanId([9, 0, 0, 0, 0, 0, 0, 1]);
+    let spans: Vec<Span> = (0..1_100u16)
+        .map(|idx| {
+            let [high, low] = idx.to_be_bytes();
+            let span =
+                Span::new(tid(9), SpanId([9, high, low, 0, 0, 0, 0, 1]), "op").with_times(1_000, 2_000);
+            if idx == 0 {
+                span
+            } else {
+                span.with_parent(root)
+            }
+        })
+        .collect();
+    for chunk in spans.chunks(275) {
+        client.export(chunk).await.expect("export");
+    }
+    let outcome = waiting.await.expect("join").expect("wait");
+    assert_eq!(outcome.trace.expect("trace").spans.len(), 1_000);
+    assert_eq!(outcome.warnings.len(), 1, "{:?}", outcome.warnings);
+    assert!(
+        outcome.warnings[0].starts_with("100 spans of this trace were refused"),
+        "{:?}",
+        outcome.warnings
+    );
+}
+
+#[tokio::test]
 async fn control_api_demands_the_token() {
     let (server, client) = start(1_000, Some("t0ken")).await;
     client.export(&tree(1, 2)).await.expect("export with the token");
