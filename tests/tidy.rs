@@ -33,7 +33,7 @@ const LAYERS: &[(&str, &[&str])] = &[
         ],
     ),
     ("server", &["model", "store", "ingest", "api", "web", "auth", "tls", "defaults"]),
-    ("serve", &["model", "store", "api", "server", "defaults"]),
+    ("serve", &["model", "store", "api", "web", "server", "defaults"]),
     (
         "cli",
         &[

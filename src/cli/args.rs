@@ -47,7 +47,8 @@ pub struct IngestArgs {
     #[arg(long, env = "TRACECHECK_HTTP_ADDR", default_value = defaults::DEFAULT_HTTP_ADDR)]
     pub http_addr: SocketAddr,
     /// Evict the least recently updated traces above this much memory held by stored spans
-    /// and their index (e.g. 512MiB, 2GiB, or plain bytes).
+    /// and their index (e.g. 512MiB, 2GiB, or plain bytes). `serve` holds its whole process
+    /// to it: the store gives up what the rest of the process is seen to use, down to half.
     #[arg(long, env = "TRACECHECK_MAX_MEMORY", default_value = defaults::DEFAULT_MAX_MEMORY_TEXT,
           value_parser = memory_size)]
     pub max_memory: usize,
