@@ -8,7 +8,7 @@ use std::time::{Duration, Instant};
 use tracecheck::api::{Error, RemoteClient};
 use tracecheck::model::{Span, SpanId, TraceId};
 use tracecheck::server::{self, RunningServer, ServerConfig};
-use tracecheck::store::{StoreConfig, WaitOptions};
+use tracecheck::store::{StoreConfig, WaitOptions, WaitOutcome};
 
 async fn start(max_spans: usize, auth_token: Option<&str>) -> (RunningServer, RemoteClient) {
     let config = ServerConfig {
@@ -20,6 +20,22 @@ async fn start(max_spans: usize, auth_token: Option<&str>) -> (RunningServer, Re
     let url = format!("http://{}", running.grpc_addr());
     let client = RemoteClient::connect(&url, auth_token).await.expect("connect");
     (running, client)
+}
+
+/// A wait for `trace_id` through the control API (settle 50 ms), running meanwhile.
+fn spawn_wait(
+    client: &RemoteClient,
+    trace_id: TraceId,
+) -> tokio::task::JoinHandle<Result<WaitOutcome, Error>> {
+    let client = client.clone();
+    let options = WaitOptions {
+        settle: Duration::from_millis(50),
+        grace: Duration::from_secs(20),
+        timeout: Duration::from_secs(30),
+        started: Instant::now(),
+        trigger_span_id: None,
+    };
+    tokio::spawn(async move { client.wait(trace_id, &options, &[]).await })
 }
 
 fn tid(n: u8) -> TraceId {
@@ -80,17 +96,7 @@ async fn wait_wakes_on_a_late_child_sent_over_otlp() {
     let mut spans = tree(1, 4);
     let root = spans.remove(0);
     client.export(&spans).await.expect("export children");
-    let options = WaitOptions {
-        settle: Duration::from_millis(50),
-        grace: Duration::from_secs(20),
-        timeout: Duration::from_secs(30),
-        started: Instant::now(),
-        trigger_span_id: None,
-    };
-    let waiting = {
-        let client = client.clone();
-        tokio::spawn(async move { client.wait(tid(1), &options, &[]).await })
-    };
+    let waiting = spawn_wait(&client, tid(1));
     server.store().waiting_on(tid(1)).await;
     let sent_at = Instant::now();
     client.export(&[root]).await.expect("export root");
@@ -105,17 +111,7 @@ async fn wait_reports_the_spans_its_trace_cap_refused() {
     // An awaited trace holds at most 1,000 spans here (--max-spans over 8, but at least
     // 1,000); the 100 spans past that are refused, and the judgement says so over the API.
     let (server, client) = start(2_000, None).await;
-    let options = WaitOptions {
-        settle: Duration::from_millis(50),
-        grace: Duration::from_secs(20),
-        timeout: Duration::from_secs(30),
-        started: Instant::now(),
-        trigger_span_id: None,
-    };
-    let waiting = {
-        let client = client.clone();
-        tokio::spawn(async move { client.wait(tid(9), &options, &[]).await })
-    };
+    let waiting = spawn_wait(&client, tid(9));
     server.store().waiting_on(tid(9)).await;
     let root = SpanId([9, 0, 0, 0, 0, 0, 0, 1]);
     let spans: Vec<Span> = (0..1_100u16)

@@ -439,6 +439,10 @@ fn peak_rss_mib(pid: u32) -> anyhow::Result<f64> {
     status_mib(pid, "VmHWM:")
 }
 
+fn rss_mib(pid: u32) -> anyhow::Result<f64> {
+    status_mib(pid, "VmRSS:")
+}
+
 /// A `/proc/<pid>/status` field given in kB, in MiB.
 fn status_mib(pid: u32, field: &str) -> anyhow::Result<f64> {
     let status = std::fs::read_to_string(format!("/proc/{pid}/status"))?;
@@ -712,10 +716,6 @@ async fn fetch_metrics(http: SocketAddr) -> anyhow::Result<String> {
     let mut answer = String::new();
     stream.read_to_string(&mut answer).await?;
     Ok(answer.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default())
-}
-
-fn rss_mib(pid: u32) -> anyhow::Result<f64> {
-    status_mib(pid, "VmRSS:")
 }
 
 // ---------------------------------------------------------------------------------------

@@ -76,11 +76,12 @@ impl Shared {
     /// of pinned traces stays above its bound rather than spinning.
     pub(super) fn evict_over_limit(&self, queue: &mut VecDeque<QueueItem>, now: Instant, index_bytes: u64) {
         let max_spans = self.config.max_spans as u64;
-        let max_memory = self.memory_limit();
+        let memory_limit = self.memory_limit();
         let mut budget = queue.len();
         let mut requeue = Vec::new();
         let (mut n_traces, mut n_spans) = (0u64, 0u64);
-        while budget > 0 && (self.spans_held() > max_spans || self.held_bytes() + index_bytes > max_memory) {
+        while budget > 0 && (self.spans_held() > max_spans || self.held_bytes() + index_bytes > memory_limit)
+        {
             budget -= 1;
             let Some(item) = queue.pop_front() else { break };
             match self.try_evict(item) {
@@ -95,7 +96,7 @@ impl Shared {
         queue.extend(requeue);
         if n_traces > 0 && !self.full_reported.swap(true, Ordering::Relaxed) {
             tracing::info!(
-                max_memory,
+                memory_limit,
                 max_spans,
                 "store reached its bound: evicting least recently updated traces (counted in spans_evicted)"
             );
