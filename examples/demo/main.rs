@@ -4,16 +4,16 @@
 //!
 //! `cargo run --release --example demo` exits 0 when the transaction passed.
 
-mod service;
+use tracecheck_demo as service;
 
 use std::path::Path;
 use std::process::ExitCode;
 use std::sync::Arc;
 
-use tracecheck::report::console::ConsoleReporter;
-use tracecheck::report::Reporter;
+use report::console::ConsoleReporter;
+use report::Reporter;
+use server::{self, ServerConfig};
 use tracecheck::run::{LocalSource, RunConfig, Runner, Variables};
-use tracecheck::server::{self, ServerConfig};
 
 #[tokio::main]
 async fn main() -> ExitCode {
@@ -39,9 +39,8 @@ async fn demo() -> anyhow::Result<bool> {
         ingestor.http_addr()
     );
 
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo/user-flow.yaml");
-    let loaded =
-        tracecheck::spec::load_file(&file).map_err(|errors| anyhow::anyhow!("{}", errors.render()))?;
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("user-flow.yaml");
+    let loaded = defs::load_file(&file).map_err(|errors| anyhow::anyhow!("{}", errors.render()))?;
     let variables = Variables::from([("HOST".to_string(), service.url())]);
     let runner = Runner::new(Arc::new(LocalSource { store: ingestor.store().clone() }), RunConfig::default());
     let mut reporter = ConsoleReporter::stdout();

@@ -11,7 +11,6 @@ use std::path::PathBuf;
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use tracecheck::spec;
 
 /// One file per fuzzing process, rewritten for each input: the loader reads from a path
 /// (a suite's steps resolve beside it), and a tmpfs write costs microseconds.

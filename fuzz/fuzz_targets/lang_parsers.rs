@@ -7,8 +7,8 @@
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use tracecheck::lang::{evaluate_output, evaluate_spec, Assertion, Expr, Selector, Template, TraceView, Vars};
-use tracecheck::model::{Span, SpanId, SpanKind, Trace, TraceId};
+use lang::{evaluate_output, evaluate_spec, Assertion, Expr, Selector, Template, TraceView, Vars};
+use model::{Span, SpanId, SpanKind, Trace, TraceId};
 
 fn trace() -> &'static Trace {
     static TRACE: OnceLock<Trace> = OnceLock::new();

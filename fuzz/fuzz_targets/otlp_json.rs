@@ -10,10 +10,10 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use tracecheck::ingest;
-use tracecheck::model::{SpanId, TraceId};
-use tracecheck::otlp;
-use tracecheck::store::{StoreConfig, TraceStore};
+use server::ingest;
+use model::{SpanId, TraceId};
+use model::otlp;
+use store::{StoreConfig, TraceStore};
 
 fn runtime() -> &'static tokio::runtime::Runtime {
     static RUNTIME: OnceLock<tokio::runtime::Runtime> = OnceLock::new();

@@ -8,7 +8,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use tracecheck::otlp;
+use model::otlp;
 
 fuzz_target!(|data: &[u8]| {
     let _ = otlp::decode_protobuf_generated(data);

@@ -1,0 +1,294 @@
+//! The split half of the codec: validates an OTLP `ExportTraceServiceRequest` and splits it
+//! into its valid spans' bytes, building nothing but the shared resources and scopes. That is
+//! all a receiver does before the store, which keeps the bytes as `ScopeSpans.spans` fields
+//! ([`append_span_field`]) and decodes them when a trace is read ([`super::decode_spans`]).
+//!
+//! Each check here is the one its building counterpart in [`super::decode`] makes, in the
+//! same order, with the same errors (tests and the `otlp_wire` fuzz target hold it to the
+//! decoder on random and mutated requests), so a request is either refused whole here or
+//! every span it stores decodes later.
+
+use std::sync::Arc;
+
+use super::decode::Decoder;
+use super::reader::{
+    check_utf8, each_item, expect, Reader, Result, WireError, I32, I64, LEN, MAX_VALUE_DEPTH, VARINT,
+};
+use super::{check_span_ids, Error, Rejections};
+use crate::{Resource, Scope, SpanId, TraceId};
+
+/// Splits a request into its valid spans' wire bytes, grouped by resource and scope, without
+/// building the spans: what the store keeps (it decodes a trace when it is read).
+///
+/// Accepts and rejects exactly what [`decode_request`] does (the tests hold it to that), so
+/// a request is either refused whole here or every span it stores decodes later. Resources
+/// and scopes are decoded (once per group) since they are shared by many spans.
+///
+/// # Errors
+/// [`Error::Protobuf`] when the bytes are not a valid message; nothing is returned then.
+pub fn split_request(bytes: &[u8]) -> std::result::Result<RawBatch<'_>, Error> {
+    let mut decoder = Decoder::new(0, true);
+    decoder.request(bytes).map_err(|err| Error::Protobuf(err.0))?;
+    Ok(decoder.raw)
+}
+
+/// Checks one `Span` message's bytes as the split does: what the store runs over the spans it
+/// encodes itself, so that it never holds bytes its own reader refuses.
+///
+/// # Errors
+/// [`Error::Protobuf`] when the bytes are malformed or the span's IDs are.
+pub fn check_span(bytes: &[u8]) -> std::result::Result<(), Error> {
+    match validate_span(bytes) {
+        Ok(Ok(_)) => Ok(()),
+        Ok(Err(reason)) => Err(Error::Protobuf(reason)),
+        Err(err) => Err(Error::Protobuf(err.0)),
+    }
+}
+
+/// Appends `span` (a `Span` message's bytes) to `out` as a `ScopeSpans.spans` field, the form
+/// [`decode_spans`] reads.
+pub fn append_span_field(out: &mut Vec<u8>, span: &[u8]) {
+    out.push(0x12); // field 2, wire type LEN
+    let mut len = span.len() as u64;
+    while len >= 0x80 {
+        out.push((len as u8) | 0x80);
+        len >>= 7;
+    }
+    out.push(len as u8);
+    out.extend_from_slice(span);
+}
+
+/// The bytes [`append_span_field`] adds for a span of `len` bytes.
+pub fn span_field_len(len: usize) -> usize {
+    let mut varint = 1;
+    let mut rest = len >> 7;
+    while rest > 0 {
+        varint += 1;
+        rest >>= 7;
+    }
+    1 + varint + len
+}
+
+/// A request split by [`split_request`]: its valid spans' bytes and what was rejected.
+#[derive(Debug, Default)]
+pub struct RawBatch<'a> {
+    pub groups: Vec<RawGroup<'a>>,
+    pub rejections: Rejections,
+}
+
+impl RawBatch<'_> {
+    /// Valid spans in the batch.
+    pub fn n_spans(&self) -> usize {
+        self.groups.iter().map(|group| group.spans.len()).sum()
+    }
+}
+
+/// Spans of one resource and scope, in request order.
+#[derive(Debug)]
+pub struct RawGroup<'a> {
+    pub resource: Arc<Resource>,
+    pub scope: Arc<Scope>,
+    pub spans: Vec<RawSpan<'a>>,
+}
+
+/// One valid span: its IDs, checked, and its `Span` message's bytes.
+#[derive(Debug, Clone, Copy)]
+pub struct RawSpan<'a> {
+    pub trace_id: TraceId,
+    pub span_id: SpanId,
+    pub bytes: &'a [u8],
+}
+
+/// A span's IDs when they are well formed (`Ok(Err(reason))` otherwise, as
+/// [`Decoder::span`]), after checking the whole message.
+pub(super) fn validate_span(bytes: &[u8]) -> Result<std::result::Result<(TraceId, SpanId), String>> {
+    let mut trace_id: &[u8] = &[];
+    let mut span_id: &[u8] = &[];
+    let mut parent_span_id: &[u8] = &[];
+    let mut reader = Reader::new(bytes);
+    while reader.has_more() {
+        let (field, wire_type) = reader.key()?;
+        match field {
+            1 => {
+                expect(wire_type, LEN)?;
+                trace_id = reader.bytes()?;
+            }
+            2 => {
+                expect(wire_type, LEN)?;
+                span_id = reader.bytes()?;
+            }
+            4 => {
+                expect(wire_type, LEN)?;
+                parent_span_id = reader.bytes()?;
+            }
+            3 | 5 => {
+                expect(wire_type, LEN)?;
+                check_utf8(reader.bytes()?)?;
+            }
+            6 | 10 | 12 | 14 => {
+                expect(wire_type, VARINT)?;
+                reader.varint()?;
+            }
+            7 | 8 => {
+                expect(wire_type, I64)?;
+                reader.fixed64()?;
+            }
+            9 => {
+                expect(wire_type, LEN)?;
+                validate_key_value(reader.bytes()?, 0)?;
+            }
+            11 => {
+                expect(wire_type, LEN)?;
+                validate_event(reader.bytes()?)?;
+            }
+            13 => {
+                expect(wire_type, LEN)?;
+                validate_link(reader.bytes()?)?;
+            }
+            15 => {
+                expect(wire_type, LEN)?;
+                validate_status(reader.bytes()?)?;
+            }
+            16 => {
+                expect(wire_type, I32)?;
+                reader.fixed32()?;
+            }
+            _ => reader.skip(field, wire_type)?,
+        }
+    }
+    Ok(check_span_ids(trace_id, span_id, parent_span_id).map(|(trace_id, span_id, _)| (trace_id, span_id)))
+}
+
+fn validate_status(bytes: &[u8]) -> Result<()> {
+    let mut reader = Reader::new(bytes);
+    while reader.has_more() {
+        match reader.key()? {
+            (2, wire_type) => {
+                expect(wire_type, LEN)?;
+                check_utf8(reader.bytes()?)?;
+            }
+            (3, wire_type) => {
+                expect(wire_type, VARINT)?;
+                reader.varint()?;
+            }
+            (field, wire_type) => reader.skip(field, wire_type)?,
+        }
+    }
+    Ok(())
+}
+
+fn validate_event(bytes: &[u8]) -> Result<()> {
+    let mut reader = Reader::new(bytes);
+    while reader.has_more() {
+        match reader.key()? {
+            (1, wire_type) => {
+                expect(wire_type, I64)?;
+                reader.fixed64()?;
+            }
+            (2, wire_type) => {
+                expect(wire_type, LEN)?;
+                check_utf8(reader.bytes()?)?;
+            }
+            (3, wire_type) => {
+                expect(wire_type, LEN)?;
+                validate_key_value(reader.bytes()?, 0)?;
+            }
+            (4, wire_type) => {
+                expect(wire_type, VARINT)?;
+                reader.varint()?;
+            }
+            (field, wire_type) => reader.skip(field, wire_type)?,
+        }
+    }
+    Ok(())
+}
+
+fn validate_link(bytes: &[u8]) -> Result<()> {
+    let mut reader = Reader::new(bytes);
+    while reader.has_more() {
+        match reader.key()? {
+            (1 | 2, wire_type) => {
+                expect(wire_type, LEN)?;
+                reader.bytes()?;
+            }
+            (3, wire_type) => {
+                expect(wire_type, LEN)?;
+                check_utf8(reader.bytes()?)?;
+            }
+            (4, wire_type) => {
+                expect(wire_type, LEN)?;
+                validate_key_value(reader.bytes()?, 0)?;
+            }
+            (5, wire_type) => {
+                expect(wire_type, VARINT)?;
+                reader.varint()?;
+            }
+            (6, wire_type) => {
+                expect(wire_type, I32)?;
+                reader.fixed32()?;
+            }
+            (field, wire_type) => reader.skip(field, wire_type)?,
+        }
+    }
+    Ok(())
+}
+
+fn validate_key_value(bytes: &[u8], depth: u32) -> Result<()> {
+    let mut reader = Reader::new(bytes);
+    while reader.has_more() {
+        match reader.key()? {
+            (1, wire_type) => {
+                expect(wire_type, LEN)?;
+                check_utf8(reader.bytes()?)?;
+            }
+            (2, wire_type) => {
+                expect(wire_type, LEN)?;
+                validate_any_value(reader.bytes()?, depth)?;
+            }
+            (3, wire_type) => {
+                expect(wire_type, VARINT)?;
+                reader.varint()?;
+            }
+            (field, wire_type) => reader.skip(field, wire_type)?,
+        }
+    }
+    Ok(())
+}
+
+fn validate_any_value(bytes: &[u8], depth: u32) -> Result<()> {
+    if depth > MAX_VALUE_DEPTH {
+        return Err(WireError::new("recursion limit reached"));
+    }
+    let mut reader = Reader::new(bytes);
+    while reader.has_more() {
+        let (field, wire_type) = reader.key()?;
+        match field {
+            1 => {
+                expect(wire_type, LEN)?;
+                check_utf8(reader.bytes()?)?;
+            }
+            2 | 3 | 8 => {
+                expect(wire_type, VARINT)?;
+                reader.varint()?;
+            }
+            4 => {
+                expect(wire_type, I64)?;
+                reader.fixed64()?;
+            }
+            5 => {
+                expect(wire_type, LEN)?;
+                each_item(reader.bytes()?, |item| validate_any_value(item, depth + 1))?;
+            }
+            6 => {
+                expect(wire_type, LEN)?;
+                each_item(reader.bytes()?, |item| validate_key_value(item, depth + 1))?;
+            }
+            7 => {
+                expect(wire_type, LEN)?;
+                reader.bytes()?;
+            }
+            _ => reader.skip(field, wire_type)?,
+        }
+    }
+    Ok(())
+}

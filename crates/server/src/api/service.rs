@@ -1,0 +1,191 @@
+//! The server side of the control API: [`ControlService`] answers `ListTraces`, `GetTrace`,
+//! `WaitTrace` and `Stats` from a [`TraceStore`]. It owns the mapping between protobuf
+//! messages and store types; the store knows nothing of gRPC.
+
+use std::time::Duration;
+
+use tonic::{Request, Response, Status};
+
+use super::pb;
+use super::pb::control_server::{Control, ControlServer};
+use lang::{unmatched_selectors, Selector};
+use model::otlp::encode_trace_bytes;
+use model::{SpanId, Trace, TraceId};
+use store::{StoreStats, TraceStore, TraceSummary, WaitOptions, WaitOutcome};
+
+pub use model::defaults::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
+
+/// The control API over one store; a plain struct implementing the generated trait.
+#[derive(Clone)]
+pub struct ControlService {
+    store: TraceStore,
+    /// Where `RecordRun` puts runs; `None`: this server does not record runs.
+    runs: Option<crate::web::RunStore>,
+}
+
+impl ControlService {
+    pub fn new(store: TraceStore) -> Self {
+        ControlService { store, runs: None }
+    }
+
+    /// Records the runs `RecordRun` receives in `runs`.
+    pub fn with_runs(mut self, runs: crate::web::RunStore) -> Self {
+        self.runs = Some(runs);
+        self
+    }
+
+    /// The tonic service, accepting and sending gzip.
+    pub fn into_server(self) -> ControlServer<ControlService> {
+        ControlServer::new(self)
+            .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
+            .send_compressed(tonic::codec::CompressionEncoding::Gzip)
+    }
+}
+
+fn trace_id_from(bytes: &[u8]) -> Result<TraceId, Status> {
+    TraceId::from_bytes(bytes).map_err(|error| Status::invalid_argument(format!("bad trace id: {error}")))
+}
+
+pub(crate) fn summary_to_pb(summary: &TraceSummary, last_update_unix_nano: u64) -> pb::TraceSummary {
+    pb::TraceSummary {
+        trace_id: summary.trace_id.0.to_vec(),
+        root_name: summary.root_name.clone(),
+        service_name: summary.service_name.clone(),
+        span_count: u32::try_from(summary.span_count).unwrap_or(u32::MAX),
+        start_time_unix_nano: summary.start_time_unix_nano,
+        duration_nanos: summary.duration_nanos,
+        last_update_unix_nano,
+    }
+}
+
+pub(crate) fn stats_to_pb(stats: &StoreStats) -> pb::StatsResponse {
+    pb::StatsResponse {
+        spans_received: stats.spans_received,
+        spans_rejected: stats.spans_rejected,
+        spans_evicted: stats.spans_evicted,
+        traces_evicted: stats.traces_evicted,
+        traces_held: stats.traces_held,
+        spans_held: stats.spans_held,
+        memory_bytes: stats.memory_bytes,
+        duplicate_spans: stats.duplicate_spans,
+        requests_refused: stats.requests_refused,
+    }
+}
+
+/// Builds the rule 3 check from the request's selector texts: each must match at least one
+/// span. The problem text is the runner's (`selector span[name="db"] matched none`), so a
+/// remote wait reports what a local one would.
+fn selector_check(texts: &[String]) -> Result<Box<store::CompletenessCheck>, Status> {
+    let mut selectors = Vec::with_capacity(texts.len());
+    for text in texts {
+        let selector = Selector::parse(text)
+            .map_err(|error| Status::invalid_argument(format!("bad selector {text:?}: {error}")))?;
+        selectors.push(selector);
+    }
+    Ok(Box::new(move |trace: &Trace| unmatched_selectors(trace, &selectors)))
+}
+
+fn wait_outcome_to_pb(outcome: WaitOutcome) -> pb::WaitTraceResponse {
+    let now = tokio::time::Instant::now().into_std();
+    pb::WaitTraceResponse {
+        otlp_traces_data: outcome.trace.as_ref().map(encode_trace_bytes).unwrap_or_default(),
+        found: outcome.trace.is_some(),
+        complete: outcome.complete,
+        missing: outcome.missing,
+        warnings: outcome.warnings,
+        last_span_age_micros: outcome
+            .last_span_at
+            .map(|at| u64::try_from(now.saturating_duration_since(at).as_micros()).unwrap_or(u64::MAX)),
+    }
+}
+
+#[tonic::async_trait]
+impl Control for ControlService {
+    async fn list_traces(
+        &self,
+        request: Request<pb::ListTracesRequest>,
+    ) -> Result<Response<pb::ListTracesResponse>, Status> {
+        let limit = match request.get_ref().limit as usize {
+            0 => DEFAULT_LIST_LIMIT,
+            limit => limit.min(MAX_LIST_LIMIT),
+        };
+        // Instants have no epoch: place each update relative to the wall clock now.
+        let (now, wall_now) = (tokio::time::Instant::now().into_std(), std::time::SystemTime::now());
+        let traces = self
+            .store
+            .list_with_updates(limit)
+            .iter()
+            .map(|(summary, last_update)| {
+                let wall = wall_now - now.saturating_duration_since(*last_update);
+                let unix_nanos =
+                    wall.duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_nanos());
+                summary_to_pb(summary, u64::try_from(unix_nanos).unwrap_or(u64::MAX))
+            })
+            .collect();
+        Ok(Response::new(pb::ListTracesResponse { traces }))
+    }
+
+    async fn get_trace(
+        &self,
+        request: Request<pb::GetTraceRequest>,
+    ) -> Result<Response<pb::GetTraceResponse>, Status> {
+        let trace_id = trace_id_from(&request.get_ref().trace_id)?;
+        let response = match self.store.get(trace_id) {
+            Some(trace) => pb::GetTraceResponse { otlp_traces_data: encode_trace_bytes(&trace), found: true },
+            None => pb::GetTraceResponse { otlp_traces_data: Vec::new(), found: false },
+        };
+        Ok(Response::new(response))
+    }
+
+    async fn wait_trace(
+        &self,
+        request: Request<pb::WaitTraceRequest>,
+    ) -> Result<Response<pb::WaitTraceResponse>, Status> {
+        let started = tokio::time::Instant::now().into_std();
+        let request = request.into_inner();
+        let trace_id = trace_id_from(&request.trace_id)?;
+        let mut assumed = Vec::with_capacity(request.assumed_span_ids.len());
+        for bytes in &request.assumed_span_ids {
+            assumed.push(
+                SpanId::from_bytes(bytes)
+                    .map_err(|error| Status::invalid_argument(format!("bad assumed span id: {error}")))?,
+            );
+        }
+        if assumed.len() > 1 {
+            return Err(Status::invalid_argument(
+                "at most one assumed span id (the trigger span) is supported",
+            ));
+        }
+        let check = selector_check(&request.selectors)?;
+        let millis = |value: Option<u64>, default: Duration| value.map_or(default, Duration::from_millis);
+        let options = WaitOptions {
+            settle: millis(request.settle_millis, model::defaults::DEFAULT_SETTLE),
+            grace: millis(request.grace_millis, model::defaults::DEFAULT_GRACE),
+            timeout: millis(request.timeout_millis, model::defaults::DEFAULT_TIMEOUT),
+            started,
+            trigger_span_id: assumed.first().copied(),
+        };
+        // If the client goes away, tonic drops this future, which unpins the trace.
+        let outcome = self.store.wait(trace_id, &options, &*check).await;
+        Ok(Response::new(wait_outcome_to_pb(outcome)))
+    }
+
+    async fn stats(
+        &self,
+        _request: Request<pb::StatsRequest>,
+    ) -> Result<Response<pb::StatsResponse>, Status> {
+        Ok(Response::new(stats_to_pb(&self.store.stats())))
+    }
+
+    async fn record_run(
+        &self,
+        request: Request<pb::RecordRunRequest>,
+    ) -> Result<Response<pb::RecordRunResponse>, Status> {
+        let Some(runs) = &self.runs else {
+            return Err(Status::failed_precondition("this server does not record runs"));
+        };
+        let report: report::RunReport = serde_json::from_str(&request.get_ref().report_json)
+            .map_err(|error| Status::invalid_argument(format!("bad run report: {error}")))?;
+        Ok(Response::new(pb::RecordRunResponse { run_id: runs.record(report) }))
+    }
+}

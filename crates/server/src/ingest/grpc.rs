@@ -1,0 +1,243 @@
+//! The OTLP gRPC receiver: `opentelemetry.proto.collector.trace.v1.TraceService/Export`.
+//!
+//! The service is written out by hand rather than generated so that its codec can hand the
+//! request's raw bytes to [`super::export_protobuf`], which splits them into the spans' wire
+//! bytes (the generated server would first build the `opentelemetry-proto` structs).
+//! Everything else is tonic's: gzip, the message size limit, the HTTP/2 framing. It knows the
+//! store only through [`super::export_protobuf`] and nothing of the control API beside it on
+//! the server.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context, Poll};
+
+use bytes::{BufMut, Bytes};
+use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, Encoder};
+use tonic::server::{ClientStreamingService, NamedService};
+use tonic::Streaming;
+
+use super::{Admission, Error, Lease};
+use model::otlp;
+use store::TraceStore;
+
+/// The gRPC service name of OTLP trace export.
+pub const SERVICE_NAME: &str = "opentelemetry.proto.collector.trace.v1.TraceService";
+/// The path of its one method.
+pub const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+
+/// The OTLP trace service; add it to a tonic server (or `tonic::service::Routes`).
+#[derive(Clone)]
+pub struct TraceService {
+    shared: Arc<Shared>,
+}
+
+struct Shared {
+    store: TraceStore,
+    admission: Admission,
+    max_message_size: usize,
+}
+
+impl TraceService {
+    /// A service storing into `store`, refusing requests above `max_message_size` bytes
+    /// (after decompression) and while `admission` has no free slot.
+    pub fn new(store: TraceStore, admission: Admission, max_message_size: usize) -> Self {
+        TraceService { shared: Arc::new(Shared { store, admission, max_message_size }) }
+    }
+}
+
+impl NamedService for TraceService {
+    const NAME: &'static str = SERVICE_NAME;
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
+
+impl<B> tower::Service<http::Request<B>> for TraceService
+where
+    B: tonic::codegen::Body + Send + Unpin + 'static,
+    B::Error: Into<tonic::codegen::StdError> + Send + 'static,
+{
+    type Response = http::Response<tonic::body::Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<Self::Response, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        if request.uri().path() != EXPORT_PATH {
+            return Box::pin(async move {
+                let response = tonic::Status::unimplemented("").into_http::<tonic::body::Body>();
+                Ok(response)
+            });
+        }
+        let shared = self.shared.clone();
+        Box::pin(async move {
+            // The slot is taken before the body is read and held (in `_slot`) until the
+            // request is stored, so a sender still uploading counts against the limit.
+            let _slot = match shared.admission.try_admit() {
+                Ok(slot) => slot,
+                Err(err) => {
+                    shared.store.record_refused(1);
+                    return Ok(err.to_status().into_http());
+                }
+            };
+            let (parts, body) = request.into_parts();
+            let body = Budgeted { inner: body, lease: shared.admission.lease() };
+            let request = http::Request::from_parts(parts, body);
+            let max_message_size = shared.max_message_size;
+            let mut grpc = tonic::server::Grpc::new(RawCodec)
+                .accept_compressed(CompressionEncoding::Gzip)
+                .send_compressed(CompressionEncoding::Gzip)
+                .max_decoding_message_size(max_message_size);
+            // Served as client streaming so that a second message is seen and refused;
+            // tonic's unary path would read it and drop it.
+            let response = grpc.client_streaming(Export(shared), request).await;
+            let code = response
+                .headers()
+                .get(tonic::Status::GRPC_STATUS)
+                .and_then(|code| std::str::from_utf8(code.as_bytes()).ok()?.parse::<i32>().ok())
+                .map(tonic::Code::from);
+            if let Some(err) = code.and_then(|code| Error::from_tonic_refusal(code, max_message_size)) {
+                return Ok(err.to_status().into_http());
+            }
+            Ok(response)
+        })
+    }
+}
+
+/// The `Export` method: read the one message (within the body timeout), decode, store,
+/// answer with partial success.
+struct Export(Arc<Shared>);
+
+impl ClientStreamingService<Bytes> for Export {
+    type Response = Bytes;
+    type Future = BoxFuture<Result<tonic::Response<Bytes>, tonic::Status>>;
+
+    fn call(&mut self, request: tonic::Request<Streaming<Bytes>>) -> Self::Future {
+        let shared = self.0.clone();
+        Box::pin(async move {
+            let compressed = request
+                .metadata()
+                .get("grpc-encoding")
+                .is_some_and(|encoding| encoding.as_bytes() != b"identity");
+            let body_timeout = shared.admission.body_timeout();
+            let deadline = tokio::time::Instant::now() + body_timeout;
+            let timed_out = |_| Error::BodyTimeout(body_timeout).to_status();
+            // The stream holds the body, and with it the body's lease, until this returns.
+            let mut messages = request.into_inner();
+            let refused = |status: tonic::Status| {
+                if status.code() == tonic::Code::Unavailable {
+                    shared.store.record_refused(1);
+                }
+                status
+            };
+            let message = tokio::time::timeout_at(deadline, messages.message())
+                .await
+                .map_err(timed_out)?
+                .map_err(refused)?
+                .ok_or_else(|| tonic::Status::internal("Missing request message."))?;
+            if tokio::time::timeout_at(deadline, messages.message())
+                .await
+                .map_err(timed_out)?
+                .map_err(refused)?
+                .is_some()
+            {
+                return Err(Error::TooManyMessages.to_status());
+            }
+            // An inflated message is counted too while it is stored.
+            let mut inflated = shared.admission.lease();
+            if compressed {
+                inflated.ensure(message.len()).map_err(|err| refused(err.to_status()))?;
+            }
+            let outcome = super::export_protobuf(&shared.store, &message).map_err(|err| err.to_status())?;
+            Ok(tonic::Response::new(Bytes::from(otlp::encode_response_protobuf(&outcome))))
+        })
+    }
+}
+
+/// A request body that holds each data frame's bytes on the receive budget as it arrives,
+/// failing with UNAVAILABLE (a retryable refusal) when the budget is spent.
+struct Budgeted<B> {
+    inner: B,
+    lease: Lease,
+}
+
+impl<B> http_body::Body for Budgeted<B>
+where
+    B: http_body::Body + Unpin,
+    B::Error: Into<tonic::codegen::StdError>,
+{
+    type Data = B::Data;
+    type Error = tonic::codegen::StdError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<B::Data>, Self::Error>>> {
+        let this = &mut *self;
+        let frame = match std::task::ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
+            Some(Ok(frame)) => frame,
+            Some(Err(err)) => return Poll::Ready(Some(Err(err.into()))),
+            None => return Poll::Ready(None),
+        };
+        if let Some(data) = frame.data_ref() {
+            let total = this.lease.held() + bytes::Buf::remaining(data);
+            if let Err(err) = this.lease.ensure(total) {
+                return Poll::Ready(Some(Err(Box::new(err.to_status()))));
+            }
+        }
+        Poll::Ready(Some(Ok(frame)))
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+/// A codec that hands over a message's bytes undecoded and sends pre-encoded bytes: the
+/// receiver decodes requests itself, and the load generator and tests send raw bytes with it.
+#[derive(Clone, Copy, Default)]
+pub struct RawCodec;
+
+impl Codec for RawCodec {
+    type Encode = Bytes;
+    type Decode = Bytes;
+    type Encoder = RawCodec;
+    type Decoder = RawCodec;
+
+    fn encoder(&mut self) -> Self::Encoder {
+        RawCodec
+    }
+
+    fn decoder(&mut self) -> Self::Decoder {
+        RawCodec
+    }
+}
+
+impl Encoder for RawCodec {
+    type Item = Bytes;
+    type Error = tonic::Status;
+
+    fn encode(&mut self, item: Bytes, dst: &mut EncodeBuf<'_>) -> Result<(), tonic::Status> {
+        dst.put_slice(&item);
+        Ok(())
+    }
+}
+
+impl Decoder for RawCodec {
+    type Item = Bytes;
+    type Error = tonic::Status;
+
+    fn decode(&mut self, src: &mut DecodeBuf<'_>) -> Result<Option<Bytes>, tonic::Status> {
+        // The message is already whole in tonic's buffer; this splits it off without copying.
+        use bytes::Buf;
+        Ok(Some(src.copy_to_bytes(src.remaining())))
+    }
+}

@@ -1,0 +1,332 @@
+//! The ingestor as a running server: the OTLP gRPC service (with any extra gRPC services,
+//! such as the control API, on the same port) and the OTLP/HTTP routes, over one store.
+//!
+//! Startup and shutdown are symmetric, as in the collector's receiver: gRPC binds and starts
+//! first, then HTTP; when HTTP cannot bind, gRPC is stopped before the error is returned.
+//! [`RunningServer::shutdown`] stops accepting, lets in-flight requests finish and waits for
+//! both, within one drain deadline for the two. The accept and connection path (backoff on
+//! accept errors, idle and header-read timeouts) is [`listen`]'s. This module wires things together; it knows neither the control API's internals
+//! (it takes any tonic [`Routes`]) nor how the store works inside.
+
+pub mod api;
+pub mod auth;
+pub mod ingest;
+mod listen;
+pub mod serve;
+pub mod tls;
+pub mod ui;
+pub mod web;
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use tokio::net::TcpListener;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+use tonic::service::{InterceptorLayer, Routes};
+
+use crate::auth::RequireBearer;
+use crate::ingest::metrics::{Metrics, Transport};
+use crate::ingest::Admission;
+use model::defaults;
+use store::{StoreConfig, StoreGuard, TraceStore};
+
+/// HTTP/2 flow-control windows: OTLP requests run to megabytes, and the 64 KiB default
+/// would cost a round trip per 64 KiB.
+const STREAM_WINDOW: u32 = 1024 * 1024;
+const CONNECTION_WINDOW: u32 = 4 * 1024 * 1024;
+
+/// How the server listens and what it accepts.
+#[derive(Clone, Debug)]
+pub struct ServerConfig {
+    /// OTLP gRPC and the control API; port 0 picks a free port.
+    pub grpc_addr: SocketAddr,
+    /// OTLP/HTTP; port 0 picks a free port.
+    pub http_addr: SocketAddr,
+    /// Largest accepted request in bytes (gRPC message or HTTP body, after decompression).
+    pub max_message_size: usize,
+    /// When set, every request must carry `authorization: Bearer <token>`.
+    pub auth_token: Option<String>,
+    /// Bounds of the store [`start`] creates.
+    pub store: StoreConfig,
+    /// See [`defaults::DEFAULT_MAX_CONCURRENT_EXPORTS`].
+    pub max_concurrent_exports: usize,
+    /// The runs the web UI shows (recorded over the control API by `run --server`).
+    pub runs: crate::web::RunStore,
+    /// When set, both listeners speak TLS only (and demand client certificates when
+    /// `client_ca` is set).
+    pub tls: Option<tls::ServerTls>,
+    /// Bytes of request bodies being received at once, across both listeners; see
+    /// [`defaults::DEFAULT_MAX_RECEIVE_BYTES`]. Raised to `max_message_size` when below it,
+    /// so that one largest request always fits.
+    pub max_receive_bytes: usize,
+    /// How long a connection may take over its parts before it is closed.
+    pub timeouts: ConnectionTimeouts,
+}
+
+/// The time limits of a connection (defaults in [`defaults`]).
+#[derive(Clone, Copy, Debug)]
+pub struct ConnectionTimeouts {
+    /// An HTTP/1 request's headers must arrive within this long.
+    pub header_read: Duration,
+    /// A request's body must arrive within this long (either listener); answered 408 or
+    /// DEADLINE_EXCEEDED.
+    pub body_read: Duration,
+    /// A connection with no request in progress and no byte moved for this long is closed.
+    pub idle: Duration,
+}
+
+impl Default for ConnectionTimeouts {
+    fn default() -> Self {
+        ConnectionTimeouts {
+            header_read: defaults::DEFAULT_HEADER_READ_TIMEOUT,
+            body_read: defaults::DEFAULT_BODY_READ_TIMEOUT,
+            idle: defaults::DEFAULT_IDLE_TIMEOUT,
+        }
+    }
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            grpc_addr: parse_default_addr(defaults::DEFAULT_GRPC_ADDR),
+            http_addr: parse_default_addr(defaults::DEFAULT_HTTP_ADDR),
+            max_message_size: defaults::DEFAULT_MAX_MESSAGE_SIZE,
+            auth_token: None,
+            store: StoreConfig::default(),
+            max_concurrent_exports: defaults::DEFAULT_MAX_CONCURRENT_EXPORTS,
+            runs: crate::web::RunStore::default(),
+            tls: None,
+            max_receive_bytes: defaults::DEFAULT_MAX_RECEIVE_BYTES,
+            timeouts: ConnectionTimeouts::default(),
+        }
+    }
+}
+
+impl ServerConfig {
+    /// Both listeners on free ports of 127.0.0.1 (for tests and embedded use).
+    pub fn ephemeral() -> Self {
+        let any_port = SocketAddr::from(([127, 0, 0, 1], 0));
+        ServerConfig { grpc_addr: any_port, http_addr: any_port, ..ServerConfig::default() }
+    }
+}
+
+fn parse_default_addr(text: &str) -> SocketAddr {
+    // The defaults are constants of this crate, checked by a test below.
+    text.parse().unwrap_or_else(|_| SocketAddr::from(([127, 0, 0, 1], 0)))
+}
+
+/// Why the server could not start or did not stop cleanly.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error(transparent)]
+    Tls(#[from] tls::Error),
+    #[error("cannot listen on {addr}: {source}")]
+    Bind { addr: SocketAddr, source: std::io::Error },
+    #[error("grpc server failed: {0}")]
+    Grpc(#[source] tonic::transport::Error),
+    #[error("http server failed: {0}")]
+    Http(#[source] std::io::Error),
+    #[error("{listener} server task failed: {source}")]
+    Task { listener: &'static str, source: tokio::task::JoinError },
+}
+
+/// A server that is accepting requests. Dropping it without [`RunningServer::shutdown`]
+/// aborts both listeners.
+pub struct RunningServer {
+    grpc_addr: SocketAddr,
+    http_addr: SocketAddr,
+    store: TraceStore,
+    admission: Admission,
+    grpc: Listener,
+    http: Listener,
+    /// Held for a store created by [`start`]; dropped last, stopping its background task.
+    _store_guard: Option<StoreGuard>,
+}
+
+struct Listener {
+    name: &'static str,
+    stop: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<Result<(), Error>>>,
+}
+
+pub use defaults::DRAIN_TIMEOUT;
+
+impl Listener {
+    /// Tells the listener to stop accepting and drain.
+    fn signal_stop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+    }
+
+    /// Waits for the listener to drain until `deadline`, then cuts what is left.
+    async fn join(&mut self, deadline: Instant) -> Result<(), Error> {
+        let Some(mut task) = self.task.take() else { return Ok(()) };
+        match tokio::time::timeout_at(deadline, &mut task).await {
+            Ok(joined) => joined.map_err(|source| Error::Task { listener: self.name, source })?,
+            Err(_) => {
+                tracing::warn!(
+                    listener = self.name,
+                    "connections still open after {DRAIN_TIMEOUT:?}; closing them"
+                );
+                task.abort();
+                Ok(())
+            }
+        }
+    }
+}
+
+impl Drop for Listener {
+    fn drop(&mut self) {
+        if let Some(task) = &self.task {
+            task.abort();
+        }
+    }
+}
+
+impl RunningServer {
+    /// The bound gRPC address (the real port when configured with port 0).
+    pub fn grpc_addr(&self) -> SocketAddr {
+        self.grpc_addr
+    }
+
+    /// The bound HTTP address.
+    pub fn http_addr(&self) -> SocketAddr {
+        self.http_addr
+    }
+
+    /// The store the receivers write to.
+    pub fn store(&self) -> &TraceStore {
+        &self.store
+    }
+
+    /// The admission bound shared by both receivers.
+    pub fn admission(&self) -> &Admission {
+        &self.admission
+    }
+
+    /// Stops accepting connections, lets in-flight requests finish, and waits for both
+    /// listeners (HTTP first, then gRPC: the reverse of startup). Both drain at once, within
+    /// one [`DRAIN_TIMEOUT`] for the whole shutdown.
+    ///
+    /// # Errors
+    /// When a listener had failed while serving.
+    pub async fn shutdown(mut self) -> Result<(), Error> {
+        self.http.signal_stop();
+        self.grpc.signal_stop();
+        let deadline = Instant::now() + DRAIN_TIMEOUT;
+        let http = self.http.join(deadline).await;
+        let grpc = self.grpc.join(deadline).await;
+        http.and(grpc)
+    }
+}
+
+/// Starts the ingestor with a new store made from `config.store`. `extra` returns further
+/// gRPC services to serve on the OTLP port, given the store, e.g.
+/// `|store| Routes::new(ControlServer::new(ControlService::new(store.clone())))`, or
+/// `|_| Routes::default()` for none.
+///
+/// # Errors
+/// [`Error::Bind`] when either address cannot be bound (nothing is left running).
+pub async fn start(
+    config: ServerConfig,
+    extra: impl FnOnce(&TraceStore, &crate::web::RunStore) -> Routes,
+) -> Result<RunningServer, Error> {
+    let (store, guard) = TraceStore::new(config.store.clone());
+    let routes = extra(&store, &config.runs);
+    let mut server = start_with_store(config, store, routes).await?;
+    server._store_guard = Some(guard);
+    Ok(server)
+}
+
+/// Starts the ingestor over an existing store (whose guard the caller keeps), serving
+/// `extra` gRPC services beside OTLP on the gRPC port.
+///
+/// # Errors
+/// [`Error::Bind`] when either address cannot be bound, [`Error::Tls`] when the TLS files
+/// cannot be used (nothing is left running).
+pub async fn start_with_store(
+    config: ServerConfig,
+    store: TraceStore,
+    extra: Routes,
+) -> Result<RunningServer, Error> {
+    let admission = Admission::new(
+        config.max_concurrent_exports,
+        config.max_receive_bytes.max(config.max_message_size),
+        config.timeouts.body_read,
+    );
+    let metrics = Metrics::new();
+    let auth = RequireBearer::new(config.auth_token.as_deref());
+    let (grpc_tls, http_tls) = tls::listener_configs(config.tls.as_ref())?;
+
+    let grpc_listener = bind(config.grpc_addr).await?;
+    let grpc_addr = local_addr(&grpc_listener, config.grpc_addr)?;
+    let trace_service =
+        ingest::grpc::TraceService::new(store.clone(), admission.clone(), config.max_message_size);
+    let routes = extra.add_service(trace_service);
+    let (grpc_stop, grpc_stopped) = oneshot::channel::<()>();
+    let incoming = listen::grpc_incoming(grpc_listener, grpc_addr, grpc_tls, config.timeouts.idle);
+    let grpc_server = tonic::transport::Server::builder()
+        .initial_stream_window_size(STREAM_WINDOW)
+        .initial_connection_window_size(CONNECTION_WINDOW)
+        // A request waiting on the server (WaitTrace) keeps its connection from going idle.
+        .layer(listen::TrackInFlightLayer)
+        // One layer guards every service on the port, the control API included.
+        // Outermost, so that refusals by the token check are timed and counted too.
+        .layer(metrics.layer(Transport::Grpc, ingest::grpc::EXPORT_PATH))
+        .layer(InterceptorLayer::new(auth.clone()))
+        .add_routes(routes)
+        .serve_with_incoming_shutdown(incoming, async {
+            let _ = grpc_stopped.await;
+        });
+    let grpc_task = tokio::spawn(async move { grpc_server.await.map_err(Error::Grpc) });
+    let mut grpc = Listener { name: "grpc", stop: Some(grpc_stop), task: Some(grpc_task) };
+
+    let http_listener = match bind(config.http_addr).await {
+        Ok(listener) => listener,
+        Err(err) => {
+            grpc.signal_stop();
+            let _ = grpc.join(Instant::now() + DRAIN_TIMEOUT).await;
+            return Err(err);
+        }
+    };
+    let http_addr = local_addr(&http_listener, config.http_addr)?;
+    let router =
+        ingest::http::router(store.clone(), admission.clone(), config.max_message_size, auth.clone())
+            .layer(metrics.layer(Transport::Http, ingest::http::TRACES_PATH))
+            .merge(metrics.router(store.clone(), auth.clone()))
+            .merge(crate::web::router(store.clone(), config.runs.clone(), auth));
+    let (http_stop, http_stopped) = oneshot::channel::<()>();
+    let http_server =
+        listen::serve_http(http_listener, http_addr, http_tls, router, config.timeouts, async {
+            let _ = http_stopped.await;
+        });
+    let http_task = tokio::spawn(async move { http_server.await.map_err(Error::Http) });
+    let http = Listener { name: "http", stop: Some(http_stop), task: Some(http_task) };
+
+    tracing::info!(%grpc_addr, %http_addr, "ingesting OTLP traces");
+    Ok(RunningServer { grpc_addr, http_addr, store, admission, grpc, http, _store_guard: None })
+}
+
+async fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
+    TcpListener::bind(addr).await.map_err(|source| Error::Bind { addr, source })
+}
+
+fn local_addr(listener: &TcpListener, addr: SocketAddr) -> Result<SocketAddr, Error> {
+    listener.local_addr().map_err(|source| Error::Bind { addr, source })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_parse() {
+        let config = ServerConfig::default();
+        assert_eq!(config.grpc_addr.to_string(), defaults::DEFAULT_GRPC_ADDR);
+        assert_eq!(config.http_addr.to_string(), defaults::DEFAULT_HTTP_ADDR);
+    }
+}

@@ -1,0 +1,338 @@
+//! The accept and connection path of both listeners, apart from the wiring in `server.rs`:
+//! an accept loop that backs off on errors ([`Acceptor`]), a connection wrapper that closes
+//! idle connections ([`IdleIo`]), the per-request marker that keeps a busy connection from
+//! counting as idle ([`TrackInFlight`]), and the OTLP/HTTP listener's own serve loop
+//! ([`serve_http`], for hyper's header-read timeout, which `axum::serve` does not expose).
+//!
+//! TLS sits between the two: accepted TCP streams go through [`tls::incoming`] (plain when
+//! no certificate is configured), and the resulting [`Conn`] is what [`IdleIo`] wraps.
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
+use hyper_util::server::conn::auto;
+use hyper_util::server::graceful::GracefulShutdown;
+use hyper_util::service::TowerToHyperService;
+use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::time::{Instant, Sleep};
+use tonic::transport::server::Connected;
+
+use crate::tls::{self, Conn};
+use model::defaults::{ACCEPT_BACKOFF_MAX, ACCEPT_BACKOFF_MIN};
+
+use super::ConnectionTimeouts;
+
+/// A listener whose accept waits after a failure instead of retrying at once: at the
+/// open-files limit every accept fails until a descriptor is freed, and retrying at once
+/// burns a core (and floods the log). The wait doubles from [`ACCEPT_BACKOFF_MIN`] up to
+/// [`ACCEPT_BACKOFF_MAX`] and resets on the next success; one warning per wait.
+pub(super) struct Acceptor {
+    listener: TcpListener,
+    backoff: Option<Duration>,
+}
+
+impl Acceptor {
+    pub(super) fn new(listener: TcpListener) -> Self {
+        Acceptor { listener, backoff: None }
+    }
+
+    /// The next connection (with `TCP_NODELAY`: OTLP answers are small and latency-bound).
+    pub(super) async fn next(&mut self) -> TcpStream {
+        loop {
+            match self.listener.accept().await {
+                Ok((stream, _)) => {
+                    self.backoff = None;
+                    let _ = stream.set_nodelay(true);
+                    return stream;
+                }
+                Err(err) => {
+                    let wait =
+                        self.backoff.map_or(ACCEPT_BACKOFF_MIN, |wait| (wait * 2).min(ACCEPT_BACKOFF_MAX));
+                    self.backoff = Some(wait);
+                    tracing::warn!(error = %err, ?wait, "cannot accept a connection; waiting before the next try");
+                    tokio::time::sleep(wait).await;
+                }
+            }
+        }
+    }
+}
+
+/// Accepted TCP connections, for [`tls::incoming`]; accept failures are waited out by the
+/// [`Acceptor`], so the stream never yields an error.
+fn accepted(listener: TcpListener) -> impl Stream<Item = io::Result<TcpStream>> + Send + 'static {
+    futures::stream::unfold(Acceptor::new(listener), |mut acceptor| async move {
+        let stream = acceptor.next().await;
+        Some((Ok(stream), acceptor))
+    })
+}
+
+/// The gRPC listener's connections (in TLS when `tls` is set), for tonic's
+/// `serve_with_incoming_shutdown`.
+pub(super) fn grpc_incoming(
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    idle: Duration,
+) -> impl Stream<Item = io::Result<IdleIo<Conn>>> {
+    tls::incoming(accepted(listener), local_addr, tls)
+        .map(move |conn| conn.map(|conn| IdleIo::new(conn, idle)))
+}
+
+/// Serves `router` on every connection of `listener` until `stop` resolves, then stops
+/// accepting and waits for the open connections to finish their requests (the caller
+/// bounds that wait with the drain deadline).
+pub(super) async fn serve_http(
+    listener: TcpListener,
+    local_addr: SocketAddr,
+    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    router: axum::Router,
+    timeouts: ConnectionTimeouts,
+    stop: impl Future<Output = ()>,
+) -> io::Result<()> {
+    let mut incoming = tls::incoming(accepted(listener), local_addr, tls);
+    let graceful = GracefulShutdown::new();
+    let mut builder = auto::Builder::new(TokioExecutor::new());
+    builder.http1().timer(TokioTimer::new()).header_read_timeout(timeouts.header_read);
+    tokio::pin!(stop);
+    loop {
+        let stream = tokio::select! {
+            stream = incoming.next() => match stream {
+                Some(Ok(stream)) => stream,
+                // The accept side never fails (the acceptor waits failures out) and a failed
+                // handshake drops only its connection, so this is not reached; go on anyway.
+                Some(Err(_)) => continue,
+                None => break,
+            },
+            () = &mut stop => break,
+        };
+        let io = IdleIo::new(stream, timeouts.idle);
+        let service = TrackInFlight { inner: router.clone(), activity: Some(io.activity.clone()) };
+        let connection = builder
+            .serve_connection_with_upgrades(TokioIo::new(io), TowerToHyperService::new(service))
+            .into_owned();
+        let connection = graceful.watch(connection);
+        tokio::spawn(async move {
+            if let Err(err) = connection.await {
+                tracing::debug!(error = %err, "http connection closed with an error");
+            }
+        });
+    }
+    drop(incoming);
+    graceful.shutdown().await;
+    Ok(())
+}
+
+/// When a connection last read or wrote a byte, and how many of its requests are in
+/// progress (a request waiting on the server, such as `WaitTrace`, moves no bytes but is
+/// not idle).
+#[derive(Debug)]
+pub(super) struct Activity {
+    origin: Instant,
+    last_millis: AtomicU64,
+    in_flight: AtomicUsize,
+}
+
+impl Activity {
+    fn touch(&self) {
+        self.last_millis.store(self.origin.elapsed().as_millis() as u64, Ordering::Relaxed);
+    }
+
+    fn begin(self: &Arc<Self>) -> InFlight {
+        self.in_flight.fetch_add(1, Ordering::AcqRel);
+        InFlight(self.clone())
+    }
+
+    /// When the connection becomes idle, or `None` while a request is in progress.
+    fn idle_at(&self, idle: Duration) -> Option<Instant> {
+        (self.in_flight.load(Ordering::Acquire) == 0)
+            .then(|| self.origin + Duration::from_millis(self.last_millis.load(Ordering::Relaxed)) + idle)
+    }
+}
+
+/// One request in progress on a connection; the idle clock restarts when it ends.
+struct InFlight(Arc<Activity>);
+
+impl Drop for InFlight {
+    fn drop(&mut self) {
+        self.0.touch();
+        self.0.in_flight.fetch_sub(1, Ordering::AcqRel);
+    }
+}
+
+/// A connection that fails its reads and writes with `TimedOut` once it has had no request
+/// in progress and moved no byte for `idle`, so the server closes it: idle and silent
+/// connections (a half-sent request included) do not hold descriptors for ever.
+pub(super) struct IdleIo<T> {
+    inner: T,
+    activity: Arc<Activity>,
+    idle: Duration,
+    timer: Pin<Box<Sleep>>,
+}
+
+impl<T> IdleIo<T> {
+    pub(super) fn new(inner: T, idle: Duration) -> Self {
+        let now = Instant::now();
+        let activity = Arc::new(Activity {
+            origin: now,
+            last_millis: AtomicU64::new(0),
+            in_flight: AtomicUsize::new(0),
+        });
+        IdleIo { inner, activity, idle, timer: Box::pin(tokio::time::sleep_until(now + idle)) }
+    }
+
+    /// Ready with an error once the connection is idle; otherwise pending, with the timer
+    /// armed for the earliest moment it could be.
+    fn poll_idle(&mut self, cx: &mut Context<'_>) -> Poll<io::Error> {
+        loop {
+            if self.timer.as_mut().poll(cx).is_pending() {
+                return Poll::Pending;
+            }
+            let now = Instant::now();
+            match self.activity.idle_at(self.idle) {
+                Some(at) if at <= now => {
+                    return Poll::Ready(io::Error::new(io::ErrorKind::TimedOut, "idle connection closed"))
+                }
+                Some(at) => self.timer.as_mut().reset(at),
+                None => self.timer.as_mut().reset(now + self.idle),
+            }
+        }
+    }
+}
+
+impl<T: AsyncRead + Unpin> AsyncRead for IdleIo<T> {
+    fn poll_read(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let before = buf.filled().len();
+        match Pin::new(&mut self.inner).poll_read(cx, buf) {
+            Poll::Ready(Ok(())) => {
+                if buf.filled().len() > before {
+                    self.activity.touch();
+                }
+                Poll::Ready(Ok(()))
+            }
+            Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
+            Poll::Pending => self.poll_idle(cx).map(Err),
+        }
+    }
+}
+
+impl<T: AsyncWrite + Unpin> AsyncWrite for IdleIo<T> {
+    fn poll_write(mut self: Pin<&mut Self>, cx: &mut Context<'_>, data: &[u8]) -> Poll<io::Result<usize>> {
+        match Pin::new(&mut self.inner).poll_write(cx, data) {
+            Poll::Ready(Ok(n)) => {
+                if n > 0 {
+                    self.activity.touch();
+                }
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
+            // A peer that stops reading our answers is as idle as one that stops writing.
+            Poll::Pending => self.poll_idle(cx).map(Err),
+        }
+    }
+
+    fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match Pin::new(&mut self.inner).poll_write_vectored(cx, bufs) {
+            Poll::Ready(Ok(n)) => {
+                if n > 0 {
+                    self.activity.touch();
+                }
+                Poll::Ready(Ok(n))
+            }
+            Poll::Ready(Err(err)) => Poll::Ready(Err(err)),
+            Poll::Pending => self.poll_idle(cx).map(Err),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
+    }
+}
+
+/// What tonic puts in each request's extensions for an [`IdleIo`] connection: its activity,
+/// for [`TrackInFlight`]. (Nothing reads the peer's address, so it is not kept.)
+#[derive(Clone, Debug)]
+pub(super) struct ConnInfo {
+    activity: Arc<Activity>,
+}
+
+impl Connected for IdleIo<Conn> {
+    type ConnectInfo = ConnInfo;
+
+    fn connect_info(&self) -> ConnInfo {
+        ConnInfo { activity: self.activity.clone() }
+    }
+}
+
+/// Marks a request in progress on its connection for as long as its answer is pending. The
+/// connection's activity is given (HTTP, one service per connection) or found in the
+/// request's [`ConnInfo`] (gRPC, where tonic puts it).
+#[derive(Clone)]
+pub(super) struct TrackInFlight<S> {
+    inner: S,
+    activity: Option<Arc<Activity>>,
+}
+
+/// [`TrackInFlight`] for a tonic server, where the activity comes with each request.
+#[derive(Clone, Copy, Debug, Default)]
+pub(super) struct TrackInFlightLayer;
+
+impl<S> tower::Layer<S> for TrackInFlightLayer {
+    type Service = TrackInFlight<S>;
+
+    fn layer(&self, inner: S) -> TrackInFlight<S> {
+        TrackInFlight { inner, activity: None }
+    }
+}
+
+impl<S, B> tower::Service<http::Request<B>> for TrackInFlight<S>
+where
+    S: tower::Service<http::Request<B>>,
+    S::Future: Send + 'static,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = Pin<Box<dyn Future<Output = Result<S::Response, S::Error>> + Send>>;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), S::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let activity = self
+            .activity
+            .clone()
+            .or_else(|| request.extensions().get::<ConnInfo>().map(|info| info.activity.clone()));
+        let in_flight = activity.map(|activity| activity.begin());
+        let answer = self.inner.call(request);
+        Box::pin(async move {
+            let answer = answer.await;
+            drop(in_flight);
+            answer
+        })
+    }
+}

@@ -1,0 +1,84 @@
+//! `GET /api/v1/events`: server-sent events for live views.
+//!
+//! - `trace.created` / `trace.grown`: `{"trace_id", "span_count"}` ("created" the first
+//!   time this stream sees the trace; traces held when it connects count as seen).
+//! - `run.recorded`: `{"id", "name", "state"}`.
+//!
+//! Woken by the store's and the run store's change channels, never by a timer; a burst of
+//! inserts becomes one wake-up that reads what changed since the last one.
+
+use std::collections::HashMap;
+use std::convert::Infallible;
+
+use axum::extract::State;
+use axum::response::sse::{Event, KeepAlive, Sse};
+use futures::stream::{self, Stream, StreamExt};
+use serde_json::json;
+
+use super::Web;
+use model::TraceId;
+
+/// Traces one wake-up reports at most (the rest follow on the next).
+const EVENTS_PER_WAKE: usize = 500;
+/// How many traces a stream remembers for created/grown.
+const REMEMBERED_TRACES: usize = 100_000;
+
+struct Feed {
+    web: Web,
+    traces: tokio::sync::watch::Receiver<()>,
+    runs: tokio::sync::watch::Receiver<u64>,
+    last_seq: u64,
+    last_run: u64,
+    seen: HashMap<TraceId, usize>,
+}
+
+pub(super) async fn stream(State(web): State<Web>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+    let mut traces = web.store.subscribe();
+    traces.mark_unchanged();
+    let mut runs = web.runs.subscribe();
+    let last_run = *runs.borrow_and_update();
+    let last_seq = web.store.last_seq();
+    let seen =
+        web.store.newest(None, REMEMBERED_TRACES).into_iter().map(|r| (r.trace_id, r.span_count)).collect();
+    let feed = Feed { web, traces, runs, last_seq, last_run, seen };
+    let events = stream::unfold(feed, |mut feed| async move {
+        tokio::select! {
+            changed = feed.traces.changed() => changed.ok()?,
+            changed = feed.runs.changed() => changed.ok()?,
+        }
+        let batch = feed.collect();
+        Some((stream::iter(batch.into_iter().map(Ok)), feed))
+    })
+    .flatten();
+    Sse::new(events).keep_alive(KeepAlive::default())
+}
+
+impl Feed {
+    fn collect(&mut self) -> Vec<Event> {
+        let mut events = Vec::new();
+        let updated = self.web.store.updated_since(self.last_seq, EVENTS_PER_WAKE);
+        if updated.len() == EVENTS_PER_WAKE {
+            // More to come: make sure the next wait returns at once.
+            self.traces.mark_changed();
+        }
+        for item in updated {
+            self.last_seq = self.last_seq.max(item.seq);
+            if self.seen.len() >= REMEMBERED_TRACES {
+                self.seen.clear();
+            }
+            let kind = match self.seen.insert(item.trace_id, item.span_count) {
+                None => "trace.created",
+                Some(_) => "trace.grown",
+            };
+            let data = json!({ "trace_id": item.trace_id.to_string(), "span_count": item.span_count });
+            events.push(Event::default().event(kind).data(data.to_string()));
+        }
+        let newest_run = *self.runs.borrow_and_update();
+        for run in self.web.runs.list().into_iter().rev().filter(|run| run.id > self.last_run) {
+            let data = json!({ "id": run.id, "name": run.report.name, "state": run.report.state });
+            events.push(Event::default().event("run.recorded").data(data.to_string()));
+        }
+        self.last_run = self.last_run.max(newest_run);
+        events
+    }
+}

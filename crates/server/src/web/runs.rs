@@ -1,0 +1,138 @@
+//! The server's record of runs (`run --server` sends each file's report as it finishes):
+//! the last `--max-runs` in memory, like the traces, the oldest dropped first and counted.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::SystemTime;
+
+use tokio::sync::watch;
+
+use report::RunReport;
+
+/// One recorded run: the JSON report as the runner wrote it (secrets already masked).
+#[derive(Debug)]
+pub struct RecordedRun {
+    /// Numbered from 1 in arrival order; never reused.
+    pub id: u64,
+    /// When the server received it, in Unix milliseconds.
+    pub received_unix_ms: u64,
+    pub report: RunReport,
+}
+
+/// A cheap `Clone` handle to the recorded runs.
+#[derive(Clone, Debug)]
+pub struct RunStore {
+    shared: Arc<Shared>,
+}
+
+#[derive(Debug)]
+struct Shared {
+    max_runs: usize,
+    state: Mutex<State>,
+    /// The newest run's id, for the event stream.
+    recorded: watch::Sender<u64>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    runs: VecDeque<Arc<RecordedRun>>,
+    next_id: u64,
+    dropped: u64,
+}
+
+impl Default for RunStore {
+    fn default() -> Self {
+        RunStore::new(model::defaults::DEFAULT_MAX_RUNS)
+    }
+}
+
+impl RunStore {
+    /// Keeps the last `max_runs` runs (0 records nothing).
+    pub fn new(max_runs: usize) -> Self {
+        RunStore {
+            shared: Arc::new(Shared {
+                max_runs,
+                state: Mutex::new(State { next_id: 1, ..State::default() }),
+                recorded: watch::Sender::new(0),
+            }),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Plain data: a panic elsewhere leaves it consistent.
+        self.shared.state.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Records a run and returns its id, dropping (and counting) the oldest above the bound.
+    pub fn record(&self, report: RunReport) -> u64 {
+        let received_unix_ms = SystemTime::now()
+            .duration_since(SystemTime::UNIX_EPOCH)
+            .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX));
+        let id = {
+            let mut state = self.lock();
+            let id = state.next_id;
+            state.next_id += 1;
+            state.runs.push_back(Arc::new(RecordedRun { id, received_unix_ms, report }));
+            while state.runs.len() > self.shared.max_runs {
+                state.runs.pop_front();
+                state.dropped += 1;
+            }
+            id
+        };
+        self.shared.recorded.send_replace(id);
+        id
+    }
+
+    /// The held runs, newest first.
+    pub fn list(&self) -> Vec<Arc<RecordedRun>> {
+        self.lock().runs.iter().rev().cloned().collect()
+    }
+
+    pub fn get(&self, id: u64) -> Option<Arc<RecordedRun>> {
+        let state = self.lock();
+        // Ids grow in arrival order, so the deque is sorted by id.
+        let index = state.runs.binary_search_by_key(&id, |run| run.id).ok()?;
+        Some(state.runs[index].clone())
+    }
+
+    /// Runs dropped to stay within the bound.
+    pub fn dropped(&self) -> u64 {
+        self.lock().dropped
+    }
+
+    /// Changes to the newest run's id whenever one is recorded.
+    pub fn subscribe(&self) -> watch::Receiver<u64> {
+        self.shared.recorded.subscribe()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use report::{RunKind, RunState};
+
+    fn report(name: &str) -> RunReport {
+        RunReport {
+            name: name.to_string(),
+            kind: RunKind::Test,
+            state: RunState::Finished,
+            steps: Vec::new(),
+            variables: Default::default(),
+            file: None,
+            duration_ms: None,
+        }
+    }
+
+    #[test]
+    fn keeps_the_last_runs_and_counts_drops() {
+        let runs = RunStore::new(2);
+        let ids: Vec<u64> = ["a", "b", "c"].iter().map(|name| runs.record(report(name))).collect();
+        assert_eq!(ids, vec![1, 2, 3]);
+        let names: Vec<String> = runs.list().iter().map(|run| run.report.name.clone()).collect();
+        assert_eq!(names, vec!["c", "b"]);
+        assert_eq!(runs.dropped(), 1);
+        assert!(runs.get(1).is_none());
+        assert_eq!(runs.get(2).map(|run| run.report.name.clone()).as_deref(), Some("b"));
+        assert_eq!(*runs.subscribe().borrow(), 3);
+    }
+}

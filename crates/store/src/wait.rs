@@ -1,0 +1,225 @@
+//! Waiting for a trace to be complete (design: trace completeness), event-driven.
+//!
+//! A wait pins its trace (creating an empty, unlisted entry if no span has arrived yet) and
+//! subscribes to the entry's `watch` channel, which every insert that stores a span for the
+//! trace bumps. Each round marks the channel seen *before* looking at the trace, so an insert
+//! that lands after the look always wakes the next `select!`. Timers decide when to judge;
+//! the trace is decoded and checked (rules 1-3) only then, and again only if spans arrived.
+
+use std::fmt::Write as _;
+use std::sync::Arc;
+
+use tokio::sync::watch;
+use tokio::time::{sleep_until, Instant as TokioInstant};
+
+use super::{CompletenessCheck, Shared, TraceEntry, TraceStore, WaitOptions, WaitOutcome};
+use model::{SpanId, Trace, TraceId};
+
+/// Keeps a trace pinned for as long as it lives, including when the waiting future is
+/// dropped half-way (a cancelled run).
+struct TracePin {
+    shared: Arc<Shared>,
+    trace_id: TraceId,
+}
+
+impl TracePin {
+    fn new(store: &TraceStore, trace_id: TraceId) -> (TracePin, watch::Receiver<()>) {
+        let shared = store.shared.clone();
+        let mut entry = shared.traces.entry(trace_id).or_insert_with(|| TraceEntry::empty(super::now()));
+        entry.pins += 1;
+        let receiver = match &entry.waker {
+            Some(waker) => waker.subscribe(),
+            None => {
+                let (waker, receiver) = watch::channel(());
+                entry.waker = Some(waker);
+                receiver
+            }
+        };
+        drop(entry);
+        shared.pinned.notify_waiters();
+        (TracePin { shared, trace_id }, receiver)
+    }
+}
+
+impl Drop for TracePin {
+    fn drop(&mut self) {
+        let mut compact = None;
+        let remove_empty = match self.shared.traces.get_mut(&self.trace_id) {
+            Some(mut entry) => {
+                entry.pins = entry.pins.saturating_sub(1);
+                if entry.pins == 0 {
+                    // Nobody listens any more: spare the insert path the wake-up.
+                    entry.waker = None;
+                    if entry.has_open_spans() {
+                        compact = Some(super::QueueItem {
+                            seq: entry.seq,
+                            at: super::now(),
+                            trace_id: self.trace_id,
+                        });
+                    }
+                    entry.is_empty()
+                } else {
+                    false
+                }
+            }
+            None => false,
+        };
+        // After the guard is dropped: the compaction queue comes before a map shard.
+        if let Some(item) = compact {
+            self.shared.queue_compaction(item);
+        }
+        if remove_empty {
+            // The trace never received a span: drop the placeholder the pin created.
+            self.shared.traces.remove_if(&self.trace_id, |_, entry| entry.pins == 0 && entry.is_empty());
+        }
+    }
+}
+
+pub(super) async fn wait(
+    store: &TraceStore,
+    trace_id: TraceId,
+    options: &WaitOptions,
+    check: &CompletenessCheck,
+) -> WaitOutcome {
+    let (_pin, mut woken) = TracePin::new(store, trace_id);
+    let timeout_at = TokioInstant::from_std(options.started) + options.timeout;
+    // The trace is decoded and checked (rules 1-3) only when a judgement is due: after
+    // `settle` of quiet, at `grace`, at the timeout. Inserts in between only move the
+    // deadline, so a trace arriving in many small exports is not decoded once per export.
+    // `checked`: the span count the last check saw, with its snapshot and problems.
+    let mut checked: Option<(usize, Trace, Vec<String>)> = None;
+    let cap = store.shared.config.trace_cap();
+    let judged = |trace: Trace, complete: bool, missing: Vec<String>, last_update, refused: u32| {
+        let mut warnings = Vec::new();
+        if refused > 0 {
+            warnings.push(format!(
+                "{refused} {} of this trace {} refused: an awaited trace may hold at most {} spans and {} bytes \
+                 (--max-spans and --max-memory over {}), so the judgement saw the trace without them",
+                if refused == 1 { "span" } else { "spans" },
+                if refused == 1 { "was" } else { "were" },
+                cap.spans,
+                cap.bytes,
+                model::defaults::AWAITED_TRACE_SHARE,
+            ));
+        }
+        WaitOutcome { trace: Some(trace), complete, missing, last_span_at: Some(last_update), warnings }
+    };
+    loop {
+        // Arm before looking, so an insert after the look cannot slip past.
+        woken.borrow_and_update();
+        let now = TokioInstant::now();
+        let deadline = match store.shared.peek(trace_id, options.trigger_span_id) {
+            Some(Peek { n_spans, last_update, arrived: true, refused }) => {
+                let last = TokioInstant::from_std(last_update);
+                // The earliest a judgement can be due: settle without problems, grace with.
+                let first_due = last + options.settle.min(options.grace);
+                if now < first_due && now < timeout_at {
+                    first_due.min(timeout_at)
+                } else {
+                    if checked.as_ref().is_none_or(|(len, _, _)| *len != n_spans) {
+                        match store.get_with_update(trace_id) {
+                            // Spans arrived since the look: look again, the deadline moved.
+                            // (`None`, evicted despite the pin, cannot happen; look again too.)
+                            Some((_, update)) if update != last_update => continue,
+                            None => continue,
+                            Some((trace, _)) => {
+                                let mut problems = structural_problems(&trace, options.trigger_span_id);
+                                problems.extend(check(&trace));
+                                checked = Some((trace.spans.len(), trace, problems));
+                            }
+                        }
+                    }
+                    let (_, trace, problems) = checked.as_mut().expect("checked above");
+                    let due = last + if problems.is_empty() { options.settle } else { options.grace };
+                    if now >= due {
+                        let complete = problems.is_empty();
+                        return judged(
+                            std::mem::take(trace),
+                            complete,
+                            std::mem::take(problems),
+                            last_update,
+                            refused,
+                        );
+                    }
+                    if now >= timeout_at {
+                        let mut problems = std::mem::take(problems);
+                        if problems.is_empty() {
+                            problems.push(format!(
+                                "a span arrived {} ms before the timeout, within the settle window of {} ms",
+                                now.saturating_duration_since(last).as_millis(),
+                                options.settle.as_millis()
+                            ));
+                        }
+                        return judged(std::mem::take(trace), false, problems, last_update, refused);
+                    }
+                    due.min(timeout_at)
+                }
+            }
+            _ => {
+                if now >= timeout_at {
+                    return WaitOutcome {
+                        trace: None,
+                        complete: false,
+                        missing: vec![format!("no span of trace {trace_id} arrived before the timeout")],
+                        last_span_at: None,
+                        warnings: Vec::new(),
+                    };
+                }
+                timeout_at
+            }
+        };
+        tokio::select! {
+            changed = woken.changed() => {
+                // The sender lives in the pinned entry, so this cannot fail; if it ever did,
+                // fall back to the timers rather than spinning.
+                if changed.is_err() {
+                    sleep_until(deadline).await;
+                }
+            }
+            _ = sleep_until(deadline) => {}
+        }
+    }
+}
+
+/// What a wait needs to know of a trace without decoding it.
+pub(super) struct Peek {
+    pub(super) n_spans: usize,
+    pub(super) last_update: std::time::Instant,
+    /// Whether a span other than the trigger span is present.
+    pub(super) arrived: bool,
+    /// Spans refused because the trace reached its cap while awaited.
+    pub(super) refused: u32,
+}
+
+/// Rules 1 and 2 over the span tree: a root (the trigger span, or a span without a parent,
+/// which the tree may have put under a `Tracetest trigger` span)
+/// and no dangling parent but the trigger span.
+pub(crate) fn structural_problems(trace: &Trace, trigger_span_id: Option<SpanId>) -> Vec<String> {
+    let mut problems = Vec::new();
+    let tree = trace.tree();
+    let has_root = trigger_span_id.is_some()
+        || tree.nodes().iter().any(|node| trace.spans[node.span].parent_span_id.is_none());
+    if !has_root {
+        problems.push("no root span".to_string());
+    }
+    let dangling: Vec<SpanId> =
+        tree.dangling_parents().iter().copied().filter(|&parent| Some(parent) != trigger_span_id).collect();
+    if !dangling.is_empty() {
+        problems.push(describe_dangling(&dangling));
+    }
+    problems
+}
+
+/// `1 dangling parent 53995c3f42cd8ad8`, `3 dangling parents a, b, c`; at most five IDs.
+fn describe_dangling(dangling: &[SpanId]) -> String {
+    const SHOWN: usize = 5;
+    let mut text =
+        format!("{} dangling parent{}", dangling.len(), if dangling.len() == 1 { "" } else { "s" });
+    for (idx, parent) in dangling.iter().take(SHOWN).enumerate() {
+        let _ = write!(text, "{}{parent}", if idx == 0 { " " } else { ", " });
+    }
+    if dangling.len() > SHOWN {
+        let _ = write!(text, ", ... ({} more)", dangling.len() - SHOWN);
+    }
+    text
+}

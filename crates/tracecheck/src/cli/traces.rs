@@ -1,0 +1,185 @@
+//! `tracecheck traces list|get`: fetch from a running `tracecheck serve` over the control
+//! API and print (the table, waterfall and JSON are rendered by [`report`]). With
+//! several servers (instances behind a trace-ID load balancer) every one is asked: the lists
+//! are merged, and a trace is taken from the instance that holds it.
+
+use std::io::Write;
+
+use super::args::{ClientArgs, TracesCommand, ViewFormat};
+use super::{Error as CliError, Outcome};
+use model::{IdError, Trace, TraceId};
+use report::waterfall::{self, WaterfallOptions};
+use report::{style, traces as render};
+use server::api;
+use store::TraceSummary;
+
+/// What can stop `traces` (and `analyze`, which fetches the same way).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("invalid trace id {text:?}: {source}")]
+    InvalidTraceId { text: String, source: IdError },
+    #[error("trace {0} not found")]
+    TraceNotFound(TraceId),
+    #[error(transparent)]
+    Api(#[from] api::Error),
+    #[error("cannot write output: {0}")]
+    Io(#[from] std::io::Error),
+}
+
+impl Error {
+    /// True when the user's input was wrong (a bad URL, token or trace ID): exit code 2.
+    pub fn is_bad_input(&self) -> bool {
+        match self {
+            Error::InvalidTraceId { .. } => true,
+            Error::Api(error) => error.is_bad_input(),
+            Error::TraceNotFound(_) | Error::Io(_) => false,
+        }
+    }
+}
+
+/// Runs `traces list` or `traces get` on stdout.
+///
+/// # Errors
+/// See [`Error`]; [`Error::is_bad_input`] picks the exit code.
+pub async fn traces(command: TracesCommand) -> Result<Outcome, CliError> {
+    let mut out = std::io::stdout();
+    let result = match command {
+        TracesCommand::List { client, output } => list(&client, 0, output, &mut out).await,
+        TracesCommand::Get { trace_id, client, output } => {
+            let colour = style::use_colour(&std::io::stdout());
+            get(&client, &trace_id, output, colour, &mut out).await
+        }
+    };
+    result.map_err(|error| CliError::classify(error.is_bad_input(), error))?;
+    Ok(Outcome::Passed)
+}
+
+/// `traces list`: the most recently updated traces of `server`'s instances (at most `limit`, 0 = the
+/// server's default, [`model::defaults::DEFAULT_LIST_LIMIT`]; with several servers, the
+/// limit applies to the merged list).
+///
+/// # Errors
+/// A bad URL, token or TLS file, an unreachable (named) or unverified server, a refused call, or a failed write.
+pub async fn list(
+    server: &ClientArgs,
+    limit: usize,
+    format: ViewFormat,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let clients = server.connect_all().await?;
+    let lists = futures::future::try_join_all(clients.iter().map(|client| client.list(limit))).await?;
+    let limit = if limit == 0 { model::defaults::DEFAULT_LIST_LIMIT } else { limit };
+    let summaries = merge_newest_first(lists, limit);
+    match format {
+        ViewFormat::Pretty => out.write_all(render::list_pretty(&summaries).as_bytes())?,
+        ViewFormat::Json => writeln!(out, "{}", render::list_json(&summaries))?,
+    }
+    Ok(())
+}
+
+/// `traces get TRACE_ID`: the trace as a span waterfall (coloured when `colour`) or as JSON.
+///
+/// # Errors
+/// [`Error::InvalidTraceId`] for text that is not 32 hex digits, [`Error::TraceNotFound`]
+/// when no server holds a span of it, and the errors of [`list`].
+pub async fn get(
+    server: &ClientArgs,
+    trace_id: &str,
+    format: ViewFormat,
+    colour: bool,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let trace = fetch(server, parse_trace_id(trace_id)?).await?;
+    match format {
+        ViewFormat::Pretty => {
+            let options = WaterfallOptions { colour, ..WaterfallOptions::default() };
+            out.write_all(waterfall::render(&trace, &options).as_bytes())?
+        }
+        ViewFormat::Json => writeln!(out, "{}", render::trace_json(&trace))?,
+    }
+    Ok(())
+}
+
+/// A trace ID from user text (32 hex digits, either case).
+///
+/// # Errors
+/// [`Error::InvalidTraceId`].
+pub fn parse_trace_id(text: &str) -> Result<TraceId, Error> {
+    TraceId::from_hex(text).map_err(|source| Error::InvalidTraceId { text: text.to_string(), source })
+}
+
+/// One trace from the servers: from the instance that holds it, the others' "not found"
+/// being no error. Should several hold spans of it (a router that split the trace), their
+/// spans are put together, each span once, so nothing held is hidden.
+pub(crate) async fn fetch(server: &ClientArgs, trace_id: TraceId) -> Result<Trace, Error> {
+    let clients = server.connect_all().await?;
+    let found = futures::future::try_join_all(clients.iter().map(|client| client.get(trace_id))).await?;
+    let mut parts = found.into_iter().flatten();
+    let mut trace = parts.next().ok_or(Error::TraceNotFound(trace_id))?;
+    for part in parts {
+        for span in part.spans {
+            if trace.span(span.span_id).is_none() {
+                trace.spans.push(span);
+            }
+        }
+    }
+    Ok(trace)
+}
+
+/// Each instance's list is newest first already; the merge keeps every list's own order and
+/// takes, at each step, the head whose trace ended last (the summaries carry no update
+/// time, and a trace's end is when its last span was made), up to `limit`.
+fn merge_newest_first(lists: Vec<Vec<TraceSummary>>, limit: usize) -> Vec<TraceSummary> {
+    let end = |summary: &TraceSummary| summary.start_time_unix_nano.saturating_add(summary.duration_nanos);
+    let mut lists: Vec<std::iter::Peekable<std::vec::IntoIter<TraceSummary>>> =
+        lists.into_iter().map(|list| list.into_iter().peekable()).collect();
+    let mut merged = Vec::new();
+    while merged.len() < limit {
+        let newest = lists
+            .iter_mut()
+            .enumerate()
+            .filter_map(|(i, list)| list.peek().map(|head| (end(head), std::cmp::Reverse(i))))
+            .max()
+            .map(|(_, std::cmp::Reverse(i))| i);
+        match newest.and_then(|i| lists[i].next()) {
+            Some(summary) => merged.push(summary),
+            None => break,
+        }
+    }
+    merged
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn summary(id: u8, start: u64, duration: u64) -> TraceSummary {
+        TraceSummary {
+            trace_id: TraceId([id; 16]),
+            root_name: String::new(),
+            service_name: String::new(),
+            span_count: 1,
+            start_time_unix_nano: start,
+            duration_nanos: duration,
+        }
+    }
+
+    fn ids(list: &[TraceSummary]) -> Vec<u8> {
+        list.iter().map(|summary| summary.trace_id.0[0]).collect()
+    }
+
+    #[test]
+    fn lists_merge_newest_first_and_the_limit_applies_after() {
+        let a = vec![summary(1, 90, 10), summary(2, 50, 0)];
+        let b = vec![summary(3, 70, 5), summary(4, 10, 0)];
+        let c = vec![summary(5, 95, 10)];
+        let merged = merge_newest_first(vec![a.clone(), b.clone(), c], 10);
+        assert_eq!(ids(&merged), [5, 1, 3, 2, 4]);
+        assert_eq!(ids(&merge_newest_first(vec![a.clone(), b], 3)), [1, 3, 2]);
+        // One instance: its own order, whatever the times say.
+        let out_of_time_order = vec![summary(2, 50, 0), summary(1, 90, 10)];
+        assert_eq!(ids(&merge_newest_first(vec![out_of_time_order], 10)), [2, 1]);
+        assert!(merge_newest_first(vec![Vec::new(), Vec::new()], 10).is_empty());
+    }
+}

@@ -1,0 +1,169 @@
+//! The test runner: a test run is trigger, wait, outputs, specs; a transaction runs its
+//! steps in order with one variable context.
+//!
+//! `run` is the glue of the data path: it takes loaded definitions from [`defs`],
+//! renders trigger templates and evaluates outputs and assertions with [`lang`], fires
+//! [`trigger`]s, waits on a [`TraceSource`] (the in-process store or a remote
+//! tracecheck), and hands results to a [`report::Reporter`]. Failed assertions are
+//! data in the report; an `Err` from a step only means the step could not go on (its state is
+//! then `ERROR`).
+
+mod files;
+mod source;
+mod step;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+pub use files::{load, run_files, Inputs, LoadError, RunFiles};
+pub use source::{
+    BoxFuture, LocalSource, RemoteSource, ShardedSource, SourceError, TraceSource,
+    REMOTE_TRIGGER_ATTRIBUTE_LIMIT,
+};
+pub use step::{trigger_span, StepError, StepRun};
+
+use analyze::{AnalyzerConfig, Gate, DEFAULT_REQUIRED_GATES};
+use defs::{Loaded, Test};
+use lang::Vars;
+use report::{Reporter, RunKind, RunReport, RunState, StepReport, StepState};
+
+/// How a run waits and judges (the `run` command's flags).
+#[derive(Clone, Debug)]
+pub struct RunConfig {
+    pub settle: Duration,
+    pub grace: Duration,
+    pub timeout: Duration,
+    /// The analyzer's configuration (Tracetest's default unless an Analyzer file is given).
+    pub analyzer: Arc<AnalyzerConfig>,
+    /// The gates a step must pass besides being judged (`--required-gates`).
+    pub required_gates: Vec<Gate>,
+    /// Variables of `type: secret`: used as they are, shown masked in reports.
+    pub secret_variables: Arc<BTreeSet<String>>,
+}
+
+impl Default for RunConfig {
+    fn default() -> Self {
+        RunConfig {
+            settle: model::defaults::DEFAULT_SETTLE,
+            grace: model::defaults::DEFAULT_GRACE,
+            timeout: model::defaults::DEFAULT_TIMEOUT,
+            analyzer: Arc::new(AnalyzerConfig::default()),
+            required_gates: DEFAULT_REQUIRED_GATES.to_vec(),
+            secret_variables: Arc::default(),
+        }
+    }
+}
+
+/// Runs tests and transactions against one trace source.
+#[derive(Clone)]
+pub struct Runner {
+    source: Arc<dyn TraceSource>,
+    config: RunConfig,
+}
+
+/// What a report shows instead of a secret variable's value.
+pub const SECRET_MASK: &str = "******";
+
+/// The variable context of a run: names to text values, kept sorted for reports.
+pub type Variables = BTreeMap<String, String>;
+
+impl Runner {
+    pub fn new(source: Arc<dyn TraceSource>, config: RunConfig) -> Self {
+        Runner { source, config }
+    }
+
+    pub fn config(&self) -> &RunConfig {
+        &self.config
+    }
+
+    /// Runs a Test or a Transaction/TestSuite file starting from `variables` (never
+    /// modified: each run works on its own copy) and reports to `reporter`. Other kinds of
+    /// file yield `None`.
+    pub async fn run_loaded(
+        &self,
+        loaded: &Loaded,
+        variables: &Variables,
+        reporter: &mut dyn Reporter,
+    ) -> Option<RunReport> {
+        match loaded {
+            Loaded::Test(test) => Some(
+                self.run_steps(&test.name, RunKind::Test, std::slice::from_ref(test), variables, reporter)
+                    .await,
+            ),
+            Loaded::Suite(suite) => Some(
+                self.run_steps(&suite.name, RunKind::Transaction, &suite.steps, variables, reporter).await,
+            ),
+            Loaded::VariableSet(_) | Loaded::Analyzer(_) => None,
+        }
+    }
+
+    /// Runs `steps` in order with one variable context: each step's outputs join the context
+    /// after it finishes. A step in `ERROR` stops the run; the rest are `NOT_EXECUTED`.
+    pub async fn run_steps(
+        &self,
+        name: &str,
+        kind: RunKind,
+        steps: &[Test],
+        variables: &Variables,
+        reporter: &mut dyn Reporter,
+    ) -> RunReport {
+        let started = Instant::now();
+        let mut context = variables.clone();
+        let mut reports = Vec::with_capacity(steps.len());
+        let mut stopped = false;
+        for (step_index, test) in steps.iter().enumerate() {
+            if stopped {
+                let mut report = StepReport::not_executed(&test.name);
+                report.error = Some("an earlier step ended in ERROR".to_string());
+                reporter.on_step_finished(&report);
+                reports.push(report);
+                continue;
+            }
+            reporter.on_step_started(name, step_index, &test.name);
+            let step = self.run_test(test, &context, reporter).await;
+            context.extend(step.report.outputs.iter().map(|(key, value)| (key.clone(), value.clone())));
+            stopped = step.report.state == StepState::Error;
+            reporter.on_step_finished(&step.report);
+            reports.push(step.report);
+        }
+        let report = RunReport {
+            name: name.to_string(),
+            kind,
+            state: RunState::from_steps(&reports),
+            steps: reports,
+            variables: self.masked(context),
+            file: None,
+            duration_ms: Some(started.elapsed().as_millis() as u64),
+        };
+        if let Err(error) = reporter.finish(&report) {
+            tracing::warn!("cannot write the report: {error}");
+        }
+        report
+    }
+
+    /// The variables as reports show them: secret values masked.
+    fn masked(&self, mut variables: Variables) -> Variables {
+        for (key, value) in variables.iter_mut() {
+            if self.config.secret_variables.contains(key) {
+                *value = SECRET_MASK.to_string();
+            }
+        }
+        variables
+    }
+
+    /// One test run: trigger, wait, outputs, specs. `variables` are visible to its
+    /// templates, outputs and assertions (its own outputs are added as they are computed).
+    pub async fn run_test(&self, test: &Test, variables: &Variables, reporter: &mut dyn Reporter) -> StepRun {
+        step::run(self, test, variables, reporter).await
+    }
+}
+
+/// The run's variables as the languages see them.
+pub(crate) fn to_vars(variables: &Variables) -> Vars {
+    let mut vars = Vars::new();
+    for (key, value) in variables {
+        vars.insert(key.clone(), value.clone());
+    }
+    vars
+}

@@ -1,0 +1,286 @@
+//! Where the runner gets its traces: the in-process store, a running `tracecheck serve`
+//! over the control API, or several of them behind a trace-ID load balancer. All apply the
+//! same completeness rules; the remote ones apply rule 3 on the server, which parses the
+//! selectors it is sent.
+
+use std::collections::HashMap;
+use std::future::Future;
+use std::pin::Pin;
+use std::sync::Mutex;
+
+use futures::stream::{FuturesUnordered, StreamExt as _};
+
+use lang::{unmatched_selectors, Selector};
+use model::{AttributeValue, KeyValue, Span, Trace, TraceId};
+use report::RunReport;
+use store::{TraceStore, WaitOptions, WaitOutcome};
+
+pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
+
+/// Why a trace source could not store a span or wait (only a remote one can fail).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SourceError {
+    #[error(transparent)]
+    Remote(#[from] server::api::Error),
+}
+
+/// A place the runner can put its trigger span and wait for a trace.
+pub trait TraceSource: Send + Sync {
+    /// Adds the run's `Tracetest trigger` span to the trace, so selectors and `traces get`
+    /// see it like every other span.
+    fn insert_trigger_span(&self, span: Span) -> BoxFuture<'_, Result<(), SourceError>>;
+
+    /// Waits for the trace by the design's completeness rules; `selectors` must each match a
+    /// span (rule 3).
+    fn wait<'a>(
+        &'a self,
+        trace_id: TraceId,
+        options: &'a WaitOptions,
+        selectors: &'a [Selector],
+    ) -> BoxFuture<'a, Result<WaitOutcome, SourceError>>;
+
+    /// How many spans of the trace are held now (for the progress line), if known cheaply.
+    fn span_count(&self, trace_id: TraceId) -> BoxFuture<'_, Option<usize>>;
+
+    /// The trace as stored now (for `--report-html`); `None` when it is not held.
+    fn get(&self, trace_id: TraceId) -> BoxFuture<'_, Result<Option<Trace>, SourceError>>;
+
+    /// Records a finished file's run where a web UI shows it (a server); embedded runs are
+    /// not recorded.
+    fn record_run<'a>(&'a self, _report: &'a RunReport) -> BoxFuture<'a, Result<(), SourceError>> {
+        Box::pin(async { Ok(()) })
+    }
+}
+
+/// The in-process store (the embedded ingestor, or a test's own store).
+#[derive(Clone)]
+pub struct LocalSource {
+    pub store: TraceStore,
+}
+
+impl TraceSource for LocalSource {
+    fn insert_trigger_span(&self, span: Span) -> BoxFuture<'_, Result<(), SourceError>> {
+        self.store.insert(vec![span]);
+        Box::pin(async { Ok(()) })
+    }
+
+    fn wait<'a>(
+        &'a self,
+        trace_id: TraceId,
+        options: &'a WaitOptions,
+        selectors: &'a [Selector],
+    ) -> BoxFuture<'a, Result<WaitOutcome, SourceError>> {
+        Box::pin(async move {
+            // The store's hook must own what it uses.
+            let selectors = selectors.to_vec();
+            let check = move |trace: &model::Trace| unmatched_selectors(trace, &selectors);
+            Ok(self.store.wait(trace_id, options, &check).await)
+        })
+    }
+
+    fn span_count(&self, trace_id: TraceId) -> BoxFuture<'_, Option<usize>> {
+        // Runs a few times a second for the progress line: a count, not a decoded snapshot.
+        let count = self.store.span_count(trace_id);
+        Box::pin(async move { count })
+    }
+
+    fn get(&self, trace_id: TraceId) -> BoxFuture<'_, Result<Option<Trace>, SourceError>> {
+        let trace = self.store.get(trace_id);
+        Box::pin(async move { Ok(trace) })
+    }
+}
+
+/// The longest string attribute (in bytes) of the trigger span sent to a server: a response
+/// body and its headers at this size each stay well under the server's default message limit
+/// (16 MiB), which would otherwise refuse the span and fail the run. The run judges its own
+/// full copy ([`model::Trace::place_trigger_span`] replaces the stored one), so only
+/// what the server keeps (`traces get`) is cut.
+pub const REMOTE_TRIGGER_ATTRIBUTE_LIMIT: usize = 4 * 1024 * 1024;
+
+/// `span` with every string attribute longer than [`REMOTE_TRIGGER_ATTRIBUTE_LIMIT`] cut to
+/// it, at a character boundary.
+fn truncated_for_server(mut span: Span) -> Span {
+    let too_long = |kv: &KeyValue| matches!(&kv.value, AttributeValue::String(text) if text.len() > REMOTE_TRIGGER_ATTRIBUTE_LIMIT);
+    if !span.attributes.iter().any(too_long) {
+        return span;
+    }
+    span.attributes = span
+        .attributes
+        .iter()
+        .map(|kv| match &kv.value {
+            AttributeValue::String(text) if text.len() > REMOTE_TRIGGER_ATTRIBUTE_LIMIT => {
+                let mut end = REMOTE_TRIGGER_ATTRIBUTE_LIMIT;
+                while !text.is_char_boundary(end) {
+                    end -= 1;
+                }
+                tracing::debug!(key = %kv.key, len = text.len(), "trigger span attribute truncated for the server");
+                KeyValue { key: kv.key.clone(), value: AttributeValue::from(&text[..end]) }
+            }
+            _ => kv.clone(),
+        })
+        .collect();
+    span
+}
+
+/// A running `tracecheck serve`, over its control API: the server waits with the same rules
+/// and applies rule 3 to the selector texts it is sent.
+#[derive(Clone)]
+pub struct RemoteSource {
+    pub client: server::api::RemoteClient,
+}
+
+impl TraceSource for RemoteSource {
+    fn insert_trigger_span(&self, span: Span) -> BoxFuture<'_, Result<(), SourceError>> {
+        Box::pin(async move { Ok(self.client.export(&[truncated_for_server(span)]).await?) })
+    }
+
+    fn wait<'a>(
+        &'a self,
+        trace_id: TraceId,
+        options: &'a WaitOptions,
+        selectors: &'a [Selector],
+    ) -> BoxFuture<'a, Result<WaitOutcome, SourceError>> {
+        Box::pin(async move {
+            let texts: Vec<String> = selectors.iter().map(ToString::to_string).collect();
+            Ok(self.client.wait(trace_id, options, &texts).await?)
+        })
+    }
+
+    fn span_count(&self, _trace_id: TraceId) -> BoxFuture<'_, Option<usize>> {
+        // Asking the server a few times a second only to draw a progress line is not worth
+        // the traffic; the line shows the elapsed time alone.
+        Box::pin(async { None })
+    }
+
+    fn get(&self, trace_id: TraceId) -> BoxFuture<'_, Result<Option<Trace>, SourceError>> {
+        Box::pin(async move { Ok(self.client.get(trace_id).await?) })
+    }
+
+    fn record_run<'a>(&'a self, report: &'a RunReport) -> BoxFuture<'a, Result<(), SourceError>> {
+        Box::pin(async move {
+            self.client.record_run(report).await?;
+            Ok(())
+        })
+    }
+}
+
+/// Several `tracecheck serve` instances behind a trace-ID load balancer (the Collector's
+/// `loadbalancing` exporter with `routing_key: traceID`): each trace lives on exactly one of
+/// them, and which one is known only once its spans arrive.
+///
+/// The trigger span is held back until the wait has found the instance that holds the trace,
+/// then sent there alone. Sending it to every instance up front would leave a one-span
+/// fragment of the trace on all the others (`traces get` would find it N times, and each
+/// fragment would live until its TTL). The wait does not need it on the server: rule 1
+/// ("has a root") and rule 2 take the trigger span as assumed present (the wait names it),
+/// so the app's root, whose parent it is, counts as rooted, exactly as when a single server
+/// holds the span already; and the rule 3 selectors that the trigger span meets by itself
+/// (`span[name="Tracetest trigger"]`) are judged here instead of there.
+pub struct ShardedSource {
+    clients: Vec<server::api::RemoteClient>,
+    /// Trigger spans awaiting the instance that holds their trace (runs may be parallel).
+    pending: Mutex<HashMap<TraceId, Span>>,
+}
+
+impl ShardedSource {
+    /// The instances, in `--server` order (at least one).
+    pub fn new(clients: Vec<server::api::RemoteClient>) -> Self {
+        ShardedSource { clients, pending: Mutex::new(HashMap::new()) }
+    }
+
+    fn take_pending(&self, trace_id: TraceId) -> Option<Span> {
+        self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&trace_id)
+    }
+}
+
+impl TraceSource for ShardedSource {
+    /// The trace from the instance that holds it (the others answer "not found").
+    fn get(&self, trace_id: TraceId) -> BoxFuture<'_, Result<Option<Trace>, SourceError>> {
+        Box::pin(async move {
+            for client in &self.clients {
+                if let Some(trace) = client.get(trace_id).await? {
+                    return Ok(Some(trace));
+                }
+            }
+            Ok(None)
+        })
+    }
+
+    /// A run is recorded on the first instance: one web UI shows it, and its traces are
+    /// each on the instance that holds them.
+    fn record_run<'a>(&'a self, report: &'a RunReport) -> BoxFuture<'a, Result<(), SourceError>> {
+        Box::pin(async move {
+            if let Some(client) = self.clients.first() {
+                client.record_run(report).await?;
+            }
+            Ok(())
+        })
+    }
+
+    fn insert_trigger_span(&self, span: Span) -> BoxFuture<'_, Result<(), SourceError>> {
+        self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(span.trace_id, span);
+        Box::pin(async { Ok(()) })
+    }
+
+    /// Waits on every instance at once. The first to answer with the trace (judged complete,
+    /// or judged as it is after the grace) holds it and wins; the other waits are dropped,
+    /// which cancels them on their servers. An instance answering "nothing here" at the
+    /// timeout only counts when none has the trace. An instance that fails fails the wait,
+    /// naming it: it may be the one that holds the trace.
+    fn wait<'a>(
+        &'a self,
+        trace_id: TraceId,
+        options: &'a WaitOptions,
+        selectors: &'a [Selector],
+    ) -> BoxFuture<'a, Result<WaitOutcome, SourceError>> {
+        Box::pin(async move {
+            let trigger_span = self.take_pending(trace_id);
+            // Rule 3 on the servers: a selector that the trigger span satisfies on its own is
+            // met already (the span goes to the holder with the verdict), and the holder
+            // cannot see that span yet, so it is not sent.
+            let trigger_only = trigger_span
+                .as_ref()
+                .map(|span| model::Trace::new(trace_id, vec![std::sync::Arc::new(span.clone())]));
+            let trigger_view = trigger_only.as_ref().map(lang::TraceView::new);
+            let texts: Vec<String> = selectors
+                .iter()
+                .filter(|selector| !trigger_view.as_ref().is_some_and(|view| selector.matches_any(view)))
+                .map(ToString::to_string)
+                .collect();
+            let texts = &texts;
+            let mut waits: FuturesUnordered<_> = self
+                .clients
+                .iter()
+                .map(|client| async move { (client, client.wait(trace_id, options, texts).await) })
+                .collect();
+            let mut nothing = WaitOutcome {
+                trace: None,
+                complete: false,
+                missing: Vec::new(),
+                last_span_at: None,
+                warnings: Vec::new(),
+            };
+            while let Some((client, result)) = waits.next().await {
+                let outcome = result?;
+                if outcome.trace.is_none() {
+                    nothing = outcome;
+                    continue;
+                }
+                drop(waits);
+                if let Some(span) = trigger_span {
+                    client.export(&[span]).await?;
+                }
+                return Ok(outcome);
+            }
+            // Found nowhere: the trigger span would be the trace's only span, on no instance
+            // in particular, so no instance is sent it (the step reports "no trace received").
+            Ok(nothing)
+        })
+    }
+
+    fn span_count(&self, _trace_id: TraceId) -> BoxFuture<'_, Option<usize>> {
+        // As for one remote server: not worth the traffic, times N.
+        Box::pin(async { None })
+    }
+}

@@ -1,0 +1,248 @@
+//! One test run: render the trigger, fire it, add the trigger span, wait for the trace,
+//! compute outputs, evaluate specs.
+
+use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
+
+use super::{to_vars, Runner, SourceError, Variables};
+use analyze;
+use defs::Test;
+use lang::{self, Selector, Template, TraceView, Vars};
+use model::{Span, SpanId, Trace, TraceId, TRIGGER_SPAN_NAME};
+use report::{self, AssertionReport, Reporter, SpecReport, StepReport, StepState, WaitProgress};
+use store::WaitOptions;
+use trigger::TriggerResponse;
+
+/// A finished step: its report, plus when the judged trace's last span arrived (the
+/// latency benchmark measures from there to the printed report).
+#[derive(Debug)]
+pub struct StepRun {
+    pub report: StepReport,
+    pub last_span_at: Option<Instant>,
+}
+
+/// Why a step could not go on (its state is then `ERROR`; the report shows this text).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StepError {
+    #[error("cannot resolve the trigger: {0}")]
+    Resolve(#[source] lang::Error),
+    #[error("trigger failed: {0}")]
+    Trigger(#[source] trigger::Error),
+    #[error("cannot store the trigger span: {0}")]
+    StoreTriggerSpan(#[source] SourceError),
+    #[error("cannot wait for trace {trace_id}: {source}")]
+    Wait { trace_id: TraceId, source: SourceError },
+    #[error("no trace received for {trace_id} within {} ms", .timeout.as_millis())]
+    NoTrace { trace_id: TraceId, timeout: Duration },
+}
+
+pub(super) async fn run(
+    runner: &Runner,
+    test: &Test,
+    variables: &Variables,
+    reporter: &mut dyn Reporter,
+) -> StepRun {
+    let started = Instant::now();
+    let mut report = StepReport::not_executed(&test.name);
+    let mut last_span_at = None;
+    if let Err(error) =
+        run_inner(runner, test, variables, reporter, started, &mut report, &mut last_span_at).await
+    {
+        report.state = StepState::Error;
+        report.error = Some(model::error_chain(&error));
+    }
+    report.duration_ms = Some(started.elapsed().as_millis() as u64);
+    StepRun { report, last_span_at }
+}
+
+/// Fills `report`; an `Err` is the reason the step is `ERROR`.
+async fn run_inner(
+    runner: &Runner,
+    test: &Test,
+    variables: &Variables,
+    reporter: &mut dyn Reporter,
+    started: Instant,
+    report: &mut StepReport,
+    last_span_at: &mut Option<Instant>,
+) -> Result<(), StepError> {
+    let mut vars = to_vars(variables);
+    let trigger =
+        test.trigger.render(&mut |text: &str| render_template(text, &vars)).map_err(StepError::Resolve)?;
+    let trigger_span_id = SpanId::random();
+    let trace_id = TraceId::random();
+    if !matches!(trigger, trigger::Trigger::TraceId(_)) {
+        // Known before the request, so even a failed trigger reports the ID it propagated.
+        report.trace_id = Some(trace_id);
+    }
+    let response = trigger.fire(trace_id, trigger_span_id).await.map_err(StepError::Trigger)?;
+    let trace_id = response.trace_id;
+    report.trace_id = Some(trace_id);
+
+    let trigger_span = trigger_span(trace_id, trigger_span_id, &response, trigger.records_response());
+    let trace = if test.skip_trace_collection {
+        Trace::new(trace_id, vec![std::sync::Arc::new(trigger_span)])
+    } else {
+        let source = &runner.source;
+        source.insert_trigger_span(trigger_span.clone()).await.map_err(StepError::StoreTriggerSpan)?;
+        let selectors = completeness_selectors(test);
+        let config = runner.config();
+        let options = WaitOptions {
+            settle: config.settle,
+            grace: config.grace,
+            timeout: config.timeout,
+            started,
+            trigger_span_id: Some(trigger_span_id),
+        };
+        let outcome = {
+            let wait = source.wait(trace_id, &options, &selectors);
+            tokio::pin!(wait);
+            let mut ticks = tokio::time::interval(model::defaults::PROGRESS_INTERVAL);
+            loop {
+                tokio::select! {
+                    outcome = &mut wait => break outcome,
+                    _ = ticks.tick() => {
+                        let n_spans = source.span_count(trace_id).await;
+                        reporter.on_waiting(&WaitProgress { trace_id, n_spans, elapsed: started.elapsed() });
+                    }
+                }
+            }
+        }
+        .map_err(|source| StepError::Wait { trace_id, source })?;
+        *last_span_at = outcome.last_span_at;
+        report.warnings.extend(outcome.warnings);
+        let Some(mut trace) = outcome.trace else {
+            return Err(StepError::NoTrace { trace_id, timeout: config.timeout });
+        };
+        if !outcome.complete {
+            report.warnings.push(format!("trace judged incomplete: {}", outcome.missing.join("; ")));
+        }
+        // Above the old root, or folded into the trace's own trigger span (reference 6);
+        // also when the store lost ours (a remote server's eviction).
+        trace.place_trigger_span(trigger_span);
+        trace
+    };
+    report.span_count = trace.spans.len();
+
+    let view = TraceView::new(&trace);
+    for output in &test.outputs {
+        let outcome = lang::evaluate_output(&view, &output.selector_tree, &output.value_tree, &vars);
+        if outcome.warning.is_some() {
+            // Tracetest's wording, with the selector that found nothing.
+            report.warnings.push(format!(
+                "cannot find matching spans for output {} (selector {})",
+                output.name,
+                if output.selector.value.trim().is_empty() {
+                    "(all spans)"
+                } else {
+                    output.selector.value.trim()
+                }
+            ));
+        }
+        vars.insert(output.name.clone(), outcome.value.clone());
+        report.outputs.insert(output.name.clone(), outcome.value);
+    }
+
+    report.specs = test.specs.iter().map(|spec| evaluate_spec(&view, spec, &vars)).collect();
+    let specs_passed = report.specs.iter().all(|spec| spec.passed);
+    let config = runner.config();
+    let analysis = analyze::analyze(&trace, &config.analyzer);
+    let gates = analyze::decide_gates(&config.required_gates, specs_passed, Some(&analysis));
+    // As Tracetest's CLI: a step passes only when its assertions and its required gates do,
+    // so leaving `test-specs` out of the gates never makes a failed assertion pass.
+    report.state = if specs_passed && gates.passed { StepState::Passed } else { StepState::Failed };
+    report.analyzer = Some(analysis);
+    report.gates = Some(gates);
+    Ok(())
+}
+
+/// Renders one trigger field: literal text with `${...}` expressions.
+fn render_template(text: &str, vars: &Vars) -> Result<String, lang::Error> {
+    if !text.contains("${") {
+        return Ok(text.to_string());
+    }
+    Template::parse(text)?.render(vars)
+}
+
+/// Rule 3's selectors: every output's, and every spec's that asserts more than the span count.
+fn completeness_selectors(test: &Test) -> Vec<Selector> {
+    let outputs = test.outputs.iter().map(|output| &output.selector_tree);
+    let specs = test
+        .specs
+        .iter()
+        .filter(|spec| !lang::only_counts_spans(&spec.assertion_trees))
+        .map(|spec| &spec.selector_tree);
+    outputs.chain(specs).cloned().collect()
+}
+
+fn evaluate_spec(view: &TraceView<'_>, spec: &defs::Spec, vars: &Vars) -> SpecReport {
+    let outcome = lang::evaluate_spec(view, &spec.selector_tree, &spec.assertion_trees, vars);
+    let assertions: Vec<AssertionReport> = spec
+        .assertions
+        .iter()
+        .zip(outcome.assertions)
+        .map(|(text, result)| AssertionReport {
+            // The user's text, not a reprint of the parsed tree.
+            assertion: text.value.clone(),
+            passed: result.passed,
+            results: result
+                .results
+                .into_iter()
+                .map(|span| report::SpanResult {
+                    span_id: span.span_id,
+                    observed: if span.observed.is_empty() && span.error.is_some() {
+                        None
+                    } else {
+                        Some(span.observed)
+                    },
+                    expected: span.expected,
+                    passed: span.passed,
+                    error: span.error,
+                })
+                .collect(),
+        })
+        .collect();
+    SpecReport {
+        selector: spec.selector.value.clone(),
+        name: spec.name.clone(),
+        passed: outcome.passed,
+        matched_spans: outcome.matched_spans,
+        assertions,
+    }
+}
+
+fn unix_nanos(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_nanos() as u64)
+}
+
+/// The `Tracetest trigger` root span of a run (design: the trigger span): the propagated
+/// span ID, the trigger's start and end, `service.name = tracetest`, and for http and grpc
+/// the response as `tracetest.response.status`, `.body` and `.headers`. The judged trace
+/// gets it through [`Trace::place_trigger_span`].
+pub fn trigger_span(
+    trace_id: TraceId,
+    span_id: SpanId,
+    response: &TriggerResponse,
+    with_response: bool,
+) -> Span {
+    let mut span = Span::new(trace_id, span_id, TRIGGER_SPAN_NAME)
+        .with_times(unix_nanos(response.started), unix_nanos(response.finished))
+        .with_resource_attribute("service.name", "tracetest");
+    if with_response {
+        let headers: Vec<serde_json::Value> = response
+            .headers
+            .iter()
+            .map(|(key, value)| serde_json::json!({ "key": key, "value": value }))
+            .collect();
+        span = span
+            .with_attribute("tracetest.response.status", response.status)
+            .with_attribute("tracetest.response.body", response.body.as_str())
+            .with_attribute(
+                "tracetest.response.headers",
+                serde_json::Value::Array(headers).to_string().as_str(),
+            );
+    }
+    for (key, value) in &response.attributes {
+        span = span.with_attribute(*key, *value);
+    }
+    span
+}

@@ -1,0 +1,222 @@
+//! Triggers: the operation a test starts, which the system under test traces.
+//!
+//! Each kind lives in its own file with a type that has the same `fire` method: [`http`]
+//! (an HTTP request), [`grpc`] (a unary gRPC call built at run time from a proto file),
+//! [`kafka`] (one record produced to a topic), [`graphql`] (an HTTP POST of a GraphQL
+//! request), [`playwright`] (a Playwright script in Chromium) and [`traceid`] (nothing is sent; the trace was started by something else). [`Trigger`] is
+//! the enum over them with one dispatch match. A new trigger is a file, a variant, its
+//! YAML shape in `spec` and an integration test.
+//!
+//! The definitions here hold plain text: `spec` has already checked their `${...}`
+//! templates, and the runner resolves them with [`Trigger::render`] before firing.
+//! `trigger` knows nothing of variables, traces or reports; it only sends the request with
+//! the run's trace context and hands back the response.
+
+pub mod graphql;
+pub mod grpc;
+pub mod http;
+pub mod kafka;
+pub mod playwright;
+pub mod traceid;
+
+use std::time::SystemTime;
+
+use model::{SpanId, TraceId};
+
+pub use graphql::{GraphqlBody, GraphqlTrigger};
+pub use grpc::GrpcTrigger;
+pub use http::HttpTrigger;
+pub use kafka::{KafkaAuth, KafkaTrigger, SaslMechanism};
+pub use playwright::PlaywrightTrigger;
+pub use traceid::TraceIdTrigger;
+
+/// Why a trigger could not produce a response. An HTTP 4xx/5xx or a non-OK gRPC status is
+/// a response, not an error.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    #[error("invalid url {url:?}: {reason}")]
+    InvalidUrl { url: String, reason: String },
+    #[error("invalid http method {0:?}")]
+    InvalidMethod(String),
+    #[error("invalid header {name:?}: {reason}")]
+    InvalidHeader { name: String, reason: String },
+    #[error("request to {target} failed: {reason}")]
+    Request { target: String, reason: String },
+    #[error("request to {target} timed out after {seconds} s")]
+    Timeout { target: String, seconds: u64 },
+    #[error("invalid proto file {name}: {reason}")]
+    Proto { name: String, reason: String },
+    #[error("grpc method {method:?} not found in {name}: {reason}")]
+    MethodNotFound { method: String, name: String, reason: String },
+    #[error("invalid grpc request for {message}: {reason}")]
+    RequestBody { message: String, reason: String },
+    #[error("invalid trace id {0:?}: expected 32 hex characters")]
+    TraceId(String),
+    /// `reason` starts with what went wrong: broker unreachable, TLS failure,
+    /// authentication refused, unknown topic, or which call timed out.
+    #[error("{target}: {reason}")]
+    Kafka { target: String, reason: String },
+    /// `reason` names what to install when node, playwright-core or Chromium is missing,
+    /// else what failed, with the script's own error message.
+    #[error("playwrightEngine {script}: {reason}")]
+    Playwright { script: String, reason: String },
+}
+
+/// A key/value pair as Tracetest writes headers and metadata (`{key, value}`), in order,
+/// repeats allowed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Header {
+    pub key: String,
+    pub value: String,
+}
+
+/// Credentials for an HTTP trigger (accepted but unused by gRPC, as in Tracetest).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Auth {
+    /// A standard `Authorization: Basic ...` header.
+    Basic { username: String, password: String },
+    /// A header or query parameter named `key` with `value`.
+    ApiKey { key: String, value: String, location: ApiKeyLocation },
+    /// `Authorization` set to the token exactly as given: no `Bearer ` prefix is added
+    /// (Tracetest Q-9; users write `token: Bearer abc`).
+    Bearer { token: String },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ApiKeyLocation {
+    Header,
+    Query,
+}
+
+/// What the system under test answered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TriggerResponse {
+    /// The trace the run waits for: the run's own, or the one a `traceid` trigger names.
+    pub trace_id: TraceId,
+    /// HTTP status, or the numeric gRPC code (0 = OK); 0 for `traceid`.
+    pub status: i64,
+    /// `201 Created` for HTTP, the gRPC code's name (`OK`, `NotFound`) for gRPC.
+    pub status_text: String,
+    /// Every value of every response header (gRPC: response metadata), in order.
+    pub headers: Vec<(String, String)>,
+    /// Response body text (gRPC: the message as indented JSON).
+    pub body: String,
+    /// More attributes for the trigger span (kafka: the partition and offset;
+    /// playwrightengine: success).
+    pub attributes: Vec<(&'static str, i64)>,
+    pub started: SystemTime,
+    pub finished: SystemTime,
+}
+
+/// A trigger definition, one variant per kind.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Trigger {
+    Http(HttpTrigger),
+    Grpc(GrpcTrigger),
+    TraceId(TraceIdTrigger),
+    Kafka(KafkaTrigger),
+    Graphql(GraphqlTrigger),
+    Playwright(PlaywrightTrigger),
+}
+
+impl Trigger {
+    /// The kind as Tracetest's `trigger.type` spells it.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            Trigger::Http(_) => "http",
+            Trigger::Grpc(_) => "grpc",
+            Trigger::TraceId(_) => "traceid",
+            Trigger::Kafka(_) => "kafka",
+            Trigger::Graphql(_) => "graphql",
+            Trigger::Playwright(_) => "playwrightengine",
+        }
+    }
+
+    /// Whether the response belongs on the trigger span as `tracetest.response.*`
+    /// (http, grpc and graphql; a `traceid` trigger sent nothing, a `kafka` one has no
+    /// response beyond its partition and offset, a `playwrightengine` one only succeeded).
+    pub fn records_response(&self) -> bool {
+        match self {
+            Trigger::Http(_) | Trigger::Grpc(_) | Trigger::Graphql(_) => true,
+            Trigger::TraceId(_) | Trigger::Kafka(_) | Trigger::Playwright(_) => false,
+        }
+    }
+
+    /// A copy with every template field (reference 4.6) passed through `render`; the
+    /// runner resolves `${...}` this way before firing.
+    ///
+    /// # Errors
+    /// The first error `render` returns.
+    pub fn render<E>(&self, render: &mut impl FnMut(&str) -> Result<String, E>) -> Result<Self, E> {
+        Ok(match self {
+            Trigger::Http(http) => Trigger::Http(http.render(render)?),
+            Trigger::Grpc(grpc) => Trigger::Grpc(grpc.render(render)?),
+            Trigger::TraceId(traceid) => Trigger::TraceId(traceid.render(render)?),
+            Trigger::Kafka(kafka) => Trigger::Kafka(kafka.render(render)?),
+            Trigger::Graphql(graphql) => Trigger::Graphql(graphql.render(render)?),
+            Trigger::Playwright(playwright) => Trigger::Playwright(playwright.render(render)?),
+        })
+    }
+
+    /// Sends the request with the run's trace context (`trace_id`, and `span_id` as the
+    /// parent: the trigger span the runner will insert).
+    ///
+    /// # Errors
+    /// When no response could be obtained: bad URL, connection refused, DNS, TLS, timeout,
+    /// an unusable proto file, an invalid trace ID.
+    pub async fn fire(&self, trace_id: TraceId, span_id: SpanId) -> Result<TriggerResponse, Error> {
+        match self {
+            Trigger::Http(http) => http.fire(trace_id, span_id).await,
+            Trigger::Grpc(grpc) => grpc.fire(trace_id, span_id).await,
+            Trigger::TraceId(traceid) => traceid.fire(trace_id, span_id).await,
+            Trigger::Kafka(kafka) => kafka.fire(trace_id, span_id).await,
+            Trigger::Graphql(graphql) => graphql.fire(trace_id, span_id).await,
+            Trigger::Playwright(playwright) => playwright.fire(trace_id, span_id).await,
+        }
+    }
+}
+
+fn render_headers<E>(
+    headers: &[Header],
+    render: &mut impl FnMut(&str) -> Result<String, E>,
+) -> Result<Vec<Header>, E> {
+    headers
+        .iter()
+        .map(|header| Ok(Header { key: render(&header.key)?, value: render(&header.value)? }))
+        .collect()
+}
+
+impl Auth {
+    fn render<E>(&self, render: &mut impl FnMut(&str) -> Result<String, E>) -> Result<Self, E> {
+        Ok(match self {
+            Auth::Basic { username, password } => {
+                Auth::Basic { username: render(username)?, password: render(password)? }
+            }
+            Auth::ApiKey { key, value, location } => {
+                Auth::ApiKey { key: render(key)?, value: render(value)?, location: *location }
+            }
+            Auth::Bearer { token } => Auth::Bearer { token: render(token)? },
+        })
+    }
+}
+
+/// The trace context headers Tracetest sends with every trigger (reference 4.7), with
+/// every propagator at once and the sampled flag set: HTTP and GraphQL headers, gRPC
+/// metadata and Kafka record headers alike. Names are lower case (HTTP/2 and gRPC
+/// metadata require it).
+pub fn propagation_headers(trace_id: TraceId, span_id: SpanId) -> Vec<(&'static str, String)> {
+    let trace = trace_id.to_hex();
+    let span = span_id.to_hex();
+    vec![
+        ("traceparent", format!("00-{trace}-{span}-01")),
+        ("tracestate", "tracetest=true".to_string()),
+        ("b3", format!("{trace}-{span}-1")),
+        ("uber-trace-id", format!("{trace}:{span}:0:1")),
+        // The OT propagator carries 64-bit trace IDs: the low half of ours.
+        ("ot-tracer-traceid", trace[16..].to_string()),
+        ("ot-tracer-spanid", span.clone()),
+        ("ot-tracer-sampled", "true".to_string()),
+        ("x-amzn-trace-id", format!("Root=1-{}-{};Parent={span};Sampled=1", &trace[..8], &trace[8..])),
+    ]
+}

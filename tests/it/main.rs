@@ -1,0 +1,31 @@
+//! The integration tests: one crate (tests/it/), one module per area, one `support` module
+//! (servers, commands, fixtures, the demo app). They drive the real binary and the real
+//! libraries over real sockets bound to port 0, with the real OpenTelemetry exporters and real
+//! peers (Chromium, Kafka-protocol brokers) provisioned by `tests/tools/provision`.
+
+mod support;
+
+mod analyze_cli;
+mod api_control;
+mod cli_flags;
+mod ingest_decode;
+mod ingest_edges;
+mod ingest_exporters;
+mod multi_server;
+mod report_formats;
+mod run_cli;
+mod run_remote_trigger;
+mod serve_limits;
+mod serve_process;
+mod spec_load;
+mod store_server;
+mod tidy;
+mod tls;
+mod trigger_graphql;
+mod trigger_grpc;
+mod trigger_http;
+mod trigger_kafka;
+mod trigger_playwright;
+mod ui_api;
+mod ui_browser;
+mod ui_report_html;

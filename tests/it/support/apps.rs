@@ -1,0 +1,227 @@
+//! Apps under test for the runner's integration tests, instrumented with the real
+//! OpenTelemetry SDK and exporting over OTLP/gRPC:
+//!
+//! - an HTTP app with routes that misbehave on purpose: a span exported 1.5 s after the
+//!   response (`/late`), a span whose parent never arrives (`/orphan`), no spans at all
+//!   (`/silent`), and a plain one (`/hello`);
+//! - a gRPC app (`test.v1.Greeter/SayHello` from `tests/fixtures/spec/greeter.proto`, served
+//!   dynamically) that continues the caller's `traceparent` metadata.
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
+use std::time::Duration;
+
+use axum::extract::State;
+use axum::http::HeaderMap;
+use axum::routing::get;
+use axum::Router;
+use opentelemetry::propagation::{Extractor, TextMapPropagator};
+use opentelemetry::trace::{
+    Span as _, SpanContext, SpanId, SpanKind, TraceContextExt, TraceFlags, TraceState, Tracer,
+    TracerProvider as _,
+};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
+use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, Value};
+use tonic::body::Body;
+use tonic::server::{NamedService, UnaryService};
+use tonic::{Request, Response, Status};
+
+use super::demo::HeaderExtractor;
+use trigger::grpc::{compile_proto, DynamicCodec};
+
+/// How long after its response `/late` exports its last span.
+pub const LATE_DELAY: Duration = Duration::from_millis(1500);
+
+/// A running app; `shutdown` flushes its spans.
+pub struct App {
+    pub addr: SocketAddr,
+    pub provider: SdkTracerProvider,
+}
+
+impl App {
+    pub fn url(&self) -> String {
+        format!("http://{}", self.addr)
+    }
+
+    pub async fn shutdown(self) {
+        let provider = self.provider.clone();
+        let _ = tokio::task::spawn_blocking(move || provider.shutdown()).await;
+    }
+}
+
+type Shared = Arc<SdkTracer>;
+
+fn server_span(tracer: &SdkTracer, headers: &HeaderMap, route: &str) -> Context {
+    let parent = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
+    let span = tracer
+        .span_builder(format!("GET {route}"))
+        .with_kind(SpanKind::Server)
+        .with_attributes([
+            KeyValue::new("http.request.method", "GET"),
+            KeyValue::new("http.route", route.to_string()),
+            KeyValue::new("http.response.status_code", 200i64),
+        ])
+        .start_with_context(tracer, &parent);
+    parent.with_span(span)
+}
+
+/// Starts the HTTP app exporting to `otlp_grpc_endpoint`.
+pub async fn start_http_app(otlp_grpc_endpoint: &str) -> App {
+    let provider = super::demo::tracer_provider(otlp_grpc_endpoint, "test-app").expect("tracer provider");
+    let tracer: Shared = Arc::new(provider.tracer("test-app"));
+    let router = Router::new()
+        .route("/hello", get(hello))
+        .route("/late", get(late))
+        .route("/orphan", get(orphan))
+        .route("/silent", get(|| async { "nothing traced" }))
+        .with_state(tracer);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind app");
+    let addr = listener.local_addr().expect("app addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    App { addr, provider }
+}
+
+async fn hello(State(tracer): State<Shared>, headers: HeaderMap) -> &'static str {
+    let cx = server_span(&tracer, &headers, "/hello");
+    cx.span().end();
+    "hello"
+}
+
+/// Answers at once; a child span of the server span ends `LATE_DELAY` later.
+async fn late(State(tracer): State<Shared>, headers: HeaderMap) -> &'static str {
+    let cx = server_span(&tracer, &headers, "/late");
+    cx.span().end();
+    tokio::spawn(async move {
+        tokio::time::sleep(LATE_DELAY).await;
+        let mut span = tracer.start_with_context("late work", &cx);
+        span.set_attribute(KeyValue::new("work.kind", "audit"));
+        span.end();
+    });
+    "accepted"
+}
+
+/// A span under a parent span ID that no one ever exports; answers with that ID.
+async fn orphan(State(tracer): State<Shared>, headers: HeaderMap) -> String {
+    let cx = server_span(&tracer, &headers, "/orphan");
+    let trace_id = cx.span().span_context().trace_id();
+    let missing_parent = SpanId::from_bytes(rand::random::<u64>().max(1).to_be_bytes());
+    let ghost = SpanContext::new(trace_id, missing_parent, TraceFlags::SAMPLED, true, TraceState::default());
+    let mut span = tracer.start_with_context("orphan work", &Context::new().with_remote_span_context(ghost));
+    span.end();
+    cx.span().end();
+    format!("{missing_parent}")
+}
+
+fn greeter_pool() -> DescriptorPool {
+    let path =
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join("tests/fixtures/spec/greeter.proto");
+    let text = std::fs::read_to_string(path).expect("proto fixture");
+    compile_proto("greeter.proto", &text, None).expect("proto compiles")
+}
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+#[derive(Clone)]
+struct Greeter {
+    pool: DescriptorPool,
+    tracer: Shared,
+}
+
+impl NamedService for Greeter {
+    const NAME: &'static str = "test.v1.Greeter";
+}
+
+#[derive(Clone)]
+struct SayHello {
+    reply: MessageDescriptor,
+    tracer: Shared,
+}
+
+struct MetadataExtractor<'a>(&'a tonic::metadata::MetadataMap);
+
+impl Extractor for MetadataExtractor<'_> {
+    fn get(&self, key: &str) -> Option<&str> {
+        self.0.get(key).and_then(|value| value.to_str().ok())
+    }
+    fn keys(&self) -> Vec<&str> {
+        Vec::new()
+    }
+}
+
+impl UnaryService<DynamicMessage> for SayHello {
+    type Response = DynamicMessage;
+    type Future = BoxFuture<Result<Response<DynamicMessage>, Status>>;
+
+    fn call(&mut self, request: Request<DynamicMessage>) -> Self::Future {
+        let parent = TraceContextPropagator::new().extract(&MetadataExtractor(request.metadata()));
+        let name = request
+            .get_ref()
+            .get_field_by_name("name")
+            .and_then(|value| value.as_str().map(str::to_string))
+            .unwrap_or_default();
+        let mut span = self
+            .tracer
+            .span_builder("test.v1.Greeter/SayHello")
+            .with_kind(SpanKind::Server)
+            .with_attributes([
+                KeyValue::new("rpc.system", "grpc"),
+                KeyValue::new("rpc.service", "test.v1.Greeter"),
+                KeyValue::new("rpc.method", "SayHello"),
+                KeyValue::new("greeting.name", name.clone()),
+            ])
+            .start_with_context(&*self.tracer, &parent);
+        let mut reply = DynamicMessage::new(self.reply.clone());
+        reply.set_field_by_name("message", Value::String(format!("hello {name}")));
+        reply.set_field_by_name("count", Value::I32(1));
+        span.set_attribute(KeyValue::new("rpc.grpc.status_code", 0i64));
+        span.end();
+        Box::pin(async move { Ok(Response::new(reply)) })
+    }
+}
+
+impl tower::Service<http::Request<Body>> for Greeter {
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<http::Response<Body>, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        let method = self.pool.get_service_by_name("test.v1.Greeter").and_then(|service| {
+            service
+                .methods()
+                .find(|method| format!("/test.v1.Greeter/{}", method.name()) == request.uri().path())
+        });
+        let Some(method) = method else {
+            return Box::pin(async { Ok(Status::unimplemented("no such method").into_http()) });
+        };
+        let handler = SayHello { reply: method.output(), tracer: self.tracer.clone() };
+        let mut grpc = tonic::server::Grpc::new(DynamicCodec::new(method.input()));
+        Box::pin(async move { Ok(grpc.unary(handler, request).await) })
+    }
+}
+
+/// Starts the gRPC greeter exporting to `otlp_grpc_endpoint`.
+pub async fn start_grpc_app(otlp_grpc_endpoint: &str) -> App {
+    let provider = super::demo::tracer_provider(otlp_grpc_endpoint, "greeter").expect("tracer provider");
+    let tracer: Shared = Arc::new(provider.tracer("greeter"));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind greeter");
+    let addr = listener.local_addr().expect("greeter addr");
+    let service = Greeter { pool: greeter_pool(), tracer };
+    tokio::spawn(async move {
+        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        let _ = tonic::transport::Server::builder().add_service(service).serve_with_incoming(incoming).await;
+    });
+    App { addr, provider }
+}

@@ -1,0 +1,216 @@
+//! The grpc trigger against a real tonic server on 127.0.0.1:0 whose service is built at
+//! run time from the same proto file (tests/fixtures/spec/greeter.proto).
+
+use std::convert::Infallible;
+use std::future::Future;
+use std::net::SocketAddr;
+use std::path::Path;
+use std::pin::Pin;
+use std::task::{Context, Poll};
+
+use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, Value};
+use tokio::sync::mpsc;
+use tonic::body::Body;
+use tonic::metadata::MetadataMap;
+use tonic::server::{NamedService, UnaryService};
+use tonic::{Request, Response, Status};
+
+use model::{SpanId, TraceId};
+use trigger::grpc::{compile_proto, DynamicCodec};
+use trigger::{self, GrpcTrigger, Header, Trigger};
+
+type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+
+fn proto_text() -> String {
+    let path =
+        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join("tests/fixtures/spec/greeter.proto");
+    std::fs::read_to_string(path).expect("proto fixture")
+}
+
+fn pool() -> DescriptorPool {
+    compile_proto("greeter.proto", &proto_text(), None).expect("proto compiles")
+}
+
+/// One `SayHello` call: echoes the name `times` times and the traceparent it saw.
+#[derive(Clone)]
+struct SayHello {
+    reply: MessageDescriptor,
+    seen: mpsc::UnboundedSender<MetadataMap>,
+}
+
+impl UnaryService<DynamicMessage> for SayHello {
+    type Response = DynamicMessage;
+    type Future = BoxFuture<Result<Response<DynamicMessage>, Status>>;
+
+    fn call(&mut self, request: Request<DynamicMessage>) -> Self::Future {
+        let reply_descriptor = self.reply.clone();
+        let _ = self.seen.send(request.metadata().clone());
+        Box::pin(async move {
+            let traceparent = request
+                .metadata()
+                .get("traceparent")
+                .and_then(|value| value.to_str().ok())
+                .unwrap_or_default()
+                .to_string();
+            let message = request.get_ref();
+            let name = message
+                .get_field_by_name("name")
+                .and_then(|v| v.as_str().map(str::to_string))
+                .unwrap_or_default();
+            let times = message.get_field_by_name("times").and_then(|v| v.as_i32()).unwrap_or(0);
+            if name == "missing" {
+                let mut status = Status::not_found("no such user");
+                status.metadata_mut().insert("x-reason", "nope".parse().expect("ascii"));
+                return Err(status);
+            }
+            let mut reply = DynamicMessage::new(reply_descriptor);
+            reply.set_field_by_name("message", Value::String(format!("hello {name}").repeat(times as usize)));
+            reply.set_field_by_name("count", Value::I32(times));
+            reply.set_field_by_name("traceparents", Value::List(vec![Value::String(traceparent)]));
+            let mut response = Response::new(reply);
+            response.metadata_mut().insert("x-server", "greeter".parse().expect("ascii"));
+            Ok(response)
+        })
+    }
+}
+
+#[derive(Clone)]
+struct Greeter {
+    pool: DescriptorPool,
+    seen: mpsc::UnboundedSender<MetadataMap>,
+}
+
+impl NamedService for Greeter {
+    const NAME: &'static str = "test.v1.Greeter";
+}
+
+impl tower::Service<http::Request<Body>> for Greeter {
+    type Response = http::Response<Body>;
+    type Error = Infallible;
+    type Future = BoxFuture<Result<http::Response<Body>, Infallible>>;
+
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
+        let method = self.pool.get_service_by_name("test.v1.Greeter").and_then(|service| {
+            service
+                .methods()
+                .find(|method| format!("/test.v1.Greeter/{}", method.name()) == request.uri().path())
+        });
+        let Some(method) = method else {
+            return Box::pin(async { Ok(Status::unimplemented("no such method").into_http()) });
+        };
+        let handler = SayHello { reply: method.output(), seen: self.seen.clone() };
+        let mut grpc = tonic::server::Grpc::new(DynamicCodec::new(method.input()));
+        Box::pin(async move { Ok(grpc.unary(handler, request).await) })
+    }
+}
+
+async fn start_server() -> (SocketAddr, mpsc::UnboundedReceiver<MetadataMap>) {
+    let (sender, receiver) = mpsc::unbounded_channel();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let service = Greeter { pool: pool(), seen: sender };
+    tokio::spawn(async move {
+        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
+        let _ = tonic::transport::Server::builder().add_service(service).serve_with_incoming(incoming).await;
+    });
+    (addr, receiver)
+}
+
+fn ids() -> (TraceId, SpanId) {
+    (
+        TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").expect("trace id"),
+        SpanId::from_hex("b7ad6b7169203331").expect("span id"),
+    )
+}
+
+fn greeter(address: String, request: &str) -> GrpcTrigger {
+    GrpcTrigger {
+        proto: proto_text(),
+        proto_name: "greeter.proto".into(),
+        proto_dir: None,
+        address,
+        method: "test.v1.Greeter.SayHello".into(),
+        request: request.into(),
+        metadata: vec![
+            Header { key: "X-Tenant".into(), value: "acme".into() },
+            Header { key: "traceparent".into(), value: "replaced".into() },
+            Header { key: "".into(), value: "ignored".into() },
+        ],
+        service: None,
+        auth: None,
+    }
+}
+
+#[tokio::test]
+async fn calls_a_unary_method_with_metadata_and_trace_context() {
+    let (addr, mut seen) = start_server().await;
+    let (trace_id, span_id) = ids();
+    let definition = Trigger::Grpc(greeter(addr.to_string(), r#"{"name": "ana", "times": 2}"#));
+    let response = definition.fire(trace_id, span_id).await.expect("response");
+
+    let metadata = seen.recv().await.expect("call seen");
+    assert_eq!(metadata.get("x-tenant").and_then(|v| v.to_str().ok()), Some("acme"));
+    let traceparent = "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01";
+    assert_eq!(metadata.get_all("traceparent").iter().count(), 1);
+    assert_eq!(metadata.get("traceparent").and_then(|v| v.to_str().ok()), Some(traceparent));
+    assert_eq!(metadata.get("tracestate").and_then(|v| v.to_str().ok()), Some("tracetest=true"));
+
+    assert_eq!(response.status, 0);
+    assert_eq!(response.status_text, "OK");
+    assert_eq!(response.trace_id, trace_id);
+    assert!(
+        response.headers.iter().any(|(key, value)| key == "x-server" && value == "greeter"),
+        "{:?}",
+        response.headers
+    );
+    // Indented JSON with default-valued fields (done = false) included.
+    assert!(response.body.contains("\n  \"message\": \"hello anahello ana\""), "{}", response.body);
+    let body: serde_json::Value = serde_json::from_str(&response.body).expect("json body");
+    assert_eq!(
+        body,
+        serde_json::json!({"message": "hello anahello ana", "count": 2, "done": false, "traceparents": [traceparent]})
+    );
+}
+
+#[tokio::test]
+async fn a_non_ok_status_is_a_response() {
+    let (addr, _seen) = start_server().await;
+    let (trace_id, span_id) = ids();
+    let response =
+        greeter(addr.to_string(), r#"{"name": "missing"}"#).fire(trace_id, span_id).await.expect("response");
+    assert_eq!(response.status, 5);
+    assert_eq!(response.status_text, "NotFound");
+    assert_eq!(response.body, "");
+    assert!(
+        response.headers.iter().any(|(key, value)| key == "x-reason" && value == "nope"),
+        "{:?}",
+        response.headers
+    );
+}
+
+#[tokio::test]
+async fn bad_requests_and_unreachable_servers_are_errors() {
+    let (trace_id, span_id) = ids();
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    let error = greeter(addr.to_string(), "{}").fire(trace_id, span_id).await.expect_err("refused");
+    assert!(matches!(error, trigger::Error::Request { .. }), "{error:?}");
+
+    let error =
+        greeter(addr.to_string(), r#"{"nam": 1}"#).fire(trace_id, span_id).await.expect_err("bad json");
+    assert!(matches!(error, trigger::Error::RequestBody { .. }), "{error:?}");
+
+    let mut definition = greeter(addr.to_string(), "{}");
+    definition.method = "test.v1.Greeter.Nope".into();
+    let error = definition.fire(trace_id, span_id).await.expect_err("no method");
+    assert!(matches!(error, trigger::Error::MethodNotFound { .. }), "{error:?}");
+
+    definition.proto = "syntax = \"proto3\"; message {".into();
+    let error = definition.fire(trace_id, span_id).await.expect_err("bad proto");
+    assert!(matches!(error, trigger::Error::Proto { .. }), "{error:?}");
+}

@@ -1,0 +1,297 @@
+//! The http trigger against a real axum server on 127.0.0.1:0.
+
+use std::net::SocketAddr;
+
+use axum::body::Body;
+use axum::extract::{Request, State};
+use axum::http::StatusCode;
+use axum::response::Response;
+use axum::Router;
+use tokio::sync::mpsc;
+
+use model::{SpanId, TraceId};
+use trigger::{self, ApiKeyLocation, Auth, Header, HttpTrigger, Trigger};
+
+/// What the server saw.
+#[derive(Debug)]
+struct Seen {
+    method: String,
+    path_and_query: String,
+    headers: Vec<(String, String)>,
+    body: String,
+}
+
+impl Seen {
+    fn header_values(&self, name: &str) -> Vec<&str> {
+        self.headers.iter().filter(|(key, _)| key == name).map(|(_, value)| value.as_str()).collect()
+    }
+}
+
+async fn record(State(seen): State<mpsc::UnboundedSender<Seen>>, request: Request) -> Response {
+    let (parts, body) = request.into_parts();
+    let body = axum::body::to_bytes(body, 1 << 20).await.unwrap_or_default();
+    let path = parts.uri.path().to_string();
+    let _ = seen.send(Seen {
+        method: parts.method.to_string(),
+        path_and_query: parts.uri.path_and_query().map(|pq| pq.to_string()).unwrap_or_default(),
+        headers: parts
+            .headers
+            .iter()
+            .map(|(name, value)| (name.to_string(), value.to_str().unwrap_or("").to_string()))
+            .collect(),
+        body: String::from_utf8_lossy(&body).into_owned(),
+    });
+    let status = if path == "/fail" { StatusCode::INTERNAL_SERVER_ERROR } else { StatusCode::CREATED };
+    Response::builder()
+        .status(status)
+        .header("content-type", "application/json")
+        .header("x-multi", "one")
+        .header("x-multi", "two")
+        .body(Body::from(r#"{"id": 42}"#))
+        .expect("response")
+}
+
+async fn start_server() -> (SocketAddr, mpsc::UnboundedReceiver<Seen>) {
+    let (sender, receiver) = mpsc::unbounded_channel();
+    let app = Router::new().fallback(record).with_state(sender);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    (addr, receiver)
+}
+
+fn ids() -> (TraceId, SpanId) {
+    (
+        TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").expect("trace id"),
+        SpanId::from_hex("b7ad6b7169203331").expect("span id"),
+    )
+}
+
+fn http(url: String) -> HttpTrigger {
+    HttpTrigger {
+        method: "post".into(),
+        url,
+        headers: Vec::new(),
+        body: String::new(),
+        ssl_verification: false,
+        auth: None,
+    }
+}
+
+#[tokio::test]
+async fn sends_method_headers_body_auth_and_trace_context() {
+    let (addr, mut seen) = start_server().await;
+    let (trace_id, span_id) = ids();
+    let mut definition = http(format!("http://{addr}/users"));
+    definition.headers = vec![
+        Header { key: "Content-Type".into(), value: "application/json".into() },
+        Header { key: "X-Tag".into(), value: "a".into() },
+        Header { key: "X-Tag".into(), value: "b".into() },
+        // Propagation headers replace a user's.
+        Header {
+            key: "traceparent".into(),
+            value: "00-ffffffffffffffffffffffffffffffff-ffffffffffffffff-00".into(),
+        },
+        Header { key: "".into(), value: "ignored".into() },
+    ];
+    definition.body = r#"{"name": "ana"}"#.into();
+    definition.auth = Some(Auth::Bearer { token: "Bearer abc".into() });
+
+    let response = Trigger::Http(definition).fire(trace_id, span_id).await.expect("response");
+    let seen = seen.recv().await.expect("request seen");
+    assert_eq!(seen.method, "POST");
+    assert_eq!(seen.path_and_query, "/users");
+    assert_eq!(seen.body, r#"{"name": "ana"}"#);
+    assert_eq!(seen.header_values("content-type"), ["application/json"]);
+    assert_eq!(seen.header_values("x-tag"), ["a", "b"]);
+    assert_eq!(seen.header_values("authorization"), ["Bearer abc"]);
+    assert_eq!(
+        seen.header_values("traceparent"),
+        ["00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01"]
+    );
+    assert_eq!(seen.header_values("tracestate"), ["tracetest=true"]);
+    assert_eq!(seen.header_values("b3"), ["0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-1"]);
+    assert_eq!(
+        seen.header_values("uber-trace-id"),
+        ["0af7651916cd43dd8448eb211c80319c:b7ad6b7169203331:0:1"]
+    );
+    assert_eq!(seen.header_values("ot-tracer-traceid"), ["8448eb211c80319c"]);
+    assert_eq!(
+        seen.header_values("x-amzn-trace-id"),
+        ["Root=1-0af76519-16cd43dd8448eb211c80319c;Parent=b7ad6b7169203331;Sampled=1"]
+    );
+
+    assert_eq!(response.trace_id, trace_id);
+    assert_eq!(response.status, 201);
+    assert_eq!(response.status_text, "201 Created");
+    assert_eq!(response.body, r#"{"id": 42}"#);
+    let multi: Vec<&str> = response
+        .headers
+        .iter()
+        .filter(|(key, _)| key == "x-multi")
+        .map(|(_, value)| value.as_str())
+        .collect();
+    assert_eq!(multi, ["one", "two"]);
+    assert!(response.started <= response.finished);
+}
+
+#[tokio::test]
+async fn auth_forms_and_a_bare_host() {
+    let (addr, mut seen) = start_server().await;
+    let (trace_id, span_id) = ids();
+    let cases = [
+        (Auth::Basic { username: "u".into(), password: "p".into() }, "authorization", "Basic dTpw", "/a"),
+        (
+            Auth::ApiKey { key: "X-Key".into(), value: "secret".into(), location: ApiKeyLocation::Header },
+            "x-key",
+            "secret",
+            "/a",
+        ),
+    ];
+    for (auth, header, expected, path) in cases {
+        let mut definition = http(format!("{addr}/a"));
+        definition.method = "GET".into();
+        definition.auth = Some(auth);
+        definition.fire(trace_id, span_id).await.expect("response");
+        let request = seen.recv().await.expect("request seen");
+        assert_eq!(request.method, "GET");
+        assert_eq!(request.path_and_query, path);
+        assert_eq!(request.header_values(header), [expected]);
+    }
+    let mut definition = http(format!("http://{addr}/q?x=1"));
+    definition.auth =
+        Some(Auth::ApiKey { key: "key".into(), value: "v w".into(), location: ApiKeyLocation::Query });
+    definition.fire(trace_id, span_id).await.expect("response");
+    assert_eq!(seen.recv().await.expect("request").path_and_query, "/q?x=1&key=v+w");
+}
+
+#[tokio::test]
+async fn an_error_status_is_a_response() {
+    let (addr, _seen) = start_server().await;
+    let (trace_id, span_id) = ids();
+    let response = http(format!("http://{addr}/fail")).fire(trace_id, span_id).await.expect("a response");
+    assert_eq!(response.status, 500);
+    assert_eq!(response.status_text, "500 Internal Server Error");
+}
+
+#[tokio::test]
+async fn an_unreachable_url_is_an_error() {
+    // A port that was just free: nothing listens there.
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    drop(listener);
+    let (trace_id, span_id) = ids();
+    let error =
+        http(format!("http://{addr}/")).fire(trace_id, span_id).await.expect_err("connection refused");
+    assert!(matches!(error, trigger::Error::Request { .. }), "{error:?}");
+    assert!(error.to_string().contains(&addr.to_string()), "{error}");
+
+    let error = http("http://exa mple/".into()).fire(trace_id, span_id).await.expect_err("bad url");
+    assert!(matches!(error, trigger::Error::InvalidUrl { .. }), "{error:?}");
+}
+
+#[test]
+fn render_maps_every_template_field() {
+    let definition = Trigger::Http(HttpTrigger {
+        method: "GET".into(),
+        url: "${var:HOST}/x".into(),
+        headers: vec![Header { key: "${var:K}".into(), value: "${var:V}".into() }],
+        body: "${var:B}".into(),
+        ssl_verification: false,
+        auth: Some(Auth::Basic { username: "${var:U}".into(), password: "p".into() }),
+    });
+    let rendered = definition
+        .render(&mut |text: &str| -> Result<String, String> {
+            Ok(text.replace("${var:", "<").replace('}', ">"))
+        })
+        .expect("render");
+    let Trigger::Http(http) = rendered else { panic!("http") };
+    assert_eq!(http.url, "<HOST>/x");
+    assert_eq!(http.headers[0], Header { key: "<K>".into(), value: "<V>".into() });
+    assert_eq!(http.body, "<B>");
+    assert_eq!(http.auth, Some(Auth::Basic { username: "<U>".into(), password: "p".into() }));
+    let failed = definition.render(&mut |text: &str| {
+        if text.contains("B") {
+            Err(text.to_string())
+        } else {
+            Ok(text.into())
+        }
+    });
+    assert_eq!(failed, Err("${var:B}".to_string()));
+}
+
+#[tokio::test]
+async fn traceid_trigger_names_the_trace() {
+    let (trace_id, span_id) = ids();
+    let definition =
+        Trigger::TraceId(trigger::TraceIdTrigger { id: "4bf92f3577b34da6a3ce929d0e0e4736".into() });
+    let response = definition.fire(trace_id, span_id).await.expect("valid id");
+    assert_eq!(response.trace_id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
+    for bad in ["", "xyz", "4bf92f3577b34da6a3ce929d0e0e473", "00000000000000000000000000000000"] {
+        let definition = Trigger::TraceId(trigger::TraceIdTrigger { id: bad.into() });
+        assert!(matches!(definition.fire(trace_id, span_id).await, Err(trigger::Error::TraceId(_))), "{bad}");
+    }
+}
+
+/// An HTTPS server with a self-signed certificate (tests/fixtures/tls) that answers every
+/// connection with `200 ok`.
+async fn start_tls_server() -> SocketAddr {
+    use std::sync::Arc;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    use tokio_rustls::rustls;
+
+    let fixtures =
+        std::path::Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join("tests/fixtures/tls");
+    let cert =
+        rustls::pki_types::CertificateDer::from(std::fs::read(fixtures.join("cert.der")).expect("cert"));
+    let key =
+        rustls::pki_types::PrivateKeyDer::Pkcs8(std::fs::read(fixtures.join("key.der")).expect("key").into());
+    let config =
+        rustls::ServerConfig::builder_with_provider(Arc::new(rustls::crypto::aws_lc_rs::default_provider()))
+            .with_safe_default_protocol_versions()
+            .expect("protocols")
+            .with_no_client_auth()
+            .with_single_cert(vec![cert], key)
+            .expect("server config");
+    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let acceptor = acceptor.clone();
+            tokio::spawn(async move {
+                let Ok(mut tls) = acceptor.accept(stream).await else { return };
+                let mut request = Vec::new();
+                let mut buffer = [0u8; 1024];
+                while !request.windows(4).any(|window| window == b"\r\n\r\n") {
+                    match tls.read(&mut buffer).await {
+                        Ok(0) | Err(_) => return,
+                        Ok(n) => request.extend_from_slice(&buffer[..n]),
+                    }
+                }
+                let _ = tls
+                    .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\nconnection: close\r\n\r\nok")
+                    .await;
+                let _ = tls.shutdown().await;
+            });
+        }
+    });
+    addr
+}
+
+#[tokio::test]
+async fn ssl_verification_toggles_certificate_checks() {
+    let addr = start_tls_server().await;
+    let (trace_id, span_id) = ids();
+    let mut definition = http(format!("https://localhost:{}/", addr.port()));
+    definition.method = "GET".into();
+    // Tracetest's default: certificates are not verified, so self-signed is fine.
+    let response = definition.fire(trace_id, span_id).await.expect("unverified TLS works");
+    assert_eq!((response.status, response.body.as_str()), (200, "ok"));
+    definition.ssl_verification = true;
+    let error = definition.fire(trace_id, span_id).await.expect_err("self-signed certificate rejected");
+    assert!(matches!(error, trigger::Error::Request { .. }), "{error:?}");
+    assert!(error.to_string().to_lowercase().contains("certificate"), "{error}");
+}

@@ -1,0 +1,216 @@
+//! The web UI's JSON API over a real server on free ports: paging and filters of the traces
+//! list, a trace in tree order, select (and its 400 with the column), analysis, runs recorded
+//! over the control API with the `--max-runs` bound, and the event stream.
+
+use std::sync::Arc;
+
+use model::{Span, SpanId, SpanKind, StatusCode, TraceId};
+use report::{RunKind, RunReport, RunState};
+use serde_json::Value;
+use server::api::RemoteClient;
+use server::web::RunStore;
+use server::{self, RunningServer, ServerConfig};
+
+async fn start(max_runs: usize) -> RunningServer {
+    let runs = RunStore::new(max_runs);
+    let config = ServerConfig { runs: runs.clone(), ..ServerConfig::ephemeral() };
+    server::start(config, server::serve::control_routes).await.expect("server starts")
+}
+
+async fn get(server: &RunningServer, path: &str) -> (u16, Value) {
+    let answer = reqwest::get(format!("http://{}{path}", server.http_addr())).await.expect("request");
+    let status = answer.status().as_u16();
+    let body = answer.bytes().await.expect("body");
+    (status, serde_json::from_slice(&body).expect("json body"))
+}
+
+/// `GET /users` (api) > `SELECT users` (api, db, error) > `query` (db service).
+fn trace(service: &str) -> (TraceId, Vec<Span>, [SpanId; 3]) {
+    let trace_id = TraceId::random();
+    let ids = [SpanId::random(), SpanId::random(), SpanId::random()];
+    let root = Span::new(trace_id, ids[0], "GET /users")
+        .with_kind(SpanKind::Server)
+        .with_times(1_000, 9_000)
+        .with_attribute("http.method", "GET")
+        .with_resource_attribute("service.name", service);
+    let db = Span::new(trace_id, ids[1], "SELECT users")
+        .with_parent(ids[0])
+        .with_kind(SpanKind::Client)
+        .with_times(2_000, 5_000)
+        .with_attribute("db.system", "postgresql")
+        .with_status(StatusCode::Error, "boom")
+        .with_resource_attribute("service.name", service);
+    let query = Span::new(trace_id, ids[2], "query")
+        .with_parent(ids[1])
+        .with_times(3_000, 4_000)
+        .with_resource_attribute("service.name", "db");
+    // Arrival order differs from tree order on purpose.
+    (trace_id, vec![query, root, db], ids)
+}
+
+#[tokio::test]
+async fn traces_list_pages_and_filters_newest_first() {
+    let server = start(10).await;
+    let mut made = Vec::new();
+    for index in 0..5 {
+        let service = if index % 2 == 0 { "even" } else { "odd" };
+        let (trace_id, spans, _) = trace(service);
+        server.store().insert(spans);
+        made.push(trace_id.to_string());
+    }
+    let newest: Vec<String> = made.iter().rev().cloned().collect();
+
+    let (status, page) = get(&server, "/api/v1/traces?limit=2").await;
+    assert_eq!(status, 200);
+    let ids = |page: &Value| -> Vec<String> {
+        page["traces"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|t| t["trace_id"].as_str().unwrap().to_string())
+            .collect()
+    };
+    assert_eq!(ids(&page), newest[..2]);
+    let line = &page["traces"][0];
+    assert_eq!(line["root_name"], "GET /users");
+    assert_eq!(line["span_count"], 3);
+    assert_eq!(line["error_count"], 1);
+    assert_eq!(line["duration_nanos"], 8_000);
+    assert_eq!(line["services"], serde_json::json!(["db", "even"]));
+    let cursor = page["next_cursor"].as_u64().expect("a cursor while more remain");
+    let (_, rest) = get(&server, &format!("/api/v1/traces?limit=10&cursor={cursor}")).await;
+    assert_eq!(ids(&rest), newest[2..]);
+    assert!(rest["next_cursor"].is_null());
+
+    let (_, odd) = get(&server, "/api/v1/traces?service=odd").await;
+    assert_eq!(ids(&odd), vec![newest[1].clone(), newest[3].clone()]);
+
+    let selector = urlencode(r#"span[tracetest.span.type="database"]"#);
+    let (_, selected) = get(&server, &format!("/api/v1/traces?selector={selector}&service=even")).await;
+    assert_eq!(selected["traces"].as_array().unwrap().len(), 3);
+    assert_eq!(selected["traces"][0]["matched_span_ids"].as_array().unwrap().len(), 1);
+    let (_, none) =
+        get(&server, &format!("/api/v1/traces?selector={}", urlencode(r#"span[name="nope"]"#))).await;
+    assert!(none["traces"].as_array().unwrap().is_empty());
+
+    let (status, bad) = get(&server, &format!("/api/v1/traces?selector={}", urlencode("span[name=]"))).await;
+    assert_eq!(status, 400);
+    assert_eq!(bad["column"], 11, "{bad}");
+    server.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn a_trace_in_tree_order_its_selection_and_analysis() {
+    let server = start(10).await;
+    let (trace_id, spans, ids) = trace("api");
+    server.store().insert(spans);
+
+    let (status, body) = get(&server, &format!("/api/v1/traces/{trace_id}")).await;
+    assert_eq!(status, 200);
+    let spans = body["spans"].as_array().unwrap();
+    let order: Vec<(&str, u64, u64)> = spans
+        .iter()
+        .map(|s| {
+            (s["name"].as_str().unwrap(), s["depth"].as_u64().unwrap(), s["subtree_end"].as_u64().unwrap())
+        })
+        .collect();
+    assert_eq!(order, vec![("GET /users", 0, 3), ("SELECT users", 1, 3), ("query", 2, 3)]);
+    let db = &spans[1];
+    assert_eq!(db["language_attributes"]["tracetest.span.type"], "database");
+    assert_eq!(db["language_attributes"]["tracetest.span.duration"], "3000");
+    assert_eq!(db["language_attributes"]["service.name"], "api");
+    assert_eq!(db["attributes"]["db.system"], "postgresql");
+    assert_eq!(db["status"], serde_json::json!({"code": "error", "message": "boom"}));
+    assert_eq!(db["kind"], "client");
+    assert_eq!(db["parent_span_id"], ids[0].to_string());
+
+    let selector = urlencode(r#"span[tracetest.span.type="database"] span[tracetest.span.type="general"]"#);
+    let (_, selected) = get(&server, &format!("/api/v1/traces/{trace_id}/select?selector={selector}")).await;
+    assert_eq!(selected["matched_span_ids"], serde_json::json!([ids[2].to_string()]), "{selected}");
+    let (status, bad) =
+        get(&server, &format!("/api/v1/traces/{trace_id}/select?selector={}", urlencode("span[name"))).await;
+    assert_eq!(status, 400);
+    assert!(bad["column"].as_u64().is_some(), "{bad}");
+
+    let (status, analysis) = get(&server, &format!("/api/v1/traces/{trace_id}/analysis")).await;
+    assert_eq!(status, 200);
+    assert_eq!(analysis["enabled"], true);
+    assert!(analysis["plugins"].as_array().is_some_and(|plugins| !plugins.is_empty()));
+
+    let (status, _) = get(&server, &format!("/api/v1/traces/{}", TraceId::random())).await;
+    assert_eq!(status, 404);
+    let (status, _) = get(&server, "/api/v1/traces/not-hex").await;
+    assert_eq!(status, 400);
+    server.shutdown().await.expect("shutdown");
+}
+
+fn report(name: &str) -> RunReport {
+    RunReport {
+        name: name.to_string(),
+        kind: RunKind::Transaction,
+        state: RunState::Failed,
+        steps: Vec::new(),
+        variables: [("TOKEN".to_string(), "******".to_string())].into_iter().collect(),
+        file: Some(format!("{name}.yaml")),
+        duration_ms: Some(12),
+    }
+}
+
+#[tokio::test]
+async fn runs_recorded_over_the_control_api_are_listed_and_bounded() {
+    let server = start(2).await;
+    let client =
+        RemoteClient::connect(&format!("http://{}", server.grpc_addr()), None).await.expect("client");
+    for name in ["first", "second", "third"] {
+        client.record_run(&report(name)).await.expect("RecordRun");
+    }
+    let (_, runs) = get(&server, "/api/v1/runs").await;
+    let names: Vec<&str> =
+        runs["runs"].as_array().unwrap().iter().map(|r| r["name"].as_str().unwrap()).collect();
+    assert_eq!(names, vec!["third", "second"]);
+    assert_eq!(runs["dropped"], 1);
+    assert_eq!(runs["runs"][0]["state"], "FAILED");
+    let (status, run) = get(&server, "/api/v1/runs/3").await;
+    assert_eq!(status, 200);
+    assert_eq!(run["report"], serde_json::to_value(report("third")).unwrap());
+    let (status, _) = get(&server, "/api/v1/runs/1").await;
+    assert_eq!(status, 404);
+    server.shutdown().await.expect("shutdown");
+}
+
+#[tokio::test]
+async fn event_stream_reports_new_and_grown_traces_and_runs() {
+    let server = start(10).await;
+    let mut events =
+        reqwest::get(format!("http://{}/api/v1/events", server.http_addr())).await.expect("event stream");
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
+    let (trace_id, spans, _) = trace("api");
+    let store = server.store().clone();
+    store.insert(spans[..1].to_vec());
+    let mut seen = String::new();
+    let mut read_until = async |needle: &str| {
+        while !seen.contains(needle) {
+            let chunk = events.chunk().await.expect("stream").expect("stream open");
+            seen.push_str(&String::from_utf8_lossy(&chunk));
+        }
+    };
+    read_until(&format!("event: trace.created\ndata: {{\"span_count\":1,\"trace_id\":\"{trace_id}\"}}"))
+        .await;
+    store.insert(spans[1..].to_vec());
+    read_until(&format!("event: trace.grown\ndata: {{\"span_count\":3,\"trace_id\":\"{trace_id}\"}}")).await;
+    let runs =
+        Arc::new(RemoteClient::connect(&format!("http://{}", server.grpc_addr()), None).await.unwrap());
+    runs.record_run(&report("live")).await.expect("RecordRun");
+    read_until("event: run.recorded\ndata: {\"id\":1,\"name\":\"live\",\"state\":\"FAILED\"}").await;
+    drop(events);
+    server.shutdown().await.expect("shutdown");
+}
+
+fn urlencode(text: &str) -> String {
+    text.bytes()
+        .map(|byte| match byte {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' => (byte as char).to_string(),
+            _ => format!("%{byte:02X}"),
+        })
+        .collect()
+}

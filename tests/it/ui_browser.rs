@@ -1,0 +1,418 @@
+//! The web UI in a real browser: Debian's chromium, driven over CDP by `headless_chrome`,
+//! against the real `tracecheck serve` binary, with traces from the OpenTelemetry SDK and runs
+//! from the real `tracecheck run --server`. Every wait is on a DOM condition (a
+//! MutationObserver promise in the page), never a sleep. A screenshot of each page is kept
+//! under `target/ui-screenshots/`.
+
+use crate::support as common;
+
+use std::collections::BTreeSet;
+use std::ffi::OsStr;
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
+
+use headless_chrome::protocol::cdp::Page::CaptureScreenshotFormatOption;
+use headless_chrome::types::Bounds;
+use headless_chrome::{Browser, LaunchOptions, Tab};
+use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer, TracerProvider as _};
+use opentelemetry::{Context, KeyValue};
+use opentelemetry_otlp::WithExportConfig;
+use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry_sdk::Resource;
+use serde_json::Value;
+use tokio::io::{AsyncBufReadExt, BufReader};
+
+use common::{free_addr, run_tracecheck, tracecheck, vars_file, Files};
+
+const CHROMIUM: &str = "/usr/bin/chromium";
+/// How long a DOM condition may take before the test fails (a loaded CI machine).
+const DOM_TIMEOUT_MS: u64 = 20_000;
+
+struct Serve {
+    _child: tokio::process::Child,
+    grpc: SocketAddr,
+    http: SocketAddr,
+}
+
+/// `tracecheck serve` on free ports, ready once it logs that it serves.
+async fn start_serve(extra: &[&str]) -> Serve {
+    let (grpc, http) = (free_addr(), free_addr());
+    let mut child = tracecheck()
+        .args(["serve", "--grpc-addr", &grpc.to_string(), "--http-addr", &http.to_string()])
+        .args(extra)
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("start serve");
+    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
+    loop {
+        let line = lines.next_line().await.expect("read serve log").expect("serve exited before serving");
+        if line.contains("tracecheck serving") {
+            break;
+        }
+    }
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    Serve { _child: child, grpc, http }
+}
+
+fn browser() -> Browser {
+    let args: Vec<&OsStr> = [
+        "--headless",
+        "--disable-gpu",
+        "--disable-background-networking",
+        "--disable-component-update",
+        "--disable-sync",
+        "--no-first-run",
+    ]
+    .iter()
+    .map(OsStr::new)
+    .collect();
+    let options = LaunchOptions::default_builder()
+        .path(Some(PathBuf::from(CHROMIUM)))
+        .sandbox(false)
+        .headless(true)
+        .window_size(Some((1280, 800)))
+        .args(args)
+        .idle_browser_timeout(Duration::from_secs(120))
+        .build()
+        .expect("launch options");
+    Browser::new(options).expect("chromium starts (apt-get install -y chromium chromium-driver)")
+}
+
+fn open(browser: &Browser, url: &str) -> std::sync::Arc<Tab> {
+    let tab = browser.new_tab().expect("tab");
+    tab.set_default_timeout(Duration::from_millis(DOM_TIMEOUT_MS + 10_000));
+    tab.navigate_to(url).expect("navigate").wait_until_navigated().expect("page loads");
+    tab
+}
+
+/// Resolves once `expression` is truthy in the page (checked on every DOM change), with its
+/// value as JSON; fails the test after [`DOM_TIMEOUT_MS`].
+fn wait(tab: &Tab, expression: &str) -> Value {
+    let script = format!(
+        r#"new Promise((resolve, reject) => {{
+            const check = () => {{ try {{ const v = ({expression}); if (v) {{ done(JSON.stringify(v)); return true; }} }} catch (_) {{}} return false; }};
+            const observer = new MutationObserver(check);
+            const timer = setTimeout(() => {{ observer.disconnect(); reject(new Error("timed out waiting for: " + {quoted})); }}, {DOM_TIMEOUT_MS});
+            const done = (v) => {{ observer.disconnect(); clearTimeout(timer); resolve(v); }};
+            if (!check()) observer.observe(document, {{ subtree: true, childList: true, attributes: true, characterData: true }});
+        }})"#,
+        quoted = serde_json::to_string(expression).unwrap()
+    );
+    let result =
+        tab.evaluate(&script, true).unwrap_or_else(|error| panic!("waiting for {expression}: {error}"));
+    let text = result.value.and_then(|value| value.as_str().map(str::to_string)).unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or_else(|_| {
+        let page = eval(tab, "location.href + '\\n' + document.body.innerText");
+        panic!("waiting for {expression}: {:?}\npage: {}", result.description, page.as_str().unwrap_or(""))
+    })
+}
+
+fn eval(tab: &Tab, expression: &str) -> Value {
+    let result = tab.evaluate(&format!("JSON.stringify({expression})"), false).expect("evaluate");
+    let text = result.value.and_then(|value| value.as_str().map(str::to_string)).unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+fn screenshot(tab: &Tab, name: &str) {
+    let dir = PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join("target/ui-screenshots");
+    std::fs::create_dir_all(&dir).expect("screenshot dir");
+    let png =
+        tab.capture_screenshot(CaptureScreenshotFormatOption::Png, None, None, true).expect("screenshot");
+    std::fs::write(dir.join(format!("{name}.png")), png).expect("write screenshot");
+}
+
+/// The waterfall's rows as (name, depth), top to bottom.
+fn rows(tab: &Tab) -> Vec<(String, u64)> {
+    let value = eval(
+        tab,
+        "[...document.querySelectorAll('#waterfall .row')].map(r => [r.querySelector('.name').textContent, Number(r.dataset.depth)])",
+    );
+    serde_json::from_value(value).expect("rows")
+}
+
+fn highlighted(tab: &Tab) -> BTreeSet<String> {
+    serde_json::from_value(eval(
+        tab,
+        "[...document.querySelectorAll('#waterfall .row.hl')].map(r => r.dataset.spanId)",
+    ))
+    .expect("highlighted rows")
+}
+
+/// Exports a two-service trace with the OpenTelemetry SDK over OTLP/gRPC:
+/// `POST /checkout` > (`SELECT orders` > `cache get` [error]), (`GET /inventory` [500] >
+/// `inventory lookup` in service `inventory`). Returns the trace ID once exported.
+async fn export_trace(grpc: SocketAddr) -> String {
+    let handle = tokio::runtime::Handle::current();
+    tokio::task::spawn_blocking(move || {
+        let _runtime = handle.enter();
+        let provider = |service: &'static str| {
+            let exporter = opentelemetry_otlp::SpanExporter::builder()
+                .with_tonic()
+                .with_endpoint(format!("http://{grpc}"))
+                .build()
+                .expect("exporter");
+            SdkTracerProvider::builder()
+                .with_batch_exporter(exporter)
+                .with_resource(Resource::builder_empty().with_service_name(service).build())
+                .build()
+        };
+        let (checkout, inventory) = (provider("checkout"), provider("inventory"));
+        let tracer = checkout.tracer("ui-tests");
+        let root = tracer
+            .span_builder("POST /checkout")
+            .with_kind(SpanKind::Server)
+            .with_attributes(vec![
+                KeyValue::new("http.method", "POST"),
+                KeyValue::new("http.status_code", 201_i64),
+            ])
+            .start(&tracer);
+        let trace_id = root.span_context().trace_id().to_string();
+        let root_cx = Context::current_with_span(root);
+        let db = tracer
+            .span_builder("SELECT orders")
+            .with_kind(SpanKind::Client)
+            .with_attributes(vec![KeyValue::new("db.system", "postgresql")])
+            .start_with_context(&tracer, &root_cx);
+        let db_cx = root_cx.with_span(db);
+        let mut cache = tracer.span_builder("cache get").start_with_context(&tracer, &db_cx);
+        cache.set_status(Status::error("miss"));
+        cache.end();
+        db_cx.span().end();
+        let call = tracer
+            .span_builder("GET /inventory")
+            .with_kind(SpanKind::Client)
+            .with_attributes(vec![
+                KeyValue::new("http.method", "GET"),
+                KeyValue::new("http.status_code", 500_i64),
+            ])
+            .start_with_context(&tracer, &root_cx);
+        let call_cx = root_cx.with_span(call);
+        let other = inventory.tracer("ui-tests");
+        let mut lookup = other
+            .span_builder("inventory lookup")
+            .with_kind(SpanKind::Server)
+            .start_with_context(&other, &call_cx);
+        lookup.set_status(Status::error("out of stock"));
+        lookup.end();
+        call_cx.span().end();
+        root_cx.span().end();
+        for provider in [inventory, checkout] {
+            provider.force_flush().expect("export succeeds");
+            provider.shutdown().expect("provider shuts down");
+        }
+        trace_id
+    })
+    .await
+    .expect("exporting thread")
+}
+
+const SELECTOR: &str = r#"span[tracetest.span.type="http"]"#;
+
+/// The failing test: every HTTP span must answer 201; `GET /inventory` answered 500.
+fn test_file(files: &Files) -> String {
+    files.write(
+        "checkout.yaml",
+        &format!(
+            "type: Test\nspec:\n  name: checkout answers 201\n  trigger:\n    type: traceid\n    traceid:\n      id: ${{var:TRACE_ID}}\n  specs:\n    - name: every http span answers 201\n      selector: {}\n      assertions:\n        - attr:http.status_code = 201\n",
+            serde_json::to_string(SELECTOR).unwrap()
+        ),
+    );
+    files.path("checkout.yaml")
+}
+
+/// The span IDs of spec 0's first assertion in a JSON report: what the run selected.
+fn selected_by_run(report: &Value) -> (BTreeSet<String>, Vec<(String, String)>) {
+    let results = report["steps"][0]["specs"][0]["assertions"][0]["results"].as_array().expect("results");
+    let ids = results.iter().map(|r| r["span_id"].as_str().expect("span id").to_string()).collect();
+    let failed = results
+        .iter()
+        .filter(|r| r["passed"] == false)
+        .map(|r| {
+            (r["span_id"].as_str().unwrap().to_string(), r["observed"].as_str().unwrap_or("").to_string())
+        })
+        .collect();
+    (ids, failed)
+}
+
+/// Runs page -> the run -> its failed spec: the spec's spans light up with their verdicts.
+fn check_failed_spec(
+    tab: &Tab,
+    run_name: &str,
+    selected: &BTreeSet<String>,
+    failed: &[(String, String)],
+    shot: &str,
+) {
+    wait(
+        tab,
+        &format!(
+            "[...document.querySelectorAll('#runs .run-name')].some(c => c.textContent === {run_name:?})"
+        ),
+    );
+    screenshot(tab, &format!("{shot}-runs"));
+    eval(tab, "document.querySelector('#runs tr[data-run-id]').click()");
+    wait(tab, "document.querySelector('.spec[data-passed=\"false\"]')");
+    screenshot(tab, &format!("{shot}-run"));
+    eval(tab, "document.querySelector('.spec[data-passed=\"false\"]').click()");
+    wait(tab, "document.getElementById('spec-banner') && document.querySelectorAll('#waterfall .row.hl').length > 0");
+    assert_eq!(&highlighted(tab), selected, "the failed spec's spans are highlighted");
+    for (span_id, observed) in failed {
+        let text = wait(
+            tab,
+            &format!("document.querySelector('.row[data-span-id=\"{span_id}\"] .result.fail')?.textContent"),
+        );
+        assert!(text.as_str().unwrap().contains(observed.as_str()), "{text} shows observed {observed}");
+    }
+    screenshot(tab, &format!("{shot}-spec"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traces_waterfall_selector_runs_and_html_report_in_chromium() {
+    let serve = start_serve(&[]).await;
+    let browser = browser();
+    let tab = open(&browser, &format!("http://{}/", serve.http));
+    wait(&tab, "document.getElementById('traces')");
+    eval(&tab, "window.__sameDocument = true");
+
+    // A trace exported while the page is open appears without a reload.
+    let trace_id = export_trace(serve.grpc).await;
+    wait(&tab, &format!("document.querySelector('tr[data-trace-id=\"{trace_id}\"]')"));
+    assert_eq!(eval(&tab, "window.__sameDocument"), Value::Bool(true), "the page was not reloaded");
+    let line = eval(
+        &tab,
+        &format!("(r => [r.querySelector('.root-name').firstChild.textContent, r.querySelector('.span-count').textContent])(document.querySelector('tr[data-trace-id=\"{trace_id}\"]'))"),
+    );
+    assert_eq!(line, serde_json::json!(["POST /checkout", "5"]));
+    screenshot(&tab, "traces");
+
+    // Open it: rows in tree order with depth, and a span's attributes.
+    eval(&tab, &format!("document.querySelector('tr[data-trace-id=\"{trace_id}\"]').click()"));
+    wait(&tab, "document.querySelectorAll('#waterfall .row').length === 5");
+    let expected: Vec<(String, u64)> = [
+        ("POST /checkout", 0),
+        ("SELECT orders", 1),
+        ("cache get", 2),
+        ("GET /inventory", 1),
+        ("inventory lookup", 2),
+    ]
+    .iter()
+    .map(|(name, depth)| (name.to_string(), *depth))
+    .collect();
+    assert_eq!(rows(&tab), expected);
+    eval(&tab, "[...document.querySelectorAll('#waterfall .row')].find(r => r.textContent.includes('SELECT orders')).click()");
+    wait(&tab, "document.getElementById('panel-name')?.textContent === 'SELECT orders'");
+    let attribute = |key: &str| {
+        eval(&tab, &format!("document.querySelector('#panel-attributes tr[data-key=\"{key}\"] td:last-child')?.textContent"))
+    };
+    assert_eq!(attribute("db.system"), "postgresql");
+    assert_eq!(attribute("tracetest.span.type"), "database");
+    assert_eq!(attribute("service.name"), "checkout");
+    let edge = wait(&tab, "(g => g && [g.dataset.from, g.dataset.to, g.dataset.count, g.dataset.errors])(document.querySelector('#service-map .edge-group'))");
+    assert_eq!(edge, serde_json::json!(["checkout", "inventory", "1", "1"]));
+    wait(&tab, "document.getElementById('analysis-score')");
+    screenshot(&tab, "trace");
+
+    // Keyboard: from SELECT orders, ArrowDown then Enter opens `cache get`.
+    tab.find_element("#waterfall").expect("waterfall").focus().expect("focus");
+    tab.press_key("ArrowDown").expect("arrow").press_key("Enter").expect("enter");
+    wait(&tab, "document.getElementById('panel-name')?.textContent === 'cache get'");
+    // An analyzer finding is one click from its span.
+    let flagged = wait(
+        &tab,
+        "(a => a && [a.dataset.spanId, a.textContent])(document.querySelector('#analysis .flagged'))",
+    );
+    eval(&tab, "document.querySelector('#analysis .flagged').click()");
+    wait(&tab, &format!("document.querySelector('.row.selected')?.dataset.spanId === {}", flagged[0]));
+    assert_eq!(eval(&tab, "document.getElementById('panel-name').textContent"), flagged[1]);
+
+    // At 390 px wide the span panel goes below the waterfall, and nothing is wider than the page.
+    let narrow =
+        |width: f64| Bounds::Normal { left: None, top: None, width: Some(width), height: Some(800.0) };
+    tab.set_bounds(narrow(390.0)).expect("narrow window");
+    wait(&tab, "document.documentElement.clientWidth <= 390 && document.getElementById('span-panel').getBoundingClientRect().top >= document.getElementById('waterfall').getBoundingClientRect().bottom");
+    assert_eq!(
+        eval(&tab, "document.documentElement.scrollWidth <= document.documentElement.clientWidth"),
+        Value::Bool(true)
+    );
+    screenshot(&tab, "trace-390px");
+    tab.set_bounds(narrow(1280.0)).expect("wide window");
+    wait(&tab, "document.documentElement.clientWidth > 1000");
+
+    // Type a selector: the highlighted rows are the spans `tracetest run` selects.
+    tab.find_element("#trace-selector").expect("selector box").click().expect("focus");
+    tab.type_str(SELECTOR).expect("type");
+    wait(&tab, "/spans selected$/.test(document.getElementById('selector-message').textContent)");
+    let typed = highlighted(&tab);
+    screenshot(&tab, "trace-selector");
+
+    let files = Files::new();
+    let report_path = files.dir().join("report.html");
+    let vars = vars_file(&files, &[("TRACE_ID", &trace_id)]);
+    let output = run_tracecheck(&[
+        "run",
+        &test_file(&files),
+        "--vars",
+        &vars,
+        "--server",
+        &format!("http://{}", serve.grpc),
+        "--settle",
+        "100ms",
+        "-o",
+        "json",
+        "--report-html",
+        &report_path.display().to_string(),
+    ])
+    .await;
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("json report");
+    let (selected, failed) = selected_by_run(&report);
+    assert_eq!(typed, selected, "the UI highlights what the run selected");
+    assert_eq!(selected.len(), 2);
+    assert_eq!(failed.len(), 1);
+    assert_eq!(failed[0].1, "500");
+
+    // The run was recorded on the server: the runs page shows it live.
+    eval(&tab, "location.hash = '#/runs'");
+    check_failed_spec(&tab, "checkout answers 201", &selected, &failed, "server");
+
+    // The HTML report, opened from disk with no server running, shows the same.
+    drop(serve);
+    let page = std::fs::read_to_string(&report_path).expect("report written");
+    for external in ["src=\"http", "href=\"http", "<link", "src=\"/"] {
+        assert!(!page.contains(external), "the report loads nothing from outside ({external})");
+    }
+    let file_tab = open(&browser, &format!("file://{}#/runs", report_path.display()));
+    check_failed_spec(&file_tab, "checkout answers 201", &selected, &failed, "report");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn auth_token_guards_pages_and_api() {
+    let serve = start_serve(&["--auth-token", "s3cret"]).await;
+    let base = format!("http://{}", serve.http);
+    let client = reqwest::Client::new();
+    for path in ["/", "/api/v1/traces", "/api/v1/runs", "/api/v1/events", "/?token=wrong"] {
+        let answer = client.get(format!("{base}{path}")).send().await.expect("request");
+        assert_eq!(answer.status(), 401, "{path} without the token");
+    }
+    let answer =
+        client.get(format!("{base}/api/v1/traces")).bearer_auth("s3cret").send().await.expect("request");
+    assert_eq!(answer.status(), 200);
+
+    let browser = browser();
+    let refused = open(&browser, &format!("{base}/"));
+    let text = wait(&refused, "document.body && document.body.innerText");
+    assert!(text.as_str().unwrap().contains("missing or wrong token"), "{text}");
+    screenshot(&refused, "auth-refused");
+
+    // `/?token=` once sets the cookie; the page and its API calls then work.
+    let tab = open(&browser, &format!("{base}/?token=s3cret"));
+    wait(&tab, "document.getElementById('traces') && location.search === ''");
+    let status = tab
+        .evaluate("fetch('/api/v1/traces').then(r => r.status)", true)
+        .expect("fetch")
+        .value
+        .expect("status");
+    assert_eq!(status, 200);
+    let cookie = tab.evaluate("document.cookie", false).expect("cookie").value.expect("cookie text");
+    assert_eq!(cookie, "", "the token cookie is HttpOnly");
+}
