@@ -142,3 +142,31 @@ fn every_crate_opens_with_its_doc() {
         assert!(text.starts_with("//!"), "{name}: {} does not open with a //! paragraph", lib.display());
     }
 }
+
+/// Library code returns typed errors that keep their sources (`thiserror` enums), never
+/// `Result<_, String>`: a caller can tell the cases apart and the chain is not flattened.
+/// Test modules (from `#[cfg(test)] mod tests {` to the end of a file) and `tests.rs` files are left out.
+#[test]
+fn library_code_has_no_string_errors() {
+    let mut found = Vec::new();
+    for (name, (dir, _)) in crate_graph() {
+        if name == "bench" || name == "demo" {
+            continue;
+        }
+        let mut files = Vec::new();
+        rust_files(&dir.join("src"), &mut files);
+        for file in
+            files.into_iter().filter(|file| !file.ends_with("tests.rs") && !file.ends_with("proptests.rs"))
+        {
+            let text = std::fs::read_to_string(&file).unwrap();
+            let code = text.split("#[cfg(test)]\nmod tests {").next().unwrap_or_default();
+            for (index, line) in code.lines().enumerate() {
+                let signature = line.split("//").next().unwrap_or_default();
+                if signature.contains("Result<") && signature.replace(' ', "").contains(",String>") {
+                    found.push(format!("{}:{}: {}", file.display(), index + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(found.is_empty(), "Result<_, String> in library code:\n  {}", found.join("\n  "));
+}

@@ -6,9 +6,12 @@
 //! (`prepare`): a regex or JSONPath is then checked when the test is loaded and not
 //! recompiled for every span.
 
+use std::sync::Arc;
+
 use regex::Regex;
 use serde_json_path::JsonPath;
 
+use super::eval_error::EvalError;
 use super::expr::MAX_NESTING;
 use super::value::{Item, Type, Value};
 
@@ -20,14 +23,14 @@ pub(crate) enum Prepared {
 }
 
 pub(crate) type FilterFn =
-    fn(input: Value, args: &[Value], prepared: Option<&Prepared>) -> Result<Value, String>;
+    fn(input: Value, args: &[Value], prepared: Option<&Prepared>) -> Result<Value, EvalError>;
 
 pub(crate) struct FilterDef {
     pub name: &'static str,
     pub min_args: usize,
     pub max_args: usize,
     /// Compiles a constant first argument; an `Err` is a load-time error.
-    pub prepare: Option<fn(&str) -> Result<Prepared, String>>,
+    pub prepare: Option<fn(&str) -> Result<Prepared, EvalError>>,
     pub apply: FilterFn,
 }
 
@@ -52,7 +55,7 @@ pub(crate) static FILTERS: &[FilterDef] = &[
     FilterDef { name: "type", min_args: 0, max_args: 0, prepare: None, apply: type_of },
 ];
 
-pub(crate) type FunctionFn = fn(args: &[Value]) -> Result<Value, String>;
+pub(crate) type FunctionFn = fn(args: &[Value]) -> Result<Value, EvalError>;
 
 pub(crate) struct FunctionDef {
     pub name: &'static str,
@@ -106,7 +109,7 @@ pub(crate) fn arity_text(min_args: usize, max_args: usize) -> String {
 
 // ---- filters ----------------------------------------------------------------------------
 
-fn prepare_json_path(path: &str) -> Result<Prepared, String> {
+fn prepare_json_path(path: &str) -> Result<Prepared, EvalError> {
     let path = path.trim();
     // `$` is optional: `.id`, `[0]` and `id` all mean from the root.
     let full: std::borrow::Cow<'_, str> = if path.starts_with('$') {
@@ -119,7 +122,7 @@ fn prepare_json_path(path: &str) -> Result<Prepared, String> {
     check_json_path_nesting(path)?;
     JsonPath::parse(&full)
         .map(Prepared::JsonPath)
-        .map_err(|error| format!("invalid JSONPath {path:?}: {error}"))
+        .map_err(|error| EvalError::InvalidJsonPath { path: path.to_string(), source: Arc::new(error) })
 }
 
 /// How deep filters (`[?...]`) may nest inside one another in a JSONPath. The JSONPath
@@ -135,7 +138,7 @@ const MAX_JSON_PATH_LEN: usize = 4096;
 /// most [`MAX_NESTING`] deep, as expressions (the parser recurses once per level, and
 /// about 4,000 levels overflow the stack), and filters at most [`MAX_JSON_PATH_FILTERS`].
 /// Quoted names and strings are skipped.
-fn check_json_path_nesting(path: &str) -> Result<(), String> {
+fn check_json_path_nesting(path: &str) -> Result<(), EvalError> {
     // For each open bracket or parenthesis: whether it is a filter selector.
     let mut open: Vec<bool> = Vec::new();
     let mut filters = 0;
@@ -154,18 +157,20 @@ fn check_json_path_nesting(path: &str) -> Result<(), String> {
             '[' | '(' => {
                 let is_filter = c == '[' && path[at + 1..].trim_start().starts_with('?');
                 if open.len() >= MAX_NESTING {
-                    return Err(format!(
-                        "JSONPath nests more than {MAX_NESTING} brackets and parentheses (at character {})",
-                        path[..at].chars().count() + 1
-                    ));
+                    return Err(EvalError::JsonPathNesting {
+                        what: "brackets and parentheses",
+                        limit: MAX_NESTING,
+                        at: path[..at].chars().count() + 1,
+                    });
                 }
                 if is_filter {
                     filters += 1;
                     if filters > MAX_JSON_PATH_FILTERS {
-                        return Err(format!(
-                            "JSONPath nests more than {MAX_JSON_PATH_FILTERS} filters (at character {})",
-                            path[..at].chars().count() + 1
-                        ));
+                        return Err(EvalError::JsonPathNesting {
+                            what: "filters",
+                            limit: MAX_JSON_PATH_FILTERS,
+                            at: path[..at].chars().count() + 1,
+                        });
                     }
                 }
                 open.push(is_filter);
@@ -176,21 +181,23 @@ fn check_json_path_nesting(path: &str) -> Result<(), String> {
     }
     // After the nesting, which names the character where a hostile path goes wrong.
     if path.len() > MAX_JSON_PATH_LEN {
-        return Err(format!("JSONPath is longer than {MAX_JSON_PATH_LEN} bytes"));
+        return Err(EvalError::JsonPathTooLong { limit: MAX_JSON_PATH_LEN });
     }
     Ok(())
 }
 
-fn prepare_regex(pattern: &str) -> Result<Prepared, String> {
-    Regex::new(pattern).map(Prepared::Regex).map_err(|error| format!("invalid regex {pattern:?}: {error}"))
+fn prepare_regex(pattern: &str) -> Result<Prepared, EvalError> {
+    Regex::new(pattern)
+        .map(Prepared::Regex)
+        .map_err(|source| EvalError::InvalidRegex { pattern: pattern.to_string(), source })
 }
 
 /// The prepared first argument, or compile it now when it was not a constant.
 fn prepared_or<'a>(
     prepared: Option<&'a Prepared>,
     args: &[Value],
-    prepare: fn(&str) -> Result<Prepared, String>,
-) -> Result<PreparedRef<'a>, String> {
+    prepare: fn(&str) -> Result<Prepared, EvalError>,
+) -> Result<PreparedRef<'a>, EvalError> {
     match prepared {
         Some(prepared) => Ok(PreparedRef::Borrowed(prepared)),
         None => {
@@ -214,18 +221,18 @@ impl PreparedRef<'_> {
     }
 }
 
-fn json_path(input: Value, args: &[Value], prepared: Option<&Prepared>) -> Result<Value, String> {
+fn json_path(input: Value, args: &[Value], prepared: Option<&Prepared>) -> Result<Value, EvalError> {
     let prepared = prepared_or(prepared, args, prepare_json_path)?;
     let Prepared::JsonPath(path) = prepared.get() else {
-        return Err("json_path needs a JSONPath".to_string());
+        return Err(EvalError::MissingArgument { function: "json_path", expected: "a JSONPath" });
     };
     let text = match &input {
         Value::One(item) => &item.text,
-        Value::Nil => return Err("json_path needs a JSON text, found no value".to_string()),
-        Value::Array(_) => return Err("json_path needs a JSON text, found an array".to_string()),
+        Value::Nil => return Err(json_path_input("no value")),
+        Value::Array(_) => return Err(json_path_input("an array")),
     };
     let json: serde_json::Value =
-        serde_json::from_str(text).map_err(|error| format!("json_path input is not valid JSON: {error}"))?;
+        serde_json::from_str(text).map_err(|error| EvalError::InvalidJson { source: Arc::new(error) })?;
     let mut matches: Vec<Item> =
         path.query(&json).all().into_iter().map(|node| Item::inferred(json_text(node))).collect();
     Ok(match matches.len() {
@@ -292,20 +299,24 @@ fn go_float_text(value: f64) -> String {
     }
 }
 
-fn regex(input: Value, args: &[Value], prepared: Option<&Prepared>) -> Result<Value, String> {
+fn json_path_input(found: &str) -> EvalError {
+    EvalError::WrongInput { function: "json_path", expected: "a JSON text", found: found.to_string() }
+}
+
+fn regex(input: Value, args: &[Value], prepared: Option<&Prepared>) -> Result<Value, EvalError> {
     let prepared = prepared_or(prepared, args, prepare_regex)?;
     let Prepared::Regex(regex) = prepared.get() else {
-        return Err("regex needs a regular expression".to_string());
+        return Err(EvalError::MissingArgument { function: "regex", expected: "a regular expression" });
     };
     let text = input.text();
     let matches: Vec<Item> = regex.find_iter(&text).map(|found| Item::inferred(found.as_str())).collect();
     Ok(one_or_array(matches))
 }
 
-fn regex_group(input: Value, args: &[Value], prepared: Option<&Prepared>) -> Result<Value, String> {
+fn regex_group(input: Value, args: &[Value], prepared: Option<&Prepared>) -> Result<Value, EvalError> {
     let prepared = prepared_or(prepared, args, prepare_regex)?;
     let Prepared::Regex(regex) = prepared.get() else {
-        return Err("regex_group needs a regular expression".to_string());
+        return Err(EvalError::MissingArgument { function: "regex_group", expected: "a regular expression" });
     };
     let text = input.text();
     let groups: Vec<Item> = regex
@@ -330,37 +341,39 @@ fn one_or_array(mut items: Vec<Item>) -> Value {
     }
 }
 
-fn get_index(input: Value, args: &[Value], _prepared: Option<&Prepared>) -> Result<Value, String> {
+fn get_index(input: Value, args: &[Value], _prepared: Option<&Prepared>) -> Result<Value, EvalError> {
     let items = input.items();
     let index_text = args.first().map(Value::text).unwrap_or_default();
     let index = if index_text == "last" {
-        items.len().checked_sub(1).ok_or_else(|| "get_index 'last' of an empty array".to_string())?
+        items.len().checked_sub(1).ok_or(EvalError::LastOfEmpty)?
     } else {
-        index_text
-            .parse::<usize>()
-            .map_err(|_| format!("get_index needs an integer or 'last', found {index_text:?}"))?
+        index_text.parse::<usize>().map_err(|_| EvalError::WrongInput {
+            function: "get_index",
+            expected: "an integer or 'last'",
+            found: format!("{index_text:?}"),
+        })?
     };
-    items
-        .get(index)
-        .cloned()
-        .map(Value::One)
-        .ok_or_else(|| format!("index {index} out of range for an array of {}", items.len()))
+    items.get(index).cloned().map(Value::One).ok_or(EvalError::IndexOutOfRange { index, len: items.len() })
 }
 
-fn length(input: Value, _args: &[Value], _prepared: Option<&Prepared>) -> Result<Value, String> {
+fn length(input: Value, _args: &[Value], _prepared: Option<&Prepared>) -> Result<Value, EvalError> {
     let count = match &input {
         Value::Nil => 0,
         Value::Array(items) => items.len(),
         // Byte length, as Tracetest.
         Value::One(Item { text, ty: Type::String }) => text.len(),
         Value::One(item) => {
-            return Err(format!("length needs a string or an array, found a {}", item.ty.name()))
+            return Err(EvalError::WrongInput {
+                function: "length",
+                expected: "a string or an array",
+                found: format!("a {}", item.ty.name()),
+            })
         }
     };
     Ok(Value::One(Item::typed(count.to_string(), Type::Number)))
 }
 
-fn type_of(input: Value, _args: &[Value], _prepared: Option<&Prepared>) -> Result<Value, String> {
+fn type_of(input: Value, _args: &[Value], _prepared: Option<&Prepared>) -> Result<Value, EvalError> {
     Ok(Value::One(Item::typed(input.type_name(), Type::String)))
 }
 
@@ -393,7 +406,7 @@ fn pick(list: &[&'static str]) -> &'static str {
     list[rand::random_range(0..list.len())]
 }
 
-fn text(text: String) -> Result<Value, String> {
+fn text(text: String) -> Result<Value, EvalError> {
     Ok(Value::inferred(text))
 }
 
@@ -401,7 +414,7 @@ fn digits(count: usize) -> String {
     (0..count).map(|_| char::from(b'0' + rand::random_range(0..10u8))).collect()
 }
 
-fn uuid(_args: &[Value]) -> Result<Value, String> {
+fn uuid(_args: &[Value]) -> Result<Value, EvalError> {
     let mut bytes: [u8; 16] = rand::random();
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
@@ -409,28 +422,28 @@ fn uuid(_args: &[Value]) -> Result<Value, String> {
     text(format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..]))
 }
 
-fn first_name(_args: &[Value]) -> Result<Value, String> {
+fn first_name(_args: &[Value]) -> Result<Value, EvalError> {
     text(pick(&FIRST_NAMES).to_string())
 }
 
-fn last_name(_args: &[Value]) -> Result<Value, String> {
+fn last_name(_args: &[Value]) -> Result<Value, EvalError> {
     text(pick(&LAST_NAMES).to_string())
 }
 
-fn full_name(_args: &[Value]) -> Result<Value, String> {
+fn full_name(_args: &[Value]) -> Result<Value, EvalError> {
     text(format!("{} {}", pick(&FIRST_NAMES), pick(&LAST_NAMES)))
 }
 
-fn email(_args: &[Value]) -> Result<Value, String> {
+fn email(_args: &[Value]) -> Result<Value, EvalError> {
     text(format!("{}.{}{}@example.com", pick(&FIRST_NAMES), pick(&LAST_NAMES), digits(3)).to_lowercase())
 }
 
-fn phone(_args: &[Value]) -> Result<Value, String> {
+fn phone(_args: &[Value]) -> Result<Value, EvalError> {
     text(format!("+1 ({}) {}-{}", 200 + rand::random_range(0..800u32), digits(3), digits(4)))
 }
 
 /// A 16-digit number starting with 4 that passes the Luhn check.
-fn credit_card(_args: &[Value]) -> Result<Value, String> {
+fn credit_card(_args: &[Value]) -> Result<Value, EvalError> {
     let mut number: Vec<u8> =
         std::iter::once(4).chain((0..14).map(|_| rand::random_range(0..10u8))).collect();
     let sum: u32 = number
@@ -456,35 +469,39 @@ fn credit_card(_args: &[Value]) -> Result<Value, String> {
     text(number.iter().map(|digit| char::from(b'0' + digit)).collect())
 }
 
-fn credit_card_cvv(_args: &[Value]) -> Result<Value, String> {
+fn credit_card_cvv(_args: &[Value]) -> Result<Value, EvalError> {
     text(digits(3))
 }
 
-fn credit_card_exp_date(_args: &[Value]) -> Result<Value, String> {
+fn credit_card_exp_date(_args: &[Value]) -> Result<Value, EvalError> {
     let (year, _, _, _, _, _) = now_civil();
     let month = rand::random_range(1..=12u32);
     let year = year + rand::random_range(1..=5i64);
     text(format!("{month:02}/{:02}", year % 100))
 }
 
-fn random_int(args: &[Value]) -> Result<Value, String> {
-    let bound = |index: usize| -> Result<i64, String> {
+fn random_int(args: &[Value]) -> Result<Value, EvalError> {
+    let bound = |index: usize| -> Result<i64, EvalError> {
         let value = args.get(index).map(Value::text).unwrap_or_default();
-        value.parse::<i64>().map_err(|_| format!("randomInt needs integer bounds, found {value:?}"))
+        value.parse::<i64>().map_err(|_| EvalError::WrongInput {
+            function: "randomInt",
+            expected: "integer bounds",
+            found: format!("{value:?}"),
+        })
     };
     let (min, max) = (bound(0)?, bound(1)?);
     if min > max {
-        return Err(format!("randomInt: min {min} is greater than max {max}"));
+        return Err(EvalError::EmptyRange { min, max });
     }
     Ok(Value::One(Item::typed(rand::random_range(min..=max).to_string(), Type::Number)))
 }
 
-fn date(args: &[Value]) -> Result<Value, String> {
+fn date(args: &[Value]) -> Result<Value, EvalError> {
     let format = args.first().map_or_else(|| "YYYY-MM-DD".to_string(), |value| value.text().into_owned());
     text(format_now(&format))
 }
 
-fn date_time(args: &[Value]) -> Result<Value, String> {
+fn date_time(args: &[Value]) -> Result<Value, EvalError> {
     let format =
         args.first().map_or_else(|| "YYYY-MM-DDThh:mm:ssZ".to_string(), |value| value.text().into_owned());
     text(format_now(&format))

@@ -6,6 +6,7 @@ use std::borrow::Cow;
 use std::cmp::Ordering;
 use std::fmt;
 
+use super::eval_error::EvalError;
 use super::value::{display_rounded_nanos, duration_nanos, integer_text, Item, Type, Value};
 
 /// The comparator of an assertion statement.
@@ -63,7 +64,7 @@ impl Comparator {
 
     /// Compares two values. `Ok(false)` is a failure; `Err` is an error (a side that is
     /// not a number for an ordering comparator).
-    pub fn apply(self, left: &Value, right: &Value) -> Result<bool, String> {
+    pub fn apply(self, left: &Value, right: &Value) -> Result<bool, EvalError> {
         if self.compares_durations() && (left.is_duration() || right.is_duration()) {
             let left_nanos = duration_side(left)?;
             let right_nanos = duration_side(right)?;
@@ -101,11 +102,11 @@ impl fmt::Display for Comparator {
     }
 }
 
-fn duration_side(value: &Value) -> Result<i128, String> {
+fn duration_side(value: &Value) -> Result<i128, EvalError> {
     let text = value.text();
     duration_nanos(&text)
         .map(display_rounded_nanos)
-        .ok_or_else(|| format!("cannot read {text:?} as a duration"))
+        .ok_or_else(|| EvalError::UnreadableDuration { text: text.into_owned() })
 }
 
 /// Tracetest unescapes `\'` and `\"` in both texts before comparing.
@@ -118,11 +119,11 @@ fn unescape_quotes(text: Cow<'_, str>) -> Cow<'_, str> {
 }
 
 /// Integers compare exactly; decimals are accepted too (the Q-17 fix).
-fn compare_numbers(left: &str, right: &str) -> Result<Ordering, String> {
+fn compare_numbers(left: &str, right: &str) -> Result<Ordering, EvalError> {
     if let (Ok(left), Ok(right)) = (left.trim().parse::<i64>(), right.trim().parse::<i64>()) {
         return Ok(left.cmp(&right));
     }
-    let number = |text: &str| -> Result<f64, String> {
+    let number = |text: &str| -> Result<f64, EvalError> {
         let trimmed = text.trim();
         let plain = !trimmed.is_empty()
             && trimmed
@@ -131,7 +132,11 @@ fn compare_numbers(left: &str, right: &str) -> Result<Ordering, String> {
                 .all(|byte| byte.is_ascii_digit() || byte == b'.');
         match trimmed.parse::<f64>() {
             Ok(value) if plain && value.is_finite() => Ok(value),
-            _ => Err(format!("cannot compare {left:?} with {right:?}: {text:?} is not a number")),
+            _ => Err(EvalError::NotComparable {
+                left: left.to_string(),
+                right: right.to_string(),
+                text: text.to_string(),
+            }),
         }
     };
     let (left, right) = (number(left)?, number(right)?);
@@ -203,12 +208,12 @@ impl ArithOp {
         }
     }
 
-    fn compute(self, left: f64, right: f64) -> Result<f64, String> {
+    fn compute(self, left: f64, right: f64) -> Result<f64, EvalError> {
         match self {
             ArithOp::Add => Ok(left + right),
             ArithOp::Sub => Ok(left - right),
             ArithOp::Mul => Ok(left * right),
-            ArithOp::Div if right == 0.0 => Err("division by zero".to_string()),
+            ArithOp::Div if right == 0.0 => Err(EvalError::DivisionByZero),
             ArithOp::Div => Ok(left / right),
         }
     }
@@ -216,14 +221,14 @@ impl ArithOp {
     /// Numbers with numbers, durations with durations (8.5). A number result prints as a
     /// truncated integer unless an operand's text has a `.`, then with two decimals; a
     /// duration result is whole nanoseconds.
-    pub fn apply(self, left: &Value, right: &Value) -> Result<Value, String> {
+    pub fn apply(self, left: &Value, right: &Value) -> Result<Value, EvalError> {
         let (Value::One(left), Value::One(right)) = (left, right) else {
-            return Err("types mismatch".to_string());
+            return Err(EvalError::TypesMismatch);
         };
         match (left.ty, right.ty) {
             (Type::Number, Type::Number) => {
                 let parse = |item: &Item| {
-                    item.text.parse::<f64>().map_err(|_| format!("{:?} is not a number", item.text))
+                    item.text.parse::<f64>().map_err(|_| EvalError::NotANumber { text: item.text.clone() })
                 };
                 let result = self.compute(parse(left)?, parse(right)?)?;
                 let text = if left.text.contains('.') || right.text.contains('.') {
@@ -235,12 +240,13 @@ impl ArithOp {
             }
             (Type::Duration, Type::Duration) => {
                 let parse = |item: &Item| {
-                    duration_nanos(&item.text).ok_or_else(|| format!("{:?} is not a duration", item.text))
+                    duration_nanos(&item.text)
+                        .ok_or_else(|| EvalError::NotADuration { text: item.text.clone() })
                 };
                 let result = self.compute(parse(left)?, parse(right)?)?;
                 Ok(Value::One(Item::typed(integer_text(result), Type::Duration)))
             }
-            _ => Err("types mismatch".to_string()),
+            _ => Err(EvalError::TypesMismatch),
         }
     }
 }

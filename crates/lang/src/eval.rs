@@ -7,6 +7,7 @@
 use std::collections::BTreeMap;
 
 use super::builtins;
+use super::eval_error::EvalError;
 use super::expr::{unescape_literal, Assertion, Expr, StrPart, Template, Term};
 use super::value::{duration_nanos, format_duration, integer_text, Item, Type, Value};
 use super::view::{SpanView, SELECTED_SPANS_COUNT};
@@ -190,7 +191,7 @@ pub fn evaluate_output(view: &TraceView<'_>, selector: &Selector, expr: &Expr, v
             value: String::new(),
             span_id: Some(span.span_id()),
             warning: None,
-            error: Some(error),
+            error: Some(error.to_string()),
         },
     }
 }
@@ -215,7 +216,7 @@ impl Template {
             match part {
                 StrPart::Text(literal) => text.push_str(literal),
                 StrPart::Interp(expr) => {
-                    let value = eval_expr(expr, scope).map_err(|message| Error::Eval { message })?;
+                    let value = eval_expr(expr, scope)?;
                     text.push_str(&value.text());
                 }
             }
@@ -230,7 +231,7 @@ impl Expr {
     /// # Errors
     /// [`Error::Eval`] as for [`Template::render`].
     pub fn evaluate(&self, vars: &Vars) -> Result<Value, Error> {
-        eval_expr(self, Scope { span: None, selected: None, vars }).map_err(|message| Error::Eval { message })
+        eval_expr(self, Scope { span: None, selected: None, vars }).map_err(Error::from)
     }
 }
 
@@ -251,7 +252,7 @@ fn same_for_every_span(expr: &Expr) -> bool {
 fn evaluate_assertion(
     assertion: &Assertion,
     scope: Scope<'_, '_>,
-    right: Option<&Result<Value, String>>,
+    right: Option<&Result<Value, EvalError>>,
 ) -> SpanResult {
     let span_id = scope.span.map(SpanView::span_id);
     // The right side first, so that `expected` is known even when the left side fails.
@@ -275,7 +276,7 @@ fn evaluate_assertion(
                 observed: String::new(),
                 expected,
                 passed: false,
-                error: Some(error),
+                error: Some(error.to_string()),
             };
         }
     };
@@ -289,7 +290,7 @@ fn evaluate_assertion(
                 observed,
                 expected: None,
                 passed: false,
-                error: Some(error.clone()),
+                error: Some(error.to_string()),
             };
         }
     };
@@ -299,7 +300,9 @@ fn evaluate_assertion(
     let expected = Some(display_text(right.text().into_owned(), duration_mode));
     match verdict {
         Ok(passed) => SpanResult { span_id, observed, expected, passed, error: None },
-        Err(error) => SpanResult { span_id, observed, expected, passed: false, error: Some(error) },
+        Err(error) => {
+            SpanResult { span_id, observed, expected, passed: false, error: Some(error.to_string()) }
+        }
     }
 }
 
@@ -314,7 +317,7 @@ fn display_text(text: String, duration_mode: bool) -> String {
     text
 }
 
-pub(crate) fn eval_expr(expr: &Expr, scope: Scope<'_, '_>) -> Result<Value, String> {
+pub(crate) fn eval_expr(expr: &Expr, scope: Scope<'_, '_>) -> Result<Value, EvalError> {
     let mut value = eval_term(&expr.first, scope)?;
     for (op, term) in &expr.rest {
         let right = eval_term(term, scope)?;
@@ -322,7 +325,7 @@ pub(crate) fn eval_expr(expr: &Expr, scope: Scope<'_, '_>) -> Result<Value, Stri
     }
     for filter in &expr.filters {
         let Some(def) = builtins::filter(&filter.name) else {
-            return Err(format!("unknown filter {:?}", filter.name));
+            return Err(EvalError::UnknownFilter(filter.name.clone()));
         };
         let args =
             filter.args.iter().map(|arg| eval_filter_arg(arg, scope)).collect::<Result<Vec<_>, _>>()?;
@@ -333,7 +336,7 @@ pub(crate) fn eval_expr(expr: &Expr, scope: Scope<'_, '_>) -> Result<Value, Stri
 
 /// A filter argument: escaped quotes in a string literal are unescaped (reference 8.7),
 /// so `json_path '$[?(@.a == \'x\')]'` reads a quoted `'x'`.
-fn eval_filter_arg(term: &Term, scope: Scope<'_, '_>) -> Result<Value, String> {
+fn eval_filter_arg(term: &Term, scope: Scope<'_, '_>) -> Result<Value, EvalError> {
     let value = eval_term(term, scope)?;
     Ok(match (term, value) {
         (Term::Str(_), Value::One(item)) if item.text.contains('\\') => {
@@ -343,18 +346,19 @@ fn eval_filter_arg(term: &Term, scope: Scope<'_, '_>) -> Result<Value, String> {
     })
 }
 
-fn eval_term(term: &Term, scope: Scope<'_, '_>) -> Result<Value, String> {
+fn eval_term(term: &Term, scope: Scope<'_, '_>) -> Result<Value, EvalError> {
     match term {
         Term::Number(number) => Ok(Value::One(Item::typed(number.clone(), Type::Number))),
         Term::Duration { number, unit } => {
             let nanos =
-                number.parse::<f64>().map_err(|_| format!("{number:?} is not a number"))? * unit.nanos();
+                number.parse::<f64>().map_err(|_| EvalError::NotANumber { text: number.to_string() })?
+                    * unit.nanos();
             Ok(Value::One(Item::typed(integer_text(nanos.round()), Type::Duration)))
         }
         Term::Attr(name) => attribute(name, scope),
         Term::Env(name) | Term::Var(name) => match scope.vars.get(name) {
             Some(text) => Ok(Value::inferred(text)),
-            None => Err(format!("variable {name:?} not found")),
+            None => Err(EvalError::UndefinedVariable(name.to_string())),
         },
         Term::Str(literal) => {
             let mut text = String::new();
@@ -382,7 +386,7 @@ fn eval_term(term: &Term, scope: Scope<'_, '_>) -> Result<Value, String> {
         }
         Term::Call { name, args } => {
             let Some(def) = builtins::function(name) else {
-                return Err(format!("unknown function {name:?}"));
+                return Err(EvalError::UnknownFunction(name.to_string()));
             };
             let args = args.iter().map(|arg| eval_term(arg, scope)).collect::<Result<Vec<_>, _>>()?;
             (def.apply)(&args)
@@ -392,26 +396,26 @@ fn eval_term(term: &Term, scope: Scope<'_, '_>) -> Result<Value, String> {
 
 /// `attr:NAME` (8.4): the count, the span's attribute, `name` falling back to the span
 /// name; a missing or empty attribute is an error.
-fn attribute(name: &str, scope: Scope<'_, '_>) -> Result<Value, String> {
+fn attribute(name: &str, scope: Scope<'_, '_>) -> Result<Value, EvalError> {
     if name == SELECTED_SPANS_COUNT {
         return match scope.selected {
             Some(count) => Ok(Value::One(Item::typed(count.to_string(), Type::Number))),
-            None => Err(format!("attr:{name} is only available in a spec")),
+            None => Err(EvalError::AttributeOutsideSpec(name.to_string())),
         };
     }
     if name.starts_with("tracetest.selected_spans.") {
-        return Err(format!("attribute {name:?} not found (only {SELECTED_SPANS_COUNT} exists)"));
+        return Err(EvalError::OnlySelectedCount(name.to_string()));
     }
     let Some(span) = scope.span else {
         return Err(match scope.selected {
-            Some(_) => "no matching spans".to_string(),
-            None => format!("attr:{name} cannot be used outside a spec or output"),
+            Some(_) => EvalError::NoMatchingSpans,
+            None => EvalError::SelectedCountOutsideSpec(name.to_string()),
         });
     };
     match span.attribute(name) {
         Some(text) if !text.is_empty() => Ok(Value::inferred(text.into_owned())),
         _ if name == "name" => Ok(Value::inferred(span.name())),
-        _ => Err(format!("attribute {name:?} not found")),
+        _ => Err(EvalError::AttributeNotFound(name.to_string())),
     }
 }
 
@@ -422,6 +426,6 @@ pub(crate) fn eval_on(
     span: Option<&SpanView<'_>>,
     selected: usize,
     vars: &Vars,
-) -> Result<Value, String> {
+) -> Result<Value, EvalError> {
     eval_expr(expr, Scope { span, selected: Some(selected), vars })
 }

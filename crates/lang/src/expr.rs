@@ -362,7 +362,7 @@ impl<'s> Parser<'s> {
                         self.source,
                         arg_spans[0],
                         format!("a valid argument for '{name}'"),
-                        message,
+                        message.to_string(),
                     )
                 })?;
                 prepared = Some(Arc::new(compiled));

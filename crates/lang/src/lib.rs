@@ -59,6 +59,7 @@
 mod builtins;
 mod compare;
 mod eval;
+mod eval_error;
 mod expr;
 mod lexer;
 mod selector;
@@ -76,6 +77,7 @@ pub use eval::{
     evaluate_output, evaluate_spec, only_counts_spans, AssertionOutcome, OutputOutcome, SpanResult,
     SpecOutcome, Vars,
 };
+pub use eval_error::EvalError;
 pub use expr::{Assertion, Expr, FilterCall, StrLit, StrPart, Template, Term};
 pub use selector::{
     unmatched_selectors, Chain, Filter, PseudoClass, Selector, SelectorOp, SelectorValue, SpanSelector,
@@ -117,8 +119,8 @@ pub enum Error {
     Syntax { expected: String, found: String, span: TextSpan, column: usize },
     /// Rendering a template failed: an undefined variable, a filter on bad input, a wrong
     /// function argument.
-    #[error("{message}")]
-    Eval { message: String },
+    #[error(transparent)]
+    Eval(#[from] EvalError),
 }
 
 impl Error {
@@ -141,7 +143,7 @@ impl Error {
     pub fn span(&self) -> Option<TextSpan> {
         match self {
             Error::Syntax { span, .. } => Some(*span),
-            Error::Eval { .. } => None,
+            Error::Eval(_) => None,
         }
     }
 

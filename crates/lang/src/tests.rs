@@ -471,7 +471,9 @@ fn check_expr(span: &str, source: &str, expected: &str, type_name: &str) {
             assert_eq!(value.text(), expected, "text of {source}");
             assert_eq!(value.type_name(), type_name, "type of {source}");
         }
-        (Err(error), Some(expected_error)) => assert_eq!(error, expected_error, "error of {source}"),
+        (Err(error), Some(expected_error)) => {
+            assert_eq!(error.to_string(), expected_error, "error of {source}")
+        }
         (actual, _) => panic!("{source}: expected {expected}, got {actual:?}"),
     }
 }

@@ -105,7 +105,7 @@ impl PlaywrightTrigger {
     /// target not loading, the script throwing (its message), or the timeout.
     pub async fn fire(&self, trace_id: TraceId, span_id: SpanId) -> Result<TriggerResponse, Error> {
         let fail = |reason: String| Error::Playwright { script: self.script_name.clone(), reason };
-        let chromium = find_chromium().map_err(fail)?;
+        let chromium = find_chromium().map_err(|error| fail(error.to_string()))?;
         let work = WorkDir::create(trace_id, span_id)
             .map_err(|error| fail(format!("cannot create a temp dir: {error}")))?;
         let write = |name: &str, text: &str| {
@@ -264,14 +264,10 @@ fn describe_failure(outcome: &Outcome, chromium: &Path, node_path: &OsString) ->
 }
 
 /// The Chromium executable: `TRACECHECK_CHROMIUM`, else the first known name on `PATH`.
-fn find_chromium() -> Result<PathBuf, String> {
+fn find_chromium() -> Result<PathBuf, MissingChromium> {
     if let Some(path) = std::env::var_os(CHROMIUM_VAR).filter(|path| !path.is_empty()) {
         let path = PathBuf::from(path);
-        return if path.is_file() {
-            Ok(path)
-        } else {
-            Err(format!("{CHROMIUM_VAR}={} is not a file: {INSTALL_CHROMIUM}", path.display()))
-        };
+        return if path.is_file() { Ok(path) } else { Err(MissingChromium::NotAFile(path)) };
     }
     let path = std::env::var_os("PATH").unwrap_or_default();
     for name in CHROMIUM_NAMES {
@@ -282,11 +278,20 @@ fn find_chromium() -> Result<PathBuf, String> {
             }
         }
     }
-    Err(format!(
+    Err(MissingChromium::NotOnPath)
+}
+
+/// Why no Chromium could be found; each message says what to install or set.
+#[derive(Debug, thiserror::Error)]
+enum MissingChromium {
+    #[error("{CHROMIUM_VAR}={} is not a file: {INSTALL_CHROMIUM}", .0.display())]
+    NotAFile(PathBuf),
+    #[error(
         "no Chromium browser found ({CHROMIUM_VAR} is unset and none of {} is on PATH): {INSTALL_CHROMIUM}, \
          or set {CHROMIUM_VAR} to the browser's path",
         CHROMIUM_NAMES.join(", ")
-    ))
+    )]
+    NotOnPath,
 }
 
 /// Launches Chromium, opens a page whose every request carries the trace context, goes to

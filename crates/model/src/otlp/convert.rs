@@ -21,7 +21,7 @@ use prost::Message;
 
 use super::intern::Interner;
 use super::reader::MAX_VALUE_DEPTH;
-use super::{check_link_ids, check_span_ids, Batch, Error, ExportOutcome, Rejections};
+use super::{check_link_ids, check_span_ids, Batch, Error, ExportOutcome, Rejections, SpanRejection};
 use crate::{
     AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanExtra, SpanKind, Status, StatusCode,
 };
@@ -76,7 +76,7 @@ fn convert_span<'a>(
     resource: &Arc<Resource>,
     scope: &Arc<Scope>,
     interner: &mut Interner<'a>,
-) -> Result<Span, String> {
+) -> Result<Span, SpanRejection> {
     let (trace_id, span_id, parent_span_id) =
         check_span_ids(&otlp_span.trace_id, &otlp_span.span_id, &otlp_span.parent_span_id)?;
     Ok(Span {

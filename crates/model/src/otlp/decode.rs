@@ -18,7 +18,7 @@ use super::reader::{
     VARINT,
 };
 use super::split::{validate_span, RawBatch, RawGroup, RawSpan};
-use super::{check_link_ids, check_span_ids, Batch, Error};
+use super::{check_link_ids, check_span_ids, Batch, Error, SpanRejection};
 use crate::{
     empty_str, AttributeValue, Event, KeyValue, Link, Resource, Scope, Span, SpanExtra, SpanKind, Status,
     StatusCode, Str,
@@ -264,7 +264,7 @@ impl<'a> Decoder<'a> {
         bytes: &'a [u8],
         resource: &Arc<Resource>,
         scope: &Arc<Scope>,
-    ) -> Result<std::result::Result<Span, String>> {
+    ) -> Result<std::result::Result<Span, SpanRejection>> {
         let mut trace_id: &[u8] = &[];
         let mut span_id: &[u8] = &[];
         let mut parent_span_id: &[u8] = &[];

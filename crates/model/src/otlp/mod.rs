@@ -28,7 +28,7 @@ pub use decode::{decode_protobuf, decode_spans};
 pub use split::{append_span_field, check_span, span_field_len, split_request, RawBatch, RawGroup, RawSpan};
 pub use trace::{decode_trace, encode_trace, encode_trace_bytes, TraceDecodeError};
 
-use crate::{Span, SpanId, TraceId};
+use crate::{IdError, Span, SpanId, TraceId};
 
 /// Why bytes could not be decoded as an OTLP request.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -46,15 +46,15 @@ pub struct Rejections {
     /// Number of spans rejected.
     pub n_spans: u64,
     /// Distinct reasons with their counts, at most [`Rejections::MAX_REASONS`].
-    pub reasons: Vec<(String, u64)>,
+    pub reasons: Vec<(SpanRejection, u64)>,
 }
 
 impl Rejections {
     pub const MAX_REASONS: usize = 4;
 
-    pub(crate) fn add(&mut self, reason: String) {
+    pub(crate) fn add(&mut self, reason: SpanRejection) {
         self.n_spans += 1;
-        if let Some(entry) = self.reasons.iter_mut().find(|(text, _)| *text == reason) {
+        if let Some(entry) = self.reasons.iter_mut().find(|(known, _)| *known == reason) {
             entry.1 += 1;
         } else if self.reasons.len() < Self::MAX_REASONS {
             self.reasons.push((reason, 1));
@@ -88,6 +88,19 @@ pub struct ExportOutcome {
     pub rejections: Rejections,
 }
 
+/// Why one span of a request was rejected (the rest are kept): the partial success
+/// `error_message` says it, counted per reason.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum SpanRejection {
+    #[error("invalid trace id ({0})")]
+    TraceId(IdError),
+    #[error("invalid span id ({0})")]
+    SpanId(IdError),
+    #[error("invalid parent span id ({0})")]
+    ParentSpanId(IdError),
+}
+
 /// Checks a span's IDs as OTLP requires: a 16-byte non-zero trace ID, an 8-byte non-zero
 /// span ID, and a parent that is empty, all zero (no parent) or 8 bytes. The error names the
 /// problem for the partial-success message.
@@ -95,13 +108,13 @@ pub(crate) fn check_span_ids(
     trace_id: &[u8],
     span_id: &[u8],
     parent_span_id: &[u8],
-) -> Result<(TraceId, SpanId, Option<SpanId>), String> {
-    let trace_id = TraceId::from_bytes(trace_id).map_err(|err| format!("invalid trace id ({err})"))?;
-    let span_id = SpanId::from_bytes(span_id).map_err(|err| format!("invalid span id ({err})"))?;
+) -> Result<(TraceId, SpanId, Option<SpanId>), SpanRejection> {
+    let trace_id = TraceId::from_bytes(trace_id).map_err(SpanRejection::TraceId)?;
+    let span_id = SpanId::from_bytes(span_id).map_err(SpanRejection::SpanId)?;
     let parent_span_id = match SpanId::from_bytes(parent_span_id) {
         Ok(parent) => Some(parent),
         Err(_) if parent_span_id.is_empty() || parent_span_id == [0; 8] => None,
-        Err(err) => return Err(format!("invalid parent span id ({err})")),
+        Err(err) => return Err(SpanRejection::ParentSpanId(err)),
     };
     Ok((trace_id, span_id, parent_span_id))
 }

@@ -14,7 +14,7 @@ use super::decode::Decoder;
 use super::reader::{
     check_utf8, each_item, expect, Reader, Result, WireError, I32, I64, LEN, MAX_VALUE_DEPTH, VARINT,
 };
-use super::{check_span_ids, Error, Rejections};
+use super::{check_span_ids, Error, Rejections, SpanRejection};
 use crate::{Resource, Scope, SpanId, TraceId};
 
 /// Splits a request into its valid spans' wire bytes, grouped by resource and scope, without
@@ -40,7 +40,7 @@ pub fn split_request(bytes: &[u8]) -> std::result::Result<RawBatch<'_>, Error> {
 pub fn check_span(bytes: &[u8]) -> std::result::Result<(), Error> {
     match validate_span(bytes) {
         Ok(Ok(_)) => Ok(()),
-        Ok(Err(reason)) => Err(Error::Protobuf(reason)),
+        Ok(Err(reason)) => Err(Error::Protobuf(reason.to_string())),
         Err(err) => Err(Error::Protobuf(err.0)),
     }
 }
@@ -101,7 +101,7 @@ pub struct RawSpan<'a> {
 
 /// A span's IDs when they are well formed (`Ok(Err(reason))` otherwise, as
 /// [`Decoder::span`]), after checking the whole message.
-pub(super) fn validate_span(bytes: &[u8]) -> Result<std::result::Result<(TraceId, SpanId), String>> {
+pub(super) fn validate_span(bytes: &[u8]) -> Result<std::result::Result<(TraceId, SpanId), SpanRejection>> {
     let mut trace_id: &[u8] = &[];
     let mut span_id: &[u8] = &[];
     let mut parent_span_id: &[u8] = &[];

@@ -315,43 +315,65 @@ impl IngestArgs {
     }
 }
 
+/// Why a flag's value was refused; clap prints it after the flag's name (exit code 2).
+#[derive(Debug, thiserror::Error)]
+enum FlagError {
+    #[error(transparent)]
+    Duration(#[from] humantime::DurationError),
+    #[error(transparent)]
+    Number(#[from] std::num::ParseIntError),
+    #[error("longer than the longest allowed duration, {days} days")]
+    TooLong { days: u64 },
+    #[error("must be longer than 0")]
+    Zero,
+    #[error("must be at least 1")]
+    BelowOne,
+    #[error("must be at most {0}")]
+    AboveMax(usize),
+    #[error("{0:?} is not a size (e.g. 512MiB, 2GiB, 1000000)")]
+    NotASize(String),
+    #[error("unknown unit {unit:?} in {text:?}: use bytes or KiB, MiB, GiB, TiB (e.g. 512MiB)")]
+    UnknownUnit { unit: String, text: String },
+    #[error("{text:?} is more than the largest allowed, {tib} TiB")]
+    TooLarge { text: String, tib: usize },
+    #[error("{0:?} is less than the smallest useful store, 1MiB")]
+    TooSmall(String),
+}
+
 /// A duration up to [`defaults::MAX_FLAG_DURATION`]: waits add it to clock readings, which
 /// overflow (and panic) for durations of billions of years.
-fn duration(text: &str) -> Result<humantime::Duration, String> {
-    let parsed: humantime::Duration = text.parse().map_err(|error| format!("{error}"))?;
+fn duration(text: &str) -> Result<humantime::Duration, FlagError> {
+    let parsed: humantime::Duration = text.parse()?;
     if *parsed > defaults::MAX_FLAG_DURATION {
-        return Err(format!(
-            "longer than the longest allowed duration, {} days",
-            defaults::MAX_FLAG_DURATION.as_secs() / 86_400
-        ));
+        return Err(FlagError::TooLong { days: defaults::MAX_FLAG_DURATION.as_secs() / 86_400 });
     }
     Ok(parsed)
 }
 
 /// A [`duration`] above zero (a zero time-to-live would evict every trace as it arrives).
-fn positive_duration(text: &str) -> Result<humantime::Duration, String> {
+fn positive_duration(text: &str) -> Result<humantime::Duration, FlagError> {
     let parsed = duration(text)?;
     if *parsed == Duration::ZERO {
-        return Err("must be longer than 0".to_string());
+        return Err(FlagError::Zero);
     }
     Ok(parsed)
 }
 
-fn at_least_one(text: &str) -> Result<usize, String> {
-    match text.parse::<usize>().map_err(|error| error.to_string())? {
-        0 => Err("must be at least 1".to_string()),
+fn at_least_one(text: &str) -> Result<usize, FlagError> {
+    match text.parse::<usize>()? {
+        0 => Err(FlagError::BelowOne),
         n => Ok(n),
     }
 }
 
 /// A byte size: plain bytes or a number with a unit (KiB, MiB, GiB, TiB; KB, MB, GB, TB
 /// in powers of ten), between [`defaults::MIN_MAX_MEMORY`] and [`defaults::MAX_MAX_MEMORY`].
-fn memory_size(text: &str) -> Result<usize, String> {
+fn memory_size(text: &str) -> Result<usize, FlagError> {
     let trimmed = text.trim();
     let split = trimmed.find(|c: char| !c.is_ascii_digit()).unwrap_or(trimmed.len());
     let (digits, unit) = trimmed.split_at(split);
     if digits.is_empty() {
-        return Err(format!("{text:?} is not a size (e.g. 512MiB, 2GiB, 1000000)"));
+        return Err(FlagError::NotASize(text.to_string()));
     }
     let multiplier: u64 = match unit.trim() {
         "" | "B" => 1,
@@ -363,32 +385,24 @@ fn memory_size(text: &str) -> Result<usize, String> {
         "MB" => 1_000_000,
         "GB" => 1_000_000_000,
         "TB" => 1_000_000_000_000,
-        other => {
-            return Err(format!(
-                "unknown unit {other:?} in {text:?}: use bytes or KiB, MiB, GiB, TiB (e.g. 512MiB)"
-            ))
-        }
+        other => return Err(FlagError::UnknownUnit { unit: other.to_string(), text: text.to_string() }),
     };
-    let number: u64 =
-        digits.parse().map_err(|_| format!("{text:?} is not a size (e.g. 512MiB, 2GiB, 1000000)"))?;
+    let number: u64 = digits.parse().map_err(|_| FlagError::NotASize(text.to_string()))?;
     let bytes = number.checked_mul(multiplier).filter(|&bytes| bytes <= defaults::MAX_MAX_MEMORY as u64);
     let Some(bytes) = bytes else {
-        return Err(format!(
-            "{text:?} is more than the largest allowed, {} TiB",
-            defaults::MAX_MAX_MEMORY >> 40
-        ));
+        return Err(FlagError::TooLarge { text: text.to_string(), tib: defaults::MAX_MAX_MEMORY >> 40 });
     };
     if bytes < defaults::MIN_MAX_MEMORY as u64 {
-        return Err(format!("{text:?} is less than the smallest useful store, 1MiB"));
+        return Err(FlagError::TooSmall(text.to_string()));
     }
     Ok(bytes as usize)
 }
 
 /// Admission slots: at least one, and at most what tokio's semaphore can count.
-fn export_slots(text: &str) -> Result<usize, String> {
+fn export_slots(text: &str) -> Result<usize, FlagError> {
     let n = at_least_one(text)?;
     if n > tokio::sync::Semaphore::MAX_PERMITS {
-        return Err(format!("must be at most {}", tokio::sync::Semaphore::MAX_PERMITS));
+        return Err(FlagError::AboveMax(tokio::sync::Semaphore::MAX_PERMITS));
     }
     Ok(n)
 }
@@ -406,7 +420,7 @@ mod tests {
     #[test]
     fn flag_bounds() {
         assert!(duration("365days").is_ok());
-        assert!(duration("366days").unwrap_err().contains("365 days"));
+        assert!(duration("366days").unwrap_err().to_string().contains("365 days"));
         assert_eq!(*duration("0s").unwrap(), Duration::ZERO);
         assert!(positive_duration("0s").is_err());
         assert!(at_least_one("0").is_err());
@@ -414,11 +428,11 @@ mod tests {
         assert_eq!(memory_size("2GiB").unwrap(), 2 << 30);
         assert_eq!(memory_size("300000000").unwrap(), 300_000_000);
         assert_eq!(memory_size("1 GB").unwrap(), 1_000_000_000);
-        assert!(memory_size("0").unwrap_err().contains("smallest"));
-        assert!(memory_size("1000").unwrap_err().contains("smallest"));
-        assert!(memory_size("99999999999TiB").unwrap_err().contains("largest"));
-        assert!(memory_size("512 furlongs").unwrap_err().contains("unknown unit"));
-        assert!(memory_size("lots").unwrap_err().contains("not a size"));
+        assert!(memory_size("0").unwrap_err().to_string().contains("smallest"));
+        assert!(memory_size("1000").unwrap_err().to_string().contains("smallest"));
+        assert!(memory_size("99999999999TiB").unwrap_err().to_string().contains("largest"));
+        assert!(memory_size("512 furlongs").unwrap_err().to_string().contains("unknown unit"));
+        assert!(memory_size("lots").unwrap_err().to_string().contains("not a size"));
         assert_eq!(memory_size(defaults::DEFAULT_MAX_MEMORY_TEXT).unwrap(), defaults::DEFAULT_MAX_MEMORY);
         assert_eq!(
             export_slots(&tokio::sync::Semaphore::MAX_PERMITS.to_string()).unwrap(),
