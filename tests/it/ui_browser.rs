@@ -1,8 +1,8 @@
-//! The web UI in a real browser: Debian's chromium, driven over CDP by `headless_chrome`,
-//! against the real `tracecheck serve` binary, with traces from the OpenTelemetry SDK and runs
-//! from the real `tracecheck run --server`. Every wait is on a DOM condition (a
-//! MutationObserver promise in the page), never a sleep. A screenshot of each page is kept
-//! under `target/ui-screenshots/`.
+//! The web UI in a real browser: Debian's chromium (installed when missing by
+//! `tests/tools/provision chromium`), driven over CDP by `headless_chrome`, against the real
+//! `tracecheck serve` binary, with traces from the OpenTelemetry SDK and runs from the real
+//! `tracecheck run --server`. Every wait is on a DOM condition (a MutationObserver promise in
+//! the page), never a sleep. A screenshot of each page is kept under `target/ui-screenshots/`.
 
 use crate::support as common;
 
@@ -23,9 +23,8 @@ use opentelemetry_sdk::Resource;
 use serde_json::Value;
 use tokio::io::{AsyncBufReadExt, BufReader};
 
-use common::{free_addr, run_tracecheck, tracecheck, vars_file, Files};
+use common::{free_addr, provision, run_tracecheck, tracecheck, vars_file, Files};
 
-const CHROMIUM: &str = "/usr/bin/chromium";
 /// How long a DOM condition may take before the test fails (a loaded CI machine).
 const DOM_TIMEOUT_MS: u64 = 20_000;
 
@@ -68,7 +67,7 @@ fn browser() -> Browser {
     .map(OsStr::new)
     .collect();
     let options = LaunchOptions::default_builder()
-        .path(Some(PathBuf::from(CHROMIUM)))
+        .path(Some(provision("chromium")))
         .sandbox(false)
         .headless(true)
         .window_size(Some((1280, 800)))
@@ -76,7 +75,7 @@ fn browser() -> Browser {
         .idle_browser_timeout(Duration::from_secs(120))
         .build()
         .expect("launch options");
-    Browser::new(options).expect("chromium starts (apt-get install -y chromium chromium-driver)")
+    Browser::new(options).expect("chromium starts")
 }
 
 fn open(browser: &Browser, url: &str) -> std::sync::Arc<Tab> {

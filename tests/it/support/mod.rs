@@ -18,6 +18,21 @@ pub fn free_addr() -> SocketAddr {
     listener.local_addr().expect("local addr")
 }
 
+/// `tests/tools/provision TOOL`: installs an external tool a test drives when it is missing
+/// (idempotent; tests that start at once install it once), giving the path it prints: a
+/// binary, or for `playwright` the npm install directory.
+pub fn provision(tool: &str) -> PathBuf {
+    let script = Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join("tests/tools/provision");
+    let output =
+        std::process::Command::new("bash").arg(script).arg(tool).output().expect("run tests/tools/provision");
+    assert!(
+        output.status.success(),
+        "tests/tools/provision {tool} failed:\n{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    PathBuf::from(String::from_utf8(output.stdout).expect("a UTF-8 path").trim())
+}
+
 /// The built `tracecheck` binary.
 pub fn tracecheck() -> tokio::process::Command {
     let mut command = tokio::process::Command::new(env!("CARGO_BIN_EXE_tracecheck"));
