@@ -17,7 +17,6 @@ use tonic::Status;
 
 use super::{propagation_headers, render_headers, Auth, Error, Header, TriggerResponse};
 use model::defaults::{TRIGGER_CONNECT_TIMEOUT, TRIGGER_TIMEOUT};
-use model::error_chain;
 use model::{SpanId, TraceId};
 
 /// `trigger: {type: grpc, grpc: {...}}`.
@@ -114,22 +113,22 @@ impl GrpcTrigger {
         let uri = if target.contains("://") { target.clone() } else { format!("http://{target}") };
         let path_text = format!("/{}/{}", method.parent_service().full_name(), method.name());
         let path = PathAndQuery::from_str(&path_text)
-            .map_err(|error| Error::InvalidUrl { url: path_text.clone(), reason: error.to_string() })?;
+            .map_err(|error| Error::InvalidUrl { url: path_text.clone(), source: error.into() })?;
 
         let started = SystemTime::now();
         let endpoint = Endpoint::from_shared(uri.clone())
-            .map_err(|error| Error::InvalidUrl { url: uri.clone(), reason: error.to_string() })?
+            .map_err(|error| Error::InvalidUrl { url: uri.clone(), source: error.into() })?
             .connect_timeout(TRIGGER_CONNECT_TIMEOUT)
             .timeout(TRIGGER_TIMEOUT);
         let channel = endpoint
             .connect()
             .await
-            .map_err(|error| Error::Request { target: target.clone(), reason: error_chain(&error) })?;
+            .map_err(|error| Error::Request { target: target.clone(), source: error.into() })?;
         let mut client = tonic::client::Grpc::new(channel);
         client
             .ready()
             .await
-            .map_err(|error| Error::Request { target: target.clone(), reason: error_chain(&error) })?;
+            .map_err(|error| Error::Request { target: target.clone(), source: error.into() })?;
         let mut request = tonic::Request::new(request_message);
         *request.metadata_mut() = metadata;
         let codec = DynamicCodec::new(method.output());
@@ -147,7 +146,7 @@ impl GrpcTrigger {
                 if status_is_timeout(&status) {
                     return Err(Error::Timeout { target, seconds: TRIGGER_TIMEOUT.as_secs() });
                 }
-                return Err(Error::Request { target, reason: error_chain(&status) });
+                return Err(Error::Request { target, source: status.into() });
             }
             Err(status) => (status.code(), metadata_to_pairs(status.metadata()), String::new()),
         };
@@ -207,7 +206,7 @@ pub fn compile_proto(name: &str, text: &str, include_dir: Option<&Path>) -> Resu
     compiler.include_imports(true);
     compiler
         .open_file(name)
-        .map_err(|error| Error::Proto { name: name.to_string(), reason: error.to_string() })?;
+        .map_err(|error| Error::Proto { name: name.to_string(), source: error.into() })?;
     Ok(compiler.descriptor_pool())
 }
 
@@ -220,7 +219,7 @@ pub fn json_to_message(descriptor: MessageDescriptor, json: &str) -> Result<Dyna
     let mut deserializer = serde_json::Deserializer::from_str(json);
     let message = DynamicMessage::deserialize(descriptor, &mut deserializer)
         .and_then(|message| deserializer.end().map(|()| message))
-        .map_err(|error| Error::RequestBody { message: message_name, reason: error.to_string() })?;
+        .map_err(|error| Error::RequestBody { message: message_name, source: error.into() })?;
     Ok(message)
 }
 

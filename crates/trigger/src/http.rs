@@ -6,7 +6,6 @@ use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
 
 use super::{propagation_headers, render_headers, ApiKeyLocation, Auth, Error, Header, TriggerResponse};
 use model::defaults::{TRIGGER_CONNECT_TIMEOUT, TRIGGER_TIMEOUT};
-use model::error_chain;
 use model::{SpanId, TraceId};
 
 /// `trigger: {type: http, httpRequest: {...}}`.
@@ -55,7 +54,7 @@ impl HttpTrigger {
     pub async fn fire(&self, trace_id: TraceId, span_id: SpanId) -> Result<TriggerResponse, Error> {
         let url_text = self.url();
         let mut url = reqwest::Url::parse(&url_text)
-            .map_err(|error| Error::InvalidUrl { url: url_text.clone(), reason: error.to_string() })?;
+            .map_err(|error| Error::InvalidUrl { url: url_text.clone(), source: error.into() })?;
         let method_text = self.method.trim().to_ascii_uppercase();
         let method_text = if method_text.is_empty() { "GET".to_string() } else { method_text };
         let method = reqwest::Method::from_bytes(method_text.as_bytes())
@@ -92,7 +91,7 @@ impl HttpTrigger {
             .timeout(TRIGGER_TIMEOUT)
             .danger_accept_invalid_certs(!self.ssl_verification)
             .build()
-            .map_err(|error| Error::Request { target: url_text.clone(), reason: error_chain(&error) })?;
+            .map_err(|error| Error::Request { target: url_text.clone(), source: error.into() })?;
         let mut request = client.request(method, url).headers(headers);
         if !self.body.is_empty() {
             request = request.body(self.body.clone());
@@ -103,7 +102,7 @@ impl HttpTrigger {
             if error.is_timeout() {
                 Error::Timeout { target: url_text.clone(), seconds: TRIGGER_TIMEOUT.as_secs() }
             } else {
-                Error::Request { target: url_text.clone(), reason: error_chain(&error) }
+                Error::Request { target: url_text.clone(), source: error.into() }
             }
         };
         let response = request.send().await.map_err(classify)?;

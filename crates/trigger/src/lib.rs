@@ -30,27 +30,32 @@ pub use kafka::{KafkaAuth, KafkaTrigger, SaslMechanism};
 pub use playwright::PlaywrightTrigger;
 pub use traceid::TraceIdTrigger;
 
+/// A cause kept as it was (reqwest's, tonic's, protox's), for `#[source]`.
+pub type BoxError = Box<dyn std::error::Error + Send + Sync>;
+
 /// Why a trigger could not produce a response. An HTTP 4xx/5xx or a non-OK gRPC status is
 /// a response, not an error.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    #[error("invalid url {url:?}: {reason}")]
-    InvalidUrl { url: String, reason: String },
+    #[error("invalid url {url:?}: {}", model::error_chain(.source.as_ref()))]
+    InvalidUrl { url: String, source: BoxError },
     #[error("invalid http method {0:?}")]
     InvalidMethod(String),
     #[error("invalid header {name:?}: {reason}")]
     InvalidHeader { name: String, reason: String },
-    #[error("request to {target} failed: {reason}")]
-    Request { target: String, reason: String },
+    /// The message quotes the whole chain of causes (a refused connection must not hide
+    /// behind "error sending request"); `source` keeps them for callers.
+    #[error("request to {target} failed: {}", model::error_chain(.source.as_ref()))]
+    Request { target: String, source: BoxError },
     #[error("request to {target} timed out after {seconds} s")]
     Timeout { target: String, seconds: u64 },
-    #[error("invalid proto file {name}: {reason}")]
-    Proto { name: String, reason: String },
+    #[error("invalid proto file {name}: {source}")]
+    Proto { name: String, source: BoxError },
     #[error("grpc method {method:?} not found in {name}: {reason}")]
     MethodNotFound { method: String, name: String, reason: String },
-    #[error("invalid grpc request for {message}: {reason}")]
-    RequestBody { message: String, reason: String },
+    #[error("invalid grpc request for {message}: {source}")]
+    RequestBody { message: String, source: BoxError },
     #[error("invalid trace id {0:?}: expected 32 hex characters")]
     TraceId(String),
     /// `reason` starts with what went wrong: broker unreachable, TLS failure,
