@@ -235,14 +235,18 @@ async fn answers_are_the_shapes_of_the_ui_types() {
             name: "retry".into(),
             attributes: vec![KeyValue::new("attempt", 2_i64)].into(),
         }])
-        .with_links(vec![Link { trace_id: TraceId::random(), span_id: SpanId::random(), attributes: Box::new([]) }]);
+        .with_links(vec![Link {
+            trace_id: TraceId::random(),
+            span_id: SpanId::random(),
+            attributes: Box::new([]),
+        }]);
     server.store().insert(spans);
     let stored = server.store().get(trace_id).expect("stored");
     let wire = Wire::load();
 
     let selector = urlencode(r#"span[tracetest.span.type="database"]"#);
     for (path, typedef) in [
-        (format!("/api/v1/traces"), "TraceList"),
+        ("/api/v1/traces".to_string(), "TraceList"),
         (format!("/api/v1/traces?selector={selector}"), "TraceList"),
         (format!("/api/v1/traces/{trace_id}"), "Trace"),
         (format!("/api/v1/traces/{trace_id}/select?selector={selector}"), "Selection"),

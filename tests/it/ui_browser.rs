@@ -446,7 +446,10 @@ async fn a_report_with_script_markup_in_span_values_still_renders() {
 
     let browser = browser();
     let tab = open(&browser, &format!("file://{}#/runs", report_path.display()));
-    wait(&tab, "[...document.querySelectorAll('#runs .run-name')].some(c => c.textContent === 'markup survives')");
+    wait(
+        &tab,
+        "[...document.querySelectorAll('#runs .run-name')].some(c => c.textContent === 'markup survives')",
+    );
     eval(&tab, "document.querySelector('#runs tr[data-run-id]').click()");
     wait(&tab, "document.querySelector('.spec[data-passed=\"true\"]')");
     eval(&tab, "document.querySelector('.spec[data-passed=\"true\"]').click()");
@@ -456,7 +459,11 @@ async fn a_report_with_script_markup_in_span_values_still_renders() {
     assert_eq!(value("comment"), COMMENT);
     assert_eq!(value("end"), END);
     assert_eq!(eval(&tab, "document.getElementById('panel-name').textContent"), format!("GET /{COMMENT}"));
-    assert_eq!(eval(&tab, "document.querySelectorAll('b').length"), 0, "no markup from the data became elements");
+    assert_eq!(
+        eval(&tab, "document.querySelectorAll('b').length"),
+        0,
+        "no markup from the data became elements"
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -90,10 +90,13 @@ enum Type {
     Union(Vec<Type>),
 }
 
-/// A typedef: an object's fields (`name -> (optional, type)`), or another name for a type.
+/// An object typedef's fields: `name -> (optional, type)`.
+type Fields = BTreeMap<String, (bool, Type)>;
+
+/// A typedef: an object's fields, or another name for a type.
 #[derive(Debug)]
 enum Typedef {
-    Object(BTreeMap<String, (bool, Type)>),
+    Object(Fields),
     Alias(Type),
 }
 
@@ -180,22 +183,15 @@ impl Wire {
     }
 
     fn parse(text: &str) -> Wire {
-        let mut typedefs = BTreeMap::new();
-        let mut current: Option<(String, String, BTreeMap<String, (bool, Type)>)> = None;
-        let finish = |current: Option<(String, String, BTreeMap<String, (bool, Type)>)>,
-                      typedefs: &mut BTreeMap<String, Typedef>| {
-            if let Some((name, ty, fields)) = current {
-                let typedef = if ty == "object" { Typedef::Object(fields) } else { Typedef::Alias(parse_type(&ty)) };
-                typedefs.insert(name, typedef);
-            }
-        };
+        // Each typedef's type text, and the fields of those that have `@property` lines.
+        let mut declared: Vec<(String, String)> = Vec::new();
+        let mut fields: BTreeMap<String, Fields> = BTreeMap::new();
         for line in text.lines() {
             let line = line.trim_start().trim_start_matches("/**").trim_start_matches('*').trim();
             if let Some(rest) = line.strip_prefix("@typedef") {
-                finish(current.take(), &mut typedefs);
                 let (ty, rest) = braced(rest);
                 let name = rest.split_whitespace().next().expect("typedef name").trim_end_matches("*/");
-                current = Some((name.to_string(), ty.to_string(), BTreeMap::new()));
+                declared.push((name.to_string(), ty.to_string()));
             } else if let Some(rest) = line.strip_prefix("@property") {
                 let (ty, rest) = braced(rest);
                 let field = rest.split_whitespace().next().expect("property name");
@@ -203,11 +199,24 @@ impl Wire {
                     Some(field) => (true, field),
                     None => (false, field),
                 };
-                let (_, _, fields) = current.as_mut().expect("@property after a @typedef");
-                fields.insert(field.to_string(), (optional, parse_type(ty)));
+                let (owner, _) = declared.last().expect("@property after a @typedef");
+                fields
+                    .entry(owner.clone())
+                    .or_default()
+                    .insert(field.to_string(), (optional, parse_type(ty)));
             }
         }
-        finish(current, &mut typedefs);
+        let typedefs = declared
+            .into_iter()
+            .map(|(name, ty)| {
+                let typedef = if ty == "object" {
+                    Typedef::Object(fields.remove(&name).unwrap_or_default())
+                } else {
+                    Typedef::Alias(parse_type(&ty))
+                };
+                (name, typedef)
+            })
+            .collect();
         Wire { typedefs, reached: RefCell::new(BTreeSet::new()) }
     }
 
@@ -221,7 +230,11 @@ impl Wire {
     /// Fails the test unless `value` is a `name` to the letter.
     pub fn assert(&self, value: &Value, name: &str) {
         let errors = self.differences(value, name);
-        assert!(errors.is_empty(), "the JSON is not a {name} of crates/ui/js/types.js:\n  {}", errors.join("\n  "));
+        assert!(
+            errors.is_empty(),
+            "the JSON is not a {name} of crates/ui/js/types.js:\n  {}",
+            errors.join("\n  ")
+        );
     }
 
     /// The typedefs no check has reached (through any path) so far.
@@ -324,7 +337,10 @@ fn the_checker_reads_the_typedefs_and_catches_a_renamed_field() {
     );
     let status = serde_json::json!({ "code": "error", "message": "boom" });
     assert_eq!(wire.differences(&status, "Status"), Vec::<String>::new());
-    assert_eq!(wire.differences(&serde_json::json!({ "code": "ok", "message": "", "column": null }), "Status"), Vec::<String>::new());
+    assert_eq!(
+        wire.differences(&serde_json::json!({ "code": "ok", "message": "", "column": null }), "Status"),
+        Vec::<String>::new()
+    );
     assert_eq!(
         wire.differences(&serde_json::json!({ "code": "error", "msg": "boom" }), "Status"),
         ["Status.message: missing (Status declares it)", "Status.msg: not declared in typedef Status"]
@@ -358,7 +374,10 @@ fn every_typedef_of_types_js_is_in_the_grammar() {
         }
         while let Some(ty) = types.pop() {
             match ty {
-                Type::Named(other) => assert!(wire.typedefs.contains_key(&other), "{name} names {other}, which is not a typedef"),
+                Type::Named(other) => assert!(
+                    wire.typedefs.contains_key(&other),
+                    "{name} names {other}, which is not a typedef"
+                ),
                 Type::Array(item) | Type::Map(item) => types.push(*item),
                 Type::Union(alternatives) => types.extend(alternatives),
                 _ => {}

@@ -157,9 +157,8 @@ fn parse(file: &str, source: &str) -> Result<Parsed, String> {
             // joined script is as far into the module as in its file.
             parsed.body.push('\n');
             while !statement.trim_end().ends_with(';') {
-                let (_, more) = lines
-                    .next()
-                    .ok_or_else(|| format!("{file}:{line}: the import does not end with `;`"))?;
+                let (_, more) =
+                    lines.next().ok_or_else(|| format!("{file}:{line}: the import does not end with `;`"))?;
                 statement.push(' ');
                 statement.push_str(more);
                 parsed.body.push('\n');
@@ -238,7 +237,9 @@ pub fn join(entry: &str, modules: &BTreeMap<String, String>) -> Result<String, S
         let module = &parsed[file];
         for (name, from, line) in &module.wanted {
             if !parsed[from].exports.contains(name) {
-                return Err(format!("{file}:{line}: imports `{name}` from ./{from}, which does not export it"));
+                return Err(format!(
+                    "{file}:{line}: imports `{name}` from ./{from}, which does not export it"
+                ));
             }
         }
         let is_entry = file == entry;
@@ -301,8 +302,14 @@ mod tests {
         assert!(script.contains("return { twice };"), "{script}");
         assert!(script.contains("const { twice: double } = __m_b;\nconst { one } = __m_a;\n"), "{script}");
         assert!(!script.contains("export") && !script.contains("import") && !script.contains("not even"));
-        assert!(!script.contains("Twice") && !script.contains("gone") && !script.contains("@type"), "{script}");
-        assert!(script.contains("const hidden = 2; // two\n") && script.contains("\n (hidden);\n"), "{script}");
+        assert!(
+            !script.contains("Twice") && !script.contains("gone") && !script.contains("@type"),
+            "{script}"
+        );
+        assert!(
+            script.contains("const hidden = 2; // two\n") && script.contains("\n (hidden);\n"),
+            "{script}"
+        );
         assert_eq!(script.matches("const __m_a =").count(), 1, "a module is in the script once");
     }
 
@@ -315,8 +322,12 @@ mod tests {
         ]);
         assert_eq!(join("main.js", &cycle).unwrap_err(), "import cycle: a.js -> b.js -> a.js");
         let unknown = modules(&[("main.js", "\nimport { a } from \"./nope.js\";\n")]);
-        assert_eq!(join("main.js", &unknown).unwrap_err(), "main.js: imports ./nope.js, which is not one of the modules (main.js)");
-        let missing_name = modules(&[("main.js", "import { b } from \"./a.js\";\n"), ("a.js", "export const a = 1;\n")]);
+        assert_eq!(
+            join("main.js", &unknown).unwrap_err(),
+            "main.js: imports ./nope.js, which is not one of the modules (main.js)"
+        );
+        let missing_name =
+            modules(&[("main.js", "import { b } from \"./a.js\";\n"), ("a.js", "export const a = 1;\n")]);
         assert_eq!(
             join("main.js", &missing_name).unwrap_err(),
             "main.js:1: imports `b` from ./a.js, which does not export it"
