@@ -17,7 +17,7 @@ export async function runsView(ctx) {
     const page = await ctx.source.listRuns();
     const now = ctx.now();
     note.textContent = page.runs.length === 0
-      ? (ctx.source.can.live ? "No runs recorded yet: `tracecheck run --server URL` records each file's run here." : "No runs.")
+      ? (ctx.source.can.traceList ? "No runs recorded yet: `tracecheck run --server URL` records each file's run here." : "No runs.")
       : (page.dropped ? page.dropped + " older runs dropped (--max-runs)." : "");
     body.replaceChildren(...page.runs.map((run) => h("tr", {
       class: "link", tabindex: 0, "data-run-id": run.id,

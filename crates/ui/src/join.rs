@@ -36,9 +36,9 @@ use std::fmt::Write as _;
 
 /// One module's parsed form.
 struct Parsed {
-    /// `(local bindings, module file)` for each import, in order; the bindings are the
-    /// right side of `const ... = __m_x;`.
-    imports: Vec<(String, String)>,
+    /// `(local bindings, module file, line)` for each import, in order; the bindings are
+    /// the left side of `const ... = __m_x;`.
+    imports: Vec<(String, String, usize)>,
     /// Names of what the module exports.
     exports: BTreeSet<String>,
     /// Imported names by module file, to check each against that module's exports.
@@ -89,7 +89,7 @@ fn parse_import(statement: &str, file: &str, line: usize, parsed: &mut Parsed) -
         if !is_identifier(namespace) {
             return Err(unsupported());
         }
-        parsed.imports.push((namespace.to_string(), module));
+        parsed.imports.push((namespace.to_string(), module, line));
         return Ok(());
     }
     let names = what.strip_prefix('{').and_then(|w| w.strip_suffix('}')).ok_or_else(unsupported)?;
@@ -105,7 +105,7 @@ fn parse_import(statement: &str, file: &str, line: usize, parsed: &mut Parsed) -
         parsed.wanted.push((name.to_string(), module.clone(), line));
         bindings.push(if name == local { name.to_string() } else { format!("{name}: {local}") });
     }
-    parsed.imports.push((format!("{{ {} }}", bindings.join(", ")), module));
+    parsed.imports.push((format!("{{ {} }}", bindings.join(", ")), module, line));
     Ok(())
 }
 
@@ -206,11 +206,12 @@ fn order(
             parsed.insert(file.to_string(), parse(file, &modules[file])?);
         }
         path.push(file.to_string());
-        let imports: Vec<String> = parsed[file].imports.iter().map(|(_, module)| module.clone()).collect();
-        for module in imports {
+        let imports: Vec<(String, usize)> =
+            parsed[file].imports.iter().map(|(_, module, line)| (module.clone(), *line)).collect();
+        for (module, line) in imports {
             if !modules.contains_key(&module) {
                 return Err(format!(
-                    "{file}: imports ./{module}, which is not one of the modules ({})",
+                    "{file}:{line}: imports ./{module}, which is not one of the modules ({})",
                     modules.keys().cloned().collect::<Vec<_>>().join(", ")
                 ));
             }
@@ -249,7 +250,7 @@ pub fn join(entry: &str, modules: &BTreeMap<String, String>) -> Result<String, S
         } else {
             let _ = writeln!(script, "const {} = (() => {{", binding(file));
         }
-        for (bindings, from) in &module.imports {
+        for (bindings, from, _) in &module.imports {
             let _ = writeln!(script, "const {bindings} = {};", binding(from));
         }
         script.push_str(&module.body);
@@ -324,7 +325,7 @@ mod tests {
         let unknown = modules(&[("main.js", "\nimport { a } from \"./nope.js\";\n")]);
         assert_eq!(
             join("main.js", &unknown).unwrap_err(),
-            "main.js: imports ./nope.js, which is not one of the modules (main.js)"
+            "main.js:2: imports ./nope.js, which is not one of the modules (main.js)"
         );
         let missing_name =
             modules(&[("main.js", "import { b } from \"./a.js\";\n"), ("a.js", "export const a = 1;\n")]);
