@@ -28,4 +28,5 @@ mod trigger_kafka;
 mod trigger_playwright;
 mod ui_api;
 mod ui_browser;
+mod ui_js;
 mod ui_report_html;

@@ -1,15 +1,19 @@
 //! The web UI's JSON API over a real server on free ports: paging and filters of the traces
 //! list, a trace in tree order, select (and its 400 with the column), analysis, runs recorded
-//! over the control API with the `--max-runs` bound, and the event stream.
+//! over the control API with the `--max-runs` bound, and the event stream; every answer
+//! is the shape the UI's JSDoc types (`crates/ui/js/types.js`) declare.
 
 use std::sync::Arc;
 
-use model::{Span, SpanId, SpanKind, StatusCode, TraceId};
-use report::{RunKind, RunReport, RunState};
+use analyze::{analyze, AnalyzerConfig, GateResult};
+use model::{AttributeValue, Event, KeyValue, Link, Span, SpanId, SpanKind, StatusCode, TraceId};
+use report::{AssertionReport, RunKind, RunReport, RunState, SpanResult, SpecReport, StepReport, StepState};
 use serde_json::Value;
 use server::api::RemoteClient;
 use server::web::RunStore;
 use server::{self, RunningServer, ServerConfig};
+
+use crate::ui_js::Wire;
 
 async fn start(max_runs: usize) -> RunningServer {
     let runs = RunStore::new(max_runs);
@@ -203,6 +207,123 @@ async fn event_stream_reports_new_and_grown_traces_and_runs() {
     runs.record_run(&report("live")).await.expect("RecordRun");
     read_until("event: run.recorded\ndata: {\"id\":1,\"name\":\"live\",\"state\":\"FAILED\"}").await;
     drop(events);
+    let wire = Wire::load();
+    for block in seen.split("\n\n").filter(|block| block.starts_with("event: ")) {
+        let (kind, data) = block["event: ".len()..].split_once("\ndata: ").expect("event and data");
+        let data: Value = serde_json::from_str(data).expect("event data is JSON");
+        wire.assert(&data, if kind == "run.recorded" { "RunEvent" } else { "TraceEvent" });
+    }
+    server.shutdown().await.expect("shutdown");
+}
+
+/// Every answer the UI reads, from a real server, is the typedef it is read as: a field
+/// renamed, dropped or added on either side fails here.
+#[tokio::test]
+async fn answers_are_the_shapes_of_the_ui_types() {
+    let server = start(10).await;
+    let (trace_id, mut spans, ids) = trace("api");
+    // Events, links and typed attributes of every kind, so that their typedefs are reached.
+    spans[0] = spans[0]
+        .clone()
+        .with_attribute("retries", 2_i64)
+        .with_attribute("ratio", 0.5)
+        .with_attribute("cached", true)
+        .with_attribute("tags", AttributeValue::array(vec!["a".into(), 1_i64.into()]))
+        .with_attribute("headers", AttributeValue::map(vec![KeyValue::new("accept", "json")]))
+        .with_events(vec![Event {
+            time_unix_nano: 3_500,
+            name: "retry".into(),
+            attributes: vec![KeyValue::new("attempt", 2_i64)].into(),
+        }])
+        .with_links(vec![Link {
+            trace_id: TraceId::random(),
+            span_id: SpanId::random(),
+            attributes: Box::new([]),
+        }]);
+    server.store().insert(spans);
+    let stored = server.store().get(trace_id).expect("stored");
+    let wire = Wire::load();
+
+    let selector = urlencode(r#"span[tracetest.span.type="database"]"#);
+    for (path, typedef) in [
+        ("/api/v1/traces".to_string(), "TraceList"),
+        (format!("/api/v1/traces?selector={selector}"), "TraceList"),
+        (format!("/api/v1/traces/{trace_id}"), "Trace"),
+        (format!("/api/v1/traces/{trace_id}/select?selector={selector}"), "Selection"),
+        (format!("/api/v1/traces/{trace_id}/analysis"), "AnalyzerResult"),
+        (format!("/api/v1/traces?selector={}", urlencode("span[name=]")), "ApiErrorBody"),
+        (format!("/api/v1/traces/{}", TraceId::random()), "ApiErrorBody"),
+    ] {
+        let (_, body) = get(&server, &path).await;
+        wire.assert(&body, typedef);
+    }
+    let (_, list) = get(&server, &format!("/api/v1/traces?selector={selector}")).await;
+    assert!(list["traces"][0]["matched_span_ids"].is_array(), "the optional field is exercised");
+
+    // A run with every part a report can have: a judged step with specs, verdicts, outputs,
+    // warnings, the analyzer and gates; a step that never ran.
+    let result = |span: Option<SpanId>, passed: bool| SpanResult {
+        span_id: span,
+        observed: span.map(|_| "3000".to_string()),
+        expected: span.map(|_| "1000".to_string()),
+        passed,
+        error: if span.is_none() { Some("no span matched".to_string()) } else { None },
+    };
+    let judged = StepReport {
+        name: "list users".to_string(),
+        state: StepState::Failed,
+        error: None,
+        trace_id: Some(trace_id),
+        span_count: 3,
+        specs: vec![
+            SpecReport {
+                selector: r#"span[tracetest.span.type="database"]"#.to_string(),
+                name: Some("the query is quick".to_string()),
+                passed: false,
+                matched_spans: 1,
+                assertions: vec![AssertionReport {
+                    assertion: "attr:tracetest.span.duration < 1us".to_string(),
+                    passed: false,
+                    results: vec![result(Some(ids[1]), false)],
+                }],
+            },
+            SpecReport {
+                selector: r#"span[name="none"]"#.to_string(),
+                name: None,
+                passed: false,
+                matched_spans: 0,
+                assertions: vec![AssertionReport {
+                    assertion: "attr:x = 1".to_string(),
+                    passed: false,
+                    results: vec![result(None, false)],
+                }],
+            },
+        ],
+        outputs: [("USER".to_string(), "ada".to_string())].into_iter().collect(),
+        warnings: vec!["judged at the grace deadline".to_string()],
+        duration_ms: Some(40),
+        analyzer: Some(analyze(&stored, &AnalyzerConfig::default())),
+        gates: Some(GateResult { required: vec!["test-specs".to_string()], failed: vec![], passed: true }),
+    };
+    let run = RunReport { steps: vec![judged, StepReport::not_executed("later")], ..report("full") };
+    let client =
+        RemoteClient::connect(&format!("http://{}", server.grpc_addr()), None).await.expect("client");
+    client.record_run(&run).await.expect("RecordRun");
+    let bare = RunReport { file: None, duration_ms: None, ..report("bare") };
+    client.record_run(&bare).await.expect("RecordRun");
+    let (_, runs) = get(&server, "/api/v1/runs").await;
+    wire.assert(&runs, "RunList");
+    for id in [1, 2] {
+        let (_, body) = get(&server, &format!("/api/v1/runs/{id}")).await;
+        wire.assert(&body, "Run");
+    }
+
+    let unreached: Vec<String> = wire
+        .unreached()
+        .into_iter()
+        .filter(|name| !["TraceEvent", "RunEvent", "InlineData"].contains(&name.as_str()))
+        .collect();
+    assert!(unreached.is_empty(), "typedefs no server answer reached (check them here): {unreached:?}");
     server.shutdown().await.expect("shutdown");
 }
 

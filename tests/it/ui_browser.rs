@@ -384,6 +384,87 @@ async fn traces_waterfall_selector_runs_and_html_report_in_chromium() {
     check_failed_spec(&file_tab, "checkout answers 201", &selected, &failed, "report");
 }
 
+/// Span values that would end or derail a `<script>` element were the report's inline JSON
+/// to keep its `<` (`<!--<script>` swallows the app's script; `</script>` ends the data):
+/// the HTML report still draws its run, and the span panel shows both values as text.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_report_with_script_markup_in_span_values_still_renders() {
+    const COMMENT: &str = "<!--<script>";
+    const END: &str = "</script><b>bold</b>";
+    let serve = start_serve(&[]).await;
+    let trace_id = "5b8efff798038103d269b633813fc60c";
+    let span = serde_json::json!({
+        "traceId": trace_id, "spanId": "eee19b7ec3c1b174", "name": format!("GET /{COMMENT}"), "kind": 2,
+        "startTimeUnixNano": "1000000", "endTimeUnixNano": "2000000",
+        "attributes": [
+            { "key": "comment", "value": { "stringValue": COMMENT } },
+            { "key": "end", "value": { "stringValue": END } },
+        ],
+    });
+    let request = serde_json::json!({ "resourceSpans": [{
+        "resource": { "attributes": [{ "key": "service.name", "value": { "stringValue": "shop" } }] },
+        "scopeSpans": [{ "spans": [span] }],
+    }] });
+    let answer = reqwest::Client::new()
+        .post(format!("http://{}/v1/traces", serve.http))
+        .header("content-type", "application/json")
+        .body(request.to_string())
+        .send()
+        .await
+        .expect("export over OTLP/HTTP JSON");
+    assert_eq!(answer.status(), 200);
+
+    let files = Files::new();
+    files.write(
+        "markup.yaml",
+        &format!(
+            "type: Test\nspec:\n  name: markup survives\n  trigger:\n    type: traceid\n    traceid:\n      id: ${{var:TRACE_ID}}\n  specs:\n    - selector: span[name={}]\n      assertions:\n        - attr:comment = {}\n",
+            serde_json::to_string(&format!("GET /{COMMENT}")).unwrap(),
+            serde_json::to_string(COMMENT).unwrap(),
+        ),
+    );
+    let vars = vars_file(&files, &[("TRACE_ID", trace_id)]);
+    let report_path = files.dir().join("report.html");
+    let output = run_tracecheck(&[
+        "run",
+        &files.path("markup.yaml"),
+        "--vars",
+        &vars,
+        "--server",
+        &format!("http://{}", serve.grpc),
+        "--settle",
+        "100ms",
+        "--report-html",
+        &report_path.display().to_string(),
+    ])
+    .await;
+    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    drop(serve);
+    let page = std::fs::read_to_string(&report_path).expect("report written");
+    assert!(!page.contains(COMMENT) && !page.contains(END), "the values are inline only escaped");
+
+    let browser = browser();
+    let tab = open(&browser, &format!("file://{}#/runs", report_path.display()));
+    wait(
+        &tab,
+        "[...document.querySelectorAll('#runs .run-name')].some(c => c.textContent === 'markup survives')",
+    );
+    eval(&tab, "document.querySelector('#runs tr[data-run-id]').click()");
+    wait(&tab, "document.querySelector('.spec[data-passed=\"true\"]')");
+    eval(&tab, "document.querySelector('.spec[data-passed=\"true\"]').click()");
+    let value = |key: &str| {
+        wait(&tab, &format!("document.querySelector('#panel-attributes tr[data-key=\"{key}\"] td:last-child')?.textContent"))
+    };
+    assert_eq!(value("comment"), COMMENT);
+    assert_eq!(value("end"), END);
+    assert_eq!(eval(&tab, "document.getElementById('panel-name').textContent"), format!("GET /{COMMENT}"));
+    assert_eq!(
+        eval(&tab, "document.querySelectorAll('b').length"),
+        0,
+        "no markup from the data became elements"
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_token_guards_pages_and_api() {
     let serve = start_serve(&["--auth-token", "s3cret"]).await;

@@ -54,6 +54,7 @@ async fn embedded_run_writes_a_self_contained_page_with_its_traces() {
         assert_eq!(trace["span_count"], step["span_count"], "{trace_id} is inline with every span");
         assert_eq!(trace["spans"][0]["depth"], 0);
     }
+    crate::ui_js::Wire::load().assert(&data, "InlineData");
     assert!(page.contains("function route()"), "the script is inline");
     for external in ["src=\"http", "href=\"http", "<link", "src=\"/"] {
         assert!(!page.contains(external), "nothing is loaded from outside ({external})");

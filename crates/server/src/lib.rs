@@ -14,7 +14,6 @@ pub mod ingest;
 mod listen;
 pub mod serve;
 pub mod tls;
-pub mod ui;
 pub mod web;
 
 use std::net::SocketAddr;

@@ -1,6 +1,6 @@
 //! The web UI and its JSON API, served on the OTLP/HTTP port beside `POST /v1/traces`.
 //!
-//! - `/`: the single-page UI (assets in `src/ui/`, embedded in the binary).
+//! - `/`: the single-page UI (the `ui` crate's page, embedded in the binary).
 //! - `/api/v1/traces`, `/api/v1/traces/{id}`, `/api/v1/traces/{id}/select`,
 //!   `/api/v1/traces/{id}/analysis`, `/api/v1/runs`, `/api/v1/runs/{id}`,
 //!   `/api/v1/events` (server-sent events): see README's "Web UI and JSON API".
@@ -54,7 +54,7 @@ pub fn router(store: TraceStore, runs: RunStore, auth: RequireBearer) -> Router 
 }
 
 async fn index() -> Response {
-    let page = crate::ui::page(&crate::ui::Mode::Server);
+    let page = ui::page(&ui::Mode::Server);
     ([(header::CONTENT_TYPE, "text/html; charset=utf-8")], page).into_response()
 }
 

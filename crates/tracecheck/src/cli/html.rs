@@ -49,6 +49,6 @@ pub async fn data(reports: &[RunReport], source: &dyn TraceSource) -> Result<Val
 /// Writes the page for `reports` to `path`, fetching their traces from `source`.
 pub async fn write(path: &Path, reports: &[RunReport], source: &dyn TraceSource) -> Result<(), Error> {
     let data = data(reports, source).await?;
-    let page = server::ui::page(&server::ui::Mode::Inline(&data));
+    let page = ui::page(&ui::Mode::Inline(&data));
     std::fs::write(path, page).map_err(|source| Error::Write { path: path.to_path_buf(), source })
 }

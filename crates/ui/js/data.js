@@ -1,0 +1,154 @@
+// The one data interface of the views, with two adapters: `httpSource` reads the server's
+// `/api/v1` (the live UI), `inlineSource` answers from the HTML report's inline JSON. Both
+// answer the same calls with the same shapes (types.js) and fail with `ApiError`.
+
+import { analyzerFor, runLine, summaryOf } from "./model.js";
+
+/** @typedef {import("./types.js").Trace} Trace */
+/** @typedef {import("./types.js").TraceList} TraceList */
+
+/**
+ * A failed call: the server's status and message (and a bad selector's column).
+ */
+export class ApiError extends Error {
+  /**
+   * @param {number} status
+   * @param {Partial<import("./types.js").ApiErrorBody> | null} body
+   */
+  constructor(status, body) {
+    super((body && body.error) || "HTTP " + status);
+    this.status = status;
+    /** @type {number | null} */
+    this.column = (body && body.column) ?? null;
+  }
+}
+
+/**
+ * @typedef {object} ListQuery
+ * @property {string} [service]
+ * @property {string} [selector]
+ * @property {number | null} [cursor]
+ * @property {number} [limit]
+ */
+
+/**
+ * Called with each live event's type (`trace.created`, `trace.grown`, `run.recorded`)
+ * and data (a TraceEvent or a RunEvent).
+ * @typedef {(type: string, data: any) => void} EventHandler
+ */
+
+/**
+ * What the views read. `can` says what the source supports: a live event stream,
+ * evaluating selectors, listing every stored trace.
+ * @typedef {object} Source
+ * @property {{live: boolean, selectors: boolean, traceList: boolean}} can
+ * @property {(query?: ListQuery) => Promise<TraceList>} listTraces
+ * @property {(traceId: string) => Promise<Trace>} getTrace
+ * @property {(traceId: string, selector: string) => Promise<import("./types.js").Selection>} select
+ * @property {(traceId: string) => Promise<import("./types.js").AnalyzerResult>} analysis
+ * @property {() => Promise<import("./types.js").RunList>} listRuns
+ * @property {(runId: string | number) => Promise<import("./types.js").Run>} getRun
+ * @property {(handler: EventHandler, onState?: (open: boolean) => void) => () => void} events
+ *   subscribes to live events; returns the unsubscribe
+ */
+
+/** The event types of `/api/v1/events`. */
+export const EVENT_TYPES = ["trace.created", "trace.grown", "run.recorded"];
+
+/**
+ * The live server's API over `fetchFn` (the browser's `fetch`), under `base`.
+ * @param {(url: string, init?: RequestInit) => Promise<Response>} fetchFn
+ * @param {{base?: string, EventSource?: typeof EventSource}} [options]
+ * @returns {Source}
+ */
+export function httpSource(fetchFn, options = {}) {
+  const base = options.base ?? "/api/v1";
+  const EventSourceClass = options.EventSource ?? globalThis.EventSource;
+  /**
+   * @param {string} path
+   * @returns {Promise<any>}
+   */
+  async function get(path) {
+    const response = await fetchFn(base + path, { credentials: "same-origin" });
+    let body = null;
+    try {
+      body = await response.json();
+    } catch (_) {
+      body = null;
+    }
+    if (!response.ok) throw new ApiError(response.status, body);
+    return body;
+  }
+  const id = encodeURIComponent;
+  return {
+    can: { live: EventSourceClass !== undefined, selectors: true, traceList: true },
+    listTraces(query = {}) {
+      const params = new URLSearchParams();
+      if (query.service) params.set("service", query.service);
+      if (query.selector) params.set("selector", query.selector);
+      if (query.cursor !== undefined && query.cursor !== null) params.set("cursor", String(query.cursor));
+      if (query.limit !== undefined) params.set("limit", String(query.limit));
+      const text = params.toString();
+      return get("/traces" + (text ? "?" + text : ""));
+    },
+    getTrace: (traceId) => get("/traces/" + id(traceId)),
+    select: (traceId, selector) => get("/traces/" + id(traceId) + "/select?selector=" + encodeURIComponent(selector)),
+    analysis: (traceId) => get("/traces/" + id(traceId) + "/analysis"),
+    listRuns: () => get("/runs"),
+    getRun: (runId) => get("/runs/" + id(String(runId))),
+    events(handler, onState) {
+      if (EventSourceClass === undefined) return () => {};
+      const stream = new EventSourceClass(base + "/events");
+      stream.onopen = () => onState && onState(true);
+      stream.onerror = () => onState && onState(false);
+      for (const type of EVENT_TYPES) {
+        stream.addEventListener(type, (event) => handler(type, JSON.parse(/** @type {MessageEvent} */ (event).data)));
+      }
+      return () => stream.close();
+    },
+  };
+}
+
+/**
+ * The HTML report's data: its runs and the traces they judged, nothing else. Selectors need
+ * the server's engine, so `select` and `listTraces` with a selector fail.
+ * @param {import("./types.js").InlineData} data
+ * @returns {Source}
+ */
+export function inlineSource(data) {
+  const noSelectors = () => new ApiError(501, { error: "selectors need a running server" });
+  /**
+   * @template T
+   * @param {() => T} answer
+   * @returns {Promise<T>}
+   */
+  const answer = (answer) => new Promise((resolve) => resolve(answer()));
+  return {
+    can: { live: false, selectors: false, traceList: false },
+    listTraces: (query = {}) => answer(() => {
+      if (query.selector) throw noSelectors();
+      const traces = Object.values(data.traces).map(summaryOf)
+        .filter((t) => !query.service || t.services.includes(query.service))
+        .sort((a, b) => b.start_time_unix_nano - a.start_time_unix_nano);
+      return { traces, next_cursor: null, scanned: traces.length };
+    }),
+    getTrace: (traceId) => answer(() => {
+      const trace = Object.hasOwn(data.traces, traceId) ? data.traces[traceId] : undefined;
+      if (!trace) throw new ApiError(404, { error: "trace " + traceId + " is not in this report" });
+      return trace;
+    }),
+    select: () => answer(() => { throw noSelectors(); }),
+    analysis: (traceId) => answer(() => {
+      const analysis = analyzerFor(data.runs, traceId);
+      if (!analysis) throw new ApiError(404, { error: "the analyzer did not run on this trace" });
+      return analysis;
+    }),
+    listRuns: () => answer(() => ({ runs: data.runs.map(runLine), dropped: 0 })),
+    getRun: (runId) => answer(() => {
+      const run = data.runs.find((r) => String(r.id) === String(runId));
+      if (!run) throw new ApiError(404, { error: "run " + runId + " not found" });
+      return run;
+    }),
+    events: () => () => {},
+  };
+}

@@ -1,0 +1,124 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { ApiError, httpSource, inlineSource } from "./data.js";
+import { analysis, run, trace } from "./fixtures.js";
+
+/**
+ * A `fetch` that records each URL and answers from `answers` (URL -> [status, body]).
+ * @param {Record<string, [number, unknown]>} answers
+ */
+function fakeFetch(answers) {
+  /** @type {string[]} */
+  const urls = [];
+  /** @param {string} url */
+  const fetchFn = async (url) => {
+    urls.push(url);
+    const [status, body] = answers[url] ?? [404, { error: "no route " + url, column: null }];
+    return new Response(JSON.stringify(body), { status });
+  };
+  return { fetchFn, urls };
+}
+
+test("the HTTP adapter reads /api/v1 and builds each query", async () => {
+  const { fetchFn, urls } = fakeFetch({
+    "/api/v1/traces": [200, { traces: [], next_cursor: null, scanned: 0 }],
+    [`/api/v1/traces/${trace.trace_id}`]: [200, trace],
+    "/api/v1/runs/1": [200, run],
+  });
+  const source = httpSource(fetchFn, { EventSource: undefined });
+  assert.deepEqual(await source.listTraces(), { traces: [], next_cursor: null, scanned: 0 });
+  assert.deepEqual(await source.getTrace(trace.trace_id), trace);
+  assert.deepEqual(await source.getRun(1), run);
+  await source.listTraces({ service: "api", selector: 'span[name="a b"]', cursor: 7 }).catch(() => {});
+  await source.select(trace.trace_id, "span").catch(() => {});
+  await source.analysis(trace.trace_id).catch(() => {});
+  await source.listRuns().catch(() => {});
+  assert.deepEqual(urls.slice(3), [
+    "/api/v1/traces?service=api&selector=span%5Bname%3D%22a+b%22%5D&cursor=7",
+    `/api/v1/traces/${trace.trace_id}/select?selector=span`,
+    `/api/v1/traces/${trace.trace_id}/analysis`,
+    "/api/v1/runs",
+  ]);
+  assert.deepEqual(source.can, { live: false, selectors: true, traceList: true });
+});
+
+test("the HTTP adapter fails with the server's message and column", async () => {
+  const { fetchFn } = fakeFetch({ "/api/v1/traces?selector=span%5B": [400, { error: "bad selector: expected ]", column: 6 }] });
+  const error = await httpSource(fetchFn).listTraces({ selector: "span[" }).then(() => null, (e) => e);
+  assert.ok(error instanceof ApiError);
+  assert.equal(error.status, 400);
+  assert.equal(error.column, 6);
+  assert.equal(error.message, "bad selector: expected ]");
+  /** @param {string} _url */
+  const broken = async (_url) => new Response("not json", { status: 502 });
+  const bare = await httpSource(broken).listRuns().then(() => null, (e) => e);
+  assert.equal(bare.message, "HTTP 502");
+});
+
+test("the HTTP adapter relays server-sent events", () => {
+  /** @type {FakeEventSource[]} */
+  const opened = [];
+  class FakeEventSource extends EventTarget {
+    /** @param {string} url */
+    constructor(url) {
+      super();
+      this.url = url;
+      this.closed = false;
+      /** @type {(() => void) | null} */
+      this.onopen = null;
+      /** @type {(() => void) | null} */
+      this.onerror = null;
+      opened.push(this);
+    }
+    close() {
+      this.closed = true;
+    }
+  }
+  const { fetchFn } = fakeFetch({});
+  const source = httpSource(fetchFn, { EventSource: /** @type {typeof EventSource} */ (/** @type {unknown} */ (FakeEventSource)) });
+  /** @type {unknown[]} */
+  const seen = [];
+  /** @type {boolean[]} */
+  const states = [];
+  const stop = source.events((type, data) => seen.push([type, data]), (open) => states.push(open));
+  const [stream] = opened;
+  assert.equal(stream.url, "/api/v1/events");
+  stream.onopen?.();
+  stream.dispatchEvent(new MessageEvent("trace.grown", { data: '{"trace_id":"a","span_count":3}' }));
+  stream.dispatchEvent(new MessageEvent("run.recorded", { data: '{"id":1,"name":"n","state":"FAILED"}' }));
+  stream.onerror?.();
+  assert.deepEqual(seen, [["trace.grown", { trace_id: "a", span_count: 3 }], ["run.recorded", { id: 1, name: "n", state: "FAILED" }]]);
+  assert.deepEqual(states, [true, false]);
+  stop();
+  assert.ok(stream.closed);
+});
+
+test("the inline adapter answers from the report's data like the server", async () => {
+  const source = inlineSource({ runs: [run], traces: { [trace.trace_id]: trace } });
+  assert.deepEqual(source.can, { live: false, selectors: false, traceList: false });
+  assert.deepEqual(await source.getTrace(trace.trace_id), trace);
+  assert.deepEqual(await source.getRun("1"), run);
+  assert.deepEqual(await source.analysis(trace.trace_id), analysis);
+  const runs = await source.listRuns();
+  assert.deepEqual(runs.runs.map((r) => [r.id, r.name, r.state]), [[1, "users", "FAILED"]]);
+  assert.equal(runs.dropped, 0);
+  const list = await source.listTraces();
+  assert.deepEqual(list.traces.map((t) => t.trace_id), [trace.trace_id]);
+  assert.deepEqual((await source.listTraces({ service: "nope" })).traces, []);
+  const stop = source.events(() => assert.fail("a report has no live events"));
+  assert.equal(typeof stop, "function");
+  stop();
+});
+
+test("the inline adapter fails like the server for what it does not hold", async () => {
+  const source = inlineSource({ runs: [run], traces: { [trace.trace_id]: trace } });
+  /** @param {Promise<unknown>} promise */
+  const failure = (promise) => promise.then(() => null, (e) => [e.status, e.message]);
+  assert.deepEqual(await failure(source.getTrace("ffffffffffffffffffffffffffffffff")), [404, "trace ffffffffffffffffffffffffffffffff is not in this report"]);
+  assert.deepEqual(await failure(source.getTrace("constructor")), [404, "trace constructor is not in this report"]);
+  assert.deepEqual(await failure(source.getRun(2)), [404, "run 2 not found"]);
+  assert.deepEqual(await failure(source.analysis("ffffffffffffffffffffffffffffffff")), [404, "the analyzer did not run on this trace"]);
+  assert.deepEqual(await failure(source.select(trace.trace_id, "span")), [501, "selectors need a running server"]);
+  assert.deepEqual(await failure(source.listTraces({ selector: "span" })), [501, "selectors need a running server"]);
+});

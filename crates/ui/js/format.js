@@ -1,0 +1,120 @@
+// Text for durations, times, states and verdicts; colours for services. Pure: no DOM, no
+// clock (callers pass `now`).
+
+/**
+ * A duration in nanoseconds as text: `850ns`, `12.5µs`, `3.2ms`, `1.25s`.
+ * @param {number} nanos
+ * @returns {string}
+ */
+export function duration(nanos) {
+  if (nanos < 1e3) return nanos + "ns";
+  if (nanos < 1e6) return (nanos / 1e3).toFixed(1) + "µs";
+  if (nanos < 1e9) return (nanos / 1e6).toFixed(1) + "ms";
+  return (nanos / 1e9).toFixed(2) + "s";
+}
+
+/**
+ * How long ago `unixMs` was at `nowMs`: `5s ago`, `3m ago`, `2h ago`, `4d ago`.
+ * @param {number} unixMs
+ * @param {number} nowMs
+ * @returns {string}
+ */
+export function age(unixMs, nowMs) {
+  const seconds = Math.max(0, Math.round((nowMs - unixMs) / 1000));
+  if (seconds < 60) return seconds + "s ago";
+  if (seconds < 3600) return Math.floor(seconds / 60) + "m ago";
+  if (seconds < 86400) return Math.floor(seconds / 3600) + "h ago";
+  return Math.floor(seconds / 86400) + "d ago";
+}
+
+/**
+ * A Unix time in nanoseconds as ISO 8601 with microseconds; empty for 0.
+ * @param {number} nanos
+ * @returns {string}
+ */
+export function isoTime(nanos) {
+  if (!nanos) return "";
+  const ms = Math.floor(nanos / 1e6);
+  return new Date(ms).toISOString().replace("Z", "") + String(nanos % 1e6).padStart(6, "0").slice(0, 3) + "Z";
+}
+
+/**
+ * A service's colour: the same hue for the same name everywhere.
+ * @param {string} service
+ * @returns {string}
+ */
+export function colour(service) {
+  let hash = 0;
+  for (const ch of service || "") hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
+  return "hsl(" + (hash % 360) + ", 60%, 52%)";
+}
+
+/**
+ * The CSS class of a run or step state.
+ * @param {string} state
+ * @returns {"ok" | "muted" | "err"}
+ */
+export function stateClass(state) {
+  return state === "PASSED" || state === "FINISHED" ? "ok" : state === "NOT_EXECUTED" ? "muted" : "err";
+}
+
+/**
+ * `s` cut to `max` characters with an ellipsis.
+ * @param {string} s
+ * @param {number} max
+ * @returns {string}
+ */
+export function shorten(s, max) {
+  return s.length > max ? s.slice(0, max - 1) + "…" : s;
+}
+
+/**
+ * `1 call`, `3 calls, 1 error`: a service-map edge's label.
+ * @param {number} count
+ * @param {number} errors
+ * @returns {string}
+ */
+export function callsLabel(count, errors) {
+  return count + (count === 1 ? " call" : " calls") + (errors ? ", " + errors + (errors === 1 ? " error" : " errors") : "");
+}
+
+/**
+ * A value of an attribute table: strings as they are, anything else as JSON.
+ * @param {unknown} value
+ * @returns {string}
+ */
+export function valueText(value) {
+  return typeof value === "string" ? value : JSON.stringify(value);
+}
+
+/**
+ * `✓ ` or `✗ `.
+ * @param {boolean} passed
+ * @returns {string}
+ */
+export function mark(passed) {
+  return passed ? "✓ " : "✗ ";
+}
+
+/**
+ * An assertion's result beside a waterfall row: `✗ 500 (expected 201)`, `✓ 201`,
+ * `✗ no value`.
+ * @param {import("./types.js").SpanResult} result
+ * @returns {string}
+ */
+export function verdictShort(result) {
+  const observed = result.observed === null ? result.error || "no value" : result.observed;
+  const expected = result.expected !== undefined && result.expected !== null ? " (expected " + result.expected + ")" : "";
+  return mark(result.passed) + observed + expected;
+}
+
+/**
+ * An assertion's result in full: `observed "500", expected "201" (error)`.
+ * @param {import("./types.js").SpanResult} result
+ * @returns {string}
+ */
+export function verdictLong(result) {
+  return "observed " + JSON.stringify(result.observed) +
+    (result.expected !== undefined && result.expected !== null ? ", expected " + JSON.stringify(result.expected) : "") +
+    (result.error ? " (" + result.error + ")" : "");
+}

@@ -1,0 +1,53 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { age, callsLabel, colour, duration, isoTime, shorten, stateClass, verdictLong, verdictShort } from "./format.js";
+
+test("durations pick their unit", () => {
+  assert.equal(duration(850), "850ns");
+  assert.equal(duration(12_500), "12.5µs");
+  assert.equal(duration(3_200_000), "3.2ms");
+  assert.equal(duration(1_250_000_000), "1.25s");
+});
+
+test("ages count whole units back from now", () => {
+  const now = 1_700_000_000_000;
+  assert.equal(age(now - 4_600, now), "5s ago");
+  assert.equal(age(now + 10_000, now), "0s ago");
+  assert.equal(age(now - 3 * 60_000, now), "3m ago");
+  assert.equal(age(now - 2 * 3_600_000, now), "2h ago");
+  assert.equal(age(now - 4 * 86_400_000, now), "4d ago");
+});
+
+test("iso times keep microseconds", () => {
+  assert.equal(isoTime(1_700_000_000_123_456_000), "2023-11-14T22:13:20.123456Z");
+  assert.equal(isoTime(0), "");
+});
+
+test("a service has one colour everywhere", () => {
+  assert.equal(colour("checkout"), colour("checkout"));
+  assert.notEqual(colour("checkout"), colour("inventory"));
+  assert.match(colour(""), /^hsl\(\d+, 60%, 52%\)$/);
+});
+
+test("states, labels and shortened names", () => {
+  assert.equal(stateClass("PASSED"), "ok");
+  assert.equal(stateClass("FINISHED"), "ok");
+  assert.equal(stateClass("NOT_EXECUTED"), "muted");
+  assert.equal(stateClass("ERROR"), "err");
+  assert.equal(callsLabel(1, 0), "1 call");
+  assert.equal(callsLabel(3, 1), "3 calls, 1 error");
+  assert.equal(callsLabel(2, 2), "2 calls, 2 errors");
+  assert.equal(shorten("a".repeat(21), 20), "a".repeat(19) + "…");
+  assert.equal(shorten("short", 20), "short");
+});
+
+test("verdicts show observed and expected values", () => {
+  const failed = { span_id: "a", observed: "500", expected: "201", passed: false, error: null };
+  assert.equal(verdictShort(failed), "✗ 500 (expected 201)");
+  assert.equal(verdictLong(failed), 'observed "500", expected "201"');
+  const broken = { span_id: "a", observed: null, expected: null, passed: false, error: "no attribute" };
+  assert.equal(verdictShort(broken), "✗ no attribute");
+  assert.equal(verdictLong(broken), "observed null (no attribute)");
+  assert.equal(verdictShort({ ...failed, passed: true, observed: "201" }), "✓ 201 (expected 201)");
+});

@@ -1,0 +1,116 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { ROW, bar, criticalPath, expandTo, keyAction, parentIndexes, revealScroll, rowWindow, section, ticks, visibleRows } from "./positions.js";
+
+/**
+ * Spans in tree order from `[depth, start, end]`, with `subtree_end` computed.
+ * @param {[number, number, number][]} rows
+ */
+function tree(rows) {
+  return rows.map(([depth, start, end], i) => {
+    let subtreeEnd = i + 1;
+    while (subtreeEnd < rows.length && rows[subtreeEnd][0] > depth) subtreeEnd++;
+    return { depth, subtree_end: subtreeEnd, start_time_unix_nano: start, end_time_unix_nano: end };
+  });
+}
+
+// root 0..100 > (a 10..40 > a1 15..35), (b 50..90 > b1 55..60, b2 60..85)
+const SPANS = tree([[0, 0, 100], [1, 10, 40], [2, 15, 35], [1, 50, 90], [2, 55, 60], [2, 60, 85]]);
+
+test("collapsed subtrees hide their rows", () => {
+  assert.deepEqual(visibleRows(SPANS, new Set()), [0, 1, 2, 3, 4, 5]);
+  assert.deepEqual(visibleRows(SPANS, new Set([1])), [0, 1, 3, 4, 5]);
+  assert.deepEqual(visibleRows(SPANS, new Set([3, 1])), [0, 1, 3]);
+  assert.deepEqual(visibleRows(SPANS, new Set([0])), [0]);
+  assert.deepEqual(visibleRows([], new Set()), []);
+});
+
+test("selecting a span unfolds its ancestors only", () => {
+  assert.deepEqual([...expandTo(SPANS, new Set([0, 3, 1]), 4)].sort(), [1]);
+  assert.deepEqual([...expandTo(SPANS, new Set([2]), 2)], [2], "its own fold stays");
+});
+
+test("parents come from depths in tree order", () => {
+  assert.deepEqual(parentIndexes(SPANS), [-1, 0, 1, 0, 3, 3]);
+  assert.deepEqual(parentIndexes(tree([[0, 0, 1], [0, 0, 1], [1, 0, 1]])), [-1, -1, 1]);
+});
+
+test("only the rows in view and an overscan are drawn", () => {
+  assert.deepEqual(rowWindow({ scrollTop: 0, viewHeight: 480, count: 10_000 }), { first: 0, last: 40 });
+  assert.deepEqual(rowWindow({ scrollTop: 100 * ROW, viewHeight: 480, count: 10_000 }), { first: 90, last: 130 });
+  assert.deepEqual(rowWindow({ scrollTop: 100 * ROW + ROW, viewHeight: 480, count: 10_000, offset: ROW }), { first: 90, last: 130 });
+  assert.deepEqual(rowWindow({ scrollTop: 0, viewHeight: 480, count: 5 }), { first: 0, last: 5 });
+  assert.deepEqual(rowWindow({ scrollTop: 0, viewHeight: 0, count: 100, overscan: 0 }), { first: 0, last: 0 });
+});
+
+test("revealing a row scrolls as little as possible, below the sticky header", () => {
+  const view = { scrollTop: 240, viewHeight: 240, offset: ROW };
+  assert.equal(revealScroll({ ...view, position: 12 }), 240, "already in view");
+  assert.equal(revealScroll({ ...view, position: 5 }), 5 * ROW, "above: to its top");
+  assert.equal(revealScroll({ ...view, position: 30 }), ROW + 31 * ROW - 240, "below: to its bottom");
+  assert.equal(revealScroll({ scrollTop: 0, viewHeight: 240, position: 9 }), 0);
+  assert.equal(revealScroll({ scrollTop: 0, viewHeight: 240, position: 10 }), ROW);
+});
+
+test("bars are placed in percent of the trace, never thinner than 0.3%", () => {
+  assert.deepEqual(bar(SPANS[3], 0, 100), { left: 50, width: 40 });
+  assert.deepEqual(bar({ ...SPANS[0], start_time_unix_nano: 100, end_time_unix_nano: 100 }, 0, 100), { left: 99.7, width: 0.3 });
+  assert.deepEqual(section(60, 85, 0, 100), { left: 60, width: 25 });
+});
+
+test("ticks divide the trace evenly with duration labels", () => {
+  assert.deepEqual(ticks(2_000_000), [
+    { percent: 0, label: "0ns" }, { percent: 25, label: "500.0µs" }, { percent: 50, label: "1.0ms" },
+    { percent: 75, label: "1.5ms" }, { percent: 100, label: "2.0ms" },
+  ]);
+  assert.equal(ticks(10, 2).length, 3);
+});
+
+test("the critical path follows the last-finishing child back to the start", () => {
+  const path = criticalPath(SPANS);
+  assert.deepEqual(Object.fromEntries(path), {
+    0: [[0, 10], [40, 50], [90, 100]],
+    1: [[10, 15], [35, 40]],
+    2: [[15, 35]],
+    3: [[50, 55], [85, 90]],
+    4: [[55, 60]],
+    5: [[60, 85]],
+  });
+  // Total critical time is the root's duration: sections never overlap.
+  const total = [...path.values()].flat().reduce((sum, [a, b]) => sum + b - a, 0);
+  assert.equal(total, 100);
+});
+
+test("the critical path skips children that end after the point it came back to", () => {
+  // a (10..90) finished last and is critical all along; b inside it and c, which overlaps
+  // a's start, are not: the root waited for a, so only the root's time before 10 is critical.
+  const spans = tree([[0, 0, 100], [1, 10, 90], [1, 20, 80], [1, 5, 15]]);
+  assert.deepEqual(Object.fromEntries(criticalPath(spans)), { 0: [[0, 10], [90, 100]], 1: [[10, 90]] });
+  // Sequential children are all critical, the one ending where the next starts included.
+  const steps = tree([[0, 0, 30], [1, 0, 10], [1, 10, 20], [1, 20, 30]]);
+  assert.deepEqual(Object.fromEntries(criticalPath(steps)), { 1: [[0, 10]], 2: [[10, 20]], 3: [[20, 30]] });
+});
+
+test("children are clipped to their parent and zero-length spans do not loop", () => {
+  const spans = tree([[0, 0, 10], [1, 5, 30], [1, 20, 40], [1, 4, 4]]);
+  assert.deepEqual(Object.fromEntries(criticalPath(spans)), { 0: [[0, 4], [4, 5]], 1: [[5, 10]] });
+  assert.deepEqual(criticalPath([]), new Map());
+  assert.deepEqual(Object.fromEntries(criticalPath(tree([[0, 0, 0]]))), {});
+});
+
+test("keys move, fold, unfold and open", () => {
+  const state = { visible: [0, 1, 3, 4, 5], selected: 1, spans: SPANS, collapsed: new Set([1]) };
+  assert.deepEqual(keyAction("ArrowDown", state), { select: 3 });
+  assert.deepEqual(keyAction("ArrowUp", state), { select: 0 });
+  assert.deepEqual(keyAction("ArrowUp", { ...state, selected: 0 }), { select: 0 });
+  assert.deepEqual(keyAction("ArrowDown", { ...state, selected: 5 }), { select: 5 });
+  assert.deepEqual(keyAction("ArrowDown", { ...state, selected: -1 }), { select: 0 });
+  assert.deepEqual(keyAction("ArrowRight", state), { toggle: 1 });
+  assert.equal(keyAction("ArrowLeft", state), null, "already folded");
+  assert.deepEqual(keyAction("ArrowLeft", { ...state, selected: 3 }), { toggle: 3 });
+  assert.equal(keyAction("ArrowLeft", { ...state, selected: 4 }), null, "a leaf");
+  assert.deepEqual(keyAction("Enter", state), { open: 1 });
+  assert.equal(keyAction("Enter", { ...state, selected: -1 }), null);
+  assert.equal(keyAction("x", state), null);
+});

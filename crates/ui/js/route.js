@@ -1,0 +1,39 @@
+// The page's routes, read from the location hash: `#/traces?service=S&selector=S`,
+// `#/trace/ID?selector=S&span=ID&run=N&step=N&spec=N`, `#/runs`, `#/run/N`. Pure.
+
+/**
+ * @typedef {{page: "traces"} | {page: "runs"} | {page: "trace", id: string} | {page: "run", id: string}} Page
+ */
+
+/**
+ * The page a hash names, and its parameters. Without the trace list (the HTML report),
+ * every page but a trace or a run is the runs page.
+ * @param {string} hash  `location.hash`, with or without its `#`
+ * @param {boolean} traceList  whether the data source lists traces
+ * @returns {{route: Page, params: URLSearchParams}}
+ */
+export function parseHash(hash, traceList) {
+  const text = hash.replace(/^#/, "") || (traceList ? "/traces" : "/runs");
+  const [path, query] = text.split("?");
+  const parts = path.split("/").filter(Boolean).map(decodeURIComponent);
+  const params = new URLSearchParams(query || "");
+  if (parts[0] === "trace" && parts[1]) return { route: { page: "trace", id: parts[1] }, params };
+  if (parts[0] === "run" && parts[1]) return { route: { page: "run", id: parts[1] }, params };
+  if (parts[0] === "runs" || !traceList) return { route: { page: "runs" }, params };
+  return { route: { page: "traces" }, params };
+}
+
+/**
+ * The hash of a trace page.
+ * @param {string} traceId
+ * @param {Record<string, string | number | null | undefined>} [params]  empty ones left out
+ * @returns {string}
+ */
+export function traceHash(traceId, params = {}) {
+  const query = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== null && value !== undefined && value !== "") query.set(key, String(value));
+  }
+  const text = query.toString();
+  return "#/trace/" + traceId + (text ? "?" + text : "");
+}

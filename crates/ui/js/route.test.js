@@ -1,0 +1,29 @@
+import assert from "node:assert/strict";
+import { test } from "node:test";
+
+import { parseHash, traceHash } from "./route.js";
+
+test("hashes name pages", () => {
+  assert.deepEqual(parseHash("", true).route, { page: "traces" });
+  assert.deepEqual(parseHash("#/traces?service=a", true).params.get("service"), "a");
+  assert.deepEqual(parseHash("#/runs", true).route, { page: "runs" });
+  assert.deepEqual(parseHash("#/run/3", true).route, { page: "run", id: "3" });
+  const trace = parseHash("#/trace/abc?run=1&step=0&spec=2", true);
+  assert.deepEqual(trace.route, { page: "trace", id: "abc" });
+  assert.deepEqual([...trace.params], [["run", "1"], ["step", "0"], ["spec", "2"]]);
+});
+
+test("without a trace list every other page is the runs page", () => {
+  assert.deepEqual(parseHash("", false).route, { page: "runs" });
+  assert.deepEqual(parseHash("#/traces", false).route, { page: "runs" });
+  assert.deepEqual(parseHash("#/trace/abc", false).route, { page: "trace", id: "abc" });
+});
+
+test("trace hashes carry their non-empty parameters, encoded", () => {
+  assert.equal(traceHash("abc"), "#/trace/abc");
+  assert.equal(traceHash("abc", { selector: "" }), "#/trace/abc");
+  const selector = 'span[tracetest.span.type="http"] & x';
+  const hash = traceHash("abc", { selector, run: 1, step: 0, spec: null });
+  assert.equal(hash, "#/trace/abc?selector=span%5Btracetest.span.type%3D%22http%22%5D+%26+x&run=1&step=0");
+  assert.equal(parseHash(hash, true).params.get("selector"), selector, "round trip");
+});

@@ -1,0 +1,38 @@
+// A run's page: its steps, each step's trace, specs with their assertions, outputs and the
+// run's variables. A spec opens the step's trace with that spec's spans highlighted.
+
+import { add, byId, h, kvTable } from "./dom.js";
+import { mark, stateClass, verdictLong } from "./format.js";
+import { traceHash } from "./route.js";
+
+/**
+ * @param {import("./main.js").Ctx} ctx
+ * @param {string} runId
+ */
+export async function runView(ctx, runId) {
+  byId("nav-runs").classList.add("active");
+  const run = await ctx.source.getRun(runId);
+  const report = run.report;
+  add(ctx.app,
+    h("h1", {}, report.name, " ", h("span", { class: "badge " + stateClass(report.state) }, report.state)),
+    h("div", { class: "muted" }, report.kind + (report.file ? " · " + report.file : "") + (report.duration_ms !== undefined ? " · " + report.duration_ms + " ms" : "")),
+    report.steps.map((step, stepIndex) => h("section", { class: "step", "data-step": stepIndex },
+      h("h2", {}, (stepIndex + 1) + ". " + step.name + " ", h("span", { class: "badge " + stateClass(step.state) }, step.state)),
+      step.trace_id ? h("div", {}, "Trace ", h("a", { class: "mono", href: traceHash(step.trace_id) }, step.trace_id), h("span", { class: "muted" }, " · " + step.span_count + " spans")) : null,
+      step.error ? h("div", { class: "err" }, step.error) : null,
+      step.warnings && step.warnings.length ? h("ul", {}, step.warnings.map((w) => h("li", { class: "muted" }, w))) : null,
+      step.specs.map((spec, specIndex) => {
+        const href = step.trace_id ? traceHash(step.trace_id, { run: runId, step: stepIndex, spec: specIndex }) : null;
+        return h("div", {
+          class: "spec" + (href ? " clickable" : ""), tabindex: href ? 0 : null, "data-spec": specIndex, "data-passed": String(spec.passed),
+          onclick: () => { if (href) location.hash = href; },
+          onkeydown: (/** @type {KeyboardEvent} */ e) => { if (e.key === "Enter" && href) location.hash = href; },
+        },
+        h("div", {}, h("span", { class: spec.passed ? "ok" : "err" }, mark(spec.passed)), h("strong", {}, spec.name || spec.selector), h("span", { class: "muted" }, " · " + spec.matched_spans + " spans")),
+        h("div", { class: "mono muted" }, spec.selector),
+        h("ul", {}, spec.assertions.map((a) => h("li", { class: a.passed ? "ok" : "err" }, h("span", { class: "mono" }, a.assertion),
+          a.passed ? "" : ": " + a.results.filter((r) => !r.passed).map((r) => (r.span_id ? r.span_id.slice(0, 8) + " " : "") + verdictLong(r)).join("; ")))));
+      }),
+      Object.keys(step.outputs || {}).length ? h("div", {}, h("h3", {}, "Outputs"), kvTable(step.outputs)) : null)),
+    Object.keys(report.variables || {}).length ? h("div", {}, h("h2", {}, "Variables"), kvTable(report.variables)) : null);
+}

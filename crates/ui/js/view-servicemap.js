@@ -1,0 +1,28 @@
+// Draws a trace's service map as SVG: the layout is servicemap.js's.
+
+import { h, svg } from "./dom.js";
+import { callsLabel, colour, shorten } from "./format.js";
+import { NODE, layout, serviceGraph } from "./servicemap.js";
+
+/**
+ * @param {import("./types.js").Span[]} spans
+ * @returns {HTMLElement}
+ */
+export function serviceMap(spans) {
+  const map = layout(serviceGraph(spans));
+  const root = svg("svg", { viewBox: "0 0 " + map.width + " " + map.height, style: "max-width:" + map.width + "px", role: "img", "aria-label": "service map", id: "service-map" },
+    svg("defs", {}, svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerUnits: "userSpaceOnUse", markerWidth: 10, markerHeight: 10, orient: "auto-start-reverse" },
+      svg("path", { d: "M 0 0 L 10 5 L 0 10 z", fill: "gray" }))));
+  for (const e of map.edges) {
+    root.append(svg("g", { class: "edge-group", "data-from": e.from, "data-to": e.to, "data-count": e.count, "data-errors": e.errors },
+      svg("path", { class: "edge" + (e.errors ? " error" : ""), d: e.path, "marker-end": "url(#arrow)", "stroke-width": e.strokeWidth }),
+      svg("text", { x: e.labelX, y: e.labelY, "text-anchor": "middle" }, callsLabel(e.count, e.errors))));
+  }
+  for (const n of map.nodes) {
+    root.append(svg("g", { class: "node", "data-service": n.name },
+      svg("rect", { x: n.x, y: n.y, width: NODE.width, height: NODE.height, rx: 6, fill: colour(n.name), opacity: 0.25, stroke: colour(n.name) }),
+      svg("text", { x: n.x + NODE.width / 2, y: n.y + 18, "text-anchor": "middle" }, n.name ? shorten(n.name, 20) : "(no service)"),
+      svg("text", { x: n.x + NODE.width / 2, y: n.y + 34, "text-anchor": "middle", class: "muted" }, n.spans + " spans")));
+  }
+  return h("div", { class: "servicemap" }, root);
+}

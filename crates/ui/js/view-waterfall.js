@@ -1,0 +1,134 @@
+// The trace's waterfall (Jaeger UI's `TraceTimelineViewer`): a sticky header with the time
+// ticks, then one row per visible span (name, service swatch, error mark, verdicts; its bar
+// and critical-path sections). Only the rows in view are in the DOM. The arithmetic is
+// positions.js; this draws it and keeps the state (collapsed, selected, highlighted).
+
+import { h, swatch } from "./dom.js";
+import { colour, duration, verdictShort } from "./format.js";
+import { ROW, bar, criticalPath, expandTo, hasChildren, keyAction, revealScroll, rowWindow, section, ticks, visibleRows } from "./positions.js";
+
+/** @typedef {import("./model.js").Verdict} Verdict */
+
+/**
+ * @typedef {object} Waterfall
+ * @property {HTMLElement} element
+ * @property {() => void} draw  draws the rows in view (once the element is on the page)
+ * @property {(i: number) => void} select  selects span `i`, unfolding and scrolling to it
+ * @property {(ids: Set<string>) => void} highlight  marks these spans' rows
+ * @property {() => void} focus
+ */
+
+/**
+ * @param {import("./types.js").Trace} trace
+ * @param {{verdicts: Map<string, Verdict[]>, onOpen: (i: number) => void}} options
+ *   each span's assertion results to show beside it; what Enter or a click opens
+ * @returns {Waterfall}
+ */
+export function waterfall(trace, { verdicts, onOpen }) {
+  const spans = trace.spans;
+  const t0 = trace.start_time_unix_nano;
+  const total = Math.max(1, trace.end_time_unix_nano - t0);
+  const critical = criticalPath(spans);
+  /** @type {Set<number>} */
+  let collapsed = new Set();
+  /** @type {Set<string>} */
+  let highlighted = new Set();
+  let selected = -1;
+  /** @type {number[]} */
+  let visible = [];
+
+  const marks = ticks(total);
+  const head = h("div", { class: "wf-head", "aria-hidden": "true" },
+    h("div", { class: "label muted" }, h("span", { class: "cp-key" }), "critical path"),
+    h("div", { class: "track" }, marks.map((t, k) =>
+      h("span", { class: "tick" + (k === marks.length - 1 ? " last" : ""), style: "left:" + t.percent + "%" }, t.label))));
+  const grid = h("div", { class: "wf-grid" }, marks.slice(1, -1).map((t) => h("div", { class: "gridline", style: "left:" + t.percent + "%" })));
+  const rows = h("div", { class: "wf-rows" });
+  const inner = h("div", { class: "wf-inner" }, grid, rows);
+  const element = h("div", { class: "waterfall", id: "waterfall", tabindex: 0, role: "tree", "aria-label": "span waterfall" }, head, inner);
+
+  function layout() {
+    visible = visibleRows(spans, collapsed);
+    inner.style.height = visible.length * ROW + "px";
+  }
+
+  function render() {
+    const { first, last } = rowWindow({ scrollTop: element.scrollTop, viewHeight: element.clientHeight, count: visible.length, offset: ROW });
+    const drawn = [];
+    for (let v = first; v < last; v++) drawn.push(row(visible[v], v));
+    rows.replaceChildren(...drawn);
+  }
+
+  /**
+   * @param {number} i
+   * @param {number} position
+   */
+  function row(i, position) {
+    const span = spans[i];
+    const parent = hasChildren(spans, i);
+    const isError = span.status.code === "error";
+    const results = verdicts.get(span.span_id) || [];
+    const place = bar(span, t0, total);
+    const classes = ["row"];
+    if (highlighted.has(span.span_id)) classes.push("hl");
+    if (i === selected) classes.push("selected");
+    return h("div", {
+      class: classes.join(" "), role: "treeitem", style: "top:" + position * ROW + "px",
+      "data-index": i, "data-span-id": span.span_id, "data-depth": span.depth,
+      "aria-expanded": parent ? String(!collapsed.has(i)) : null,
+      onclick: () => { select(i); onOpen(i); },
+    },
+    h("div", { class: "label", style: "padding-left:" + (4 + span.depth * 14) + "px" },
+      h("span", { class: "toggle", onclick: (/** @type {Event} */ e) => { e.stopPropagation(); if (parent) toggle(i); } }, parent ? (collapsed.has(i) ? "▸" : "▾") : ""),
+      swatch(colour(span.service), span.service),
+      h("span", { class: "name" }, span.name),
+      isError ? h("span", { class: "mark", title: "status error" }, "!") : null,
+      results.map((r) => h("span", { class: "result " + (r.passed ? "pass" : "fail"), title: r.assertion }, verdictShort(r)))),
+    h("div", { class: "track" },
+      h("div", { class: "bar" + (isError ? " error" : ""), title: duration(span.duration_nanos), style: "left:" + place.left + "%;width:" + place.width + "%;background:" + colour(span.service) }),
+      (critical.get(i) || []).map(([from, to]) => {
+        const part = section(from, to, t0, total);
+        return h("div", { class: "cp", title: "critical path", style: "left:" + part.left + "%;width:" + part.width + "%" });
+      })));
+  }
+
+  /** @param {number} i */
+  function toggle(i) {
+    if (collapsed.has(i)) collapsed.delete(i);
+    else collapsed.add(i);
+    layout();
+    render();
+  }
+
+  /** @param {number} i */
+  function select(i) {
+    selected = i;
+    collapsed = expandTo(spans, collapsed, i);
+    layout();
+    element.scrollTop = revealScroll({ position: visible.indexOf(i), scrollTop: element.scrollTop, viewHeight: element.clientHeight, offset: ROW });
+    render();
+  }
+
+  element.addEventListener("scroll", () => requestAnimationFrame(render));
+  element.addEventListener("keydown", (e) => {
+    const action = keyAction(e.key, { visible, selected, spans, collapsed });
+    if (!action) return;
+    if ("select" in action) select(action.select);
+    else if ("toggle" in action) toggle(action.toggle);
+    else onOpen(action.open);
+    e.preventDefault();
+  });
+  return {
+    element,
+    draw() {
+      layout();
+      render();
+    },
+    select,
+    highlight(ids) {
+      highlighted = ids;
+      render();
+    },
+    focus: () => element.focus(),
+  };
+}
