@@ -313,11 +313,13 @@ impl<'s> Parser<'s> {
                 break;
             }
             let op_span = self.here();
+            if op == BinaryOp::Pow {
+                // Right-associative: `2^3^2` is `2^(3^2)`, and each level costs stack.
+                self.enter()?;
+            }
             self.index += 1;
             self.node(op_span)?;
             let right = if op == BinaryOp::Pow {
-                // Right-associative: `2^3^2` is `2^(3^2)`, and each level costs stack.
-                self.enter()?;
                 let right = self.expr(precedence, mode)?;
                 self.leave();
                 right
@@ -420,9 +422,9 @@ impl<'s> Parser<'s> {
             Some(Tok::Sym("-")) => true,
             _ => return self.primary(mode),
         };
+        self.enter()?;
         self.index += 1;
         self.node(start)?;
-        self.enter()?;
         // Unary operators bind tighter than any binary one but `^`: `-2^2` is `-(2^2)`.
         let operand = self.expr(6, mode)?;
         self.leave();
