@@ -91,14 +91,14 @@ impl<'t> Value<'t> {
         }
     }
 
-    fn of_literal(literal: &Literal) -> Value<'t> {
+    fn of_literal(literal: &'t Literal) -> Value<'t> {
         match literal {
             Literal::Nil => Value::Nil,
             Literal::Bool(flag) => Value::Bool(*flag),
             Literal::Int(number) => Value::Int(*number),
             Literal::Float(number) => Value::Float(*number),
             Literal::Duration(nanos) => Value::Duration(*nanos),
-            Literal::Str(text) => Value::Str(Cow::Owned(text.clone())),
+            Literal::Str(text) => Value::Str(Cow::Borrowed(text)),
             Literal::Status(status) => Value::Status(*status),
             Literal::Kind(kind) => Value::Kind(*kind),
         }
@@ -480,7 +480,8 @@ impl<'v, 't> Context<'v, 't> {
         false
     }
 
-    fn eval(&self, expr: &Expr, env: Env<'_, 'v, 't>) -> Value<'t> {
+    /// The value borrows from the trace or from the query, whichever lives shorter.
+    fn eval<'a>(&'a self, expr: &'a Expr, env: Env<'_, 'v, 't>) -> Value<'a> {
         match expr {
             Expr::Literal(literal) => Value::of_literal(literal),
             Expr::Field(field) => match env {
@@ -532,11 +533,11 @@ impl<'v, 't> Context<'v, 't> {
 
     /// An aggregate over a spanset; spans where the argument is not a number are skipped,
     /// and with none left the value is missing (so the comparison fails).
-    fn aggregate(&self, kind: AggregateKind, arg: Option<&Expr>, set: &[usize]) -> Value<'t> {
+    fn aggregate<'a>(&'a self, kind: AggregateKind, arg: Option<&'a Expr>, set: &[usize]) -> Value<'a> {
         let Some(arg) = arg else {
             return Value::Int(i64::try_from(set.len()).unwrap_or(i64::MAX));
         };
-        let values: Vec<Value<'t>> = set
+        let values: Vec<Value<'a>> = set
             .iter()
             .map(|&index| self.eval(arg, Env::Row(self.row(index))))
             .filter(|value| value.as_f64().is_some())
