@@ -567,3 +567,74 @@ spec:
     assert!(message.contains("bad.yaml:9:"), "{message}");
     assert!(message.contains("TraceQL metrics are not supported here"), "{message}");
 }
+
+/// Every structural operator against its definition, pair by pair, on random trees (a
+/// forest, so roots without siblings count too): the linear marking must agree with it.
+#[test]
+fn structural_operators_agree_with_their_definitions() {
+    let mut seed = 0x2545_f491_4f6c_dd1du64;
+    let mut random = move |below: u64| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed % below
+    };
+    let trace_id = TraceId([3; 16]);
+    for _ in 0..200 {
+        let n_spans = 1 + random(25);
+        let spans: Vec<Arc<Span>> = (1..=n_spans)
+            .map(|n| {
+                let name = ["a", "b", "c"][random(3) as usize];
+                let span = Span::new(trace_id, SpanId(n.to_be_bytes()), name).with_times(n, n + 1);
+                // Parents come earlier, so the spans form a forest; one in five is a root.
+                Arc::new(match random(5) {
+                    0 => span,
+                    _ if n == 1 => span,
+                    _ => span.with_parent(SpanId((1 + random(n - 1)).to_be_bytes())),
+                })
+            })
+            .collect();
+        let trace = Trace::new(trace_id, spans);
+        let view = TraceView::new(&trace);
+        let spans = view.spans();
+        let parent = |index: usize| spans[index].parent_index();
+        let is_ancestor = |ancestor: usize, mut index: usize| {
+            while let Some(up) = parent(index) {
+                if up == ancestor {
+                    return true;
+                }
+                index = up;
+            }
+            false
+        };
+        let named = |index: usize, name: &str| spans[index].name() == name;
+        type Relation<'a> = Box<dyn Fn(usize, usize) -> bool + 'a>;
+        // (operator, whether right-hand span `r` relates to left-hand span `l`)
+        let relations: [(&str, Relation); 5] = [
+            (">", Box::new(|l, r| parent(r) == Some(l))),
+            (">>", Box::new(|l, r| is_ancestor(l, r))),
+            ("<", Box::new(|l, r| parent(l) == Some(r))),
+            ("<<", Box::new(|l, r| is_ancestor(r, l))),
+            ("~", Box::new(|l, r| l != r && parent(l).is_some() && parent(l) == parent(r))),
+        ];
+        for (symbol, relates) in &relations {
+            let any_left = |r: usize| (0..spans.len()).any(|l| named(l, "a") && relates(l, r));
+            let any_right = |l: usize| (0..spans.len()).any(|r| named(r, "b") && relates(l, r));
+            let expected: [(String, Vec<usize>); 3] = [
+                (symbol.to_string(), (0..spans.len()).filter(|&r| named(r, "b") && any_left(r)).collect()),
+                (format!("!{symbol}"), (0..spans.len()).filter(|&r| named(r, "b") && !any_left(r)).collect()),
+                (
+                    format!("&{symbol}"),
+                    (0..spans.len())
+                        .filter(|&s| (named(s, "b") && any_left(s)) || (named(s, "a") && any_right(s)))
+                        .collect(),
+                ),
+            ];
+            for (op, expected) in expected {
+                let query = format!(r#"{{ name = "a" }} {op} {{ name = "b" }}"#);
+                let selected = Selector::parse(&query).unwrap().select(&view);
+                assert_eq!(selected, expected, "{query} on {:?}", (0..spans.len()).map(|i| (spans[i].name(), parent(i))).collect::<Vec<_>>());
+            }
+        }
+    }
+}
