@@ -277,7 +277,10 @@ const TRACEQL_TYPICAL: &str = r#"{ resource.service.name = "users" && span.http.
 /// TraceQL selectors over 10,000 spans, by what they exercise.
 const TRACEQL_QUERIES: [(&str, &str); 6] = [
     ("filter", r#"{ span.http.route = "/users/:id" && kind = server }"#),
-    ("regex_and_meta", r#"{ span.tracetest.span.type = "database" && span.db.statement =~ "SELECT.*WHERE.*" }"#),
+    (
+        "regex_and_meta",
+        r#"{ span.tracetest.span.type = "database" && span.db.statement =~ "SELECT.*WHERE.*" }"#,
+    ),
     ("descendant", TRACEQL_TYPICAL),
     ("trace_and_sibling", r#"{ name = "cache get" } ~ { kind = client } && { status = ok }"#),
     ("negated_parent", r#"{ } !< { resource.service.name = "inventory" }"#),

@@ -21,7 +21,11 @@ pub(super) enum SpansetExpr {
     Filter(Option<Condition>),
     /// `( pipeline )`.
     Group(Box<Pipeline>),
-    Binary { op: SpansetOp, left: Box<SpansetExpr>, right: Box<SpansetExpr> },
+    Binary {
+        op: SpansetOp,
+        left: Box<SpansetExpr>,
+        right: Box<SpansetExpr>,
+    },
 }
 
 /// The operators between two spanset expressions.
@@ -120,13 +124,27 @@ pub(super) enum Expr {
     Field(Field),
     Not(Box<Expr>),
     Negate(Box<Expr>),
-    Binary { op: BinaryOp, left: Box<Expr>, right: Box<Expr> },
+    Binary {
+        op: BinaryOp,
+        left: Box<Expr>,
+        right: Box<Expr>,
+    },
     /// `= nil` (`negated`: `!= nil`): whether the value is missing.
-    IsNil { negated: bool, expr: Box<Expr> },
+    IsNil {
+        negated: bool,
+        expr: Box<Expr>,
+    },
     /// `=~` / `!~` with its pattern compiled once (anchored at both ends).
-    Regex { negated: bool, left: Box<Expr>, pattern: Pattern },
+    Regex {
+        negated: bool,
+        left: Box<Expr>,
+        pattern: Pattern,
+    },
     /// `count()`, `avg(duration)`...: only in a scalar stage.
-    Aggregate { kind: AggregateKind, arg: Option<Box<Expr>> },
+    Aggregate {
+        kind: AggregateKind,
+        arg: Option<Box<Expr>>,
+    },
 }
 
 /// A compiled regular expression that compares by its source text.
@@ -228,7 +246,10 @@ impl BinaryOp {
     ];
 
     pub fn is_comparison(self) -> bool {
-        matches!(self, BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Lt | BinaryOp::Le)
+        matches!(
+            self,
+            BinaryOp::Eq | BinaryOp::Ne | BinaryOp::Gt | BinaryOp::Ge | BinaryOp::Lt | BinaryOp::Le
+        )
     }
 
     pub fn is_logical(self) -> bool {

@@ -306,7 +306,9 @@ impl<'v, 't> Context<'v, 't> {
             spansets = match stage {
                 Stage::Filter(condition) => spansets
                     .into_iter()
-                    .map(|set| set.into_iter().filter(|&index| self.holds(condition.as_ref(), index)).collect())
+                    .map(|set| {
+                        set.into_iter().filter(|&index| self.holds(condition.as_ref(), index)).collect()
+                    })
                     .filter(|set: &Spanset| !set.is_empty())
                     .collect(),
                 Stage::Scalar(expr) => {
@@ -322,9 +324,9 @@ impl<'v, 't> Context<'v, 't> {
 
     fn spanset_expr(&self, expr: &SpansetExpr) -> Vec<Spanset> {
         let spanset = match expr {
-            SpansetExpr::Filter(condition) => (0..self.view.len())
-                .filter(|&index| self.holds(condition.as_ref(), index))
-                .collect(),
+            SpansetExpr::Filter(condition) => {
+                (0..self.view.len()).filter(|&index| self.holds(condition.as_ref(), index)).collect()
+            }
             SpansetExpr::Group(pipeline) => return self.pipeline(pipeline),
             SpansetExpr::Binary { op, left, right } => {
                 // Groups made by `by()` merge at a spanset operator.
@@ -350,10 +352,18 @@ impl<'v, 't> Context<'v, 't> {
     /// `left OP right` for a structural operator: the right-hand spans related to some
     /// left-hand span (to none when `negated`); with `both` (`&>>`...) also the left-hand
     /// spans related the other way to some right-hand span.
-    fn structural(&self, relation: Relation, negated: bool, both: bool, left: &[usize], right: &[usize]) -> Spanset {
+    fn structural(
+        &self,
+        relation: Relation,
+        negated: bool,
+        both: bool,
+        left: &[usize],
+        right: &[usize],
+    ) -> Spanset {
         let in_left = self.mask(left);
         let related = self.related(relation, &in_left);
-        let mut found: Vec<usize> = right.iter().copied().filter(|&index| related[index] != negated).collect();
+        let mut found: Vec<usize> =
+            right.iter().copied().filter(|&index| related[index] != negated).collect();
         if both {
             let in_right = self.mask(right);
             let converse = match relation {
@@ -407,7 +417,8 @@ impl<'v, 't> Context<'v, 't> {
             Relation::Ancestor => {
                 // Backwards: every child is done before its parent.
                 for index in (0..n_spans).rev() {
-                    if let (true, Some(parent)) = (set[index] || related[index], spans[index].parent_index()) {
+                    if let (true, Some(parent)) = (set[index] || related[index], spans[index].parent_index())
+                    {
                         related[parent] = true;
                     }
                 }
@@ -436,7 +447,8 @@ impl<'v, 't> Context<'v, 't> {
         let mut by_key: HashMap<String, usize> = HashMap::new();
         for &index in set {
             let row = self.row(index);
-            let key: String = fields.iter().map(|field| format!("{:?}\u{0}", self.eval(field, Env::Row(row)))).collect();
+            let key: String =
+                fields.iter().map(|field| format!("{:?}\u{0}", self.eval(field, Env::Row(row)))).collect();
             let slot = *by_key.entry(key).or_insert_with(|| {
                 groups.push(Vec::new());
                 groups.len() - 1
@@ -504,7 +516,8 @@ impl<'v, 't> Context<'v, 't> {
             Expr::Regex { negated, left, pattern } => match self.eval(left, env) {
                 Value::Str(text) => Value::Bool(pattern.0.is_match(&text) != *negated),
                 Value::Array(items) => {
-                    let any = items.iter().any(|item| item.as_str().is_some_and(|text| pattern.0.is_match(text)));
+                    let any =
+                        items.iter().any(|item| item.as_str().is_some_and(|text| pattern.0.is_match(text)));
                     Value::Bool(any != *negated)
                 }
                 _ => Value::Bool(false),
@@ -595,16 +608,22 @@ impl<'v, 't> Context<'v, 't> {
                 Intrinsic::ChildCount => Value::Int(self.child_count(row.index)),
                 Intrinsic::TraceId => Value::Str(Cow::Owned(self.trace().trace_id.clone())),
                 Intrinsic::TraceDuration => Value::Duration(self.trace().duration),
-                Intrinsic::RootName => self.trace().root_name.map_or(Value::Nil, |name| Value::Str(Cow::Borrowed(name))),
+                Intrinsic::RootName => {
+                    self.trace().root_name.map_or(Value::Nil, |name| Value::Str(Cow::Borrowed(name)))
+                }
                 Intrinsic::RootService => {
                     self.trace().root_service.map_or(Value::Nil, |name| Value::Str(Cow::Borrowed(name)))
                 }
-                Intrinsic::EventName => row.event.map_or(Value::Nil, |event| Value::Str(Cow::Borrowed(&event.name))),
+                Intrinsic::EventName => {
+                    row.event.map_or(Value::Nil, |event| Value::Str(Cow::Borrowed(&event.name)))
+                }
                 Intrinsic::EventTimeSinceStart => row.event.map_or(Value::Nil, |event| {
                     let since = i128::from(event.time_unix_nano) - i128::from(span.start_time_unix_nano);
                     Value::Duration(i64::try_from(since).unwrap_or(i64::MAX))
                 }),
-                Intrinsic::LinkSpanId => row.link.map_or(Value::Nil, |link| Value::Str(Cow::Owned(link.span_id.to_hex()))),
+                Intrinsic::LinkSpanId => {
+                    row.link.map_or(Value::Nil, |link| Value::Str(Cow::Owned(link.span_id.to_hex())))
+                }
                 Intrinsic::LinkTraceId => {
                     row.link.map_or(Value::Nil, |link| Value::Str(Cow::Owned(link.trace_id.to_hex())))
                 }
@@ -623,8 +642,12 @@ impl<'v, 't> Context<'v, 't> {
                         value => value,
                     },
                     AttributeScope::Instrumentation => attribute(&span.scope.attributes, name),
-                    AttributeScope::Event => row.event.map_or(Value::Nil, |event| attribute(&event.attributes, name)),
-                    AttributeScope::Link => row.link.map_or(Value::Nil, |link| attribute(&link.attributes, name)),
+                    AttributeScope::Event => {
+                        row.event.map_or(Value::Nil, |event| attribute(&event.attributes, name))
+                    }
+                    AttributeScope::Link => {
+                        row.link.map_or(Value::Nil, |link| attribute(&link.attributes, name))
+                    }
                 }
             }
         }

@@ -29,9 +29,15 @@ pub(super) enum Tok<'s> {
     /// A bare word: keyword, enum value, function name or unscoped intrinsic.
     Word(&'s str),
     /// `scope:name`: a scoped intrinsic.
-    Intrinsic { scope: &'s str, name: &'s str },
+    Intrinsic {
+        scope: &'s str,
+        name: &'s str,
+    },
     /// `scope.name` or `.name` (`scope` empty): an attribute, quoted parts unquoted.
-    Attribute { scope: &'s str, name: String },
+    Attribute {
+        scope: &'s str,
+        name: String,
+    },
 }
 
 #[derive(Clone, Debug)]
@@ -42,8 +48,8 @@ pub(super) struct Token<'s> {
 
 /// Symbols, longest first so that `>>` is not read as two `>`.
 const SYMBOLS: [&str; 28] = [
-    "&>>", "&<<", "!>>", "!<<", "&&", "||", "!=", "=~", "!~", ">=", "<=", ">>", "<<", "&>", "&<", "&~",
-    "!>", "!<", "=", "!", ">", "<", "~", "+", "-", "*", "/", "%",
+    "&>>", "&<<", "!>>", "!<<", "&&", "||", "!=", "=~", "!~", ">=", "<=", ">>", "<<", "&>", "&<", "&~", "!>",
+    "!<", "=", "!", ">", "<", "~", "+", "-", "*", "/", "%",
 ];
 
 /// The scopes an attribute or intrinsic name may start with.
@@ -144,12 +150,7 @@ fn attribute_name(source: &str, start: usize) -> Result<(String, usize), Error> 
     }
     if name.is_empty() {
         let found = source[at..].chars().next().map_or("end of input".to_string(), |c| format!("'{c}'"));
-        return Err(Error::syntax(
-            source,
-            TextSpan::new(start, at),
-            "an attribute name after '.'",
-            found,
-        ));
+        return Err(Error::syntax(source, TextSpan::new(start, at), "an attribute name after '.'", found));
     }
     Ok((name, at - start))
 }
@@ -215,19 +216,17 @@ fn string(source: &str, open: usize) -> Result<(String, usize), Error> {
             }
         }
     }
-    Err(Error::syntax(source, TextSpan::new(open, source.len()), format!("a closing {quote}"), "end of input"))
+    Err(Error::syntax(
+        source,
+        TextSpan::new(open, source.len()),
+        format!("a closing {quote}"),
+        "end of input",
+    ))
 }
 
 /// Duration units, longest first so that `ms` is not read as `m`.
-const DURATION_UNITS: [(&str, f64); 7] = [
-    ("ns", 1.0),
-    ("us", 1e3),
-    ("µs", 1e3),
-    ("ms", 1e6),
-    ("s", 1e9),
-    ("m", 60e9),
-    ("h", 3600e9),
-];
+const DURATION_UNITS: [(&str, f64); 7] =
+    [("ns", 1.0), ("us", 1e3), ("µs", 1e3), ("ms", 1e6), ("s", 1e9), ("m", 60e9), ("h", 3600e9)];
 
 /// `DIGITS[.DIGITS][unit]`: an integer, a float or a duration.
 fn number(source: &str, start: usize) -> Result<(Tok<'static>, usize), Error> {
@@ -245,8 +244,7 @@ fn number(source: &str, start: usize) -> Result<(Tok<'static>, usize), Error> {
     let text = &rest[..len];
     let after = &rest[len..];
     let unit = DURATION_UNITS.iter().find(|(unit, _)| {
-        after.starts_with(unit)
-            && !after[unit.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
+        after.starts_with(unit) && !after[unit.len()..].starts_with(|c: char| c.is_alphanumeric() || c == '_')
     });
     let bad = |expected: &str| {
         Error::syntax(source, TextSpan::new(start, start + len), expected, format!("'{text}'"))

@@ -11,8 +11,8 @@ use std::sync::Arc;
 use regex::RegexBuilder;
 
 use super::ast::{
-    intrinsic, is_metrics_function, AggregateKind, AttributeScope, BinaryOp, Condition, Expr, Field,
-    Literal, Pattern, Pipeline, SpansetExpr, SpansetOp, Stage, Type, KEYWORD_VALUES,
+    intrinsic, is_metrics_function, AggregateKind, AttributeScope, BinaryOp, Condition, Expr, Field, Literal,
+    Pattern, Pipeline, SpansetExpr, SpansetOp, Stage, Type, KEYWORD_VALUES,
 };
 use super::lexer::{tokenize, Tok, Token};
 use crate::lang::expr::MAX_NESTING;
@@ -460,7 +460,8 @@ impl<'s> Parser<'s> {
             return Err(self.unexpected("a field, a value or '('"));
         };
         let span = token.span;
-        let literal = |literal: Literal, ty: Option<Type>| Ok(Parsed { expr: Expr::Literal(literal), span, ty });
+        let literal =
+            |literal: Literal, ty: Option<Type>| Ok(Parsed { expr: Expr::Literal(literal), span, ty });
         match token.tok {
             Tok::Int(n) => {
                 self.index += 1;
@@ -618,7 +619,9 @@ pub(super) fn visit_fields(expr: &Expr, visit: &mut impl FnMut(&Field)) {
     match expr {
         Expr::Literal(_) => {}
         Expr::Field(field) => visit(field),
-        Expr::Not(inner) | Expr::Negate(inner) | Expr::IsNil { expr: inner, .. } => visit_fields(inner, visit),
+        Expr::Not(inner) | Expr::Negate(inner) | Expr::IsNil { expr: inner, .. } => {
+            visit_fields(inner, visit)
+        }
         Expr::Regex { left, .. } => visit_fields(left, visit),
         Expr::Binary { left, right, .. } => {
             visit_fields(left, visit);

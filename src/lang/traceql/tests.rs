@@ -108,7 +108,10 @@ fn intrinsics() {
     check("{ span:parentID = nil }", &["Tracetest trigger"]);
     check("{ span:childCount = 0 }", &["orphan", "db query", "db select", "consume", "say \"hi\""]);
     check("{ span:childCount > 2 }", &["Tracetest trigger", "POST /users"]);
-    check(r#"{ trace:id = "07070707070707070707070707070707" && kind = server }"#, &["POST /users", "GET /inventory"]);
+    check(
+        r#"{ trace:id = "07070707070707070707070707070707" && kind = server }"#,
+        &["POST /users", "GET /inventory"],
+    );
     check(r#"{ trace:rootName = "Tracetest trigger" && name = "orphan" }"#, &["orphan"]);
     check(r#"{ rootName = "Tracetest trigger" && name = "orphan" }"#, &["orphan"]);
     check(r#"{ rootServiceName = "tracetest" && kind = server }"#, &["POST /users", "GET /inventory"]);
@@ -127,7 +130,10 @@ fn typed_comparisons() {
     check(r#"{ span.http.status_code != "200" }"#, &[]);
     check(r#"{ span.weight = 0.5 }"#, &[]);
     check(r#"{ span.weight = "0.50" }"#, &["orphan"]);
-    check("{ span.http.status_code >= 200 && span.http.status_code < 300 }", &["POST /users", "HTTP GET", "GET /inventory"]);
+    check(
+        "{ span.http.status_code >= 200 && span.http.status_code < 300 }",
+        &["POST /users", "HTTP GET", "GET /inventory"],
+    );
     // Integers and floats compare as numbers.
     check("{ span.ratio > 1 }", &["say \"hi\""]);
     check("{ span.whole = 2 }", &["say \"hi\""]);
@@ -279,7 +285,10 @@ fn arithmetic() {
     check("{ duration * 2 > 2s }", &["GET /inventory"]);
     check("{ duration / 2 > 700ms }", &["GET /inventory"]);
     check(r#"{ 2 ^ 10 = 1024 && 10 * 1024 * 1024 = 10485760 && name = "orphan" }"#, &["orphan"]);
-    check(r#"{ 2 ^ 3 ^ 2 = 512 && -2 ^ 2 = -4 && 7 / 2 = 3 && 7.0 / 2 = 3.5 && name = "orphan" }"#, &["orphan"]);
+    check(
+        r#"{ 2 ^ 3 ^ 2 = 512 && -2 ^ 2 = -4 && 7 / 2 = 3 && 7.0 / 2 = 3.5 && name = "orphan" }"#,
+        &["orphan"],
+    );
     check(r#"{ 1 + 2 * 3 = 7 && (1 + 2) * 3 = 9 && name = "orphan" }"#, &["orphan"]);
     check("{ span.ratio * 2 = 3 }", &["say \"hi\""]);
     // Division by zero and overflow have no value: the comparison fails.
@@ -308,7 +317,10 @@ fn structural_operators() {
         &["db query", "HTTP GET", "GET /inventory", "db select", "publish", "consume"],
     );
     check(r#"{ name = "GET /inventory" } < { }"#, &["HTTP GET"]);
-    check(r#"{ status = error } << { }"#, &["Tracetest trigger", "POST /users", "HTTP GET", "GET /inventory"]);
+    check(
+        r#"{ status = error } << { }"#,
+        &["Tracetest trigger", "POST /users", "HTTP GET", "GET /inventory"],
+    );
     check(r#"{ name = "db query" } ~ { }"#, &["HTTP GET", "publish"]);
     check(r#"{ } ~ { name = "orphan" }"#, &["orphan"]);
     check("{ kind = server } ~ { kind = server }", &[]);
@@ -320,9 +332,20 @@ fn structural_operators() {
     check(r#"{ name = "POST /users" } !>> { kind != unspecified }"#, &["POST /users", "say \"hi\""]);
     check(
         r#"{ name = "POST /users" } !> { }"#,
-        &["Tracetest trigger", "orphan", "POST /users", "GET /inventory", "db select", "consume", "say \"hi\""],
+        &[
+            "Tracetest trigger",
+            "orphan",
+            "POST /users",
+            "GET /inventory",
+            "db select",
+            "consume",
+            "say \"hi\"",
+        ],
     );
-    check(r#"{ status = error } !<< { }"#, &["orphan", "db query", "db select", "publish", "consume", "say \"hi\""]);
+    check(
+        r#"{ status = error } !<< { }"#,
+        &["orphan", "db query", "db select", "publish", "consume", "say \"hi\""],
+    );
     check(r#"{ name = "db query" } !~ { kind = client }"#, &["db query"]);
     check(r#"{ status = error } !< { status = error }"#, &["db select"]);
     // Union: the related spans of both sides.
@@ -334,7 +357,10 @@ fn structural_operators() {
     check(r#"{ name = "nope" } &>> { }"#, &[]);
     // Structural operators bind tighter than &&, && tighter than ||.
     check(r#"{ name = "nope" } >> { } || { name = "orphan" }"#, &["orphan"]);
-    check(r#"{ name = "POST /users" } >> { kind = server } && { name = "orphan" }"#, &["orphan", "GET /inventory"]);
+    check(
+        r#"{ name = "POST /users" } >> { kind = server } && { name = "orphan" }"#,
+        &["orphan", "GET /inventory"],
+    );
     check(r#"{ name = "orphan" } || { name = "publish" } > { }"#, &["orphan", "consume"]);
 }
 
@@ -353,18 +379,21 @@ fn pipelines() {
     );
     check("{ } | avg(span.http.status_code) > 200", &ALL);
     check("{ } | min(span.missing) > 0 || min(span.missing) <= 0", &[]);
-    check("{ kind = server } | select(span.http.route, resource.service.name)", &["POST /users", "GET /inventory"]);
+    check(
+        "{ kind = server } | select(span.http.route, resource.service.name)",
+        &["POST /users", "GET /inventory"],
+    );
     check("{ } | { kind = server }", &["POST /users", "GET /inventory"]);
     check("{ } | { kind = server } | { span.http.route != nil }", &["POST /users"]);
-    check(
-        r#"{ span.messaging.system = "kafka" } | by(kind) | count() = 1"#,
-        &["publish", "consume"],
-    );
+    check(r#"{ span.messaging.system = "kafka" } | by(kind) | count() = 1"#, &["publish", "consume"]);
     check(
         "{ span.http.status_code != nil } | by(span.http.status_code) | count() > 1",
         &["HTTP GET", "GET /inventory"],
     );
-    check("{ span.http.status_code != nil } | by(span.http.status_code) | coalesce() | count() = 3", &["POST /users", "HTTP GET", "GET /inventory"]);
+    check(
+        "{ span.http.status_code != nil } | by(span.http.status_code) | coalesce() | count() = 3",
+        &["POST /users", "HTTP GET", "GET /inventory"],
+    );
     check(
         "({ kind = server } | count() > 1) && { status = error }",
         &["POST /users", "GET /inventory", "db select"],
@@ -490,10 +519,12 @@ fn specs_evaluate_with_traceql_selectors() {
     let outcome = evaluate_spec(&view, &selector, &assertions, &Vars::new());
     assert!(outcome.passed, "{outcome:?}");
     assert_eq!(outcome.matched_spans, 2);
-    let observed: Vec<&str> = outcome.assertions[0].results.iter().map(|result| result.observed.as_str()).collect();
+    let observed: Vec<&str> =
+        outcome.assertions[0].results.iter().map(|result| result.observed.as_str()).collect();
     assert_eq!(observed, ["201", "200"]);
 
-    let unmatched = crate::lang::unmatched_selectors(&trace, &[selector, Selector::parse("{ status = ok }").unwrap()]);
+    let unmatched =
+        crate::lang::unmatched_selectors(&trace, &[selector, Selector::parse("{ status = ok }").unwrap()]);
     assert_eq!(unmatched, ["selector { status = ok } matched none"]);
 }
 
@@ -633,7 +664,12 @@ fn structural_operators_agree_with_their_definitions() {
             for (op, expected) in expected {
                 let query = format!(r#"{{ name = "a" }} {op} {{ name = "b" }}"#);
                 let selected = Selector::parse(&query).unwrap().select(&view);
-                assert_eq!(selected, expected, "{query} on {:?}", (0..spans.len()).map(|i| (spans[i].name(), parent(i))).collect::<Vec<_>>());
+                assert_eq!(
+                    selected,
+                    expected,
+                    "{query} on {:?}",
+                    (0..spans.len()).map(|i| (spans[i].name(), parent(i))).collect::<Vec<_>>()
+                );
             }
         }
     }
