@@ -150,8 +150,7 @@ impl<'s> Parser<'s> {
     /// only up the three levels, so a long chain costs no stack.
     fn spanset_expr(&mut self, min_precedence: u8) -> Result<SpansetExpr, Error> {
         let mut left = self.spanset_primary()?;
-        loop {
-            let Some(Tok::Sym(symbol)) = self.peek() else { break };
+        while let Some(Tok::Sym(symbol)) = self.peek() {
             let Some(&(_, op)) = SpansetOp::ALL.iter().find(|(s, _)| s == symbol) else { break };
             if op.precedence() < min_precedence {
                 break;
@@ -294,11 +293,7 @@ impl<'s> Parser<'s> {
     /// Binary operators by precedence climbing (see [`Parser::spanset_expr`]).
     fn expr(&mut self, min_precedence: u8, mode: Mode) -> Result<Parsed, Error> {
         let mut left = self.unary(mode)?;
-        loop {
-            let symbol = match self.peek() {
-                Some(Tok::Sym(symbol)) => *symbol,
-                _ => break,
-            };
+        while let Some(&Tok::Sym(symbol)) = self.peek() {
             if symbol == "=~" || symbol == "!~" {
                 if 3 < min_precedence {
                     break;

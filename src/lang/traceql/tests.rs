@@ -643,7 +643,7 @@ fn structural_operators_agree_with_their_definitions() {
         // (operator, whether right-hand span `r` relates to left-hand span `l`)
         let relations: [(&str, Relation); 5] = [
             (">", Box::new(|l, r| parent(r) == Some(l))),
-            (">>", Box::new(|l, r| is_ancestor(l, r))),
+            (">>", Box::new(&is_ancestor)),
             ("<", Box::new(|l, r| parent(l) == Some(r))),
             ("<<", Box::new(|l, r| is_ancestor(r, l))),
             ("~", Box::new(|l, r| l != r && parent(l).is_some() && parent(l) == parent(r))),
