@@ -674,3 +674,90 @@ fn structural_operators_agree_with_their_definitions() {
         }
     }
 }
+
+/// Random queries from a small grammar, and each with one character dropped, as the fuzz
+/// target would try them without nightly: no query may panic, what parses prints back to
+/// itself, and selection returns distinct spans in tree order.
+#[test]
+fn random_queries_never_panic() {
+    let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+    let mut random = move |below: usize| {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        (seed % below as u64) as usize
+    };
+    fn pick<'a>(random: &mut impl FnMut(usize) -> usize, words: &[&'a str]) -> &'a str {
+        words[random(words.len())]
+    }
+    fn condition(random: &mut impl FnMut(usize) -> usize, depth: u32) -> String {
+        const FIELDS: [&str; 12] = [
+            "name",
+            "status",
+            "kind",
+            "duration",
+            "span.http.status_code",
+            ".service.name",
+            "event:name",
+            "span:childCount",
+            "trace:duration",
+            "span.list",
+            "link:traceID",
+            "span.ratio * 2",
+        ];
+        const OPS: [&str; 8] = ["=", "!=", ">", ">=", "<", "<=", "=~", "!~"];
+        const VALUES: [&str; 10] =
+            ["\"db.*\"", "200", "1.5", "1ms", "error", "server", "nil", "true", "-3", "\"a\""];
+        match random(if depth > 2 { 1 } else { 5 }) {
+            0 => format!("{} {} {}", pick(random, &FIELDS), pick(random, &OPS), pick(random, &VALUES)),
+            1 => format!("{} && {}", condition(random, depth + 1), condition(random, depth + 1)),
+            2 => format!("{} || {}", condition(random, depth + 1), condition(random, depth + 1)),
+            3 => format!("!({})", condition(random, depth + 1)),
+            _ => format!("({})", condition(random, depth + 1)),
+        }
+    }
+    fn spanset(random: &mut impl FnMut(usize) -> usize, depth: u32) -> String {
+        const OPS: [&str; 17] = [
+            "&&", "||", ">", ">>", "<", "<<", "~", "!>", "!>>", "!<", "!<<", "!~", "&>", "&>>", "&<", "&<<",
+            "&~",
+        ];
+        const STAGES: [&str; 6] = [
+            "count() > 1",
+            "avg(duration) < 1s",
+            "by(kind)",
+            "{ kind = client }",
+            "coalesce()",
+            "select(name)",
+        ];
+        match random(if depth > 2 { 2 } else { 5 }) {
+            0 => "{ }".to_string(),
+            1 => format!("{{ {} }}", condition(random, 0)),
+            2 => format!(
+                "{} {} {}",
+                spanset(random, depth + 1),
+                pick(random, &OPS),
+                spanset(random, depth + 1)
+            ),
+            3 => format!("({})", spanset(random, depth + 1)),
+            _ => format!("{} | {}", spanset(random, depth + 1), pick(random, &STAGES)),
+        }
+    }
+    let trace = shop();
+    let view = TraceView::new(&trace);
+    let mut n_parsed = 0;
+    for _ in 0..3_000 {
+        let query = spanset(&mut random, 0);
+        let mut broken = query.clone();
+        broken.remove(random(query.len()));
+        for text in [query, broken] {
+            let Ok(selector) = Selector::parse(&text) else {
+                continue;
+            };
+            n_parsed += 1;
+            assert_eq!(Selector::parse(&selector.to_string()).as_ref(), Ok(&selector), "{text}");
+            let selected = selector.select(&view);
+            assert!(selected.windows(2).all(|pair| pair[0] < pair[1]), "{text}: {selected:?}");
+        }
+    }
+    assert!(n_parsed > 1_000, "only {n_parsed} random queries parsed");
+}
