@@ -123,12 +123,12 @@ impl Filter {
 }
 
 impl Selector {
-    /// Parses a selector; empty or blank text selects every span.
+    /// Parses a selector; empty or blank text selects every span. A text starting with `{`
+    /// or `(` is a TraceQL query ([`TraceQl::parse`]).
     ///
     /// # Errors
     /// [`Error::Syntax`] naming the column and what was expected, e.g.
     /// `expected a value after '=' at column 11, found ']'`.
-    /// A text starting with `{` or `(` is a TraceQL query ([`TraceQl::parse`]).
     pub fn parse(source: &str) -> Result<Selector, Error> {
         if TraceQl::is_traceql(source) {
             let query = TraceQl::parse(source)?;
