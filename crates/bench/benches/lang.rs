@@ -1,8 +1,10 @@
 //! The languages' cost per judged trace: 10 specs of 3 assertions each over a trace of
 //! 1,000 spans (issue 3's target: under 1 ms per run), with the view built once per trace
-//! as the runner does, and the view build on its own.
+//! as the runner does, and the view build on its own. TraceQL: parsing a typical query
+//! (target under 50 us) and selecting with it over a trace of 10,000 spans (target under
+//! 10 ms).
 //!
-//! `cargo bench --bench lang`
+//! `cargo bench --bench lang` (`-- traceql` for TraceQL's alone)
 
 use std::hint::black_box;
 use std::sync::Arc;
@@ -98,6 +100,11 @@ const SPECS: [(&str, [&str; 3]); 10] = [
 /// with a database query, a cache lookup, an inventory call (client and server with its
 /// own query and an internal step) and a Kafka publish and consume.
 fn trace() -> Trace {
+    trace_of_requests(111)
+}
+
+/// The trigger span and `n_requests` requests of 9 spans each, as [`trace`].
+fn trace_of_requests(n_requests: u64) -> Trace {
     let trace_id = TraceId([3; 16]);
     let mut next_id = 0u64;
     let mut new_id = || {
@@ -116,7 +123,7 @@ fn trace() -> Trace {
             r#"[{"key":"Content-Type","value":"application/json"}]"#,
         )
         .with_resource_attribute("service.name", "tracetest")];
-    for request in 0..111u64 {
+    for request in 0..n_requests {
         let start = base + request * 7 * ms;
         let server = new_id();
         spans.push(
@@ -263,10 +270,44 @@ fn bench(c: &mut Criterion) {
     group.finish();
 }
 
+/// A typical TraceQL selector: a filter on two scopes, a structural operator, an
+/// aggregate.
+const TRACEQL_TYPICAL: &str = r#"{ resource.service.name = "users" && span.http.status_code >= 200 } >> { span.db.system = "postgres" && duration > 500us } | count() > 2"#;
+
+/// TraceQL selectors over 10,000 spans, by what they exercise.
+const TRACEQL_QUERIES: [(&str, &str); 6] = [
+    ("filter", r#"{ span.http.route = "/users/:id" && kind = server }"#),
+    (
+        "regex_and_meta",
+        r#"{ span.tracetest.span.type = "database" && span.db.statement =~ "SELECT.*WHERE.*" }"#,
+    ),
+    ("descendant", TRACEQL_TYPICAL),
+    ("trace_and_sibling", r#"{ name = "cache get" } ~ { kind = client } && { status = ok }"#),
+    ("negated_parent", r#"{ } !< { resource.service.name = "inventory" }"#),
+    ("by_and_avg", r#"{ kind = client } | by(resource.service.name) | avg(duration) > 1ms"#),
+];
+
+fn bench_traceql(c: &mut Criterion) {
+    let trace = trace_of_requests(1_111);
+    assert_eq!(trace.spans.len(), 10_000);
+    let view = TraceView::new(&trace);
+    let mut group = c.benchmark_group("traceql");
+    group.bench_function("parse_typical", |b| b.iter(|| Selector::parse(black_box(TRACEQL_TYPICAL)).is_ok()));
+    for (name, query) in TRACEQL_QUERIES {
+        let selector = Selector::parse(query).expect("bench query parses");
+        // Every query selects something, so the bench measures a real answer.
+        assert!(!selector.select(&view).is_empty(), "{query} selects nothing");
+        group.bench_function(format!("select_10000_spans/{name}"), |b| {
+            b.iter(|| selector.select(black_box(&view)).len())
+        });
+    }
+    group.finish();
+}
+
 criterion_group! {
     name = benches;
     config = Criterion::default().sample_size(30).measurement_time(std::time::Duration::from_secs(4));
-    targets = bench
+    targets = bench, bench_traceql
 }
 
 /// This thread's CPU time in nanoseconds (`/proc/thread-self/schedstat`, Linux only):

@@ -1,4 +1,5 @@
-//! The selector and expression languages of Tracetest tests (reference sections 5 to 11):
+//! The selector and expression languages of Tracetest tests (reference sections 5 to 11),
+//! and TraceQL as a second selector language:
 //! what spans a spec selects, what its assertions compute and how they compare, what an
 //! output's value is, and how `${...}` templates in trigger fields are rendered.
 //!
@@ -55,6 +56,8 @@
 //! - `builtins.rs`: the one table of filters (8.7) and the one table of functions (8.8).
 //! - `compare.rs`: [`Comparator`] (section 9) and [`ArithOp`] (8.5).
 //! - `eval.rs`: [`Vars`], [`evaluate_spec`] (10), [`evaluate_output`] (11).
+//! - `traceql/`: [`TraceQl`], Grafana Tempo's query language, which [`Selector::parse`]
+//!   takes for any selector starting with `{` or `(`: lexer, syntax tree, parser, evaluator.
 
 mod builtins;
 mod compare;
@@ -63,6 +66,7 @@ mod eval_error;
 mod expr;
 mod lexer;
 mod selector;
+mod traceql;
 mod value;
 mod view;
 
@@ -82,6 +86,7 @@ pub use expr::{Assertion, Expr, FilterCall, StrLit, StrPart, Template, Term};
 pub use selector::{
     unmatched_selectors, Chain, Filter, PseudoClass, Selector, SelectorOp, SelectorValue, SpanSelector,
 };
+pub use traceql::TraceQl;
 pub use value::{format_duration, DurationUnit, Item, Type, Value};
 pub use view::{SpanView, TraceView, SELECTED_SPANS_COUNT};
 

@@ -14,7 +14,9 @@ mod parse;
 mod select;
 
 use std::fmt;
+use std::sync::Arc;
 
+use super::traceql::TraceQl;
 use super::view::MetaKey;
 use super::Error;
 #[cfg(doc)]
@@ -23,10 +25,12 @@ use super::TraceView;
 pub use select::unmatched_selectors;
 
 /// A whole selector: alternatives separated by commas. No alternative (the empty text)
-/// selects every span.
+/// selects every span. A selector written in TraceQL (it starts with `{` or `(`) has no
+/// alternatives and its query instead.
 #[derive(Clone, Debug, PartialEq, Default)]
 pub struct Selector {
     pub alternatives: Vec<Chain>,
+    traceql: Option<Arc<TraceQl>>,
 }
 
 /// `span[...] span[...]`: each part is looked for below a span matching the part before.
@@ -119,18 +123,28 @@ impl Filter {
 }
 
 impl Selector {
-    /// Parses a selector; empty or blank text selects every span.
+    /// Parses a selector; empty or blank text selects every span. A text starting with `{`
+    /// or `(` is a TraceQL query ([`TraceQl::parse`]).
     ///
     /// # Errors
     /// [`Error::Syntax`] naming the column and what was expected, e.g.
     /// `expected a value after '=' at column 11, found ']'`.
     pub fn parse(source: &str) -> Result<Selector, Error> {
+        if TraceQl::is_traceql(source) {
+            let query = TraceQl::parse(source)?;
+            return Ok(Selector { alternatives: Vec::new(), traceql: Some(Arc::new(query)) });
+        }
         parse::parse(source)
     }
 
     /// True for the empty selector, which selects every span.
     pub fn is_empty(&self) -> bool {
-        self.alternatives.is_empty()
+        self.alternatives.is_empty() && self.traceql.is_none()
+    }
+
+    /// The TraceQL query, when the selector is written in TraceQL.
+    pub fn traceql(&self) -> Option<&TraceQl> {
+        self.traceql.as_deref()
     }
 }
 
@@ -138,6 +152,9 @@ impl Selector {
 
 impl fmt::Display for Selector {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if let Some(query) = &self.traceql {
+            return write!(f, "{query}");
+        }
         for (index, chain) in self.alternatives.iter().enumerate() {
             if index > 0 {
                 f.write_str(", ")?;

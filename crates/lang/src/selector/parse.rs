@@ -82,7 +82,7 @@ impl SelectorParser<'_> {
         loop {
             self.skip_whitespace();
             match self.peek() {
-                None => return Ok(Selector { alternatives }),
+                None => return Ok(Selector { alternatives, ..Selector::default() }),
                 Some(',') => {
                     self.at += 1;
                     self.skip_whitespace();

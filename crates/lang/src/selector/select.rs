@@ -56,6 +56,9 @@ impl Selector {
     /// The selected spans as indexes into [`TraceView::spans`], in Tracetest's order,
     /// duplicates across alternatives kept.
     pub fn select(&self, view: &TraceView<'_>) -> Vec<usize> {
+        if let Some(query) = self.traceql() {
+            return query.select(view);
+        }
         if self.alternatives.is_empty() {
             return (0..view.len()).collect();
         }
@@ -72,6 +75,9 @@ impl Selector {
     /// reference the property tests compare it with.
     #[cfg(test)]
     pub(crate) fn select_naive(&self, view: &TraceView<'_>) -> Vec<usize> {
+        if let Some(query) = self.traceql() {
+            return query.select(view);
+        }
         if self.alternatives.is_empty() {
             return (0..view.len()).collect();
         }
@@ -90,6 +96,9 @@ impl Selector {
 
     /// Whether the selector matches at least one span (trace completeness, rule 3).
     pub fn matches_any(&self, view: &TraceView<'_>) -> bool {
+        if let Some(query) = self.traceql() {
+            return !query.select(view).is_empty();
+        }
         if self.alternatives.is_empty() {
             return !view.is_empty();
         }
