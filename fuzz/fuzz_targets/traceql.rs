@@ -8,8 +8,8 @@
 use std::sync::{Arc, OnceLock};
 
 use libfuzzer_sys::fuzz_target;
-use tracecheck::lang::{Selector, TraceView};
-use tracecheck::model::{Event, KeyValue, Link, Span, SpanId, SpanKind, StatusCode, Trace, TraceId};
+use lang::{Selector, TraceView};
+use model::{Event, KeyValue, Link, Span, SpanId, SpanKind, StatusCode, Trace, TraceId};
 
 fn trace() -> &'static Trace {
     static TRACE: OnceLock<Trace> = OnceLock::new();
@@ -27,7 +27,7 @@ fn trace() -> &'static Trace {
                 .with_times(20, 90)
                 .with_attribute("http.status_code", 201i64)
                 .with_attribute("ratio", 1.5)
-                .with_attribute("list", tracecheck::model::AttributeValue::array(vec!["a".into(), 1i64.into()]))
+                .with_attribute("list", model::AttributeValue::array(vec!["a".into(), 1i64.into()]))
                 .with_resource_attribute("service.name", "api")
                 .with_events([Event {
                     time_unix_nano: 50,

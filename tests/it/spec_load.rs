@@ -469,3 +469,43 @@ spec:
         spec.assertions
     );
 }
+
+/// A Test file may use TraceQL wherever it uses a selector: the queries are parsed when the
+/// file loads (a metrics query is refused there, with its line and column), and the specs
+/// evaluate through the same `evaluate_spec` as Tracetest's selectors (issue 18).
+#[test]
+fn a_test_file_with_traceql_selectors_loads_and_evaluates() {
+    let test = load_test("traceql.yaml");
+    assert_eq!(test.specs.len(), 2);
+    assert!(test.specs.iter().all(|spec| spec.selector_tree.traceql().is_some()));
+
+    use model::{Span, SpanId, StatusCode, Trace, TraceId};
+    let trace_id = TraceId([7; 16]);
+    let span = |n: u8, name: &str| Span::new(trace_id, SpanId([n; 8]), name).with_times(u64::from(n), 100);
+    let api = |span: Span| span.with_resource_attribute("service.name", "api");
+    let spans = vec![
+        api(span(1, "GET /cart")).with_attribute("http.status_code", 200i64),
+        api(span(2, "cart").with_parent(SpanId([1; 8]))).with_attribute("http.status_code", 201i64),
+        api(span(3, "redis GET").with_parent(SpanId([2; 8])))
+            .with_attribute("db.system", "redis")
+            .with_attribute("http.status_code", 204i64)
+            .with_status(StatusCode::Error, "miss"),
+    ];
+    let trace = Trace::new(trace_id, spans.into_iter().map(std::sync::Arc::new).collect());
+    let view = lang::TraceView::new(&trace);
+    let outcomes: Vec<(bool, usize)> = test
+        .specs
+        .iter()
+        .map(|spec| {
+            let outcome =
+                lang::evaluate_spec(&view, &spec.selector_tree, &spec.assertion_trees, &lang::Vars::new());
+            (outcome.passed, outcome.matched_spans)
+        })
+        .collect();
+    assert_eq!(outcomes, [(true, 1), (true, 3)]);
+
+    let message =
+        defs::load_file(&fixture("traceql_bad.yaml")).expect_err("a metrics query loads").to_string();
+    assert!(message.contains("traceql_bad.yaml:9:"), "{message}");
+    assert!(message.contains("TraceQL metrics are not supported here"), "{message}");
+}

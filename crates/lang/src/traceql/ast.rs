@@ -5,7 +5,7 @@ use std::sync::Arc;
 
 use regex::Regex;
 
-use crate::lang::view::MetaKey;
+use crate::view::MetaKey;
 
 /// A whole query: a spanset expression and the stages after it.
 #[derive(Clone, Debug, PartialEq)]

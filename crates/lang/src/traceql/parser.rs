@@ -15,9 +15,9 @@ use super::ast::{
     Pattern, Pipeline, SpansetExpr, SpansetOp, Stage, Type, KEYWORD_VALUES,
 };
 use super::lexer::{tokenize, Tok, Token};
-use crate::lang::expr::MAX_NESTING;
-use crate::lang::view::MetaKey;
-use crate::lang::{Error, TextSpan};
+use crate::expr::MAX_NESTING;
+use crate::view::MetaKey;
+use crate::{Error, TextSpan};
 
 /// How many operators (and filters) one query may have.
 pub(super) const MAX_NODES: usize = 1000;

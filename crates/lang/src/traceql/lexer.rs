@@ -4,7 +4,7 @@
 //! `resource."with space"`), because whether a `.` or `-` belongs to a name depends on what
 //! came before it, and the parser should not have to glue names back together.
 
-use crate::lang::{Error, TextSpan};
+use crate::{Error, TextSpan};
 
 /// The longest query accepted, in bytes: a query is written by hand in a test file, and a
 /// bound keeps the work of a hostile one proportional to something small.

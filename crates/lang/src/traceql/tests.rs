@@ -3,9 +3,9 @@
 
 use std::sync::Arc;
 
-use crate::lang::tests::shop;
-use crate::lang::{evaluate_spec, Assertion, Error, Selector, TraceView, Vars};
-use crate::model::{Event, KeyValue, Link, Scope, Span, SpanId, Trace, TraceId};
+use crate::tests::shop;
+use crate::{evaluate_spec, Assertion, Error, Selector, TraceView, Vars};
+use model::{Event, KeyValue, Link, Scope, Span, SpanId, Trace, TraceId};
 
 /// The names of the spans `query` selects on `trace`.
 fn select_names(trace: &Trace, query: &str) -> Vec<String> {
@@ -524,79 +524,8 @@ fn specs_evaluate_with_traceql_selectors() {
     assert_eq!(observed, ["201", "200"]);
 
     let unmatched =
-        crate::lang::unmatched_selectors(&trace, &[selector, Selector::parse("{ status = ok }").unwrap()]);
+        crate::unmatched_selectors(&trace, &[selector, Selector::parse("{ status = ok }").unwrap()]);
     assert_eq!(unmatched, ["selector { status = ok } matched none"]);
-}
-
-/// A Test file whose specs use TraceQL loads (its selectors parsed once, errors placed at
-/// their line and column) and evaluates through `evaluate_spec`. This reaches into
-/// `spec`, the loader: when `lang` becomes a crate of its own, this test moves to the
-/// loader's tests.
-#[test]
-fn a_test_file_with_traceql_selectors_loads_and_evaluates() {
-    let dir = std::env::temp_dir().join(format!("tracecheck-traceql-{}", std::process::id()));
-    std::fs::create_dir_all(&dir).unwrap();
-    let good = dir.join("good.yaml");
-    std::fs::write(
-        &good,
-        r#"type: Test
-spec:
-  name: TraceQL specs
-  trigger:
-    type: traceid
-    traceid:
-      id: ${var:TRACE_ID}
-  specs:
-    - selector: '{ resource.service.name = "api" } >> { status = error }'
-      assertions:
-        - attr:db.system = "redis"
-    - selector: |
-        { span.http.status_code >= 200 }
-          | count() = 3
-      assertions:
-        - attr:tracetest.selected_spans.count = 3
-"#,
-    )
-    .unwrap();
-    let bad = dir.join("bad.yaml");
-    std::fs::write(
-        &bad,
-        r#"type: Test
-spec:
-  name: TraceQL specs
-  trigger:
-    type: traceid
-    traceid:
-      id: ${var:TRACE_ID}
-  specs:
-    - selector: '{ } | rate()'
-      assertions:
-        - attr:name = "x"
-"#,
-    )
-    .unwrap();
-    let loaded = crate::spec::load_file(&good);
-    let bad_loaded = crate::spec::load_file(&bad);
-    let _ = std::fs::remove_dir_all(&dir);
-
-    let Ok(crate::spec::Loaded::Test(test)) = loaded else {
-        panic!("good.yaml did not load: {loaded:?}");
-    };
-    let trace = shop();
-    let view = TraceView::new(&trace);
-    let outcomes: Vec<(bool, usize)> = test
-        .specs
-        .iter()
-        .map(|spec| {
-            let outcome = evaluate_spec(&view, &spec.selector_tree, &spec.assertion_trees, &Vars::new());
-            (outcome.passed, outcome.matched_spans)
-        })
-        .collect();
-    assert_eq!(outcomes, [(true, 1), (true, 3)]);
-
-    let message = bad_loaded.expect_err("bad.yaml loads").to_string();
-    assert!(message.contains("bad.yaml:9:"), "{message}");
-    assert!(message.contains("TraceQL metrics are not supported here"), "{message}");
 }
 
 /// Every structural operator against its definition, pair by pair, on random trees (a

@@ -11,9 +11,9 @@ use super::ast::{
     AggregateKind, AttributeScope, BinaryOp, Condition, Expr, Field, Intrinsic, Kind, Literal, Pipeline,
     Relation, SpansetExpr, SpansetOp, Stage, Status,
 };
-use crate::lang::view::{MetaKey, SpanView};
-use crate::lang::TraceView;
-use crate::model::{find_attribute, AttributeValue, Event, KeyValue, Link, SpanKind, StatusCode};
+use crate::view::{MetaKey, SpanView};
+use crate::TraceView;
+use model::{find_attribute, AttributeValue, Event, KeyValue, Link, SpanKind, StatusCode};
 
 /// A spanset: indexes into [`TraceView::spans`], ascending (tree order), no repeats.
 type Spanset = Vec<usize>;
