@@ -13,7 +13,7 @@ fn waiting_test(files: &Files) -> (String, String) {
         "byid.yaml",
         "type: Test\nspec:\n  name: by trace id\n  trigger:\n    type: traceid\n    traceid:\n      id: ${var:TRACE_ID}\n  specs:\n    - selector: span[name=\"x\"]\n      assertions:\n        - attr:n = 1\n",
     );
-    let vars = vars_file(&files, &[("TRACE_ID", "0af7651916cd43dd8448eb211c80319c")]);
+    let vars = vars_file(files, &[("TRACE_ID", "0af7651916cd43dd8448eb211c80319c")]);
     (files.path("byid.yaml"), vars)
 }
 

@@ -173,7 +173,7 @@ fn the_ring_spreads_traces_over_every_endpoint() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transaction_passes_against_three_instances_behind_the_trace_id_router() {
-    let instances = vec![start_serve().await, start_serve().await, start_serve().await];
+    let instances = [start_serve().await, start_serve().await, start_serve().await];
     let endpoints: Vec<String> = instances.iter().map(|serve| serve.grpc.to_string()).collect();
     let router = start_router(&endpoints).await;
     let service = demo::start(&format!("http://{router}")).await.expect("demo service");

@@ -505,7 +505,7 @@ fn a_test_file_with_traceql_selectors_loads_and_evaluates() {
     assert_eq!(outcomes, [(true, 1), (true, 3)]);
 
     let message =
-        defs::load_file(&fixture("traceql_bad.yaml")).expect_err("a metrics query loads").to_string();
+        defs::load_file(fixture("traceql_bad.yaml")).expect_err("a metrics query loads").to_string();
     assert!(message.contains("traceql_bad.yaml:9:"), "{message}");
     assert!(message.contains("TraceQL metrics are not supported here"), "{message}");
 }

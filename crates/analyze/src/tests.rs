@@ -385,8 +385,10 @@ mod properties {
         ]
     }
 
-    fn span_strategy(
-    ) -> impl Strategy<Value = (u8, Option<u8>, u64, u8, String, Vec<(String, AttributeValue)>)> {
+    /// (id, parent, start, kind, name, attributes) of one generated span.
+    type SpanParts = (u8, Option<u8>, u64, u8, String, Vec<(String, AttributeValue)>);
+
+    fn span_strategy() -> impl Strategy<Value = SpanParts> {
         (
             1u8..20,
             proptest::option::of(1u8..25),

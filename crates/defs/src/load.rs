@@ -94,6 +94,9 @@ fn test_id_of(path: &Path) -> Option<String> {
     Some(root.get_mapping("spec")?.get_scalar("id")?.as_str().to_string())
 }
 
+// A load error carries its file, position and source line; it is built at most once per
+// bad file, so its size costs nothing worth a box.
+#[allow(clippy::result_large_err)]
 fn read_source(path: &Path) -> Result<Source, Error> {
     let io_error = |message: String| Error::without_position(path, ErrorKind::Io(message));
     let file = std::fs::File::open(path).map_err(|error| io_error(error.to_string()))?;
@@ -111,6 +114,7 @@ fn read_source(path: &Path) -> Result<Source, Error> {
     Ok(Source::new(path.to_path_buf(), text))
 }
 
+#[allow(clippy::result_large_err)]
 fn parse_yaml(source: &Source) -> Result<Node, Error> {
     let options = LoaderOptions::default().error_on_duplicate_keys(true).prevent_coercion(true);
     marked_yaml::parse_yaml_with_options(0, &source.text, options).map_err(|error| {

@@ -22,6 +22,9 @@ pub(crate) enum Prepared {
     JsonPath(JsonPath),
 }
 
+/// Compiles a filter's constant first argument once, at load time.
+pub(crate) type PrepareFn = fn(&str) -> Result<Prepared, EvalError>;
+
 pub(crate) type FilterFn =
     fn(input: Value, args: &[Value], prepared: Option<&Prepared>) -> Result<Value, EvalError>;
 
@@ -30,7 +33,7 @@ pub(crate) struct FilterDef {
     pub min_args: usize,
     pub max_args: usize,
     /// Compiles a constant first argument; an `Err` is a load-time error.
-    pub prepare: Option<fn(&str) -> Result<Prepared, EvalError>>,
+    pub prepare: Option<PrepareFn>,
     pub apply: FilterFn,
 }
 
@@ -196,7 +199,7 @@ fn prepare_regex(pattern: &str) -> Result<Prepared, EvalError> {
 fn prepared_or<'a>(
     prepared: Option<&'a Prepared>,
     args: &[Value],
-    prepare: fn(&str) -> Result<Prepared, EvalError>,
+    prepare: PrepareFn,
 ) -> Result<PreparedRef<'a>, EvalError> {
     match prepared {
         Some(prepared) => Ok(PreparedRef::Borrowed(prepared)),

@@ -762,7 +762,10 @@ fn expression_errors() {
         "attr:x = 1 = 2",
         "expected an operator, '|' or the end of the assertion at column 12, found '='",
     );
-    check_assertion_error("attr:x startsWith 'a'", &format!("expected an operator, '|' or a comparator (=, !=, <, <=, >, >=, contains, not-contains) at column 8, found 'startsWith'"));
+    check_assertion_error(
+        "attr:x startsWith 'a'",
+        "expected an operator, '|' or a comparator (=, !=, <, <=, >, >=, contains, not-contains) at column 8, found 'startsWith'",
+    );
     check_assertion_error("= 1", "expected an expression at column 1, found '='");
     check_assertion_error(r#"true = "true""#, &format!("expected an expression (a function is one of {functions}; quote text, e.g. \"true\") at column 1, found 'true'"));
     check_assertion_error("attr:x + = 1", "expected a value after '+' at column 10, found '='");

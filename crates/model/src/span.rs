@@ -391,7 +391,8 @@ mod tests {
         assert!(Str::ptr_eq(&a, &a.clone()));
         assert_eq!(&*a, "http.method");
         assert_eq!(format!("{a} {a:?}"), "http.method \"http.method\"");
-        assert!(Str::from("a") < Str::from("b"));
+        let (a, b) = (Str::from("a"), Str::from("b"));
+        assert!(a < b);
         assert_eq!(&*Str::default(), "");
         assert_eq!(Str::from("héllo").len(), 6);
         // Hashing agrees with `str`, so maps keyed by `Str` can be searched with a `&str`.

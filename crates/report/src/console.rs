@@ -360,7 +360,7 @@ impl Reporter for ConsoleReporter {
     fn on_step_started(&mut self, run_name: &str, step_index: usize, _step_name: &str) {
         if step_index == 0 && !self.header_printed {
             self.clear_progress();
-            let _ = write!(self.out, "{}", format!("{}\n", self.style.paint(BOLD, run_name)));
+            let _ = writeln!(self.out, "{}", self.style.paint(BOLD, run_name));
             self.header_printed = true;
         }
     }
@@ -391,7 +391,7 @@ impl Reporter for ConsoleReporter {
     fn finish(&mut self, report: &RunReport) -> io::Result<()> {
         self.clear_progress();
         if !self.header_printed && self.n_printed == 0 {
-            write!(self.out, "{}", format!("{}\n", self.style.paint(BOLD, &report.name)))?;
+            writeln!(self.out, "{}", self.style.paint(BOLD, &report.name))?;
         }
         // Steps the runner never announced (NOT_EXECUTED ones, or a runner that only
         // calls `finish`) are printed here.

@@ -26,6 +26,7 @@ pub(super) struct TraceEntry {
     pub(super) span_ids: Vec<SpanId>,
     /// The same IDs hashed, built once the trace outgrows [`LINEAR_DEDUP_LIMIT`].
     /// Boxed: most traces never need it, and an empty `Option<Box<_>>` costs one word.
+    #[allow(clippy::box_collection)]
     id_index: Option<Box<HashSet<SpanId>>>,
     pub(super) last_update: Instant,
     /// The `seq` of this trace's live queue item (0 while it has no spans).

@@ -452,7 +452,7 @@ impl TraceStore {
             .collect();
         // A pinned trace passed over by eviction is requeued without being updated: order by
         // the real update time.
-        summaries.sort_by(|a, b| b.1.cmp(&a.1));
+        summaries.sort_by_key(|summary| std::cmp::Reverse(summary.1));
         summaries
     }
 

@@ -188,32 +188,6 @@ pub(crate) fn immortal(text: &str) -> Option<Str> {
     Some(shared)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn shares_repeated_strings() {
-        let mut interner = Interner::new();
-        let first = interner.intern("http.method");
-        let second = interner.intern_utf8(b"http.method").unwrap();
-        assert!(Str::ptr_eq(&first, &second));
-        assert!(interner.intern_utf8(b"\xff\xfe").is_err());
-        let long = "x".repeat(MAX_INTERNED_VALUE_LEN + 1);
-        assert!(!Str::ptr_eq(&interner.value(&long), &interner.value(&long)));
-    }
-
-    #[test]
-    fn names_are_immortal_and_shared_across_requests() {
-        let first = Interner::new().name_utf8(b"tracecheck.test.key").unwrap();
-        let second = Interner::new().name_utf8(b"tracecheck.test.key").unwrap();
-        assert!(first.is_immortal() && Str::ptr_eq(&first, &second));
-        // Values and long names stay counted.
-        assert!(!Interner::new().intern("tracecheck.test.value").is_immortal());
-        assert!(immortal(&"k".repeat(MAX_IMMORTAL_LEN + 1)).is_none());
-    }
-}
-
 /// The last few distinct strings seen at one place of the message (an attribute position,
 /// the span name), checked by plain comparison before any hashing.
 ///
@@ -244,5 +218,31 @@ impl<'a, const N: usize> Recent<'a, N> {
     pub(crate) fn remember(&mut self, bytes: &'a [u8], text: Str) {
         self.entries[self.next] = Some((bytes, text));
         self.next = (self.next + 1) % N;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn shares_repeated_strings() {
+        let mut interner = Interner::new();
+        let first = interner.intern("http.method");
+        let second = interner.intern_utf8(b"http.method").unwrap();
+        assert!(Str::ptr_eq(&first, &second));
+        assert!(interner.intern_utf8(b"\xff\xfe").is_err());
+        let long = "x".repeat(MAX_INTERNED_VALUE_LEN + 1);
+        assert!(!Str::ptr_eq(&interner.value(&long), &interner.value(&long)));
+    }
+
+    #[test]
+    fn names_are_immortal_and_shared_across_requests() {
+        let first = Interner::new().name_utf8(b"tracecheck.test.key").unwrap();
+        let second = Interner::new().name_utf8(b"tracecheck.test.key").unwrap();
+        assert!(first.is_immortal() && Str::ptr_eq(&first, &second));
+        // Values and long names stay counted.
+        assert!(!Interner::new().intern("tracecheck.test.value").is_immortal());
+        assert!(immortal(&"k".repeat(MAX_IMMORTAL_LEN + 1)).is_none());
     }
 }

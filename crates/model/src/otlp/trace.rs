@@ -19,7 +19,9 @@ use crate::{Resource, Scope, Trace, TraceId};
 /// The trace as OTLP `TracesData`: one `ResourceSpans` per distinct resource and one
 /// `ScopeSpans` per distinct scope within it, spans in trace order.
 pub fn encode_trace(trace: &Trace) -> otlp_trace::TracesData {
-    let mut resource_spans: Vec<(Arc<Resource>, Vec<(Arc<Scope>, Vec<otlp_trace::Span>)>)> = Vec::new();
+    /// One scope's spans within a resource, in trace order.
+    type ScopeGroup = (Arc<Scope>, Vec<otlp_trace::Span>);
+    let mut resource_spans: Vec<(Arc<Resource>, Vec<ScopeGroup>)> = Vec::new();
     for span in &trace.spans {
         let resource_idx = match resource_spans
             .iter()

@@ -21,6 +21,8 @@ pub struct Args {
     pub command: Command,
 }
 
+// Parsed once per process: the size of the largest variant costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Subcommand)]
 pub enum Command {
     /// Run the OTLP ingestor (gRPC and HTTP) and the control API until Ctrl-C or SIGTERM.

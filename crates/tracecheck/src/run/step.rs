@@ -242,7 +242,7 @@ pub fn trigger_span(
             );
     }
     for (key, value) in &response.attributes {
-        span = span.with_attribute(*key, *value);
+        span = span.with_attribute(key, *value);
     }
     span
 }
