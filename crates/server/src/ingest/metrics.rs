@@ -391,3 +391,52 @@ where
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use model::{Span, SpanId, TraceId};
+    use store::{StoreConfig, WaitOptions};
+
+    /// The value of one sample line of `text`, by its name and labels.
+    fn sample(text: &str, name: &str) -> u64 {
+        text.lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse().ok())
+            .unwrap_or_else(|| panic!("no sample {name} in\n{text}"))
+    }
+
+    #[tokio::test]
+    async fn spans_refused_over_an_awaited_traces_cap_are_not_counted_as_stored() {
+        // An awaited trace holds at most max_spans / 8 (at least 1,000) spans; the rest of an
+        // insert into it is refused and must not show as stored.
+        let config = StoreConfig { max_spans: 8_000, ..StoreConfig::default() };
+        let (store, _guard) = store::TraceStore::new(config);
+        let trace_id = TraceId([1; 16]);
+        let waiting = {
+            let store = store.clone();
+            tokio::spawn(async move {
+                let options = WaitOptions {
+                    settle: Duration::from_secs(60),
+                    grace: Duration::from_secs(60),
+                    timeout: Duration::from_secs(60),
+                    started: std::time::Instant::now(),
+                    trigger_span_id: None,
+                };
+                store.wait(trace_id, &options, &|_| Vec::new()).await
+            })
+        };
+        store.waiting_on(trace_id).await;
+        let spans = (0..1_500u64).map(|n| Span::new(trace_id, SpanId((n + 1).to_be_bytes()), "s")).collect();
+        store.insert(spans);
+        // A duplicate beside it, so both kinds of "received but not stored" are present.
+        store.insert(vec![Span::new(trace_id, SpanId(1u64.to_be_bytes()), "s")]);
+
+        let text = Metrics::new().render(&store);
+        let stats = store.stats();
+        assert_eq!(stats.spans_held, 1_000);
+        assert_eq!(sample(&text, "tracecheck_spans_received_total"), 1_501);
+        assert_eq!(sample(&text, "tracecheck_spans_duplicate_total"), 1);
+        assert_eq!(sample(&text, "tracecheck_spans_stored_total"), stats.spans_held);
+        waiting.abort();
+    }
+}
