@@ -8,13 +8,13 @@ use model::{Span, SpanId, SpanKind, StatusCode, TraceId};
 use report::{RunKind, RunReport, RunState};
 use serde_json::Value;
 use server::api::RemoteClient;
-use server::web::RunStore;
+use server::runs::RunStore;
 use server::{self, RunningServer, ServerConfig};
 
 async fn start(max_runs: usize) -> RunningServer {
     let runs = RunStore::new(max_runs);
     let config = ServerConfig { runs: runs.clone(), ..ServerConfig::ephemeral() };
-    server::start(config, server::serve::control_routes).await.expect("server starts")
+    server::start(config, server::routes::control_routes).await.expect("server starts")
 }
 
 async fn get(server: &RunningServer, path: &str) -> (u16, Value) {
