@@ -8,9 +8,9 @@
 //! here, since it is answered with the redirect rather than the page.
 
 use axum::extract::{Request, State};
-use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
+use axum::http::{header, HeaderMap, HeaderValue};
 use axum::middleware::{self, Next};
-use axum::response::{IntoResponse, Response};
+use axum::response::{IntoResponse, Redirect, Response};
 use axum::Router;
 
 use crate::auth::{Presented, RequireBearer};
@@ -44,7 +44,7 @@ async fn login(State(auth): State<RequireBearer>, mut request: Request, next: Ne
 /// 303 to `/`, setting the cookie.
 fn set_cookie_and_redirect(token: &str) -> Response {
     let cookie = format!("{TOKEN_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict", hex::encode(token));
-    let mut response = (StatusCode::SEE_OTHER, [(header::LOCATION, "/")]).into_response();
+    let mut response = Redirect::to("/").into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);
     }
