@@ -2,7 +2,7 @@
 //! format, version 0.0.4) and the control API's `Stats` both render, so the two cannot drift.
 //!
 //! It holds the store's counters, read from [`TraceStore::stats`] when rendered and listed
-//! once in [`STORE_COUNTERS`] (which the control API client also reads back into
+//! once in `STORE_COUNTERS` (which the control API client also reads back into
 //! [`StoreStats`]), and what only the edge sees: how export requests were answered, how
 //! long they took and how many are in progress, recorded by [`Timing`], a tower layer around
 //! each receiver, so the receivers themselves stay unaware of metrics. The text format is a
@@ -166,7 +166,7 @@ const STORE_COUNTERS: [StoreCounter; 12] = [
 ];
 
 /// The store's counters read back from samples (the control API's `Stats` answer): each
-/// [`STORE_COUNTERS`] row takes the sample of its name and labels; others are ignored, and a
+/// `STORE_COUNTERS` row takes the sample of its name and labels; others are ignored, and a
 /// row without a sample (an older server) reads 0.
 pub fn store_stats<'a>(
     samples: impl IntoIterator<Item = (&'a str, &'a HashMap<String, String>, u64)>,
