@@ -30,7 +30,7 @@ async fn main() -> ExitCode {
 
 async fn demo() -> anyhow::Result<bool> {
     // Ephemeral ports, so the demo runs beside a `tracecheck serve` holding 4317/4318.
-    let ingestor = server::start(ServerConfig::ephemeral(), |_, _| tonic::service::Routes::default()).await?;
+    let ingestor = server::start(ServerConfig::ephemeral(), |_| tonic::service::Routes::default()).await?;
     let service = service::start(&format!("http://{}", ingestor.grpc_addr())).await?;
     println!(
         "tracecheck demo: users API on {}, ingesting OTLP on {} (gRPC) and {} (HTTP)\n",

@@ -21,7 +21,7 @@ use server::{RunningServer, ServerConfig};
 const SECRET: &str = "sk_live_51HxQzT3stS3cr3tK3y";
 
 async fn start_server() -> RunningServer {
-    server::start(ServerConfig::ephemeral(), server::serve::control_routes).await.expect("server starts")
+    server::start(ServerConfig::ephemeral(), server::routes::control_routes).await.expect("server starts")
 }
 
 /// As the demo service's provider: OTLP/gRPC to `endpoint`, with a short batch delay.

@@ -20,7 +20,7 @@ use tonic::codec::CompressionEncoding;
 use tonic::service::Routes;
 
 async fn start_server(config: ServerConfig) -> RunningServer {
-    server::start(config, |_, _| Routes::default()).await.expect("server starts")
+    server::start(config, |_| Routes::default()).await.expect("server starts")
 }
 
 /// A request with `n_spans` spans of one fresh trace (IDs derived from `seed`), plus

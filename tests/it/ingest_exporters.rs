@@ -24,7 +24,7 @@ enum Transport {
 
 /// The ingestor with the control API beside OTLP on the gRPC port, as `tracecheck serve` runs it.
 async fn start_server(config: ServerConfig) -> RunningServer {
-    server::start(config, server::serve::control_routes).await.expect("server starts")
+    server::start(config, server::routes::control_routes).await.expect("server starts")
 }
 
 /// Checks the trace as stored, and as read back through the control API.

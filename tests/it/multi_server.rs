@@ -253,7 +253,7 @@ fn closed_port() -> String {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_that_is_down_is_named_and_does_not_hang() {
-    let live = server::start(server::ServerConfig::ephemeral(), server::serve::control_routes)
+    let live = server::start(server::ServerConfig::ephemeral(), server::routes::control_routes)
         .await
         .expect("server");
     let live_url = format!("http://{}", live.grpc_addr());
@@ -298,7 +298,7 @@ async fn an_instance_that_is_down_is_named_and_does_not_hang() {
 /// port behind a proxy) is named too, within a bounded time.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn an_instance_that_never_answers_is_named_within_a_bounded_time() {
-    let live = server::start(server::ServerConfig::ephemeral(), server::serve::control_routes)
+    let live = server::start(server::ServerConfig::ephemeral(), server::routes::control_routes)
         .await
         .expect("server");
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");

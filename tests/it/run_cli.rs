@@ -381,7 +381,7 @@ spec:
 async fn traceid_trigger_judges_a_trace_sent_by_a_separate_exporter_through_a_server() {
     use opentelemetry::trace::{Span as _, TraceContextExt, Tracer, TracerProvider as _};
 
-    let server = server::start(server::ServerConfig::ephemeral(), server::serve::control_routes)
+    let server = server::start(server::ServerConfig::ephemeral(), server::routes::control_routes)
         .await
         .expect("server");
     let provider =
@@ -443,7 +443,7 @@ async fn traceid_trigger_judges_a_trace_sent_by_a_separate_exporter_through_a_se
 async fn traceid_trigger_span_goes_above_the_old_root_or_is_the_traces_own() {
     use opentelemetry::trace::{Span as _, TraceContextExt, Tracer, TracerProvider as _};
 
-    let server = server::start(server::ServerConfig::ephemeral(), server::serve::control_routes)
+    let server = server::start(server::ServerConfig::ephemeral(), server::routes::control_routes)
         .await
         .expect("server");
     let provider =

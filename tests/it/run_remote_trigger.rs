@@ -13,8 +13,9 @@ use trigger::TriggerResponse;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trigger_span_above_the_message_limit_is_truncated_for_the_server() {
-    let server =
-        server::start(ServerConfig::ephemeral(), server::serve::control_routes).await.expect("server starts");
+    let server = server::start(ServerConfig::ephemeral(), server::routes::control_routes)
+        .await
+        .expect("server starts");
     let client =
         RemoteClient::connect(&format!("http://{}", server.grpc_addr()), None).await.expect("client");
     let source = RemoteSource { client };

@@ -23,7 +23,7 @@ const MIB: usize = 1024 * 1024;
 const HANG: Duration = Duration::from_secs(20);
 
 async fn start_server(config: ServerConfig) -> RunningServer {
-    server::start(config, |_, _| Routes::default()).await.expect("server starts")
+    server::start(config, |_| Routes::default()).await.expect("server starts")
 }
 
 /// A one-span request of a trace derived from `seed`.

@@ -16,7 +16,7 @@ async fn start(max_spans: usize, auth_token: Option<&str>) -> (RunningServer, Re
         auth_token: auth_token.map(str::to_string),
         ..ServerConfig::ephemeral()
     };
-    let running = server::start(config, server::serve::control_routes).await.expect("start server");
+    let running = server::start(config, server::routes::control_routes).await.expect("start server");
     let url = format!("http://{}", running.grpc_addr());
     let client = RemoteClient::connect(&url, auth_token).await.expect("connect");
     (running, client)
@@ -159,7 +159,7 @@ async fn memory_bound_holds_over_otlp_with_counted_evictions() {
         store: StoreConfig { max_memory, ..StoreConfig::default() },
         ..ServerConfig::ephemeral()
     };
-    let server = server::start(config, server::serve::control_routes).await.expect("start server");
+    let server = server::start(config, server::routes::control_routes).await.expect("start server");
     let client =
         RemoteClient::connect(&format!("http://{}", server.grpc_addr()), None).await.expect("connect");
     // 200 traces of 20 spans with 500 bytes of attribute each: ~2.2 MB, twice the bound,

@@ -88,7 +88,7 @@ impl Pki {
 
 async fn start_tls(pki: &Pki, mtls: bool) -> RunningServer {
     let config = ServerConfig { tls: Some(pki.server_tls(mtls)), ..ServerConfig::ephemeral() };
-    server::start(config, server::serve::control_routes).await.expect("server starts")
+    server::start(config, server::routes::control_routes).await.expect("server starts")
 }
 
 #[derive(Clone, Copy)]
@@ -236,7 +236,7 @@ async fn plaintext_against_a_tls_port_is_an_error_not_a_hang() {
 
 #[tokio::test]
 async fn https_against_a_plaintext_server_fails_instead_of_speaking_cleartext() {
-    let server = server::start(ServerConfig::ephemeral(), server::serve::control_routes).await.unwrap();
+    let server = server::start(ServerConfig::ephemeral(), server::routes::control_routes).await.unwrap();
     let url = format!("https://{}", server.grpc_addr());
     let result = tokio::time::timeout(NO_HANG, async {
         let client = RemoteClient::connect(&url, Some("s3cret")).await?;

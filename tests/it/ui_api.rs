@@ -10,7 +10,7 @@ use model::{AttributeValue, Event, KeyValue, Link, Span, SpanId, SpanKind, Statu
 use report::{AssertionReport, RunKind, RunReport, RunState, SpanResult, SpecReport, StepReport, StepState};
 use serde_json::Value;
 use server::api::RemoteClient;
-use server::web::RunStore;
+use server::runs::RunStore;
 use server::{self, RunningServer, ServerConfig};
 
 use crate::ui_js::Wire;
@@ -18,7 +18,7 @@ use crate::ui_js::Wire;
 async fn start(max_runs: usize) -> RunningServer {
     let runs = RunStore::new(max_runs);
     let config = ServerConfig { runs: runs.clone(), ..ServerConfig::ephemeral() };
-    server::start(config, server::serve::control_routes).await.expect("server starts")
+    server::start(config, server::routes::control_routes).await.expect("server starts")
 }
 
 async fn get(server: &RunningServer, path: &str) -> (u16, Value) {

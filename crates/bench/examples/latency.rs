@@ -33,7 +33,7 @@ async fn main() -> anyhow::Result<()> {
     let runs: usize = args.next().map(|text| text.parse()).transpose()?.unwrap_or(100);
     let settle = Duration::from_millis(args.next().map(|text| text.parse()).transpose()?.unwrap_or(500));
 
-    let ingestor = server::start(ServerConfig::ephemeral(), |_, _| tonic::service::Routes::default()).await?;
+    let ingestor = server::start(ServerConfig::ephemeral(), |_| tonic::service::Routes::default()).await?;
     let service = service::start(&format!("http://{}", ingestor.grpc_addr())).await?;
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo/create-user.yaml");
     let Loaded::Test(test) = defs::load_file(&file).map_err(|errors| anyhow::anyhow!("{errors}"))? else {

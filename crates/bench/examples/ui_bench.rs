@@ -100,7 +100,7 @@ async fn main() -> anyhow::Result<()> {
         store: StoreConfig { max_spans: 10_000_000, ..StoreConfig::default() },
         ..ServerConfig::ephemeral()
     };
-    let server = server::start(config, |_, _| tonic::service::Routes::default()).await?;
+    let server = server::start(config, |_| tonic::service::Routes::default()).await?;
     let (big_id, big) = big_trace();
     server.store().insert(big);
     for index in 0..TRACES {

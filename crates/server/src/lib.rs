@@ -1,21 +1,40 @@
-//! The ingestor as a running server: the OTLP gRPC service (with any extra gRPC services,
-//! such as the control API, on the same port) and the OTLP/HTTP routes, over one store.
+//! The server edge: the ingestor as a running server, the OTLP gRPC service (with any extra
+//! gRPC services, such as the control API, on the same port) and every HTTP route (OTLP/HTTP,
+//! `/metrics`, the web UI and its API), over one store. [`serve_until`] is `tracecheck serve`.
+//!
+//! The modules, from the wire inwards:
+//!
+//! - `listen`: accept loops with backoff, TLS handshakes, idle and header-read timeouts.
+//! - [`routes`]: which routes each port serves and what stands in front of them.
+//! - [`auth`]: the bearer token, one check per protocol (gRPC interceptor, HTTP layer).
+//! - [`error`]: [`error::EdgeError`], the one mapping to gRPC and HTTP statuses and bodies.
+//! - [`telemetry`]: the counters, one registry for `/metrics` and the control API's `Stats`.
+//! - `governor`: holds the process to `--max-memory`.
+//! - [`ingest`], [`api`], [`web`], [`ui`]: the OTLP receivers, the control API (and its
+//!   client), the web API, the UI's assets.
+//! - [`runs`]: the recorded runs, written by the control API and read by the web.
+//! - [`tls`]: the certificates' configuration.
 //!
 //! Startup and shutdown are symmetric, as in the collector's receiver: gRPC binds and starts
 //! first, then HTTP; when HTTP cannot bind, gRPC is stopped before the error is returned.
 //! [`RunningServer::shutdown`] stops accepting, lets in-flight requests finish and waits for
-//! both, within one drain deadline for the two. The accept and connection path (backoff on
-//! accept errors, idle and header-read timeouts) is [`listen`]'s. This module wires things together; it knows neither the control API's internals
-//! (it takes any tonic [`Routes`]) nor how the store works inside.
+//! both, within one drain deadline for the two. This module wires the listeners together; it
+//! knows neither the control API's internals (it takes any tonic [`Routes`]) nor how the store
+//! works inside.
 
 pub mod api;
 pub mod auth;
+pub mod error;
+mod governor;
 pub mod ingest;
 mod listen;
-pub mod serve;
+pub mod routes;
+pub mod runs;
+pub mod telemetry;
 pub mod tls;
 pub mod web;
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
@@ -26,8 +45,9 @@ use tokio::time::Instant;
 use tonic::service::{InterceptorLayer, Routes};
 
 use crate::auth::RequireBearer;
-use crate::ingest::metrics::{Metrics, Transport};
 use crate::ingest::Admission;
+use crate::runs::RunStore;
+use crate::telemetry::{Telemetry, Transport};
 use model::defaults;
 use store::{StoreConfig, StoreGuard, TraceStore};
 
@@ -52,7 +72,7 @@ pub struct ServerConfig {
     /// See [`defaults::DEFAULT_MAX_CONCURRENT_EXPORTS`].
     pub max_concurrent_exports: usize,
     /// The runs the web UI shows (recorded over the control API by `run --server`).
-    pub runs: crate::web::RunStore,
+    pub runs: RunStore,
     /// When set, both listeners speak TLS only (and demand client certificates when
     /// `client_ca` is set).
     pub tls: Option<tls::ServerTls>,
@@ -95,7 +115,7 @@ impl Default for ServerConfig {
             auth_token: None,
             store: StoreConfig::default(),
             max_concurrent_exports: defaults::DEFAULT_MAX_CONCURRENT_EXPORTS,
-            runs: crate::web::RunStore::default(),
+            runs: RunStore::default(),
             tls: None,
             max_receive_bytes: defaults::DEFAULT_MAX_RECEIVE_BYTES,
             timeouts: ConnectionTimeouts::default(),
@@ -132,12 +152,21 @@ pub enum Error {
     Task { listener: &'static str, source: tokio::task::JoinError },
 }
 
+/// What the server holds that extra gRPC services may serve (cheap handles): its store, its
+/// recorded runs and its counters.
+#[derive(Clone)]
+pub struct Handles {
+    pub store: TraceStore,
+    pub runs: RunStore,
+    pub telemetry: Telemetry,
+}
+
 /// A server that is accepting requests. Dropping it without [`RunningServer::shutdown`]
 /// aborts both listeners.
 pub struct RunningServer {
     grpc_addr: SocketAddr,
     http_addr: SocketAddr,
-    store: TraceStore,
+    handles: Handles,
     admission: Admission,
     grpc: Listener,
     http: Listener,
@@ -199,7 +228,12 @@ impl RunningServer {
 
     /// The store the receivers write to.
     pub fn store(&self) -> &TraceStore {
-        &self.store
+        &self.handles.store
+    }
+
+    /// The server's counters (what `/metrics` and `Stats` render).
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.handles.telemetry
     }
 
     /// The admission bound shared by both receivers.
@@ -223,26 +257,44 @@ impl RunningServer {
     }
 }
 
+/// Serves OTLP, the control API, `/metrics` and the web UI until `shutdown` resolves, with
+/// the memory governor holding the process to `--max-memory`, then drains: `tracecheck
+/// serve` (which signal stops it is the command line's business).
+///
+/// # Errors
+/// When a listener cannot bind or fails while serving.
+pub async fn serve_until(config: ServerConfig, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
+    let running = start(config, routes::control_routes).await?;
+    let governor = tokio::spawn(governor::govern_memory(running.store().clone()));
+    tracing::info!(
+        grpc = %running.grpc_addr(),
+        http = %running.http_addr(),
+        "tracecheck serving: OTLP/gRPC and the control API on grpc, OTLP/HTTP and the web UI on http; Ctrl-C to stop"
+    );
+    shutdown.await;
+    governor.abort();
+    tracing::info!("shutting down: draining in-flight requests");
+    running.shutdown().await
+}
+
 /// Starts the ingestor with a new store made from `config.store`. `extra` returns further
-/// gRPC services to serve on the OTLP port, given the store, e.g.
-/// `|store| Routes::new(ControlServer::new(ControlService::new(store.clone())))`, or
-/// `|_| Routes::default()` for none.
+/// gRPC services to serve on the OTLP port, given the server's [`Handles`], e.g.
+/// [`routes::control_routes`], or `|_| Routes::default()` for none.
 ///
 /// # Errors
 /// [`Error::Bind`] when either address cannot be bound (nothing is left running).
 pub async fn start(
     config: ServerConfig,
-    extra: impl FnOnce(&TraceStore, &crate::web::RunStore) -> Routes,
+    extra: impl FnOnce(&Handles) -> Routes,
 ) -> Result<RunningServer, Error> {
     let (store, guard) = TraceStore::new(config.store.clone());
-    let routes = extra(&store, &config.runs);
-    let mut server = start_with_store(config, store, routes).await?;
+    let mut server = start_with_store(config, store, extra).await?;
     server._store_guard = Some(guard);
     Ok(server)
 }
 
-/// Starts the ingestor over an existing store (whose guard the caller keeps), serving
-/// `extra` gRPC services beside OTLP on the gRPC port.
+/// Starts the ingestor over an existing store (whose guard the caller keeps), serving the
+/// gRPC services `extra` returns beside OTLP on the gRPC port.
 ///
 /// # Errors
 /// [`Error::Bind`] when either address cannot be bound, [`Error::Tls`] when the TLS files
@@ -250,32 +302,32 @@ pub async fn start(
 pub async fn start_with_store(
     config: ServerConfig,
     store: TraceStore,
-    extra: Routes,
+    extra: impl FnOnce(&Handles) -> Routes,
 ) -> Result<RunningServer, Error> {
     let admission = Admission::new(
         config.max_concurrent_exports,
         config.max_receive_bytes.max(config.max_message_size),
         config.timeouts.body_read,
     );
-    let metrics = Metrics::new();
+    let handles = Handles { telemetry: Telemetry::new(store.clone()), store, runs: config.runs.clone() };
     let auth = RequireBearer::new(config.auth_token.as_deref());
     let (grpc_tls, http_tls) = tls::listener_configs(config.tls.as_ref())?;
 
     let grpc_listener = bind(config.grpc_addr).await?;
     let grpc_addr = local_addr(&grpc_listener, config.grpc_addr)?;
     let trace_service =
-        ingest::grpc::TraceService::new(store.clone(), admission.clone(), config.max_message_size);
-    let routes = extra.add_service(trace_service);
+        ingest::grpc::TraceService::new(handles.store.clone(), admission.clone(), config.max_message_size);
+    let routes = extra(&handles).add_service(trace_service);
     let (grpc_stop, grpc_stopped) = oneshot::channel::<()>();
-    let incoming = listen::grpc_incoming(grpc_listener, grpc_addr, grpc_tls, config.timeouts.idle);
+    let incoming = listen::grpc_incoming(grpc_listener, grpc_tls, config.timeouts.idle);
     let grpc_server = tonic::transport::Server::builder()
         .initial_stream_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
         // A request waiting on the server (WaitTrace) keeps its connection from going idle.
         .layer(listen::TrackInFlightLayer)
-        // One layer guards every service on the port, the control API included.
         // Outermost, so that refusals by the token check are timed and counted too.
-        .layer(metrics.layer(Transport::Grpc, ingest::grpc::EXPORT_PATH))
+        .layer(handles.telemetry.layer(Transport::Grpc, ingest::grpc::EXPORT_PATH))
+        // One check guards every service on the port, the control API included.
         .layer(InterceptorLayer::new(auth.clone()))
         .add_routes(routes)
         .serve_with_incoming_shutdown(incoming, async {
@@ -293,21 +345,16 @@ pub async fn start_with_store(
         }
     };
     let http_addr = local_addr(&http_listener, config.http_addr)?;
-    let router =
-        ingest::http::router(store.clone(), admission.clone(), config.max_message_size, auth.clone())
-            .layer(metrics.layer(Transport::Http, ingest::http::TRACES_PATH))
-            .merge(metrics.router(store.clone(), auth.clone()))
-            .merge(crate::web::router(store.clone(), config.runs.clone(), auth));
+    let router = routes::http_router(&handles, admission.clone(), config.max_message_size, &auth);
     let (http_stop, http_stopped) = oneshot::channel::<()>();
-    let http_server =
-        listen::serve_http(http_listener, http_addr, http_tls, router, config.timeouts, async {
-            let _ = http_stopped.await;
-        });
+    let http_server = listen::serve_http(http_listener, http_tls, router, config.timeouts, async {
+        let _ = http_stopped.await;
+    });
     let http_task = tokio::spawn(async move { http_server.await.map_err(Error::Http) });
     let http = Listener { name: "http", stop: Some(http_stop), task: Some(http_task) };
 
     tracing::info!(%grpc_addr, %http_addr, "ingesting OTLP traces");
-    Ok(RunningServer { grpc_addr, http_addr, store, admission, grpc, http, _store_guard: None })
+    Ok(RunningServer { grpc_addr, http_addr, handles, admission, grpc, http, _store_guard: None })
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {

@@ -1,21 +1,26 @@
-//! The accept and connection path of both listeners, apart from the wiring in `server.rs`:
-//! an accept loop that backs off on errors ([`Acceptor`]), a connection wrapper that closes
-//! idle connections ([`IdleIo`]), the per-request marker that keeps a busy connection from
-//! counting as idle ([`TrackInFlight`]), and the OTLP/HTTP listener's own serve loop
-//! ([`serve_http`], for hyper's header-read timeout, which `axum::serve` does not expose).
+//! The accept and connection path of both listeners, apart from the wiring in `lib.rs`: an
+//! accept loop that backs off on errors ([`Acceptor`], the only backoff), the TLS handshakes
+//! ([`incoming`]), a connection wrapper that closes idle connections ([`IdleIo`]), the
+//! per-request marker that keeps a busy connection from counting as idle ([`TrackInFlight`]),
+//! and the OTLP/HTTP listener's own serve loop ([`serve_http`], for hyper's header-read
+//! timeout, which `axum::serve` does not expose). As in mini-redis, the listener accepts and
+//! each connection is served by a task of its own, whose errors are logged, not passed up.
 //!
-//! TLS sits between the two: accepted TCP streams go through [`tls::incoming`] (plain when
-//! no certificate is configured), and the resulting [`Conn`] is what [`IdleIo`] wraps.
+//! TLS sits between the two: accepted TCP streams go through [`incoming`] (plain when no
+//! certificate is configured, else a handshake with a deadline, in a task of its own, so a
+//! client that connects and says nothing, or speaks plaintext, neither stalls the accept loop
+//! nor holds a connection for ever), and the resulting [`Conn`] is what [`IdleIo`] wraps.
+//! The certificates are [`crate::tls`]'s configuration.
 
 use std::future::Future;
 use std::io;
-use std::net::SocketAddr;
 use std::pin::Pin;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
 use std::time::Duration;
 
+use futures::stream::BoxStream;
 use futures::{Stream, StreamExt};
 use hyper_util::rt::{TokioExecutor, TokioIo, TokioTimer};
 use hyper_util::server::conn::auto;
@@ -24,12 +29,21 @@ use hyper_util::service::TowerToHyperService;
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::time::{Instant, Sleep};
+use tokio_rustls::rustls;
+use tokio_rustls::server::TlsStream;
+use tokio_rustls::TlsAcceptor;
 use tonic::transport::server::Connected;
 
-use crate::tls::{self, Conn};
 use model::defaults::{ACCEPT_BACKOFF_MAX, ACCEPT_BACKOFF_MIN};
 
 use super::ConnectionTimeouts;
+
+/// How long a client may take to finish the TLS handshake after connecting.
+const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Handshakes finished but not yet taken by the server: a small buffer, since the server
+/// takes them as fast as it accepts.
+const READY_QUEUE: usize = 64;
 
 /// A listener whose accept waits after a failure instead of retrying at once: at the
 /// open-files limit every accept fails until a descriptor is freed, and retrying at once
@@ -66,7 +80,7 @@ impl Acceptor {
     }
 }
 
-/// Accepted TCP connections, for [`tls::incoming`]; accept failures are waited out by the
+/// Accepted TCP connections, for [`incoming`]; accept failures are waited out by the
 /// [`Acceptor`], so the stream never yields an error.
 fn accepted(listener: TcpListener) -> impl Stream<Item = io::Result<TcpStream>> + Send + 'static {
     futures::stream::unfold(Acceptor::new(listener), |mut acceptor| async move {
@@ -75,16 +89,124 @@ fn accepted(listener: TcpListener) -> impl Stream<Item = io::Result<TcpStream>> 
     })
 }
 
+/// An accepted connection, in the clear or after a finished TLS handshake.
+pub(super) enum Conn {
+    Plain(TcpStream),
+    Tls(Box<TlsStream<TcpStream>>),
+}
+
+impl AsyncRead for Conn {
+    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(tcp) => Pin::new(tcp).poll_read(cx, buf),
+            Conn::Tls(tls) => Pin::new(tls.as_mut()).poll_read(cx, buf),
+        }
+    }
+}
+
+impl AsyncWrite for Conn {
+    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Plain(tcp) => Pin::new(tcp).poll_write(cx, buf),
+            Conn::Tls(tls) => Pin::new(tls.as_mut()).poll_write(cx, buf),
+        }
+    }
+
+    fn poll_write_vectored(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        match self.get_mut() {
+            Conn::Plain(tcp) => Pin::new(tcp).poll_write_vectored(cx, bufs),
+            Conn::Tls(tls) => Pin::new(tls.as_mut()).poll_write_vectored(cx, bufs),
+        }
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        match self {
+            Conn::Plain(tcp) => tcp.is_write_vectored(),
+            Conn::Tls(tls) => tls.is_write_vectored(),
+        }
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(tcp) => Pin::new(tcp).poll_flush(cx),
+            Conn::Tls(tls) => Pin::new(tls.as_mut()).poll_flush(cx),
+        }
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        match self.get_mut() {
+            Conn::Plain(tcp) => Pin::new(tcp).poll_shutdown(cx),
+            Conn::Tls(tls) => Pin::new(tls.as_mut()).poll_shutdown(cx),
+        }
+    }
+}
+
+/// Wraps the TCP streams `accepted` yields in TLS when `tls` is set, and passes them through
+/// in the clear when it is not. Accept errors pass through; a failed or overdue handshake
+/// drops that connection only.
+fn incoming<S>(accepted: S, tls: Option<Arc<rustls::ServerConfig>>) -> BoxStream<'static, io::Result<Conn>>
+where
+    S: Stream<Item = io::Result<TcpStream>> + Send + 'static,
+{
+    match tls {
+        None => accepted.map(|tcp| tcp.map(Conn::Plain)).boxed(),
+        Some(config) => handshakes(accepted, TlsAcceptor::from(config)).boxed(),
+    }
+}
+
+/// One task accepts and starts a task per handshake; finished handshakes come back through a
+/// channel. When the server drops the receiver, the accepting task stops (closing the port).
+fn handshakes<S>(accepted: S, acceptor: TlsAcceptor) -> impl Stream<Item = io::Result<Conn>>
+where
+    S: Stream<Item = io::Result<TcpStream>> + Send + 'static,
+{
+    let (ready, receiver) = tokio::sync::mpsc::channel(READY_QUEUE);
+    tokio::spawn(async move {
+        let mut accepted = std::pin::pin!(accepted);
+        loop {
+            let next = tokio::select! {
+                next = accepted.next() => next,
+                () = ready.closed() => return,
+            };
+            let tcp = match next {
+                None => return,
+                Some(Ok(tcp)) => tcp,
+                Some(Err(error)) => {
+                    if ready.send(Err(error)).await.is_err() {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            let acceptor = acceptor.clone();
+            let ready = ready.clone();
+            tokio::spawn(async move {
+                let peer = tcp.peer_addr().ok();
+                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
+                    Ok(Ok(tls)) => {
+                        let _ = ready.send(Ok(Conn::Tls(Box::new(tls)))).await;
+                    }
+                    Ok(Err(error)) => tracing::debug!(?peer, "TLS handshake failed: {error}"),
+                    Err(_) => tracing::debug!(?peer, "TLS handshake not finished in {HANDSHAKE_TIMEOUT:?}"),
+                }
+            });
+        }
+    });
+    tokio_stream::wrappers::ReceiverStream::new(receiver)
+}
+
 /// The gRPC listener's connections (in TLS when `tls` is set), for tonic's
 /// `serve_with_incoming_shutdown`.
 pub(super) fn grpc_incoming(
     listener: TcpListener,
-    local_addr: SocketAddr,
-    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    tls: Option<Arc<rustls::ServerConfig>>,
     idle: Duration,
 ) -> impl Stream<Item = io::Result<IdleIo<Conn>>> {
-    tls::incoming(accepted(listener), local_addr, tls)
-        .map(move |conn| conn.map(|conn| IdleIo::new(conn, idle)))
+    incoming(accepted(listener), tls).map(move |conn| conn.map(|conn| IdleIo::new(conn, idle)))
 }
 
 /// Serves `router` on every connection of `listener` until `stop` resolves, then stops
@@ -92,13 +214,12 @@ pub(super) fn grpc_incoming(
 /// bounds that wait with the drain deadline).
 pub(super) async fn serve_http(
     listener: TcpListener,
-    local_addr: SocketAddr,
-    tls: Option<Arc<tokio_rustls::rustls::ServerConfig>>,
+    tls: Option<Arc<rustls::ServerConfig>>,
     router: axum::Router,
     timeouts: ConnectionTimeouts,
     stop: impl Future<Output = ()>,
 ) -> io::Result<()> {
-    let mut incoming = tls::incoming(accepted(listener), local_addr, tls);
+    let mut incoming = incoming(accepted(listener), tls);
     let graceful = GracefulShutdown::new();
     let mut builder = auto::Builder::new(TokioExecutor::new());
     builder.http1().timer(TokioTimer::new()).header_read_timeout(timeouts.header_read);

@@ -2,35 +2,21 @@
 //! `--tls-client-ca` for client certificates) and the control API client's side
 //! (`--server https://...` with `--ca-cert`, `--client-cert/--client-key`).
 //!
+//! This module is configuration only: which files, read and checked into rustls (server)
+//! and tonic (client) settings, naming the file at fault. The handshakes themselves are
+//! [`crate::listen`]'s, on the accept path.
+//!
 //! One crypto provider, aws-lc-rs (the one reqwest and rustls already bring), chosen
 //! explicitly: rustls is built with ring as well, so its process default is ambiguous.
-//! The server wraps accepted TCP streams in [`incoming`]: handshakes run in tasks of their
-//! own, with a deadline, so a client that connects and says nothing (or speaks plaintext)
-//! neither stalls the accept loop nor holds a connection for ever.
 
 use std::io;
 use std::path::{Path, PathBuf};
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context, Poll};
-use std::time::Duration;
 
-use futures::stream::{BoxStream, Stream, StreamExt};
-use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
-use tokio::net::TcpStream;
 use tokio_rustls::rustls::pki_types::pem::PemObject;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::server::WebPkiClientVerifier;
 use tokio_rustls::rustls::{self, RootCertStore};
-use tokio_rustls::server::TlsStream;
-use tokio_rustls::TlsAcceptor;
-
-/// How long a client may take to finish the TLS handshake after connecting.
-const HANDSHAKE_TIMEOUT: Duration = Duration::from_secs(10);
-
-/// Handshakes finished but not yet taken by the server: a small buffer, since the server
-/// takes them as fast as it accepts.
-const READY_QUEUE: usize = 64;
 
 /// A TLS file that cannot be used, named so the user knows which flag to fix.
 #[derive(Debug, thiserror::Error)]
@@ -182,181 +168,6 @@ fn root_store(path: &Path) -> Result<RootCertStore, Error> {
         roots.add(certificate).map_err(|error| invalid(path, error))?;
     }
     Ok(roots)
-}
-
-/// An accepted connection, in the clear or after a finished TLS handshake.
-pub enum Conn {
-    Plain(TcpStream),
-    Tls(Box<TlsStream<TcpStream>>),
-}
-
-impl Conn {
-    fn tcp(&self) -> &TcpStream {
-        match self {
-            Conn::Plain(tcp) => tcp,
-            Conn::Tls(tls) => tls.get_ref().0,
-        }
-    }
-}
-
-impl AsyncRead for Conn {
-    fn poll_read(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &mut ReadBuf<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(tcp) => Pin::new(tcp).poll_read(cx, buf),
-            Conn::Tls(tls) => Pin::new(tls.as_mut()).poll_read(cx, buf),
-        }
-    }
-}
-
-impl AsyncWrite for Conn {
-    fn poll_write(self: Pin<&mut Self>, cx: &mut Context<'_>, buf: &[u8]) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Conn::Plain(tcp) => Pin::new(tcp).poll_write(cx, buf),
-            Conn::Tls(tls) => Pin::new(tls.as_mut()).poll_write(cx, buf),
-        }
-    }
-
-    fn poll_write_vectored(
-        self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-        bufs: &[io::IoSlice<'_>],
-    ) -> Poll<io::Result<usize>> {
-        match self.get_mut() {
-            Conn::Plain(tcp) => Pin::new(tcp).poll_write_vectored(cx, bufs),
-            Conn::Tls(tls) => Pin::new(tls.as_mut()).poll_write_vectored(cx, bufs),
-        }
-    }
-
-    fn is_write_vectored(&self) -> bool {
-        match self {
-            Conn::Plain(tcp) => tcp.is_write_vectored(),
-            Conn::Tls(tls) => tls.is_write_vectored(),
-        }
-    }
-
-    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(tcp) => Pin::new(tcp).poll_flush(cx),
-            Conn::Tls(tls) => Pin::new(tls.as_mut()).poll_flush(cx),
-        }
-    }
-
-    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        match self.get_mut() {
-            Conn::Plain(tcp) => Pin::new(tcp).poll_shutdown(cx),
-            Conn::Tls(tls) => Pin::new(tls.as_mut()).poll_shutdown(cx),
-        }
-    }
-}
-
-impl tonic::transport::server::Connected for Conn {
-    type ConnectInfo = tonic::transport::server::TcpConnectInfo;
-
-    fn connect_info(&self) -> Self::ConnectInfo {
-        self.tcp().connect_info()
-    }
-}
-
-/// Accepted connections, ready to serve: what tonic's `serve_with_incoming` takes, and an
-/// axum [`Listener`](axum::serve::Listener).
-pub struct Incoming {
-    connections: BoxStream<'static, io::Result<Conn>>,
-    local_addr: std::net::SocketAddr,
-}
-
-/// Wraps the TCP streams `accepted` yields (from a listener bound at `local_addr`) in TLS
-/// when `tls` is set, and passes them through in the clear when it is not. Accept errors
-/// pass through; a failed or overdue handshake drops that connection only.
-pub fn incoming<S>(
-    accepted: S,
-    local_addr: std::net::SocketAddr,
-    tls: Option<Arc<rustls::ServerConfig>>,
-) -> Incoming
-where
-    S: Stream<Item = io::Result<TcpStream>> + Send + 'static,
-{
-    let connections = match tls {
-        None => accepted.map(|tcp| tcp.map(Conn::Plain)).boxed(),
-        Some(config) => handshakes(accepted, TlsAcceptor::from(config)).boxed(),
-    };
-    Incoming { connections, local_addr }
-}
-
-/// One task accepts and starts a task per handshake; finished handshakes come back through a
-/// channel. When the server drops the receiver, the accepting task stops (closing the port).
-fn handshakes<S>(accepted: S, acceptor: TlsAcceptor) -> impl Stream<Item = io::Result<Conn>>
-where
-    S: Stream<Item = io::Result<TcpStream>> + Send + 'static,
-{
-    let (ready, receiver) = tokio::sync::mpsc::channel(READY_QUEUE);
-    tokio::spawn(async move {
-        let mut accepted = std::pin::pin!(accepted);
-        loop {
-            let next = tokio::select! {
-                next = accepted.next() => next,
-                () = ready.closed() => return,
-            };
-            let tcp = match next {
-                None => return,
-                Some(Ok(tcp)) => tcp,
-                Some(Err(error)) => {
-                    if ready.send(Err(error)).await.is_err() {
-                        return;
-                    }
-                    continue;
-                }
-            };
-            let acceptor = acceptor.clone();
-            let ready = ready.clone();
-            tokio::spawn(async move {
-                let peer = tcp.peer_addr().ok();
-                match tokio::time::timeout(HANDSHAKE_TIMEOUT, acceptor.accept(tcp)).await {
-                    Ok(Ok(tls)) => {
-                        let _ = ready.send(Ok(Conn::Tls(Box::new(tls)))).await;
-                    }
-                    Ok(Err(error)) => tracing::debug!(?peer, "TLS handshake failed: {error}"),
-                    Err(_) => tracing::debug!(?peer, "TLS handshake not finished in {HANDSHAKE_TIMEOUT:?}"),
-                }
-            });
-        }
-    });
-    tokio_stream::wrappers::ReceiverStream::new(receiver)
-}
-
-impl Stream for Incoming {
-    type Item = io::Result<Conn>;
-
-    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
-        self.connections.poll_next_unpin(cx)
-    }
-}
-
-impl axum::serve::Listener for Incoming {
-    type Io = Conn;
-    type Addr = std::net::SocketAddr;
-
-    async fn accept(&mut self) -> (Conn, std::net::SocketAddr) {
-        loop {
-            match self.connections.next().await {
-                Some(Ok(conn)) => {
-                    let peer = conn.tcp().peer_addr().unwrap_or(self.local_addr);
-                    return (conn, peer);
-                }
-                Some(Err(error)) => {
-                    // As axum's own TCP listener does: an accept error (most often out of
-                    // file descriptors) is logged and retried after a pause, not spun on.
-                    tracing::warn!("cannot accept a connection: {error}");
-                    tokio::time::sleep(Duration::from_secs(1)).await;
-                }
-                // The accepting side is gone; nothing more will come.
-                None => std::future::pending::<()>().await,
-            }
-        }
-    }
-
-    fn local_addr(&self) -> io::Result<std::net::SocketAddr> {
-        Ok(self.local_addr)
-    }
 }
 
 #[cfg(test)]

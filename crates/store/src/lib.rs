@@ -91,7 +91,12 @@ pub struct InsertOutcome {
 /// Counters, exposed by `Stats` and logged periodically.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StoreStats {
+    /// Spans with valid IDs handed to the store: stored, duplicates, or refused over an
+    /// awaited trace's cap.
     pub spans_received: u64,
+    /// Spans the store took in (counted when stored, not derived: spans received but
+    /// refused or duplicate are not stored).
+    pub spans_stored: u64,
     pub spans_rejected: u64,
     pub spans_evicted: u64,
     pub traces_evicted: u64,
@@ -194,6 +199,7 @@ struct Shared {
 #[derive(Default)]
 struct Counters {
     spans_received: AtomicU64,
+    spans_stored: AtomicU64,
     spans_rejected: AtomicU64,
     requests_refused: AtomicU64,
     spans_evicted: AtomicU64,
@@ -354,6 +360,7 @@ impl TraceStore {
         if outcome.stored == 0 {
             return outcome;
         }
+        counters.spans_stored.fetch_add(outcome.stored as u64, Ordering::Relaxed);
         counters.spans_held.fetch_add(outcome.stored as i64, Ordering::Relaxed);
         counters.traces_held.fetch_add(new_traces, Ordering::Relaxed);
 
@@ -469,7 +476,7 @@ impl TraceStore {
     /// Lowers the store's memory limit to `max_memory` less `outside` bytes that the
     /// process holds beyond the store (allocator free lists, buffers of requests in flight,
     /// everything else), never below half of `max_memory`: `serve` bounds the whole
-    /// process's memory this way (`serve::govern_memory`). Applies from the next insert.
+    /// process's memory this way (`server::governor`). Applies from the next insert.
     pub fn leave_for_process(&self, outside: u64) {
         let max = self.shared.config.max_memory as u64;
         self.shared.memory_limit.store(max.saturating_sub(outside).max(max / 2), Ordering::Relaxed);
@@ -603,6 +610,7 @@ impl Shared {
             spans_over_trace_cap: counters.spans_over_trace_cap.load(Ordering::Relaxed),
             traces_compacted: counters.traces_compacted.load(Ordering::Relaxed),
             spans_received: counters.spans_received.load(Ordering::Relaxed),
+            spans_stored: counters.spans_stored.load(Ordering::Relaxed),
             spans_rejected: counters.spans_rejected.load(Ordering::Relaxed),
             spans_evicted: counters.spans_evicted.load(Ordering::Relaxed),
             traces_evicted: counters.traces_evicted.load(Ordering::Relaxed),

@@ -513,6 +513,7 @@ fn check_invariants(store: &TraceStore) {
         stats.spans_received,
         stats.spans_held + stats.spans_evicted + stats.duplicate_spans + stats.spans_over_trace_cap
     );
+    assert_eq!(stats.spans_stored, stats.spans_held + stats.spans_evicted);
 }
 
 proptest::proptest! {

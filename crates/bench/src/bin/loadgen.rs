@@ -266,7 +266,7 @@ async fn serve(kind: Kind, grpc_addr: SocketAddr, max_memory: Option<usize>) -> 
             if let Some(max_memory) = max_memory {
                 config.store.max_memory = max_memory;
             }
-            let server = server::start(config, |_, _| tonic::service::Routes::default()).await?;
+            let server = server::start(config, |_| tonic::service::Routes::default()).await?;
             println!("READY {}", server.grpc_addr());
             // `DRAIN`: answer once every stored trace is compacted, so the parent's CPU
             // reading includes compaction; end of input: stop.

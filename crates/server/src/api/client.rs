@@ -229,24 +229,14 @@ impl RemoteClient {
         })
     }
 
-    /// The server's store counters.
+    /// The server's store counters (read from its `Stats` samples by the registry's names).
     pub async fn stats(&self) -> Result<StoreStats, Error> {
         let response =
             self.inner.clone().stats(pb::StatsRequest {}).await.map_err(|s| self.status_error(s))?;
-        let stats = response.into_inner();
-        Ok(StoreStats {
-            spans_received: stats.spans_received,
-            spans_rejected: stats.spans_rejected,
-            spans_evicted: stats.spans_evicted,
-            traces_evicted: stats.traces_evicted,
-            duplicate_spans: stats.duplicate_spans,
-            traces_held: stats.traces_held,
-            spans_held: stats.spans_held,
-            memory_bytes: stats.memory_bytes,
-            requests_refused: stats.requests_refused,
-            // Not carried by the control API yet.
-            ..StoreStats::default()
-        })
+        let samples = response.into_inner().samples;
+        Ok(crate::telemetry::store_stats(
+            samples.iter().map(|sample| (sample.name.as_str(), &sample.labels, sample.value)),
+        ))
     }
 
     /// Records one file's run on the server (the web UI's Runs view); the server's run id.

@@ -5,10 +5,12 @@
 //! - `client.rs`: [`RemoteClient`], the same operations from another process, returning
 //!   model and store types (a remote runner's `TraceSource` builds on it).
 //! - spans travel as OTLP `TracesData` bytes, encoded and decoded by [`model::otlp`].
-//! - `auth.rs`: the optional bearer token, server and client side.
+//! - `Stats` carries the server's registry ([`crate::telemetry`]) as named samples.
+//! - the optional bearer token, server and client side, is [`crate::auth`]'s; refusals are
+//!   [`crate::error::EdgeError`]s.
 //!
 //! The API knows the store's types and the wire; it knows nothing of tests, selectors'
-//! meaning (it hands selector text to `lang`) or how the server is started.
+//! meaning (it hands selector text to `lang`), the web UI or how the server is started.
 
 mod client;
 mod service;

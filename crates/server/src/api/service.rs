@@ -1,6 +1,7 @@
 //! The server side of the control API: [`ControlService`] answers `ListTraces`, `GetTrace`,
-//! `WaitTrace` and `Stats` from a [`TraceStore`]. It owns the mapping between protobuf
-//! messages and store types; the store knows nothing of gRPC.
+//! `WaitTrace`, `Stats` and `RecordRun` from a [`TraceStore`], the server's [`Telemetry`] and
+//! its [`RunStore`]. It owns the mapping between protobuf messages and store types; the store
+//! knows nothing of gRPC. Refusals are [`EdgeError`]s, turned into statuses by `?`.
 
 use std::time::Duration;
 
@@ -8,10 +9,13 @@ use tonic::{Request, Response, Status};
 
 use super::pb;
 use super::pb::control_server::{Control, ControlServer};
+use crate::error::EdgeError;
+use crate::runs::RunStore;
+use crate::telemetry::{Metric, Telemetry};
 use lang::{unmatched_selectors, Selector};
 use model::otlp::encode_trace_bytes;
 use model::{SpanId, Trace, TraceId};
-use store::{StoreStats, TraceStore, TraceSummary, WaitOptions, WaitOutcome};
+use store::{TraceStore, TraceSummary, WaitOptions, WaitOutcome};
 
 pub use model::defaults::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 
@@ -20,17 +24,27 @@ pub use model::defaults::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 pub struct ControlService {
     store: TraceStore,
     /// Where `RecordRun` puts runs; `None`: this server does not record runs.
-    runs: Option<crate::web::RunStore>,
+    runs: Option<RunStore>,
+    /// What `Stats` renders.
+    telemetry: Telemetry,
 }
 
 impl ControlService {
+    /// The service over `store`, with a registry of its own for `Stats` (the store's
+    /// counters; no requests counted): see [`ControlService::with_telemetry`].
     pub fn new(store: TraceStore) -> Self {
-        ControlService { store, runs: None }
+        ControlService { telemetry: Telemetry::new(store.clone()), store, runs: None }
     }
 
     /// Records the runs `RecordRun` receives in `runs`.
-    pub fn with_runs(mut self, runs: crate::web::RunStore) -> Self {
+    pub fn with_runs(mut self, runs: RunStore) -> Self {
         self.runs = Some(runs);
+        self
+    }
+
+    /// Renders the server's registry for `Stats` (its request counters included).
+    pub fn with_telemetry(mut self, telemetry: Telemetry) -> Self {
+        self.telemetry = telemetry;
         self
     }
 
@@ -42,8 +56,8 @@ impl ControlService {
     }
 }
 
-fn trace_id_from(bytes: &[u8]) -> Result<TraceId, Status> {
-    TraceId::from_bytes(bytes).map_err(|error| Status::invalid_argument(format!("bad trace id: {error}")))
+fn trace_id_from(bytes: &[u8]) -> Result<TraceId, EdgeError> {
+    TraceId::from_bytes(bytes).map_err(EdgeError::TraceId)
 }
 
 pub(crate) fn summary_to_pb(summary: &TraceSummary, last_update_unix_nano: u64) -> pb::TraceSummary {
@@ -58,28 +72,30 @@ pub(crate) fn summary_to_pb(summary: &TraceSummary, last_update_unix_nano: u64) 
     }
 }
 
-pub(crate) fn stats_to_pb(stats: &StoreStats) -> pb::StatsResponse {
-    pb::StatsResponse {
-        spans_received: stats.spans_received,
-        spans_rejected: stats.spans_rejected,
-        spans_evicted: stats.spans_evicted,
-        traces_evicted: stats.traces_evicted,
-        traces_held: stats.traces_held,
-        spans_held: stats.spans_held,
-        memory_bytes: stats.memory_bytes,
-        duplicate_spans: stats.duplicate_spans,
-        requests_refused: stats.requests_refused,
-    }
+/// The registry's counters and gauges as `Stats` samples, named and labelled as `/metrics`
+/// shows them.
+fn stats_to_pb(metrics: Vec<Metric>) -> pb::StatsResponse {
+    let samples = metrics
+        .into_iter()
+        .flat_map(|metric| {
+            metric.samples.into_iter().map(move |(labels, value)| pb::Sample {
+                name: metric.name.to_string(),
+                labels: labels.into_iter().map(|(key, label)| (key.to_string(), label.to_string())).collect(),
+                value,
+            })
+        })
+        .collect();
+    pb::StatsResponse { samples }
 }
 
 /// Builds the rule 3 check from the request's selector texts: each must match at least one
 /// span. The problem text is the runner's (`selector span[name="db"] matched none`), so a
 /// remote wait reports what a local one would.
-fn selector_check(texts: &[String]) -> Result<Box<store::CompletenessCheck>, Status> {
+fn selector_check(texts: &[String]) -> Result<Box<store::CompletenessCheck>, EdgeError> {
     let mut selectors = Vec::with_capacity(texts.len());
     for text in texts {
-        let selector = Selector::parse(text)
-            .map_err(|error| Status::invalid_argument(format!("bad selector {text:?}: {error}")))?;
+        let selector =
+            Selector::parse(text).map_err(|source| EdgeError::Selector { text: text.clone(), source })?;
         selectors.push(selector);
     }
     Ok(Box::new(move |trace: &Trace| unmatched_selectors(trace, &selectors)))
@@ -146,15 +162,10 @@ impl Control for ControlService {
         let trace_id = trace_id_from(&request.trace_id)?;
         let mut assumed = Vec::with_capacity(request.assumed_span_ids.len());
         for bytes in &request.assumed_span_ids {
-            assumed.push(
-                SpanId::from_bytes(bytes)
-                    .map_err(|error| Status::invalid_argument(format!("bad assumed span id: {error}")))?,
-            );
+            assumed.push(SpanId::from_bytes(bytes).map_err(EdgeError::AssumedSpanId)?);
         }
         if assumed.len() > 1 {
-            return Err(Status::invalid_argument(
-                "at most one assumed span id (the trigger span) is supported",
-            ));
+            return Err(EdgeError::TooManyAssumedSpans.into());
         }
         let check = selector_check(&request.selectors)?;
         let millis = |value: Option<u64>, default: Duration| value.map_or(default, Duration::from_millis);
@@ -174,7 +185,7 @@ impl Control for ControlService {
         &self,
         _request: Request<pb::StatsRequest>,
     ) -> Result<Response<pb::StatsResponse>, Status> {
-        Ok(Response::new(stats_to_pb(&self.store.stats())))
+        Ok(Response::new(stats_to_pb(self.telemetry.metrics())))
     }
 
     async fn record_run(
@@ -182,10 +193,10 @@ impl Control for ControlService {
         request: Request<pb::RecordRunRequest>,
     ) -> Result<Response<pb::RecordRunResponse>, Status> {
         let Some(runs) = &self.runs else {
-            return Err(Status::failed_precondition("this server does not record runs"));
+            return Err(EdgeError::NotRecording.into());
         };
         let report: report::RunReport = serde_json::from_str(&request.get_ref().report_json)
-            .map_err(|error| Status::invalid_argument(format!("bad run report: {error}")))?;
+            .map_err(|error| EdgeError::RunReport(error.to_string()))?;
         Ok(Response::new(pb::RecordRunResponse { run_id: runs.record(report) }))
     }
 }

@@ -18,7 +18,8 @@ use tonic::codec::{Codec, CompressionEncoding, DecodeBuf, Decoder, EncodeBuf, En
 use tonic::server::{ClientStreamingService, NamedService};
 use tonic::Streaming;
 
-use super::{Admission, Error, Lease};
+use super::{Admission, Lease};
+use crate::error::EdgeError;
 use model::otlp;
 use store::TraceStore;
 
@@ -68,10 +69,8 @@ where
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
         if request.uri().path() != EXPORT_PATH {
-            return Box::pin(async move {
-                let response = tonic::Status::unimplemented("").into_http::<tonic::body::Body>();
-                Ok(response)
-            });
+            let error = EdgeError::UnknownMethod(request.uri().path().to_string());
+            return Box::pin(async move { Ok(error.grpc_status().into_http()) });
         }
         let shared = self.shared.clone();
         Box::pin(async move {
@@ -81,7 +80,7 @@ where
                 Ok(slot) => slot,
                 Err(err) => {
                     shared.store.record_refused(1);
-                    return Ok(err.to_status().into_http());
+                    return Ok(err.grpc_status().into_http());
                 }
             };
             let (parts, body) = request.into_parts();
@@ -100,8 +99,8 @@ where
                 .get(tonic::Status::GRPC_STATUS)
                 .and_then(|code| std::str::from_utf8(code.as_bytes()).ok()?.parse::<i32>().ok())
                 .map(tonic::Code::from);
-            if let Some(err) = code.and_then(|code| Error::from_tonic_refusal(code, max_message_size)) {
-                return Ok(err.to_status().into_http());
+            if let Some(err) = code.and_then(|code| EdgeError::from_tonic_refusal(code, max_message_size)) {
+                return Ok(err.grpc_status().into_http());
             }
             Ok(response)
         })
@@ -125,7 +124,7 @@ impl ClientStreamingService<Bytes> for Export {
                 .is_some_and(|encoding| encoding.as_bytes() != b"identity");
             let body_timeout = shared.admission.body_timeout();
             let deadline = tokio::time::Instant::now() + body_timeout;
-            let timed_out = |_| Error::BodyTimeout(body_timeout).to_status();
+            let timed_out = |_| EdgeError::BodyTimeout(body_timeout).grpc_status();
             // The stream holds the body, and with it the body's lease, until this returns.
             let mut messages = request.into_inner();
             let refused = |status: tonic::Status| {
@@ -138,21 +137,21 @@ impl ClientStreamingService<Bytes> for Export {
                 .await
                 .map_err(timed_out)?
                 .map_err(refused)?
-                .ok_or_else(|| tonic::Status::internal("Missing request message."))?;
+                .ok_or_else(|| EdgeError::NoMessage.grpc_status())?;
             if tokio::time::timeout_at(deadline, messages.message())
                 .await
                 .map_err(timed_out)?
                 .map_err(refused)?
                 .is_some()
             {
-                return Err(Error::TooManyMessages.to_status());
+                return Err(EdgeError::TooManyMessages.into());
             }
             // An inflated message is counted too while it is stored.
             let mut inflated = shared.admission.lease();
             if compressed {
-                inflated.ensure(message.len()).map_err(|err| refused(err.to_status()))?;
+                inflated.ensure(message.len()).map_err(|err| refused(err.grpc_status()))?;
             }
-            let outcome = super::export_protobuf(&shared.store, &message).map_err(|err| err.to_status())?;
+            let outcome = super::export_protobuf(&shared.store, &message)?;
             Ok(tonic::Response::new(Bytes::from(otlp::encode_response_protobuf(&outcome))))
         })
     }
@@ -186,7 +185,7 @@ where
         if let Some(data) = frame.data_ref() {
             let total = this.lease.held() + bytes::Buf::remaining(data);
             if let Err(err) = this.lease.ensure(total) {
-                return Poll::Ready(Some(Err(Box::new(err.to_status()))));
+                return Poll::Ready(Some(Err(Box::new(err.grpc_status()))));
             }
         }
         Poll::Ready(Some(Ok(frame)))

@@ -4,9 +4,11 @@
 //! collector's `otlphttp.go`: an unknown type gets 415 with the supported list, a body that
 //! will not decode gets 400 with a `google.rpc.Status` saying why, a body above the limit
 //! (before or after inflating) gets 413, and a request that finds every admission slot taken
-//! gets 503 with `Retry-After`. Each connection is its own task, so a slow or broken sender
-//! holds up only itself. Protobuf bodies are split into wire bytes as on gRPC
-//! ([`super::export_protobuf`]); JSON bodies are decoded ([`super::export_json`]).
+//! gets 503 with `Retry-After`: the statuses are [`EdgeError`]'s, the body is in the
+//! request's encoding. The bearer token is checked in front of the route, by the server's
+//! HTTP layer. Each connection is its own task, so a slow or broken sender holds up only
+//! itself. Protobuf bodies are split into wire bytes as on gRPC ([`super::export_protobuf`]);
+//! JSON bodies are decoded ([`super::export_json`]).
 
 use std::io::Read;
 
@@ -19,22 +21,19 @@ use bytes::{Bytes, BytesMut};
 use futures::StreamExt;
 use http::{header, HeaderMap, HeaderValue};
 
-use super::{Admission, Error};
-use crate::auth::RequireBearer;
+use super::Admission;
+use crate::error::EdgeError;
 use model::otlp;
 use store::TraceStore;
 
 /// The OTLP/HTTP traces path.
 pub const TRACES_PATH: &str = "/v1/traces";
-/// Seconds a refused sender is asked to wait before retrying.
-const RETRY_AFTER_SECONDS: &str = "1";
 
 #[derive(Clone)]
 struct Receiver {
     store: TraceStore,
     admission: Admission,
     max_message_size: usize,
-    auth: RequireBearer,
 }
 
 /// The request encodings OTLP/HTTP defines.
@@ -53,15 +52,36 @@ impl Encoding {
     }
 }
 
-/// The router serving `POST /v1/traces` into `store`. When `auth` holds a token, a request must
-/// carry `Authorization: Bearer <token>` or gets 401.
-pub fn router(
-    store: TraceStore,
-    admission: Admission,
-    max_message_size: usize,
-    auth: RequireBearer,
-) -> Router {
-    let receiver = Receiver { store, admission, max_message_size, auth };
+/// A refused export: the error, answered in the request's encoding once it is known.
+struct Refusal {
+    error: EdgeError,
+    encoding: Option<Encoding>,
+}
+
+impl IntoResponse for Refusal {
+    /// A `google.rpc.Status` in the request's encoding; plain text before the encoding is
+    /// known (the 415 of an unknown content type).
+    fn into_response(self) -> Response {
+        let Refusal { error, encoding } = self;
+        let code = error.grpc_code();
+        match encoding {
+            None => error.plain_response(),
+            Some(Encoding::Protobuf) => error.response_with(
+                Encoding::Protobuf.content_type(),
+                otlp::encode_error_protobuf(code, &error.to_string()),
+            ),
+            Some(Encoding::Json) => error.response_with(
+                Encoding::Json.content_type(),
+                otlp::encode_error_json(code, &error.to_string()),
+            ),
+        }
+    }
+}
+
+/// The router serving `POST /v1/traces` into `store` (the server's bearer layer goes in
+/// front of it).
+pub fn router(store: TraceStore, admission: Admission, max_message_size: usize) -> Router {
+    let receiver = Receiver { store, admission, max_message_size };
     Router::new()
         .route(TRACES_PATH, post(export))
         // The handler enforces its own limit while streaming the body.
@@ -69,29 +89,19 @@ pub fn router(
         .with_state(receiver)
 }
 
-async fn export(State(receiver): State<Receiver>, headers: HeaderMap, body: Body) -> Response {
-    if !receiver.auth.accepts(headers.get(header::AUTHORIZATION).and_then(|value| value.to_str().ok())) {
-        let err = Error::Unauthenticated;
-        return (err.http_status(), [(header::WWW_AUTHENTICATE, "Bearer")], err.to_string()).into_response();
-    }
-    let encoding = match request_encoding(&headers) {
-        Ok(encoding) => encoding,
-        Err(err) => return plain_error(&err),
-    };
+async fn export(
+    State(receiver): State<Receiver>,
+    headers: HeaderMap,
+    body: Body,
+) -> Result<Response, Refusal> {
+    let encoding = request_encoding(&headers).map_err(|error| Refusal { error, encoding: None })?;
+    let refused = |error| Refusal { error, encoding: Some(encoding) };
     // The slot is taken before the body is read and held until it is stored, so senders
     // still uploading count against the limit (a stalled one until the body timeout).
-    let _slot = match receiver.admission.try_admit() {
-        Ok(slot) => slot,
-        Err(err) => {
-            receiver.store.record_refused(1);
-            return encoded_error(&err, encoding);
-        }
-    };
-    match take_in(&receiver, &headers, body, encoding).await {
-        Ok(reply) => ([(header::CONTENT_TYPE, HeaderValue::from_static(encoding.content_type()))], reply)
-            .into_response(),
-        Err(err) => encoded_error(&err, encoding),
-    }
+    let _slot =
+        receiver.admission.try_admit().inspect_err(|_| receiver.store.record_refused(1)).map_err(refused)?;
+    let reply = take_in(&receiver, &headers, body, encoding).await.map_err(refused)?;
+    Ok(([(header::CONTENT_TYPE, HeaderValue::from_static(encoding.content_type()))], reply).into_response())
 }
 
 /// Reads (within the body timeout, holding its bytes of the receive budget), inflates,
@@ -101,12 +111,12 @@ async fn take_in(
     headers: &HeaderMap,
     body: Body,
     encoding: Encoding,
-) -> Result<Vec<u8>, Error> {
+) -> Result<Vec<u8>, EdgeError> {
     let gzip = match headers.get(header::CONTENT_ENCODING).map(HeaderValue::as_bytes) {
         None => false,
         Some(value) if value.eq_ignore_ascii_case(b"identity") => false,
         Some(value) if value.eq_ignore_ascii_case(b"gzip") => true,
-        Some(value) => return Err(Error::ContentEncoding(String::from_utf8_lossy(value).into_owned())),
+        Some(value) => return Err(EdgeError::ContentEncoding(String::from_utf8_lossy(value).into_owned())),
     };
     let limit = receiver.max_message_size;
     let declared_len = headers
@@ -115,7 +125,7 @@ async fn take_in(
         .and_then(|text| text.parse::<u64>().ok());
     if declared_len.is_some_and(|len| len > limit as u64) {
         discard(body.into_data_stream(), limit).await;
-        return Err(Error::TooLarge { limit });
+        return Err(EdgeError::TooLarge { limit });
     }
     let mut lease = receiver.admission.lease();
     // A declared length is taken whole before reading: a stalled upload already holds what
@@ -128,9 +138,9 @@ async fn take_in(
     let body_timeout = receiver.admission.body_timeout();
     let raw = tokio::time::timeout(body_timeout, read_body(body, limit, &mut lease))
         .await
-        .map_err(|_| Error::BodyTimeout(body_timeout))?
+        .map_err(|_| EdgeError::BodyTimeout(body_timeout))?
         .inspect_err(|err| {
-            if err.is_overload() {
+            if err.is_retryable() {
                 receiver.store.record_refused(1);
             }
         })?;
@@ -149,13 +159,13 @@ async fn take_in(
     })
 }
 
-fn request_encoding(headers: &HeaderMap) -> Result<Encoding, Error> {
+fn request_encoding(headers: &HeaderMap) -> Result<Encoding, EdgeError> {
     let content_type = headers.get(header::CONTENT_TYPE).and_then(|value| value.to_str().ok()).unwrap_or("");
     let essence = content_type.split(';').next().unwrap_or("").trim().to_ascii_lowercase();
     match essence.as_str() {
         "application/x-protobuf" | "application/protobuf" => Ok(Encoding::Protobuf),
         "application/json" => Ok(Encoding::Json),
-        _ => Err(Error::ContentType),
+        _ => Err(EdgeError::ContentType),
     }
 }
 
@@ -173,27 +183,27 @@ async fn discard(mut stream: axum::body::BodyDataStream, cap: usize) {
     }
 }
 
-/// The body, refused with [`Error::TooLarge`] as soon as it passes `limit` bytes, and with
-/// [`Error::ReceiveBudget`] when `lease` cannot grow to hold the next chunk.
-async fn read_body(body: Body, limit: usize, lease: &mut super::Lease) -> Result<Bytes, Error> {
+/// The body, refused with [`EdgeError::TooLarge`] as soon as it passes `limit` bytes, and with
+/// [`EdgeError::ReceiveBudget`] when `lease` cannot grow to hold the next chunk.
+async fn read_body(body: Body, limit: usize, lease: &mut super::Lease) -> Result<Bytes, EdgeError> {
     let mut stream = body.into_data_stream();
     let mut collected = BytesMut::new();
     while let Some(chunk) = stream.next().await {
-        let chunk = chunk.map_err(|err| Error::Body(err.to_string()))?;
+        let chunk = chunk.map_err(|err| EdgeError::Body(err.to_string()))?;
         if collected.len() + chunk.len() > limit {
             discard(stream, limit).await;
-            return Err(Error::TooLarge { limit });
+            return Err(EdgeError::TooLarge { limit });
         }
         lease.ensure(collected.len() + chunk.len())?;
         if collected.is_empty() {
             // A body in one chunk (the common case) is used without a copy.
             if let Some(next) = stream.next().await {
-                let next = next.map_err(|err| Error::Body(err.to_string()))?;
+                let next = next.map_err(|err| EdgeError::Body(err.to_string()))?;
                 collected.reserve(chunk.len() + next.len());
                 collected.extend_from_slice(&chunk);
                 if collected.len() + next.len() > limit {
                     discard(stream, limit).await;
-                    return Err(Error::TooLarge { limit });
+                    return Err(EdgeError::TooLarge { limit });
                 }
                 lease.ensure(collected.len() + next.len())?;
                 collected.extend_from_slice(&next);
@@ -207,37 +217,12 @@ async fn read_body(body: Body, limit: usize, lease: &mut super::Lease) -> Result
 }
 
 /// Inflates a gzip body, refusing output beyond `limit` bytes (a small bomb stays small).
-fn gunzip(compressed: &[u8], limit: usize) -> Result<Bytes, Error> {
+fn gunzip(compressed: &[u8], limit: usize) -> Result<Bytes, EdgeError> {
     let mut inflated = Vec::with_capacity((compressed.len() * 4).min(limit));
     let mut decoder = flate2::read::MultiGzDecoder::new(compressed).take(limit as u64 + 1);
-    decoder.read_to_end(&mut inflated).map_err(|err| Error::Gzip(err.to_string()))?;
+    decoder.read_to_end(&mut inflated).map_err(|err| EdgeError::Gzip(err.to_string()))?;
     if inflated.len() > limit {
-        return Err(Error::TooLarge { limit });
+        return Err(EdgeError::TooLarge { limit });
     }
     Ok(Bytes::from(inflated))
-}
-
-/// An error before the encoding is known (415): plain text.
-fn plain_error(err: &Error) -> Response {
-    (err.http_status(), err.to_string()).into_response()
-}
-
-/// An error as a `google.rpc.Status` in the request's encoding, with `Retry-After` when the
-/// sender should try again.
-fn encoded_error(err: &Error, encoding: Encoding) -> Response {
-    let status = err.to_status();
-    let body = match encoding {
-        Encoding::Protobuf => otlp::encode_error_protobuf(status.code(), status.message()),
-        Encoding::Json => otlp::encode_error_json(status.code(), status.message()),
-    };
-    let mut response = (
-        err.http_status(),
-        [(header::CONTENT_TYPE, HeaderValue::from_static(encoding.content_type()))],
-        body,
-    )
-        .into_response();
-    if err.is_overload() {
-        response.headers_mut().insert(header::RETRY_AFTER, HeaderValue::from_static(RETRY_AFTER_SECONDS));
-    }
-    response
 }

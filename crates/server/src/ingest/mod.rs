@@ -2,7 +2,8 @@
 //! `POST /v1/traces` HTTP routes ([`http`]). Both hand protobuf bodies to
 //! [`export_protobuf`], which splits them into the spans' wire bytes the store keeps
 //! ([`model::otlp::split_request`]); OTLP/JSON bodies go through [`export_json`]. The codec
-//! itself is [`model::otlp`]; this module adds the transport: bodies, limits, statuses.
+//! itself is [`model::otlp`]; this module adds the transport: bodies and limits. What a
+//! refusal is answered with is [`crate::error`]'s.
 //!
 //! Like the collector's receiver, `ingest` only knows the next stage: it is handed a
 //! [`TraceStore`] and calls `insert` and `record_rejected`. It knows nothing of waiting,
@@ -11,7 +12,6 @@
 
 pub mod grpc;
 pub mod http;
-pub mod metrics;
 
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
@@ -19,85 +19,9 @@ use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
+use crate::error::EdgeError;
 use model::otlp::{self, ExportOutcome};
 use store::TraceStore;
-
-/// Why a request could not be taken in. Mapped to gRPC and HTTP statuses in one place
-/// ([`Error::to_status`], [`Error::http_status`]).
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-#[non_exhaustive]
-pub enum Error {
-    /// The body is not a valid OTLP request (protobuf or JSON).
-    #[error(transparent)]
-    Decode(#[from] otlp::Error),
-    /// The sent type is not quoted back: the answer would reflect whatever a client put there.
-    #[error("unsupported content type, expected application/x-protobuf or application/json")]
-    ContentType,
-    #[error("unsupported content encoding {0:?}, expected gzip or identity")]
-    ContentEncoding(String),
-    #[error("malformed gzip body: {0}")]
-    Gzip(String),
-    #[error("failed to read request body: {0}")]
-    Body(String),
-    #[error("missing or invalid bearer token")]
-    Unauthenticated,
-    #[error("request body exceeds the limit of {limit} bytes")]
-    TooLarge { limit: usize },
-    #[error("server busy: too many export requests in progress, retry later")]
-    Overloaded,
-    #[error("server busy: request bodies being received exceed the budget of {limit} bytes, retry later")]
-    ReceiveBudget { limit: usize },
-    #[error("request body not received within {0:?}")]
-    BodyTimeout(Duration),
-    #[error("a unary Export call carries more than one message")]
-    TooManyMessages,
-}
-
-impl Error {
-    /// The gRPC status for this error (the collector's `errors.go` mapping).
-    pub fn to_status(&self) -> tonic::Status {
-        let message = self.to_string();
-        match self {
-            Error::Decode(_) | Error::Gzip(_) | Error::Body(_) | Error::TooManyMessages => {
-                tonic::Status::invalid_argument(message)
-            }
-            Error::Unauthenticated => tonic::Status::unauthenticated(message),
-            Error::ContentType | Error::ContentEncoding(_) => tonic::Status::unimplemented(message),
-            Error::TooLarge { .. } => tonic::Status::resource_exhausted(message),
-            Error::Overloaded | Error::ReceiveBudget { .. } => tonic::Status::unavailable(message),
-            Error::BodyTimeout(_) => tonic::Status::deadline_exceeded(message),
-        }
-    }
-
-    /// The error behind a status tonic answered itself, before the service saw the request:
-    /// tonic says OUT_OF_RANGE for a message above `max_message_size`, which OTLP exporters
-    /// (and the HTTP route) expect as too large, RESOURCE_EXHAUSTED. tonic already says that
-    /// when a gzip body inflates past the limit.
-    pub fn from_tonic_refusal(code: tonic::Code, max_message_size: usize) -> Option<Error> {
-        (code == tonic::Code::OutOfRange).then_some(Error::TooLarge { limit: max_message_size })
-    }
-
-    /// The HTTP status for this error: 400 permanent, 413 too large, 415 content type,
-    /// 401 unauthenticated, 408 body too slow, 503 retryable.
-    pub fn http_status(&self) -> ::http::StatusCode {
-        use ::http::StatusCode;
-        match self {
-            Error::Decode(_) | Error::Gzip(_) | Error::Body(_) | Error::TooManyMessages => {
-                StatusCode::BAD_REQUEST
-            }
-            Error::Unauthenticated => StatusCode::UNAUTHORIZED,
-            Error::ContentType | Error::ContentEncoding(_) => StatusCode::UNSUPPORTED_MEDIA_TYPE,
-            Error::TooLarge { .. } => StatusCode::PAYLOAD_TOO_LARGE,
-            Error::Overloaded | Error::ReceiveBudget { .. } => StatusCode::SERVICE_UNAVAILABLE,
-            Error::BodyTimeout(_) => StatusCode::REQUEST_TIMEOUT,
-        }
-    }
-
-    /// Whether the sender should retry later (answered with `Retry-After` over HTTP).
-    pub fn is_overload(&self) -> bool {
-        matches!(self, Error::Overloaded | Error::ReceiveBudget { .. })
-    }
-}
 
 /// Decodes and stores one OTLP/JSON request body (the caller holds an admission slot). The
 /// only path through model spans: the store encodes them back to the bytes it keeps
@@ -106,7 +30,7 @@ impl Error {
 /// # Errors
 /// [`otlp::Error::Json`] when the text is not a valid OTLP JSON request (an attribute value
 /// nested deeper than the protobuf path allows included); nothing is stored then.
-pub fn export_json(store: &TraceStore, body: &[u8]) -> Result<ExportOutcome, Error> {
+pub fn export_json(store: &TraceStore, body: &[u8]) -> Result<ExportOutcome, EdgeError> {
     let batch = otlp::decode_json(body)?;
     let n_accepted = batch.spans.len();
     if batch.rejections.n_spans > 0 {
@@ -156,9 +80,9 @@ impl Lease {
     /// Grows the lease to at least `total` bytes.
     ///
     /// # Errors
-    /// [`Error::ReceiveBudget`] when the budget has not that much left; the lease keeps
+    /// [`EdgeError::ReceiveBudget`] when the budget has not that much left; the lease keeps
     /// what it held.
-    pub fn ensure(&mut self, total: usize) -> Result<(), Error> {
+    pub fn ensure(&mut self, total: usize) -> Result<(), EdgeError> {
         let Some(more) = total.checked_sub(self.held).filter(|&more| more > 0) else { return Ok(()) };
         let limit = self.budget.limit;
         self.budget
@@ -166,7 +90,7 @@ impl Lease {
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |used| {
                 used.checked_add(more).filter(|&after| after <= limit)
             })
-            .map_err(|_| Error::ReceiveBudget { limit })?;
+            .map_err(|_| EdgeError::ReceiveBudget { limit })?;
         self.held = total;
         Ok(())
     }
@@ -201,13 +125,13 @@ impl Admission {
         self.body_timeout
     }
 
-    /// A slot, or [`Error::Overloaded`] when all are taken. Taken before the body is read
+    /// A slot, or [`EdgeError::Overloaded`] when all are taken. Taken before the body is read
     /// and held until the request is stored, so a slow sender counts against the limit.
     ///
     /// # Errors
-    /// [`Error::Overloaded`] when `capacity` requests are already in progress.
-    pub fn try_admit(&self) -> Result<OwnedSemaphorePermit, Error> {
-        self.slots.clone().try_acquire_owned().map_err(|_| Error::Overloaded)
+    /// [`EdgeError::Overloaded`] when `capacity` requests are already in progress.
+    pub fn try_admit(&self) -> Result<OwnedSemaphorePermit, EdgeError> {
+        self.slots.clone().try_acquire_owned().map_err(|_| EdgeError::Overloaded)
     }
 
     /// An empty lease on the receive budget, grown with [`Lease::ensure`] as a body arrives.
@@ -229,7 +153,7 @@ impl Admission {
 ///
 /// # Errors
 /// [`otlp::Error::Protobuf`] when the bytes are not a valid message; nothing is stored then.
-pub fn export_protobuf(store: &TraceStore, body: &[u8]) -> Result<ExportOutcome, Error> {
+pub fn export_protobuf(store: &TraceStore, body: &[u8]) -> Result<ExportOutcome, EdgeError> {
     let batch = otlp::split_request(body)?;
     if batch.rejections.n_spans > 0 {
         store.record_rejected(batch.rejections.n_spans);

@@ -1,59 +1,33 @@
 //! The `/api/v1` handlers. Reads that decode traces run on the blocking pool, so a large
 //! trace or a filtered scan never stalls the receivers sharing the runtime.
 
-use axum::extract::{Path, Query, State};
-use axum::http::StatusCode;
-use axum::response::{IntoResponse, Response};
+use axum::extract::State;
 use axum::Json;
 use serde::Deserialize;
 use serde_json::{json, Value};
 
 use super::json::{service_of, summary_json, trace_json};
 use super::{RecordedRun, Web};
+// The web API's errors are the edge's; named for this file's handlers.
+use crate::error::{EdgeError as ApiError, Path, Query};
 use analyze::{analyze, AnalyzerConfig};
 use lang::{Selector, TraceView};
 use model::defaults::{DEFAULT_WEB_LIST_LIMIT, MAX_WEB_LIST_LIMIT, WEB_LIST_SCAN_BUDGET};
 use model::{Trace, TraceId};
 
-/// What an API request can get wrong; the body is `{"error": ..., "column": ...}`.
-#[derive(Debug, thiserror::Error)]
-pub(super) enum ApiError {
-    #[error("bad selector: {0}")]
-    Selector(lang::Error),
-    #[error("bad trace id {0:?}: expected 32 hex digits")]
-    TraceId(String),
-    #[error("trace {0} not found")]
-    TraceNotFound(TraceId),
-    #[error("run {0} not found")]
-    RunNotFound(u64),
-    #[error("the server failed to answer: {0}")]
-    Internal(String),
-}
-
-impl IntoResponse for ApiError {
-    fn into_response(self) -> Response {
-        let status = match self {
-            ApiError::Selector(_) | ApiError::TraceId(_) => StatusCode::BAD_REQUEST,
-            ApiError::TraceNotFound(_) | ApiError::RunNotFound(_) => StatusCode::NOT_FOUND,
-            ApiError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
-        let column = match &self {
-            ApiError::Selector(lang::Error::Syntax { column, .. }) => Some(*column),
-            _ => None,
-        };
-        (status, Json(json!({ "error": self.to_string(), "column": column }))).into_response()
-    }
+fn selector_error(text: &str) -> impl FnOnce(lang::Error) -> ApiError + '_ {
+    move |source| ApiError::Selector { text: text.to_string(), source }
 }
 
 fn parse_selector(text: Option<&str>) -> Result<Option<Selector>, ApiError> {
     match text.map(str::trim) {
         None | Some("") => Ok(None),
-        Some(text) => Selector::parse(text).map(Some).map_err(ApiError::Selector),
+        Some(text) => Selector::parse(text).map(Some).map_err(selector_error(text)),
     }
 }
 
 fn parse_trace_id(text: &str) -> Result<TraceId, ApiError> {
-    TraceId::from_hex(text).map_err(|_| ApiError::TraceId(text.to_string()))
+    TraceId::from_hex(text).map_err(ApiError::TraceId)
 }
 
 async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, ApiError> {
@@ -169,7 +143,7 @@ pub(super) async fn select(
     Path(trace_id): Path<String>,
     Query(query): Query<SelectQuery>,
 ) -> Result<Json<Value>, ApiError> {
-    let selector = Selector::parse(&query.selector).map_err(ApiError::Selector)?;
+    let selector = Selector::parse(&query.selector).map_err(selector_error(&query.selector))?;
     let trace = load_trace(&web, &trace_id).await?;
     let matched = blocking(move || matched_ids(&selector, &TraceView::new(&trace))).await?;
     Ok(Json(json!({ "selector": query.selector, "matched_span_ids": matched })))

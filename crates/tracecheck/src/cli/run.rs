@@ -74,7 +74,7 @@ async fn trace_source(args: &RunArgs) -> Result<(Arc<dyn TraceSource>, Option<Ru
     match args.server.as_slice() {
         [] => {
             let ingestor =
-                server::start(args.ingest.server_config(None), |_, _| tonic::service::Routes::default())
+                server::start(args.ingest.server_config(None), |_| tonic::service::Routes::default())
                     .await
                     .map_err(|error| Error::Failed(EmbeddedStart(error).into()))?;
             Ok((Arc::new(LocalSource { store: ingestor.store().clone() }), Some(ingestor)))

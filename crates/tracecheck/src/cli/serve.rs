@@ -11,11 +11,11 @@ use super::{Error, Outcome};
 /// by clap).
 pub async fn serve(args: ServeArgs) -> Result<Outcome, Error> {
     let mut config = server::ServerConfig {
-        runs: server::web::RunStore::new(args.max_runs),
+        runs: server::runs::RunStore::new(args.max_runs),
         ..args.ingest.server_config(args.auth_token.clone())
     };
     config.tls = args.server_tls();
-    server::serve::serve_until(config, shutdown_signal()).await.map_err(|error| {
+    server::serve_until(config, shutdown_signal()).await.map_err(|error| {
         let bad_input = matches!(error, server::Error::Tls(_));
         Error::classify(bad_input, error)
     })?;

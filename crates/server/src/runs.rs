@@ -1,5 +1,6 @@
 //! The server's record of runs (`run --server` sends each file's report as it finishes):
 //! the last `--max-runs` in memory, like the traces, the oldest dropped first and counted.
+//! The control API records into it and the web UI reads it; it knows neither.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -1,42 +1,11 @@
-//! The ingestor with the control API, as `tracecheck serve` runs it: serve until a
-//! shutdown future resolves, then a clean shutdown that drains in-flight requests. Which
-//! signal stops it is the command line's business (`cli::serve`).
+//! The memory governor of `tracecheck serve`: holds the whole process, not only the store, to
+//! `--max-memory` by telling the store every [`MEMORY_CHECK_INTERVAL`] how much of the bound the
+//! rest of the process takes ([`TraceStore::leave_for_process`]). It knows the store's memory
+//! counter and the process's resident set; nothing of requests or routes.
 
-use std::future::Future;
-
-use crate::ServerConfig;
 use store::TraceStore;
 
-/// Serves OTLP and the control API until `shutdown` resolves.
-///
-/// # Errors
-/// When a listener cannot bind or fails while serving.
-pub async fn serve_until(
-    config: ServerConfig,
-    shutdown: impl Future<Output = ()>,
-) -> Result<(), crate::Error> {
-    let running = crate::start(config, control_routes).await?;
-    let governor = tokio::spawn(govern_memory(running.store().clone()));
-    tracing::info!(
-        grpc = %running.grpc_addr(),
-        http = %running.http_addr(),
-        "tracecheck serving: OTLP/gRPC and the control API on grpc, OTLP/HTTP and the web UI on http; Ctrl-C to stop"
-    );
-    shutdown.await;
-    governor.abort();
-    tracing::info!("shutting down: draining in-flight requests");
-    running.shutdown().await
-}
-
-/// The control API, served beside OTLP on the gRPC port, recording runs into the web UI's
-/// `runs`. (The server's bearer-token layer guards it together with OTLP.)
-pub fn control_routes(store: &TraceStore, runs: &crate::web::RunStore) -> tonic::service::Routes {
-    tonic::service::Routes::new(
-        crate::api::ControlService::new(store.clone()).with_runs(runs.clone()).into_server(),
-    )
-}
-
-/// How often `serve` compares its resident memory with `--max-memory`.
+/// How often the resident memory is compared with `--max-memory`.
 const MEMORY_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_millis(250);
 
 /// Holds the whole process, not only the store's accounted bytes, to `--max-memory`: the
@@ -45,7 +14,7 @@ const MEMORY_CHECK_INTERVAL: std::time::Duration = std::time::Duration::from_mil
 /// as much again as the store holds in free lists it does not return by itself, so while
 /// over the bound the free pages are handed back first (BENCHMARKS.md, Store: memory bound
 /// and compaction). Where resident memory cannot be read, the store's own bound is all.
-async fn govern_memory(store: TraceStore) {
+pub(crate) async fn govern_memory(store: TraceStore) {
     let max = store.config().max_memory as u64;
     let mut tick = tokio::time::interval(MEMORY_CHECK_INTERVAL);
     tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
