@@ -17,6 +17,9 @@ pub async fn serve_until(
 ) -> Result<(), crate::Error> {
     let running = crate::start(config, control_routes).await?;
     let governor = tokio::spawn(govern_memory(running.store().clone()));
+    // One stable line whatever the log filter: scripts and tests bind port 0 and read the
+    // bound ports here.
+    eprintln!("tracecheck serve: listening on grpc={} http={}", running.grpc_addr(), running.http_addr());
     tracing::info!(
         grpc = %running.grpc_addr(),
         http = %running.http_addr(),
