@@ -182,8 +182,7 @@ fn rule<'a>(rules: &'a [(String, bool, Vec<String>)], id: &str) -> &'a (String, 
 async fn analyze_passes_a_well_named_trace_old_and_new_conventions() {
     let server = server().start().await;
     let trace_id = export(&server, well_named).await;
-    let output =
-        run(&["analyze", &trace_id, "--server", &server.grpc_url(), "-o", "json"]).await;
+    let output = run(&["analyze", &trace_id, "--server", &server.grpc_url(), "-o", "json"]).await;
     let value = output.json();
     assert_eq!(output.code(), Some(0), "{value:#}");
     assert_eq!(value["trace_id"], trace_id.as_str());
@@ -213,8 +212,7 @@ async fn analyze_passes_a_well_named_trace_old_and_new_conventions() {
 async fn analyze_flags_a_badly_named_trace_and_masks_the_secret() {
     let server = server().start().await;
     let trace_id = export(&server, badly_named).await;
-    let output =
-        run(&["analyze", &trace_id, "--server", &server.grpc_url(), "-o", "json"]).await;
+    let output = run(&["analyze", &trace_id, "--server", &server.grpc_url(), "-o", "json"]).await;
     let value = output.json();
     assert_eq!(output.code(), Some(1), "{value:#}");
     let analyzer = &value["analyzer"];
@@ -246,8 +244,7 @@ async fn analyze_flags_a_badly_named_trace_and_masks_the_secret() {
     );
     assert!(text.contains("Usage of a IP endpoint instead of DNS found for attribute: url.full"), "{text}");
 
-    let pretty =
-        run(&["analyze", &trace_id, "--server", &server.grpc_url(), "--verbose"]).await;
+    let pretty = run(&["analyze", &trace_id, "--server", &server.grpc_url(), "--verbose"]).await;
     assert_eq!(pretty.code(), Some(1), "{}", pretty.stderr());
     let text = pretty.stdout();
     assert!(text.contains("✘ analyzer: score 8 (minimum 0), 6 of 7 rules failed"), "{text}");

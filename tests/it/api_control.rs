@@ -115,7 +115,8 @@ async fn wait_trace_wakes_on_a_late_insert() {
     server.store().insert(vec![missing_parent]);
     let straggler = Span::new(tid(1), sid(4), "audit").with_parent(sid(1));
     server.store().insert(vec![straggler]);
-    let outcome = tokio::time::timeout(HANG, waiting).await.expect("woken by the insert").expect("join").expect("wait");
+    let outcome =
+        tokio::time::timeout(HANG, waiting).await.expect("woken by the insert").expect("join").expect("wait");
     assert!(outcome.complete, "{:?}", outcome.missing);
     assert_eq!(outcome.trace.expect("trace").spans.len(), 4, "the span in the settle window is judged too");
     assert!(outcome.last_span_at.is_some());
@@ -138,7 +139,8 @@ async fn wait_trace_wakes_promptly_with_zero_settle() {
     };
     server.store().waiting_on(tid(1)).await;
     server.store().insert(vec![root]);
-    let outcome = tokio::time::timeout(HANG, waiting).await.expect("woken by the insert").expect("join").expect("wait");
+    let outcome =
+        tokio::time::timeout(HANG, waiting).await.expect("woken by the insert").expect("join").expect("wait");
     assert!(outcome.complete, "{:?}", outcome.missing);
 }
 
@@ -196,7 +198,7 @@ async fn traces_cli_functions_print_pretty_and_json() {
     let server = server().start().await;
     server.store().insert(sample_trace(1));
     let trace_hex = tid(1).to_string();
-    let remote = ClientArgs::new(&server.grpc_url());
+    let remote = ClientArgs::new(server.grpc_url());
 
     let mut out = Vec::new();
     traces::list(&remote, 0, ViewFormat::Pretty, &mut out).await.expect("list");

@@ -61,7 +61,8 @@ async fn more_export_slots_than_a_semaphore_holds_are_refused() {
 async fn serve_on_a_taken_port_is_a_failure_not_bad_input() {
     let taken = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
     let grpc = taken.local_addr().expect("addr").to_string();
-    let output = tracecheck().args(["serve", "--grpc-addr", &grpc, "--http-addr", "127.0.0.1:0"]).output().await;
+    let output =
+        tracecheck().args(["serve", "--grpc-addr", &grpc, "--http-addr", "127.0.0.1:0"]).output().await;
     output.assert_code(1);
     assert!(output.stderr().contains(&format!("error: cannot listen on {grpc}")), "{output}");
     drop(taken);
@@ -71,7 +72,8 @@ async fn serve_on_a_taken_port_is_a_failure_not_bad_input() {
 async fn bad_gates_are_bad_input_with_the_flag_named() {
     let files = Files::new();
     let (test, vars) = waiting_test(&files);
-    let output = tracecheck().args(["run", &test, "--vars", &vars, "--required-gates", "nope"]).output().await;
+    let output =
+        tracecheck().args(["run", &test, "--vars", &vars, "--required-gates", "nope"]).output().await;
     output.assert_code(2);
     assert!(output.stderr().starts_with("error: --required-gates: "), "{output}");
 }

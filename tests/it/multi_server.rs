@@ -6,7 +6,9 @@
 use serde_json::Value;
 
 use crate::support::router::{self, Ring};
-use crate::support::{demo, demo_file, free_addr, serve, server, tracecheck, vars_file, Files, Run, ServerExt, HANG};
+use crate::support::{
+    demo, demo_file, free_addr, serve, server, tracecheck, vars_file, Files, Run, ServerExt, HANG,
+};
 
 /// Runs the binary with `args`, failing the test if it has not finished within [`HANG`]:
 /// an instance that is down or silent must be named, not waited on forever.
@@ -34,7 +36,7 @@ fn the_ring_spreads_traces_over_every_endpoint() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_transaction_passes_against_three_instances_behind_the_trace_id_router() {
-    let instances = vec![serve(&[]).await, serve(&[]).await, serve(&[]).await];
+    let instances = [serve(&[]).await, serve(&[]).await, serve(&[]).await];
     let endpoints: Vec<String> = instances.iter().map(|serve| serve.grpc.to_string()).collect();
     let router = router::start(&endpoints).await;
     let service = demo::start(&format!("http://{router}")).await.expect("demo service");
@@ -43,7 +45,8 @@ async fn a_transaction_passes_against_three_instances_behind_the_trace_id_router
     let servers = endpoints.join(",");
 
     let flow = demo_file("user-flow.yaml");
-    let output = run(&["run", &flow, "--vars", &vars, "--server", &servers, "--settle", "200ms", "-o", "json"]).await;
+    let output =
+        run(&["run", &flow, "--vars", &vars, "--server", &servers, "--settle", "200ms", "-o", "json"]).await;
     output.assert_code(0);
     let report = output.json();
     assert_eq!(report["state"], "FINISHED", "{report}");

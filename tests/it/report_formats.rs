@@ -267,7 +267,12 @@ fn junit_has_a_suite_per_run_and_a_case_per_step_and_spec() {
     let (_, root) = elements.iter().find(|(name, _)| name == "testsuites").expect("testsuites");
     // design: 1 step + 1 spec; mixed: 4 steps + 1 + 2 specs.
     assert_eq!(
-        (root["tests"].as_str(), root["failures"].as_str(), root["errors"].as_str(), root["skipped"].as_str()),
+        (
+            root["tests"].as_str(),
+            root["failures"].as_str(),
+            root["errors"].as_str(),
+            root["skipped"].as_str()
+        ),
         ("9", "2", "2", "1")
     );
     // A suite per run, a case per step and spec; a false comparison is a failure with the

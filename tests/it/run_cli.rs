@@ -236,7 +236,10 @@ async fn grpc_trigger_against_an_instrumented_grpc_service() {
 
 /// `run --server URL` on `test` with `vars`, a short settle, as JSON.
 async fn run_remote(test: &str, vars: &str, url: &str) -> Run {
-    tracecheck().args(["run", test, "--vars", vars, "--server", url, "--settle", "200ms", "-o", "json"]).output().await
+    tracecheck()
+        .args(["run", test, "--vars", vars, "--server", url, "--settle", "200ms", "-o", "json"])
+        .output()
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -355,7 +358,8 @@ async fn parallel_files_each_get_their_own_variables() {
     let files = Files::new();
     let vars = vars_file(&files, &[("HOST", &service.url())]);
     let (flow, create) = (demo_file("user-flow.yaml"), demo_file("create-user.yaml"));
-    let output = run_embedded(&[&flow, &create, "--vars", &vars, "--parallel", "2", "-o", "json"], grpc, &[]).await;
+    let output =
+        run_embedded(&[&flow, &create, "--vars", &vars, "--parallel", "2", "-o", "json"], grpc, &[]).await;
     output.assert_code(0);
     let reports = output.json_lines();
     assert_eq!(reports.len(), 2);

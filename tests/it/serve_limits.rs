@@ -7,8 +7,8 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use model::defaults::{DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT};
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use model::TraceId;
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use server::ingest::grpc::RawCodec;
 use server::RunningServer;

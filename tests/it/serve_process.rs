@@ -49,7 +49,8 @@ async fn accept_errors_back_off_at_the_open_files_limit_and_the_port_recovers() 
         assert!(line.contains("Too many open files"), "{line}");
         waits.push(announced_wait(&line));
     }
-    let expected: Vec<_> = (0..6).map(|n| (ACCEPT_BACKOFF_MIN * 2u32.pow(n)).min(ACCEPT_BACKOFF_MAX)).collect();
+    let expected: Vec<_> =
+        (0..6).map(|n| (ACCEPT_BACKOFF_MIN * 2u32.pow(n)).min(ACCEPT_BACKOFF_MAX)).collect();
     assert_eq!(waits, expected, "the wait doubles from the minimum");
 
     // Sockets closed: the port answers again (within the backoff's cap).

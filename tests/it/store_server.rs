@@ -95,7 +95,8 @@ async fn wait_wakes_on_a_late_child_sent_over_otlp() {
     server.store().waiting_on(tid(1)).await;
     client.export(&[root]).await.expect("export root");
     // Grace and timeout are an hour away: an answer within HANG was woken by the insert.
-    let outcome = tokio::time::timeout(HANG, waiting).await.expect("woken by the insert").expect("join").expect("wait");
+    let outcome =
+        tokio::time::timeout(HANG, waiting).await.expect("woken by the insert").expect("join").expect("wait");
     assert!(outcome.complete, "{:?}", outcome.missing);
     assert_eq!(outcome.trace.expect("trace").spans.len(), 4);
 }

@@ -210,10 +210,13 @@ async fn https_against_a_plaintext_server_fails_instead_of_speaking_cleartext() 
 async fn the_binary_serves_tls_and_its_client_verifies() {
     let pki = Pki::new();
     let path = |name: &str| pki.path(name).display().to_string();
-    let serve = crate::support::serve(&["--tls-cert", &path("server.pem"), "--tls-key", &path("server-key.pem")]).await;
+    let serve =
+        crate::support::serve(&["--tls-cert", &path("server.pem"), "--tls-key", &path("server-key.pem")])
+            .await;
 
     let url = format!("https://127.0.0.1:{}", serve.grpc.port());
-    let listed = tracecheck().args(["traces", "list", "--server", &url, "--ca-cert", &path("ca.pem")]).output().await;
+    let listed =
+        tracecheck().args(["traces", "list", "--server", &url, "--ca-cert", &path("ca.pem")]).output().await;
     listed.assert_code(0);
 
     let unverified = tracecheck().args(["traces", "list", "--server", &url]).output().await;

@@ -21,7 +21,9 @@ use trigger::{Auth, GraphqlBody, GraphqlTrigger, Header, Trigger};
 
 use crate::support::apps::serve_http;
 use crate::support::demo::{self, HeaderExtractor};
-use crate::support::{assert_trace_context, fixture_arg, free_addr, ids, otel, run_embedded, vars_file, Files};
+use crate::support::{
+    assert_trace_context, fixture_arg, free_addr, ids, otel, run_embedded, vars_file, Files,
+};
 
 struct Endpoint {
     addr: SocketAddr,

@@ -38,7 +38,8 @@ async fn start_server() -> (SocketAddr, mpsc::UnboundedReceiver<MetadataMap>) {
                 return Err(status);
             }
             let mut answer = DynamicMessage::new(reply);
-            answer.set_field_by_name("message", Value::String(format!("hello {name}").repeat(times as usize)));
+            answer
+                .set_field_by_name("message", Value::String(format!("hello {name}").repeat(times as usize)));
             answer.set_field_by_name("count", Value::I32(times));
             answer.set_field_by_name("traceparents", Value::List(vec![Value::String(traceparent)]));
             let mut response = Response::new(answer);

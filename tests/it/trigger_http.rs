@@ -12,7 +12,7 @@ use tokio::sync::mpsc;
 use trigger::{self, ApiKeyLocation, Auth, Header, HttpTrigger, Trigger};
 
 use crate::support::apps::serve_http;
-use crate::support::{assert_trace_context, free_addr, fixture, ids};
+use crate::support::{assert_trace_context, fixture, free_addr, ids};
 
 /// What the server saw.
 #[derive(Debug)]

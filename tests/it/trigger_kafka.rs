@@ -57,7 +57,11 @@ async fn spawn(
         false
     })
     .await;
-    assert!(matches!(found, Ok(true)), "the broker did not say {ready:?} (listening on {addr}):\n{}", seen.join("\n"));
+    assert!(
+        matches!(found, Ok(true)),
+        "the broker did not say {ready:?} (listening on {addr}):\n{}",
+        seen.join("\n")
+    );
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     Broker { addr, _child: child, _data: data }
 }
@@ -140,7 +144,9 @@ async fn produces_to_the_java_partition_with_every_propagator_in_the_headers() {
     assert_eq!(record.value.as_deref(), Some(&br#"{"id": 1}"#[..]));
     let header = |name: &str| String::from_utf8(record.headers[name].clone()).expect("utf-8");
     assert_eq!(header("source"), "test");
-    assert_trace_context(|name| record.headers.get(name).map(|value| String::from_utf8_lossy(value).into_owned()));
+    assert_trace_context(|name| {
+        record.headers.get(name).map(|value| String::from_utf8_lossy(value).into_owned())
+    });
 
     // A user header named like a propagation header is replaced, as for http.
     let mut overridden = kafka(broker.addr.to_string(), "users");

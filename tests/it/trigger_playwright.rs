@@ -13,20 +13,19 @@ use axum::http::HeaderMap;
 use axum::response::Html;
 use axum::routing::get;
 use axum::Router;
-use opentelemetry::propagation::TextMapPropagator;
-use opentelemetry::trace::{Span as _, SpanKind, Tracer, TracerProvider as _};
-use opentelemetry::KeyValue;
-use opentelemetry_sdk::propagation::TraceContextPropagator;
+use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use tokio::sync::mpsc;
 
 use trigger::playwright::{CHROMIUM_VAR, PLAYWRIGHT_DIR_VAR};
 use trigger::{Error, PlaywrightTrigger, Trigger};
 
-use crate::support::apps::serve_http;
-use crate::support::demo::{self, HeaderExtractor};
+use crate::support::apps::{serve_http, server_span};
+use crate::support::demo;
 use crate::support::tools::tool;
-use crate::support::{assert_trace_context, fixture_arg, free_addr, ids, otel, read_fixture, tracecheck, vars_file, Files, Run};
+use crate::support::{
+    assert_trace_context, fixture_arg, free_addr, ids, otel, read_fixture, tracecheck, vars_file, Files, Run,
+};
 
 /// Chromium and playwright, installed if needed; the npm install directory (whose
 /// node_modules the trigger searches).
@@ -50,18 +49,7 @@ struct App {
 
 impl App {
     fn serve(&self, headers: HeaderMap, route: &str) {
-        let parent = TraceContextPropagator::new().extract(&HeaderExtractor(&headers));
-        let mut span = self
-            .tracer
-            .span_builder(format!("GET {route}"))
-            .with_kind(SpanKind::Server)
-            .with_attributes([
-                KeyValue::new("http.request.method", "GET"),
-                KeyValue::new("http.route", route.to_string()),
-                KeyValue::new("http.response.status_code", 200i64),
-            ])
-            .start_with_context(self.tracer.as_ref(), &parent);
-        span.end();
+        server_span(&self.tracer, &headers, route).span().end();
         let _ = self.seen.send((route.to_string(), headers));
     }
 }
@@ -119,7 +107,9 @@ async fn every_request_the_page_makes_carries_the_trace_context() {
 
     let mut routes = Vec::new();
     while let Ok((route, headers)) = site.seen.try_recv() {
-        assert_trace_context(|name| headers.get(name).map(|value| value.to_str().expect("ascii").to_string()));
+        assert_trace_context(|name| {
+            headers.get(name).map(|value| value.to_str().expect("ascii").to_string())
+        });
         routes.push(route);
     }
     // The navigation to the target and the page's own fetch, nothing else.

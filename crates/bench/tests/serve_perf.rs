@@ -51,7 +51,11 @@ async fn serve(nofile: Option<u32>, extra: &[&str]) -> (Child, SocketAddr, Socke
     tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     let address = |name: &str| -> SocketAddr {
         let field = format!("{name}=");
-        line.split_whitespace().find_map(|word| word.strip_prefix(field.as_str())).expect("address").parse().expect("addr")
+        line.split_whitespace()
+            .find_map(|word| word.strip_prefix(field.as_str()))
+            .expect("address")
+            .parse()
+            .expect("addr")
     };
     (child, address("grpc"), address("http"))
 }
@@ -108,11 +112,13 @@ async fn sigterm_with_stalled_uploads_takes_one_drain_timeout() {
     tokio::spawn(connection);
     let mut client = client.ready().await.expect("ready");
     let request = || {
-        http::Request::post(format!("http://{grpc}/opentelemetry.proto.collector.trace.v1.TraceService/Export"))
-            .header("content-type", "application/grpc")
-            .header("te", "trailers")
-            .body(())
-            .expect("request")
+        http::Request::post(format!(
+            "http://{grpc}/opentelemetry.proto.collector.trace.v1.TraceService/Export"
+        ))
+        .header("content-type", "application/grpc")
+        .header("te", "trailers")
+        .body(())
+        .expect("request")
     };
     // An export served on the connection first (so it is accepted), then a stalled one.
     let (response, mut body) = client.send_request(request(), false).expect("send");

@@ -61,7 +61,9 @@ impl App {
 
 type Shared = Arc<SdkTracer>;
 
-fn server_span(tracer: &SdkTracer, headers: &HeaderMap, route: &str) -> Context {
+/// A `GET ROUTE` server span (answered 200) under the caller's `traceparent`, started; the
+/// context that holds it.
+pub fn server_span(tracer: &SdkTracer, headers: &HeaderMap, route: &str) -> Context {
     let parent = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
     let span = tracer
         .span_builder(format!("GET {route}"))

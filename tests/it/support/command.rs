@@ -33,7 +33,11 @@ pub fn tracecheck() -> TestCommand {
 
 /// `tracecheck serve EXTRA...` on port 0 for both listeners, started and ready.
 pub async fn serve(extra: &[&str]) -> Serve {
-    tracecheck().args(["serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"]).args(extra).serve().await
+    tracecheck()
+        .args(["serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"])
+        .args(extra)
+        .serve()
+        .await
 }
 
 impl TestCommand {
@@ -109,7 +113,13 @@ impl TestCommand {
                 let _ = sender.send(line);
             }
         });
-        let mut serve = Serve { child, grpc: SocketAddr::from(([0, 0, 0, 0], 0)), http: SocketAddr::from(([0, 0, 0, 0], 0)), lines: receiver, seen: Vec::new() };
+        let mut serve = Serve {
+            child,
+            grpc: SocketAddr::from(([0, 0, 0, 0], 0)),
+            http: SocketAddr::from(([0, 0, 0, 0], 0)),
+            lines: receiver,
+            seen: Vec::new(),
+        };
         let line = serve.wait_for_line(LISTENING).await;
         let address = |name: &str| -> SocketAddr {
             let field = format!("{name}=");
@@ -170,7 +180,10 @@ impl Run {
     #[track_caller]
     pub fn json(&self) -> Value {
         let stdout = self.stdout();
-        let line = stdout.lines().find(|line| line.starts_with('{')).unwrap_or_else(|| panic!("no JSON on stdout\n{self}"));
+        let line = stdout
+            .lines()
+            .find(|line| line.starts_with('{'))
+            .unwrap_or_else(|| panic!("no JSON on stdout\n{self}"));
         serde_json::from_str(line).unwrap_or_else(|error| panic!("{error}\n{self}"))
     }
 

@@ -87,7 +87,9 @@ where
 
     fn call(&mut self, request: http::Request<Body>) -> Self::Future {
         let method = self.pool.get_service_by_name("test.v1.Greeter").and_then(|service| {
-            service.methods().find(|method| format!("/test.v1.Greeter/{}", method.name()) == request.uri().path())
+            service
+                .methods()
+                .find(|method| format!("/test.v1.Greeter/{}", method.name()) == request.uri().path())
         });
         let Some(method) = method else {
             return Box::pin(async { Ok(Status::unimplemented("no such method").into_http()) });

