@@ -14,7 +14,7 @@ use server::tls::{ClientTls, ServerTls};
 use server::RunningServer;
 
 use crate::support::otel::{self, Exporter, Tls, Transport};
-use crate::support::{server, tracecheck, HANG as NO_HANG};
+use crate::support::{server, tracecheck, HANG};
 
 /// PEM files in a temporary directory.
 struct Pki {
@@ -120,7 +120,7 @@ async fn sdk_exporters_over_tls_with_the_ca_certificate() {
     let pki = Pki::new();
     let server = start_tls(&pki, false).await;
     for kind in [Transport::Grpc, Transport::HttpProtobuf] {
-        let trace_id = tokio::time::timeout(NO_HANG, export(kind, &server, &pki, false))
+        let trace_id = tokio::time::timeout(HANG, export(kind, &server, &pki, false))
             .await
             .expect("no hang")
             .expect("export over TLS succeeds");
@@ -134,10 +134,9 @@ async fn mtls_refuses_a_client_without_a_certificate() {
     let pki = Pki::new();
     let server = start_tls(&pki, true).await;
     for kind in [Transport::Grpc, Transport::HttpProtobuf] {
-        let refused =
-            tokio::time::timeout(NO_HANG, export(kind, &server, &pki, false)).await.expect("no hang");
+        let refused = tokio::time::timeout(HANG, export(kind, &server, &pki, false)).await.expect("no hang");
         assert!(refused.is_err(), "an exporter without a client certificate must be refused");
-        let trace_id = tokio::time::timeout(NO_HANG, export(kind, &server, &pki, true))
+        let trace_id = tokio::time::timeout(HANG, export(kind, &server, &pki, true))
             .await
             .expect("no hang")
             .expect("export with the client certificate succeeds");
@@ -160,7 +159,7 @@ async fn plaintext_against_a_tls_port_is_an_error_not_a_hang() {
     let pki = Pki::new();
     let server = start_tls(&pki, false).await;
     let grpc = format!("http://{}", server.grpc_addr());
-    let plain = tokio::time::timeout(NO_HANG, async {
+    let plain = tokio::time::timeout(HANG, async {
         let client = RemoteClient::connect(&grpc, None).await?;
         client.stats().await
     })
@@ -170,7 +169,7 @@ async fn plaintext_against_a_tls_port_is_an_error_not_a_hang() {
 
     let http = format!("http://{}/v1/traces", server.http_addr());
     let posted = tokio::time::timeout(
-        NO_HANG,
+        HANG,
         reqwest::Client::new()
             .post(&http)
             .header("content-type", "application/x-protobuf")
@@ -191,7 +190,7 @@ async fn plaintext_against_a_tls_port_is_an_error_not_a_hang() {
 async fn https_against_a_plaintext_server_fails_instead_of_speaking_cleartext() {
     let server = server().start().await;
     let url = format!("https://{}", server.grpc_addr());
-    let result = tokio::time::timeout(NO_HANG, async {
+    let result = tokio::time::timeout(HANG, async {
         let client = RemoteClient::connect(&url, Some("s3cret")).await?;
         client.stats().await
     })
