@@ -474,20 +474,9 @@ fn random_requests_and_mutations_decode_the_same_both_ways() {
 
 #[test]
 fn otlp_json_with_hex_ids_string_ints_and_enum_names() {
-    let json = r#"{"resourceSpans":[{"resource":{"attributes":[
-          {"key":"service.name","value":{"stringValue":"checkout"}}]},
-        "scopeSpans":[{"scope":{"name":"manual"},"spans":[
-          {"traceId":"5B8EFFF798038103D269B633813FC60C","spanId":"EEE19B7EC3C1B174",
-           "parentSpanId":"","name":"root","kind":"SPAN_KIND_SERVER",
-           "startTimeUnixNano":"1544712660000000000","endTimeUnixNano":1544712661000000000,
-           "attributes":[{"key":"n","value":{"intValue":"42"}},{"key":"m","value":{"intValue":7}},
-             {"key":"d","value":{"doubleValue":1.5}},{"key":"b","value":{"boolValue":true}},
-             {"key":"a","value":{"arrayValue":{"values":[{"stringValue":"x"},{"intValue":"1"}]}}}],
-           "status":{"code":"STATUS_CODE_ERROR","message":"oops"},"unknownField":{"x":1}},
-          {"traceId":"5b8efff798038103d269b633813fc60c","spanId":"eee19b7ec3c1b175",
-           "parentSpanId":"eee19b7ec3c1b174","name":"child","kind":3,"status":{"code":1}},
-          {"traceId":"00000000000000000000000000000000","spanId":"eee19b7ec3c1b176","name":"bad"}
-        ]}]}]}"#;
+    // Hex IDs in either case, 64-bit integers as strings or numbers, enum names or numbers,
+    // an unknown field, and a span with an all-zero trace ID (rejected).
+    let json = crate::support::read_fixture("otlp/hex-ids-string-ints-enum-names.json");
     let batch = otlp::decode_json(json.as_bytes()).expect("valid OTLP JSON");
     assert_eq!(batch.spans.len(), 2);
     assert_eq!(batch.rejections.n_spans, 1);

@@ -2,74 +2,15 @@
 //! the collector's `TestHandleInvalidRequests`), then gRPC partial success, size limits,
 //! malformed messages, the auth token and overload.
 
-use std::io::Write;
-
 use bytes::Bytes;
 use model::TraceId;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
-use opentelemetry_proto::tonic::collector::trace::v1::{
-    ExportTraceServiceRequest, ExportTraceServiceResponse,
-};
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
-use opentelemetry_proto::tonic::resource::v1::Resource;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceResponse;
 use prost::Message;
 use server::ingest::grpc::RawCodec;
-use server::{self, RunningServer, ServerConfig};
 use tonic::codec::CompressionEncoding;
-use tonic::service::Routes;
 
-async fn start_server(config: ServerConfig) -> RunningServer {
-    server::start(config, |_| Routes::default()).await.expect("server starts")
-}
-
-/// A request with `n_spans` spans of one fresh trace (IDs derived from `seed`), plus
-/// `n_bad` spans whose trace ID is 3 bytes long.
-fn request(seed: u8, n_spans: usize, n_bad: usize) -> (ExportTraceServiceRequest, TraceId) {
-    let mut trace_id = [seed; 16];
-    trace_id[0] = 0xab;
-    let mut spans: Vec<Span> = (0..n_spans)
-        .map(|index| Span {
-            trace_id: trace_id.to_vec(),
-            span_id: vec![seed, index as u8 + 1, 0, 0, 0, 0, 0, 1],
-            parent_span_id: if index == 0 { vec![] } else { vec![seed, 1, 0, 0, 0, 0, 0, 1] },
-            name: format!("span {index}"),
-            attributes: vec![KeyValue {
-                key: "index".into(),
-                value: Some(AnyValue { value: Some(any_value::Value::IntValue(index as i64)) }),
-                ..Default::default()
-            }],
-            ..Default::default()
-        })
-        .collect();
-    spans.extend((0..n_bad).map(|index| Span {
-        trace_id: vec![1, 2, 3],
-        span_id: vec![9, index as u8 + 1, 0, 0, 0, 0, 0, 1],
-        name: "bad".into(),
-        ..Default::default()
-    }));
-    let request = ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![KeyValue {
-                    key: "service.name".into(),
-                    value: Some(AnyValue { value: Some(any_value::Value::StringValue("edge".into())) }),
-                    ..Default::default()
-                }],
-                ..Default::default()
-            }),
-            scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
-            schema_url: String::new(),
-        }],
-    };
-    (request, TraceId(trace_id))
-}
-
-fn gzip(bytes: &[u8]) -> Vec<u8> {
-    let mut encoder = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-    encoder.write_all(bytes).unwrap();
-    encoder.finish().unwrap()
-}
+use crate::support::otlp::{self, gzip, request, EXPORT_PATH};
+use crate::support::server;
 
 fn json_request(trace_id: &str, span_id: &str) -> Vec<u8> {
     format!(
@@ -91,7 +32,7 @@ struct HttpCase {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn http_edge_cases() {
     const LIMIT: usize = 64 * 1024;
-    let server = start_server(ServerConfig { max_message_size: LIMIT, ..ServerConfig::ephemeral() }).await;
+    let server = server().otlp_only().max_message_size(LIMIT).start().await;
     let url = format!("http://{}/v1/traces", server.http_addr());
     let client = reqwest::Client::new();
 
@@ -266,15 +207,11 @@ async fn http_edge_cases() {
     server.shutdown().await.expect("clean shutdown");
 }
 
-async fn grpc_client(server: &RunningServer) -> TraceServiceClient<tonic::transport::Channel> {
-    TraceServiceClient::connect(format!("http://{}", server.grpc_addr())).await.expect("connect")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpc_partial_success_limits_and_gzip() {
     const LIMIT: usize = 64 * 1024;
-    let server = start_server(ServerConfig { max_message_size: LIMIT, ..ServerConfig::ephemeral() }).await;
-    let mut client = grpc_client(&server).await;
+    let server = server().otlp_only().max_message_size(LIMIT).start().await;
+    let mut client = otlp::client(server.grpc_addr()).await;
 
     let (partial, trace_id) = request(1, 3, 2);
     let reply = client.export(partial).await.expect("export").into_inner();
@@ -298,7 +235,7 @@ async fn grpc_partial_success_limits_and_gzip() {
     }
     let status = client.export(big.clone()).await.expect_err("too large");
     assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
-    let mut gzip_client = grpc_client(&server).await.send_compressed(CompressionEncoding::Gzip);
+    let mut gzip_client = otlp::client(server.grpc_addr()).await.send_compressed(CompressionEncoding::Gzip);
     let status = gzip_client.export(big).await.expect_err("too large once inflated");
     assert_eq!(status.code(), tonic::Code::ResourceExhausted, "{status:?}");
 
@@ -310,16 +247,9 @@ async fn grpc_partial_success_limits_and_gzip() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn grpc_malformed_message_is_invalid_argument_and_server_keeps_serving() {
-    let server = start_server(ServerConfig::ephemeral()).await;
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", server.grpc_addr()))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let mut raw = tonic::client::Grpc::new(channel.clone());
-    raw.ready().await.unwrap();
-    let path =
-        http::uri::PathAndQuery::from_static("/opentelemetry.proto.collector.trace.v1.TraceService/Export");
+    let server = server().otlp_only().start().await;
+    let mut raw = otlp::raw_client(server.grpc_addr()).await;
+    let path = http::uri::PathAndQuery::from_static(EXPORT_PATH);
     let status = raw
         .unary(tonic::Request::new(Bytes::from_static(&[0x0a, 0x05, 0x01])), path.clone(), RawCodec)
         .await
@@ -338,9 +268,8 @@ async fn grpc_malformed_message_is_invalid_argument_and_server_keeps_serving() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn auth_token_is_demanded_on_both_receivers() {
-    let server =
-        start_server(ServerConfig { auth_token: Some("s3cret".into()), ..ServerConfig::ephemeral() }).await;
-    let mut client = grpc_client(&server).await;
+    let server = server().otlp_only().auth_token("s3cret").start().await;
+    let mut client = otlp::client(server.grpc_addr()).await;
     let status = client.export(request(1, 1, 0).0).await.expect_err("no token");
     assert_eq!(status.code(), tonic::Code::Unauthenticated);
     let mut wrong = tonic::Request::new(request(1, 1, 0).0);
@@ -378,10 +307,10 @@ async fn auth_token_is_demanded_on_both_receivers() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn overload_is_refused_with_retryable_codes_and_nothing_accepted_is_lost() {
-    let server = start_server(ServerConfig { max_concurrent_exports: 1, ..ServerConfig::ephemeral() }).await;
+    let server = server().otlp_only().max_concurrent_exports(1).start().await;
     let url = format!("http://{}/v1/traces", server.http_addr());
     let http = reqwest::Client::new();
-    let mut client = grpc_client(&server).await;
+    let mut client = otlp::client(server.grpc_addr()).await;
 
     // Every slot taken: both receivers refuse at once with a retryable answer.
     let held = server.admission().hold_all().await;
@@ -457,7 +386,7 @@ async fn overload_is_refused_with_retryable_codes_and_nothing_accepted_is_lost()
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_or_broken_http_senders_do_not_block_others() {
     use tokio::io::AsyncWriteExt;
-    let server = start_server(ServerConfig::ephemeral()).await;
+    let server = server().otlp_only().start().await;
     let body = request(1, 2, 0).0.encode_to_vec();
     let head = format!(
         "POST /v1/traces HTTP/1.1\r\nhost: x\r\ncontent-type: application/x-protobuf\r\ncontent-length: {}\r\n\r\n",
@@ -485,19 +414,8 @@ async fn slow_or_broken_http_senders_do_not_block_others() {
 
     // The slow sender finishes and is served too.
     slow.write_all(&body[body.len() / 2..]).await.unwrap();
-    let mut reply = Vec::new();
-    let mut buf = [0u8; 1024];
-    use tokio::io::AsyncReadExt;
-    while !String::from_utf8_lossy(&reply).contains("\r\n\r\n") {
-        let n = slow.read(&mut buf).await.unwrap();
-        assert!(n > 0, "connection closed early");
-        reply.extend_from_slice(&buf[..n]);
-    }
-    assert!(
-        String::from_utf8_lossy(&reply).starts_with("HTTP/1.1 200"),
-        "{}",
-        String::from_utf8_lossy(&reply)
-    );
+    let (status, head) = otlp::read_head(&mut slow).await.expect("an answer, not a closed connection");
+    assert_eq!(status, 200, "{head}");
     assert_eq!(server.store().get(request(1, 2, 0).1).expect("stored").spans.len(), 2);
     server.shutdown().await.expect("clean shutdown");
 }
@@ -528,7 +446,7 @@ fn json_with_nesting(trace_id: &str, levels: usize) -> Vec<u8> {
 /// read back.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn json_nesting_past_the_protobuf_limit_is_refused_and_the_limit_reads_back() {
-    let server = start_server(ServerConfig::ephemeral()).await;
+    let server = server().otlp_only().start().await;
     let url = format!("http://{}/v1/traces", server.http_addr());
     let client = reqwest::Client::new();
     let post = |body: Vec<u8>| client.post(&url).header("content-type", "application/json").body(body).send();
@@ -562,7 +480,7 @@ async fn json_nesting_past_the_protobuf_limit_is_refused_and_the_limit_reads_bac
 /// types and echoes nothing.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unsupported_content_type_is_not_echoed() {
-    let server = start_server(ServerConfig::ephemeral()).await;
+    let server = server().otlp_only().start().await;
     let response = reqwest::Client::new()
         .post(format!("http://{}/v1/traces", server.http_addr()))
         .header("content-type", "text/html; probe=<script>echoed</script>")

@@ -4,98 +4,37 @@
 //! parent link and attribute type is read back from the store.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use model::{AttributeValue, SpanId, StatusCode, Trace, TraceId};
-use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer, TracerProvider as _};
+use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer};
 use opentelemetry::{Array, Context, KeyValue, StringValue, Value};
-use opentelemetry_otlp::{Compression, Protocol, WithExportConfig, WithHttpConfig, WithTonicConfig};
-use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::Resource;
 use server::api::RemoteClient;
-use server::{self, RunningServer, ServerConfig};
+use server::RunningServer;
 
-#[derive(Clone, Copy, Debug)]
-enum Transport {
-    Grpc,
-    GrpcGzip,
-    HttpProtobuf,
-    HttpJson,
-}
-
-/// The ingestor with the control API beside OTLP on the gRPC port, as `tracecheck serve` runs it.
-async fn start_server(config: ServerConfig) -> RunningServer {
-    server::start(config, server::routes::control_routes).await.expect("server starts")
-}
+use crate::support::otel::{self, Exporter, Transport};
+use crate::support::{read_fixture, server, wait_options, ServerExt, HANG};
 
 /// Checks the trace as stored, and as read back through the control API.
 async fn check_stored(server: &RunningServer, trace_id: TraceId, token: Option<&str>) {
     check_trace(&server.store().get(trace_id).expect("trace stored"));
-    let client = RemoteClient::connect(&format!("http://{}", server.grpc_addr()), token)
-        .await
-        .expect("control client");
+    let client = RemoteClient::connect(&server.grpc_url(), token).await.expect("control client");
     check_trace(&client.get(trace_id).await.expect("GetTrace").expect("trace found over the control API"));
 }
 
 /// Exports one nested trace through the real exporter and returns its trace ID once the
-/// exporter has had its answer (force_flush waits for the export).
+/// exporter has had its answer.
 async fn export_trace(transport: Transport, server: &RunningServer, token: Option<&str>) -> TraceId {
-    let grpc_endpoint = format!("http://{}", server.grpc_addr());
-    let http_endpoint = format!("http://{}/v1/traces", server.http_addr());
-    let token = token.map(str::to_string);
-    let handle = tokio::runtime::Handle::current();
-    // The SDK's batch processor exports from its own thread and blocks on the result, so the
-    // SDK side runs on a blocking thread rather than on a runtime worker.
-    tokio::task::spawn_blocking(move || {
-        let exporter = match transport {
-            Transport::Grpc | Transport::GrpcGzip => {
-                // The tonic channel spawns onto the test's runtime.
-                let _runtime = handle.enter();
-                let mut metadata = tonic::metadata::MetadataMap::new();
-                if let Some(token) = &token {
-                    metadata.insert("authorization", format!("Bearer {token}").parse().unwrap());
-                }
-                let builder = opentelemetry_otlp::SpanExporter::builder()
-                    .with_tonic()
-                    .with_endpoint(grpc_endpoint)
-                    .with_metadata(metadata);
-                let builder = if matches!(transport, Transport::GrpcGzip) {
-                    builder.with_compression(Compression::Gzip)
-                } else {
-                    builder
-                };
-                builder.build().expect("grpc exporter")
-            }
-            Transport::HttpProtobuf | Transport::HttpJson => {
-                let protocol = if matches!(transport, Transport::HttpJson) {
-                    Protocol::HttpJson
-                } else {
-                    Protocol::HttpBinary
-                };
-                let mut headers = HashMap::new();
-                if let Some(token) = &token {
-                    headers.insert("authorization".to_string(), format!("Bearer {token}"));
-                }
-                opentelemetry_otlp::SpanExporter::builder()
-                    .with_http()
-                    .with_http_client(reqwest::blocking::Client::new())
-                    .with_protocol(protocol)
-                    .with_endpoint(http_endpoint)
-                    .with_headers(headers)
-                    .build()
-                    .expect("http exporter")
-            }
-        };
-        let _runtime = handle.enter();
-        let provider = SdkTracerProvider::builder()
-            .with_batch_exporter(exporter)
-            .with_resource(
-                Resource::builder_empty()
-                    .with_service_name("checkout")
-                    .with_attribute(KeyValue::new("deployment.environment", "test"))
-                    .build(),
-            )
-            .build();
-        let tracer = provider.tracer("tracecheck-tests");
+    let mut exporter = Exporter::new(transport, server.grpc_addr(), server.http_addr());
+    if let Some(token) = token {
+        exporter = exporter.token(token);
+    }
+    let resource = Resource::builder_empty()
+        .with_service_name("checkout")
+        .with_attribute(KeyValue::new("deployment.environment", "test"))
+        .build();
+    otel::export(exporter, resource, "tracecheck-tests", |tracer| {
         let root = tracer
             .span_builder("POST /checkout")
             .with_kind(SpanKind::Server)
@@ -112,27 +51,25 @@ async fn export_trace(transport: Transport, server: &RunningServer, token: Optio
                 KeyValue::new("weights", Value::Array(Array::F64(vec![0.5, 1.5]))),
                 KeyValue::new("flags", Value::Array(Array::Bool(vec![true, false]))),
             ])
-            .start(&tracer);
+            .start(tracer);
         let trace_id = root.span_context().trace_id();
         let root_cx = Context::current_with_span(root);
         let mut db = tracer
             .span_builder("SELECT orders")
             .with_kind(SpanKind::Client)
             .with_attributes(vec![KeyValue::new("db.system", "postgresql")])
-            .start_with_context(&tracer, &root_cx);
+            .start_with_context(tracer, &root_cx);
         db.add_event("rows", vec![KeyValue::new("count", 3_i64)]);
         let db_cx = root_cx.with_span(db);
-        let mut cache = tracer.span_builder("cache get").start_with_context(&tracer, &db_cx);
+        let mut cache = tracer.span_builder("cache get").start_with_context(tracer, &db_cx);
         cache.set_status(Status::error("miss"));
         cache.end();
         db_cx.span().end();
         root_cx.span().end();
-        provider.force_flush().expect("export succeeds");
-        provider.shutdown().expect("provider shuts down");
         TraceId(trace_id.to_bytes())
     })
     .await
-    .expect("exporting thread")
+    .expect("export succeeds")
 }
 
 fn check_trace(trace: &Trace) {
@@ -192,7 +129,7 @@ fn check_trace(trace: &Trace) {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_exporter_transport_round_trips() {
-    let server = start_server(ServerConfig::ephemeral()).await;
+    let server = server().start().await;
     for transport in [Transport::Grpc, Transport::GrpcGzip, Transport::HttpProtobuf, Transport::HttpJson] {
         let trace_id = export_trace(transport, &server, None).await;
         check_stored(&server, trace_id, None).await;
@@ -202,8 +139,7 @@ async fn every_exporter_transport_round_trips() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn exporters_with_the_auth_token_get_in() {
-    let config = ServerConfig { auth_token: Some("s3cret".into()), ..ServerConfig::ephemeral() };
-    let server = start_server(config).await;
+    let server = server().auth_token("s3cret").start().await;
     for transport in [Transport::Grpc, Transport::HttpProtobuf] {
         let trace_id = export_trace(transport, &server, Some("s3cret")).await;
         check_stored(&server, trace_id, Some("s3cret")).await;
@@ -250,7 +186,7 @@ async fn post_json(server: &RunningServer, token: Option<&str>, body: &str) -> u
 /// Scrapes until `name` reads `value` (each scrape a real request; no sleeping), for a gauge
 /// that follows a connection on another socket.
 async fn scrape_until(server: &RunningServer, token: &str, name: &str, value: f64) {
-    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(10);
+    let deadline = tokio::time::Instant::now() + HANG;
     loop {
         let (_, samples) = scrape(server, Some(token)).await;
         if samples.get(name) == Some(&value) {
@@ -265,8 +201,7 @@ async fn scrape_until(server: &RunningServer, token: &str, name: &str, value: f6
 async fn metrics_count_real_exports_and_need_the_token() {
     use tokio::io::AsyncWriteExt;
     let token = "s3cret";
-    let config = ServerConfig { auth_token: Some(token.into()), ..ServerConfig::ephemeral() };
-    let server = start_server(config).await;
+    let server = server().auth_token(token).start().await;
     assert_eq!(scrape(&server, None).await.0, 401, "no token, no metrics");
     assert_eq!(scrape(&server, Some("wrong")).await.0, 401, "wrong token, no metrics");
     let (status, before) = scrape(&server, Some(token)).await;
@@ -279,9 +214,8 @@ async fn metrics_count_real_exports_and_need_the_token() {
     export_trace(Transport::HttpJson, &server, Some(token)).await;
     // One span twice (a duplicate), one with an invalid trace ID, one without the token, and
     // one while every admission slot is taken.
-    let body = r#"{"resourceSpans":[{"scopeSpans":[{"spans":[
-        {"traceId":"5b8efff798038103d269b633813fc60c","spanId":"0000000000000001","name":"a"},
-        {"traceId":"00000000000000000000000000000000","spanId":"0000000000000002","name":"bad"}]}]}]}"#;
+    let body = read_fixture("otlp/one-good-one-bad-span.json");
+    let body = body.as_str();
     assert_eq!(post_json(&server, Some(token), body).await, 200);
     assert_eq!(post_json(&server, Some(token), body).await, 200);
     assert_eq!(post_json(&server, None, body).await, 401);
@@ -293,13 +227,8 @@ async fn metrics_count_real_exports_and_need_the_token() {
     let store = server.store().clone();
     let awaited = TraceId([7; 16]);
     let waiting = tokio::spawn(async move {
-        let options = store::WaitOptions {
-            settle: std::time::Duration::from_secs(60),
-            grace: std::time::Duration::from_secs(60),
-            timeout: std::time::Duration::from_secs(60),
-            started: std::time::Instant::now(),
-            trigger_span_id: None,
-        };
+        let minute = Duration::from_secs(60);
+        let options = wait_options(minute, minute, minute);
         store.wait(awaited, &options, &|_| Vec::new()).await
     });
     server.store().waiting_on(awaited).await;

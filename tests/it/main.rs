@@ -1,7 +1,11 @@
 //! The integration tests: one crate (tests/it/), one module per area, one `support` module
-//! (servers, commands, fixtures, the demo app). They drive the real binary and the real
-//! libraries over real sockets bound to port 0, with the real OpenTelemetry exporters and real
-//! peers (Chromium, Kafka-protocol brokers) provisioned by `tests/tools/provision`.
+//! (a test server builder, the binary as a `TestCommand`, exporters, fixtures, the demo
+//! app). They drive the real binary and the real libraries over real sockets bound to port
+//! 0, with the real OpenTelemetry exporters and real peers (Chromium, Kafka-protocol
+//! brokers) provisioned through `support::tools::tool`. Whole definitions live as files in
+//! `tests/fixtures/`; whole outputs are snapshots in `tests/it/snapshots/`. No test asserts
+//! on how fast something was (that is `crates/bench`), and none sleeps where it can wait
+//! for an event.
 
 mod support;
 

@@ -1,4 +1,6 @@
-//! Each report format renders a hand-built run, and the output is parsed back.
+//! Each report format renders a hand-built run: the whole output is a snapshot
+//! (`snapshots/it__report_formats__*.snap`; review a change with `cargo insta review`, or
+//! `INSTA_UPDATE=always` and `git diff`), and JSON and JUnit are parsed back.
 
 use std::collections::BTreeMap;
 use std::io::Write;
@@ -8,6 +10,8 @@ use std::time::Duration;
 use quick_xml::events::Event;
 use quick_xml::Reader;
 use serde_json::json;
+
+use crate::support::snapshot::pretty_json;
 
 use model::{SpanId, TraceId};
 use report::console::{self, ConsoleReporter};
@@ -185,6 +189,7 @@ fn json_round_trips_every_state_and_extra_field() {
     assert_eq!(value["steps"][3]["trace_id"], serde_json::Value::Null);
     let back: RunReport = serde_json::from_str(&line).expect("deserializes");
     assert_eq!(back, report);
+    insta::assert_snapshot!("mixed_run_json", pretty_json(&line));
 }
 
 /// A Write that tests can read after the reporter is done with it.
@@ -259,52 +264,21 @@ fn parse_xml(xml: &str) -> Vec<(String, BTreeMap<String, String>)> {
 fn junit_has_a_suite_per_run_and_a_case_per_step_and_spec() {
     let xml = junit::render(&[design_example(), mixed_run()]);
     let elements = parse_xml(&xml);
-    let find = |name: &'static str| elements.iter().filter(move |(element, _)| element == name);
-
-    let (_, root) = find("testsuites").next().expect("testsuites");
+    let (_, root) = elements.iter().find(|(name, _)| name == "testsuites").expect("testsuites");
     // design: 1 step + 1 spec; mixed: 4 steps + 1 + 2 specs.
-    assert_eq!(root["tests"], "9");
-    assert_eq!(root["failures"], "2");
-    assert_eq!(root["errors"], "2");
-    assert_eq!(root["skipped"], "1");
-
-    let suites: Vec<&str> = find("testsuite").map(|(_, attributes)| attributes["name"].as_str()).collect();
-    assert_eq!(suites, ["create and fetch user", "user flow"]);
-    let cases: Vec<(&str, &str)> =
-        find("testcase").map(|(_, a)| (a["classname"].as_str(), a["name"].as_str())).collect();
     assert_eq!(
-        cases,
-        [
-            ("create and fetch user", "create user"),
-            ("create and fetch user.create user", "all HTTP spans succeed"),
-            ("user flow", "create user"),
-            ("user flow.create user", "all HTTP spans succeed"),
-            ("user flow", "get user"),
-            ("user flow.get user", "span[name=\"db\"]"),
-            ("user flow.get user", "has a user id"),
-            ("user flow", "delete user"),
-            ("user flow", "list users"),
-        ]
+        (
+            root["tests"].as_str(),
+            root["failures"].as_str(),
+            root["errors"].as_str(),
+            root["skipped"].as_str()
+        ),
+        ("9", "2", "2", "1")
     );
-    let (_, mixed) = find("testsuite").nth(1).expect("second suite");
-    assert_eq!(mixed["time"], "2.112");
-    assert_eq!(mixed["file"], "tests/flow.yaml");
-
-    let failures: Vec<&BTreeMap<String, String>> = find("failure").map(|(_, a)| a).collect();
-    assert_eq!(failures.len(), 2);
-    assert_eq!(failures[0]["type"], "FAILED");
-    assert_eq!(failures[0]["message"], "2 of 2 specs failed");
-    assert_eq!(failures[1]["type"], "ASSERTION");
-    assert_eq!(failures[1]["message"], "attr:db.rows = 1: span 53995c3f42cd8ad8: observed 0, expected 1");
-    assert!(failures[1]["#text"].contains("span 53995c3f42cd8ad8: observed 0, expected 1"));
-
-    let errors: Vec<&BTreeMap<String, String>> = find("error").map(|(_, a)| a).collect();
-    assert_eq!(errors.len(), 2);
-    assert!(errors[0]["message"].contains("attribute \"user.id\" not found"));
-    assert_eq!(errors[1]["type"], "ERROR");
-    assert!(errors[1]["message"].contains("connection refused"));
-    assert_eq!(find("skipped").count(), 1);
-    assert!(find("system-out").next().expect("warnings").1["#text"].contains("dangling parent"));
+    // A suite per run, a case per step and spec; a false comparison is a failure with the
+    // observed and expected values, an evaluation problem and a trigger error are errors,
+    // warnings go to system-out.
+    insta::assert_snapshot!("design_and_mixed_junit", xml);
 }
 
 #[test]
@@ -324,24 +298,7 @@ fn junit_reporter_writes_one_document_on_close() {
 fn console_shows_states_durations_traces_and_observed_values() {
     let text = console::render(&mixed_run());
     assert!(!text.contains('\x1b'), "no colours off a terminal");
-    let expected_lines = [
-        "  ✔ PASSED create user (612 ms) trace 0af7651916cd43dd8448eb211c80319c, 7 spans",
-        "  ✘ FAILED get user (1.50 s) trace 4bf92f3577b34da6a3ce929d0e0e4736, 4 spans",
-        "    ✘ span[name=\"db\"]",
-        "      ✘ attr:db.rows = 1",
-        "          #53995c3f42cd8ad8 observed \"0\", expected \"1\"",
-        "    ✘ has a user id",
-        "      selector: span[name=\"GET /users\"]",
-        "          #00f067aa0ba902b7 error: attribute \"user.id\" not found",
-        "    warning: 1 dangling parent 53995c3f42cd8ad8",
-        "  ✘ ERROR delete user",
-        "    error: request to http://localhost:1/ failed: connection refused",
-        "  - NOT_EXECUTED list users",
-        "✘ FAILED Transaction user flow: 1/4 steps passed in 2.11 s",
-    ];
-    for line in expected_lines {
-        assert!(text.lines().any(|candidate| candidate == line), "missing {line:?} in\n{text}");
-    }
+    insta::assert_snapshot!("mixed_run_console", text);
 }
 
 #[test]
@@ -489,25 +446,7 @@ fn gated_run() -> RunReport {
 #[test]
 fn console_shows_the_analyzer_and_the_gate_block() {
     let text = console::render(&gated_run());
-    let expected_lines = [
-        "    ✔ analyzer: score 100 (minimum 0), no rules ran",
-        "  ✘ FAILED lint user trace 0af7651916cd43dd8448eb211c80319c, 7 spans",
-        "    ✘ analyzer: score 40 (minimum 50) below the minimum, 2 of 2 rules failed",
-        "      ✘ Span Naming (standards/span-naming, error, weight 25): 5 of 6 spans failed",
-        "          #0101010101010101 \"handler 1\"",
-        "            The Span name handler 1 is not matching the naming convention (expected \"GET /users\")",
-        "          #0303030303030303 \"handler 3\"",
-        "          ... 2 more spans (use --verbose)",
-        "      ✘ No API Key Leak (security/no-api-key-leak, error, weight 100): 1 of 1 spans failed",
-        "            Leaked request API Key found for attribute: authorization. Value: Bea***",
-        "    ✘ Required gates",
-        "        ✔ test-specs",
-        "        ✘ analyzer-rules",
-        "        ✘ analyzer-score",
-    ];
-    for line in expected_lines {
-        assert!(text.lines().any(|candidate| candidate == line), "missing {line:?} in\n{text}");
-    }
+    insta::assert_snapshot!("gated_run_console", text);
     assert!(!text.contains("#0404040404040404"), "only three spans per rule by default:\n{text}");
     // A passing step gets no gate block (as Tracetest's CLI).
     assert_eq!(text.matches("Required gates").count(), 1, "{text}");
@@ -538,44 +477,11 @@ fn console_marks_a_disabled_analyzer() {
 fn junit_has_a_case_per_required_gate() {
     let xml = junit::render(&[gated_run()]);
     let elements = parse_xml(&xml);
-    let find = |name: &'static str| elements.iter().filter(move |(element, _)| element == name);
-    let cases: Vec<(&str, &str)> =
-        find("testcase").map(|(_, a)| (a["classname"].as_str(), a["name"].as_str())).collect();
-    assert_eq!(
-        cases,
-        [
-            ("gated", "create user"),
-            ("gated.create user", "all HTTP spans succeed"),
-            ("gated.create user", "required gate: test-specs"),
-            ("gated", "lint user"),
-            ("gated.lint user", "all HTTP spans succeed"),
-            ("gated.lint user", "required gate: test-specs"),
-            ("gated.lint user", "required gate: analyzer-rules"),
-            ("gated.lint user", "required gate: analyzer-score"),
-        ]
-    );
-    let (_, root) = find("testsuites").next().expect("testsuites");
-    assert_eq!(root["tests"], "8");
-    assert_eq!(root["failures"], "3");
-    assert_eq!(root["errors"], "0");
-
-    let failures: Vec<&BTreeMap<String, String>> = find("failure").map(|(_, a)| a).collect();
-    assert_eq!(failures.len(), 3);
-    assert_eq!(failures[0]["type"], "FAILED");
-    assert_eq!(failures[0]["message"], "required gates failed: analyzer-rules, analyzer-score");
-    for gate in &failures[1..] {
-        assert_eq!(gate["type"], "GATE");
-        assert_eq!(
-            gate["message"],
-            "analyzer score 40 (minimum 50); failed rules: standards/span-naming (error): 5 of 6 spans, \
-             security/no-api-key-leak (error): 1 of 1 spans"
-        );
-        let text = &gate["#text"];
-        assert!(text.contains("standards/span-naming (error, weight 25)"), "{text}");
-        // (The helper drops entity references, so the quotes around the span name vanish.)
-        assert!(text.contains("span 0505050505050505 handler 5: The Span name handler 5"), "{text}");
-        assert!(text.contains("Value: Bea***"), "{text}");
-    }
+    let (_, root) = elements.iter().find(|(name, _)| name == "testsuites").expect("testsuites");
+    assert_eq!((root["tests"].as_str(), root["failures"].as_str(), root["errors"].as_str()), ("8", "3", "0"));
+    // A case per required gate under each step; a failed gate explains the analyzer's
+    // score and its failed rules, with the findings in the text.
+    insta::assert_snapshot!("gated_run_junit", xml);
 }
 
 #[test]
@@ -616,6 +522,7 @@ fn json_carries_span_names_and_gates() {
     assert_eq!(result["span_name"], "handler 1");
     let back: RunReport = serde_json::from_str(&line).expect("deserializes");
     assert_eq!(back, report);
+    insta::assert_snapshot!("gated_run_json", pretty_json(&line));
 }
 
 #[test]

@@ -6,19 +6,15 @@
 use std::time::SystemTime;
 
 use model::{AttributeValue, SpanId, TraceId};
-use server::api::RemoteClient;
-use server::{self, ServerConfig};
 use tracecheck::run::{trigger_span, RemoteSource, TraceSource, REMOTE_TRIGGER_ATTRIBUTE_LIMIT};
 use trigger::TriggerResponse;
 
+use crate::support::{server, ServerExt};
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_trigger_span_above_the_message_limit_is_truncated_for_the_server() {
-    let server = server::start(ServerConfig::ephemeral(), server::routes::control_routes)
-        .await
-        .expect("server starts");
-    let client =
-        RemoteClient::connect(&format!("http://{}", server.grpc_addr()), None).await.expect("client");
-    let source = RemoteSource { client };
+    let server = server().start().await;
+    let source = RemoteSource { client: server.client().await };
 
     // A 17 MiB body, with a two-byte character straddling the cut.
     let mut body = "é".repeat(17 * 1024 * 1024 / 2);

@@ -3,77 +3,43 @@
 //! budget while a normal client is served, slowloris headers and idle connections are cut
 //! off, and a unary Export carrying two messages is refused.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
+use model::defaults::{DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT};
 use model::TraceId;
-use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
 use prost::Message;
 use server::ingest::grpc::RawCodec;
-use server::{self, ConnectionTimeouts, RunningServer, ServerConfig};
+use server::RunningServer;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
-use tonic::service::Routes;
 
-const EXPORT_PATH: &str = "/opentelemetry.proto.collector.trace.v1.TraceService/Export";
+use crate::support::otlp::{self, read_head, EXPORT_PATH};
+use crate::support::{server, HANG};
+
 const MIB: usize = 1024 * 1024;
-/// Every wait in these tests is for an event; this only bounds a test that would hang.
-const HANG: Duration = Duration::from_secs(20);
-
-async fn start_server(config: ServerConfig) -> RunningServer {
-    server::start(config, |_| Routes::default()).await.expect("server starts")
-}
 
 /// A one-span request of a trace derived from `seed`.
 fn request(seed: u8) -> (ExportTraceServiceRequest, TraceId) {
-    let trace_id = [seed; 16];
-    let span = Span {
-        trace_id: trace_id.to_vec(),
-        span_id: vec![seed, 1, 0, 0, 0, 0, 0, 1],
-        name: "normal".into(),
-        ..Default::default()
-    };
-    let request = ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            scope_spans: vec![ScopeSpans { spans: vec![span], ..Default::default() }],
-            ..Default::default()
-        }],
-    };
-    (request, TraceId(trace_id))
+    otlp::request(seed, 1, 0)
 }
 
 /// A server whose budget holds four 1 MiB uploads and half of a fifth, and whose stalled
 /// bodies are cut after 3 s.
-fn budget_config() -> ServerConfig {
-    ServerConfig {
-        max_message_size: MIB,
-        max_receive_bytes: 4 * MIB + MIB / 2,
-        timeouts: ConnectionTimeouts { body_read: Duration::from_secs(3), ..ConnectionTimeouts::default() },
-        ..ServerConfig::ephemeral()
-    }
-}
-
-/// The status code and headers of the HTTP/1 response on `stream` (None when the
-/// connection closes first).
-async fn read_head(stream: &mut TcpStream) -> Option<(u16, String)> {
-    let mut head = Vec::new();
-    let mut byte = [0u8; 1];
-    while !head.ends_with(b"\r\n\r\n") {
-        match stream.read(&mut byte).await {
-            Ok(1) => head.push(byte[0]),
-            _ => return None,
-        }
-    }
-    let head = String::from_utf8_lossy(&head).into_owned();
-    let status = head.split(' ').nth(1)?.parse().ok()?;
-    Some((status, head.to_ascii_lowercase()))
+async fn budget_server() -> RunningServer {
+    server()
+        .otlp_only()
+        .max_message_size(MIB)
+        .max_receive_bytes(4 * MIB + MIB / 2)
+        .body_read_timeout(Duration::from_secs(3))
+        .start()
+        .await
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stalled_http_uploads_are_refused_past_the_budget_and_a_normal_client_is_served() {
-    let server = start_server(budget_config()).await;
+    let server = budget_server().await;
     // Twenty uploads declaring 1 MiB each send a quarter of it, then nothing.
     let (answers, mut answered) = tokio::sync::mpsc::unbounded_channel();
     for _ in 0..20 {
@@ -159,7 +125,7 @@ async fn stalled_grpc_upload(
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn stalled_grpc_uploads_are_refused_past_the_budget() {
-    let server = start_server(budget_config()).await;
+    let server = budget_server().await;
     let (answers, mut answered) = tokio::sync::mpsc::unbounded_channel();
     let mut bodies = Vec::new();
     // Twenty half-sent 1 MiB messages: at most nine halves fit the budget.
@@ -179,7 +145,7 @@ async fn stalled_grpc_uploads_are_refused_past_the_budget() {
         assert!(matches!(status.as_deref(), Some("4") | Some("14")), "{status:?}");
     }
     assert_eq!(server.admission().bytes_held(), 0);
-    let mut client = TraceServiceClient::connect(format!("http://{}", server.grpc_addr())).await.unwrap();
+    let mut client = otlp::client(server.grpc_addr()).await;
     let (normal, trace_id) = request(8);
     client.export(normal).await.expect("a normal client is served");
     assert!(server.store().get(trace_id).is_some());
@@ -187,83 +153,82 @@ async fn stalled_grpc_uploads_are_refused_past_the_budget() {
     server.shutdown().await.unwrap();
 }
 
-/// Waits until the peer closes `stream` (EOF or reset); how long that took.
-async fn until_closed(stream: &mut TcpStream) -> Duration {
-    let start = Instant::now();
+/// Waits until the peer closes `stream` (EOF or reset), for at most `bound`.
+async fn closed_within(stream: &mut TcpStream, bound: Duration, what: &str) {
     let mut buf = [0u8; 1024];
-    loop {
-        match tokio::time::timeout(HANG, stream.read(&mut buf))
-            .await
-            .expect("the server closes the connection")
-        {
-            Ok(0) | Err(_) => return start.elapsed(),
-            Ok(_) => {}
+    tokio::time::timeout(bound, async {
+        loop {
+            match stream.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
         }
-    }
+    })
+    .await
+    .unwrap_or_else(|_| panic!("{what}: the server did not close the connection within {bound:?}"));
 }
 
+/// A client that sends a header line every 100 ms is never idle and never done; the
+/// configured 1 s header timeout cuts it, long before the default 10 s one could, while it
+/// is still sending.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slowloris_headers_are_cut_after_the_header_timeout() {
-    let header_read = Duration::from_secs(1);
-    let server = start_server(ServerConfig {
-        timeouts: ConnectionTimeouts { header_read, ..ConnectionTimeouts::default() },
-        ..ServerConfig::ephemeral()
-    })
-    .await;
+    let server = server().otlp_only().header_read_timeout(Duration::from_secs(1)).start().await;
     let stream = TcpStream::connect(server.http_addr()).await.unwrap();
     let (mut reader, mut writer) = stream.into_split();
     writer.write_all(b"POST /v1/traces HTTP/1.1\r\nhost: x\r\n").await.unwrap();
-    // One header line every 100 ms: never idle, never done.
     let trickle = tokio::spawn(async move {
-        for index in 0.. {
-            if writer.write_all(format!("x-{index}: y\r\n").as_bytes()).await.is_err() {
-                return;
-            }
+        let mut n_lines = 0;
+        while writer.write_all(format!("x-{n_lines}: y\r\n").as_bytes()).await.is_ok() {
+            n_lines += 1;
+            // The pause is the attack itself (a client that trickles), not a wait for an
+            // event: header lines sent at once would be a large header, not a slow one.
             tokio::time::sleep(Duration::from_millis(100)).await;
         }
+        n_lines
     });
-    let start = Instant::now();
     let mut buf = [0u8; 1024];
-    loop {
-        match tokio::time::timeout(HANG, reader.read(&mut buf)).await.expect("cut off") {
-            Ok(0) | Err(_) => break,
-            Ok(_) => {}
+    tokio::time::timeout(DEFAULT_HEADER_READ_TIMEOUT, async {
+        loop {
+            match reader.read(&mut buf).await {
+                Ok(0) | Err(_) => return,
+                Ok(_) => {}
+            }
         }
-    }
-    let elapsed = start.elapsed();
-    assert!(elapsed >= header_read && elapsed < header_read * 5, "{elapsed:?}");
-    trickle.abort();
+    })
+    .await
+    .expect("cut off before the default header timeout: the configured one did it");
+    // The trickle ends on its first write after the cut: it was still sending.
+    let n_lines = tokio::time::timeout(HANG, trickle).await.expect("the trickle stops").expect("join");
+    assert!(n_lines > 1, "cut after {n_lines} header lines: the server read headers until its timeout");
     server.shutdown().await.unwrap();
 }
 
+/// Connections silent for the configured 1 s are closed (well before the default 60 s could
+/// close them); one that keeps exporting stays up.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn idle_connections_are_closed_and_busy_ones_are_not() {
     let idle = Duration::from_secs(1);
-    let server = start_server(ServerConfig {
-        timeouts: ConnectionTimeouts { idle, ..ConnectionTimeouts::default() },
-        ..ServerConfig::ephemeral()
-    })
-    .await;
+    let server = server().otlp_only().idle_timeout(idle).start().await;
+    let bound = DEFAULT_IDLE_TIMEOUT / 2;
     // Silent from the start, on both ports.
     for addr in [server.http_addr(), server.grpc_addr()] {
         let mut stream = TcpStream::connect(addr).await.unwrap();
-        let elapsed = until_closed(&mut stream).await;
-        assert!(elapsed >= idle / 2 && elapsed < idle * 5, "{addr}: {elapsed:?}");
+        closed_within(&mut stream, bound, &format!("silent on {addr}")).await;
     }
-    // Kept alive after a request: closed once idle.
+    // Kept alive after a request (answered, so not closed at once): closed once idle.
     let mut stream = TcpStream::connect(server.http_addr()).await.unwrap();
     stream.write_all(b"GET /nothing HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
     assert_eq!(read_head(&mut stream).await.map(|(status, _)| status), Some(404));
-    let elapsed = until_closed(&mut stream).await;
-    assert!(elapsed < idle * 5, "{elapsed:?}");
+    closed_within(&mut stream, bound, "idle after a request").await;
 
-    // A gRPC connection that keeps exporting is never idle for long and stays up.
-    let mut client = TraceServiceClient::connect(format!("http://{}", server.grpc_addr())).await.unwrap();
-    let deadline = Instant::now() + idle * 3;
-    let mut seed = 1;
-    while Instant::now() < deadline {
+    // A gRPC connection that keeps exporting, three idle periods long, is never idle for
+    // long and stays up.
+    let mut client = otlp::client(server.grpc_addr()).await;
+    for seed in 1..=12 {
         client.export(request(seed).0).await.expect("a busy connection is not cut");
-        seed = seed.wrapping_add(1);
+        // The pause is the load pattern under test (gaps shorter than the idle timeout),
+        // not a wait for an event.
         tokio::time::sleep(idle / 4).await;
     }
     server.shutdown().await.unwrap();
@@ -271,14 +236,8 @@ async fn idle_connections_are_closed_and_busy_ones_are_not() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_unary_export_carrying_two_messages_is_refused() {
-    let server = start_server(ServerConfig::ephemeral()).await;
-    let channel = tonic::transport::Endpoint::from_shared(format!("http://{}", server.grpc_addr()))
-        .unwrap()
-        .connect()
-        .await
-        .unwrap();
-    let mut raw = tonic::client::Grpc::new(channel);
-    raw.ready().await.unwrap();
+    let server = server().otlp_only().start().await;
+    let mut raw = otlp::raw_client(server.grpc_addr()).await;
     let (first, first_id) = request(1);
     let (second, second_id) = request(2);
     let messages =

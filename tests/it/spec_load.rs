@@ -1,13 +1,14 @@
 //! Loading Tracetest definition files: every shape the reference lists, and every error
 //! named with file, line and column.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use defs::{ErrorKind, Loaded};
 use trigger::{Auth, GraphqlBody, Header, KafkaAuth, SaslMechanism, Trigger};
 
+/// `tests/fixtures/spec/<name>`.
 fn fixture(name: &str) -> PathBuf {
-    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join("tests/fixtures/spec").join(name)
+    crate::support::fixture("spec").join(name)
 }
 
 fn load_test(name: &str) -> defs::Test {
@@ -124,8 +125,6 @@ fn errors_of(yaml: &str) -> Vec<String> {
         }
     }
 }
-
-const HEADER: &str = "type: Test\nspec:\n  name: t\n";
 
 #[test]
 fn reports_every_error_with_its_position() {
@@ -258,20 +257,11 @@ fn reports_every_error_with_its_position() {
         }
     }
     assert!(failures.is_empty(), "{}", failures.join("\n\n"));
-    let _ = HEADER;
 }
 
 #[test]
 fn grpc_proto_and_method_are_checked_at_load() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    std::fs::copy(fixture("greeter.proto"), dir.path().join("greeter.proto")).expect("copy");
-    let path = dir.path().join("t.yaml");
-    std::fs::write(
-        &path,
-        "type: Test\nspec:\n  name: t\n  trigger:\n    type: grpc\n    grpc:\n      protobufFile: ./greeter.proto\n      address: localhost:1\n      method: test.v1.Greeter.SayBye\n",
-    )
-    .expect("write");
-    let errors = defs::load_file(&path).expect_err("unknown method");
+    let errors = defs::load_file(fixture("unknown-method.yaml")).expect_err("unknown method");
     let error = errors.iter().next().expect("one error");
     assert_eq!((error.line, error.col), (9, 15));
     assert!(error.to_string().contains("has no method \"SayBye\""), "{error}");
@@ -279,15 +269,12 @@ fn grpc_proto_and_method_are_checked_at_load() {
 
 #[test]
 fn render_shows_the_source_line_and_a_caret() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("t.yaml");
-    std::fs::write(&path, "type: Test\nspec:\n  name: t\n  trigger: {type: ftp}\n").expect("write");
-    let errors = defs::load_file(&path).expect_err("bad trigger type");
+    let errors = defs::load_file(fixture("bad-trigger-type.yaml")).expect_err("bad trigger type");
     let rendered = errors.render();
     let lines: Vec<&str> = rendered.lines().collect();
     assert!(
         lines[0].ends_with(
-            "t.yaml:4:19: unknown trigger type `ftp`; expected http, grpc, traceid, kafka, graphql or \
+            "bad-trigger-type.yaml:4:19: unknown trigger type `ftp`; expected http, grpc, traceid, kafka, graphql or \
              playwrightengine"
         ),
         "{rendered}"
@@ -299,39 +286,18 @@ fn render_shows_the_source_line_and_a_caret() {
 
 #[test]
 fn environment_names_are_substituted_before_parsing() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("t.yaml");
     // SAFETY: this test binary sets this variable and nothing reads it concurrently.
     unsafe { std::env::set_var("TRACECHECK_SPEC_TEST_HOST", "example.test") };
-    std::fs::write(
-        &path,
-        "type: Test\nspec:\n  name: t\n  trigger: {type: http, httpRequest: {url: 'http://${TRACECHECK_SPEC_TEST_HOST}/${var:P}'}}\n  oops: 1\n",
-    )
-    .expect("write");
-    let errors = defs::load_file(&path).expect_err("unknown field");
+    let errors = defs::load_file(fixture("env-host-extra-field.yaml")).expect_err("unknown field");
     assert_eq!(errors.len(), 1);
-    std::fs::write(
-        &path,
-        "type: Test\nspec:\n  name: t\n  trigger: {type: http, httpRequest: {url: 'http://${TRACECHECK_SPEC_TEST_HOST}/${var:P}'}}\n",
-    )
-    .expect("write");
-    let Ok(Loaded::Test(test)) = defs::load_file(&path) else { panic!("expected a test") };
+    let Ok(Loaded::Test(test)) = defs::load_file(fixture("env-host.yaml")) else { panic!("expected a test") };
     let Trigger::Http(http) = test.trigger else { panic!("expected http") };
     assert_eq!(http.url, "http://example.test/${var:P}");
 }
 
 #[test]
 fn errors_in_step_and_body_files_name_those_files() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let write = |name: &str, text: &str| std::fs::write(dir.path().join(name), text).expect("write");
-    write("body.json", "{\n  \"id\": \"${var:ID |}\"\n}\n");
-    write(
-        "step.yaml",
-        "type: Test\nspec:\n  name: s\n  trigger: {type: http, httpRequest: {url: x, body: ./body.json}}\n  specs:\n  - selector: span[\n    assertions: [attr:a = 1]\n",
-    );
-    write("suite.yaml", "type: TestSuite\nspec:\n  name: flow\n  steps: [./step.yaml]\n  bogus: 1\n");
-    write("other.yaml", "type: VariableSet\nspec: {name: v, values: [{key: A, value: [1]}]}\n");
-    let paths = [dir.path().join("suite.yaml"), dir.path().join("other.yaml")];
+    let paths = [fixture("errors-in-files/suite.yaml"), fixture("errors-in-files/other.yaml")];
     let errors = defs::validate_files(&paths).expect_err("three files with errors");
     let located: Vec<String> = errors
         .iter()
@@ -351,12 +317,8 @@ fn errors_in_step_and_body_files_name_those_files() {
 
 #[test]
 fn a_step_id_may_name_a_test_given_alongside() {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let elsewhere = tempfile::tempdir().expect("temp dir");
-    let test_path = elsewhere.path().join("t.yaml");
-    std::fs::write(&test_path, "type: Test\nspec:\n  id: far-away\n  name: far\n  trigger: {type: traceid, traceid: {id: '${var:T}'}}\n").expect("write");
-    let suite_path = dir.path().join("suite.yaml");
-    std::fs::write(&suite_path, "type: TestSuite\nspec:\n  name: s\n  steps: [far-away]\n").expect("write");
+    let test_path = fixture("step-by-id-far/far-away.yaml");
+    let suite_path = fixture("step-by-id/suite.yaml");
     assert!(defs::load_file(&suite_path).is_err(), "not in the suite's directory");
     let loaded =
         defs::validate_files(&[suite_path, test_path]).unwrap_or_else(|errors| panic!("{}", errors.render()));
@@ -433,25 +395,9 @@ fn durations_and_escaped_json_survive_loading_and_evaluate() {
     use model::{Span, SpanId, Trace, TraceId};
     use std::sync::Arc;
 
-    let dir = tempfile::tempdir().expect("temp dir");
-    let path = dir.path().join("t.yaml");
-    std::fs::write(
-        &path,
-        r#"type: Test
-spec:
-  name: t
-  trigger: {type: traceid, traceid: {id: 0af7651916cd43dd8448eb211c80319c}}
-  specs:
-    - selector: span[]
-      assertions:
-        - '"took ${1s}" = "took 1000000000"'
-        - "'${1ms + 1ns}' = 1000001"
-        - '''{ "message": "this should \"work\"" }'' | json_path ''$.message'' = ''this should "work"'''
-        - "'it\\'s' = \"it's\""
-"#,
-    )
-    .expect("write");
-    let Ok(Loaded::Test(test)) = defs::load_file(&path) else { panic!("expected a test") };
+    let Ok(Loaded::Test(test)) = defs::load_file(fixture("durations-and-escapes.yaml")) else {
+        panic!("expected a test")
+    };
     let trace_id = TraceId::random();
     let trace = Trace::new(trace_id, vec![Arc::new(Span::new(trace_id, SpanId::random(), "root"))]);
     let view = TraceView::new(&trace);

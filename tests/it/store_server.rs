@@ -3,38 +3,33 @@
 //! Checks eviction order and counts, duplicates, a wait woken by a late child and the
 //! bearer token on the control API.
 
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use model::{Span, SpanId, TraceId};
 use server::api::{Error, RemoteClient};
-use server::{self, RunningServer, ServerConfig};
-use store::{StoreConfig, WaitOptions, WaitOutcome};
+use server::RunningServer;
+use store::WaitOutcome;
+
+use crate::support::{server, wait_options, ServerExt, HANG, NEVER};
 
 async fn start(max_spans: usize, auth_token: Option<&str>) -> (RunningServer, RemoteClient) {
-    let config = ServerConfig {
-        store: StoreConfig { max_spans, ..StoreConfig::default() },
-        auth_token: auth_token.map(str::to_string),
-        ..ServerConfig::ephemeral()
-    };
-    let running = server::start(config, server::routes::control_routes).await.expect("start server");
-    let url = format!("http://{}", running.grpc_addr());
-    let client = RemoteClient::connect(&url, auth_token).await.expect("connect");
+    let mut builder = server().max_spans(max_spans);
+    if let Some(token) = auth_token {
+        builder = builder.auth_token(token);
+    }
+    let running = builder.start().await;
+    let client = RemoteClient::connect(&running.grpc_url(), auth_token).await.expect("connect");
     (running, client)
 }
 
-/// A wait for `trace_id` through the control API (settle 50 ms), running meanwhile.
+/// A wait for `trace_id` through the control API (settle 50 ms; grace and timeout an hour
+/// away, so that only inserts can end it within [`HANG`]), running meanwhile.
 fn spawn_wait(
     client: &RemoteClient,
     trace_id: TraceId,
 ) -> tokio::task::JoinHandle<Result<WaitOutcome, Error>> {
     let client = client.clone();
-    let options = WaitOptions {
-        settle: Duration::from_millis(50),
-        grace: Duration::from_secs(20),
-        timeout: Duration::from_secs(30),
-        started: Instant::now(),
-        trigger_span_id: None,
-    };
+    let options = wait_options(Duration::from_millis(50), NEVER, NEVER);
     tokio::spawn(async move { client.wait(trace_id, &options, &[]).await })
 }
 
@@ -98,12 +93,12 @@ async fn wait_wakes_on_a_late_child_sent_over_otlp() {
     client.export(&spans).await.expect("export children");
     let waiting = spawn_wait(&client, tid(1));
     server.store().waiting_on(tid(1)).await;
-    let sent_at = Instant::now();
     client.export(&[root]).await.expect("export root");
-    let outcome = waiting.await.expect("join").expect("wait");
+    // Grace and timeout are an hour away: an answer within HANG was woken by the insert.
+    let outcome =
+        tokio::time::timeout(HANG, waiting).await.expect("woken by the insert").expect("join").expect("wait");
     assert!(outcome.complete, "{:?}", outcome.missing);
     assert_eq!(outcome.trace.expect("trace").spans.len(), 4);
-    assert!(sent_at.elapsed() < Duration::from_secs(5), "woken by the insert, not by grace");
 }
 
 #[tokio::test]
@@ -129,7 +124,7 @@ async fn wait_reports_the_spans_its_trace_cap_refused() {
     for chunk in spans.chunks(275) {
         client.export(chunk).await.expect("export");
     }
-    let outcome = waiting.await.expect("join").expect("wait");
+    let outcome = tokio::time::timeout(HANG, waiting).await.expect("answered").expect("join").expect("wait");
     assert_eq!(outcome.trace.expect("trace").spans.len(), 1_000);
     assert_eq!(outcome.warnings.len(), 1, "{:?}", outcome.warnings);
     assert!(
@@ -144,8 +139,7 @@ async fn control_api_demands_the_token() {
     let (server, client) = start(1_000, Some("t0ken")).await;
     client.export(&tree(1, 2)).await.expect("export with the token");
     assert_eq!(client.list(0).await.expect("list").len(), 1);
-    let url = format!("http://{}", server.grpc_addr());
-    let anonymous = RemoteClient::connect(&url, None).await.expect("connect");
+    let anonymous = server.client().await;
     match anonymous.stats().await {
         Err(Error::Status { status, .. }) => assert_eq!(status.code(), tonic::Code::Unauthenticated),
         other => panic!("expected unauthenticated, got {other:?}"),
@@ -155,13 +149,8 @@ async fn control_api_demands_the_token() {
 #[tokio::test]
 async fn memory_bound_holds_over_otlp_with_counted_evictions() {
     let max_memory = 1024 * 1024;
-    let config = ServerConfig {
-        store: StoreConfig { max_memory, ..StoreConfig::default() },
-        ..ServerConfig::ephemeral()
-    };
-    let server = server::start(config, server::routes::control_routes).await.expect("start server");
-    let client =
-        RemoteClient::connect(&format!("http://{}", server.grpc_addr()), None).await.expect("connect");
+    let server = server().max_memory(max_memory).start().await;
+    let client = server.client().await;
     // 200 traces of 20 spans with 500 bytes of attribute each: ~2.2 MB, twice the bound,
     // and of noise, so that compacting quiet traces cannot keep it under the bound alone.
     let mut state = 0x9e37_79b9_7f4a_7c15u64;

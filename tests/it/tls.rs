@@ -4,23 +4,17 @@
 //! mTLS a client without a certificate is refused; plaintext against a TLS port is an
 //! error, not a hang; and the real binary's `traces list --server https://` verifies.
 
-use crate::support as common;
-
 use std::path::PathBuf;
-use std::time::Duration;
 
 use model::TraceId;
-use opentelemetry::trace::{Span as _, Tracer as _, TracerProvider as _};
-use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig, WithTonicConfig};
-use opentelemetry_sdk::trace::SdkTracerProvider;
+use opentelemetry::trace::{Span as _, Tracer as _};
 use rcgen::{BasicConstraints, CertificateParams, CertifiedIssuer, DnType, IsCa, KeyPair};
 use server::api::RemoteClient;
 use server::tls::{ClientTls, ServerTls};
-use server::{self, RunningServer, ServerConfig};
-use tokio::io::AsyncBufReadExt;
+use server::RunningServer;
 
-/// Long enough for any handshake on this machine, short enough that a hang fails the test.
-const NO_HANG: Duration = Duration::from_secs(20);
+use crate::support::otel::{self, Exporter, Tls, Transport};
+use crate::support::{server, tracecheck, HANG};
 
 /// PEM files in a temporary directory.
 struct Pki {
@@ -87,72 +81,31 @@ impl Pki {
 }
 
 async fn start_tls(pki: &Pki, mtls: bool) -> RunningServer {
-    let config = ServerConfig { tls: Some(pki.server_tls(mtls)), ..ServerConfig::ephemeral() };
-    server::start(config, server::routes::control_routes).await.expect("server starts")
+    server().tls(pki.server_tls(mtls)).start().await
 }
 
-#[derive(Clone, Copy)]
-enum Exporter {
-    Grpc,
-    Http,
-}
-
-/// Exports one span through the SDK's real OTLP exporter, trusting `ca_pem` (and showing
-/// the client certificate when `identity`); the SDK's flush returns the export's result.
+/// Exports one span through the SDK's real OTLP exporter over `transport`, trusting the
+/// CA (and showing the client certificate when `identity`); the SDK's flush returns the
+/// export's result.
 async fn export(
-    kind: Exporter,
+    transport: Transport,
     server: &RunningServer,
     pki: &Pki,
     identity: bool,
 ) -> Result<TraceId, opentelemetry_sdk::error::OTelSdkError> {
-    let grpc_endpoint = format!("https://127.0.0.1:{}", server.grpc_addr().port());
-    let http_endpoint = format!("https://127.0.0.1:{}/v1/traces", server.http_addr().port());
-    let (ca, cert, key) = (pki.ca_pem.clone(), pki.client_cert_pem.clone(), pki.client_key_pem.clone());
-    let handle = tokio::runtime::Handle::current();
-    // The SDK's batch processor blocks on its exports, so it runs on a blocking thread.
-    tokio::task::spawn_blocking(move || {
-        let _runtime = handle.enter();
-        let exporter = match kind {
-            Exporter::Grpc => {
-                let mut tls = tonic::transport::ClientTlsConfig::new()
-                    .ca_certificate(tonic::transport::Certificate::from_pem(&ca));
-                if identity {
-                    tls = tls.identity(tonic::transport::Identity::from_pem(&cert, &key));
-                }
-                opentelemetry_otlp::SpanExporter::builder()
-                    .with_tonic()
-                    .with_endpoint(grpc_endpoint)
-                    .with_tls_config(tls)
-                    .build()
-                    .expect("grpc exporter")
-            }
-            Exporter::Http => {
-                let mut client = reqwest::blocking::Client::builder()
-                    .add_root_certificate(reqwest::Certificate::from_pem(ca.as_bytes()).unwrap());
-                if identity {
-                    client = client
-                        .identity(reqwest::Identity::from_pem(format!("{cert}{key}").as_bytes()).unwrap());
-                }
-                opentelemetry_otlp::SpanExporter::builder()
-                    .with_http()
-                    .with_http_client(client.build().unwrap())
-                    .with_protocol(Protocol::HttpBinary)
-                    .with_endpoint(http_endpoint)
-                    .build()
-                    .expect("http exporter")
-            }
-        };
-        let provider = SdkTracerProvider::builder().with_batch_exporter(exporter).build();
-        let tracer = provider.tracer("tracecheck-tls-tests");
+    let tls = Tls {
+        ca_pem: pki.ca_pem.clone(),
+        identity: identity.then(|| (pki.client_cert_pem.clone(), pki.client_key_pem.clone())),
+    };
+    let exporter = Exporter::new(transport, server.grpc_addr(), server.http_addr()).tls(tls);
+    let resource = opentelemetry_sdk::Resource::builder().build();
+    otel::export(exporter, resource, "tracecheck-tls-tests", |tracer| {
         let mut span = tracer.start("GET /over-tls");
         let trace_id = TraceId(span.span_context().trace_id().to_bytes());
         span.end();
-        let flushed = provider.force_flush();
-        let _ = provider.shutdown();
-        flushed.map(|()| trace_id)
+        trace_id
     })
     .await
-    .expect("exporter thread")
 }
 
 /// The trace as read back through the control API, over TLS.
@@ -166,8 +119,8 @@ async fn read_back(server: &RunningServer, client: &ClientTls, trace_id: TraceId
 async fn sdk_exporters_over_tls_with_the_ca_certificate() {
     let pki = Pki::new();
     let server = start_tls(&pki, false).await;
-    for kind in [Exporter::Grpc, Exporter::Http] {
-        let trace_id = tokio::time::timeout(NO_HANG, export(kind, &server, &pki, false))
+    for kind in [Transport::Grpc, Transport::HttpProtobuf] {
+        let trace_id = tokio::time::timeout(HANG, export(kind, &server, &pki, false))
             .await
             .expect("no hang")
             .expect("export over TLS succeeds");
@@ -180,11 +133,10 @@ async fn sdk_exporters_over_tls_with_the_ca_certificate() {
 async fn mtls_refuses_a_client_without_a_certificate() {
     let pki = Pki::new();
     let server = start_tls(&pki, true).await;
-    for kind in [Exporter::Grpc, Exporter::Http] {
-        let refused =
-            tokio::time::timeout(NO_HANG, export(kind, &server, &pki, false)).await.expect("no hang");
+    for kind in [Transport::Grpc, Transport::HttpProtobuf] {
+        let refused = tokio::time::timeout(HANG, export(kind, &server, &pki, false)).await.expect("no hang");
         assert!(refused.is_err(), "an exporter without a client certificate must be refused");
-        let trace_id = tokio::time::timeout(NO_HANG, export(kind, &server, &pki, true))
+        let trace_id = tokio::time::timeout(HANG, export(kind, &server, &pki, true))
             .await
             .expect("no hang")
             .expect("export with the client certificate succeeds");
@@ -207,7 +159,7 @@ async fn plaintext_against_a_tls_port_is_an_error_not_a_hang() {
     let pki = Pki::new();
     let server = start_tls(&pki, false).await;
     let grpc = format!("http://{}", server.grpc_addr());
-    let plain = tokio::time::timeout(NO_HANG, async {
+    let plain = tokio::time::timeout(HANG, async {
         let client = RemoteClient::connect(&grpc, None).await?;
         client.stats().await
     })
@@ -217,7 +169,7 @@ async fn plaintext_against_a_tls_port_is_an_error_not_a_hang() {
 
     let http = format!("http://{}/v1/traces", server.http_addr());
     let posted = tokio::time::timeout(
-        NO_HANG,
+        HANG,
         reqwest::Client::new()
             .post(&http)
             .header("content-type", "application/x-protobuf")
@@ -229,16 +181,16 @@ async fn plaintext_against_a_tls_port_is_an_error_not_a_hang() {
     assert!(posted.is_err(), "plaintext HTTP against TLS: {posted:?}");
 
     // The listener still serves TLS clients afterwards.
-    let trace_id = export(Exporter::Grpc, &server, &pki, false).await.expect("TLS export after plaintext");
+    let trace_id = export(Transport::Grpc, &server, &pki, false).await.expect("TLS export after plaintext");
     assert_eq!(read_back(&server, &pki.client_tls(false), trace_id).await, 1);
     server.shutdown().await.unwrap();
 }
 
 #[tokio::test]
 async fn https_against_a_plaintext_server_fails_instead_of_speaking_cleartext() {
-    let server = server::start(ServerConfig::ephemeral(), server::routes::control_routes).await.unwrap();
+    let server = server().start().await;
     let url = format!("https://{}", server.grpc_addr());
-    let result = tokio::time::timeout(NO_HANG, async {
+    let result = tokio::time::timeout(HANG, async {
         let client = RemoteClient::connect(&url, Some("s3cret")).await?;
         client.stats().await
     })
@@ -256,34 +208,19 @@ async fn https_against_a_plaintext_server_fails_instead_of_speaking_cleartext() 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_binary_serves_tls_and_its_client_verifies() {
     let pki = Pki::new();
-    let (grpc, http) = (common::free_addr(), common::free_addr());
     let path = |name: &str| pki.path(name).display().to_string();
-    let mut serve = common::tracecheck()
-        .args(["serve", "--grpc-addr", &grpc.to_string(), "--http-addr", &http.to_string()])
-        .args(["--tls-cert", &path("server.pem"), "--tls-key", &path("server-key.pem")])
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("start serve");
-    // Ready when it logs that it serves; the log line is the event.
-    let mut lines = tokio::io::BufReader::new(serve.stderr.take().expect("stderr")).lines();
-    loop {
-        let line = lines.next_line().await.expect("read serve log").expect("serve exited before serving");
-        if line.contains("tracecheck serving") {
-            break;
-        }
-    }
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
+    let serve =
+        crate::support::serve(&["--tls-cert", &path("server.pem"), "--tls-key", &path("server-key.pem")])
+            .await;
 
-    let url = format!("https://127.0.0.1:{}", grpc.port());
+    let url = format!("https://127.0.0.1:{}", serve.grpc.port());
     let listed =
-        common::run_tracecheck(&["traces", "list", "--server", &url, "--ca-cert", &path("ca.pem")]).await;
-    assert_eq!(listed.status.code(), Some(0), "{}", String::from_utf8_lossy(&listed.stderr));
+        tracecheck().args(["traces", "list", "--server", &url, "--ca-cert", &path("ca.pem")]).output().await;
+    listed.assert_code(0);
 
-    let unverified = common::run_tracecheck(&["traces", "list", "--server", &url]).await;
-    let stderr = String::from_utf8_lossy(&unverified.stderr);
-    assert_ne!(unverified.status.code(), Some(0));
-    assert!(stderr.contains("certificate"), "a certificate error: {stderr}");
-    let _ = serve.kill().await;
+    let unverified = tracecheck().args(["traces", "list", "--server", &url]).output().await;
+    assert_ne!(unverified.code(), Some(0), "{unverified}");
+    assert!(unverified.stderr().contains("certificate"), "a certificate error: {unverified}");
 }
 
 #[tokio::test]
@@ -291,26 +228,17 @@ async fn serve_names_an_unusable_certificate_file_and_exits_2() {
     let pki = Pki::new();
     pki.write("not-a-cert.pem", "hello");
     let path = |name: &str| pki.path(name).display().to_string();
-    let (grpc, http) = (common::free_addr().to_string(), common::free_addr().to_string());
     for (cert, key, named) in [
         ("not-a-cert.pem", "server-key.pem", "not-a-cert.pem"),
         ("server.pem", "missing.pem", "missing.pem"),
         ("server.pem", "client-key.pem", "client-key.pem"),
     ] {
-        let output = common::run_tracecheck(&[
-            "serve",
-            "--grpc-addr",
-            &grpc,
-            "--http-addr",
-            &http,
-            "--tls-cert",
-            &path(cert),
-            "--tls-key",
-            &path(key),
-        ])
-        .await;
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert_eq!(output.status.code(), Some(2), "{cert}/{key}: {stderr}");
-        assert!(stderr.contains(named), "names {named}: {stderr}");
+        let output = tracecheck()
+            .args(["serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"])
+            .args(["--tls-cert", &path(cert), "--tls-key", &path(key)])
+            .output()
+            .await;
+        assert_eq!(output.code(), Some(2), "{cert}/{key}: {output}");
+        assert!(output.stderr().contains(named), "names {named}: {output}");
     }
 }

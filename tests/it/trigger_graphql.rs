@@ -2,8 +2,6 @@
 //! the OpenTelemetry SDK: it answers the query JSON and traces each operation under the
 //! caller's `traceparent`.
 
-use crate::support as common;
-
 use std::net::SocketAddr;
 use std::sync::Arc;
 
@@ -19,10 +17,13 @@ use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
 use serde_json::{json, Value};
 use tokio::sync::mpsc;
 
-use common::demo::HeaderExtractor;
-use common::{demo, free_addr, json_report, run_embedded_json, vars_file, Files};
-use model::{SpanId, TraceId};
 use trigger::{Auth, GraphqlBody, GraphqlTrigger, Header, Trigger};
+
+use crate::support::apps::serve_http;
+use crate::support::demo::{self, HeaderExtractor};
+use crate::support::{
+    assert_trace_context, fixture_arg, free_addr, ids, otel, run_embedded, vars_file, Files,
+};
 
 struct Endpoint {
     addr: SocketAddr,
@@ -61,12 +62,7 @@ async fn start_endpoint(otlp_grpc_endpoint: &str) -> Endpoint {
     let provider = demo::tracer_provider(otlp_grpc_endpoint, "users-graphql").expect("tracer provider");
     let (sender, seen) = mpsc::unbounded_channel();
     let app = App { tracer: Arc::new(provider.tracer("users-graphql")), seen: sender };
-    let router = Router::new().route("/graphql", post(graphql)).with_state(app);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
+    let addr = serve_http(Router::new().route("/graphql", post(graphql)).with_state(app)).await;
     Endpoint { addr, provider, seen }
 }
 
@@ -87,8 +83,7 @@ async fn posts_the_json_body_with_auth_headers_and_trace_context() {
             operation_name: "GetUser".into(),
         },
     });
-    let trace_id = TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").expect("trace id");
-    let span_id = SpanId::from_hex("b7ad6b7169203331").expect("span id");
+    let (trace_id, span_id) = ids();
     let response = trigger.fire(trace_id, span_id).await.expect("response");
     assert!(trigger.records_response());
     assert_eq!(response.status, 200);
@@ -102,12 +97,8 @@ async fn posts_the_json_body_with_auth_headers_and_trace_context() {
     assert_eq!(header("content-type"), "application/json");
     assert_eq!(header("authorization"), "Bearer abc");
     assert_eq!(header("x-tenant"), "acme");
-    assert_eq!(header("traceparent"), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
-    assert_eq!(header("b3"), "0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-1");
-    assert_eq!(header("uber-trace-id"), "0af7651916cd43dd8448eb211c80319c:b7ad6b7169203331:0:1");
-    assert_eq!(header("ot-tracer-spanid"), "b7ad6b7169203331");
-    assert!(header("x-amzn-trace-id").starts_with("Root=1-0af76519-16cd43dd8448eb211c80319c;"));
-    let _ = endpoint.provider.shutdown();
+    assert_trace_context(|name| headers.get(name).and_then(|value| value.to_str().ok()).map(str::to_string));
+    otel::shutdown(endpoint.provider).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -115,45 +106,12 @@ async fn tracetest_file_with_a_graphql_trigger_passes_on_the_server_spans() {
     let grpc = free_addr();
     let endpoint = start_endpoint(&format!("http://{grpc}")).await;
     let files = Files::new();
-    files.write(
-        "user.yaml",
-        r#"type: Test
-spec:
-  id: graphql-user
-  name: Get a user over GraphQL
-  trigger:
-    type: graphql
-    graphql:
-      url: ${var:HOST}/graphql
-      headers:
-        - key: Content-Type
-          value: application/json
-      sslVerification: false
-      schema: |
-        type Query { user(id: ID!): User }
-        type User { id: ID! name: String! }
-      body:
-        query: "query GetUser($id: ID!) { user(id: $id) { id name } }"
-        variables:
-          id: ${var:USER_ID}
-        operationName: GetUser
-  specs:
-    - selector: span[tracetest.span.type="general" name="Tracetest trigger"] span[name="query GetUser"]
-      assertions:
-        - attr:graphql.operation.name = "GetUser"
-        - attr:user.id = "7"
-    - selector: span[name="Tracetest trigger"]
-      assertions:
-        - attr:tracetest.response.status = 200
-        - attr:tracetest.response.body | json_path '$.data.user.name' = "ana"
-        - attr:tracetest.response.headers contains "application/json"
-"#,
-    );
     let vars = vars_file(&files, &[("HOST", &format!("http://{}", endpoint.addr)), ("USER_ID", "7")]);
-    let output = run_embedded_json(&files.path("user.yaml"), &vars, grpc, &["--settle", "200ms"]).await;
-    let report = json_report(&output);
+    let test = fixture_arg("trigger/graphql-user.yaml");
+    let output = run_embedded(&[&test, "--vars", &vars, "-o", "json"], grpc, &["--settle", "200ms"]).await;
+    let report = output.json();
     let step = &report["steps"][0];
-    assert_eq!(step["state"], "PASSED", "{step}\nstderr: {}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(output.status.code(), Some(0));
-    let _ = tokio::task::spawn_blocking(move || endpoint.provider.shutdown()).await;
+    assert_eq!(step["state"], "PASSED", "{step}\n{output}");
+    output.assert_code(0);
+    otel::shutdown(endpoint.provider).await;
 }

