@@ -391,8 +391,8 @@ mod tests {
         assert!(Str::ptr_eq(&a, &a.clone()));
         assert_eq!(&*a, "http.method");
         assert_eq!(format!("{a} {a:?}"), "http.method \"http.method\"");
-        let (a, b) = (Str::from("a"), Str::from("b"));
-        assert!(a < b);
+        let (first, second) = (Str::from("a"), Str::from("b"));
+        assert!(first < second);
         assert_eq!(&*Str::default(), "");
         assert_eq!(Str::from("héllo").len(), 6);
         // Hashing agrees with `str`, so maps keyed by `Str` can be searched with a `&str`.

@@ -61,24 +61,67 @@ fn is_identifier(text: &str) -> bool {
         && chars.all(|c| c.is_ascii_alphanumeric() || c == '_' || c == '$')
 }
 
+/// Why the modules could not be joined; the build fails with its message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum JoinError {
+    /// A statement or import outside the small syntax the join accepts, at `file:line`;
+    /// `message` says what was found and what is accepted.
+    Syntax { file: String, line: usize, message: String },
+    /// Modules that import each other, in import order, the first repeated at the end.
+    Cycle(Vec<String>),
+    /// The entry module is not among the modules.
+    MissingEntry(String),
+    /// The joined script holds `</script` or `<!--` at `line`, which would end or derail
+    /// the page's script element.
+    EndsScript { text: &'static str, line: usize },
+}
+
+impl JoinError {
+    fn syntax(file: &str, line: usize, message: String) -> Self {
+        JoinError::Syntax { file: file.to_string(), line, message }
+    }
+}
+
+impl std::fmt::Display for JoinError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            JoinError::Syntax { file, line, message } => write!(f, "{file}:{line}: {message}"),
+            JoinError::Cycle(cycle) => write!(f, "import cycle: {}", cycle.join(" -> ")),
+            JoinError::MissingEntry(entry) => write!(f, "the entry module {entry} is missing"),
+            JoinError::EndsScript { text, line } => write!(
+                f,
+                "the joined script contains `{text}` (its line {line}), which would end the page's script element early: write `<\\/` or `\\x3c` in strings"
+            ),
+        }
+    }
+}
+
+impl std::error::Error for JoinError {}
+
 /// The file an import names: `"./format.js"` -> `format.js`.
-fn specifier(text: &str, file: &str, line: usize) -> Result<String, String> {
+fn specifier(text: &str, file: &str, line: usize) -> Result<String, JoinError> {
     let quoted = text.trim().trim_end_matches(';').trim();
     let inner = quoted
         .strip_prefix('"')
         .and_then(|rest| rest.strip_suffix('"'))
         .or_else(|| quoted.strip_prefix('\'').and_then(|rest| rest.strip_suffix('\'')))
-        .ok_or_else(|| format!("{file}:{line}: expected a quoted module path, found `{quoted}`"))?;
+        .ok_or_else(|| {
+            JoinError::syntax(file, line, format!("expected a quoted module path, found `{quoted}`"))
+        })?;
     match inner.strip_prefix("./") {
         Some(name) if name.ends_with(".js") && !name.contains('/') => Ok(name.to_string()),
-        _ => Err(format!("{file}:{line}: imports `{inner}`: only `./NAME.js` beside it can be imported")),
+        _ => Err(JoinError::syntax(
+            file,
+            line,
+            format!("imports `{inner}`: only `./NAME.js` beside it can be imported"),
+        )),
     }
 }
 
 /// Parses `import ... from "./x.js";` (whitespace and newlines already collapsed).
-fn parse_import(statement: &str, file: &str, line: usize, parsed: &mut Parsed) -> Result<(), String> {
+fn parse_import(statement: &str, file: &str, line: usize, parsed: &mut Parsed) -> Result<(), JoinError> {
     let unsupported = || {
-        format!("{file}:{line}: unsupported import `{statement}`: use `import {{ a, b as c }} from \"./x.js\";` or `import * as x from \"./x.js\";`")
+        JoinError::syntax(file, line, format!("unsupported import `{statement}`: use `import {{ a, b as c }} from \"./x.js\";` or `import * as x from \"./x.js\";`"))
     };
     let rest = statement.strip_prefix("import ").ok_or_else(unsupported)?.trim();
     let (what, from) = rest.rsplit_once(" from ").ok_or_else(unsupported)?;
@@ -110,7 +153,7 @@ fn parse_import(statement: &str, file: &str, line: usize, parsed: &mut Parsed) -
 }
 
 /// The name an `export` line declares, and the line without `export `.
-fn parse_export(text: &str, file: &str, line: usize) -> Result<Option<(String, String)>, String> {
+fn parse_export(text: &str, file: &str, line: usize) -> Result<Option<(String, String)>, JoinError> {
     let declaration = &text["export ".len()..];
     if declaration.trim() == "{};" {
         return Ok(None);
@@ -124,14 +167,18 @@ fn parse_export(text: &str, file: &str, line: usize) -> Result<Option<(String, S
     });
     match name {
         Some(name) if is_identifier(&name) => Ok(Some((name, declaration.to_string()))),
-        _ => Err(format!(
-            "{file}:{line}: unsupported export `{}`: export one function, class, const or let per statement",
-            text.trim()
+        _ => Err(JoinError::syntax(
+            file,
+            line,
+            format!(
+                "unsupported export `{}`: export one function, class, const or let per statement",
+                text.trim()
+            ),
         )),
     }
 }
 
-fn parse(file: &str, source: &str) -> Result<Parsed, String> {
+fn parse(file: &str, source: &str) -> Result<Parsed, JoinError> {
     let mut parsed =
         Parsed { imports: Vec::new(), exports: BTreeSet::new(), wanted: Vec::new(), body: String::new() };
     let mut lines = source.lines().enumerate();
@@ -144,8 +191,9 @@ fn parse(file: &str, source: &str) -> Result<Parsed, String> {
             // A comment from the start of a line (the JSDoc): dropped, up to its `*/`.
             let mut rest = comment.split_once("*/").map(|(_, after)| after.to_string());
             while rest.is_none() {
-                let (_, more) =
-                    lines.next().ok_or_else(|| format!("{file}:{line}: the comment does not end"))?;
+                let (_, more) = lines
+                    .next()
+                    .ok_or_else(|| JoinError::syntax(file, line, format!("the comment does not end")))?;
                 parsed.body.push('\n');
                 rest = more.split_once("*/").map(|(_, after)| after.to_string());
             }
@@ -157,8 +205,9 @@ fn parse(file: &str, source: &str) -> Result<Parsed, String> {
             // joined script is as far into the module as in its file.
             parsed.body.push('\n');
             while !statement.trim_end().ends_with(';') {
-                let (_, more) =
-                    lines.next().ok_or_else(|| format!("{file}:{line}: the import does not end with `;`"))?;
+                let (_, more) = lines.next().ok_or_else(|| {
+                    JoinError::syntax(file, line, format!("the import does not end with `;`"))
+                })?;
                 statement.push(' ');
                 statement.push_str(more);
                 parsed.body.push('\n');
@@ -168,7 +217,7 @@ fn parse(file: &str, source: &str) -> Result<Parsed, String> {
         } else if text.starts_with("export ") {
             if let Some((name, declaration)) = parse_export(text, file, line)? {
                 if !parsed.exports.insert(name.clone()) {
-                    return Err(format!("{file}:{line}: `{name}` is exported twice"));
+                    return Err(JoinError::syntax(file, line, format!("`{name}` is exported twice")));
                 }
                 parsed.body.push_str(&declaration);
             }
@@ -186,21 +235,21 @@ fn order(
     entry: &str,
     modules: &BTreeMap<String, String>,
     parsed: &mut BTreeMap<String, Parsed>,
-) -> Result<Vec<String>, String> {
+) -> Result<Vec<String>, JoinError> {
     fn visit(
         file: &str,
         modules: &BTreeMap<String, String>,
         parsed: &mut BTreeMap<String, Parsed>,
         path: &mut Vec<String>,
         done: &mut Vec<String>,
-    ) -> Result<(), String> {
+    ) -> Result<(), JoinError> {
         if done.iter().any(|seen| seen == file) {
             return Ok(());
         }
         if let Some(start) = path.iter().position(|seen| seen == file) {
             let mut cycle = path[start..].to_vec();
             cycle.push(file.to_string());
-            return Err(format!("import cycle: {}", cycle.join(" -> ")));
+            return Err(JoinError::Cycle(cycle));
         }
         if !parsed.contains_key(file) {
             parsed.insert(file.to_string(), parse(file, &modules[file])?);
@@ -210,9 +259,13 @@ fn order(
             parsed[file].imports.iter().map(|(_, module, line)| (module.clone(), *line)).collect();
         for (module, line) in imports {
             if !modules.contains_key(&module) {
-                return Err(format!(
-                    "{file}:{line}: imports ./{module}, which is not one of the modules ({})",
-                    modules.keys().cloned().collect::<Vec<_>>().join(", ")
+                return Err(JoinError::syntax(
+                    file,
+                    line,
+                    format!(
+                        "imports ./{module}, which is not one of the modules ({})",
+                        modules.keys().cloned().collect::<Vec<_>>().join(", ")
+                    ),
                 ));
             }
             visit(&module, modules, parsed, path, done)?;
@@ -222,7 +275,7 @@ fn order(
         Ok(())
     }
     if !modules.contains_key(entry) {
-        return Err(format!("the entry module {entry} is missing"));
+        return Err(JoinError::MissingEntry(entry.to_string()));
     }
     let mut done = Vec::new();
     visit(entry, modules, parsed, &mut Vec::new(), &mut done)?;
@@ -230,7 +283,7 @@ fn order(
 }
 
 /// Joins the modules `entry` reaches (`modules`: file name -> source) into one script.
-pub fn join(entry: &str, modules: &BTreeMap<String, String>) -> Result<String, String> {
+pub fn join(entry: &str, modules: &BTreeMap<String, String>) -> Result<String, JoinError> {
     let mut parsed = BTreeMap::new();
     let files = order(entry, modules, &mut parsed)?;
     let mut script = String::from("\"use strict\";\n");
@@ -238,8 +291,10 @@ pub fn join(entry: &str, modules: &BTreeMap<String, String>) -> Result<String, S
         let module = &parsed[file];
         for (name, from, line) in &module.wanted {
             if !parsed[from].exports.contains(name) {
-                return Err(format!(
-                    "{file}:{line}: imports `{name}` from ./{from}, which does not export it"
+                return Err(JoinError::syntax(
+                    file,
+                    *line,
+                    format!("imports `{name}` from ./{from}, which does not export it"),
                 ));
             }
         }
@@ -265,9 +320,7 @@ pub fn join(entry: &str, modules: &BTreeMap<String, String>) -> Result<String, S
     for bad in ["</script", "<!--"] {
         if let Some(at) = lower.find(bad) {
             let line = script[..at].lines().count();
-            return Err(format!(
-                "the joined script contains `{bad}` (its line {line}), which would end the page's script element early: write `<\\/` or `\\x3c` in strings"
-            ));
+            return Err(JoinError::EndsScript { text: bad, line });
         }
     }
     Ok(script)
@@ -321,16 +374,16 @@ mod tests {
             ("a.js", "import { b } from \"./b.js\";\nexport const a = 1;\n"),
             ("b.js", "import { a } from \"./a.js\";\nexport const b = 2;\n"),
         ]);
-        assert_eq!(join("main.js", &cycle).unwrap_err(), "import cycle: a.js -> b.js -> a.js");
+        assert_eq!(join("main.js", &cycle).unwrap_err().to_string(), "import cycle: a.js -> b.js -> a.js");
         let unknown = modules(&[("main.js", "\nimport { a } from \"./nope.js\";\n")]);
         assert_eq!(
-            join("main.js", &unknown).unwrap_err(),
+            join("main.js", &unknown).unwrap_err().to_string(),
             "main.js:2: imports ./nope.js, which is not one of the modules (main.js)"
         );
         let missing_name =
             modules(&[("main.js", "import { b } from \"./a.js\";\n"), ("a.js", "export const a = 1;\n")]);
         assert_eq!(
-            join("main.js", &missing_name).unwrap_err(),
+            join("main.js", &missing_name).unwrap_err().to_string(),
             "main.js:1: imports `b` from ./a.js, which does not export it"
         );
     }
@@ -345,7 +398,8 @@ mod tests {
             ("import { a } from \"./a.js\"\n", "main.js:1: the import does not end with `;`"),
         ] {
             let error = join("main.js", &modules(&[("main.js", source), ("a.js", "export const a = 1;")]))
-                .unwrap_err();
+                .unwrap_err()
+                .to_string();
             assert!(error.starts_with(expected), "{source:?}: {error}");
         }
     }
@@ -353,7 +407,7 @@ mod tests {
     #[test]
     fn a_script_that_would_end_its_element_is_an_error() {
         for text in ["const s = \"</script>\";", "const s = \"<!--\";", "x(); // </SCRIPT"] {
-            let error = join("main.js", &modules(&[("main.js", text)])).unwrap_err();
+            let error = join("main.js", &modules(&[("main.js", text)])).unwrap_err().to_string();
             assert!(error.contains("would end the page's script element early"), "{error}");
         }
     }
