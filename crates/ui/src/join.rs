@@ -193,7 +193,7 @@ fn parse(file: &str, source: &str) -> Result<Parsed, JoinError> {
             while rest.is_none() {
                 let (_, more) = lines
                     .next()
-                    .ok_or_else(|| JoinError::syntax(file, line, format!("the comment does not end")))?;
+                    .ok_or_else(|| JoinError::syntax(file, line, "the comment does not end".to_string()))?;
                 parsed.body.push('\n');
                 rest = more.split_once("*/").map(|(_, after)| after.to_string());
             }
@@ -206,7 +206,7 @@ fn parse(file: &str, source: &str) -> Result<Parsed, JoinError> {
             parsed.body.push('\n');
             while !statement.trim_end().ends_with(';') {
                 let (_, more) = lines.next().ok_or_else(|| {
-                    JoinError::syntax(file, line, format!("the import does not end with `;`"))
+                    JoinError::syntax(file, line, "the import does not end with `;`".to_string())
                 })?;
                 statement.push(' ');
                 statement.push_str(more);
