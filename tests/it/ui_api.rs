@@ -332,3 +332,52 @@ fn urlencode(text: &str) -> String {
         })
         .collect()
 }
+
+/// TraceQL through the web API's selection (issue 18): the structural and trace-level
+/// operators, typed comparisons and pipelines select the spans Tempo's documented semantics
+/// give, a metrics query is refused with its column, and a Test file mixing both selector
+/// languages runs to PASSED against the same trace.
+#[tokio::test]
+async fn traceql_selects_through_the_api_and_runs_beside_tracetest_selectors() {
+    let server = start(10).await;
+    let (trace_id, spans, ids) = trace("api");
+    server.store().insert(spans);
+    let select = |query: &str| {
+        let path = format!("/api/v1/traces/{trace_id}/select?selector={}", urlencode(query));
+        let server = &server;
+        async move { get(server, &path).await }
+    };
+    let matched = |ids: &[SpanId]| serde_json::json!(ids.iter().map(SpanId::to_string).collect::<Vec<_>>());
+    for (query, expected) in [
+        (r#"{ span.db.system = "postgresql" } > { }"#, matched(&ids[2..3])),
+        (r#"{ kind = server } >> { resource.service.name = "db" }"#, matched(&ids[2..3])),
+        ("{ status = error }", matched(&ids[1..2])),
+        ("{ } | count() > 2", matched(&ids)),
+        ("{ } | count() > 3", matched(&[])),
+        (r#"{ .service.name = "api" && duration > 2us }"#, matched(&ids[0..2])),
+        (r#"{ name =~ "SELECT.*" } ~ { }"#, matched(&[])),
+        ("{ span.db.system = 5 }", matched(&[])),
+    ] {
+        let (status, body) = select(query).await;
+        assert_eq!((status, &body["matched_span_ids"]), (200, &expected), "{query}: {body}");
+    }
+    let (status, refused) = select("{ } | rate()").await;
+    assert_eq!(status, 400, "{refused}");
+    assert!(refused["error"].as_str().is_some_and(|e| e.contains("TraceQL metrics are not supported here")));
+    assert_eq!(refused["column"], 7, "{refused}");
+
+    let files = crate::support::Files::new();
+    let vars = crate::support::vars_file(&files, &[("TRACE_ID", &trace_id.to_string())]);
+    let run = crate::support::tracecheck()
+        .args(["run", &crate::support::fixture_arg("run/traceql-mixed.yaml"), "--vars", &vars])
+        .args(["--server", &server.grpc_url(), "--settle", "50ms", "--output", "json"])
+        .output()
+        .await;
+    assert_eq!(run.status.code(), Some(0), "{}", String::from_utf8_lossy(&run.stderr));
+    let report: Value = serde_json::from_slice(&run.stdout).expect("json report");
+    let specs = report["steps"][0]["specs"].as_array().expect("specs");
+    let matched: Vec<(bool, u64)> =
+        specs.iter().map(|spec| (spec["passed"] == true, spec["matched_spans"].as_u64().unwrap())).collect();
+    assert_eq!(matched, [(true, 1), (true, 1), (true, 1)], "{report}");
+    server.shutdown().await.expect("shutdown");
+}
