@@ -1,6 +1,7 @@
 //! The server side of the control API: [`ControlService`] answers `ListTraces`, `GetTrace`,
-//! `WaitTrace` and `Stats` from a [`TraceStore`]. It owns the mapping between protobuf
-//! messages and store types; the store knows nothing of gRPC.
+//! `WaitTrace` and `Stats` from a [`TraceStore`], and records `RecordRun`'s reports. It owns
+//! the mapping between protobuf messages and store types (`convert.rs` the one to wire
+//! types); the store knows nothing of gRPC.
 
 use std::time::Duration;
 
@@ -11,7 +12,9 @@ use super::pb::control_server::{Control, ControlServer};
 use lang::{unmatched_selectors, Selector};
 use model::otlp::encode_trace_bytes;
 use model::{SpanId, Trace, TraceId};
-use store::{StoreStats, TraceStore, TraceSummary, WaitOptions, WaitOutcome};
+use store::{StoreStats, TraceStore, WaitOptions, WaitOutcome};
+
+use super::convert::{report_from_pb, summary_to_pb};
 
 pub use model::defaults::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 
@@ -44,18 +47,6 @@ impl ControlService {
 
 fn trace_id_from(bytes: &[u8]) -> Result<TraceId, Status> {
     TraceId::from_bytes(bytes).map_err(|error| Status::invalid_argument(format!("bad trace id: {error}")))
-}
-
-pub(crate) fn summary_to_pb(summary: &TraceSummary, last_update_unix_nano: u64) -> pb::TraceSummary {
-    pb::TraceSummary {
-        trace_id: summary.trace_id.0.to_vec(),
-        root_name: summary.root_name.clone(),
-        service_name: summary.service_name.clone(),
-        span_count: u32::try_from(summary.span_count).unwrap_or(u32::MAX),
-        start_time_unix_nano: summary.start_time_unix_nano,
-        duration_nanos: summary.duration_nanos,
-        last_update_unix_nano,
-    }
 }
 
 pub(crate) fn stats_to_pb(stats: &StoreStats) -> pb::StatsResponse {
@@ -113,13 +104,13 @@ impl Control for ControlService {
         let (now, wall_now) = (tokio::time::Instant::now().into_std(), std::time::SystemTime::now());
         let traces = self
             .store
-            .list_with_updates(limit)
+            .recent(limit)
             .iter()
-            .map(|(summary, last_update)| {
+            .map(|(trace, last_update)| {
                 let wall = wall_now - now.saturating_duration_since(*last_update);
                 let unix_nanos =
                     wall.duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_nanos());
-                summary_to_pb(summary, u64::try_from(unix_nanos).unwrap_or(u64::MAX))
+                summary_to_pb(&wire::summarize(trace), u64::try_from(unix_nanos).unwrap_or(u64::MAX))
             })
             .collect();
         Ok(Response::new(pb::ListTracesResponse { traces }))
@@ -184,7 +175,11 @@ impl Control for ControlService {
         let Some(runs) = &self.runs else {
             return Err(Status::failed_precondition("this server does not record runs"));
         };
-        let report: report::RunReport = serde_json::from_str(&request.get_ref().report_json)
+        let report = request
+            .into_inner()
+            .report
+            .ok_or_else(|| Status::invalid_argument("no run report: expected the report field"))?;
+        let report = report_from_pb(report)
             .map_err(|error| Status::invalid_argument(format!("bad run report: {error}")))?;
         Ok(Response::new(pb::RecordRunResponse { run_id: runs.record(report) }))
     }

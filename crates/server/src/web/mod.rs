@@ -8,11 +8,11 @@
 //! Every route, page and asset alike, is behind the server's `--auth-token`: a request
 //! carries `Authorization: Bearer T`, or the cookie that visiting `/?token=T` sets. Whether
 //! a token is right is decided by [`crate::auth`] alone. Selectors are parsed and matched by
-//! [`lang`], so what the UI highlights is what a spec selects.
+//! [`lang`], so what the UI highlights is what a spec selects. Every body is a `wire` type
+//! serialized straight to bytes.
 
 mod api;
 mod events;
-pub mod json;
 mod runs;
 
 use axum::extract::{Request, State};
@@ -22,7 +22,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
 
-pub use runs::{RecordedRun, RunStore};
+pub use runs::RunStore;
 
 use crate::auth::RequireBearer;
 use store::TraceStore;
