@@ -2,23 +2,14 @@
 //! the last `--max-runs` in memory, like the traces, the oldest dropped first and counted.
 //! The control API records into it and the web UI reads it; it knows neither.
 
+use std::borrow::Cow;
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::SystemTime;
 
 use tokio::sync::watch;
 
-use report::RunReport;
-
-/// One recorded run: the JSON report as the runner wrote it (secrets already masked).
-#[derive(Debug)]
-pub struct RecordedRun {
-    /// Numbered from 1 in arrival order; never reused.
-    pub id: u64,
-    /// When the server received it, in Unix milliseconds.
-    pub received_unix_ms: u64,
-    pub report: RunReport,
-}
+use wire::{RecordedRun, RunReport};
 
 /// A cheap `Clone` handle to the recorded runs.
 #[derive(Clone, Debug)]
@@ -36,7 +27,7 @@ struct Shared {
 
 #[derive(Debug, Default)]
 struct State {
-    runs: VecDeque<Arc<RecordedRun>>,
+    runs: VecDeque<Arc<RecordedRun<'static>>>,
     next_id: u64,
     dropped: u64,
 }
@@ -73,7 +64,7 @@ impl RunStore {
             let mut state = self.lock();
             let id = state.next_id;
             state.next_id += 1;
-            state.runs.push_back(Arc::new(RecordedRun { id, received_unix_ms, report }));
+            state.runs.push_back(Arc::new(RecordedRun { id, received_unix_ms, report: Cow::Owned(report) }));
             while state.runs.len() > self.shared.max_runs {
                 state.runs.pop_front();
                 state.dropped += 1;
@@ -85,11 +76,11 @@ impl RunStore {
     }
 
     /// The held runs, newest first.
-    pub fn list(&self) -> Vec<Arc<RecordedRun>> {
+    pub fn list(&self) -> Vec<Arc<RecordedRun<'static>>> {
         self.lock().runs.iter().rev().cloned().collect()
     }
 
-    pub fn get(&self, id: u64) -> Option<Arc<RecordedRun>> {
+    pub fn get(&self, id: u64) -> Option<Arc<RecordedRun<'static>>> {
         let state = self.lock();
         // Ids grow in arrival order, so the deque is sorted by id.
         let index = state.runs.binary_search_by_key(&id, |run| run.id).ok()?;
@@ -110,7 +101,7 @@ impl RunStore {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use report::{RunKind, RunState};
+    use wire::{RunKind, RunState};
 
     fn report(name: &str) -> RunReport {
         RunReport {

@@ -5,7 +5,8 @@
 //! ([`model::otlp::split_request`]), and decoded into model spans when the trace is
 //! read: taking a span in then costs a validating walk and a copy instead of building it, and
 //! the bytes take less memory than the built span (issue 2's targets). Reads are rare (a
-//! test's wait, `GetTrace`, `ListTraces`) and each decodes only the traces it names.
+//! test's wait, `GetTrace`, `ListTraces`) and each decodes only the traces it names. What a
+//! list shows of a trace (its summary) is `wire`'s business, not the store's.
 //!
 //! The store knows OTLP only through that codec: it does not know selectors (rule 3 of the
 //! completeness rules arrives as the [`CompletenessCheck`] hook) or the network. Modelled on
@@ -22,7 +23,6 @@ mod compact;
 mod entry;
 mod evict;
 mod feed;
-mod summary;
 mod wait;
 
 pub use feed::TraceRef;
@@ -38,8 +38,6 @@ use tokio::sync::{oneshot, watch, Notify};
 use entry::TraceEntry;
 use model::otlp::{self, RawBatch, RawGroup, RawSpan};
 use model::{Span, SpanId, Trace, TraceId};
-pub(crate) use summary::summarize;
-pub use summary::TraceSummary;
 
 /// Bounds of the store.
 #[derive(Clone, Debug)]
@@ -426,15 +424,11 @@ impl TraceStore {
         Some((Trace::new(trace_id, stored.decode(trace_id)), last_update))
     }
 
-    /// The most recently updated traces first.
-    pub fn list(&self, limit: usize) -> Vec<TraceSummary> {
-        self.list_with_updates(limit).into_iter().map(|(summary, _)| summary).collect()
-    }
-
-    /// [`TraceStore::list`] with when each trace's last span arrived.
-    pub fn list_with_updates(&self, limit: usize) -> Vec<(TraceSummary, Instant)> {
+    /// The most recently updated traces first, at most `limit`, each with when its last
+    /// span arrived.
+    pub fn recent(&self, limit: usize) -> Vec<(Trace, Instant)> {
         // Pick the newest live items under the queue lock (an item is live when its `seq` is
-        // the entry's, so each trace appears once), then summarise without it.
+        // the entry's, so each trace appears once), then decode without it.
         let trace_ids: Vec<TraceId> = {
             let queue = self.shared.lock_queue();
             queue
@@ -447,20 +441,12 @@ impl TraceStore {
                 .map(|item| item.trace_id)
                 .collect()
         };
-        let mut summaries: Vec<(TraceSummary, Instant)> = trace_ids
-            .into_iter()
-            .filter_map(|trace_id| {
-                let (stored, last_update) = {
-                    let entry = self.shared.traces.get(&trace_id)?;
-                    (!entry.is_empty()).then(|| (entry.stored(), entry.last_update))?
-                };
-                Some((summarize(trace_id, &stored.decode(trace_id)), last_update))
-            })
-            .collect();
+        let mut traces: Vec<(Trace, Instant)> =
+            trace_ids.into_iter().filter_map(|trace_id| self.get_with_update(trace_id)).collect();
         // A pinned trace passed over by eviction is requeued without being updated: order by
         // the real update time.
-        summaries.sort_by_key(|summary| std::cmp::Reverse(summary.1));
-        summaries
+        traces.sort_by_key(|(_, last_update)| std::cmp::Reverse(*last_update));
+        traces
     }
 
     /// How many spans of the trace are held, without decoding them (`None`: none arrived).

@@ -116,17 +116,16 @@ async fn interleaved_traces_in_one_batch() {
 }
 
 #[tokio::test]
-async fn list_is_most_recently_updated_first() {
+async fn recent_is_most_recently_updated_first() {
     let (store, _guard) = store();
     store.insert(vec![span(1, 1, None).with_times(100, 400).with_resource_attribute("service.name", "api")]);
     store.insert(vec![span(2, 1, None)]);
     store.insert(vec![span(1, 2, Some(1)).with_times(150, 500)]);
-    let list = store.list(10);
-    assert_eq!(list.iter().map(|summary| summary.trace_id).collect::<Vec<_>>(), vec![tid(1), tid(2)]);
-    let first = &list[0];
-    assert_eq!((first.root_name.as_str(), first.service_name.as_str()), ("span-1", "api"));
-    assert_eq!((first.span_count, first.start_time_unix_nano, first.duration_nanos), (2, 100, 400));
-    assert_eq!(store.list(1).len(), 1);
+    let recent = store.recent(10);
+    assert_eq!(recent.iter().map(|(trace, _)| trace.trace_id).collect::<Vec<_>>(), vec![tid(1), tid(2)]);
+    assert_eq!(recent[0].0.spans.len(), 2);
+    assert!(recent[0].1 >= recent[1].1, "newest update first");
+    assert_eq!(store.recent(1).len(), 1);
 }
 
 #[tokio::test(start_paused = true)]
@@ -160,7 +159,7 @@ async fn wait_before_first_span_sees_it() {
     let waiting = spawn_wait(&store, 1, options(200, 5_000, 30_000));
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert!(store.get(tid(1)).is_none(), "a pinned placeholder is not a trace");
-    assert!(store.list(10).is_empty());
+    assert!(store.recent(10).is_empty());
     store.insert(vec![span(1, 1, None)]);
     let (outcome, elapsed) = waiting.await.unwrap();
     assert!(outcome.complete);
@@ -718,7 +717,7 @@ async fn compaction_then_a_late_span_then_read_gives_every_span() {
     tokio::time::sleep(store.config().compact_after + Duration::from_millis(10)).await;
     assert_eq!(store.stats().traces_compacted, 2, "compacted again once quiet");
     assert_eq!(store.get(tid(1)).unwrap().spans, trace.spans);
-    assert_eq!(store.list(10)[0].span_count, 1_001);
+    assert_eq!(store.recent(10)[0].0.spans.len(), 1_001);
     check_invariants(&store);
 }
 

@@ -15,7 +15,10 @@ use model::otlp::{self, decode_trace};
 use model::{Span, Trace, TraceId};
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use store::{StoreStats, TraceSummary, WaitOptions, WaitOutcome};
+use store::{StoreStats, WaitOptions, WaitOutcome};
+use wire::TraceSummary;
+
+use super::convert::{report_to_pb, summary_from_pb};
 
 /// The largest answer the client accepts (a `GetTrace` of a very large trace).
 const MAX_ANSWER_SIZE: usize = 1 << 30;
@@ -162,15 +165,7 @@ impl RemoteClient {
             .traces
             .into_iter()
             .map(|summary| {
-                Ok(TraceSummary {
-                    trace_id: TraceId::from_bytes(&summary.trace_id)
-                        .map_err(|error| Error::Decode(format!("bad trace id in list: {error}")))?,
-                    root_name: summary.root_name,
-                    service_name: summary.service_name,
-                    span_count: summary.span_count as usize,
-                    start_time_unix_nano: summary.start_time_unix_nano,
-                    duration_nanos: summary.duration_nanos,
-                })
+                summary_from_pb(summary).map_err(|error| Error::Decode(format!("bad trace in list: {error}")))
             })
             .collect()
     }
@@ -240,10 +235,10 @@ impl RemoteClient {
     }
 
     /// Records one file's run on the server (the web UI's Runs view); the server's run id.
-    pub async fn record_run(&self, report: &report::RunReport) -> Result<u64, Error> {
-        // The JSON report's own rendering, so the server gets exactly what `--output json`
-        // prints, secrets masked.
-        let request = pb::RecordRunRequest { report_json: report::json::render(report) };
+    pub async fn record_run(&self, report: &wire::RunReport) -> Result<u64, Error> {
+        // The report's every field, typed: the server records what `--output json` prints
+        // (secrets masked already).
+        let request = pb::RecordRunRequest { report: Some(report_to_pb(report)) };
         let response = self.inner.clone().record_run(request).await.map_err(|s| self.status_error(s))?;
         Ok(response.into_inner().run_id)
     }

@@ -1,10 +1,11 @@
-//! tracecheck's control API (`proto/tracecheck/v1/control.proto`): list, get, wait and stats,
-//! served on the OTLP gRPC port.
+//! tracecheck's control API (`proto/tracecheck/v1/control.proto`): list, get, wait, stats and
+//! record a run, served on the OTLP gRPC port.
 //!
 //! - `service.rs`: [`ControlService`], the server over a [`store::TraceStore`].
 //! - `client.rs`: [`RemoteClient`], the same operations from another process, returning
 //!   model and store types (a remote runner's `TraceSource` builds on it).
-//! - spans travel as OTLP `TracesData` bytes, encoded and decoded by [`model::otlp`].
+//! - spans travel as OTLP `TracesData` bytes, encoded and decoded by [`model::otlp`]; list
+//!   lines and run reports as messages that mirror `wire`'s types (`convert.rs`).
 //! - `Stats` carries the server's registry ([`crate::telemetry`]) as named samples.
 //! - the optional bearer token, server and client side, is [`crate::auth`]'s; refusals are
 //!   [`crate::error::EdgeError`]s.
@@ -13,6 +14,7 @@
 //! meaning (it hands selector text to `lang`), the web UI or how the server is started.
 
 mod client;
+mod convert;
 mod service;
 
 pub use crate::auth::{BearerToken, RequireBearer};

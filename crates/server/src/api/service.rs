@@ -1,7 +1,8 @@
 //! The server side of the control API: [`ControlService`] answers `ListTraces`, `GetTrace`,
 //! `WaitTrace`, `Stats` and `RecordRun` from a [`TraceStore`], the server's [`Telemetry`] and
-//! its [`RunStore`]. It owns the mapping between protobuf messages and store types; the store
-//! knows nothing of gRPC. Refusals are [`EdgeError`]s, turned into statuses by `?`.
+//! its [`RunStore`]. It owns the mapping between protobuf messages and store types
+//! (`convert.rs` the one to and from wire types); the store knows nothing of gRPC. Refusals
+//! are [`EdgeError`]s, turned into statuses by `?`.
 
 use std::time::Duration;
 
@@ -15,7 +16,9 @@ use crate::telemetry::{Metric, Telemetry};
 use lang::{unmatched_selectors, Selector};
 use model::otlp::encode_trace_bytes;
 use model::{SpanId, Trace, TraceId};
-use store::{TraceStore, TraceSummary, WaitOptions, WaitOutcome};
+use store::{TraceStore, WaitOptions, WaitOutcome};
+
+use super::convert::{report_from_pb, summary_to_pb};
 
 pub use model::defaults::{DEFAULT_LIST_LIMIT, MAX_LIST_LIMIT};
 
@@ -58,18 +61,6 @@ impl ControlService {
 
 fn trace_id_from(bytes: &[u8]) -> Result<TraceId, EdgeError> {
     TraceId::from_bytes(bytes).map_err(EdgeError::TraceId)
-}
-
-pub(crate) fn summary_to_pb(summary: &TraceSummary, last_update_unix_nano: u64) -> pb::TraceSummary {
-    pb::TraceSummary {
-        trace_id: summary.trace_id.0.to_vec(),
-        root_name: summary.root_name.clone(),
-        service_name: summary.service_name.clone(),
-        span_count: u32::try_from(summary.span_count).unwrap_or(u32::MAX),
-        start_time_unix_nano: summary.start_time_unix_nano,
-        duration_nanos: summary.duration_nanos,
-        last_update_unix_nano,
-    }
 }
 
 /// The registry's counters and gauges as `Stats` samples, named and labelled as `/metrics`
@@ -129,13 +120,13 @@ impl Control for ControlService {
         let (now, wall_now) = (tokio::time::Instant::now().into_std(), std::time::SystemTime::now());
         let traces = self
             .store
-            .list_with_updates(limit)
+            .recent(limit)
             .iter()
-            .map(|(summary, last_update)| {
+            .map(|(trace, last_update)| {
                 let wall = wall_now - now.saturating_duration_since(*last_update);
                 let unix_nanos =
                     wall.duration_since(std::time::UNIX_EPOCH).map_or(0, |since| since.as_nanos());
-                summary_to_pb(summary, u64::try_from(unix_nanos).unwrap_or(u64::MAX))
+                summary_to_pb(&wire::summarize(trace), u64::try_from(unix_nanos).unwrap_or(u64::MAX))
             })
             .collect();
         Ok(Response::new(pb::ListTracesResponse { traces }))
@@ -195,8 +186,11 @@ impl Control for ControlService {
         let Some(runs) = &self.runs else {
             return Err(EdgeError::NotRecording.into());
         };
-        let report: report::RunReport = serde_json::from_str(&request.get_ref().report_json)
-            .map_err(|error| EdgeError::RunReport(error.to_string()))?;
+        let report = request
+            .into_inner()
+            .report
+            .ok_or_else(|| EdgeError::RunReport("no run report: expected the report field".to_string()))?;
+        let report = report_from_pb(report).map_err(|error| EdgeError::RunReport(error.to_string()))?;
         Ok(Response::new(pb::RecordRunResponse { run_id: runs.record(report) }))
     }
 }

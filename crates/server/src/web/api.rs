@@ -1,22 +1,36 @@
 //! The `/api/v1` handlers. Reads that decode traces run on the blocking pool, so a large
-//! trace or a filtered scan never stalls the receivers sharing the runtime.
+//! trace or a filtered scan never stalls the receivers sharing the runtime. Every body is a
+//! `wire` type written straight to bytes with `serde_json::to_vec` (a 10,000-span trace
+//! would cost several times as much built as a `serde_json::Value` tree first).
+
+use std::borrow::Cow;
 
 use axum::extract::State;
-use axum::Json;
-use serde::Deserialize;
-use serde_json::{json, Value};
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
+use serde::{Deserialize, Serialize};
 
-use super::json::{service_of, summary_json, trace_json};
-use super::{RecordedRun, Web};
+use super::Web;
 // The web API's errors are the edge's; named for this file's handlers.
 use crate::error::{EdgeError as ApiError, Path, Query};
 use analyze::{analyze, AnalyzerConfig};
 use lang::{Selector, TraceView};
 use model::defaults::{DEFAULT_WEB_LIST_LIMIT, MAX_WEB_LIST_LIMIT, WEB_LIST_SCAN_BUDGET};
-use model::{Trace, TraceId};
+use model::{SpanId, Trace, TraceId};
+use wire::{RecordedRun, RunLine, RunList, Selection, TracePage, TraceSummary};
 
 fn selector_error(text: &str) -> impl FnOnce(lang::Error) -> ApiError + '_ {
     move |source| ApiError::Selector { text: text.to_string(), source }
+}
+
+/// `value` as a JSON response body.
+fn json<T: Serialize>(value: &T) -> Result<Response, ApiError> {
+    let bytes = serde_json::to_vec(value).map_err(|error| ApiError::Internal(error.to_string()))?;
+    Ok(json_bytes(bytes))
+}
+
+fn json_bytes(bytes: Vec<u8>) -> Response {
+    ([(header::CONTENT_TYPE, "application/json")], bytes).into_response()
 }
 
 fn parse_selector(text: Option<&str>) -> Result<Option<Selector>, ApiError> {
@@ -50,12 +64,12 @@ pub(super) struct ListQuery {
 pub(super) async fn list_traces(
     State(web): State<Web>,
     Query(query): Query<ListQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let selector = parse_selector(query.selector.as_deref())?;
     let service = query.service.filter(|service| !service.is_empty());
     let limit = query.limit.unwrap_or(DEFAULT_WEB_LIST_LIMIT).clamp(1, MAX_WEB_LIST_LIMIT);
     let store = web.store.clone();
-    blocking(move || {
+    let page = blocking(move || {
         let filtered = selector.is_some() || service.is_some();
         let mut traces = Vec::new();
         let mut position = query.cursor;
@@ -83,36 +97,36 @@ pub(super) async fn list_traces(
                 }
             }
         }
-        let next_cursor = if exhausted { None } else { position };
-        Json(json!({ "traces": traces, "next_cursor": next_cursor, "scanned": scanned }))
+        TracePage { traces, next_cursor: if exhausted { None } else { position }, scanned }
     })
-    .await
+    .await?;
+    json(&page)
 }
 
-fn list_line(trace: &Trace, service: Option<&str>, selector: Option<&Selector>) -> Option<Value> {
-    let view = TraceView::new(trace);
+fn list_line(trace: &Trace, service: Option<&str>, selector: Option<&Selector>) -> Option<TraceSummary> {
     if let Some(service) = service {
-        if !view.spans().iter().any(|span| service_of(span) == service) {
+        if !trace.spans.iter().any(|span| span.service_name().unwrap_or("") == service) {
             return None;
         }
     }
-    let mut line = summary_json(trace, &view);
+    let view = TraceView::new(trace);
+    let mut line = wire::summarize_view(trace, &view);
     if let Some(selector) = selector {
         let matched = matched_ids(selector, &view);
         if matched.is_empty() {
             return None;
         }
-        line["matched_span_ids"] = json!(matched);
+        line.matched_span_ids = Some(matched);
     }
     Some(line)
 }
 
 /// The selected spans' IDs in Tracetest's order, each once.
-fn matched_ids(selector: &Selector, view: &TraceView<'_>) -> Vec<String> {
+fn matched_ids(selector: &Selector, view: &TraceView<'_>) -> Vec<SpanId> {
     let mut indexes = selector.select(view);
     let mut seen = std::collections::HashSet::new();
     indexes.retain(|index| seen.insert(*index));
-    indexes.into_iter().map(|index| view.spans()[index].span_id().to_string()).collect()
+    indexes.into_iter().map(|index| view.spans()[index].span_id()).collect()
 }
 
 async fn load_trace(web: &Web, trace_id: &str) -> Result<Trace, ApiError> {
@@ -125,9 +139,10 @@ async fn load_trace(web: &Web, trace_id: &str) -> Result<Trace, ApiError> {
 pub(super) async fn get_trace(
     State(web): State<Web>,
     Path(trace_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let trace = load_trace(&web, &trace_id).await?;
-    Ok(Json(blocking(move || trace_json(&trace)).await?))
+    let bytes = blocking(move || serde_json::to_vec(&wire::Trace::new(&trace))).await?;
+    Ok(json_bytes(bytes.map_err(|error| ApiError::Internal(error.to_string()))?))
 }
 
 #[derive(Deserialize)]
@@ -142,53 +157,31 @@ pub(super) async fn select(
     State(web): State<Web>,
     Path(trace_id): Path<String>,
     Query(query): Query<SelectQuery>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let selector = Selector::parse(&query.selector).map_err(selector_error(&query.selector))?;
     let trace = load_trace(&web, &trace_id).await?;
     let matched = blocking(move || matched_ids(&selector, &TraceView::new(&trace))).await?;
-    Ok(Json(json!({ "selector": query.selector, "matched_span_ids": matched })))
+    json(&Selection { selector: Cow::Borrowed(&query.selector), matched_span_ids: matched })
 }
 
 /// `GET /api/v1/traces/{id}/analysis`: the analyzer's result with Tracetest's default rules.
 pub(super) async fn analysis(
     State(web): State<Web>,
     Path(trace_id): Path<String>,
-) -> Result<Json<Value>, ApiError> {
+) -> Result<Response, ApiError> {
     let trace = load_trace(&web, &trace_id).await?;
     let result = blocking(move || analyze(&trace, &AnalyzerConfig::default())).await?;
-    serde_json::to_value(result).map(Json).map_err(|error| ApiError::Internal(error.to_string()))
-}
-
-fn run_line(run: &RecordedRun) -> Value {
-    let report = &run.report;
-    let steps: Vec<Value> = report
-        .steps
-        .iter()
-        .map(|step| json!({ "name": step.name, "state": step.state, "trace_id": step.trace_id }))
-        .collect();
-    json!({
-        "id": run.id,
-        "received_unix_ms": run.received_unix_ms,
-        "name": report.name,
-        "kind": report.kind,
-        "state": report.state,
-        "file": report.file,
-        "duration_ms": report.duration_ms,
-        "steps": steps,
-    })
+    json(&result)
 }
 
 /// `GET /api/v1/runs`: recorded runs, newest first.
-pub(super) async fn list_runs(State(web): State<Web>) -> Json<Value> {
-    let runs: Vec<Value> = web.runs.list().iter().map(|run| run_line(run)).collect();
-    Json(json!({ "runs": runs, "dropped": web.runs.dropped() }))
+pub(super) async fn list_runs(State(web): State<Web>) -> Result<Response, ApiError> {
+    let runs = web.runs.list();
+    json(&RunList { runs: runs.iter().map(|run| RunLine::of(run)).collect(), dropped: web.runs.dropped() })
 }
 
 /// `GET /api/v1/runs/{id}`: one run with its whole JSON report.
-pub(super) async fn get_run(
-    State(web): State<Web>,
-    Path(run_id): Path<u64>,
-) -> Result<Json<Value>, ApiError> {
+pub(super) async fn get_run(State(web): State<Web>, Path(run_id): Path<u64>) -> Result<Response, ApiError> {
     let run = web.runs.get(run_id).ok_or(ApiError::RunNotFound(run_id))?;
-    Ok(Json(json!({ "id": run.id, "received_unix_ms": run.received_unix_ms, "report": run.report })))
+    json::<RecordedRun<'_>>(&run)
 }

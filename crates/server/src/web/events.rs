@@ -2,7 +2,9 @@
 //!
 //! - `trace.created` / `trace.grown`: `{"trace_id", "span_count"}` ("created" the first
 //!   time this stream sees the trace; traces held when it connects count as seen).
-//! - `run.recorded`: `{"id", "name", "state"}`.
+//! - `run.recorded`: the run's line, as `GET /api/v1/runs` lists it.
+//!
+//! Payloads are `wire` types ([`wire::TraceChange`], [`wire::RunLine`]).
 //!
 //! Woken by the store's and the run store's change channels, never by a timer; a burst of
 //! inserts becomes one wake-up that reads what changed since the last one.
@@ -13,7 +15,6 @@ use std::convert::Infallible;
 use axum::extract::State;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::stream::{self, Stream, StreamExt};
-use serde_json::json;
 
 use super::Web;
 use model::TraceId;
@@ -70,15 +71,21 @@ impl Feed {
                 None => "trace.created",
                 Some(_) => "trace.grown",
             };
-            let data = json!({ "trace_id": item.trace_id.to_string(), "span_count": item.span_count });
-            events.push(Event::default().event(kind).data(data.to_string()));
+            let change = wire::TraceChange { trace_id: item.trace_id, span_count: item.span_count };
+            events.push(json_event(kind, &change));
         }
         let newest_run = *self.runs.borrow_and_update();
         for run in self.web.runs.list().into_iter().rev().filter(|run| run.id > self.last_run) {
-            let data = json!({ "id": run.id, "name": run.report.name, "state": run.report.state });
-            events.push(Event::default().event("run.recorded").data(data.to_string()));
+            events.push(json_event("run.recorded", &wire::RunLine::of(&run)));
         }
         self.last_run = self.last_run.max(newest_run);
         events
     }
+}
+
+/// An event whose data is `payload` as JSON, written straight into the event's buffer.
+fn json_event(kind: &'static str, payload: &impl serde::Serialize) -> Event {
+    // Plain structs of strings and numbers always serialize; should one not, the event
+    // still goes out (without data) rather than ending the stream.
+    Event::default().event(kind).json_data(payload).unwrap_or_else(|_| Event::default().event(kind))
 }

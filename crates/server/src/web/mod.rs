@@ -9,11 +9,11 @@
 //! server's bearer layer checks ([`crate::auth`]): a request carries `Authorization: Bearer T`,
 //! or the cookie that visiting `/?token=T` sets ([`login`]). Selectors are parsed and matched
 //! by [`lang`], so what the UI highlights is what a spec selects. Errors are
-//! [`crate::error::EdgeError`]s; the recorded runs are [`crate::runs`]'.
+//! [`crate::error::EdgeError`]s; the recorded runs are [`crate::runs`]'. Every body is a
+//! `wire` type serialized straight to bytes.
 
 mod api;
 mod events;
-pub mod json;
 mod login;
 
 use axum::http::header;
@@ -23,7 +23,7 @@ use axum::Router;
 
 pub(crate) use login::with_login;
 
-use crate::runs::{RecordedRun, RunStore};
+use crate::runs::RunStore;
 use store::TraceStore;
 
 #[derive(Clone)]

@@ -1,54 +1,71 @@
 //! `run --report-html PATH`: one self-contained HTML file with the web UI's Runs and Trace
 //! views for this run: the same page and script as `serve`'s UI, with the reports and every
-//! judged trace inlined as JSON instead of read from the API, so it opens from disk with no
-//! network access.
+//! judged trace inlined as JSON (a [`wire::ReportData`], the API's own shapes) instead of
+//! read from the API, so it opens from disk with no network access.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use serde_json::{json, Map, Value};
-
 use crate::run::TraceSource;
-use report::RunReport;
+use model::{Trace, TraceId};
+use wire::{RecordedRun, ReportData, RunLine, RunList, RunReport};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
     #[error("cannot fetch trace {trace_id}: {reason}")]
     Trace { trace_id: model::TraceId, reason: String },
+    #[error("cannot write the report's data: {0}")]
+    Data(#[from] serde_json::Error),
     #[error("{path}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
 }
 
-/// The page's data: `{"runs": [{"id", "received_unix_ms", "report"}], "traces": {id: trace}}`.
-pub async fn data(reports: &[RunReport], source: &dyn TraceSource) -> Result<Value, Error> {
-    let now_ms = SystemTime::now()
-        .duration_since(SystemTime::UNIX_EPOCH)
-        .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX));
-    let mut traces = Map::new();
+/// Every trace the reports' steps judged, by ID, fetched once each; a step that never got a
+/// trace (a timeout) simply has none to show.
+pub async fn traces(
+    reports: &[RunReport],
+    source: &dyn TraceSource,
+) -> Result<BTreeMap<TraceId, Trace>, Error> {
+    let mut traces = BTreeMap::new();
     for trace_id in reports.iter().flat_map(|report| &report.steps).filter_map(|step| step.trace_id) {
-        if traces.contains_key(&trace_id.to_string()) {
+        if traces.contains_key(&trace_id) {
             continue;
         }
         let trace = source
             .get(trace_id)
             .await
             .map_err(|error| Error::Trace { trace_id, reason: format!("{error:#}") })?;
-        // A step that never got a trace (timeout) simply has none to show.
         if let Some(trace) = trace {
-            traces.insert(trace_id.to_string(), server::web::json::trace_json(&trace));
+            traces.insert(trace_id, trace);
         }
     }
-    let runs: Vec<Value> = reports
-        .iter()
-        .enumerate()
-        .map(|(index, report)| json!({ "id": index + 1, "received_unix_ms": now_ms, "report": report }))
+    Ok(traces)
+}
+
+/// The page's data for `reports` and their `traces`, numbering the runs from 1.
+pub fn data<'a>(reports: &'a [RunReport], traces: &'a BTreeMap<TraceId, Trace>) -> ReportData<'a> {
+    let now_ms = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX));
+    let numbered = || reports.iter().enumerate().map(|(index, report)| (index as u64 + 1, report));
+    let runs: Vec<RecordedRun<'a>> = numbered()
+        .map(|(id, report)| RecordedRun { id, received_unix_ms: now_ms, report: Cow::Borrowed(report) })
         .collect();
-    Ok(json!({ "runs": runs, "traces": traces }))
+    // Newest first, as `GET /api/v1/runs` lists them.
+    let lines = numbered().rev().map(|(id, report)| RunLine::new(id, now_ms, report));
+    let run_list = RunList { runs: lines.collect(), dropped: 0 };
+    let traces = traces.iter().map(|(trace_id, trace)| (*trace_id, wire::Trace::new(trace))).collect();
+    ReportData { runs, run_list, traces }
 }
 
 /// Writes the page for `reports` to `path`, fetching their traces from `source`.
 pub async fn write(path: &Path, reports: &[RunReport], source: &dyn TraceSource) -> Result<(), Error> {
-    let data = data(reports, source).await?;
+    let traces = traces(reports, source).await?;
+    // `ui::page` takes a `serde_json::Value` (it escapes every `<` in the text it makes of
+    // it): one conversion of the typed data, once per run, off any hot path.
+    let data = serde_json::to_value(data(reports, &traces))?;
     let page = ui::page(&ui::Mode::Inline(&data));
     std::fs::write(path, page).map_err(|source| Error::Write { path: path.to_path_buf(), source })
 }

@@ -11,7 +11,7 @@ use model::{IdError, Trace, TraceId};
 use report::waterfall::{self, WaterfallOptions};
 use report::{style, traces as render};
 use server::api;
-use store::TraceSummary;
+use wire::TraceSummary;
 
 /// What can stop `traces` (and `analyze`, which fetches the same way).
 #[derive(Debug, thiserror::Error)]
@@ -159,9 +159,12 @@ mod tests {
             trace_id: TraceId([id; 16]),
             root_name: String::new(),
             service_name: String::new(),
+            services: Vec::new(),
             span_count: 1,
+            error_count: 0,
             start_time_unix_nano: start,
             duration_nanos: duration,
+            matched_span_ids: None,
         }
     }
 

@@ -1,5 +1,6 @@
-//! The JSON shapes of the web API, shared with the HTML report (which inlines the same
-//! objects): a trace's spans in Tracetest's tree order with depth, and list summaries.
+//! The web API's trace JSON as it was before `wire` (issue 24, item 2): built as a
+//! `serde_json::Value` tree, then serialized. Kept in the bench only, so that `wire`'s
+//! figure is always measured beside the old one in the same run.
 
 use std::collections::BTreeSet;
 
@@ -8,8 +9,6 @@ use serde_json::{json, Map, Value};
 use lang::{SpanView, TraceView};
 use model::{AttributeValue, KeyValue, StatusCode, Trace};
 
-/// The meta attributes every span has for the languages (reference 5.3), read through
-/// [`SpanView::attribute`] so that the values are the engine's own.
 const META_ATTRIBUTES: &[&str] = &[
     "tracetest.span.name",
     "tracetest.span.type",
@@ -29,8 +28,7 @@ fn status_name(code: StatusCode) -> &'static str {
     }
 }
 
-/// A typed attribute value as JSON (arrays and maps nested; bytes as hex).
-pub fn value_json(value: &AttributeValue) -> Value {
+fn value_json(value: &AttributeValue) -> Value {
     match value {
         AttributeValue::String(text) => Value::String(text.to_string()),
         AttributeValue::Int(number) => Value::from(*number),
@@ -44,12 +42,10 @@ pub fn value_json(value: &AttributeValue) -> Value {
     }
 }
 
-pub fn attributes_json(attributes: &[KeyValue]) -> Map<String, Value> {
+fn attributes_json(attributes: &[KeyValue]) -> Map<String, Value> {
     attributes.iter().map(|kv| (kv.key.to_string(), value_json(&kv.value))).collect()
 }
 
-/// Every attribute text the selector and expression languages see on this span: the meta
-/// attributes, then resource, scope and span attributes with the engine's precedence.
 fn language_attributes(view: &SpanView<'_>) -> Map<String, Value> {
     let span = view.span();
     let mut keys: Vec<&str> = META_ATTRIBUTES.to_vec();
@@ -62,12 +58,10 @@ fn language_attributes(view: &SpanView<'_>) -> Map<String, Value> {
         .collect()
 }
 
-/// The service of a span (`service.name` of its resource), empty when it has none.
-pub fn service_of(view: &SpanView<'_>) -> String {
+fn service_of(view: &SpanView<'_>) -> String {
     view.span().service_name().unwrap_or("").to_string()
 }
 
-/// One span at its place in the tree.
 fn span_json(view: &SpanView<'_>, index: usize, trace_view: &TraceView<'_>) -> Value {
     let span = view.span();
     let events: Vec<Value> = span
@@ -119,8 +113,7 @@ fn span_json(view: &SpanView<'_>, index: usize, trace_view: &TraceView<'_>) -> V
     })
 }
 
-/// A whole trace: spans in depth-first tree order (children by start time), each with its
-/// depth and the index one past its subtree, so a client can collapse subtrees.
+/// The old `server::web::json::trace_json`.
 pub fn trace_json(trace: &Trace) -> Value {
     let view = TraceView::new(trace);
     let spans: Vec<Value> =
@@ -132,21 +125,5 @@ pub fn trace_json(trace: &Trace) -> Value {
         "start_time_unix_nano": start,
         "end_time_unix_nano": end,
         "spans": spans,
-    })
-}
-
-/// A line of the traces list.
-pub fn summary_json(trace: &Trace, view: &TraceView<'_>) -> Value {
-    let services: BTreeSet<String> = view.spans().iter().map(service_of).filter(|s| !s.is_empty()).collect();
-    let errors = view.spans().iter().filter(|span| span.span().status.code == StatusCode::Error).count();
-    let (start, end) = trace.time_range().unwrap_or((0, 0));
-    json!({
-        "trace_id": trace.trace_id.to_string(),
-        "root_name": view.root().map_or("", |root| root.name()),
-        "services": services,
-        "span_count": view.len(),
-        "error_count": errors,
-        "start_time_unix_nano": start,
-        "duration_nanos": end.saturating_sub(start),
     })
 }
