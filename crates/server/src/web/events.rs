@@ -77,8 +77,11 @@ impl Feed {
         }
         let newest_run = *self.runs.borrow_and_update();
         for run in self.web.runs.list().into_iter().rev().filter(|run| run.id > self.last_run) {
-            let recorded =
-                wire::RunRecorded { id: run.id, name: Cow::Borrowed(&run.report.name), state: run.report.state };
+            let recorded = wire::RunRecorded {
+                id: run.id,
+                name: Cow::Borrowed(&run.report.name),
+                state: run.report.state,
+            };
             events.push(json_event("run.recorded", &recorded));
         }
         self.last_run = self.last_run.max(newest_run);
