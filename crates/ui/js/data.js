@@ -143,7 +143,8 @@ export function inlineSource(data) {
       if (!analysis) throw new ApiError(404, { error: "the analyzer did not run on this trace" });
       return analysis;
     }),
-    listRuns: () => answer(() => ({ runs: data.runs.map(runLine), dropped: 0 })),
+    // The report inlines the server's own run lines; data made by hand may lack them.
+    listRuns: () => answer(() => data.run_list ?? { runs: data.runs.map(runLine), dropped: 0 }),
     getRun: (runId) => answer(() => {
       const run = data.runs.find((r) => String(r.id) === String(runId));
       if (!run) throw new ApiError(404, { error: "run " + runId + " not found" });

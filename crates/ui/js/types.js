@@ -22,6 +22,7 @@
  * @typedef {object} TraceSummary
  * @property {string} trace_id
  * @property {string} root_name
+ * @property {string} service_name  the root span's service
  * @property {string[]} services
  * @property {number} span_count
  * @property {number} error_count
@@ -283,6 +284,7 @@
  * The HTML report's inline data (`<script id="tc-data">`).
  * @typedef {object} InlineData
  * @property {Run[]} runs
+ * @property {RunList} run_list  the run lines, newest first, as `GET /api/v1/runs` answers
  * @property {Object<string, Trace>} traces  by trace ID
  */
 

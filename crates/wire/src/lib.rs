@@ -99,7 +99,8 @@
 //! - every web API error: [`ErrorBody`], `{"error": "bad selector: ...", "column": 11}`
 //!   (`column` null unless a selector's syntax is wrong).
 //! - server-sent events: `trace.created` and `trace.grown` carry a [`TraceChange`]
-//!   (`{"trace_id", "span_count"}`), `run.recorded` a [`RunLine`].
+//!   (`{"span_count", "trace_id"}`), `run.recorded` a [`RunRecorded`]
+//!   (`{"id", "name", "state"}`).
 //! - `analyze --output json`: [`TraceAnalysis`], `{"trace_id": ..., "analyzer": {...}}`.
 //! - `run --report-html`: the page inlines a [`ReportData`],
 //!   `{"runs": [recorded run...], "run_list": {run list}, "traces": {"<trace id>": trace}}`.
@@ -119,7 +120,7 @@ pub use run::{
 };
 pub use summary::{summarize, summarize_view, TraceList, TracePage, TraceSummary};
 pub use trace::{Event, Link, Resource, Scope, Span, SpanKind, Status, StatusCode, Texts, Trace};
-pub use web::{ErrorBody, ReportData, Selection, TraceChange};
+pub use web::{ErrorBody, ReportData, RunRecorded, Selection, TraceChange};
 
 #[cfg(test)]
 mod tests;

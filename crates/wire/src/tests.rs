@@ -268,6 +268,7 @@ fn what_clients_read_back_round_trips() {
     round_trip(&ErrorBody { error: "bad selector".into(), column: Some(11) });
     round_trip(&Selection { selector: "span".into(), matched_span_ids: vec![sid(1)] });
     round_trip(&TraceChange { trace_id: tid(1), span_count: 4 });
+    round_trip(&RunRecorded { id: 1, name: "live".into(), state: RunState::Failed });
     round_trip(&TraceAnalysis {
         trace_id: tid(1),
         analyzer: Cow::Owned(analyze::AnalyzerResult::disabled()),

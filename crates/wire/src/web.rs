@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 
 use model::{SpanId, TraceId};
 
-use crate::run::{RecordedRun, RunList};
+use crate::run::{RecordedRun, RunList, RunState};
 use crate::trace::Trace;
 
 /// `GET /api/v1/traces/{id}/select?selector=S`: the spans a spec with that selector selects.
@@ -29,10 +29,20 @@ pub struct ErrorBody<'a> {
 
 /// The data of the events `trace.created` and `trace.grown`: what the store's index knows
 /// without decoding the trace, so a burst of inserts costs no decoding per listener.
+/// (Fields in the order the events have always had: clients match the text.)
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TraceChange {
-    pub trace_id: TraceId,
     pub span_count: usize,
+    pub trace_id: TraceId,
+}
+
+/// The data of the event `run.recorded`: enough to name the run; its line is one
+/// `GET /api/v1/runs` away.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RunRecorded<'a> {
+    pub id: u64,
+    pub name: Cow<'a, str>,
+    pub state: RunState,
 }
 
 /// What `run --report-html` inlines in the page: the runs (each as `GET /api/v1/runs/{id}`

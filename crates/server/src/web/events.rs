@@ -2,13 +2,14 @@
 //!
 //! - `trace.created` / `trace.grown`: `{"trace_id", "span_count"}` ("created" the first
 //!   time this stream sees the trace; traces held when it connects count as seen).
-//! - `run.recorded`: the run's line, as `GET /api/v1/runs` lists it.
+//! - `run.recorded`: `{"id", "name", "state"}`.
 //!
-//! Payloads are `wire` types ([`wire::TraceChange`], [`wire::RunLine`]).
+//! Payloads are `wire` types ([`wire::TraceChange`], [`wire::RunRecorded`]).
 //!
 //! Woken by the store's and the run store's change channels, never by a timer; a burst of
 //! inserts becomes one wake-up that reads what changed since the last one.
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::convert::Infallible;
 
@@ -76,7 +77,12 @@ impl Feed {
         }
         let newest_run = *self.runs.borrow_and_update();
         for run in self.web.runs.list().into_iter().rev().filter(|run| run.id > self.last_run) {
-            events.push(json_event("run.recorded", &wire::RunLine::of(&run)));
+            let recorded = wire::RunRecorded {
+                id: run.id,
+                name: Cow::Borrowed(&run.report.name),
+                state: run.report.state,
+            };
+            events.push(json_event("run.recorded", &recorded));
         }
         self.last_run = self.last_run.max(newest_run);
         events
