@@ -2,7 +2,7 @@
 // `/api/v1` (the live UI), `inlineSource` answers from the HTML report's inline JSON. Both
 // answer the same calls with the same shapes (types.js) and fail with `ApiError`.
 
-import { analyzerFor, runLine, summaryOf } from "./model.js";
+import { analyzerFor, summaryOf } from "./model.js";
 
 /** @typedef {import("./types.js").Trace} Trace */
 /** @typedef {import("./types.js").TraceList} TraceList */
@@ -143,8 +143,8 @@ export function inlineSource(data) {
       if (!analysis) throw new ApiError(404, { error: "the analyzer did not run on this trace" });
       return analysis;
     }),
-    // The report inlines the server's own run lines; data made by hand may lack them.
-    listRuns: () => answer(() => data.run_list ?? { runs: data.runs.map(runLine), dropped: 0 }),
+    // The report inlines the run lines the server would answer: the page derives none.
+    listRuns: () => answer(() => data.run_list),
     getRun: (runId) => answer(() => {
       const run = data.runs.find((r) => String(r.id) === String(runId));
       if (!run) throw new ApiError(404, { error: "run " + runId + " not found" });

@@ -3,6 +3,7 @@ import { test } from "node:test";
 
 import { ApiError, httpSource, inlineSource } from "./data.js";
 import { analysis, run, trace } from "./fixtures.js";
+import { runLine } from "./model.js";
 
 /**
  * A `fetch` that records each URL and answers from `answers` (URL -> [status, body]).
@@ -95,7 +96,7 @@ test("the HTTP adapter relays server-sent events", () => {
 });
 
 test("the inline adapter answers from the report's data like the server", async () => {
-  const source = inlineSource({ runs: [run], traces: { [trace.trace_id]: trace } });
+  const source = inlineSource({ runs: [run], run_list: { runs: [runLine(run)], dropped: 0 }, traces: { [trace.trace_id]: trace } });
   assert.deepEqual(source.can, { live: false, selectors: false, traceList: false });
   assert.deepEqual(await source.getTrace(trace.trace_id), trace);
   assert.deepEqual(await source.getRun("1"), run);
@@ -112,7 +113,7 @@ test("the inline adapter answers from the report's data like the server", async 
 });
 
 test("the inline adapter fails like the server for what it does not hold", async () => {
-  const source = inlineSource({ runs: [run], traces: { [trace.trace_id]: trace } });
+  const source = inlineSource({ runs: [run], run_list: { runs: [runLine(run)], dropped: 0 }, traces: { [trace.trace_id]: trace } });
   /** @param {Promise<unknown>} promise */
   const failure = (promise) => promise.then(() => null, (e) => [e.status, e.message]);
   assert.deepEqual(await failure(source.getTrace("ffffffffffffffffffffffffffffffff")), [404, "trace ffffffffffffffffffffffffffffffff is not in this report"]);

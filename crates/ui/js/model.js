@@ -6,7 +6,7 @@
 /** @typedef {import("./types.js").SpanResult} SpanResult */
 
 /**
- * A trace's line in the traces list, as the server writes it (`summary_json`).
+ * A trace's line in the traces list, as the server writes it (`wire::summarize`).
  * @param {Trace} trace
  * @returns {import("./types.js").TraceSummary}
  */
@@ -15,6 +15,8 @@ export function summaryOf(trace) {
   return {
     trace_id: trace.trace_id,
     root_name: root ? root.name : "",
+    // The root's service, else the first span's that has one (as `wire::summarize`).
+    service_name: (root && root.service) || (trace.spans.find((s) => s.service !== "")?.service ?? ""),
     services: [...new Set(trace.spans.map((s) => s.service).filter((s) => s !== ""))].sort(),
     span_count: trace.span_count,
     error_count: trace.spans.filter((s) => s.status.code === "error").length,

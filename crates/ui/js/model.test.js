@@ -6,7 +6,7 @@ import { report, run, trace } from "./fixtures.js";
 
 test("a trace's summary is the server's list line", () => {
   assert.deepEqual(summaryOf(trace), {
-    trace_id: trace.trace_id, root_name: "GET /users", services: ["api", "db"], span_count: 3, error_count: 1,
+    trace_id: trace.trace_id, root_name: "GET /users", service_name: "api", services: ["api", "db"], span_count: 3, error_count: 1,
     start_time_unix_nano: 1000, duration_nanos: 8000,
   });
 });
