@@ -361,6 +361,25 @@ async fn traceql_selects_through_the_api_and_runs_beside_tracetest_selectors() {
         let (status, body) = select(query).await;
         assert_eq!((status, &body["matched_span_ids"]), (200, &expected), "{query}: {body}");
     }
+    // The trace list's filter takes the same queries: the trace whose spans match, with them.
+    let other = trace("web");
+    server.store().insert(other.1);
+    let query =
+        urlencode(r#"{ resource.service.name = "db" } < { .service.name = "api" && status = error }"#);
+    let (status, list) = get(&server, &format!("/api/v1/traces?selector={query}")).await;
+    assert_eq!(status, 200, "{list}");
+    let lines: Vec<(&str, &Value)> = list["traces"]
+        .as_array()
+        .expect("traces")
+        .iter()
+        .map(|line| (line["trace_id"].as_str().unwrap(), &line["matched_span_ids"]))
+        .collect();
+    let trace_text = trace_id.to_string();
+    assert_eq!(
+        lines,
+        [(trace_text.as_str(), &matched(&ids[1..2]))],
+        "only the api trace has an erring api span over a db span"
+    );
     let (status, refused) = select("{ } | rate()").await;
     assert_eq!(status, 400, "{refused}");
     assert!(refused["error"].as_str().is_some_and(|e| e.contains("TraceQL metrics are not supported here")));
