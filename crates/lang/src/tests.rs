@@ -274,21 +274,25 @@ fn check_select(source: &str, expected: &[&str]) {
     assert_eq!(selector.matches_any(&view), !expected.is_empty(), "matches_any {source}");
 }
 
+/// Every span of [`shop`] in tree order (what an empty selector selects), shared with the
+/// TraceQL tests that read the same trace.
+pub(crate) const SHOP_SPANS: [&str; 10] = [
+    TRIGGER_SPAN_NAME,
+    "orphan",
+    "POST /users",
+    "db query",
+    "HTTP GET",
+    "GET /inventory",
+    "db select",
+    "publish",
+    "consume",
+    "say \"hi\"",
+];
+
 #[test]
 fn selectors() {
     let http = ["POST /users", "HTTP GET", "GET /inventory"];
-    let all = [
-        TRIGGER_SPAN_NAME,
-        "orphan",
-        "POST /users",
-        "db query",
-        "HTTP GET",
-        "GET /inventory",
-        "db select",
-        "publish",
-        "consume",
-        "say \"hi\"",
-    ];
+    let all = SHOP_SPANS;
     check_select("", &all);
     check_select("  ", &all);
     check_select("span[]", &all);

@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use crate::tests::shop;
+use crate::tests::{shop, SHOP_SPANS as ALL};
 use crate::{evaluate_spec, Assertion, Error, Selector, TraceView, Vars};
 use model::{Event, KeyValue, Link, Scope, Span, SpanId, Trace, TraceId};
 
@@ -42,19 +42,6 @@ fn check_error(query: &str, message_part: &str, column: usize) {
         Err(other) => panic!("{shown}: not a syntax error: {other}"),
     }
 }
-
-const ALL: [&str; 10] = [
-    "Tracetest trigger",
-    "orphan",
-    "POST /users",
-    "db query",
-    "HTTP GET",
-    "GET /inventory",
-    "db select",
-    "publish",
-    "consume",
-    "say \"hi\"",
-];
 
 #[test]
 fn dispatch_and_printing() {
