@@ -400,3 +400,36 @@ async fn traceql_selects_through_the_api_and_runs_beside_tracetest_selectors() {
     assert_eq!(matched, [(true, 1), (true, 1), (true, 1)], "{report}");
     server.shutdown().await.expect("shutdown");
 }
+
+/// `?wait=` on a trace-by-ID read answers once the trace is complete: a plain read made
+/// while the root is still missing races (one span), the waiting read made at the same time
+/// answers with both. A bad wait is a 400 naming the parameter.
+#[tokio::test]
+async fn a_waiting_read_returns_the_complete_trace_where_a_plain_read_races() {
+    let server = start(10).await;
+    let (trace_id, spans, _) = trace("api");
+    let [query, root, db]: [Span; 3] = spans.try_into().unwrap();
+    server.store().insert(vec![query, db]);
+    let path = format!("/api/v1/traces/{trace_id}");
+    let waiting = {
+        let url = format!("http://{}{path}?wait=20s", server.http_addr());
+        tokio::spawn(async move {
+            let body = reqwest::get(url).await.expect("request").bytes().await.expect("body");
+            serde_json::from_slice::<Value>(&body)
+        })
+    };
+    server.store().waiting_on(trace_id).await;
+    let (status, partial) = get(&server, &path).await;
+    assert_eq!(status, 200);
+    assert_eq!(partial["spans"].as_array().unwrap().len(), 2, "the plain read races");
+    server.store().insert(vec![root]);
+    let whole = waiting.await.unwrap().expect("json");
+    assert_eq!(whole["spans"].as_array().unwrap().len(), 3, "{whole}");
+
+    let (status, body) = get(&server, &format!("{path}?wait=soon")).await;
+    assert_eq!(status, 400);
+    assert!(body["error"].as_str().unwrap().contains("wait=\"soon\""), "{body}");
+    // An unknown trace is still a 404 once the wait is over.
+    let (status, _) = get(&server, &format!("/api/v1/traces/{}?wait=100ms", TraceId::random())).await;
+    assert_eq!(status, 404);
+}

@@ -107,3 +107,12 @@ pub const KAFKA_RETRY_DEADLINE: Duration = Duration::from_secs(3);
 /// How often the progress line is refreshed while a trace is awaited. Display only: the
 /// wait itself is woken by inserts, never by this timer.
 pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+/// The longest completeness wait a trace-by-ID read may ask for (`?wait=`): a read that
+/// waits pins its trace, so a client cannot hold one for longer than a run's own timeout.
+pub const MAX_READ_WAIT: Duration = Duration::from_secs(5 * 60);
+/// The prefixes of the field's query APIs on the HTTP port (each also served at the root
+/// of its own listener: `--jaeger-addr`, `--tempo-addr`).
+pub const JAEGER_PREFIX: &str = "/jaeger";
+pub const TEMPO_PREFIX: &str = "/tempo";
+/// The MCP endpoint (Streamable HTTP) on the HTTP port.
+pub const MCP_PATH: &str = "/mcp";

@@ -12,6 +12,8 @@
 //! - `governor`: holds the process to `--max-memory`.
 //! - [`ingest`], [`api`], [`web`], [`ui`]: the OTLP receivers, the control API (and its
 //!   client), the web API, the UI's assets.
+//! - [`query`]: the field's query APIs (Jaeger, Tempo, MCP), on the HTTP port and on their
+//!   own listeners.
 //! - [`runs`]: the recorded runs, written by the control API and read by the web.
 //! - [`tls`]: the certificates' configuration.
 //!
@@ -28,6 +30,7 @@ pub mod error;
 mod governor;
 pub mod ingest;
 mod listen;
+pub mod query;
 pub mod routes;
 pub mod runs;
 pub mod telemetry;
@@ -82,6 +85,19 @@ pub struct ServerConfig {
     pub max_receive_bytes: usize,
     /// How long a connection may take over its parts before it is closed.
     pub timeouts: ConnectionTimeouts,
+    /// Jaeger's APIs at the root of their own listener too (`--jaeger-addr`, for clients
+    /// that assume Jaeger's 16686), under `base_path` (Jaeger's `query.base-path`).
+    pub jaeger: Option<ApiListener>,
+    /// Tempo's API at the root of its own listener too (`--tempo-addr`, Tempo's 3200).
+    pub tempo: Option<ApiListener>,
+}
+
+/// A query API's own listener: where, and under which path its routes answer (`/` for the
+/// root, as the original serves them).
+#[derive(Clone, Debug)]
+pub struct ApiListener {
+    pub addr: SocketAddr,
+    pub base_path: String,
 }
 
 /// The time limits of a connection (defaults in [`defaults`]).
@@ -119,6 +135,8 @@ impl Default for ServerConfig {
             tls: None,
             max_receive_bytes: defaults::DEFAULT_MAX_RECEIVE_BYTES,
             timeouts: ConnectionTimeouts::default(),
+            jaeger: None,
+            tempo: None,
         }
     }
 }
@@ -170,6 +188,9 @@ pub struct RunningServer {
     admission: Admission,
     grpc: Listener,
     http: Listener,
+    /// The query APIs' own listeners (`--jaeger-addr`, `--tempo-addr`), with their bound
+    /// addresses.
+    apis: Vec<(routes::QueryApi, SocketAddr, Listener)>,
     /// Held for a store created by [`start`]; dropped last, stopping its background task.
     _store_guard: Option<StoreGuard>,
 }
@@ -226,6 +247,11 @@ impl RunningServer {
         self.http_addr
     }
 
+    /// The bound address of a query API's own listener, when it has one.
+    pub fn api_addr(&self, api: routes::QueryApi) -> Option<SocketAddr> {
+        self.apis.iter().find(|(kind, _, _)| *kind == api).map(|(_, addr, _)| *addr)
+    }
+
     /// The store the receivers write to.
     pub fn store(&self) -> &TraceStore {
         &self.handles.store
@@ -250,8 +276,15 @@ impl RunningServer {
     pub async fn shutdown(mut self) -> Result<(), Error> {
         self.http.signal_stop();
         self.grpc.signal_stop();
+        for (_, _, listener) in &mut self.apis {
+            listener.signal_stop();
+        }
         let deadline = Instant::now() + DRAIN_TIMEOUT;
-        let http = self.http.join(deadline).await;
+        let mut apis = Ok(());
+        for (_, _, listener) in &mut self.apis {
+            apis = apis.and(listener.join(deadline).await);
+        }
+        let http = self.http.join(deadline).await.and(apis);
         let grpc = self.grpc.join(deadline).await;
         http.and(grpc)
     }
@@ -267,8 +300,13 @@ pub async fn serve_until(config: ServerConfig, shutdown: impl Future<Output = ()
     let running = start(config, routes::control_routes).await?;
     let governor = tokio::spawn(governor::govern_memory(running.store().clone()));
     // One stable line whatever the log filter: scripts and tests bind port 0 and read the
-    // bound ports here.
-    eprintln!("tracecheck serve: listening on grpc={} http={}", running.grpc_addr(), running.http_addr());
+    // bound ports here (`jaeger=` and `tempo=` follow when those listeners are on).
+    let mut line =
+        format!("tracecheck serve: listening on grpc={} http={}", running.grpc_addr(), running.http_addr());
+    for (api, addr, _) in &running.apis {
+        line.push_str(&format!(" {}={addr}", api.name()));
+    }
+    eprintln!("{line}");
     tracing::info!(
         grpc = %running.grpc_addr(),
         http = %running.http_addr(),
@@ -350,14 +388,45 @@ pub async fn start_with_store(
     let http_addr = local_addr(&http_listener, config.http_addr)?;
     let router = routes::http_router(&handles, admission.clone(), config.max_message_size, &auth);
     let (http_stop, http_stopped) = oneshot::channel::<()>();
-    let http_server = listen::serve_http(http_listener, http_tls, router, config.timeouts, async {
+    let http_server = listen::serve_http(http_listener, http_tls.clone(), router, config.timeouts, async {
         let _ = http_stopped.await;
     });
     let http_task = tokio::spawn(async move { http_server.await.map_err(Error::Http) });
-    let http = Listener { name: "http", stop: Some(http_stop), task: Some(http_task) };
+    let mut http = Listener { name: "http", stop: Some(http_stop), task: Some(http_task) };
+
+    let mut apis = Vec::new();
+    let wanted = [(routes::QueryApi::Jaeger, &config.jaeger), (routes::QueryApi::Tempo, &config.tempo)];
+    for (api, listener) in wanted {
+        let Some(ApiListener { addr, base_path }) = listener else { continue };
+        let bound = match bind(*addr).await {
+            Ok(bound) => bound,
+            Err(err) => {
+                // Nothing is left running: stop what started, in reverse.
+                let deadline = Instant::now() + DRAIN_TIMEOUT;
+                for (_, _, listener) in &mut apis {
+                    let listener: &mut Listener = listener;
+                    listener.signal_stop();
+                    let _ = listener.join(deadline).await;
+                }
+                http.signal_stop();
+                let _ = http.join(deadline).await;
+                grpc.signal_stop();
+                let _ = grpc.join(deadline).await;
+                return Err(err);
+            }
+        };
+        let bound_addr = local_addr(&bound, *addr)?;
+        let router = routes::api_router(api, &handles, base_path, &auth);
+        let (stop, stopped) = oneshot::channel::<()>();
+        let server = listen::serve_http(bound, http_tls.clone(), router, config.timeouts, async {
+            let _ = stopped.await;
+        });
+        let task = tokio::spawn(async move { server.await.map_err(Error::Http) });
+        apis.push((api, bound_addr, Listener { name: api.name(), stop: Some(stop), task: Some(task) }));
+    }
 
     tracing::info!(%grpc_addr, %http_addr, "ingesting OTLP traces");
-    Ok(RunningServer { grpc_addr, http_addr, handles, admission, grpc, http, _store_guard: None })
+    Ok(RunningServer { grpc_addr, http_addr, handles, admission, grpc, http, apis, _store_guard: None })
 }
 
 async fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {

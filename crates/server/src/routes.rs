@@ -35,11 +35,41 @@ pub(crate) fn http_router(
         .merge(ingest::http::router(handles.store.clone(), admission, max_message_size))
         .merge(handles.telemetry.router())
         .merge(web::router(handles.store.clone(), handles.runs.clone()))
+        .merge(crate::query::router(handles))
         // A route layer, so that a path nobody serves is still 404 (a wrong method on a
         // served path is 405 once the token is right).
         .route_layer(auth.http_layer());
     web::with_login(router, auth.clone())
         .layer(handles.telemetry.layer(Transport::Http, ingest::http::TRACES_PATH))
+}
+
+/// A query API that can have a listener of its own.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QueryApi {
+    Jaeger,
+    Tempo,
+}
+
+impl QueryApi {
+    /// Its name in the `listening on` line and in logs.
+    pub fn name(self) -> &'static str {
+        match self {
+            QueryApi::Jaeger => "jaeger",
+            QueryApi::Tempo => "tempo",
+        }
+    }
+}
+
+/// The routes of `api`'s own listener: the API at `base_path` (`/` for the root), behind
+/// the same bearer layer as the HTTP port.
+pub(crate) fn api_router(api: QueryApi, handles: &Handles, base_path: &str, auth: &RequireBearer) -> Router {
+    let routes = match api {
+        QueryApi::Jaeger => crate::query::jaeger::router(handles),
+        QueryApi::Tempo => crate::query::tempo::router(handles),
+    };
+    let base_path = base_path.trim_end_matches('/');
+    let router = if base_path.is_empty() { routes } else { Router::new().nest(base_path, routes) };
+    router.route_layer(auth.http_layer())
 }
 
 #[cfg(test)]

@@ -117,6 +117,8 @@ impl TestCommand {
             child,
             grpc: SocketAddr::from(([0, 0, 0, 0], 0)),
             http: SocketAddr::from(([0, 0, 0, 0], 0)),
+            jaeger: None,
+            tempo: None,
             lines: receiver,
             seen: Vec::new(),
         };
@@ -131,6 +133,9 @@ impl TestCommand {
         };
         serve.grpc = address("grpc");
         serve.http = address("http");
+        let optional = |name: &str| line.contains(&format!(" {name}=")).then(|| address(name));
+        serve.jaeger = optional("jaeger");
+        serve.tempo = optional("tempo");
         serve
     }
 }
@@ -201,6 +206,9 @@ pub struct Serve {
     child: Child,
     pub grpc: SocketAddr,
     pub http: SocketAddr,
+    /// The query APIs' own listeners, when `--jaeger-addr` / `--tempo-addr` were given.
+    pub jaeger: Option<SocketAddr>,
+    pub tempo: Option<SocketAddr>,
     lines: mpsc::UnboundedReceiver<String>,
     /// Every stderr line read so far, for failure messages.
     seen: Vec<String>,

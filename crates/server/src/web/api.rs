@@ -129,18 +129,25 @@ fn matched_ids(selector: &Selector, view: &TraceView<'_>) -> Vec<SpanId> {
     indexes.into_iter().map(|index| view.spans()[index].span_id()).collect()
 }
 
-async fn load_trace(web: &Web, trace_id: &str) -> Result<Trace, ApiError> {
-    let trace_id = parse_trace_id(trace_id)?;
-    let store = web.store.clone();
-    blocking(move || store.get(trace_id)).await?.ok_or(ApiError::TraceNotFound(trace_id))
+/// The completeness wait every trace-by-ID read takes (`?wait=30s`).
+#[derive(Deserialize)]
+pub(super) struct WaitQuery {
+    wait: Option<String>,
 }
 
-/// `GET /api/v1/traces/{id}`.
+async fn load_trace(web: &Web, trace_id: &str, wait: Option<&str>) -> Result<Trace, ApiError> {
+    let trace_id = parse_trace_id(trace_id)?;
+    let wait = crate::query::Wait::parse(wait)?;
+    Ok(crate::query::read_trace(&web.store, trace_id, wait).await?.trace)
+}
+
+/// `GET /api/v1/traces/{id}[?wait=DURATION]`.
 pub(super) async fn get_trace(
     State(web): State<Web>,
     Path(trace_id): Path<String>,
+    Query(query): Query<WaitQuery>,
 ) -> Result<Response, ApiError> {
-    let trace = load_trace(&web, &trace_id).await?;
+    let trace = load_trace(&web, &trace_id, query.wait.as_deref()).await?;
     let bytes = blocking(move || serde_json::to_vec(&wire::Trace::new(&trace))).await?;
     Ok(json_bytes(bytes.map_err(|error| ApiError::Internal(error.to_string()))?))
 }
@@ -149,6 +156,7 @@ pub(super) async fn get_trace(
 pub(super) struct SelectQuery {
     #[serde(default)]
     selector: String,
+    wait: Option<String>,
 }
 
 /// `GET /api/v1/traces/{id}/select?selector=S`: the span IDs a spec with that selector
@@ -159,7 +167,7 @@ pub(super) async fn select(
     Query(query): Query<SelectQuery>,
 ) -> Result<Response, ApiError> {
     let selector = Selector::parse(&query.selector).map_err(selector_error(&query.selector))?;
-    let trace = load_trace(&web, &trace_id).await?;
+    let trace = load_trace(&web, &trace_id, query.wait.as_deref()).await?;
     let matched = blocking(move || matched_ids(&selector, &TraceView::new(&trace))).await?;
     json(&Selection { selector: Cow::Borrowed(&query.selector), matched_span_ids: matched })
 }
@@ -168,8 +176,9 @@ pub(super) async fn select(
 pub(super) async fn analysis(
     State(web): State<Web>,
     Path(trace_id): Path<String>,
+    Query(query): Query<WaitQuery>,
 ) -> Result<Response, ApiError> {
-    let trace = load_trace(&web, &trace_id).await?;
+    let trace = load_trace(&web, &trace_id, query.wait.as_deref()).await?;
     let result = blocking(move || analyze(&trace, &AnalyzerConfig::default())).await?;
     json(&result)
 }

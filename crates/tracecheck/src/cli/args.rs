@@ -106,9 +106,30 @@ pub struct ServeArgs {
     /// Demand client certificates signed by these PEM CA certificates (mTLS).
     #[arg(long, env = "TRACECHECK_TLS_CLIENT_CA", requires = "tls_cert")]
     pub tls_client_ca: Option<PathBuf>,
+    /// Also serve Jaeger's APIs at the root of this address (for clients that assume
+    /// Jaeger's 16686, e.g. 127.0.0.1:16686); they are always under /jaeger on the HTTP port.
+    #[arg(long, env = "TRACECHECK_JAEGER_ADDR")]
+    pub jaeger_addr: Option<SocketAddr>,
+    /// The path Jaeger's APIs answer under on --jaeger-addr (Jaeger's query.base-path).
+    #[arg(long, env = "TRACECHECK_JAEGER_BASE_PATH", default_value = "/", requires = "jaeger_addr",
+          value_parser = base_path)]
+    pub jaeger_base_path: String,
+    /// Also serve Tempo's API at the root of this address (for clients that assume Tempo's
+    /// 3200, e.g. 127.0.0.1:3200); it is always under /tempo on the HTTP port.
+    #[arg(long, env = "TRACECHECK_TEMPO_ADDR")]
+    pub tempo_addr: Option<SocketAddr>,
 }
 
 impl ServeArgs {
+    /// The query APIs' own listeners these flags ask for.
+    pub fn api_listeners(&self) -> (Option<server::ApiListener>, Option<server::ApiListener>) {
+        let jaeger = self
+            .jaeger_addr
+            .map(|addr| server::ApiListener { addr, base_path: self.jaeger_base_path.clone() });
+        let tempo = self.tempo_addr.map(|addr| server::ApiListener { addr, base_path: "/".to_string() });
+        (jaeger, tempo)
+    }
+
     /// The TLS files of the listeners, when --tls-cert and --tls-key are given (clap makes
     /// them come together).
     pub fn server_tls(&self) -> Option<server::tls::ServerTls> {
@@ -313,6 +334,8 @@ impl IngestArgs {
                 body_read: self.body_read_timeout.into(),
                 idle: self.idle_timeout.into(),
             },
+            jaeger: None,
+            tempo: None,
         }
     }
 }
@@ -340,6 +363,17 @@ enum FlagError {
     TooLarge { text: String, tib: usize },
     #[error("{0:?} is less than the smallest useful store, 1MiB")]
     TooSmall(String),
+    #[error("{0:?} is not a URL path: it must start with / (e.g. /jaeger)")]
+    NotAPath(String),
+}
+
+/// A URL path to serve under: starts with `/`, no query or fragment.
+fn base_path(text: &str) -> Result<String, FlagError> {
+    let path = text.trim();
+    if !path.starts_with('/') || path.contains(['?', '#', ' ']) {
+        return Err(FlagError::NotAPath(text.to_string()));
+    }
+    Ok(path.to_string())
 }
 
 /// A duration up to [`defaults::MAX_FLAG_DURATION`]: waits add it to clock readings, which

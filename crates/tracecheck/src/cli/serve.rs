@@ -15,6 +15,7 @@ pub async fn serve(args: ServeArgs) -> Result<Outcome, Error> {
         ..args.ingest.server_config(args.auth_token.clone())
     };
     config.tls = args.server_tls();
+    (config.jaeger, config.tempo) = args.api_listeners();
     server::serve_until(config, shutdown_signal()).await.map_err(|error| {
         let bad_input = matches!(error, server::Error::Tls(_));
         Error::classify(bad_input, error)

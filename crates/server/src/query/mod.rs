@@ -1,0 +1,31 @@
+//! The field's query interfaces over the store, so that the tools people already have can
+//! read it: Jaeger's HTTP JSON API and api_v3 ([`jaeger`]), Grafana Tempo's HTTP API
+//! ([`tempo`]) and MCP for agents ([`mcp`]).
+//!
+//! Each API is a router answering at its own root path (`/api/traces/{id}`, ...);
+//! [`crate::routes`] mounts it under a prefix on the HTTP port (`/jaeger`, `/tempo`, `/mcp`)
+//! and at the root of its own listener (`--jaeger-addr`, `--tempo-addr`), behind the same
+//! bearer layer as every other route. Every trace-by-ID read goes through [`read_trace`],
+//! which takes the completeness wait (`?wait=30s`) that none of the originals has. The
+//! shapes each API answers with are `wire` types (`wire::jaeger`, `wire::tempo`): this
+//! module only parses requests, reads the store and picks the status.
+
+pub mod jaeger;
+pub mod mcp;
+mod read;
+pub mod tempo;
+
+pub use read::{read_trace, TraceRead, Wait};
+
+use axum::Router;
+
+use crate::Handles;
+
+/// Every query API under its prefix, for the HTTP port.
+pub(crate) fn router(handles: &Handles) -> Router {
+    use model::defaults::{JAEGER_PREFIX, MCP_PATH, TEMPO_PREFIX};
+    Router::new()
+        .nest(JAEGER_PREFIX, jaeger::router(handles))
+        .nest(TEMPO_PREFIX, tempo::router(handles))
+        .merge(mcp::router(handles, MCP_PATH))
+}

@@ -1,0 +1,98 @@
+//! The one trace-by-ID read of every query API, with the completeness wait: `?wait=30s`
+//! answers once the trace is complete by the rules `run` applies (settle, grace, the wait as
+//! timeout; the store's engine), with the warnings of an incomplete trace; without it the
+//! read answers with what is stored now, as the originals do.
+
+use std::time::Duration;
+
+use store::{TraceStore, WaitOptions};
+
+use crate::error::EdgeError;
+use model::defaults::{DEFAULT_GRACE, DEFAULT_SETTLE, MAX_READ_WAIT};
+use model::{Trace, TraceId};
+
+/// How long a read may wait for its trace to be complete (`None`: answer at once).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Wait(pub Option<Duration>);
+
+impl Wait {
+    /// The `wait` query parameter: a duration such as `30s`, `500ms` or `2m`, at most
+    /// [`MAX_READ_WAIT`]; absent or empty means no wait.
+    ///
+    /// # Errors
+    /// [`EdgeError::Query`] naming the parameter, the value and why.
+    pub fn parse(text: Option<&str>) -> Result<Wait, EdgeError> {
+        let Some(text) = text.map(str::trim).filter(|text| !text.is_empty()) else {
+            return Ok(Wait(None));
+        };
+        let duration = humantime::parse_duration(text).map_err(|error| {
+            EdgeError::Query(format!("wait={text:?}: {error} (expected a duration such as 30s or 500ms)"))
+        })?;
+        if duration > MAX_READ_WAIT {
+            return Err(EdgeError::Query(format!(
+                "wait={text:?}: at most {} may be waited",
+                humantime::format_duration(MAX_READ_WAIT)
+            )));
+        }
+        Ok(Wait((!duration.is_zero()).then_some(duration)))
+    }
+}
+
+/// A trace as read, with what the wait found (for the formats that have room for it, such
+/// as Jaeger's `warnings`).
+#[derive(Debug)]
+pub struct TraceRead {
+    pub trace: Trace,
+    /// Whether the wait judged the trace complete; `None` when the read did not wait.
+    pub complete: Option<bool>,
+    /// Why the trace may be incomplete (empty when complete or not waited for).
+    pub warnings: Vec<String>,
+}
+
+/// Reads one trace, waiting for it to be complete when `wait` says so.
+///
+/// # Errors
+/// [`EdgeError::TraceNotFound`] when no span of the trace is stored (after the wait, when
+/// there is one), as the originals answer 404.
+pub async fn read_trace(store: &TraceStore, trace_id: TraceId, wait: Wait) -> Result<TraceRead, EdgeError> {
+    let Wait(Some(timeout)) = wait else {
+        let store = store.clone();
+        let trace = tokio::task::spawn_blocking(move || store.get(trace_id))
+            .await
+            .map_err(|error| EdgeError::Internal(error.to_string()))?;
+        let trace = trace.ok_or(EdgeError::TraceNotFound(trace_id))?;
+        return Ok(TraceRead { trace, complete: None, warnings: Vec::new() });
+    };
+    let options = WaitOptions {
+        settle: DEFAULT_SETTLE,
+        grace: DEFAULT_GRACE,
+        timeout,
+        started: tokio::time::Instant::now().into_std(),
+        trigger_span_id: None,
+    };
+    // No selectors: rules 1, 2 and 4 only. A client that goes away drops this future,
+    // which unpins the trace.
+    let outcome = store.wait(trace_id, &options, &|_| Vec::new()).await;
+    let trace = outcome.trace.ok_or(EdgeError::TraceNotFound(trace_id))?;
+    let mut warnings = outcome.warnings;
+    warnings.extend(outcome.missing);
+    Ok(TraceRead { trace, complete: Some(outcome.complete), warnings })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn wait_parses_durations_and_refuses_the_rest() {
+        assert_eq!(Wait::parse(None).unwrap(), Wait(None));
+        assert_eq!(Wait::parse(Some("")).unwrap(), Wait(None));
+        assert_eq!(Wait::parse(Some("0s")).unwrap(), Wait(None));
+        assert_eq!(Wait::parse(Some("30s")).unwrap(), Wait(Some(Duration::from_secs(30))));
+        assert_eq!(Wait::parse(Some("250ms")).unwrap(), Wait(Some(Duration::from_millis(250))));
+        let error = Wait::parse(Some("soon")).unwrap_err().to_string();
+        assert!(error.contains("wait=\"soon\""), "{error}");
+        let error = Wait::parse(Some("1h")).unwrap_err().to_string();
+        assert!(error.contains("at most 5m"), "{error}");
+    }
+}
