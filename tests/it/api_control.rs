@@ -288,3 +288,27 @@ async fn wait_trace_refuses_a_bad_selector() {
         other => panic!("expected invalid argument, got {other:?}"),
     }
 }
+
+/// A span's name and status message reach the terminal escaped: an OSC 52 clipboard write,
+/// a screen clear, a carriage return and a backspace from whoever sent the trace are shown,
+/// not obeyed, in the table and the waterfall (`run` and `analyze` go through the same
+/// finishing step, `report::style::terminal_safe`).
+#[tokio::test]
+async fn pretty_output_escapes_control_characters_from_the_trace() {
+    let server = server().start().await;
+    let hostile = "evil\x1b]52;c;aGk=\x07\x1b[2J\rX\x08\u{9b}2J";
+    let span = Span::new(tid(3), sid(1), hostile)
+        .with_status(StatusCode::Error, "boom\x1b[8m")
+        .with_resource_attribute("service.name", "svc\r");
+    server.store().insert(vec![span]);
+    let remote = ClientArgs::new(server.grpc_url());
+    let mut out = Vec::new();
+    traces::list(&remote, 0, ViewFormat::Pretty, &mut out).await.expect("list");
+    traces::get(&remote, &tid(3).to_string(), ViewFormat::Pretty, false, &mut out).await.expect("get");
+    let text = String::from_utf8(out).expect("utf-8");
+    for control in ['\x1b', '\x07', '\r', '\x08', '\u{9b}'] {
+        assert!(!text.contains(control), "{control:?} reached the terminal: {text:?}");
+    }
+    assert!(text.contains("evil\\u{1b}]52;c;aGk=\\u{7}"), "{text}");
+    assert!(text.contains("boom\\u{1b}[8m"), "{text}");
+}

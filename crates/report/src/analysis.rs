@@ -33,5 +33,5 @@ pub fn render_pretty(trace: &Trace, result: &AnalyzerResult, colour: bool, verbo
     out.push_str(&console::render_analyzer(result, AnalyzerView { colour, verbose }, ""));
     let verdict = if analyzer_gates_pass(result) { "PASSED" } else { "FAILED" };
     out.push_str(&format!("analyzer {verdict}\n"));
-    out
+    super::style::terminal_safe(&out).into_owned()
 }

@@ -12,7 +12,7 @@
 
 use std::io::{self, IsTerminal, Write};
 
-use super::style::{self, Style, BOLD, DIM, GREEN, RED, YELLOW};
+use super::style::{self, terminal_safe, Style, BOLD, DIM, GREEN, RED, YELLOW};
 use super::{Reporter, RunKind, RunReport, RunState, SpecReport, StepReport, StepState, WaitProgress};
 use analyze::{AnalyzerResult, GateResult, RuleResult};
 
@@ -282,7 +282,7 @@ fn render_summary_with(style: &Style, report: &RunReport) -> String {
 
 /// One step as the console prints it, without colours.
 pub fn render_step(step: &StepReport) -> String {
-    render_step_with(&Style { colour: false }, step, false)
+    terminal_safe(&render_step_with(&Style { colour: false }, step, false)).into_owned()
 }
 
 /// A whole run as the console prints it, without colours or progress lines.
@@ -298,7 +298,7 @@ pub fn render_with(report: &RunReport, verbose: bool) -> String {
         out.push_str(&render_step_with(&style, step, verbose));
     }
     out.push_str(&render_summary_with(&style, report));
-    out
+    terminal_safe(&out).into_owned()
 }
 
 fn header(style: &Style, kind: RunKind, name: &str) -> String {
@@ -360,7 +360,7 @@ impl Reporter for ConsoleReporter {
     fn on_step_started(&mut self, run_name: &str, step_index: usize, _step_name: &str) {
         if step_index == 0 && !self.header_printed {
             self.clear_progress();
-            let _ = writeln!(self.out, "{}", self.style.paint(BOLD, run_name));
+            let _ = writeln!(self.out, "{}", terminal_safe(&self.style.paint(BOLD, run_name)));
             self.header_printed = true;
         }
     }
@@ -383,7 +383,7 @@ impl Reporter for ConsoleReporter {
 
     fn on_step_finished(&mut self, step: &StepReport) {
         self.clear_progress();
-        let _ = write!(self.out, "{}", render_step_with(&self.style, step, self.verbose));
+        let _ = write!(self.out, "{}", terminal_safe(&render_step_with(&self.style, step, self.verbose)));
         let _ = self.out.flush();
         self.n_printed += 1;
     }
@@ -391,14 +391,14 @@ impl Reporter for ConsoleReporter {
     fn finish(&mut self, report: &RunReport) -> io::Result<()> {
         self.clear_progress();
         if !self.header_printed && self.n_printed == 0 {
-            writeln!(self.out, "{}", self.style.paint(BOLD, &report.name))?;
+            writeln!(self.out, "{}", terminal_safe(&self.style.paint(BOLD, &report.name)))?;
         }
         // Steps the runner never announced (NOT_EXECUTED ones, or a runner that only
         // calls `finish`) are printed here.
         for step in report.steps.iter().skip(self.n_printed) {
-            write!(self.out, "{}", render_step_with(&self.style, step, self.verbose))?;
+            write!(self.out, "{}", terminal_safe(&render_step_with(&self.style, step, self.verbose)))?;
         }
-        write!(self.out, "{}", render_summary_with(&self.style, report))?;
+        write!(self.out, "{}", terminal_safe(&render_summary_with(&self.style, report)))?;
         self.n_printed = 0;
         self.header_printed = false;
         self.out.flush()

@@ -33,7 +33,7 @@ pub fn list_pretty(summaries: &[TraceSummary]) -> String {
             summary.root_name
         ));
     }
-    out
+    super::style::terminal_safe(&out).into_owned()
 }
 
 /// The `list` JSON object, on one line.

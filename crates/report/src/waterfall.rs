@@ -157,7 +157,7 @@ pub fn render(trace: &Trace, options: &WaterfallOptions) -> String {
         }
         out.push('\n');
     }
-    out
+    super::style::terminal_safe(&out).into_owned()
 }
 
 /// The span's place on the trace's time span: spaces, then at least one `█`.
