@@ -121,9 +121,22 @@ async fn wait_reports_the_spans_its_trace_cap_refused() {
             }
         })
         .collect();
+    // The spans refused are not acknowledged as stored: the export's partial success
+    // counts them and says why (OTLP/gRPC here; OTLP/HTTP shares the code).
+    let mut otlp = crate::support::otlp::client(server.grpc_addr()).await;
+    let mut rejected = 0;
     for chunk in spans.chunks(275) {
-        client.export(chunk).await.expect("export");
+        let trace = model::Trace::new(tid(9), chunk.iter().cloned().map(std::sync::Arc::new).collect());
+        let request = opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest {
+            resource_spans: model::otlp::encode_trace(&trace).resource_spans,
+        };
+        let response = otlp.export(request).await.expect("export").into_inner();
+        if let Some(partial) = response.partial_success.filter(|partial| partial.rejected_spans > 0) {
+            assert!(partial.error_message.contains("an awaited trace over its cap"), "{partial:?}");
+            rejected += partial.rejected_spans;
+        }
     }
+    assert_eq!(rejected, 100);
     let outcome = tokio::time::timeout(HANG, waiting).await.expect("answered").expect("join").expect("wait");
     assert_eq!(outcome.trace.expect("trace").spans.len(), 1_000);
     assert_eq!(outcome.warnings.len(), 1, "{:?}", outcome.warnings);

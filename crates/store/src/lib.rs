@@ -84,6 +84,9 @@ pub struct InsertOutcome {
     pub stored: usize,
     /// Spans already present (same trace ID and span ID), not stored again.
     pub duplicates: usize,
+    /// Spans not stored because their trace is awaited and reached its cap: the sender is
+    /// told (OTLP partial success), they are counted as `spans_over_trace_cap`.
+    pub refused: usize,
 }
 
 /// Counters, exposed by `Stats` and logged periodically.
@@ -321,6 +324,7 @@ impl TraceStore {
                 let cap = (entry.pins > 0).then(|| shared.config.trace_cap());
                 let added = entry.add_run(&group.resource, &group.scope, run, cap);
                 outcome.duplicates += added.duplicates;
+                outcome.refused += added.refused;
                 n_over_cap += added.refused;
                 // Counted even when every span was a duplicate: the entry's books may still
                 // have grown (a segment list's first allocation).

@@ -82,9 +82,9 @@ async fn settle_tasks() {
 async fn duplicates_are_stored_once_and_counted() {
     let (store, _guard) = store();
     let outcome = store.insert(vec![span(1, 1, None), span(1, 2, Some(1)), span(1, 2, Some(1))]);
-    assert_eq!(outcome, InsertOutcome { stored: 2, duplicates: 1 });
+    assert_eq!(outcome, InsertOutcome { stored: 2, duplicates: 1, refused: 0 });
     let outcome = store.insert(vec![span(1, 1, None), span(1, 3, Some(1))]);
-    assert_eq!(outcome, InsertOutcome { stored: 1, duplicates: 1 });
+    assert_eq!(outcome, InsertOutcome { stored: 1, duplicates: 1, refused: 0 });
     assert_eq!(store.get(tid(1)).map(|trace| trace.spans.len()), Some(3));
     assert_eq!((store.span_count(tid(1)), store.span_count(tid(2))), (Some(3), None));
     let stats = store.stats();
@@ -100,7 +100,7 @@ async fn duplicates_detected_in_large_traces() {
     let (store, _guard) = store();
     let spans: Vec<Span> = (1..=200u8).map(|n| span(1, n, None)).collect();
     assert_eq!(store.insert(spans.clone()).stored, 200);
-    assert_eq!(store.insert(spans), InsertOutcome { stored: 0, duplicates: 200 });
+    assert_eq!(store.insert(spans), InsertOutcome { stored: 0, duplicates: 200, refused: 0 });
     assert_eq!(store.get(tid(1)).map(|trace| trace.spans.len()), Some(200));
 }
 
@@ -109,7 +109,7 @@ async fn interleaved_traces_in_one_batch() {
     let (store, _guard) = store();
     let outcome =
         store.insert(vec![span(1, 1, None), span(2, 1, None), span(1, 2, Some(1)), span(2, 1, None)]);
-    assert_eq!(outcome, InsertOutcome { stored: 3, duplicates: 1 });
+    assert_eq!(outcome, InsertOutcome { stored: 3, duplicates: 1, refused: 0 });
     assert_eq!(store.get(tid(1)).map(|trace| trace.spans.len()), Some(2));
     assert_eq!(store.get(tid(2)).map(|trace| trace.spans.len()), Some(1));
     assert_eq!(store.stats().traces_held, 2);
@@ -593,7 +593,7 @@ async fn insert_refuses_spans_its_reader_would_refuse() {
     after.resource = before.resource.clone();
     after.scope = before.scope.clone();
     let outcome = store.insert(vec![before, deep, after]);
-    assert_eq!(outcome, InsertOutcome { stored: 2, duplicates: 0 });
+    assert_eq!(outcome, InsertOutcome { stored: 2, duplicates: 0, refused: 0 });
     let trace = store.get(tid(1)).expect("stored");
     let names: Vec<&str> = trace.spans.iter().map(|span| &*span.name).collect();
     assert_eq!(names, ["span-1", "span-3"]);
@@ -690,6 +690,26 @@ async fn awaited_trace_is_never_evicted_but_capped() {
     assert_eq!(outcome.trace.map(|trace| trace.spans.len()), Some(cap));
     assert_eq!(outcome.warnings.len(), 1, "{:?}", outcome.warnings);
     assert!(outcome.warnings[0].starts_with(&format!("{} spans of this trace were refused", 20_000 - cap)));
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_awaited_trace_capped_by_memory_names_only_the_memory_bound() {
+    // Without --max-spans the span cap is usize::MAX / 8: the warning must not quote it.
+    let (store, _guard) = memory_store(8 * 1024 * 1024, usize::MAX);
+    let waiting = spawn_wait(&store, 1, options(500, 2_000, 60_000));
+    settle_tasks().await;
+    let mut refused = 0;
+    for chunk in 0..20u16 {
+        refused += store
+            .insert((chunk * 200..(chunk + 1) * 200).map(|idx| padded_span(1, idx, 1_000)).collect())
+            .refused;
+    }
+    assert!(refused > 0, "the 4,000 spans of ~1 KB exceed the 1 MiB cap");
+    assert_eq!(store.stats().spans_over_trace_cap, refused as u64);
+    let (outcome, _) = waiting.await.unwrap();
+    let warning = &outcome.warnings[0];
+    assert!(warning.contains("at most 1048576 bytes (--max-memory over 8)"), "{warning}");
+    assert!(!warning.contains("spans and"), "{warning}");
 }
 
 #[tokio::test(start_paused = true)]

@@ -92,14 +92,23 @@ pub(super) async fn wait(
     let judged = |trace: Trace, complete: bool, missing: Vec<String>, last_update, refused: u32| {
         let mut warnings = Vec::new();
         if refused > 0 {
+            // Without --max-spans the span cap is astronomically high: name only the bound
+            // that can have been reached.
+            let limit = if store.shared.config.max_spans == usize::MAX {
+                format!("{} bytes (--max-memory over {})", cap.bytes, model::defaults::AWAITED_TRACE_SHARE)
+            } else {
+                format!(
+                    "{} spans and {} bytes (--max-spans and --max-memory over {})",
+                    cap.spans,
+                    cap.bytes,
+                    model::defaults::AWAITED_TRACE_SHARE
+                )
+            };
             warnings.push(format!(
-                "{refused} {} of this trace {} refused: an awaited trace may hold at most {} spans and {} bytes \
-                 (--max-spans and --max-memory over {}), so the judgement saw the trace without them",
+                "{refused} {} of this trace {} refused: an awaited trace may hold at most {limit}, so the \
+                 judgement saw the trace without them",
                 if refused == 1 { "span" } else { "spans" },
                 if refused == 1 { "was" } else { "were" },
-                cap.spans,
-                cap.bytes,
-                model::defaults::AWAITED_TRACE_SHARE,
             ));
         }
         WaitOutcome { trace: Some(trace), complete, missing, last_span_at: Some(last_update), warnings }

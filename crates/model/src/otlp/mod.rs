@@ -53,11 +53,19 @@ impl Rejections {
     pub const MAX_REASONS: usize = 4;
 
     pub(crate) fn add(&mut self, reason: SpanRejection) {
-        self.n_spans += 1;
+        self.add_many(reason, 1);
+    }
+
+    /// Counts `count` spans rejected for `reason` (the store's refusals, after decoding).
+    pub fn add_many(&mut self, reason: SpanRejection, count: u64) {
+        if count == 0 {
+            return;
+        }
+        self.n_spans += count;
         if let Some(entry) = self.reasons.iter_mut().find(|(known, _)| *known == reason) {
-            entry.1 += 1;
+            entry.1 += count;
         } else if self.reasons.len() < Self::MAX_REASONS {
-            self.reasons.push((reason, 1));
+            self.reasons.push((reason, count));
         }
     }
 
@@ -99,6 +107,10 @@ pub enum SpanRejection {
     SpanId(IdError),
     #[error("invalid parent span id ({0})")]
     ParentSpanId(IdError),
+    /// Valid, but refused by the store: the span's trace is being waited on (so it cannot
+    /// be evicted) and already holds its share of the memory bound.
+    #[error("an awaited trace over its cap (its share of the server's --max-memory/--max-spans)")]
+    OverTraceCap,
 }
 
 /// Checks a span's IDs as OTLP requires: a 16-byte non-zero trace ID, an 8-byte non-zero

@@ -20,7 +20,7 @@ use std::time::Duration;
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
 use crate::error::EdgeError;
-use model::otlp::{self, ExportOutcome};
+use model::otlp::{self, ExportOutcome, Rejections, SpanRejection};
 use store::TraceStore;
 
 /// Decodes and stores one OTLP/JSON request body (the caller holds an admission slot). The
@@ -32,14 +32,24 @@ use store::TraceStore;
 /// nested deeper than the protobuf path allows included); nothing is stored then.
 pub fn export_json(store: &TraceStore, body: &[u8]) -> Result<ExportOutcome, EdgeError> {
     let batch = otlp::decode_json(body)?;
-    let n_accepted = batch.spans.len();
+    let n_valid = batch.spans.len();
     if batch.rejections.n_spans > 0 {
         store.record_rejected(batch.rejections.n_spans);
     }
-    if n_accepted > 0 {
-        store.insert(batch.spans);
-    }
-    Ok(ExportOutcome { n_accepted, rejections: batch.rejections })
+    let mut rejections = batch.rejections;
+    let refused = if n_valid > 0 { store.insert(batch.spans).refused } else { 0 };
+    Ok(outcome(n_valid, refused, rejections_with(&mut rejections, refused)))
+}
+
+/// Adds the spans the store refused over an awaited trace's cap to what decoding rejected:
+/// a span acknowledged is stored or reported, never silently dropped.
+fn rejections_with(rejections: &mut Rejections, refused: usize) -> Rejections {
+    rejections.add_many(SpanRejection::OverTraceCap, refused as u64);
+    std::mem::take(rejections)
+}
+
+fn outcome(n_valid: usize, refused: usize, rejections: Rejections) -> ExportOutcome {
+    ExportOutcome { n_accepted: n_valid - refused, rejections }
 }
 
 /// Bounds what the receivers take in at once, across both: requests in progress (from
@@ -154,10 +164,10 @@ impl Admission {
 /// # Errors
 /// [`otlp::Error::Protobuf`] when the bytes are not a valid message; nothing is stored then.
 pub fn export_protobuf(store: &TraceStore, body: &[u8]) -> Result<ExportOutcome, EdgeError> {
-    let batch = otlp::split_request(body)?;
+    let mut batch = otlp::split_request(body)?;
     if batch.rejections.n_spans > 0 {
         store.record_rejected(batch.rejections.n_spans);
     }
-    store.insert_raw(&batch);
-    Ok(ExportOutcome { n_accepted: batch.n_spans(), rejections: batch.rejections })
+    let refused = store.insert_raw(&batch).refused;
+    Ok(outcome(batch.n_spans(), refused, rejections_with(&mut batch.rejections, refused)))
 }
