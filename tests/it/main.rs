@@ -19,6 +19,7 @@ mod multi_server;
 mod report_formats;
 mod run_cli;
 mod run_remote_trigger;
+mod serve_guards;
 mod serve_limits;
 mod serve_process;
 mod spec_load;

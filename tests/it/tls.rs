@@ -242,3 +242,21 @@ async fn serve_names_an_unusable_certificate_file_and_exits_2() {
         assert!(output.stderr().contains(named), "names {named}: {output}");
     }
 }
+
+/// Under TLS the browser login's cookie is `Secure`, so a browser never sends the token
+/// over plain HTTP to the same host.
+#[tokio::test]
+async fn the_login_cookie_is_secure_under_tls() {
+    let pki = Pki::new();
+    let server = server().tls(pki.server_tls(false)).auth_token("s3cret").start().await;
+    let client = reqwest::Client::builder()
+        .add_root_certificate(reqwest::Certificate::from_pem(pki.ca_pem.as_bytes()).unwrap())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .unwrap();
+    let url = format!("https://127.0.0.1:{}/?token=s3cret", server.http_addr().port());
+    let answer = client.get(url).send().await.expect("https login");
+    assert_eq!(answer.status().as_u16(), 303);
+    let cookie = answer.headers()["set-cookie"].to_str().unwrap();
+    assert!(cookie.contains("; Secure") && cookie.contains("HttpOnly"), "{cookie}");
+}

@@ -90,6 +90,11 @@ pub enum EdgeError {
     RunNotFound(u64),
     #[error("this server does not record runs")]
     NotRecording,
+    /// DNS rebinding protection ([`crate::hosts`]).
+    #[error("host {host:?} is not allowed: start the server with --allowed-hosts NAME to answer to it (a guard against DNS rebinding)")]
+    HostNotAllowed { host: String },
+    #[error("origin {origin:?} is not allowed: start the server with --allowed-hosts NAME to answer pages from it (a guard against DNS rebinding)")]
+    OriginNotAllowed { origin: String },
     #[error("the server failed to answer: {0}")]
     Internal(String),
 }
@@ -118,6 +123,9 @@ impl EdgeError {
             Unauthenticated => (Code::Unauthenticated, StatusCode::UNAUTHORIZED),
             TraceNotFound(_) | RunNotFound(_) => (Code::NotFound, StatusCode::NOT_FOUND),
             NotRecording => (Code::FailedPrecondition, StatusCode::BAD_REQUEST),
+            HostNotAllowed { .. } | OriginNotAllowed { .. } => {
+                (Code::PermissionDenied, StatusCode::FORBIDDEN)
+            }
             NoMessage | Internal(_) => (Code::Internal, StatusCode::INTERNAL_SERVER_ERROR),
         }
     }

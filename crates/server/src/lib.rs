@@ -28,6 +28,7 @@ pub mod api;
 pub mod auth;
 pub mod error;
 mod governor;
+pub mod hosts;
 pub mod ingest;
 mod listen;
 pub mod query;
@@ -90,6 +91,9 @@ pub struct ServerConfig {
     pub jaeger: Option<ApiListener>,
     /// Tempo's API at the root of its own listener too (`--tempo-addr`, Tempo's 3200).
     pub tempo: Option<ApiListener>,
+    /// The names the HTTP routes answer to besides IP literals and localhost
+    /// (`--allowed-hosts`; [`hosts`]).
+    pub allowed_hosts: hosts::AllowedHosts,
 }
 
 /// A query API's own listener: where, and under which path its routes answer (`/` for the
@@ -137,6 +141,7 @@ impl Default for ServerConfig {
             timeouts: ConnectionTimeouts::default(),
             jaeger: None,
             tempo: None,
+            allowed_hosts: hosts::AllowedHosts::Default,
         }
     }
 }
@@ -386,7 +391,17 @@ pub async fn start_with_store(
         }
     };
     let http_addr = local_addr(&http_listener, config.http_addr)?;
-    let router = routes::http_router(&handles, admission.clone(), config.max_message_size, &auth);
+    let served: Vec<SocketAddr> = [Some(config.http_addr)]
+        .into_iter()
+        .chain([&config.jaeger, &config.tempo].map(|api| api.as_ref().map(|api| api.addr)))
+        .flatten()
+        .collect();
+    let guards = routes::HttpGuards {
+        auth: auth.clone(),
+        hosts: hosts::HostCheck::new(config.allowed_hosts.clone(), &served),
+        tls: http_tls.is_some(),
+    };
+    let router = routes::http_router(&handles, admission.clone(), config.max_message_size, &guards);
     let (http_stop, http_stopped) = oneshot::channel::<()>();
     let http_server = listen::serve_http(http_listener, http_tls.clone(), router, config.timeouts, async {
         let _ = http_stopped.await;
@@ -416,7 +431,7 @@ pub async fn start_with_store(
             }
         };
         let bound_addr = local_addr(&bound, *addr)?;
-        let router = routes::api_router(api, &handles, base_path, &auth);
+        let router = routes::api_router(api, &handles, base_path, &guards);
         let (stop, stopped) = oneshot::channel::<()>();
         let server = listen::serve_http(bound, http_tls.clone(), router, config.timeouts, async {
             let _ = stopped.await;

@@ -3,8 +3,10 @@
 //! export timing) and the control API served beside OTLP on the gRPC port. The gRPC port's
 //! own layers are put on in [`crate::start_with_store`], where tonic's server is built.
 
+use axum::middleware;
 use axum::Router;
 
+use crate::hosts::{self, HostCheck};
 use crate::ingest::{self, Admission};
 use crate::telemetry::Transport;
 use crate::{auth::RequireBearer, web, Handles};
@@ -21,16 +23,27 @@ pub fn control_routes(handles: &Handles) -> tonic::service::Routes {
     )
 }
 
-/// Every HTTP route of the server, behind `auth` applied once. Outermost, the timing of
-/// OTLP/HTTP exports, so that refusals by the token check are timed and counted too; then
-/// the web's browser login, which hands a cookie's or `?token=`'s token to the bearer layer
-/// (and only for the web's own pages: OTLP and `/metrics` take the header alone).
+/// How the HTTP routes are guarded: the token, the names they answer to, and whether they
+/// are served over TLS (the login cookie is then `Secure`).
+#[derive(Clone)]
+pub(crate) struct HttpGuards {
+    pub auth: RequireBearer,
+    pub hosts: HostCheck,
+    pub tls: bool,
+}
+
+/// Every HTTP route of the server, behind `auth` applied once. Outermost, the Host check
+/// (every route but OTLP's, [`crate::hosts`]); then the timing of OTLP/HTTP exports, so that
+/// refusals by the token check are timed and counted too; then the web's browser login,
+/// which hands a cookie's or `?token=`'s token to the bearer layer (and only for the web's
+/// own pages: OTLP and `/metrics` take the header alone).
 pub(crate) fn http_router(
     handles: &Handles,
     admission: Admission,
     max_message_size: usize,
-    auth: &RequireBearer,
+    guards: &HttpGuards,
 ) -> Router {
+    let auth = &guards.auth;
     let router = Router::new()
         .merge(ingest::http::router(handles.store.clone(), admission, max_message_size))
         .merge(handles.telemetry.router())
@@ -39,8 +52,14 @@ pub(crate) fn http_router(
         // A route layer, so that a path nobody serves is still 404 (a wrong method on a
         // served path is 405 once the token is right).
         .route_layer(auth.http_layer());
-    web::with_login(router, auth.clone())
-        .layer(handles.telemetry.layer(Transport::Http, ingest::http::TRACES_PATH))
+    let router = web::with_login(router, auth.clone(), guards.tls)
+        .layer(handles.telemetry.layer(Transport::Http, ingest::http::TRACES_PATH));
+    with_host_check(router, &guards.hosts)
+}
+
+/// `router` behind the Host check, which spares OTLP's path.
+fn with_host_check(router: Router, check: &HostCheck) -> Router {
+    router.layer(middleware::from_fn_with_state((check.clone(), ingest::http::TRACES_PATH), hosts::check))
 }
 
 /// A query API that can have a listener of its own.
@@ -62,14 +81,14 @@ impl QueryApi {
 
 /// The routes of `api`'s own listener: the API at `base_path` (`/` for the root), behind
 /// the same bearer layer as the HTTP port.
-pub(crate) fn api_router(api: QueryApi, handles: &Handles, base_path: &str, auth: &RequireBearer) -> Router {
+pub(crate) fn api_router(api: QueryApi, handles: &Handles, base_path: &str, guards: &HttpGuards) -> Router {
     let routes = match api {
         QueryApi::Jaeger => crate::query::jaeger::router(handles),
         QueryApi::Tempo => crate::query::tempo::router(handles),
     };
     let base_path = base_path.trim_end_matches('/');
     let router = if base_path.is_empty() { routes } else { Router::new().nest(base_path, routes) };
-    router.route_layer(auth.http_layer())
+    with_host_check(router.route_layer(guards.auth.http_layer()), &guards.hosts)
 }
 
 #[cfg(test)]
@@ -87,7 +106,12 @@ mod tests {
         let (store, _guard) = store::TraceStore::new(store::StoreConfig::default());
         let handles = Handles { telemetry: Telemetry::new(store.clone()), store, runs: RunStore::default() };
         let admission = Admission::new(4, 1 << 20, Duration::from_secs(5));
-        let router = http_router(&handles, admission, 1 << 20, &RequireBearer::new(Some("s3cret")));
+        let guards = HttpGuards {
+            auth: RequireBearer::new(Some("s3cret")),
+            hosts: HostCheck::new(hosts::AllowedHosts::Default, &["127.0.0.1:4318".parse().unwrap()]),
+            tls: false,
+        };
+        let router = http_router(&handles, admission, 1 << 20, &guards);
         let cookie = format!("tracecheck_token={}", hex::encode("s3cret"));
         let (bearer, wrong) = (Some("Bearer s3cret"), Some("Bearer nope"));
         // Method, path, Authorization, Cookie, status.

@@ -20,18 +20,23 @@ const TOKEN_COOKIE: &str = "tracecheck_token";
 
 /// `router` with the browser login in front of its routes (outside the bearer layer, which
 /// must see what the login found). It acts on the web's own paths only.
-pub(crate) fn with_login(router: Router, auth: RequireBearer) -> Router {
-    router.route_layer(middleware::from_fn_with_state(auth, login))
+/// Over TLS (`secure`) the cookie is `Secure`: never sent over plain HTTP.
+pub(crate) fn with_login(router: Router, auth: RequireBearer, secure: bool) -> Router {
+    router.route_layer(middleware::from_fn_with_state((auth, secure), login))
 }
 
-async fn login(State(auth): State<RequireBearer>, mut request: Request, next: Next) -> Response {
+async fn login(
+    State((auth, secure)): State<(RequireBearer, bool)>,
+    mut request: Request,
+    next: Next,
+) -> Response {
     if !auth.is_required() || !super::serves(request.uri().path()) {
         return next.run(request).await;
     }
     if request.uri().path() == "/" {
         if let Some(token) = query_token(request.uri().query()) {
             if auth.accepts_token(Some(&token)) {
-                return set_cookie_and_redirect(&token);
+                return set_cookie_and_redirect(&token, secure);
             }
         }
     }
@@ -42,8 +47,11 @@ async fn login(State(auth): State<RequireBearer>, mut request: Request, next: Ne
 }
 
 /// 303 to `/`, setting the cookie.
-fn set_cookie_and_redirect(token: &str) -> Response {
-    let cookie = format!("{TOKEN_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict", hex::encode(token));
+fn set_cookie_and_redirect(token: &str, secure: bool) -> Response {
+    let mut cookie = format!("{TOKEN_COOKIE}={}; Path=/; HttpOnly; SameSite=Strict", hex::encode(token));
+    if secure {
+        cookie.push_str("; Secure");
+    }
     let mut response = Redirect::to("/").into_response();
     if let Ok(value) = HeaderValue::from_str(&cookie) {
         response.headers_mut().insert(header::SET_COOKIE, value);

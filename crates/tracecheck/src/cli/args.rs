@@ -118,6 +118,13 @@ pub struct ServeArgs {
     /// 3200, e.g. 127.0.0.1:3200); it is always under /tempo on the HTTP port.
     #[arg(long, env = "TRACECHECK_TEMPO_ADDR")]
     pub tempo_addr: Option<SocketAddr>,
+    /// Names the web UI and the HTTP APIs answer to besides IP addresses and localhost, comma
+    /// separated (`.example.com` admits its subdomains, `*` any name). A guard against DNS
+    /// rebinding: on loopback, a request naming another host is refused (403). On other
+    /// interfaces every name is answered unless this is given; guard those with --auth-token.
+    /// OTLP's POST /v1/traces is never checked.
+    #[arg(long, env = "TRACECHECK_ALLOWED_HOSTS", value_delimiter = ',')]
+    pub allowed_hosts: Vec<String>,
 }
 
 impl ServeArgs {
@@ -336,6 +343,7 @@ impl IngestArgs {
             },
             jaeger: None,
             tempo: None,
+            allowed_hosts: server::hosts::AllowedHosts::Default,
         }
     }
 }

@@ -16,6 +16,7 @@ pub async fn serve(args: ServeArgs) -> Result<Outcome, Error> {
     };
     config.tls = args.server_tls();
     (config.jaeger, config.tempo) = args.api_listeners();
+    config.allowed_hosts = server::hosts::AllowedHosts::from_names(&args.allowed_hosts);
     server::serve_until(config, shutdown_signal()).await.map_err(|error| {
         let bad_input = matches!(error, server::Error::Tls(_));
         Error::classify(bad_input, error)
