@@ -27,6 +27,7 @@ async fn a_trigger_span_above_the_message_limit_is_truncated_for_the_server() {
         headers: Vec::new(),
         body: body.clone(),
         attributes: Vec::new(),
+        body_truncated_at: None,
         started: SystemTime::now(),
         finished: SystemTime::now(),
     };

@@ -88,7 +88,10 @@ async fn sends_method_headers_body_auth_and_trace_context() {
     definition.body = r#"{"name": "ana"}"#.into();
     definition.auth = Some(Auth::Bearer { token: "Bearer abc".into() });
 
-    let response = Trigger::Http(definition).fire(trace_id, span_id).await.expect("response");
+    let response = Trigger::Http(definition)
+        .fire(trace_id, span_id, &trigger::Limits::default())
+        .await
+        .expect("response");
     let seen = seen.recv().await.expect("request seen");
     assert_eq!(seen.method, "POST");
     assert_eq!(seen.path_and_query, "/users");
@@ -134,7 +137,7 @@ async fn auth_forms_and_a_bare_host() {
         let mut definition = http(format!("{addr}/a"));
         definition.method = "GET".into();
         definition.auth = Some(auth);
-        definition.fire(trace_id, span_id).await.expect("response");
+        definition.fire(trace_id, span_id, &trigger::Limits::default()).await.expect("response");
         let request = seen.recv().await.expect("request seen");
         assert_eq!(request.method, "GET");
         assert_eq!(request.path_and_query, path);
@@ -143,7 +146,7 @@ async fn auth_forms_and_a_bare_host() {
     let mut definition = http(format!("http://{addr}/q?x=1"));
     definition.auth =
         Some(Auth::ApiKey { key: "key".into(), value: "v w".into(), location: ApiKeyLocation::Query });
-    definition.fire(trace_id, span_id).await.expect("response");
+    definition.fire(trace_id, span_id, &trigger::Limits::default()).await.expect("response");
     assert_eq!(seen.recv().await.expect("request").path_and_query, "/q?x=1&key=v+w");
 }
 
@@ -151,7 +154,10 @@ async fn auth_forms_and_a_bare_host() {
 async fn an_error_status_is_a_response() {
     let (addr, _seen) = start_server().await;
     let (trace_id, span_id) = ids();
-    let response = http(format!("http://{addr}/fail")).fire(trace_id, span_id).await.expect("a response");
+    let response = http(format!("http://{addr}/fail"))
+        .fire(trace_id, span_id, &trigger::Limits::default())
+        .await
+        .expect("a response");
     assert_eq!(response.status, 500);
     assert_eq!(response.status_text, "500 Internal Server Error");
 }
@@ -161,12 +167,17 @@ async fn an_unreachable_url_is_an_error() {
     // A port that was just free: nothing listens there.
     let addr = free_addr();
     let (trace_id, span_id) = ids();
-    let error =
-        http(format!("http://{addr}/")).fire(trace_id, span_id).await.expect_err("connection refused");
+    let error = http(format!("http://{addr}/"))
+        .fire(trace_id, span_id, &trigger::Limits::default())
+        .await
+        .expect_err("connection refused");
     assert!(matches!(error, trigger::Error::Request { .. }), "{error:?}");
     assert!(error.to_string().contains(&addr.to_string()), "{error}");
 
-    let error = http("http://exa mple/".into()).fire(trace_id, span_id).await.expect_err("bad url");
+    let error = http("http://exa mple/".into())
+        .fire(trace_id, span_id, &trigger::Limits::default())
+        .await
+        .expect_err("bad url");
     assert!(matches!(error, trigger::Error::InvalidUrl { .. }), "{error:?}");
 }
 
@@ -205,11 +216,17 @@ async fn traceid_trigger_names_the_trace() {
     let (trace_id, span_id) = ids();
     let definition =
         Trigger::TraceId(trigger::TraceIdTrigger { id: "4bf92f3577b34da6a3ce929d0e0e4736".into() });
-    let response = definition.fire(trace_id, span_id).await.expect("valid id");
+    let response = definition.fire(trace_id, span_id, &trigger::Limits::default()).await.expect("valid id");
     assert_eq!(response.trace_id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
     for bad in ["", "xyz", "4bf92f3577b34da6a3ce929d0e0e473", "00000000000000000000000000000000"] {
         let definition = Trigger::TraceId(trigger::TraceIdTrigger { id: bad.into() });
-        assert!(matches!(definition.fire(trace_id, span_id).await, Err(trigger::Error::TraceId(_))), "{bad}");
+        assert!(
+            matches!(
+                definition.fire(trace_id, span_id, &trigger::Limits::default()).await,
+                Err(trigger::Error::TraceId(_))
+            ),
+            "{bad}"
+        );
     }
 }
 
@@ -265,10 +282,37 @@ async fn ssl_verification_toggles_certificate_checks() {
     let mut definition = http(format!("https://localhost:{}/", addr.port()));
     definition.method = "GET".into();
     // Tracetest's default: certificates are not verified, so self-signed is fine.
-    let response = definition.fire(trace_id, span_id).await.expect("unverified TLS works");
+    let response =
+        definition.fire(trace_id, span_id, &trigger::Limits::default()).await.expect("unverified TLS works");
     assert_eq!((response.status, response.body.as_str()), (200, "ok"));
     definition.ssl_verification = true;
-    let error = definition.fire(trace_id, span_id).await.expect_err("self-signed certificate rejected");
+    let error = definition
+        .fire(trace_id, span_id, &trigger::Limits::default())
+        .await
+        .expect_err("self-signed certificate rejected");
     assert!(matches!(error, trigger::Error::Request { .. }), "{error:?}");
     assert!(error.to_string().to_lowercase().contains("certificate"), "{error}");
+}
+
+/// A body longer than the limit is cut there and the rest never read: an endless body
+/// answers at once with what was kept and where it was cut (the run warns with it).
+#[tokio::test]
+async fn an_endless_body_is_cut_at_the_limit() {
+    let endless = || async {
+        let chunk = axum::body::Bytes::from(vec![b'x'; 64 * 1024]);
+        let stream = futures::stream::repeat_with(move || Ok::<_, std::io::Error>(chunk.clone()));
+        Response::new(Body::from_stream(stream))
+    };
+    let addr = serve_http(Router::new().fallback(endless)).await;
+    let (trace_id, span_id) = ids();
+    let limits = trigger::Limits { max_body: 1024 * 1024 };
+    let response =
+        http(format!("http://{addr}/")).fire(trace_id, span_id, &limits).await.expect("a response");
+    assert_eq!(response.body.len(), 1024 * 1024);
+    assert_eq!(response.body_truncated_at, Some(1024 * 1024));
+    // Within the limit, nothing is cut.
+    let (addr, _seen) = start_server().await;
+    let response =
+        http(format!("http://{addr}/")).fire(trace_id, span_id, &limits).await.expect("a response");
+    assert_eq!((response.body.as_str(), response.body_truncated_at), (r#"{"id": 42}"#, None));
 }

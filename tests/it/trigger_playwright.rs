@@ -100,7 +100,10 @@ async fn every_request_the_page_makes_carries_the_trace_context() {
     let mut site = start_site(&format!("http://{}", free_addr())).await;
     let (trace_id, span_id) = ids();
 
-    let response = trigger(&site, "greet", dir).fire(trace_id, span_id).await.expect("the script passes");
+    let response = trigger(&site, "greet", dir)
+        .fire(trace_id, span_id, &trigger::Limits::default())
+        .await
+        .expect("the script passes");
     assert_eq!(response.trace_id, trace_id);
     assert_eq!(response.attributes, vec![("tracetest.run.trigger.playwrightengine.success", 1)]);
     assert_eq!(response.body.trim(), "greeted", "the script's stdout is the result's output");
@@ -123,11 +126,17 @@ async fn a_throwing_script_or_a_missing_method_is_an_error_with_the_script_messa
     let site = start_site(&format!("http://{}", free_addr())).await;
     let (trace_id, span_id) = ids();
 
-    let error = trigger(&site, "broken", dir.clone()).fire(trace_id, span_id).await.unwrap_err();
+    let error = trigger(&site, "broken", dir.clone())
+        .fire(trace_id, span_id, &trigger::Limits::default())
+        .await
+        .unwrap_err();
     assert!(matches!(error, Error::Playwright { .. }), "{error:?}");
     assert_eq!(error.to_string(), "playwrightEngine script.js: the script failed: the cart is empty");
 
-    let error = trigger(&site, "checkout", dir).fire(trace_id, span_id).await.unwrap_err();
+    let error = trigger(&site, "checkout", dir)
+        .fire(trace_id, span_id, &trigger::Limits::default())
+        .await
+        .unwrap_err();
     assert_eq!(
         error.to_string(),
         "playwrightEngine script.js: the script exports no function `checkout` (it exports: greet, broken)"

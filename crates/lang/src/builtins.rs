@@ -137,6 +137,14 @@ const MAX_JSON_PATH_FILTERS: usize = 4;
 /// parsing time (far under a millisecond), and real paths are under a hundred bytes.
 const MAX_JSON_PATH_LEN: usize = 4096;
 
+/// How many descendant segments (`..`) a JSONPath may have: each multiplies the matches by
+/// the document's size (`$..*..*..*..*` made 3.9 million of 200 bytes, evaluated whole
+/// before any could be counted); real paths use one.
+const MAX_JSON_PATH_DESCENDANTS: usize = 2;
+
+/// The most text one `json_path` may produce, all matches together.
+const MAX_JSON_PATH_TEXT: usize = 64 * 1024 * 1024;
+
 /// Bounds a JSONPath before the library parses it: its length, brackets and parentheses at
 /// most [`MAX_NESTING`] deep, as expressions (the parser recurses once per level, and
 /// about 4,000 levels overflow the stack), and filters at most [`MAX_JSON_PATH_FILTERS`].
@@ -145,6 +153,7 @@ fn check_json_path_nesting(path: &str) -> Result<(), EvalError> {
     // For each open bracket or parenthesis: whether it is a filter selector.
     let mut open: Vec<bool> = Vec::new();
     let mut filters = 0;
+    let mut descendants = 0;
     let mut chars = path.char_indices().peekable();
     while let Some((at, c)) = chars.next() {
         match c {
@@ -179,6 +188,17 @@ fn check_json_path_nesting(path: &str) -> Result<(), EvalError> {
                 open.push(is_filter);
             }
             ']' | ')' => filters -= usize::from(open.pop() == Some(true)),
+            '.' if path[at + 1..].starts_with('.') => {
+                chars.next();
+                descendants += 1;
+                if descendants > MAX_JSON_PATH_DESCENDANTS {
+                    return Err(EvalError::JsonPathNesting {
+                        what: "descendant segments (..)",
+                        limit: MAX_JSON_PATH_DESCENDANTS,
+                        at: path[..at].chars().count() + 1,
+                    });
+                }
+            }
             _ => {}
         }
     }
@@ -236,8 +256,23 @@ fn json_path(input: Value, args: &[Value], prepared: Option<&Prepared>) -> Resul
     };
     let json: serde_json::Value =
         serde_json::from_str(text).map_err(|error| EvalError::InvalidJson { source: Arc::new(error) })?;
-    let mut matches: Vec<Item> =
-        path.query(&json).all().into_iter().map(|node| Item::inferred(json_text(node))).collect();
+    let nodes = path.query(&json).all();
+    let limit = model::defaults::MAX_JSON_PATH_RESULTS;
+    if nodes.len() > limit {
+        return Err(EvalError::JsonPathTooManyResults { found: nodes.len(), limit });
+    }
+    // Matches nest (`$..*` holds an object and each of its members), so their texts can
+    // add up to far more than the document: bounded as they are made.
+    let mut text_bytes = 0usize;
+    let mut matches = Vec::with_capacity(nodes.len());
+    for node in nodes {
+        let text = json_text(node);
+        text_bytes += text.len();
+        if text_bytes > MAX_JSON_PATH_TEXT {
+            return Err(EvalError::JsonPathTooMuchText { limit: MAX_JSON_PATH_TEXT });
+        }
+        matches.push(Item::inferred(text));
+    }
     Ok(match matches.len() {
         0 => Value::Nil,
         1 => Value::One(matches.remove(0)),

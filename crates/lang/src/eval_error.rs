@@ -34,6 +34,10 @@ pub enum EvalError {
     JsonPathNesting { what: &'static str, limit: usize, at: usize },
     #[error("JSONPath is longer than {limit} bytes")]
     JsonPathTooLong { limit: usize },
+    #[error("JSONPath matched {found} values, more than the {limit} one expression may hold")]
+    JsonPathTooManyResults { found: usize, limit: usize },
+    #[error("JSONPath matched more than {limit} bytes of text")]
+    JsonPathTooMuchText { limit: usize },
     #[error("invalid regex {pattern:?}: {source}")]
     InvalidRegex {
         pattern: String,

@@ -810,6 +810,19 @@ fn expression_errors() {
         &format!("attr:x | json_path '$.{}'", "a".repeat(4095)),
         "expected a valid argument for 'json_path' at column 20, found JSONPath is longer than 4096 bytes",
     );
+    // Issue 22: descendant segments multiply matches; the matches are capped.
+    check_expr_error(
+        "attr:x | json_path '$..*..*..*'",
+        "expected a valid argument for 'json_path' at column 20, found JSONPath nests more than 2 descendant segments (..) (at character 8)",
+    );
+    check_expr("", r#"'{"a": {"b": 1}}' | json_path '$..*..*'"#, "1", "number");
+    let wide = format!("[{}]", vec!["0"; 100_001].join(","));
+    check_expr(
+        "",
+        &format!("'{wide}' | json_path '$[*]'"),
+        "error: JSONPath matched 100001 values, more than the 100000 one expression may hold",
+        "",
+    );
     check_expr_error("attr:x | json_path '$[?'", "expected a valid argument for 'json_path' at column 20, found invalid JSONPath \"$[?\": at position 3, in long-hand segment, parser error");
     check_expr_error("foo()", &format!("expected an expression (a function is one of {functions}; quote text, e.g. \"foo\") at column 1, found 'foo'"));
     check_expr_error("uuid", "expected '(' after function 'uuid' at column 5, found end of input");

@@ -109,6 +109,14 @@ pub const KAFKA_RETRY_DEADLINE: Duration = Duration::from_secs(3);
 pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 /// The longest completeness wait a trace-by-ID read may ask for (`?wait=`): a read that
 /// waits pins its trace, so a client cannot hold one for longer than a run's own timeout.
+/// The most of a trigger's response body a run keeps (`run --max-response-body`): the body
+/// is held in memory, matched by expressions and written to reports; the rest is not read
+/// and the step says so.
+pub const DEFAULT_MAX_RESPONSE_BODY: usize = 16 * 1024 * 1024;
+pub const DEFAULT_MAX_RESPONSE_BODY_TEXT: &str = "16MiB";
+/// The most values one `json_path` may produce: `$..*..*` multiplies matches with each
+/// descendant segment (3.9 million from 200 bytes), and a run holds every one.
+pub const MAX_JSON_PATH_RESULTS: usize = 100_000;
 pub const MAX_READ_WAIT: Duration = Duration::from_secs(5 * 60);
 /// The prefixes of the field's query APIs on the HTTP port (each also served at the root
 /// of its own listener: `--jaeger-addr`, `--tempo-addr`).

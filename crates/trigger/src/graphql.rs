@@ -84,7 +84,12 @@ impl GraphqlTrigger {
     ///
     /// # Errors
     /// As [`HttpTrigger::fire`].
-    pub async fn fire(&self, trace_id: TraceId, span_id: SpanId) -> Result<TriggerResponse, Error> {
-        self.http().fire(trace_id, span_id).await
+    pub async fn fire(
+        &self,
+        trace_id: TraceId,
+        span_id: SpanId,
+        limits: &crate::Limits,
+    ) -> Result<TriggerResponse, Error> {
+        self.http().fire(trace_id, span_id, limits).await
     }
 }

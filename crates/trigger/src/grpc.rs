@@ -157,6 +157,7 @@ impl GrpcTrigger {
             headers,
             body,
             attributes: Vec::new(),
+            body_truncated_at: None,
             started,
             finished,
         })

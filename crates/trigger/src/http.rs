@@ -51,7 +51,12 @@ impl HttpTrigger {
     ///
     /// # Errors
     /// A bad method, URL or header, or no response: connection refused, DNS, TLS, timeout.
-    pub async fn fire(&self, trace_id: TraceId, span_id: SpanId) -> Result<TriggerResponse, Error> {
+    pub async fn fire(
+        &self,
+        trace_id: TraceId,
+        span_id: SpanId,
+        limits: &crate::Limits,
+    ) -> Result<TriggerResponse, Error> {
         let url_text = self.url();
         let mut url = reqwest::Url::parse(&url_text)
             .map_err(|error| Error::InvalidUrl { url: url_text.clone(), source: error.into() })?;
@@ -114,7 +119,7 @@ impl HttpTrigger {
                 (name.as_str().to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned())
             })
             .collect();
-        let body = response.bytes().await.map_err(classify)?;
+        let (body, body_truncated_at) = read_body(response, limits.max_body).await.map_err(classify)?;
         let finished = SystemTime::now();
         Ok(TriggerResponse {
             trace_id,
@@ -127,6 +132,7 @@ impl HttpTrigger {
             headers,
             body: String::from_utf8_lossy(&body).into_owned(),
             attributes: Vec::new(),
+            body_truncated_at,
             started,
             finished,
         })
@@ -136,6 +142,24 @@ impl HttpTrigger {
 fn header_value(name: &str, value: &str) -> Result<HeaderValue, Error> {
     HeaderValue::from_str(value)
         .map_err(|error| Error::InvalidHeader { name: name.to_string(), reason: error.to_string() })
+}
+
+/// The body up to `max` bytes, chunk by chunk: a larger body is cut there and the rest is
+/// never read (a 1 GiB answer once took 4 GiB held whole). Also the cut, when there was one.
+async fn read_body(
+    mut response: reqwest::Response,
+    max: usize,
+) -> Result<(Vec<u8>, Option<usize>), reqwest::Error> {
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        let room = max - body.len();
+        if chunk.len() > room {
+            body.extend_from_slice(&chunk[..room]);
+            return Ok((body, Some(max)));
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok((body, None))
 }
 
 fn header_pair(name: &str, value: &str) -> Result<(HeaderName, HeaderValue), Error> {

@@ -192,6 +192,7 @@ impl KafkaTrigger {
                 ("tracetest.run.trigger.kafka.partition", i64::from(partition)),
                 ("tracetest.run.trigger.kafka.offset", offset),
             ],
+            body_truncated_at: None,
             started,
             finished,
         })

@@ -110,8 +110,24 @@ pub struct TriggerResponse {
     /// More attributes for the trigger span (kafka: the partition and offset;
     /// playwrightengine: success).
     pub attributes: Vec<(&'static str, i64)>,
+    /// Set when the body was longer than [`Limits::max_body`]: the bytes kept (the rest was
+    /// not read); the step warns.
+    pub body_truncated_at: Option<usize>,
     pub started: SystemTime,
     pub finished: SystemTime,
+}
+
+/// What a trigger may hold of its answer.
+#[derive(Clone, Copy, Debug)]
+pub struct Limits {
+    /// The most of a response body kept, in bytes.
+    pub max_body: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits { max_body: model::defaults::DEFAULT_MAX_RESPONSE_BODY }
+    }
 }
 
 /// A trigger definition, one variant per kind.
@@ -170,13 +186,18 @@ impl Trigger {
     /// # Errors
     /// When no response could be obtained: bad URL, connection refused, DNS, TLS, timeout,
     /// an unusable proto file, an invalid trace ID.
-    pub async fn fire(&self, trace_id: TraceId, span_id: SpanId) -> Result<TriggerResponse, Error> {
+    pub async fn fire(
+        &self,
+        trace_id: TraceId,
+        span_id: SpanId,
+        limits: &Limits,
+    ) -> Result<TriggerResponse, Error> {
         match self {
-            Trigger::Http(http) => http.fire(trace_id, span_id).await,
+            Trigger::Http(http) => http.fire(trace_id, span_id, limits).await,
             Trigger::Grpc(grpc) => grpc.fire(trace_id, span_id).await,
             Trigger::TraceId(traceid) => traceid.fire(trace_id, span_id).await,
             Trigger::Kafka(kafka) => kafka.fire(trace_id, span_id).await,
-            Trigger::Graphql(graphql) => graphql.fire(trace_id, span_id).await,
+            Trigger::Graphql(graphql) => graphql.fire(trace_id, span_id, limits).await,
             Trigger::Playwright(playwright) => playwright.fire(trace_id, span_id).await,
         }
     }

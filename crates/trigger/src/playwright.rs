@@ -186,6 +186,7 @@ impl PlaywrightTrigger {
                 headers: Vec::new(),
                 body: stdout,
                 attributes: vec![("tracetest.run.trigger.playwrightengine.success", 1)],
+                body_truncated_at: None,
                 started,
                 finished,
             });

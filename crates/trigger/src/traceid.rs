@@ -44,6 +44,7 @@ impl TraceIdTrigger {
             headers: Vec::new(),
             body: String::new(),
             attributes: Vec::new(),
+            body_truncated_at: None,
             started: now,
             finished: now,
         })

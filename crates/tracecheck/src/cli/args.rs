@@ -231,6 +231,11 @@ pub struct RunArgs {
     /// Also write one self-contained HTML page with the runs and their traces here.
     #[arg(long, env = "TRACECHECK_REPORT_HTML")]
     pub report_html: Option<PathBuf>,
+    /// Keep at most this much of a trigger's response body (e.g. 16MiB); the rest is not
+    /// read and the step warns. Outputs and assertions see what was kept.
+    #[arg(long, env = "TRACECHECK_MAX_RESPONSE_BODY", default_value = defaults::DEFAULT_MAX_RESPONSE_BODY_TEXT,
+          value_parser = memory_size)]
+    pub max_response_body: usize,
     /// Give up on a trace this long after the trigger.
     #[arg(long, env = "TRACECHECK_TIMEOUT", default_value_t = defaults::DEFAULT_TIMEOUT.into(),
           value_parser = duration)]

@@ -40,6 +40,8 @@ pub struct RunConfig {
     pub required_gates: Vec<Gate>,
     /// Variables of `type: secret`: used as they are, shown masked in reports.
     pub secret_variables: Arc<BTreeSet<String>>,
+    /// What a trigger may hold of its answer (`--max-response-body`).
+    pub trigger_limits: trigger::Limits,
 }
 
 impl Default for RunConfig {
@@ -51,6 +53,7 @@ impl Default for RunConfig {
             analyzer: Arc::new(AnalyzerConfig::default()),
             required_gates: DEFAULT_REQUIRED_GATES.to_vec(),
             secret_variables: Arc::default(),
+            trigger_limits: trigger::Limits::default(),
         }
     }
 }

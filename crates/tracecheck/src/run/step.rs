@@ -74,7 +74,16 @@ async fn run_inner(
         // Known before the request, so even a failed trigger reports the ID it propagated.
         report.trace_id = Some(trace_id);
     }
-    let response = trigger.fire(trace_id, trigger_span_id).await.map_err(StepError::Trigger)?;
+    let response = trigger
+        .fire(trace_id, trigger_span_id, &runner.config().trigger_limits)
+        .await
+        .map_err(StepError::Trigger)?;
+    if let Some(kept) = response.body_truncated_at {
+        report.warnings.push(format!(
+            "the trigger's response body was cut at {kept} bytes (--max-response-body): what was kept is what \
+             outputs and assertions see"
+        ));
+    }
     let trace_id = response.trace_id;
     report.trace_id = Some(trace_id);
 
