@@ -67,7 +67,8 @@ async fn spans_on(instance: &Serve, trace_id: &str) -> Option<Vec<Value>> {
     let response = reqwest::get(&url).await.unwrap_or_else(|error| panic!("GET {url}: {error}"));
     match response.status().as_u16() {
         200 => {
-            let trace: Value = response.json().await.expect("trace JSON");
+            let body = response.bytes().await.expect("trace body");
+            let trace: Value = serde_json::from_slice(&body).expect("trace JSON");
             Some(trace["spans"].as_array().expect("spans").clone())
         }
         404 => None,
@@ -185,6 +186,8 @@ async fn an_instance_stopped_mid_run_is_named() {
         "60m",
         "--timeout",
         "60m",
+        "-o",
+        "json",
     ]
     .map(String::from)
     .into();
@@ -200,10 +203,12 @@ async fn an_instance_stopped_mid_run_is_named() {
     hold.release.notify_one();
 
     let output = running.await.expect("the run");
-    eprintln!("{output}");
+    output.assert_code(1);
+    let step = &output.json()["steps"][0];
+    assert_eq!(step["state"], "ERROR", "{output}");
+    let error = step["error"].as_str().expect("the step's error");
     let stopped = cluster.instances[1].grpc_url();
-    assert_eq!(output.code(), Some(1), "{output}");
-    assert!(output.stderr().contains(&format!("cannot connect to {stopped}: ")), "{output}");
+    assert!(error.contains(&format!("cannot connect to {stopped}: ")), "{error}");
     app.shutdown().await;
 }
 
