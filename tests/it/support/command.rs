@@ -1,7 +1,8 @@
 //! The real `tracecheck` binary, as ripgrep's `TestCommand`: a command with a clean
 //! environment (no `TRACECHECK_*` setting of the machine leaks in, no colours), run to
 //! completion ([`TestCommand::output`], a [`Run`]) or, for `serve`, started on port 0 with
-//! the ports it reports on its `listening on` line ([`Serve`]).
+//! the ports it reports on its `listening on` line ([`Serve`]); and [`LogLines`], a child's
+//! log read as it comes, to wait on a line of it.
 
 use std::ffi::{OsStr, OsString};
 use std::net::SocketAddr;
@@ -9,7 +10,7 @@ use std::ops::Deref;
 use std::process::{ExitStatus, Output, Stdio};
 
 use serde_json::Value;
-use tokio::io::{AsyncBufReadExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, BufReader};
 use tokio::process::Child;
 use tokio::sync::mpsc;
 
@@ -104,23 +105,14 @@ impl TestCommand {
             .stderr(Stdio::piped())
             .spawn()
             .expect("spawn tracecheck serve");
-        // Read continuously, so a chatty server never blocks on the pipe.
-        let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-        let (sender, receiver) = mpsc::unbounded_channel();
-        tokio::spawn(async move {
-            while let Ok(Some(line)) = lines.next_line().await {
-                // Once nobody listens, keep draining the pipe.
-                let _ = sender.send(line);
-            }
-        });
+        let log = LogLines::read(child.stderr.take().expect("stderr"));
         let mut serve = Serve {
             child,
             grpc: SocketAddr::from(([0, 0, 0, 0], 0)),
             http: SocketAddr::from(([0, 0, 0, 0], 0)),
             jaeger: None,
             tempo: None,
-            lines: receiver,
-            seen: Vec::new(),
+            log,
         };
         let line = serve.wait_for_line(LISTENING).await;
         let address = |name: &str| -> SocketAddr {
@@ -209,9 +201,7 @@ pub struct Serve {
     /// The query APIs' own listeners, when `--jaeger-addr` / `--tempo-addr` were given.
     pub jaeger: Option<SocketAddr>,
     pub tempo: Option<SocketAddr>,
-    lines: mpsc::UnboundedReceiver<String>,
-    /// Every stderr line read so far, for failure messages.
-    seen: Vec<String>,
+    log: LogLines,
 }
 
 impl Serve {
@@ -231,34 +221,18 @@ impl Serve {
 
     /// Waits for a stderr line containing `text` (lines before it are passed over).
     pub async fn wait_for_line(&mut self, text: &str) -> String {
-        let found = tokio::time::timeout(HANG, async {
-            while let Some(line) = self.lines.recv().await {
-                self.seen.push(line.clone());
-                if line.contains(text) {
-                    return Some(line);
-                }
-            }
-            None
-        })
-        .await;
-        match found {
-            Ok(Some(line)) => line,
-            Ok(None) => {
+        match self.log.wait_for(text).await {
+            Some(line) => line,
+            None => {
                 let status = self.child.wait().await;
-                panic!("serve exited ({status:?}) before logging {text:?}:\n{}", self.seen.join("\n"))
+                panic!("serve exited ({status:?}) before logging {text:?}:\n{}", self.log.seen())
             }
-            Err(_) => panic!("no stderr line with {text:?} within {HANG:?}:\n{}", self.seen.join("\n")),
         }
     }
 
     /// The stderr lines that arrived since the last look, without waiting.
     pub fn lines_so_far(&mut self) -> Vec<String> {
-        let mut lines = Vec::new();
-        while let Ok(line) = self.lines.try_recv() {
-            self.seen.push(line.clone());
-            lines.push(line);
-        }
-        lines
+        self.log.so_far()
     }
 
     /// Sends SIGTERM.
@@ -273,6 +247,59 @@ impl Serve {
             .await
             .unwrap_or_else(|_| panic!("serve did not exit within {within:?}"))
             .expect("wait for serve")
+    }
+}
+
+/// A child's log (its stderr), read line by line as it comes, so that a chatty child never
+/// blocks on a full pipe; every line read is kept for failure messages.
+pub struct LogLines {
+    lines: mpsc::UnboundedReceiver<String>,
+    seen: Vec<String>,
+}
+
+impl LogLines {
+    /// Starts reading `stream` until it ends.
+    pub fn read(stream: impl AsyncRead + Unpin + Send + 'static) -> LogLines {
+        let mut lines = BufReader::new(stream).lines();
+        let (sender, receiver) = mpsc::unbounded_channel();
+        tokio::spawn(async move {
+            while let Ok(Some(line)) = lines.next_line().await {
+                // Once nobody listens, keep draining the pipe.
+                let _ = sender.send(line);
+            }
+        });
+        LogLines { lines: receiver, seen: Vec::new() }
+    }
+
+    /// The next line containing `text` (lines before it are passed over); `None` when the
+    /// log ended first (the child exited). Fails the test after [`HANG`].
+    pub async fn wait_for(&mut self, text: &str) -> Option<String> {
+        let found = tokio::time::timeout(HANG, async {
+            while let Some(line) = self.lines.recv().await {
+                self.seen.push(line.clone());
+                if line.contains(text) {
+                    return Some(line);
+                }
+            }
+            None
+        })
+        .await;
+        found.unwrap_or_else(|_| panic!("no line with {text:?} within {HANG:?}:\n{}", self.seen()))
+    }
+
+    /// The lines that arrived since the last look, without waiting.
+    pub fn so_far(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        while let Ok(line) = self.lines.try_recv() {
+            self.seen.push(line.clone());
+            lines.push(line);
+        }
+        lines
+    }
+
+    /// Every line read so far, one per line.
+    pub fn seen(&self) -> String {
+        self.seen.join("\n")
     }
 }
 

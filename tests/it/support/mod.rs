@@ -5,10 +5,10 @@
 //! - [`test_server`]: the ingestor in-process (`server::start`) through a builder;
 //! - [`otel`]: the real OpenTelemetry exporters and providers, flushed off the workers;
 //! - [`otlp`]: raw OTLP requests and gRPC clients for the receivers' edge cases;
-//! - [`apps`], [`greeter`], [`router`]: instrumented apps, the dynamic gRPC greeter and the
-//!   trace-ID router standing in for the Collector's loadbalancing exporter;
-//! - [`tools`]: the external programs (Chromium, Kafka brokers, playwright), provisioned by
-//!   one function;
+//! - [`apps`], [`greeter`]: instrumented apps and the dynamic gRPC greeter;
+//! - [`collector`]: the real OpenTelemetry Collector running README's configuration;
+//! - [`tools`]: the external programs (Chromium, Kafka brokers, playwright, the Collector),
+//!   provisioned by one function;
 //! - [`snapshot`]: the redaction of what varies before an output is snapshotted;
 //! - here: fixture files and templates, temporary files, the reference IDs, wait bounds.
 //!
@@ -21,11 +21,11 @@
 pub use demo;
 
 pub mod apps;
+pub mod collector;
 pub mod command;
 pub mod greeter;
 pub mod otel;
 pub mod otlp;
-pub mod router;
 pub mod snapshot;
 pub mod test_server;
 pub mod tools;

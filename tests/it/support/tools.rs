@@ -14,7 +14,9 @@ use std::sync::{Mutex, OnceLock};
 ///   the value of `TRACECHECK_PLAYWRIGHT_DIR`);
 /// - `tansu`: the Tansu Kafka broker from its PyPI wheel;
 /// - `noida`: noida-db, whose Kafka service accepts SASL PLAIN, from its PyPI wheel;
-/// - `typescript`: `tsc` (with `@types/node` beside it), from npm.
+/// - `typescript`: `tsc` (with `@types/node` beside it), from npm;
+/// - `otelcol`: the OpenTelemetry Collector built from the Go module proxy (otlp receiver,
+///   otlp, debug and load_balancing exporters).
 pub fn tool(name: &str) -> PathBuf {
     static INSTALLED: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
     let installed = INSTALLED.get_or_init(Mutex::default);
