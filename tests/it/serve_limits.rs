@@ -218,7 +218,7 @@ async fn idle_connections_are_closed_and_busy_ones_are_not() {
     }
     // Kept alive after a request (answered, so not closed at once): closed once idle.
     let mut stream = TcpStream::connect(server.http_addr()).await.unwrap();
-    stream.write_all(b"GET /nothing HTTP/1.1\r\nhost: x\r\n\r\n").await.unwrap();
+    stream.write_all(b"GET /nothing HTTP/1.1\r\nhost: 127.0.0.1\r\n\r\n").await.unwrap();
     assert_eq!(read_head(&mut stream).await.map(|(status, _)| status), Some(404));
     closed_within(&mut stream, bound, "idle after a request").await;
 
@@ -250,4 +250,17 @@ async fn a_unary_export_carrying_two_messages_is_refused() {
     assert_eq!(status.code(), tonic::Code::InvalidArgument, "{status:?}");
     assert!(server.store().get(first_id).is_none() && server.store().get(second_id).is_none());
     server.shutdown().await.unwrap();
+}
+
+/// A control-API call whose body never arrives is cut by the body timeout like an export
+/// (before the fix it held its stream, and kept its connection from idling, for ever).
+#[tokio::test]
+async fn a_control_call_whose_body_never_comes_is_cut_by_the_body_timeout() {
+    let server = server().body_read_timeout(Duration::from_millis(300)).start().await;
+    let mut raw = crate::support::otlp::raw_client(server.grpc_addr()).await;
+    let path = http::uri::PathAndQuery::from_static("/tracecheck.v1.Control/WaitTrace");
+    let never = futures::stream::pending::<bytes::Bytes>();
+    let call = raw.client_streaming(tonic::Request::new(never), path, server::ingest::grpc::RawCodec);
+    let status = tokio::time::timeout(HANG, call).await.expect("cut, not held").expect_err("refused");
+    assert_eq!(status.code(), tonic::Code::DeadlineExceeded, "{status:?}");
 }

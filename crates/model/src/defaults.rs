@@ -117,6 +117,8 @@ pub const DEFAULT_MAX_RESPONSE_BODY_TEXT: &str = "16MiB";
 /// The most values one `json_path` may produce: `$..*..*` multiplies matches with each
 /// descendant segment (3.9 million from 200 bytes), and a run holds every one.
 pub const MAX_JSON_PATH_RESULTS: usize = 100_000;
+/// HTTP/2 streams one gRPC connection may have open at once.
+pub const MAX_CONCURRENT_STREAMS: u32 = 256;
 pub const MAX_READ_WAIT: Duration = Duration::from_secs(5 * 60);
 /// The prefixes of the field's query APIs on the HTTP port (each also served at the root
 /// of its own listener: `--jaeger-addr`, `--tempo-addr`).

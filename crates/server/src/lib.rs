@@ -369,8 +369,12 @@ pub async fn start_with_store(
     let grpc_server = tonic::transport::Server::builder()
         .initial_stream_window_size(STREAM_WINDOW)
         .initial_connection_window_size(CONNECTION_WINDOW)
+        // Streams a connection may open at once: exports are bounded by admission, but a
+        // control-API call costs a stream each (25,000 were opened on one connection).
+        .max_concurrent_streams(Some(defaults::MAX_CONCURRENT_STREAMS))
         // A request waiting on the server (WaitTrace) keeps its connection from going idle.
         .layer(listen::TrackInFlightLayer)
+        .layer(listen::BodyDeadlineLayer(config.timeouts.body_read))
         // Outermost, so that refusals by the token check are timed and counted too.
         .layer(handles.telemetry.layer(Transport::Grpc, ingest::grpc::EXPORT_PATH))
         // One check guards every service on the port, the control API included.

@@ -457,3 +457,93 @@ where
         })
     }
 }
+
+/// Gives every gRPC request's body `timeout` to arrive, on every service of the port: the
+/// OTLP receiver checks its own, but a control-API call whose body never came would hold its
+/// stream (and keep its connection from idling, and shutdown waiting) for ever. The body
+/// fails with DEADLINE_EXCEEDED when it is late; a body complete in time is untouched.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct BodyDeadlineLayer(pub Duration);
+
+impl<S> tower::Layer<S> for BodyDeadlineLayer {
+    type Service = BodyDeadline<S>;
+
+    fn layer(&self, inner: S) -> BodyDeadline<S> {
+        BodyDeadline { inner, timeout: self.0 }
+    }
+}
+
+#[derive(Clone, Debug)]
+pub(super) struct BodyDeadline<S> {
+    inner: S,
+    timeout: Duration,
+}
+
+impl<S, B> tower::Service<http::Request<B>> for BodyDeadline<S>
+where
+    S: tower::Service<http::Request<DeadlineBody<B>>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let timeout = self.timeout;
+        self.inner.call(request.map(|inner| DeadlineBody {
+            inner,
+            deadline: Box::pin(tokio::time::sleep(timeout)),
+            timeout,
+            done: false,
+        }))
+    }
+}
+
+/// A request body that fails once its deadline passes before its end.
+pub(super) struct DeadlineBody<B> {
+    inner: B,
+    deadline: Pin<Box<Sleep>>,
+    timeout: Duration,
+    /// The end was seen: the deadline no longer applies.
+    done: bool,
+}
+
+impl<B> http_body::Body for DeadlineBody<B>
+where
+    B: http_body::Body + Unpin,
+    B::Error: Into<tonic::codegen::StdError>,
+{
+    type Data = B::Data;
+    type Error = tonic::codegen::StdError;
+
+    fn poll_frame(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+    ) -> Poll<Option<Result<http_body::Frame<B::Data>, Self::Error>>> {
+        let this = &mut *self;
+        match Pin::new(&mut this.inner).poll_frame(cx) {
+            Poll::Ready(None) => {
+                this.done = true;
+                Poll::Ready(None)
+            }
+            Poll::Ready(Some(frame)) => Poll::Ready(Some(frame.map_err(Into::into))),
+            Poll::Pending if !this.done && this.deadline.as_mut().poll(cx).is_ready() => {
+                this.done = true;
+                let late = crate::error::EdgeError::BodyTimeout(this.timeout).grpc_status();
+                Poll::Ready(Some(Err(Box::new(late))))
+            }
+            Poll::Pending => Poll::Pending,
+        }
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> http_body::SizeHint {
+        self.inner.size_hint()
+    }
+}
