@@ -9,6 +9,7 @@
 //! then `ERROR`).
 
 mod files;
+mod polled;
 mod source;
 mod step;
 
@@ -17,6 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use files::{load, run_files, Inputs, LoadError, RunFiles};
+pub use polled::{Backend, BackendError, PolledSource};
 pub use source::{
     BoxFuture, LocalSource, RemoteSource, ShardedSource, SourceError, TraceSource,
     REMOTE_TRIGGER_ATTRIBUTE_LIMIT,

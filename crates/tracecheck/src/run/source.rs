@@ -23,6 +23,8 @@ pub type BoxFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 pub enum SourceError {
     #[error(transparent)]
     Remote(#[from] server::api::Error),
+    #[error(transparent)]
+    Backend(#[from] super::polled::BackendError),
 }
 
 /// A place the runner can put its trigger span and wait for a trace.
