@@ -433,3 +433,25 @@ async fn a_waiting_read_returns_the_complete_trace_where_a_plain_read_races() {
     let (status, _) = get(&server, &format!("/api/v1/traces/{}?wait=100ms", TraceId::random())).await;
     assert_eq!(status, 404);
 }
+
+/// Live event streams are bounded: past `MAX_EVENT_STREAMS` open at once a new one is
+/// refused at once, retryably, and counted (each holds a connection and its memory of the
+/// traces it announced, outside the store's bound).
+#[tokio::test]
+async fn event_streams_past_the_limit_are_refused_and_counted() {
+    let server = start(10).await;
+    let url = format!("http://{}/api/v1/events", server.http_addr());
+    let client = reqwest::Client::new();
+    let mut open = Vec::new();
+    for _ in 0..model::defaults::MAX_EVENT_STREAMS {
+        let stream = client.get(&url).send().await.expect("stream");
+        assert_eq!(stream.status().as_u16(), 200);
+        open.push(stream);
+    }
+    let refused = client.get(&url).send().await.expect("answer");
+    assert_eq!(refused.status().as_u16(), 503);
+    assert_eq!(refused.headers()["retry-after"], "1");
+    let metrics = server.telemetry().render();
+    assert!(metrics.contains("tracecheck_event_streams_refused_total 1\n"), "{metrics}");
+    drop(open);
+}

@@ -119,6 +119,9 @@ pub const DEFAULT_MAX_RESPONSE_BODY_TEXT: &str = "16MiB";
 pub const MAX_JSON_PATH_RESULTS: usize = 100_000;
 /// HTTP/2 streams one gRPC connection may have open at once.
 pub const MAX_CONCURRENT_STREAMS: u32 = 256;
+/// Live event streams (`/api/v1/events`) served at once; more are refused (503, counted):
+/// each holds a connection and remembers the traces it has announced.
+pub const MAX_EVENT_STREAMS: usize = 64;
 pub const MAX_READ_WAIT: Duration = Duration::from_secs(5 * 60);
 /// The prefixes of the field's query APIs on the HTTP port (each also served at the root
 /// of its own listener: `--jaeger-addr`, `--tempo-addr`).

@@ -61,6 +61,8 @@ pub enum EdgeError {
     UnknownMethod(String),
     #[error("server busy: too many export requests in progress, retry later")]
     Overloaded,
+    #[error("server busy: {limit} live event streams are open, retry later")]
+    TooManyStreams { limit: usize },
     #[error("server busy: request bodies being received exceed the budget of {limit} bytes, retry later")]
     ReceiveBudget { limit: usize },
     /// No token, or not the server's (`--auth-token`), on any protocol.
@@ -119,7 +121,9 @@ impl EdgeError {
             UnknownMethod(_) => (Code::Unimplemented, StatusCode::NOT_FOUND),
             TooLarge { .. } => (Code::ResourceExhausted, StatusCode::PAYLOAD_TOO_LARGE),
             BodyTimeout(_) => (Code::DeadlineExceeded, StatusCode::REQUEST_TIMEOUT),
-            Overloaded | ReceiveBudget { .. } => (Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE),
+            Overloaded | ReceiveBudget { .. } | TooManyStreams { .. } => {
+                (Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE)
+            }
             Unauthenticated => (Code::Unauthenticated, StatusCode::UNAUTHORIZED),
             TraceNotFound(_) | RunNotFound(_) => (Code::NotFound, StatusCode::NOT_FOUND),
             NotRecording => (Code::FailedPrecondition, StatusCode::BAD_REQUEST),
@@ -148,7 +152,10 @@ impl EdgeError {
     /// Whether the sender should retry later (the collector's retryable class: answered
     /// with `Retry-After` over HTTP). Everything else is permanent.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, EdgeError::Overloaded | EdgeError::ReceiveBudget { .. })
+        matches!(
+            self,
+            EdgeError::Overloaded | EdgeError::ReceiveBudget { .. } | EdgeError::TooManyStreams { .. }
+        )
     }
 
     /// The error behind a status tonic answered itself, before the service saw the request:

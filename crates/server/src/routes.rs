@@ -47,7 +47,7 @@ pub(crate) fn http_router(
     let router = Router::new()
         .merge(ingest::http::router(handles.store.clone(), admission, max_message_size))
         .merge(handles.telemetry.router())
-        .merge(web::router(handles.store.clone(), handles.runs.clone()))
+        .merge(web::router(handles.store.clone(), handles.runs.clone(), handles.telemetry.clone()))
         .merge(crate::query::router(handles))
         // A route layer, so that a path nobody serves is still 404 (a wrong method on a
         // served path is 405 once the token is right).

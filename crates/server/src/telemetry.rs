@@ -299,12 +299,14 @@ impl TransportMetrics {
 pub struct Telemetry {
     store: TraceStore,
     transports: Arc<[TransportMetrics; 2]>,
+    /// Event streams refused over [`model::defaults::MAX_EVENT_STREAMS`].
+    streams_refused: Arc<AtomicU64>,
 }
 
 impl Telemetry {
     /// A registry over `store`'s counters, with no request counted yet.
     pub fn new(store: TraceStore) -> Self {
-        Telemetry { store, transports: Arc::default() }
+        Telemetry { store, transports: Arc::default(), streams_refused: Arc::default() }
     }
 
     fn of(&self, transport: Transport) -> &TransportMetrics {
@@ -315,6 +317,11 @@ impl Telemetry {
     /// the control API beside gRPC OTLP, pass through uncounted).
     pub fn layer(&self, transport: Transport, path: &'static str) -> Timing {
         Timing { telemetry: self.clone(), transport, path }
+    }
+
+    /// Counts an event stream refused for want of a slot.
+    pub fn stream_refused(&self) {
+        self.streams_refused.fetch_add(1, Ordering::Relaxed);
     }
 
     /// The router serving `GET /metrics` (the server's bearer layer guards it).
@@ -377,6 +384,12 @@ impl Telemetry {
                     })
                     .collect()
             }),
+        });
+        metrics.push(Metric {
+            name: "tracecheck_event_streams_refused_total",
+            kind: Kind::Counter,
+            help: "Live event streams (/api/v1/events) refused because the most served at once were open.",
+            samples: vec![(Vec::new(), self.streams_refused.load(Ordering::Relaxed))],
         });
         metrics
     }

@@ -18,12 +18,15 @@ use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::stream::{self, Stream, StreamExt};
 
 use super::Web;
+use crate::error::EdgeError;
 use model::TraceId;
 
 /// Traces one wake-up reports at most (the rest follow on the next).
 const EVENTS_PER_WAKE: usize = 500;
-/// How many traces a stream remembers for created/grown.
-const REMEMBERED_TRACES: usize = 100_000;
+/// How many traces a stream remembers for created/grown (past it, it forgets and a known
+/// trace may be announced as created again): the UI lists 50 at a time, and a stream's
+/// memory is outside the store's bound, so it is kept small (about 300 KiB).
+const REMEMBERED_TRACES: usize = 10_000;
 
 struct Feed {
     web: Web,
@@ -32,9 +35,18 @@ struct Feed {
     last_seq: u64,
     last_run: u64,
     seen: HashMap<TraceId, usize>,
+    /// The stream's slot among [`model::defaults::MAX_EVENT_STREAMS`], given back when the
+    /// client goes away and the stream is dropped.
+    _slot: tokio::sync::OwnedSemaphorePermit,
 }
 
-pub(super) async fn stream(State(web): State<Web>) -> Sse<impl Stream<Item = Result<Event, Infallible>>> {
+pub(super) async fn stream(
+    State(web): State<Web>,
+) -> Result<Sse<impl Stream<Item = Result<Event, Infallible>>>, EdgeError> {
+    let Ok(slot) = web.streams.clone().try_acquire_owned() else {
+        web.telemetry.stream_refused();
+        return Err(EdgeError::TooManyStreams { limit: model::defaults::MAX_EVENT_STREAMS });
+    };
     let mut traces = web.store.subscribe();
     traces.mark_unchanged();
     let mut runs = web.runs.subscribe();
@@ -42,7 +54,7 @@ pub(super) async fn stream(State(web): State<Web>) -> Sse<impl Stream<Item = Res
     let last_seq = web.store.last_seq();
     let seen =
         web.store.newest(None, REMEMBERED_TRACES).into_iter().map(|r| (r.trace_id, r.span_count)).collect();
-    let feed = Feed { web, traces, runs, last_seq, last_run, seen };
+    let feed = Feed { web, traces, runs, last_seq, last_run, seen, _slot: slot };
     let events = stream::unfold(feed, |mut feed| async move {
         tokio::select! {
             changed = feed.traces.changed() => changed.ok()?,
@@ -52,7 +64,7 @@ pub(super) async fn stream(State(web): State<Web>) -> Sse<impl Stream<Item = Res
         Some((stream::iter(batch.into_iter().map(Ok)), feed))
     })
     .flatten();
-    Sse::new(events).keep_alive(KeepAlive::default())
+    Ok(Sse::new(events).keep_alive(KeepAlive::default()))
 }
 
 impl Feed {

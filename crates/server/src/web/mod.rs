@@ -23,19 +23,26 @@ use axum::Router;
 
 pub(crate) use login::with_login;
 
+use std::sync::Arc;
+
 use crate::runs::RunStore;
+use crate::telemetry::Telemetry;
 use store::TraceStore;
 
 #[derive(Clone)]
 struct Web {
     store: TraceStore,
     runs: RunStore,
+    telemetry: Telemetry,
+    /// One permit per live event stream.
+    streams: Arc<tokio::sync::Semaphore>,
 }
 
-/// The UI and API routes over `store` and `runs` (the server puts its bearer layer and
-/// [`with_login`] in front of them).
-pub fn router(store: TraceStore, runs: RunStore) -> Router {
-    let web = Web { store, runs };
+/// The UI and API routes over `store` and `runs`, counting refusals in `telemetry` (the
+/// server puts its bearer layer and [`with_login`] in front of them).
+pub fn router(store: TraceStore, runs: RunStore, telemetry: Telemetry) -> Router {
+    let streams = Arc::new(tokio::sync::Semaphore::new(model::defaults::MAX_EVENT_STREAMS));
+    let web = Web { store, runs, telemetry, streams };
     Router::new()
         .route("/", get(index))
         .route("/api/v1/traces", get(api::list_traces))
