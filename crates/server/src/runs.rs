@@ -1,5 +1,7 @@
 //! The server's record of runs (`run --server` sends each file's report as it finishes):
-//! the last `--max-runs` in memory, like the traces, the oldest dropped first and counted.
+//! the last `--max-runs` in memory, like the traces, the oldest dropped first and counted;
+//! also at most a byte budget (a quarter of `--max-memory` under `serve`), measured as each
+//! report's JSON size, the newest run always kept.
 //! The control API records into it and the web UI reads it; it knows neither.
 
 use std::borrow::Cow;
@@ -20,6 +22,7 @@ pub struct RunStore {
 #[derive(Debug)]
 struct Shared {
     max_runs: usize,
+    max_bytes: usize,
     state: Mutex<State>,
     /// The newest run's id, for the event stream.
     recorded: watch::Sender<u64>,
@@ -28,6 +31,9 @@ struct Shared {
 #[derive(Debug, Default)]
 struct State {
     runs: VecDeque<Arc<RecordedRun<'static>>>,
+    /// Each held run's size, in the same order, and their sum.
+    sizes: VecDeque<usize>,
+    bytes: usize,
     next_id: u64,
     dropped: u64,
 }
@@ -44,10 +50,28 @@ impl RunStore {
         RunStore {
             shared: Arc::new(Shared {
                 max_runs,
+                max_bytes: usize::MAX,
                 state: Mutex::new(State { next_id: 1, ..State::default() }),
                 recorded: watch::Sender::new(0),
             }),
         }
+    }
+
+    /// Also keeps the held runs' reports within `max_bytes` of JSON, the oldest dropped
+    /// first; the newest is kept whatever its size.
+    pub fn with_max_bytes(self, max_bytes: usize) -> Self {
+        let shared = Shared {
+            max_runs: self.shared.max_runs,
+            max_bytes,
+            state: Mutex::new(State { next_id: 1, ..State::default() }),
+            recorded: watch::Sender::new(0),
+        };
+        RunStore { shared: Arc::new(shared) }
+    }
+
+    /// Bytes of reports held (their JSON size).
+    pub fn bytes(&self) -> usize {
+        self.lock().bytes
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -60,13 +84,20 @@ impl RunStore {
         let received_unix_ms = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX));
+        // Measured before the lock: what the run costs held and served (`GET /api/v1/runs/{id}`).
+        let size = serde_json::to_vec(&report).map_or(0, |json| json.len());
         let id = {
             let mut state = self.lock();
             let id = state.next_id;
             state.next_id += 1;
             state.runs.push_back(Arc::new(RecordedRun { id, received_unix_ms, report: Cow::Owned(report) }));
-            while state.runs.len() > self.shared.max_runs {
+            state.sizes.push_back(size);
+            state.bytes += size;
+            while state.runs.len() > self.shared.max_runs
+                || (state.bytes > self.shared.max_bytes && state.runs.len() > 1)
+            {
                 state.runs.pop_front();
+                state.bytes -= state.sizes.pop_front().unwrap_or(0);
                 state.dropped += 1;
             }
             id
@@ -126,5 +157,23 @@ mod tests {
         assert!(runs.get(1).is_none());
         assert_eq!(runs.get(2).map(|run| run.report.name.clone()).as_deref(), Some("b"));
         assert_eq!(*runs.subscribe().borrow(), 3);
+    }
+
+    #[test]
+    fn keeps_the_runs_within_their_bytes_and_always_the_newest() {
+        let one = serde_json::to_vec(&report("a")).unwrap().len();
+        let runs = RunStore::new(100).with_max_bytes(2 * one + one / 2);
+        for name in ["a", "b", "c", "d"] {
+            runs.record(report(name));
+        }
+        let names: Vec<String> = runs.list().iter().map(|run| run.report.name.clone()).collect();
+        assert_eq!(names, vec!["d", "c"]);
+        assert_eq!((runs.bytes(), runs.dropped()), (2 * one, 2));
+        // One run above the whole budget is still recorded, alone.
+        let runs = RunStore::new(100).with_max_bytes(1);
+        runs.record(report("a"));
+        runs.record(report("big"));
+        assert_eq!(runs.list().len(), 1);
+        assert_eq!(runs.list()[0].report.name, "big");
     }
 }

@@ -93,7 +93,8 @@ pub struct ServeArgs {
     /// Demand `authorization: Bearer TOKEN` on OTLP, the control API and the web UI.
     #[arg(long, env = "TRACECHECK_AUTH_TOKEN")]
     pub auth_token: Option<String>,
-    /// Keep the last N runs recorded by `run --server` for the web UI.
+    /// Keep the last N runs recorded by `run --server` for the web UI (and no more of them
+    /// than a quarter of --max-memory, measured as JSON; the newest is always kept).
     #[arg(long, env = "TRACECHECK_MAX_RUNS", default_value_t = defaults::DEFAULT_MAX_RUNS)]
     pub max_runs: usize,
     /// Serve OTLP gRPC, OTLP/HTTP and the control API over TLS with this PEM certificate

@@ -11,7 +11,8 @@ use super::{Error, Outcome};
 /// by clap).
 pub async fn serve(args: ServeArgs) -> Result<Outcome, Error> {
     let mut config = server::ServerConfig {
-        runs: server::runs::RunStore::new(args.max_runs),
+        // Runs are held beside the store: a quarter of the memory bound at most.
+        runs: server::runs::RunStore::new(args.max_runs).with_max_bytes(args.ingest.max_memory / 4),
         ..args.ingest.server_config(args.auth_token.clone())
     };
     config.tls = args.server_tls();
