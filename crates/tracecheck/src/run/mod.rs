@@ -94,7 +94,7 @@ impl Runner {
             Loaded::Suite(suite) => Some(
                 self.run_steps(&suite.name, RunKind::Transaction, &suite.steps, variables, reporter).await,
             ),
-            Loaded::VariableSet(_) | Loaded::Analyzer(_) => None,
+            _ => None,
         }
     }
 
