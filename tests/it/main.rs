@@ -25,6 +25,7 @@ mod spec_load;
 mod store_server;
 mod tidy;
 mod tls;
+mod tracetest_setups;
 mod trigger_graphql;
 mod trigger_grpc;
 mod trigger_http;

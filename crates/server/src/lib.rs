@@ -90,6 +90,8 @@ pub struct ServerConfig {
     pub jaeger: Option<ApiListener>,
     /// Tempo's API at the root of its own listener too (`--tempo-addr`, Tempo's 3200).
     pub tempo: Option<ApiListener>,
+    /// The page origins whose scripts may export to OTLP/HTTP (`--cors-allowed-origins`).
+    pub cors: ingest::cors::AllowedOrigins,
 }
 
 /// A query API's own listener: where, and under which path its routes answer (`/` for the
@@ -137,6 +139,7 @@ impl Default for ServerConfig {
             timeouts: ConnectionTimeouts::default(),
             jaeger: None,
             tempo: None,
+            cors: ingest::cors::AllowedOrigins::default(),
         }
     }
 }
@@ -386,7 +389,7 @@ pub async fn start_with_store(
         }
     };
     let http_addr = local_addr(&http_listener, config.http_addr)?;
-    let router = routes::http_router(&handles, admission.clone(), config.max_message_size, &auth);
+    let router = routes::http_router(&handles, admission.clone(), config.max_message_size, &auth, &config.cors);
     let (http_stop, http_stopped) = oneshot::channel::<()>();
     let http_server = listen::serve_http(http_listener, http_tls.clone(), router, config.timeouts, async {
         let _ = http_stopped.await;

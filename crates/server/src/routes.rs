@@ -5,6 +5,7 @@
 
 use axum::Router;
 
+use crate::ingest::cors::AllowedOrigins;
 use crate::ingest::{self, Admission};
 use crate::telemetry::Transport;
 use crate::{auth::RequireBearer, web, Handles};
@@ -24,21 +25,30 @@ pub fn control_routes(handles: &Handles) -> tonic::service::Routes {
 /// Every HTTP route of the server, behind `auth` applied once. Outermost, the timing of
 /// OTLP/HTTP exports, so that refusals by the token check are timed and counted too; then
 /// the web's browser login, which hands a cookie's or `?token=`'s token to the bearer layer
-/// (and only for the web's own pages: OTLP and `/metrics` take the header alone).
+/// (and only for the web's own pages: OTLP and `/metrics` take the header alone). The OTLP
+/// route alone has CORS (`cors`), in front of the token check: a browser's preflight carries
+/// no token.
 pub(crate) fn http_router(
     handles: &Handles,
     admission: Admission,
     max_message_size: usize,
     auth: &RequireBearer,
+    cors: &AllowedOrigins,
 ) -> Router {
+    let otlp = ingest::http::router(handles.store.clone(), admission, max_message_size)
+        .route_layer(auth.http_layer());
+    let otlp = match cors.layer() {
+        Some(layer) => otlp.route_layer(layer),
+        None => otlp,
+    };
     let router = Router::new()
-        .merge(ingest::http::router(handles.store.clone(), admission, max_message_size))
         .merge(handles.telemetry.router())
         .merge(web::router(handles.store.clone(), handles.runs.clone()))
         .merge(crate::query::router(handles))
         // A route layer, so that a path nobody serves is still 404 (a wrong method on a
         // served path is 405 once the token is right).
-        .route_layer(auth.http_layer());
+        .route_layer(auth.http_layer())
+        .merge(otlp);
     web::with_login(router, auth.clone())
         .layer(handles.telemetry.layer(Transport::Http, ingest::http::TRACES_PATH))
 }
@@ -87,7 +97,8 @@ mod tests {
         let (store, _guard) = store::TraceStore::new(store::StoreConfig::default());
         let handles = Handles { telemetry: Telemetry::new(store.clone()), store, runs: RunStore::default() };
         let admission = Admission::new(4, 1 << 20, Duration::from_secs(5));
-        let router = http_router(&handles, admission, 1 << 20, &RequireBearer::new(Some("s3cret")));
+        let cors = AllowedOrigins::default();
+        let router = http_router(&handles, admission, 1 << 20, &RequireBearer::new(Some("s3cret")), &cors);
         let cookie = format!("tracecheck_token={}", hex::encode("s3cret"));
         let (bearer, wrong) = (Some("Bearer s3cret"), Some("Bearer nope"));
         // Method, path, Authorization, Cookie, status.
