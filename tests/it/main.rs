@@ -13,6 +13,7 @@ mod analyze_cli;
 mod api_control;
 mod cli_flags;
 mod ingest_decode;
+mod ingest_cors;
 mod ingest_edges;
 mod ingest_exporters;
 mod multi_server;
