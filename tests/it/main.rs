@@ -26,6 +26,7 @@ mod spec_load;
 mod store_server;
 mod tidy;
 mod tls;
+mod tracetest_corpus;
 mod tracetest_setups;
 mod trigger_graphql;
 mod trigger_grpc;
