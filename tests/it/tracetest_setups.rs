@@ -159,7 +159,7 @@ async fn suite_steps_by_id_resolve_from_the_folder_tree_and_config_and_run_once(
     assert_eq!(runs[0]["kind"], "Transaction");
     let names: Vec<&Value> = runs[0]["steps"].as_array().expect("steps").iter().map(|step| &step["name"]).collect();
     assert_eq!(names, ["first step", "second step"]);
-    assert!(output.stderr().contains("runs as a step of its suite only"), "{}", output.stderr());
+    assert!(output.stderr().contains("runs as a step of the suite that names its ID only"), "{}", output.stderr());
 }
 
 #[tokio::test]

@@ -99,6 +99,8 @@ pub struct Suite {
     pub description: Option<String>,
     /// Every step loaded, in order.
     pub steps: Vec<Test>,
+    /// For each step, whether the suite names it by its test ID rather than by its file.
+    pub by_id: Vec<bool>,
 }
 
 /// A VariableSet (or Environment): the starting variables of a run (`--vars`).

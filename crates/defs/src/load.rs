@@ -349,27 +349,30 @@ impl Loader {
         let description = ctx.optional_text(map, "description").map(|text| text.value);
         let dir = base_dir(&ctx.source.path);
         let mut steps = Vec::new();
+        let mut by_id = Vec::new();
         let steps_node = ctx.required(map, "steps", context);
         if let Some(items) = steps_node.and_then(|node| ctx.sequence(node, "steps")) {
             for item in items {
                 let Some(step) = ctx.text(item, "steps") else { continue };
-                if let Some(test) = self.read_step(ctx, &dir, &step, step_errors) {
+                if let Some((test, named_by_id)) = self.read_step(ctx, &dir, &step, step_errors) {
                     steps.push(test);
+                    by_id.push(named_by_id);
                 }
             }
         }
-        Some(Suite { path: ctx.source.path.clone(), id, name: name?.value, description, steps })
+        Some(Suite { path: ctx.source.path.clone(), id, name: name?.value, description, steps, by_id })
     }
 
     /// A step names a test file (`./x.yaml`, `../x.yaml`, `/abs/x.yaml`, or an existing
-    /// relative path) or the id of a Test given alongside or in the suite's folder tree.
+    /// relative path) or the id of a Test given alongside or in the suite's folder tree;
+    /// the test, and whether it was named by its id.
     fn read_step(
         &mut self,
         ctx: &mut Ctx,
         dir: &Path,
         step: &Text,
         step_errors: &mut Vec<Error>,
-    ) -> Option<Test> {
+    ) -> Option<(Test, bool)> {
         let value = step.value.trim();
         if value.is_empty() {
             ctx.error_at(step.line, step.col, ErrorKind::Invalid("a step must not be empty".into()));
@@ -411,7 +414,7 @@ impl Loader {
                     ctx.error_at(step.line, step.col, ErrorKind::Invalid(message));
                     return None;
                 }
-                test
+                test.map(|test| (test, by_id))
             }
             Err(errors) => {
                 step_errors.extend(errors);

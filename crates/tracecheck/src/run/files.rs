@@ -161,8 +161,9 @@ pub fn load(
     Ok(inputs)
 }
 
-/// A Test given among the FILEs that is also a step of a suite given there runs in the
-/// suite only (as `tracetest run testsuite` runs it), not on its own as well.
+/// A Test given among the FILEs only for a suite to find it by its ID runs in the suite
+/// only (as `tracetest run testsuite` runs it), not on its own as well. (A test a suite
+/// names by its file, given too, is meant to run on its own as well.)
 fn leave_steps_to_their_suites(inputs: &mut Inputs) {
     // The same file may be written `tests/a.yaml` on the command line and `./a.yaml` in the suite.
     let canonical = |path: &Path| std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
@@ -170,9 +171,14 @@ fn leave_steps_to_their_suites(inputs: &mut Inputs) {
         .files
         .iter()
         .filter_map(|file| match file {
-            Loaded::Suite(suite) => {
-                Some(suite.steps.iter().map(|step| (canonical(&step.path), step.id.clone())))
-            }
+            Loaded::Suite(suite) => Some(
+                suite
+                    .steps
+                    .iter()
+                    .zip(&suite.by_id)
+                    .filter(|(_, by_id)| **by_id)
+                    .map(|(step, _)| (canonical(&step.path), step.id.clone())),
+            ),
             _ => None,
         })
         .flatten()
@@ -188,7 +194,7 @@ fn leave_steps_to_their_suites(inputs: &mut Inputs) {
     inputs.files = kept;
     for file in left {
         inputs.notes.push(format!(
-            "{}: runs as a step of its suite only, not on its own as well",
+            "{}: runs as a step of the suite that names its ID only, not on its own as well",
             file.path().display()
         ));
     }
