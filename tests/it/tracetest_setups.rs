@@ -83,7 +83,9 @@ async fn a_polling_profile_sets_the_timeout_and_the_flag_still_wins() {
     output.assert_code(1);
     let report = output.json();
     assert_eq!(step(&report)["state"], "ERROR", "{report}");
-    assert!(step(&report)["error"].as_str().unwrap_or_default().ends_with("within 1000 ms"), "{report}");
+    let error = step(&report)["error"].as_str().unwrap_or_default();
+    assert!(error.contains("within 1000 ms; meanwhile the receiver (OTLP/gRPC"), "{report}");
+    assert!(error.contains("got no spans at all"), "{report}");
     let stderr = output.stderr();
     // Said once: what the profile set and what has no meaning here.
     assert_eq!(stderr.matches("note: PollingProfile `Default`").count(), 1, "{stderr}");
@@ -93,7 +95,7 @@ async fn a_polling_profile_sets_the_timeout_and_the_flag_still_wins() {
     let output = run_embedded(&[&waits, "--timeout", "1500ms"], free_addr(), &args).await;
     output.assert_code(1);
     let report = output.json();
-    assert!(step(&report)["error"].as_str().unwrap_or_default().ends_with("within 1500 ms"), "{report}");
+    assert!(step(&report)["error"].as_str().unwrap_or_default().contains("within 1500 ms;"), "{report}");
     assert!(output.stderr().contains("overridden by --timeout"), "{}", output.stderr());
 }
 
@@ -198,4 +200,37 @@ fn a_graphql_query_and_schema_are_read_from_their_files() {
     );
     let errors = defs::load_file(&test).expect_err("missing query file");
     assert!(errors.to_string().contains("t.yaml:9:16: cannot read graphql query file"), "{errors}");
+}
+
+/// A trace that never comes: the step says what the receiver got meanwhile and where it
+/// listens, here the spans of an app that starts its own trace instead of continuing the
+/// trigger's (or nothing at all).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_test_waiting_in_vain_says_what_the_receiver_saw_meanwhile() {
+    use axum::routing::get;
+    use opentelemetry::trace::{Span as _, Tracer};
+
+    let grpc = free_addr();
+    // Ignores the trigger's traceparent: its span starts a trace of its own, exported
+    // (and answered) before the response, so it is in the store when the run gives up.
+    let buy = move || async move {
+        let exporter = otel::Exporter::grpc(grpc);
+        otel::export(exporter, otel::service("checkout"), "checkout", |tracer| tracer.start("POST /buy").end())
+            .await
+            .expect("exported");
+        "bought"
+    };
+    let app = crate::support::apps::serve_http(axum::Router::new().route("/buy", get(buy))).await;
+    let files = Files::new();
+    let test = files.write(
+        "buy.yaml",
+        "type: Test\nspec:\n  name: buy\n  trigger:\n    type: http\n    httpRequest:\n      url: ${var:HOST}/buy\n",
+    );
+    let vars = vars_file(&files, &[("HOST", &format!("http://{app}"))]);
+    let output = run_embedded(&[&test, "--vars", &vars, "-o", "json"], grpc, &["--timeout", "1s"]).await;
+    output.assert_code(1);
+    let report = output.json();
+    let error = step(&report)["error"].as_str().unwrap_or_default().to_string();
+    assert!(error.contains(&format!("meanwhile the receiver (OTLP/gRPC {grpc}, OTLP/HTTP 127.0.0.1:")), "{error}");
+    assert!(error.contains("got 1 span of 1 other trace from checkout"), "{error}");
 }

@@ -170,7 +170,11 @@ async fn trace_source(args: &RunArgs) -> Result<(Arc<dyn TraceSource>, Option<Ru
                 server::start(args.ingest.server_config(None), |_| tonic::service::Routes::default())
                     .await
                     .map_err(|error| Error::Failed(EmbeddedStart(error).into()))?;
-            Ok((Arc::new(LocalSource { store: ingestor.store().clone() }), Some(ingestor)))
+            let listening = vec![
+                format!("OTLP/gRPC {}", ingestor.grpc_addr()),
+                format!("OTLP/HTTP {}", ingestor.http_addr()),
+            ];
+            Ok((Arc::new(LocalSource { store: ingestor.store().clone(), listening }), Some(ingestor)))
         }
         [url] => {
             let client = server::api::RemoteClient::connect_tls(

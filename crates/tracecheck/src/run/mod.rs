@@ -18,7 +18,7 @@ use std::time::{Duration, Instant};
 
 pub use files::{load, run_files, Inputs, LoadError, RunFiles};
 pub use source::{
-    BoxFuture, LocalSource, RemoteSource, ShardedSource, SourceError, TraceSource,
+    BoxFuture, LocalSource, Meanwhile, RemoteSource, ShardedSource, SourceError, TraceSource,
     REMOTE_TRIGGER_ATTRIBUTE_LIMIT,
 };
 pub use step::{trigger_span, StepError, StepRun};
