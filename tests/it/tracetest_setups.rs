@@ -234,3 +234,49 @@ async fn a_test_waiting_in_vain_says_what_the_receiver_saw_meanwhile() {
     assert!(error.contains(&format!("meanwhile the receiver (OTLP/gRPC {grpc}, OTLP/HTTP 127.0.0.1:")), "{error}");
     assert!(error.contains("got 1 span of 1 other trace from checkout"), "{error}");
 }
+
+/// A `traceid` run of a trace that a load tool or curl started: its top span's parent (the
+/// sender's span) was never exported. Once every selector matched, that is the trace whole:
+/// judged at the settle, without a warning of a dangling parent.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_traceid_run_of_a_trace_started_elsewhere_needs_no_missing_parent() {
+    use opentelemetry::trace::{
+        Span as _, SpanContext, SpanId, TraceContextExt, TraceFlags, TraceId, TraceState, Tracer,
+    };
+
+    let server = server().start().await;
+    let exporter = otel::Exporter::grpc(server.grpc_addr());
+    let trace_id = otel::export(exporter, otel::service("checkout"), "checkout", |tracer| {
+        // What curl's `traceparent: 00-<trace>-<its span>-01` hands the service.
+        let sender = SpanContext::new(
+            TraceId::from_hex("0af7651916cd43dd8448eb211c80319c").expect("trace id"),
+            SpanId::from_hex("b7ad6b7169203331").expect("span id"),
+            TraceFlags::SAMPLED,
+            true,
+            TraceState::default(),
+        );
+        let root = tracer.start_with_context("checkout", &opentelemetry::Context::new().with_remote_span_context(sender));
+        let cx = opentelemetry::Context::current_with_span(root);
+        let mut child = tracer.start_with_context("charge card", &cx);
+        child.set_attribute(opentelemetry::KeyValue::new("payment.amount", 42i64));
+        child.end();
+        let trace_id = cx.span().span_context().trace_id().to_string();
+        cx.span().end();
+        trace_id
+    })
+    .await
+    .expect("exported");
+
+    let files = Files::new();
+    let vars = vars_file(&files, &[("TRACE_ID", &trace_id)]);
+    let test = fixture_arg("run/by-trace-id.yaml");
+    let output = tracecheck()
+        .args(["run", &test, "--vars", &vars, "--server", &server.grpc_url(), "--settle", "200ms", "-o", "json"])
+        .output()
+        .await;
+    output.assert_code(0);
+    let report = output.json();
+    assert_eq!(step(&report)["state"], "PASSED", "{report}");
+    assert_eq!(step(&report)["warnings"], serde_json::json!([]), "{report}");
+    server.shutdown().await.expect("shutdown");
+}

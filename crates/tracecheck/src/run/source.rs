@@ -34,12 +34,14 @@ pub trait TraceSource: Send + Sync {
     fn insert_trigger_span(&self, span: Span) -> BoxFuture<'_, Result<(), SourceError>>;
 
     /// Waits for the trace by the design's completeness rules; `selectors` must each match a
-    /// span (rule 3).
+    /// span (rule 3). A trace `started_elsewhere` (a traceid trigger) may lack its top spans'
+    /// parent (`store::TraceStore::wait_started_elsewhere`).
     fn wait<'a>(
         &'a self,
         trace_id: TraceId,
         options: &'a WaitOptions,
         selectors: &'a [Selector],
+        started_elsewhere: bool,
     ) -> BoxFuture<'a, Result<WaitOutcome, SourceError>>;
 
     /// How many spans of the trace are held now (for the progress line), if known cheaply.
@@ -157,12 +159,17 @@ impl TraceSource for LocalSource {
         trace_id: TraceId,
         options: &'a WaitOptions,
         selectors: &'a [Selector],
+        started_elsewhere: bool,
     ) -> BoxFuture<'a, Result<WaitOutcome, SourceError>> {
         Box::pin(async move {
             // The store's hook must own what it uses.
             let selectors = selectors.to_vec();
             let check = move |trace: &model::Trace| unmatched_selectors(trace, &selectors);
-            Ok(self.store.wait(trace_id, options, &check).await)
+            Ok(if started_elsewhere {
+                self.store.wait_started_elsewhere(trace_id, options, &check).await
+            } else {
+                self.store.wait(trace_id, options, &check).await
+            })
         })
     }
 
@@ -245,10 +252,11 @@ impl TraceSource for RemoteSource {
         trace_id: TraceId,
         options: &'a WaitOptions,
         selectors: &'a [Selector],
+        started_elsewhere: bool,
     ) -> BoxFuture<'a, Result<WaitOutcome, SourceError>> {
         Box::pin(async move {
             let texts: Vec<String> = selectors.iter().map(ToString::to_string).collect();
-            Ok(self.client.wait(trace_id, options, &texts).await?)
+            Ok(self.client.wait_for(trace_id, options, &texts, started_elsewhere).await?)
         })
     }
 
@@ -358,6 +366,7 @@ impl TraceSource for ShardedSource {
         trace_id: TraceId,
         options: &'a WaitOptions,
         selectors: &'a [Selector],
+        started_elsewhere: bool,
     ) -> BoxFuture<'a, Result<WaitOutcome, SourceError>> {
         Box::pin(async move {
             let trigger_span = self.take_pending(trace_id);
@@ -377,7 +386,9 @@ impl TraceSource for ShardedSource {
             let mut waits: FuturesUnordered<_> = self
                 .clients
                 .iter()
-                .map(|client| async move { (client, client.wait(trace_id, options, texts).await) })
+                .map(|client| async move {
+                    (client, client.wait_for(trace_id, options, texts, started_elsewhere).await)
+                })
                 .collect();
             let mut nothing = WaitOutcome {
                 trace: None,

@@ -94,7 +94,10 @@ async fn run_inner(
             trigger_span_id: Some(trigger_span_id),
         };
         let outcome = {
-            let wait = source.wait(trace_id, &options, &selectors);
+            // A traceid trigger judges a trace someone else started, whose top spans'
+            // parent (the sender's span) is normally never exported.
+            let started_elsewhere = matches!(trigger, trigger::Trigger::TraceId(_));
+            let wait = source.wait(trace_id, &options, &selectors, started_elsewhere);
             tokio::pin!(wait);
             let mut ticks = tokio::time::interval(model::defaults::PROGRESS_INTERVAL);
             loop {
