@@ -85,10 +85,17 @@ async fn the_preflight_is_answered_before_the_token_check_and_only_on_the_otlp_r
 
     let response = preflight("/v1/traces", "http://localhost:5173").await.expect("preflight");
     assert_eq!(response.status(), reqwest::StatusCode::OK);
-    assert_eq!(allow_origin(&response).as_ref().map(|value| value.as_bytes()), Some(&b"http://localhost:5173"[..]));
+    assert_eq!(
+        allow_origin(&response).as_ref().map(|value| value.as_bytes()),
+        Some(&b"http://localhost:5173"[..])
+    );
     let allowed_headers = response.headers().get(header::ACCESS_CONTROL_ALLOW_HEADERS).cloned();
-    let allowed_headers = allowed_headers.map(|value| value.to_str().unwrap_or_default().to_ascii_lowercase());
-    assert!(allowed_headers.is_some_and(|value| value.contains("authorization")), "the token header may be sent");
+    let allowed_headers =
+        allowed_headers.map(|value| value.to_str().unwrap_or_default().to_ascii_lowercase());
+    assert!(
+        allowed_headers.is_some_and(|value| value.contains("authorization")),
+        "the token header may be sent"
+    );
 
     // An origin not allowed gets no CORS headers, so its browser refuses.
     let response = preflight("/v1/traces", "https://evil.example").await.expect("preflight");

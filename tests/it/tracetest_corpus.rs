@@ -10,7 +10,10 @@ use crate::support::{fixture, tracecheck};
 /// The corpus files whose DataStore is refused, and the type each names.
 const REFUSED: [(&str, &str); 4] = [
     ("tracetest-amazon-x-ray/tracetest-tracing-backend.yaml", "awsxray"),
-    ("tracetest-azure-app-insights/tracetest/tracetest-provision.yaml", "azureappinsights (without `connectionType: collector`)"),
+    (
+        "tracetest-azure-app-insights/tracetest/tracetest-provision.yaml",
+        "azureappinsights (without `connectionType: collector`)",
+    ),
     ("tracetest-elasticapm-with-elastic-agent/tracetest-provision.yaml", "elasticapm"),
     ("tracetest-opensearch/tracetest-provision.yaml", "opensearch"),
 ];
@@ -45,12 +48,19 @@ async fn every_corpus_file_loads_and_only_unreadable_data_stores_are_refused() {
         let (file, message) = relative.split_once(':').expect("file:line:col: message");
         assert!(message.contains("is not supported"), "only DataStores are refused: {line}");
         assert!(message.contains("add an OTLP exporter pointed at tracecheck"), "{line}");
-        assert!(refused.insert(file.to_string(), message.to_string()).is_none(), "one error per file: {stderr}");
+        assert!(
+            refused.insert(file.to_string(), message.to_string()).is_none(),
+            "one error per file: {stderr}"
+        );
     }
     let expected: BTreeSet<&str> = REFUSED.iter().map(|(file, _)| *file).collect();
     assert_eq!(refused.keys().map(String::as_str).collect::<BTreeSet<_>>(), expected, "{stderr}");
     for (file, kind) in REFUSED {
-        assert!(refused[file].contains(&format!("DataStore type `{kind}` is not supported")), "{file}: {}", refused[file]);
+        assert!(
+            refused[file].contains(&format!("DataStore type `{kind}` is not supported")),
+            "{file}: {}",
+            refused[file]
+        );
     }
 
     // The rest load, every resource type among them.

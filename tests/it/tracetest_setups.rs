@@ -30,11 +30,8 @@ async fn every_provisioning_resource_loads_alone_and_several_to_a_file() {
         .output()
         .await;
     output.assert_code(0);
-    let kinds: Vec<String> = output
-        .stdout()
-        .lines()
-        .map(|line| line.rsplit(' ').next().unwrap_or_default().to_string())
-        .collect();
+    let kinds: Vec<String> =
+        output.stdout().lines().map(|line| line.rsplit(' ').next().unwrap_or_default().to_string()).collect();
     assert_eq!(
         kinds,
         ["PollingProfile", "Config", "Demo", "TestRunner", "DataStore", "DataStore", "DataStore"],
@@ -123,7 +120,10 @@ async fn a_test_runner_sets_the_required_gates_and_the_flag_still_wins() {
     ];
     for (extra, expected) in cases {
         let output = tracecheck()
-            .args(["run", &waits, &provision, "--vars", &vars, "--server", &url, "--settle", "200ms", "-o", "json"])
+            .args([
+                "run", &waits, &provision, "--vars", &vars, "--server", &url, "--settle", "200ms", "-o",
+                "json",
+            ])
             .args(extra)
             .output()
             .await;
@@ -139,8 +139,11 @@ async fn a_test_runner_sets_the_required_gates_and_the_flag_still_wins() {
 async fn suite_steps_by_id_resolve_from_the_folder_tree_and_config_and_run_once() {
     let files = Files::new();
     let vars = nobody_sends(&files);
-    let (suite, first, config) =
-        (setups("suite-tree/suite.yaml"), setups("suite-tree/tests/first.yaml"), setups("elsewhere/tests.yaml"));
+    let (suite, first, config) = (
+        setups("suite-tree/suite.yaml"),
+        setups("suite-tree/tests/first.yaml"),
+        setups("elsewhere/tests.yaml"),
+    );
 
     let output = tracecheck().args(["validate", &suite, "--config", &config]).output().await;
     output.assert_code(0);
@@ -159,9 +162,14 @@ async fn suite_steps_by_id_resolve_from_the_folder_tree_and_config_and_run_once(
     let runs = output.json_lines();
     assert_eq!(runs.len(), 1, "only the suite runs: {}", output.stdout());
     assert_eq!(runs[0]["kind"], "Transaction");
-    let names: Vec<&Value> = runs[0]["steps"].as_array().expect("steps").iter().map(|step| &step["name"]).collect();
+    let names: Vec<&Value> =
+        runs[0]["steps"].as_array().expect("steps").iter().map(|step| &step["name"]).collect();
     assert_eq!(names, ["first step", "second step"]);
-    assert!(output.stderr().contains("runs as a step of the suite that names its ID only"), "{}", output.stderr());
+    assert!(
+        output.stderr().contains("runs as a step of the suite that names its ID only"),
+        "{}",
+        output.stderr()
+    );
 }
 
 #[tokio::test]
@@ -169,7 +177,10 @@ async fn the_flat_pre_v08_format_is_named_in_one_message() {
     let output = tracecheck().args(["validate", &setups("flat-test.yaml")]).output().await;
     output.assert_code(2);
     let stderr = output.stderr();
-    assert!(stderr.contains("flat-test.yaml:4:1: this is Tracetest's flat test format from before v0.8"), "{stderr}");
+    assert!(
+        stderr.contains("flat-test.yaml:4:1: this is Tracetest's flat test format from before v0.8"),
+        "{stderr}"
+    );
     assert!(!stderr.contains("unknown field"), "{stderr}");
     assert_eq!(stderr.matches("flat-test.yaml:").count(), 1, "{stderr}");
 }
@@ -215,9 +226,11 @@ async fn a_test_waiting_in_vain_says_what_the_receiver_saw_meanwhile() {
     // (and answered) before the response, so it is in the store when the run gives up.
     let buy = move || async move {
         let exporter = otel::Exporter::grpc(grpc);
-        otel::export(exporter, otel::service("checkout"), "checkout", |tracer| tracer.start("POST /buy").end())
-            .await
-            .expect("exported");
+        otel::export(exporter, otel::service("checkout"), "checkout", |tracer| {
+            tracer.start("POST /buy").end()
+        })
+        .await
+        .expect("exported");
         "bought"
     };
     let app = crate::support::apps::serve_http(axum::Router::new().route("/buy", get(buy))).await;
@@ -231,7 +244,10 @@ async fn a_test_waiting_in_vain_says_what_the_receiver_saw_meanwhile() {
     output.assert_code(1);
     let report = output.json();
     let error = step(&report)["error"].as_str().unwrap_or_default().to_string();
-    assert!(error.contains(&format!("meanwhile the receiver (OTLP/gRPC {grpc}, OTLP/HTTP 127.0.0.1:")), "{error}");
+    assert!(
+        error.contains(&format!("meanwhile the receiver (OTLP/gRPC {grpc}, OTLP/HTTP 127.0.0.1:")),
+        "{error}"
+    );
     assert!(error.contains("got 1 span of 1 other trace from checkout"), "{error}");
 }
 
@@ -255,7 +271,8 @@ async fn a_traceid_run_of_a_trace_started_elsewhere_needs_no_missing_parent() {
             true,
             TraceState::default(),
         );
-        let root = tracer.start_with_context("checkout", &opentelemetry::Context::new().with_remote_span_context(sender));
+        let root = tracer
+            .start_with_context("checkout", &opentelemetry::Context::new().with_remote_span_context(sender));
         let cx = opentelemetry::Context::current_with_span(root);
         let mut child = tracer.start_with_context("charge card", &cx);
         child.set_attribute(opentelemetry::KeyValue::new("payment.amount", 42i64));
@@ -271,7 +288,18 @@ async fn a_traceid_run_of_a_trace_started_elsewhere_needs_no_missing_parent() {
     let vars = vars_file(&files, &[("TRACE_ID", &trace_id)]);
     let test = fixture_arg("run/by-trace-id.yaml");
     let output = tracecheck()
-        .args(["run", &test, "--vars", &vars, "--server", &server.grpc_url(), "--settle", "200ms", "-o", "json"])
+        .args([
+            "run",
+            &test,
+            "--vars",
+            &vars,
+            "--server",
+            &server.grpc_url(),
+            "--settle",
+            "200ms",
+            "-o",
+            "json",
+        ])
         .output()
         .await;
     output.assert_code(0);

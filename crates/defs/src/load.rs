@@ -260,7 +260,8 @@ impl Loader {
                 Some(_) => {}
                 None if n_errors == 0 => {
                     // Every `None` path records an error; this is a guard, not a case.
-                    errors.push(Error::without_position(path, ErrorKind::Invalid("invalid definition".into())));
+                    errors
+                        .push(Error::without_position(path, ErrorKind::Invalid("invalid definition".into())));
                 }
                 None => {}
             }

@@ -159,8 +159,10 @@ pub(crate) fn read_polling_profile(ctx: &mut Ctx, map: &MarkedMappingNode) -> Op
     let mut ignored = Vec::new();
     if let Some(strategy) = ctx.optional_text(map, "strategy") {
         if strategy.value != "periodic" {
-            let message =
-                format!("unknown polling strategy `{}`; Tracetest's only strategy is `periodic`", strategy.value);
+            let message = format!(
+                "unknown polling strategy `{}`; Tracetest's only strategy is `periodic`",
+                strategy.value
+            );
             ctx.error_at(strategy.line, strategy.col, ErrorKind::Invalid(message));
         }
     }
@@ -215,7 +217,8 @@ pub(crate) fn read_data_store(ctx: &mut Ctx, map: &MarkedMappingNode) -> Option<
     let type_name = kind.value.trim().to_string();
     let Some((_, usage)) = DATA_STORE_TYPES.iter().find(|(known, _)| *known == type_name) else {
         let known: Vec<&str> = DATA_STORE_TYPES.iter().map(|(name, _)| *name).collect();
-        let message = format!("unknown DataStore type `{type_name}`; Tracetest's types are {}", known.join(", "));
+        let message =
+            format!("unknown DataStore type `{type_name}`; Tracetest's types are {}", known.join(", "));
         ctx.error_at(kind.line, kind.col, ErrorKind::Invalid(message));
         return None;
     };
@@ -353,7 +356,9 @@ fn read_tls(ctx: &mut Ctx, map: &MarkedMappingNode) -> ClientTls {
             &["cAFile", "certFile", "keyFile", "minVersion", "maxVersion"],
         );
         let path = |ctx: &mut Ctx, key: &str| {
-            ctx.optional_text(settings, key).filter(|text| !text.value.is_empty()).map(|text| text.value.into())
+            ctx.optional_text(settings, key)
+                .filter(|text| !text.value.is_empty())
+                .map(|text| text.value.into())
         };
         tls.ca_file = path(ctx, "cAFile");
         tls.cert_file = path(ctx, "certFile");

@@ -389,7 +389,8 @@ pub async fn start_with_store(
         }
     };
     let http_addr = local_addr(&http_listener, config.http_addr)?;
-    let router = routes::http_router(&handles, admission.clone(), config.max_message_size, &auth, &config.cors);
+    let router =
+        routes::http_router(&handles, admission.clone(), config.max_message_size, &auth, &config.cors);
     let (http_stop, http_stopped) = oneshot::channel::<()>();
     let http_server = listen::serve_http(http_listener, http_tls.clone(), router, config.timeouts, async {
         let _ = http_stopped.await;

@@ -211,10 +211,8 @@ pub(crate) fn structural_problems(
     }
     let dangling: Vec<SpanId> =
         tree.dangling_parents().iter().copied().filter(|&parent| Some(parent) != trigger_span_id).collect();
-    let own_root = trace
-        .spans
-        .iter()
-        .any(|span| span.parent_span_id.is_none() && Some(span.span_id) != trigger_span_id);
+    let own_root =
+        trace.spans.iter().any(|span| span.parent_span_id.is_none() && Some(span.span_id) != trigger_span_id);
     // A second missing parent, or one below a root of the trace's own, is a span still to come.
     let senders_span = started_elsewhere && dangling.len() == 1 && !own_root;
     if !dangling.is_empty() && !senders_span {

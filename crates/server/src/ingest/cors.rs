@@ -32,7 +32,9 @@ enum Pattern {
 
 /// An entry of `--cors-allowed-origins` that is not an origin.
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
-#[error("{0:?} is not an origin: write scheme://host[:port], scheme://host:* for any port, or * for any origin")]
+#[error(
+    "{0:?} is not an origin: write scheme://host[:port], scheme://host:* for any port, or * for any origin"
+)]
 pub struct OriginError(String);
 
 impl AllowedOrigins {
@@ -123,10 +125,14 @@ mod tests {
     #[test]
     fn origins_match_as_documented() {
         let default = AllowedOrigins::default();
-        for allowed in ["http://localhost:3000", "http://localhost", "https://127.0.0.1:8443", "http://[::1]:5173"] {
+        for allowed in
+            ["http://localhost:3000", "http://localhost", "https://127.0.0.1:8443", "http://[::1]:5173"]
+        {
             assert!(default.allows(allowed.as_bytes()), "{allowed}");
         }
-        for refused in ["http://localhost.evil.com", "http://localhost:3000x", "https://example.com", "null", ""] {
+        for refused in
+            ["http://localhost.evil.com", "http://localhost:3000x", "https://example.com", "null", ""]
+        {
             assert!(!default.allows(refused.as_bytes()), "{refused}");
         }
         let exact = AllowedOrigins::parse("https://App.example.com:8443/").unwrap();

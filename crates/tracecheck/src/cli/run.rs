@@ -126,12 +126,12 @@ fn say_once(inputs: &crate::run::Inputs, timeout_flag: bool) {
         let name = if profile.name.is_empty() { "(unnamed)" } else { profile.name.as_str() };
         let mut parts = Vec::new();
         match profile.timeout {
-            Some(timeout) if !timeout.is_zero() && timeout_flag => {
-                parts.push(format!("its timeout {} is overridden by --timeout", humantime::format_duration(timeout)))
-            }
-            Some(timeout) if !timeout.is_zero() => {
-                parts.push(format!("its timeout {} is the run's timeout", humantime::format_duration(timeout)))
-            }
+            Some(timeout) if !timeout.is_zero() && timeout_flag => parts.push(format!(
+                "its timeout {} is overridden by --timeout",
+                humantime::format_duration(timeout)
+            )),
+            Some(timeout) if !timeout.is_zero() => parts
+                .push(format!("its timeout {} is the run's timeout", humantime::format_duration(timeout))),
             _ => {}
         }
         if !profile.ignored.is_empty() {

@@ -80,7 +80,11 @@ const MEANWHILE_LIMIT: usize = 1_000;
 impl Meanwhile {
     /// Adds the traces of a listing: every one but `awaited` and the runner's own trigger
     /// spans (service `tracetest` alone).
-    fn add<'a>(&mut self, awaited: TraceId, traces: impl IntoIterator<Item = (TraceId, usize, &'a [String])>) {
+    fn add<'a>(
+        &mut self,
+        awaited: TraceId,
+        traces: impl IntoIterator<Item = (TraceId, usize, &'a [String])>,
+    ) {
         for (trace_id, n_spans, services) in traces {
             if trace_id == awaited || services.iter().all(|service| service == "tracetest") {
                 continue;
@@ -94,8 +98,11 @@ impl Meanwhile {
 
 impl fmt::Display for Meanwhile {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let listening =
-            if self.listening.is_empty() { String::new() } else { format!(" ({})", self.listening.join(", ")) };
+        let listening = if self.listening.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", self.listening.join(", "))
+        };
         if self.n_traces == 0 {
             return write!(
                 f,
@@ -108,11 +115,7 @@ impl fmt::Display for Meanwhile {
         if self.services.len() > SHOWN {
             services.push("...");
         }
-        let from = if services.is_empty() {
-            String::new()
-        } else {
-            format!(" from {}", services.join(", "))
-        };
+        let from = if services.is_empty() { String::new() } else { format!(" from {}", services.join(", ")) };
         let plural = |n: usize| if n == 1 { "" } else { "s" };
         write!(
             f,
@@ -133,11 +136,19 @@ fn unix_nanos_at(started: Instant) -> u64 {
 }
 
 /// What one server received since `since_nanos` (traces that started since then).
-async fn server_meanwhile(client: &server::api::RemoteClient, awaited: TraceId, since_nanos: u64, into: &mut Meanwhile) {
+async fn server_meanwhile(
+    client: &server::api::RemoteClient,
+    awaited: TraceId,
+    since_nanos: u64,
+    into: &mut Meanwhile,
+) {
     into.listening.push(format!("the server {}", client.url()));
     let Ok(summaries) = client.list(MEANWHILE_LIMIT).await else { return };
     let recent = summaries.iter().filter(|summary| summary.start_time_unix_nano >= since_nanos);
-    into.add(awaited, recent.map(|summary| (summary.trace_id, summary.span_count, summary.services.as_slice())));
+    into.add(
+        awaited,
+        recent.map(|summary| (summary.trace_id, summary.span_count, summary.services.as_slice())),
+    );
 }
 
 /// The in-process store (the embedded ingestor, or a test's own store).
@@ -192,8 +203,11 @@ impl TraceSource for LocalSource {
                 .iter()
                 .filter(|(_, last_update)| *last_update >= started)
                 .map(|(trace, _)| {
-                    let services: BTreeSet<String> =
-                        trace.spans.iter().filter_map(|span| span.service_name().map(str::to_string)).collect();
+                    let services: BTreeSet<String> = trace
+                        .spans
+                        .iter()
+                        .filter_map(|span| span.service_name().map(str::to_string))
+                        .collect();
                     (trace.trace_id, trace.spans.len(), services.into_iter().collect())
                 })
                 .collect();
