@@ -42,7 +42,10 @@ async fn demo() -> anyhow::Result<bool> {
     let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("user-flow.yaml");
     let loaded = defs::load_file(&file).map_err(|errors| anyhow::anyhow!("{}", errors.render()))?;
     let variables = Variables::from([("HOST".to_string(), service.url())]);
-    let runner = Runner::new(Arc::new(LocalSource { store: ingestor.store().clone() }), RunConfig::default());
+    let runner = Runner::new(
+        Arc::new(LocalSource { store: ingestor.store().clone(), listening: Vec::new() }),
+        RunConfig::default(),
+    );
     let mut reporter = ConsoleReporter::stdout();
     let report = runner
         .run_loaded(&loaded, &variables, &mut reporter)

@@ -229,3 +229,26 @@ async fn missing_node_playwright_core_or_chromium_is_an_error_naming_what_to_ins
     let error = step_error(&output);
     assert!(error.contains("apt-get install chromium"), "{error}");
 }
+
+/// The page's documents carry the run's context in `<meta name="traceparent">`, which the
+/// browser instrumentations read to join the trace: present while `<head>` is parsed and at
+/// `load`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_page_has_the_trace_context_in_a_traceparent_meta_tag() {
+    let dir = install();
+    let page = read_fixture("trigger/playwright/meta.html");
+    let addr = serve_http(Router::new().route("/", get(move || async move { Html(page) }))).await;
+    let (trace_id, span_id) = ids();
+    let trigger = Trigger::Playwright(PlaywrightTrigger {
+        target: format!("http://{addr}/"),
+        method: "seen".into(),
+        script: "module.exports = { seen: async (page) => console.log(JSON.stringify(await page.evaluate(() => window.seen))) };".into(),
+        script_name: "seen.js".into(),
+        dir: Some(dir),
+    });
+    let response =
+        trigger.fire(trace_id, span_id, &trigger::Limits::default()).await.expect("the script passes");
+    let seen: serde_json::Value = serde_json::from_str(response.body.trim()).expect("the page's JSON");
+    let expected = format!("00-{trace_id}-{span_id}-01");
+    assert_eq!(seen, serde_json::json!({ "whileParsing": expected, "atLoad": expected }));
+}

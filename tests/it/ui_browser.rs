@@ -25,7 +25,7 @@ use crate::support::{fixture_arg, serve as start_serve, tracecheck, vars_file, F
 /// How long a DOM condition may take before the test fails (a loaded CI machine).
 const DOM_TIMEOUT_MS: u64 = 20_000;
 
-fn browser() -> Browser {
+pub(crate) fn browser() -> Browser {
     let args: Vec<&OsStr> = [
         "--headless",
         "--disable-gpu",
@@ -49,7 +49,7 @@ fn browser() -> Browser {
     Browser::new(options).expect("chromium starts")
 }
 
-fn open(browser: &Browser, url: &str) -> std::sync::Arc<Tab> {
+pub(crate) fn open(browser: &Browser, url: &str) -> std::sync::Arc<Tab> {
     let tab = browser.new_tab().expect("tab");
     tab.set_default_timeout(Duration::from_millis(DOM_TIMEOUT_MS + 10_000));
     tab.navigate_to(url).expect("navigate").wait_until_navigated().expect("page loads");
@@ -58,7 +58,7 @@ fn open(browser: &Browser, url: &str) -> std::sync::Arc<Tab> {
 
 /// Resolves once `expression` is truthy in the page (checked on every DOM change), with its
 /// value as JSON; fails the test after [`DOM_TIMEOUT_MS`].
-fn wait(tab: &Tab, expression: &str) -> Value {
+pub(crate) fn wait(tab: &Tab, expression: &str) -> Value {
     let script = format!(
         r#"new Promise((resolve, reject) => {{
             const check = () => {{ try {{ const v = ({expression}); if (v) {{ done(JSON.stringify(v)); return true; }} }} catch (_) {{}} return false; }};

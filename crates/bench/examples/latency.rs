@@ -40,7 +40,8 @@ async fn main() -> anyhow::Result<()> {
         anyhow::bail!("{} is not a test", file.display());
     };
     let config = RunConfig { settle, ..RunConfig::default() };
-    let runner = Runner::new(Arc::new(LocalSource { store: ingestor.store().clone() }), config);
+    let runner =
+        Runner::new(Arc::new(LocalSource { store: ingestor.store().clone(), listening: Vec::new() }), config);
     let variables = Variables::from([("HOST".to_string(), service.url())]);
 
     let mut latencies = Vec::with_capacity(runs);

@@ -1,5 +1,6 @@
 //! Definitions: Tracetest's Test, TestSuite (Transaction), VariableSet (Environment) and
-//! Analyzer files, loaded and validated.
+//! Analyzer files, and the provisioning resources beside them (PollingProfile, TestRunner,
+//! DataStore, Config, Demo), loaded and validated, several to a file when separated by `---`.
 //!
 //! `spec` owns reading the YAML (with the CLI's `${NAME}` substitution), checking it
 //! against the shapes of the reference (unknown fields, wrong types, missing fields, and
@@ -13,6 +14,7 @@ mod analyzer;
 mod check;
 mod error;
 mod load;
+mod provision;
 mod source;
 mod trigger;
 mod walk;
@@ -21,7 +23,10 @@ use std::path::{Path, PathBuf};
 
 pub use check::{check, Language};
 pub use error::{Error, ErrorKind, Errors};
-pub use load::{load_analyzer, load_file, validate_files};
+pub use load::{load_analyzer, load_documents, load_file, validate_files};
+pub use provision::{
+    Backend, ClientTls, DataStore, GrpcClient, HttpClient, NoEffect, PollingProfile, TempoClient, TestRunner,
+};
 
 use ::trigger::Trigger;
 use lang::{Assertion, Expr, Selector};
@@ -94,6 +99,8 @@ pub struct Suite {
     pub description: Option<String>,
     /// Every step loaded, in order.
     pub steps: Vec<Test>,
+    /// For each step, whether the suite names it by its test ID rather than by its file.
+    pub by_id: Vec<bool>,
 }
 
 /// A VariableSet (or Environment): the starting variables of a run (`--vars`).
@@ -130,6 +137,11 @@ pub enum Loaded {
     Suite(Suite),
     VariableSet(VariableSet),
     Analyzer(AnalyzerFile),
+    PollingProfile(PollingProfile),
+    TestRunner(TestRunner),
+    DataStore(DataStore),
+    /// `Config` or `Demo`.
+    NoEffect(NoEffect),
 }
 
 impl Loaded {
@@ -140,17 +152,25 @@ impl Loaded {
             Loaded::Suite(suite) => &suite.path,
             Loaded::VariableSet(variable_set) => &variable_set.path,
             Loaded::Analyzer(analyzer) => &analyzer.path,
+            Loaded::PollingProfile(profile) => &profile.path,
+            Loaded::TestRunner(runner) => &runner.path,
+            Loaded::DataStore(store) => &store.path,
+            Loaded::NoEffect(resource) => &resource.path,
         }
     }
 
     /// The resource type as tracecheck names it (`Test`, `TestSuite`, `VariableSet`,
-    /// `Analyzer`).
+    /// `Analyzer`, `PollingProfile`, `TestRunner`, `DataStore`, `Config`, `Demo`).
     pub fn kind(&self) -> &'static str {
         match self {
             Loaded::Test(_) => "Test",
             Loaded::Suite(_) => "TestSuite",
             Loaded::VariableSet(_) => "VariableSet",
             Loaded::Analyzer(_) => "Analyzer",
+            Loaded::PollingProfile(_) => "PollingProfile",
+            Loaded::TestRunner(_) => "TestRunner",
+            Loaded::DataStore(_) => "DataStore",
+            Loaded::NoEffect(resource) => resource.kind,
         }
     }
 }

@@ -9,7 +9,8 @@ use marked_yaml::{LoadError, LoaderOptions, Node};
 use super::analyzer::read_analyzer;
 use super::check::{check, Language};
 use super::error::{Error, ErrorKind, Errors};
-use super::source::Source;
+use super::provision::{read_data_store, read_polling_profile, read_test_runner, NoEffect};
+use super::source::{documents, Source};
 use super::trigger::read_trigger;
 use super::walk::{field, mapping_start, text_of, Ctx};
 use super::{AnalyzerFile, Loaded, Output, Spec, Suite, Test, Text, Variable, VariableSet};
@@ -23,14 +24,48 @@ const READ_ONLY_FIELDS: [&str; 3] = ["version", "createdAt", "summary"];
 /// Fields of a Tracetest Cloud `Environment` (a workspace), which is not a variable set.
 const CLOUD_ENVIRONMENT_FIELDS: [&str; 2] = ["resources", "agentConfiguration"];
 
-/// Loads one definition file: a Test, a TestSuite/Transaction (with every step loaded), a
-/// VariableSet/Environment, or an Analyzer.
+/// Every resource type a definition file may hold, by Tracetest's names (the old ones too):
+/// a new type is a name here and its reader in `Loader::read_resource`.
+const RESOURCE_TYPES: [&str; 11] = [
+    "Test",
+    "TestSuite",
+    "Transaction",
+    "VariableSet",
+    "Environment",
+    "Analyzer",
+    "PollingProfile",
+    "TestRunner",
+    "DataStore",
+    "Config",
+    "Demo",
+];
+
+/// Top-level keys of a test in the flat format Tracetest used before v0.8 (no `type` and
+/// `spec`), recognised to name the format instead of listing unknown fields.
+const FLAT_TEST_FIELDS: [&str; 3] = ["trigger", "testDefinition", "steps"];
+
+/// How deep below a suite's folder its steps' test IDs are looked for, and how many files
+/// at most are read doing so (a suite beside a large tree must not read all of it).
+const ID_SEARCH_DEPTH: usize = 4;
+const ID_SEARCH_MAX_FILES: usize = 2_000;
+
+/// Loads a definition file holding one resource: a Test, a TestSuite/Transaction (with
+/// every step loaded), a VariableSet/Environment, an Analyzer or a provisioning resource.
 ///
 /// # Errors
 /// Every problem found in the file and in the step files it names, each with its file,
-/// line and column.
+/// line and column; a file with several documents is an error here (see [`load_documents`]).
 pub fn load_file(path: impl AsRef<Path>) -> Result<Loaded, Errors> {
     Loader::default().load(path.as_ref())
+}
+
+/// Loads every resource of a definition file, which may hold several YAML documents
+/// separated by `---` lines (as `tracetest apply` takes them).
+///
+/// # Errors
+/// Every problem of every document, each with its file, line and column.
+pub fn load_documents(path: impl AsRef<Path>) -> Result<Vec<Loaded>, Errors> {
+    Loader::default().load_all(path.as_ref())
 }
 
 /// Loads an Analyzer file (`--analyzer FILE`) into the analyzer's configuration.
@@ -48,8 +83,9 @@ pub fn load_analyzer(path: impl AsRef<Path>) -> Result<AnalyzerConfig, Errors> {
 }
 
 /// Loads every file (for `tracecheck validate`, and `run` with several files), returning
-/// all of them or every problem in every file. A suite's step that is not a path may name
-/// the id of a Test among `paths`, or of a Test file in the suite's directory.
+/// every resource of every file in order, or every problem in every file. A suite's step
+/// that is not a path may name the id of a Test among `paths`, or of a Test file in the
+/// suite's folder or below it.
 ///
 /// # Errors
 /// All problems of all files, in the order of `paths`.
@@ -57,15 +93,15 @@ pub fn validate_files<P: AsRef<Path>>(paths: &[P]) -> Result<Vec<Loaded>, Errors
     let mut loader = Loader::default();
     // A suite's step may name the id of a Test given beside it on the command line.
     for path in paths {
-        if let Some(id) = test_id_of(path.as_ref()) {
+        for id in test_ids_of(path.as_ref()) {
             loader.given_ids.entry(id).or_insert_with(|| path.as_ref().to_path_buf());
         }
     }
     let mut loaded = Vec::new();
     let mut errors = Vec::new();
     for path in paths {
-        match loader.load(path.as_ref()) {
-            Ok(file) => loaded.push(file),
+        match loader.load_all(path.as_ref()) {
+            Ok(files) => loaded.extend(files),
             Err(file_errors) => errors.extend(file_errors),
         }
     }
@@ -84,14 +120,17 @@ struct Loader {
     ids_by_dir: HashMap<PathBuf, HashMap<String, PathBuf>>,
 }
 
-/// The `spec.id` of a Test file, if the file is one and has an id.
-fn test_id_of(path: &Path) -> Option<String> {
-    let source = read_source(path).ok()?;
-    let Ok(Node::Mapping(root)) = parse_yaml(&source) else { return None };
-    if root.get_scalar("type")?.as_str() != "Test" {
-        return None;
-    }
-    Some(root.get_mapping("spec")?.get_scalar("id")?.as_str().to_string())
+/// The `spec.id` of every Test in a file (one per document).
+fn test_ids_of(path: &Path) -> Vec<String> {
+    let Ok(source) = read_source(path) else { return Vec::new() };
+    let id_of = |text: &str| {
+        let Ok(Node::Mapping(root)) = parse_yaml(&source, text) else { return None };
+        if root.get_scalar("type")?.as_str() != "Test" {
+            return None;
+        }
+        Some(root.get_mapping("spec")?.get_scalar("id")?.as_str().to_string())
+    };
+    documents(&source.text).iter().filter_map(|text| id_of(text)).collect()
 }
 
 // A load error carries its file, position and source line; it is built at most once per
@@ -114,10 +153,11 @@ fn read_source(path: &Path) -> Result<Source, Error> {
     Ok(Source::new(path.to_path_buf(), text))
 }
 
+/// Parses `text`, the source's text or one of its documents (see [`documents`]).
 #[allow(clippy::result_large_err)]
-fn parse_yaml(source: &Source) -> Result<Node, Error> {
+fn parse_yaml(source: &Source, text: &str) -> Result<Node, Error> {
     let options = LoaderOptions::default().error_on_duplicate_keys(true).prevent_coercion(true);
-    marked_yaml::parse_yaml_with_options(0, &source.text, options).map_err(|error| {
+    marked_yaml::parse_yaml_with_options(0, text, options).map_err(|error| {
         let (marker, message) = match &error {
             LoadError::TopLevelMustBeMapping(marker) => {
                 (*marker, "a definition file must be a mapping with `type` and `spec`".to_string())
@@ -181,47 +221,90 @@ pub(super) fn looks_like_path(text: &str) -> bool {
 }
 
 impl Loader {
+    /// A file that must hold exactly one resource.
     fn load(&mut self, path: &Path) -> Result<Loaded, Errors> {
+        let mut loaded = self.load_all(path)?;
+        if loaded.len() == 1 {
+            return Ok(loaded.remove(0));
+        }
+        let message = format!("expected one resource in the file, found {} documents", loaded.len());
+        Err(Error::without_position(path, ErrorKind::Invalid(message)).into())
+    }
+
+    /// Every document of a file, each one resource.
+    fn load_all(&mut self, path: &Path) -> Result<Vec<Loaded>, Errors> {
         let source = read_source(path)?;
-        let root = parse_yaml(&source)?;
-        let mut ctx = Ctx::new(&source);
-        let mut step_errors = Vec::new();
-        let loaded = self.read_resource(&mut ctx, &root, &mut step_errors);
-        let mut errors = ctx.errors;
-        errors.extend(step_errors);
-        match loaded {
-            Some(loaded) if errors.is_empty() => Ok(loaded),
-            _ => {
-                if errors.is_empty() {
+        let mut loaded = Vec::new();
+        let mut errors = Vec::new();
+        let texts = documents(&source.text);
+        if texts.is_empty() {
+            let message = "the file holds no resource (expected `type` and `spec`)".to_string();
+            return Err(Error::without_position(path, ErrorKind::Invalid(message)).into());
+        }
+        for text in &texts {
+            let root = match parse_yaml(&source, text) {
+                Ok(root) => root,
+                Err(error) => {
+                    errors.push(error);
+                    continue;
+                }
+            };
+            let mut ctx = Ctx::new(&source);
+            let mut step_errors = Vec::new();
+            let resource = self.read_resource(&mut ctx, &root, &mut step_errors);
+            let n_errors = ctx.errors.len() + step_errors.len();
+            errors.extend(ctx.errors);
+            errors.extend(step_errors);
+            match resource {
+                Some(resource) if n_errors == 0 => loaded.push(resource),
+                Some(_) => {}
+                None if n_errors == 0 => {
                     // Every `None` path records an error; this is a guard, not a case.
                     errors
                         .push(Error::without_position(path, ErrorKind::Invalid("invalid definition".into())));
                 }
-                Err(Errors(errors))
+                None => {}
             }
+        }
+        if errors.is_empty() {
+            Ok(loaded)
+        } else {
+            Err(Errors(errors))
         }
     }
 
     fn read_resource(&mut self, ctx: &mut Ctx, root: &Node, step_errors: &mut Vec<Error>) -> Option<Loaded> {
         let map = ctx.mapping(root, "the file")?;
+        if field(map, "type").is_none() {
+            if let Some(key) = map.keys().find(|key| FLAT_TEST_FIELDS.contains(&key.as_str())) {
+                // One message for the whole file instead of an unknown field per key.
+                let message = format!(
+                    "this is Tracetest's flat test format from before v0.8 (`{}` at the top level); \
+                     a definition is now `type: Test` (or `TestSuite`) with its fields under `spec:`, \
+                     and `testDefinition` is called `specs`",
+                    key.as_str()
+                );
+                ctx.error(key.span(), ErrorKind::Invalid(message));
+                return None;
+            }
+        }
         ctx.check_fields(map, "the file (expected `type` and `spec`)", &["type", "spec"]);
         let kind = ctx.non_empty_text(map, "type", "the file");
         let spec_node = ctx.required(map, "spec", "the file");
         let kind = kind?;
         let path = ctx.source.path.clone();
-        match kind.value.as_str() {
-            "Test" | "TestSuite" | "Transaction" | "VariableSet" | "Environment" | "Analyzer" => {}
-            other => {
-                ctx.error_at(
-                    kind.line,
-                    kind.col,
-                    ErrorKind::Invalid(format!(
-                        "unsupported resource type `{other}`; expected Test, TestSuite, Transaction, VariableSet, Environment or Analyzer"
-                    )),
-                );
-                return None;
-            }
-        }
+        let Some(kind_name) = RESOURCE_TYPES.iter().copied().find(|name| *name == kind.value) else {
+            ctx.error_at(
+                kind.line,
+                kind.col,
+                ErrorKind::Invalid(format!(
+                    "unsupported resource type `{}`; expected one of {}",
+                    kind.value,
+                    RESOURCE_TYPES.join(", ")
+                )),
+            );
+            return None;
+        };
         let spec = ctx.mapping(spec_node?, "spec")?;
         if kind.value == "Environment" {
             if let Some(key) = spec.keys().find(|key| CLOUD_ENVIRONMENT_FIELDS.contains(&key.as_str())) {
@@ -237,13 +320,18 @@ impl Loader {
                 return None;
             }
         }
-        match kind.value.as_str() {
+        match kind_name {
             "Test" => read_test(ctx, spec).map(Loaded::Test),
             "TestSuite" | "Transaction" => self.read_suite(ctx, spec, step_errors).map(Loaded::Suite),
             "Analyzer" => {
                 read_analyzer(ctx, spec).map(|config| Loaded::Analyzer(AnalyzerFile { path, config }))
             }
-            _ => read_variable_set(ctx, spec).map(Loaded::VariableSet),
+            "VariableSet" | "Environment" => read_variable_set(ctx, spec).map(Loaded::VariableSet),
+            "PollingProfile" => read_polling_profile(ctx, spec).map(Loaded::PollingProfile),
+            "TestRunner" => read_test_runner(ctx, spec).map(Loaded::TestRunner),
+            "DataStore" => read_data_store(ctx, spec).map(Loaded::DataStore),
+            // Config and Demo: any spec is accepted; the run says they have no effect.
+            other => Some(Loaded::NoEffect(NoEffect { path, kind: other })),
         }
     }
 
@@ -262,27 +350,30 @@ impl Loader {
         let description = ctx.optional_text(map, "description").map(|text| text.value);
         let dir = base_dir(&ctx.source.path);
         let mut steps = Vec::new();
+        let mut by_id = Vec::new();
         let steps_node = ctx.required(map, "steps", context);
         if let Some(items) = steps_node.and_then(|node| ctx.sequence(node, "steps")) {
             for item in items {
                 let Some(step) = ctx.text(item, "steps") else { continue };
-                if let Some(test) = self.read_step(ctx, &dir, &step, step_errors) {
+                if let Some((test, named_by_id)) = self.read_step(ctx, &dir, &step, step_errors) {
                     steps.push(test);
+                    by_id.push(named_by_id);
                 }
             }
         }
-        Some(Suite { path: ctx.source.path.clone(), id, name: name?.value, description, steps })
+        Some(Suite { path: ctx.source.path.clone(), id, name: name?.value, description, steps, by_id })
     }
 
     /// A step names a test file (`./x.yaml`, `../x.yaml`, `/abs/x.yaml`, or an existing
-    /// relative path) or the id of a Test given alongside or in the suite's directory.
+    /// relative path) or the id of a Test given alongside or in the suite's folder tree;
+    /// the test, and whether it was named by its id.
     fn read_step(
         &mut self,
         ctx: &mut Ctx,
         dir: &Path,
         step: &Text,
         step_errors: &mut Vec<Error>,
-    ) -> Option<Test> {
+    ) -> Option<(Test, bool)> {
         let value = step.value.trim();
         if value.is_empty() {
             ctx.error_at(step.line, step.col, ErrorKind::Invalid("a step must not be empty".into()));
@@ -302,7 +393,7 @@ impl Loader {
                 Some(path) => path,
                 None => {
                     let message = format!(
-                        "no Test with id `{value}` in {}; a step is a test file (./file.yaml) or the id of a Test file beside the suite",
+                        "no Test with id `{value}` in {} or below it, nor among the files given; a step is a test file (./file.yaml) or the id of a Test",
                         dir.display()
                     );
                     ctx.error_at(step.line, step.col, ErrorKind::Invalid(message));
@@ -310,12 +401,21 @@ impl Loader {
                 }
             }
         };
-        match self.load(&path) {
-            Ok(Loaded::Test(test)) => Some(test),
-            Ok(other) => {
-                let message = format!("step {} is a {}, expected a Test", path.display(), other.kind());
-                ctx.error_at(step.line, step.col, ErrorKind::Invalid(message));
-                None
+        let by_id = !(looks_like_path(value) || join_clean(dir, value).is_file());
+        match self.load_all(&path) {
+            Ok(loaded) => {
+                // A file named by a step holds one Test; one found by id may hold more.
+                let mut tests = loaded.into_iter().filter_map(|resource| match resource {
+                    Loaded::Test(test) if !by_id || test.id.as_deref() == Some(value) => Some(test),
+                    _ => None,
+                });
+                let test = tests.next();
+                if test.is_none() || (!by_id && tests.next().is_some()) {
+                    let message = format!("step {} must hold exactly one Test", path.display());
+                    ctx.error_at(step.line, step.col, ErrorKind::Invalid(message));
+                    return None;
+                }
+                test.map(|test| (test, by_id))
             }
             Err(errors) => {
                 step_errors.extend(errors);
@@ -324,20 +424,39 @@ impl Loader {
         }
     }
 
-    /// Test ids defined by the YAML files of a directory (scanned once per directory).
+    /// Test ids defined by the YAML files of a directory and its subdirectories (scanned
+    /// once per directory; hidden folders and `node_modules` skipped). The shallowest file
+    /// wins an id defined twice, then the first in name order.
     fn ids_in(&mut self, dir: &Path) -> &HashMap<String, PathBuf> {
         self.ids_by_dir.entry(dir.to_path_buf()).or_insert_with(|| {
             let mut ids = HashMap::new();
-            let Ok(entries) = std::fs::read_dir(dir) else { return ids };
-            let mut paths: Vec<PathBuf> = entries
-                .filter_map(|entry| entry.ok().map(|entry| entry.path()))
-                .filter(|path| path.extension().is_some_and(|ext| ext == "yaml" || ext == "yml"))
-                .collect();
-            paths.sort();
-            for path in paths {
-                if let Some(id) = test_id_of(&path) {
-                    ids.entry(id).or_insert(path);
+            let mut level = vec![dir.to_path_buf()];
+            let mut n_files = 0;
+            for _ in 0..=ID_SEARCH_DEPTH {
+                let mut next = Vec::new();
+                for folder in level {
+                    let Ok(entries) = std::fs::read_dir(&folder) else { continue };
+                    let mut paths: Vec<PathBuf> =
+                        entries.filter_map(|entry| entry.ok().map(|entry| entry.path())).collect();
+                    paths.sort();
+                    for path in paths {
+                        let name = path.file_name().map(|name| name.to_string_lossy().into_owned());
+                        let name = name.unwrap_or_default();
+                        if path.is_dir() {
+                            if !name.starts_with('.') && name != "node_modules" {
+                                next.push(path);
+                            }
+                        } else if (name.ends_with(".yaml") || name.ends_with(".yml"))
+                            && n_files < ID_SEARCH_MAX_FILES
+                        {
+                            n_files += 1;
+                            for id in test_ids_of(&path) {
+                                ids.entry(id).or_insert_with(|| path.clone());
+                            }
+                        }
+                    }
                 }
+                level = next;
             }
             ids
         })

@@ -87,6 +87,52 @@ impl Source {
     }
 }
 
+/// The documents of a multi-document YAML text (`---` lines between them), each as the
+/// whole text with every line outside it blanked, so that a document's line and column
+/// positions are those of the file. Documents holding nothing but blanks and comments are
+/// left out; a text without `---` is one document.
+pub(crate) fn documents(text: &str) -> Vec<String> {
+    let lines: Vec<&str> = text.split_inclusive('\n').collect();
+    let is_marker = |line: &str| {
+        let line = line.trim_end();
+        line == "---" || line.starts_with("--- ") || line.starts_with("---\t")
+    };
+    if !lines.iter().any(|line| is_marker(line)) {
+        return vec![text.to_string()];
+    }
+    let mut ranges = Vec::new();
+    let mut start = 0;
+    for (idx, line) in lines.iter().enumerate() {
+        if is_marker(line) {
+            ranges.push(start..idx);
+            start = idx + 1;
+        }
+    }
+    ranges.push(start..lines.len());
+    let has_content = |range: &std::ops::Range<usize>| {
+        lines[range.clone()].iter().any(|line| {
+            let content = line.trim();
+            !content.is_empty() && !content.starts_with('#') && content != "..."
+        })
+    };
+    ranges
+        .into_iter()
+        .filter(has_content)
+        .map(|range| {
+            let mut document = String::with_capacity(text.len());
+            for (idx, line) in lines.iter().enumerate() {
+                if range.contains(&idx) {
+                    document.push_str(line);
+                } else if line.ends_with('\n') {
+                    // Keep the line, so positions after it do not move.
+                    document.push('\n');
+                }
+            }
+            document
+        })
+        .collect()
+}
+
 pub(crate) fn line_of(text: &str, line: usize) -> Option<String> {
     if line == 0 {
         return None;
@@ -184,6 +230,15 @@ mod tests {
         assert_eq!(src.original_col(1, 16), 12);
         assert_eq!(src.original_col(1, 3), 3);
         assert_eq!(src.original_col(1, 6), 4);
+    }
+
+    #[test]
+    fn splits_documents_keeping_positions() {
+        assert_eq!(documents("type: Test\n"), vec!["type: Test\n"]);
+        let text = "---\n# lead\ntype: A\n---\ntype: B\nspec: {}\n--- # end\n";
+        assert_eq!(documents(text), vec!["\n# lead\ntype: A\n\n\n\n\n", "\n\n\n\ntype: B\nspec: {}\n\n"]);
+        // `---` inside a line or indented is content, not a marker.
+        assert_eq!(documents("a: |\n  ---\nb: x---\n").len(), 1);
     }
 
     #[test]

@@ -78,7 +78,9 @@ fn read_headers(ctx: &mut Ctx, map: &MarkedMappingNode, key: &str) -> Vec<Header
 fn read_auth(ctx: &mut Ctx, map: &MarkedMappingNode) -> Option<Auth> {
     let map = ctx.mapping(field(map, "auth")?, "auth")?;
     ctx.check_fields(map, "auth", &["type", "basic", "apiKey", "bearer"]);
-    let kind = ctx.non_empty_text(map, "type", "auth")?;
+    // No `type` is no authentication, whatever the other keys hold: Tracetest's UI exports
+    // `auth: {apiKey: {}, basic: {}, bearer: {}}` for a request without any.
+    let kind = ctx.optional_text(map, "type").filter(|kind| !kind.value.trim().is_empty())?;
     let sub =
         |ctx: &mut Ctx, key: &str| ctx.required(map, key, "auth").and_then(|node| ctx.mapping(node, key));
     match kind.value.as_str() {
@@ -142,26 +144,55 @@ fn read_http(ctx: &mut Ctx, map: &MarkedMappingNode) -> Option<HttpTrigger> {
     Some(HttpTrigger { method, url: url?.value, headers, body, ssl_verification, auth })
 }
 
+/// Whether a field's value is a path to a file (`./`, `../`, `/`, one line), which
+/// Tracetest's CLI replaces by the file's text before sending the test to its server.
+fn names_a_file(value: &str) -> bool {
+    let value = value.trim();
+    looks_like_path(value) && !value.contains('\n')
+}
+
+/// The text of the file a field names (relative to the definition file), or the field's
+/// own text when it names none; an unreadable file is an error at the field.
+fn file_or_text(ctx: &mut Ctx, text: &Text, what: &str) -> Option<String> {
+    if !names_a_file(&text.value) {
+        return Some(text.value.clone());
+    }
+    let path = join_clean(&base_dir(&ctx.source.path), text.value.trim());
+    match std::fs::read_to_string(&path) {
+        Ok(content) => Some(content),
+        Err(error) => {
+            let message = format!("cannot read {what} file {}: {error}", path.display());
+            ctx.error_at(text.line, text.col, ErrorKind::Invalid(message));
+            None
+        }
+    }
+}
+
+/// Checks a file's text as a template, each problem at its position in that file.
+fn check_file_template(ctx: &mut Ctx, path: &std::path::Path, content: &str) {
+    for (offset, message) in check(Language::Template, content) {
+        let (line, col) = offset_position(content, offset);
+        ctx.errors.push(Error {
+            path: path.to_path_buf(),
+            line,
+            col,
+            kind: ErrorKind::Expression { what: Language::Template.describe(), message },
+            source_line: line_of(content, line),
+        });
+    }
+}
+
 /// The body text; a value naming an existing file (`./`, `../`, `/`) is replaced by the
 /// file's content, as Tracetest's CLI does, and checked as a template in that file.
 fn read_body(ctx: &mut Ctx, map: &MarkedMappingNode) -> String {
     let Some(text) = ctx.optional_text(map, "body") else { return String::new() };
     let value = text.value.trim();
-    if looks_like_path(value) && !value.contains('\n') {
+    if names_a_file(value) {
         let path = join_clean(&base_dir(&ctx.source.path), value);
         if path.is_file() {
             match std::fs::read_to_string(&path) {
                 Ok(content) => {
-                    for (offset, message) in check(Language::Template, &content) {
-                        let (line, col) = offset_position(&content, offset);
-                        ctx.errors.push(Error {
-                            path: path.clone(),
-                            line,
-                            col,
-                            kind: ErrorKind::Expression { what: Language::Template.describe(), message },
-                            source_line: line_of(&content, line),
-                        });
-                    }
+                    check_file_template(ctx, &path, &content);
                     return content;
                 }
                 Err(error) => {
@@ -341,11 +372,24 @@ fn read_graphql(ctx: &mut Ctx, map: &MarkedMappingNode) -> Option<GraphqlTrigger
     let headers = read_headers(ctx, map, "headers");
     let auth = read_auth(ctx, map);
     let ssl_verification = ctx.optional_bool(map, "sslVerification").unwrap_or(false);
-    let schema = ctx.optional_text(map, "schema").map(|text| text.value).unwrap_or_default();
+    let schema = match ctx.optional_text(map, "schema") {
+        Some(text) => file_or_text(ctx, &text, "graphql schema")?,
+        None => String::new(),
+    };
     let mut body = GraphqlBody::default();
     if let Some(body_map) = ctx.required(map, "body", context).and_then(|node| ctx.mapping(node, "body")) {
         ctx.check_fields(body_map, "the graphql body", &["query", "variables", "operationName"]);
-        body.query = required_template(ctx, body_map, "query", "the graphql body")?.value;
+        let query = ctx.non_empty_text(body_map, "query", "the graphql body")?;
+        body.query = if names_a_file(&query.value) {
+            // The file's text is the query; like an http body file, it is a template too.
+            let path = join_clean(&base_dir(&ctx.source.path), query.value.trim());
+            let content = file_or_text(ctx, &query, "graphql query")?;
+            check_file_template(ctx, &path, &content);
+            content
+        } else {
+            check_text(ctx, Language::Template, &query);
+            query.value
+        };
         body.operation_name =
             template(ctx, body_map, "operationName").map(|text| text.value).unwrap_or_default();
         let variables = field(body_map, "variables").filter(|node| !is_null(node));

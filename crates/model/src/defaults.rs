@@ -5,6 +5,12 @@ use std::time::Duration;
 
 pub const DEFAULT_GRPC_ADDR: &str = "127.0.0.1:4317";
 pub const DEFAULT_HTTP_ADDR: &str = "127.0.0.1:4318";
+
+/// The page origins whose scripts may export to the OTLP/HTTP receiver (CORS): pages served
+/// from this machine, on any port, so a local browser app exports with no flag. A page from
+/// elsewhere cannot write spans into the traces a run judges.
+pub const DEFAULT_CORS_ALLOWED_ORIGINS: &str =
+    "http://localhost:*,https://localhost:*,http://127.0.0.1:*,https://127.0.0.1:*,http://[::1]:*,https://[::1]:*";
 pub const DEFAULT_SERVER_URL: &str = "http://127.0.0.1:4317";
 /// Largest accepted OTLP request (gRPC message or HTTP body, after decompression).
 pub const DEFAULT_MAX_MESSAGE_SIZE: usize = 16 * 1024 * 1024;

@@ -94,6 +94,8 @@ pub struct ServerConfig {
     /// The names the HTTP routes answer to besides IP literals and localhost
     /// (`--allowed-hosts`; [`hosts`]).
     pub allowed_hosts: hosts::AllowedHosts,
+    /// The page origins whose scripts may export to OTLP/HTTP (`--cors-allowed-origins`).
+    pub cors: ingest::cors::AllowedOrigins,
 }
 
 /// A query API's own listener: where, and under which path its routes answer (`/` for the
@@ -142,6 +144,7 @@ impl Default for ServerConfig {
             jaeger: None,
             tempo: None,
             allowed_hosts: hosts::AllowedHosts::Default,
+            cors: ingest::cors::AllowedOrigins::default(),
         }
     }
 }
@@ -404,6 +407,7 @@ pub async fn start_with_store(
         auth: auth.clone(),
         hosts: hosts::HostCheck::new(config.allowed_hosts.clone(), &served),
         tls: http_tls.is_some(),
+        cors: config.cors.clone(),
     };
     let router = routes::http_router(&handles, admission.clone(), config.max_message_size, &guards);
     let (http_stop, http_stopped) = oneshot::channel::<()>();

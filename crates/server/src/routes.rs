@@ -7,6 +7,7 @@ use axum::middleware;
 use axum::Router;
 
 use crate::hosts::{self, HostCheck};
+use crate::ingest::cors::AllowedOrigins;
 use crate::ingest::{self, Admission};
 use crate::telemetry::Transport;
 use crate::{auth::RequireBearer, web, Handles};
@@ -30,13 +31,16 @@ pub(crate) struct HttpGuards {
     pub auth: RequireBearer,
     pub hosts: HostCheck,
     pub tls: bool,
+    /// The page origins whose scripts may export to OTLP/HTTP.
+    pub cors: AllowedOrigins,
 }
 
 /// Every HTTP route of the server, behind `auth` applied once. Outermost, the Host check
 /// (every route but OTLP's, [`crate::hosts`]); then the timing of OTLP/HTTP exports, so that
 /// refusals by the token check are timed and counted too; then the web's browser login,
 /// which hands a cookie's or `?token=`'s token to the bearer layer (and only for the web's
-/// own pages: OTLP and `/metrics` take the header alone).
+/// own pages: OTLP and `/metrics` take the header alone). The OTLP route alone has CORS, in
+/// front of the token check: a browser's preflight carries no token.
 pub(crate) fn http_router(
     handles: &Handles,
     admission: Admission,
@@ -44,14 +48,20 @@ pub(crate) fn http_router(
     guards: &HttpGuards,
 ) -> Router {
     let auth = &guards.auth;
+    let otlp = ingest::http::router(handles.store.clone(), admission, max_message_size)
+        .route_layer(auth.http_layer());
+    let otlp = match guards.cors.layer() {
+        Some(layer) => otlp.route_layer(layer),
+        None => otlp,
+    };
     let router = Router::new()
-        .merge(ingest::http::router(handles.store.clone(), admission, max_message_size))
         .merge(handles.telemetry.router())
         .merge(web::router(handles.store.clone(), handles.runs.clone(), handles.telemetry.clone()))
         .merge(crate::query::router(handles))
         // A route layer, so that a path nobody serves is still 404 (a wrong method on a
         // served path is 405 once the token is right).
-        .route_layer(auth.http_layer());
+        .route_layer(auth.http_layer())
+        .merge(otlp);
     let router = web::with_login(router, auth.clone(), guards.tls)
         .layer(handles.telemetry.layer(Transport::Http, ingest::http::TRACES_PATH));
     with_host_check(router, &guards.hosts)
@@ -110,6 +120,7 @@ mod tests {
             auth: RequireBearer::new(Some("s3cret")),
             hosts: HostCheck::new(hosts::AllowedHosts::Default, &["127.0.0.1:4318".parse().unwrap()]),
             tls: false,
+            cors: AllowedOrigins::default(),
         };
         let router = http_router(&handles, admission, 1 << 20, &guards);
         let cookie = format!("tracecheck_token={}", hex::encode("s3cret"));

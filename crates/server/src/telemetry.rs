@@ -498,7 +498,8 @@ where
     }
 
     fn call(&mut self, request: http::Request<ReqBody>) -> Self::Future {
-        if request.uri().path() != self.timing.path {
+        // Exports only: a browser's CORS preflight on the same path is not an export.
+        if request.uri().path() != self.timing.path || request.method() == http::Method::OPTIONS {
             return Box::pin(self.inner.call(request));
         }
         let Timing { telemetry, transport, .. } = self.timing.clone();

@@ -517,7 +517,20 @@ impl TraceStore {
         options: &WaitOptions,
         check: &CompletenessCheck,
     ) -> WaitOutcome {
-        wait::wait(self, trace_id, options, check).await
+        wait::wait(self, trace_id, options, false, check).await
+    }
+
+    /// [`TraceStore::wait`] for a trace started elsewhere (a `traceid` trigger: a load tool
+    /// or curl sent the first `traceparent`), whose top spans' parent is that sender's span,
+    /// never exported: one missing parent above a trace with no root of its own is that
+    /// span, and no reason to wait for `grace` or to warn.
+    pub async fn wait_started_elsewhere(
+        &self,
+        trace_id: TraceId,
+        options: &WaitOptions,
+        check: &CompletenessCheck,
+    ) -> WaitOutcome {
+        wait::wait(self, trace_id, options, true, check).await
     }
 }
 

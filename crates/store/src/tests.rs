@@ -448,6 +448,27 @@ async fn guard_drop_stops_background_task() {
     assert_eq!(Arc::strong_count(&store.shared), 1);
 }
 
+/// A trace started elsewhere (a `traceid` run): the trigger span 9, the app's root 1 under
+/// the sender's span 50 that was never exported, and 1's child 2.
+#[test]
+fn one_missing_parent_above_a_trace_started_elsewhere_is_the_senders_span() {
+    let problems = |spans: Vec<Span>, started_elsewhere: bool| {
+        let trace = Trace::new(tid(1), spans.into_iter().map(Arc::new).collect());
+        super::wait::structural_problems(&trace, Some(sid(9)), started_elsewhere)
+    };
+    let started_elsewhere = || vec![span(1, 9, None), span(1, 1, Some(50)), span(1, 2, Some(1))];
+    assert_eq!(problems(started_elsewhere(), true), Vec::<String>::new());
+    // Not for a trace the trigger started: its spans' parents are all exported.
+    assert_eq!(problems(started_elsewhere(), false), vec!["1 dangling parent 3232323232323232".to_string()]);
+    // A second missing parent is a span still to come.
+    let mut two = started_elsewhere();
+    two.push(span(1, 3, Some(60)));
+    assert_eq!(problems(two, true).len(), 1);
+    // So is one below a root of the trace's own.
+    let own_root = vec![span(1, 9, None), span(1, 1, None), span(1, 2, Some(60))];
+    assert_eq!(problems(own_root, true).len(), 1);
+}
+
 #[test]
 fn describes_many_dangling_parents() {
     let parents: Vec<SpanId> = (1..=7u8).map(sid).collect();
@@ -461,7 +482,8 @@ fn describes_many_dangling_parents() {
                     .map(|(parent, id)| Arc::new(span(1, id, None).with_parent(*parent)))
                     .collect()
             ),
-            None
+            None,
+            false
         ),
         vec![
             "no root span".to_string(),

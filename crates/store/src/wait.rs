@@ -79,6 +79,7 @@ pub(super) async fn wait(
     store: &TraceStore,
     trace_id: TraceId,
     options: &WaitOptions,
+    started_elsewhere: bool,
     check: &CompletenessCheck,
 ) -> WaitOutcome {
     let (_pin, mut woken) = TracePin::new(store, trace_id);
@@ -132,7 +133,8 @@ pub(super) async fn wait(
                             Some((_, update)) if update != last_update => continue,
                             None => continue,
                             Some((trace, _)) => {
-                                let mut problems = structural_problems(&trace, options.trigger_span_id);
+                                let mut problems =
+                                    structural_problems(&trace, options.trigger_span_id, started_elsewhere);
                                 problems.extend(check(&trace));
                                 checked = Some((trace.spans.len(), trace, problems));
                             }
@@ -202,8 +204,13 @@ pub(super) struct Peek {
 
 /// Rules 1 and 2 over the span tree: a root (the trigger span, or a span without a parent,
 /// which the tree may have put under a `Tracetest trigger` span)
-/// and no dangling parent but the trigger span.
-pub(crate) fn structural_problems(trace: &Trace, trigger_span_id: Option<SpanId>) -> Vec<String> {
+/// and no dangling parent but the trigger span; for a trace `started_elsewhere`, also the
+/// one parent above a trace that has no parentless span of its own (the sender's span).
+pub(crate) fn structural_problems(
+    trace: &Trace,
+    trigger_span_id: Option<SpanId>,
+    started_elsewhere: bool,
+) -> Vec<String> {
     let mut problems = Vec::new();
     let tree = trace.tree();
     let has_root = trigger_span_id.is_some()
@@ -213,7 +220,11 @@ pub(crate) fn structural_problems(trace: &Trace, trigger_span_id: Option<SpanId>
     }
     let dangling: Vec<SpanId> =
         tree.dangling_parents().iter().copied().filter(|&parent| Some(parent) != trigger_span_id).collect();
-    if !dangling.is_empty() {
+    let own_root =
+        trace.spans.iter().any(|span| span.parent_span_id.is_none() && Some(span.span_id) != trigger_span_id);
+    // A second missing parent, or one below a root of the trace's own, is a span still to come.
+    let senders_span = started_elsewhere && dangling.len() == 1 && !own_root;
+    if !dangling.is_empty() && !senders_span {
         problems.push(describe_dangling(&dangling));
     }
     problems

@@ -295,9 +295,16 @@ enum MissingChromium {
     NotOnPath,
 }
 
-/// Launches Chromium, opens a page whose every request carries the trace context, goes to
-/// the target and calls the script's method with the page. It reports through the result
-/// file (the script owns stdout, which is Tracetest's `out`).
+/// Launches Chromium, opens a page whose every request carries the trace context and whose
+/// every document has it in `<meta name="traceparent">`, goes to the target and calls the
+/// script's method with the page. It reports through the result file (the script owns
+/// stdout, which is Tracetest's `out`).
+///
+/// The meta tag is what browser instrumentations read to join the server's trace
+/// (OpenTelemetry's document-load reads it at the `load` event, Tracetest's
+/// user-interaction when it starts): an init script puts it in `<head>` as soon as the
+/// parser has made one, before any of the page's own scripts runs (the parser runs pending
+/// microtasks before each script), unless the page serves its own.
 const RUNNER: &str = r#"'use strict';
 const fs = require('fs');
 const config = JSON.parse(fs.readFileSync(process.argv[2], 'utf8'));
@@ -338,6 +345,24 @@ async function main() {
       return report({ stage: 'method', error: `the script exports no function \`${config.method}\` (it exports: ${exported.join(', ') || 'none'})` });
     }
     const context = await browser.newContext({ extraHTTPHeaders: config.headers });
+    if (config.headers.traceparent) {
+      await context.addInitScript((traceparent) => {
+        const add = () => {
+          if (!document.head) return false;
+          if (!document.head.querySelector('meta[name="traceparent"]')) {
+            const meta = document.createElement('meta');
+            meta.setAttribute('name', 'traceparent');
+            meta.setAttribute('content', traceparent);
+            document.head.prepend(meta);
+          }
+          return true;
+        };
+        if (!add()) {
+          const observer = new MutationObserver(() => { if (add()) observer.disconnect(); });
+          observer.observe(document, { childList: true, subtree: true });
+        }
+      }, config.headers.traceparent);
+    }
     const page = await context.newPage();
     if (config.target) {
       try {

@@ -192,6 +192,18 @@ impl RemoteClient {
         options: &WaitOptions,
         selectors: &[String],
     ) -> Result<WaitOutcome, Error> {
+        self.wait_for(trace_id, options, selectors, false).await
+    }
+
+    /// [`RemoteClient::wait`], for a trace `started_elsewhere` when true (see
+    /// `store::TraceStore::wait_started_elsewhere`).
+    pub async fn wait_for(
+        &self,
+        trace_id: TraceId,
+        options: &WaitOptions,
+        selectors: &[String],
+        started_elsewhere: bool,
+    ) -> Result<WaitOutcome, Error> {
         let millis = |duration: Duration| u64::try_from(duration.as_millis()).unwrap_or(u64::MAX);
         let remaining = options.timeout.saturating_sub(options.started.elapsed());
         let request = pb::WaitTraceRequest {
@@ -201,6 +213,7 @@ impl RemoteClient {
             timeout_millis: Some(millis(remaining)),
             selectors: selectors.to_vec(),
             assumed_span_ids: options.trigger_span_id.iter().map(|id| id.0.to_vec()).collect(),
+            started_elsewhere,
         };
         let response = self.inner.clone().wait_trace(request).await.map_err(|s| self.status_error(s))?;
         let received_at = std::time::Instant::now();

@@ -168,7 +168,11 @@ impl Control for ControlService {
             trigger_span_id: assumed.first().copied(),
         };
         // If the client goes away, tonic drops this future, which unpins the trace.
-        let outcome = self.store.wait(trace_id, &options, &*check).await;
+        let outcome = if request.started_elsewhere {
+            self.store.wait_started_elsewhere(trace_id, &options, &*check).await
+        } else {
+            self.store.wait(trace_id, &options, &*check).await
+        };
         Ok(Response::new(wait_outcome_to_pb(outcome)))
     }
 

@@ -10,6 +10,7 @@
 //! eviction or the runner. Overload is bounded here by [`Admission`]: a request that cannot
 //! be taken in at once is answered with a retryable code instead of queueing.
 
+pub mod cors;
 pub mod grpc;
 pub mod http;
 

@@ -84,6 +84,15 @@ pub struct IngestArgs {
     #[arg(long, env = "TRACECHECK_IDLE_TIMEOUT",
           default_value_t = defaults::DEFAULT_IDLE_TIMEOUT.into(), value_parser = positive_duration)]
     pub idle_timeout: humantime::Duration,
+    /// Page origins whose scripts may export to OTLP/HTTP (CORS on /v1/traces only), comma-
+    /// separated: scheme://host[:port], scheme://host:* (any port), or *; empty for none. The
+    /// default allows pages served from this machine, so a browser app under test exports
+    /// with no flag; it is safe because an origin can only add spans (the bearer token
+    /// still applies, and the UI and API keep their same-origin policy), and a page from
+    /// elsewhere cannot forge spans into the traces a run judges.
+    #[arg(long, env = "TRACECHECK_CORS_ALLOWED_ORIGINS",
+          default_value = defaults::DEFAULT_CORS_ALLOWED_ORIGINS, value_parser = cors_origins)]
+    pub cors_allowed_origins: server::ingest::cors::AllowedOrigins,
 }
 
 #[derive(ClapArgs)]
@@ -208,9 +217,15 @@ impl ClientArgs {
 
 #[derive(ClapArgs)]
 pub struct RunArgs {
-    /// Test and Transaction/TestSuite files (an Analyzer file configures the analyzer).
+    /// Test and Transaction/TestSuite files (Analyzer, PollingProfile, TestRunner, DataStore,
+    /// Config and Demo resources configure the run); several to a file with `---`.
     #[arg(required = true)]
     pub files: Vec<PathBuf>,
+    /// Provisioning files, as `tracetest apply` takes them (PollingProfile, TestRunner,
+    /// DataStore, Analyzer, Config, Demo); their Tests are not run, only found by suites'
+    /// steps that name their IDs. Repeated or comma-separated.
+    #[arg(long, env = "TRACECHECK_CONFIG", value_delimiter = ',')]
+    pub config: Vec<PathBuf>,
     /// A VariableSet/Environment file with the starting variables.
     #[arg(long, env = "TRACECHECK_VARS")]
     pub vars: Option<PathBuf>,
@@ -237,10 +252,10 @@ pub struct RunArgs {
     #[arg(long, env = "TRACECHECK_MAX_RESPONSE_BODY", default_value = defaults::DEFAULT_MAX_RESPONSE_BODY_TEXT,
           value_parser = memory_size)]
     pub max_response_body: usize,
-    /// Give up on a trace this long after the trigger.
-    #[arg(long, env = "TRACECHECK_TIMEOUT", default_value_t = defaults::DEFAULT_TIMEOUT.into(),
-          value_parser = duration)]
-    pub timeout: humantime::Duration,
+    /// Give up on a trace this long after the trigger [default: a PollingProfile's timeout,
+    /// else 30s].
+    #[arg(long, env = "TRACECHECK_TIMEOUT", value_parser = duration)]
+    pub timeout: Option<humantime::Duration>,
     /// A trace is complete once no span arrived for this long.
     #[arg(long, env = "TRACECHECK_SETTLE", default_value_t = defaults::DEFAULT_SETTLE.into(),
           value_parser = duration)]
@@ -256,9 +271,10 @@ pub struct RunArgs {
     /// An Analyzer file configuring the trace analyzer.
     #[arg(long, env = "TRACECHECK_ANALYZER")]
     pub analyzer: Option<PathBuf>,
-    /// Gates a step must pass: test-specs, analyzer-rules, analyzer-score (comma-separated).
-    #[arg(long, env = "TRACECHECK_REQUIRED_GATES", default_value = defaults::DEFAULT_REQUIRED_GATES)]
-    pub required_gates: String,
+    /// Gates a step must pass: test-specs, analyzer-rules, analyzer-score (comma-separated)
+    /// [default: a TestRunner's requiredGates, else test-specs].
+    #[arg(long, env = "TRACECHECK_REQUIRED_GATES")]
+    pub required_gates: Option<String>,
     /// Show every analyzer finding, not just the first few.
     #[arg(long, short, env = "TRACECHECK_VERBOSE")]
     pub verbose: bool,
@@ -268,9 +284,13 @@ pub struct RunArgs {
 
 #[derive(ClapArgs)]
 pub struct ValidateArgs {
-    /// Test, Transaction/TestSuite, VariableSet/Environment or Analyzer files.
-    #[arg(required = true)]
+    /// Test, Transaction/TestSuite, VariableSet/Environment, Analyzer and provisioning
+    /// (PollingProfile, TestRunner, DataStore, Config, Demo) files; several to a file with `---`.
+    #[arg(required_unless_present = "config")]
     pub files: Vec<PathBuf>,
+    /// Provisioning files, checked like the FILEs (suites' step IDs are found in them too).
+    #[arg(long, env = "TRACECHECK_CONFIG", value_delimiter = ',')]
+    pub config: Vec<PathBuf>,
 }
 
 #[derive(Subcommand)]
@@ -350,6 +370,7 @@ impl IngestArgs {
             jaeger: None,
             tempo: None,
             allowed_hosts: server::hosts::AllowedHosts::Default,
+            cors: self.cors_allowed_origins.clone(),
         }
     }
 }
@@ -379,6 +400,13 @@ enum FlagError {
     TooSmall(String),
     #[error("{0:?} is not a URL path: it must start with / (e.g. /jaeger)")]
     NotAPath(String),
+    #[error(transparent)]
+    Origin(#[from] server::ingest::cors::OriginError),
+}
+
+/// `--cors-allowed-origins`: a comma-separated list of origins.
+fn cors_origins(text: &str) -> Result<server::ingest::cors::AllowedOrigins, FlagError> {
+    Ok(server::ingest::cors::AllowedOrigins::parse(text)?)
 }
 
 /// A URL path to serve under: starts with `/`, no query or fragment.

@@ -15,6 +15,20 @@ use report::junit::JunitReporter;
 use report::Reporter;
 use server::{self, RunningServer};
 
+/// A DataStore that names a backend to read traces from, which `run` cannot use yet.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{}: DataStore `{name}` (type {kind}, {endpoint}) as the trace source is not supported yet; \
+     export the spans to tracecheck over OTLP instead (`type: otlp`) or leave the DataStore out",
+    .path.display()
+)]
+struct BackendNotSupported {
+    path: std::path::PathBuf,
+    name: String,
+    kind: String,
+    endpoint: String,
+}
+
 /// The embedded ingestor did not start, most often because its ports are taken.
 #[derive(Debug, thiserror::Error)]
 #[error(
@@ -29,10 +43,27 @@ struct EmbeddedStart(#[source] server::Error);
 /// Bad flags or definitions ([`Error::BadInput`], [`Error::Definitions`]) before anything
 /// runs; a source that cannot be reached or started, or a report that cannot be written.
 pub async fn run(args: RunArgs) -> Result<Outcome, Error> {
-    let required_gates =
-        analyze::parse_gates(&args.required_gates).context("--required-gates").map_err(Error::BadInput)?;
-    let inputs = crate::run::load(&args.files, args.vars.as_ref(), args.analyzer.as_ref())
+    let flag_gates = match &args.required_gates {
+        Some(list) => Some(analyze::parse_gates(list).context("--required-gates").map_err(Error::BadInput)?),
+        None => None,
+    };
+    let inputs = crate::run::load(&args.files, &args.config, args.vars.as_ref(), args.analyzer.as_ref())
         .map_err(|error| Error::Definitions(error.into()))?;
+    let settings = &inputs.provisioning;
+    if let Some(store) = &settings.data_store {
+        backend_supported(store)?;
+    }
+    // A flag wins over a resource, a resource over the default.
+    let required_gates = flag_gates
+        .or_else(|| settings.test_runner.as_ref().and_then(|runner| runner.required_gates.clone()))
+        .unwrap_or_else(|| analyze::DEFAULT_REQUIRED_GATES.to_vec());
+    let profile_timeout = settings.polling_profile.as_ref().and_then(|profile| profile.timeout);
+    let timeout = args
+        .timeout
+        .map(Into::into)
+        .or(profile_timeout.filter(|timeout| !timeout.is_zero()))
+        .unwrap_or(model::defaults::DEFAULT_TIMEOUT);
+    say_once(&inputs, args.timeout.is_some());
     let (source, embedded) = trace_source(&args).await?;
     let mut reporters: Vec<Box<dyn Reporter>> = vec![match args.output {
         OutputFormat::Pretty => Box::new(ConsoleReporter::stdout().verbose(args.verbose)),
@@ -45,7 +76,7 @@ pub async fn run(args: RunArgs) -> Result<Outcome, Error> {
     let config = RunConfig {
         settle: args.settle.into(),
         grace: args.grace.into(),
-        timeout: args.timeout.into(),
+        timeout,
         analyzer: Arc::new(inputs.analyzer.unwrap_or_default()),
         required_gates,
         secret_variables: Arc::new(inputs.secret_variables),
@@ -68,6 +99,68 @@ pub async fn run(args: RunArgs) -> Result<Outcome, Error> {
     Ok(Outcome::from_passed(reports.iter().all(|report| report.passed())))
 }
 
+/// The DataStore's backend, when the run can take traces from it: today only the OTLP
+/// receiver (embedded or `--server`).
+fn backend_supported(store: &defs::DataStore) -> Result<(), Error> {
+    let endpoint = match &store.backend {
+        defs::Backend::Receiver => return Ok(()),
+        defs::Backend::Jaeger(client) => client.endpoint.clone(),
+        defs::Backend::Tempo(defs::TempoClient::Grpc(client)) => client.endpoint.clone(),
+        defs::Backend::Tempo(defs::TempoClient::Http(client)) => client.url.clone(),
+    };
+    Err(Error::BadInput(
+        BackendNotSupported {
+            path: store.path.clone(),
+            name: store.name.clone(),
+            kind: store.type_name.clone(),
+            endpoint,
+        }
+        .into(),
+    ))
+}
+
+/// Says once, on stderr (stdout is the report's), how the provisioning resources and the
+/// files were taken; resources with no effect at all only at info level.
+fn say_once(inputs: &crate::run::Inputs, timeout_flag: bool) {
+    let settings = &inputs.provisioning;
+    if let Some(profile) = &settings.polling_profile {
+        let name = if profile.name.is_empty() { "(unnamed)" } else { profile.name.as_str() };
+        let mut parts = Vec::new();
+        match profile.timeout {
+            Some(timeout) if !timeout.is_zero() && timeout_flag => parts.push(format!(
+                "its timeout {} is overridden by --timeout",
+                humantime::format_duration(timeout)
+            )),
+            Some(timeout) if !timeout.is_zero() => parts
+                .push(format!("its timeout {} is the run's timeout", humantime::format_duration(timeout))),
+            _ => {}
+        }
+        if !profile.ignored.is_empty() {
+            parts.push(format!(
+                "{} has no meaning here: traces are judged as their spans arrive, not polled",
+                profile.ignored.join(", ")
+            ));
+        }
+        if !parts.is_empty() {
+            eprintln!("note: PollingProfile `{name}` ({}): {}", profile.path.display(), parts.join("; "));
+        }
+    }
+    if let Some(store) = &settings.data_store {
+        tracing::info!(
+            "DataStore `{}` (type {}, {}): spans come through the OTLP receiver",
+            store.name,
+            store.type_name,
+            store.path.display()
+        );
+    }
+    for resource in &settings.no_effect {
+        tracing::info!("{}: a {} resource has no effect on a run", resource.path.display(), resource.kind);
+    }
+    for note in &inputs.notes {
+        eprintln!("note: {note}");
+    }
+}
+
 /// `--server` when given (one instance, or several behind a trace-ID load balancer), else
 /// the embedded ingestor (returned too, to be shut down).
 async fn trace_source(args: &RunArgs) -> Result<(Arc<dyn TraceSource>, Option<RunningServer>), Error> {
@@ -78,7 +171,11 @@ async fn trace_source(args: &RunArgs) -> Result<(Arc<dyn TraceSource>, Option<Ru
                 server::start(args.ingest.server_config(None), |_| tonic::service::Routes::default())
                     .await
                     .map_err(|error| Error::Failed(EmbeddedStart(error).into()))?;
-            Ok((Arc::new(LocalSource { store: ingestor.store().clone() }), Some(ingestor)))
+            let listening = vec![
+                format!("OTLP/gRPC {}", ingestor.grpc_addr()),
+                format!("OTLP/HTTP {}", ingestor.http_addr()),
+            ];
+            Ok((Arc::new(LocalSource { store: ingestor.store().clone(), listening }), Some(ingestor)))
         }
         [url] => {
             let client = server::api::RemoteClient::connect_tls(

@@ -3,12 +3,13 @@
 use super::args::ValidateArgs;
 use super::{Error, Outcome};
 
-/// Prints `PATH: valid KIND` per file, or every problem of every file.
+/// Prints `PATH: valid KIND` per resource, or every problem of every file.
 ///
 /// # Errors
 /// [`Error::Definitions`] with every problem found.
 pub fn validate(args: &ValidateArgs) -> Result<Outcome, Error> {
-    let loaded = defs::validate_files(&args.files)
+    let paths: Vec<&std::path::PathBuf> = args.files.iter().chain(&args.config).collect();
+    let loaded = defs::validate_files(&paths)
         .map_err(|errors| Error::Definitions(anyhow::anyhow!(errors.render())))?;
     for file in &loaded {
         println!("{}: valid {}", file.path().display(), file.kind());

@@ -4,14 +4,14 @@
 //! command line's choice (`cli::run`).
 
 use std::collections::BTreeSet;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use futures::stream::{self, StreamExt};
 
 use super::{RunConfig, Runner, TraceSource, Variables};
 use analyze::AnalyzerConfig;
-use defs::Loaded;
+use defs::{DataStore, Loaded, NoEffect, PollingProfile, TestRunner};
 use report::{Reporter, RunReport};
 
 /// What `run` was asked to do.
@@ -36,8 +36,8 @@ pub enum LoadError {
     NotRunnable { path: PathBuf },
 }
 
-/// Everything `run` reads before it starts: the runnable files, the starting variables and
-/// the analyzer configuration.
+/// Everything `run` reads before it starts: the runnable files, the starting variables, the
+/// analyzer configuration and the provisioning resources.
 pub struct Inputs {
     pub files: Vec<Loaded>,
     pub variables: Variables,
@@ -45,61 +45,159 @@ pub struct Inputs {
     pub analyzer: Option<AnalyzerConfig>,
     /// Names of the `--vars` values of `type: secret`.
     pub secret_variables: BTreeSet<String>,
+    pub provisioning: Provisioning,
+    /// What the run should say once about how it read the files (tests left to a suite,
+    /// resources that change nothing), for the command line to print.
+    pub notes: Vec<String>,
 }
 
-/// Loads every file, the `--vars` file and the `--analyzer` file, reporting every problem
-/// of every file before anything runs.
+/// The provisioning resources among the FILEs and `--config` files, one of each type: the
+/// one marked `default: true` (the last such), else the last one given.
+#[derive(Debug, Default)]
+pub struct Provisioning {
+    pub polling_profile: Option<PollingProfile>,
+    pub test_runner: Option<TestRunner>,
+    pub data_store: Option<DataStore>,
+    /// `Config` and `Demo` resources: accepted, no effect.
+    pub no_effect: Vec<NoEffect>,
+}
+
+/// Keeps `new` in `slot` unless `slot` holds a default and `new` is not one.
+fn keep<T>(slot: &mut Option<T>, new: T, is_default: fn(&T) -> bool) {
+    if slot.as_ref().is_none_or(|old| !is_default(old) || is_default(&new)) {
+        *slot = Some(new);
+    }
+}
+
+/// What a file given to `run` is for.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Role {
+    /// A FILE: tests and suites run; other resources configure the run.
+    Run,
+    /// `--config`: resources configure the run; tests only lend their IDs to suites.
+    Config,
+    Vars,
+    Analyzer,
+}
+
+/// Loads every file, the `--config` files, the `--vars` file and the `--analyzer` file,
+/// reporting every problem of every file before anything runs.
 ///
 /// # Errors
 /// [`LoadError::Invalid`] with all problems, or a file of the wrong kind.
 pub fn load(
     files: &[PathBuf],
+    config: &[PathBuf],
     vars: Option<&PathBuf>,
     analyzer: Option<&PathBuf>,
 ) -> Result<Inputs, LoadError> {
     let mut paths: Vec<PathBuf> = files.to_vec();
+    paths.extend(config.iter().cloned());
     paths.extend(vars.cloned());
     paths.extend(analyzer.cloned());
-    let mut loaded = defs::validate_files(&paths).map_err(LoadError::Invalid)?;
+    let loaded = defs::validate_files(&paths).map_err(LoadError::Invalid)?;
+    let role = |path: &Path| {
+        if analyzer.is_some_and(|analyzer| analyzer == path) {
+            Role::Analyzer
+        } else if vars.is_some_and(|vars| vars == path) {
+            Role::Vars
+        } else if config.iter().any(|config| config == path) && !files.iter().any(|file| file == path) {
+            Role::Config
+        } else {
+            Role::Run
+        }
+    };
     let mut inputs = Inputs {
         files: Vec::new(),
         variables: Variables::new(),
         analyzer: None,
         secret_variables: BTreeSet::new(),
+        provisioning: Provisioning::default(),
+        notes: Vec::new(),
     };
-    let analyzer_file = analyzer.map(|_| loaded.pop().expect("one loaded file per path"));
-    let vars_file = vars.map(|_| loaded.pop().expect("one loaded file per path"));
     let wrong_kind = |file: &Loaded, flag: &'static str, expected: &'static str| LoadError::WrongKind {
         path: file.path().to_path_buf(),
         flag,
         expected,
         found: file.kind(),
     };
-    match vars_file {
-        Some(Loaded::VariableSet(set)) => {
-            for variable in set.values {
-                if variable.secret {
-                    inputs.secret_variables.insert(variable.key.clone());
-                }
-                inputs.variables.insert(variable.key, variable.value);
-            }
-        }
-        Some(other) => return Err(wrong_kind(&other, "--vars", "a VariableSet or Environment")),
-        None => {}
-    }
+    let mut flag_analyzer = None;
     for file in loaded {
-        match file {
-            Loaded::Analyzer(analyzer) => inputs.analyzer = Some(analyzer.config),
-            Loaded::VariableSet(set) => return Err(LoadError::NotRunnable { path: set.path }),
-            runnable => inputs.files.push(runnable),
+        let settings = &mut inputs.provisioning;
+        match (role(file.path()), file) {
+            (Role::Vars, Loaded::VariableSet(set)) => {
+                for variable in set.values {
+                    if variable.secret {
+                        inputs.secret_variables.insert(variable.key.clone());
+                    }
+                    inputs.variables.insert(variable.key, variable.value);
+                }
+            }
+            (Role::Vars, other) => return Err(wrong_kind(&other, "--vars", "a VariableSet or Environment")),
+            (Role::Analyzer, Loaded::Analyzer(file)) => flag_analyzer = Some(file.config),
+            (Role::Analyzer, other) => return Err(wrong_kind(&other, "--analyzer", "an Analyzer")),
+            (_, Loaded::Analyzer(file)) => inputs.analyzer = Some(file.config),
+            (_, Loaded::PollingProfile(profile)) => {
+                keep(&mut settings.polling_profile, profile, |profile| profile.default)
+            }
+            (_, Loaded::TestRunner(runner)) => keep(&mut settings.test_runner, runner, |_| false),
+            (_, Loaded::DataStore(store)) => keep(&mut settings.data_store, store, |store| store.default),
+            (_, Loaded::NoEffect(resource)) => settings.no_effect.push(resource),
+            (Role::Run, Loaded::VariableSet(set)) => return Err(LoadError::NotRunnable { path: set.path }),
+            (Role::Config, Loaded::VariableSet(set)) => inputs.notes.push(format!(
+                "{}: the VariableSet `{}` in --config is not used; pass its file with --vars",
+                set.path.display(),
+                set.name
+            )),
+            // Tests and suites in --config files only lend their IDs to suites' steps.
+            (Role::Config, _) => {}
+            (Role::Run, runnable) => inputs.files.push(runnable),
         }
     }
-    match analyzer_file {
-        Some(Loaded::Analyzer(analyzer)) => inputs.analyzer = Some(analyzer.config),
-        Some(other) => return Err(wrong_kind(&other, "--analyzer", "an Analyzer")),
-        None => {}
+    if flag_analyzer.is_some() {
+        inputs.analyzer = flag_analyzer;
     }
+    leave_steps_to_their_suites(&mut inputs);
     Ok(inputs)
+}
+
+/// A Test given among the FILEs only for a suite to find it by its ID runs in the suite
+/// only (as `tracetest run testsuite` runs it), not on its own as well. (A test a suite
+/// names by its file, given too, is meant to run on its own as well.)
+fn leave_steps_to_their_suites(inputs: &mut Inputs) {
+    // The same file may be written `tests/a.yaml` on the command line and `./a.yaml` in the suite.
+    let canonical = |path: &Path| std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+    let steps: Vec<(PathBuf, Option<String>)> = inputs
+        .files
+        .iter()
+        .filter_map(|file| match file {
+            Loaded::Suite(suite) => Some(
+                suite
+                    .steps
+                    .iter()
+                    .zip(&suite.by_id)
+                    .filter(|(_, by_id)| **by_id)
+                    .map(|(step, _)| (canonical(&step.path), step.id.clone())),
+            ),
+            _ => None,
+        })
+        .flatten()
+        .collect();
+    let is_step = |file: &Loaded| match file {
+        Loaded::Test(test) => {
+            let path = canonical(&test.path);
+            steps.iter().any(|(step_path, id)| *step_path == path && *id == test.id)
+        }
+        _ => false,
+    };
+    let (left, kept): (Vec<Loaded>, Vec<Loaded>) = inputs.files.drain(..).partition(is_step);
+    inputs.files = kept;
+    for file in left {
+        inputs.notes.push(format!(
+            "{}: runs as a step of the suite that names its ID only, not on its own as well",
+            file.path().display()
+        ));
+    }
 }
 
 /// Runs the loaded files against `request.source` and reports them; returns the runs in

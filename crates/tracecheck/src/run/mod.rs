@@ -20,7 +20,7 @@ use std::time::{Duration, Instant};
 pub use files::{load, run_files, Inputs, LoadError, RunFiles};
 pub use polled::{Backend, BackendError, PolledSource};
 pub use source::{
-    BoxFuture, LocalSource, RemoteSource, ShardedSource, SourceError, TraceSource,
+    BoxFuture, LocalSource, Meanwhile, RemoteSource, ShardedSource, SourceError, TraceSource,
     REMOTE_TRIGGER_ATTRIBUTE_LIMIT,
 };
 pub use step::{trigger_span, StepError, StepRun};
@@ -99,7 +99,7 @@ impl Runner {
             Loaded::Suite(suite) => Some(
                 self.run_steps(&suite.name, RunKind::Transaction, &suite.steps, variables, reporter).await,
             ),
-            Loaded::VariableSet(_) | Loaded::Analyzer(_) => None,
+            _ => None,
         }
     }
 

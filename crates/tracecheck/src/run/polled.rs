@@ -14,7 +14,7 @@ use lang::{unmatched_selectors, Selector};
 use model::{Span, Trace, TraceId};
 use store::{StoreGuard, TraceStore, WaitOptions, WaitOutcome};
 
-use super::source::{BoxFuture, SourceError, TraceSource};
+use super::source::{BoxFuture, Meanwhile, SourceError, TraceSource};
 
 /// Which backend, and how it is reached.
 #[derive(Clone, Debug)]
@@ -199,11 +199,18 @@ impl TraceSource for PolledSource {
         trace_id: TraceId,
         options: &'a WaitOptions,
         selectors: &'a [Selector],
+        started_elsewhere: bool,
     ) -> BoxFuture<'a, Result<WaitOutcome, SourceError>> {
         Box::pin(async move {
             let selectors = selectors.to_vec();
             let check = move |trace: &Trace| unmatched_selectors(trace, &selectors);
-            let wait = self.local.wait(trace_id, options, &check);
+            let wait = async {
+                if started_elsewhere {
+                    self.local.wait_started_elsewhere(trace_id, options, &check).await
+                } else {
+                    self.local.wait(trace_id, options, &check).await
+                }
+            };
             tokio::pin!(wait);
             let mut ticks = tokio::time::interval(self.interval);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
@@ -219,6 +226,12 @@ impl TraceSource for PolledSource {
     fn span_count(&self, trace_id: TraceId) -> BoxFuture<'_, Option<usize>> {
         let count = self.local.span_count(trace_id);
         Box::pin(async move { count })
+    }
+
+    fn meanwhile(&self, _awaited: TraceId, _started: std::time::Instant) -> BoxFuture<'_, Meanwhile> {
+        // The backend is asked for one trace at a time: what else it holds is not known here.
+        let listening = vec![format!("polling {} every {:?}", self.backend, self.interval)];
+        Box::pin(async move { Meanwhile { listening, ..Meanwhile::default() } })
     }
 
     fn get(&self, trace_id: TraceId) -> BoxFuture<'_, Result<Option<Trace>, SourceError>> {

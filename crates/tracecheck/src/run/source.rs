@@ -3,10 +3,12 @@
 //! same completeness rules; the remote ones apply rule 3 on the server, which parses the
 //! selectors it is sent.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap};
+use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::Mutex;
+use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use futures::stream::{FuturesUnordered, StreamExt as _};
 
@@ -34,12 +36,14 @@ pub trait TraceSource: Send + Sync {
     fn insert_trigger_span(&self, span: Span) -> BoxFuture<'_, Result<(), SourceError>>;
 
     /// Waits for the trace by the design's completeness rules; `selectors` must each match a
-    /// span (rule 3).
+    /// span (rule 3). A trace `started_elsewhere` (a traceid trigger) may lack its top spans'
+    /// parent (`store::TraceStore::wait_started_elsewhere`).
     fn wait<'a>(
         &'a self,
         trace_id: TraceId,
         options: &'a WaitOptions,
         selectors: &'a [Selector],
+        started_elsewhere: bool,
     ) -> BoxFuture<'a, Result<WaitOutcome, SourceError>>;
 
     /// How many spans of the trace are held now (for the progress line), if known cheaply.
@@ -53,12 +57,108 @@ pub trait TraceSource: Send + Sync {
     fn record_run<'a>(&'a self, _report: &'a RunReport) -> BoxFuture<'a, Result<(), SourceError>> {
         Box::pin(async { Ok(()) })
     }
+
+    /// What arrived since `started` other than the trace `awaited`, and where: said when a
+    /// trace never came, so that a wrong exporter endpoint or a lost trace context shows.
+    fn meanwhile(&self, awaited: TraceId, started: Instant) -> BoxFuture<'_, Meanwhile>;
+}
+
+/// What a trace source received while a run waited in vain for its trace.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Meanwhile {
+    /// Where spans are received (`OTLP/gRPC 127.0.0.1:4317`, `the server http://h:4317`).
+    pub listening: Vec<String>,
+    /// Other traces updated since the run started, and their spans.
+    pub n_traces: usize,
+    pub n_spans: usize,
+    /// Their services, each once.
+    pub services: BTreeSet<String>,
+}
+
+/// How many recently updated traces are looked at for [`Meanwhile`]; a busy receiver's
+/// count says "at least" past it.
+const MEANWHILE_LIMIT: usize = 1_000;
+
+impl Meanwhile {
+    /// Adds the traces of a listing: every one but `awaited` and the runner's own trigger
+    /// spans (service `tracetest` alone).
+    fn add<'a>(
+        &mut self,
+        awaited: TraceId,
+        traces: impl IntoIterator<Item = (TraceId, usize, &'a [String])>,
+    ) {
+        for (trace_id, n_spans, services) in traces {
+            if trace_id == awaited || services.iter().all(|service| service == "tracetest") {
+                continue;
+            }
+            self.n_traces += 1;
+            self.n_spans += n_spans;
+            self.services.extend(services.iter().filter(|service| *service != "tracetest").cloned());
+        }
+    }
+}
+
+impl fmt::Display for Meanwhile {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let listening = if self.listening.is_empty() {
+            String::new()
+        } else {
+            format!(" ({})", self.listening.join(", "))
+        };
+        if self.n_traces == 0 {
+            return write!(
+                f,
+                "meanwhile the receiver{listening} got no spans at all: are the app's exporters pointed at it \
+                 (OTEL_EXPORTER_OTLP_ENDPOINT)?"
+            );
+        }
+        const SHOWN: usize = 10;
+        let mut services: Vec<&str> = self.services.iter().map(String::as_str).take(SHOWN).collect();
+        if self.services.len() > SHOWN {
+            services.push("...");
+        }
+        let from = if services.is_empty() { String::new() } else { format!(" from {}", services.join(", ")) };
+        let plural = |n: usize| if n == 1 { "" } else { "s" };
+        write!(
+            f,
+            "meanwhile the receiver{listening} got {} span{} of {} other trace{}{from}: does the app \
+             propagate the trigger's trace context (traceparent)?",
+            self.n_spans,
+            plural(self.n_spans),
+            self.n_traces,
+            plural(self.n_traces),
+        )
+    }
+}
+
+/// `started` as wall-clock nanoseconds, for comparing with a server's span times.
+fn unix_nanos_at(started: Instant) -> u64 {
+    let at = SystemTime::now().checked_sub(started.elapsed()).unwrap_or(UNIX_EPOCH);
+    at.duration_since(UNIX_EPOCH).map_or(0, |since| since.as_nanos() as u64)
+}
+
+/// What one server received since `since_nanos` (traces that started since then).
+async fn server_meanwhile(
+    client: &server::api::RemoteClient,
+    awaited: TraceId,
+    since_nanos: u64,
+    into: &mut Meanwhile,
+) {
+    into.listening.push(format!("the server {}", client.url()));
+    let Ok(summaries) = client.list(MEANWHILE_LIMIT).await else { return };
+    let recent = summaries.iter().filter(|summary| summary.start_time_unix_nano >= since_nanos);
+    into.add(
+        awaited,
+        recent.map(|summary| (summary.trace_id, summary.span_count, summary.services.as_slice())),
+    );
 }
 
 /// The in-process store (the embedded ingestor, or a test's own store).
 #[derive(Clone)]
 pub struct LocalSource {
     pub store: TraceStore,
+    /// Where the embedded receivers listen (`OTLP/gRPC 127.0.0.1:4317`), for messages.
+    pub listening: Vec<String>,
 }
 
 impl TraceSource for LocalSource {
@@ -72,12 +172,17 @@ impl TraceSource for LocalSource {
         trace_id: TraceId,
         options: &'a WaitOptions,
         selectors: &'a [Selector],
+        started_elsewhere: bool,
     ) -> BoxFuture<'a, Result<WaitOutcome, SourceError>> {
         Box::pin(async move {
             // The store's hook must own what it uses.
             let selectors = selectors.to_vec();
             let check = move |trace: &model::Trace| unmatched_selectors(trace, &selectors);
-            Ok(self.store.wait(trace_id, options, &check).await)
+            Ok(if started_elsewhere {
+                self.store.wait_started_elsewhere(trace_id, options, &check).await
+            } else {
+                self.store.wait(trace_id, options, &check).await
+            })
         })
     }
 
@@ -90,6 +195,27 @@ impl TraceSource for LocalSource {
     fn get(&self, trace_id: TraceId) -> BoxFuture<'_, Result<Option<Trace>, SourceError>> {
         let trace = self.store.get(trace_id);
         Box::pin(async move { Ok(trace) })
+    }
+
+    fn meanwhile(&self, awaited: TraceId, started: Instant) -> BoxFuture<'_, Meanwhile> {
+        Box::pin(async move {
+            let mut meanwhile = Meanwhile { listening: self.listening.clone(), ..Meanwhile::default() };
+            let recent = self.store.recent(MEANWHILE_LIMIT);
+            let summaries: Vec<(TraceId, usize, Vec<String>)> = recent
+                .iter()
+                .filter(|(_, last_update)| *last_update >= started)
+                .map(|(trace, _)| {
+                    let services: BTreeSet<String> = trace
+                        .spans
+                        .iter()
+                        .filter_map(|span| span.service_name().map(str::to_string))
+                        .collect();
+                    (trace.trace_id, trace.spans.len(), services.into_iter().collect())
+                })
+                .collect();
+            meanwhile.add(awaited, summaries.iter().map(|(id, n, services)| (*id, *n, services.as_slice())));
+            meanwhile
+        })
     }
 }
 
@@ -142,10 +268,11 @@ impl TraceSource for RemoteSource {
         trace_id: TraceId,
         options: &'a WaitOptions,
         selectors: &'a [Selector],
+        started_elsewhere: bool,
     ) -> BoxFuture<'a, Result<WaitOutcome, SourceError>> {
         Box::pin(async move {
             let texts: Vec<String> = selectors.iter().map(ToString::to_string).collect();
-            Ok(self.client.wait(trace_id, options, &texts).await?)
+            Ok(self.client.wait_for(trace_id, options, &texts, started_elsewhere).await?)
         })
     }
 
@@ -163,6 +290,14 @@ impl TraceSource for RemoteSource {
         Box::pin(async move {
             self.client.record_run(report).await?;
             Ok(())
+        })
+    }
+
+    fn meanwhile(&self, awaited: TraceId, started: Instant) -> BoxFuture<'_, Meanwhile> {
+        Box::pin(async move {
+            let mut meanwhile = Meanwhile::default();
+            server_meanwhile(&self.client, awaited, unix_nanos_at(started), &mut meanwhile).await;
+            meanwhile
         })
     }
 }
@@ -197,6 +332,18 @@ impl ShardedSource {
 }
 
 impl TraceSource for ShardedSource {
+    /// What every instance received (an instance that does not answer adds nothing).
+    fn meanwhile(&self, awaited: TraceId, started: Instant) -> BoxFuture<'_, Meanwhile> {
+        Box::pin(async move {
+            let mut meanwhile = Meanwhile::default();
+            let since = unix_nanos_at(started);
+            for client in &self.clients {
+                server_meanwhile(client, awaited, since, &mut meanwhile).await;
+            }
+            meanwhile
+        })
+    }
+
     /// The trace from the instance that holds it (the others answer "not found").
     fn get(&self, trace_id: TraceId) -> BoxFuture<'_, Result<Option<Trace>, SourceError>> {
         Box::pin(async move {
@@ -235,6 +382,7 @@ impl TraceSource for ShardedSource {
         trace_id: TraceId,
         options: &'a WaitOptions,
         selectors: &'a [Selector],
+        started_elsewhere: bool,
     ) -> BoxFuture<'a, Result<WaitOutcome, SourceError>> {
         Box::pin(async move {
             let trigger_span = self.take_pending(trace_id);
@@ -254,7 +402,9 @@ impl TraceSource for ShardedSource {
             let mut waits: FuturesUnordered<_> = self
                 .clients
                 .iter()
-                .map(|client| async move { (client, client.wait(trace_id, options, texts).await) })
+                .map(|client| async move {
+                    (client, client.wait_for(trace_id, options, texts, started_elsewhere).await)
+                })
                 .collect();
             let mut nothing = WaitOutcome {
                 trace: None,

@@ -3,7 +3,7 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::{to_vars, Runner, SourceError, Variables};
+use super::{to_vars, Meanwhile, Runner, SourceError, Variables};
 use analyze;
 use defs::Test;
 use lang::{self, Selector, Template, TraceView, Vars};
@@ -32,8 +32,8 @@ pub enum StepError {
     StoreTriggerSpan(#[source] SourceError),
     #[error("cannot wait for trace {trace_id}: {source}")]
     Wait { trace_id: TraceId, source: SourceError },
-    #[error("no trace received for {trace_id} within {} ms", .timeout.as_millis())]
-    NoTrace { trace_id: TraceId, timeout: Duration },
+    #[error("no trace received for {trace_id} within {} ms; {meanwhile}", .timeout.as_millis())]
+    NoTrace { trace_id: TraceId, timeout: Duration, meanwhile: Meanwhile },
 }
 
 pub(super) async fn run(
@@ -103,7 +103,10 @@ async fn run_inner(
             trigger_span_id: Some(trigger_span_id),
         };
         let outcome = {
-            let wait = source.wait(trace_id, &options, &selectors);
+            // A traceid trigger judges a trace someone else started, whose top spans'
+            // parent (the sender's span) is normally never exported.
+            let started_elsewhere = matches!(trigger, trigger::Trigger::TraceId(_));
+            let wait = source.wait(trace_id, &options, &selectors, started_elsewhere);
             tokio::pin!(wait);
             let mut ticks = tokio::time::interval(model::defaults::PROGRESS_INTERVAL);
             loop {
@@ -120,7 +123,8 @@ async fn run_inner(
         *last_span_at = outcome.last_span_at;
         report.warnings.extend(outcome.warnings);
         let Some(mut trace) = outcome.trace else {
-            return Err(StepError::NoTrace { trace_id, timeout: config.timeout });
+            let meanwhile = source.meanwhile(trace_id, started).await;
+            return Err(StepError::NoTrace { trace_id, timeout: config.timeout, meanwhile });
         };
         if !outcome.complete {
             report.warnings.push(format!("trace judged incomplete: {}", outcome.missing.join("; ")));
