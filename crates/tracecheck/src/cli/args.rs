@@ -247,6 +247,10 @@ pub struct RunArgs {
     /// Also write one self-contained HTML page with the runs and their traces here.
     #[arg(long, env = "TRACECHECK_REPORT_HTML")]
     pub report_html: Option<PathBuf>,
+    /// How often a DataStore's Jaeger or Tempo is asked for the trace while a run waits for
+    /// it (those backends cannot tell when spans arrive).
+    #[arg(long, env = "TRACECHECK_POLL_INTERVAL", default_value = "250ms", value_parser = positive_duration)]
+    pub poll_interval: humantime::Duration,
     /// Keep at most this much of a trigger's response body (e.g. 16MiB); the rest is not
     /// read and the step warns. Outputs and assertions see what was kept.
     #[arg(long, env = "TRACECHECK_MAX_RESPONSE_BODY", default_value = defaults::DEFAULT_MAX_RESPONSE_BODY_TEXT,

@@ -8,18 +8,21 @@ use anyhow::Context as _;
 
 use super::args::{OutputFormat, RunArgs};
 use super::{Error, Outcome};
-use crate::run::{LocalSource, RemoteSource, RunConfig, RunFiles, ShardedSource, TraceSource};
+use crate::run::{
+    Backend, LocalSource, PolledSource, RemoteSource, RunConfig, RunFiles, ShardedSource, TraceSource,
+};
 use report::console::ConsoleReporter;
 use report::json::JsonReporter;
 use report::junit::JunitReporter;
 use report::Reporter;
 use server::{self, RunningServer};
 
-/// A DataStore that names a backend to read traces from, which `run` cannot use yet.
+/// A DataStore that names a backend `run` cannot read traces from: Tempo over gRPC.
 #[derive(Debug, thiserror::Error)]
 #[error(
-    "{}: DataStore `{name}` (type {kind}, {endpoint}) as the trace source is not supported yet; \
-     export the spans to tracecheck over OTLP instead (`type: otlp`) or leave the DataStore out",
+    "{}: DataStore `{name}` (type {kind}, {endpoint}) as the trace source is not supported: read \
+     Tempo over HTTP instead (`tempo: {{type: http, http: {{url: http://tempo:3200}}}}`), or export the \
+     spans to tracecheck over OTLP (`type: otlp`)",
     .path.display()
 )]
 struct BackendNotSupported {
@@ -50,9 +53,10 @@ pub async fn run(args: RunArgs) -> Result<Outcome, Error> {
     let inputs = crate::run::load(&args.files, &args.config, args.vars.as_ref(), args.analyzer.as_ref())
         .map_err(|error| Error::Definitions(error.into()))?;
     let settings = &inputs.provisioning;
-    if let Some(store) = &settings.data_store {
-        backend_supported(store)?;
-    }
+    let backend = match &settings.data_store {
+        Some(store) => polled_backend(store)?,
+        None => None,
+    };
     // A flag wins over a resource, a resource over the default.
     let required_gates = flag_gates
         .or_else(|| settings.test_runner.as_ref().and_then(|runner| runner.required_gates.clone()))
@@ -64,7 +68,7 @@ pub async fn run(args: RunArgs) -> Result<Outcome, Error> {
         .or(profile_timeout.filter(|timeout| !timeout.is_zero()))
         .unwrap_or(model::defaults::DEFAULT_TIMEOUT);
     say_once(&inputs, args.timeout.is_some());
-    let (source, embedded) = trace_source(&args).await?;
+    let (source, embedded) = trace_source(&args, backend).await?;
     let mut reporters: Vec<Box<dyn Reporter>> = vec![match args.output {
         OutputFormat::Pretty => Box::new(ConsoleReporter::stdout().verbose(args.verbose)),
         OutputFormat::Json => Box::new(JsonReporter::stdout()),
@@ -99,24 +103,45 @@ pub async fn run(args: RunArgs) -> Result<Outcome, Error> {
     Ok(Outcome::from_passed(reports.iter().all(|report| report.passed())))
 }
 
-/// The DataStore's backend, when the run can take traces from it: today only the OTLP
-/// receiver (embedded or `--server`).
-fn backend_supported(store: &defs::DataStore) -> Result<(), Error> {
-    let endpoint = match &store.backend {
-        defs::Backend::Receiver => return Ok(()),
-        defs::Backend::Jaeger(client) => client.endpoint.clone(),
-        defs::Backend::Tempo(defs::TempoClient::Grpc(client)) => client.endpoint.clone(),
-        defs::Backend::Tempo(defs::TempoClient::Http(client)) => client.url.clone(),
-    };
-    Err(Error::BadInput(
-        BackendNotSupported {
-            path: store.path.clone(),
-            name: store.name.clone(),
-            kind: store.type_name.clone(),
-            endpoint,
+/// The backend a DataStore names for the run to poll (Jaeger's gRPC query API, Tempo's HTTP
+/// API), or `None` when spans come to the OTLP receiver.
+fn polled_backend(store: &defs::DataStore) -> Result<Option<Backend>, Error> {
+    match &store.backend {
+        defs::Backend::Receiver => Ok(None),
+        defs::Backend::Jaeger(client) => {
+            let tls = &client.tls;
+            let scheme = if tls.insecure { "http" } else { "https" };
+            let url = with_scheme(&client.endpoint, scheme);
+            let tls = (!tls.insecure).then(|| server::tls::ClientTls {
+                ca_cert: tls.ca_file.clone(),
+                client_cert: tls.cert_file.clone(),
+                client_key: tls.key_file.clone(),
+            });
+            Ok(Some(Backend::JaegerGrpc { url, tls }))
         }
-        .into(),
-    ))
+        defs::Backend::Tempo(defs::TempoClient::Http(client)) => {
+            Ok(Some(Backend::TempoHttp { url: with_scheme(&client.url, "http") }))
+        }
+        defs::Backend::Tempo(defs::TempoClient::Grpc(client)) => Err(Error::BadInput(
+            BackendNotSupported {
+                path: store.path.clone(),
+                name: store.name.clone(),
+                kind: store.type_name.clone(),
+                endpoint: client.endpoint.clone(),
+            }
+            .into(),
+        )),
+    }
+}
+
+/// `host:port` as a URL (DataStores write Jaeger's endpoint without a scheme).
+fn with_scheme(endpoint: &str, scheme: &str) -> String {
+    let endpoint = endpoint.trim();
+    if endpoint.contains("://") {
+        endpoint.to_string()
+    } else {
+        format!("{scheme}://{endpoint}")
+    }
 }
 
 /// Says once, on stderr (stdout is the report's), how the provisioning resources and the
@@ -145,7 +170,8 @@ fn say_once(inputs: &crate::run::Inputs, timeout_flag: bool) {
             eprintln!("note: PollingProfile `{name}` ({}): {}", profile.path.display(), parts.join("; "));
         }
     }
-    if let Some(store) = &settings.data_store {
+    if let Some(store) = settings.data_store.as_ref().filter(|store| store.backend == defs::Backend::Receiver)
+    {
         tracing::info!(
             "DataStore `{}` (type {}, {}): spans come through the OTLP receiver",
             store.name,
@@ -162,9 +188,24 @@ fn say_once(inputs: &crate::run::Inputs, timeout_flag: bool) {
 }
 
 /// `--server` when given (one instance, or several behind a trace-ID load balancer), else
-/// the embedded ingestor (returned too, to be shut down).
-async fn trace_source(args: &RunArgs) -> Result<(Arc<dyn TraceSource>, Option<RunningServer>), Error> {
+/// the backend a DataStore names (polled), else the embedded ingestor (returned too, to be
+/// shut down).
+async fn trace_source(
+    args: &RunArgs,
+    backend: Option<Backend>,
+) -> Result<(Arc<dyn TraceSource>, Option<RunningServer>), Error> {
     let unreachable = |error: server::api::Error| Error::classify(error.is_bad_input(), error);
+    match (args.server.as_slice(), backend) {
+        ([], Some(backend)) => {
+            let source = PolledSource::new(backend, args.poll_interval.into())
+                .map_err(|error| Error::BadInput(error.into()))?;
+            return Ok((Arc::new(source), None));
+        }
+        (servers, Some(backend)) if !servers.is_empty() => {
+            eprintln!("note: --server is read, not the DataStore's {backend}");
+        }
+        _ => {}
+    }
     match args.server.as_slice() {
         [] => {
             let ingestor =
