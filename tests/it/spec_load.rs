@@ -455,3 +455,18 @@ fn a_test_file_with_traceql_selectors_loads_and_evaluates() {
     assert!(message.contains("traceql_bad.yaml:9:"), "{message}");
     assert!(message.contains("TraceQL metrics are not supported here"), "{message}");
 }
+
+/// A file with thousands of errors reports the first hundred and says more follow, each
+/// with its own position (found from a line index, not a scan of the file per error).
+#[test]
+fn a_file_of_many_errors_reports_the_first_hundred() {
+    let mut yaml = String::from("type: Test\nspec:\n  id: many\n  name: many\n  trigger:\n    type: http\n    httpRequest:\n      url: x\n  specs:\n");
+    for n in 0..5_000 {
+        yaml.push_str(&format!("  - selector: span[name=\"x\"]\n    unknown{n}: 1\n"));
+    }
+    let errors = errors_of(&yaml);
+    assert_eq!(errors.len(), 101, "{:?}", &errors[..3.min(errors.len())]);
+    assert!(errors[0].starts_with("11:5: unknown field `unknown0`"), "{}", errors[0]);
+    assert!(errors[99].starts_with("209:5: unknown field `unknown99`"), "{}", errors[99]);
+    assert!(errors[100].contains("at most 100 are shown per file"), "{}", errors[100]);
+}

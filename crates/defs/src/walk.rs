@@ -5,7 +5,7 @@ use marked_yaml::types::{MarkedMappingNode, MarkedScalarNode};
 use marked_yaml::{Node, Span};
 
 use super::error::{Error, ErrorKind};
-use super::source::{locate, Source};
+use super::source::Source;
 use super::Text;
 
 /// The file being read and the problems found so far.
@@ -19,6 +19,9 @@ fn start_of(span: &Span) -> (usize, usize) {
     span.start().map(|marker| (marker.line(), marker.column())).unwrap_or((0, 0))
 }
 
+/// Errors reported per file at most (and a last one saying more follow).
+pub(crate) const MAX_ERRORS_PER_FILE: usize = 100;
+
 impl<'s> Ctx<'s> {
     pub fn new(source: &'s Source) -> Self {
         Ctx { source, errors: Vec::new() }
@@ -26,6 +29,24 @@ impl<'s> Ctx<'s> {
 
     /// Records an error at a position of the substituted text.
     pub fn error_at(&mut self, line: usize, col: usize, kind: ErrorKind) {
+        // A file past this many errors is not the file meant (or not a definition at all):
+        // the rest would only bury the first ones.
+        if self.errors.len() > MAX_ERRORS_PER_FILE {
+            return;
+        }
+        if self.errors.len() == MAX_ERRORS_PER_FILE {
+            let kind = ErrorKind::Invalid(format!(
+                "more errors follow; at most {MAX_ERRORS_PER_FILE} are shown per file"
+            ));
+            self.errors.push(Error {
+                path: self.source.path.clone(),
+                line: 0,
+                col: 0,
+                kind,
+                source_line: None,
+            });
+            return;
+        }
         let (line, col, source_line) = if line == 0 {
             (0, 0, None)
         } else {
@@ -45,7 +66,7 @@ impl<'s> Ctx<'s> {
 
     /// Records an error at byte `offset` inside a scalar's value.
     pub fn error_in_text(&mut self, text: &Text, offset: usize, kind: ErrorKind) {
-        let (line, col) = locate(&self.source.text, text.line, text.col, &text.value, offset);
+        let (line, col) = self.source.locate(text.line, text.col, &text.value, offset);
         self.error_at(line, col, kind);
     }
 
