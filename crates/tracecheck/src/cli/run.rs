@@ -117,11 +117,12 @@ fn polled_backend(store: &defs::DataStore) -> Result<Option<Backend>, Error> {
                 client_cert: tls.cert_file.clone(),
                 client_key: tls.key_file.clone(),
             });
-            Ok(Some(Backend::JaegerGrpc { url, tls }))
+            Ok(Some(Backend::JaegerGrpc { url, tls, headers: client.headers.clone() }))
         }
-        defs::Backend::Tempo(defs::TempoClient::Http(client)) => {
-            Ok(Some(Backend::TempoHttp { url: with_scheme(&client.url, "http") }))
-        }
+        defs::Backend::Tempo(defs::TempoClient::Http(client)) => Ok(Some(Backend::TempoHttp {
+            url: with_scheme(&client.url, "http"),
+            headers: client.headers.clone(),
+        })),
         defs::Backend::Tempo(defs::TempoClient::Grpc(client)) => Err(Error::BadInput(
             BackendNotSupported {
                 path: store.path.clone(),

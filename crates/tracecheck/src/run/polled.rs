@@ -21,17 +21,17 @@ use super::source::{BoxFuture, Meanwhile, SourceError, TraceSource};
 pub enum Backend {
     /// Jaeger's gRPC query service (`host:16685`): api_v3's `QueryService/GetTrace`, whose
     /// answer is OTLP `TracesData`.
-    JaegerGrpc { url: String, tls: Option<server::tls::ClientTls> },
+    JaegerGrpc { url: String, tls: Option<server::tls::ClientTls>, headers: Vec<(String, String)> },
     /// Tempo's HTTP API (`http://host:3200`): `GET /api/traces/{id}` in protobuf, whose
     /// `Trace` message is wire-identical to OTLP `TracesData`.
-    TempoHttp { url: String },
+    TempoHttp { url: String, headers: Vec<(String, String)> },
 }
 
 impl std::fmt::Display for Backend {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self {
             Backend::JaegerGrpc { url, .. } => write!(f, "Jaeger at {url}"),
-            Backend::TempoHttp { url } => write!(f, "Tempo at {url}"),
+            Backend::TempoHttp { url, .. } => write!(f, "Tempo at {url}"),
         }
     }
 }
@@ -78,7 +78,7 @@ impl PolledSource {
             source,
         };
         let client = match &backend {
-            Backend::JaegerGrpc { url, tls } => {
+            Backend::JaegerGrpc { url, tls, .. } => {
                 let mut endpoint = tonic::transport::Endpoint::from_shared(url.clone())
                     .map_err(|error| connect_error(error.into()))?
                     .connect_timeout(model::defaults::CONTROL_CONNECT_TIMEOUT);
@@ -114,13 +114,20 @@ impl PolledSource {
                 let mut request = vec![0x0a, hex.len() as u8];
                 request.extend_from_slice(hex.as_bytes());
                 let path = tonic::codegen::http::uri::PathAndQuery::from_static(JAEGER_GET_TRACE);
-                let answer = grpc
-                    .server_streaming(
-                        tonic::Request::new(bytes::Bytes::from(request)),
-                        path,
-                        server::ingest::grpc::RawCodec,
-                    )
-                    .await;
+                let mut request = tonic::Request::new(bytes::Bytes::from(request));
+                if let Backend::JaegerGrpc { headers, .. } = &self.backend {
+                    for (name, value) in headers {
+                        // The DataStore's headers (an API key, a tenant) as gRPC metadata; a
+                        // name or value gRPC cannot carry is left out.
+                        if let (Ok(name), Ok(value)) = (
+                            tonic::metadata::MetadataKey::from_bytes(name.to_ascii_lowercase().as_bytes()),
+                            value.parse(),
+                        ) {
+                            request.metadata_mut().insert(name, value);
+                        }
+                    }
+                }
+                let answer = grpc.server_streaming(request, path, server::ingest::grpc::RawCodec).await;
                 let mut stream = match answer {
                     Ok(response) => response.into_inner(),
                     Err(status) if status.code() == tonic::Code::NotFound => return Ok(()),
@@ -138,11 +145,15 @@ impl PolledSource {
                 messages
             }
             Client::Tempo(client) => {
-                let Backend::TempoHttp { url } = &self.backend else { unreachable!("a Tempo client") };
+                let Backend::TempoHttp { url, headers } = &self.backend else {
+                    unreachable!("a Tempo client")
+                };
                 let url = format!("{}/api/traces/{trace_id}", url.trim_end_matches('/'));
-                let response = client
-                    .get(&url)
-                    .header(reqwest::header::ACCEPT, "application/protobuf")
+                let mut request = client.get(&url).header(reqwest::header::ACCEPT, "application/protobuf");
+                for (name, value) in headers {
+                    request = request.header(name.as_str(), value.as_str());
+                }
+                let response = request
                     .send()
                     .await
                     .map_err(|error| BackendError::Connect { backend: backend(), source: error.into() })?;
