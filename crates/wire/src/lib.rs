@@ -102,11 +102,13 @@
 //!   (`{"span_count", "trace_id"}`), `run.recorded` a [`RunRecorded`]
 //!   (`{"id", "name", "state"}`).
 //! - `analyze --output json`: [`TraceAnalysis`], `{"trace_id": ..., "analyzer": {...}}`.
+//! - Jaeger's HTTP JSON API and api_v3: [`jaeger`], documented there.
 //! - `run --report-html`: the page inlines a [`ReportData`],
 //!   `{"runs": [recorded run...], "run_list": {run list}, "traces": {"<trace id>": trace}}`.
 
 mod analysis;
 mod attribute;
+pub mod jaeger;
 mod run;
 mod summary;
 mod trace;
