@@ -1,15 +1,11 @@
 //! Jaeger's api_v3 over HTTP, as its grpc-gateway answers: a trace (or a search's traces
 //! together) as OTLP JSON under `result`, `{"services"}`, `{"operations"}`, and failures as
-//! `{"error": {"httpCode", "message"}}` ([`V3Error`]). The trace is the stored OTLP with
-//! what Jaeger's query service does to it: a resource without a text `service.name` gets
-//! `missing-service-name` (`empty-service-name` for an empty one), and attributes are sorted
-//! by key and events by name. A `?wait=` read that found the trace incomplete adds
+//! `{"error": {"httpCode", "message"}}` ([`V3Error`]). The trace is the stored OTLP as
+//! Jaeger's query service adjusts it ([`OtlpTraces::jaeger`]). A `?wait=` read that found the trace incomplete adds
 //! tracecheck's own `warnings` beside `result`.
 
 use axum::extract::{Path, RawQuery, State};
 use axum::response::Response;
-use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
-use opentelemetry_proto::tonic::trace::v1::TracesData;
 
 use super::params::{self, Params};
 use super::search::{self, Search};
@@ -17,61 +13,9 @@ use super::{blocking, json, V3Error};
 use crate::error::EdgeError;
 use crate::query::{read_trace, Wait};
 use model::defaults::{JAEGER_SEARCH_LIMIT, MAX_JAEGER_SEARCH_LIMIT};
-use model::Trace;
 use store::TraceStore;
 use wire::jaeger::{self as jaeger, V3Operation, V3Operations, V3Result, V3Services};
-
-/// The trace as api_v3 answers it.
-fn traces_data(traces: &[Trace]) -> TracesData {
-    let mut data = TracesData::default();
-    for trace in traces {
-        data.resource_spans.extend(model::otlp::encode_trace(trace).resource_spans);
-    }
-    for resource_spans in &mut data.resource_spans {
-        let resource = resource_spans.resource.get_or_insert_with(Default::default);
-        name_service(&mut resource.attributes);
-        sort(&mut resource.attributes);
-        for scope_spans in &mut resource_spans.scope_spans {
-            if let Some(scope) = &mut scope_spans.scope {
-                sort(&mut scope.attributes);
-            }
-            for span in &mut scope_spans.spans {
-                sort(&mut span.attributes);
-                span.events.sort_by(|a, b| a.name.cmp(&b.name));
-                for event in &mut span.events {
-                    sort(&mut event.attributes);
-                }
-                for link in &mut span.links {
-                    sort(&mut link.attributes);
-                }
-            }
-        }
-    }
-    data
-}
-
-fn sort(attributes: &mut [KeyValue]) {
-    attributes.sort_by(|a, b| a.key.cmp(&b.key));
-}
-
-/// Jaeger's empty-service-name sanitizer.
-fn name_service(attributes: &mut Vec<KeyValue>) {
-    let text = |name: &str| Some(AnyValue { value: Some(any_value::Value::StringValue(name.to_string())) });
-    match attributes.iter_mut().find(|attribute| attribute.key == "service.name") {
-        Some(attribute) => match &attribute.value {
-            Some(AnyValue { value: Some(any_value::Value::StringValue(name)) }) if !name.is_empty() => {}
-            Some(AnyValue { value: Some(any_value::Value::StringValue(_)) }) => {
-                attribute.value = text(jaeger::EMPTY_SERVICE_NAME)
-            }
-            _ => attribute.value = text(jaeger::MISSING_SERVICE_NAME),
-        },
-        None => attributes.push(KeyValue {
-            key: "service.name".to_string(),
-            value: text(jaeger::MISSING_SERVICE_NAME),
-            ..Default::default()
-        }),
-    }
-}
+use wire::OtlpTraces;
 
 /// `GET /api/v3/traces/{id}?wait=30s`.
 pub(super) async fn trace(
@@ -83,7 +27,7 @@ pub(super) async fn trace(
     let trace_id = params::trace_id(&trace_id)?;
     let wait = Wait::parse(params.get("wait"))?;
     let read = read_trace(&store, trace_id, wait).await?;
-    let result = traces_data(std::slice::from_ref(&read.trace));
+    let result = OtlpTraces::jaeger(std::slice::from_ref(&read.trace));
     Ok(json(&V3Result { result, warnings: read.warnings })?)
 }
 
@@ -96,7 +40,7 @@ pub(super) async fn search(State(store): State<TraceStore>, RawQuery(query): Raw
         // api_v3 answers an empty search as it answers an unknown trace.
         return Err(V3Error(EdgeError::TraceNotFound(model::TraceId([0; 16]))));
     }
-    Ok(json(&V3Result { result: traces_data(&traces), warnings: Vec::new() })?)
+    Ok(json(&V3Result { result: OtlpTraces::jaeger(&traces), warnings: Vec::new() })?)
 }
 
 fn v3_search(params: &Params) -> Result<Search, EdgeError> {
