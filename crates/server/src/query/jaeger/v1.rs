@@ -96,7 +96,12 @@ pub(super) async fn service_operations(
     let mut names: Vec<String> = search::operations(&store, &service, None).into_iter().map(|(name, _)| name).collect();
     names.dedup();
     let total = names.len();
-    Ok(json(&Envelope::new(names, total))?)
+    // Jaeger answers an unknown service's names with its nil list: `data` null.
+    let mut envelope = Envelope::new(names, total);
+    if total == 0 {
+        envelope.data = None;
+    }
+    Ok(json(&envelope)?)
 }
 
 /// `GET /api/operations?service=&spanKind=`: the service's operations with their kinds.
