@@ -40,7 +40,12 @@ fn resource(attributes: Vec<KeyValue>) -> Option<Resource> {
 }
 
 fn scope(name: &str, version: &str, attributes: Vec<KeyValue>) -> Option<InstrumentationScope> {
-    Some(InstrumentationScope { name: name.into(), version: version.into(), attributes, ..Default::default() })
+    Some(InstrumentationScope {
+        name: name.into(),
+        version: version.into(),
+        attributes,
+        ..Default::default()
+    })
 }
 
 struct Ids {
@@ -104,32 +109,56 @@ fn input() -> ([String; 3], [usize; 3], ExportTraceServiceRequest) {
     let t0 = now_nanos() - 60_000 * MS;
     let t1 = t0 + 1_000 * MS;
 
-    let mut root = span(&a, 1, None, "GET /checkout", Server, t0, t0 + 20 * MS, vec![
-        kv("http.route", text("/checkout")),
-        kv("http.response.status_code", V::IntValue(500)),
-        kv("retry", V::BoolValue(true)),
-        kv("ratio", V::DoubleValue(0.25)),
-        kv("payload", V::BytesValue(vec![0, 1, 2, 255])),
-        kv("tags", V::ArrayValue(ArrayValue { values: vec![
-            AnyValue { value: Some(text("a")) },
-            AnyValue { value: Some(V::IntValue(1)) },
-            AnyValue { value: Some(V::BoolValue(true)) },
-            AnyValue { value: Some(V::DoubleValue(1.5)) },
-        ] })),
-        kv("headers", V::KvlistValue(KeyValueList { values: vec![kv("b", text("2")), kv("a", text("1"))] })),
-        KeyValue { key: "nothing".into(), value: Some(AnyValue { value: None }), ..Default::default() },
-    ]);
+    let mut root = span(
+        &a,
+        1,
+        None,
+        "GET /checkout",
+        Server,
+        t0,
+        t0 + 20 * MS,
+        vec![
+            kv("http.route", text("/checkout")),
+            kv("http.response.status_code", V::IntValue(500)),
+            kv("retry", V::BoolValue(true)),
+            kv("ratio", V::DoubleValue(0.25)),
+            kv("payload", V::BytesValue(vec![0, 1, 2, 255])),
+            kv(
+                "tags",
+                V::ArrayValue(ArrayValue {
+                    values: vec![
+                        AnyValue { value: Some(text("a")) },
+                        AnyValue { value: Some(V::IntValue(1)) },
+                        AnyValue { value: Some(V::BoolValue(true)) },
+                        AnyValue { value: Some(V::DoubleValue(1.5)) },
+                    ],
+                }),
+            ),
+            kv(
+                "headers",
+                V::KvlistValue(KeyValueList { values: vec![kv("b", text("2")), kv("a", text("1"))] }),
+            ),
+            KeyValue { key: "nothing".into(), value: Some(AnyValue { value: None }), ..Default::default() },
+        ],
+    );
     root.events = vec![
         span::Event {
             time_unix_nano: t0 + 15 * MS,
             name: "exception".into(),
-            attributes: vec![kv("exception.type", text("PaymentError")), kv("exception.message", text("declined"))],
+            attributes: vec![
+                kv("exception.type", text("PaymentError")),
+                kv("exception.message", text("declined")),
+            ],
             ..Default::default()
         },
         span::Event {
             time_unix_nano: t0 + 16 * MS,
             name: String::new(),
-            attributes: vec![kv("z", V::IntValue(1)), kv("event", text("cache miss")), kv("a", V::BoolValue(true))],
+            attributes: vec![
+                kv("z", V::IntValue(1)),
+                kv("event", text("cache miss")),
+                kv("a", V::BoolValue(true)),
+            ],
             ..Default::default()
         },
         span::Event { time_unix_nano: t0 + 17 * MS, name: "flushed".into(), ..Default::default() },
@@ -150,17 +179,31 @@ fn input() -> ([String; 3], [usize; 3], ExportTraceServiceRequest) {
     ];
     let root = with_status(root, Error, "checkout failed");
     let pay_client = with_status(
-        span(&a, 2, Some(1), "POST /pay", Client, t0 + 2 * MS, t0 + 12 * MS, vec![kv("peer.service", text("payments"))]),
+        span(
+            &a,
+            2,
+            Some(1),
+            "POST /pay",
+            Client,
+            t0 + 2 * MS,
+            t0 + 12 * MS,
+            vec![kv("peer.service", text("payments"))],
+        ),
         Ok,
         "",
     );
-    let render = with_status(span(&a, 3, Some(1), "render", Internal, t0 + 13 * MS, t0 + 14 * MS, vec![]), Unset, "ignored");
+    let render = with_status(
+        span(&a, 3, Some(1), "render", Internal, t0 + 13 * MS, t0 + 14 * MS, vec![]),
+        Unset,
+        "ignored",
+    );
     let pay_server = span(&a, 4, Some(2), "Pay", Server, t0 + 3 * MS, t0 + 11 * MS, vec![]);
     let publish = span(&a, 5, Some(4), "publish receipt", Producer, t0 + 5 * MS, t0 + 6 * MS, vec![]);
     let receipt = span(&a, 6, Some(5), "receipt", Consumer, t0 + 7 * MS, t0 + 9 * MS, vec![]);
     let write = span(&a, 7, Some(6), "write", Unspecified, t0 + 8 * MS, t0 + 8 * MS + 500_000, vec![]);
 
-    let nightly = span(&b, 1, None, "nightly", Internal, t1, t1 + 100 * MS, vec![kv("batch.size", V::IntValue(100))]);
+    let nightly =
+        span(&b, 1, None, "nightly", Internal, t1, t1 + 100 * MS, vec![kv("batch.size", V::IntValue(100))]);
     let pay_client_b = span(&b, 2, Some(1), "POST /pay", Client, t1 + 10 * MS, t1 + 90 * MS, vec![]);
     let declined = with_status(
         span(&b, 3, Some(2), "Pay", Server, t1 + 20 * MS, t1 + 80 * MS, vec![kv("card.brand", text("visa"))]),
@@ -175,7 +218,10 @@ fn input() -> ([String; 3], [usize; 3], ExportTraceServiceRequest) {
         kv("service.name", text("frontend")),
         kv("host.name", text("web-1")),
         kv("process.pid", V::IntValue(42)),
-        kv("deployment.colors", V::ArrayValue(ArrayValue { values: vec![AnyValue { value: Some(text("blue")) }] })),
+        kv(
+            "deployment.colors",
+            V::ArrayValue(ArrayValue { values: vec![AnyValue { value: Some(text("blue")) }] }),
+        ),
     ]);
     let payments = || resource(vec![kv("service.name", text("payments"))]);
     let request = ExportTraceServiceRequest {
@@ -354,7 +400,9 @@ fn sort_lists(value: Value) -> Value {
             items.sort_by_key(|item| item.to_string());
             Value::Array(items)
         }
-        Value::Object(map) => Value::Object(map.into_iter().map(|(key, item)| (key, sort_lists(item))).collect()),
+        Value::Object(map) => {
+            Value::Object(map.into_iter().map(|(key, item)| (key, sort_lists(item))).collect())
+        }
         other => other,
     }
 }
@@ -478,7 +526,8 @@ async fn every_jaeger_endpoint_answers_as_jaeger_does() {
     assert!(all.is_empty(), "{} differences from Jaeger:\n{}", all.len(), all.join("\n"));
 
     // The search found what the input holds (so the comparisons above were not of nothing).
-    let (_, found) = get(&format!("http://{}/jaeger/api/traces?service=payments&{window}", tracecheck.http)).await;
+    let (_, found) =
+        get(&format!("http://{}/jaeger/api/traces?service=payments&{window}", tracecheck.http)).await;
     assert_eq!(found["data"].as_array().map(Vec::len), Some(2), "{found}");
     let (_, deps) = get(&format!("http://{}/jaeger/api/dependencies", tracecheck.http)).await;
     assert!(deps["data"].as_array().is_some_and(|links| links.len() >= 4), "{deps}");
@@ -525,7 +574,11 @@ async fn jaeger_mcp_lists_services_and_reads_a_trace_from_tracecheck() {
         assert!(listed.as_array().unwrap().iter().any(|name| name == service), "{service}: {services}");
     }
     let trace = mcp
-        .call(3, "tools/call", serde_json::json!({"name": "jaeger_get_trace", "arguments": {"trace_id": ids[0]}}))
+        .call(
+            3,
+            "tools/call",
+            serde_json::json!({"name": "jaeger_get_trace", "arguments": {"trace_id": ids[0]}}),
+        )
         .await;
     let detail = &trace["result"]["structuredContent"];
     assert_eq!(detail["span_count"], 7, "{trace}");
@@ -607,7 +660,9 @@ async fn a_waiting_jaeger_read_returns_the_complete_trace_where_a_plain_read_rac
 
     // A trace whose root never comes: the wait ends at its timeout with the reason.
     let orphan = TraceId::random();
-    server.store().insert(vec![ModelSpan::new(orphan, SpanId::random(), "late").with_parent(SpanId::random())]);
+    server
+        .store()
+        .insert(vec![ModelSpan::new(orphan, SpanId::random(), "late").with_parent(SpanId::random())]);
     let (status, body) = get(&format!("{base}/api/traces/{orphan}?wait=300ms")).await;
     assert_eq!(status, 200);
     let warnings = body["data"][0]["warnings"].as_array().expect("warnings").clone();
@@ -646,7 +701,9 @@ async fn the_jaeger_listener_answers_under_its_base_path_behind_the_token() {
 
     let guarded = serve(&["--jaeger-addr", "127.0.0.1:0", "--auth-token", "s3cret"]).await;
     let jaeger = guarded.jaeger.expect("jaeger listener");
-    for url in [format!("http://{jaeger}/api/services"), format!("http://{}/jaeger/api/services", guarded.http)] {
+    for url in
+        [format!("http://{jaeger}/api/services"), format!("http://{}/jaeger/api/services", guarded.http)]
+    {
         let (status, _) = get(&url).await;
         assert_eq!(status, 401, "{url} without the token");
         let (status, _) = get_with(&url, Some("wrong")).await;

@@ -53,7 +53,8 @@ fn small_trace(n: u32) -> Vec<Span> {
     let service = Arc::new(model::Resource {
         attributes: vec![model::KeyValue::new("service.name", format!("svc-{}", n % 50).as_str())].into(),
     });
-    let db = Arc::new(model::Resource { attributes: vec![model::KeyValue::new("service.name", "db")].into() });
+    let db =
+        Arc::new(model::Resource { attributes: vec![model::KeyValue::new("service.name", "db")].into() });
     let span_id = |k: u8| {
         let mut bytes = [k; 8];
         bytes[..4].copy_from_slice(&n.to_be_bytes());
@@ -78,16 +79,19 @@ fn small_trace(n: u32) -> Vec<Span> {
     query.resource = db.clone();
     let mut spans = vec![root, client, query];
     if n % 1_000 == 0 {
-        let mut audit = Span::new(trace_id, span_id(4), "record").with_parent(span_id(1)).with_times(start, start + 1);
-        audit.resource =
-            Arc::new(model::Resource { attributes: vec![model::KeyValue::new("service.name", "audit")].into() });
+        let mut audit =
+            Span::new(trace_id, span_id(4), "record").with_parent(span_id(1)).with_times(start, start + 1);
+        audit.resource = Arc::new(model::Resource {
+            attributes: vec![model::KeyValue::new("service.name", "audit")].into(),
+        });
         spans.push(audit);
     }
     spans
 }
 
 fn query_benches(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let mut config = ServerConfig::ephemeral();
     config.store = StoreConfig { max_memory: 4 << 30, ..StoreConfig::default() };
     let server = runtime
@@ -110,7 +114,12 @@ fn query_benches(c: &mut Criterion) {
     });
     let stats = store.stats();
     assert_eq!(stats.traces_evicted, 0, "the store must hold every trace");
-    println!("held: {} traces, {} spans, {} MiB", stats.traces_held, stats.spans_held, stats.memory_bytes >> 20);
+    println!(
+        "held: {} traces, {} spans, {} MiB",
+        stats.traces_held,
+        stats.spans_held,
+        stats.memory_bytes >> 20
+    );
 
     let client = reqwest::Client::new();
     let base = format!("http://{}/jaeger", server.http_addr());
@@ -136,7 +145,9 @@ fn query_benches(c: &mut Criterion) {
     let mut group = c.benchmark_group("jaeger_trace_by_id_1000_spans");
     group.sample_size(50).measurement_time(Duration::from_secs(10));
     group.bench_function("v1_json", |b| b.iter(|| runtime.block_on(fetch(format!("/api/traces/{big}")))));
-    group.bench_function("v3_otlp_json", |b| b.iter(|| runtime.block_on(fetch(format!("/api/v3/traces/{big}")))));
+    group.bench_function("v3_otlp_json", |b| {
+        b.iter(|| runtime.block_on(fetch(format!("/api/v3/traces/{big}"))))
+    });
     group.finish();
 
     let mut group = c.benchmark_group("jaeger_search_100k_traces");
@@ -148,7 +159,11 @@ fn query_benches(c: &mut Criterion) {
         b.iter(|| runtime.block_on(fetch(format!("/api/traces?service=audit&limit=20&{WINDOW}"))))
     });
     group.bench_function("v1_service_and_operation_min_duration", |b| {
-        b.iter(|| runtime.block_on(fetch(format!("/api/traces?service=db&operation=query&minDuration=5ms&limit=20&{WINDOW}"))))
+        b.iter(|| {
+            runtime.block_on(fetch(format!(
+                "/api/traces?service=db&operation=query&minDuration=5ms&limit=20&{WINDOW}"
+            )))
+        })
     });
     group.bench_function("v1_services", |b| b.iter(|| runtime.block_on(fetch("/api/services".to_string()))));
     group.bench_function("v3_service_in_1_of_50_limit_20", |b| {

@@ -18,7 +18,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use model::otlp::SpanPeek;
-use model::{SpanKind, Str, StatusCode};
+use model::{SpanKind, StatusCode, Str};
 
 /// One operation: a span name and kind within a service.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
@@ -149,6 +149,11 @@ impl Digest {
 
     pub(super) fn heap_bytes(&self) -> usize {
         self.ops.capacity() * std::mem::size_of::<OpStat>()
+    }
+
+    /// Drops spare room (at compaction, when the trace has most likely stopped growing).
+    pub(super) fn shrink(&mut self) {
+        self.ops.shrink_to_fit();
     }
 }
 

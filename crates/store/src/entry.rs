@@ -8,8 +8,8 @@ use std::time::Instant;
 
 use tokio::sync::watch;
 
-use model::otlp::{self, RawSpan};
 use crate::digest::{Catalogue, Digest};
+use model::otlp::{self, RawSpan};
 use model::{Resource, Scope, Span, SpanId, Str, TraceId};
 
 /// Above this many spans a trace keeps a hash set of its span IDs for duplicate detection;
@@ -302,6 +302,7 @@ impl TraceEntry {
         // once freed; the copy lands with the other long-lived allocations of this moment
         // (measured: BENCHMARKS.md, Store: memory bound and compaction).
         self.span_ids = self.span_ids.as_slice().to_vec();
+        self.digest.shrink();
         let after = self.heap_bytes();
         self.bytes = after;
         (after as isize - before as isize, open)

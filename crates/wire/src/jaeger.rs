@@ -387,9 +387,14 @@ impl<'a> Span<'a> {
         }
         sort_tags(&mut tags);
 
-        let mut references = Vec::with_capacity(usize::from(span.parent_span_id.is_some()) + span.links().len());
+        let mut references =
+            Vec::with_capacity(usize::from(span.parent_span_id.is_some()) + span.links().len());
         if let Some(parent) = span.parent_span_id {
-            references.push(Reference { ref_type: RefType::ChildOf, trace_id: span.trace_id, span_id: parent });
+            references.push(Reference {
+                ref_type: RefType::ChildOf,
+                trace_id: span.trace_id,
+                span_id: parent,
+            });
         }
         for link in span.links() {
             let ref_type = match model::find_attribute(&link.attributes, "opentracing.ref_type") {
@@ -529,7 +534,11 @@ mod tests {
                 name: "exception".into(),
                 attributes: vec![KeyValue::new("b", "x"), KeyValue::new("a", "y")].into(),
             }])
-            .with_links(vec![Link { trace_id: TraceId([4; 16]), span_id: SpanId([5; 8]), attributes: Box::new([]) }]);
+            .with_links(vec![Link {
+                trace_id: TraceId([4; 16]),
+                span_id: SpanId([5; 8]),
+                attributes: Box::new([]),
+            }]);
         let trace = model::Trace::new(trace_id, vec![std::sync::Arc::new(span)]);
         let json = serde_json::to_value(Trace::new(&trace, None)).unwrap();
         let expected = serde_json::json!({
@@ -565,7 +574,8 @@ mod tests {
         assert_eq!(service_label(None), MISSING_SERVICE_NAME);
         assert_eq!(service_label(Some("")), EMPTY_SERVICE_NAME);
         assert_eq!(service_label(Some("shop")), "shop");
-        let map = AttributeValue::map(vec![KeyValue::new("z", 1i64), KeyValue::new("a", AttributeValue::Empty)]);
+        let map =
+            AttributeValue::map(vec![KeyValue::new("z", 1i64), KeyValue::new("a", AttributeValue::Empty)]);
         assert_eq!(value_text(&map), r#"{"a":null,"z":1}"#);
     }
 }

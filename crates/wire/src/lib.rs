@@ -117,8 +117,8 @@ mod trace;
 mod web;
 
 pub use analysis::TraceAnalysis;
-pub use otlp_json::OtlpTraces;
 pub use attribute::{Attributes, Value};
+pub use otlp_json::OtlpTraces;
 pub use run::{
     AssertionReport, RecordedRun, RunKind, RunLine, RunList, RunReport, RunState, SpanResult, SpecReport,
     StepLine, StepReport, StepState,

@@ -51,7 +51,11 @@ impl<'a> OtlpTraces<'a> {
                         resources.last_mut().expect("just pushed")
                     }
                 };
-                match group.scopes.iter_mut().find(|(scope, _)| Arc::ptr_eq(scope, &span.scope) || ***scope == *span.scope) {
+                match group
+                    .scopes
+                    .iter_mut()
+                    .find(|(scope, _)| Arc::ptr_eq(scope, &span.scope) || ***scope == *span.scope)
+                {
                     Some((_, spans)) => spans.push(span),
                     None => group.scopes.push((&span.scope, vec![span])),
                 }
@@ -161,9 +165,10 @@ impl Serialize for Value<'_> {
             AttributeValue::Bool(value) => map.serialize_entry("boolValue", value)?,
             AttributeValue::Int(value) => map.serialize_entry("intValue", &value.to_string())?,
             AttributeValue::Double(value) => map.serialize_entry("doubleValue", value)?,
-            AttributeValue::Bytes(bytes) => {
-                map.serialize_entry("bytesValue", &base64::engine::general_purpose::STANDARD.encode(&***bytes))?
-            }
+            AttributeValue::Bytes(bytes) => map.serialize_entry(
+                "bytesValue",
+                &base64::engine::general_purpose::STANDARD.encode(&***bytes),
+            )?,
             AttributeValue::Array(items) => map.serialize_entry("arrayValue", &Values(Items(items)))?,
             AttributeValue::Map(entries) => {
                 map.serialize_entry("kvlistValue", &Values(Attributes::plain(entries, false)))?
@@ -313,11 +318,13 @@ impl Serialize for SpanJson<'_> {
             if sorted {
                 events.sort_by(|a, b| a.name.cmp(&b.name));
             }
-            let events: Vec<EventJson<'_>> = events.into_iter().map(|event| EventJson { event, sorted }).collect();
+            let events: Vec<EventJson<'_>> =
+                events.into_iter().map(|event| EventJson { event, sorted }).collect();
             map.serialize_entry("events", &events)?;
         }
         if !span.links().is_empty() {
-            let links: Vec<LinkJson<'_>> = span.links().iter().map(|link| LinkJson { link, sorted }).collect();
+            let links: Vec<LinkJson<'_>> =
+                span.links().iter().map(|link| LinkJson { link, sorted }).collect();
             map.serialize_entry("links", &links)?;
         }
         map.serialize_entry("status", &StatusJson(&span.status))?;

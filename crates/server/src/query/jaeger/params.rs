@@ -13,9 +13,7 @@ use model::TraceId;
 pub(super) fn trace_id(text: &str) -> Result<TraceId, EdgeError> {
     let text = text.trim();
     if text.is_empty() || text.len() > 32 || !text.bytes().all(|byte| byte.is_ascii_hexdigit()) {
-        return Err(EdgeError::Query(format!(
-            "trace id {text:?}: expected up to 32 hex digits"
-        )));
+        return Err(EdgeError::Query(format!("trace id {text:?}: expected up to 32 hex digits")));
     }
     TraceId::from_hex(&format!("{text:0>32}")).map_err(EdgeError::TraceId)
 }
@@ -79,7 +77,9 @@ fn unit_name(unit_nanos: u64) -> &'static str {
 /// An RFC 3339 time (api_v3's `query.start_time_*`), as Unix nanoseconds.
 pub(super) fn rfc3339(name: &str, text: &str) -> Result<u64, EdgeError> {
     let time = humantime::parse_rfc3339_weak(text.trim()).map_err(|error| {
-        EdgeError::Query(format!("{name}={text:?}: {error} (expected an RFC 3339 time such as 2026-01-02T15:04:05Z)"))
+        EdgeError::Query(format!(
+            "{name}={text:?}: {error} (expected an RFC 3339 time such as 2026-01-02T15:04:05Z)"
+        ))
     })?;
     let since = time.duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
     Ok(u64::try_from(since.as_nanos()).unwrap_or(u64::MAX))
@@ -101,9 +101,9 @@ pub(super) fn tags<'a>(
         tags.extend(parsed);
     }
     for pair in pairs {
-        let (key, value) = pair.split_once(':').ok_or_else(|| {
-            EdgeError::Query(format!("tag={pair:?}: expected key:value"))
-        })?;
+        let (key, value) = pair
+            .split_once(':')
+            .ok_or_else(|| EdgeError::Query(format!("tag={pair:?}: expected key:value")))?;
         tags.insert(key.to_string(), value.to_string());
     }
     Ok(tags)
@@ -129,7 +129,10 @@ mod tests {
         assert!(epoch("start", "soon", 1_000).is_err());
         assert_eq!(rfc3339("t", "1970-01-01T00:00:01Z").unwrap(), 1_000_000_000);
         let tags = tags(Some(r#"{"a":"1"}"#), ["b:2:3"].into_iter(), "tags").unwrap();
-        assert_eq!(tags.into_iter().collect::<Vec<_>>(), vec![("a".into(), "1".into()), ("b".into(), "2:3".into())]);
+        assert_eq!(
+            tags.into_iter().collect::<Vec<_>>(),
+            vec![("a".into(), "1".into()), ("b".into(), "2:3".into())]
+        );
         assert!(super::tags(Some("[1]"), std::iter::empty(), "tags").is_err());
         assert!(super::tags(None, ["nocolon"].into_iter(), "tags").is_err());
     }
@@ -149,7 +152,11 @@ impl Params {
 
     /// The first value of `name`, as Go's `FormValue`; an empty value counts as absent.
     pub(super) fn get(&self, name: &str) -> Option<&str> {
-        self.0.iter().find(|(key, _)| key == name).map(|(_, value)| value.as_str()).filter(|value| !value.is_empty())
+        self.0
+            .iter()
+            .find(|(key, _)| key == name)
+            .map(|(_, value)| value.as_str())
+            .filter(|value| !value.is_empty())
     }
 
     /// Every value of `name`.
@@ -160,7 +167,9 @@ impl Params {
     /// `name` as a Go duration, in nanoseconds.
     pub(super) fn duration(&self, name: &str) -> Result<Option<u64>, EdgeError> {
         self.get(name)
-            .map(|text| go_duration(name, text).map(|duration| u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX)))
+            .map(|text| {
+                go_duration(name, text).map(|duration| u64::try_from(duration.as_nanos()).unwrap_or(u64::MAX))
+            })
             .transpose()
     }
 

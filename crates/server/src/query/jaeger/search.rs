@@ -123,7 +123,11 @@ pub(super) fn services(store: &TraceStore) -> Vec<String> {
 }
 
 /// The operations of `service` (as Jaeger names it), of `kind` when given, sorted by name.
-pub(super) fn operations(store: &TraceStore, service: &str, kind: Option<SpanKind>) -> Vec<(String, SpanKind)> {
+pub(super) fn operations(
+    store: &TraceStore,
+    service: &str,
+    kind: Option<SpanKind>,
+) -> Vec<(String, SpanKind)> {
     let wanted = store_service(service);
     store
         .operations()

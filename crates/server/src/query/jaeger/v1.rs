@@ -39,9 +39,13 @@ pub(super) async fn trace(
 
 /// `GET /api/traces?service=&operation=&tags=&tag=&minDuration=&maxDuration=&limit=&start=&end=`
 /// (or `traceID=` for given traces): the matching traces, most recently updated first.
-pub(super) async fn search(State(store): State<TraceStore>, RawQuery(query): RawQuery) -> Result<Response, V1Error> {
+pub(super) async fn search(
+    State(store): State<TraceStore>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, V1Error> {
     let params = Params::parse(query.as_deref())?;
-    let trace_ids: Vec<model::TraceId> = params.all("traceID").map(params::trace_id).collect::<Result<_, _>>()?;
+    let trace_ids: Vec<model::TraceId> =
+        params.all("traceID").map(params::trace_id).collect::<Result<_, _>>()?;
     let traces: Vec<Trace> = if !trace_ids.is_empty() {
         blocking(move || trace_ids.into_iter().filter_map(|trace_id| store.get(trace_id)).collect()).await?
     } else {
@@ -57,7 +61,11 @@ fn v1_search(params: &Params) -> Result<Search, EdgeError> {
     let service = params
         .get("service")
         .ok_or_else(|| EdgeError::Query("parameter 'service' is required".to_string()))?;
-    let end = params.get("end").map(|text| params::epoch("end", text, 1_000)).transpose()?.unwrap_or_else(now_nanos);
+    let end = params
+        .get("end")
+        .map(|text| params::epoch("end", text, 1_000))
+        .transpose()?
+        .unwrap_or_else(now_nanos);
     let start = match params.get("start") {
         Some(text) => params::epoch("start", text, 1_000)?,
         None => now_nanos().saturating_sub(JAEGER_SEARCH_LOOKBACK.as_nanos() as u64),
@@ -93,7 +101,8 @@ pub(super) async fn service_operations(
     State(store): State<TraceStore>,
     Path(service): Path<String>,
 ) -> Result<Response, V1Error> {
-    let mut names: Vec<String> = search::operations(&store, &service, None).into_iter().map(|(name, _)| name).collect();
+    let mut names: Vec<String> =
+        search::operations(&store, &service, None).into_iter().map(|(name, _)| name).collect();
     names.dedup();
     let total = names.len();
     // Jaeger answers an unknown service's names with its nil list: `data` null.
@@ -105,7 +114,10 @@ pub(super) async fn service_operations(
 }
 
 /// `GET /api/operations?service=&spanKind=`: the service's operations with their kinds.
-pub(super) async fn operations(State(store): State<TraceStore>, RawQuery(query): RawQuery) -> Result<Response, V1Error> {
+pub(super) async fn operations(
+    State(store): State<TraceStore>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, V1Error> {
     let params = Params::parse(query.as_deref())?;
     let service = params
         .get("service")
@@ -129,7 +141,10 @@ pub(super) async fn operations(State(store): State<TraceStore>, RawQuery(query):
 
 /// `GET /api/dependencies?endTs=&lookback=` (milliseconds): calls between services over the
 /// traces in the window.
-pub(super) async fn dependencies(State(store): State<TraceStore>, RawQuery(query): RawQuery) -> Result<Response, V1Error> {
+pub(super) async fn dependencies(
+    State(store): State<TraceStore>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, V1Error> {
     let params = Params::parse(query.as_deref())?;
     let end = match params.get("endTs") {
         Some(text) => params::epoch("endTs", text, 1_000_000)?,

@@ -32,7 +32,10 @@ pub(super) async fn trace(
 }
 
 /// `GET /api/v3/traces?query.service_name=&query.operation_name=&query.start_time_min=&query.start_time_max=&query.duration_min=&query.duration_max=&query.num_traces=&query.attributes=`.
-pub(super) async fn search(State(store): State<TraceStore>, RawQuery(query): RawQuery) -> Result<Response, V3Error> {
+pub(super) async fn search(
+    State(store): State<TraceStore>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, V3Error> {
     let params = Params::parse(query.as_deref())?;
     let search = v3_search(&params)?;
     let traces = blocking(move || search::find(&store, &search)).await?;
@@ -44,9 +47,12 @@ pub(super) async fn search(State(store): State<TraceStore>, RawQuery(query): Raw
 }
 
 fn v3_search(params: &Params) -> Result<Search, EdgeError> {
-    let (Some(start_min), Some(start_max)) = (params.get("query.start_time_min"), params.get("query.start_time_max"))
+    let (Some(start_min), Some(start_max)) =
+        (params.get("query.start_time_min"), params.get("query.start_time_max"))
     else {
-        return Err(EdgeError::Query("query.start_time_min and query.start_time_max are required".to_string()));
+        return Err(EdgeError::Query(
+            "query.start_time_min and query.start_time_max are required".to_string(),
+        ));
     };
     // Jaeger names it `query.num_traces`; `query.search_depth` is the storage API's name.
     let limit = match params.count("query.num_traces", MAX_JAEGER_SEARCH_LIMIT)? {
@@ -73,7 +79,10 @@ pub(super) async fn services(State(store): State<TraceStore>) -> Result<Response
 
 /// `GET /api/v3/operations?service=&span_kind=`: every operation of the service (none
 /// without one, as Jaeger answers).
-pub(super) async fn operations(State(store): State<TraceStore>, RawQuery(query): RawQuery) -> Result<Response, V3Error> {
+pub(super) async fn operations(
+    State(store): State<TraceStore>,
+    RawQuery(query): RawQuery,
+) -> Result<Response, V3Error> {
     let params = Params::parse(query.as_deref())?;
     let kind = match params.get("span_kind") {
         None => None,
@@ -87,7 +96,9 @@ pub(super) async fn operations(State(store): State<TraceStore>, RawQuery(query):
         Some(service) => search::operations(&store, service, kind),
         None => Vec::new(),
     };
-    let operations =
-        operations.iter().map(|(name, kind)| V3Operation { name, span_kind: jaeger::kind_name(*kind) }).collect();
+    let operations = operations
+        .iter()
+        .map(|(name, kind)| V3Operation { name, span_kind: jaeger::kind_name(*kind) })
+        .collect();
     Ok(json(&V3Operations { operations })?)
 }
