@@ -109,35 +109,6 @@ pub(super) fn tags<'a>(
     Ok(tags)
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn reads_jaegers_forms() {
-        assert_eq!(trace_id("1a").unwrap(), TraceId::from_hex("0000000000000000000000000000001a").unwrap());
-        assert!(trace_id("zz").unwrap_err().to_string().contains("expected up to 32 hex digits"));
-        assert_eq!(go_duration("d", "1.5ms").unwrap(), Duration::from_micros(1500));
-        assert_eq!(go_duration("d", "2h45m").unwrap(), Duration::from_secs(9900));
-        assert_eq!(go_duration("d", "10us").unwrap(), Duration::from_micros(10));
-        assert_eq!(go_duration("d", "0").unwrap(), Duration::ZERO);
-        for bad in ["", "5", "ms", "5 parsecs", "1..2s"] {
-            let error = go_duration("minDuration", bad).unwrap_err().to_string();
-            assert!(error.contains("minDuration="), "{bad}: {error}");
-        }
-        assert_eq!(epoch("start", "12", 1_000).unwrap(), 12_000);
-        assert!(epoch("start", "soon", 1_000).is_err());
-        assert_eq!(rfc3339("t", "1970-01-01T00:00:01Z").unwrap(), 1_000_000_000);
-        let tags = tags(Some(r#"{"a":"1"}"#), ["b:2:3"].into_iter(), "tags").unwrap();
-        assert_eq!(
-            tags.into_iter().collect::<Vec<_>>(),
-            vec![("a".into(), "1".into()), ("b".into(), "2:3".into())]
-        );
-        assert!(super::tags(Some("[1]"), std::iter::empty(), "tags").is_err());
-        assert!(super::tags(None, ["nocolon"].into_iter(), "tags").is_err());
-    }
-}
-
 /// A query string's parameters in order, repeated keys kept (`tag`, `traceID`).
 pub(super) struct Params(Vec<(String, String)>);
 
@@ -181,5 +152,34 @@ impl Params {
                 _ => Err(EdgeError::Query(format!("{name}={text:?}: expected a whole number up to {max}"))),
             })
             .transpose()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reads_jaegers_forms() {
+        assert_eq!(trace_id("1a").unwrap(), TraceId::from_hex("0000000000000000000000000000001a").unwrap());
+        assert!(trace_id("zz").unwrap_err().to_string().contains("expected up to 32 hex digits"));
+        assert_eq!(go_duration("d", "1.5ms").unwrap(), Duration::from_micros(1500));
+        assert_eq!(go_duration("d", "2h45m").unwrap(), Duration::from_secs(9900));
+        assert_eq!(go_duration("d", "10us").unwrap(), Duration::from_micros(10));
+        assert_eq!(go_duration("d", "0").unwrap(), Duration::ZERO);
+        for bad in ["", "5", "ms", "5 parsecs", "1..2s"] {
+            let error = go_duration("minDuration", bad).unwrap_err().to_string();
+            assert!(error.contains("minDuration="), "{bad}: {error}");
+        }
+        assert_eq!(epoch("start", "12", 1_000).unwrap(), 12_000);
+        assert!(epoch("start", "soon", 1_000).is_err());
+        assert_eq!(rfc3339("t", "1970-01-01T00:00:01Z").unwrap(), 1_000_000_000);
+        let tags = tags(Some(r#"{"a":"1"}"#), ["b:2:3"].into_iter(), "tags").unwrap();
+        assert_eq!(
+            tags.into_iter().collect::<Vec<_>>(),
+            vec![("a".into(), "1".into()), ("b".into(), "2:3".into())]
+        );
+        assert!(super::tags(Some("[1]"), std::iter::empty(), "tags").is_err());
+        assert!(super::tags(None, ["nocolon"].into_iter(), "tags").is_err());
     }
 }
