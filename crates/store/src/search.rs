@@ -1,6 +1,9 @@
 //! The query APIs' reads that decode nothing: the operations catalogue, and which traces may
 //! match a search or fall in a time window, from each trace's digest ([`crate::digest`]).
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
 use model::TraceId;
 
 use super::digest::{Operation, SpanQuery};
@@ -17,19 +20,28 @@ impl TraceStore {
     /// ranges for times, durations and status, so the caller checks the spans of each trace it
     /// decodes (and asks for more when some turn out not to match). Decodes nothing.
     pub fn find_traces(&self, query: &SpanQuery<'_>, limit: usize) -> Vec<TraceRef> {
-        let mut found: Vec<TraceRef> = self
-            .shared
-            .traces
-            .iter()
-            .filter(|entry| !entry.is_empty() && entry.digest.may_match(query))
-            .map(|entry| TraceRef {
+        // The newest `limit` kept in a heap as the map is walked: a search matching most of
+        // a large store must not collect every match first.
+        let mut newest: BinaryHeap<Reverse<BySeq>> = BinaryHeap::with_capacity(limit.saturating_add(1).min(4096));
+        for entry in self.shared.traces.iter() {
+            if limit == 0 || entry.is_empty() || !entry.digest.may_match(query) {
+                continue;
+            }
+            if newest.len() == limit && newest.peek().is_some_and(|oldest| oldest.0 .0.seq > entry.seq) {
+                continue;
+            }
+            newest.push(Reverse(BySeq(TraceRef {
                 trace_id: *entry.key(),
                 seq: entry.seq,
                 span_count: entry.len(),
                 last_update: entry.last_update,
-            })
-            .collect();
-        newest_first(&mut found, limit);
+            })));
+            if newest.len() > limit {
+                newest.pop();
+            }
+        }
+        let mut found: Vec<TraceRef> = newest.into_iter().map(|Reverse(BySeq(found))| found).collect();
+        found.sort_unstable_by(|a, b| b.seq.cmp(&a.seq));
         found
     }
 
@@ -49,18 +61,27 @@ impl TraceStore {
     }
 }
 
-/// Keeps the `limit` newest of `found`, newest first, without sorting the rest.
-fn newest_first(found: &mut Vec<TraceRef>, limit: usize) {
-    let by_newest = |a: &TraceRef, b: &TraceRef| b.seq.cmp(&a.seq);
-    if found.len() > limit {
-        if limit == 0 {
-            found.clear();
-            return;
-        }
-        found.select_nth_unstable_by(limit - 1, by_newest);
-        found.truncate(limit);
+/// A found trace ordered by its place in update order alone.
+struct BySeq(TraceRef);
+
+impl PartialEq for BySeq {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.seq == other.0.seq
     }
-    found.sort_unstable_by(by_newest);
+}
+
+impl Eq for BySeq {}
+
+impl PartialOrd for BySeq {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+
+impl Ord for BySeq {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0.seq.cmp(&other.0.seq)
+    }
 }
 
 #[cfg(test)]
