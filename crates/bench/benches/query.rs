@@ -1,7 +1,8 @@
 //! Jaeger's APIs over HTTP (issue 19, item 8): a 1,000-span trace by ID in each Jaeger
 //! format (target under 2 ms), and a search by service over 100,000 stored traces (target
 //! under 20 ms), each a whole request to an in-process server on 127.0.0.1 (so the figures
-//! include the client and loopback: an upper bound of the server's time).
+//! include the client and loopback: an upper bound of the server's time); for the trace by
+//! ID also the handler's own work in process (read, map, write the body).
 //!
 //! `cargo bench -p tracecheck-bench --bench query`
 //!
@@ -148,6 +149,23 @@ fn query_benches(c: &mut Criterion) {
     group.bench_function("v3_otlp_json", |b| {
         b.iter(|| runtime.block_on(fetch(format!("/api/v3/traces/{big}"))))
     });
+    // The handler's own work without HTTP: read (decode) the trace, map it, write the body.
+    group.bench_function("v1_json_in_process", |b| {
+        b.iter(|| {
+            let trace = store.get(big).expect("held");
+            let body = wire::jaeger::Envelope::new([wire::jaeger::Trace::new(&trace, None)], 0);
+            serde_json::to_vec(&body).expect("json").len()
+        })
+    });
+    group.bench_function("v3_otlp_json_in_process", |b| {
+        b.iter(|| {
+            let trace = [store.get(big).expect("held")];
+            let body =
+                wire::jaeger::V3Result { result: wire::OtlpTraces::jaeger(&trace), warnings: Vec::new() };
+            serde_json::to_vec(&body).expect("json").len()
+        })
+    });
+    group.bench_function("store_get_only", |b| b.iter(|| store.get(big).expect("held").spans.len()));
     group.finish();
 
     let mut group = c.benchmark_group("jaeger_search_100k_traces");

@@ -22,7 +22,8 @@ impl TraceStore {
     pub fn find_traces(&self, query: &SpanQuery<'_>, limit: usize) -> Vec<TraceRef> {
         // The newest `limit` kept in a heap as the map is walked: a search matching most of
         // a large store must not collect every match first.
-        let mut newest: BinaryHeap<Reverse<BySeq>> = BinaryHeap::with_capacity(limit.saturating_add(1).min(4096));
+        let mut newest: BinaryHeap<Reverse<BySeq>> =
+            BinaryHeap::with_capacity(limit.saturating_add(1).min(4096));
         for entry in self.shared.traces.iter() {
             if limit == 0 || entry.is_empty() || !entry.digest.may_match(query) {
                 continue;
