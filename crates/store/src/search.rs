@@ -42,7 +42,7 @@ impl TraceStore {
             }
         }
         let mut found: Vec<TraceRef> = newest.into_iter().map(|Reverse(BySeq(found))| found).collect();
-        found.sort_unstable_by(|a, b| b.seq.cmp(&a.seq));
+        found.sort_unstable_by_key(|found| Reverse(found.seq));
         found
     }
 
