@@ -17,6 +17,7 @@ mod ingest_decode;
 mod ingest_edges;
 mod ingest_exporters;
 mod multi_server;
+mod query_jaeger;
 mod report_formats;
 mod run_cli;
 mod run_remote_trigger;

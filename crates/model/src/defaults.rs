@@ -135,3 +135,12 @@ pub const JAEGER_PREFIX: &str = "/jaeger";
 pub const TEMPO_PREFIX: &str = "/tempo";
 /// The MCP endpoint (Streamable HTTP) on the HTTP port.
 pub const MCP_PATH: &str = "/mcp";
+
+/// Traces a Jaeger search answers when it names no `limit` (Jaeger's own default).
+pub const JAEGER_SEARCH_LIMIT: usize = 100;
+/// The most traces one Jaeger search may ask for.
+pub const MAX_JAEGER_SEARCH_LIMIT: usize = 10_000;
+/// How far back a Jaeger search looks without `start` (Jaeger's default: two days).
+pub const JAEGER_SEARCH_LOOKBACK: Duration = Duration::from_secs(2 * 24 * 3600);
+/// How far back `/api/dependencies` looks without `lookback` (Jaeger's default: a day).
+pub const JAEGER_DEPENDENCIES_LOOKBACK: Duration = Duration::from_secs(24 * 3600);

@@ -8,8 +8,9 @@ use std::time::Instant;
 
 use tokio::sync::watch;
 
+use crate::digest::{Catalogue, Digest};
 use model::otlp::{self, RawSpan};
-use model::{Resource, Scope, Span, SpanId, TraceId};
+use model::{Resource, Scope, Span, SpanId, Str, TraceId};
 
 /// Above this many spans a trace keeps a hash set of its span IDs for duplicate detection;
 /// below it a linear scan over the IDs is cheaper than hashing.
@@ -39,6 +40,8 @@ pub(super) struct TraceEntry {
     pub(super) refused: u32,
     /// Present while pinned: bumped after every insert that stored a span.
     pub(super) waker: Option<watch::Sender<()>>,
+    /// What searches read without decoding the spans ([`Digest`]).
+    pub(super) digest: Digest,
 }
 
 /// Consecutive spans of a trace that share a resource and a scope, as `ScopeSpans.spans`
@@ -101,6 +104,15 @@ impl Packed {
     }
 }
 
+/// Where a run of spans comes from: its resource and scope, and the resource's
+/// `service.name` (`None` without one) for the digest.
+#[derive(Clone, Copy)]
+pub(super) struct Origin<'a> {
+    pub(super) resource: &'a Arc<Resource>,
+    pub(super) scope: &'a Arc<Scope>,
+    pub(super) service: &'a Option<Str>,
+}
+
 /// What adding one run of spans to a trace did.
 #[derive(Default)]
 pub(super) struct RunOutcome {
@@ -134,6 +146,7 @@ impl TraceEntry {
             pins: 0,
             refused: 0,
             waker: None,
+            digest: Digest::default(),
         }
     }
 
@@ -146,13 +159,16 @@ impl TraceEntry {
 
     /// Stores the spans (all of this trace, `resource` and `scope`) whose IDs are not present,
     /// up to `cap` when one is given.
+    /// `service` is the resource's `service.name`, for the digest, which enters the trace's
+    /// new operations in `catalogue`.
     pub(super) fn add_run(
         &mut self,
-        resource: &Arc<Resource>,
-        scope: &Arc<Scope>,
+        origin: Origin<'_>,
         spans: &[RawSpan<'_>],
         cap: Option<TraceCap>,
+        catalogue: &Catalogue,
     ) -> RunOutcome {
+        let Origin { resource, scope, service } = origin;
         let mut outcome = RunOutcome::default();
         // Room is reserved for the new spans only: a re-sent request must not grow the
         // trace's buffers (duplicates are found before anything is reserved).
@@ -196,6 +212,11 @@ impl TraceEntry {
                 }
             }
             otlp::append_span_field(&mut self.last_segment().bytes, span.bytes);
+            match otlp::peek_span(span.bytes) {
+                Ok(peek) => self.digest.add(service, &peek, catalogue),
+                // Cannot happen: the bytes were validated on the way in.
+                Err(err) => tracing::error!(%err, "stored span could not be indexed"),
+            }
             self.span_ids.push(span.span_id);
             if let Some(ids) = &mut self.id_index {
                 ids.insert(span.span_id);
@@ -232,6 +253,7 @@ impl TraceEntry {
             + self.packed.as_ref().map_or(0, |packed| packed.heap_bytes())
             + self.span_ids.capacity() * std::mem::size_of::<SpanId>()
             + self.id_index.as_ref().map_or(0, |ids| hash_set_bytes(ids.capacity()))
+            + self.digest.heap_bytes()
     }
 
     pub(super) fn len(&self) -> usize {
@@ -280,6 +302,7 @@ impl TraceEntry {
         // once freed; the copy lands with the other long-lived allocations of this moment
         // (measured: BENCHMARKS.md, Store: memory bound and compaction).
         self.span_ids = self.span_ids.as_slice().to_vec();
+        self.digest.shrink();
         let after = self.heap_bytes();
         self.bytes = after;
         (after as isize - before as isize, open)

@@ -46,6 +46,7 @@ impl Shared {
             true
         });
         let Some((_, entry)) = removed else { return outcome };
+        entry.digest.release(&self.catalogue);
         let n_spans = entry.len() as u64;
         let counters = &self.counters;
         counters.spans_held.fetch_sub(n_spans as i64, Ordering::Relaxed);
@@ -133,6 +134,7 @@ impl Shared {
             // holds (and reports) nothing.
             queue.shrink_to_fit();
             self.traces.shrink_to_fit();
+            self.catalogue.shrink();
         }
         let next = queue.front().and_then(|item| item.at.checked_add(ttl));
         drop(queue);

@@ -20,11 +20,14 @@
 //! every eviction is counted and logged.
 
 mod compact;
+mod digest;
 mod entry;
 mod evict;
 mod feed;
+mod search;
 mod wait;
 
+pub use digest::{Operation, SpanQuery};
 pub use feed::TraceRef;
 
 use std::collections::VecDeque;
@@ -195,6 +198,8 @@ struct Shared {
     full_reported: std::sync::atomic::AtomicBool,
     /// Bumped after every insert that stored a span, for live views ([`TraceStore::subscribe`]).
     changes: watch::Sender<()>,
+    /// Every operation of the held traces ([`digest`]); its lock is a leaf.
+    catalogue: digest::Catalogue,
 }
 
 #[derive(Default)]
@@ -246,6 +251,7 @@ impl TraceStore {
             counters: Counters::default(),
             full_reported: std::sync::atomic::AtomicBool::new(false),
             changes: watch::Sender::new(()),
+            catalogue: digest::Catalogue::default(),
         });
         let (shutdown_tx, shutdown_rx) = oneshot::channel();
         tokio::spawn(evict::background_task(shared.clone(), shutdown_rx));
@@ -316,13 +322,17 @@ impl TraceStore {
         // Spans of one trace usually sit next to each other in a batch: take each trace's
         // entry once per run of equal trace IDs rather than once per span.
         for group in &batch.groups {
+            let service = model::find_attribute(&group.resource.attributes, "service.name")
+                .and_then(|value| value.as_str())
+                .map(model::Str::new);
+            let origin = entry::Origin { resource: &group.resource, scope: &group.scope, service: &service };
             for run in group.spans.chunk_by(|a, b| a.trace_id == b.trace_id) {
                 let trace_id = run[0].trace_id;
                 let mut entry = shared.traces.entry(trace_id).or_insert_with(|| TraceEntry::empty(now));
                 let was_empty = entry.is_empty();
                 // An awaited trace is never evicted, so it alone is held to a cap.
                 let cap = (entry.pins > 0).then(|| shared.config.trace_cap());
-                let added = entry.add_run(&group.resource, &group.scope, run, cap);
+                let added = entry.add_run(origin, run, cap, &shared.catalogue);
                 outcome.duplicates += added.duplicates;
                 outcome.refused += added.refused;
                 n_over_cap += added.refused;
@@ -567,7 +577,8 @@ impl Shared {
     }
 
     /// The index around the traces: the map's table (its capacity, not its length, as
-    /// allocated: one key, entry and control byte per bucket) and both queues' buffers.
+    /// allocated: one key, entry and control byte per bucket), both queues' buffers and the
+    /// operations' catalogue.
     /// Takes each map shard's read lock briefly; the caller holds the queue lock, which
     /// is the order every path takes them in.
     fn index_bytes(&self, queue: &VecDeque<QueueItem>) -> u64 {
@@ -575,7 +586,7 @@ impl Shared {
         // hashbrown fills its buckets to 7/8.
         let table = self.traces.capacity() * 8 / 7 * slot;
         let queues = (queue.capacity() + self.compact_queue_capacity()) * std::mem::size_of::<QueueItem>();
-        (table + queues) as u64
+        (table + queues + self.catalogue.heap_bytes()) as u64
     }
 
     fn compact_queue_capacity(&self) -> usize {

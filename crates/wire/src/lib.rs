@@ -102,11 +102,15 @@
 //!   (`{"span_count", "trace_id"}`), `run.recorded` a [`RunRecorded`]
 //!   (`{"id", "name", "state"}`).
 //! - `analyze --output json`: [`TraceAnalysis`], `{"trace_id": ..., "analyzer": {...}}`.
+//! - Jaeger's HTTP JSON API and api_v3: [`jaeger`], documented there; traces as OTLP JSON
+//!   (api_v3's `result`): [`OtlpTraces`].
 //! - `run --report-html`: the page inlines a [`ReportData`],
 //!   `{"runs": [recorded run...], "run_list": {run list}, "traces": {"<trace id>": trace}}`.
 
 mod analysis;
 mod attribute;
+pub mod jaeger;
+mod otlp_json;
 mod run;
 mod summary;
 mod trace;
@@ -114,6 +118,7 @@ mod web;
 
 pub use analysis::TraceAnalysis;
 pub use attribute::{Attributes, Value};
+pub use otlp_json::OtlpTraces;
 pub use run::{
     AssertionReport, RecordedRun, RunKind, RunLine, RunList, RunReport, RunState, SpanResult, SpecReport,
     StepLine, StepReport, StepState,

@@ -16,7 +16,10 @@ use std::sync::{Mutex, OnceLock};
 /// - `noida`: noida-db, whose Kafka service accepts SASL PLAIN, from its PyPI wheel;
 /// - `typescript`: `tsc` (with `@types/node` beside it), from npm;
 /// - `otelcol`: the OpenTelemetry Collector built from the Go module proxy (otlp receiver,
-///   otlp, debug and load_balancing exporters).
+///   otlp, debug and load_balancing exporters);
+/// - `jaeger`: Jaeger v2 built from the Go module proxy (the binary);
+/// - `jaeger-mcp`: the `jaeger-mcp` MCP server and its pinned dependencies from PyPI (the
+///   directory to put on `PYTHONPATH` for `python3 -m jaeger_mcp.server`).
 pub fn tool(name: &str) -> PathBuf {
     static INSTALLED: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
     let installed = INSTALLED.get_or_init(Mutex::default);
