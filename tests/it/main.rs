@@ -16,6 +16,8 @@ mod ingest_decode;
 mod ingest_edges;
 mod ingest_exporters;
 mod multi_server;
+mod query_mcp;
+mod query_tempo;
 mod report_formats;
 mod run_cli;
 mod run_remote_trigger;

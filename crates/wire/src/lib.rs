@@ -102,6 +102,9 @@
 //!   (`{"span_count", "trace_id"}`), `run.recorded` a [`RunRecorded`]
 //!   (`{"id", "name", "state"}`).
 //! - `analyze --output json`: [`TraceAnalysis`], `{"trace_id": ..., "analyzer": {...}}`.
+//! - Grafana Tempo's API (`/tempo/api/...`, `--tempo-addr`): the shapes of [`tempo`], as
+//!   Tempo writes them (camelCase, base64 IDs in a trace, 64-bit integers as strings).
+//! - MCP (`/mcp`): the JSON-RPC envelope and each tool's answer, in [`mcp`].
 //! - `run --report-html`: the page inlines a [`ReportData`],
 //!   `{"runs": [recorded run...], "run_list": {run list}, "traces": {"<trace id>": trace}}`.
 
@@ -109,6 +112,8 @@ mod analysis;
 mod attribute;
 mod run;
 mod summary;
+pub mod mcp;
+pub mod tempo;
 mod trace;
 mod web;
 

@@ -14,7 +14,9 @@ use std::sync::{Mutex, OnceLock};
 ///   the value of `TRACECHECK_PLAYWRIGHT_DIR`);
 /// - `tansu`: the Tansu Kafka broker from its PyPI wheel;
 /// - `noida`: noida-db, whose Kafka service accepts SASL PLAIN, from its PyPI wheel;
-/// - `typescript`: `tsc` (with `@types/node` beside it), from npm.
+/// - `typescript`: `tsc` (with `@types/node` beside it), from npm;
+/// - `mcp`: the official MCP Python SDK with its dependencies, from PyPI (the directory to
+///   put on `PYTHONPATH`).
 pub fn tool(name: &str) -> PathBuf {
     static INSTALLED: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
     let installed = INSTALLED.get_or_init(Mutex::default);
