@@ -315,3 +315,43 @@ async fn the_tempo_listener_of_the_real_binary_is_behind_the_token() {
     assert_eq!(http.get(&prefixed).send().await.expect("get").status(), 401);
     assert_eq!(http.get(&prefixed).bearer_auth("t0ken").send().await.expect("get").text().await.unwrap(), "echo");
 }
+
+/// README's ten-line Python test (`examples/wait_for_trace.py`) against an app exporting
+/// with the real SDK, which sends the database span before the request's root span has
+/// ended: a plain fetch at that moment would see one span; the script's `?wait=30s` read
+/// answers with both.
+#[tokio::test]
+async fn the_readmes_python_test_reads_the_whole_trace_while_the_app_is_still_exporting() {
+    let server = server().start().await;
+    let exporter = Exporter::grpc(server.grpc_addr());
+    let (trace_id, root_cx, provider) = otel::blocking(move || {
+        let provider = exporter.provider(otel::service("users"));
+        let tracer = opentelemetry::trace::TracerProvider::tracer(&provider, "users");
+        let root = tracer.span_builder("GET /users").with_kind(OtelKind::Server).start(&tracer);
+        let cx = Context::new().with_span(root);
+        tracer.span_builder("SELECT users").with_kind(OtelKind::Client).start_with_context(&tracer, &cx).end();
+        provider.force_flush().expect("the child exported");
+        (format!("{:032x}", cx.span().span_context().trace_id()), cx, provider)
+    })
+    .await;
+    let script = tokio::process::Command::new("python3")
+        .arg(crate::support::root().join("examples/wait_for_trace.py"))
+        .env("TRACECHECK_URL", format!("http://{}", server.http_addr()))
+        .env("TRACE_ID", &trace_id)
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .expect("python3");
+    let id = TraceId::from_hex(&trace_id).unwrap();
+    server.store().waiting_on(id).await;
+    assert_eq!(server.store().get(id).expect("stored").spans.len(), 1, "a plain read now sees the child only");
+    otel::blocking(move || {
+        root_cx.span().end();
+        otel::flush(&provider).expect("the root exported");
+    })
+    .await;
+    let output = script.wait_with_output().await.expect("script");
+    assert!(output.status.success(), "{}", String::from_utf8_lossy(&output.stderr));
+    assert_eq!(String::from_utf8_lossy(&output.stdout).trim(), "2 spans: GET /users, SELECT users");
+}
