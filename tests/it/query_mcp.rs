@@ -172,44 +172,46 @@ async fn the_official_python_sdk_lists_and_calls_every_tool() {
     assert_eq!(value(11)["report"]["name"], "create user");
 }
 
+/// POSTs `body` to `url` (with the token when given): the status and the JSON answer
+/// (`Value::Null` for an empty body).
+async fn post(url: &str, token: Option<&str>, body: String) -> (u16, Value) {
+    let mut request = reqwest::Client::new().post(url).header("content-type", "application/json").body(body);
+    if let Some(token) = token {
+        request = request.bearer_auth(token);
+    }
+    let answer = request.send().await.expect("post");
+    let status = answer.status().as_u16();
+    let bytes = answer.bytes().await.expect("body");
+    (status, if bytes.is_empty() { Value::Null } else { serde_json::from_slice(&bytes).expect("json") })
+}
+
 #[tokio::test]
 async fn the_endpoint_is_behind_the_bearer_token_and_speaks_json_rpc() {
     let server = server().auth_token(TOKEN).start().await;
     let url = format!("http://{}/mcp", server.http_addr());
-    let http = reqwest::Client::new();
     let initialize = json!({"jsonrpc": "2.0", "id": 1, "method": "initialize",
-        "params": {"protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}});
-    let answer = http.post(&url).json(&initialize).send().await.expect("post");
-    assert_eq!(answer.status(), 401);
-    let answer = http.post(&url).bearer_auth(TOKEN).json(&initialize).send().await.expect("post");
-    assert_eq!(answer.status(), 200);
-    let body: Value = answer.json().await.expect("json");
+        "params": {"protocolVersion": "2025-03-26", "capabilities": {}, "clientInfo": {"name": "t", "version": "1"}}})
+    .to_string();
+    assert_eq!(post(&url, None, initialize.clone()).await.0, 401);
+    let (status, body) = post(&url, Some(TOKEN), initialize).await;
+    assert_eq!(status, 200);
     assert_eq!(body["id"], 1);
     assert_eq!(body["result"]["protocolVersion"], "2025-03-26");
+    assert_eq!(body["result"]["capabilities"], json!({"tools": {"listChanged": false}}));
     // A notification is taken without an answer; a bad message and an unknown method are
     // JSON-RPC errors; GET (no server stream) is 405.
-    let notified = http
-        .post(&url)
-        .bearer_auth(TOKEN)
-        .json(&json!({"jsonrpc": "2.0", "method": "notifications/initialized"}))
-        .send()
-        .await
-        .expect("post");
-    assert_eq!(notified.status(), 202);
-    let bad: Value =
-        http.post(&url).bearer_auth(TOKEN).body("{not json").send().await.expect("post").json().await.expect("json");
+    let notification = json!({"jsonrpc": "2.0", "method": "notifications/initialized"}).to_string();
+    assert_eq!(post(&url, Some(TOKEN), notification).await, (202, Value::Null));
+    let (_, bad) = post(&url, Some(TOKEN), "{not json".to_string()).await;
     assert_eq!(bad["error"]["code"], -32700, "{bad}");
-    let unknown: Value = http
-        .post(&url)
-        .bearer_auth(TOKEN)
-        .json(&json!({"jsonrpc": "2.0", "id": "x", "method": "resources/list"}))
-        .send()
-        .await
-        .expect("post")
-        .json()
-        .await
-        .expect("json");
+    assert_eq!(bad["id"], Value::Null, "{bad}");
+    let unknown = json!({"jsonrpc": "2.0", "id": "x", "method": "resources/list"}).to_string();
+    let (_, unknown) = post(&url, Some(TOKEN), unknown).await;
     assert_eq!(unknown["id"], "x");
     assert_eq!(unknown["error"]["code"], -32601, "{unknown}");
-    assert_eq!(http.get(&url).bearer_auth(TOKEN).send().await.expect("get").status(), 405);
+    let tool = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "nope"}}).to_string();
+    let (_, tool) = post(&url, Some(TOKEN), tool).await;
+    assert_eq!(tool["error"]["code"], -32602, "{tool}");
+    let get = reqwest::Client::new().get(&url).bearer_auth(TOKEN).send().await.expect("get");
+    assert_eq!(get.status(), 405);
 }

@@ -106,9 +106,9 @@ fn rpc_error(id: Option<&RpcId>, code: i32, message: String) -> Response {
     body(&RpcError { jsonrpc: "2.0", id, error: RpcErrorBody { code, message } })
 }
 
-fn params<T: DeserializeOwned>(params: Option<serde_json::Value>) -> Result<T, String> {
-    serde_json::from_value(params.unwrap_or(serde_json::Value::Object(Default::default())))
-        .map_err(|error| format!("bad params: {error}"))
+/// A message's `params` (or a call's `arguments`) as `T`; absent reads as `{}`.
+fn params<T: DeserializeOwned>(params: Option<serde_json::Value>) -> Result<T, serde_json::Error> {
+    serde_json::from_value(params.unwrap_or_else(|| serde_json::Value::Object(Default::default())))
 }
 
 async fn handle(State(mcp): State<Mcp>, request: Bytes) -> Response {
@@ -149,7 +149,7 @@ async fn handle(State(mcp): State<Mcp>, request: Bytes) -> Response {
                 };
                 body(&RpcResult { jsonrpc: "2.0", id: &id, result })
             }
-            Err(error) => rpc_error(Some(&id), -32602, error),
+            Err(error) => rpc_error(Some(&id), -32602, format!("bad params: {error}")),
         },
         other => rpc_error(Some(&id), -32601, format!("method {other:?} not found")),
     }
@@ -180,7 +180,7 @@ fn to_json<T: Serialize>(value: &T) -> Result<String, ToolError> {
 }
 
 fn arguments<T: DeserializeOwned>(arguments: Option<serde_json::Value>) -> Result<T, ToolError> {
-    params(arguments).map_err(ToolError::Failed)
+    params(arguments).map_err(|error| ToolError::Failed(format!("bad arguments: {error}")))
 }
 
 fn trace_id(text: &str) -> Result<TraceId, EdgeError> {
@@ -339,7 +339,7 @@ async fn search_traces(mcp: &Mcp, args: SearchArgs) -> Result<String, ToolError>
     };
     let since = search::parse_duration("since", args.since.as_deref())?;
     let query = filters.to_traceql()?;
-    let selector = Selector::parse(&query).map_err(|source| EdgeError::Selector { text: query.clone(), source })?;
+    let selector = search::parse_query(&query, &query)?;
     let start_unix_nano = since.map(|since| {
         let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
         u64::try_from(now.saturating_sub(since).as_nanos()).unwrap_or(u64::MAX)

@@ -160,6 +160,19 @@ pub fn parse_logfmt(text: &str, filters: &mut Filters) -> Result<(), EdgeError> 
     }
 }
 
+/// Parses a search's compiled query: TraceQL only (a Tracetest selector is no search
+/// language), so text that does not open a spanset gets TraceQL's own error and column.
+///
+/// # Errors
+/// [`EdgeError::Selector`] naming `shown` (what the client sent) and the column.
+pub fn parse_query(query: &str, shown: &str) -> Result<Selector, EdgeError> {
+    let error = |source| EdgeError::Selector { text: shown.to_string(), source };
+    if !lang::TraceQl::is_traceql(query) {
+        lang::TraceQl::parse(query).map_err(error)?;
+    }
+    Selector::parse(query).map_err(error)
+}
+
 /// What to search for.
 #[derive(Debug)]
 pub struct SearchRequest {
@@ -303,8 +316,10 @@ mod tests {
              && (.http.status_code = 500 || .http.status_code = \"500\") && .db.system = \"postgres\" \
              && traceDuration >= 100000000ns }"
         );
-        Selector::parse(&query).unwrap();
+        parse_query(&query, &query).unwrap();
         assert_eq!(Filters::default().to_traceql().unwrap(), "{ }");
+        let error = parse_query("span[name=\"x\"]", "span[name=\"x\"]").unwrap_err();
+        assert!(matches!(error, EdgeError::Selector { .. }), "{error}");
         Selector::parse("{ }").unwrap();
         let bad = Filters { attributes: vec![("a b".into(), "x".into())], ..Filters::default() };
         assert!(bad.to_traceql().unwrap_err().to_string().contains("\"a b\""));

@@ -24,7 +24,6 @@ use super::search::{self, Filters, SearchRequest};
 use super::{blocking, json, read_trace, TraceRead, Wait};
 use crate::error::{EdgeError, Path, Query};
 use crate::Handles;
-use lang::Selector;
 use model::{KeyValue, TraceId};
 use store::TraceStore;
 use wire::tempo::{
@@ -173,8 +172,7 @@ async fn search_traces(
     let text = filters.to_traceql()?;
     // The error names what the client sent (its `q`), whose columns match the query's when
     // nothing else was added.
-    let selector = Selector::parse(&text)
-        .map_err(|source| EdgeError::Selector { text: query.q.clone().unwrap_or_else(|| text.clone()), source })?;
+    let selector = search::parse_query(&text, query.q.as_deref().unwrap_or(&text))?;
     let request = SearchRequest {
         selector,
         start_unix_nano: query.start.map(|seconds| seconds.saturating_mul(1_000_000_000)),
