@@ -61,7 +61,8 @@ async fn the_official_python_sdk_lists_and_calls_every_tool() {
     let (late_id, mut late) = trace();
     let late_root = late.remove(0);
     server.store().insert(late);
-    let client = RemoteClient::connect(&format!("http://{}", server.grpc_addr()), Some(TOKEN)).await.expect("client");
+    let client =
+        RemoteClient::connect(&format!("http://{}", server.grpc_addr()), Some(TOKEN)).await.expect("client");
     client.record_run(&report("create user")).await.expect("RecordRun");
 
     let calls = json!([
@@ -98,7 +99,8 @@ async fn the_official_python_sdk_lists_and_calls_every_tool() {
     let out: Value = serde_json::from_slice(&output.stdout).expect("client JSON");
 
     assert_eq!(out["server"], "tracecheck");
-    let names: Vec<&str> = out["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        out["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
     assert_eq!(
         names,
         [
@@ -133,10 +135,12 @@ async fn the_official_python_sdk_lists_and_calls_every_tool() {
         "{ resource.service.name = \"users\" && (.http.response.status_code = 500 || \
          .http.response.status_code = \"500\") && traceDuration >= 5000000ns }"
     );
-    let found: Vec<&str> = search["traces"].as_array().unwrap().iter().map(|t| t["trace_id"].as_str().unwrap()).collect();
+    let found: Vec<&str> =
+        search["traces"].as_array().unwrap().iter().map(|t| t["trace_id"].as_str().unwrap()).collect();
     assert!(found.contains(&trace_id.to_string().as_str()), "{search}");
     let search = value(2);
-    let hit = search["traces"].as_array().unwrap().iter().find(|t| t["trace_id"] == trace_id.to_string()).unwrap();
+    let hit =
+        search["traces"].as_array().unwrap().iter().find(|t| t["trace_id"] == trace_id.to_string()).unwrap();
     assert_eq!(hit["matched_span_ids"].as_array().unwrap().len(), 1, "{hit}");
     // A bad query is the tool's error, with its column.
     assert_eq!(calls[3]["is_error"], true);
@@ -146,7 +150,8 @@ async fn the_official_python_sdk_lists_and_calls_every_tool() {
     let digest = value(4);
     assert_eq!(digest["summary"]["span_count"], 3);
     assert_eq!(digest["omitted_spans"], 1);
-    let names: Vec<&str> = digest["spans"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
+    let names: Vec<&str> =
+        digest["spans"].as_array().unwrap().iter().map(|s| s["name"].as_str().unwrap()).collect();
     assert_eq!(names, ["INSERT users", "POST /users"]);
     assert_eq!(digest["critical_path"].as_array().unwrap().len(), 3);
 
@@ -209,7 +214,8 @@ async fn the_endpoint_is_behind_the_bearer_token_and_speaks_json_rpc() {
     let (_, unknown) = post(&url, Some(TOKEN), unknown).await;
     assert_eq!(unknown["id"], "x");
     assert_eq!(unknown["error"]["code"], -32601, "{unknown}");
-    let tool = json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "nope"}}).to_string();
+    let tool =
+        json!({"jsonrpc": "2.0", "id": 2, "method": "tools/call", "params": {"name": "nope"}}).to_string();
     let (_, tool) = post(&url, Some(TOKEN), tool).await;
     assert_eq!(tool["error"]["code"], -32602, "{tool}");
     let get = reqwest::Client::new().get(&url).bearer_auth(TOKEN).send().await.expect("get");

@@ -33,7 +33,11 @@ async fn get(server: &RunningServer, path: &str) -> (u16, Value) {
     let answer = reqwest::get(format!("http://{}/tempo{path}", server.http_addr())).await.expect("request");
     let status = answer.status().as_u16();
     let body = answer.bytes().await.expect("body");
-    (status, serde_json::from_slice(&body).unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into())))
+    (
+        status,
+        serde_json::from_slice(&body)
+            .unwrap_or_else(|_| Value::String(String::from_utf8_lossy(&body).into())),
+    )
 }
 
 async fn get_protobuf(server: &RunningServer, path: &str) -> (u16, Vec<u8>) {
@@ -70,22 +74,23 @@ fn base64_hex(text: &str) -> String {
 #[tokio::test]
 async fn a_trace_by_id_decodes_as_traces_data_with_every_span_and_reads_as_tempo_json() {
     let server = server().start().await;
-    let trace_id = otel::export(Exporter::grpc(server.grpc_addr()), otel::service("shop"), "shop", |tracer| {
-        let root = tracer.span_builder("GET /checkout").with_kind(OtelKind::Server).start(tracer);
-        let cx = Context::new().with_span(root);
-        for index in 0..40 {
-            let mut span = tracer
-                .span_builder(format!("step {index}"))
-                .with_attributes([OtelKeyValue::new("step", index as i64)])
-                .start_with_context(tracer, &cx);
-            span.end();
-        }
-        let trace_id = format!("{:032x}", cx.span().span_context().trace_id());
-        cx.span().end();
-        trace_id
-    })
-    .await
-    .expect("spans exported");
+    let trace_id =
+        otel::export(Exporter::grpc(server.grpc_addr()), otel::service("shop"), "shop", |tracer| {
+            let root = tracer.span_builder("GET /checkout").with_kind(OtelKind::Server).start(tracer);
+            let cx = Context::new().with_span(root);
+            for index in 0..40 {
+                let mut span = tracer
+                    .span_builder(format!("step {index}"))
+                    .with_attributes([OtelKeyValue::new("step", index as i64)])
+                    .start_with_context(tracer, &cx);
+                span.end();
+            }
+            let trace_id = format!("{:032x}", cx.span().span_context().trace_id());
+            cx.span().end();
+            trace_id
+        })
+        .await
+        .expect("spans exported");
 
     let (status, bytes) = get_protobuf(&server, &format!("/api/traces/{trace_id}")).await;
     assert_eq!(status, 200);
@@ -112,7 +117,10 @@ async fn a_trace_by_id_decodes_as_traces_data_with_every_span_and_reads_as_tempo
     assert!(root["startTimeUnixNano"].as_str().unwrap().parse::<u64>().is_ok(), "{root}");
     assert!(root.get("parentSpanId").is_none());
     let step = spans.iter().find(|span| span["name"] == "step 7").expect("step");
-    assert_eq!(base64_hex(step["parentSpanId"].as_str().unwrap()), base64_hex(root["spanId"].as_str().unwrap()));
+    assert_eq!(
+        base64_hex(step["parentSpanId"].as_str().unwrap()),
+        base64_hex(root["spanId"].as_str().unwrap())
+    );
     assert_eq!(step["attributes"][0], serde_json::json!({"key": "step", "value": {"intValue": "7"}}));
     let resource = v1["batches"][0]["resource"]["attributes"].as_array().unwrap();
     let service = resource.iter().find(|kv| kv["key"] == "service.name").expect("service.name");
@@ -161,7 +169,12 @@ fn shop(server: &RunningServer) -> [TraceId; 3] {
 }
 
 fn ids(answer: &Value) -> Vec<String> {
-    answer["traces"].as_array().expect("traces").iter().map(|t| t["traceID"].as_str().unwrap().to_string()).collect()
+    answer["traces"]
+        .as_array()
+        .expect("traces")
+        .iter()
+        .map(|t| t["traceID"].as_str().unwrap().to_string())
+        .collect()
 }
 
 fn query(text: &str) -> String {
@@ -181,7 +194,8 @@ async fn traceql_search_answers_in_tempos_shape() {
     let server = server().start().await;
     let [a, b, c] = shop(&server);
 
-    let (status, answer) = get(&server, &format!("/api/search?q={}&spss=2", query("{ status = error }"))).await;
+    let (status, answer) =
+        get(&server, &format!("/api/search?q={}&spss=2", query("{ status = error }"))).await;
     assert_eq!(status, 200, "{answer}");
     assert_eq!(ids(&answer), [b.to_string()]);
     let hit = &answer["traces"][0];
@@ -194,14 +208,18 @@ async fn traceql_search_answers_in_tempos_shape() {
     assert_eq!(set["spans"].as_array().unwrap().len(), 2, "spss limits the spans shown");
     assert_eq!(set["spans"][0]["name"], "INSERT 0");
     assert_eq!(set["spans"][0]["durationNanos"], "9000000");
-    assert_eq!(set["spans"][0]["attributes"][0], serde_json::json!({"key": "service.name", "value": {"stringValue": "db"}}));
+    assert_eq!(
+        set["spans"][0]["attributes"][0],
+        serde_json::json!({"key": "service.name", "value": {"stringValue": "db"}})
+    );
     assert_eq!(hit["spanSet"], *set, "Grafana before 10 reads spanSet");
     assert!(answer["metrics"]["inspectedTraces"].as_u64().unwrap() >= 3);
 
     // Newest first; limit; an empty query matches every trace.
     let (_, answer) = get(&server, "/api/search?limit=2").await;
     assert_eq!(ids(&answer), [c.to_string(), b.to_string()]);
-    let (_, answer) = get(&server, &format!("/api/search?q={}", query("{ resource.service.name = \"api\" }"))).await;
+    let (_, answer) =
+        get(&server, &format!("/api/search?q={}", query("{ resource.service.name = \"api\" }"))).await;
     assert_eq!(ids(&answer), [b.to_string(), a.to_string()]);
     // A time window in Unix seconds: the traces are at 1 s after the epoch.
     let (_, answer) = get(&server, "/api/search?start=100&end=200").await;
@@ -274,7 +292,8 @@ async fn a_waiting_read_returns_the_complete_trace_where_a_plain_read_races() {
     let trace_id = TraceId([0, 0, 0, 0, 0, 0, 0, 0, 0xab, 1, 2, 3, 4, 5, 6, 7]);
     let short = "ab01020304050607";
     let root_id = SpanId::random();
-    let root = Span::new(trace_id, root_id, "GET /").with_times(1, 10).with_resource_attribute("service.name", "a");
+    let root =
+        Span::new(trace_id, root_id, "GET /").with_times(1, 10).with_resource_attribute("service.name", "a");
     let child = Span::new(trace_id, SpanId::random(), "child").with_parent(root_id).with_times(2, 3);
     server.store().insert(vec![child]);
     let url = format!("http://{}/tempo/api/v2/traces/{short}?wait=20s", server.http_addr());
@@ -318,7 +337,10 @@ async fn the_tempo_listener_of_the_real_binary_is_behind_the_token() {
     assert_eq!(body["traces"], serde_json::json!([]));
     let prefixed = format!("http://{}/tempo/api/echo", serve.http);
     assert_eq!(http.get(&prefixed).send().await.expect("get").status(), 401);
-    assert_eq!(http.get(&prefixed).bearer_auth("t0ken").send().await.expect("get").text().await.unwrap(), "echo");
+    assert_eq!(
+        http.get(&prefixed).bearer_auth("t0ken").send().await.expect("get").text().await.unwrap(),
+        "echo"
+    );
 }
 
 /// README's ten-line Python test (`examples/wait_for_trace.py`) against an app exporting
@@ -334,7 +356,11 @@ async fn the_readmes_python_test_reads_the_whole_trace_while_the_app_is_still_ex
         let tracer = opentelemetry::trace::TracerProvider::tracer(&provider, "users");
         let root = tracer.span_builder("GET /users").with_kind(OtelKind::Server).start(&tracer);
         let cx = Context::new().with_span(root);
-        tracer.span_builder("SELECT users").with_kind(OtelKind::Client).start_with_context(&tracer, &cx).end();
+        tracer
+            .span_builder("SELECT users")
+            .with_kind(OtelKind::Client)
+            .start_with_context(&tracer, &cx)
+            .end();
         provider.force_flush().expect("the child exported");
         (format!("{:032x}", cx.span().span_context().trace_id()), cx, provider)
     })
@@ -350,7 +376,11 @@ async fn the_readmes_python_test_reads_the_whole_trace_while_the_app_is_still_ex
         .expect("python3");
     let id = TraceId::from_hex(&trace_id).unwrap();
     server.store().waiting_on(id).await;
-    assert_eq!(server.store().get(id).expect("stored").spans.len(), 1, "a plain read now sees the child only");
+    assert_eq!(
+        server.store().get(id).expect("stored").spans.len(),
+        1,
+        "a plain read now sees the child only"
+    );
     otel::blocking(move || {
         root_cx.span().end();
         otel::flush(&provider).expect("the root exported");

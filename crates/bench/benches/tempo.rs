@@ -40,7 +40,8 @@ fn spans(trace_id: TraceId) -> Vec<Span> {
 }
 
 fn tempo_benches(c: &mut Criterion) {
-    let runtime = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
+    let runtime =
+        tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().expect("runtime");
     let loopback = "127.0.0.1:0".parse().expect("address");
     let config = server::ServerConfig { grpc_addr: loopback, http_addr: loopback, ..Default::default() };
     let server = runtime
@@ -64,7 +65,10 @@ fn tempo_benches(c: &mut Criterion) {
     println!("bodies: JSON {} bytes, protobuf {} bytes", json.len(), protobuf.len());
 
     let mut group = c.benchmark_group("tempo_trace_by_id_1000_spans");
-    group.sample_size(50).measurement_time(Duration::from_secs(10)).throughput(Throughput::Elements(SPANS as u64));
+    group
+        .sample_size(50)
+        .measurement_time(Duration::from_secs(10))
+        .throughput(Throughput::Elements(SPANS as u64));
     for (name, path, accept) in [
         ("http v1 protobuf", "/traces", "application/protobuf"),
         ("http v1 json", "/traces", "application/json"),

@@ -110,9 +110,9 @@
 
 mod analysis;
 mod attribute;
+pub mod mcp;
 mod run;
 mod summary;
-pub mod mcp;
 pub mod tempo;
 mod trace;
 mod web;

@@ -27,7 +27,8 @@ pub use convert::{
 pub use decode::{decode_protobuf, decode_spans};
 pub use split::{append_span_field, check_span, span_field_len, split_request, RawBatch, RawGroup, RawSpan};
 pub use trace::{
-    decode_trace, encode_trace, encode_trace_bytes, group_by_resource, ResourceGroup, ScopeGroup, TraceDecodeError,
+    decode_trace, encode_trace, encode_trace_bytes, group_by_resource, ResourceGroup, ScopeGroup,
+    TraceDecodeError,
 };
 
 use crate::{IdError, Span, SpanId, TraceId};

@@ -36,9 +36,9 @@ use model::defaults::MAX_READ_WAIT;
 use model::TraceId;
 use store::TraceStore;
 use wire::mcp::{
-    CallToolResult, Capabilities, Empty, InitializeResult, InputSchema, Property, RpcError, RpcErrorBody, RpcId,
-    RpcResult, SearchResult, ServerInfo, ServiceList, ServiceOperations, SpanBrief, SpanSelection, Tool,
-    ToolAnnotations, ToolList, ToolsCapability, TraceDigest,
+    CallToolResult, Capabilities, Empty, InitializeResult, InputSchema, Property, RpcError, RpcErrorBody,
+    RpcId, RpcResult, SearchResult, ServerInfo, ServiceList, ServiceOperations, SpanBrief, SpanSelection,
+    Tool, ToolAnnotations, ToolList, ToolsCapability, TraceDigest,
 };
 
 /// Spans a trace view carries unless the agent asks for fewer or more.
@@ -114,7 +114,9 @@ fn params<T: DeserializeOwned>(params: Option<serde_json::Value>) -> Result<T, s
 async fn handle(State(mcp): State<Mcp>, request: Bytes) -> Response {
     let message: RpcMessage = match serde_json::from_slice(&request) {
         Ok(message) => message,
-        Err(error) => return rpc_error(None, -32700, format!("parse error: {error} (one JSON-RPC message per POST)")),
+        Err(error) => {
+            return rpc_error(None, -32700, format!("parse error: {error} (one JSON-RPC message per POST)"))
+        }
     };
     let (Some(id), Some(method)) = (message.id, message.method) else {
         // A notification (`notifications/initialized`, ...) or a response: taken, nothing
@@ -123,8 +125,10 @@ async fn handle(State(mcp): State<Mcp>, request: Bytes) -> Response {
     };
     match method.as_str() {
         "initialize" => {
-            let requested = params::<InitializeParams>(message.params).map(|p| p.protocol_version).unwrap_or_default();
-            let version = KNOWN_VERSIONS.iter().find(|known| **known == requested).copied().unwrap_or(PROTOCOL_VERSION);
+            let requested =
+                params::<InitializeParams>(message.params).map(|p| p.protocol_version).unwrap_or_default();
+            let version =
+                KNOWN_VERSIONS.iter().find(|known| **known == requested).copied().unwrap_or(PROTOCOL_VERSION);
             body(&RpcResult {
                 jsonrpc: "2.0",
                 id: &id,
@@ -251,7 +255,8 @@ async fn call_tool(mcp: &Mcp, name: &str, args: Option<serde_json::Value>) -> Re
         "search_traces" => search_traces(mcp, arguments(args)?).await,
         "get_trace" => {
             let args: TraceArgs = arguments(args)?;
-            let read = read_trace(&mcp.store, trace_id(&args.trace_id)?, Wait::parse(args.wait.as_deref())?).await?;
+            let read =
+                read_trace(&mcp.store, trace_id(&args.trace_id)?, Wait::parse(args.wait.as_deref())?).await?;
             let limit = span_limit(args.max_spans);
             blocking(move || to_json(&digest(&read, limit))).await?
         }
@@ -268,7 +273,12 @@ async fn call_tool(mcp: &Mcp, name: &str, args: Option<serde_json::Value>) -> Re
                     trace_id: read.trace.trace_id,
                     selector: Cow::Borrowed(&args.selector),
                     matched: matched.len(),
-                    spans: matched.iter().filter_map(|id| read.trace.span(*id)).take(limit).map(SpanBrief::of).collect(),
+                    spans: matched
+                        .iter()
+                        .filter_map(|id| read.trace.span(*id))
+                        .take(limit)
+                        .map(SpanBrief::of)
+                        .collect(),
                 })
             })
             .await?
@@ -322,7 +332,10 @@ fn list_services(store: &TraceStore, only: Option<&str>) -> ServiceList {
     ServiceList {
         services: services
             .into_iter()
-            .map(|(service, operations)| ServiceOperations { service, operations: operations.into_iter().collect() })
+            .map(|(service, operations)| ServiceOperations {
+                service,
+                operations: operations.into_iter().collect(),
+            })
             .collect(),
         scanned,
     }
@@ -362,7 +375,12 @@ async fn search_traces(mcp: &Mcp, args: SearchArgs) -> Result<String, ToolError>
                 line
             })
             .collect();
-        to_json(&SearchResult { query: Cow::Borrowed(&query), traces, scanned: outcome.scanned, more: outcome.more })
+        to_json(&SearchResult {
+            query: Cow::Borrowed(&query),
+            traces,
+            scanned: outcome.scanned,
+            more: outcome.more,
+        })
     })
     .await?
 }
@@ -376,7 +394,8 @@ fn digest(read: &TraceRead, limit: usize) -> TraceDigest<'_> {
     let spans = view.spans();
     let mut order: Vec<usize> = Vec::with_capacity(spans.len());
     let mut taken = vec![false; spans.len()];
-    let errors = (0..spans.len()).filter(|&index| spans[index].span().status.code == model::StatusCode::Error);
+    let errors =
+        (0..spans.len()).filter(|&index| spans[index].span().status.code == model::StatusCode::Error);
     for index in errors.chain(critical.iter().copied()).chain(0..spans.len()) {
         if !taken[index] {
             taken[index] = true;

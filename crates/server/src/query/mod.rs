@@ -35,7 +35,9 @@ pub(crate) fn json<T: Serialize>(value: &T) -> Result<Response, EdgeError> {
 
 /// Runs `work` on the blocking pool: decoding, searching and encoding traces never stall
 /// the receivers that share the runtime.
-pub(crate) async fn blocking<T: Send + 'static>(work: impl FnOnce() -> T + Send + 'static) -> Result<T, EdgeError> {
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, EdgeError> {
     tokio::task::spawn_blocking(work).await.map_err(|error| EdgeError::Internal(error.to_string()))
 }
 

@@ -59,7 +59,11 @@ impl Filters {
         if let Some(max) = self.max_duration {
             conditions.push(format!("traceDuration <= {}", nanos(max)));
         }
-        let spanset = if conditions.is_empty() { "{ }".to_string() } else { format!("{{ {} }}", conditions.join(" && ")) };
+        let spanset = if conditions.is_empty() {
+            "{ }".to_string()
+        } else {
+            format!("{{ {} }}", conditions.join(" && "))
+        };
         Ok(match self.traceql.as_deref().map(str::trim).filter(|text| !text.is_empty()) {
             None => spanset,
             Some(query) if conditions.is_empty() => query.to_string(),
@@ -102,7 +106,8 @@ fn attribute_condition(key: &str, value: &str) -> Result<String, EdgeError> {
         )));
     }
     let attribute = format!(".{key}");
-    let typed = if value.parse::<i64>().is_ok() || value == "true" || value == "false" { Some(value) } else { None };
+    let typed =
+        if value.parse::<i64>().is_ok() || value == "true" || value == "false" { Some(value) } else { None };
     let mut condition = String::new();
     match typed {
         Some(typed) => {
@@ -262,9 +267,9 @@ pub fn scan_newest(store: &TraceStore, mut visit: impl FnMut(Trace) -> ControlFl
 /// [`EdgeError::Query`] naming the parameter and the value.
 pub fn parse_duration(name: &str, text: Option<&str>) -> Result<Option<Duration>, EdgeError> {
     let Some(text) = text.map(str::trim).filter(|text| !text.is_empty()) else { return Ok(None) };
-    go_duration(text)
-        .map(Some)
-        .ok_or_else(|| EdgeError::Query(format!("{name}={text:?}: expected a duration such as 100ms, 1.5s or 2m")))
+    go_duration(text).map(Some).ok_or_else(|| {
+        EdgeError::Query(format!("{name}={text:?}: expected a duration such as 100ms, 1.5s or 2m"))
+    })
 }
 
 /// Go's `time.ParseDuration` for non-negative values: a sequence of decimal numbers, each
@@ -304,7 +309,10 @@ mod tests {
         let filters = Filters {
             service: Some("users".into()),
             operation: Some("POST \"/users\"".into()),
-            attributes: vec![("http.status_code".into(), "500".into()), ("db.system".into(), "postgres".into())],
+            attributes: vec![
+                ("http.status_code".into(), "500".into()),
+                ("db.system".into(), "postgres".into()),
+            ],
             min_duration: Some(Duration::from_millis(100)),
             max_duration: None,
             traceql: Some("{ status = error }".into()),
@@ -328,7 +336,8 @@ mod tests {
     #[test]
     fn logfmt_tags_read_quoted_and_bare_values() {
         let mut filters = Filters::default();
-        parse_logfmt(r#" service.name=api  http.status_code=500 name="GET /x \"y\"" "#, &mut filters).unwrap();
+        parse_logfmt(r#" service.name=api  http.status_code=500 name="GET /x \"y\"" "#, &mut filters)
+            .unwrap();
         assert_eq!(filters.service.as_deref(), Some("api"));
         assert_eq!(filters.operation.as_deref(), Some("GET /x \"y\""));
         assert_eq!(filters.attributes, vec![("http.status_code".to_string(), "500".to_string())]);
@@ -345,6 +354,9 @@ mod tests {
         assert_eq!(go_duration("1m30s"), Some(Duration::from_secs(90)));
         assert_eq!(go_duration("soon"), None);
         assert_eq!(go_duration("5"), None);
-        assert!(parse_duration("minDuration", Some("x")).unwrap_err().to_string().contains("minDuration=\"x\""));
+        assert!(parse_duration("minDuration", Some("x"))
+            .unwrap_err()
+            .to_string()
+            .contains("minDuration=\"x\""));
     }
 }

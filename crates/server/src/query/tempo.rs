@@ -27,8 +27,8 @@ use crate::Handles;
 use model::{KeyValue, TraceId};
 use store::TraceStore;
 use wire::tempo::{
-    NoMetrics, PartialStatus, SearchMetrics, SearchResponse, SearchSpan, SpanSet, TagNames, TagScope, TagScopes,
-    TagValues, TagValuesV2, TempoTrace, TraceByIdV2, TraceSearchMetadata, TypedValue,
+    NoMetrics, PartialStatus, SearchMetrics, SearchResponse, SearchSpan, SpanSet, TagNames, TagScope,
+    TagScopes, TagValues, TagValuesV2, TempoTrace, TraceByIdV2, TraceSearchMetadata, TypedValue,
 };
 
 /// Tempo's defaults: 20 traces, 3 spans per spanset.
@@ -176,7 +176,9 @@ async fn search_traces(
     let request = SearchRequest {
         selector,
         start_unix_nano: query.start.map(|seconds| seconds.saturating_mul(1_000_000_000)),
-        end_unix_nano: query.end.map(|seconds| seconds.saturating_mul(1_000_000_000).saturating_add(999_999_999)),
+        end_unix_nano: query
+            .end
+            .map(|seconds| seconds.saturating_mul(1_000_000_000).saturating_add(999_999_999)),
         limit: query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT),
     };
     let spss = query.spss.unwrap_or(DEFAULT_SPSS).max(1);
@@ -269,7 +271,10 @@ struct TagsQuery {
 }
 
 /// `GET /api/v2/search/tags[?scope=resource|span|intrinsic]`: attribute names per scope.
-async fn tags_v2(State(store): State<TraceStore>, Query(query): Query<TagsQuery>) -> Result<Response, EdgeError> {
+async fn tags_v2(
+    State(store): State<TraceStore>,
+    Query(query): Query<TagsQuery>,
+) -> Result<Response, EdgeError> {
     let scope = query.scope.filter(|scope| !scope.is_empty() && scope != "all");
     if let Some(scope) = scope.as_deref() {
         if !matches!(scope, "resource" | "span" | "intrinsic") {
@@ -302,7 +307,10 @@ async fn tags_v2(State(store): State<TraceStore>, Query(query): Query<TagsQuery>
 }
 
 /// `GET /api/search/tag/{tag}/values`: the values of an attribute (span or resource), as text.
-async fn tag_values_v1(State(store): State<TraceStore>, Path(tag): Path<String>) -> Result<Response, EdgeError> {
+async fn tag_values_v1(
+    State(store): State<TraceStore>,
+    Path(tag): Path<String>,
+) -> Result<Response, EdgeError> {
     blocking(move || {
         let mut values = BTreeSet::new();
         collect_tags(&store, |trace| {
@@ -355,7 +363,10 @@ fn text_value(value_type: &'static str, value: impl Into<String>) -> TypedValue 
 
 /// `GET /api/v2/search/tag/{tag}/values`: typed values of `span.KEY`, `resource.KEY`,
 /// `.KEY` or an intrinsic (`name`, `status`, `kind`, ...).
-async fn tag_values_v2(State(store): State<TraceStore>, Path(tag): Path<String>) -> Result<Response, EdgeError> {
+async fn tag_values_v2(
+    State(store): State<TraceStore>,
+    Path(tag): Path<String>,
+) -> Result<Response, EdgeError> {
     let source = TagSource::parse(&tag)?;
     blocking(move || {
         let mut values = BTreeSet::new();
@@ -365,7 +376,9 @@ async fn tag_values_v2(State(store): State<TraceStore>, Path(tag): Path<String>)
                 let value: Option<TypedValue> = match &source {
                     TagSource::Span(key) => find(&span.attributes, key),
                     TagSource::Resource(key) => find(&span.resource.attributes, key),
-                    TagSource::Any(key) => find(&span.attributes, key).or_else(|| find(&span.resource.attributes, key)),
+                    TagSource::Any(key) => {
+                        find(&span.attributes, key).or_else(|| find(&span.resource.attributes, key))
+                    }
                     TagSource::Intrinsic("name") => Some(text_value("string", span.name.to_string())),
                     TagSource::Intrinsic("status") => {
                         Some(text_value("keyword", wire::StatusCode::from(span.status.code).as_str()))
