@@ -7,7 +7,7 @@
 //!   ```json
 //!   {"batches": [{"resource": {"attributes": [{"key": "service.name", "value": {"stringValue": "users"}}]},
 //!     "scopeSpans": [{"scope": {"name": "users-http", "version": "1.0"},
-//!       "spans": [{"traceId": "CvdlGRbNQ92ESOshHICzHA==", "spanId": "t61xaWkgMzE=",
+//!       "spans": [{"traceId": "CvdlGRbNQ92ESOshHIAxnA==", "spanId": "t61rcWkgMzE=",
 //!                  "name": "POST /users", "kind": "SPAN_KIND_SERVER",
 //!                  "startTimeUnixNano": "1700000000000000000", "endTimeUnixNano": "1700000000012000000",
 //!                  "attributes": [{"key": "http.response.status_code", "value": {"intValue": "201"}}],
