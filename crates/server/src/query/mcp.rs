@@ -4,9 +4,9 @@
 //! runs. The tools are in [`TOOLS`], each description saying what it returns and its limits.
 //!
 //! The transport is the subset of Streamable HTTP (MCP 2025-03-26 and later) that tools
-//! need, written here rather than with the `rmcp` SDK (COMPATIBILITY.md and the report
-//! say why: it would raise the workspace's Rust version and add two dozen crates for what
-//! is one POST route): each `POST` carries one JSON-RPC message; a request is answered with
+//! need, written here rather than with the official `rmcp` SDK, which would raise the
+//! workspace's Rust version to 1.88 and add 17 crates to the binary for what is one POST
+//! route (COMPATIBILITY.md): each `POST` carries one JSON-RPC message; a request is answered with
 //! one `application/json` JSON-RPC response, a notification with `202 Accepted` and no
 //! body. The server keeps no session (no `Mcp-Session-Id`) and offers no server-to-client
 //! stream, so `GET` is 405, which the protocol allows and clients expect.
