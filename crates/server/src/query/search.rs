@@ -8,7 +8,6 @@
 //! the web API's filtered list does; an index of services and operations can later answer
 //! the common filters without decoding every trace.
 
-use std::fmt::Write as _;
 use std::ops::ControlFlow;
 use std::time::Duration;
 
@@ -106,18 +105,13 @@ fn attribute_condition(key: &str, value: &str) -> Result<String, EdgeError> {
         )));
     }
     let attribute = format!(".{key}");
-    let typed =
-        if value.parse::<i64>().is_ok() || value == "true" || value == "false" { Some(value) } else { None };
-    let mut condition = String::new();
-    match typed {
-        Some(typed) => {
-            let _ = write!(condition, "({attribute} = {typed} || {attribute} = {})", quote(value));
-        }
-        None => {
-            let _ = write!(condition, "{attribute} = {}", quote(value));
-        }
-    }
-    Ok(condition)
+    let quoted = quote(value);
+    let typed = value.parse::<i64>().is_ok() || value == "true" || value == "false";
+    Ok(if typed {
+        format!("({attribute} = {value} || {attribute} = {quoted})")
+    } else {
+        format!("{attribute} = {quoted}")
+    })
 }
 
 /// Parses Tempo's `tags=` logfmt (`service.name=api http.status_code=500 name="GET /x"`)
