@@ -77,8 +77,15 @@ fn tempo_benches(c: &mut Criterion) {
     ] {
         group.bench_function(name, |b| b.iter(|| black_box(runtime.block_on(fetch(url(path), accept)))));
     }
-    // The handler's work without HTTP: the store's read (decoding) and the encoding.
+    // The handler's work without HTTP: the store's read (decoding) and the encoding, and
+    // each alone.
     let store = server.store().clone();
+    group.bench_function("store read", |b| b.iter(|| black_box(store.get(trace_id).expect("stored"))));
+    let trace = store.get(trace_id).expect("stored");
+    group.bench_function("protobuf encode", |b| b.iter(|| black_box(otlp::encode_trace_bytes(&trace))));
+    group.bench_function("json encode", |b| {
+        b.iter(|| black_box(serde_json::to_vec(&wire::tempo::TempoTrace(&trace)).expect("json")))
+    });
     group.bench_function("store read + protobuf encode", |b| {
         b.iter(|| black_box(otlp::encode_trace_bytes(&store.get(trace_id).expect("stored"))))
     });

@@ -19,6 +19,7 @@ mod intern;
 mod reader;
 mod split;
 mod trace;
+mod write;
 
 pub use convert::{
     attributes_to_otlp, convert_request, decode_json, decode_protobuf_generated, decode_response_protobuf,
@@ -26,10 +27,8 @@ pub use convert::{
 };
 pub use decode::{decode_protobuf, decode_spans};
 pub use split::{append_span_field, check_span, span_field_len, split_request, RawBatch, RawGroup, RawSpan};
-pub use trace::{
-    decode_trace, encode_trace, encode_trace_bytes, group_by_resource, ResourceGroup, ScopeGroup,
-    TraceDecodeError,
-};
+pub use trace::{decode_trace, encode_trace, group_by_resource, ResourceGroup, ScopeGroup, TraceDecodeError};
+pub use write::encode_trace_bytes;
 
 use crate::{IdError, Span, SpanId, TraceId};
 

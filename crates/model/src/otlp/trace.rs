@@ -11,7 +11,6 @@ use std::sync::Arc;
 use opentelemetry_proto::tonic::common::v1 as otlp_common;
 use opentelemetry_proto::tonic::resource::v1 as otlp_resource;
 use opentelemetry_proto::tonic::trace::v1 as otlp_trace;
-use prost::Message;
 
 use super::{attributes_to_otlp, span_to_otlp};
 use crate::{Resource, Scope, Span, Trace, TraceId};
@@ -83,11 +82,6 @@ pub fn encode_trace(trace: &Trace) -> otlp_trace::TracesData {
     }
 }
 
-/// [`encode_trace`] as protobuf bytes.
-pub fn encode_trace_bytes(trace: &Trace) -> Vec<u8> {
-    encode_trace(trace).encode_to_vec()
-}
-
 /// Why OTLP bytes from a server could not be turned back into spans.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -112,6 +106,7 @@ pub fn decode_trace(trace_id: TraceId, bytes: &[u8]) -> Result<Trace, TraceDecod
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::otlp::encode_trace_bytes;
     use crate::{AttributeValue, Event, KeyValue, Link, Span, SpanId, SpanKind, StatusCode, Str};
 
     #[test]

@@ -17,7 +17,6 @@ use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::Router;
-use prost::Message;
 use serde::Deserialize;
 
 use super::search::{self, Filters, SearchRequest};
@@ -127,9 +126,10 @@ async fn trace_v2(
 /// `TraceByIDResponse` in protobuf: `trace = 1` (the `TracesData` message), `metrics = 2`
 /// (empty), `status = 3` (`PARTIAL = 1`, left out when complete), `message = 4`.
 fn encode_v2(read: &TraceRead, partial: bool) -> Vec<u8> {
-    let trace = model::otlp::encode_trace(&read.trace);
-    let mut out = Vec::with_capacity(trace.encoded_len() + 16);
-    prost::encoding::message::encode(1, &trace, &mut out);
+    let trace = model::otlp::encode_trace_bytes(&read.trace);
+    let mut out = Vec::with_capacity(trace.len() + 16);
+    // A message field is written as its bytes are: key, length, body.
+    prost::encoding::bytes::encode(1, &trace, &mut out);
     prost::encoding::message::encode(2, &(), &mut out);
     if partial {
         prost::encoding::int32::encode(3, &1, &mut out);
