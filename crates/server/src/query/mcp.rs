@@ -1,7 +1,7 @@
 //! MCP for agents over Streamable HTTP at `path` (on the HTTP port, behind the bearer
 //! layer): a coding agent lists services, searches traces, reads a bounded view of one,
 //! selects spans, runs the analyzer, waits for a trace to be complete and reads recorded
-//! runs. The tools are in [`TOOLS`], each description saying what it returns and its limits.
+//! runs. The tools are in `TOOLS`, each description saying what it returns and its limits.
 //!
 //! The transport is the subset of Streamable HTTP (MCP 2025-03-26 and later) that tools
 //! need, written here rather than with the official `rmcp` SDK, which would raise the
