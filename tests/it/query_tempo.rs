@@ -309,6 +309,20 @@ async fn a_waiting_read_returns_the_complete_trace_where_a_plain_read_races() {
     let whole = waiting.await.unwrap().expect("json");
     assert_eq!(json_spans(&whole["trace"]["batches"]).len(), 2, "{whole}");
     assert_eq!(whole["status"], "COMPLETE");
+    // A trace still missing a parent when the wait runs out is PARTIAL, saying what is missing.
+    let orphan_trace = TraceId::random();
+    let missing = SpanId::random();
+    server.store().insert(vec![Span::new(orphan_trace, SpanId::random(), "orphan")
+        .with_parent(missing)
+        .with_times(1, 2)]);
+    let (status, partial) = get(&server, &format!("/api/v2/traces/{orphan_trace}?wait=300ms")).await;
+    assert_eq!(status, 200);
+    assert_eq!(partial["status"], "PARTIAL", "{partial}");
+    assert!(partial["message"].as_str().unwrap().contains(&missing.to_string()), "{partial}");
+    let (status, bytes) = get_protobuf(&server, &format!("/api/v2/traces/{orphan_trace}?wait=300ms")).await;
+    assert_eq!(status, 200);
+    let v2 = TraceByIdResponse::decode(bytes.as_slice()).expect("TraceByIDResponse");
+    assert_eq!((v2.status, v2.message.contains(&missing.to_string())), (1, true), "{v2:?}");
     let (status, body) = get(&server, &format!("/api/traces/{trace_id}?wait=soon")).await;
     assert_eq!(status, 400);
     assert!(body["error"].as_str().unwrap().contains("wait=\"soon\""), "{body}");
