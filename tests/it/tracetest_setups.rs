@@ -55,20 +55,6 @@ async fn a_data_store_tracecheck_cannot_read_is_refused_with_what_to_do() {
 }
 
 #[tokio::test]
-async fn a_jaeger_data_store_is_not_a_trace_source_yet() {
-    let files = Files::new();
-    let vars = nobody_sends(&files);
-    let output = tracecheck()
-        .args(["run", &setups("waits.yaml"), "--vars", &vars, "--config", &setups("jaeger.yaml")])
-        .output()
-        .await;
-    output.assert_code(2);
-    let stderr = output.stderr();
-    assert!(stderr.contains("DataStore `jaeger` (type jaeger, jaeger:16685)"), "{stderr}");
-    assert!(stderr.contains("not supported yet"), "{stderr}");
-}
-
-#[tokio::test]
 async fn a_polling_profile_sets_the_timeout_and_the_flag_still_wins() {
     let files = Files::new();
     let vars = nobody_sends(&files);

@@ -104,15 +104,20 @@
 //! - `analyze --output json`: [`TraceAnalysis`], `{"trace_id": ..., "analyzer": {...}}`.
 //! - Jaeger's HTTP JSON API and api_v3: [`jaeger`], documented there; traces as OTLP JSON
 //!   (api_v3's `result`): [`OtlpTraces`].
+//! - Grafana Tempo's API (`/tempo/api/...`, `--tempo-addr`): the shapes of [`tempo`], as
+//!   Tempo writes them (camelCase, base64 IDs in a trace, 64-bit integers as strings).
+//! - MCP (`/mcp`): the JSON-RPC envelope and each tool's answer, in [`mcp`].
 //! - `run --report-html`: the page inlines a [`ReportData`],
 //!   `{"runs": [recorded run...], "run_list": {run list}, "traces": {"<trace id>": trace}}`.
 
 mod analysis;
 mod attribute;
 pub mod jaeger;
+pub mod mcp;
 mod otlp_json;
 mod run;
 mod summary;
+pub mod tempo;
 mod trace;
 mod web;
 

@@ -24,6 +24,7 @@ pub mod apps;
 pub mod collector;
 pub mod command;
 pub mod greeter;
+pub mod jaeger;
 pub mod otel;
 pub mod otlp;
 pub mod snapshot;

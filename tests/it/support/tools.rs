@@ -19,7 +19,9 @@ use std::sync::{Mutex, OnceLock};
 ///   otlp, debug and load_balancing exporters);
 /// - `jaeger`: Jaeger v2 built from the Go module proxy (the binary);
 /// - `jaeger-mcp`: the `jaeger-mcp` MCP server and its pinned dependencies from PyPI (the
-///   directory to put on `PYTHONPATH` for `python3 -m jaeger_mcp.server`).
+///   directory to put on `PYTHONPATH` for `python3 -m jaeger_mcp.server`);
+/// - `mcp`: the official MCP Python SDK with its dependencies, from PyPI (the directory to
+///   put on `PYTHONPATH`).
 pub fn tool(name: &str) -> PathBuf {
     static INSTALLED: OnceLock<Mutex<HashMap<String, PathBuf>>> = OnceLock::new();
     let installed = INSTALLED.get_or_init(Mutex::default);

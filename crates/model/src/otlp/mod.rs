@@ -22,6 +22,7 @@ mod peek;
 mod reader;
 mod split;
 mod trace;
+mod write;
 
 pub use convert::{
     attributes_to_otlp, convert_request, decode_json, decode_protobuf_generated, decode_response_protobuf,
@@ -30,7 +31,8 @@ pub use convert::{
 pub use decode::{decode_protobuf, decode_spans};
 pub use peek::{peek_span, SpanPeek};
 pub use split::{append_span_field, check_span, span_field_len, split_request, RawBatch, RawGroup, RawSpan};
-pub use trace::{decode_trace, encode_trace, encode_trace_bytes, TraceDecodeError};
+pub use trace::{decode_trace, encode_trace, group_by_resource, ResourceGroup, ScopeGroup, TraceDecodeError};
+pub use write::encode_trace_bytes;
 
 use crate::{IdError, Span, SpanId, TraceId};
 

@@ -1,4 +1,4 @@
-//! A whole trace as OTLP, for the control API: `GetTrace` and `WaitTrace` answer with the
+//! A whole trace as OTLP, for the control API and Tempo's trace by ID: `GetTrace` and `WaitTrace` answer with the
 //! trace's spans as an OTLP `TracesData` message, grouped by resource and scope the way they
 //! arrived, so any OTLP tool can read them.
 //!
@@ -11,43 +11,52 @@ use std::sync::Arc;
 use opentelemetry_proto::tonic::common::v1 as otlp_common;
 use opentelemetry_proto::tonic::resource::v1 as otlp_resource;
 use opentelemetry_proto::tonic::trace::v1 as otlp_trace;
-use prost::Message;
 
 use super::{attributes_to_otlp, span_to_otlp};
-use crate::{Resource, Scope, Trace, TraceId};
+use crate::{Resource, Scope, Span, Trace, TraceId};
+
+/// One resource's spans, grouped by scope, in trace order.
+pub type ResourceGroup<'a> = (&'a Arc<Resource>, Vec<ScopeGroup<'a>>);
+/// One scope's spans within a resource, in trace order.
+pub type ScopeGroup<'a> = (&'a Arc<Scope>, Vec<&'a Span>);
+
+/// The trace's spans grouped the way OTLP nests them: one group per distinct resource and
+/// within it one per distinct scope, in the order they first appear. Every OTLP-shaped
+/// rendering (the protobuf here, Tempo's JSON in `wire`) nests spans this one way.
+pub fn group_by_resource(trace: &Trace) -> Vec<ResourceGroup<'_>> {
+    let mut groups: Vec<ResourceGroup<'_>> = Vec::new();
+    for span in &trace.spans {
+        let resource_idx = match groups
+            .iter()
+            .position(|(resource, _)| Arc::ptr_eq(resource, &span.resource) || ***resource == *span.resource)
+        {
+            Some(idx) => idx,
+            None => {
+                groups.push((&span.resource, Vec::new()));
+                groups.len() - 1
+            }
+        };
+        let scopes = &mut groups[resource_idx].1;
+        let scope_idx = match scopes
+            .iter()
+            .position(|(scope, _)| Arc::ptr_eq(scope, &span.scope) || ***scope == *span.scope)
+        {
+            Some(idx) => idx,
+            None => {
+                scopes.push((&span.scope, Vec::new()));
+                scopes.len() - 1
+            }
+        };
+        scopes[scope_idx].1.push(span);
+    }
+    groups
+}
 
 /// The trace as OTLP `TracesData`: one `ResourceSpans` per distinct resource and one
 /// `ScopeSpans` per distinct scope within it, spans in trace order.
 pub fn encode_trace(trace: &Trace) -> otlp_trace::TracesData {
-    /// One scope's spans within a resource, in trace order.
-    type ScopeGroup = (Arc<Scope>, Vec<otlp_trace::Span>);
-    let mut resource_spans: Vec<(Arc<Resource>, Vec<ScopeGroup>)> = Vec::new();
-    for span in &trace.spans {
-        let resource_idx = match resource_spans
-            .iter()
-            .position(|(resource, _)| Arc::ptr_eq(resource, &span.resource) || **resource == *span.resource)
-        {
-            Some(idx) => idx,
-            None => {
-                resource_spans.push((span.resource.clone(), Vec::new()));
-                resource_spans.len() - 1
-            }
-        };
-        let scopes = &mut resource_spans[resource_idx].1;
-        let scope_idx = match scopes
-            .iter()
-            .position(|(scope, _)| Arc::ptr_eq(scope, &span.scope) || **scope == *span.scope)
-        {
-            Some(idx) => idx,
-            None => {
-                scopes.push((span.scope.clone(), Vec::new()));
-                scopes.len() - 1
-            }
-        };
-        scopes[scope_idx].1.push(span_to_otlp(span));
-    }
     otlp_trace::TracesData {
-        resource_spans: resource_spans
+        resource_spans: group_by_resource(trace)
             .into_iter()
             .map(|(resource, scopes)| otlp_trace::ResourceSpans {
                 resource: Some(otlp_resource::Resource {
@@ -63,7 +72,7 @@ pub fn encode_trace(trace: &Trace) -> otlp_trace::TracesData {
                             attributes: attributes_to_otlp(&scope.attributes),
                             dropped_attributes_count: 0,
                         }),
-                        spans,
+                        spans: spans.into_iter().map(span_to_otlp).collect(),
                         schema_url: String::new(),
                     })
                     .collect(),
@@ -71,11 +80,6 @@ pub fn encode_trace(trace: &Trace) -> otlp_trace::TracesData {
             })
             .collect(),
     }
-}
-
-/// [`encode_trace`] as protobuf bytes.
-pub fn encode_trace_bytes(trace: &Trace) -> Vec<u8> {
-    encode_trace(trace).encode_to_vec()
 }
 
 /// Why OTLP bytes from a server could not be turned back into spans.
@@ -102,6 +106,7 @@ pub fn decode_trace(trace_id: TraceId, bytes: &[u8]) -> Result<Trace, TraceDecod
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::otlp::encode_trace_bytes;
     use crate::{AttributeValue, Event, KeyValue, Link, Span, SpanId, SpanKind, StatusCode, Str};
 
     #[test]

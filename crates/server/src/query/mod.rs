@@ -1,6 +1,7 @@
 //! The field's query interfaces over the store, so that the tools people already have can
 //! read it: Jaeger's HTTP JSON API and api_v3 ([`jaeger`]), Grafana Tempo's HTTP API
-//! ([`tempo`]) and MCP for agents ([`mcp`]).
+//! ([`tempo`]) and MCP for agents ([`mcp`]). Tempo's search and MCP's share one search
+//! ([`search`]): their filters compile to a TraceQL query run over the newest traces.
 //!
 //! Each API is a router answering at its own root path (`/api/traces/{id}`, ...);
 //! [`crate::routes`] mounts it under a prefix on the HTTP port (`/jaeger`, `/tempo`, `/mcp`)
@@ -13,13 +14,32 @@
 pub mod jaeger;
 pub mod mcp;
 mod read;
+pub mod search;
 pub mod tempo;
 
 pub use read::{read_trace, TraceRead, Wait};
 
+use axum::http::header;
+use axum::response::{IntoResponse, Response};
 use axum::Router;
+use serde::Serialize;
 
+use crate::error::EdgeError;
 use crate::Handles;
+
+/// `value` as a JSON response body, written straight to bytes.
+pub(crate) fn json<T: Serialize>(value: &T) -> Result<Response, EdgeError> {
+    let bytes = serde_json::to_vec(value).map_err(|error| EdgeError::Internal(error.to_string()))?;
+    Ok(([(header::CONTENT_TYPE, "application/json")], bytes).into_response())
+}
+
+/// Runs `work` on the blocking pool: decoding, searching and encoding traces never stall
+/// the receivers that share the runtime.
+pub(crate) async fn blocking<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, EdgeError> {
+    tokio::task::spawn_blocking(work).await.map_err(|error| EdgeError::Internal(error.to_string()))
+}
 
 /// Every query API under its prefix, for the HTTP port.
 pub(crate) fn router(handles: &Handles) -> Router {
