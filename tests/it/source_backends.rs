@@ -54,6 +54,19 @@ async fn a_jaeger_data_store_reads_the_trace_from_jaeger() {
         .map(|span| span["operationName"].as_str().unwrap())
         .collect();
     assert!(names.contains(&"GET /hello") && !names.contains(&"Tracetest trigger"), "{names:?}");
+
+    // `traces get` and `analyze` read the same DataStore; `traces list` says it cannot.
+    let config = files.write("datastore.yaml", &data_store);
+    let id = trace_id(&report);
+    let get =
+        tracecheck().args(["traces", "get", &id, "--config", &config, "--output", "json"]).output().await;
+    assert_eq!(get.code(), Some(0), "{get}");
+    assert!(get.stdout().contains("\"GET /hello\"") && !get.stdout().contains("Tracetest trigger"), "{get}");
+    let analyze = tracecheck().args(["analyze", &id, "--config", &config, "--output", "json"]).output().await;
+    assert!(analyze.stdout().contains(&format!("\"trace_id\":\"{id}\"")), "{analyze}");
+    let list = tracecheck().args(["traces", "list", "--config", &config]).output().await;
+    assert_eq!(list.code(), Some(2), "{list}");
+    assert!(list.stderr().contains("reads tracecheck servers only"), "{list}");
 }
 
 #[tokio::test]

@@ -193,12 +193,21 @@ pub struct ClientArgs {
     pub auth_token: Option<String>,
     #[command(flatten)]
     pub tls: ClientTlsArgs,
+    /// Tracetest provisioning files: a DataStore of type jaeger or tempo there is read
+    /// instead of --server (`traces get` and `analyze`; `traces list` reads servers only).
+    #[arg(long, env = "TRACECHECK_CONFIG", value_delimiter = ',')]
+    pub config: Vec<PathBuf>,
 }
 
 impl ClientArgs {
     /// `--server URL` with no token and no TLS files.
     pub fn new(server: impl Into<String>) -> Self {
-        ClientArgs { server: vec![server.into()], auth_token: None, tls: ClientTlsArgs::default() }
+        ClientArgs {
+            server: vec![server.into()],
+            auth_token: None,
+            tls: ClientTlsArgs::default(),
+            config: Vec::new(),
+        }
     }
 
     /// Connects to every instance these flags name.

@@ -17,21 +17,6 @@ use report::junit::JunitReporter;
 use report::Reporter;
 use server::{self, RunningServer};
 
-/// A DataStore that names a backend `run` cannot read traces from: Tempo over gRPC.
-#[derive(Debug, thiserror::Error)]
-#[error(
-    "{}: DataStore `{name}` (type {kind}, {endpoint}) as the trace source is not supported: read \
-     Tempo over HTTP instead (`tempo: {{type: http, http: {{url: http://tempo:3200}}}}`), or export the \
-     spans to tracecheck over OTLP (`type: otlp`)",
-    .path.display()
-)]
-struct BackendNotSupported {
-    path: std::path::PathBuf,
-    name: String,
-    kind: String,
-    endpoint: String,
-}
-
 /// The embedded ingestor did not start, most often because its ports are taken.
 #[derive(Debug, thiserror::Error)]
 #[error(
@@ -54,7 +39,7 @@ pub async fn run(args: RunArgs) -> Result<Outcome, Error> {
         .map_err(|error| Error::Definitions(error.into()))?;
     let settings = &inputs.provisioning;
     let backend = match &settings.data_store {
-        Some(store) => polled_backend(store)?,
+        Some(store) => Backend::of(store).map_err(|error| Error::BadInput(error.into()))?,
         None => None,
     };
     // A flag wins over a resource, a resource over the default.
@@ -101,48 +86,6 @@ pub async fn run(args: RunArgs) -> Result<Outcome, Error> {
     reporters.close().context("cannot write the report").map_err(Error::Failed)?;
     html.context("cannot write the HTML report").map_err(Error::Failed)?;
     Ok(Outcome::from_passed(reports.iter().all(|report| report.passed())))
-}
-
-/// The backend a DataStore names for the run to poll (Jaeger's gRPC query API, Tempo's HTTP
-/// API), or `None` when spans come to the OTLP receiver.
-fn polled_backend(store: &defs::DataStore) -> Result<Option<Backend>, Error> {
-    match &store.backend {
-        defs::Backend::Receiver => Ok(None),
-        defs::Backend::Jaeger(client) => {
-            let tls = &client.tls;
-            let scheme = if tls.insecure { "http" } else { "https" };
-            let url = with_scheme(&client.endpoint, scheme);
-            let tls = (!tls.insecure).then(|| server::tls::ClientTls {
-                ca_cert: tls.ca_file.clone(),
-                client_cert: tls.cert_file.clone(),
-                client_key: tls.key_file.clone(),
-            });
-            Ok(Some(Backend::JaegerGrpc { url, tls, headers: client.headers.clone() }))
-        }
-        defs::Backend::Tempo(defs::TempoClient::Http(client)) => Ok(Some(Backend::TempoHttp {
-            url: with_scheme(&client.url, "http"),
-            headers: client.headers.clone(),
-        })),
-        defs::Backend::Tempo(defs::TempoClient::Grpc(client)) => Err(Error::BadInput(
-            BackendNotSupported {
-                path: store.path.clone(),
-                name: store.name.clone(),
-                kind: store.type_name.clone(),
-                endpoint: client.endpoint.clone(),
-            }
-            .into(),
-        )),
-    }
-}
-
-/// `host:port` as a URL (DataStores write Jaeger's endpoint without a scheme).
-fn with_scheme(endpoint: &str, scheme: &str) -> String {
-    let endpoint = endpoint.trim();
-    if endpoint.contains("://") {
-        endpoint.to_string()
-    } else {
-        format!("{scheme}://{endpoint}")
-    }
 }
 
 /// Says once, on stderr (stdout is the report's), how the provisioning resources and the

@@ -25,15 +25,26 @@ pub enum Error {
     Api(#[from] api::Error),
     #[error("cannot write output: {0}")]
     Io(#[from] std::io::Error),
+    #[error(transparent)]
+    Config(#[from] crate::run::LoadError),
+    #[error(transparent)]
+    Unsupported(#[from] crate::run::UnsupportedBackend),
+    #[error(transparent)]
+    Backend(#[from] crate::run::SourceError),
+    #[error("`traces list` reads tracecheck servers only; {0} lists its traces in its own UI and API")]
+    ListFromBackend(crate::run::Backend),
 }
 
 impl Error {
     /// True when the user's input was wrong (a bad URL, token or trace ID): exit code 2.
     pub fn is_bad_input(&self) -> bool {
         match self {
-            Error::InvalidTraceId { .. } => true,
+            Error::InvalidTraceId { .. }
+            | Error::Config(_)
+            | Error::Unsupported(_)
+            | Error::ListFromBackend(_) => true,
             Error::Api(error) => error.is_bad_input(),
-            Error::TraceNotFound(_) | Error::Io(_) => false,
+            Error::TraceNotFound(_) | Error::Io(_) | Error::Backend(_) => false,
         }
     }
 }
@@ -67,6 +78,9 @@ pub async fn list(
     format: ViewFormat,
     out: &mut dyn Write,
 ) -> Result<(), Error> {
+    if let Some(backend) = backend(server)? {
+        return Err(Error::ListFromBackend(backend));
+    }
     let clients = server.connect_all().await?;
     let lists = futures::future::try_join_all(clients.iter().map(|client| client.list(limit))).await?;
     let limit = if limit == 0 { model::defaults::DEFAULT_LIST_LIMIT } else { limit };
@@ -113,6 +127,12 @@ pub fn parse_trace_id(text: &str) -> Result<TraceId, Error> {
 /// being no error. Should several hold spans of it (a router that split the trace), their
 /// spans are put together, each span once, so nothing held is hidden.
 pub(crate) async fn fetch(server: &ClientArgs, trace_id: TraceId) -> Result<Trace, Error> {
+    if let Some(backend) = backend(server)? {
+        use crate::run::TraceSource as _;
+        let source = crate::run::PolledSource::new(backend, model::defaults::DEFAULT_SETTLE)
+            .map_err(crate::run::SourceError::from)?;
+        return source.get(trace_id).await?.ok_or(Error::TraceNotFound(trace_id));
+    }
     let clients = server.connect_all().await?;
     let found = futures::future::try_join_all(clients.iter().map(|client| client.get(trace_id))).await?;
     let mut parts = found.into_iter().flatten();
@@ -125,6 +145,19 @@ pub(crate) async fn fetch(server: &ClientArgs, trace_id: TraceId) -> Result<Trac
         }
     }
     Ok(trace)
+}
+
+/// The Jaeger or Tempo a DataStore among `--config` names, if any (an `otlp` one means the
+/// servers, as without it).
+fn backend(server: &ClientArgs) -> Result<Option<crate::run::Backend>, Error> {
+    if server.config.is_empty() {
+        return Ok(None);
+    }
+    let inputs = crate::run::load(&[], &server.config, None, None)?;
+    match &inputs.provisioning.data_store {
+        Some(store) => Ok(crate::run::Backend::of(store)?),
+        None => Ok(None),
+    }
 }
 
 /// Each instance's list is newest first already; the merge keeps every list's own order and

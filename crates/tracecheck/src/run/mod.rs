@@ -18,7 +18,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 pub use files::{load, run_files, Inputs, LoadError, RunFiles};
-pub use polled::{Backend, BackendError, PolledSource};
+pub use polled::{Backend, BackendError, PolledSource, UnsupportedBackend};
 pub use source::{
     BoxFuture, LocalSource, Meanwhile, RemoteSource, ShardedSource, SourceError, TraceSource,
     REMOTE_TRIGGER_ATTRIBUTE_LIMIT,

@@ -36,6 +36,65 @@ impl std::fmt::Display for Backend {
     }
 }
 
+/// A DataStore that names a backend tracecheck cannot read traces from: Tempo over gRPC.
+#[derive(Debug, thiserror::Error)]
+#[error(
+    "{}: DataStore `{name}` (type {kind}, {endpoint}) as the trace source is not supported: read \
+     Tempo over HTTP instead (`tempo: {{type: http, http: {{url: http://tempo:3200}}}}`), or export the \
+     spans to tracecheck over OTLP (`type: otlp`)",
+    .path.display()
+)]
+pub struct UnsupportedBackend {
+    path: std::path::PathBuf,
+    name: String,
+    kind: String,
+    endpoint: String,
+}
+
+impl Backend {
+    /// The backend a DataStore names for polling (Jaeger's gRPC query API, Tempo's HTTP
+    /// API), or `None` when spans come to the OTLP receiver.
+    ///
+    /// # Errors
+    /// [`UnsupportedBackend`] for Tempo over gRPC.
+    pub fn of(store: &defs::DataStore) -> Result<Option<Backend>, UnsupportedBackend> {
+        match &store.backend {
+            defs::Backend::Receiver => Ok(None),
+            defs::Backend::Jaeger(client) => {
+                let tls = &client.tls;
+                let scheme = if tls.insecure { "http" } else { "https" };
+                let url = with_scheme(&client.endpoint, scheme);
+                let tls = (!tls.insecure).then(|| server::tls::ClientTls {
+                    ca_cert: tls.ca_file.clone(),
+                    client_cert: tls.cert_file.clone(),
+                    client_key: tls.key_file.clone(),
+                });
+                Ok(Some(Backend::JaegerGrpc { url, tls, headers: client.headers.clone() }))
+            }
+            defs::Backend::Tempo(defs::TempoClient::Http(client)) => Ok(Some(Backend::TempoHttp {
+                url: with_scheme(&client.url, "http"),
+                headers: client.headers.clone(),
+            })),
+            defs::Backend::Tempo(defs::TempoClient::Grpc(client)) => Err(UnsupportedBackend {
+                path: store.path.clone(),
+                name: store.name.clone(),
+                kind: store.type_name.clone(),
+                endpoint: client.endpoint.clone(),
+            }),
+        }
+    }
+}
+
+/// `host:port` as a URL (DataStores write Jaeger's endpoint without a scheme).
+fn with_scheme(endpoint: &str, scheme: &str) -> String {
+    let endpoint = endpoint.trim();
+    if endpoint.contains("://") {
+        endpoint.to_string()
+    } else {
+        format!("{scheme}://{endpoint}")
+    }
+}
+
 /// Why a backend could not be read.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
