@@ -136,3 +136,27 @@ async fn bad_requests_and_unreachable_servers_are_errors() {
     let error = definition.fire(trace_id, span_id).await.expect_err("bad proto");
     assert!(matches!(error, trigger::Error::Proto { .. }), "{error:?}");
 }
+
+/// A proto's imports come from its own folder tree: an absolute import or one climbing out
+/// with `..` is not found, even when the file exists (it was parsed before).
+#[test]
+fn proto_imports_stay_inside_the_proto_folder() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let tree = dir.path().join("protos");
+    std::fs::create_dir_all(tree.join("inner")).unwrap();
+    let message = "syntax = \"proto3\";\npackage other;\nmessage Other { string id = 1; }\n";
+    std::fs::write(tree.join("inner/ok.proto"), message).unwrap();
+    std::fs::write(dir.path().join("outside.proto"), message).unwrap();
+    let importing = |path: &str| {
+        format!(
+            "syntax = \"proto3\";\npackage main;\nimport \"{path}\";\nmessage M {{ other.Other o = 1; }}\n"
+        )
+    };
+    let compile = |text: String| trigger::grpc::compile_proto("main.proto", &text, Some(&tree));
+    assert!(compile(importing("inner/ok.proto")).is_ok());
+    let outside = dir.path().join("outside.proto");
+    for path in ["../outside.proto", outside.to_str().unwrap(), "inner/../../outside.proto"] {
+        let error = compile(importing(path)).expect_err(path);
+        assert!(error.to_string().contains("main.proto"), "{path}: {error}");
+    }
+}

@@ -192,7 +192,26 @@ impl FileResolver for InlineResolver {
     }
 }
 
-/// Compiles proto source text into a descriptor pool.
+/// Serves imports from the proto's folder tree only: an import path that is absolute or
+/// climbs out with `..` is not found (protobuf import paths are relative to an include
+/// root; a test file's `import "/etc/passwd"` must not read that file).
+struct ConfinedResolver(IncludeFileResolver);
+
+impl FileResolver for ConfinedResolver {
+    fn open_file(&self, name: &str) -> Result<File, protox::Error> {
+        let path = Path::new(name);
+        let escapes = path.is_absolute()
+            || name.contains('\\')
+            || path.components().any(|part| !matches!(part, std::path::Component::Normal(_)));
+        if escapes {
+            return Err(protox::Error::file_not_found(name));
+        }
+        self.0.open_file(name)
+    }
+}
+
+/// Compiles proto source text into a descriptor pool; its imports come from `include_dir`'s
+/// tree (never outside it) and the Google well-known types.
 ///
 /// # Errors
 /// When the text (or one of its imports) does not compile.
@@ -200,7 +219,7 @@ pub fn compile_proto(name: &str, text: &str, include_dir: Option<&Path>) -> Resu
     let mut resolver = ChainFileResolver::new();
     resolver.add(InlineResolver { name: name.to_string(), text: text.to_string() });
     if let Some(dir) = include_dir {
-        resolver.add(IncludeFileResolver::new(dir.to_path_buf()));
+        resolver.add(ConfinedResolver(IncludeFileResolver::new(dir.to_path_buf())));
     }
     resolver.add(GoogleFileResolver::new());
     let mut compiler = protox::Compiler::with_file_resolver(resolver);
