@@ -10,7 +10,7 @@
 
 use std::time::Duration;
 
-use lang::{unmatched_selectors, Selector};
+use lang::Selector;
 use model::{Span, Trace, TraceId};
 use store::{StoreGuard, TraceStore, WaitOptions, WaitOutcome};
 
@@ -272,15 +272,7 @@ impl TraceSource for PolledSource {
         started_elsewhere: bool,
     ) -> BoxFuture<'a, Result<WaitOutcome, SourceError>> {
         Box::pin(async move {
-            let selectors = selectors.to_vec();
-            let check = move |trace: &Trace| unmatched_selectors(trace, &selectors);
-            let wait = async {
-                if started_elsewhere {
-                    self.local.wait_started_elsewhere(trace_id, options, &check).await
-                } else {
-                    self.local.wait(trace_id, options, &check).await
-                }
-            };
+            let wait = super::source::wait_in(&self.local, trace_id, options, selectors, started_elsewhere);
             tokio::pin!(wait);
             let mut ticks = tokio::time::interval(self.interval);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

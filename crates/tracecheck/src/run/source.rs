@@ -161,6 +161,25 @@ pub struct LocalSource {
     pub listening: Vec<String>,
 }
 
+/// The wait of every source holding spans in a [`TraceStore`] of this process (the embedded
+/// one, or a polled backend's private one): the store's engine with the selectors as rule 3.
+pub(super) async fn wait_in(
+    store: &TraceStore,
+    trace_id: TraceId,
+    options: &WaitOptions,
+    selectors: &[Selector],
+    started_elsewhere: bool,
+) -> WaitOutcome {
+    // The store's hook must own what it uses.
+    let selectors = selectors.to_vec();
+    let check = move |trace: &model::Trace| unmatched_selectors(trace, &selectors);
+    if started_elsewhere {
+        store.wait_started_elsewhere(trace_id, options, &check).await
+    } else {
+        store.wait(trace_id, options, &check).await
+    }
+}
+
 impl TraceSource for LocalSource {
     fn insert_trigger_span(&self, span: Span) -> BoxFuture<'_, Result<(), SourceError>> {
         self.store.insert(vec![span]);
@@ -174,16 +193,9 @@ impl TraceSource for LocalSource {
         selectors: &'a [Selector],
         started_elsewhere: bool,
     ) -> BoxFuture<'a, Result<WaitOutcome, SourceError>> {
-        Box::pin(async move {
-            // The store's hook must own what it uses.
-            let selectors = selectors.to_vec();
-            let check = move |trace: &model::Trace| unmatched_selectors(trace, &selectors);
-            Ok(if started_elsewhere {
-                self.store.wait_started_elsewhere(trace_id, options, &check).await
-            } else {
-                self.store.wait(trace_id, options, &check).await
-            })
-        })
+        Box::pin(
+            async move { Ok(wait_in(&self.store, trace_id, options, selectors, started_elsewhere).await) },
+        )
     }
 
     fn span_count(&self, trace_id: TraceId) -> BoxFuture<'_, Option<usize>> {
