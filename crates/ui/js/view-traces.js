@@ -4,6 +4,13 @@
 import { add, byId, debounce, h, swatch } from "./dom.js";
 import { age, colour, duration } from "./format.js";
 import { traceHash } from "./route.js";
+import { throttle } from "./timing.js";
+
+/** A page of the list (the server's default) and the most one request asks for. */
+const PAGE = 50;
+const MAX_LIMIT = 1000;
+/** The live list reloads at most this often while traces arrive. */
+const LIVE_RELOAD_MS = 1000;
 
 /**
  * @param {import("./main.js").Ctx} ctx
@@ -25,14 +32,37 @@ export async function tracesView(ctx, params) {
     more);
   /** @type {number | null} */
   let cursor = null;
+  // Only the newest load draws: a slow answer must not replace a newer one.
+  let loads = 0;
 
-  /** @param {boolean} append */
-  async function load(append) {
+  /**
+   * Loads the list: `filter` starts over (the filter changed), `refresh` reloads it keeping
+   * as many rows as are shown (those "More" loaded too), `more` appends the next page.
+   * @param {"filter" | "refresh" | "more"} mode
+   */
+  async function load(mode) {
+    const generation = ++loads;
     const filter = { service: service.value.trim(), selector: selector.value.trim() };
-    let page;
+    // A refresh goes on until it holds as many rows as are shown and the last of them, so
+    // that no row loaded with "More" drops off the bottom as new traces come in on top.
+    const keep = mode === "refresh" ? body.children.length : 0;
+    const lastShown = mode === "refresh" && body.lastElementChild ? /** @type {HTMLElement} */ (body.lastElementChild).dataset.traceId : undefined;
+    const wanted = () => lines.length < keep || (lastShown !== undefined && !lines.some((t) => t.trace_id === lastShown));
+    /** @type {import("./types.js").TraceSummary[]} */
+    const lines = [];
+    /** @type {number | null} */
+    let next = mode === "more" ? cursor : null;
+    let scanned = 0;
     try {
-      page = await ctx.source.listTraces({ ...filter, cursor: append ? cursor : null });
+      do {
+        const page = await ctx.source.listTraces({ ...filter, cursor: next, limit: Math.min(MAX_LIMIT, Math.max(PAGE, keep - lines.length)) });
+        if (generation !== loads) return;
+        lines.push(...page.traces);
+        scanned += page.scanned;
+        next = page.next_cursor;
+      } while (wanted() && lines.length < keep + MAX_LIMIT && next !== null && next !== undefined);
     } catch (error) {
+      if (generation !== loads) return;
       selector.classList.toggle("bad", /** @type {{status?: number}} */ (error).status === 400);
       message.textContent = error instanceof Error ? error.message : String(error);
       message.className = "err";
@@ -40,13 +70,12 @@ export async function tracesView(ctx, params) {
     }
     selector.classList.remove("bad");
     message.className = "muted";
-    message.textContent = filter.selector ? page.traces.length + " traces match (" + page.scanned + " scanned)" : "";
-    if (!append) body.replaceChildren();
+    message.textContent = filter.selector ? lines.length + " traces match (" + scanned + " scanned)" : "";
     const now = ctx.now();
-    for (const trace of page.traces) {
+    const drawn = lines.map((trace) => {
       const href = traceHash(trace.trace_id, { selector: filter.selector });
       const startMs = Math.floor(trace.start_time_unix_nano / 1e6);
-      body.append(h("tr", {
+      return h("tr", {
         class: "link", tabindex: 0, "data-trace-id": trace.trace_id,
         onclick: () => { location.hash = href; },
         onkeydown: (/** @type {KeyboardEvent} */ e) => { if (e.key === "Enter") location.hash = href; },
@@ -56,17 +85,22 @@ export async function tracesView(ctx, params) {
       h("td", { class: "span-count" }, trace.span_count),
       h("td", {}, duration(trace.duration_nanos)),
       h("td", { class: trace.error_count ? "err" : "muted" }, trace.error_count),
-      h("td", { class: "hide-narrow muted age", "data-start": startMs }, age(startMs, now))));
-    }
-    cursor = page.next_cursor;
+      h("td", { class: "hide-narrow muted age", "data-start": startMs }, age(startMs, now)));
+    });
+    if (mode === "more") body.append(...drawn);
+    else body.replaceChildren(...drawn);
+    cursor = next;
     more.hidden = cursor === null || cursor === undefined;
   }
 
-  const reload = debounce(() => load(false), 250);
-  service.addEventListener("input", reload);
-  selector.addEventListener("input", reload);
-  more.addEventListener("click", () => load(true));
-  ctx.onEvent((type) => { if (type.startsWith("trace.")) reload(); });
+  const refilter = debounce(() => load("filter"), 250);
+  service.addEventListener("input", refilter);
+  selector.addEventListener("input", refilter);
+  more.addEventListener("click", () => load("more"));
+  // Throttled, not debounced: under steady traffic a debounce never fires (issue 21).
+  const refresh = throttle(() => load("refresh"), LIVE_RELOAD_MS);
+  ctx.onLeave(refresh.cancel);
+  ctx.onEvent((type) => { if (type.startsWith("trace.")) refresh(); });
   const ticker = setInterval(() => {
     const now = ctx.now();
     for (const cell of body.querySelectorAll(".age")) {
@@ -74,5 +108,5 @@ export async function tracesView(ctx, params) {
     }
   }, 5000);
   ctx.onLeave(() => clearInterval(ticker));
-  await load(false);
+  await load("filter");
 }
