@@ -512,3 +512,145 @@ async fn the_live_list_keeps_up_with_steady_traffic_and_keeps_more_rows() {
         assert!(during.contains(trace_id), "{trace_id}, loaded with More, is still listed");
     }
 }
+
+/// The selected row's span ID.
+fn selected_span(tab: &Tab) -> Value {
+    eval(tab, "document.querySelector('#waterfall .row.selected')?.dataset.spanId")
+}
+
+/// Issue 21, defect 6 and missing item 2: a failed spec opens on its failing span, not the
+/// first match; previous/next (buttons and keys) step through the matches, the failures and
+/// the analyzer's findings with "k of n"; a failed span on the run page is a link to it; the
+/// details follow the keyboard. Defect 10 and missing item 4: the selected span and the
+/// selector are in the URL (a reload or the span's link opens the same view), and Back
+/// to the list restores its filter.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failures_are_stepped_through_and_the_view_lives_in_the_url() {
+    let serve = start_serve(&[]).await;
+    let trace_id = export_trace(serve.grpc).await;
+    let files = Files::new();
+    let vars = vars_file(&files, &[("TRACE_ID", &trace_id)]);
+    let output = tracecheck()
+        .args([
+            "run",
+            &test_file(),
+            "--vars",
+            &vars,
+            "--server",
+            &serve.grpc_url(),
+            "--settle",
+            "100ms",
+            "-o",
+            "json",
+        ])
+        .output()
+        .await;
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    let report: Value = serde_json::from_slice(&output.stdout).expect("json report");
+    let (selected, failed) = selected_by_run(&report);
+    let failed_id = failed[0].0.clone();
+    let passed_id = selected.iter().find(|id| **id != failed_id).expect("a passing match").clone();
+
+    let browser = browser();
+    let base = format!("http://{}/", serve.http);
+    let tab = open(&browser, &format!("{base}#/runs"));
+    wait(&tab, "document.querySelector('#runs tr[data-run-id]')");
+    eval(&tab, "document.querySelector('#runs tr[data-run-id]').click()");
+    // The failed span on the run page is a link to it.
+    let link = wait(&tab, "document.querySelector('.failed-span')?.dataset.spanId");
+    assert_eq!(link, failed_id.as_str());
+    eval(&tab, "document.querySelector('.failed-span').click()");
+    wait(
+        &tab,
+        &format!("document.querySelector('#waterfall .row.selected')?.dataset.spanId === {failed_id:?}"),
+    );
+    eval(&tab, "history.back()");
+
+    // The failed spec opens on its failure, not on the first (passing) match.
+    wait(&tab, "document.querySelector('.spec[data-passed=\"false\"]')");
+    eval(&tab, "document.querySelector('.spec[data-passed=\"false\"]').click()");
+    wait(
+        &tab,
+        "document.getElementById('spec-banner') && document.querySelector('#waterfall .row.selected')",
+    );
+    assert_eq!(selected_span(&tab), failed_id.as_str(), "opened on the failing span");
+    assert_eq!(eval(&tab, "document.getElementById('panel-name').textContent"), "GET /inventory");
+    let count =
+        |what: &str| eval(&tab, &format!("document.querySelector('#step-{what} .step-count').textContent"));
+    assert_eq!(count("failures"), "1 of 1");
+    assert_eq!(count("matches"), "2 of 2");
+    screenshot(&tab, "spec-failure");
+
+    // Keys step through the matches (n, Shift+N), wrapping around; buttons too.
+    tab.press_key("n").expect("n");
+    wait(
+        &tab,
+        &format!("document.querySelector('#waterfall .row.selected')?.dataset.spanId === {passed_id:?}"),
+    );
+    assert_eq!(count("matches"), "1 of 2");
+    assert_eq!(count("failures"), "– of 1");
+    eval(&tab, "document.querySelector('#step-failures .step-next').click()");
+    wait(
+        &tab,
+        &format!("document.querySelector('#waterfall .row.selected')?.dataset.spanId === {failed_id:?}"),
+    );
+    // The analyzer's findings: `a` goes to the first flagged span.
+    let flagged = wait(&tab, "!document.getElementById('step-findings').hidden && document.querySelector('#analysis .flagged')?.dataset.spanId");
+    eval(&tab, "document.activeElement.blur()");
+    tab.press_key("a").expect("a");
+    let first_flagged = wait(&tab, "document.querySelector('#waterfall .row.selected')?.dataset.spanId");
+    let findings: Vec<String> = serde_json::from_value(eval(
+        &tab,
+        "[...document.querySelectorAll('#analysis .flagged')].map(a => a.dataset.spanId)",
+    ))
+    .unwrap();
+    assert!(findings.contains(&first_flagged.as_str().unwrap().to_string()), "{first_flagged} is a finding");
+    assert!(flagged.is_string());
+    assert!(count("findings").as_str().unwrap().starts_with("1 of "), "{}", count("findings"));
+
+    // The details follow the keyboard, without Enter (issue 21, defect 15).
+    tab.find_element("#waterfall").expect("waterfall").focus().expect("focus");
+    let before = eval(&tab, "document.getElementById('panel-name').textContent");
+    tab.press_key("ArrowUp").expect("arrow");
+    wait(&tab, &format!("document.getElementById('panel-name').textContent !== {before}"));
+    let now_selected = selected_span(&tab);
+    assert_eq!(
+        eval(&tab, "document.getElementById('panel-name').textContent"),
+        eval(&tab, "document.querySelector('#waterfall .row.selected .name').textContent")
+    );
+
+    // The URL names the span: a reload, and the span's link, open the same view.
+    let href = eval(&tab, "location.href");
+    assert!(href.as_str().unwrap().contains(&format!("span={}", now_selected.as_str().unwrap())), "{href}");
+    let span_link = eval(&tab, "document.getElementById('span-link').href");
+    let shared = open(&browser, span_link.as_str().unwrap());
+    wait(
+        &shared,
+        &format!("document.querySelector('#waterfall .row.selected')?.dataset.spanId === {now_selected}"),
+    );
+    wait(&shared, "document.getElementById('spec-banner')");
+    assert_eq!(
+        eval(&shared, "document.getElementById('panel-name').textContent"),
+        eval(&tab, "document.getElementById('panel-name').textContent")
+    );
+
+    // A selector typed on the trace page is in the URL too: a reload keeps it.
+    let plain = open(&browser, &format!("{base}#/trace/{trace_id}"));
+    wait(&plain, "document.querySelectorAll('#waterfall .row').length >= 5");
+    plain.find_element("#trace-selector").expect("selector box").click().expect("focus");
+    plain.type_str(SELECTOR).expect("type");
+    wait(&plain, "/spans selected$/.test(document.getElementById('selector-message').textContent) && location.hash.includes('selector=')");
+    plain.reload(false, None).expect("reload");
+    wait(&plain, &format!("document.getElementById('trace-selector')?.value === {SELECTOR:?} && document.querySelectorAll('#waterfall .row.hl').length === 2"));
+
+    // The list's filter is in the URL: Back from a trace shows the list filtered.
+    let list = open(&browser, &base);
+    wait(&list, &format!("document.querySelector('tr[data-trace-id=\"{trace_id}\"]')"));
+    list.find_element("#service-filter").expect("service filter").click().expect("focus");
+    list.type_str("inventory").expect("type");
+    wait(&list, "location.hash.includes('service=inventory')");
+    eval(&list, &format!("document.querySelector('tr[data-trace-id=\"{trace_id}\"]').click()"));
+    wait(&list, "document.querySelectorAll('#waterfall .row').length >= 5");
+    eval(&list, "history.back()");
+    wait(&list, &format!("document.getElementById('service-filter')?.value === 'inventory' && document.querySelector('tr[data-trace-id=\"{trace_id}\"]')"));
+}

@@ -86,3 +86,35 @@ export function analyzerFor(runs, traceId) {
   }
   return undefined;
 }
+
+/**
+ * The spans where a spec failed, in report order, each once.
+ * @param {import("./types.js").SpecReport} spec
+ * @returns {string[]}
+ */
+export function failedSpanIds(spec) {
+  /** @type {Set<string>} */
+  const ids = new Set();
+  for (const assertion of spec.assertions) {
+    for (const result of assertion.results) {
+      if (!result.passed && result.span_id) ids.add(result.span_id);
+    }
+  }
+  return [...ids];
+}
+
+/**
+ * The spans the analyzer flagged, in result order, each once.
+ * @param {import("./types.js").AnalyzerResult} analysis
+ * @returns {string[]}
+ */
+export function flaggedSpanIds(analysis) {
+  /** @type {Set<string>} */
+  const ids = new Set();
+  for (const { rule } of failedRules(analysis)) {
+    for (const result of rule.results) {
+      if (!result.passed) ids.add(result.span_id);
+    }
+  }
+  return [...ids];
+}

@@ -1,8 +1,8 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { analyzerFor, failedRules, runLine, specVerdicts, summaryOf } from "./model.js";
-import { report, run, trace } from "./fixtures.js";
+import { analyzerFor, failedRules, failedSpanIds, flaggedSpanIds, runLine, specVerdicts, summaryOf } from "./model.js";
+import { analysis, report, run, trace } from "./fixtures.js";
 
 test("a trace's summary is the server's list line", () => {
   assert.deepEqual(summaryOf(trace), {
@@ -35,4 +35,13 @@ test("the analysis of a trace comes from the step that judged it", () => {
   assert.equal(analysis?.score, 50);
   assert.equal(analyzerFor([run], "ffffffffffffffffffffffffffffffff"), undefined);
   assert.deepEqual(failedRules(/** @type {import("./types.js").AnalyzerResult} */ (analysis)).map(({ plugin, rule }) => [plugin.id, rule.id]), [["standards", "span-naming"]]);
+});
+
+test("a spec's failing spans, in report order, each once", () => {
+  assert.deepEqual(failedSpanIds(report.steps[0].specs[0]), ["bbbbbbbbbbbbbbbb"]);
+  assert.deepEqual(failedSpanIds(report.steps[0].specs[1]), [], "a result without a span is no span");
+});
+
+test("the analyzer's flagged spans, each once", () => {
+  assert.deepEqual(flaggedSpanIds(analysis), ["bbbbbbbbbbbbbbbb"]);
 });

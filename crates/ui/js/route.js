@@ -1,5 +1,7 @@
 // The page's routes, read from the location hash: `#/traces?service=S&selector=S`,
-// `#/trace/ID?selector=S&span=ID&run=N&step=N&spec=N`, `#/runs`, `#/run/N`. Pure.
+// `#/trace/ID?selector=S&span=ID&run=N&step=N&spec=N`, `#/runs`, `#/run/N`. Views keep
+// their state (filters, selected span, selector) in these parameters, so that a link, a
+// reload and Back open the same view. Pure.
 
 /**
  * @typedef {{page: "traces"} | {page: "runs"} | {page: "trace", id: string} | {page: "run", id: string}} Page
@@ -30,10 +32,46 @@ export function parseHash(hash, traceList) {
  * @returns {string}
  */
 export function traceHash(traceId, params = {}) {
-  const query = new URLSearchParams();
-  for (const [key, value] of Object.entries(params)) {
-    if (value !== null && value !== undefined && value !== "") query.set(key, String(value));
-  }
-  const text = query.toString();
+  const text = query(params);
   return "#/trace/" + traceId + (text ? "?" + text : "");
+}
+
+/**
+ * The traces list's hash with its filters.
+ * @param {Record<string, string | null | undefined>} [params]  empty ones left out
+ * @returns {string}
+ */
+export function listHash(params = {}) {
+  const text = query(params);
+  return "#/traces" + (text ? "?" + text : "");
+}
+
+/**
+ * `hash` with some parameters changed: a null, undefined or empty value removes one. The
+ * path and the other parameters stay as they are.
+ * @param {string} hash
+ * @param {Record<string, string | number | null | undefined>} changes
+ * @returns {string}
+ */
+export function withParams(hash, changes) {
+  const [path, text] = hash.replace(/^#/, "").split("?");
+  const params = new URLSearchParams(text || "");
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === null || value === undefined || value === "") params.delete(key);
+    else params.set(key, String(value));
+  }
+  const out = params.toString();
+  return "#" + path + (out ? "?" + out : "");
+}
+
+/**
+ * @param {Record<string, string | number | null | undefined>} params
+ * @returns {string}
+ */
+function query(params) {
+  const out = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value !== null && value !== undefined && value !== "") out.set(key, String(value));
+  }
+  return out.toString();
 }

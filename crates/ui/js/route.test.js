@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { parseHash, traceHash } from "./route.js";
+import { listHash, parseHash, traceHash, withParams } from "./route.js";
 
 test("hashes name pages", () => {
   assert.deepEqual(parseHash("", true).route, { page: "traces" });
@@ -26,4 +26,21 @@ test("trace hashes carry their non-empty parameters, encoded", () => {
   const hash = traceHash("abc", { selector, run: 1, step: 0, spec: null });
   assert.equal(hash, "#/trace/abc?selector=span%5Btracetest.span.type%3D%22http%22%5D+%26+x&run=1&step=0");
   assert.equal(parseHash(hash, true).params.get("selector"), selector, "round trip");
+});
+
+test("the list's hash keeps its filters (issue 21, defect 10)", () => {
+  assert.equal(listHash({ service: "", selector: "" }), "#/traces");
+  const hash = listHash({ service: "Front", selector: 'span[name="a b"]' });
+  const { route, params } = parseHash(hash, true);
+  assert.deepEqual(route, { page: "traces" });
+  assert.equal(params.get("service"), "Front");
+  assert.equal(params.get("selector"), 'span[name="a b"]');
+});
+
+test("changing parameters keeps the path and the others", () => {
+  const hash = "#/trace/abc?run=1&step=0&spec=2";
+  assert.equal(withParams(hash, { span: "00f067aa0ba902b7" }), "#/trace/abc?run=1&step=0&spec=2&span=00f067aa0ba902b7");
+  assert.equal(withParams("#/trace/abc?span=x&selector=y", { span: "z", selector: "" }), "#/trace/abc?span=z");
+  assert.equal(withParams("", { span: "z" }), "#?span=z");
+  assert.equal(parseHash(withParams(hash, { selector: "a&b=c" }), true).params.get("selector"), "a&b=c");
 });

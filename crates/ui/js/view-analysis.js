@@ -1,14 +1,16 @@
 // The analyzer's findings on a trace: score, verdict, and each flagged span a click away.
 
 import { fill, h } from "./dom.js";
-import { failedRules } from "./model.js";
+import { failedRules, flaggedSpanIds } from "./model.js";
 
 /**
- * Fills `target` with the analysis of `traceId`; `jump` selects a flagged span.
+ * Fills `target` with the analysis of `traceId`; `jump` selects a flagged span. Returns
+ * the flagged spans' IDs (none when there is no analysis).
  * @param {import("./main.js").Ctx} ctx
  * @param {HTMLElement} target
  * @param {string} traceId
  * @param {(spanId: string) => void} jump
+ * @returns {Promise<string[]>}
  */
 export async function analysisSection(ctx, target, traceId, jump) {
   let result;
@@ -16,11 +18,11 @@ export async function analysisSection(ctx, target, traceId, jump) {
     result = await ctx.source.analysis(traceId);
   } catch (error) {
     fill(target, h("span", { class: "muted" }, error instanceof Error ? error.message : String(error)));
-    return;
+    return [];
   }
   if (!result.enabled) {
     fill(target, h("span", { class: "muted" }, "The analyzer is disabled."));
-    return;
+    return [];
   }
   const failed = failedRules(result);
   fill(target,
@@ -32,4 +34,5 @@ export async function analysisSection(ctx, target, traceId, jump) {
       h("ul", {}, rule.results.filter((r) => !r.passed).slice(0, 50).map((r) => h("li", {},
         h("a", { href: "#", class: "flagged", "data-span-id": r.span_id, onclick: (/** @type {Event} */ e) => { e.preventDefault(); jump(r.span_id); } }, r.span_name || r.span_id),
         ": " + r.errors.map((f) => f.description || f.value).join("; "))))))));
+  return flaggedSpanIds(result);
 }

@@ -3,7 +3,7 @@
 
 import { add, byId, h, kvTable } from "./dom.js";
 import { mark, stateClass, verdictLong } from "./format.js";
-import { traceHash } from "./route.js";
+import { traceHash, withParams } from "./route.js";
 
 /**
  * @param {import("./main.js").Ctx} ctx
@@ -26,12 +26,16 @@ export async function runView(ctx, runId) {
         return h("div", {
           class: "spec" + (href ? " clickable" : ""), tabindex: href ? 0 : null, "data-spec": specIndex, "data-passed": String(spec.passed),
           onclick: () => { if (href) location.hash = href; },
-          onkeydown: (/** @type {KeyboardEvent} */ e) => { if (e.key === "Enter" && href) location.hash = href; },
+          // Enter on the spec itself, not on a span link inside it.
+          onkeydown: (/** @type {KeyboardEvent} */ e) => { if (e.key === "Enter" && href && e.target === e.currentTarget) location.hash = href; },
         },
         h("div", {}, h("span", { class: spec.passed ? "ok" : "err" }, mark(spec.passed)), h("strong", {}, spec.name || spec.selector), h("span", { class: "muted" }, " · " + spec.matched_spans + " spans")),
         h("div", { class: "mono muted" }, spec.selector),
         h("ul", {}, spec.assertions.map((a) => h("li", { class: a.passed ? "ok" : "err" }, h("span", { class: "mono" }, a.assertion),
-          a.passed ? "" : ": " + a.results.filter((r) => !r.passed).map((r) => (r.span_id ? r.span_id.slice(0, 8) + " " : "") + verdictLong(r)).join("; ")))));
+          a.passed ? "" : [": ", ...a.results.filter((r) => !r.passed).flatMap((r, k) => [k ? "; " : "",
+            // A failed span is a link to it in the spec's view (issue 21, defect 6).
+            r.span_id && href ? h("a", { class: "mono failed-span", href: withParams(href, { span: r.span_id }), "data-span-id": r.span_id, onclick: (/** @type {Event} */ e) => e.stopPropagation() }, r.span_id.slice(0, 8)) : null,
+            r.span_id && !href ? r.span_id.slice(0, 8) : null, " " + verdictLong(r)])]))));
       }),
       Object.keys(step.outputs || {}).length ? h("div", {}, h("h3", {}, "Outputs"), kvTable(step.outputs)) : null)),
     Object.keys(report.variables || {}).length ? h("div", {}, h("h2", {}, "Variables"), kvTable(report.variables)) : null);

@@ -9,8 +9,9 @@ import { duration, isoTime, mark, verdictLong } from "./format.js";
  * @param {HTMLElement} panel
  * @param {import("./types.js").Span} s
  * @param {import("./model.js").Verdict[]} verdicts
+ * @param {string} link  the URL that opens this view on this span
  */
-export function showSpan(panel, s, verdicts) {
+export function showSpan(panel, s, verdicts, link) {
   /**
    * @param {string} key
    * @param {import("./dom.js").Child} value
@@ -19,6 +20,8 @@ export function showSpan(panel, s, verdicts) {
   const line = (key, value, cls) => h("tr", {}, h("td", {}, key), h("td", { class: cls }, value));
   fill(panel,
     h("h3", { id: "panel-name" }, s.name),
+    h("div", { class: "span-link" }, h("a", { id: "span-link", href: link }, "link to this span"), " ",
+      h("button", { type: "button", id: "copy-link", onclick: (/** @type {Event} */ e) => copy(/** @type {HTMLElement} */ (e.currentTarget), link) }, "copy link")),
     h("table", { class: "kv" },
       line("span id", s.span_id, "mono"),
       line("parent id", s.parent_span_id || "none", "mono"),
@@ -40,4 +43,19 @@ export function showSpan(panel, s, verdicts) {
     h("h3", {}, "Links"), s.links.length
       ? s.links.map((l) => h("div", { class: "mono" }, l.trace_id + " / " + l.span_id, kvTable(l.attributes)))
       : h("div", { class: "muted" }, "none"));
+}
+
+/**
+ * Copies `text` to the clipboard and says so on `button`; where the page may not write the
+ * clipboard (a file:// report in some browsers), says to copy the link by hand.
+ * @param {HTMLElement} button
+ * @param {string} text
+ */
+function copy(button, text) {
+  const done = (/** @type {string} */ label) => { button.textContent = label; };
+  if (!navigator.clipboard) {
+    done("copy the link above");
+    return;
+  }
+  navigator.clipboard.writeText(text).then(() => done("copied"), () => done("copy the link above"));
 }

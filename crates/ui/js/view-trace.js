@@ -5,10 +5,13 @@
 
 import { add, byId, debounce, h, swatch } from "./dom.js";
 import { colour, duration } from "./format.js";
-import { specVerdicts } from "./model.js";
+import { failedSpanIds, specVerdicts } from "./model.js";
+import { withParams } from "./route.js";
+import { step, targetsOf } from "./stepping.js";
 import { analysisSection } from "./view-analysis.js";
 import { serviceMap } from "./view-servicemap.js";
 import { showSpan } from "./view-span.js";
+import { stepper } from "./view-stepper.js";
 import { waterfall } from "./view-waterfall.js";
 
 /**
@@ -26,6 +29,8 @@ export async function traceView(ctx, traceId, params) {
   // A spec from a run: its matched spans and per-span verdicts.
   /** @type {Map<string, import("./model.js").Verdict[]>} */
   let verdicts = new Map();
+  /** @type {number[]} */
+  let failures = [];
   let banner = null;
   const runId = params.get("run");
   if (runId !== null) {
@@ -34,6 +39,7 @@ export async function traceView(ctx, traceId, params) {
     const spec = step && step.specs[Number(params.get("spec"))];
     if (spec) {
       verdicts = specVerdicts(spec);
+      failures = targetsOf(failedSpanIds(spec), spanIndex);
       banner = h("div", { class: "banner", id: "spec-banner" },
         h("div", {}, h("strong", {}, spec.name || spec.selector), " ",
           h("span", { class: "badge " + (spec.passed ? "ok" : "err") }, spec.passed ? "passed" : "failed"), " ",
@@ -46,8 +52,51 @@ export async function traceView(ctx, traceId, params) {
   const selectorBox = /** @type {HTMLInputElement} */ (h("input", { type: "search", id: "trace-selector", class: "selector", placeholder: "selector: highlights the spans it selects", value: params.get("selector") || "", disabled: !can.selectors }));
   const selectorMessage = h("span", { class: "muted", id: "selector-message" }, can.selectors ? "" : "selectors need a running server");
   const panel = h("div", { class: "panel", id: "span-panel" }, h("div", { class: "muted" }, "Select a span (click, or arrows and Enter)."));
-  /** @param {number} i */
-  const open = (i) => showSpan(panel, spans[i], verdicts.get(spans[i].span_id) || []);
+  let left = false;
+  ctx.onLeave(() => { left = true; });
+  /**
+   * Keeps the view's state in the URL without a new history entry.
+   * @param {Record<string, string | null>} changes
+   */
+  const replaceParams = (changes) => {
+    if (!left) history.replaceState(history.state, "", withParams(location.hash, changes));
+  };
+  /** @param {string} spanId */
+  const linkTo = (spanId) => location.href.split("#")[0] + withParams(location.hash, { span: spanId });
+  /** @type {number[]} */
+  let matches = [];
+  /** @type {number[]} */
+  let findings = [];
+  const steppers = {
+    matches: stepper({ id: "step-matches", what: "matches", key: "n", onStep: (d) => go(step(matches, rows.selected(), d)) }),
+    failures: stepper({ id: "step-failures", what: "failures", key: "f", onStep: (d) => go(step(failures, rows.selected(), d)) }),
+    findings: stepper({ id: "step-findings", what: "findings", key: "a", onStep: (d) => go(step(findings, rows.selected(), d)) }),
+  };
+  const updateSteppers = () => {
+    const selected = rows.selected();
+    steppers.matches.update(matches, selected);
+    steppers.failures.update(failures, selected);
+    steppers.findings.update(findings, selected);
+  };
+  /**
+   * Shows span `i` in the panel, and keeps it in the URL (a link to it, and a reload,
+   * open it again).
+   * @param {number} i
+   */
+  const open = (i) => {
+    showSpan(panel, spans[i], verdicts.get(spans[i].span_id) || [], linkTo(spans[i].span_id));
+    replaceParams({ span: spans[i].span_id });
+    updateSteppers();
+  };
+  /**
+   * Selects span `i` (-1: none) and shows it.
+   * @param {number} i
+   */
+  const go = (i) => {
+    if (i < 0) return;
+    rows.select(i);
+    open(i);
+  };
   const rows = waterfall(trace, { verdicts, onOpen: open });
   const analysis = h("div", { id: "analysis" }, h("span", { class: "muted" }, "loading…"));
   const services = [...new Set(spans.map((s) => s.service))];
@@ -58,6 +107,7 @@ export async function traceView(ctx, traceId, params) {
       services.map((s) => h("span", {}, swatch(colour(s)), s + " "))),
     banner,
     h("div", { class: "filters" }, selectorBox, selectorMessage),
+    h("div", { class: "steppers" }, steppers.failures.element, steppers.matches.element, steppers.findings.element),
     h("div", { class: "layout" }, rows.element, panel),
     h("h2", {}, "Service map"), serviceMap(spans),
     h("h2", {}, "Analyzer"), analysis);
@@ -68,11 +118,14 @@ export async function traceView(ctx, traceId, params) {
   const light = (ids) => {
     lit = ids;
     rows.highlight(ids);
+    matches = targetsOf(ids, spanIndex);
+    updateSteppers();
   };
   light(new Set(verdicts.keys()));
 
   async function runSelector() {
     const text = selectorBox.value.trim();
+    replaceParams({ selector: text });
     if (!text) {
       light(new Set(verdicts.keys()));
       selectorBox.classList.remove("bad");
@@ -96,14 +149,24 @@ export async function traceView(ctx, traceId, params) {
     selectorBox.addEventListener("input", debounce(runSelector, 120));
     if (selectorBox.value.trim()) await runSelector();
   }
-  const first = spans.findIndex((s) => lit.has(s.span_id));
+  // The span the URL names, else a failed spec's first failure (issue 21: it opened on a
+  // passing span), else the first highlighted span.
   const wanted = spanIndex.get(params.get("span") || "");
-  for (const i of [first, wanted]) {
-    if (i !== undefined && i >= 0) {
-      rows.select(i);
-      open(i);
-    }
-  }
+  if (wanted !== undefined) go(wanted);
+  else if (failures.length) go(failures[0]);
+  else go(spans.findIndex((s) => lit.has(s.span_id)));
+
+  /** @param {KeyboardEvent} e */
+  const onKey = (e) => {
+    const target = /** @type {HTMLElement | null} */ (e.target);
+    if (e.ctrlKey || e.metaKey || e.altKey || (target && (target.tagName === "INPUT" || target.tagName === "TEXTAREA"))) return;
+    const list = { n: matches, f: failures, a: findings }[e.key.toLowerCase()];
+    if (!list) return;
+    go(step(list, rows.selected(), e.shiftKey ? -1 : 1));
+    e.preventDefault();
+  };
+  document.addEventListener("keydown", onKey);
+  ctx.onLeave(() => document.removeEventListener("keydown", onKey));
 
   ctx.onEvent((type, data) => {
     if (type === "trace.grown" && data.trace_id === traceId) {
@@ -114,11 +177,12 @@ export async function traceView(ctx, traceId, params) {
     }
   });
 
-  await analysisSection(ctx, analysis, traceId, (spanId) => {
+  const flagged = await analysisSection(ctx, analysis, traceId, (spanId) => {
     const i = spanIndex.get(spanId);
     if (i === undefined) return;
-    rows.select(i);
-    open(i);
+    go(i);
     rows.focus();
   });
+  findings = targetsOf(flagged, spanIndex);
+  updateSteppers();
 }

@@ -3,7 +3,7 @@
 
 import { add, byId, debounce, h, swatch } from "./dom.js";
 import { age, colour, duration } from "./format.js";
-import { traceHash } from "./route.js";
+import { listHash, traceHash } from "./route.js";
 import { throttle } from "./timing.js";
 
 /** A page of the list (the server's default) and the most one request asks for. */
@@ -93,7 +93,12 @@ export async function tracesView(ctx, params) {
     more.hidden = cursor === null || cursor === undefined;
   }
 
-  const refilter = debounce(() => load("filter"), 250);
+  // The filters live in the URL, replaced as they are typed (no history entry per key), so
+  // that Back from a trace, a reload or a link shows the list as it was filtered.
+  const refilter = debounce(() => {
+    history.replaceState(history.state, "", listHash({ service: service.value.trim(), selector: selector.value.trim() }));
+    load("filter");
+  }, 250);
   service.addEventListener("input", refilter);
   selector.addEventListener("input", refilter);
   more.addEventListener("click", () => load("more"));

@@ -16,12 +16,14 @@ import { ROW, bar, criticalPath, expandTo, hasChildren, keyAction, revealScroll,
  * @property {(i: number) => void} select  selects span `i`, unfolding and scrolling to it
  * @property {(ids: Set<string>) => void} highlight  marks these spans' rows
  * @property {() => void} focus
+ * @property {() => number} selected  the selected span's index, -1 for none
  */
 
 /**
  * @param {import("./types.js").Trace} trace
  * @param {{verdicts: Map<string, Verdict[]>, onOpen: (i: number) => void}} options
- *   each span's assertion results to show beside it; what Enter or a click opens
+ *   each span's assertion results to show beside it; what a click, a key that moves the
+ *   selection or Enter opens (the details follow the keyboard)
  * @returns {Waterfall}
  */
 export function waterfall(trace, { verdicts, onOpen }) {
@@ -75,6 +77,7 @@ export function waterfall(trace, { verdicts, onOpen }) {
     return h("div", {
       class: classes.join(" "), role: "treeitem", style: "top:" + position * ROW + "px",
       "data-index": i, "data-span-id": span.span_id, "data-depth": span.depth,
+      "aria-level": span.depth + 1, "aria-selected": String(i === selected),
       "aria-expanded": parent ? String(!collapsed.has(i)) : null,
       onclick: () => { select(i); onOpen(i); },
     },
@@ -113,8 +116,10 @@ export function waterfall(trace, { verdicts, onOpen }) {
   element.addEventListener("keydown", (e) => {
     const action = keyAction(e.key, { visible, selected, spans, collapsed });
     if (!action) return;
-    if ("select" in action) select(action.select);
-    else if ("toggle" in action) toggle(action.toggle);
+    if ("select" in action) {
+      select(action.select);
+      onOpen(action.select);
+    } else if ("toggle" in action) toggle(action.toggle);
     else onOpen(action.open);
     e.preventDefault();
   });
@@ -130,5 +135,6 @@ export function waterfall(trace, { verdicts, onOpen }) {
       render();
     },
     focus: () => element.focus(),
+    selected: () => selected,
   };
 }
