@@ -87,6 +87,9 @@ async fn traces_list_pages_and_filters_newest_first() {
 
     let (_, odd) = get(&server, "/api/v1/traces?service=odd").await;
     assert_eq!(ids(&odd), vec![newest[1].clone(), newest[3].clone()]);
+    // Any part of the name, in any case (issue 21, defect 11).
+    let (_, part) = get(&server, "/api/v1/traces?service=OD").await;
+    assert_eq!(ids(&part), ids(&odd));
 
     let selector = urlencode(r#"span[tracetest.span.type="database"]"#);
     let (_, selected) = get(&server, &format!("/api/v1/traces?selector={selector}&service=even")).await;

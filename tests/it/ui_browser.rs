@@ -214,6 +214,12 @@ fn check_failed_spec(
             &format!("document.querySelector('.row[data-span-id=\"{span_id}\"] .result.fail')?.textContent"),
         );
         assert!(text.as_str().unwrap().contains(observed.as_str()), "{text} shows observed {observed}");
+        // The verdict does not push the span's name out of its row (issue 21, defect 8).
+        let name = eval(
+            tab,
+            &format!("(n => [n.scrollWidth, n.clientWidth])(document.querySelector('.row[data-span-id=\"{span_id}\"] .name'))"),
+        );
+        assert!(name[0].as_u64() <= name[1].as_u64(), "the name is shown whole: {name}");
     }
     screenshot(tab, &format!("{shot}-spec"));
 }
@@ -228,7 +234,14 @@ async fn traces_waterfall_selector_runs_and_html_report_in_chromium() {
 
     // A trace exported while the page is open appears without a reload.
     let trace_id = export_trace(serve.grpc).await;
-    wait(&tab, &format!("document.querySelector('tr[data-trace-id=\"{trace_id}\"]')"));
+    // The services export apart, so the line may show part of the trace first; the live
+    // list catches up within its reload interval.
+    wait(
+        &tab,
+        &format!(
+            "document.querySelector('tr[data-trace-id=\"{trace_id}\"] .span-count')?.textContent === '5'"
+        ),
+    );
     assert_eq!(eval(&tab, "window.__sameDocument"), Value::Bool(true), "the page was not reloaded");
     let line = eval(
         &tab,
@@ -257,8 +270,16 @@ async fn traces_waterfall_selector_runs_and_html_report_in_chromium() {
         eval(&tab, &format!("document.querySelector('#panel-attributes tr[data-key=\"{key}\"] td:last-child')?.textContent"))
     };
     assert_eq!(attribute("db.system"), "postgresql");
-    assert_eq!(attribute("tracetest.span.type"), "database");
-    assert_eq!(attribute("service.name"), "checkout");
+    // What selectors derive, and the resource's attributes, are apart from the span's own.
+    let in_table = |table: &str, key: &str| {
+        eval(
+            &tab,
+            &format!("document.querySelector('#{table} tr[data-key=\"{key}\"] td:last-child')?.textContent"),
+        )
+    };
+    assert_eq!(in_table("panel-derived", "tracetest.span.type"), "database");
+    assert_eq!(in_table("panel-resource", "service.name"), "checkout");
+    assert_eq!(attribute("service.name"), Value::Null);
     let edge = wait(&tab, "(g => g && [g.dataset.from, g.dataset.to, g.dataset.count, g.dataset.errors])(document.querySelector('#service-map .edge-group'))");
     assert_eq!(edge, serde_json::json!(["checkout", "inventory", "1", "1"]));
     wait(&tab, "document.getElementById('analysis-score')");
@@ -325,6 +346,12 @@ async fn traces_waterfall_selector_runs_and_html_report_in_chromium() {
     }
     let file_tab = open(&browser, &format!("file://{}#/runs", report_path.display()));
     check_failed_spec(&file_tab, "checkout answers 201", &selected, &failed, "report");
+    // A report of one run opens on it (issue 21, defect 15).
+    let first = open(&browser, &format!("file://{}", report_path.display()));
+    wait(
+        &first,
+        "location.hash.startsWith('#/run/') && document.querySelector('.spec[data-passed=\"false\"]')",
+    );
 }
 
 /// Span values that would end or derail a `<script>` element were the report's inline JSON
@@ -653,4 +680,263 @@ async fn failures_are_stepped_through_and_the_view_lives_in_the_url() {
     wait(&list, "document.querySelectorAll('#waterfall .row').length >= 5");
     eval(&list, "history.back()");
     wait(&list, &format!("document.getElementById('service-filter')?.value === 'inventory' && document.querySelector('tr[data-trace-id=\"{trace_id}\"]')"));
+}
+
+/// Posts one OTLP/HTTP JSON request of `resource_spans` and expects it accepted.
+async fn post_otlp_json(http: SocketAddr, resource_spans: Value) {
+    let answer = reqwest::Client::new()
+        .post(format!("http://{http}/v1/traces"))
+        .header("content-type", "application/json")
+        .body(serde_json::json!({ "resourceSpans": resource_spans }).to_string())
+        .send()
+        .await
+        .expect("export over OTLP/HTTP JSON");
+    assert_eq!(answer.status(), 200);
+}
+
+/// Issue 21, defects 9, 11-15: the span panel (multi-line and long values, own attributes
+/// apart from the resource's and the derived ones, durations in units, the kind spelled
+/// right, a missing parent said, links as links), colours that differ with the service in
+/// words beside them, events on bars, the page title and trace header, "1 span", the list
+/// at 390 px, the service filter as a case-insensitive substring with suggestions, a bad
+/// selector clearing what the last good one showed, and labelled inputs and tree items.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn span_details_colours_filters_and_accessibility() {
+    let serve = start_serve(&[]).await;
+    let trace_id = "6b8efff798038103d269b633813fc60c";
+    let lone_id = "7b8efff798038103d269b633813fc60c";
+    let root_name = format!("GET /{}", "averyveryverylongpathsegment".repeat(4));
+    let stack = "Traceback (most recent call last):\n  File \"app.py\", line 1\nValueError: boom";
+    let long = "x".repeat(1000);
+    let span = |id: &str, parent: Option<&str>, name: &str, kind: u8, extra: Value| {
+        let mut span = serde_json::json!({
+            "traceId": trace_id, "spanId": id, "name": name, "kind": kind,
+            "startTimeUnixNano": "1000000000", "endTimeUnixNano": "1250000000",
+        });
+        if let Some(parent) = parent {
+            span["parentSpanId"] = parent.into();
+        }
+        for (key, value) in extra.as_object().unwrap() {
+            span[key] = value.clone();
+        }
+        span
+    };
+    let string =
+        |key: &str, value: &str| serde_json::json!({ "key": key, "value": { "stringValue": value } });
+    let frontend = serde_json::json!({
+        "resource": { "attributes": [string("service.name", "frontend")] },
+        "scopeSpans": [{ "spans": [
+            span("aaaaaaaaaaaaaaa1", None, &root_name, 2, serde_json::json!({})),
+            span("aaaaaaaaaaaaaaa2", Some("aaaaaaaaaaaaaaa1"), "render", 0, serde_json::json!({
+                "attributes": [string("stack", stack), string("long", &long)],
+                "events": [{ "timeUnixNano": "1100000000", "name": "exception" }],
+                "links": [{ "traceId": lone_id, "spanId": "bbbbbbbbbbbbbbb1" }],
+            })),
+            span("aaaaaaaaaaaaaaa3", Some("ccccccccccccccc9"), "orphaned work", 1, serde_json::json!({})),
+        ] }],
+    });
+    let tracetest = serde_json::json!({
+        "resource": { "attributes": [string("service.name", "tracetest")] },
+        "scopeSpans": [{ "spans": [span("aaaaaaaaaaaaaaa4", Some("aaaaaaaaaaaaaaa1"), "trigger", 3, serde_json::json!({}))] }],
+    });
+    let mut lone = serde_json::json!({
+        "resource": { "attributes": [string("service.name", "solo")] },
+        "scopeSpans": [{ "spans": [span("bbbbbbbbbbbbbbb1", None, "alone", 2, serde_json::json!({}))] }],
+    });
+    lone["scopeSpans"][0]["spans"][0]["traceId"] = lone_id.into();
+    post_otlp_json(serve.http, serde_json::json!([frontend, tracetest, lone])).await;
+
+    let browser = browser();
+    let base = format!("http://{}/", serve.http);
+    let tab = open(&browser, &format!("{base}#/trace/{trace_id}"));
+    wait(&tab, "document.querySelectorAll('#waterfall .row').length === 4");
+    // The header and title name the trace; its services have colours that differ.
+    assert_eq!(eval(&tab, "document.getElementById('trace-root').textContent"), root_name.as_str());
+    assert!(eval(&tab, "document.title").as_str().unwrap().starts_with(&root_name), "title names the trace");
+    assert!(eval(&tab, "document.getElementById('trace-facts').textContent")
+        .as_str()
+        .unwrap()
+        .starts_with("started "));
+    let colour = |name: &str| {
+        eval(&tab, &format!("getComputedStyle([...document.querySelectorAll('#waterfall .row')].find(r => r.querySelector('.name').textContent === {name:?}).querySelector('.bar')).backgroundColor"))
+    };
+    assert_ne!(colour("render"), colour("trigger"), "frontend and tracetest differ");
+    let services: Vec<String> = serde_json::from_value(eval(
+        &tab,
+        "[...document.querySelectorAll('#waterfall .row .svc')].map(s => s.textContent)",
+    ))
+    .unwrap();
+    assert_eq!(
+        services,
+        ["frontend", "frontend", "tracetest", "frontend"],
+        "the service in words on each row"
+    );
+    // The span whose parent is missing says so; the event is marked on its bar.
+    let orphan_row = "[...document.querySelectorAll('#waterfall .row')].find(r => r.querySelector('.name').textContent === 'orphaned work')";
+    assert!(eval(&tab, &format!("!!{orphan_row}.querySelector('.orphan-mark')")).as_bool().unwrap());
+    let render_row = "[...document.querySelectorAll('#waterfall .row')].find(r => r.querySelector('.name').textContent === 'render')";
+    assert_eq!(eval(&tab, &format!("{render_row}.querySelectorAll('.event-mark').length")), 1);
+    // Tree items carry their level and selected state.
+    assert_eq!(eval(&tab, &format!("{render_row}.getAttribute('aria-level')")), "2");
+    eval(&tab, &format!("{render_row}.click()"));
+    wait(&tab, "document.getElementById('panel-name')?.textContent === 'render'");
+    assert_eq!(eval(&tab, &format!("{render_row}.getAttribute('aria-selected')")), "true");
+
+    // The panel: line breaks kept, a long value shortened behind "more", units, the kind.
+    let value = |table: &str, key: &str| {
+        eval(
+            &tab,
+            &format!("document.querySelector('#{table} tr[data-key=\"{key}\"] td:last-child')?.innerText"),
+        )
+    };
+    assert_eq!(value("panel-attributes", "stack"), stack);
+    let shortened = value("panel-attributes", "long");
+    assert!(shortened.as_str().unwrap().len() < 400, "{shortened}");
+    eval(&tab, "document.querySelector('#panel-attributes tr[data-key=\"long\"] button.more').click()");
+    assert!(value("panel-attributes", "long").as_str().unwrap().contains(&long));
+    assert_eq!(value("panel-resource", "service.name"), "frontend");
+    assert_eq!(value("panel-attributes", "service.name"), Value::Null, "the resource's apart");
+    let duration = eval(&tab, "document.querySelector('#panel-derived tr[data-key=\"tracetest.span.duration\"] td:last-child').textContent");
+    assert!(duration.as_str().unwrap().starts_with("250.0ms"), "{duration}");
+    assert_eq!(value("panel-meta", "kind"), "unspecified");
+    let link = eval(&tab, "document.querySelector('#span-panel a.span-link-to')?.getAttribute('href')");
+    assert_eq!(link, format!("#/trace/{lone_id}?span=bbbbbbbbbbbbbbb1").as_str());
+    eval(&tab, &format!("{orphan_row}.click()"));
+    wait(&tab, "document.querySelector('#panel-meta .orphan')");
+
+    // A bad selector leaves no highlight of the last good one.
+    tab.find_element("#trace-selector").expect("selector box").click().expect("focus");
+    tab.type_str("span[name=\"render\"]").expect("type");
+    wait(&tab, "document.querySelectorAll('#waterfall .row.hl').length === 1");
+    tab.type_str("[").expect("type");
+    wait(&tab, "document.getElementById('trace-selector').classList.contains('bad')");
+    assert_eq!(eval(&tab, "document.querySelectorAll('#waterfall .row.hl').length"), 0);
+    // Accessibility: every input labelled, no live region but the status messages.
+    let a11y = "[...document.querySelectorAll('input')].every(i => i.labels.length > 0 || i.getAttribute('aria-label')) && document.querySelectorAll('[aria-live]').length === 0";
+    assert_eq!(eval(&tab, a11y), Value::Bool(true));
+
+    // Links to the one-span trace: "1 span".
+    eval(&tab, &format!("location.hash = '#/trace/{lone_id}'"));
+    wait(&tab, "document.getElementById('trace-facts')?.textContent.includes(' 1 span ·')");
+
+    // The list: a case-insensitive part of a service's name, suggestions, a bad selector.
+    let list = open(&browser, &base);
+    wait(&list, &format!("document.querySelector('tr[data-trace-id=\"{trace_id}\"]') && document.querySelectorAll('#service-names option').length === 3"));
+    assert_eq!(eval(&list, a11y), Value::Bool(true));
+    list.find_element("#service-filter").expect("service filter").click().expect("focus");
+    list.type_str("FRONT").expect("type");
+    wait(&list, &format!("document.querySelectorAll('#traces tr').length === 1 && document.querySelector('tr[data-trace-id=\"{trace_id}\"]')"));
+    list.find_element("#list-selector").expect("selector").click().expect("focus");
+    list.type_str("span[").expect("type");
+    wait(&list, "document.getElementById('list-message').className === 'err' && document.querySelectorAll('#traces tr').length === 0");
+    // At 390 px the list fits the page: no horizontal scrolling.
+    eval(&list, "location.hash = '#/traces'");
+    wait(&list, &format!("document.querySelector('tr[data-trace-id=\"{trace_id}\"]')"));
+    list.set_bounds(Bounds::Normal { left: None, top: None, width: Some(390.0), height: Some(800.0) })
+        .expect("narrow");
+    wait(&list, "document.documentElement.clientWidth <= 390");
+    assert_eq!(
+        eval(&list, "document.documentElement.scrollWidth <= document.documentElement.clientWidth"),
+        Value::Bool(true),
+        "the list overflows at 390 px"
+    );
+    screenshot(&list, "traces-390px");
+}
+
+/// A real mouse drag (CDP input events) from `from` to `to`, in CSS pixels of the viewport.
+fn drag(tab: &Tab, from: (f64, f64), to: (f64, f64)) {
+    use headless_chrome::protocol::cdp::Input::{
+        DispatchMouseEvent, DispatchMouseEventTypeOption as Kind, MouseButton,
+    };
+    let event = |kind: Kind, (x, y): (f64, f64), buttons: u32| DispatchMouseEvent {
+        Type: kind,
+        x,
+        y,
+        button: Some(MouseButton::Left),
+        buttons: Some(buttons),
+        click_count: Some(1),
+        modifiers: None,
+        timestamp: None,
+        force: None,
+        tangential_pressure: None,
+        tilt_x: None,
+        tilt_y: None,
+        twist: None,
+        delta_x: None,
+        delta_y: None,
+        pointer_Type: None,
+    };
+    tab.call_method(event(Kind::MouseMoved, from, 0)).expect("move");
+    tab.call_method(event(Kind::MousePressed, from, 1)).expect("press");
+    let middle = ((from.0 + to.0) / 2.0, (from.1 + to.1) / 2.0);
+    tab.call_method(event(Kind::MouseMoved, middle, 1)).expect("drag");
+    tab.call_method(event(Kind::MouseMoved, to, 1)).expect("drag");
+    tab.call_method(event(Kind::MouseReleased, to, 0)).expect("release");
+}
+
+/// Missing item 1, the timeline: ticks at round times, the duration on every row, events
+/// marked on bars, and a minimap of the whole trace where a drag picks the window of time
+/// the waterfall shows (its ticks and bars follow), and "Whole trace" goes back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_timeline_has_round_ticks_durations_and_a_minimap_to_zoom() {
+    let serve = start_serve(&[]).await;
+    let trace_id = "8b8efff798038103d269b633813fc60c";
+    let ms = |n: u64| (1_000_000_000 + n * 1_000_000).to_string();
+    let span = |id: &str, parent: Option<&str>, name: &str, from: u64, to: u64| {
+        let mut span = serde_json::json!({
+            "traceId": trace_id, "spanId": id, "name": name, "kind": 2,
+            "startTimeUnixNano": ms(from), "endTimeUnixNano": ms(to),
+        });
+        if let Some(parent) = parent {
+            span["parentSpanId"] = parent.into();
+        }
+        span
+    };
+    let mut late = span("ddddddddddddddd3", Some("ddddddddddddddd1"), "late", 60, 90);
+    late["events"] = serde_json::json!([{ "timeUnixNano": ms(70), "name": "retry" }]);
+    post_otlp_json(
+        serve.http,
+        serde_json::json!([{
+            "resource": { "attributes": [{ "key": "service.name", "value": { "stringValue": "shop" } }] },
+            "scopeSpans": [{ "spans": [
+                span("ddddddddddddddd1", None, "root", 0, 100),
+                span("ddddddddddddddd2", Some("ddddddddddddddd1"), "early", 10, 20),
+                late,
+            ] }],
+        }]),
+    )
+    .await;
+    let browser = browser();
+    let tab = open(&browser, &format!("http://{}/#/trace/{trace_id}", serve.http));
+    wait(&tab, "document.querySelectorAll('#waterfall .row').length === 3");
+    let ticks = || eval(&tab, "[...document.querySelectorAll('#time-axis .tick')].map(t => t.textContent)");
+    assert_eq!(ticks(), serde_json::json!(["0ns", "20.0ms", "40.0ms", "60.0ms", "80.0ms", "100.0ms"]));
+    let labels = || {
+        eval(&tab, "[...document.querySelectorAll('#waterfall .row')].map(r => r.querySelector('.bar-label')?.textContent ?? null)")
+    };
+    assert_eq!(labels(), serde_json::json!(["100.0ms", "10.0ms", "30.0ms"]));
+    assert_eq!(eval(&tab, "document.querySelectorAll('#waterfall .event-mark').length"), 1);
+    screenshot(&tab, "timeline");
+
+    // Drag across the right half of the minimap: the waterfall shows 50 ms to 100 ms.
+    let area = eval(&tab, "(b => [b.left, b.top, b.width, b.height])(document.getElementById('minimap').getBoundingClientRect())");
+    let [left, top, width, height] = [0, 1, 2, 3].map(|k| area[k].as_f64().expect("bounds"));
+    let y = top + height / 2.0;
+    drag(&tab, (left + width * 0.5, y), (left + width - 1.0, y));
+    wait(&tab, "document.querySelector('#time-axis .tick')?.textContent === '50.0ms'");
+    let window = eval(&tab, "document.getElementById('minimap-window').style.left");
+    assert_eq!(window, "50%");
+    // `early` (10-20 ms) is out of view: no bar; `late` (60-90 ms) fills most of it.
+    assert_eq!(
+        eval(&tab, "document.querySelectorAll('#waterfall .row')[1].querySelector('.bar')"),
+        Value::Null
+    );
+    let late_width = eval(
+        &tab,
+        "parseFloat(document.querySelectorAll('#waterfall .row')[2].querySelector('.bar').style.width)",
+    );
+    assert!(late_width.as_f64().unwrap() > 55.0, "late fills the zoomed view: {late_width}");
+    screenshot(&tab, "timeline-zoomed");
+    eval(&tab, "document.getElementById('whole-trace').click()");
+    wait(&tab, "document.querySelector('#time-axis .tick')?.textContent === '0ns' && document.getElementById('whole-trace').hidden");
 }

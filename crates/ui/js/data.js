@@ -46,6 +46,7 @@ export class ApiError extends Error {
  * @property {(traceId: string) => Promise<Trace>} getTrace
  * @property {(traceId: string, selector: string) => Promise<import("./types.js").Selection>} select
  * @property {(traceId: string) => Promise<import("./types.js").AnalyzerResult>} analysis
+ * @property {() => Promise<string[]>} services  every service name the store holds, sorted
  * @property {() => Promise<import("./types.js").RunList>} listRuns
  * @property {(runId: string | number) => Promise<import("./types.js").Run>} getRun
  * @property {(handler: EventHandler, onState?: (open: boolean) => void) => () => void} events
@@ -58,7 +59,7 @@ export const EVENT_TYPES = ["trace.created", "trace.grown", "run.recorded"];
 /**
  * The live server's API over `fetchFn` (the browser's `fetch`), under `base`.
  * @param {(url: string, init?: RequestInit) => Promise<Response>} fetchFn
- * @param {{base?: string, EventSource?: typeof EventSource}} [options]
+ * @param {{base?: string, servicesUrl?: string, EventSource?: typeof EventSource}} [options]
  * @returns {Source}
  */
 export function httpSource(fetchFn, options = {}) {
@@ -96,6 +97,13 @@ export function httpSource(fetchFn, options = {}) {
     analysis: (traceId) => get("/traces/" + id(traceId) + "/analysis"),
     listRuns: () => get("/runs"),
     getRun: (runId) => get("/runs/" + id(String(runId))),
+    // Jaeger's services endpoint, served by the same server behind the same token.
+    services: async () => {
+      const response = await fetchFn(options.servicesUrl ?? "/jaeger/api/services", { credentials: "same-origin" });
+      if (!response.ok) throw new ApiError(response.status, null);
+      const body = await response.json();
+      return Array.isArray(body && body.data) ? body.data.filter((/** @type {unknown} */ s) => typeof s === "string").sort() : [];
+    },
     events(handler, onState) {
       if (EventSourceClass === undefined) return () => {};
       const stream = new EventSourceClass(base + "/events");
@@ -127,8 +135,9 @@ export function inlineSource(data) {
     can: { live: false, selectors: false, traceList: false },
     listTraces: (query = {}) => answer(() => {
       if (query.selector) throw noSelectors();
+      const service = (query.service || "").toLowerCase();
       const traces = Object.values(data.traces).map(summaryOf)
-        .filter((t) => !query.service || t.services.includes(query.service))
+        .filter((t) => !service || t.services.some((s) => s.toLowerCase().includes(service)))
         .sort((a, b) => b.start_time_unix_nano - a.start_time_unix_nano);
       return { traces, next_cursor: null, scanned: traces.length };
     }),
@@ -144,6 +153,7 @@ export function inlineSource(data) {
       return analysis;
     }),
     // The report inlines the run lines the server would answer: the page derives none.
+    services: () => answer(() => [...new Set(Object.values(data.traces).flatMap((t) => t.spans.map((s) => s.service)))].filter((s) => s !== "").sort()),
     listRuns: () => answer(() => data.run_list),
     getRun: (runId) => answer(() => {
       const run = data.runs.find((r) => String(r.id) === String(runId));

@@ -107,9 +107,19 @@ test("the inline adapter answers from the report's data like the server", async 
   const list = await source.listTraces();
   assert.deepEqual(list.traces.map((t) => t.trace_id), [trace.trace_id]);
   assert.deepEqual((await source.listTraces({ service: "nope" })).traces, []);
+  // The service filter is a case-insensitive substring, as the server's (issue 21, defect 11).
+  assert.deepEqual((await source.listTraces({ service: "D" })).traces.map((t) => t.trace_id), [trace.trace_id]);
+  assert.deepEqual(await source.services(), ["api", "db"]);
   const stop = source.events(() => assert.fail("a report has no live events"));
   assert.equal(typeof stop, "function");
   stop();
+});
+
+test("the HTTP adapter reads the service names from the Jaeger API", async () => {
+  const { fetchFn, urls } = fakeFetch({ "/jaeger/api/services": [200, { data: ["web", "api"], total: 2 }] });
+  const source = httpSource(fetchFn, { EventSource: undefined });
+  assert.deepEqual(await source.services(), ["api", "web"]);
+  assert.deepEqual(urls, ["/jaeger/api/services"]);
 });
 
 test("the inline adapter fails like the server for what it does not hold", async () => {

@@ -11,7 +11,8 @@ import { valueText } from "./format.js";
  */
 
 /**
- * Attribute values: `on*` keys take listeners; `class` sets the class name; true is an
+ * Attribute values: `on*` keys take listeners; `class` sets the class name; `style` is
+ * written through the CSSOM (a CSP drops style attributes); true is an
  * empty attribute; null, undefined and false leave the attribute out.
  * @typedef {Record<string, string | number | boolean | null | undefined | ((event: any) => void)>} Attrs
  */
@@ -46,6 +47,9 @@ export function h(tag, attrs, ...children) {
     if (value === null || value === undefined || value === false) continue;
     if (typeof value === "function") node.addEventListener(key.slice(2), value);
     else if (key === "class") node.className = String(value);
+    // Through the CSSOM: serve's Content-Security-Policy (style-src by hash) drops `style`
+    // attributes, which left bars, swatches and indents unstyled; CSSOM writes are allowed.
+    else if (key === "style") node.style.cssText = String(value);
     else node.setAttribute(key, value === true ? "" : String(value));
   }
   node.append(...nodes(children));
@@ -61,7 +65,10 @@ export function h(tag, attrs, ...children) {
  */
 export function svg(tag, attrs, ...children) {
   const node = document.createElementNS("http://www.w3.org/2000/svg", tag);
-  for (const [key, value] of Object.entries(attrs)) node.setAttribute(key, String(value));
+  for (const [key, value] of Object.entries(attrs)) {
+    if (key === "style") /** @type {SVGElement} */ (node).style.cssText = String(value);
+    else node.setAttribute(key, String(value));
+  }
   node.append(...nodes(children));
   return node;
 }

@@ -39,14 +39,43 @@ export function isoTime(nanos) {
 }
 
 /**
- * A service's colour: the same hue for the same name everywhere.
- * @param {string} service
+ * Whether a span names a parent that the trace does not hold (the tree shows it as a root).
+ * @param {Pick<import("./types.js").Span, "parent_span_id" | "tree_parent_id">} span
+ * @returns {boolean}
+ */
+export function isOrphan(span) {
+  return span.parent_span_id !== null && span.tree_parent_id === null;
+}
+
+/**
+ * `1 span`, `3 spans`.
+ * @param {number} n
+ * @param {string} noun
  * @returns {string}
  */
-export function colour(service) {
-  let hash = 0;
-  for (const ch of service || "") hash = (hash * 31 + ch.charCodeAt(0)) >>> 0;
-  return "hsl(" + (hash % 360) + ", 60%, 52%)";
+export function count(n, noun) {
+  return n + " " + noun + (n === 1 ? "" : "s");
+}
+
+/**
+ * A span kind as people spell it: the wire keeps Tracetest's `unespecified` (what specs
+ * compare against), the page writes `unspecified`.
+ * @param {string} kind
+ * @returns {string}
+ */
+export function kindText(kind) {
+  return kind === "unespecified" ? "unspecified" : kind;
+}
+
+/**
+ * A Unix time in milliseconds as local date and time to the second: `2026-12-06 06:26:03`.
+ * @param {number} unixMs
+ * @returns {string}
+ */
+export function localTime(unixMs) {
+  const d = new Date(unixMs);
+  const two = (/** @type {number} */ n) => String(n).padStart(2, "0");
+  return d.getFullYear() + "-" + two(d.getMonth() + 1) + "-" + two(d.getDate()) + " " + two(d.getHours()) + ":" + two(d.getMinutes()) + ":" + two(d.getSeconds());
 }
 
 /**

@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { age, callsLabel, colour, duration, isoTime, shorten, stateClass, verdictLong, verdictShort } from "./format.js";
+import { age, callsLabel, count, duration, isOrphan, isoTime, kindText, localTime, shorten, stateClass, verdictLong, verdictShort } from "./format.js";
 
 test("durations pick their unit", () => {
   assert.equal(duration(850), "850ns");
@@ -24,10 +24,16 @@ test("iso times keep microseconds", () => {
   assert.equal(isoTime(0), "");
 });
 
-test("a service has one colour everywhere", () => {
-  assert.equal(colour("checkout"), colour("checkout"));
-  assert.notEqual(colour("checkout"), colour("inventory"));
-  assert.match(colour(""), /^hsl\(\d+, 60%, 52%\)$/);
+test("counts, kinds and local times read as words (issue 21, defect 15)", () => {
+  assert.equal(count(1, "span"), "1 span");
+  assert.equal(count(0, "span"), "0 spans");
+  assert.equal(count(5, "span"), "5 spans");
+  assert.equal(kindText("unespecified"), "unspecified");
+  assert.equal(kindText("server"), "server");
+  assert.equal(isOrphan({ parent_span_id: "a", tree_parent_id: null }), true);
+  assert.equal(isOrphan({ parent_span_id: "a", tree_parent_id: "a" }), false);
+  assert.equal(isOrphan({ parent_span_id: null, tree_parent_id: null }), false);
+  assert.match(localTime(1_700_000_000_000), /^\d{4}-\d{2}-\d{2} \d{2}:\d{2}:20$/);
 });
 
 test("states, labels and shortened names", () => {

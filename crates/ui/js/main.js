@@ -41,6 +41,11 @@ async function route() {
   leave = [];
   const generation = ++shown;
   const current = () => generation === shown;
+  // A report of one run opens on that run, not on a list of one row (issue 21, defect 15).
+  if (!location.hash && !source.can.traceList) {
+    const runs = await source.listRuns();
+    if (runs.runs.length === 1) history.replaceState(history.state, "", "#/run/" + runs.runs[0].id);
+  }
   const { route: page, params } = parseHash(location.hash, source.can.traceList);
   byId("nav-traces").hidden = !source.can.traceList;
   for (const id of ["nav-traces", "nav-runs"]) byId(id).classList.remove("active");

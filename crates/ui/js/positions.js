@@ -214,3 +214,75 @@ export function keyAction(key, { visible, selected, spans, collapsed }) {
   if (key === "Enter" && selected >= 0) return { open: selected };
   return null;
 }
+
+/**
+ * The part of the trace in view, as fractions of its time: `from` and `to` in [0, 1].
+ * @typedef {{from: number, to: number}} TimeWindow
+ */
+
+/** The narrowest window: a thousandth of the trace. */
+export const MIN_WINDOW = 0.001;
+
+/**
+ * `window` kept inside [0, 1] and at least [`MIN_WINDOW`] wide, its width kept when it
+ * is moved against an edge.
+ * @param {TimeWindow} window
+ * @returns {TimeWindow}
+ */
+export function clampWindow({ from, to }) {
+  let width = Math.min(1, Math.max(MIN_WINDOW, to - from));
+  let start = Math.min(Math.max(0, from), 1 - width);
+  return { from: start, to: start + width };
+}
+
+/**
+ * The window a drag from fraction `a` to fraction `b` of the whole trace picks (either
+ * direction); a click without a drag (narrower than [`MIN_WINDOW`]) picks the whole trace.
+ * @param {number} a
+ * @param {number} b
+ * @returns {TimeWindow}
+ */
+export function dragWindow(a, b) {
+  if (Math.abs(b - a) < MIN_WINDOW) return { from: 0, to: 1 };
+  return clampWindow({ from: Math.min(a, b), to: Math.max(a, b) });
+}
+
+/**
+ * Ticks at round times (1, 2 or 5 times a power of ten nanoseconds) across the window
+ * `[from, to]` (nanoseconds since the trace's start), about `count` of them, each with its
+ * place in percent of the window and its time as text.
+ * @param {number} from
+ * @param {number} to
+ * @param {number} [count]
+ * @returns {{percent: number, label: string}[]}
+ */
+export function niceTicks(from, to, count = 5) {
+  const span = Math.max(1, to - from);
+  const rough = span / count;
+  const power = 10 ** Math.floor(Math.log10(rough));
+  const step = [1, 2, 5, 10].map((m) => m * power).find((s) => s >= rough) ?? 10 * power;
+  const out = [];
+  for (let t = Math.ceil(from / step) * step; t <= to + step * 1e-9; t += step) {
+    out.push({ percent: ((t - from) / span) * 100, label: duration(Math.round(t)) });
+  }
+  return out;
+}
+
+/**
+ * Where a span's bar goes when the window `win` of the trace is in view, in percent of the
+ * view: clipped to it, at least 0.3% wide; null when the span is wholly outside.
+ * @param {RowSpan} span
+ * @param {number} t0  the trace's start
+ * @param {number} total  the trace's length in nanoseconds
+ * @param {TimeWindow} win
+ * @returns {{left: number, width: number} | null}
+ */
+export function windowBar(span, t0, total, win) {
+  const from = t0 + win.from * total;
+  const length = Math.max(1, (win.to - win.from) * total);
+  const left = ((span.start_time_unix_nano - from) / length) * 100;
+  const right = ((span.end_time_unix_nano - from) / length) * 100;
+  if (right < 0 || left > 100) return null;
+  const width = Math.max(0.3, Math.min(100, right) - Math.max(0, left));
+  return { left: Math.min(Math.max(0, left), 100 - width), width };
+}

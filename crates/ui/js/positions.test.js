@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { ROW, bar, criticalPath, expandTo, keyAction, parentIndexes, revealScroll, rowWindow, section, ticks, visibleRows } from "./positions.js";
+import { ROW, bar, clampWindow, criticalPath, dragWindow, expandTo, keyAction, niceTicks, parentIndexes, revealScroll, rowWindow, section, ticks, visibleRows, windowBar } from "./positions.js";
 
 /**
  * Spans in tree order from `[depth, start, end]`, with `subtree_end` computed.
@@ -113,4 +113,30 @@ test("keys move, fold, unfold and open", () => {
   assert.deepEqual(keyAction("Enter", state), { open: 1 });
   assert.equal(keyAction("Enter", { ...state, selected: -1 }), null);
   assert.equal(keyAction("x", state), null);
+});
+
+test("windows stay inside the trace and keep their width against an edge", () => {
+  const round = (/** @type {{from: number, to: number}} */ w) => ({ from: +w.from.toFixed(6), to: +w.to.toFixed(6) });
+  assert.deepEqual(round(clampWindow({ from: -0.2, to: 0.3 })), { from: 0, to: 0.5 });
+  assert.deepEqual(round(clampWindow({ from: 0.8, to: 1.2 })), { from: 0.6, to: 1 });
+  assert.deepEqual(round(clampWindow({ from: 0.5, to: 0.5 })), { from: 0.5, to: 0.501 });
+  assert.deepEqual(dragWindow(0.75, 0.25), { from: 0.25, to: 0.75 });
+  assert.deepEqual(dragWindow(0.4, 0.4), { from: 0, to: 1 }, "a click shows the whole trace");
+});
+
+test("ticks fall on round times within the window", () => {
+  const labels = (/** @type {{label: string}[]} */ t) => t.map((x) => x.label);
+  assert.deepEqual(labels(niceTicks(0, 10_000_000)), ["0ns", "2.0ms", "4.0ms", "6.0ms", "8.0ms", "10.0ms"]);
+  const zoomed = niceTicks(2_500_000, 3_500_000);
+  assert.deepEqual(labels(zoomed), ["2.6ms", "2.8ms", "3.0ms", "3.2ms", "3.4ms"]);
+  assert.ok(Math.abs(zoomed[0].percent - 10) < 1e-9);
+  assert.ok(zoomed.every((t) => t.percent >= 0 && t.percent <= 100));
+});
+
+test("bars in a window are clipped to it, and left out when outside", () => {
+  const span = { depth: 0, subtree_end: 1, start_time_unix_nano: 1500, end_time_unix_nano: 1750 };
+  assert.deepEqual(windowBar(span, 1000, 1000, { from: 0, to: 1 }), bar(span, 1000, 1000));
+  assert.deepEqual(windowBar(span, 1000, 1000, { from: 0.5, to: 1 }), { left: 0, width: 50 });
+  assert.deepEqual(windowBar(span, 1000, 1000, { from: 0.6, to: 0.7 }), { left: 0, width: 100 });
+  assert.equal(windowBar(span, 1000, 1000, { from: 0, to: 0.25 }), null);
 });

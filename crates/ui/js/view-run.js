@@ -2,7 +2,7 @@
 // run's variables. A spec opens the step's trace with that spec's spans highlighted.
 
 import { add, byId, h, kvTable } from "./dom.js";
-import { mark, stateClass, verdictLong } from "./format.js";
+import { count, mark, stateClass, verdictLong } from "./format.js";
 import { traceHash, withParams } from "./route.js";
 
 /**
@@ -13,12 +13,13 @@ export async function runView(ctx, runId) {
   byId("nav-runs").classList.add("active");
   const run = await ctx.source.getRun(runId);
   const report = run.report;
+  document.title = report.name + " · run " + run.id + " · tracecheck";
   add(ctx.app,
     h("h1", {}, report.name, " ", h("span", { class: "badge " + stateClass(report.state) }, report.state)),
     h("div", { class: "muted" }, report.kind + (report.file ? " · " + report.file : "") + (report.duration_ms !== undefined ? " · " + report.duration_ms + " ms" : "")),
     report.steps.map((step, stepIndex) => h("section", { class: "step", "data-step": stepIndex },
       h("h2", {}, (stepIndex + 1) + ". " + step.name + " ", h("span", { class: "badge " + stateClass(step.state) }, step.state)),
-      step.trace_id ? h("div", {}, "Trace ", h("a", { class: "mono", href: traceHash(step.trace_id) }, step.trace_id), h("span", { class: "muted" }, " · " + step.span_count + " spans")) : null,
+      step.trace_id ? h("div", {}, "Trace ", h("a", { class: "mono", href: traceHash(step.trace_id) }, step.trace_id), h("span", { class: "muted" }, " · " + count(step.span_count, "span"))) : null,
       step.error ? h("div", { class: "err" }, step.error) : null,
       step.warnings && step.warnings.length ? h("ul", {}, step.warnings.map((w) => h("li", { class: "muted" }, w))) : null,
       step.specs.map((spec, specIndex) => {
@@ -29,7 +30,7 @@ export async function runView(ctx, runId) {
           // Enter on the spec itself, not on a span link inside it.
           onkeydown: (/** @type {KeyboardEvent} */ e) => { if (e.key === "Enter" && href && e.target === e.currentTarget) location.hash = href; },
         },
-        h("div", {}, h("span", { class: spec.passed ? "ok" : "err" }, mark(spec.passed)), h("strong", {}, spec.name || spec.selector), h("span", { class: "muted" }, " · " + spec.matched_spans + " spans")),
+        h("div", {}, h("span", { class: spec.passed ? "ok" : "err" }, mark(spec.passed)), h("strong", {}, spec.name || spec.selector), h("span", { class: "muted" }, " · " + count(spec.matched_spans, "span"))),
         h("div", { class: "mono muted" }, spec.selector),
         h("ul", {}, spec.assertions.map((a) => h("li", { class: a.passed ? "ok" : "err" }, h("span", { class: "mono" }, a.assertion),
           a.passed ? "" : [": ", ...a.results.filter((r) => !r.passed).flatMap((r, k) => [k ? "; " : "",

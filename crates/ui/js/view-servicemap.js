@@ -1,14 +1,15 @@
 // Draws a trace's service map as SVG: the layout is servicemap.js's.
 
 import { h, svg } from "./dom.js";
-import { callsLabel, colour, shorten } from "./format.js";
+import { callsLabel, count, shorten } from "./format.js";
 import { NODE, layout, serviceGraph } from "./servicemap.js";
 
 /**
  * @param {import("./types.js").Span[]} spans
+ * @param {Map<string, string>} colours  each service's colour
  * @returns {HTMLElement}
  */
-export function serviceMap(spans) {
+export function serviceMap(spans, colours) {
   const map = layout(serviceGraph(spans));
   const root = svg("svg", { viewBox: "0 0 " + map.width + " " + map.height, style: "max-width:" + map.width + "px", role: "img", "aria-label": "service map", id: "service-map" },
     svg("defs", {}, svg("marker", { id: "arrow", viewBox: "0 0 10 10", refX: 10, refY: 5, markerUnits: "userSpaceOnUse", markerWidth: 10, markerHeight: 10, orient: "auto-start-reverse" },
@@ -20,9 +21,9 @@ export function serviceMap(spans) {
   }
   for (const n of map.nodes) {
     root.append(svg("g", { class: "node", "data-service": n.name },
-      svg("rect", { x: n.x, y: n.y, width: NODE.width, height: NODE.height, rx: 6, fill: colour(n.name), opacity: 0.25, stroke: colour(n.name) }),
+      svg("rect", { x: n.x, y: n.y, width: NODE.width, height: NODE.height, rx: 6, fill: colours.get(n.name) || "gray", opacity: 0.25, stroke: colours.get(n.name) || "gray" }),
       svg("text", { x: n.x + NODE.width / 2, y: n.y + 18, "text-anchor": "middle" }, n.name ? shorten(n.name, 20) : "(no service)"),
-      svg("text", { x: n.x + NODE.width / 2, y: n.y + 34, "text-anchor": "middle", class: "muted" }, n.spans + " spans")));
+      svg("text", { x: n.x + NODE.width / 2, y: n.y + 34, "text-anchor": "middle", class: "muted" }, count(n.spans, "span"))));
   }
   return h("div", { class: "servicemap" }, root);
 }

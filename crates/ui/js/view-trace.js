@@ -4,13 +4,15 @@
 // verdicts.
 
 import { add, byId, debounce, h, swatch } from "./dom.js";
-import { colour, duration } from "./format.js";
+import { serviceColours } from "./colours.js";
+import { count, duration, isOrphan, localTime } from "./format.js";
 import { failedSpanIds, specVerdicts } from "./model.js";
 import { withParams } from "./route.js";
 import { step, targetsOf } from "./stepping.js";
 import { analysisSection } from "./view-analysis.js";
 import { serviceMap } from "./view-servicemap.js";
 import { showSpan } from "./view-span.js";
+import { minimap } from "./view-minimap.js";
 import { stepper } from "./view-stepper.js";
 import { waterfall } from "./view-waterfall.js";
 
@@ -49,8 +51,8 @@ export async function traceView(ctx, traceId, params) {
     }
   }
 
-  const selectorBox = /** @type {HTMLInputElement} */ (h("input", { type: "search", id: "trace-selector", class: "selector", placeholder: "selector: highlights the spans it selects", value: params.get("selector") || "", disabled: !can.selectors }));
-  const selectorMessage = h("span", { class: "muted", id: "selector-message" }, can.selectors ? "" : "selectors need a running server");
+  const selectorBox = /** @type {HTMLInputElement} */ (h("input", { type: "search", id: "trace-selector", class: "selector", placeholder: "highlights the spans it selects", value: params.get("selector") || "", disabled: !can.selectors }));
+  const selectorMessage = h("span", { class: "muted", id: "selector-message", role: "status" }, can.selectors ? "" : "selectors need a running server");
   const panel = h("div", { class: "panel", id: "span-panel" }, h("div", { class: "muted" }, "Select a span (click, or arrows and Enter)."));
   let left = false;
   ctx.onLeave(() => { left = true; });
@@ -84,7 +86,7 @@ export async function traceView(ctx, traceId, params) {
    * @param {number} i
    */
   const open = (i) => {
-    showSpan(panel, spans[i], verdicts.get(spans[i].span_id) || [], linkTo(spans[i].span_id));
+    showSpan(panel, spans[i], verdicts.get(spans[i].span_id) || [], linkTo(spans[i].span_id), isOrphan(spans[i]));
     replaceParams({ span: spans[i].span_id });
     updateSteppers();
   };
@@ -97,21 +99,26 @@ export async function traceView(ctx, traceId, params) {
     rows.select(i);
     open(i);
   };
-  const rows = waterfall(trace, { verdicts, onOpen: open });
+  const colours = serviceColours(spans.map((s) => s.service));
+  const rows = waterfall(trace, { verdicts, onOpen: open, colours });
+  const overview = minimap(trace, colours, (win) => rows.zoom(win));
   const analysis = h("div", { id: "analysis" }, h("span", { class: "muted" }, "loading…"));
-  const services = [...new Set(spans.map((s) => s.service))];
+  const services = [...colours.keys()];
+  const root = spans.find((s) => s.depth === 0);
+  document.title = (root ? root.name + " · " : "") + "trace " + trace.trace_id.slice(0, 8) + " · tracecheck";
 
   add(ctx.app,
-    h("h1", {}, "Trace ", h("span", { class: "mono", id: "trace-id" }, trace.trace_id)),
-    h("div", { class: "muted" }, spans.length + " spans · " + duration(Math.max(1, trace.end_time_unix_nano - trace.start_time_unix_nano)) + " · ",
-      services.map((s) => h("span", {}, swatch(colour(s)), s + " "))),
+    h("h1", {}, h("span", { id: "trace-root" }, root ? root.name : "Trace"), " ", h("span", { class: "mono muted trace-id", id: "trace-id" }, trace.trace_id)),
+    h("div", { class: "muted", id: "trace-facts" }, "started " + localTime(Math.floor(trace.start_time_unix_nano / 1e6)) + " · " + count(spans.length, "span") + " · " + duration(Math.max(1, trace.end_time_unix_nano - trace.start_time_unix_nano)) + " · ",
+      services.map((s) => h("span", { class: "service" }, swatch(colours.get(s) || ""), s + " "))),
     banner,
-    h("div", { class: "filters" }, selectorBox, selectorMessage),
+    h("div", { class: "filters" }, h("label", { class: "field grow" }, "Selector", selectorBox), selectorMessage),
     h("div", { class: "steppers" }, steppers.failures.element, steppers.matches.element, steppers.findings.element),
-    h("div", { class: "layout" }, rows.element, panel),
-    h("h2", {}, "Service map"), serviceMap(spans),
+    h("div", { class: "layout" }, h("div", { class: "timeline" }, overview.element, rows.element), panel),
+    h("h2", {}, "Service map"), serviceMap(spans, colours),
     h("h2", {}, "Analyzer"), analysis);
   rows.draw();
+  overview.draw();
   /** @type {Set<string>} */
   let lit = new Set();
   /** @param {Set<string>} ids */
@@ -140,6 +147,9 @@ export async function traceView(ctx, traceId, params) {
       selectorMessage.textContent = answer.matched_span_ids.length + " spans selected";
       light(new Set(answer.matched_span_ids));
     } catch (error) {
+      if (selectorBox.value.trim() !== text) return;
+      // No highlight is left from the last good selector (issue 21, defect 11).
+      light(new Set());
       selectorBox.classList.add("bad");
       selectorMessage.className = "err";
       selectorMessage.textContent = error instanceof Error ? error.message : String(error);

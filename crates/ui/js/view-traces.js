@@ -2,7 +2,8 @@
 // live, with a "More" button for the next page.
 
 import { add, byId, debounce, h, swatch } from "./dom.js";
-import { age, colour, duration } from "./format.js";
+import { serviceColours } from "./colours.js";
+import { age, duration } from "./format.js";
 import { listHash, traceHash } from "./route.js";
 import { throttle } from "./timing.js";
 
@@ -18,14 +19,20 @@ const LIVE_RELOAD_MS = 1000;
  */
 export async function tracesView(ctx, params) {
   byId("nav-traces").classList.add("active");
-  const service = /** @type {HTMLInputElement} */ (h("input", { type: "search", id: "service-filter", placeholder: "service", value: params.get("service") || "" }));
-  const selector = /** @type {HTMLInputElement} */ (h("input", { type: "search", id: "list-selector", class: "selector", placeholder: 'selector, e.g. span[tracetest.span.type="http"]', value: params.get("selector") || "" }));
-  const message = h("span", { class: "muted", id: "list-message" });
+  document.title = "Traces · tracecheck";
+  const service = /** @type {HTMLInputElement} */ (h("input", { type: "search", id: "service-filter", placeholder: "any part of a name", list: "service-names", autocomplete: "off", value: params.get("service") || "" }));
+  const selector = /** @type {HTMLInputElement} */ (h("input", { type: "search", id: "list-selector", class: "selector", placeholder: 'e.g. span[tracetest.span.type="http"]', value: params.get("selector") || "" }));
+  // Suggestions: the services the store holds (issue 21, defect 11).
+  const names = h("datalist", { id: "service-names" });
+  ctx.source.services().then((all) => names.replaceChildren(...all.map((s) => h("option", { value: s }))), () => {});
+  const message = h("span", { class: "muted", id: "list-message", role: "status" });
   const body = h("tbody", { id: "traces" });
   const more = h("button", { id: "more", hidden: true }, "More");
   add(ctx.app,
     h("h1", {}, "Traces"),
-    h("div", { class: "filters" }, service, selector, message),
+    h("div", { class: "filters" },
+      h("label", { class: "field" }, "Service", service), names,
+      h("label", { class: "field grow" }, "Selector", selector), message),
     h("table", {}, h("thead", {}, h("tr", {},
       h("th", {}, "Root span"), h("th", {}, "Services"), h("th", {}, "Spans"),
       h("th", {}, "Duration"), h("th", {}, "Errors"), h("th", { class: "hide-narrow" }, "Age"))), body),
@@ -63,6 +70,11 @@ export async function tracesView(ctx, params) {
       } while (wanted() && lines.length < keep + MAX_LIMIT && next !== null && next !== undefined);
     } catch (error) {
       if (generation !== loads) return;
+      // A bad filter lists nothing: the rows of the last good one would read as its answer.
+      if (mode !== "more") {
+        body.replaceChildren();
+        more.hidden = true;
+      }
       selector.classList.toggle("bad", /** @type {{status?: number}} */ (error).status === 400);
       message.textContent = error instanceof Error ? error.message : String(error);
       message.className = "err";
@@ -81,7 +93,7 @@ export async function tracesView(ctx, params) {
         onkeydown: (/** @type {KeyboardEvent} */ e) => { if (e.key === "Enter") location.hash = href; },
       },
       h("td", { class: "root-name" }, trace.root_name || h("span", { class: "muted" }, "(no name)"), h("div", { class: "muted mono" }, trace.trace_id.slice(0, 16))),
-      h("td", {}, trace.services.map((s) => h("div", {}, swatch(colour(s)), s))),
+      h("td", { class: "services" }, ((colours) => trace.services.map((s) => h("div", {}, swatch(colours.get(s) || ""), s)))(serviceColours(trace.services))),
       h("td", { class: "span-count" }, trace.span_count),
       h("td", {}, duration(trace.duration_nanos)),
       h("td", { class: trace.error_count ? "err" : "muted" }, trace.error_count),

@@ -4,8 +4,8 @@
 // positions.js; this draws it and keeps the state (collapsed, selected, highlighted).
 
 import { h, swatch } from "./dom.js";
-import { colour, duration, verdictShort } from "./format.js";
-import { ROW, bar, criticalPath, expandTo, hasChildren, keyAction, revealScroll, rowWindow, section, ticks, visibleRows } from "./positions.js";
+import { duration, isOrphan, verdictShort } from "./format.js";
+import { ROW, criticalPath, expandTo, hasChildren, keyAction, niceTicks, revealScroll, rowWindow, section, visibleRows, windowBar } from "./positions.js";
 
 /** @typedef {import("./model.js").Verdict} Verdict */
 
@@ -17,16 +17,18 @@ import { ROW, bar, criticalPath, expandTo, hasChildren, keyAction, revealScroll,
  * @property {(ids: Set<string>) => void} highlight  marks these spans' rows
  * @property {() => void} focus
  * @property {() => number} selected  the selected span's index, -1 for none
+ * @property {(win: import("./positions.js").TimeWindow) => void} zoom  shows this window of the trace's time
  */
 
 /**
  * @param {import("./types.js").Trace} trace
- * @param {{verdicts: Map<string, Verdict[]>, onOpen: (i: number) => void}} options
+ * @param {{verdicts: Map<string, Verdict[]>, onOpen: (i: number) => void, colours: Map<string, string>}} options
  *   each span's assertion results to show beside it; what a click, a key that moves the
  *   selection or Enter opens (the details follow the keyboard)
  * @returns {Waterfall}
  */
-export function waterfall(trace, { verdicts, onOpen }) {
+export function waterfall(trace, { verdicts, onOpen, colours }) {
+  const colour = (/** @type {string} */ service) => colours.get(service) || "gray";
   const spans = trace.spans;
   const t0 = trace.start_time_unix_nano;
   const total = Math.max(1, trace.end_time_unix_nano - t0);
@@ -38,13 +40,22 @@ export function waterfall(trace, { verdicts, onOpen }) {
   let selected = -1;
   /** @type {number[]} */
   let visible = [];
+  /** @type {import("./positions.js").TimeWindow} */
+  let win = { from: 0, to: 1 };
+  // The window's start and length in nanoseconds, what bars and marks are placed in.
+  let viewStart = t0;
+  let viewLength = total;
 
-  const marks = ticks(total);
+  const axis = h("div", { class: "track axis", id: "time-axis" });
   const head = h("div", { class: "wf-head", "aria-hidden": "true" },
-    h("div", { class: "label muted" }, h("span", { class: "cp-key" }), "critical path"),
-    h("div", { class: "track" }, marks.map((t, k) =>
-      h("span", { class: "tick" + (k === marks.length - 1 ? " last" : ""), style: "left:" + t.percent + "%" }, t.label))));
-  const grid = h("div", { class: "wf-grid" }, marks.slice(1, -1).map((t) => h("div", { class: "gridline", style: "left:" + t.percent + "%" })));
+    h("div", { class: "label muted" }, h("span", { class: "cp-key" }), "critical path"), axis);
+  const grid = h("div", { class: "wf-grid" });
+  // Time ticks at round times of the window in view (its start is `0ns` for the whole trace).
+  function drawAxis() {
+    const marks = niceTicks(win.from * total, win.to * total);
+    axis.replaceChildren(...marks.map((t) => h("span", { class: "tick" + (t.percent > 85 ? " last" : ""), style: "left:" + t.percent + "%" }, t.label)));
+    grid.replaceChildren(...marks.filter((t) => t.percent > 0 && t.percent < 100).map((t) => h("div", { class: "gridline", style: "left:" + t.percent + "%" })));
+  }
   const rows = h("div", { class: "wf-rows" });
   const inner = h("div", { class: "wf-inner" }, grid, rows);
   const element = h("div", { class: "waterfall", id: "waterfall", tabindex: 0, role: "tree", "aria-label": "span waterfall" }, head, inner);
@@ -70,7 +81,7 @@ export function waterfall(trace, { verdicts, onOpen }) {
     const parent = hasChildren(spans, i);
     const isError = span.status.code === "error";
     const results = verdicts.get(span.span_id) || [];
-    const place = bar(span, t0, total);
+    const place = windowBar(span, t0, total, win);
     const classes = ["row"];
     if (highlighted.has(span.span_id)) classes.push("hl");
     if (i === selected) classes.push("selected");
@@ -85,12 +96,19 @@ export function waterfall(trace, { verdicts, onOpen }) {
       h("span", { class: "toggle", onclick: (/** @type {Event} */ e) => { e.stopPropagation(); if (parent) toggle(i); } }, parent ? (collapsed.has(i) ? "▸" : "▾") : ""),
       swatch(colour(span.service), span.service),
       h("span", { class: "name" }, span.name),
+      // The service in words too: colour is not the only cue (issue 21, defect 9).
+      h("span", { class: "svc" }, span.service),
       isError ? h("span", { class: "mark", title: "status error" }, "!") : null,
+      isOrphan(span) ? h("span", { class: "orphan-mark", title: "parent span " + span.parent_span_id + " is missing from the trace" }, "⚠ no parent") : null,
       results.map((r) => h("span", { class: "result " + (r.passed ? "pass" : "fail"), title: r.assertion }, verdictShort(r)))),
     h("div", { class: "track" },
-      h("div", { class: "bar" + (isError ? " error" : ""), title: duration(span.duration_nanos), style: "left:" + place.left + "%;width:" + place.width + "%;background:" + colour(span.service) }),
+      place ? h("div", { class: "bar" + (isError ? " error" : ""), title: duration(span.duration_nanos), style: "left:" + place.left + "%;width:" + place.width + "%;background:" + colour(span.service) }) : null,
+      // The duration on every row: after the bar, else before it, else (a bar across the
+      // view) on it.
+      place ? h("span", { class: "bar-label" + (place.left + place.width < 80 ? "" : place.left > 20 ? "" : " inside"), style: place.left + place.width < 80 ? "left:calc(" + (place.left + place.width) + "% + 4px)" : place.left > 20 ? "right:calc(" + (100 - place.left) + "% + 4px)" : "left:calc(" + place.left + "% + 4px)" }, duration(span.duration_nanos)) : null,
+      span.events.map((e) => h("div", { class: "event-mark", title: e.name, style: "left:" + section(e.time_unix_nano, e.time_unix_nano, viewStart, viewLength).left + "%" })),
       (critical.get(i) || []).map(([from, to]) => {
-        const part = section(from, to, t0, total);
+        const part = section(from, to, viewStart, viewLength);
         return h("div", { class: "cp", title: "critical path", style: "left:" + part.left + "%;width:" + part.width + "%" });
       })));
   }
@@ -126,7 +144,15 @@ export function waterfall(trace, { verdicts, onOpen }) {
   return {
     element,
     draw() {
+      drawAxis();
       layout();
+      render();
+    },
+    zoom(next) {
+      win = next;
+      viewStart = t0 + win.from * total;
+      viewLength = Math.max(1, (win.to - win.from) * total);
+      drawAxis();
       render();
     },
     select,

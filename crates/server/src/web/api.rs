@@ -58,7 +58,8 @@ pub(super) struct ListQuery {
 }
 
 /// `GET /api/v1/traces`: newest first; with `service` or `selector`, only the traces that
-/// have a span of that service / a span the selector matches (with the matched span IDs).
+/// have a span of a service whose name contains `service` in any case / a span the selector
+/// matches (with the matched span IDs).
 /// A filtered page decodes at most [`WEB_LIST_SCAN_BUDGET`] traces and then answers with
 /// what it found and a cursor to go on from.
 pub(super) async fn list_traces(
@@ -66,7 +67,8 @@ pub(super) async fn list_traces(
     Query(query): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
     let selector = parse_selector(query.selector.as_deref())?;
-    let service = query.service.filter(|service| !service.is_empty());
+    // Lower-cased once: the filter is a case-insensitive substring (`front` finds `Frontend`).
+    let service = query.service.filter(|service| !service.is_empty()).map(|service| service.to_lowercase());
     let limit = query.limit.unwrap_or(DEFAULT_WEB_LIST_LIMIT).clamp(1, MAX_WEB_LIST_LIMIT);
     let store = web.store.clone();
     let page = blocking(move || {
@@ -105,7 +107,8 @@ pub(super) async fn list_traces(
 
 fn list_line(trace: &Trace, service: Option<&str>, selector: Option<&Selector>) -> Option<TraceSummary> {
     if let Some(service) = service {
-        if !trace.spans.iter().any(|span| span.service_name().unwrap_or("") == service) {
+        if !trace.spans.iter().any(|span| span.service_name().unwrap_or("").to_lowercase().contains(service))
+        {
             return None;
         }
     }
