@@ -939,4 +939,27 @@ async fn the_timeline_has_round_ticks_durations_and_a_minimap_to_zoom() {
     screenshot(&tab, "timeline-zoomed");
     eval(&tab, "document.getElementById('whole-trace').click()");
     wait(&tab, "document.querySelector('#time-axis .tick')?.textContent === '0ns' && document.getElementById('whole-trace').hidden");
+
+    // "Reload it", when the trace grows, keeps the selector and the selected span (issue 21,
+    // defect 15).
+    eval(&tab, "[...document.querySelectorAll('#waterfall .row')].find(r => r.querySelector('.name').textContent === 'late').click()");
+    tab.find_element("#trace-selector").expect("selector box").click().expect("focus");
+    tab.type_str(r#"span[name="early"]"#).expect("type");
+    wait(
+        &tab,
+        "document.querySelectorAll('#waterfall .row.hl').length === 1 && location.hash.includes('selector=')",
+    );
+    post_otlp_json(
+        serve.http,
+        serde_json::json!([{
+            "resource": { "attributes": [{ "key": "service.name", "value": { "stringValue": "shop" } }] },
+            "scopeSpans": [{ "spans": [span("ddddddddddddddd4", Some("ddddddddddddddd1"), "later", 95, 99)] }],
+        }]),
+    )
+    .await;
+    wait(&tab, "document.querySelector('#grown a')");
+    eval(&tab, "document.querySelector('#grown a').click()");
+    wait(&tab, "document.querySelectorAll('#waterfall .row').length === 4 && document.querySelectorAll('#waterfall .row.hl').length === 1");
+    assert_eq!(eval(&tab, "document.getElementById('trace-selector').value"), r#"span[name="early"]"#);
+    assert_eq!(eval(&tab, "document.querySelector('#waterfall .row.selected .name').textContent"), "late");
 }
