@@ -606,6 +606,12 @@ async fn failures_are_stepped_through_and_the_view_lives_in_the_url() {
         |what: &str| eval(&tab, &format!("document.querySelector('#step-{what} .step-count').textContent"));
     assert_eq!(count("failures"), "1 of 1");
     assert_eq!(count("matches"), "2 of 2");
+    // Marks beside the scrollbar show where they are in the whole list.
+    let marks = eval(
+        &tab,
+        "['failure', 'match'].map(k => document.querySelectorAll('#scroll-marks .scroll-mark.' + k).length)",
+    );
+    assert_eq!(marks, serde_json::json!([1, 2]));
     screenshot(&tab, "spec-failure");
 
     // Keys step through the matches (n, Shift+N), wrapping around; buttons too.

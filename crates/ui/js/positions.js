@@ -286,3 +286,29 @@ export function windowBar(span, t0, total, win) {
   const width = Math.max(0.3, Math.min(100, right) - Math.max(0, left));
   return { left: Math.min(Math.max(0, left), 100 - width), width };
 }
+
+/**
+ * Where marks for `targets` (span indexes) go along the waterfall's scrollbar, as
+ * fractions of its height: a target in a folded subtree is marked at the row that folds it.
+ * Each place once, in order.
+ * @param {number[]} visible  the shown span indexes, in order (`visibleRows`)
+ * @param {number[]} targets
+ * @returns {number[]}
+ */
+export function markPlaces(visible, targets) {
+  if (visible.length === 0) return [];
+  /** @type {Set<number>} */
+  const places = new Set();
+  for (const target of targets) {
+    // The last shown row at or before the target: the target itself, or what folds it.
+    let low = 0;
+    let high = visible.length - 1;
+    while (low < high) {
+      const middle = (low + high + 1) >> 1;
+      if (visible[middle] <= target) low = middle;
+      else high = middle - 1;
+    }
+    places.add(low);
+  }
+  return [...places].sort((a, b) => a - b).map((position) => (position + 0.5) / visible.length);
+}

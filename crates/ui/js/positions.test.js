@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { ROW, bar, clampWindow, criticalPath, dragWindow, expandTo, keyAction, niceTicks, parentIndexes, revealScroll, rowWindow, section, ticks, visibleRows, windowBar } from "./positions.js";
+import { ROW, bar, clampWindow, criticalPath, dragWindow, expandTo, keyAction, markPlaces, niceTicks, parentIndexes, revealScroll, rowWindow, section, ticks, visibleRows, windowBar } from "./positions.js";
 
 /**
  * Spans in tree order from `[depth, start, end]`, with `subtree_end` computed.
@@ -139,4 +139,11 @@ test("bars in a window are clipped to it, and left out when outside", () => {
   assert.deepEqual(windowBar(span, 1000, 1000, { from: 0.5, to: 1 }), { left: 0, width: 50 });
   assert.deepEqual(windowBar(span, 1000, 1000, { from: 0.6, to: 0.7 }), { left: 0, width: 100 });
   assert.equal(windowBar(span, 1000, 1000, { from: 0, to: 0.25 }), null);
+});
+
+test("scrollbar marks sit at their rows, or at the row that folds them", () => {
+  assert.deepEqual(markPlaces([0, 1, 2, 3], [1, 3]), [0.375, 0.875]);
+  // Rows 2 and 3 are folded under row 1: both are marked at it, once.
+  assert.deepEqual(markPlaces([0, 1, 4], [2, 3]), [0.5]);
+  assert.deepEqual(markPlaces([], [1]), []);
 });

@@ -118,6 +118,7 @@ export async function traceView(ctx, traceId, params) {
     h("h2", {}, "Service map"), serviceMap(spans, colours),
     h("h2", {}, "Analyzer"), analysis);
   rows.draw();
+  rows.mark("failure", failures);
   overview.draw();
   /** @type {Set<string>} */
   let lit = new Set();
@@ -126,6 +127,7 @@ export async function traceView(ctx, traceId, params) {
     lit = ids;
     rows.highlight(ids);
     matches = targetsOf(ids, spanIndex);
+    rows.mark("match", matches);
     updateSteppers();
   };
   light(new Set(verdicts.keys()));
@@ -194,5 +196,6 @@ export async function traceView(ctx, traceId, params) {
     rows.focus();
   });
   findings = targetsOf(flagged, spanIndex);
+  rows.mark("finding", findings);
   updateSteppers();
 }

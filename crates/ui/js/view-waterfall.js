@@ -5,7 +5,7 @@
 
 import { h, swatch } from "./dom.js";
 import { duration, isOrphan, verdictShort } from "./format.js";
-import { ROW, criticalPath, expandTo, hasChildren, keyAction, niceTicks, revealScroll, rowWindow, section, visibleRows, windowBar } from "./positions.js";
+import { ROW, criticalPath, expandTo, hasChildren, keyAction, markPlaces, niceTicks, revealScroll, rowWindow, section, visibleRows, windowBar } from "./positions.js";
 
 /** @typedef {import("./model.js").Verdict} Verdict */
 
@@ -18,6 +18,8 @@ import { ROW, criticalPath, expandTo, hasChildren, keyAction, niceTicks, revealS
  * @property {() => void} focus
  * @property {() => number} selected  the selected span's index, -1 for none
  * @property {(win: import("./positions.js").TimeWindow) => void} zoom  shows this window of the trace's time
+ * @property {(kind: "match" | "failure" | "finding", targets: number[]) => void} mark
+ *   marks these spans beside the scrollbar
  */
 
 /**
@@ -58,15 +60,31 @@ export function waterfall(trace, { verdicts, onOpen, colours }) {
   }
   const rows = h("div", { class: "wf-rows" });
   const inner = h("div", { class: "wf-inner" }, grid, rows);
-  const element = h("div", { class: "waterfall", id: "waterfall", tabindex: 0, role: "tree", "aria-label": "span waterfall" }, head, inner);
+  const scroller = h("div", { class: "waterfall", id: "waterfall", tabindex: 0, role: "tree", "aria-label": "span waterfall" }, head, inner);
+  // Where the matches, failures and findings are in the whole list, beside the scrollbar.
+  const strip = h("div", { class: "wf-marks", id: "scroll-marks", "aria-hidden": "true" });
+  const element = h("div", { class: "wf-wrap" }, scroller, strip);
+  /** @type {Map<string, number[]>} */
+  const marked = new Map();
+
+  function drawMarks() {
+    // Rows that fit the view get marks beside them; a longer list, marks along the scrollbar.
+    const height = visible.length * ROW;
+    const fits = height <= scroller.clientHeight - ROW;
+    const top = (/** @type {number} */ place) => fits ? place * height + "px" : place * 100 + "%";
+    strip.replaceChildren(...[...marked].flatMap(([kind, targets]) =>
+      // At most one mark per 0.25% of the height: thousands of matches stay a few hundred marks.
+      [...new Set(markPlaces(visible, targets).map((place) => Math.round(place * 400) / 400))].map((place) => h("div", { class: "scroll-mark " + kind, style: "top:" + top(place) }))));
+  }
 
   function layout() {
     visible = visibleRows(spans, collapsed);
     inner.style.height = visible.length * ROW + "px";
+    drawMarks();
   }
 
   function render() {
-    const { first, last } = rowWindow({ scrollTop: element.scrollTop, viewHeight: element.clientHeight, count: visible.length, offset: ROW });
+    const { first, last } = rowWindow({ scrollTop: scroller.scrollTop, viewHeight: scroller.clientHeight, count: visible.length, offset: ROW });
     const drawn = [];
     for (let v = first; v < last; v++) drawn.push(row(visible[v], v));
     rows.replaceChildren(...drawn);
@@ -126,12 +144,12 @@ export function waterfall(trace, { verdicts, onOpen, colours }) {
     selected = i;
     collapsed = expandTo(spans, collapsed, i);
     layout();
-    element.scrollTop = revealScroll({ position: visible.indexOf(i), scrollTop: element.scrollTop, viewHeight: element.clientHeight, offset: ROW });
+    scroller.scrollTop = revealScroll({ position: visible.indexOf(i), scrollTop: scroller.scrollTop, viewHeight: scroller.clientHeight, offset: ROW });
     render();
   }
 
-  element.addEventListener("scroll", () => requestAnimationFrame(render));
-  element.addEventListener("keydown", (e) => {
+  scroller.addEventListener("scroll", () => requestAnimationFrame(render));
+  scroller.addEventListener("keydown", (e) => {
     const action = keyAction(e.key, { visible, selected, spans, collapsed });
     if (!action) return;
     if ("select" in action) {
@@ -160,7 +178,11 @@ export function waterfall(trace, { verdicts, onOpen, colours }) {
       highlighted = ids;
       render();
     },
-    focus: () => element.focus(),
+    focus: () => scroller.focus(),
+    mark(kind, targets) {
+      marked.set(kind, targets);
+      drawMarks();
+    },
     selected: () => selected,
   };
 }
