@@ -1,18 +1,20 @@
-// The trace page: the waterfall beside the span panel, a selector box that highlights what
-// a spec with that selector selects, the service map and the analyzer's findings. Opened
+// The trace page: the minimap and waterfall beside the span panel, a selector box that
+// highlights what a spec with that selector selects, previous/next through the matches, a
+// spec's failures and the analyzer's findings, the service map and the findings. Opened
 // from a run's spec (`?run=N&step=N&spec=N`), it highlights that spec's spans with their
-// verdicts.
+// verdicts and opens on its first failure. The selector and the selected span are kept in
+// the URL (`&selector=`, `&span=`).
 
-import { add, byId, debounce, h, swatch } from "./dom.js";
 import { serviceColours } from "./colours.js";
+import { add, byId, debounce, h, swatch } from "./dom.js";
 import { count, duration, isOrphan, localTime } from "./format.js";
 import { failedSpanIds, specVerdicts } from "./model.js";
 import { withParams } from "./route.js";
 import { step, targetsOf } from "./stepping.js";
 import { analysisSection } from "./view-analysis.js";
 import { serviceMap } from "./view-servicemap.js";
-import { showSpan } from "./view-span.js";
 import { minimap } from "./view-minimap.js";
+import { showSpan } from "./view-span.js";
 import { stepper } from "./view-stepper.js";
 import { waterfall } from "./view-waterfall.js";
 
@@ -37,15 +39,15 @@ export async function traceView(ctx, traceId, params) {
   const runId = params.get("run");
   if (runId !== null) {
     const run = await ctx.source.getRun(runId);
-    const step = run.report.steps[Number(params.get("step"))];
-    const spec = step && step.specs[Number(params.get("spec"))];
+    const stepReport = run.report.steps[Number(params.get("step"))];
+    const spec = stepReport && stepReport.specs[Number(params.get("spec"))];
     if (spec) {
       verdicts = specVerdicts(spec);
       failures = targetsOf(failedSpanIds(spec), spanIndex);
       banner = h("div", { class: "banner", id: "spec-banner" },
         h("div", {}, h("strong", {}, spec.name || spec.selector), " ",
           h("span", { class: "badge " + (spec.passed ? "ok" : "err") }, spec.passed ? "passed" : "failed"), " ",
-          h("span", { class: "muted" }, spec.matched_spans + " spans matched")),
+          h("span", { class: "muted" }, count(spec.matched_spans, "span") + " matched")),
         h("div", { class: "mono muted" }, spec.selector),
         h("div", {}, h("a", { href: "#/run/" + runId }, "back to run " + run.report.name)));
     }

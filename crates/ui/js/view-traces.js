@@ -1,8 +1,9 @@
-// The traces page: stored traces, newest first, filtered by service or selector, updated
-// live, with a "More" button for the next page.
+// The traces page: stored traces, newest first, filtered by service (any part of a name,
+// the store's services suggested) or selector, the filters kept in the URL, updated live
+// (throttled), with a "More" button for the next page.
 
-import { add, byId, debounce, h, swatch } from "./dom.js";
 import { serviceColours } from "./colours.js";
+import { add, byId, debounce, h, swatch } from "./dom.js";
 import { age, duration } from "./format.js";
 import { listHash, traceHash } from "./route.js";
 import { throttle } from "./timing.js";
