@@ -37,6 +37,7 @@ fn result(span: &str, observed: &str, expected: &str, passed: bool, error: Optio
         expected: Some(expected.to_string()),
         passed,
         error: error.map(str::to_string),
+        comparator: Some("=".to_string()),
     }
 }
 
@@ -119,6 +120,7 @@ fn mixed_run() -> RunReport {
                         expected: Some("42".into()),
                         passed: false,
                         error: Some("attribute \"user.id\" not found".into()),
+                        comparator: Some("=".into()),
                     }],
                 }],
             },
@@ -470,7 +472,8 @@ fn console_shows_the_analyzer_and_the_gate_block() {
 fn console_marks_a_disabled_analyzer() {
     let mut run = gated_run();
     run.steps[0].analyzer = Some(analyze::AnalyzerResult::disabled());
-    assert!(console::render(&run).lines().any(|line| line == "    - analyzer: disabled"));
+    // Issue 21: the analyzer's line shows with -v, or when a gate is the analyzer's.
+    assert!(console::render_with(&run, true).lines().any(|line| line == "    - analyzer: disabled"));
 }
 
 #[test]
