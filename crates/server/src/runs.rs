@@ -23,6 +23,9 @@ use model::otlp::{decode_trace, encode_trace_bytes};
 use model::{Trace, TraceId};
 use wire::{RecordedRun, RunReport};
 
+/// A run's judged traces: gzipped OTLP, by trace ID.
+type KeptTraces = Arc<[(TraceId, Box<[u8]>)]>;
+
 /// A cheap `Clone` handle to the recorded runs.
 #[derive(Clone, Debug)]
 pub struct RunStore {
@@ -42,7 +45,7 @@ struct Shared {
 struct State {
     runs: VecDeque<Arc<RecordedRun<'static>>>,
     /// Each held run's judged traces, in the same order: gzipped OTLP by trace ID.
-    traces: VecDeque<Arc<[(TraceId, Box<[u8]>)]>>,
+    traces: VecDeque<KeptTraces>,
     /// Each held run's size, in the same order, and their sum.
     sizes: VecDeque<usize>,
     bytes: usize,
@@ -102,7 +105,7 @@ impl RunStore {
         let received_unix_ms = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |since| u64::try_from(since.as_millis()).unwrap_or(u64::MAX));
-        let kept: Arc<[(TraceId, Box<[u8]>)]> =
+        let kept: KeptTraces =
             traces.iter().map(|trace| (trace.trace_id, gzip(&encode_trace_bytes(trace)))).collect();
         // Measured before the lock: what the run costs held and served (`GET /api/v1/runs/{id}`).
         let size = serde_json::to_vec(&report).map_or(0, |json| json.len())
