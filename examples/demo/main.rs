@@ -55,5 +55,5 @@ async fn demo() -> anyhow::Result<bool> {
 
     service.shutdown().await;
     ingestor.shutdown().await?;
-    Ok(report.passed())
+    Ok(report.report.passed())
 }

@@ -63,7 +63,7 @@ async fn the_official_python_sdk_lists_and_calls_every_tool() {
     server.store().insert(late);
     let client =
         RemoteClient::connect(&format!("http://{}", server.grpc_addr()), Some(TOKEN)).await.expect("client");
-    client.record_run(&report("create user")).await.expect("RecordRun");
+    client.record_run(&report("create user"), &[]).await.expect("RecordRun");
 
     let calls = json!([
         ["list_services", {}],

@@ -314,6 +314,72 @@ async fn traceid_trigger_span_goes_above_the_old_root_or_is_the_traces_own() {
             step["specs"].as_array().expect("specs").iter().map(|spec| &spec["matched_spans"]).collect();
         assert_eq!(matched, [1, below, 1], "{step}");
     }
+
+    // Issue 21, defect 1: the trigger span is the run's. The store keeps the app's three
+    // spans of each trace, after a second run of `plain` too: no `tracetest` root for the
+    // list, other runs or the Jaeger/Tempo APIs.
+    let vars = vars_file(&files, &[("TRACE_ID", &plain), ("BELOW", "3")]);
+    run_remote(&test, &vars, &server.grpc_url()).await.assert_code(0);
+    for trace_id in [&plain, &own_trigger] {
+        let stored = server.store().get(model::TraceId::from_hex(trace_id).unwrap()).expect("stored");
+        let names: Vec<&str> = stored.spans.iter().map(|span| &*span.name).collect();
+        assert_eq!(stored.spans.len(), 3, "{names:?}");
+        assert!(stored.spans.iter().all(|span| span.service_name() == Some("checkout")), "{names:?}");
+    }
+    // The run's view keeps it (`?run=1`: the first run judged `plain`), spanning the trace
+    // rather than stamped at run time, so the waterfall is the trace's own.
+    let stored = server.store().get(model::TraceId::from_hex(&plain).unwrap()).expect("stored");
+    let (start, end) = stored.time_range().expect("spans");
+    let url = format!("{}/api/v1/traces/{plain}?run=1", server.http_url());
+    let judged: Value =
+        serde_json::from_str(&reqwest::get(&url).await.expect("GET").text().await.expect("body"))
+            .expect("JSON");
+    let spans = judged["spans"].as_array().expect("spans");
+    assert_eq!(spans.len(), 4, "{judged}");
+    let trigger = spans.iter().find(|span| span["name"] == "Tracetest trigger").expect("the trigger span");
+    assert_eq!(
+        (trigger["start_time_unix_nano"].as_u64(), trigger["end_time_unix_nano"].as_u64()),
+        (Some(start), Some(end))
+    );
+    assert_eq!(trigger["service"], "tracetest");
+    assert_eq!(
+        (judged["start_time_unix_nano"].as_u64(), judged["end_time_unix_nano"].as_u64()),
+        (Some(start), Some(end))
+    );
+    server.shutdown().await.expect("shutdown");
+}
+
+/// Issue 21: a run the server does not record is not only a log line; the run says so and
+/// exits 1, its verdict printed as usual.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_the_server_cannot_record_says_so_and_fails() {
+    use opentelemetry::trace::{Span as _, TraceContextExt, Tracer};
+
+    let server = server().refusing_runs().start().await;
+    let exporter = otel::Exporter::grpc(server.grpc_addr());
+    let trace_id = otel::export(exporter, otel::service("checkout"), "checkout", |tracer| {
+        let root = tracer.start("checkout");
+        let cx = opentelemetry::Context::current_with_span(root);
+        let mut child = tracer.start_with_context("charge card", &cx);
+        child.set_attribute(opentelemetry::KeyValue::new("payment.amount", 42i64));
+        child.end();
+        let trace_id = cx.span().span_context().trace_id().to_string();
+        cx.span().end();
+        trace_id
+    })
+    .await
+    .expect("exported");
+    let files = Files::new();
+    let vars = vars_file(&files, &[("TRACE_ID", &trace_id)]);
+    let output = run_remote(&fixture_arg("run/by-trace-id.yaml"), &vars, &server.grpc_url()).await;
+    output.assert_code(1);
+    assert_eq!(steps(&output.json())[0]["state"], "PASSED", "{output}");
+    assert!(
+        output.stderr().contains("the run of `by trace id`")
+            && output.stderr().contains("was not recorded on the server: ")
+            && output.stderr().contains("does not record runs"),
+        "{output}"
+    );
     server.shutdown().await.expect("shutdown");
 }
 
@@ -338,8 +404,9 @@ async fn run_against_tracecheck_serve_and_read_the_traces_back() {
     got.assert_code(0);
     let trace = got.json();
     let spans = trace["spans"].as_array().expect("spans");
-    assert_eq!(spans.len() as u64, span_count, "the trigger span is stored with the rest");
-    assert!(spans.iter().any(|span| span["name"] == "Tracetest trigger"));
+    // The trigger span is the run's (issue 21): the server stores the app's spans only.
+    assert_eq!(spans.len() as u64, span_count - 1, "the trigger span is not stored");
+    assert!(spans.iter().all(|span| span["name"] != "Tracetest trigger"));
 
     let pretty = tracecheck().args(["traces", "get", &trace_id, "--server", &url]).output().await;
     assert!(pretty.stdout().contains("POST /users"), "{pretty}");

@@ -167,7 +167,7 @@ async fn runs_recorded_over_the_control_api_are_listed_and_bounded() {
     let server = start(2).await;
     let client = server.client().await;
     for name in ["first", "second", "third"] {
-        client.record_run(&report(name)).await.expect("RecordRun");
+        client.record_run(&report(name), &[]).await.expect("RecordRun");
     }
     let (_, runs) = get(&server, "/api/v1/runs").await;
     let names: Vec<&str> =
@@ -204,7 +204,7 @@ async fn event_stream_reports_new_and_grown_traces_and_runs() {
     store.insert(spans[1..].to_vec());
     read_until(&format!("event: trace.grown\ndata: {{\"span_count\":3,\"trace_id\":\"{trace_id}\"}}")).await;
     let runs = Arc::new(server.client().await);
-    runs.record_run(&report("live")).await.expect("RecordRun");
+    runs.record_run(&report("live"), &[]).await.expect("RecordRun");
     read_until("event: run.recorded\ndata: {\"id\":1,\"name\":\"live\",\"state\":\"FAILED\"}").await;
     drop(events);
     let wire = Wire::load();
@@ -268,6 +268,7 @@ async fn answers_are_the_shapes_of_the_ui_types() {
         expected: span.map(|_| "1000".to_string()),
         passed,
         error: if span.is_none() { Some("no span matched".to_string()) } else { None },
+        comparator: Some("<".to_string()),
     };
     let judged = StepReport {
         name: "list users".to_string(),
@@ -308,9 +309,9 @@ async fn answers_are_the_shapes_of_the_ui_types() {
     let run = RunReport { steps: vec![judged, StepReport::not_executed("later")], ..report("full") };
     let client =
         RemoteClient::connect(&format!("http://{}", server.grpc_addr()), None).await.expect("client");
-    client.record_run(&run).await.expect("RecordRun");
+    client.record_run(&run, &[]).await.expect("RecordRun");
     let bare = RunReport { file: None, duration_ms: None, ..report("bare") };
-    client.record_run(&bare).await.expect("RecordRun");
+    client.record_run(&bare, &[]).await.expect("RecordRun");
     let (_, runs) = get(&server, "/api/v1/runs").await;
     wire.assert(&runs, "RunList");
     for id in [1, 2] {

@@ -101,6 +101,9 @@ pub struct Suite {
     pub steps: Vec<Test>,
     /// For each step, whether the suite names it by its test ID rather than by its file.
     pub by_id: Vec<bool>,
+    /// Whether the file says `type: Transaction` (Tracetest's older name) rather than
+    /// `TestSuite`: reports name the run as the file does.
+    pub transaction: bool,
 }
 
 /// A VariableSet (or Environment): the starting variables of a run (`--vars`).

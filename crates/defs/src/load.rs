@@ -322,7 +322,9 @@ impl Loader {
         }
         match kind_name {
             "Test" => read_test(ctx, spec).map(Loaded::Test),
-            "TestSuite" | "Transaction" => self.read_suite(ctx, spec, step_errors).map(Loaded::Suite),
+            "TestSuite" | "Transaction" => self
+                .read_suite(ctx, spec, step_errors)
+                .map(|suite| Loaded::Suite(Suite { transaction: kind_name == "Transaction", ..suite })),
             "Analyzer" => {
                 read_analyzer(ctx, spec).map(|config| Loaded::Analyzer(AnalyzerFile { path, config }))
             }
@@ -361,7 +363,15 @@ impl Loader {
                 }
             }
         }
-        Some(Suite { path: ctx.source.path.clone(), id, name: name?.value, description, steps, by_id })
+        Some(Suite {
+            path: ctx.source.path.clone(),
+            id,
+            name: name?.value,
+            description,
+            steps,
+            by_id,
+            transaction: false,
+        })
     }
 
     /// A step names a test file (`./x.yaml`, `../x.yaml`, `/abs/x.yaml`, or an existing

@@ -92,6 +92,11 @@ pub const DEFAULT_SPANS_PER_RULE: usize = 3;
 pub const MAX_DEFINITION_FILE_SIZE: u64 = 1024 * 1024;
 /// Runs recorded by `run --server` that the server keeps (`--max-runs`); older ones are dropped.
 pub const DEFAULT_MAX_RUNS: usize = 100;
+/// The largest control-API request a server takes (uncompressed): a `RecordRun` carries a
+/// run's report and the traces it judged, a 10,000-span trace being a few MiB of OTLP, and a
+/// run's report reached 7.1 MB; tonic's default of 4 MiB refused such runs. Above this, the
+/// run says it was not recorded and `run` exits 1.
+pub const MAX_CONTROL_REQUEST_SIZE: usize = 256 * 1024 * 1024;
 /// Traces one page of the web API's list answers unless asked otherwise, and at most.
 pub const DEFAULT_WEB_LIST_LIMIT: usize = 50;
 pub const MAX_WEB_LIST_LIMIT: usize = 1_000;

@@ -29,7 +29,7 @@ pub fn to_json(trace_id: TraceId, result: &AnalyzerResult) -> String {
 /// The text `analyze` prints for people: a line naming the trace, the analyzer section and
 /// a closing verdict line.
 pub fn render_pretty(trace: &Trace, result: &AnalyzerResult, colour: bool, verbose: bool) -> String {
-    let mut out = format!("Trace {} ({} spans)\n", trace.trace_id, trace.spans.len());
+    let mut out = format!("Trace {} ({})\n", trace.trace_id, super::style::count(trace.spans.len(), "span"));
     out.push_str(&console::render_analyzer(result, AnalyzerView { colour, verbose }, ""));
     let verdict = if analyzer_gates_pass(result) { "PASSED" } else { "FAILED" };
     out.push_str(&format!("analyzer {verdict}\n"));

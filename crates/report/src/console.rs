@@ -3,16 +3,16 @@
 //! Per step one line with its state, name, duration and trace ID; under a failed step each
 //! failed spec with its selector, and under it each failed assertion with the observed
 //! and expected values (`observed "ana-1", expected "ANA-1"`), or the evaluation error,
-//! per span; then the step's error and warnings; then the
-//! analyzer's section (see [`render_analyzer`]) and, for a failed step, Tracetest's
-//! "Required gates" block with each required gate marked ✔ or ✘. A run ends with a summary
-//! line. Colours are used only when the output is a terminal and `NO_COLOR` is unset; the
+//! per span; then the step's error and warnings; then, only when a required gate is the
+//! analyzer's or with `--verbose`, the analyzer's section (see [`render_analyzer`]) and, for
+//! a failed step, Tracetest's "Required gates" block with each required gate marked ✔ or ✘.
+//! A run ends with a summary line, several files with a closing total. Colours are used only when the output is a terminal and `NO_COLOR` is unset; the
 //! live progress line (only on a terminal) shown while a step waits for its trace (spans so far, elapsed time),
 //! which is erased before the step's line is printed.
 
 use std::io::{self, IsTerminal, Write};
 
-use super::style::{self, terminal_safe, Style, BOLD, DIM, GREEN, RED, YELLOW};
+use super::style::{self, count, terminal_safe, Style, BOLD, DIM, GREEN, RED, YELLOW};
 use super::{Reporter, RunKind, RunReport, RunState, SpecReport, StepReport, StepState, WaitProgress};
 use analyze::{AnalyzerResult, GateResult, RuleResult};
 
@@ -65,10 +65,10 @@ fn render_spec(out: &mut String, style: &Style, spec: &SpecReport) {
                 Some(span_id) => format!("#{span_id}"),
                 None => "#meta".to_string(),
             };
-            let detail = match (&result.error, &result.observed, &result.expected) {
+            let detail = match (&result.error, &result.observed, result.expectation(true)) {
                 (Some(error), _, _) => style.paint(RED, &format!("error: {error}")),
                 (None, Some(observed), Some(expected)) => {
-                    format!("observed {observed:?}, expected {expected:?}")
+                    format!("observed {observed:?}, expected {expected}")
                 }
                 (None, Some(observed), None) => format!("observed {observed:?}"),
                 (None, None, _) => "failed".to_string(),
@@ -190,10 +190,15 @@ fn render_failed_rule(
     }
     let n_hidden = failed.len() - shown;
     if n_hidden > 0 {
-        let noun = if n_hidden == 1 { "span" } else { "spans" };
         out.push_str(&format!(
             "{indent}      {}\n",
-            style.paint(DIM, &format!("... {n_hidden} more {noun} (use --verbose)"))
+            style.paint(
+                DIM,
+                &format!(
+                    "... {n_hidden} more {} (use --verbose)",
+                    if n_hidden == 1 { "span" } else { "spans" }
+                )
+            )
         ));
     }
 }
@@ -226,7 +231,7 @@ fn render_step_with(style: &Style, step: &StepReport, verbose: bool) -> String {
     if let Some(trace_id) = step.trace_id {
         line.push_str(&format!(
             " {}",
-            style.paint(DIM, &format!("trace {trace_id}, {} spans", step.span_count))
+            style.paint(DIM, &format!("trace {trace_id}, {}", count(step.span_count, "span")))
         ));
     }
     let mut out = line;
@@ -243,14 +248,16 @@ fn render_step_with(style: &Style, step: &StepReport, verbose: bool) -> String {
         out.push_str(&format!("    {} {warning}\n", style.paint(YELLOW, "warning:")));
     }
     if let Some(analyzer) = &step.analyzer {
-        // Findings are advice unless an analyzer gate is required: a passing step then gets
-        // the summary line only, so the verdicts stay readable.
+        // The analyzer decides a step only when a gate requires it: otherwise its line and
+        // findings are advice, printed with --verbose only, so that a red "✘ analyzer" never
+        // sits under a passing step or buries an assertion's failure (issue 21).
         let gated = step
             .gates
             .as_ref()
             .is_some_and(|gates| gates.required.iter().any(|gate| gate.starts_with("analyzer")));
-        let details = verbose || gated || step.state == StepState::Failed;
-        render_analyzer_with(&mut out, style, analyzer, verbose, details, "    ");
+        if verbose || gated {
+            render_analyzer_with(&mut out, style, analyzer, verbose, true, "    ");
+        }
     }
     // As Tracetest's CLI: the gate block only explains a failure; a passing step needs none.
     if let (Some(gates), StepState::Failed) = (&step.gates, step.state) {
@@ -317,6 +324,9 @@ pub struct ConsoleReporter {
     header_printed: bool,
     /// Every analyzer finding (`--verbose`), not just the first few per rule.
     verbose: bool,
+    /// Files finished and how many of them passed, for the closing total.
+    n_runs: usize,
+    n_runs_passed: usize,
 }
 
 impl ConsoleReporter {
@@ -330,6 +340,8 @@ impl ConsoleReporter {
             n_printed: 0,
             header_printed: false,
             verbose: false,
+            n_runs: 0,
+            n_runs_passed: 0,
         }
     }
 
@@ -369,7 +381,8 @@ impl Reporter for ConsoleReporter {
         if !self.live {
             return;
         }
-        let spans = progress.n_spans.map(|n_spans| format!("{n_spans} spans, ")).unwrap_or_default();
+        let spans =
+            progress.n_spans.map(|n_spans| format!("{}, ", count(n_spans, "span"))).unwrap_or_default();
         let _ = write!(
             self.out,
             "\r\x1b[2K  {} waiting for trace {}: {spans}{:.1} s",
@@ -399,6 +412,8 @@ impl Reporter for ConsoleReporter {
             write!(self.out, "{}", terminal_safe(&render_step_with(&self.style, step, self.verbose)))?;
         }
         write!(self.out, "{}", terminal_safe(&render_summary_with(&self.style, report)))?;
+        self.n_runs += 1;
+        self.n_runs_passed += usize::from(report.passed());
         self.n_printed = 0;
         self.header_printed = false;
         self.out.flush()
@@ -406,6 +421,29 @@ impl Reporter for ConsoleReporter {
 
     fn close(&mut self) -> io::Result<()> {
         self.clear_progress();
+        // Several files: one closing line, so a long run's verdict needs no scrolling.
+        if self.n_runs > 1 {
+            write!(
+                self.out,
+                "{}",
+                render_total_with(&self.style, self.n_runs_passed, self.n_runs - self.n_runs_passed)
+            )?;
+        }
         self.out.flush()
     }
+}
+
+/// The closing total across files: `✘ 2 passed, 1 failed (3 files)`.
+fn render_total_with(style: &Style, n_passed: usize, n_failed: usize) -> String {
+    let (mark, colour) = if n_failed == 0 { ("✔", GREEN) } else { ("✘", RED) };
+    format!(
+        "\n{} {n_passed} passed, {n_failed} failed {}\n",
+        style.paint(colour, mark),
+        style.paint(DIM, &format!("({})", count(n_passed + n_failed, "file")))
+    )
+}
+
+/// The closing total [`ConsoleReporter`] prints after several files, without colours.
+pub fn render_total(n_passed: usize, n_failed: usize) -> String {
+    render_total_with(&Style { colour: false }, n_passed, n_failed)
 }

@@ -27,17 +27,20 @@
 //! </testsuites>
 //! ```
 //!
-//! - A step testcase: `PASSED` has no child, `FAILED` a `<failure type="FAILED">`,
-//!   `ERROR` an `<error type="ERROR">` with the step's error, `NOT_EXECUTED` `<skipped/>`.
-//!   A step's warnings go into `<system-out>`.
+//! - Each problem is counted once, where it is most precise (issue 21: one failed
+//!   assertion read as three failures on CI dashboards). A step testcase: `PASSED` has no
+//!   child, `FAILED` a `<failure type="FAILED">` only when none of its spec or gate testcases
+//!   failed (otherwise those say what failed), `ERROR` an `<error type="ERROR">` with the
+//!   step's error, `NOT_EXECUTED` `<skipped/>`. A step's warnings go into `<system-out>`.
 //! - A spec testcase (named after the spec's name, else its selector): `<failure
 //!   type="ASSERTION">` when comparisons were false, `<error type="error">` when a check
 //!   could not be evaluated (missing attribute, bad number, no span matched); the error wins
 //!   when a spec has both. `message` names the first problem with its observed and
 //!   expected values; the element's text lists every failed assertion with the observed
 //!   and expected values per span.
-//! - A required-gate testcase per required gate of a step that has gates (one the analyzer
-//!   ran on), named `required gate: <gate>`, with the specs' classname. A failed gate is a
+//! - A required-gate testcase per required analyzer gate of a step that has gates (one the
+//!   analyzer ran on), named `required gate: <gate>`, with the specs' classname; the
+//!   `test-specs` gate has none, as its verdict is the spec testcases' own. A failed gate is a
 //!   `<failure type="GATE">` whose `message` says why: for `test-specs` how many specs
 //!   failed, for `analyzer-rules` and `analyzer-score` the score and the failed rules as
 //!   `plugin/rule (level): N of M spans`. The element's text lists each failed rule's
@@ -86,6 +89,7 @@ impl Counts {
             counts.tests += 1;
             match step.state {
                 StepState::Passed => {}
+                StepState::Failed if failed_elsewhere(step) => {}
                 StepState::Failed => counts.failures += 1,
                 StepState::Error => counts.errors += 1,
                 StepState::NotExecuted => counts.skipped += 1,
@@ -99,7 +103,7 @@ impl Counts {
                 }
             }
             if let Some(gates) = &step.gates {
-                for gate in &gates.required {
+                for gate in own_gates(gates) {
                     counts.tests += 1;
                     if gate_failed(gates, gate) {
                         counts.failures += 1;
@@ -109,6 +113,18 @@ impl Counts {
         }
         counts
     }
+}
+
+/// The required gates with a testcase of their own: all but `test-specs`, whose verdict is
+/// the spec testcases'.
+fn own_gates(gates: &GateResult) -> impl Iterator<Item = &String> {
+    gates.required.iter().filter(|gate| gate.as_str() != Gate::TestSpecs.name())
+}
+
+/// Whether a failed step's failure is already a failed spec or gate testcase.
+fn failed_elsewhere(step: &StepReport) -> bool {
+    step.specs.iter().any(|spec| !matches!(spec_verdict(spec), SpecVerdict::Passed))
+        || step.gates.as_ref().is_some_and(|gates| own_gates(gates).any(|gate| gate_failed(gates, gate)))
 }
 
 enum SpecVerdict {
@@ -148,7 +164,7 @@ fn spec_problems(spec: &SpecReport) -> (String, String) {
                 Some(span_id) => format!("span {span_id}"),
                 None => "no span".to_string(),
             };
-            let line = match (&result.error, &result.observed, &result.expected) {
+            let line = match (&result.error, &result.observed, result.expectation(false)) {
                 (Some(error), _, _) => format!("{span}: error: {error}"),
                 (None, Some(observed), Some(expected)) => {
                     format!("{span}: observed {observed}, expected {expected}")
@@ -233,7 +249,7 @@ fn write_gates<W: Write>(writer: &mut Writer<W>, classname: &str, step: &StepRep
     let Some(gates) = &step.gates else {
         return Ok(());
     };
-    for gate in &gates.required {
+    for gate in own_gates(gates) {
         let name = format!("required gate: {gate}");
         let element = writer
             .create_element("testcase")
@@ -265,13 +281,19 @@ fn write_step<W: Write>(writer: &mut Writer<W>, run_name: &str, step: &StepRepor
     if let Some(time) = &time {
         element = element.with_attribute(("time", time.as_str()));
     }
-    let has_body = step.state != StepState::Passed || !step.warnings.is_empty();
+    let counted_here = match step.state {
+        StepState::Passed => false,
+        StepState::Failed => !failed_elsewhere(step),
+        StepState::Error | StepState::NotExecuted => true,
+    };
+    let has_body = counted_here || !step.warnings.is_empty();
     if !has_body {
         element.write_empty()?;
     } else {
         element.write_inner_content(|writer| {
             match step.state {
                 StepState::Passed => {}
+                StepState::Failed if !counted_here => {}
                 StepState::Failed => {
                     let n_failed = step.specs.iter().filter(|spec| !spec.passed).count();
                     let failed_gates: Vec<&str> = step

@@ -17,6 +17,15 @@ pub fn use_colour(stream: &impl IsTerminal) -> bool {
     stream.is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|value| value.is_empty())
 }
 
+/// `1 span`, `3 spans`: a count with its noun in the number it needs (`noun` takes an `s`).
+pub fn count(n: usize, noun: &str) -> String {
+    if n == 1 {
+        format!("1 {noun}")
+    } else {
+        format!("{n} {noun}s")
+    }
+}
+
 /// Paints text with the palette, or leaves it as it is.
 #[derive(Clone, Copy, Debug, Default)]
 pub(crate) struct Style {

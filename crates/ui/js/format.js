@@ -126,24 +126,39 @@ export function mark(passed) {
 }
 
 /**
- * An assertion's result beside a waterfall row: `✗ 500 (expected 201)`, `✓ 201`,
+ * What an assertion expected, with its comparator unless it is `=` (as the console and
+ * reports word it): `201`, `< 400`, `!= 500`; `null` when nothing was expected. A bare
+ * value under `<` would read as the opposite of the check (issue 21).
+ * @param {import("./types.js").SpanResult} result
+ * @param {(value: string) => string} show  how the value is written
+ * @returns {string | null}
+ */
+export function expectation(result, show) {
+  if (result.expected === undefined || result.expected === null) return null;
+  const comparator = result.comparator;
+  return (comparator && comparator !== "=" ? comparator + " " : "") + show(result.expected);
+}
+
+/**
+ * An assertion's result beside a waterfall row: `✗ 500 (expected < 400)`, `✓ 201`,
  * `✗ no value`.
  * @param {import("./types.js").SpanResult} result
  * @returns {string}
  */
 export function verdictShort(result) {
   const observed = result.observed === null ? result.error || "no value" : result.observed;
-  const expected = result.expected !== undefined && result.expected !== null ? " (expected " + result.expected + ")" : "";
-  return mark(result.passed) + observed + expected;
+  const expected = expectation(result, (value) => value);
+  return mark(result.passed) + observed + (expected === null ? "" : " (expected " + expected + ")");
 }
 
 /**
- * An assertion's result in full: `observed "500", expected "201" (error)`.
+ * An assertion's result in full: `observed "500", expected < "400" (error)`.
  * @param {import("./types.js").SpanResult} result
  * @returns {string}
  */
 export function verdictLong(result) {
+  const expected = expectation(result, (value) => JSON.stringify(value));
   return "observed " + JSON.stringify(result.observed) +
-    (result.expected !== undefined && result.expected !== null ? ", expected " + JSON.stringify(result.expected) : "") +
+    (expected === null ? "" : ", expected " + expected) +
     (result.error ? " (" + result.error + ")" : "");
 }

@@ -56,4 +56,10 @@ test("verdicts show observed and expected values", () => {
   assert.equal(verdictShort(broken), "✗ no attribute");
   assert.equal(verdictLong(broken), "observed null (no attribute)");
   assert.equal(verdictShort({ ...failed, passed: true, observed: "201" }), "✓ 201 (expected 201)");
+  // Issue 21: the comparator goes with the expected value.
+  const below = { ...failed, comparator: "<", expected: "400" };
+  assert.equal(verdictShort(below), "✗ 500 (expected < 400)");
+  assert.equal(verdictLong(below), 'observed "500", expected < "400"');
+  assert.equal(verdictShort({ ...failed, comparator: "!=", passed: true }), "✓ 500 (expected != 201)");
+  assert.equal(verdictShort({ ...failed, comparator: "=" }), "✗ 500 (expected 201)");
 });

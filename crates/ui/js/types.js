@@ -175,7 +175,7 @@
 
 /** @typedef {"PASSED" | "FAILED" | "ERROR" | "NOT_EXECUTED"} StepState */
 
-/** @typedef {"Test" | "Transaction"} RunKind */
+/** @typedef {"Test" | "Transaction" | "TestSuite"} RunKind */
 
 /**
  * A run's JSON report, as `run -o json` prints it.
@@ -228,6 +228,7 @@
  * @property {string | null} expected
  * @property {boolean} passed
  * @property {string | null} error
+ * @property {string | null} [comparator]  the assertion's (`<`, `!=`...); `expected` reads with it
  */
 
 /**

@@ -17,11 +17,13 @@ use serde::{Deserialize, Serialize};
 
 use model::{SpanId, TraceId};
 
-/// Whether a report is for a single Test or a Transaction/TestSuite.
+/// Whether a report is for a single Test or a suite, named as its file names it: `TestSuite`,
+/// or `Transaction` (Tracetest's older name for the same resource).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum RunKind {
     Test,
     Transaction,
+    TestSuite,
 }
 
 /// The verdict of a whole run: `FINISHED` when every step passed, else `FAILED`.
@@ -81,6 +83,7 @@ impl RunKind {
         match self {
             RunKind::Test => "Test",
             RunKind::Transaction => "Transaction",
+            RunKind::TestSuite => "TestSuite",
         }
     }
 }
@@ -204,6 +207,24 @@ pub struct SpanResult {
     pub expected: Option<String>,
     pub passed: bool,
     pub error: Option<String>,
+    /// The assertion's comparator (`=`, `!=`, `<`, `contains`, ...): `expected` means
+    /// "expected `< 400`", never "expected 400"; null in reports from before it was kept.
+    #[serde(default)]
+    pub comparator: Option<String>,
+}
+
+impl SpanResult {
+    /// What was expected, with the comparator unless it is `=`: `201`, `< 400`, `!= 500`,
+    /// `contains ana`; with `quoted`, the value quoted as the console quotes `observed`
+    /// (`< "400"`). The one wording of every report.
+    pub fn expectation(&self, quoted: bool) -> Option<String> {
+        let expected = self.expected.as_deref()?;
+        let value = if quoted { format!("{expected:?}") } else { expected.to_string() };
+        Some(match self.comparator.as_deref() {
+            None | Some("=") => value,
+            Some(comparator) => format!("{comparator} {value}"),
+        })
+    }
 }
 
 /// A run the server recorded (`run --server` sends each file's report as it finishes): the

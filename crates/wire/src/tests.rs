@@ -233,6 +233,7 @@ fn report() -> RunReport {
                             expected: Some("1".into()),
                             passed: false,
                             error: None,
+                            comparator: Some("=".into()),
                         }],
                     }],
                 }],
@@ -304,4 +305,24 @@ fn a_run_line_is_the_report_without_its_specs() {
     let json = to_json(&run);
     assert_eq!(json["report"], to_json(&report()), "a recorded run holds the JSON report as it is");
     assert_eq!((json["id"].as_u64(), json["received_unix_ms"].as_u64()), (Some(3), Some(5)));
+}
+
+/// Issue 21, defect 7: `< 400` must not read "expected 400", nor a passing `!=` like `=`.
+#[test]
+fn an_expectation_reads_with_its_comparator() {
+    let result = |comparator: Option<&str>, expected: Option<&str>| SpanResult {
+        span_id: None,
+        observed: Some("500".into()),
+        expected: expected.map(Into::into),
+        passed: false,
+        error: None,
+        comparator: comparator.map(Into::into),
+    };
+    assert_eq!(result(Some("<"), Some("400")).expectation(false).as_deref(), Some("< 400"));
+    assert_eq!(result(Some("!="), Some("500")).expectation(true).as_deref(), Some("!= \"500\""));
+    assert_eq!(result(Some("contains"), Some("ana")).expectation(false).as_deref(), Some("contains ana"));
+    // `=` and reports from before the comparator was kept: the value alone.
+    assert_eq!(result(Some("="), Some("201")).expectation(true).as_deref(), Some("\"201\""));
+    assert_eq!(result(None, Some("201")).expectation(false).as_deref(), Some("201"));
+    assert_eq!(result(Some("<"), None).expectation(false), None);
 }

@@ -15,14 +15,22 @@ use tonic::service::Routes;
 pub struct ServerBuilder {
     config: ServerConfig,
     control_api: bool,
+    records_runs: bool,
 }
 
 /// A builder with [`ServerConfig::ephemeral`]'s settings and the control API.
 pub fn server() -> ServerBuilder {
-    ServerBuilder { config: ServerConfig::ephemeral(), control_api: true }
+    ServerBuilder { config: ServerConfig::ephemeral(), control_api: true, records_runs: true }
 }
 
 impl ServerBuilder {
+    /// A control API whose `RecordRun` refuses every run ("this server does not record
+    /// runs"), for what `run --server` does with a run it cannot record.
+    pub fn refusing_runs(mut self) -> Self {
+        self.records_runs = false;
+        self
+    }
+
     /// OTLP only: no control API on the gRPC port.
     pub fn otlp_only(mut self) -> Self {
         self.control_api = false;
@@ -89,7 +97,12 @@ impl ServerBuilder {
     }
 
     pub async fn start(self) -> RunningServer {
-        let started = if self.control_api {
+        let started = if self.control_api && !self.records_runs {
+            server::start(self.config, |handles| {
+                Routes::new(server::api::ControlService::new(handles.store.clone()).into_server())
+            })
+            .await
+        } else if self.control_api {
             server::start(self.config, server::routes::control_routes).await
         } else {
             server::start(self.config, |_| Routes::default()).await

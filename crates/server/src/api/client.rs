@@ -28,7 +28,7 @@ const MAX_ANSWER_SIZE: usize = 1 << 30;
 pub struct RemoteClient {
     url: String,
     inner: ControlClient<InterceptedService<Channel, BearerToken>>,
-    /// OTLP on the same channel, for the spans the runner itself adds (the trigger span).
+    /// OTLP on the same channel ([`RemoteClient::export`]).
     otlp: TraceServiceClient<InterceptedService<Channel, BearerToken>>,
 }
 
@@ -100,6 +100,8 @@ impl RemoteClient {
         let otlp = TraceServiceClient::with_interceptor(channel.clone(), token.clone());
         let inner = ControlClient::with_interceptor(channel, token)
             .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
+            // A recorded run carries its traces: a report and its spans shrink several times.
+            .send_compressed(tonic::codec::CompressionEncoding::Gzip)
             // A large trace is one message; tonic's 4 MiB default would refuse it.
             .max_decoding_message_size(MAX_ANSWER_SIZE);
         Ok(RemoteClient { url, inner, otlp })
@@ -131,7 +133,7 @@ impl RemoteClient {
             .await
     }
 
-    /// Sends spans to the server's OTLP receiver (the runner's trigger span).
+    /// Sends spans to the server's OTLP receiver, as an exporter would.
     pub async fn export(&self, spans: &[Span]) -> Result<(), Error> {
         let trace = Trace::new(
             spans.first().map(|span| span.trace_id).unwrap_or_default(),
@@ -247,11 +249,19 @@ impl RemoteClient {
         ))
     }
 
-    /// Records one file's run on the server (the web UI's Runs view); the server's run id.
-    pub async fn record_run(&self, report: &wire::RunReport) -> Result<u64, Error> {
+    /// Records one file's run on the server (the web UI's Runs view) with the traces its
+    /// steps judged; the server's run id.
+    pub async fn record_run(&self, report: &wire::RunReport, traces: &[Trace]) -> Result<u64, Error> {
         // The report's every field, typed: the server records what `--output json` prints
         // (secrets masked already).
-        let request = pb::RecordRunRequest { report: Some(report_to_pb(report)) };
+        let traces = traces
+            .iter()
+            .map(|trace| pb::JudgedTrace {
+                trace_id: trace.trace_id.0.to_vec(),
+                otlp_traces_data: otlp::encode_trace_bytes(trace),
+            })
+            .collect();
+        let request = pb::RecordRunRequest { report: Some(report_to_pb(report)), traces };
         let response = self.inner.clone().record_run(request).await.map_err(|s| self.status_error(s))?;
         Ok(response.into_inner().run_id)
     }

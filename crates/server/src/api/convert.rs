@@ -78,6 +78,7 @@ pub(crate) fn report_to_pb(report: &RunReport) -> pb::RunReport {
         kind: match report.kind {
             RunKind::Test => pb::RunKind::Test,
             RunKind::Transaction => pb::RunKind::Transaction,
+            RunKind::TestSuite => pb::RunKind::TestSuite,
         } as i32,
         state: match report.state {
             RunState::Finished => pb::RunState::Finished,
@@ -136,6 +137,7 @@ fn spec_to_pb(spec: &SpecReport) -> pb::SpecReport {
                         expected: result.expected.clone(),
                         passed: result.passed,
                         error: result.error.clone(),
+                        comparator: result.comparator.clone(),
                     })
                     .collect(),
             })
@@ -199,6 +201,7 @@ pub(crate) fn report_from_pb(report: pb::RunReport) -> Result<RunReport, Error> 
         kind: match pb::RunKind::try_from(report.kind) {
             Ok(pb::RunKind::Test) => RunKind::Test,
             Ok(pb::RunKind::Transaction) => RunKind::Transaction,
+            Ok(pb::RunKind::TestSuite) => RunKind::TestSuite,
             _ => return Err(bad("kind", format!("expected Test or Transaction, found {}", report.kind))),
         },
         state: match pb::RunState::try_from(report.state) {
@@ -254,6 +257,7 @@ fn spec_from_pb(spec: pb::SpecReport) -> Result<SpecReport, Error> {
                         expected: result.expected,
                         passed: result.passed,
                         error: result.error,
+                        comparator: result.comparator,
                     })
                 })
                 .collect::<Result<_, Error>>()?;
@@ -371,6 +375,7 @@ mod tests {
                         expected: Some("1".into()),
                         passed: false,
                         error: Some("no span".into()),
+                        comparator: Some("=".into()),
                     }],
                 }],
             }],

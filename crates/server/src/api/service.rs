@@ -51,11 +51,14 @@ impl ControlService {
         self
     }
 
-    /// The tonic service, accepting and sending gzip.
+    /// The tonic service, accepting and sending gzip, and requests up to
+    /// [`model::defaults::MAX_CONTROL_REQUEST_SIZE`]: a `RecordRun` carries a run's report and
+    /// every trace it judged, which tonic's 4 MiB default refused for large runs (issue 21).
     pub fn into_server(self) -> ControlServer<ControlService> {
         ControlServer::new(self)
             .accept_compressed(tonic::codec::CompressionEncoding::Gzip)
             .send_compressed(tonic::codec::CompressionEncoding::Gzip)
+            .max_decoding_message_size(model::defaults::MAX_CONTROL_REQUEST_SIZE)
     }
 }
 
@@ -190,11 +193,25 @@ impl Control for ControlService {
         let Some(runs) = &self.runs else {
             return Err(EdgeError::NotRecording.into());
         };
+        let request = request.into_inner();
         let report = request
-            .into_inner()
             .report
             .ok_or_else(|| EdgeError::RunReport("no run report: expected the report field".to_string()))?;
         let report = report_from_pb(report).map_err(|error| EdgeError::RunReport(error.to_string()))?;
-        Ok(Response::new(pb::RecordRunResponse { run_id: runs.record(report) }))
+        let traces = request
+            .traces
+            .into_iter()
+            .map(|judged| {
+                let trace_id = trace_id_from(&judged.trace_id)?;
+                model::otlp::decode_trace(trace_id, &judged.otlp_traces_data)
+                    .map_err(|error| EdgeError::RunReport(format!("judged trace {trace_id}: {error}")))
+            })
+            .collect::<Result<Vec<Trace>, EdgeError>>()?;
+        // Compressing the traces is the work of a moment per megabyte, but off the runtime.
+        let runs = runs.clone();
+        let run_id = tokio::task::spawn_blocking(move || runs.record_with_traces(report, &traces))
+            .await
+            .map_err(|error| EdgeError::Internal(error.to_string()))?;
+        Ok(Response::new(pb::RecordRunResponse { run_id }))
     }
 }

@@ -132,25 +132,44 @@ fn matched_ids(selector: &Selector, view: &TraceView<'_>) -> Vec<SpanId> {
     indexes.into_iter().map(|index| view.spans()[index].span_id()).collect()
 }
 
-/// The completeness wait every trace-by-ID read takes (`?wait=30s`).
+/// The completeness wait every trace-by-ID read takes (`?wait=30s`), or the run whose view
+/// of the trace to read (`?run=N`).
 #[derive(Deserialize)]
 pub(super) struct WaitQuery {
     wait: Option<String>,
+    run: Option<u64>,
 }
 
-async fn load_trace(web: &Web, trace_id: &str, wait: Option<&str>) -> Result<Trace, ApiError> {
+/// The trace as the store holds it now, or with `run`, as that recorded run judged it: with
+/// the run's `Tracetest trigger` span (never in the store), and still there after the
+/// store's TTL took the trace, for as long as the run is kept.
+async fn load_trace(
+    web: &Web,
+    trace_id: &str,
+    wait: Option<&str>,
+    run: Option<u64>,
+) -> Result<Trace, ApiError> {
     let trace_id = parse_trace_id(trace_id)?;
+    if let Some(run_id) = run {
+        let runs = web.runs.clone();
+        if runs.get(run_id).is_none() {
+            return Err(ApiError::RunNotFound(run_id));
+        }
+        return blocking(move || runs.trace(run_id, trace_id))
+            .await?
+            .ok_or(ApiError::TraceNotFound(trace_id));
+    }
     let wait = crate::query::Wait::parse(wait)?;
     Ok(crate::query::read_trace(&web.store, trace_id, wait).await?.trace)
 }
 
-/// `GET /api/v1/traces/{id}[?wait=DURATION]`.
+/// `GET /api/v1/traces/{id}[?wait=DURATION][?run=N]`.
 pub(super) async fn get_trace(
     State(web): State<Web>,
     Path(trace_id): Path<String>,
     Query(query): Query<WaitQuery>,
 ) -> Result<Response, ApiError> {
-    let trace = load_trace(&web, &trace_id, query.wait.as_deref()).await?;
+    let trace = load_trace(&web, &trace_id, query.wait.as_deref(), query.run).await?;
     let bytes = blocking(move || serde_json::to_vec(&wire::Trace::new(&trace))).await?;
     Ok(json_bytes(bytes.map_err(|error| ApiError::Internal(error.to_string()))?))
 }
@@ -160,6 +179,7 @@ pub(super) struct SelectQuery {
     #[serde(default)]
     selector: String,
     wait: Option<String>,
+    run: Option<u64>,
 }
 
 /// `GET /api/v1/traces/{id}/select?selector=S`: the span IDs a spec with that selector
@@ -170,7 +190,7 @@ pub(super) async fn select(
     Query(query): Query<SelectQuery>,
 ) -> Result<Response, ApiError> {
     let selector = Selector::parse(&query.selector).map_err(selector_error(&query.selector))?;
-    let trace = load_trace(&web, &trace_id, query.wait.as_deref()).await?;
+    let trace = load_trace(&web, &trace_id, query.wait.as_deref(), query.run).await?;
     let matched = blocking(move || matched_ids(&selector, &TraceView::new(&trace))).await?;
     json(&Selection { selector: Cow::Borrowed(&query.selector), matched_span_ids: matched })
 }
@@ -181,7 +201,7 @@ pub(super) async fn analysis(
     Path(trace_id): Path<String>,
     Query(query): Query<WaitQuery>,
 ) -> Result<Response, ApiError> {
-    let trace = load_trace(&web, &trace_id, query.wait.as_deref()).await?;
+    let trace = load_trace(&web, &trace_id, query.wait.as_deref(), query.run).await?;
     let result = blocking(move || analyze(&trace, &AnalyzerConfig::default())).await?;
     json(&result)
 }

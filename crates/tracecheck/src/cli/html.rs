@@ -8,40 +8,22 @@ use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::time::SystemTime;
 
-use crate::run::TraceSource;
+use crate::run::FinishedRun;
 use model::{Trace, TraceId};
 use wire::{RecordedRun, ReportData, RunLine, RunList, RunReport};
 
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
-    #[error("cannot fetch trace {trace_id}: {reason}")]
-    Trace { trace_id: model::TraceId, reason: String },
     #[error("cannot write the report's data: {0}")]
     Data(#[from] serde_json::Error),
     #[error("{path}: {source}")]
     Write { path: PathBuf, source: std::io::Error },
 }
 
-/// Every trace the reports' steps judged, by ID, fetched once each; a step that never got a
-/// trace (a timeout) simply has none to show.
-pub async fn traces(
-    reports: &[RunReport],
-    source: &dyn TraceSource,
-) -> Result<BTreeMap<TraceId, Trace>, Error> {
-    let mut traces = BTreeMap::new();
-    for trace_id in reports.iter().flat_map(|report| &report.steps).filter_map(|step| step.trace_id) {
-        if traces.contains_key(&trace_id) {
-            continue;
-        }
-        let trace = source
-            .get(trace_id)
-            .await
-            .map_err(|error| Error::Trace { trace_id, reason: format!("{error:#}") })?;
-        if let Some(trace) = trace {
-            traces.insert(trace_id, trace);
-        }
-    }
-    Ok(traces)
+/// Every trace the runs' steps judged, by ID, as the runs judged them (with their trigger
+/// spans); a step that never got a trace (a timeout) simply has none to show.
+pub fn traces(runs: &[FinishedRun]) -> BTreeMap<TraceId, Trace> {
+    runs.iter().flat_map(|run| &run.traces).map(|trace| (trace.trace_id, trace.clone())).collect()
 }
 
 /// The page's data for `reports` and their `traces`, numbering the runs from 1.
@@ -60,9 +42,11 @@ pub fn data<'a>(reports: &'a [RunReport], traces: &'a BTreeMap<TraceId, Trace>) 
     ReportData { runs, run_list, traces }
 }
 
-/// Writes the page for `reports` to `path`, fetching their traces from `source`.
-pub async fn write(path: &Path, reports: &[RunReport], source: &dyn TraceSource) -> Result<(), Error> {
-    let traces = traces(reports, source).await?;
+/// Writes the page for `runs` to `path`, with the traces they judged.
+pub fn write(path: &Path, runs: &[FinishedRun]) -> Result<(), Error> {
+    let traces = traces(runs);
+    let reports: Vec<RunReport> = runs.iter().map(|run| run.report.clone()).collect();
+    let reports = reports.as_slice();
     // `ui::page` takes a `serde_json::Value` (it escapes every `<` in the text it makes of
     // it): one conversion of the typed data, once per run, off any hot path.
     let data = serde_json::to_value(data(reports, &traces))?;

@@ -72,10 +72,10 @@ pub async fn run(args: RunArgs) -> Result<Outcome, Error> {
         trigger_limits: trigger::Limits { max_body: args.max_response_body },
     };
     let request = RunFiles { source: source.clone(), config, parallel: args.parallel };
-    let reports = crate::run::run_files(request, inputs.files, inputs.variables, &mut reporters).await;
-    // Written before the embedded ingestor stops: the page inlines the judged traces.
+    let runs = crate::run::run_files(request, inputs.files, inputs.variables, &mut reporters).await;
+    // The page inlines the traces as the runs judged them (each with its trigger span).
     let html = match &args.report_html {
-        Some(path) => super::html::write(path, &reports, &*source).await,
+        Some(path) => super::html::write(path, &runs),
         None => Ok(()),
     };
     if let Some(ingestor) = embedded {
@@ -85,7 +85,25 @@ pub async fn run(args: RunArgs) -> Result<Outcome, Error> {
     }
     reporters.close().context("cannot write the report").map_err(Error::Failed)?;
     html.context("cannot write the HTML report").map_err(Error::Failed)?;
-    Ok(Outcome::from_passed(reports.iter().all(|report| report.passed())))
+    not_recorded(&runs)?;
+    Ok(Outcome::from_passed(runs.iter().all(|run| run.report.passed())))
+}
+
+/// A run the server did not record fails the command (exit 1), naming each such run and why:
+/// `run --server` was asked to leave it on the server's UI, and a log line is easily missed.
+fn not_recorded(runs: &[crate::run::FinishedRun]) -> Result<(), Error> {
+    let lines: Vec<String> = runs
+        .iter()
+        .filter_map(|run| {
+            let reason = run.not_recorded.as_deref()?;
+            let file = run.report.file.as_deref().map(|file| format!(" ({file})")).unwrap_or_default();
+            Some(format!("the run of `{}`{file} was not recorded on the server: {reason}", run.report.name))
+        })
+        .collect();
+    if lines.is_empty() {
+        return Ok(());
+    }
+    Err(Error::Failed(anyhow::anyhow!("{}", lines.join("\n"))))
 }
 
 /// Says once, on stderr (stdout is the report's), how the provisioning resources and the

@@ -9,10 +9,10 @@ use std::sync::Arc;
 
 use futures::stream::{self, StreamExt};
 
-use super::{RunConfig, Runner, TraceSource, Variables};
+use super::{FinishedRun, RunConfig, Runner, TraceSource, Variables};
 use analyze::AnalyzerConfig;
 use defs::{DataStore, Loaded, NoEffect, PollingProfile, TestRunner};
-use report::{Reporter, RunReport};
+use report::Reporter;
 
 /// What `run` was asked to do.
 pub struct RunFiles {
@@ -201,13 +201,13 @@ fn leave_steps_to_their_suites(inputs: &mut Inputs) {
 }
 
 /// Runs the loaded files against `request.source` and reports them; returns the runs in
-/// file order.
+/// file order, each recorded on the server (`FinishedRun::not_recorded` says why not).
 pub async fn run_files(
     request: RunFiles,
     files: Vec<Loaded>,
     variables: Variables,
     reporter: &mut dyn Reporter,
-) -> Vec<RunReport> {
+) -> Vec<FinishedRun> {
     let source = request.source;
     let runner = Runner::new(source.clone(), request.config);
     let runnable: Vec<&Loaded> =
@@ -216,56 +216,58 @@ pub async fn run_files(
     if request.parallel <= 1 || runnable.len() <= 1 {
         // One at a time: the reporter sees every step live.
         for file in runnable {
-            if let Some(report) = runner.run_loaded(file, &variables, reporter).await {
-                let report = with_file(report, file);
-                record(&*source, &report).await;
-                reports.push(report);
+            if let Some(run) = runner.run_loaded(file, &variables, reporter).await {
+                let mut run = with_file(run, file);
+                record(&*source, &mut run).await;
+                reports.push(run);
             }
         }
     } else {
         // Several at once: each run reports to a silent collector, and the real reporter
         // gets the finished runs in file order, so outputs never interleave.
-        let finished: Vec<Option<RunReport>> = stream::iter(runnable.iter().map(|file| {
+        let finished: Vec<Option<FinishedRun>> = stream::iter(runnable.iter().map(|file| {
             let runner = runner.clone();
             let variables = variables.clone();
             let source = source.clone();
             async move {
-                let report = with_file(runner.run_loaded(file, &variables, &mut Collector).await?, file);
-                record(&*source, &report).await;
-                Some(report)
+                let mut run = with_file(runner.run_loaded(file, &variables, &mut Collector).await?, file);
+                record(&*source, &mut run).await;
+                Some(run)
             }
         }))
         .buffered(request.parallel)
         .collect()
         .await;
-        for report in finished.into_iter().flatten() {
-            if let Err(error) = reporter.finish(&report) {
+        for run in finished.into_iter().flatten() {
+            if let Err(error) = reporter.finish(&run.report) {
                 tracing::warn!("cannot write the report: {error}");
             }
-            reports.push(report);
+            reports.push(run);
         }
     }
     reports
 }
 
-/// Records the run on the server (a no-op for the embedded ingestor); a server that cannot
-/// record it does not fail the run.
-async fn record(source: &dyn TraceSource, report: &RunReport) {
-    if let Err(error) = source.record_run(report).await {
-        tracing::warn!("cannot record the run on the server: {error:#}");
+/// Records the run, with the traces it judged, on the server (a no-op for the embedded
+/// ingestor). A run the server did not take keeps its verdict and says why in
+/// `not_recorded`: the command reports it and fails, as a missing record is what the user
+/// asked `--server` for.
+async fn record(source: &dyn TraceSource, run: &mut FinishedRun) {
+    if let Err(error) = source.record_run(&run.report, &run.traces).await {
+        run.not_recorded = Some(model::error_chain(&error));
     }
 }
 
-fn with_file(mut report: RunReport, file: &Loaded) -> RunReport {
-    report.file = Some(file.path().display().to_string());
-    report
+fn with_file(mut run: FinishedRun, file: &Loaded) -> FinishedRun {
+    run.report.file = Some(file.path().display().to_string());
+    run
 }
 
 /// A reporter that keeps nothing: the runs' reports are returned instead.
 struct Collector;
 
 impl Reporter for Collector {
-    fn finish(&mut self, _report: &RunReport) -> std::io::Result<()> {
+    fn finish(&mut self, _report: &report::RunReport) -> std::io::Result<()> {
         Ok(())
     }
 }

@@ -19,10 +19,7 @@ use std::time::{Duration, Instant};
 
 pub use files::{load, run_files, Inputs, LoadError, RunFiles};
 pub use polled::{Backend, BackendError, PolledSource, UnsupportedBackend};
-pub use source::{
-    BoxFuture, LocalSource, Meanwhile, RemoteSource, ShardedSource, SourceError, TraceSource,
-    REMOTE_TRIGGER_ATTRIBUTE_LIMIT,
-};
+pub use source::{BoxFuture, LocalSource, Meanwhile, RemoteSource, ShardedSource, SourceError, TraceSource};
 pub use step::{trigger_span, StepError, StepRun};
 
 use analyze::{AnalyzerConfig, Gate, DEFAULT_REQUIRED_GATES};
@@ -73,6 +70,17 @@ pub const SECRET_MASK: &str = "******";
 /// The variable context of a run: names to text values, kept sorted for reports.
 pub type Variables = BTreeMap<String, String>;
 
+/// One file's finished run: its report, and the traces its steps judged as the run saw them
+/// (each with the run's trigger span, which no store holds), in step order, each once. A
+/// recorded run and the HTML report keep these, not what a store may still hold.
+#[derive(Debug, Clone)]
+pub struct FinishedRun {
+    pub report: RunReport,
+    pub traces: Vec<model::Trace>,
+    /// Why the run could not be recorded on the server (`run --server`), if it was not.
+    pub not_recorded: Option<String>,
+}
+
 impl Runner {
     pub fn new(source: Arc<dyn TraceSource>, config: RunConfig) -> Self {
         Runner { source, config }
@@ -90,14 +98,21 @@ impl Runner {
         loaded: &Loaded,
         variables: &Variables,
         reporter: &mut dyn Reporter,
-    ) -> Option<RunReport> {
+    ) -> Option<FinishedRun> {
         match loaded {
             Loaded::Test(test) => Some(
                 self.run_steps(&test.name, RunKind::Test, std::slice::from_ref(test), variables, reporter)
                     .await,
             ),
             Loaded::Suite(suite) => Some(
-                self.run_steps(&suite.name, RunKind::Transaction, &suite.steps, variables, reporter).await,
+                self.run_steps(
+                    &suite.name,
+                    if suite.transaction { RunKind::Transaction } else { RunKind::TestSuite },
+                    &suite.steps,
+                    variables,
+                    reporter,
+                )
+                .await,
             ),
             _ => None,
         }
@@ -112,10 +127,11 @@ impl Runner {
         steps: &[Test],
         variables: &Variables,
         reporter: &mut dyn Reporter,
-    ) -> RunReport {
+    ) -> FinishedRun {
         let started = Instant::now();
         let mut context = variables.clone();
         let mut reports = Vec::with_capacity(steps.len());
+        let mut traces: Vec<model::Trace> = Vec::new();
         let mut stopped = false;
         for (step_index, test) in steps.iter().enumerate() {
             if stopped {
@@ -131,6 +147,12 @@ impl Runner {
             stopped = step.report.state == StepState::Error;
             reporter.on_step_finished(&step.report);
             reports.push(step.report);
+            // Two steps of one suite may judge one trace (a traceid step after the step that
+            // made it): the later judgement is kept.
+            if let Some(trace) = step.trace {
+                traces.retain(|kept| kept.trace_id != trace.trace_id);
+                traces.push(trace);
+            }
         }
         let report = RunReport {
             name: name.to_string(),
@@ -144,7 +166,7 @@ impl Runner {
         if let Err(error) = reporter.finish(&report) {
             tracing::warn!("cannot write the report: {error}");
         }
-        report
+        FinishedRun { report, traces, not_recorded: None }
     }
 
     /// The variables as reports show them: secret values masked.

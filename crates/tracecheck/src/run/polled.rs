@@ -258,21 +258,23 @@ fn jaeger_status(backend: String, status: tonic::Status, trace_id: TraceId) -> B
 }
 
 impl TraceSource for PolledSource {
-    fn insert_trigger_span(&self, span: Span) -> BoxFuture<'_, Result<(), SourceError>> {
-        // The run's own store only: never written to the backend.
-        self.local.insert(vec![span]);
-        Box::pin(async { Ok(()) })
-    }
-
     fn wait<'a>(
         &'a self,
         trace_id: TraceId,
         options: &'a WaitOptions,
         selectors: &'a [Selector],
+        trigger_span: &'a Span,
         started_elsewhere: bool,
     ) -> BoxFuture<'a, Result<WaitOutcome, SourceError>> {
         Box::pin(async move {
-            let wait = super::source::wait_in(&self.local, trace_id, options, selectors, started_elsewhere);
+            let wait = super::source::wait_in(
+                &self.local,
+                trace_id,
+                options,
+                selectors,
+                trigger_span,
+                started_elsewhere,
+            );
             tokio::pin!(wait);
             let mut ticks = tokio::time::interval(self.interval);
             ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);

@@ -2,18 +2,21 @@
 //! over the control API, or several of them behind a trace-ID load balancer. All apply the
 //! same completeness rules; the remote ones apply rule 3 on the server, which parses the
 //! selectors it is sent.
+//!
+//! No source stores the run's `Tracetest trigger` span: it belongs to the run (design: the
+//! trigger span), so the list, other runs and the Jaeger/Tempo APIs never see it. Each wait is
+//! given it instead, and judges rule 3 as if it were in the trace.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::fmt;
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
 use std::time::{Instant, SystemTime, UNIX_EPOCH};
 
 use futures::stream::{FuturesUnordered, StreamExt as _};
 
 use lang::{unmatched_selectors, Selector};
-use model::{AttributeValue, KeyValue, Span, Trace, TraceId};
+use model::{Span, Trace, TraceId};
 use report::RunReport;
 use store::{TraceStore, WaitOptions, WaitOutcome};
 
@@ -29,20 +32,18 @@ pub enum SourceError {
     Backend(#[from] super::polled::BackendError),
 }
 
-/// A place the runner can put its trigger span and wait for a trace.
+/// A place the runner can wait for a trace.
 pub trait TraceSource: Send + Sync {
-    /// Adds the run's `Tracetest trigger` span to the trace, so selectors and `traces get`
-    /// see it like every other span.
-    fn insert_trigger_span(&self, span: Span) -> BoxFuture<'_, Result<(), SourceError>>;
-
     /// Waits for the trace by the design's completeness rules; `selectors` must each match a
-    /// span (rule 3). A trace `started_elsewhere` (a traceid trigger) may lack its top spans'
-    /// parent (`store::TraceStore::wait_started_elsewhere`).
+    /// span of the trace with the run's `trigger_span` placed in it (rule 3), which is never
+    /// stored. A trace `started_elsewhere` (a traceid trigger) may lack its top spans' parent
+    /// (`store::TraceStore::wait_started_elsewhere`).
     fn wait<'a>(
         &'a self,
         trace_id: TraceId,
         options: &'a WaitOptions,
         selectors: &'a [Selector],
+        trigger_span: &'a Span,
         started_elsewhere: bool,
     ) -> BoxFuture<'a, Result<WaitOutcome, SourceError>>;
 
@@ -52,9 +53,13 @@ pub trait TraceSource: Send + Sync {
     /// The trace as stored now (for `--report-html`); `None` when it is not held.
     fn get(&self, trace_id: TraceId) -> BoxFuture<'_, Result<Option<Trace>, SourceError>>;
 
-    /// Records a finished file's run where a web UI shows it (a server); embedded runs are
-    /// not recorded.
-    fn record_run<'a>(&'a self, _report: &'a RunReport) -> BoxFuture<'a, Result<(), SourceError>> {
+    /// Records a finished file's run where a web UI shows it (a server), with the traces its
+    /// steps judged (`traces`, each with its trigger span); embedded runs are not recorded.
+    fn record_run<'a>(
+        &'a self,
+        _report: &'a RunReport,
+        _traces: &'a [Trace],
+    ) -> BoxFuture<'a, Result<(), SourceError>> {
         Box::pin(async { Ok(()) })
     }
 
@@ -162,17 +167,27 @@ pub struct LocalSource {
 }
 
 /// The wait of every source holding spans in a [`TraceStore`] of this process (the embedded
-/// one, or a polled backend's private one): the store's engine with the selectors as rule 3.
+/// one, or a polled backend's private one): the store's engine with the selectors as rule 3,
+/// over the trace as the run will judge it (its trigger span placed), so a selector that
+/// needs the trigger span (`span[name="Tracetest trigger"] span[name="POST /users"]`) is met
+/// exactly when it will match.
 pub(super) async fn wait_in(
     store: &TraceStore,
     trace_id: TraceId,
     options: &WaitOptions,
     selectors: &[Selector],
+    trigger_span: &Span,
     started_elsewhere: bool,
 ) -> WaitOutcome {
     // The store's hook must own what it uses.
     let selectors = selectors.to_vec();
-    let check = move |trace: &model::Trace| unmatched_selectors(trace, &selectors);
+    let trigger_span = trigger_span.clone();
+    let check = move |trace: &model::Trace| {
+        // A copy of pointers, made only when a judgement is due.
+        let mut judged = trace.clone();
+        judged.place_trigger_span(trigger_span.clone());
+        unmatched_selectors(&judged, &selectors)
+    };
     if started_elsewhere {
         store.wait_started_elsewhere(trace_id, options, &check).await
     } else {
@@ -181,21 +196,17 @@ pub(super) async fn wait_in(
 }
 
 impl TraceSource for LocalSource {
-    fn insert_trigger_span(&self, span: Span) -> BoxFuture<'_, Result<(), SourceError>> {
-        self.store.insert(vec![span]);
-        Box::pin(async { Ok(()) })
-    }
-
     fn wait<'a>(
         &'a self,
         trace_id: TraceId,
         options: &'a WaitOptions,
         selectors: &'a [Selector],
+        trigger_span: &'a Span,
         started_elsewhere: bool,
     ) -> BoxFuture<'a, Result<WaitOutcome, SourceError>> {
-        Box::pin(
-            async move { Ok(wait_in(&self.store, trace_id, options, selectors, started_elsewhere).await) },
-        )
+        Box::pin(async move {
+            Ok(wait_in(&self.store, trace_id, options, selectors, trigger_span, started_elsewhere).await)
+        })
     }
 
     fn span_count(&self, trace_id: TraceId) -> BoxFuture<'_, Option<usize>> {
@@ -231,36 +242,14 @@ impl TraceSource for LocalSource {
     }
 }
 
-/// The longest string attribute (in bytes) of the trigger span sent to a server: a response
-/// body and its headers at this size each stay well under the server's default message limit
-/// (16 MiB), which would otherwise refuse the span and fail the run. The run judges its own
-/// full copy ([`model::Trace::place_trigger_span`] replaces the stored one), so only
-/// what the server keeps (`traces get`) is cut.
-pub const REMOTE_TRIGGER_ATTRIBUTE_LIMIT: usize = 4 * 1024 * 1024;
-
-/// `span` with every string attribute longer than [`REMOTE_TRIGGER_ATTRIBUTE_LIMIT`] cut to
-/// it, at a character boundary.
-fn truncated_for_server(mut span: Span) -> Span {
-    let too_long = |kv: &KeyValue| matches!(&kv.value, AttributeValue::String(text) if text.len() > REMOTE_TRIGGER_ATTRIBUTE_LIMIT);
-    if !span.attributes.iter().any(too_long) {
-        return span;
-    }
-    span.attributes = span
-        .attributes
-        .iter()
-        .map(|kv| match &kv.value {
-            AttributeValue::String(text) if text.len() > REMOTE_TRIGGER_ATTRIBUTE_LIMIT => {
-                let mut end = REMOTE_TRIGGER_ATTRIBUTE_LIMIT;
-                while !text.is_char_boundary(end) {
-                    end -= 1;
-                }
-                tracing::debug!(key = %kv.key, len = text.len(), "trigger span attribute truncated for the server");
-                KeyValue { key: kv.key.clone(), value: AttributeValue::from(&text[..end]) }
-            }
-            _ => kv.clone(),
-        })
-        .collect();
-    span
+/// The selectors a server must see matched (rule 3): those the run's trigger span does not
+/// meet on its own. A server never holds the trigger span, so one it meets alone
+/// (`span[name="Tracetest trigger"]`) is met already; one that needs the trigger span and the
+/// app's spans together cannot be judged there and is judged at the grace, as it is.
+fn for_server(trace_id: TraceId, selectors: &[Selector], trigger_span: &Span) -> Vec<String> {
+    let trigger_only = model::Trace::new(trace_id, vec![std::sync::Arc::new(trigger_span.clone())]);
+    let view = lang::TraceView::new(&trigger_only);
+    selectors.iter().filter(|selector| !selector.matches_any(&view)).map(ToString::to_string).collect()
 }
 
 /// A running `tracecheck serve`, over its control API: the server waits with the same rules
@@ -271,19 +260,16 @@ pub struct RemoteSource {
 }
 
 impl TraceSource for RemoteSource {
-    fn insert_trigger_span(&self, span: Span) -> BoxFuture<'_, Result<(), SourceError>> {
-        Box::pin(async move { Ok(self.client.export(&[truncated_for_server(span)]).await?) })
-    }
-
     fn wait<'a>(
         &'a self,
         trace_id: TraceId,
         options: &'a WaitOptions,
         selectors: &'a [Selector],
+        trigger_span: &'a Span,
         started_elsewhere: bool,
     ) -> BoxFuture<'a, Result<WaitOutcome, SourceError>> {
         Box::pin(async move {
-            let texts: Vec<String> = selectors.iter().map(ToString::to_string).collect();
+            let texts = for_server(trace_id, selectors, trigger_span);
             Ok(self.client.wait_for(trace_id, options, &texts, started_elsewhere).await?)
         })
     }
@@ -298,9 +284,13 @@ impl TraceSource for RemoteSource {
         Box::pin(async move { Ok(self.client.get(trace_id).await?) })
     }
 
-    fn record_run<'a>(&'a self, report: &'a RunReport) -> BoxFuture<'a, Result<(), SourceError>> {
+    fn record_run<'a>(
+        &'a self,
+        report: &'a RunReport,
+        traces: &'a [Trace],
+    ) -> BoxFuture<'a, Result<(), SourceError>> {
         Box::pin(async move {
-            self.client.record_run(report).await?;
+            self.client.record_run(report, traces).await?;
             Ok(())
         })
     }
@@ -318,28 +308,17 @@ impl TraceSource for RemoteSource {
 /// `loadbalancing` exporter with `routing_key: traceID`): each trace lives on exactly one of
 /// them, and which one is known only once its spans arrive.
 ///
-/// The trigger span is held back until the wait has found the instance that holds the trace,
-/// then sent there alone. Sending it to every instance up front would leave a one-span
-/// fragment of the trace on all the others (`traces get` would find it N times, and each
-/// fragment would live until its TTL). The wait does not need it on the server: rule 1
-/// ("has a root") and rule 2 take the trigger span as assumed present (the wait names it),
-/// so the app's root, whose parent it is, counts as rooted, exactly as when a single server
-/// holds the span already; and the rule 3 selectors that the trigger span meets by itself
-/// (`span[name="Tracetest trigger"]`) are judged here instead of there.
+/// As for one server, no instance is sent the trigger span: rule 1 ("has a root") and rule 2
+/// take it as present (the wait names it), so the app's root, whose parent it is, counts as
+/// rooted; and the rule 3 selectors that the trigger span meets by itself are judged here.
 pub struct ShardedSource {
     clients: Vec<server::api::RemoteClient>,
-    /// Trigger spans awaiting the instance that holds their trace (runs may be parallel).
-    pending: Mutex<HashMap<TraceId, Span>>,
 }
 
 impl ShardedSource {
     /// The instances, in `--server` order (at least one).
     pub fn new(clients: Vec<server::api::RemoteClient>) -> Self {
-        ShardedSource { clients, pending: Mutex::new(HashMap::new()) }
-    }
-
-    fn take_pending(&self, trace_id: TraceId) -> Option<Span> {
-        self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).remove(&trace_id)
+        ShardedSource { clients }
     }
 }
 
@@ -370,18 +349,17 @@ impl TraceSource for ShardedSource {
 
     /// A run is recorded on the first instance: one web UI shows it, and its traces are
     /// each on the instance that holds them.
-    fn record_run<'a>(&'a self, report: &'a RunReport) -> BoxFuture<'a, Result<(), SourceError>> {
+    fn record_run<'a>(
+        &'a self,
+        report: &'a RunReport,
+        traces: &'a [Trace],
+    ) -> BoxFuture<'a, Result<(), SourceError>> {
         Box::pin(async move {
             if let Some(client) = self.clients.first() {
-                client.record_run(report).await?;
+                client.record_run(report, traces).await?;
             }
             Ok(())
         })
-    }
-
-    fn insert_trigger_span(&self, span: Span) -> BoxFuture<'_, Result<(), SourceError>> {
-        self.pending.lock().unwrap_or_else(std::sync::PoisonError::into_inner).insert(span.trace_id, span);
-        Box::pin(async { Ok(()) })
     }
 
     /// Waits on every instance at once. The first to answer with the trace (judged complete,
@@ -394,23 +372,11 @@ impl TraceSource for ShardedSource {
         trace_id: TraceId,
         options: &'a WaitOptions,
         selectors: &'a [Selector],
+        trigger_span: &'a Span,
         started_elsewhere: bool,
     ) -> BoxFuture<'a, Result<WaitOutcome, SourceError>> {
         Box::pin(async move {
-            let trigger_span = self.take_pending(trace_id);
-            // Rule 3 on the servers: a selector that the trigger span satisfies on its own is
-            // met already (the span goes to the holder with the verdict), and the holder
-            // cannot see that span yet, so it is not sent.
-            let trigger_only = trigger_span
-                .as_ref()
-                .map(|span| model::Trace::new(trace_id, vec![std::sync::Arc::new(span.clone())]));
-            let trigger_view = trigger_only.as_ref().map(lang::TraceView::new);
-            let texts: Vec<String> = selectors
-                .iter()
-                .filter(|selector| !trigger_view.as_ref().is_some_and(|view| selector.matches_any(view)))
-                .map(ToString::to_string)
-                .collect();
-            let texts = &texts;
+            let texts = &for_server(trace_id, selectors, trigger_span);
             let mut waits: FuturesUnordered<_> = self
                 .clients
                 .iter()
@@ -425,20 +391,14 @@ impl TraceSource for ShardedSource {
                 last_span_at: None,
                 warnings: Vec::new(),
             };
-            while let Some((client, result)) = waits.next().await {
+            while let Some((_client, result)) = waits.next().await {
                 let outcome = result?;
                 if outcome.trace.is_none() {
                     nothing = outcome;
                     continue;
                 }
-                drop(waits);
-                if let Some(span) = trigger_span {
-                    client.export(&[span]).await?;
-                }
                 return Ok(outcome);
             }
-            // Found nowhere: the trigger span would be the trace's only span, on no instance
-            // in particular, so no instance is sent it (the step reports "no trace received").
             Ok(nothing)
         })
     }

@@ -1,5 +1,6 @@
-//! One test run: render the trigger, fire it, add the trigger span, wait for the trace,
-//! compute outputs, evaluate specs.
+//! One test run: render the trigger, fire it, wait for the trace, place the run's trigger
+//! span in it (never in the store: design, the trigger span), compute outputs, evaluate
+//! specs.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
@@ -12,11 +13,13 @@ use report::{self, AssertionReport, Reporter, SpecReport, StepReport, StepState,
 use store::WaitOptions;
 use trigger::TriggerResponse;
 
-/// A finished step: its report, plus when the judged trace's last span arrived (the
+/// A finished step: its report, the trace it judged as the run saw it (its trigger span
+/// placed; `None` when it got no trace), plus when the judged trace's last span arrived (the
 /// latency benchmark measures from there to the printed report).
 #[derive(Debug)]
 pub struct StepRun {
     pub report: StepReport,
+    pub trace: Option<Trace>,
     pub last_span_at: Option<Instant>,
 }
 
@@ -28,8 +31,6 @@ pub enum StepError {
     Resolve(#[source] lang::Error),
     #[error("trigger failed: {0}")]
     Trigger(#[source] trigger::Error),
-    #[error("cannot store the trigger span: {0}")]
-    StoreTriggerSpan(#[source] SourceError),
     #[error("cannot wait for trace {trace_id}: {source}")]
     Wait { trace_id: TraceId, source: SourceError },
     #[error("no trace received for {trace_id} within {} ms; {meanwhile}", .timeout.as_millis())]
@@ -45,17 +46,20 @@ pub(super) async fn run(
     let started = Instant::now();
     let mut report = StepReport::not_executed(&test.name);
     let mut last_span_at = None;
-    if let Err(error) =
-        run_inner(runner, test, variables, reporter, started, &mut report, &mut last_span_at).await
-    {
-        report.state = StepState::Error;
-        report.error = Some(model::error_chain(&error));
-    }
+    let trace =
+        match run_inner(runner, test, variables, reporter, started, &mut report, &mut last_span_at).await {
+            Ok(trace) => Some(trace),
+            Err(error) => {
+                report.state = StepState::Error;
+                report.error = Some(model::error_chain(&error));
+                None
+            }
+        };
     report.duration_ms = Some(started.elapsed().as_millis() as u64);
-    StepRun { report, last_span_at }
+    StepRun { report, trace, last_span_at }
 }
 
-/// Fills `report`; an `Err` is the reason the step is `ERROR`.
+/// Fills `report` and returns the judged trace; an `Err` is the reason the step is `ERROR`.
 async fn run_inner(
     runner: &Runner,
     test: &Test,
@@ -64,7 +68,7 @@ async fn run_inner(
     started: Instant,
     report: &mut StepReport,
     last_span_at: &mut Option<Instant>,
-) -> Result<(), StepError> {
+) -> Result<Trace, StepError> {
     let mut vars = to_vars(variables);
     let trigger =
         test.trigger.render(&mut |text: &str| render_template(text, &vars)).map_err(StepError::Resolve)?;
@@ -87,12 +91,14 @@ async fn run_inner(
     let trace_id = response.trace_id;
     report.trace_id = Some(trace_id);
 
-    let trigger_span = trigger_span(trace_id, trigger_span_id, &response, trigger.records_response());
+    let mut trigger_span = trigger_span(trace_id, trigger_span_id, &response, trigger.records_response());
+    // A traceid trigger judges a trace someone else started, whose top spans' parent (the
+    // sender's span) is normally never exported.
+    let started_elsewhere = matches!(trigger, trigger::Trigger::TraceId(_));
     let trace = if test.skip_trace_collection {
         Trace::new(trace_id, vec![std::sync::Arc::new(trigger_span)])
     } else {
         let source = &runner.source;
-        source.insert_trigger_span(trigger_span.clone()).await.map_err(StepError::StoreTriggerSpan)?;
         let selectors = completeness_selectors(test);
         let config = runner.config();
         let options = WaitOptions {
@@ -103,10 +109,7 @@ async fn run_inner(
             trigger_span_id: Some(trigger_span_id),
         };
         let outcome = {
-            // A traceid trigger judges a trace someone else started, whose top spans'
-            // parent (the sender's span) is normally never exported.
-            let started_elsewhere = matches!(trigger, trigger::Trigger::TraceId(_));
-            let wait = source.wait(trace_id, &options, &selectors, started_elsewhere);
+            let wait = source.wait(trace_id, &options, &selectors, &trigger_span, started_elsewhere);
             tokio::pin!(wait);
             let mut ticks = tokio::time::interval(model::defaults::PROGRESS_INTERVAL);
             loop {
@@ -129,8 +132,14 @@ async fn run_inner(
         if !outcome.complete {
             report.warnings.push(format!("trace judged incomplete: {}", outcome.missing.join("; ")));
         }
-        // Above the old root, or folded into the trace's own trigger span (reference 6);
-        // also when the store lost ours (a remote server's eviction).
+        if started_elsewhere {
+            // The run fired nothing: stamped at run time, the span would stretch a trace
+            // that ended long ago to reach it. It spans the trace instead, as a root does.
+            if let Some((start, end)) = trace.time_range() {
+                trigger_span = trigger_span.with_times(start, end);
+            }
+        }
+        // Above the old root, or folded into the trace's own trigger span (reference 6).
         trace.place_trigger_span(trigger_span);
         trace
     };
@@ -165,7 +174,7 @@ async fn run_inner(
     report.state = if specs_passed && gates.passed { StepState::Passed } else { StepState::Failed };
     report.analyzer = Some(analysis);
     report.gates = Some(gates);
-    Ok(())
+    Ok(trace)
 }
 
 /// Renders one trigger field: literal text with `${...}` expressions.
@@ -192,8 +201,9 @@ fn evaluate_spec(view: &TraceView<'_>, spec: &defs::Spec, vars: &Vars) -> SpecRe
     let assertions: Vec<AssertionReport> = spec
         .assertions
         .iter()
+        .zip(&spec.assertion_trees)
         .zip(outcome.assertions)
-        .map(|(text, result)| AssertionReport {
+        .map(|((text, tree), result)| AssertionReport {
             // The user's text, not a reprint of the parsed tree.
             assertion: text.value.clone(),
             passed: result.passed,
@@ -201,6 +211,7 @@ fn evaluate_spec(view: &TraceView<'_>, spec: &defs::Spec, vars: &Vars) -> SpecRe
                 .results
                 .into_iter()
                 .map(|span| report::SpanResult {
+                    comparator: Some(tree.comparator.symbol().to_string()),
                     span_id: span.span_id,
                     observed: if span.observed.is_empty() && span.error.is_some() {
                         None
