@@ -39,7 +39,7 @@ pub(crate) fn router(handles: &Handles) -> Router {
         .route("/api/v3/traces", get(v3::search))
         .route("/api/v3/services", get(v3::services))
         .route("/api/v3/operations", get(v3::operations))
-        .with_state(handles.store.clone())
+        .with_state(handles.reader())
 }
 
 /// `value` as a JSON response body.
