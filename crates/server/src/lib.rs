@@ -384,7 +384,9 @@ pub async fn start_with_store(
     let grpc_addr = local_addr(&grpc_listener, config.grpc_addr)?;
     let trace_service =
         ingest::grpc::TraceService::new(handles.store.clone(), admission.clone(), config.max_message_size);
-    let routes = extra(&handles).add_service(trace_service);
+    let routes = extra(&handles)
+        .add_service(trace_service)
+        .add_service(query::jaeger::grpc::QueryService::new(handles.reader()));
     let (grpc_stop, grpc_stopped) = oneshot::channel::<()>();
     let incoming = listen::grpc_incoming(grpc_listener, grpc_tls, config.timeouts.idle);
     let grpc_server = tonic::transport::Server::builder()

@@ -139,7 +139,7 @@ pub(super) struct WaitQuery {
 async fn load_trace(web: &Web, trace_id: &str, wait: Option<&str>) -> Result<TraceRead, ApiError> {
     let trace_id = parse_trace_id(trace_id)?;
     let wait = crate::query::Wait::parse(wait)?;
-    Ok(crate::query::read_trace(&web.store, &web.reads, trace_id, wait).await?)
+    crate::query::read_trace(&web.store, &web.reads, trace_id, wait).await
 }
 
 /// `GET /api/v1/traces/{id}[?wait=DURATION]`.
