@@ -19,6 +19,7 @@ mod ingest_exporters;
 mod multi_server;
 mod query_jaeger;
 mod query_mcp;
+mod query_reads;
 mod query_tempo;
 mod report_formats;
 mod run_cli;

@@ -612,3 +612,175 @@ async fn the_jaeger_listener_answers_under_its_base_path_behind_the_token() {
         assert_eq!(status, 200, "{url}: {body}");
     }
 }
+
+/// One api_v3 gRPC call with raw bytes: the answer's messages, or the status code.
+async fn grpc_call(
+    addr: SocketAddr,
+    method: &str,
+    request: Vec<u8>,
+    streaming: bool,
+) -> Result<Vec<bytes::Bytes>, tonic::Code> {
+    let mut client = crate::support::otlp::raw_client(addr).await;
+    let path: http::uri::PathAndQuery =
+        format!("/jaeger.api_v3.QueryService/{method}").parse().expect("path");
+    let request = tonic::Request::new(bytes::Bytes::from(request));
+    if !streaming {
+        return client
+            .unary(request, path, server::ingest::grpc::RawCodec)
+            .await
+            .map(|answer| vec![answer.into_inner()])
+            .map_err(|status| status.code());
+    }
+    let mut stream = client
+        .server_streaming(request, path, server::ingest::grpc::RawCodec)
+        .await
+        .map_err(|s| s.code())?
+        .into_inner();
+    let mut messages = Vec::new();
+    loop {
+        match stream.message().await {
+            Ok(Some(message)) => messages.push(message),
+            Ok(None) => return Ok(messages),
+            Err(status) => return Err(status.code()),
+        }
+    }
+}
+
+/// What a `TracesData` answer holds, order aside: each trace's span IDs with their names.
+fn spans_of(messages: &[bytes::Bytes]) -> Vec<(String, String)> {
+    use opentelemetry_proto::tonic::trace::v1::TracesData;
+    let mut spans: Vec<(String, String)> = messages
+        .iter()
+        .flat_map(|message| TracesData::decode(message.clone()).expect("TracesData").resource_spans)
+        .flat_map(|resource| resource.scope_spans)
+        .flat_map(|scope| scope.spans)
+        .map(|span| (format!("{}/{}", hex::encode(&span.trace_id), hex::encode(&span.span_id)), span.name))
+        .collect();
+    spans.sort();
+    spans
+}
+
+/// api_v3's gRPC `QueryService` on tracecheck's gRPC port answers as the real Jaeger's does
+/// on its own: services, operations, a trace by ID (every span), a search, an unknown trace.
+#[tokio::test]
+async fn the_grpc_query_service_answers_as_jaeger_does() {
+    use server::query::jaeger::grpc::{
+        FindTracesRequest, GetOperationsRequest, GetOperationsResponse, GetServicesResponse, GetTraceRequest,
+        Timestamp, TraceQueryParameters,
+    };
+    let (jaeger, tracecheck) = tokio::join!(Jaeger::start(), serve(&[]));
+    let (ids, n_spans, request) = input();
+    post_otlp(jaeger.otlp_http, &request).await;
+    post_otlp(tracecheck.http, &request).await;
+    for (trace_id, n) in ids.iter().zip(n_spans) {
+        jaeger.wait_for(trace_id, n).await;
+    }
+    let seconds = (now_nanos() / 1_000_000_000) as i64;
+    let window = |query: TraceQueryParameters| TraceQueryParameters {
+        start_time_min: Some(Timestamp { seconds: seconds - 3600, nanos: 0 }),
+        start_time_max: Some(Timestamp { seconds: seconds + 60, nanos: 0 }),
+        ..query
+    };
+    let calls: Vec<(&str, Vec<u8>, bool)> = vec![
+        ("GetServices", Vec::new(), false),
+        (
+            "GetOperations",
+            GetOperationsRequest { service: "frontend".into(), span_kind: String::new() }.encode_to_vec(),
+            false,
+        ),
+        (
+            "GetOperations",
+            GetOperationsRequest { service: "payments".into(), span_kind: "server".into() }.encode_to_vec(),
+            false,
+        ),
+        (
+            "GetTrace",
+            GetTraceRequest { trace_id: ids[0].clone(), ..Default::default() }.encode_to_vec(),
+            true,
+        ),
+        (
+            "GetTrace",
+            GetTraceRequest { trace_id: ids[2].clone(), ..Default::default() }.encode_to_vec(),
+            true,
+        ),
+        (
+            "GetTrace",
+            GetTraceRequest { trace_id: "00000000000000000000000000abcdef".into(), ..Default::default() }
+                .encode_to_vec(),
+            true,
+        ),
+        (
+            "FindTraces",
+            FindTracesRequest {
+                query: Some(window(TraceQueryParameters {
+                    service_name: "payments".into(),
+                    search_depth: 20,
+                    ..Default::default()
+                })),
+            }
+            .encode_to_vec(),
+            true,
+        ),
+        (
+            "FindTraces",
+            FindTracesRequest {
+                query: Some(window(TraceQueryParameters {
+                    service_name: "nope".into(),
+                    search_depth: 5,
+                    ..Default::default()
+                })),
+            }
+            .encode_to_vec(),
+            true,
+        ),
+    ];
+    let known = GetTraceRequest { trace_id: ids[0].clone(), ..Default::default() }.encode_to_vec();
+    let mut differences = Vec::new();
+    for (method, request, streaming) in calls {
+        let theirs = grpc_call(jaeger.query_grpc, method, request.clone(), streaming).await;
+        let ours = grpc_call(tracecheck.grpc, method, request.clone(), streaming).await;
+        let same = match (&theirs, &ours) {
+            (Err(a), Err(b)) => a == b,
+            (Ok(a), Ok(b)) => match method {
+                "GetServices" => {
+                    let services = |m: &[bytes::Bytes]| {
+                        GetServicesResponse::decode(m[0].clone()).expect("decode").services
+                    };
+                    let (mut a, mut b) = (services(a), services(b));
+                    a.sort();
+                    b.sort();
+                    assert!(!a.is_empty());
+                    a == b
+                }
+                "GetOperations" => {
+                    let operations = |m: &[bytes::Bytes]| {
+                        let mut list: Vec<(String, String)> = GetOperationsResponse::decode(m[0].clone())
+                            .expect("decode")
+                            .operations
+                            .into_iter()
+                            .map(|op| (op.name, op.span_kind))
+                            .collect();
+                        list.sort();
+                        list
+                    };
+                    !operations(a).is_empty() && operations(a) == operations(b)
+                }
+                _ => spans_of(a) == spans_of(b),
+            },
+            _ => false,
+        };
+        if !same {
+            differences.push(format!("{method} {request:?}: jaeger {theirs:?}, tracecheck {ours:?}"));
+        }
+        // A comparison of two empty answers proves little: the input must show in them.
+        if request == known {
+            assert!(ours.is_ok_and(|messages| spans_of(&messages).len() == n_spans[0]), "{method}");
+        }
+    }
+    assert!(
+        differences.is_empty(),
+        "{} differences from Jaeger:\n{}",
+        differences.len(),
+        differences.join("\n")
+    );
+}

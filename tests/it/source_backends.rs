@@ -1,7 +1,8 @@
 //! Existing backends as the trace source (issue 20, item 2): a Tracetest `DataStore` of type
 //! `jaeger` makes `run` read the trace from the real Jaeger v2 (its gRPC query API), one of
 //! type `tempo` (HTTP) from a Tempo API (tracecheck's own, `/tempo`: Tempo itself cannot be
-//! installed here). In both, an SDK-instrumented app exports to the backend, `run` polls it
+//! installed here), and a `jaeger` one from a `tracecheck serve`'s gRPC port (api_v3's
+//! `QueryService`). In each, an SDK-instrumented app exports to the backend, `run` polls it
 //! until the trace is complete by the usual rules, and the trigger span is in the run's view
 //! but never written to the backend.
 
@@ -86,6 +87,23 @@ async fn a_tempo_data_store_reads_the_trace_from_a_tempo_api() {
     let names: Vec<&str> =
         body["spans"].as_array().unwrap().iter().map(|span| span["name"].as_str().unwrap()).collect();
     assert!(names.contains(&"GET /hello") && !names.contains(&"Tracetest trigger"), "{names:?}");
+}
+
+/// A `jaeger` DataStore pointed at a `tracecheck serve`'s gRPC port reads through the
+/// api_v3 `QueryService` served there, as it reads from Jaeger.
+#[tokio::test]
+async fn a_jaeger_data_store_reads_the_trace_from_tracecheck_grpc_port() {
+    let server = serve(&[]).await;
+    let app = start_http_app(&server.grpc_url()).await;
+    let files = Files::new();
+    let data_store = format!(
+        "type: DataStore\nspec:\n  name: jaeger\n  type: jaeger\n  default: true\n  jaeger:\n    endpoint: {}\n    tls:\n      insecure: true\n",
+        server.grpc
+    );
+    let (run, report) = run_hello(&files, &data_store, &app.url()).await;
+    assert_eq!(run.code(), Some(0), "{run}");
+    assert_eq!(report["state"], "FINISHED", "{report}");
+    assert!(run.stdout().contains("GET /hello"), "{run}");
 }
 
 #[tokio::test]

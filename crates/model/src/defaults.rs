@@ -120,6 +120,14 @@ pub const KAFKA_RETRY_DEADLINE: Duration = Duration::from_secs(3);
 pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 /// The longest completeness wait a trace-by-ID read may ask for (`?wait=`): a read that
 /// waits pins its trace, so a client cannot hold one for longer than a run's own timeout.
+/// What reading one span whole takes at the server, estimated before a read decodes
+/// anything: the decoded span with its attributes, its place in the tree the web API lays
+/// out and its share of the JSON being written (measured: BENCHMARKS.md, "Big-trace
+/// reads").
+pub const READ_BYTES_PER_SPAN: u64 = 4 * 1024;
+/// The share of `--max-memory` whole-trace reads in flight may hold together (1/N).
+pub const READ_MEMORY_DIVISOR: u64 = 4;
+
 /// The most of a trigger's response body a run keeps (`run --max-response-body`): the body
 /// is held in memory, matched by expressions and written to reports; the rest is not read
 /// and the step says so.

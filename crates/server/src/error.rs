@@ -97,8 +97,17 @@ pub enum EdgeError {
     HostNotAllowed { host: String },
     #[error("origin {origin:?} is not allowed: start the server with --allowed-hosts NAME to answer pages from it (a guard against DNS rebinding)")]
     OriginNotAllowed { origin: String },
+    #[error("server busy: reading this trace ({spans} spans) takes about {} and the reads in flight hold {} of the {} read budget, retry later", mib(*needed), mib(*in_use), mib(*budget))]
+    ReadsBusy { spans: usize, needed: u64, in_use: u64, budget: u64 },
+    #[error("trace too large to read whole: {spans} spans take about {} to read, more than the read budget of {} (a quarter of --max-memory); raise --max-memory", mib(*needed), mib(*budget))]
+    TraceTooLarge { spans: usize, needed: u64, budget: u64 },
     #[error("the server failed to answer: {0}")]
     Internal(String),
+}
+
+/// Bytes as MiB with one decimal, for messages.
+fn mib(bytes: u64) -> String {
+    format!("{:.1} MiB", bytes as f64 / (1024.0 * 1024.0))
 }
 
 impl EdgeError {
@@ -121,9 +130,10 @@ impl EdgeError {
             UnknownMethod(_) => (Code::Unimplemented, StatusCode::NOT_FOUND),
             TooLarge { .. } => (Code::ResourceExhausted, StatusCode::PAYLOAD_TOO_LARGE),
             BodyTimeout(_) => (Code::DeadlineExceeded, StatusCode::REQUEST_TIMEOUT),
-            Overloaded | ReceiveBudget { .. } | TooManyStreams { .. } => {
+            Overloaded | ReceiveBudget { .. } | TooManyStreams { .. } | ReadsBusy { .. } => {
                 (Code::Unavailable, StatusCode::SERVICE_UNAVAILABLE)
             }
+            TraceTooLarge { .. } => (Code::ResourceExhausted, StatusCode::INSUFFICIENT_STORAGE),
             Unauthenticated => (Code::Unauthenticated, StatusCode::UNAUTHORIZED),
             TraceNotFound(_) | RunNotFound(_) => (Code::NotFound, StatusCode::NOT_FOUND),
             NotRecording => (Code::FailedPrecondition, StatusCode::BAD_REQUEST),
@@ -154,7 +164,10 @@ impl EdgeError {
     pub fn is_retryable(&self) -> bool {
         matches!(
             self,
-            EdgeError::Overloaded | EdgeError::ReceiveBudget { .. } | EdgeError::TooManyStreams { .. }
+            EdgeError::Overloaded
+                | EdgeError::ReceiveBudget { .. }
+                | EdgeError::TooManyStreams { .. }
+                | EdgeError::ReadsBusy { .. }
         )
     }
 

@@ -32,6 +32,7 @@ pub mod hosts;
 pub mod ingest;
 mod listen;
 pub mod query;
+pub mod reads;
 pub mod routes;
 pub mod runs;
 pub mod telemetry;
@@ -185,6 +186,23 @@ pub struct Handles {
     pub store: TraceStore,
     pub runs: RunStore,
     pub telemetry: Telemetry,
+    /// What whole-trace reads in flight may hold ([`reads`]).
+    pub reads: reads::ReadBudget,
+}
+
+impl Handles {
+    /// The handles over `store`, the read budget a quarter of its memory bound.
+    pub fn new(store: TraceStore, runs: RunStore) -> Self {
+        let telemetry = Telemetry::new(store.clone());
+        let budget = store.config().max_memory as u64 / model::defaults::READ_MEMORY_DIVISOR;
+        let reads = reads::ReadBudget::new(budget, telemetry.reads_refused_counter());
+        Handles { store, runs, telemetry, reads }
+    }
+
+    /// What the query APIs read from.
+    pub(crate) fn reader(&self) -> query::Reader {
+        query::Reader { store: self.store.clone(), reads: self.reads.clone() }
+    }
 }
 
 /// A server that is accepting requests. Dropping it without [`RunningServer::shutdown`]
@@ -358,7 +376,7 @@ pub async fn start_with_store(
         config.max_receive_bytes.max(config.max_message_size),
         config.timeouts.body_read,
     );
-    let handles = Handles { telemetry: Telemetry::new(store.clone()), store, runs: config.runs.clone() };
+    let handles = Handles::new(store, config.runs.clone());
     let auth = RequireBearer::new(config.auth_token.as_deref());
     let (grpc_tls, http_tls) = tls::listener_configs(config.tls.as_ref())?;
 
@@ -366,7 +384,9 @@ pub async fn start_with_store(
     let grpc_addr = local_addr(&grpc_listener, config.grpc_addr)?;
     let trace_service =
         ingest::grpc::TraceService::new(handles.store.clone(), admission.clone(), config.max_message_size);
-    let routes = extra(&handles).add_service(trace_service);
+    let routes = extra(&handles)
+        .add_service(trace_service)
+        .add_service(query::jaeger::grpc::QueryService::new(handles.reader()));
     let (grpc_stop, grpc_stopped) = oneshot::channel::<()>();
     let incoming = listen::grpc_incoming(grpc_listener, grpc_tls, config.timeouts.idle);
     let grpc_server = tonic::transport::Server::builder()

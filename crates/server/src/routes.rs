@@ -56,7 +56,7 @@ pub(crate) fn http_router(
     };
     let router = Router::new()
         .merge(handles.telemetry.router())
-        .merge(web::router(handles.store.clone(), handles.runs.clone(), handles.telemetry.clone()))
+        .merge(web::router(handles))
         .merge(crate::query::router(handles))
         // A route layer, so that a path nobody serves is still 404 (a wrong method on a
         // served path is 405 once the token is right).
@@ -109,12 +109,11 @@ mod tests {
 
     use super::*;
     use crate::runs::RunStore;
-    use crate::telemetry::Telemetry;
 
     #[tokio::test]
     async fn one_bearer_layer_guards_every_http_route() {
         let (store, _guard) = store::TraceStore::new(store::StoreConfig::default());
-        let handles = Handles { telemetry: Telemetry::new(store.clone()), store, runs: RunStore::default() };
+        let handles = Handles::new(store, RunStore::default());
         let admission = Admission::new(4, 1 << 20, Duration::from_secs(5));
         let guards = HttpGuards {
             auth: RequireBearer::new(Some("s3cret")),

@@ -301,12 +301,19 @@ pub struct Telemetry {
     transports: Arc<[TransportMetrics; 2]>,
     /// Event streams refused over [`model::defaults::MAX_EVENT_STREAMS`].
     streams_refused: Arc<AtomicU64>,
+    /// Whole-trace reads refused by the read budget ([`crate::reads`]).
+    reads_refused: Arc<AtomicU64>,
 }
 
 impl Telemetry {
     /// A registry over `store`'s counters, with no request counted yet.
     pub fn new(store: TraceStore) -> Self {
-        Telemetry { store, transports: Arc::default(), streams_refused: Arc::default() }
+        Telemetry {
+            store,
+            transports: Arc::default(),
+            streams_refused: Arc::default(),
+            reads_refused: Arc::default(),
+        }
     }
 
     fn of(&self, transport: Transport) -> &TransportMetrics {
@@ -322,6 +329,11 @@ impl Telemetry {
     /// Counts an event stream refused for want of a slot.
     pub fn stream_refused(&self) {
         self.streams_refused.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// The counter of whole-trace reads refused, for the read budget to count into.
+    pub fn reads_refused_counter(&self) -> Arc<AtomicU64> {
+        self.reads_refused.clone()
     }
 
     /// The router serving `GET /metrics` (the server's bearer layer guards it).
@@ -390,6 +402,12 @@ impl Telemetry {
             kind: Kind::Counter,
             help: "Live event streams (/api/v1/events) refused because the most served at once were open.",
             samples: vec![(Vec::new(), self.streams_refused.load(Ordering::Relaxed))],
+        });
+        metrics.push(Metric {
+            name: "tracecheck_reads_refused_total",
+            kind: Kind::Counter,
+            help: "Whole-trace reads refused because the reads in flight held the read budget (a quarter of --max-memory) or the trace could never fit it.",
+            samples: vec![(Vec::new(), self.reads_refused.load(Ordering::Relaxed))],
         });
         metrics
     }

@@ -32,7 +32,6 @@
 //! ```
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use base64::Engine;
@@ -118,37 +117,26 @@ pub struct ApiError {
     pub msg: String,
 }
 
-/// One trace in Jaeger's JSON model.
-#[derive(Clone, Debug, Serialize)]
+/// One trace in Jaeger's JSON model, serialized straight from the model's spans: a
+/// 1,000-span trace is a megabyte of JSON, and building Jaeger's structs first (a tag list,
+/// a reference list, a log list and a process ID string per span) cost more than the
+/// writing itself.
+#[derive(Clone, Debug)]
 pub struct Trace<'a> {
-    #[serde(rename = "traceID")]
-    pub trace_id: TraceId,
-    pub spans: Vec<Span<'a>>,
-    pub processes: BTreeMap<String, Process<'a>>,
+    trace: &'a model::Trace,
+    /// The distinct resources in order of first use: process `p1` is the first.
+    processes: Vec<&'a Resource>,
+    /// Each span's index in `processes`.
+    process_of: Vec<usize>,
     /// Why the trace may be incomplete (a `?wait=` read); null when nothing is wrong.
-    pub warnings: Option<Vec<String>>,
+    warnings: Option<Vec<String>>,
 }
 
-/// One span in Jaeger's JSON model.
-#[derive(Clone, Debug, Serialize)]
-pub struct Span<'a> {
-    #[serde(rename = "traceID")]
-    pub trace_id: TraceId,
-    #[serde(rename = "spanID")]
-    pub span_id: model::SpanId,
-    #[serde(rename = "operationName")]
-    pub operation_name: &'a str,
-    pub references: Vec<Reference>,
-    /// Microseconds since the epoch.
-    #[serde(rename = "startTime")]
-    pub start_time: u64,
-    /// Microseconds.
-    pub duration: u64,
-    pub tags: Vec<Tag<'a>>,
-    pub logs: Vec<Log<'a>>,
-    #[serde(rename = "processID")]
-    pub process_id: String,
-    pub warnings: Option<Vec<String>>,
+/// One span in Jaeger's JSON model (`traceID`, `spanID`, `operationName`, `references`,
+/// `startTime` and `duration` in microseconds, `tags`, `logs`, `processID`, `warnings`).
+struct Span<'a> {
+    span: &'a model::Span,
+    process: usize,
 }
 
 /// A reference to another span.
@@ -325,27 +313,94 @@ fn sort_tags(tags: &mut [Tag<'_>]) {
 impl<'a> Trace<'a> {
     /// The trace in Jaeger's JSON model, spans in the trace's order; `warnings` as given.
     pub fn new(trace: &'a model::Trace, warnings: Option<Vec<String>>) -> Self {
-        let mut resources: Vec<&'a Arc<Resource>> = Vec::new();
-        let mut processes = BTreeMap::new();
-        let spans = trace
+        let mut processes: Vec<&'a Resource> = Vec::new();
+        let mut last: Option<(&'a Arc<Resource>, usize)> = None;
+        let process_of = trace
             .spans
             .iter()
             .map(|span| {
-                let index = match resources
-                    .iter()
-                    .position(|known| Arc::ptr_eq(known, &span.resource) || ***known == *span.resource)
-                {
+                // Spans of one export share their resource's Arc: the last one answers most.
+                if let Some((resource, index)) = last {
+                    if Arc::ptr_eq(resource, &span.resource) {
+                        return index;
+                    }
+                }
+                let index = match processes.iter().position(|known| **known == *span.resource) {
                     Some(index) => index,
                     None => {
-                        resources.push(&span.resource);
-                        processes.insert(format!("p{}", resources.len()), Process::new(&span.resource));
-                        resources.len() - 1
+                        processes.push(&span.resource);
+                        processes.len() - 1
                     }
                 };
-                Span::new(span, format!("p{}", index + 1))
+                last = Some((&span.resource, index));
+                index
             })
             .collect();
-        Trace { trace_id: trace.trace_id, spans, processes, warnings }
+        Trace { trace, processes, process_of, warnings }
+    }
+
+    /// The number of bytes its JSON is likely to take (a span's tags and IDs run to about a
+    /// kilobyte), to size the buffer once.
+    pub fn size_hint(&self) -> usize {
+        1024 * self.trace.spans.len() + 256
+    }
+}
+
+impl Serialize for Trace<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut trace = serializer.serialize_struct("Trace", 4)?;
+        trace.serialize_field("traceID", &self.trace.trace_id)?;
+        trace.serialize_field("spans", &Spans(self))?;
+        trace.serialize_field("processes", &Processes(&self.processes))?;
+        trace.serialize_field("warnings", &self.warnings)?;
+        trace.end()
+    }
+}
+
+struct Spans<'t, 'a>(&'t Trace<'a>);
+
+impl Serialize for Spans<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.trace.spans.len()))?;
+        for (span, process) in self.0.trace.spans.iter().zip(&self.0.process_of) {
+            seq.serialize_element(&Span { span, process: *process })?;
+        }
+        seq.end()
+    }
+}
+
+struct Processes<'t, 'a>(&'t [&'a Resource]);
+
+impl Serialize for Processes<'_, '_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut map = serializer.serialize_map(Some(self.0.len()))?;
+        for (index, resource) in self.0.iter().enumerate() {
+            map.serialize_entry(&ProcessId(index), &Process::new(resource))?;
+        }
+        map.end()
+    }
+}
+
+/// `p1`, `p2`, ...: the process with index 0, 1, ...
+struct ProcessId(usize);
+
+impl Serialize for ProcessId {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        // Written on the stack: every span names its process.
+        let mut text = [0u8; 21];
+        let mut at = text.len();
+        let mut number = self.0.saturating_add(1);
+        loop {
+            at -= 1;
+            text[at] = b'0' + (number % 10) as u8;
+            number /= 10;
+            if number == 0 {
+                break;
+            }
+        }
+        at -= 1;
+        text[at] = b'p';
+        serializer.serialize_str(std::str::from_utf8(&text[at..]).map_err(serde::ser::Error::custom)?)
     }
 }
 
@@ -362,90 +417,123 @@ impl<'a> Process<'a> {
     }
 }
 
-impl<'a> Span<'a> {
-    fn new(span: &'a model::Span, process_id: String) -> Self {
-        let mut tags: Vec<Tag<'a>> = span.attributes.iter().map(Tag::from_attribute).collect();
-        if !span.scope.name.is_empty() {
-            tags.push(Tag::text("otel.scope.name", &span.scope.name));
-        }
-        if !span.scope.version.is_empty() {
-            tags.push(Tag::text("otel.scope.version", &span.scope.version));
-        }
-        if span.kind != SpanKind::Unspecified {
-            tags.push(Tag::text("span.kind", kind_name(span.kind)));
-        }
-        match span.status.code {
-            StatusCode::Unset => {}
-            StatusCode::Ok => tags.push(Tag::text("otel.status_code", "OK")),
-            StatusCode::Error => {
-                tags.push(Tag::text("otel.status_code", "ERROR"));
-                tags.push(Tag { key: "error", value: TagValue::Bool(true) });
-            }
-        }
-        if !span.status.message.is_empty() {
-            tags.push(Tag::text("otel.status_description", &span.status.message));
-        }
-        sort_tags(&mut tags);
+impl Serialize for Span<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let span = self.span;
+        let mut out = serializer.serialize_struct("Span", 10)?;
+        out.serialize_field("traceID", &span.trace_id)?;
+        out.serialize_field("spanID", &span.span_id)?;
+        out.serialize_field("operationName", &*span.name)?;
+        out.serialize_field("references", &References(span))?;
+        out.serialize_field("startTime", &(span.start_time_unix_nano / 1000))?;
+        out.serialize_field(
+            "duration",
+            &(span.end_time_unix_nano.saturating_sub(span.start_time_unix_nano) / 1000),
+        )?;
+        out.serialize_field("tags", &span_tags(span))?;
+        out.serialize_field("logs", &Logs(span.events()))?;
+        out.serialize_field("processID", &ProcessId(self.process))?;
+        out.serialize_field("warnings", &None::<()>)?;
+        out.end()
+    }
+}
 
-        let mut references =
-            Vec::with_capacity(usize::from(span.parent_span_id.is_some()) + span.links().len());
+/// A span's tags as Jaeger's translator makes them: its attributes, the scope, the kind and
+/// the status, sorted by key.
+fn span_tags(span: &model::Span) -> Vec<Tag<'_>> {
+    let mut tags: Vec<Tag<'_>> = Vec::with_capacity(span.attributes.len() + 5);
+    tags.extend(span.attributes.iter().map(Tag::from_attribute));
+    if !span.scope.name.is_empty() {
+        tags.push(Tag::text("otel.scope.name", &span.scope.name));
+    }
+    if !span.scope.version.is_empty() {
+        tags.push(Tag::text("otel.scope.version", &span.scope.version));
+    }
+    if span.kind != SpanKind::Unspecified {
+        tags.push(Tag::text("span.kind", kind_name(span.kind)));
+    }
+    match span.status.code {
+        StatusCode::Unset => {}
+        StatusCode::Ok => tags.push(Tag::text("otel.status_code", "OK")),
+        StatusCode::Error => {
+            tags.push(Tag::text("otel.status_code", "ERROR"));
+            tags.push(Tag { key: "error", value: TagValue::Bool(true) });
+        }
+    }
+    if !span.status.message.is_empty() {
+        tags.push(Tag::text("otel.status_description", &span.status.message));
+    }
+    sort_tags(&mut tags);
+    tags
+}
+
+/// A span's references: the parent as `CHILD_OF`, each link as `FOLLOWS_FROM` (`CHILD_OF`
+/// when its `opentracing.ref_type` says `child_of`); a link to the parent retypes the
+/// parent's reference instead of adding one.
+struct References<'a>(&'a model::Span);
+
+fn link_ref_type(link: &model::Link) -> RefType {
+    match model::find_attribute(&link.attributes, "opentracing.ref_type") {
+        Some(AttributeValue::String(kind)) if &**kind == "child_of" => RefType::ChildOf,
+        _ => RefType::FollowsFrom,
+    }
+}
+
+impl Serialize for References<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let span = self.0;
+        let to_parent =
+            |link: &model::Link| link.trace_id == span.trace_id && Some(link.span_id) == span.parent_span_id;
+        let mut seq = serializer.serialize_seq(None)?;
         if let Some(parent) = span.parent_span_id {
-            references.push(Reference {
-                ref_type: RefType::ChildOf,
-                trace_id: span.trace_id,
-                span_id: parent,
-            });
+            // The last link to the parent decides, as it did when each retyped it in turn.
+            let ref_type = span
+                .links()
+                .iter()
+                .rev()
+                .find(|link| to_parent(link))
+                .map_or(RefType::ChildOf, link_ref_type);
+            seq.serialize_element(&Reference { ref_type, trace_id: span.trace_id, span_id: parent })?;
         }
-        for link in span.links() {
-            let ref_type = match model::find_attribute(&link.attributes, "opentracing.ref_type") {
-                Some(AttributeValue::String(kind)) if &**kind == "child_of" => RefType::ChildOf,
-                _ => RefType::FollowsFrom,
-            };
-            if link.trace_id == span.trace_id && Some(link.span_id) == span.parent_span_id {
-                references[0].ref_type = ref_type;
-                continue;
+        for link in span.links().iter().filter(|link| !to_parent(link)) {
+            seq.serialize_element(&Reference {
+                ref_type: link_ref_type(link),
+                trace_id: link.trace_id,
+                span_id: link.span_id,
+            })?;
+        }
+        seq.end()
+    }
+}
+
+/// A span's events as Jaeger logs: an `event` field with the name first (unless an attribute
+/// is called `event`), then the attributes sorted (Jaeger's adjuster).
+struct Logs<'a>(&'a [model::Event]);
+
+impl Serialize for Logs<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let mut seq = serializer.serialize_seq(Some(self.0.len()))?;
+        for event in self.0 {
+            let has_event_key = event.attributes.iter().any(|attribute| &*attribute.key == "event");
+            let mut fields: Vec<Tag<'_>> = Vec::with_capacity(event.attributes.len() + 1);
+            if !event.name.is_empty() && !has_event_key {
+                fields.push(Tag::text("event", &event.name));
             }
-            references.push(Reference { ref_type, trace_id: link.trace_id, span_id: link.span_id });
-        }
-
-        let logs = span
-            .events()
-            .iter()
-            .map(|event| {
-                let has_event_key = event.attributes.iter().any(|attribute| &*attribute.key == "event");
-                let mut fields: Vec<Tag<'a>> = Vec::with_capacity(event.attributes.len() + 1);
-                if !event.name.is_empty() && !has_event_key {
-                    fields.push(Tag::text("event", &event.name));
+            fields.extend(event.attributes.iter().map(Tag::from_attribute));
+            let offset = match fields
+                .iter()
+                .position(|field| field.key == "event" && matches!(field.value, TagValue::String(_)))
+            {
+                Some(at) => {
+                    fields.swap(0, at);
+                    1
                 }
-                fields.extend(event.attributes.iter().map(Tag::from_attribute));
-                // The `event` text field first, the rest sorted (Jaeger's adjuster).
-                let offset = match fields
-                    .iter()
-                    .position(|field| field.key == "event" && matches!(field.value, TagValue::String(_)))
-                {
-                    Some(at) => {
-                        fields.swap(0, at);
-                        1
-                    }
-                    None => 0,
-                };
-                sort_tags(&mut fields[offset..]);
-                Log { timestamp: event.time_unix_nano / 1000, fields }
-            })
-            .collect();
-
-        Span {
-            trace_id: span.trace_id,
-            span_id: span.span_id,
-            operation_name: &span.name,
-            references,
-            start_time: span.start_time_unix_nano / 1000,
-            duration: span.end_time_unix_nano.saturating_sub(span.start_time_unix_nano) / 1000,
-            tags,
-            logs,
-            process_id,
-            warnings: None,
+                None => 0,
+            };
+            sort_tags(&mut fields[offset..]);
+            seq.serialize_element(&Log { timestamp: event.time_unix_nano / 1000, fields })?;
         }
+        seq.end()
     }
 }
 

@@ -20,7 +20,7 @@ use base64::Engine;
 use serde::ser::{SerializeMap, SerializeSeq};
 use serde::{Serialize, Serializer};
 
-use model::{AttributeValue, KeyValue, Resource, Scope, SpanId, StatusCode, Trace, TraceId};
+use model::{AttributeValue, KeyValue, Resource, Scope, StatusCode, Trace};
 
 use crate::jaeger::{resource_service, service_label};
 
@@ -163,7 +163,7 @@ impl Serialize for Value<'_> {
         match value {
             AttributeValue::String(text) => map.serialize_entry("stringValue", &**text)?,
             AttributeValue::Bool(value) => map.serialize_entry("boolValue", value)?,
-            AttributeValue::Int(value) => map.serialize_entry("intValue", &value.to_string())?,
+            AttributeValue::Int(value) => map.serialize_entry("intValue", &DecimalText(*value))?,
             AttributeValue::Double(value) => map.serialize_entry("doubleValue", value)?,
             AttributeValue::Bytes(bytes) => map.serialize_entry(
                 "bytesValue",
@@ -286,12 +286,30 @@ struct SpanJson<'a> {
     sorted: bool,
 }
 
-fn hex_trace_id(trace_id: TraceId) -> String {
-    trace_id.to_hex()
-}
+/// An integer as OTLP JSON writes a 64-bit one: a decimal string, formatted on the stack
+/// (a span has two, and a string each was a tenth of a big trace's allocations).
+struct DecimalText<T>(T);
 
-fn hex_span_id(span_id: SpanId) -> String {
-    span_id.to_hex()
+impl<T: Into<i128> + Copy> Serialize for DecimalText<T> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let value: i128 = self.0.into();
+        let mut text = [0u8; 40];
+        let mut at = text.len();
+        let mut magnitude = value.unsigned_abs();
+        loop {
+            at -= 1;
+            text[at] = b'0' + (magnitude % 10) as u8;
+            magnitude /= 10;
+            if magnitude == 0 {
+                break;
+            }
+        }
+        if value < 0 {
+            at -= 1;
+            text[at] = b'-';
+        }
+        serializer.serialize_str(std::str::from_utf8(&text[at..]).map_err(serde::ser::Error::custom)?)
+    }
 }
 
 impl Serialize for SpanJson<'_> {
@@ -299,17 +317,17 @@ impl Serialize for SpanJson<'_> {
         let span = self.span;
         let sorted = self.sorted;
         let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("traceId", &hex_trace_id(span.trace_id))?;
-        map.serialize_entry("spanId", &hex_span_id(span.span_id))?;
+        map.serialize_entry("traceId", &span.trace_id)?;
+        map.serialize_entry("spanId", &span.span_id)?;
         if let Some(parent) = span.parent_span_id {
-            map.serialize_entry("parentSpanId", &hex_span_id(parent))?;
+            map.serialize_entry("parentSpanId", &parent)?;
         }
         map.serialize_entry("name", &*span.name)?;
         if span.kind as u8 != 0 {
             map.serialize_entry("kind", &(span.kind as u8))?;
         }
-        map.serialize_entry("startTimeUnixNano", &span.start_time_unix_nano.to_string())?;
-        map.serialize_entry("endTimeUnixNano", &span.end_time_unix_nano.to_string())?;
+        map.serialize_entry("startTimeUnixNano", &DecimalText(span.start_time_unix_nano))?;
+        map.serialize_entry("endTimeUnixNano", &DecimalText(span.end_time_unix_nano))?;
         if !span.attributes.is_empty() {
             map.serialize_entry("attributes", &Attributes::plain(&span.attributes, sorted))?;
         }
@@ -356,7 +374,7 @@ impl Serialize for EventJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let event = self.event;
         let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("timeUnixNano", &event.time_unix_nano.to_string())?;
+        map.serialize_entry("timeUnixNano", &DecimalText(event.time_unix_nano))?;
         if !event.name.is_empty() {
             map.serialize_entry("name", &*event.name)?;
         }
@@ -376,8 +394,8 @@ impl Serialize for LinkJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let link = self.link;
         let mut map = serializer.serialize_map(None)?;
-        map.serialize_entry("traceId", &hex_trace_id(link.trace_id))?;
-        map.serialize_entry("spanId", &hex_span_id(link.span_id))?;
+        map.serialize_entry("traceId", &link.trace_id)?;
+        map.serialize_entry("spanId", &link.span_id)?;
         if !link.attributes.is_empty() {
             map.serialize_entry("attributes", &Attributes::plain(&link.attributes, self.sorted))?;
         }

@@ -28,6 +28,7 @@ use serde::{Deserialize, Serialize};
 use super::search::{self, Filters, SearchRequest};
 use super::{blocking, read_trace, TraceRead, Wait};
 use crate::error::EdgeError;
+use crate::reads::ReadBudget;
 use crate::runs::RunStore;
 use crate::Handles;
 use analyze::{analyze, AnalyzerConfig};
@@ -60,15 +61,18 @@ const KNOWN_VERSIONS: [&str; 3] = ["2024-11-05", "2025-03-26", "2025-06-18"];
 #[derive(Clone)]
 struct Mcp {
     store: TraceStore,
+    reads: ReadBudget,
     runs: RunStore,
 }
 
 /// The MCP endpoint at `path`.
 pub(crate) fn router(handles: &Handles, path: &str) -> Router {
     // Only POST: axum answers any other method 405.
-    Router::new()
-        .route(path, post(handle))
-        .with_state(Mcp { store: handles.store.clone(), runs: handles.runs.clone() })
+    Router::new().route(path, post(handle)).with_state(Mcp {
+        store: handles.store.clone(),
+        reads: handles.reads.clone(),
+        runs: handles.runs.clone(),
+    })
 }
 
 /// One JSON-RPC message from the client.
@@ -255,8 +259,13 @@ async fn call_tool(mcp: &Mcp, name: &str, args: Option<serde_json::Value>) -> Re
         "search_traces" => search_traces(mcp, arguments(args)?).await,
         "get_trace" => {
             let args: TraceArgs = arguments(args)?;
-            let read =
-                read_trace(&mcp.store, trace_id(&args.trace_id)?, Wait::parse(args.wait.as_deref())?).await?;
+            let read = read_trace(
+                &mcp.store,
+                &mcp.reads,
+                trace_id(&args.trace_id)?,
+                Wait::parse(args.wait.as_deref())?,
+            )
+            .await?;
             let limit = span_limit(args.max_spans);
             blocking(move || to_json(&digest(&read, limit))).await?
         }
@@ -264,7 +273,7 @@ async fn call_tool(mcp: &Mcp, name: &str, args: Option<serde_json::Value>) -> Re
             let args: SelectArgs = arguments(args)?;
             let selector = Selector::parse(&args.selector)
                 .map_err(|source| EdgeError::Selector { text: args.selector.clone(), source })?;
-            let read = read_trace(&mcp.store, trace_id(&args.trace_id)?, Wait(None)).await?;
+            let read = read_trace(&mcp.store, &mcp.reads, trace_id(&args.trace_id)?, Wait(None)).await?;
             let limit = span_limit(args.max_spans);
             blocking(move || {
                 let view = TraceView::new(&read.trace);
@@ -285,7 +294,7 @@ async fn call_tool(mcp: &Mcp, name: &str, args: Option<serde_json::Value>) -> Re
         }
         "analyze_trace" => {
             let args: AnalyzeArgs = arguments(args)?;
-            let read = read_trace(&mcp.store, trace_id(&args.trace_id)?, Wait(None)).await?;
+            let read = read_trace(&mcp.store, &mcp.reads, trace_id(&args.trace_id)?, Wait(None)).await?;
             blocking(move || {
                 let result = analyze(&read.trace, &AnalyzerConfig::default());
                 to_json(&wire::TraceAnalysis { trace_id: read.trace.trace_id, analyzer: Cow::Owned(result) })
@@ -298,7 +307,7 @@ async fn call_tool(mcp: &Mcp, name: &str, args: Option<serde_json::Value>) -> Re
                 None => Wait(Some(DEFAULT_WAIT)),
                 text => Wait::parse(text)?,
             };
-            let read = read_trace(&mcp.store, trace_id(&args.trace_id)?, timeout).await?;
+            let read = read_trace(&mcp.store, &mcp.reads, trace_id(&args.trace_id)?, timeout).await?;
             let limit = span_limit(args.max_spans);
             blocking(move || to_json(&digest(&read, limit))).await?
         }
@@ -613,7 +622,12 @@ mod tests {
                 .map(Arc::new)
                 .collect(),
         );
-        let read = TraceRead { trace, complete: None, warnings: Vec::new() };
+        let read = TraceRead {
+            trace,
+            permit: crate::reads::ReadPermit::for_test(),
+            complete: None,
+            warnings: Vec::new(),
+        };
         let digest = digest(&read, 3);
         let path: Vec<SpanId> = [1, 3, 4].map(|id| SpanId([id; 8])).to_vec();
         assert_eq!(digest.critical_path, path);

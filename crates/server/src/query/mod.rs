@@ -17,6 +17,7 @@ mod read;
 pub mod search;
 pub mod tempo;
 
+pub(crate) use read::Reader;
 pub use read::{read_trace, TraceRead, Wait};
 
 use axum::http::header;

@@ -5,9 +5,11 @@
 
 use std::time::Duration;
 
+use axum::extract::FromRef;
 use store::{TraceStore, WaitOptions};
 
 use crate::error::EdgeError;
+use crate::reads::{ReadBudget, ReadPermit};
 use model::defaults::{DEFAULT_GRACE, DEFAULT_SETTLE, MAX_READ_WAIT};
 use model::{Trace, TraceId};
 
@@ -38,30 +40,61 @@ impl Wait {
     }
 }
 
+/// What the query APIs' routes read from: the store, and the budget every whole-trace read
+/// takes its share of. Handlers take either part as their `State`.
+#[derive(Clone)]
+pub(crate) struct Reader {
+    pub store: TraceStore,
+    pub reads: ReadBudget,
+}
+
+impl FromRef<Reader> for TraceStore {
+    fn from_ref(reader: &Reader) -> TraceStore {
+        reader.store.clone()
+    }
+}
+
+impl FromRef<Reader> for ReadBudget {
+    fn from_ref(reader: &Reader) -> ReadBudget {
+        reader.reads.clone()
+    }
+}
+
 /// A trace as read, with what the wait found (for the formats that have room for it, such
 /// as Jaeger's `warnings`).
-#[derive(Debug)]
 pub struct TraceRead {
     pub trace: Trace,
+    /// The read's share of the read budget: hold it until the answer is written.
+    pub permit: ReadPermit,
     /// Whether the wait judged the trace complete; `None` when the read did not wait.
     pub complete: Option<bool>,
     /// Why the trace may be incomplete (empty when complete or not waited for).
     pub warnings: Vec<String>,
 }
 
-/// Reads one trace, waiting for it to be complete when `wait` says so.
+/// Reads one trace within the read budget, waiting for it to be complete when `wait` says
+/// so.
 ///
 /// # Errors
 /// [`EdgeError::TraceNotFound`] when no span of the trace is stored (after the wait, when
-/// there is one), as the originals answer 404.
-pub async fn read_trace(store: &TraceStore, trace_id: TraceId, wait: Wait) -> Result<TraceRead, EdgeError> {
+/// there is one), as the originals answer 404; [`EdgeError::ReadsBusy`] or
+/// [`EdgeError::TraceTooLarge`] when the budget has no room for it.
+pub async fn read_trace(
+    store: &TraceStore,
+    reads: &ReadBudget,
+    trace_id: TraceId,
+    wait: Wait,
+) -> Result<TraceRead, EdgeError> {
     let Wait(Some(timeout)) = wait else {
+        // The share is taken from the span count before anything is decoded.
+        let spans = store.span_count(trace_id).ok_or(EdgeError::TraceNotFound(trace_id))?;
+        let permit = reads.admit(spans)?;
         let store = store.clone();
         let trace = tokio::task::spawn_blocking(move || store.get(trace_id))
             .await
             .map_err(|error| EdgeError::Internal(error.to_string()))?;
         let trace = trace.ok_or(EdgeError::TraceNotFound(trace_id))?;
-        return Ok(TraceRead { trace, complete: None, warnings: Vec::new() });
+        return Ok(TraceRead { trace, permit, complete: None, warnings: Vec::new() });
     };
     let options = WaitOptions {
         settle: DEFAULT_SETTLE,
@@ -74,9 +107,12 @@ pub async fn read_trace(store: &TraceStore, trace_id: TraceId, wait: Wait) -> Re
     // which unpins the trace.
     let outcome = store.wait(trace_id, &options, &|_| Vec::new()).await;
     let trace = outcome.trace.ok_or(EdgeError::TraceNotFound(trace_id))?;
+    // The wait judged a decoded trace (as `run` does); its share is taken now, before the
+    // answer, the larger part of a read, is written.
+    let permit = reads.admit(trace.spans.len())?;
     let mut warnings = outcome.warnings;
     warnings.extend(outcome.missing);
-    Ok(TraceRead { trace, complete: Some(outcome.complete), warnings })
+    Ok(TraceRead { trace, permit, complete: Some(outcome.complete), warnings })
 }
 
 #[cfg(test)]

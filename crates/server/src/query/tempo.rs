@@ -20,7 +20,7 @@ use axum::Router;
 use serde::Deserialize;
 
 use super::search::{self, Filters, SearchRequest};
-use super::{blocking, json, read_trace, TraceRead, Wait};
+use super::{blocking, json, read_trace, Reader, TraceRead, Wait};
 use crate::error::{EdgeError, Path, Query};
 use crate::Handles;
 use model::{KeyValue, TraceId};
@@ -53,7 +53,7 @@ pub(crate) fn router(handles: &Handles) -> Router {
         .route("/api/v2/search/tag/{tag}/values", get(tag_values_v2))
         .route("/api/echo", get(|| async { "echo" }))
         .route("/ready", get(|| async { "ready" }))
-        .with_state(handles.store.clone())
+        .with_state(handles.reader())
 }
 
 /// A trace ID as Tempo takes it: hex, left-padded with zeros to 32 digits.
@@ -81,18 +81,18 @@ struct TraceQuery {
     wait: Option<String>,
 }
 
-async fn read(store: &TraceStore, id: &str, wait: Option<&str>) -> Result<TraceRead, EdgeError> {
-    read_trace(store, trace_id(id)?, Wait::parse(wait)?).await
+async fn read(reader: &Reader, id: &str, wait: Option<&str>) -> Result<TraceRead, EdgeError> {
+    read_trace(&reader.store, &reader.reads, trace_id(id)?, Wait::parse(wait)?).await
 }
 
 /// `GET /api/traces/{id}`: Tempo's `Trace` (`{"batches": [...]}`, or `TracesData` bytes).
 async fn trace_v1(
-    State(store): State<TraceStore>,
+    State(reader): State<Reader>,
     Path(id): Path<String>,
     Query(query): Query<TraceQuery>,
     headers: HeaderMap,
 ) -> Result<Response, EdgeError> {
-    let read = read(&store, &id, query.wait.as_deref()).await?;
+    let read = read(&reader, &id, query.wait.as_deref()).await?;
     if wants_protobuf(&headers) {
         return Ok(protobuf(blocking(move || model::otlp::encode_trace_bytes(&read.trace)).await?));
     }
@@ -102,12 +102,12 @@ async fn trace_v1(
 /// `GET /api/v2/traces/{id}`: Tempo's `TraceByIDResponse`, `PARTIAL` when a wait ran out
 /// before the trace was complete.
 async fn trace_v2(
-    State(store): State<TraceStore>,
+    State(reader): State<Reader>,
     Path(id): Path<String>,
     Query(query): Query<TraceQuery>,
     headers: HeaderMap,
 ) -> Result<Response, EdgeError> {
-    let read = read(&store, &id, query.wait.as_deref()).await?;
+    let read = read(&reader, &id, query.wait.as_deref()).await?;
     let partial = read.complete == Some(false);
     if wants_protobuf(&headers) {
         return Ok(protobuf(blocking(move || encode_v2(&read, partial)).await?));

@@ -13,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use super::Web;
 // The web API's errors are the edge's; named for this file's handlers.
 use crate::error::{EdgeError as ApiError, Path, Query};
+use crate::query::TraceRead;
 use analyze::{analyze, AnalyzerConfig};
 use lang::{Selector, TraceView};
 use model::defaults::{DEFAULT_WEB_LIST_LIMIT, MAX_WEB_LIST_LIMIT, WEB_LIST_SCAN_BUDGET};
@@ -142,25 +143,27 @@ pub(super) struct WaitQuery {
 
 /// The trace as the store holds it now, or with `run`, as that recorded run judged it: with
 /// the run's `Tracetest trigger` span (never in the store), and still there after the
-/// store's TTL took the trace, for as long as the run is kept.
+/// store's TTL took the trace, for as long as the run is kept. Either read takes its share
+/// of the read budget.
 async fn load_trace(
     web: &Web,
     trace_id: &str,
     wait: Option<&str>,
     run: Option<u64>,
-) -> Result<Trace, ApiError> {
+) -> Result<TraceRead, ApiError> {
     let trace_id = parse_trace_id(trace_id)?;
     if let Some(run_id) = run {
         let runs = web.runs.clone();
         if runs.get(run_id).is_none() {
             return Err(ApiError::RunNotFound(run_id));
         }
-        return blocking(move || runs.trace(run_id, trace_id))
-            .await?
-            .ok_or(ApiError::TraceNotFound(trace_id));
+        let trace =
+            blocking(move || runs.trace(run_id, trace_id)).await?.ok_or(ApiError::TraceNotFound(trace_id))?;
+        let permit = web.reads.admit(trace.spans.len())?;
+        return Ok(TraceRead { trace, permit, complete: None, warnings: Vec::new() });
     }
     let wait = crate::query::Wait::parse(wait)?;
-    Ok(crate::query::read_trace(&web.store, trace_id, wait).await?.trace)
+    crate::query::read_trace(&web.store, &web.reads, trace_id, wait).await
 }
 
 /// `GET /api/v1/traces/{id}[?wait=DURATION][?run=N]`.
@@ -169,9 +172,11 @@ pub(super) async fn get_trace(
     Path(trace_id): Path<String>,
     Query(query): Query<WaitQuery>,
 ) -> Result<Response, ApiError> {
-    let trace = load_trace(&web, &trace_id, query.wait.as_deref(), query.run).await?;
-    let bytes = blocking(move || serde_json::to_vec(&wire::Trace::new(&trace))).await?;
-    Ok(json_bytes(bytes.map_err(|error| ApiError::Internal(error.to_string()))?))
+    let read = load_trace(&web, &trace_id, query.wait.as_deref(), query.run).await?;
+    // Written as it is sent: a big trace's JSON is never held whole.
+    Ok(crate::reads::streamed(read.permit, "application/json", move |out| {
+        serde_json::to_writer(out, &wire::Trace::new(&read.trace)).map_err(std::io::Error::from)
+    }))
 }
 
 #[derive(Deserialize)]
@@ -190,8 +195,8 @@ pub(super) async fn select(
     Query(query): Query<SelectQuery>,
 ) -> Result<Response, ApiError> {
     let selector = Selector::parse(&query.selector).map_err(selector_error(&query.selector))?;
-    let trace = load_trace(&web, &trace_id, query.wait.as_deref(), query.run).await?;
-    let matched = blocking(move || matched_ids(&selector, &TraceView::new(&trace))).await?;
+    let read = load_trace(&web, &trace_id, query.wait.as_deref(), query.run).await?;
+    let matched = blocking(move || matched_ids(&selector, &TraceView::new(&read.trace))).await?;
     json(&Selection { selector: Cow::Borrowed(&query.selector), matched_span_ids: matched })
 }
 
@@ -201,8 +206,8 @@ pub(super) async fn analysis(
     Path(trace_id): Path<String>,
     Query(query): Query<WaitQuery>,
 ) -> Result<Response, ApiError> {
-    let trace = load_trace(&web, &trace_id, query.wait.as_deref(), query.run).await?;
-    let result = blocking(move || analyze(&trace, &AnalyzerConfig::default())).await?;
+    let read = load_trace(&web, &trace_id, query.wait.as_deref(), query.run).await?;
+    let result = blocking(move || analyze(&read.trace, &AnalyzerConfig::default())).await?;
     json(&result)
 }
 

@@ -25,24 +25,34 @@ pub(crate) use login::with_login;
 
 use std::sync::Arc;
 
+use crate::reads::ReadBudget;
 use crate::runs::RunStore;
 use crate::telemetry::Telemetry;
+use crate::Handles;
 use store::TraceStore;
 
 #[derive(Clone)]
 struct Web {
     store: TraceStore,
+    reads: ReadBudget,
     runs: RunStore,
     telemetry: Telemetry,
     /// One permit per live event stream.
     streams: Arc<tokio::sync::Semaphore>,
 }
 
-/// The UI and API routes over `store` and `runs`, counting refusals in `telemetry` (the
-/// server puts its bearer layer and [`with_login`] in front of them).
-pub fn router(store: TraceStore, runs: RunStore, telemetry: Telemetry) -> Router {
+/// The UI and API routes over the store and the recorded runs, reading within the read
+/// budget and counting refusals in the telemetry (the server puts its bearer layer and
+/// [`with_login`] in front of them).
+pub fn router(handles: &Handles) -> Router {
     let streams = Arc::new(tokio::sync::Semaphore::new(model::defaults::MAX_EVENT_STREAMS));
-    let web = Web { store, runs, telemetry, streams };
+    let web = Web {
+        store: handles.store.clone(),
+        reads: handles.reads.clone(),
+        runs: handles.runs.clone(),
+        telemetry: handles.telemetry.clone(),
+        streams,
+    };
     Router::new()
         .route("/", get(index))
         .route("/api/v1/traces", get(api::list_traces))

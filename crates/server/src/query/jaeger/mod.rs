@@ -9,10 +9,12 @@
 //!   that may match, and only those are decoded and checked span by span, as Jaeger's
 //!   memory store checks), and the dependency links.
 //! - `params.rs`: Jaeger's parameter forms (trace IDs, Go durations, tags).
+//! - `grpc.rs`: api_v3's gRPC `QueryService`, on the gRPC port beside OTLP.
 //!
 //! Every failure is an [`EdgeError`], whose status is the one mapping's; only the body
 //! takes Jaeger's form ([`V1Error`], [`V3Error`]).
 
+pub mod grpc;
 mod params;
 mod search;
 mod v1;
@@ -39,7 +41,7 @@ pub(crate) fn router(handles: &Handles) -> Router {
         .route("/api/v3/traces", get(v3::search))
         .route("/api/v3/services", get(v3::services))
         .route("/api/v3/operations", get(v3::operations))
-        .with_state(handles.store.clone())
+        .with_state(handles.reader())
 }
 
 /// `value` as a JSON response body.

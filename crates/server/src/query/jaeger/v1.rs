@@ -8,7 +8,7 @@ use super::params::{self, Params};
 use super::search::{self, Search};
 use super::{blocking, json, V1Error};
 use crate::error::EdgeError;
-use crate::query::{read_trace, Wait};
+use crate::query::{read_trace, Reader, Wait};
 use model::defaults::{
     JAEGER_DEPENDENCIES_LOOKBACK, JAEGER_SEARCH_LIMIT, JAEGER_SEARCH_LOOKBACK, MAX_JAEGER_SEARCH_LIMIT,
 };
@@ -24,17 +24,20 @@ fn now_nanos() -> u64 {
 /// `GET /api/traces/{id}?wait=30s`: one trace; with `wait`, once it is complete, with the
 /// warnings of an incomplete one in the trace's `warnings`.
 pub(super) async fn trace(
-    State(store): State<TraceStore>,
+    State(reader): State<Reader>,
     Path(trace_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, V1Error> {
     let params = Params::parse(query.as_deref())?;
     let trace_id = params::trace_id(&trace_id)?;
     let wait = Wait::parse(params.get("wait"))?;
-    let read = read_trace(&store, trace_id, wait).await?;
+    let read = read_trace(&reader.store, &reader.reads, trace_id, wait).await?;
     let warnings = (!read.warnings.is_empty()).then_some(read.warnings);
-    let traces = [jaeger::Trace::new(&read.trace, warnings)];
-    Ok(json(&Envelope::new(traces, 0))?)
+    // Written as it is sent: a big trace's JSON is never held whole.
+    Ok(crate::reads::streamed(read.permit, "application/json", move |out| {
+        let traces = [jaeger::Trace::new(&read.trace, warnings)];
+        serde_json::to_writer(out, &Envelope::new(traces, 0)).map_err(std::io::Error::from)
+    }))
 }
 
 /// `GET /api/traces?service=&operation=&tags=&tag=&minDuration=&maxDuration=&limit=&start=&end=`

@@ -11,7 +11,7 @@ use super::params::{self, Params};
 use super::search::{self, Search};
 use super::{blocking, json, V3Error};
 use crate::error::EdgeError;
-use crate::query::{read_trace, Wait};
+use crate::query::{read_trace, Reader, Wait};
 use model::defaults::{JAEGER_SEARCH_LIMIT, MAX_JAEGER_SEARCH_LIMIT};
 use store::TraceStore;
 use wire::jaeger::{self as jaeger, V3Operation, V3Operations, V3Result, V3Services};
@@ -19,16 +19,20 @@ use wire::OtlpTraces;
 
 /// `GET /api/v3/traces/{id}?wait=30s`.
 pub(super) async fn trace(
-    State(store): State<TraceStore>,
+    State(reader): State<Reader>,
     Path(trace_id): Path<String>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, V3Error> {
     let params = Params::parse(query.as_deref())?;
     let trace_id = params::trace_id(&trace_id)?;
     let wait = Wait::parse(params.get("wait"))?;
-    let read = read_trace(&store, trace_id, wait).await?;
-    let result = OtlpTraces::jaeger(std::slice::from_ref(&read.trace));
-    Ok(json(&V3Result { result, warnings: read.warnings })?)
+    let read = read_trace(&reader.store, &reader.reads, trace_id, wait).await?;
+    // Written as it is sent: a big trace's JSON is never held whole.
+    Ok(crate::reads::streamed(read.permit, "application/json", move |out| {
+        let result = OtlpTraces::jaeger(std::slice::from_ref(&read.trace));
+        serde_json::to_writer(out, &V3Result { result, warnings: read.warnings })
+            .map_err(std::io::Error::from)
+    }))
 }
 
 /// `GET /api/v3/traces?query.service_name=&query.operation_name=&query.start_time_min=&query.start_time_max=&query.duration_min=&query.duration_max=&query.num_traces=&query.attributes=`.

@@ -1,0 +1,94 @@
+//! Whole-trace reads within the read budget (issue 22, defect 1): every trace-by-ID read
+//! takes a share of a quarter of `--max-memory`, estimated from the trace's span count
+//! before it decodes anything, and holds it until its answer is written. Over real
+//! sockets against the real server: a read that does not fit beside one in flight is
+//! refused as retryable (503, `Retry-After`) and counted, one that could never fit says so
+//! (507), and the share comes back once the first answer is written.
+
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue};
+use opentelemetry_proto::tonic::resource::v1::Resource;
+use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span};
+use serde_json::Value;
+
+use crate::support::{otlp, server};
+
+const MIB: usize = 1024 * 1024;
+
+/// Sends a trace of `n_spans` spans (a root and its children, each with a 1 KB attribute,
+/// so that its JSON is far more than the socket buffers between server and client hold)
+/// in requests of 2,000 spans; its trace ID as hex.
+async fn send_trace(grpc: std::net::SocketAddr, seed: u8, n_spans: u32) -> String {
+    let trace_id = [seed; 16].to_vec();
+    let span_id = |index: u32| [&[seed, 0xee][..], &(index + 1).to_be_bytes(), &[0, 1]].concat();
+    let padding = "x".repeat(1000);
+    let mut client = otlp::client(grpc).await;
+    for first in (0..n_spans).step_by(2000) {
+        let spans = (first..(first + 2000).min(n_spans))
+            .map(|index| Span {
+                trace_id: trace_id.clone(),
+                span_id: span_id(index),
+                parent_span_id: if index == 0 { vec![] } else { span_id(0) },
+                name: format!("span {index}"),
+                start_time_unix_nano: 1_700_000_000_000_000_000 + u64::from(index),
+                end_time_unix_nano: 1_700_000_000_000_000_000 + u64::from(index) + 1_000,
+                attributes: vec![KeyValue {
+                    key: "padding".into(),
+                    value: Some(AnyValue { value: Some(any_value::Value::StringValue(padding.clone())) }),
+                    ..Default::default()
+                }],
+                ..Default::default()
+            })
+            .collect();
+        let request = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                resource: Some(Resource::default()),
+                scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
+                schema_url: String::new(),
+            }],
+        };
+        let answer = client.export(request).await.expect("export").into_inner();
+        assert!(answer.partial_success.is_none_or(|partial| partial.rejected_spans == 0));
+    }
+    hex::encode(&trace_id)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn whole_trace_reads_share_the_read_budget() {
+    // A read budget of 64 MiB at 4 KiB a span: 15,000 spans take 58.6 MiB (one at a time),
+    // 17,000 take 66.4 MiB (never).
+    let server = server().max_memory(256 * MIB).start().await;
+    let big = send_trace(server.grpc_addr(), 1, 15_000).await;
+    let huge = send_trace(server.grpc_addr(), 2, 17_000).await;
+    let base = format!("http://{}", server.http_addr());
+    let client = reqwest::Client::new();
+
+    // The first read's head has arrived; its body is not read, so the server is still
+    // writing it and holds its share.
+    let first = client.get(format!("{base}/api/v1/traces/{big}")).send().await.unwrap();
+    assert_eq!(first.status(), 200);
+
+    let busy = client.get(format!("{base}/jaeger/api/traces/{big}")).send().await.unwrap();
+    assert_eq!(busy.status(), 503);
+    assert!(busy.headers().contains_key("retry-after"));
+    let text = busy.text().await.unwrap();
+    assert!(text.contains("15000 spans") && text.contains("retry later"), "{text}");
+
+    let never = client.get(format!("{base}/api/v1/traces/{huge}")).send().await.unwrap();
+    assert_eq!(never.status(), 507);
+    let text = never.text().await.unwrap();
+    assert!(text.contains("17000 spans") && text.contains("raise --max-memory"), "{text}");
+
+    let metrics = client.get(format!("{base}/metrics")).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("tracecheck_reads_refused_total 2"), "{metrics}");
+
+    // The whole answer, streamed: every span.
+    let trace: Value = serde_json::from_slice(&first.bytes().await.unwrap()).unwrap();
+    assert_eq!(trace["spans"].as_array().map(Vec::len), Some(15_000));
+
+    // Its share was given back before its last bytes were sent.
+    let again = client.get(format!("{base}/jaeger/api/traces/{big}")).send().await.unwrap();
+    assert_eq!(again.status(), 200);
+    let trace: Value = serde_json::from_slice(&again.bytes().await.unwrap()).unwrap();
+    assert_eq!(trace["data"][0]["spans"].as_array().map(Vec::len), Some(15_000));
+}
