@@ -132,7 +132,10 @@ async fn wait_reports_the_spans_its_trace_cap_refused() {
         };
         let response = otlp.export(request).await.expect("export").into_inner();
         if let Some(partial) = response.partial_success.filter(|partial| partial.rejected_spans > 0) {
-            assert!(partial.error_message.contains("an awaited trace over its cap"), "{partial:?}");
+            assert!(
+                partial.error_message.contains("a trace over its share of the server's store"),
+                "{partial:?}"
+            );
             rejected += partial.rejected_spans;
         }
     }

@@ -57,6 +57,12 @@ pub struct IngestArgs {
     /// Also evict the least recently updated traces above this many stored spans.
     #[arg(long, env = "TRACECHECK_MAX_SPANS", value_parser = at_least_one)]
     pub max_spans: Option<usize>,
+    /// The most one trace may hold, in percent of --max-memory (and of --max-spans), e.g. 25%;
+    /// its spans past that are refused, counted and reported to the exporter as partial
+    /// success. An awaited trace may hold less (an eighth), awaited traces together half.
+    #[arg(long, env = "TRACECHECK_MAX_TRACE_SHARE", default_value_t = defaults::DEFAULT_MAX_TRACE_SHARE,
+          value_parser = percent)]
+    pub max_trace_share: u8,
     /// Evict traces not updated for this long (e.g. 10m, 90s).
     #[arg(long, env = "TRACECHECK_TRACE_TTL", default_value_t = defaults::DEFAULT_TRACE_TTL.into(),
           value_parser = positive_duration)]
@@ -369,6 +375,7 @@ impl IngestArgs {
                 max_memory: self.max_memory,
                 max_spans: self.max_spans.unwrap_or(usize::MAX),
                 trace_ttl: self.trace_ttl.into(),
+                max_trace_share: self.max_trace_share,
                 ..store::StoreConfig::default()
             },
             max_concurrent_exports: self.max_concurrent_exports,
@@ -455,6 +462,15 @@ fn at_least_one(text: &str) -> Result<usize, FlagError> {
         0 => Err(FlagError::BelowOne),
         n => Ok(n),
     }
+}
+
+/// A percentage from 1 to 100, with or without `%`.
+fn percent(text: &str) -> Result<u8, FlagError> {
+    let n = at_least_one(text.trim().trim_end_matches('%'))?;
+    if n > 100 {
+        return Err(FlagError::AboveMax(100));
+    }
+    Ok(n as u8)
 }
 
 /// A byte size: plain bytes or a number with a unit (KiB, MiB, GiB, TiB; KB, MB, GB, TB
