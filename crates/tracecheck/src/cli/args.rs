@@ -541,6 +541,10 @@ mod tests {
         assert!(memory_size("512 furlongs").unwrap_err().to_string().contains("unknown unit"));
         assert!(memory_size("lots").unwrap_err().to_string().contains("not a size"));
         assert_eq!(memory_size(defaults::DEFAULT_MAX_MEMORY_TEXT).unwrap(), defaults::DEFAULT_MAX_MEMORY);
+        assert_eq!((percent("25%").unwrap(), percent("100").unwrap()), (25, 100));
+        assert!(percent("0%").unwrap_err().to_string().contains("at least 1"));
+        assert!(percent("101%").unwrap_err().to_string().contains("at most 100"));
+        assert!(percent("half").is_err());
         assert_eq!(
             export_slots(&tokio::sync::Semaphore::MAX_PERMITS.to_string()).unwrap(),
             tokio::sync::Semaphore::MAX_PERMITS
