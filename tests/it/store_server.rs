@@ -132,7 +132,10 @@ async fn wait_reports_the_spans_its_trace_cap_refused() {
         };
         let response = otlp.export(request).await.expect("export").into_inner();
         if let Some(partial) = response.partial_success.filter(|partial| partial.rejected_spans > 0) {
-            assert!(partial.error_message.contains("an awaited trace over its cap"), "{partial:?}");
+            assert!(
+                partial.error_message.contains("a trace over its share of the server's store"),
+                "{partial:?}"
+            );
             rejected += partial.rejected_spans;
         }
     }
@@ -187,4 +190,74 @@ async fn memory_bound_holds_over_otlp_with_counted_evictions() {
     assert_eq!(stats.spans_received, stats.spans_held + stats.spans_evicted);
     assert_eq!(client.get(tid(200)).await.expect("get").expect("newest trace").spans.len(), 20);
     assert!(client.get(tid(1)).await.expect("get").is_none());
+}
+
+/// `GET /metrics` of a running `serve`: one sample's value (`name` with its labels as
+/// written), 0 when absent.
+async fn metric(http_url: &str, name: &str) -> u64 {
+    let text = reqwest::get(format!("{http_url}/metrics")).await.expect("scrape").text().await.expect("body");
+    text.lines()
+        .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.parse::<f64>().ok())
+        .unwrap_or(0.0) as u64
+}
+
+/// Issue 22, item 4: one trace growing by many small exports took 9.5x the bound. Under
+/// `--max-memory 16MiB --max-trace-share 10%` it holds at most its share; the spans past
+/// it are answered as rejected (OTLP/HTTP partial success, saying why) and counted, so
+/// that sent = held + refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_growing_trace_is_held_to_its_share_and_the_rest_refused_to_the_exporter() {
+    use opentelemetry_proto::tonic::collector::trace::v1::{
+        ExportTraceServiceRequest, ExportTraceServiceResponse,
+    };
+    use prost::Message;
+    let serve = crate::support::serve(&["--max-memory", "16MiB", "--max-trace-share", "10%"]).await;
+    let http = reqwest::Client::new();
+    let (mut sent, mut rejected) = (0u64, 0u64);
+    for export in 0..400u32 {
+        // 20 spans of ~1 KB of hex text (compressing about twofold) per export: 8 MB in all.
+        let spans: Vec<std::sync::Arc<Span>> = (export * 20..(export + 1) * 20)
+            .map(|idx| {
+                let [a, b, c, d] = idx.to_be_bytes();
+                let mut state = u64::from(idx) + 1;
+                let pad: String = (0..1_000)
+                    .map(|_| {
+                        state = state
+                            .wrapping_mul(6_364_136_223_846_793_005)
+                            .wrapping_add(1_442_695_040_888_963_407);
+                        char::from_digit((state >> 60) as u32, 16).unwrap_or('0')
+                    })
+                    .collect();
+                let span = Span::new(tid(7), SpanId([7, a, b, c, d, 0, 0, 1]), "grow")
+                    .with_attribute("pad", pad.as_str());
+                std::sync::Arc::new(span)
+            })
+            .collect();
+        let trace = model::Trace::new(tid(7), spans);
+        let body =
+            ExportTraceServiceRequest { resource_spans: model::otlp::encode_trace(&trace).resource_spans }
+                .encode_to_vec();
+        let response = http
+            .post(format!("{}/v1/traces", serve.http_url()))
+            .header("content-type", "application/x-protobuf")
+            .body(body)
+            .send()
+            .await
+            .expect("export");
+        assert_eq!(response.status(), 200);
+        let answer =
+            ExportTraceServiceResponse::decode(response.bytes().await.expect("answer")).expect("decode");
+        sent += 20;
+        if let Some(partial) = answer.partial_success.filter(|partial| partial.rejected_spans > 0) {
+            assert!(partial.error_message.contains("--max-trace-share"), "{partial:?}");
+            rejected += partial.rejected_spans as u64;
+        }
+    }
+    let url = serve.http_url();
+    assert!(rejected > 0, "8 MB of one trace were all taken under a 1.6 MiB share");
+    assert_eq!(metric(&url, "tracecheck_spans_refused_total{reason=\"trace_cap\"}").await, rejected);
+    assert_eq!(metric(&url, "tracecheck_spans_received_total").await, sent);
+    assert_eq!(metric(&url, "tracecheck_spans_held").await, sent - rejected, "nothing evicted or lost");
+    let held = metric(&url, "tracecheck_memory_bytes").await;
+    assert!(held <= 16 * 1024 * 1024 / 10 + 64 * 1024, "{held} bytes held for a trace of 1.6 MiB");
 }

@@ -1,5 +1,6 @@
 //! Criterion bench of reading a stored 1,000-span trace of the benchmark workload, compacted
-//! (one LZ4 block: decompress, decode) and open (copy, decode), and of compacting it; prints
+//! (one LZ4 block: decompress, decode), compacted while it grew by 100 exports of 10 spans
+//! (its chain of blocks, issue 22 item 4) and open (copy, decode); prints
 //! what the compaction choices make of one 10-span trace of the workload (issue 12, item 2).
 //!
 //! `cargo bench --bench store`
@@ -80,10 +81,25 @@ fn store_benches(c: &mut Criterion) {
     let (open, _open_guard) =
         TraceStore::new(StoreConfig { compact_after: Duration::from_secs(3_600), ..StoreConfig::default() });
     open.insert(one_trace(trace_id));
+    // The same trace arriving 10 spans at a time, compacted after each export.
+    let (grown, _grown_guard) =
+        TraceStore::new(StoreConfig { compact_after: Duration::from_millis(1), ..StoreConfig::default() });
+    let spans = one_trace(trace_id);
+    for chunk in spans.chunks(10) {
+        grown.insert(chunk.to_vec());
+        runtime.block_on(tokio::time::sleep(Duration::from_millis(10)));
+    }
+    let stats = grown.stats();
+    println!(
+        "1,000-span trace grown by 100 exports: {} compactions, {} bytes compressed, {} held",
+        stats.traces_compacted, stats.bytes_compacted, stats.memory_bytes
+    );
 
     let mut group = c.benchmark_group("store_read_1000_spans");
     group.throughput(Throughput::Elements(1_000));
     group.bench_function("get_compacted", |b| b.iter(|| compacted.get(trace_id).expect("held").spans.len()));
+    group
+        .bench_function("get_compacted_grown", |b| b.iter(|| grown.get(trace_id).expect("held").spans.len()));
     group.bench_function("get_open", |b| b.iter(|| open.get(trace_id).expect("held").spans.len()));
     group.finish();
 }

@@ -28,6 +28,15 @@ pub const AWAITED_TRACE_SHARE: usize = 8;
 /// still lets a test's trace arrive whole.
 pub const AWAITED_TRACE_MIN_SPANS: usize = 1_000;
 pub const AWAITED_TRACE_MIN_BYTES: usize = 1024 * 1024;
+/// All awaited traces together may hold at most this fraction (1/N) of `--max-memory` (but
+/// never less than [`AWAITED_TRACE_MIN_BYTES`]): each is capped, but forty waits at once
+/// reached 3.8x the bound (issue 22, item 3). Spans past it are refused and counted.
+pub const AWAITED_TRACES_SHARE: usize = 2;
+/// `--max-trace-share`: one trace may hold at most this percentage of `--max-memory` (and of
+/// `--max-spans`), never less than the awaited minimums above; past it its spans are
+/// refused and counted, so a single growing trace cannot take the whole store (issue 22,
+/// item 4). A quarter holds a 1 M-span trace at the default bound once compacted.
+pub const DEFAULT_MAX_TRACE_SHARE: u8 = 25;
 /// At most this fraction (1/N) of `--max-memory` is held as open (uncompressed) spans: past
 /// it, compaction stops waiting for a trace's quiet window and takes the least recently
 /// updated traces first. The window alone lets the open bytes grow with the ingest rate

@@ -74,16 +74,16 @@ struct StoreCounter {
     field: fn(&mut StoreStats) -> &mut u64,
 }
 
-const REFUSED_HELP: &str = "Spans refused, by reason (invalid: a bad trace or span ID, or a value the store could not read back; trace_cap: their trace was awaited and had reached its cap).";
+const REFUSED_HELP: &str = "Spans refused, by reason (invalid: a bad trace or span ID, or a value the store could not read back; trace_cap: their trace had reached its share of the store, or its cap as an awaited trace, or awaited traces theirs together).";
 
 /// Every [`StoreStats`] field once, in the order `/metrics` shows them (rows of one name are
 /// one metric with a sample per label set). A field without a row fails a test below.
-const STORE_COUNTERS: [StoreCounter; 12] = [
+const STORE_COUNTERS: [StoreCounter; 14] = [
     StoreCounter {
         name: "tracecheck_spans_received_total",
         labels: &[],
         kind: Kind::Counter,
-        help: "Spans with valid IDs handed to the store (stored, duplicates, or refused over an awaited trace's cap).",
+        help: "Spans with valid IDs handed to the store (stored, duplicates, or refused over a trace's cap).",
         field: |stats| &mut stats.spans_received,
     },
     StoreCounter {
@@ -136,6 +136,13 @@ const STORE_COUNTERS: [StoreCounter; 12] = [
         field: |stats| &mut stats.traces_compacted,
     },
     StoreCounter {
+        name: "tracecheck_compacted_bytes_total",
+        labels: &[],
+        kind: Kind::Counter,
+        help: "Bytes compaction compressed (each span's once, plus the small blocks of a growing trace merged again).",
+        field: |stats| &mut stats.bytes_compacted,
+    },
+    StoreCounter {
         name: "tracecheck_export_requests_refused_total",
         labels: &[],
         kind: Kind::Counter,
@@ -162,6 +169,13 @@ const STORE_COUNTERS: [StoreCounter; 12] = [
         kind: Kind::Gauge,
         help: "Bytes the store accounts for its traces (span bytes and bookkeeping).",
         field: |stats| &mut stats.memory_bytes,
+    },
+    StoreCounter {
+        name: "tracecheck_awaited_memory_bytes",
+        labels: &[],
+        kind: Kind::Gauge,
+        help: "The part of tracecheck_memory_bytes held by traces being waited on (never evicted; at most half of --max-memory).",
+        field: |stats| &mut stats.awaited_bytes,
     },
 ];
 
@@ -603,6 +617,8 @@ mod tests {
             memory_bytes: 10,
             traces_compacted: 11,
             requests_refused: 12,
+            bytes_compacted: 13,
+            awaited_bytes: 14,
         };
         let samples: Vec<(&str, HashMap<String, String>, u64)> = STORE_COUNTERS
             .iter()

@@ -2,7 +2,9 @@
 //! `compact_after` (about the settle window, so that a waited-on trace is judged from its
 //! open bytes first), its wire bytes are compressed into one block
 //! ([`super::entry::Packed`]). Reads decode it transparently; a span arriving afterwards is
-//! stored in an open segment beside the block, and the trace is compacted again once quiet.
+//! stored in an open segment beside the block, and the trace is compacted again once quiet:
+//! only its open segments, into a block linked to the earlier ones (merged with the newest
+//! of them while that is small).
 //!
 //! Driven by deadlines: every insert that stores spans queues an item, and the background
 //! task sleeps until the oldest falls due. Under memory pressure (above three quarters of
@@ -103,14 +105,20 @@ impl Shared {
             }
             entry.stored()
         };
-        let packed = stored.compact();
+        let (packed, compressed) = stored.compact();
+        self.counters.bytes_compacted.fetch_add(compressed as u64, Ordering::Relaxed);
         let (delta, open) = {
             let Some(mut entry) = self.traces.get_mut(&item.trace_id) else { return Compaction::Stale };
             if entry.seq != item.seq {
                 // Spans arrived meanwhile; their insert queued a newer item.
                 return Compaction::Stale;
             }
-            entry.swap_in(packed)
+            let (delta, open) = entry.swap_in(packed);
+            if entry.pins > 0 {
+                // A wait pinned it since the copy.
+                self.counters.pinned_bytes.fetch_add(delta as i64, Ordering::Relaxed);
+            }
+            (delta, open)
         };
         self.counters.memory_bytes.fetch_add(delta as i64, Ordering::Relaxed);
         self.counters.open_bytes.fetch_sub(open as i64, Ordering::Relaxed);

@@ -20,8 +20,9 @@ const LINEAR_DEDUP_LIMIT: usize = 32;
 pub(super) struct TraceEntry {
     /// Spans stored since the trace was last compacted, as OTLP wire bytes, in arrival order.
     segments: Vec<Segment>,
-    /// The spans that arrived before, compacted into one compressed block ([`Packed`]);
-    /// shared so that reads and the compactor copy it out by reference count.
+    /// The spans that arrived before, compacted into compressed blocks ([`Packed`], the
+    /// newest, which links to the earlier ones); shared so that reads and the compactor copy
+    /// it out by reference count.
     packed: Option<Arc<Packed>>,
     /// The stored spans' IDs, in arrival order: duplicate detection and counts without decoding.
     pub(super) span_ids: Vec<SpanId>,
@@ -36,8 +37,11 @@ pub(super) struct TraceEntry {
     pub(super) bytes: usize,
     /// Waits currently pinning this trace; a pinned trace is never evicted.
     pub(super) pins: u32,
-    /// Spans refused because the trace, while awaited, had reached its cap.
+    /// Spans refused because the trace had reached its share of the store, or its cap as an
+    /// awaited trace, or awaited traces theirs together.
     pub(super) refused: u32,
+    /// Which bounds refused them ([`Refusal`] bits), for the wait's warning.
+    pub(super) refused_by: u8,
     /// Present while pinned: bumped after every insert that stored a span.
     pub(super) waker: Option<watch::Sender<()>>,
     /// What searches read without decoding the spans ([`Digest`]).
@@ -64,14 +68,43 @@ fn same_origin(r1: &Arc<Resource>, s1: &Arc<Scope>, r2: &Arc<Resource>, s2: &Arc
     (Arc::ptr_eq(r1, r2) || **r1 == **r2) && (Arc::ptr_eq(s1, s2) || **s1 == **s2)
 }
 
-/// A compacted trace: its segments' bytes concatenated and compressed as one LZ4 block
-/// (BENCHMARKS.md, Store: compaction, compares the choices), with where each segment
-/// starts. A trace's spans repeat keys, resource and scope values and IDs a great deal, and
-/// one block per trace keeps a read to one decompression of that trace alone.
+/// A compacted trace: a chain of blocks, each the bytes of segments compacted at once,
+/// concatenated and compressed as one LZ4 block (BENCHMARKS.md, Store: compaction, compares
+/// the choices), with where each segment starts. A trace's spans repeat keys, resource and
+/// scope values and IDs a great deal, and most traces are compacted once, into one block.
+///
+/// A trace that keeps growing is compacted again and again; each compaction compresses only
+/// what arrived since and links it to the blocks before (issue 22, item 4: recompressing the
+/// whole trace each time was quadratic, and held the whole trace decompressed meanwhile).
+/// Small blocks are merged with the new bytes while they are not much larger
+/// ([`StoredSpans::compact`]), so a span is recompressed a few times at most and a trace
+/// grown by many small exports still reads from a few blocks of up to [`BLOCK_RAW_MAX`].
 pub(super) struct Packed {
+    /// The blocks compacted before this one, newest first.
+    earlier: Option<Arc<Packed>>,
     parts: Box<[Part]>,
     block: Box<[u8]>,
     raw_len: usize,
+    /// Heap bytes of this block and every earlier one ([`Packed::own_heap_bytes`]).
+    chain_bytes: usize,
+}
+
+/// Blocks are merged only up to this many bytes before compression: it bounds both what a
+/// merge recompresses and the memory a compaction takes meanwhile. LZ4 finds matches within
+/// 64 KiB, so larger blocks would compress no better.
+const BLOCK_RAW_MAX: usize = 256 * 1024;
+
+impl Drop for Packed {
+    fn drop(&mut self) {
+        // Unlinked one by one: dropping a long chain recursively could exhaust the stack.
+        let mut earlier = self.earlier.take();
+        while let Some(packed) = earlier {
+            earlier = match Arc::try_unwrap(packed) {
+                Ok(mut packed) => packed.earlier.take(),
+                Err(_) => None,
+            };
+        }
+    }
 }
 
 /// One segment inside a [`Packed`] block.
@@ -82,12 +115,42 @@ struct Part {
 }
 
 impl Packed {
-    fn heap_bytes(&self) -> usize {
+    fn new(earlier: Option<Arc<Packed>>, parts: Vec<Part>, raw: &[u8]) -> Packed {
+        let mut packed = Packed {
+            earlier,
+            parts: parts.into_boxed_slice(),
+            block: compress(raw),
+            raw_len: raw.len(),
+            chain_bytes: 0,
+        };
+        packed.chain_bytes =
+            packed.own_heap_bytes() + packed.earlier.as_ref().map_or(0, |earlier| earlier.chain_bytes);
+        packed
+    }
+
+    fn own_heap_bytes(&self) -> usize {
         // The `Arc`'s own allocation (two counts) and the two boxed slices.
         2 * std::mem::size_of::<usize>()
             + std::mem::size_of::<Packed>()
             + self.parts.len() * std::mem::size_of::<Part>()
             + self.block.len()
+    }
+
+    /// This block and the earlier ones, oldest first.
+    fn chain(&self) -> Vec<&Packed> {
+        let mut chain = vec![self];
+        while let Some(earlier) = chain.last().and_then(|packed| packed.earlier.as_deref()) {
+            chain.push(earlier);
+        }
+        chain.reverse();
+        chain
+    }
+
+    fn cloned_parts(&self) -> Vec<Part> {
+        self.parts
+            .iter()
+            .map(|part| Part { resource: part.resource.clone(), scope: part.scope.clone(), len: part.len })
+            .collect()
     }
 
     /// The concatenated segment bytes, decompressed.
@@ -120,18 +183,42 @@ pub(super) struct RunOutcome {
     pub(super) duplicates: usize,
     /// Spans refused because the trace had reached `cap`.
     pub(super) refused: usize,
+    /// Which bounds refused them ([`Refusal`] bits).
+    pub(super) refused_by: u8,
     /// Growth of the trace's heap bytes.
     pub(super) bytes: usize,
     /// Growth of its open segments' buffers (part of `bytes`).
     pub(super) open_bytes: usize,
 }
 
-/// The most an awaited trace may hold (issue 13, defect 5): spans past it are refused.
+/// The most a trace may hold: its share of the store (issue 22, item 4), less while it is
+/// awaited (issue 13, defect 5); spans past it are refused.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct TraceCap {
     pub(super) spans: usize,
     pub(super) bytes: usize,
+    /// How much this insert may grow the trace's bytes: what awaited traces have left of their
+    /// share together (issue 22, item 3); `usize::MAX` for a trace not awaited.
+    pub(super) growth: usize,
+    /// The [`Refusal`] bit charged when `spans` or `bytes` refuses a span.
+    pub(super) by: u8,
 }
+
+/// Why spans of a trace were refused, as bits of [`TraceEntry::refused_by`].
+pub(super) struct Refusal;
+
+impl Refusal {
+    /// The trace reached its share of the store (`--max-trace-share`).
+    pub(super) const SHARE: u8 = 1;
+    /// The trace, awaited, reached an awaited trace's cap.
+    pub(super) const AWAITED: u8 = 2;
+    /// Awaited traces together reached their share of the store.
+    pub(super) const AWAITED_TOTAL: u8 = 4;
+}
+
+/// Room a capped run may need beyond its spans' bytes, per span: its ID, and what the ID
+/// index and the digest may grow by.
+const SLACK_PER_SPAN: usize = 64;
 
 impl TraceEntry {
     pub(super) fn empty(now: Instant) -> Self {
@@ -145,6 +232,7 @@ impl TraceEntry {
             bytes: 0,
             pins: 0,
             refused: 0,
+            refused_by: 0,
             waker: None,
             digest: Digest::default(),
         }
@@ -158,14 +246,14 @@ impl TraceEntry {
     }
 
     /// Stores the spans (all of this trace, `resource` and `scope`) whose IDs are not present,
-    /// up to `cap` when one is given.
+    /// up to `cap`.
     /// `service` is the resource's `service.name`, for the digest, which enters the trace's
     /// new operations in `catalogue`.
     pub(super) fn add_run(
         &mut self,
         origin: Origin<'_>,
         spans: &[RawSpan<'_>],
-        cap: Option<TraceCap>,
+        cap: TraceCap,
         catalogue: &Catalogue,
     ) -> RunOutcome {
         let Origin { resource, scope, service } = origin;
@@ -195,22 +283,35 @@ impl TraceEntry {
                 bytes: Vec::new(),
             });
         }
-        if cap.is_none() {
+        // Most runs are far from the cap: checked once for the whole run, from what its
+        // growth could be at most (every buffer but the compacted blocks doubling, and the new
+        // bytes twice over), then stored with room reserved. Near the cap, span by span.
+        let unpacked = held_before - self.packed_bytes();
+        let worst_growth =
+            unpacked.saturating_add(new_bytes.saturating_mul(2)).saturating_add(n_new * SLACK_PER_SPAN)
+                + 1024;
+        let far_from_cap = self.span_ids.len() + n_new <= cap.spans
+            && held_before.saturating_add(worst_growth) <= cap.bytes
+            && worst_growth <= cap.growth;
+        if far_from_cap {
             self.span_ids.reserve(n_new);
             self.last_segment().bytes.reserve(new_bytes);
         }
+        let mut new_left = new_bytes;
         for span in spans {
             if self.contains(span.span_id) {
                 outcome.duplicates += 1;
                 continue;
             }
-            if let Some(cap) = cap {
-                let field = otlp::span_field_len(span.bytes.len());
-                if self.span_ids.len() >= cap.spans || self.heap_bytes() + field > cap.bytes {
+            let field = otlp::span_field_len(span.bytes.len());
+            if !far_from_cap {
+                if let Err(by) = self.make_room(field, new_left, held_before, cap) {
                     outcome.refused += 1;
+                    outcome.refused_by |= by;
                     continue;
                 }
             }
+            new_left = new_left.saturating_sub(field);
             otlp::append_span_field(&mut self.last_segment().bytes, span.bytes);
             match otlp::peek_span(span.bytes) {
                 Ok(peek) => self.digest.add(service, &peek, catalogue),
@@ -226,14 +327,73 @@ impl TraceEntry {
             outcome.stored += 1;
         }
         if self.last_segment().bytes.is_empty() {
-            // Every span was refused: drop the segment made for them.
+            // Every span was refused: drop the segment made for them (and the list's room
+            // for it, when it was the first: a trace refused whole holds nothing).
             self.segments.pop();
+            if self.segments.is_empty() {
+                self.segments = Vec::new();
+            }
         }
         self.refused = self.refused.saturating_add(outcome.refused.try_into().unwrap_or(u32::MAX));
+        self.refused_by |= outcome.refused_by;
         outcome.bytes = self.heap_bytes().saturating_sub(held_before);
         outcome.open_bytes = self.open_bytes().saturating_sub(open_before);
         self.bytes += outcome.bytes;
         outcome
+    }
+
+    /// Whether one more span of `field` bytes fits within `cap` (the trace having held
+    /// `held_before` at the start of the run); makes sure that storing it grows the trace's
+    /// buffers no further. Where the open segment's usual doubling would not fit but the span
+    /// does, the segment grows just to the room left (at most by `new_left`, what the run
+    /// still brings), once. Errs with the [`Refusal`] bit of the bound that refuses it.
+    fn make_room(
+        &mut self,
+        field: usize,
+        new_left: usize,
+        held_before: usize,
+        cap: TraceCap,
+    ) -> Result<(), u8> {
+        if self.span_ids.len() >= cap.spans {
+            return Err(cap.by);
+        }
+        let held = self.heap_bytes();
+        let room_cap = cap.bytes.saturating_sub(held);
+        let room_growth = cap.growth.saturating_sub(held.saturating_sub(held_before));
+        let room = room_cap.min(room_growth);
+        let by = if room_cap <= room_growth { cap.by } else { Refusal::AWAITED_TOTAL };
+        // What the ID list and index grow by when full (their doubling), and the digest's
+        // slack; these cannot be clamped.
+        let ids = &self.span_ids;
+        let mut other = if ids.len() == ids.capacity() {
+            ids.capacity().max(4) * std::mem::size_of::<SpanId>()
+        } else {
+            0
+        };
+        other += match &self.id_index {
+            Some(index) if index.len() >= index.capacity() => {
+                hash_set_bytes(index.capacity() + 1) - hash_set_bytes(index.capacity())
+            }
+            None if ids.len() + 1 > LINEAR_DEDUP_LIMIT => hash_set_bytes(ids.len() + 1),
+            _ => 0,
+        };
+        other += SLACK_PER_SPAN;
+        let segment = &mut self.last_segment().bytes;
+        let (len, capacity) = (segment.len(), segment.capacity());
+        if len + field <= capacity {
+            return if other <= room { Ok(()) } else { Err(by) };
+        }
+        // A Vec grows to twice its capacity, or to what it must hold if that is more.
+        let doubled = (2 * capacity).max(len + field).max(8);
+        if doubled - capacity + other <= room {
+            return Ok(());
+        }
+        let target = (capacity + room.saturating_sub(other)).min(len + new_left.max(field));
+        if target < len + field {
+            return Err(by);
+        }
+        segment.reserve_exact(target - len);
+        Ok(())
     }
 
     fn last_segment(&mut self) -> &mut Segment {
@@ -250,10 +410,15 @@ impl TraceEntry {
     pub(super) fn heap_bytes(&self) -> usize {
         self.open_bytes()
             + self.segments.capacity() * std::mem::size_of::<Segment>()
-            + self.packed.as_ref().map_or(0, |packed| packed.heap_bytes())
+            + self.packed_bytes()
             + self.span_ids.capacity() * std::mem::size_of::<SpanId>()
             + self.id_index.as_ref().map_or(0, |ids| hash_set_bytes(ids.capacity()))
             + self.digest.heap_bytes()
+    }
+
+    /// The compacted blocks' heap.
+    fn packed_bytes(&self) -> usize {
+        self.packed.as_ref().map_or(0, |packed| packed.chain_bytes)
     }
 
     pub(super) fn len(&self) -> usize {
@@ -289,9 +454,9 @@ impl TraceEntry {
         }
     }
 
-    /// Replaces the open segments and the old block by `packed`, made from a copy of them
-    /// ([`StoredSpans::compact`]); returns the change in heap bytes. The caller checked that the entry did not change
-    /// since the copy (its `seq`). Also returns the open bytes it freed.
+    /// Replaces the open segments and the newest blocks by `packed`, made from a copy of them
+    /// ([`StoredSpans::compact`]); returns the change in heap bytes. The caller checked that
+    /// the entry did not change since the copy (its `seq`). Also returns the open bytes it freed.
     pub(super) fn swap_in(&mut self, packed: Packed) -> (isize, usize) {
         let before = self.heap_bytes();
         let open = self.open_bytes();
@@ -344,12 +509,15 @@ impl StoredSpans {
             spans.extend(decoded.drain(..).map(Arc::new));
         };
         if let Some(packed) = &self.packed {
-            let raw = packed.raw();
-            let mut at = 0;
-            for part in &packed.parts {
-                let Some(bytes) = raw.get(at..at + part.len) else { break };
-                decode(bytes, &part.resource, &part.scope);
-                at += part.len;
+            // One block decompressed at a time.
+            for block in packed.chain() {
+                let raw = block.raw();
+                let mut at = 0;
+                for part in &block.parts {
+                    let Some(bytes) = raw.get(at..at + part.len) else { break };
+                    decode(bytes, &part.resource, &part.scope);
+                    at += part.len;
+                }
             }
         }
         for segment in &self.segments {
@@ -358,63 +526,57 @@ impl StoredSpans {
         spans
     }
 
-    /// Compacts these spans (an earlier block and the open segments after it) into one
-    /// block. Runs without any map guard.
-    pub(super) fn compact(&self) -> Packed {
+    /// Compacts the open segments into a block linked to the earlier ones, merged with the
+    /// newest of those while they are no more than twice its size (up to [`BLOCK_RAW_MAX`]):
+    /// blocks grow geometrically, so a span is recompressed a logarithmic number of times
+    /// at most, and what was compacted before is otherwise left alone. Runs without any map
+    /// guard. Also returns the bytes it compressed.
+    pub(super) fn compact(&self) -> (Packed, usize) {
         // The common case, a trace compacted once with one segment, compresses its bytes
-        // where they are; otherwise the earlier block's bytes and every segment are joined
-        // first.
-        let joined;
-        let (raw, parts): (&[u8], Vec<Part>) = match (&self.packed, self.segments.as_slice()) {
-            (None, [segment]) => (
-                &segment.bytes,
+        // where they are; otherwise the segments (and blocks merged in) are joined first.
+        let (mut raw, mut parts): (std::borrow::Cow<'_, [u8]>, Vec<Part>) = match self.segments.as_slice() {
+            [segment] => (
+                std::borrow::Cow::Borrowed(&segment.bytes),
                 vec![Part {
                     resource: segment.resource.clone(),
                     scope: segment.scope.clone(),
                     len: segment.bytes.len(),
                 }],
             ),
-            _ => {
-                let (bytes, parts) = self.join();
-                joined = bytes;
-                (&joined, parts)
-            }
-        };
-        Packed { parts: parts.into_boxed_slice(), block: compress(raw), raw_len: raw.len() }
-    }
-
-    /// The earlier block's bytes followed by every open segment's, and their parts.
-    fn join(&self) -> (Vec<u8>, Vec<Part>) {
-        let (mut raw, mut parts) = match &self.packed {
-            Some(packed) => (
-                packed.raw(),
-                packed
-                    .parts
-                    .iter()
-                    .map(|part| Part {
-                        resource: part.resource.clone(),
-                        scope: part.scope.clone(),
-                        len: part.len,
-                    })
-                    .collect(),
-            ),
-            None => (Vec::new(), Vec::new()),
-        };
-        raw.reserve(self.segments.iter().map(|segment| segment.bytes.len()).sum());
-        for segment in &self.segments {
-            raw.extend_from_slice(&segment.bytes);
-            match parts.last_mut() {
-                Some(part) if same_origin(&part.resource, &part.scope, &segment.resource, &segment.scope) => {
-                    part.len += segment.bytes.len()
+            segments => {
+                let mut raw = Vec::with_capacity(segments.iter().map(|segment| segment.bytes.len()).sum());
+                let mut parts = Vec::new();
+                for segment in segments {
+                    raw.extend_from_slice(&segment.bytes);
+                    push_part(&mut parts, &segment.resource, &segment.scope, segment.bytes.len());
                 }
-                _ => parts.push(Part {
-                    resource: segment.resource.clone(),
-                    scope: segment.scope.clone(),
-                    len: segment.bytes.len(),
-                }),
+                (std::borrow::Cow::Owned(raw), parts)
             }
+        };
+        let mut earlier = self.packed.clone();
+        while let Some(newest) = earlier
+            .take_if(|newest| newest.raw_len <= 2 * raw.len() && newest.raw_len + raw.len() <= BLOCK_RAW_MAX)
+        {
+            let mut merged = newest.raw();
+            merged.extend_from_slice(&raw);
+            let mut merged_parts = newest.cloned_parts();
+            for part in parts {
+                push_part(&mut merged_parts, &part.resource, &part.scope, part.len);
+            }
+            (raw, parts) = (std::borrow::Cow::Owned(merged), merged_parts);
+            earlier = newest.earlier.clone();
         }
-        (raw, parts)
+        let compressed = raw.len();
+        (Packed::new(earlier, parts, &raw), compressed)
+    }
+}
+
+/// Adds `len` bytes of `resource` and `scope` to the parts, extending the last one when it
+/// has the same origin.
+fn push_part(parts: &mut Vec<Part>, resource: &Arc<Resource>, scope: &Arc<Scope>, len: usize) {
+    match parts.last_mut() {
+        Some(part) if same_origin(&part.resource, &part.scope, resource, scope) => part.len += len,
+        _ => parts.push(Part { resource: resource.clone(), scope: scope.clone(), len }),
     }
 }
 

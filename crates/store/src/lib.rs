@@ -56,6 +56,9 @@ pub struct StoreConfig {
     /// Compact a trace once it has had no new span for this long (about the settle window,
     /// so that a waited-on trace is judged before it is compacted).
     pub compact_after: Duration,
+    /// The most one trace may hold, in percent of `max_memory` and `max_spans` (1-100; never
+    /// less than an awaited trace's minimums): spans past it are refused and counted.
+    pub max_trace_share: u8,
 }
 
 impl Default for StoreConfig {
@@ -65,17 +68,57 @@ impl Default for StoreConfig {
             max_spans: usize::MAX,
             trace_ttl: model::defaults::DEFAULT_TRACE_TTL,
             compact_after: model::defaults::DEFAULT_SETTLE,
+            max_trace_share: model::defaults::DEFAULT_MAX_TRACE_SHARE,
         }
     }
 }
 
+/// What a trace may hold, from the bounds (issue 22, items 3 and 4).
+#[derive(Clone, Copy, Debug)]
+struct Caps {
+    /// Any trace: its share of the store (`max_trace_share`).
+    trace: entry::TraceCap,
+    /// An awaited trace (pinned, never evicted): the smaller of that and its cap as one.
+    awaited: entry::TraceCap,
+    /// All awaited traces together, in bytes: their share of `max_memory`.
+    awaited_total: usize,
+}
+
 impl StoreConfig {
-    /// The most an awaited (pinned, never evicted) trace may hold: its share of the bounds.
+    fn caps(&self) -> Caps {
+        use entry::Refusal;
+        use model::defaults::{AWAITED_TRACES_SHARE, AWAITED_TRACE_MIN_BYTES, AWAITED_TRACE_MIN_SPANS};
+        let percent = usize::from(self.max_trace_share.clamp(1, 100));
+        let of = |bound: usize| bound / 100 * percent + bound % 100 * percent / 100;
+        let trace = entry::TraceCap {
+            spans: of(self.max_spans).max(AWAITED_TRACE_MIN_SPANS),
+            bytes: of(self.max_memory).max(AWAITED_TRACE_MIN_BYTES),
+            growth: usize::MAX,
+            by: Refusal::SHARE,
+        };
+        let one = self.trace_cap();
+        let awaited = entry::TraceCap {
+            spans: one.spans.min(trace.spans),
+            bytes: one.bytes.min(trace.bytes),
+            growth: usize::MAX,
+            by: if one.bytes <= trace.bytes { Refusal::AWAITED } else { Refusal::SHARE },
+        };
+        Caps {
+            trace,
+            awaited,
+            awaited_total: (self.max_memory / AWAITED_TRACES_SHARE).max(AWAITED_TRACE_MIN_BYTES),
+        }
+    }
+
+    /// The most an awaited (pinned, never evicted) trace may hold as one: its share of the
+    /// bounds (the trace's share of the store may be smaller still, [`StoreConfig::caps`]).
     fn trace_cap(&self) -> entry::TraceCap {
         use model::defaults::{AWAITED_TRACE_MIN_BYTES, AWAITED_TRACE_MIN_SPANS, AWAITED_TRACE_SHARE};
         entry::TraceCap {
             spans: (self.max_spans / AWAITED_TRACE_SHARE).max(AWAITED_TRACE_MIN_SPANS),
             bytes: (self.max_memory / AWAITED_TRACE_SHARE).max(AWAITED_TRACE_MIN_BYTES),
+            growth: usize::MAX,
+            by: entry::Refusal::AWAITED,
         }
     }
 }
@@ -87,16 +130,17 @@ pub struct InsertOutcome {
     pub stored: usize,
     /// Spans already present (same trace ID and span ID), not stored again.
     pub duplicates: usize,
-    /// Spans not stored because their trace is awaited and reached its cap: the sender is
-    /// told (OTLP partial success), they are counted as `spans_over_trace_cap`.
+    /// Spans not stored because their trace reached its share of the store (less while
+    /// awaited, and awaited traces share a bound together): the sender is told (OTLP
+    /// partial success), they are counted as `spans_over_trace_cap`.
     pub refused: usize,
 }
 
 /// Counters, exposed by `Stats` and logged periodically.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct StoreStats {
-    /// Spans with valid IDs handed to the store: stored, duplicates, or refused over an
-    /// awaited trace's cap.
+    /// Spans with valid IDs handed to the store: stored, duplicates, or refused over a
+    /// trace's cap.
     pub spans_received: u64,
     /// Spans the store took in (counted when stored, not derived: spans received but
     /// refused or duplicate are not stored).
@@ -105,7 +149,8 @@ pub struct StoreStats {
     pub spans_evicted: u64,
     pub traces_evicted: u64,
     pub duplicate_spans: u64,
-    /// Spans refused because their trace was awaited and had reached its cap.
+    /// Spans refused because their trace had reached its share of the store, or its cap as
+    /// an awaited trace, or because awaited traces had reached theirs together.
     pub spans_over_trace_cap: u64,
     pub traces_held: u64,
     pub spans_held: u64,
@@ -113,6 +158,11 @@ pub struct StoreStats {
     pub memory_bytes: u64,
     /// Compactions done (a trace compacted again after a late span counts again).
     pub traces_compacted: u64,
+    /// Bytes compaction compressed: each span's once, plus the small blocks merged again
+    /// (a trace compacted many times stays within a few times its size; issue 22, item 4).
+    pub bytes_compacted: u64,
+    /// Bytes held by awaited traces (part of `memory_bytes`; at most half of the bound).
+    pub awaited_bytes: u64,
     /// Export requests the receivers turned away under overload (retryable answers).
     pub requests_refused: u64,
 }
@@ -169,6 +219,8 @@ pub struct StoreGuard {
 /// State shared by every handle and the background task.
 struct Shared {
     config: StoreConfig,
+    /// What a trace may hold, from `config`.
+    caps: Caps,
     /// The bytes the traces and their index may hold: `max_memory` less what the rest of the
     /// process is seen to use ([`TraceStore::leave_for_process`]), never below half of it.
     memory_limit: AtomicU64,
@@ -213,6 +265,7 @@ struct Counters {
     duplicate_spans: AtomicU64,
     spans_over_trace_cap: AtomicU64,
     traces_compacted: AtomicU64,
+    bytes_compacted: AtomicU64,
     // Signed: an insert counts its spans after releasing the entries, so an eviction on
     // another thread may subtract them first; a brief negative must not wrap around.
     traces_held: AtomicI64,
@@ -220,6 +273,9 @@ struct Counters {
     memory_bytes: AtomicI64,
     /// The part of `memory_bytes` in open segments (not yet compacted).
     open_bytes: AtomicI64,
+    /// The part of `memory_bytes` held by pinned traces: changed under the entry's guard by
+    /// whatever changes a pinned entry's bytes or its pins from or to 0.
+    pinned_bytes: AtomicI64,
 }
 
 /// One item of the least-recently-updated queue.
@@ -241,6 +297,7 @@ impl TraceStore {
     pub fn new(config: StoreConfig) -> (TraceStore, StoreGuard) {
         let shared = Arc::new(Shared {
             memory_limit: AtomicU64::new(config.max_memory as u64),
+            caps: config.caps(),
             config,
             traces: DashMap::with_hasher(foldhash::fast::RandomState::default()),
             queue: Mutex::new(VecDeque::new()),
@@ -330,9 +387,22 @@ impl TraceStore {
                 let trace_id = run[0].trace_id;
                 let mut entry = shared.traces.entry(trace_id).or_insert_with(|| TraceEntry::empty(now));
                 let was_empty = entry.is_empty();
-                // An awaited trace is never evicted, so it alone is held to a cap.
-                let cap = (entry.pins > 0).then(|| shared.config.trace_cap());
+                // An awaited trace is never evicted, so it is held to a smaller cap, and
+                // awaited traces together to their share.
+                let pinned = entry.pins > 0;
+                let cap = if pinned {
+                    let held = shared.counters.pinned_bytes.load(Ordering::Relaxed).max(0) as usize;
+                    entry::TraceCap {
+                        growth: shared.caps.awaited_total.saturating_sub(held),
+                        ..shared.caps.awaited
+                    }
+                } else {
+                    shared.caps.trace
+                };
                 let added = entry.add_run(origin, run, cap, &shared.catalogue);
+                if pinned {
+                    shared.counters.pinned_bytes.fetch_add(added.bytes as i64, Ordering::Relaxed);
+                }
                 outcome.duplicates += added.duplicates;
                 outcome.refused += added.refused;
                 n_over_cap += added.refused;
@@ -365,7 +435,7 @@ impl TraceStore {
         }
         if n_over_cap > 0 {
             counters.spans_over_trace_cap.fetch_add(n_over_cap as u64, Ordering::Relaxed);
-            tracing::debug!(spans = n_over_cap, "spans refused: their awaited trace reached its cap");
+            tracing::debug!(spans = n_over_cap, "spans refused: their trace reached its cap");
         }
         counters.memory_bytes.fetch_add(added_bytes as i64, Ordering::Relaxed);
         counters.open_bytes.fetch_add(added_open as i64, Ordering::Relaxed);
@@ -553,13 +623,16 @@ impl Shared {
 
     /// A trace's span count, last update and whether anything but `trigger` arrived,
     /// without decoding it.
+    /// Also for a trace that holds no span yet (`arrived` false), whose spans may have been
+    /// refused.
     fn peek(&self, trace_id: TraceId, trigger: Option<SpanId>) -> Option<wait::Peek> {
         let entry = self.traces.get(&trace_id)?;
-        (!entry.is_empty()).then(|| wait::Peek {
+        Some(wait::Peek {
             n_spans: entry.len(),
             last_update: entry.last_update,
             arrived: entry.span_ids.iter().any(|id| Some(*id) != trigger),
             refused: entry.refused,
+            refused_by: entry.refused_by,
         })
     }
 
@@ -623,6 +696,8 @@ impl Shared {
         StoreStats {
             spans_over_trace_cap: counters.spans_over_trace_cap.load(Ordering::Relaxed),
             traces_compacted: counters.traces_compacted.load(Ordering::Relaxed),
+            bytes_compacted: counters.bytes_compacted.load(Ordering::Relaxed),
+            awaited_bytes: load(&counters.pinned_bytes),
             spans_received: counters.spans_received.load(Ordering::Relaxed),
             spans_stored: counters.spans_stored.load(Ordering::Relaxed),
             spans_rejected: counters.spans_rejected.load(Ordering::Relaxed),

@@ -793,3 +793,136 @@ async fn duplicates_do_not_move_the_accounting() {
     }
     check_invariants(&store);
 }
+
+/// A span of `trace` with `pad` bytes of hex text that compresses about as poorly as real
+/// IDs and URLs do (twofold), so that compacted bounds are reached too.
+fn hex_span(trace: u8, span_id: u32, pad: usize) -> Span {
+    let mut state = u64::from(span_id).wrapping_mul(0x9e37_79b9_7f4a_7c15) ^ u64::from(trace);
+    let text: String = (0..pad)
+        .map(|_| {
+            state = state.wrapping_mul(6_364_136_223_846_793_005).wrapping_add(1_442_695_040_888_963_407);
+            char::from_digit(((state >> 59) & 0xf) as u32, 16).unwrap_or('0')
+        })
+        .collect();
+    let [a, b, c, d] = span_id.to_be_bytes();
+    let span = Span::new(tid(trace), SpanId([a, b, c, d, 1, 1, 1, 1]), "grow");
+    let span = if span_id > 0 { span.with_parent(SpanId([0, 0, 0, 0, 1, 1, 1, 1])) } else { span };
+    span.with_attribute("pad", text.as_str())
+}
+
+/// Issue 22, item 4: one trace growing by many small exports took 9.5x the bound, and its
+/// ingest rate fell 60k -> 7k spans/s, as each compaction recompressed the whole trace.
+/// Now it stays within its share of the store (the rest refused and counted), other traces
+/// are evicted around it, and compaction compresses each span a few times at most.
+#[tokio::test(start_paused = true)]
+async fn a_growing_trace_keeps_its_share_and_compaction_stays_linear() {
+    use prost::Message;
+    let max_memory = 4 * 1024 * 1024;
+    let (store, _guard) = memory_store(max_memory, usize::MAX);
+    let cap = store.shared.caps.trace;
+    assert_eq!(cap.bytes, max_memory * usize::from(model::defaults::DEFAULT_MAX_TRACE_SHARE) / 100);
+    let (mut accepted, mut refused, mut n_compacted_raw) = (Vec::new(), 0, 0usize);
+    for export in 0..1_500u32 {
+        let spans: Vec<Span> = (export * 10..(export + 1) * 10).map(|idx| hex_span(1, idx, 200)).collect();
+        let fields: Vec<usize> =
+            spans.iter().map(|span| otlp::span_field_len(otlp::span_to_otlp(span).encoded_len())).collect();
+        let ids: Vec<SpanId> = spans.iter().map(|span| span.span_id).collect();
+        if store.span_count(tid(1)).is_none() {
+            // Evicted as the least recently updated trace once its spans were refused for a
+            // while (its refusals do not update it): it starts again.
+            accepted.clear();
+        }
+        let outcome = store.insert(spans);
+        // Spans are refused from the end of a run: the ones stored are its first.
+        accepted.extend_from_slice(&ids[..outcome.stored]);
+        n_compacted_raw += fields[..outcome.stored].iter().sum::<usize>();
+        refused += outcome.refused;
+        assert_eq!(outcome.stored + outcome.refused, 10);
+        let held = store.shared.traces.get(&tid(1)).map_or(0, |entry| entry.heap_bytes());
+        assert!(held <= cap.bytes, "{held} bytes held over the trace's {}", cap.bytes);
+        // Another trace every export, for the bound to evict around the growing one.
+        let other = (export * 10..(export + 1) * 10).map(|idx| hex_span(2 + (export % 200) as u8, idx, 200));
+        store.insert(other.collect());
+        let stats = store.stats();
+        assert!(
+            stats.memory_bytes <= max_memory as u64,
+            "{} bytes held over {max_memory}",
+            stats.memory_bytes
+        );
+        if export % 5 == 4 {
+            // Quiet for the compaction window, as exports some time apart are.
+            tokio::time::sleep(store.config().compact_after + Duration::from_millis(10)).await;
+        }
+    }
+    let stats = store.stats();
+    assert!(refused > 0, "the trace never reached its share: {stats:?}");
+    assert_eq!(stats.spans_over_trace_cap, refused as u64);
+    assert!(stats.traces_evicted > 0, "{stats:?}");
+    assert_eq!(
+        stats.spans_received,
+        stats.spans_held + stats.spans_evicted + stats.duplicate_spans + stats.spans_over_trace_cap
+    );
+    // Every span held reads back, in the order it arrived.
+    let read: Vec<SpanId> = store.get(tid(1)).unwrap().spans.iter().map(|span| span.span_id).collect();
+    assert_eq!(read, accepted);
+    // Compacted again and again (each window), each span compressed a few times at most
+    // (whole-trace recompression: dozens of times).
+    assert!(stats.traces_compacted > 200, "{stats:?}");
+    assert!(
+        stats.bytes_compacted <= 8 * n_compacted_raw as u64 + 4 * 1024 * 1024,
+        "compressed {} bytes for {n_compacted_raw} stored bytes of the growing trace",
+        stats.bytes_compacted
+    );
+    check_invariants(&store);
+}
+
+/// Issue 22, item 3: every awaited trace was capped, but forty waits at once held 3.8x the
+/// bound. Awaited traces together now hold at most their share; the spans past it are
+/// refused, counted and named in each wait's warning.
+#[tokio::test(start_paused = true)]
+async fn awaited_traces_together_stay_within_their_share() {
+    let max_memory = 4 * 1024 * 1024;
+    let (store, _guard) = memory_store(max_memory, usize::MAX);
+    let total = store.shared.caps.awaited_total;
+    assert_eq!(total, max_memory / model::defaults::AWAITED_TRACES_SHARE);
+    let waits: Vec<_> =
+        (1..=20u8).map(|trace| spawn_wait(&store, trace, options(500, 2_000, 60_000))).collect();
+    settle_tasks().await;
+    assert_eq!(store.waits_active(), 20);
+    let mut refused = 0;
+    // Each trace sends 1.2 MB (20 x 1 MiB caps would be five times the bound), in turns.
+    for round in 0..12u32 {
+        for trace in 1..=20u8 {
+            refused += store
+                .insert((round * 100..(round + 1) * 100).map(|idx| hex_span(trace, idx, 1_000)).collect())
+                .refused;
+            let stats = store.stats();
+            assert!(
+                stats.memory_bytes <= max_memory as u64,
+                "{} bytes held over {max_memory}",
+                stats.memory_bytes
+            );
+            assert!(
+                stats.awaited_bytes <= total as u64,
+                "awaited traces hold {} of {total}",
+                stats.awaited_bytes
+            );
+        }
+    }
+    let stats = store.stats();
+    assert!(refused > 0);
+    assert_eq!(stats.spans_over_trace_cap, refused as u64);
+    assert_eq!(stats.traces_evicted, 0, "an awaited trace was evicted");
+    check_invariants(&store);
+    for waiting in waits {
+        let (outcome, _) = waiting.await.unwrap();
+        let warning = outcome.warnings.first().expect("a warning about the spans refused");
+        assert!(
+            warning.contains(&format!("the traces being awaited together may hold at most {total} bytes")),
+            "{warning}"
+        );
+    }
+    // The waits over, their traces count as any other again.
+    assert_eq!(store.stats().awaited_bytes, 0);
+    check_invariants(&store);
+}

@@ -7,11 +7,13 @@
 //! the trace is decoded and checked (rules 1-3) only then, and again only if spans arrived.
 
 use std::fmt::Write as _;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use tokio::sync::watch;
 use tokio::time::{sleep_until, Instant as TokioInstant};
 
+use super::entry::Refusal;
 use super::{CompletenessCheck, Shared, TraceEntry, TraceStore, WaitOptions, WaitOutcome};
 use model::{SpanId, Trace, TraceId};
 
@@ -27,6 +29,10 @@ impl TracePin {
         let shared = store.shared.clone();
         let mut entry = shared.traces.entry(trace_id).or_insert_with(|| TraceEntry::empty(super::now()));
         entry.pins += 1;
+        if entry.pins == 1 {
+            // From now on its bytes count against awaited traces' share.
+            shared.counters.pinned_bytes.fetch_add(entry.bytes as i64, Ordering::Relaxed);
+        }
         let receiver = match &entry.waker {
             Some(waker) => waker.subscribe(),
             None => {
@@ -48,6 +54,7 @@ impl Drop for TracePin {
             Some(mut entry) => {
                 entry.pins = entry.pins.saturating_sub(1);
                 if entry.pins == 0 {
+                    self.shared.counters.pinned_bytes.fetch_sub(entry.bytes as i64, Ordering::Relaxed);
                     // Nobody listens any more: spare the insert path the wake-up.
                     entry.waker = None;
                     if entry.has_open_spans() {
@@ -89,37 +96,17 @@ pub(super) async fn wait(
     // deadline, so a trace arriving in many small exports is not decoded once per export.
     // `checked`: the span count the last check saw, with its snapshot and problems.
     let mut checked: Option<(usize, Trace, Vec<String>)> = None;
-    let cap = store.shared.config.trace_cap();
-    let judged = |trace: Trace, complete: bool, missing: Vec<String>, last_update, refused: u32| {
-        let mut warnings = Vec::new();
-        if refused > 0 {
-            // Without --max-spans the span cap is astronomically high: name only the bound
-            // that can have been reached.
-            let limit = if store.shared.config.max_spans == usize::MAX {
-                format!("{} bytes (--max-memory over {})", cap.bytes, model::defaults::AWAITED_TRACE_SHARE)
-            } else {
-                format!(
-                    "{} spans and {} bytes (--max-spans and --max-memory over {})",
-                    cap.spans,
-                    cap.bytes,
-                    model::defaults::AWAITED_TRACE_SHARE
-                )
-            };
-            warnings.push(format!(
-                "{refused} {} of this trace {} refused: an awaited trace may hold at most {limit}, so the \
-                 judgement saw the trace without them",
-                if refused == 1 { "span" } else { "spans" },
-                if refused == 1 { "was" } else { "were" },
-            ));
-        }
-        WaitOutcome { trace: Some(trace), complete, missing, last_span_at: Some(last_update), warnings }
-    };
+    let judged =
+        |trace: Trace, complete: bool, missing: Vec<String>, last_update, refused: u32, refused_by: u8| {
+            let warnings = refusal_warning(&store.shared, refused, refused_by).into_iter().collect();
+            WaitOutcome { trace: Some(trace), complete, missing, last_span_at: Some(last_update), warnings }
+        };
     loop {
         // Arm before looking, so an insert after the look cannot slip past.
         woken.borrow_and_update();
         let now = TokioInstant::now();
         let deadline = match store.shared.peek(trace_id, options.trigger_span_id) {
-            Some(Peek { n_spans, last_update, arrived: true, refused }) => {
+            Some(Peek { n_spans, last_update, arrived: true, refused, refused_by }) => {
                 let last = TokioInstant::from_std(last_update);
                 // The earliest a judgement can be due: settle without problems, grace with.
                 let first_due = last + options.settle.min(options.grace);
@@ -150,6 +137,7 @@ pub(super) async fn wait(
                             std::mem::take(problems),
                             last_update,
                             refused,
+                            refused_by,
                         );
                     }
                     if now >= timeout_at {
@@ -161,19 +149,27 @@ pub(super) async fn wait(
                                 options.settle.as_millis()
                             ));
                         }
-                        return judged(std::mem::take(trace), false, problems, last_update, refused);
+                        return judged(
+                            std::mem::take(trace),
+                            false,
+                            problems,
+                            last_update,
+                            refused,
+                            refused_by,
+                        );
                     }
                     due.min(timeout_at)
                 }
             }
-            _ => {
+            peek => {
                 if now >= timeout_at {
+                    let (refused, refused_by) = peek.map_or((0, 0), |peek| (peek.refused, peek.refused_by));
                     return WaitOutcome {
                         trace: None,
                         complete: false,
                         missing: vec![format!("no span of trace {trace_id} arrived before the timeout")],
                         last_span_at: None,
-                        warnings: Vec::new(),
+                        warnings: refusal_warning(&store.shared, refused, refused_by).into_iter().collect(),
                     };
                 }
                 timeout_at
@@ -198,8 +194,55 @@ pub(super) struct Peek {
     pub(super) last_update: std::time::Instant,
     /// Whether a span other than the trigger span is present.
     pub(super) arrived: bool,
-    /// Spans refused because the trace reached its cap while awaited.
+    /// Spans refused because the trace reached its cap.
     pub(super) refused: u32,
+    /// Which caps refused them ([`Refusal`] bits).
+    pub(super) refused_by: u8,
+}
+
+/// What the step is told of the spans its trace's caps refused, if any.
+fn refusal_warning(shared: &Shared, refused: u32, refused_by: u8) -> Option<String> {
+    (refused > 0).then(|| {
+        format!(
+            "{refused} {} of this trace {} refused: {}, so the judgement saw the trace without them",
+            if refused == 1 { "span" } else { "spans" },
+            if refused == 1 { "was" } else { "were" },
+            refusal_reasons(shared, refused_by),
+        )
+    })
+}
+
+/// The bounds behind `refused_by`, in words: what each lets a trace hold.
+fn refusal_reasons(shared: &Shared, refused_by: u8) -> String {
+    let config = &shared.config;
+    let caps = &shared.caps;
+    // Without --max-spans a span cap is astronomically high: name only the bound that can
+    // have been reached.
+    let limit = |cap: &super::entry::TraceCap, over: &str| {
+        if config.max_spans == usize::MAX {
+            format!("{} bytes (--max-memory {over})", cap.bytes)
+        } else {
+            format!("{} spans and {} bytes (--max-spans and --max-memory {over})", cap.spans, cap.bytes)
+        }
+    };
+    let mut reasons = Vec::new();
+    if refused_by & Refusal::AWAITED != 0 {
+        let over = format!("over {}", model::defaults::AWAITED_TRACE_SHARE);
+        reasons.push(format!("an awaited trace may hold at most {}", limit(&caps.awaited, &over)));
+    }
+    if refused_by & Refusal::SHARE != 0 {
+        let share = format!("times --max-trace-share {}%", config.max_trace_share);
+        reasons.push(format!("a trace may hold at most {}", limit(&caps.trace, &share)));
+    }
+    if refused_by & Refusal::AWAITED_TOTAL != 0 {
+        reasons.push(format!(
+            "the traces being awaited together may hold at most {} bytes (--max-memory over {}), and other \
+             waits held that much",
+            caps.awaited_total,
+            model::defaults::AWAITED_TRACES_SHARE
+        ));
+    }
+    reasons.join("; ")
 }
 
 /// Rules 1 and 2 over the span tree: a root (the trigger span, or a span without a parent,

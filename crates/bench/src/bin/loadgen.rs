@@ -16,6 +16,11 @@
 //! server admits (issue 12, item 1), sampling its RSS throughout; at the end it reads the
 //! server's `/metrics` and checks that every span sent is held or counted as evicted.
 //!
+//! `loadgen grow --tracecheck PATH` runs the real `tracecheck serve --max-memory` and sends
+//! it one trace growing by many small exports (issue 22, item 4), printing the ingest rate
+//! and peak RSS per tenth of the run: flat when compaction stays linear and the trace is held
+//! to its share of the store.
+//!
 //! `loadgen attack stall|slowloris --addr HOST:PORT` holds hostile connections against an
 //! OTLP/HTTP receiver (issue 13, defect 2), for reading the server's peak RSS meanwhile:
 //! `stall` declares a body, sends most of it and goes silent; `slowloris` sends a request
@@ -141,6 +146,25 @@ enum Cmd {
         #[arg(long, default_value_t = model::defaults::DEFAULT_MAX_CONCURRENT_EXPORTS)]
         max_concurrent_exports: usize,
     },
+    /// One trace growing by many small exports into a real `tracecheck serve`: the ingest
+    /// rate and peak RSS per tenth of the run, then the server's counters.
+    Grow {
+        /// The tracecheck binary to run.
+        #[arg(long, default_value = "target/release/tracecheck")]
+        tracecheck: std::path::PathBuf,
+        /// Passed to `serve --max-memory`.
+        #[arg(long, default_value = "128MiB")]
+        max_memory: String,
+        /// Spans to send (rounded up to whole requests).
+        #[arg(long, default_value_t = 500_000)]
+        spans: usize,
+        /// Spans per export request.
+        #[arg(long, default_value_t = 50)]
+        batch: usize,
+        /// Requests in flight.
+        #[arg(long, default_value_t = 4)]
+        in_flight: usize,
+    },
     /// Send the load to a running receiver.
     Send {
         #[command(flatten)]
@@ -164,6 +188,10 @@ fn main() -> anyhow::Result<()> {
         }
         Cmd::Overload { load, tracecheck, max_memory, max_concurrent_exports } => {
             runtime.block_on(overload(load, &tracecheck, &max_memory, max_concurrent_exports))
+        }
+        Cmd::Grow { tracecheck, max_memory, spans, batch, in_flight } => {
+            let load = Load { spans, batch, in_flight, connections: 1 };
+            runtime.block_on(grow(load, &tracecheck, &max_memory))
         }
         Cmd::Send { load, addr } => runtime.block_on(async {
             let requests = encode_requests(&load);
@@ -686,6 +714,94 @@ async fn overload(
     Ok(())
 }
 
+/// Request `index` of the growing trace: `batch` spans of the workload's shape, all of one
+/// trace, with span IDs unique across the run, children of its first span.
+fn growing_request(template: &ExportTraceServiceRequest, index: usize, batch: usize) -> Bytes {
+    use prost::Message;
+    let mut request = template.clone();
+    for (position, span) in request.resource_spans[0].scope_spans[0].spans.iter_mut().enumerate() {
+        let global = (index * batch + position) as u64;
+        span.trace_id = vec![0x42; 16];
+        span.span_id = (global + 1).to_be_bytes().to_vec();
+        span.parent_span_id = if global == 0 { Vec::new() } else { 1u64.to_be_bytes().to_vec() };
+    }
+    Bytes::from(request.encode_to_vec())
+}
+
+/// Runs `tracecheck serve --max-memory` and sends it one trace in `load.batch`-span requests,
+/// a tenth of the run at a time, sampling its RSS every 10 ms.
+async fn grow(load: Load, tracecheck: &std::path::Path, max_memory: &str) -> anyhow::Result<()> {
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+    let mut child = tokio::process::Command::new(tracecheck)
+        .args(["serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"])
+        .args(["--max-memory", max_memory])
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|err| anyhow::anyhow!("cannot run {}: {err}", tracecheck.display()))?;
+    let pid = child.id().ok_or_else(|| anyhow::anyhow!("server exited"))?;
+    let (grpc, http) = serve_addrs(child.stderr.take().ok_or_else(|| anyhow::anyhow!("no stderr"))?).await?;
+    let template = workload::template(load.batch);
+    let n_requests = load.spans.div_ceil(load.batch);
+    eprintln!(
+        "grow: one trace of {} spans in {n_requests} requests of {}, {} in flight, server --max-memory {max_memory}",
+        n_requests * load.batch,
+        load.batch,
+        load.in_flight
+    );
+    let cpu_before = cpu_secs(pid)?;
+    for tenth in 0..10 {
+        let (from, to) = (tenth * n_requests / 10, (tenth + 1) * n_requests / 10);
+        let done = Arc::new(AtomicBool::new(false));
+        let sampler = {
+            let done = done.clone();
+            tokio::spawn(async move {
+                let mut peak: f64 = 0.0;
+                while !done.load(Ordering::Relaxed) {
+                    peak = peak.max(rss_mib(pid).unwrap_or(0.0));
+                    tokio::time::sleep(Duration::from_millis(10)).await;
+                }
+                peak
+            })
+        };
+        let cpu = cpu_secs(pid)?;
+        let report =
+            send_with(grpc, to - from, |index| growing_request(&template, from + index, load.batch), &load)
+                .await?;
+        done.store(true, Ordering::Relaxed);
+        let peak = sampler.await?;
+        println!(
+            "  spans {:>8}-{:<8} {:>8.0} spans/s  {:>6.2} CPU-s per M spans  peak RSS {peak:>7.1} MiB",
+            from * load.batch,
+            to * load.batch,
+            report.n_spans as f64 / report.secs,
+            (cpu_secs(pid)? - cpu) / report.n_spans as f64 * 1e6
+        );
+    }
+    let metrics = fetch_metrics(http).await?;
+    let value = |name: &str| -> u64 {
+        metrics
+            .lines()
+            .find_map(|line| line.strip_prefix(name)?.strip_prefix(' ')?.trim().parse::<f64>().ok())
+            .unwrap_or(0.0) as u64
+    };
+    println!(
+        "server: {:.1} CPU-s, peak RSS (VmHWM) {:.1} MiB; {} spans received, {} held, {} refused over the trace's share, {} evicted, {} bytes held, {} compactions",
+        cpu_secs(pid)? - cpu_before,
+        peak_rss_mib(pid)?,
+        value("tracecheck_spans_received_total"),
+        value("tracecheck_spans_held"),
+        value("tracecheck_spans_refused_total{reason=\"trace_cap\"}"),
+        value("tracecheck_spans_evicted_total"),
+        value("tracecheck_memory_bytes"),
+        value("tracecheck_traces_compacted_total"),
+    );
+    child.kill().await?;
+    Ok(())
+}
+
 /// Reads `tracecheck serve`'s log until it says where it serves; keeps draining it after.
 async fn serve_addrs(stderr: tokio::process::ChildStderr) -> anyhow::Result<(SocketAddr, SocketAddr)> {
     use tokio::io::AsyncBufReadExt;
@@ -712,7 +828,9 @@ async fn serve_addrs(stderr: tokio::process::ChildStderr) -> anyhow::Result<(Soc
 async fn fetch_metrics(http: SocketAddr) -> anyhow::Result<String> {
     use tokio::io::{AsyncReadExt, AsyncWriteExt};
     let mut stream = tokio::net::TcpStream::connect(http).await?;
-    stream.write_all(b"GET /metrics HTTP/1.1\r\nhost: x\r\nconnection: close\r\n\r\n").await?;
+    // The Host must be one the server answers (DNS rebinding check): its own address.
+    let head = format!("GET /metrics HTTP/1.1\r\nhost: {http}\r\nconnection: close\r\n\r\n");
+    stream.write_all(head.as_bytes()).await?;
     let mut answer = String::new();
     stream.read_to_string(&mut answer).await?;
     Ok(answer.split_once("\r\n\r\n").map(|(_, body)| body.to_string()).unwrap_or_default())

@@ -113,9 +113,13 @@ pub enum SpanRejection {
     SpanId(IdError),
     #[error("invalid parent span id ({0})")]
     ParentSpanId(IdError),
-    /// Valid, but refused by the store: the span's trace is being waited on (so it cannot
-    /// be evicted) and already holds its share of the memory bound.
-    #[error("an awaited trace over its cap (its share of the server's --max-memory/--max-spans)")]
+    /// Valid, but refused by the store: the span's trace already holds its share of the
+    /// store (`--max-trace-share`), or, being waited on (so it cannot be evicted), its
+    /// smaller share as an awaited trace, or awaited traces hold theirs together.
+    #[error(
+        "a trace over its share of the server's store (--max-trace-share of --max-memory/--max-spans; \
+         less while awaited)"
+    )]
     OverTraceCap,
 }
 

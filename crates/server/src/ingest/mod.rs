@@ -42,8 +42,8 @@ pub fn export_json(store: &TraceStore, body: &[u8]) -> Result<ExportOutcome, Edg
     Ok(outcome(n_valid, refused, rejections_with(&mut rejections, refused)))
 }
 
-/// Adds the spans the store refused over an awaited trace's cap to what decoding rejected:
-/// a span acknowledged is stored or reported, never silently dropped.
+/// Adds the spans the store refused over a trace's share (or an awaited trace's cap) to what
+/// decoding rejected: a span acknowledged is stored or reported, never silently dropped.
 fn rejections_with(rejections: &mut Rejections, refused: usize) -> Rejections {
     rejections.add_many(SpanRejection::OverTraceCap, refused as u64);
     std::mem::take(rejections)

@@ -57,6 +57,12 @@ pub struct IngestArgs {
     /// Also evict the least recently updated traces above this many stored spans.
     #[arg(long, env = "TRACECHECK_MAX_SPANS", value_parser = at_least_one)]
     pub max_spans: Option<usize>,
+    /// The most one trace may hold, in percent of --max-memory (and of --max-spans), e.g. 25%;
+    /// its spans past that are refused, counted and reported to the exporter as partial
+    /// success. An awaited trace may hold less (an eighth), awaited traces together half.
+    #[arg(long, env = "TRACECHECK_MAX_TRACE_SHARE", default_value_t = defaults::DEFAULT_MAX_TRACE_SHARE,
+          value_parser = percent)]
+    pub max_trace_share: u8,
     /// Evict traces not updated for this long (e.g. 10m, 90s).
     #[arg(long, env = "TRACECHECK_TRACE_TTL", default_value_t = defaults::DEFAULT_TRACE_TTL.into(),
           value_parser = positive_duration)]
@@ -369,6 +375,7 @@ impl IngestArgs {
                 max_memory: self.max_memory,
                 max_spans: self.max_spans.unwrap_or(usize::MAX),
                 trace_ttl: self.trace_ttl.into(),
+                max_trace_share: self.max_trace_share,
                 ..store::StoreConfig::default()
             },
             max_concurrent_exports: self.max_concurrent_exports,
@@ -457,6 +464,15 @@ fn at_least_one(text: &str) -> Result<usize, FlagError> {
     }
 }
 
+/// A percentage from 1 to 100, with or without `%`.
+fn percent(text: &str) -> Result<u8, FlagError> {
+    let n = at_least_one(text.trim().trim_end_matches('%'))?;
+    if n > 100 {
+        return Err(FlagError::AboveMax(100));
+    }
+    Ok(n as u8)
+}
+
 /// A byte size: plain bytes or a number with a unit (KiB, MiB, GiB, TiB; KB, MB, GB, TB
 /// in powers of ten), between [`defaults::MIN_MAX_MEMORY`] and [`defaults::MAX_MAX_MEMORY`].
 fn memory_size(text: &str) -> Result<usize, FlagError> {
@@ -525,6 +541,10 @@ mod tests {
         assert!(memory_size("512 furlongs").unwrap_err().to_string().contains("unknown unit"));
         assert!(memory_size("lots").unwrap_err().to_string().contains("not a size"));
         assert_eq!(memory_size(defaults::DEFAULT_MAX_MEMORY_TEXT).unwrap(), defaults::DEFAULT_MAX_MEMORY);
+        assert_eq!((percent("25%").unwrap(), percent("100").unwrap()), (25, 100));
+        assert!(percent("0%").unwrap_err().to_string().contains("at least 1"));
+        assert!(percent("101%").unwrap_err().to_string().contains("at most 100"));
+        assert!(percent("half").is_err());
         assert_eq!(
             export_slots(&tokio::sync::Semaphore::MAX_PERMITS.to_string()).unwrap(),
             tokio::sync::Semaphore::MAX_PERMITS
