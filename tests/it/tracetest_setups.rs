@@ -147,7 +147,7 @@ async fn suite_steps_by_id_resolve_from_the_folder_tree_and_config_and_run_once(
     output.assert_code(1);
     let runs = output.json_lines();
     assert_eq!(runs.len(), 1, "only the suite runs: {}", output.stdout());
-    assert_eq!(runs[0]["kind"], "Transaction");
+    assert_eq!(runs[0]["kind"], "TestSuite", "the kind the file gives");
     let names: Vec<&Value> =
         runs[0]["steps"].as_array().expect("steps").iter().map(|step| &step["name"]).collect();
     assert_eq!(names, ["first step", "second step"]);
