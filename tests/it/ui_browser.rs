@@ -969,3 +969,59 @@ async fn the_timeline_has_round_ticks_durations_and_a_minimap_to_zoom() {
     assert_eq!(eval(&tab, "document.getElementById('trace-selector').value"), r#"span[name="early"]"#);
     assert_eq!(eval(&tab, "document.querySelector('#waterfall .row.selected .name').textContent"), "late");
 }
+
+/// A run's page opens its step's trace as the run judged it (`?run=N` on every read): with
+/// the run's `Tracetest trigger` span, and after the store has let the trace go. Here a store
+/// of five spans evicts it the moment a second trace arrives (eviction is part of the
+/// insert the export's answer waits for), so no clock is involved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_opens_its_trace_after_the_store_let_it_go() {
+    let serve = start_serve(&["--max-spans", "5"]).await;
+    let trace_id = export_trace(serve.grpc).await;
+    let files = Files::new();
+    let vars = vars_file(&files, &[("TRACE_ID", &trace_id)]);
+    let output = tracecheck()
+        .args(["run", &test_file(), "--vars", &vars, "--server", &serve.grpc_url(), "--settle", "100ms"])
+        .output()
+        .await;
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    let other = export_trace(serve.grpc).await;
+    let client = reqwest::Client::new();
+    let status = |id: String| {
+        let client = client.clone();
+        let url = format!("http://{}/api/v1/traces/{id}", serve.http);
+        async move { client.get(url).send().await.expect("get trace").status().as_u16() }
+    };
+    assert_eq!(status(trace_id.clone()).await, 404, "the store let the run's trace go");
+    assert_eq!(status(other).await, 200);
+
+    let browser = browser();
+    let tab = open(&browser, &format!("http://{}/#/runs", serve.http));
+    wait(&tab, "document.querySelector('#runs tr[data-run-id]')");
+    eval(&tab, "document.querySelector('#runs tr[data-run-id]').click()");
+    wait(&tab, "document.querySelector('.step-trace')");
+    eval(&tab, "document.querySelector('.step-trace').click()");
+    // The five spans and the run's trigger span above them; the analyzer read the same view.
+    wait(
+        &tab,
+        "document.getElementById('run-banner') && document.querySelectorAll('#waterfall .row').length === 6",
+    );
+    let names: Vec<String> = rows(&tab).into_iter().map(|(name, _)| name).collect();
+    assert_eq!(names[0], "Tracetest trigger", "{names:?}");
+    wait(&tab, "document.getElementById('analysis-score')");
+    // A selector is matched against the run's view too.
+    tab.find_element("#trace-selector").expect("selector box").click().expect("focus");
+    tab.type_str(SELECTOR).expect("type");
+    wait(&tab, "document.getElementById('selector-message').textContent === '2 spans selected'");
+    screenshot(&tab, "run-trace-after-ttl");
+
+    // The failed spec opens on its failure from the run's kept trace as well.
+    eval(&tab, "history.back()");
+    wait(&tab, "document.querySelector('.spec[data-passed=\"false\"]')");
+    eval(&tab, "document.querySelector('.spec[data-passed=\"false\"]').click()");
+    wait(
+        &tab,
+        "document.getElementById('spec-banner') && document.querySelector('#waterfall .row.selected')",
+    );
+    assert_eq!(eval(&tab, "document.getElementById('panel-name').textContent"), "GET /inventory");
+}

@@ -32,6 +32,11 @@ export class ApiError extends Error {
  */
 
 /**
+ * A recorded run's ID, as the URL or a run line carries it; null or undefined: none.
+ * @typedef {string | number | null | undefined} RunId
+ */
+
+/**
  * Called with each live event's type (`trace.created`, `trace.grown`, `run.recorded`)
  * and data (a TraceEvent or a RunEvent).
  * @typedef {(type: string, data: any) => void} EventHandler
@@ -43,9 +48,10 @@ export class ApiError extends Error {
  * @typedef {object} Source
  * @property {{live: boolean, selectors: boolean, traceList: boolean}} can
  * @property {(query?: ListQuery) => Promise<TraceList>} listTraces
- * @property {(traceId: string) => Promise<Trace>} getTrace
- * @property {(traceId: string, selector: string) => Promise<import("./types.js").Selection>} select
- * @property {(traceId: string) => Promise<import("./types.js").AnalyzerResult>} analysis
+ * @property {(traceId: string, runId?: RunId) => Promise<Trace>} getTrace  with `runId`, the
+ *   trace as that run judged it (its trigger span, and still there after the store's TTL)
+ * @property {(traceId: string, selector: string, runId?: RunId) => Promise<import("./types.js").Selection>} select
+ * @property {(traceId: string, runId?: RunId) => Promise<import("./types.js").AnalyzerResult>} analysis
  * @property {() => Promise<string[]>} services  every service name the store holds, sorted
  * @property {() => Promise<import("./types.js").RunList>} listRuns
  * @property {(runId: string | number) => Promise<import("./types.js").Run>} getRun
@@ -81,6 +87,18 @@ export function httpSource(fetchFn, options = {}) {
     return body;
   }
   const id = encodeURIComponent;
+  /**
+   * The trace's path, and its `run` parameter when read as a run judged it.
+   * @param {string} traceId
+   * @param {string} rest  the path after the trace's
+   * @param {URLSearchParams} params
+   * @param {RunId} runId
+   */
+  const tracePath = (traceId, rest, params, runId) => {
+    if (runId !== null && runId !== undefined && runId !== "") params.set("run", String(runId));
+    const text = params.toString();
+    return "/traces/" + id(traceId) + rest + (text ? "?" + text : "");
+  };
   return {
     can: { live: EventSourceClass !== undefined, selectors: true, traceList: true },
     listTraces(query = {}) {
@@ -92,9 +110,9 @@ export function httpSource(fetchFn, options = {}) {
       const text = params.toString();
       return get("/traces" + (text ? "?" + text : ""));
     },
-    getTrace: (traceId) => get("/traces/" + id(traceId)),
-    select: (traceId, selector) => get("/traces/" + id(traceId) + "/select?selector=" + encodeURIComponent(selector)),
-    analysis: (traceId) => get("/traces/" + id(traceId) + "/analysis"),
+    getTrace: (traceId, runId) => get(tracePath(traceId, "", new URLSearchParams(), runId)),
+    select: (traceId, selector, runId) => get(tracePath(traceId, "/select", new URLSearchParams({ selector }), runId)),
+    analysis: (traceId, runId) => get(tracePath(traceId, "/analysis", new URLSearchParams(), runId)),
     listRuns: () => get("/runs"),
     getRun: (runId) => get("/runs/" + id(String(runId))),
     // Jaeger's services endpoint, served by the same server behind the same token.
@@ -141,6 +159,7 @@ export function inlineSource(data) {
         .sort((a, b) => b.start_time_unix_nano - a.start_time_unix_nano);
       return { traces, next_cursor: null, scanned: traces.length };
     }),
+    // The report's traces are its runs' views already: a run ID changes nothing.
     getTrace: (traceId) => answer(() => {
       const trace = Object.hasOwn(data.traces, traceId) ? data.traces[traceId] : undefined;
       if (!trace) throw new ApiError(404, { error: "trace " + traceId + " is not in this report" });

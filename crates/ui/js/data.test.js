@@ -44,6 +44,24 @@ test("the HTTP adapter reads /api/v1 and builds each query", async () => {
   assert.deepEqual(source.can, { live: false, selectors: true, traceList: true });
 });
 
+test("the HTTP adapter reads a trace as a run judged it with ?run=N", async () => {
+  const { fetchFn, urls } = fakeFetch({});
+  const source = httpSource(fetchFn, { EventSource: undefined });
+  const t = trace.trace_id;
+  await source.getTrace(t, 7).catch(() => {});
+  await source.select(t, 'span[name="a b"]', "7").catch(() => {});
+  await source.analysis(t, 7).catch(() => {});
+  await source.getTrace(t, null).catch(() => {});
+  await source.analysis(t, "").catch(() => {});
+  assert.deepEqual(urls, [
+    `/api/v1/traces/${t}?run=7`,
+    `/api/v1/traces/${t}/select?selector=span%5Bname%3D%22a+b%22%5D&run=7`,
+    `/api/v1/traces/${t}/analysis?run=7`,
+    `/api/v1/traces/${t}`,
+    `/api/v1/traces/${t}/analysis`,
+  ]);
+});
+
 test("the HTTP adapter fails with the server's message and column", async () => {
   const { fetchFn } = fakeFetch({ "/api/v1/traces?selector=span%5B": [400, { error: "bad selector: expected ]", column: 6 }] });
   const error = await httpSource(fetchFn).listTraces({ selector: "span[" }).then(() => null, (e) => e);

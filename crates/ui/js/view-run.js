@@ -19,7 +19,7 @@ export async function runView(ctx, runId) {
     h("div", { class: "muted" }, report.kind + (report.file ? " · " + report.file : "") + (report.duration_ms !== undefined ? " · " + report.duration_ms + " ms" : "")),
     report.steps.map((step, stepIndex) => h("section", { class: "step", "data-step": stepIndex },
       h("h2", {}, (stepIndex + 1) + ". " + step.name + " ", h("span", { class: "badge " + stateClass(step.state) }, step.state)),
-      step.trace_id ? h("div", {}, "Trace ", h("a", { class: "mono", href: traceHash(step.trace_id) }, step.trace_id), h("span", { class: "muted" }, " · " + count(step.span_count, "span"))) : null,
+      step.trace_id ? h("div", {}, "Trace ", h("a", { class: "mono step-trace", href: traceHash(step.trace_id, { run: runId }) }, step.trace_id), h("span", { class: "muted" }, " · " + count(step.span_count, "span"))) : null,
       step.error ? h("div", { class: "err" }, step.error) : null,
       step.warnings && step.warnings.length ? h("ul", {}, step.warnings.map((w) => h("li", { class: "muted" }, w))) : null,
       step.specs.map((spec, specIndex) => {

@@ -26,7 +26,10 @@ import { waterfall } from "./view-waterfall.js";
 export async function traceView(ctx, traceId, params) {
   const can = ctx.source.can;
   if (can.traceList) byId("nav-traces").classList.add("active");
-  const trace = await ctx.source.getTrace(traceId);
+  // Opened from a run, the trace is read as that run judged it: with the run's trigger
+  // span, and still there once the store's TTL has taken it (issue 21).
+  const runId = params.get("run");
+  const trace = await ctx.source.getTrace(traceId, runId);
   const spans = trace.spans;
   const spanIndex = new Map(spans.map((s, i) => [s.span_id, i]));
 
@@ -36,11 +39,12 @@ export async function traceView(ctx, traceId, params) {
   /** @type {number[]} */
   let failures = [];
   let banner = null;
-  const runId = params.get("run");
   if (runId !== null) {
     const run = await ctx.source.getRun(runId);
-    const stepReport = run.report.steps[Number(params.get("step"))];
-    const spec = stepReport && stepReport.specs[Number(params.get("spec"))];
+    banner = h("div", { class: "banner", id: "run-banner" }, "As run ", h("a", { href: "#/run/" + runId }, run.id + " · " + run.report.name), " judged it");
+    // A step's trace link names the run alone (no spec: Number(null) would read spec 0).
+    const stepReport = params.has("step") ? run.report.steps[Number(params.get("step"))] : undefined;
+    const spec = stepReport && params.has("spec") ? stepReport.specs[Number(params.get("spec"))] : undefined;
     if (spec) {
       verdicts = specVerdicts(spec);
       failures = targetsOf(failedSpanIds(spec), spanIndex);
@@ -144,7 +148,7 @@ export async function traceView(ctx, traceId, params) {
       return;
     }
     try {
-      const answer = await ctx.source.select(traceId, text);
+      const answer = await ctx.source.select(traceId, text, runId);
       if (selectorBox.value.trim() !== text) return; // typed on since
       selectorBox.classList.remove("bad");
       selectorMessage.className = "muted";
@@ -191,7 +195,7 @@ export async function traceView(ctx, traceId, params) {
     }
   });
 
-  const flagged = await analysisSection(ctx, analysis, traceId, (spanId) => {
+  const flagged = await analysisSection(ctx, analysis, traceId, runId, (spanId) => {
     const i = spanIndex.get(spanId);
     if (i === undefined) return;
     go(i);
