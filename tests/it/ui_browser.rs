@@ -1025,3 +1025,115 @@ async fn a_run_opens_its_trace_after_the_store_let_it_go() {
     );
     assert_eq!(eval(&tab, "document.getElementById('panel-name').textContent"), "GET /inventory");
 }
+
+/// The value of an async `expression` in the page (a promise awaited), as JSON.
+fn eval_async(tab: &Tab, expression: &str) -> Value {
+    let result = tab
+        .evaluate(&format!("(async () => JSON.stringify(await ({expression})))()"), true)
+        .unwrap_or_else(|error| panic!("{expression}: {error}"));
+    let text = result.value.and_then(|value| value.as_str().map(str::to_string)).unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// Opens `path` with the page's "Open trace JSON" file input.
+fn open_file(tab: &Tab, path: &std::path::Path) {
+    let path = path.display().to_string();
+    tab.find_element("#open-trace")
+        .expect("file input")
+        .set_input_files(&[path.as_str()])
+        .expect("choose file");
+}
+
+/// The trace's JSON (missing item 8): viewed indented, downloaded as the server wrote it,
+/// and opened again from the file, in `serve` and in the offline HTML report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trace_json_is_viewed_downloaded_and_opened_from_a_file() {
+    let serve = start_serve(&[]).await;
+    let trace_id = export_trace(serve.grpc).await;
+    let api = reqwest::get(format!("http://{}/api/v1/traces/{trace_id}", serve.http))
+        .await
+        .expect("get trace")
+        .text()
+        .await
+        .expect("body");
+    let browser = browser();
+    let tab = open(&browser, &format!("http://{}/#/trace/{trace_id}", serve.http));
+    wait(&tab, "document.querySelectorAll('#waterfall .row').length === 5");
+
+    // Viewed: indented, every value as the server wrote it.
+    eval(&tab, "document.querySelector('#json-details summary').click()");
+    let shown =
+        wait(&tab, "(t => t.startsWith('{') && t)(document.getElementById('trace-json').textContent)");
+    let shown = shown.as_str().expect("text");
+    assert!(shown.starts_with("{\n  \"trace_id\": "), "{}", &shown[..40]);
+    let reparsed: Value = serde_json::from_str(shown).expect("the view is the JSON");
+    assert_eq!(reparsed, serde_json::from_str::<Value>(&api).unwrap());
+    eval(&tab, "document.getElementById('trace-json-section').scrollIntoView()");
+    screenshot(&tab, "trace-json");
+
+    // Downloaded: the link is the API's answer under the trace's name.
+    let link =
+        eval(&tab, "(a => [a.getAttribute('download'), a.href])(document.getElementById('download-json'))");
+    assert_eq!(link[0], format!("trace-{trace_id}.json").as_str());
+    assert!(link[1].as_str().unwrap().ends_with(&format!("/api/v1/traces/{trace_id}")), "{link}");
+    let downloaded =
+        eval_async(&tab, "fetch(document.getElementById('download-json').href).then(r => r.text())");
+    assert_eq!(downloaded.as_str(), Some(api.as_str()));
+
+    // Opened again from the file, in a page of its own: the same rows, marked as a file.
+    let files = Files::new();
+    let saved = files.dir().join(format!("trace-{trace_id}.json"));
+    std::fs::write(&saved, &api).expect("save the download");
+    let again = open(&browser, &format!("http://{}/#/runs", serve.http));
+    wait(&again, "document.getElementById('runs')");
+    open_file(&again, &saved);
+    wait(
+        &again,
+        "document.getElementById('file-banner') && document.querySelectorAll('#waterfall .row').length === 5",
+    );
+    assert_eq!(eval(&again, "location.hash"), format!("#/file/{trace_id}").as_str());
+    assert_eq!(rows(&again), rows(&tab));
+    assert!(eval(&again, "document.getElementById('file-banner').textContent")
+        .as_str()
+        .unwrap()
+        .contains(&format!("trace-{trace_id}.json")));
+    // A file that is no trace is refused with the reason, nothing drawn from it.
+    let junk = files.dir().join("junk.json");
+    std::fs::write(&junk, r#"{"data": [{"traceID": "x"}]}"#).expect("write junk");
+    open_file(&again, &junk);
+    let error = wait(&again, "document.getElementById('error')?.textContent");
+    assert!(error.as_str().unwrap().starts_with("junk.json: not a tracecheck trace"), "{error}");
+
+    // The offline report: the run's trace downloads as the report holds it, and opens again.
+    let report_path = files.dir().join("report.html");
+    let vars = vars_file(&files, &[("TRACE_ID", &trace_id)]);
+    let output = tracecheck()
+        .args(["run", &test_file(), "--vars", &vars, "--server", &serve.grpc_url(), "--settle", "100ms"])
+        .args(["--report-html", &report_path.display().to_string()])
+        .output()
+        .await;
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    drop(serve);
+    let report = open(&browser, &format!("file://{}", report_path.display()));
+    wait(&report, "document.querySelector('.spec[data-passed=\"false\"]')");
+    eval(&report, "document.querySelector('.spec[data-passed=\"false\"]').click()");
+    wait(&report, "document.querySelectorAll('#waterfall .row').length === 6");
+    eval(&report, "document.getElementById('download-json').click()");
+    wait(&report, "document.getElementById('download-json').href.startsWith('blob:')");
+    let text =
+        eval_async(&report, "fetch(document.getElementById('download-json').href).then(r => r.text())");
+    let from_report: Value = serde_json::from_str(text.as_str().expect("text")).expect("JSON");
+    assert_eq!(from_report["trace_id"], trace_id.as_str());
+    assert_eq!(
+        from_report["spans"].as_array().map(Vec::len),
+        Some(6),
+        "the run's view, trigger span and all"
+    );
+    let saved_report = files.dir().join("from-report.json");
+    std::fs::write(&saved_report, text.as_str().unwrap()).expect("save");
+    open_file(&report, &saved_report);
+    wait(
+        &report,
+        "document.getElementById('file-banner') && document.querySelectorAll('#waterfall .row').length === 6",
+    );
+}

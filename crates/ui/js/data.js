@@ -52,6 +52,10 @@ export class ApiError extends Error {
  *   trace as that run judged it (its trigger span, and still there after the store's TTL)
  * @property {(traceId: string, selector: string, runId?: RunId) => Promise<import("./types.js").Selection>} select
  * @property {(traceId: string, runId?: RunId) => Promise<import("./types.js").AnalyzerResult>} analysis
+ * @property {(traceId: string, runId?: RunId) => string | null} traceUrl  where the trace's JSON
+ *   can be downloaded as the server writes it, or null (the page then writes it itself)
+ * @property {(traceId: string, runId?: RunId) => Promise<string>} traceText  the trace's JSON:
+ *   the server's bytes, or the data's trace written out
  * @property {() => Promise<string[]>} services  every service name the store holds, sorted
  * @property {() => Promise<import("./types.js").RunList>} listRuns
  * @property {(runId: string | number) => Promise<import("./types.js").Run>} getRun
@@ -99,6 +103,22 @@ export function httpSource(fetchFn, options = {}) {
     const text = params.toString();
     return "/traces/" + id(traceId) + rest + (text ? "?" + text : "");
   };
+  /**
+   * The body as text, or the server's error.
+   * @param {string} path
+   * @returns {Promise<string>}
+   */
+  async function getText(path) {
+    const response = await fetchFn(base + path, { credentials: "same-origin" });
+    if (response.ok) return response.text();
+    let body = null;
+    try {
+      body = await response.json();
+    } catch (_) {
+      body = null;
+    }
+    throw new ApiError(response.status, body);
+  }
   return {
     can: { live: EventSourceClass !== undefined, selectors: true, traceList: true },
     listTraces(query = {}) {
@@ -113,6 +133,8 @@ export function httpSource(fetchFn, options = {}) {
     getTrace: (traceId, runId) => get(tracePath(traceId, "", new URLSearchParams(), runId)),
     select: (traceId, selector, runId) => get(tracePath(traceId, "/select", new URLSearchParams({ selector }), runId)),
     analysis: (traceId, runId) => get(tracePath(traceId, "/analysis", new URLSearchParams(), runId)),
+    traceUrl: (traceId, runId) => base + tracePath(traceId, "", new URLSearchParams(), runId),
+    traceText: (traceId, runId) => getText(tracePath(traceId, "", new URLSearchParams(), runId)),
     listRuns: () => get("/runs"),
     getRun: (runId) => get("/runs/" + id(String(runId))),
     // Jaeger's services endpoint, served by the same server behind the same token.
@@ -166,6 +188,11 @@ export function inlineSource(data) {
       return trace;
     }),
     select: () => answer(() => { throw noSelectors(); }),
+    traceUrl: () => null,
+    traceText: (traceId) => answer(() => {
+      if (!Object.hasOwn(data.traces, traceId)) throw new ApiError(404, { error: "trace " + traceId + " is not in this report" });
+      return JSON.stringify(data.traces[traceId]);
+    }),
     analysis: (traceId) => answer(() => {
       const analysis = analyzerFor(data.runs, traceId);
       if (!analysis) throw new ApiError(404, { error: "the analyzer did not run on this trace" });
@@ -179,6 +206,39 @@ export function inlineSource(data) {
       if (!run) throw new ApiError(404, { error: "run " + runId + " not found" });
       return run;
     }),
+    events: () => () => {},
+  };
+}
+
+/**
+ * Traces opened from files (`tracefile.js` checked their shape), and nothing else: no runs,
+ * no selectors and no analyzer, which need the trace on a server.
+ * @param {Map<string, {trace: Trace, name: string}>} opened  by trace ID: the trace and its file's name
+ * @returns {Source}
+ */
+export function fileSource(opened) {
+  /**
+   * @template T
+   * @param {() => T} answer
+   * @returns {Promise<T>}
+   */
+  const answer = (answer) => new Promise((resolve) => resolve(answer()));
+  const trace = (/** @type {string} */ traceId) => {
+    const file = opened.get(traceId);
+    if (!file) throw new ApiError(404, { error: "trace " + traceId + " is not open: open its file again" });
+    return file.trace;
+  };
+  return {
+    can: { live: false, selectors: false, traceList: false },
+    listTraces: () => answer(() => ({ traces: [...opened.values()].map((f) => summaryOf(f.trace)), next_cursor: null, scanned: opened.size })),
+    getTrace: (traceId) => answer(() => trace(traceId)),
+    select: () => answer(() => { throw new ApiError(501, { error: "selectors need the trace on a running server" }); }),
+    analysis: () => answer(() => { throw new ApiError(501, { error: "a trace opened from a file is not analyzed" }); }),
+    traceUrl: () => null,
+    traceText: (traceId) => answer(() => JSON.stringify(trace(traceId))),
+    services: () => answer(() => [...new Set([...opened.values()].flatMap((f) => f.trace.spans.map((s) => s.service)))].sort()),
+    listRuns: () => answer(() => ({ runs: [], dropped: 0 })),
+    getRun: (runId) => answer(() => { throw new ApiError(404, { error: "run " + runId + " not found" }); }),
     events: () => () => {},
   };
 }

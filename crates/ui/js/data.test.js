@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { ApiError, httpSource, inlineSource } from "./data.js";
+import { ApiError, fileSource, httpSource, inlineSource } from "./data.js";
 import { analysis, run, trace } from "./fixtures.js";
 import { runLine } from "./model.js";
 
@@ -150,4 +150,35 @@ test("the inline adapter fails like the server for what it does not hold", async
   assert.deepEqual(await failure(source.analysis("ffffffffffffffffffffffffffffffff")), [404, "the analyzer did not run on this trace"]);
   assert.deepEqual(await failure(source.select(trace.trace_id, "span")), [501, "selectors need a running server"]);
   assert.deepEqual(await failure(source.listTraces({ selector: "span" })), [501, "selectors need a running server"]);
+});
+
+test("the trace's JSON: the server's bytes and URL, or the data's trace written out", async () => {
+  const t = trace.trace_id;
+  const body = '{"trace_id":"' + t + '","start_time_unix_nano":1765000123456789012}';
+  /** @param {string} url */
+  const fetchFn = async (url) => url === `/api/v1/traces/${t}?run=2` ? new Response(body) : new Response('{"error":"gone","column":null}', { status: 404 });
+  const http = httpSource(fetchFn, { EventSource: undefined });
+  assert.equal(http.traceUrl(t, 2), `/api/v1/traces/${t}?run=2`);
+  assert.equal(http.traceUrl(t), `/api/v1/traces/${t}`);
+  assert.equal(await http.traceText(t, 2), body, "the bytes as sent, not parsed and written again");
+  assert.deepEqual(await http.traceText(t).then(() => null, (e) => [e.status, e.message]), [404, "gone"]);
+  const inline = inlineSource({ runs: [run], run_list: { runs: [runLine(run)], dropped: 0 }, traces: { [t]: trace } });
+  assert.equal(inline.traceUrl(t), null);
+  assert.deepEqual(JSON.parse(await inline.traceText(t)), trace);
+  assert.equal(await inline.traceText("nope").then(() => null, (e) => e.status), 404);
+});
+
+test("the file adapter answers for the traces opened from files", async () => {
+  const source = fileSource(new Map([[trace.trace_id, { trace, name: "t.json" }]]));
+  assert.deepEqual(source.can, { live: false, selectors: false, traceList: false });
+  assert.deepEqual(await source.getTrace(trace.trace_id), trace);
+  assert.deepEqual(JSON.parse(await source.traceText(trace.trace_id)), trace);
+  assert.equal(source.traceUrl(trace.trace_id), null);
+  assert.deepEqual((await source.listTraces()).traces.map((t) => t.trace_id), [trace.trace_id]);
+  assert.deepEqual(await source.services(), ["api", "db"]);
+  /** @param {Promise<unknown>} promise */
+  const failure = (promise) => promise.then(() => null, (e) => [e.status, e.message]);
+  assert.deepEqual(await failure(source.getTrace("abc")), [404, "trace abc is not open: open its file again"]);
+  assert.deepEqual(await failure(source.select(trace.trace_id, "span")), [501, "selectors need the trace on a running server"]);
+  assert.deepEqual(await failure(source.analysis(trace.trace_id)), [501, "a trace opened from a file is not analyzed"]);
 });

@@ -1,9 +1,10 @@
 // The page's entry: picks the data source (the report's inline JSON in `#tc-data`, else the
 // server's API), relays live events, and draws the page the location hash names.
 
-import { httpSource, inlineSource } from "./data.js";
+import { fileSource, httpSource, inlineSource } from "./data.js";
 import { byId, h } from "./dom.js";
 import { parseHash } from "./route.js";
+import { parseTraceFile } from "./tracefile.js";
 import { runView } from "./view-run.js";
 import { runsView } from "./view-runs.js";
 import { traceView } from "./view-trace.js";
@@ -30,6 +31,28 @@ source.events((type, data) => {
   for (const handler of handlers) handler(type, data);
 }, (open) => {
   byId("live").hidden = !open;
+});
+
+// Traces opened from files (`#/file/ID`), for as long as the page is open.
+/** @type {Map<string, {trace: import("./types.js").Trace, name: string}>} */
+const opened = new Map();
+const files = fileSource(opened);
+const openInput = /** @type {HTMLInputElement} */ (byId("open-trace"));
+openInput.addEventListener("change", async () => {
+  const file = openInput.files && openInput.files[0];
+  if (!file) return;
+  openInput.value = "";
+  let trace;
+  try {
+    trace = parseTraceFile(await file.text());
+  } catch (error) {
+    main.replaceChildren(h("p", { class: "err", id: "error" }, file.name + ": " + (error instanceof Error ? error.message : String(error))));
+    return;
+  }
+  opened.set(trace.trace_id, { trace, name: file.name });
+  const hash = "#/file/" + trace.trace_id;
+  if (location.hash === hash) route();
+  else location.hash = hash;
 });
 
 /** @type {(() => void)[]} */
@@ -69,6 +92,7 @@ async function route() {
   };
   try {
     if (page.page === "trace") await traceView(ctx, page.id, params);
+    else if (page.page === "file") await traceView({ ...ctx, source: files }, page.id, params, opened.get(page.id)?.name);
     else if (page.page === "run") await runView(ctx, page.id);
     else if (page.page === "runs") await runsView(ctx);
     else await tracesView(ctx, params);

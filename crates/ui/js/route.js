@@ -1,10 +1,11 @@
 // The page's routes, read from the location hash: `#/traces?service=S&selector=S`,
-// `#/trace/ID?selector=S&span=ID&run=N&step=N&spec=N`, `#/runs`, `#/run/N`. Views keep
+// `#/trace/ID?selector=S&span=ID&run=N&step=N&spec=N`, `#/runs`, `#/run/N`, `#/file/ID`
+// (a trace opened from a file, with the trace page's parameters). Views keep
 // their state (filters, selected span, selector) in these parameters, so that a link, a
 // reload and Back open the same view. Pure.
 
 /**
- * @typedef {{page: "traces"} | {page: "runs"} | {page: "trace", id: string} | {page: "run", id: string}} Page
+ * @typedef {{page: "traces"} | {page: "runs"} | {page: "trace", id: string} | {page: "run", id: string} | {page: "file", id: string}} Page
  */
 
 /**
@@ -21,6 +22,7 @@ export function parseHash(hash, traceList) {
   const params = new URLSearchParams(query || "");
   if (parts[0] === "trace" && parts[1]) return { route: { page: "trace", id: parts[1] }, params };
   if (parts[0] === "run" && parts[1]) return { route: { page: "run", id: parts[1] }, params };
+  if (parts[0] === "file" && parts[1]) return { route: { page: "file", id: parts[1] }, params };
   if (parts[0] === "runs" || !traceList) return { route: { page: "runs" }, params };
   return { route: { page: "traces" }, params };
 }

@@ -17,6 +17,8 @@ test("without a trace list every other page is the runs page", () => {
   assert.deepEqual(parseHash("", false).route, { page: "runs" });
   assert.deepEqual(parseHash("#/traces", false).route, { page: "runs" });
   assert.deepEqual(parseHash("#/trace/abc", false).route, { page: "trace", id: "abc" });
+  assert.deepEqual(parseHash("#/file/abc?span=x", false).route, { page: "file", id: "abc" });
+  assert.deepEqual(parseHash("#/file/abc", true).route, { page: "file", id: "abc" });
 });
 
 test("trace hashes carry their non-empty parameters, encoded", () => {

@@ -10,6 +10,7 @@ import { add, byId, debounce, h, swatch } from "./dom.js";
 import { count, duration, isOrphan, localTime } from "./format.js";
 import { failedSpanIds, specVerdicts } from "./model.js";
 import { withParams } from "./route.js";
+import { indentJson, traceFileName } from "./tracefile.js";
 import { step, targetsOf } from "./stepping.js";
 import { analysisSection } from "./view-analysis.js";
 import { serviceMap } from "./view-servicemap.js";
@@ -22,8 +23,9 @@ import { waterfall } from "./view-waterfall.js";
  * @param {import("./main.js").Ctx} ctx
  * @param {string} traceId
  * @param {URLSearchParams} params
+ * @param {string} [fileName]  the file the trace was opened from (`#/file/ID`)
  */
-export async function traceView(ctx, traceId, params) {
+export async function traceView(ctx, traceId, params, fileName) {
   const can = ctx.source.can;
   if (can.traceList) byId("nav-traces").classList.add("active");
   // Opened from a run, the trace is read as that run judged it: with the run's trigger
@@ -38,7 +40,7 @@ export async function traceView(ctx, traceId, params) {
   let verdicts = new Map();
   /** @type {number[]} */
   let failures = [];
-  let banner = null;
+  let banner = fileName === undefined ? null : h("div", { class: "banner", id: "file-banner" }, "Opened from the file ", h("strong", {}, fileName), " (selectors and the analyzer need the trace on a server)");
   if (runId !== null) {
     const run = await ctx.source.getRun(runId);
     banner = h("div", { class: "banner", id: "run-banner" }, "As run ", h("a", { href: "#/run/" + runId }, run.id + " · " + run.report.name), " judged it");
@@ -122,7 +124,8 @@ export async function traceView(ctx, traceId, params) {
     h("div", { class: "steppers" }, steppers.failures.element, steppers.matches.element, steppers.findings.element),
     h("div", { class: "layout" }, h("div", { class: "timeline" }, overview.element, rows.element), panel),
     h("h2", {}, "Service map"), serviceMap(spans, colours),
-    h("h2", {}, "Analyzer"), analysis);
+    h("h2", {}, "Analyzer"), analysis,
+    h("h2", {}, "JSON"), jsonSection(ctx.source, traceId, runId));
   rows.draw();
   rows.mark("failure", failures);
   overview.draw();
@@ -204,4 +207,53 @@ export async function traceView(ctx, traceId, params) {
   findings = targetsOf(flagged, spanIndex);
   rows.mark("finding", findings);
   updateSteppers();
+}
+
+/** How much indented JSON the page shows; the download has it all. */
+const JSON_VIEW_LIMIT = 2_000_000;
+
+/**
+ * The trace's JSON: a download (the server's bytes when there is a server, else the data's
+ * trace written out) and, when opened, the text indented, every value as written.
+ * @param {import("./data.js").Source} source
+ * @param {string} traceId
+ * @param {string | null} runId
+ * @returns {HTMLElement}
+ */
+function jsonSection(source, traceId, runId) {
+  const name = traceFileName(traceId);
+  const url = source.traceUrl(traceId, runId);
+  const message = h("span", { class: "muted", role: "status" });
+  const download = h("a", { id: "download-json", download: name, href: url || "#" }, "Download " + name);
+  if (url === null) {
+    // A link to a blob of the text, made on the first click (a trace can be 20 MB).
+    download.addEventListener("click", async (e) => {
+      if (download.getAttribute("href") !== "#") return;
+      e.preventDefault();
+      try {
+        const text = await source.traceText(traceId, runId);
+        download.setAttribute("href", URL.createObjectURL(new Blob([text], { type: "application/json" })));
+        download.click();
+      } catch (error) {
+        message.textContent = error instanceof Error ? error.message : String(error);
+      }
+    });
+  }
+  const pre = h("pre", { id: "trace-json", class: "json-view mono" });
+  const view = h("details", { id: "json-details" }, h("summary", {}, "View JSON"), pre);
+  let shown = false;
+  view.addEventListener("toggle", async () => {
+    if (shown || !(/** @type {HTMLDetailsElement} */ (view)).open) return;
+    shown = true;
+    pre.textContent = "loading…";
+    try {
+      const text = await source.traceText(traceId, runId);
+      const [indented, cut] = indentJson(text, JSON_VIEW_LIMIT);
+      pre.textContent = indented + (cut === null ? "" : "\n… the first " + cut.toLocaleString("en") + " of " + text.length.toLocaleString("en") + " characters: download it for the whole");
+    } catch (error) {
+      shown = false;
+      pre.textContent = error instanceof Error ? error.message : String(error);
+    }
+  });
+  return h("div", { id: "trace-json-section" }, h("div", {}, download, " ", message), view);
 }
