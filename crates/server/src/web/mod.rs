@@ -2,7 +2,7 @@
 //!
 //! - `/`: the single-page UI (the `ui` crate's page, embedded in the binary).
 //! - `/api/v1/traces`, `/api/v1/traces/{id}`, `/api/v1/traces/{id}/select`,
-//!   `/api/v1/traces/{id}/analysis`, `/api/v1/runs`, `/api/v1/runs/{id}`,
+//!   `/api/v1/traces/{id}/analysis`, `/api/v1/diff`, `/api/v1/runs`, `/api/v1/runs/{id}`,
 //!   `/api/v1/events` (server-sent events): see README's "Web UI and JSON API".
 //!
 //! Answers are gzipped when the request accepts it (`Accept-Encoding: gzip`), the event
@@ -53,6 +53,7 @@ pub fn router(store: TraceStore, runs: RunStore, telemetry: Telemetry) -> Router
         .route("/api/v1/traces/{trace_id}", get(api::get_trace))
         .route("/api/v1/traces/{trace_id}/select", get(api::select))
         .route("/api/v1/traces/{trace_id}/analysis", get(api::analysis))
+        .route("/api/v1/diff", get(api::diff))
         .route("/api/v1/runs", get(api::list_runs))
         .route("/api/v1/runs/{run_id}", get(api::get_run))
         .route("/api/v1/events", get(events::stream))
