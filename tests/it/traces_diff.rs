@@ -67,6 +67,8 @@ async fn traces_diff_in_the_terminal_and_the_web_api_agree() {
     assert_eq!(api.status(), 200);
     let api: Value = serde_json::from_slice(&api.bytes().await.expect("body")).expect("json");
     assert_eq!(api, diff, "the web API answers what the CLI prints");
+    // The UI reads it as its JSDoc type says.
+    crate::ui_js::Wire::load().assert(&api, "TraceDiff");
 
     let pretty = tracecheck().args(["traces", "diff", &a, &b, "--server", &url]).output().await;
     pretty.assert_code(0);

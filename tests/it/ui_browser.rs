@@ -1137,3 +1137,142 @@ async fn the_trace_json_is_viewed_downloaded_and_opened_from_a_file() {
         "document.getElementById('file-banner') && document.querySelectorAll('#waterfall .row').length === 6",
     );
 }
+
+/// Exports over OTLP/HTTP JSON the passing shape of [`export_trace`]'s trace, newer than
+/// it and as quick: `POST /checkout` [201] > `SELECT orders` > `cache get` [error], then
+/// `publish order` where `GET /inventory` was. Returns the trace ID.
+async fn export_changed_trace(http: SocketAddr) -> String {
+    let trace_id = format!("{:032x}", rand_id());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_nanos();
+    let span = |id: &str, parent: Option<&str>, name: &str, from_us: u128, to_us: u128, attributes: Value| {
+        let mut span = serde_json::json!({
+            "traceId": trace_id, "spanId": id, "name": name, "kind": 2,
+            "startTimeUnixNano": (now + from_us * 1_000).to_string(),
+            "endTimeUnixNano": (now + to_us * 1_000).to_string(),
+            "attributes": attributes,
+        });
+        if let Some(parent) = parent {
+            span["parentSpanId"] = parent.into();
+        }
+        span
+    };
+    let http_status = serde_json::json!([
+        { "key": "http.method", "value": { "stringValue": "POST" } },
+        { "key": "http.status_code", "value": { "intValue": "201" } },
+    ]);
+    let mut cache =
+        span("c000000000000003", Some("c000000000000002"), "cache get", 1, 2, serde_json::json!([]));
+    cache["status"] = serde_json::json!({ "code": 2, "message": "miss" });
+    let checkout = serde_json::json!({
+        "resource": { "attributes": [{ "key": "service.name", "value": { "stringValue": "checkout" } }] },
+        "scopeSpans": [{ "spans": [
+            span("c000000000000001", None, "POST /checkout", 0, 9, http_status),
+            span("c000000000000002", Some("c000000000000001"), "SELECT orders", 1, 3, serde_json::json!([])),
+            cache,
+            span("c000000000000004", Some("c000000000000001"), "publish order", 4, 8, serde_json::json!([])),
+        ] }],
+    });
+    post_otlp_json(http, serde_json::json!([checkout])).await;
+    trace_id
+}
+
+/// 128 random bits from the clock and a counter (the test needs IDs, not security).
+fn rand_id() -> u128 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(1);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_nanos();
+    (nanos << 16)
+        ^ u128::from(COUNTER.fetch_add(1, Ordering::Relaxed))
+        ^ 0x5eed_0000_0000_0000_0000_0000_0000_0000
+}
+
+/// Trace compare (missing item 6): the failing and the passing run of the same test side
+/// by side from the run page, and two traces ticked in the list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_and_two_listed_traces_compare_as_one_merged_tree() {
+    let serve = start_serve(&[]).await;
+    let failing = export_trace(serve.grpc).await;
+    let passing = export_changed_trace(serve.http).await;
+    let files = Files::new();
+    for (trace_id, code) in [(&failing, 1), (&passing, 0)] {
+        let vars = vars_file(&files, &[("TRACE_ID", trace_id)]);
+        let output = tracecheck()
+            .args(["run", &test_file(), "--vars", &vars, "--server", &serve.grpc_url(), "--settle", "100ms"])
+            .output()
+            .await;
+        assert_eq!(output.status.code(), Some(code), "{}", String::from_utf8_lossy(&output.stderr));
+    }
+    let browser = browser();
+    let base = format!("http://{}/", serve.http);
+    // The passing run (2) compares with the failing one (1): what changed since.
+    let tab = open(&browser, &format!("{base}#/run/2"));
+    let link = wait(&tab, "document.querySelector('.compare-run')?.dataset.runId");
+    assert_eq!(link, "1");
+    eval(&tab, "document.querySelector('.compare-run').click()");
+    wait(&tab, "document.querySelectorAll('#diff-rows tr').length > 0");
+    let kinds = |tab: &Tab| -> Vec<(String, String)> {
+        serde_json::from_value(eval(
+            tab,
+            "[...document.querySelectorAll('#diff-rows tr')].map(r => [r.querySelector('.diff-name').textContent, r.dataset.kind])",
+        ))
+        .expect("rows")
+    };
+    let rows = kinds(&tab);
+    let kind_of = |rows: &[(String, String)], name: &str| {
+        rows.iter().find(|(row, _)| row == name).map(|(_, kind)| kind.clone()).unwrap_or_default()
+    };
+    assert_eq!(rows[0].0, "Tracetest trigger", "both runs' views, trigger spans matched: {rows:?}");
+    assert_eq!(kind_of(&rows, "GET /inventory"), "missing", "{rows:?}");
+    assert_eq!(kind_of(&rows, "inventory lookup"), "missing", "{rows:?}");
+    assert_eq!(kind_of(&rows, "publish order"), "added", "{rows:?}");
+    assert_eq!(kind_of(&rows, "cache get"), "same", "in error in both: {rows:?}");
+    let counts =
+        eval(&tab, "[...document.querySelectorAll('#diff-counts .diff-count')].map(c => c.textContent)");
+    assert_eq!(counts[0], "1 added");
+    assert_eq!(counts[1], "2 missing");
+    assert!(eval(&tab, "document.getElementById('compare-a').textContent")
+        .as_str()
+        .unwrap()
+        .contains(&failing));
+    // A span links to itself in its run's trace.
+    let href = eval(&tab, "[...document.querySelectorAll('#diff-rows tr')].find(r => r.dataset.kind === 'missing').querySelector('td.num a').getAttribute('href')");
+    assert!(href.as_str().unwrap().starts_with(&format!("#/trace/{failing}?run=1&span=")), "{href}");
+    screenshot(&tab, "compare");
+    // Changes only: the changed rows with their ancestors, kept in the URL.
+    eval(&tab, "document.getElementById('changes-only').click()");
+    wait(&tab, "location.hash.includes('changes=1')");
+    let changed = kinds(&tab);
+    assert!(changed.len() < rows.len(), "{changed:?}");
+    // Children in start order from their parent's: `publish order` (4 µs in) comes first.
+    let names: Vec<&str> = changed.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["Tracetest trigger", "POST /checkout", "publish order", "GET /inventory", "inventory lookup"]
+    );
+
+    // From the list: tick two traces, compare (the older is A).
+    let list = open(&browser, &base);
+    for trace_id in [&passing, &failing] {
+        wait(&list, &format!("document.querySelector('tr[data-trace-id=\"{trace_id}\"] .compare-pick')"));
+        eval(
+            &list,
+            &format!("document.querySelector('tr[data-trace-id=\"{trace_id}\"] .compare-pick').click()"),
+        );
+    }
+    wait(&list, "!document.getElementById('compare-picked').disabled");
+    assert!(
+        !eval(&list, "location.hash").as_str().unwrap().starts_with("#/trace/"),
+        "a tick does not open the trace"
+    );
+    eval(&list, "document.getElementById('compare-picked').click()");
+    wait(&list, "document.querySelectorAll('#diff-rows tr').length > 0");
+    assert_eq!(eval(&list, "location.hash"), format!("#/compare?a={failing}&b={passing}").as_str());
+    let stored = kinds(&list);
+    assert_eq!(
+        stored[0],
+        ("POST /checkout".to_string(), kind_of(&stored, "POST /checkout")),
+        "no trigger span in the store"
+    );
+    assert_eq!(kind_of(&stored, "GET /inventory"), "missing");
+    assert_eq!(kind_of(&stored, "publish order"), "added");
+}

@@ -37,6 +37,11 @@ export class ApiError extends Error {
  */
 
 /**
+ * A trace to compare: its ID, and the run whose view of it to read, if any.
+ * @typedef {{traceId: string, runId?: RunId}} TraceRef
+ */
+
+/**
  * Called with each live event's type (`trace.created`, `trace.grown`, `run.recorded`)
  * and data (a TraceEvent or a RunEvent).
  * @typedef {(type: string, data: any) => void} EventHandler
@@ -44,9 +49,9 @@ export class ApiError extends Error {
 
 /**
  * What the views read. `can` says what the source supports: a live event stream,
- * evaluating selectors, listing every stored trace.
+ * evaluating selectors, listing every stored trace, comparing traces.
  * @typedef {object} Source
- * @property {{live: boolean, selectors: boolean, traceList: boolean}} can
+ * @property {{live: boolean, selectors: boolean, traceList: boolean, compare: boolean}} can
  * @property {(query?: ListQuery) => Promise<TraceList>} listTraces
  * @property {(traceId: string, runId?: RunId) => Promise<Trace>} getTrace  with `runId`, the
  *   trace as that run judged it (its trigger span, and still there after the store's TTL)
@@ -56,6 +61,8 @@ export class ApiError extends Error {
  *   can be downloaded as the server writes it, or null (the page then writes it itself)
  * @property {(traceId: string, runId?: RunId) => Promise<string>} traceText  the trace's JSON:
  *   the server's bytes, or the data's trace written out
+ * @property {(a: TraceRef, b: TraceRef) => Promise<import("./types.js").TraceDiff>} diff  the two
+ *   traces as one merged tree (the server's `wire::diff`: without a server, it fails)
  * @property {() => Promise<string[]>} services  every service name the store holds, sorted
  * @property {() => Promise<import("./types.js").RunList>} listRuns
  * @property {(runId: string | number) => Promise<import("./types.js").Run>} getRun
@@ -120,7 +127,7 @@ export function httpSource(fetchFn, options = {}) {
     throw new ApiError(response.status, body);
   }
   return {
-    can: { live: EventSourceClass !== undefined, selectors: true, traceList: true },
+    can: { live: EventSourceClass !== undefined, selectors: true, traceList: true, compare: true },
     listTraces(query = {}) {
       const params = new URLSearchParams();
       if (query.service) params.set("service", query.service);
@@ -133,6 +140,13 @@ export function httpSource(fetchFn, options = {}) {
     getTrace: (traceId, runId) => get(tracePath(traceId, "", new URLSearchParams(), runId)),
     select: (traceId, selector, runId) => get(tracePath(traceId, "/select", new URLSearchParams({ selector }), runId)),
     analysis: (traceId, runId) => get(tracePath(traceId, "/analysis", new URLSearchParams(), runId)),
+    diff: (a, b) => {
+      const params = new URLSearchParams({ a: a.traceId, b: b.traceId });
+      for (const [key, runId] of [["run_a", a.runId], ["run_b", b.runId]]) {
+        if (runId !== null && runId !== undefined && runId !== "") params.set(String(key), String(runId));
+      }
+      return get("/diff?" + params);
+    },
     traceUrl: (traceId, runId) => base + tracePath(traceId, "", new URLSearchParams(), runId),
     traceText: (traceId, runId) => getText(tracePath(traceId, "", new URLSearchParams(), runId)),
     listRuns: () => get("/runs"),
@@ -172,7 +186,7 @@ export function inlineSource(data) {
    */
   const answer = (answer) => new Promise((resolve) => resolve(answer()));
   return {
-    can: { live: false, selectors: false, traceList: false },
+    can: { live: false, selectors: false, traceList: false, compare: false },
     listTraces: (query = {}) => answer(() => {
       if (query.selector) throw noSelectors();
       const service = (query.service || "").toLowerCase();
@@ -188,6 +202,7 @@ export function inlineSource(data) {
       return trace;
     }),
     select: () => answer(() => { throw noSelectors(); }),
+    diff: () => answer(() => { throw new ApiError(501, { error: "comparing traces needs a running server" }); }),
     traceUrl: () => null,
     traceText: (traceId) => answer(() => {
       if (!Object.hasOwn(data.traces, traceId)) throw new ApiError(404, { error: "trace " + traceId + " is not in this report" });
@@ -229,11 +244,12 @@ export function fileSource(opened) {
     return file.trace;
   };
   return {
-    can: { live: false, selectors: false, traceList: false },
+    can: { live: false, selectors: false, traceList: false, compare: false },
     listTraces: () => answer(() => ({ traces: [...opened.values()].map((f) => summaryOf(f.trace)), next_cursor: null, scanned: opened.size })),
     getTrace: (traceId) => answer(() => trace(traceId)),
     select: () => answer(() => { throw new ApiError(501, { error: "selectors need the trace on a running server" }); }),
     analysis: () => answer(() => { throw new ApiError(501, { error: "a trace opened from a file is not analyzed" }); }),
+    diff: () => answer(() => { throw new ApiError(501, { error: "comparing traces needs a running server" }); }),
     traceUrl: () => null,
     traceText: (traceId) => answer(() => JSON.stringify(trace(traceId))),
     services: () => answer(() => [...new Set([...opened.values()].flatMap((f) => f.trace.spans.map((s) => s.service)))].sort()),

@@ -41,7 +41,7 @@ test("the HTTP adapter reads /api/v1 and builds each query", async () => {
     `/api/v1/traces/${trace.trace_id}/analysis`,
     "/api/v1/runs",
   ]);
-  assert.deepEqual(source.can, { live: false, selectors: true, traceList: true });
+  assert.deepEqual(source.can, { live: false, selectors: true, traceList: true, compare: true });
 });
 
 test("the HTTP adapter reads a trace as a run judged it with ?run=N", async () => {
@@ -115,7 +115,7 @@ test("the HTTP adapter relays server-sent events", () => {
 
 test("the inline adapter answers from the report's data like the server", async () => {
   const source = inlineSource({ runs: [run], run_list: { runs: [runLine(run)], dropped: 0 }, traces: { [trace.trace_id]: trace } });
-  assert.deepEqual(source.can, { live: false, selectors: false, traceList: false });
+  assert.deepEqual(source.can, { live: false, selectors: false, traceList: false, compare: false });
   assert.deepEqual(await source.getTrace(trace.trace_id), trace);
   assert.deepEqual(await source.getRun("1"), run);
   assert.deepEqual(await source.analysis(trace.trace_id), analysis);
@@ -170,7 +170,7 @@ test("the trace's JSON: the server's bytes and URL, or the data's trace written 
 
 test("the file adapter answers for the traces opened from files", async () => {
   const source = fileSource(new Map([[trace.trace_id, { trace, name: "t.json" }]]));
-  assert.deepEqual(source.can, { live: false, selectors: false, traceList: false });
+  assert.deepEqual(source.can, { live: false, selectors: false, traceList: false, compare: false });
   assert.deepEqual(await source.getTrace(trace.trace_id), trace);
   assert.deepEqual(JSON.parse(await source.traceText(trace.trace_id)), trace);
   assert.equal(source.traceUrl(trace.trace_id), null);
@@ -181,4 +181,16 @@ test("the file adapter answers for the traces opened from files", async () => {
   assert.deepEqual(await failure(source.getTrace("abc")), [404, "trace abc is not open: open its file again"]);
   assert.deepEqual(await failure(source.select(trace.trace_id, "span")), [501, "selectors need the trace on a running server"]);
   assert.deepEqual(await failure(source.analysis(trace.trace_id)), [501, "a trace opened from a file is not analyzed"]);
+});
+
+test("the HTTP adapter asks the server to compare; the others cannot", async () => {
+  const { fetchFn, urls } = fakeFetch({});
+  await httpSource(fetchFn, { EventSource: undefined }).diff({ traceId: "aa", runId: 2 }, { traceId: "bb" }).catch(() => {});
+  await httpSource(fetchFn, { EventSource: undefined }).diff({ traceId: "aa", runId: null }, { traceId: "bb", runId: "3" }).catch(() => {});
+  assert.deepEqual(urls, ["/api/v1/diff?a=aa&b=bb&run_a=2", "/api/v1/diff?a=aa&b=bb&run_b=3"]);
+  const inline = inlineSource({ runs: [run], run_list: { runs: [runLine(run)], dropped: 0 }, traces: { [trace.trace_id]: trace } });
+  const fromFile = fileSource(new Map());
+  for (const source of [inline, fromFile]) {
+    assert.deepEqual(await source.diff({ traceId: "aa" }, { traceId: "bb" }).then(() => null, (e) => [e.status, e.message]), [501, "comparing traces needs a running server"]);
+  }
 });

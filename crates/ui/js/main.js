@@ -3,6 +3,7 @@
 
 import { fileSource, httpSource, inlineSource } from "./data.js";
 import { byId, h } from "./dom.js";
+import { compareView } from "./view-compare.js";
 import { parseHash } from "./route.js";
 import { parseTraceFile } from "./tracefile.js";
 import { runView } from "./view-run.js";
@@ -94,6 +95,7 @@ async function route() {
     if (page.page === "trace") await traceView(ctx, page.id, params);
     else if (page.page === "file") await traceView({ ...ctx, source: files }, page.id, params, opened.get(page.id)?.name);
     else if (page.page === "run") await runView(ctx, page.id);
+    else if (page.page === "compare") await compareView(ctx, params);
     else if (page.page === "runs") await runsView(ctx);
     else await tracesView(ctx, params);
   } catch (error) {

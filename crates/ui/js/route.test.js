@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { listHash, parseHash, traceHash, withParams } from "./route.js";
+import { compareHash, listHash, parseHash, traceHash, withParams } from "./route.js";
 
 test("hashes name pages", () => {
   assert.deepEqual(parseHash("", true).route, { page: "traces" });
@@ -45,4 +45,13 @@ test("changing parameters keeps the path and the others", () => {
   assert.equal(withParams("#/trace/abc?span=x&selector=y", { span: "z", selector: "" }), "#/trace/abc?span=z");
   assert.equal(withParams("", { span: "z" }), "#?span=z");
   assert.equal(parseHash(withParams(hash, { selector: "a&b=c" }), true).params.get("selector"), "a&b=c");
+});
+
+test("the compare page names both traces and their runs", () => {
+  const hash = compareHash({ traceId: "aa", runId: 1 }, { traceId: "bb", runId: null });
+  assert.equal(hash, "#/compare?a=aa&run_a=1&b=bb");
+  const { route, params } = parseHash(hash, true);
+  assert.deepEqual(route, { page: "compare" });
+  assert.deepEqual([params.get("a"), params.get("run_a"), params.get("b"), params.get("run_b")], ["aa", "1", "bb", null]);
+  assert.deepEqual(parseHash("#/compare?a=x&b=y", false).route, { page: "compare" });
 });
