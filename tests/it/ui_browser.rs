@@ -1276,3 +1276,59 @@ async fn two_runs_and_two_listed_traces_compare_as_one_merged_tree() {
     assert_eq!(kind_of(&stored, "GET /inventory"), "missing");
     assert_eq!(kind_of(&stored, "publish order"), "added");
 }
+
+/// Trace statistics and the dependency graph across all stored traces (missing item 7), in
+/// `serve` and in the offline report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_statistics_and_the_dependency_graph_of_every_stored_trace() {
+    let serve = start_serve(&[]).await;
+    let first = export_trace(serve.grpc).await;
+    export_trace(serve.grpc).await;
+    let browser = browser();
+    let base = format!("http://{}/", serve.http);
+    let tab = open(&browser, &format!("{base}#/trace/{first}"));
+    wait(&tab, "document.querySelectorAll('#waterfall .row').length === 5");
+    eval(&tab, "document.querySelector('#trace-stats summary').click()");
+    wait(&tab, "document.querySelectorAll('#trace-stats-rows tr').length === 5");
+    let stat = |service: &str, name: &str| -> Vec<Value> {
+        serde_json::from_value(eval(&tab, &format!(
+            "(r => [...r.children].map((c, i) => i >= 2 && c.dataset.nanos !== undefined ? Number(c.dataset.nanos) : c.textContent))(document.querySelector('#trace-stats-rows tr[data-service=\"{service}\"][data-name=\"{name}\"]'))"
+        )))
+        .expect("a row")
+    };
+    let root = stat("checkout", "POST /checkout");
+    assert_eq!(root[2], "1");
+    let (total, own) = (root[3].as_f64().unwrap(), root[4].as_f64().unwrap());
+    assert!(own < total, "the root's children take part of its time: {root:?}");
+    assert_eq!(stat("inventory", "inventory lookup")[5], "1", "one error");
+    assert_eq!(stat("checkout", "SELECT orders")[5], "0");
+    eval(&tab, "document.getElementById('trace-stats').scrollIntoView()");
+    screenshot(&tab, "trace-statistics");
+
+    // The services page: calls over both traces.
+    eval(&tab, "document.getElementById('nav-services').click()");
+    let edge = wait(&tab, "(g => g && [g.dataset.from, g.dataset.to, g.dataset.count])(document.querySelector('#dependency-graph .edge-group'))");
+    assert_eq!(edge, serde_json::json!(["checkout", "inventory", "2"]));
+    let within = eval(&tab, "document.querySelector('#dependencies tr[data-parent=\"checkout\"][data-child=\"checkout\"] td:last-child').textContent");
+    assert_eq!(within, "6", "three calls within checkout per trace");
+    screenshot(&tab, "services");
+    eval(
+        &tab,
+        "document.querySelector('#dependencies tr[data-child=\"inventory\"] td:nth-child(2) a').click()",
+    );
+    wait(&tab, "document.getElementById('service-filter')?.value === 'inventory'");
+
+    // The report's services page counts over its traces.
+    let files = Files::new();
+    let report_path = files.dir().join("report.html");
+    let vars = vars_file(&files, &[("TRACE_ID", &first)]);
+    let output = tracecheck()
+        .args(["run", &test_file(), "--vars", &vars, "--server", &serve.grpc_url(), "--settle", "100ms"])
+        .args(["--report-html", &report_path.display().to_string()])
+        .output()
+        .await;
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    let report = open(&browser, &format!("file://{}#/services", report_path.display()));
+    let edge = wait(&report, "(g => g && [g.dataset.from, g.dataset.to, g.dataset.count])(document.querySelector('#dependency-graph .edge-group[data-to=\"inventory\"]'))");
+    assert_eq!(edge, serde_json::json!(["checkout", "inventory", "1"]));
+}

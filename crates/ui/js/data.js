@@ -3,6 +3,7 @@
 // answer the same calls with the same shapes (types.js) and fail with `ApiError`.
 
 import { analyzerFor, summaryOf } from "./model.js";
+import { dependencyLinks } from "./servicemap.js";
 
 /** @typedef {import("./types.js").Trace} Trace */
 /** @typedef {import("./types.js").TraceList} TraceList */
@@ -63,6 +64,8 @@ export class ApiError extends Error {
  *   the server's bytes, or the data's trace written out
  * @property {(a: TraceRef, b: TraceRef) => Promise<import("./types.js").TraceDiff>} diff  the two
  *   traces as one merged tree (the server's `wire::diff`: without a server, it fails)
+ * @property {() => Promise<import("./types.js").Dependency[]>} dependencies  the calls between
+ *   services over every trace held (the server's Jaeger dependencies, or the report's traces)
  * @property {() => Promise<string[]>} services  every service name the store holds, sorted
  * @property {() => Promise<import("./types.js").RunList>} listRuns
  * @property {(runId: string | number) => Promise<import("./types.js").Run>} getRun
@@ -151,6 +154,16 @@ export function httpSource(fetchFn, options = {}) {
     traceText: (traceId, runId) => getText(tracePath(traceId, "", new URLSearchParams(), runId)),
     listRuns: () => get("/runs"),
     getRun: (runId) => get("/runs/" + id(String(runId))),
+    // Jaeger's dependencies over every stored trace: a window from the epoch to a day
+    // ahead (clocks differ), where Jaeger's default looks back one day.
+    dependencies: async () => {
+      const end = Date.now() + 86_400_000;
+      const url = (options.servicesUrl ?? "/jaeger/api/services").replace(/services$/, "dependencies") + "?endTs=" + end + "&lookback=" + end;
+      const response = await fetchFn(url, { credentials: "same-origin" });
+      if (!response.ok) throw new ApiError(response.status, null);
+      const body = await response.json();
+      return Array.isArray(body && body.data) ? body.data : [];
+    },
     // Jaeger's services endpoint, served by the same server behind the same token.
     services: async () => {
       const response = await fetchFn(options.servicesUrl ?? "/jaeger/api/services", { credentials: "same-origin" });
@@ -213,6 +226,7 @@ export function inlineSource(data) {
       if (!analysis) throw new ApiError(404, { error: "the analyzer did not run on this trace" });
       return analysis;
     }),
+    dependencies: () => answer(() => dependencyLinks(Object.values(data.traces))),
     // The report inlines the run lines the server would answer: the page derives none.
     services: () => answer(() => [...new Set(Object.values(data.traces).flatMap((t) => t.spans.map((s) => s.service)))].filter((s) => s !== "").sort()),
     listRuns: () => answer(() => data.run_list),
@@ -252,6 +266,7 @@ export function fileSource(opened) {
     diff: () => answer(() => { throw new ApiError(501, { error: "comparing traces needs a running server" }); }),
     traceUrl: () => null,
     traceText: (traceId) => answer(() => JSON.stringify(trace(traceId))),
+    dependencies: () => answer(() => dependencyLinks([...opened.values()].map((f) => f.trace))),
     services: () => answer(() => [...new Set([...opened.values()].flatMap((f) => f.trace.spans.map((s) => s.service)))].sort()),
     listRuns: () => answer(() => ({ runs: [], dropped: 0 })),
     getRun: (runId) => answer(() => { throw new ApiError(404, { error: "run " + runId + " not found" }); }),

@@ -194,3 +194,25 @@ test("the HTTP adapter asks the server to compare; the others cannot", async () 
     assert.deepEqual(await source.diff({ traceId: "aa" }, { traceId: "bb" }).then(() => null, (e) => [e.status, e.message]), [501, "comparing traces needs a running server"]);
   }
 });
+
+test("dependencies: the server's Jaeger answer over all its traces, or counted from the report's", async () => {
+  /** @type {string[]} */
+  const urls = [];
+  /** @param {string} url */
+  const fetchFn = async (url) => {
+    urls.push(url);
+    return new Response(JSON.stringify({ data: [{ parent: "api", child: "db", callCount: 3 }], total: 0, limit: 0, offset: 0, errors: null }));
+  };
+  const http = httpSource(fetchFn, { EventSource: undefined });
+  assert.deepEqual(await http.dependencies(), [{ parent: "api", child: "db", callCount: 3 }]);
+  const [path, query] = urls[0].split("?");
+  assert.equal(path, "/jaeger/api/dependencies");
+  const params = new URLSearchParams(query);
+  assert.equal(params.get("endTs"), params.get("lookback"), "back to the epoch: every stored trace");
+  assert.ok(Number(params.get("endTs")) > Date.now());
+  const inline = inlineSource({ runs: [run], run_list: { runs: [runLine(run)], dropped: 0 }, traces: { [trace.trace_id]: trace } });
+  assert.deepEqual(await inline.dependencies(), [
+    { parent: "api", child: "api", callCount: 1 },
+    { parent: "api", child: "db", callCount: 1 },
+  ]);
+});

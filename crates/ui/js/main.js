@@ -8,6 +8,7 @@ import { parseHash } from "./route.js";
 import { parseTraceFile } from "./tracefile.js";
 import { runView } from "./view-run.js";
 import { runsView } from "./view-runs.js";
+import { servicesView } from "./view-services.js";
 import { traceView } from "./view-trace.js";
 import { tracesView } from "./view-traces.js";
 
@@ -72,7 +73,7 @@ async function route() {
   }
   const { route: page, params } = parseHash(location.hash, source.can.traceList);
   byId("nav-traces").hidden = !source.can.traceList;
-  for (const id of ["nav-traces", "nav-runs"]) byId(id).classList.remove("active");
+  for (const id of ["nav-traces", "nav-runs", "nav-services"]) byId(id).classList.remove("active");
   const app = h("div", { class: "page" });
   main.replaceChildren(app);
   /** @type {Ctx} */
@@ -96,6 +97,7 @@ async function route() {
     else if (page.page === "file") await traceView({ ...ctx, source: files }, page.id, params, opened.get(page.id)?.name);
     else if (page.page === "run") await runView(ctx, page.id);
     else if (page.page === "compare") await compareView(ctx, params);
+    else if (page.page === "services") await servicesView(ctx);
     else if (page.page === "runs") await runsView(ctx);
     else await tracesView(ctx, params);
   } catch (error) {

@@ -1,12 +1,12 @@
 // The page's routes, read from the location hash: `#/traces?service=S&selector=S`,
 // `#/trace/ID?selector=S&span=ID&run=N&step=N&spec=N`, `#/runs`, `#/run/N`, `#/file/ID`
 // (a trace opened from a file, with the trace page's parameters),
-// `#/compare?a=ID&b=ID&run_a=N&run_b=N&changes=1`. Views keep
+// `#/compare?a=ID&b=ID&run_a=N&run_b=N&changes=1`, `#/services`. Views keep
 // their state (filters, selected span, selector) in these parameters, so that a link, a
 // reload and Back open the same view. Pure.
 
 /**
- * @typedef {{page: "traces"} | {page: "runs"} | {page: "trace", id: string} | {page: "run", id: string} | {page: "file", id: string} | {page: "compare"}} Page
+ * @typedef {{page: "traces"} | {page: "runs"} | {page: "trace", id: string} | {page: "run", id: string} | {page: "file", id: string} | {page: "compare"} | {page: "services"}} Page
  */
 
 /**
@@ -25,6 +25,7 @@ export function parseHash(hash, traceList) {
   if (parts[0] === "run" && parts[1]) return { route: { page: "run", id: parts[1] }, params };
   if (parts[0] === "file" && parts[1]) return { route: { page: "file", id: parts[1] }, params };
   if (parts[0] === "compare") return { route: { page: "compare" }, params };
+  if (parts[0] === "services") return { route: { page: "services" }, params };
   if (parts[0] === "runs" || !traceList) return { route: { page: "runs" }, params };
   return { route: { page: "traces" }, params };
 }

@@ -8,6 +8,8 @@ test("hashes name pages", () => {
   assert.deepEqual(parseHash("#/traces?service=a", true).params.get("service"), "a");
   assert.deepEqual(parseHash("#/runs", true).route, { page: "runs" });
   assert.deepEqual(parseHash("#/run/3", true).route, { page: "run", id: "3" });
+  assert.deepEqual(parseHash("#/services", true).route, { page: "services" });
+  assert.deepEqual(parseHash("#/services", false).route, { page: "services" });
   const trace = parseHash("#/trace/abc?run=1&step=0&spec=2", true);
   assert.deepEqual(trace.route, { page: "trace", id: "abc" });
   assert.deepEqual([...trace.params], [["run", "1"], ["step", "0"], ["spec", "2"]]);

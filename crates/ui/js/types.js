@@ -332,6 +332,15 @@
  */
 
 /**
+ * One link of Jaeger's `GET /jaeger/api/dependencies` (its `data`): calls from `parent`'s
+ * spans to `child`'s over the stored traces.
+ * @typedef {object} Dependency
+ * @property {string} parent
+ * @property {string} child
+ * @property {number} callCount
+ */
+
+/**
  * The HTML report's inline data (`<script id="tc-data">`).
  * @typedef {object} InlineData
  * @property {Run[]} runs

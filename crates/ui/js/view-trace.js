@@ -3,13 +3,15 @@
 // spec's failures and the analyzer's findings, the service map and the findings. Opened
 // from a run's spec (`?run=N&step=N&spec=N`), it highlights that spec's spans with their
 // verdicts and opens on its first failure. The selector and the selected span are kept in
-// the URL (`&selector=`, `&span=`).
+// the URL (`&selector=`, `&span=`). Below: the trace's statistics per service and
+// operation, and its JSON to view or download.
 
 import { serviceColours } from "./colours.js";
 import { add, byId, debounce, h, swatch } from "./dom.js";
 import { count, duration, isOrphan, localTime } from "./format.js";
 import { failedSpanIds, specVerdicts } from "./model.js";
 import { withParams } from "./route.js";
+import { traceStats } from "./stats.js";
 import { indentJson, traceFileName } from "./tracefile.js";
 import { step, targetsOf } from "./stepping.js";
 import { analysisSection } from "./view-analysis.js";
@@ -124,6 +126,7 @@ export async function traceView(ctx, traceId, params, fileName) {
     h("div", { class: "steppers" }, steppers.failures.element, steppers.matches.element, steppers.findings.element),
     h("div", { class: "layout" }, h("div", { class: "timeline" }, overview.element, rows.element), panel),
     h("h2", {}, "Service map"), serviceMap(spans, colours),
+    statsSection(spans),
     h("h2", {}, "Analyzer"), analysis,
     h("h2", {}, "JSON"), jsonSection(ctx.source, traceId, runId));
   rows.draw();
@@ -256,4 +259,26 @@ function jsonSection(source, traceId, runId) {
     }
   });
   return h("div", { id: "trace-json-section" }, h("div", {}, download, " ", message), view);
+}
+
+/**
+ * The trace's statistics per service and operation (stats.js), worked out when first
+ * opened: a 10,000-span trace draws its waterfall first.
+ * @param {import("./types.js").Span[]} spans
+ * @returns {HTMLElement}
+ */
+function statsSection(spans) {
+  const body = h("tbody", { id: "trace-stats-rows" });
+  const details = /** @type {HTMLDetailsElement} */ (h("details", { id: "trace-stats" }, h("summary", {}, h("h2", { class: "inline" }, "Statistics")),
+    h("table", { class: "stats" }, h("thead", {}, h("tr", {},
+      h("th", {}, "Service"), h("th", {}, "Operation"), h("th", { class: "num" }, "Spans"), h("th", { class: "num" }, "Total"),
+      h("th", { class: "num" }, "Self"), h("th", { class: "num" }, "Errors"))), body)));
+  details.addEventListener("toggle", () => {
+    if (!details.open || body.childElementCount) return;
+    body.replaceChildren(...traceStats(spans).map((row) => h("tr", { "data-service": row.service, "data-name": row.name },
+      h("td", {}, row.service), h("td", {}, row.name), h("td", { class: "num" }, row.count),
+      h("td", { class: "num", "data-nanos": row.total }, duration(row.total)), h("td", { class: "num", "data-nanos": row.self }, duration(row.self)),
+      h("td", { class: "num" + (row.errors ? " err" : " muted") }, row.errors))));
+  });
+  return details;
 }
