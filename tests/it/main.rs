@@ -32,6 +32,7 @@ mod spec_load;
 mod store_server;
 mod tidy;
 mod tls;
+mod traces_diff;
 mod tracetest_corpus;
 mod tracetest_setups;
 mod trigger_graphql;

@@ -459,3 +459,44 @@ async fn event_streams_past_the_limit_are_refused_and_counted() {
     assert!(metrics.contains("tracecheck_event_streams_refused_total 1\n"), "{metrics}");
     drop(open);
 }
+
+/// The page and the API are gzipped for a client that accepts it, as every browser does
+/// (issue 21: a 10,000-span trace was 20 MB on the wire), and plain for one that does not;
+/// the event stream is never compressed (a compressor would hold its events back).
+#[tokio::test]
+async fn the_page_and_api_are_gzipped_when_accepted_and_events_are_not() {
+    use std::io::Read as _;
+    let server = start(10).await;
+    let (trace_id, spans, _) = trace("api");
+    server.store().insert(spans);
+    let client = reqwest::Client::new();
+    let base = format!("http://{}", server.http_addr());
+    for path in ["/".to_string(), format!("/api/v1/traces/{trace_id}"), "/api/v1/traces".to_string()] {
+        let plain = client.get(format!("{base}{path}")).send().await.expect("plain request");
+        assert_eq!(plain.status(), 200, "{path}");
+        assert!(plain.headers().get("content-encoding").is_none(), "{path}: not asked for gzip");
+        let plain = plain.bytes().await.expect("plain body");
+        let zipped = client
+            .get(format!("{base}{path}"))
+            .header("accept-encoding", "gzip, deflate, br, zstd")
+            .send()
+            .await
+            .expect("gzip request");
+        assert_eq!(zipped.headers()["content-encoding"], "gzip", "{path}");
+        let zipped = zipped.bytes().await.expect("gzip body");
+        let mut unzipped = Vec::new();
+        flate2::read::GzDecoder::new(&zipped[..]).read_to_end(&mut unzipped).expect("gunzip");
+        assert_eq!(unzipped, plain, "{path}");
+        assert!(zipped.len() < plain.len(), "{path}: {} of {} bytes", zipped.len(), plain.len());
+    }
+    let events = client
+        .get(format!("{base}/api/v1/events"))
+        .header("accept-encoding", "gzip")
+        .send()
+        .await
+        .expect("event stream");
+    assert_eq!(events.headers()["content-type"], "text/event-stream");
+    assert!(events.headers().get("content-encoding").is_none(), "events are sent as they happen");
+    drop(events);
+    server.shutdown().await.expect("shutdown");
+}

@@ -969,3 +969,366 @@ async fn the_timeline_has_round_ticks_durations_and_a_minimap_to_zoom() {
     assert_eq!(eval(&tab, "document.getElementById('trace-selector').value"), r#"span[name="early"]"#);
     assert_eq!(eval(&tab, "document.querySelector('#waterfall .row.selected .name').textContent"), "late");
 }
+
+/// A run's page opens its step's trace as the run judged it (`?run=N` on every read): with
+/// the run's `Tracetest trigger` span, and after the store has let the trace go. Here a store
+/// of five spans evicts it the moment a second trace arrives (eviction is part of the
+/// insert the export's answer waits for), so no clock is involved.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_run_opens_its_trace_after_the_store_let_it_go() {
+    let serve = start_serve(&["--max-spans", "5"]).await;
+    let trace_id = export_trace(serve.grpc).await;
+    let files = Files::new();
+    let vars = vars_file(&files, &[("TRACE_ID", &trace_id)]);
+    let output = tracecheck()
+        .args(["run", &test_file(), "--vars", &vars, "--server", &serve.grpc_url(), "--settle", "100ms"])
+        .output()
+        .await;
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    let other = export_trace(serve.grpc).await;
+    let client = reqwest::Client::new();
+    let status = |id: String| {
+        let client = client.clone();
+        let url = format!("http://{}/api/v1/traces/{id}", serve.http);
+        async move { client.get(url).send().await.expect("get trace").status().as_u16() }
+    };
+    assert_eq!(status(trace_id.clone()).await, 404, "the store let the run's trace go");
+    assert_eq!(status(other).await, 200);
+
+    let browser = browser();
+    let tab = open(&browser, &format!("http://{}/#/runs", serve.http));
+    wait(&tab, "document.querySelector('#runs tr[data-run-id]')");
+    eval(&tab, "document.querySelector('#runs tr[data-run-id]').click()");
+    wait(&tab, "document.querySelector('.step-trace')");
+    eval(&tab, "document.querySelector('.step-trace').click()");
+    // The five spans and the run's trigger span above them; the analyzer read the same view.
+    wait(
+        &tab,
+        "document.getElementById('run-banner') && document.querySelectorAll('#waterfall .row').length === 6",
+    );
+    let names: Vec<String> = rows(&tab).into_iter().map(|(name, _)| name).collect();
+    assert_eq!(names[0], "Tracetest trigger", "{names:?}");
+    wait(&tab, "document.getElementById('analysis-score')");
+    // A selector is matched against the run's view too.
+    tab.find_element("#trace-selector").expect("selector box").click().expect("focus");
+    tab.type_str(SELECTOR).expect("type");
+    wait(&tab, "document.getElementById('selector-message').textContent === '2 spans selected'");
+    screenshot(&tab, "run-trace-after-ttl");
+
+    // The failed spec opens on its failure from the run's kept trace as well.
+    eval(&tab, "history.back()");
+    wait(&tab, "document.querySelector('.spec[data-passed=\"false\"]')");
+    eval(&tab, "document.querySelector('.spec[data-passed=\"false\"]').click()");
+    wait(
+        &tab,
+        "document.getElementById('spec-banner') && document.querySelector('#waterfall .row.selected')",
+    );
+    assert_eq!(eval(&tab, "document.getElementById('panel-name').textContent"), "GET /inventory");
+}
+
+/// The value of an async `expression` in the page (a promise awaited), as JSON.
+fn eval_async(tab: &Tab, expression: &str) -> Value {
+    let result = tab
+        .evaluate(&format!("(async () => JSON.stringify(await ({expression})))()"), true)
+        .unwrap_or_else(|error| panic!("{expression}: {error}"));
+    let text = result.value.and_then(|value| value.as_str().map(str::to_string)).unwrap_or_default();
+    serde_json::from_str(&text).unwrap_or(Value::Null)
+}
+
+/// Opens `path` with the page's "Open trace JSON" file input.
+fn open_file(tab: &Tab, path: &std::path::Path) {
+    let path = path.display().to_string();
+    tab.find_element("#open-trace")
+        .expect("file input")
+        .set_input_files(&[path.as_str()])
+        .expect("choose file");
+}
+
+/// The trace's JSON (missing item 8): viewed indented, downloaded as the server wrote it,
+/// and opened again from the file, in `serve` and in the offline HTML report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_trace_json_is_viewed_downloaded_and_opened_from_a_file() {
+    let serve = start_serve(&[]).await;
+    let trace_id = export_trace(serve.grpc).await;
+    let api = reqwest::get(format!("http://{}/api/v1/traces/{trace_id}", serve.http))
+        .await
+        .expect("get trace")
+        .text()
+        .await
+        .expect("body");
+    let browser = browser();
+    let tab = open(&browser, &format!("http://{}/#/trace/{trace_id}", serve.http));
+    wait(&tab, "document.querySelectorAll('#waterfall .row').length === 5");
+
+    // Viewed: indented, every value as the server wrote it.
+    eval(&tab, "document.querySelector('#json-details summary').click()");
+    let shown =
+        wait(&tab, "(t => t.startsWith('{') && t)(document.getElementById('trace-json').textContent)");
+    let shown = shown.as_str().expect("text");
+    assert!(shown.starts_with("{\n  \"trace_id\": "), "{}", &shown[..40]);
+    let reparsed: Value = serde_json::from_str(shown).expect("the view is the JSON");
+    assert_eq!(reparsed, serde_json::from_str::<Value>(&api).unwrap());
+    eval(&tab, "document.getElementById('trace-json-section').scrollIntoView()");
+    screenshot(&tab, "trace-json");
+
+    // Downloaded: the link is the API's answer under the trace's name.
+    let link =
+        eval(&tab, "(a => [a.getAttribute('download'), a.href])(document.getElementById('download-json'))");
+    assert_eq!(link[0], format!("trace-{trace_id}.json").as_str());
+    assert!(link[1].as_str().unwrap().ends_with(&format!("/api/v1/traces/{trace_id}")), "{link}");
+    let downloaded =
+        eval_async(&tab, "fetch(document.getElementById('download-json').href).then(r => r.text())");
+    assert_eq!(downloaded.as_str(), Some(api.as_str()));
+
+    // Opened again from the file, in a page of its own: the same rows, marked as a file.
+    let files = Files::new();
+    let saved = files.dir().join(format!("trace-{trace_id}.json"));
+    std::fs::write(&saved, &api).expect("save the download");
+    let again = open(&browser, &format!("http://{}/#/runs", serve.http));
+    wait(&again, "document.getElementById('runs')");
+    open_file(&again, &saved);
+    wait(
+        &again,
+        "document.getElementById('file-banner') && document.querySelectorAll('#waterfall .row').length === 5",
+    );
+    assert_eq!(eval(&again, "location.hash"), format!("#/file/{trace_id}").as_str());
+    assert_eq!(rows(&again), rows(&tab));
+    assert!(eval(&again, "document.getElementById('file-banner').textContent")
+        .as_str()
+        .unwrap()
+        .contains(&format!("trace-{trace_id}.json")));
+    // A file that is no trace is refused with the reason, nothing drawn from it.
+    let junk = files.dir().join("junk.json");
+    std::fs::write(&junk, r#"{"data": [{"traceID": "x"}]}"#).expect("write junk");
+    open_file(&again, &junk);
+    let error = wait(&again, "document.getElementById('error')?.textContent");
+    assert!(error.as_str().unwrap().starts_with("junk.json: not a tracecheck trace"), "{error}");
+
+    // The offline report: the run's trace downloads as the report holds it, and opens again.
+    let report_path = files.dir().join("report.html");
+    let vars = vars_file(&files, &[("TRACE_ID", &trace_id)]);
+    let output = tracecheck()
+        .args(["run", &test_file(), "--vars", &vars, "--server", &serve.grpc_url(), "--settle", "100ms"])
+        .args(["--report-html", &report_path.display().to_string()])
+        .output()
+        .await;
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    drop(serve);
+    let report = open(&browser, &format!("file://{}", report_path.display()));
+    wait(&report, "document.querySelector('.spec[data-passed=\"false\"]')");
+    eval(&report, "document.querySelector('.spec[data-passed=\"false\"]').click()");
+    wait(&report, "document.querySelectorAll('#waterfall .row').length === 6");
+    eval(&report, "document.getElementById('download-json').click()");
+    wait(&report, "document.getElementById('download-json').href.startsWith('blob:')");
+    let text =
+        eval_async(&report, "fetch(document.getElementById('download-json').href).then(r => r.text())");
+    let from_report: Value = serde_json::from_str(text.as_str().expect("text")).expect("JSON");
+    assert_eq!(from_report["trace_id"], trace_id.as_str());
+    assert_eq!(
+        from_report["spans"].as_array().map(Vec::len),
+        Some(6),
+        "the run's view, trigger span and all"
+    );
+    let saved_report = files.dir().join("from-report.json");
+    std::fs::write(&saved_report, text.as_str().unwrap()).expect("save");
+    open_file(&report, &saved_report);
+    wait(
+        &report,
+        "document.getElementById('file-banner') && document.querySelectorAll('#waterfall .row').length === 6",
+    );
+}
+
+/// Exports over OTLP/HTTP JSON the passing shape of [`export_trace`]'s trace, newer than
+/// it and as quick: `POST /checkout` [201] > `SELECT orders` > `cache get` [error], then
+/// `publish order` where `GET /inventory` was. Returns the trace ID.
+async fn export_changed_trace(http: SocketAddr) -> String {
+    let trace_id = format!("{:032x}", rand_id());
+    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_nanos();
+    let span = |id: &str, parent: Option<&str>, name: &str, from_us: u128, to_us: u128, attributes: Value| {
+        let mut span = serde_json::json!({
+            "traceId": trace_id, "spanId": id, "name": name, "kind": 2,
+            "startTimeUnixNano": (now + from_us * 1_000).to_string(),
+            "endTimeUnixNano": (now + to_us * 1_000).to_string(),
+            "attributes": attributes,
+        });
+        if let Some(parent) = parent {
+            span["parentSpanId"] = parent.into();
+        }
+        span
+    };
+    let http_status = serde_json::json!([
+        { "key": "http.method", "value": { "stringValue": "POST" } },
+        { "key": "http.status_code", "value": { "intValue": "201" } },
+    ]);
+    let mut cache =
+        span("c000000000000003", Some("c000000000000002"), "cache get", 1, 2, serde_json::json!([]));
+    cache["status"] = serde_json::json!({ "code": 2, "message": "miss" });
+    let checkout = serde_json::json!({
+        "resource": { "attributes": [{ "key": "service.name", "value": { "stringValue": "checkout" } }] },
+        "scopeSpans": [{ "spans": [
+            span("c000000000000001", None, "POST /checkout", 0, 9, http_status),
+            span("c000000000000002", Some("c000000000000001"), "SELECT orders", 1, 3, serde_json::json!([])),
+            cache,
+            span("c000000000000004", Some("c000000000000001"), "publish order", 4, 8, serde_json::json!([])),
+        ] }],
+    });
+    post_otlp_json(http, serde_json::json!([checkout])).await;
+    trace_id
+}
+
+/// 128 random bits from the clock and a counter (the test needs IDs, not security).
+fn rand_id() -> u128 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+    static COUNTER: AtomicU64 = AtomicU64::new(1);
+    let nanos = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_nanos();
+    (nanos << 16)
+        ^ u128::from(COUNTER.fetch_add(1, Ordering::Relaxed))
+        ^ 0x5eed_0000_0000_0000_0000_0000_0000_0000
+}
+
+/// Trace compare (missing item 6): the failing and the passing run of the same test side
+/// by side from the run page, and two traces ticked in the list.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_runs_and_two_listed_traces_compare_as_one_merged_tree() {
+    let serve = start_serve(&[]).await;
+    let failing = export_trace(serve.grpc).await;
+    let passing = export_changed_trace(serve.http).await;
+    let files = Files::new();
+    for (trace_id, code) in [(&failing, 1), (&passing, 0)] {
+        let vars = vars_file(&files, &[("TRACE_ID", trace_id)]);
+        let output = tracecheck()
+            .args(["run", &test_file(), "--vars", &vars, "--server", &serve.grpc_url(), "--settle", "100ms"])
+            .output()
+            .await;
+        assert_eq!(output.status.code(), Some(code), "{}", String::from_utf8_lossy(&output.stderr));
+    }
+    let browser = browser();
+    let base = format!("http://{}/", serve.http);
+    // The passing run (2) compares with the failing one (1): what changed since.
+    let tab = open(&browser, &format!("{base}#/run/2"));
+    let link = wait(&tab, "document.querySelector('.compare-run')?.dataset.runId");
+    assert_eq!(link, "1");
+    eval(&tab, "document.querySelector('.compare-run').click()");
+    wait(&tab, "document.querySelectorAll('#diff-rows tr').length > 0");
+    let kinds = |tab: &Tab| -> Vec<(String, String)> {
+        serde_json::from_value(eval(
+            tab,
+            "[...document.querySelectorAll('#diff-rows tr')].map(r => [r.querySelector('.diff-name').textContent, r.dataset.kind])",
+        ))
+        .expect("rows")
+    };
+    let rows = kinds(&tab);
+    let kind_of = |rows: &[(String, String)], name: &str| {
+        rows.iter().find(|(row, _)| row == name).map(|(_, kind)| kind.clone()).unwrap_or_default()
+    };
+    assert_eq!(rows[0].0, "Tracetest trigger", "both runs' views, trigger spans matched: {rows:?}");
+    assert_eq!(kind_of(&rows, "GET /inventory"), "missing", "{rows:?}");
+    assert_eq!(kind_of(&rows, "inventory lookup"), "missing", "{rows:?}");
+    assert_eq!(kind_of(&rows, "publish order"), "added", "{rows:?}");
+    assert_eq!(kind_of(&rows, "cache get"), "same", "in error in both: {rows:?}");
+    let counts =
+        eval(&tab, "[...document.querySelectorAll('#diff-counts .diff-count')].map(c => c.textContent)");
+    assert_eq!(counts[0], "1 added");
+    assert_eq!(counts[1], "2 missing");
+    assert!(eval(&tab, "document.getElementById('compare-a').textContent")
+        .as_str()
+        .unwrap()
+        .contains(&failing));
+    // A span links to itself in its run's trace.
+    let href = eval(&tab, "[...document.querySelectorAll('#diff-rows tr')].find(r => r.dataset.kind === 'missing').querySelector('td.num a').getAttribute('href')");
+    assert!(href.as_str().unwrap().starts_with(&format!("#/trace/{failing}?run=1&span=")), "{href}");
+    screenshot(&tab, "compare");
+    // Changes only: the changed rows with their ancestors, kept in the URL.
+    eval(&tab, "document.getElementById('changes-only').click()");
+    wait(&tab, "location.hash.includes('changes=1')");
+    let changed = kinds(&tab);
+    assert!(changed.len() < rows.len(), "{changed:?}");
+    // Children in start order from their parent's: `publish order` (4 µs in) comes first.
+    let names: Vec<&str> = changed.iter().map(|(name, _)| name.as_str()).collect();
+    assert_eq!(
+        names,
+        ["Tracetest trigger", "POST /checkout", "publish order", "GET /inventory", "inventory lookup"]
+    );
+
+    // From the list: tick two traces, compare (the older is A).
+    let list = open(&browser, &base);
+    for trace_id in [&passing, &failing] {
+        wait(&list, &format!("document.querySelector('tr[data-trace-id=\"{trace_id}\"] .compare-pick')"));
+        eval(
+            &list,
+            &format!("document.querySelector('tr[data-trace-id=\"{trace_id}\"] .compare-pick').click()"),
+        );
+    }
+    wait(&list, "!document.getElementById('compare-picked').disabled");
+    assert!(
+        !eval(&list, "location.hash").as_str().unwrap().starts_with("#/trace/"),
+        "a tick does not open the trace"
+    );
+    eval(&list, "document.getElementById('compare-picked').click()");
+    wait(&list, "document.querySelectorAll('#diff-rows tr').length > 0");
+    assert_eq!(eval(&list, "location.hash"), format!("#/compare?a={failing}&b={passing}").as_str());
+    let stored = kinds(&list);
+    assert_eq!(
+        stored[0],
+        ("POST /checkout".to_string(), kind_of(&stored, "POST /checkout")),
+        "no trigger span in the store"
+    );
+    assert_eq!(kind_of(&stored, "GET /inventory"), "missing");
+    assert_eq!(kind_of(&stored, "publish order"), "added");
+}
+
+/// Trace statistics and the dependency graph across all stored traces (missing item 7), in
+/// `serve` and in the offline report.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn trace_statistics_and_the_dependency_graph_of_every_stored_trace() {
+    let serve = start_serve(&[]).await;
+    let first = export_trace(serve.grpc).await;
+    export_trace(serve.grpc).await;
+    let browser = browser();
+    let base = format!("http://{}/", serve.http);
+    let tab = open(&browser, &format!("{base}#/trace/{first}"));
+    wait(&tab, "document.querySelectorAll('#waterfall .row').length === 5");
+    eval(&tab, "document.querySelector('#trace-stats summary').click()");
+    wait(&tab, "document.querySelectorAll('#trace-stats-rows tr').length === 5");
+    let stat = |service: &str, name: &str| -> Vec<Value> {
+        serde_json::from_value(eval(&tab, &format!(
+            "(r => [...r.children].map((c, i) => i >= 2 && c.dataset.nanos !== undefined ? Number(c.dataset.nanos) : c.textContent))(document.querySelector('#trace-stats-rows tr[data-service=\"{service}\"][data-name=\"{name}\"]'))"
+        )))
+        .expect("a row")
+    };
+    let root = stat("checkout", "POST /checkout");
+    assert_eq!(root[2], "1");
+    let (total, own) = (root[3].as_f64().unwrap(), root[4].as_f64().unwrap());
+    assert!(own < total, "the root's children take part of its time: {root:?}");
+    assert_eq!(stat("inventory", "inventory lookup")[5], "1", "one error");
+    assert_eq!(stat("checkout", "SELECT orders")[5], "0");
+    eval(&tab, "document.getElementById('trace-stats').scrollIntoView()");
+    screenshot(&tab, "trace-statistics");
+
+    // The services page: calls over both traces.
+    eval(&tab, "document.getElementById('nav-services').click()");
+    let edge = wait(&tab, "(g => g && [g.dataset.from, g.dataset.to, g.dataset.count])(document.querySelector('#dependency-graph .edge-group'))");
+    assert_eq!(edge, serde_json::json!(["checkout", "inventory", "2"]));
+    let within = eval(&tab, "document.querySelector('#dependencies tr[data-parent=\"checkout\"][data-child=\"checkout\"] td:last-child').textContent");
+    assert_eq!(within, "6", "three calls within checkout per trace");
+    screenshot(&tab, "services");
+    eval(
+        &tab,
+        "document.querySelector('#dependencies tr[data-child=\"inventory\"] td:nth-child(2) a').click()",
+    );
+    wait(&tab, "document.getElementById('service-filter')?.value === 'inventory'");
+
+    // The report's services page counts over its traces.
+    let files = Files::new();
+    let report_path = files.dir().join("report.html");
+    let vars = vars_file(&files, &[("TRACE_ID", &first)]);
+    let output = tracecheck()
+        .args(["run", &test_file(), "--vars", &vars, "--server", &serve.grpc_url(), "--settle", "100ms"])
+        .args(["--report-html", &report_path.display().to_string()])
+        .output()
+        .await;
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    let report = open(&browser, &format!("file://{}#/services", report_path.display()));
+    let edge = wait(&report, "(g => g && [g.dataset.from, g.dataset.to, g.dataset.count])(document.querySelector('#dependency-graph .edge-group[data-to=\"inventory\"]'))");
+    assert_eq!(edge, serde_json::json!(["checkout", "inventory", "1"]));
+}

@@ -9,12 +9,13 @@
 //! people), [`json`] (one object per file) and [`junit`] (for CI). The runner fills the
 //! types and drives a reporter, much as ripgrep's searcher drives a `Sink`. Besides the run
 //! report, it renders what `traces` and `analyze` print ([`waterfall`], [`traces`],
-//! [`analysis`]), all with the one palette of [`style`]. `report` knows nothing of
+//! [`diff`], [`analysis`]), all with the one palette of [`style`]. `report` knows nothing of
 //! triggers, the store's workings or the expression languages, and does no I/O but the
 //! reporters' writes: it only renders what it is given.
 
 pub mod analysis;
 pub mod console;
+pub mod diff;
 pub mod json;
 pub mod junit;
 pub mod style;

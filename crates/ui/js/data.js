@@ -3,6 +3,7 @@
 // answer the same calls with the same shapes (types.js) and fail with `ApiError`.
 
 import { analyzerFor, summaryOf } from "./model.js";
+import { dependencyLinks } from "./servicemap.js";
 
 /** @typedef {import("./types.js").Trace} Trace */
 /** @typedef {import("./types.js").TraceList} TraceList */
@@ -32,6 +33,16 @@ export class ApiError extends Error {
  */
 
 /**
+ * A recorded run's ID, as the URL or a run line carries it; null or undefined: none.
+ * @typedef {string | number | null | undefined} RunId
+ */
+
+/**
+ * A trace to compare: its ID, and the run whose view of it to read, if any.
+ * @typedef {{traceId: string, runId?: RunId}} TraceRef
+ */
+
+/**
  * Called with each live event's type (`trace.created`, `trace.grown`, `run.recorded`)
  * and data (a TraceEvent or a RunEvent).
  * @typedef {(type: string, data: any) => void} EventHandler
@@ -39,13 +50,22 @@ export class ApiError extends Error {
 
 /**
  * What the views read. `can` says what the source supports: a live event stream,
- * evaluating selectors, listing every stored trace.
+ * evaluating selectors, listing every stored trace, comparing traces.
  * @typedef {object} Source
- * @property {{live: boolean, selectors: boolean, traceList: boolean}} can
+ * @property {{live: boolean, selectors: boolean, traceList: boolean, compare: boolean}} can
  * @property {(query?: ListQuery) => Promise<TraceList>} listTraces
- * @property {(traceId: string) => Promise<Trace>} getTrace
- * @property {(traceId: string, selector: string) => Promise<import("./types.js").Selection>} select
- * @property {(traceId: string) => Promise<import("./types.js").AnalyzerResult>} analysis
+ * @property {(traceId: string, runId?: RunId) => Promise<Trace>} getTrace  with `runId`, the
+ *   trace as that run judged it (its trigger span, and still there after the store's TTL)
+ * @property {(traceId: string, selector: string, runId?: RunId) => Promise<import("./types.js").Selection>} select
+ * @property {(traceId: string, runId?: RunId) => Promise<import("./types.js").AnalyzerResult>} analysis
+ * @property {(traceId: string, runId?: RunId) => string | null} traceUrl  where the trace's JSON
+ *   can be downloaded as the server writes it, or null (the page then writes it itself)
+ * @property {(traceId: string, runId?: RunId) => Promise<string>} traceText  the trace's JSON:
+ *   the server's bytes, or the data's trace written out
+ * @property {(a: TraceRef, b: TraceRef) => Promise<import("./types.js").TraceDiff>} diff  the two
+ *   traces as one merged tree (the server's `wire::diff`: without a server, it fails)
+ * @property {() => Promise<import("./types.js").Dependency[]>} dependencies  the calls between
+ *   services over every trace held (the server's Jaeger dependencies, or the report's traces)
  * @property {() => Promise<string[]>} services  every service name the store holds, sorted
  * @property {() => Promise<import("./types.js").RunList>} listRuns
  * @property {(runId: string | number) => Promise<import("./types.js").Run>} getRun
@@ -81,8 +101,36 @@ export function httpSource(fetchFn, options = {}) {
     return body;
   }
   const id = encodeURIComponent;
+  /**
+   * The trace's path, and its `run` parameter when read as a run judged it.
+   * @param {string} traceId
+   * @param {string} rest  the path after the trace's
+   * @param {URLSearchParams} params
+   * @param {RunId} runId
+   */
+  const tracePath = (traceId, rest, params, runId) => {
+    if (runId !== null && runId !== undefined && runId !== "") params.set("run", String(runId));
+    const text = params.toString();
+    return "/traces/" + id(traceId) + rest + (text ? "?" + text : "");
+  };
+  /**
+   * The body as text, or the server's error.
+   * @param {string} path
+   * @returns {Promise<string>}
+   */
+  async function getText(path) {
+    const response = await fetchFn(base + path, { credentials: "same-origin" });
+    if (response.ok) return response.text();
+    let body = null;
+    try {
+      body = await response.json();
+    } catch (_) {
+      body = null;
+    }
+    throw new ApiError(response.status, body);
+  }
   return {
-    can: { live: EventSourceClass !== undefined, selectors: true, traceList: true },
+    can: { live: EventSourceClass !== undefined, selectors: true, traceList: true, compare: true },
     listTraces(query = {}) {
       const params = new URLSearchParams();
       if (query.service) params.set("service", query.service);
@@ -92,11 +140,30 @@ export function httpSource(fetchFn, options = {}) {
       const text = params.toString();
       return get("/traces" + (text ? "?" + text : ""));
     },
-    getTrace: (traceId) => get("/traces/" + id(traceId)),
-    select: (traceId, selector) => get("/traces/" + id(traceId) + "/select?selector=" + encodeURIComponent(selector)),
-    analysis: (traceId) => get("/traces/" + id(traceId) + "/analysis"),
+    getTrace: (traceId, runId) => get(tracePath(traceId, "", new URLSearchParams(), runId)),
+    select: (traceId, selector, runId) => get(tracePath(traceId, "/select", new URLSearchParams({ selector }), runId)),
+    analysis: (traceId, runId) => get(tracePath(traceId, "/analysis", new URLSearchParams(), runId)),
+    diff: (a, b) => {
+      const params = new URLSearchParams({ a: a.traceId, b: b.traceId });
+      for (const [key, runId] of [["run_a", a.runId], ["run_b", b.runId]]) {
+        if (runId !== null && runId !== undefined && runId !== "") params.set(String(key), String(runId));
+      }
+      return get("/diff?" + params);
+    },
+    traceUrl: (traceId, runId) => base + tracePath(traceId, "", new URLSearchParams(), runId),
+    traceText: (traceId, runId) => getText(tracePath(traceId, "", new URLSearchParams(), runId)),
     listRuns: () => get("/runs"),
     getRun: (runId) => get("/runs/" + id(String(runId))),
+    // Jaeger's dependencies over every stored trace: a window from the epoch to a day
+    // ahead (clocks differ), where Jaeger's default looks back one day.
+    dependencies: async () => {
+      const end = Date.now() + 86_400_000;
+      const url = (options.servicesUrl ?? "/jaeger/api/services").replace(/services$/, "dependencies") + "?endTs=" + end + "&lookback=" + end;
+      const response = await fetchFn(url, { credentials: "same-origin" });
+      if (!response.ok) throw new ApiError(response.status, null);
+      const body = await response.json();
+      return Array.isArray(body && body.data) ? body.data : [];
+    },
     // Jaeger's services endpoint, served by the same server behind the same token.
     services: async () => {
       const response = await fetchFn(options.servicesUrl ?? "/jaeger/api/services", { credentials: "same-origin" });
@@ -132,7 +199,7 @@ export function inlineSource(data) {
    */
   const answer = (answer) => new Promise((resolve) => resolve(answer()));
   return {
-    can: { live: false, selectors: false, traceList: false },
+    can: { live: false, selectors: false, traceList: false, compare: false },
     listTraces: (query = {}) => answer(() => {
       if (query.selector) throw noSelectors();
       const service = (query.service || "").toLowerCase();
@@ -141,17 +208,25 @@ export function inlineSource(data) {
         .sort((a, b) => b.start_time_unix_nano - a.start_time_unix_nano);
       return { traces, next_cursor: null, scanned: traces.length };
     }),
+    // The report's traces are its runs' views already: a run ID changes nothing.
     getTrace: (traceId) => answer(() => {
       const trace = Object.hasOwn(data.traces, traceId) ? data.traces[traceId] : undefined;
       if (!trace) throw new ApiError(404, { error: "trace " + traceId + " is not in this report" });
       return trace;
     }),
     select: () => answer(() => { throw noSelectors(); }),
+    diff: () => answer(() => { throw new ApiError(501, { error: "comparing traces needs a running server" }); }),
+    traceUrl: () => null,
+    traceText: (traceId) => answer(() => {
+      if (!Object.hasOwn(data.traces, traceId)) throw new ApiError(404, { error: "trace " + traceId + " is not in this report" });
+      return JSON.stringify(data.traces[traceId]);
+    }),
     analysis: (traceId) => answer(() => {
       const analysis = analyzerFor(data.runs, traceId);
       if (!analysis) throw new ApiError(404, { error: "the analyzer did not run on this trace" });
       return analysis;
     }),
+    dependencies: () => answer(() => dependencyLinks(Object.values(data.traces))),
     // The report inlines the run lines the server would answer: the page derives none.
     services: () => answer(() => [...new Set(Object.values(data.traces).flatMap((t) => t.spans.map((s) => s.service)))].filter((s) => s !== "").sort()),
     listRuns: () => answer(() => data.run_list),
@@ -160,6 +235,41 @@ export function inlineSource(data) {
       if (!run) throw new ApiError(404, { error: "run " + runId + " not found" });
       return run;
     }),
+    events: () => () => {},
+  };
+}
+
+/**
+ * Traces opened from files (`tracefile.js` checked their shape), and nothing else: no runs,
+ * no selectors and no analyzer, which need the trace on a server.
+ * @param {Map<string, {trace: Trace, name: string}>} opened  by trace ID: the trace and its file's name
+ * @returns {Source}
+ */
+export function fileSource(opened) {
+  /**
+   * @template T
+   * @param {() => T} answer
+   * @returns {Promise<T>}
+   */
+  const answer = (answer) => new Promise((resolve) => resolve(answer()));
+  const trace = (/** @type {string} */ traceId) => {
+    const file = opened.get(traceId);
+    if (!file) throw new ApiError(404, { error: "trace " + traceId + " is not open: open its file again" });
+    return file.trace;
+  };
+  return {
+    can: { live: false, selectors: false, traceList: false, compare: false },
+    listTraces: () => answer(() => ({ traces: [...opened.values()].map((f) => summaryOf(f.trace)), next_cursor: null, scanned: opened.size })),
+    getTrace: (traceId) => answer(() => trace(traceId)),
+    select: () => answer(() => { throw new ApiError(501, { error: "selectors need the trace on a running server" }); }),
+    analysis: () => answer(() => { throw new ApiError(501, { error: "a trace opened from a file is not analyzed" }); }),
+    diff: () => answer(() => { throw new ApiError(501, { error: "comparing traces needs a running server" }); }),
+    traceUrl: () => null,
+    traceText: (traceId) => answer(() => JSON.stringify(trace(traceId))),
+    dependencies: () => answer(() => dependencyLinks([...opened.values()].map((f) => f.trace))),
+    services: () => answer(() => [...new Set([...opened.values()].flatMap((f) => f.trace.spans.map((s) => s.service)))].sort()),
+    listRuns: () => answer(() => ({ runs: [], dropped: 0 })),
+    getRun: (runId) => answer(() => { throw new ApiError(404, { error: "run " + runId + " not found" }); }),
     events: () => () => {},
   };
 }

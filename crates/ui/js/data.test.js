@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { ApiError, httpSource, inlineSource } from "./data.js";
+import { ApiError, fileSource, httpSource, inlineSource } from "./data.js";
 import { analysis, run, trace } from "./fixtures.js";
 import { runLine } from "./model.js";
 
@@ -41,7 +41,25 @@ test("the HTTP adapter reads /api/v1 and builds each query", async () => {
     `/api/v1/traces/${trace.trace_id}/analysis`,
     "/api/v1/runs",
   ]);
-  assert.deepEqual(source.can, { live: false, selectors: true, traceList: true });
+  assert.deepEqual(source.can, { live: false, selectors: true, traceList: true, compare: true });
+});
+
+test("the HTTP adapter reads a trace as a run judged it with ?run=N", async () => {
+  const { fetchFn, urls } = fakeFetch({});
+  const source = httpSource(fetchFn, { EventSource: undefined });
+  const t = trace.trace_id;
+  await source.getTrace(t, 7).catch(() => {});
+  await source.select(t, 'span[name="a b"]', "7").catch(() => {});
+  await source.analysis(t, 7).catch(() => {});
+  await source.getTrace(t, null).catch(() => {});
+  await source.analysis(t, "").catch(() => {});
+  assert.deepEqual(urls, [
+    `/api/v1/traces/${t}?run=7`,
+    `/api/v1/traces/${t}/select?selector=span%5Bname%3D%22a+b%22%5D&run=7`,
+    `/api/v1/traces/${t}/analysis?run=7`,
+    `/api/v1/traces/${t}`,
+    `/api/v1/traces/${t}/analysis`,
+  ]);
 });
 
 test("the HTTP adapter fails with the server's message and column", async () => {
@@ -97,7 +115,7 @@ test("the HTTP adapter relays server-sent events", () => {
 
 test("the inline adapter answers from the report's data like the server", async () => {
   const source = inlineSource({ runs: [run], run_list: { runs: [runLine(run)], dropped: 0 }, traces: { [trace.trace_id]: trace } });
-  assert.deepEqual(source.can, { live: false, selectors: false, traceList: false });
+  assert.deepEqual(source.can, { live: false, selectors: false, traceList: false, compare: false });
   assert.deepEqual(await source.getTrace(trace.trace_id), trace);
   assert.deepEqual(await source.getRun("1"), run);
   assert.deepEqual(await source.analysis(trace.trace_id), analysis);
@@ -132,4 +150,69 @@ test("the inline adapter fails like the server for what it does not hold", async
   assert.deepEqual(await failure(source.analysis("ffffffffffffffffffffffffffffffff")), [404, "the analyzer did not run on this trace"]);
   assert.deepEqual(await failure(source.select(trace.trace_id, "span")), [501, "selectors need a running server"]);
   assert.deepEqual(await failure(source.listTraces({ selector: "span" })), [501, "selectors need a running server"]);
+});
+
+test("the trace's JSON: the server's bytes and URL, or the data's trace written out", async () => {
+  const t = trace.trace_id;
+  const body = '{"trace_id":"' + t + '","start_time_unix_nano":1765000123456789012}';
+  /** @param {string} url */
+  const fetchFn = async (url) => url === `/api/v1/traces/${t}?run=2` ? new Response(body) : new Response('{"error":"gone","column":null}', { status: 404 });
+  const http = httpSource(fetchFn, { EventSource: undefined });
+  assert.equal(http.traceUrl(t, 2), `/api/v1/traces/${t}?run=2`);
+  assert.equal(http.traceUrl(t), `/api/v1/traces/${t}`);
+  assert.equal(await http.traceText(t, 2), body, "the bytes as sent, not parsed and written again");
+  assert.deepEqual(await http.traceText(t).then(() => null, (e) => [e.status, e.message]), [404, "gone"]);
+  const inline = inlineSource({ runs: [run], run_list: { runs: [runLine(run)], dropped: 0 }, traces: { [t]: trace } });
+  assert.equal(inline.traceUrl(t), null);
+  assert.deepEqual(JSON.parse(await inline.traceText(t)), trace);
+  assert.equal(await inline.traceText("nope").then(() => null, (e) => e.status), 404);
+});
+
+test("the file adapter answers for the traces opened from files", async () => {
+  const source = fileSource(new Map([[trace.trace_id, { trace, name: "t.json" }]]));
+  assert.deepEqual(source.can, { live: false, selectors: false, traceList: false, compare: false });
+  assert.deepEqual(await source.getTrace(trace.trace_id), trace);
+  assert.deepEqual(JSON.parse(await source.traceText(trace.trace_id)), trace);
+  assert.equal(source.traceUrl(trace.trace_id), null);
+  assert.deepEqual((await source.listTraces()).traces.map((t) => t.trace_id), [trace.trace_id]);
+  assert.deepEqual(await source.services(), ["api", "db"]);
+  /** @param {Promise<unknown>} promise */
+  const failure = (promise) => promise.then(() => null, (e) => [e.status, e.message]);
+  assert.deepEqual(await failure(source.getTrace("abc")), [404, "trace abc is not open: open its file again"]);
+  assert.deepEqual(await failure(source.select(trace.trace_id, "span")), [501, "selectors need the trace on a running server"]);
+  assert.deepEqual(await failure(source.analysis(trace.trace_id)), [501, "a trace opened from a file is not analyzed"]);
+});
+
+test("the HTTP adapter asks the server to compare; the others cannot", async () => {
+  const { fetchFn, urls } = fakeFetch({});
+  await httpSource(fetchFn, { EventSource: undefined }).diff({ traceId: "aa", runId: 2 }, { traceId: "bb" }).catch(() => {});
+  await httpSource(fetchFn, { EventSource: undefined }).diff({ traceId: "aa", runId: null }, { traceId: "bb", runId: "3" }).catch(() => {});
+  assert.deepEqual(urls, ["/api/v1/diff?a=aa&b=bb&run_a=2", "/api/v1/diff?a=aa&b=bb&run_b=3"]);
+  const inline = inlineSource({ runs: [run], run_list: { runs: [runLine(run)], dropped: 0 }, traces: { [trace.trace_id]: trace } });
+  const fromFile = fileSource(new Map());
+  for (const source of [inline, fromFile]) {
+    assert.deepEqual(await source.diff({ traceId: "aa" }, { traceId: "bb" }).then(() => null, (e) => [e.status, e.message]), [501, "comparing traces needs a running server"]);
+  }
+});
+
+test("dependencies: the server's Jaeger answer over all its traces, or counted from the report's", async () => {
+  /** @type {string[]} */
+  const urls = [];
+  /** @param {string} url */
+  const fetchFn = async (url) => {
+    urls.push(url);
+    return new Response(JSON.stringify({ data: [{ parent: "api", child: "db", callCount: 3 }], total: 0, limit: 0, offset: 0, errors: null }));
+  };
+  const http = httpSource(fetchFn, { EventSource: undefined });
+  assert.deepEqual(await http.dependencies(), [{ parent: "api", child: "db", callCount: 3 }]);
+  const [path, query] = urls[0].split("?");
+  assert.equal(path, "/jaeger/api/dependencies");
+  const params = new URLSearchParams(query);
+  assert.equal(params.get("endTs"), params.get("lookback"), "back to the epoch: every stored trace");
+  assert.ok(Number(params.get("endTs")) > Date.now());
+  const inline = inlineSource({ runs: [run], run_list: { runs: [runLine(run)], dropped: 0 }, traces: { [trace.trace_id]: trace } });
+  assert.deepEqual(await inline.dependencies(), [
+    { parent: "api", child: "api", callCount: 1 },
+    { parent: "api", child: "db", callCount: 1 },
+  ]);
 });

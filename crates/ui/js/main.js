@@ -1,11 +1,14 @@
 // The page's entry: picks the data source (the report's inline JSON in `#tc-data`, else the
 // server's API), relays live events, and draws the page the location hash names.
 
-import { httpSource, inlineSource } from "./data.js";
+import { fileSource, httpSource, inlineSource } from "./data.js";
 import { byId, h } from "./dom.js";
+import { compareView } from "./view-compare.js";
 import { parseHash } from "./route.js";
+import { parseTraceFile } from "./tracefile.js";
 import { runView } from "./view-run.js";
 import { runsView } from "./view-runs.js";
+import { servicesView } from "./view-services.js";
 import { traceView } from "./view-trace.js";
 import { tracesView } from "./view-traces.js";
 
@@ -32,6 +35,28 @@ source.events((type, data) => {
   byId("live").hidden = !open;
 });
 
+// Traces opened from files (`#/file/ID`), for as long as the page is open.
+/** @type {Map<string, {trace: import("./types.js").Trace, name: string}>} */
+const opened = new Map();
+const files = fileSource(opened);
+const openInput = /** @type {HTMLInputElement} */ (byId("open-trace"));
+openInput.addEventListener("change", async () => {
+  const file = openInput.files && openInput.files[0];
+  if (!file) return;
+  openInput.value = "";
+  let trace;
+  try {
+    trace = parseTraceFile(await file.text());
+  } catch (error) {
+    main.replaceChildren(h("p", { class: "err", id: "error" }, file.name + ": " + (error instanceof Error ? error.message : String(error))));
+    return;
+  }
+  opened.set(trace.trace_id, { trace, name: file.name });
+  const hash = "#/file/" + trace.trace_id;
+  if (location.hash === hash) route();
+  else location.hash = hash;
+});
+
 /** @type {(() => void)[]} */
 let leave = [];
 let shown = 0;
@@ -48,7 +73,7 @@ async function route() {
   }
   const { route: page, params } = parseHash(location.hash, source.can.traceList);
   byId("nav-traces").hidden = !source.can.traceList;
-  for (const id of ["nav-traces", "nav-runs"]) byId(id).classList.remove("active");
+  for (const id of ["nav-traces", "nav-runs", "nav-services"]) byId(id).classList.remove("active");
   const app = h("div", { class: "page" });
   main.replaceChildren(app);
   /** @type {Ctx} */
@@ -69,7 +94,10 @@ async function route() {
   };
   try {
     if (page.page === "trace") await traceView(ctx, page.id, params);
+    else if (page.page === "file") await traceView({ ...ctx, source: files }, page.id, params, opened.get(page.id)?.name);
     else if (page.page === "run") await runView(ctx, page.id);
+    else if (page.page === "compare") await compareView(ctx, params);
+    else if (page.page === "services") await servicesView(ctx);
     else if (page.page === "runs") await runsView(ctx);
     else await tracesView(ctx, params);
   } catch (error) {

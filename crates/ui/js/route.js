@@ -1,10 +1,12 @@
 // The page's routes, read from the location hash: `#/traces?service=S&selector=S`,
-// `#/trace/ID?selector=S&span=ID&run=N&step=N&spec=N`, `#/runs`, `#/run/N`. Views keep
+// `#/trace/ID?selector=S&span=ID&run=N&step=N&spec=N`, `#/runs`, `#/run/N`, `#/file/ID`
+// (a trace opened from a file, with the trace page's parameters),
+// `#/compare?a=ID&b=ID&run_a=N&run_b=N&changes=1`, `#/services`. Views keep
 // their state (filters, selected span, selector) in these parameters, so that a link, a
 // reload and Back open the same view. Pure.
 
 /**
- * @typedef {{page: "traces"} | {page: "runs"} | {page: "trace", id: string} | {page: "run", id: string}} Page
+ * @typedef {{page: "traces"} | {page: "runs"} | {page: "trace", id: string} | {page: "run", id: string} | {page: "file", id: string} | {page: "compare"} | {page: "services"}} Page
  */
 
 /**
@@ -21,6 +23,9 @@ export function parseHash(hash, traceList) {
   const params = new URLSearchParams(query || "");
   if (parts[0] === "trace" && parts[1]) return { route: { page: "trace", id: parts[1] }, params };
   if (parts[0] === "run" && parts[1]) return { route: { page: "run", id: parts[1] }, params };
+  if (parts[0] === "file" && parts[1]) return { route: { page: "file", id: parts[1] }, params };
+  if (parts[0] === "compare") return { route: { page: "compare" }, params };
+  if (parts[0] === "services") return { route: { page: "services" }, params };
   if (parts[0] === "runs" || !traceList) return { route: { page: "runs" }, params };
   return { route: { page: "traces" }, params };
 }
@@ -34,6 +39,16 @@ export function parseHash(hash, traceList) {
 export function traceHash(traceId, params = {}) {
   const text = query(params);
   return "#/trace/" + traceId + (text ? "?" + text : "");
+}
+
+/**
+ * The compare page's hash: trace `a` against trace `b`, each as a run judged it if given.
+ * @param {import("./data.js").TraceRef} a
+ * @param {import("./data.js").TraceRef} b
+ * @returns {string}
+ */
+export function compareHash(a, b) {
+  return "#/compare?" + query({ a: a.traceId, run_a: a.runId, b: b.traceId, run_b: b.runId });
 }
 
 /**

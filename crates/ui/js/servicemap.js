@@ -1,5 +1,7 @@
 // A trace's service map: which service called which (from the span tree) and a layered
-// layout of it. Pure: spans in, boxes and paths out; `view-servicemap.js` draws them.
+// layout of it; the same for the store's dependency graph (Jaeger's dependencies, counted
+// over every stored trace). Pure: spans or links in, boxes and paths out;
+// `view-servicemap.js` draws them.
 
 /**
  * What the graph reads of a span.
@@ -43,6 +45,50 @@ export function serviceGraph(spans) {
     edges.set(key, edge);
   }
   return { services: [...calls].map(([name, count]) => ({ name, spans: count })), edges: [...edges.values()] };
+}
+
+/**
+ * The dependency graph of calls between services (Jaeger's `/api/dependencies` links):
+ * services in order of first mention, each with the calls it received (`spans`); calls
+ * within one service count for it but draw no edge.
+ * @param {import("./types.js").Dependency[]} links
+ * @returns {{services: ServiceNode[], edges: ServiceEdge[]}}
+ */
+export function dependencyGraph(links) {
+  /** @type {Map<string, number>} */
+  const calls = new Map();
+  /** @type {ServiceEdge[]} */
+  const edges = [];
+  for (const link of links) {
+    if (!calls.has(link.parent)) calls.set(link.parent, 0);
+    calls.set(link.child, (calls.get(link.child) || 0) + link.callCount);
+    if (link.parent !== link.child) edges.push({ from: link.parent, to: link.child, count: link.callCount, errors: 0 });
+  }
+  return { services: [...calls].map(([name, count]) => ({ name, spans: count })), edges };
+}
+
+/**
+ * The links the server's `/jaeger/api/dependencies` answers, counted the same way over
+ * `traces` (the HTML report's): for each span whose parent span is in its trace, one call
+ * from the parent's service to the span's. Sorted by parent, then child.
+ * @param {Pick<import("./types.js").Trace, "spans">[]} traces
+ * @returns {import("./types.js").Dependency[]}
+ */
+export function dependencyLinks(traces) {
+  /** @type {Map<string, import("./types.js").Dependency>} */
+  const counts = new Map();
+  for (const trace of traces) {
+    const serviceOf = new Map(trace.spans.map((s) => [s.span_id, s.service]));
+    for (const span of trace.spans) {
+      const parent = span.parent_span_id === null ? undefined : serviceOf.get(span.parent_span_id);
+      if (parent === undefined) continue;
+      const key = parent + "\u0000" + span.service;
+      const link = counts.get(key) || { parent, child: span.service, callCount: 0 };
+      link.callCount += 1;
+      counts.set(key, link);
+    }
+  }
+  return [...counts.values()].sort((a, b) => a.parent.localeCompare(b.parent) || a.child.localeCompare(b.child));
 }
 
 /** Node size and gaps, in SVG user units. */

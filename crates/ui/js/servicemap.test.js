@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { test } from "node:test";
 
-import { NODE, columns, layout, serviceGraph } from "./servicemap.js";
+import { NODE, columns, dependencyGraph, dependencyLinks, layout, serviceGraph } from "./servicemap.js";
 
 /**
  * @param {string} span_id
@@ -73,4 +73,24 @@ test("services in one column stack downwards", () => {
   assert.deepEqual(map.nodes.map((n) => n.y), [10, 10 + NODE.height + NODE.gapY, 10 + 2 * (NODE.height + NODE.gapY)]);
   assert.equal(map.height, 20 + 3 * (NODE.height + NODE.gapY));
   assert.equal(map.width, 20 + NODE.width + NODE.gapX);
+});
+
+test("the dependency graph: calls received per service, no edge for calls within one", () => {
+  const graph = dependencyGraph([
+    { parent: "web", child: "api", callCount: 4 },
+    { parent: "api", child: "api", callCount: 2 },
+    { parent: "api", child: "db", callCount: 3 },
+  ]);
+  assert.deepEqual(graph.services, [{ name: "web", spans: 0 }, { name: "api", spans: 6 }, { name: "db", spans: 3 }]);
+  assert.deepEqual(graph.edges, [{ from: "web", to: "api", count: 4, errors: 0 }, { from: "api", to: "db", count: 3, errors: 0 }]);
+  assert.deepEqual([...columns(graph)], [["web", 0], ["api", 1], ["db", 2]]);
+});
+
+test("dependency links are counted by parent span as the server counts them", () => {
+  const span = (/** @type {string} */ id, /** @type {string | null} */ parent, /** @type {string} */ service) => ({ span_id: id, parent_span_id: parent, service });
+  const links = dependencyLinks([
+    { spans: [span("a", null, "web"), span("b", "a", "api"), span("c", "b", "db"), span("d", "zz", "db")] },
+    { spans: [span("a", null, "web"), span("b", "a", "api")] },
+  ].map((t) => /** @type {any} */ (t)));
+  assert.deepEqual(links, [{ parent: "api", child: "db", callCount: 1 }, { parent: "web", child: "api", callCount: 2 }]);
 });

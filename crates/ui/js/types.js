@@ -282,6 +282,65 @@
  */
 
 /**
+ * `GET /api/v1/diff?a=A&b=B`: two traces as one merged tree (wire::diff), rows in its
+ * depth-first order.
+ * @typedef {object} TraceDiff
+ * @property {DiffTrace} a
+ * @property {DiffTrace} b
+ * @property {DiffCounts} counts
+ * @property {DiffRow[]} rows
+ */
+
+/**
+ * @typedef {object} DiffTrace
+ * @property {string} trace_id
+ * @property {string} root_name
+ * @property {number} span_count
+ * @property {number} duration_nanos
+ */
+
+/**
+ * @typedef {object} DiffCounts
+ * @property {number} matched
+ * @property {number} added
+ * @property {number} missing
+ * @property {number} slower
+ * @property {number} failed
+ * @property {number} fixed
+ */
+
+/**
+ * One span of the merged tree: its subtree is the row range [i, subtree_end).
+ * @typedef {object} DiffRow
+ * @property {number} depth
+ * @property {number} subtree_end
+ * @property {string} name
+ * @property {string} service
+ * @property {"matched" | "added" | "missing"} change
+ * @property {boolean} slower
+ * @property {boolean} failed
+ * @property {boolean} fixed
+ * @property {DiffSpan | null} a
+ * @property {DiffSpan | null} b
+ */
+
+/**
+ * @typedef {object} DiffSpan
+ * @property {string} span_id
+ * @property {number} duration_nanos
+ * @property {boolean} error
+ */
+
+/**
+ * One link of Jaeger's `GET /jaeger/api/dependencies` (its `data`): calls from `parent`'s
+ * spans to `child`'s over the stored traces.
+ * @typedef {object} Dependency
+ * @property {string} parent
+ * @property {string} child
+ * @property {number} callCount
+ */
+
+/**
  * The HTML report's inline data (`<script id="tc-data">`).
  * @typedef {object} InlineData
  * @property {Run[]} runs

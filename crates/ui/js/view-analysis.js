@@ -9,13 +9,14 @@ import { failedRules, flaggedSpanIds } from "./model.js";
  * @param {import("./main.js").Ctx} ctx
  * @param {HTMLElement} target
  * @param {string} traceId
+ * @param {import("./data.js").RunId} runId  the run whose view of the trace to analyze
  * @param {(spanId: string) => void} jump
  * @returns {Promise<string[]>}
  */
-export async function analysisSection(ctx, target, traceId, jump) {
+export async function analysisSection(ctx, target, traceId, runId, jump) {
   let result;
   try {
-    result = await ctx.source.analysis(traceId);
+    result = await ctx.source.analysis(traceId, runId);
   } catch (error) {
     fill(target, h("span", { class: "muted" }, error instanceof Error ? error.message : String(error)));
     return [];

@@ -3,7 +3,8 @@
 
 import { add, byId, h, kvTable } from "./dom.js";
 import { count, mark, stateClass, verdictLong } from "./format.js";
-import { traceHash, withParams } from "./route.js";
+import { comparableRuns } from "./compare.js";
+import { compareHash, traceHash, withParams } from "./route.js";
 
 /**
  * @param {import("./main.js").Ctx} ctx
@@ -13,13 +14,28 @@ export async function runView(ctx, runId) {
   byId("nav-runs").classList.add("active");
   const run = await ctx.source.getRun(runId);
   const report = run.report;
+  // Other runs of the same test, whose steps' traces this run's can be compared with.
+  const others = ctx.source.can.compare ? (await ctx.source.listRuns()).runs : [];
+  /**
+   * Links comparing the step's trace with the same step of the test's other runs (theirs A,
+   * this run's B: what changed since).
+   * @param {string} traceId
+   * @param {number} stepIndex
+   */
+  const compareLinks = (traceId, stepIndex) => {
+    const targets = comparableRuns(others, { id: run.id, name: report.name }, stepIndex).slice(0, 5);
+    if (!targets.length) return null;
+    return h("div", { class: "compare-with muted" }, "Compare with ", targets.map((other, k) => [k ? ", " : "",
+      h("a", { class: "compare-run", "data-run-id": other.id, href: compareHash({ traceId: other.traceId, runId: other.id }, { traceId, runId }) }, "run " + other.id + " (" + other.state.toLowerCase() + ")")]));
+  };
   document.title = report.name + " · run " + run.id + " · tracecheck";
   add(ctx.app,
     h("h1", {}, report.name, " ", h("span", { class: "badge " + stateClass(report.state) }, report.state)),
     h("div", { class: "muted" }, report.kind + (report.file ? " · " + report.file : "") + (report.duration_ms !== undefined ? " · " + report.duration_ms + " ms" : "")),
     report.steps.map((step, stepIndex) => h("section", { class: "step", "data-step": stepIndex },
       h("h2", {}, (stepIndex + 1) + ". " + step.name + " ", h("span", { class: "badge " + stateClass(step.state) }, step.state)),
-      step.trace_id ? h("div", {}, "Trace ", h("a", { class: "mono", href: traceHash(step.trace_id) }, step.trace_id), h("span", { class: "muted" }, " · " + count(step.span_count, "span"))) : null,
+      step.trace_id ? h("div", {}, "Trace ", h("a", { class: "mono step-trace", href: traceHash(step.trace_id, { run: runId }) }, step.trace_id), h("span", { class: "muted" }, " · " + count(step.span_count, "span"))) : null,
+      step.trace_id ? compareLinks(step.trace_id, stepIndex) : null,
       step.error ? h("div", { class: "err" }, step.error) : null,
       step.warnings && step.warnings.length ? h("ul", {}, step.warnings.map((w) => h("li", { class: "muted" }, w))) : null,
       step.specs.map((spec, specIndex) => {

@@ -3,13 +3,16 @@
 // spec's failures and the analyzer's findings, the service map and the findings. Opened
 // from a run's spec (`?run=N&step=N&spec=N`), it highlights that spec's spans with their
 // verdicts and opens on its first failure. The selector and the selected span are kept in
-// the URL (`&selector=`, `&span=`).
+// the URL (`&selector=`, `&span=`). Below: the trace's statistics per service and
+// operation, and its JSON to view or download.
 
 import { serviceColours } from "./colours.js";
 import { add, byId, debounce, h, swatch } from "./dom.js";
 import { count, duration, isOrphan, localTime } from "./format.js";
 import { failedSpanIds, specVerdicts } from "./model.js";
 import { withParams } from "./route.js";
+import { traceStats } from "./stats.js";
+import { indentJson, traceFileName } from "./tracefile.js";
 import { step, targetsOf } from "./stepping.js";
 import { analysisSection } from "./view-analysis.js";
 import { serviceMap } from "./view-servicemap.js";
@@ -22,11 +25,15 @@ import { waterfall } from "./view-waterfall.js";
  * @param {import("./main.js").Ctx} ctx
  * @param {string} traceId
  * @param {URLSearchParams} params
+ * @param {string} [fileName]  the file the trace was opened from (`#/file/ID`)
  */
-export async function traceView(ctx, traceId, params) {
+export async function traceView(ctx, traceId, params, fileName) {
   const can = ctx.source.can;
   if (can.traceList) byId("nav-traces").classList.add("active");
-  const trace = await ctx.source.getTrace(traceId);
+  // Opened from a run, the trace is read as that run judged it: with the run's trigger
+  // span, and still there once the store's TTL has taken it (issue 21).
+  const runId = params.get("run");
+  const trace = await ctx.source.getTrace(traceId, runId);
   const spans = trace.spans;
   const spanIndex = new Map(spans.map((s, i) => [s.span_id, i]));
 
@@ -35,12 +42,13 @@ export async function traceView(ctx, traceId, params) {
   let verdicts = new Map();
   /** @type {number[]} */
   let failures = [];
-  let banner = null;
-  const runId = params.get("run");
+  let banner = fileName === undefined ? null : h("div", { class: "banner", id: "file-banner" }, "Opened from the file ", h("strong", {}, fileName), " (selectors and the analyzer need the trace on a server)");
   if (runId !== null) {
     const run = await ctx.source.getRun(runId);
-    const stepReport = run.report.steps[Number(params.get("step"))];
-    const spec = stepReport && stepReport.specs[Number(params.get("spec"))];
+    banner = h("div", { class: "banner", id: "run-banner" }, "As run ", h("a", { href: "#/run/" + runId }, run.id + " · " + run.report.name), " judged it");
+    // A step's trace link names the run alone (no spec: Number(null) would read spec 0).
+    const stepReport = params.has("step") ? run.report.steps[Number(params.get("step"))] : undefined;
+    const spec = stepReport && params.has("spec") ? stepReport.specs[Number(params.get("spec"))] : undefined;
     if (spec) {
       verdicts = specVerdicts(spec);
       failures = targetsOf(failedSpanIds(spec), spanIndex);
@@ -118,7 +126,9 @@ export async function traceView(ctx, traceId, params) {
     h("div", { class: "steppers" }, steppers.failures.element, steppers.matches.element, steppers.findings.element),
     h("div", { class: "layout" }, h("div", { class: "timeline" }, overview.element, rows.element), panel),
     h("h2", {}, "Service map"), serviceMap(spans, colours),
-    h("h2", {}, "Analyzer"), analysis);
+    statsSection(spans),
+    h("h2", {}, "Analyzer"), analysis,
+    h("h2", {}, "JSON"), jsonSection(ctx.source, traceId, runId));
   rows.draw();
   rows.mark("failure", failures);
   overview.draw();
@@ -144,7 +154,7 @@ export async function traceView(ctx, traceId, params) {
       return;
     }
     try {
-      const answer = await ctx.source.select(traceId, text);
+      const answer = await ctx.source.select(traceId, text, runId);
       if (selectorBox.value.trim() !== text) return; // typed on since
       selectorBox.classList.remove("bad");
       selectorMessage.className = "muted";
@@ -191,7 +201,7 @@ export async function traceView(ctx, traceId, params) {
     }
   });
 
-  const flagged = await analysisSection(ctx, analysis, traceId, (spanId) => {
+  const flagged = await analysisSection(ctx, analysis, traceId, runId, (spanId) => {
     const i = spanIndex.get(spanId);
     if (i === undefined) return;
     go(i);
@@ -200,4 +210,75 @@ export async function traceView(ctx, traceId, params) {
   findings = targetsOf(flagged, spanIndex);
   rows.mark("finding", findings);
   updateSteppers();
+}
+
+/** How much indented JSON the page shows; the download has it all. */
+const JSON_VIEW_LIMIT = 2_000_000;
+
+/**
+ * The trace's JSON: a download (the server's bytes when there is a server, else the data's
+ * trace written out) and, when opened, the text indented, every value as written.
+ * @param {import("./data.js").Source} source
+ * @param {string} traceId
+ * @param {string | null} runId
+ * @returns {HTMLElement}
+ */
+function jsonSection(source, traceId, runId) {
+  const name = traceFileName(traceId);
+  const url = source.traceUrl(traceId, runId);
+  const message = h("span", { class: "muted", role: "status" });
+  const download = h("a", { id: "download-json", download: name, href: url || "#" }, "Download " + name);
+  if (url === null) {
+    // A link to a blob of the text, made on the first click (a trace can be 20 MB).
+    download.addEventListener("click", async (e) => {
+      if (download.getAttribute("href") !== "#") return;
+      e.preventDefault();
+      try {
+        const text = await source.traceText(traceId, runId);
+        download.setAttribute("href", URL.createObjectURL(new Blob([text], { type: "application/json" })));
+        download.click();
+      } catch (error) {
+        message.textContent = error instanceof Error ? error.message : String(error);
+      }
+    });
+  }
+  const pre = h("pre", { id: "trace-json", class: "json-view mono" });
+  const view = h("details", { id: "json-details" }, h("summary", {}, "View JSON"), pre);
+  let shown = false;
+  view.addEventListener("toggle", async () => {
+    if (shown || !(/** @type {HTMLDetailsElement} */ (view)).open) return;
+    shown = true;
+    pre.textContent = "loading…";
+    try {
+      const text = await source.traceText(traceId, runId);
+      const [indented, cut] = indentJson(text, JSON_VIEW_LIMIT);
+      pre.textContent = indented + (cut === null ? "" : "\n… the first " + cut.toLocaleString("en") + " of " + text.length.toLocaleString("en") + " characters: download it for the whole");
+    } catch (error) {
+      shown = false;
+      pre.textContent = error instanceof Error ? error.message : String(error);
+    }
+  });
+  return h("div", { id: "trace-json-section" }, h("div", {}, download, " ", message), view);
+}
+
+/**
+ * The trace's statistics per service and operation (stats.js), worked out when first
+ * opened: a 10,000-span trace draws its waterfall first.
+ * @param {import("./types.js").Span[]} spans
+ * @returns {HTMLElement}
+ */
+function statsSection(spans) {
+  const body = h("tbody", { id: "trace-stats-rows" });
+  const details = /** @type {HTMLDetailsElement} */ (h("details", { id: "trace-stats" }, h("summary", {}, h("h2", { class: "inline" }, "Statistics")),
+    h("table", { class: "stats" }, h("thead", {}, h("tr", {},
+      h("th", {}, "Service"), h("th", {}, "Operation"), h("th", { class: "num" }, "Spans"), h("th", { class: "num" }, "Total"),
+      h("th", { class: "num" }, "Self"), h("th", { class: "num" }, "Errors"))), body)));
+  details.addEventListener("toggle", () => {
+    if (!details.open || body.childElementCount) return;
+    body.replaceChildren(...traceStats(spans).map((row) => h("tr", { "data-service": row.service, "data-name": row.name },
+      h("td", {}, row.service), h("td", {}, row.name), h("td", { class: "num" }, row.count),
+      h("td", { class: "num", "data-nanos": row.total }, duration(row.total)), h("td", { class: "num", "data-nanos": row.self }, duration(row.self)),
+      h("td", { class: "num" + (row.errors ? " err" : " muted") }, row.errors))));
+  });
+  return details;
 }

@@ -1,11 +1,12 @@
 // The traces page: stored traces, newest first, filtered by service (any part of a name,
 // the store's services suggested) or selector, the filters kept in the URL, updated live
-// (throttled), with a "More" button for the next page.
+// (throttled), with a "More" button for the next page. Two rows ticked compare (the older
+// as A).
 
 import { serviceColours } from "./colours.js";
 import { add, byId, debounce, h, swatch } from "./dom.js";
 import { age, duration } from "./format.js";
-import { listHash, traceHash } from "./route.js";
+import { compareHash, listHash, traceHash } from "./route.js";
 import { throttle } from "./timing.js";
 
 /** A page of the list (the server's default) and the most one request asks for. */
@@ -29,13 +30,28 @@ export async function tracesView(ctx, params) {
   const message = h("span", { class: "muted", id: "list-message", role: "status" });
   const body = h("tbody", { id: "traces" });
   const more = h("button", { id: "more", hidden: true }, "More");
+  // The rows ticked for compare, by trace ID with their start (the older is A); kept across
+  // reloads of the list.
+  /** @type {Map<string, number>} */
+  const picked = new Map();
+  const compare = /** @type {HTMLButtonElement} */ (h("button", { id: "compare-picked", disabled: true }));
+  const updateCompare = () => {
+    compare.disabled = picked.size !== 2;
+    compare.textContent = picked.size === 2 ? "Compare the 2 ticked" : "Tick 2 to compare (" + picked.size + ")";
+  };
+  updateCompare();
+  compare.addEventListener("click", () => {
+    if (picked.size !== 2) return;
+    const [a, b] = [...picked].sort((x, y) => x[1] - y[1]).map(([traceId]) => ({ traceId }));
+    location.hash = compareHash(a, b);
+  });
   add(ctx.app,
     h("h1", {}, "Traces"),
     h("div", { class: "filters" },
       h("label", { class: "field" }, "Service", service), names,
-      h("label", { class: "field grow" }, "Selector", selector), message),
+      h("label", { class: "field grow" }, "Selector", selector), message, compare),
     h("table", {}, h("thead", {}, h("tr", {},
-      h("th", {}, "Root span"), h("th", {}, "Services"), h("th", {}, "Spans"),
+      h("th", { class: "pick" }, h("span", { class: "sr-only" }, "Compare")), h("th", {}, "Root span"), h("th", {}, "Services"), h("th", {}, "Spans"),
       h("th", {}, "Duration"), h("th", {}, "Errors"), h("th", { class: "hide-narrow" }, "Age"))), body),
     more);
   /** @type {number | null} */
@@ -93,6 +109,16 @@ export async function tracesView(ctx, params) {
         onclick: () => { location.hash = href; },
         onkeydown: (/** @type {KeyboardEvent} */ e) => { if (e.key === "Enter") location.hash = href; },
       },
+      h("td", { class: "pick" }, h("input", {
+        type: "checkbox", class: "compare-pick", "aria-label": "compare " + (trace.root_name || trace.trace_id), checked: picked.has(trace.trace_id),
+        onclick: (/** @type {Event} */ e) => e.stopPropagation(),
+        onkeydown: (/** @type {Event} */ e) => e.stopPropagation(),
+        onchange: (/** @type {Event} */ e) => {
+          if (/** @type {HTMLInputElement} */ (e.target).checked) picked.set(trace.trace_id, trace.start_time_unix_nano);
+          else picked.delete(trace.trace_id);
+          updateCompare();
+        },
+      })),
       h("td", { class: "root-name" }, trace.root_name || h("span", { class: "muted" }, "(no name)"), h("div", { class: "muted mono" }, trace.trace_id.slice(0, 16))),
       h("td", { class: "services" }, ((colours) => trace.services.map((s) => h("div", {}, swatch(colours.get(s) || ""), s)))(serviceColours(trace.services))),
       h("td", { class: "span-count" }, trace.span_count),

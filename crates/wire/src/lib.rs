@@ -107,11 +107,18 @@
 //! - Grafana Tempo's API (`/tempo/api/...`, `--tempo-addr`): the shapes of [`tempo`], as
 //!   Tempo writes them (camelCase, base64 IDs in a trace, 64-bit integers as strings).
 //! - MCP (`/mcp`): the JSON-RPC envelope and each tool's answer, in [`mcp`].
+//! - trace compare, `GET /api/v1/diff?a=A&b=B` and `traces diff A B --output json`:
+//!   [`TraceDiff`], `{"a": {"trace_id", "root_name", "span_count", "duration_nanos"},
+//!   "b": {...}, "counts": {"matched", "added", "missing", "slower", "failed", "fixed"},
+//!   "rows": [{"depth", "subtree_end", "name", "service", "change": "matched" | "added" |
+//!   "missing", "slower", "failed", "fixed", "a": {"span_id", "duration_nanos", "error"} |
+//!   null, "b": ... | null}]}`; how spans are matched is [`diff`]'s documentation.
 //! - `run --report-html`: the page inlines a [`ReportData`],
 //!   `{"runs": [recorded run...], "run_list": {run list}, "traces": {"<trace id>": trace}}`.
 
 mod analysis;
 mod attribute;
+pub mod diff;
 pub mod jaeger;
 pub mod mcp;
 mod otlp_json;
@@ -123,6 +130,7 @@ mod web;
 
 pub use analysis::TraceAnalysis;
 pub use attribute::{Attributes, Value};
+pub use diff::{diff, TraceDiff};
 pub use otlp_json::OtlpTraces;
 pub use run::{
     AssertionReport, RecordedRun, RunKind, RunLine, RunList, RunReport, RunState, SpanResult, SpecReport,

@@ -211,6 +211,27 @@ pub(super) async fn analysis(
     json(&result)
 }
 
+#[derive(Deserialize)]
+pub(super) struct DiffQuery {
+    a: String,
+    b: String,
+    /// The recorded run whose view of trace `a` to read, as `?run=` on a trace.
+    run_a: Option<u64>,
+    run_b: Option<u64>,
+}
+
+/// `GET /api/v1/diff?a=A&b=B[&run_a=N][&run_b=N]`: the two traces as one merged tree
+/// ([`wire::TraceDiff`]), each read as the store holds it or as a run judged it.
+pub(super) async fn diff(
+    State(web): State<Web>,
+    Query(query): Query<DiffQuery>,
+) -> Result<Response, ApiError> {
+    let a = load_trace(&web, &query.a, None, query.run_a).await?;
+    let b = load_trace(&web, &query.b, None, query.run_b).await?;
+    let bytes = blocking(move || serde_json::to_vec(&wire::diff(&a, &b))).await?;
+    Ok(json_bytes(bytes.map_err(|error| ApiError::Internal(error.to_string()))?))
+}
+
 /// `GET /api/v1/runs`: recorded runs, newest first.
 pub(super) async fn list_runs(State(web): State<Web>) -> Result<Response, ApiError> {
     let runs = web.runs.list();

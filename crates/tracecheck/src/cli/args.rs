@@ -329,6 +329,18 @@ pub enum TracesCommand {
         #[arg(long, short, env = "TRACECHECK_OUTPUT", value_enum, default_value_t = ViewFormat::Pretty)]
         output: ViewFormat,
     },
+    /// Two traces as one merged tree: spans added in B, missing from B, slower, failed or
+    /// fixed, matched by service, name and path from the root.
+    Diff {
+        /// The trace compared against (e.g. the passing run's).
+        a: String,
+        /// The trace compared (e.g. the failing run's).
+        b: String,
+        #[command(flatten)]
+        client: ClientArgs,
+        #[arg(long, short, env = "TRACECHECK_OUTPUT", value_enum, default_value_t = ViewFormat::Pretty)]
+        output: ViewFormat,
+    },
 }
 
 #[derive(ClapArgs)]

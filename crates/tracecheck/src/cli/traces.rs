@@ -1,5 +1,6 @@
-//! `tracecheck traces list|get`: fetch from a running `tracecheck serve` over the control
-//! API and print (the table, waterfall and JSON are rendered by [`report`]). With
+//! `tracecheck traces list|get|diff`: fetch from a running `tracecheck serve` over the
+//! control API and print (the table, waterfall, diff and JSON are rendered by [`report`];
+//! the diff itself is [`wire::diff`], which the web UI's compare reads too). With
 //! several servers (instances behind a trace-ID load balancer) every one is asked: the lists
 //! are merged, and a trace is taken from the instance that holds it.
 
@@ -49,7 +50,7 @@ impl Error {
     }
 }
 
-/// Runs `traces list` or `traces get` on stdout.
+/// Runs `traces list`, `traces get` or `traces diff` on stdout.
 ///
 /// # Errors
 /// See [`Error`]; [`Error::is_bad_input`] picks the exit code.
@@ -60,6 +61,10 @@ pub async fn traces(command: TracesCommand) -> Result<Outcome, CliError> {
         TracesCommand::Get { trace_id, client, output } => {
             let colour = style::use_colour(&std::io::stdout());
             get(&client, &trace_id, output, colour, &mut out).await
+        }
+        TracesCommand::Diff { a, b, client, output } => {
+            let colour = style::use_colour(&std::io::stdout());
+            diff(&client, (&a, &b), output, colour, &mut out).await
         }
     };
     result.map_err(|error| CliError::classify(error.is_bad_input(), error))?;
@@ -111,6 +116,27 @@ pub async fn get(
             out.write_all(waterfall::render(&trace, &options).as_bytes())?
         }
         ViewFormat::Json => writeln!(out, "{}", render::trace_json(&trace))?,
+    }
+    Ok(())
+}
+
+/// `traces diff A B`: the two traces compared as one merged tree, for people or as JSON.
+///
+/// # Errors
+/// As [`get`], for either trace (both IDs are checked before anything is fetched).
+pub async fn diff(
+    server: &ClientArgs,
+    (a, b): (&str, &str),
+    format: ViewFormat,
+    colour: bool,
+    out: &mut dyn Write,
+) -> Result<(), Error> {
+    let (a, b) = (parse_trace_id(a)?, parse_trace_id(b)?);
+    let (a, b) = futures::future::try_join(fetch(server, a), fetch(server, b)).await?;
+    let diff = wire::diff(&a, &b);
+    match format {
+        ViewFormat::Pretty => out.write_all(report::diff::diff_pretty(&diff, colour).as_bytes())?,
+        ViewFormat::Json => writeln!(out, "{}", report::diff::diff_json(&diff))?,
     }
     Ok(())
 }
