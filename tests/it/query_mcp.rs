@@ -57,10 +57,11 @@ async fn the_official_python_sdk_lists_and_calls_every_tool() {
     let server = server().auth_token(TOKEN).max_runs(10).start().await;
     let (trace_id, spans) = trace();
     server.store().insert(spans);
-    // A second trace arrives in two parts: its root only while the client waits for it.
+    // A second trace arrives while the client waits for it, in two parts, its root last.
+    // (Stored before the wait began, its parts could be judged as they are before the
+    // client, slow to start on a loaded machine, asked: the wait's grace is 5 s.)
     let (late_id, mut late) = trace();
     let late_root = late.remove(0);
-    server.store().insert(late);
     let client =
         RemoteClient::connect(&format!("http://{}", server.grpc_addr()), Some(TOKEN)).await.expect("client");
     client.record_run(&report("create user"), &[]).await.expect("RecordRun");
@@ -91,10 +92,16 @@ async fn the_official_python_sdk_lists_and_calls_every_tool() {
         .kill_on_drop(true)
         .spawn()
         .expect("python3");
-    // The event: the client's wait_for_trace is pinned on the late trace; then its root lands.
-    server.store().waiting_on(late_id).await;
-    server.store().insert(vec![late_root]);
+    // The event: the client's wait_for_trace is pinned on the late trace; then it lands. A
+    // client that fails before it waits ends the test with its error rather than a hang.
+    let store = server.store().clone();
+    let feeder = tokio::spawn(async move {
+        store.waiting_on(late_id).await;
+        store.insert(late);
+        store.insert(vec![late_root]);
+    });
     let output = child.wait_with_output().await.expect("client output");
+    feeder.abort();
     assert!(output.status.success(), "client failed:\n{}", String::from_utf8_lossy(&output.stderr));
     let out: Value = serde_json::from_slice(&output.stdout).expect("client JSON");
 
