@@ -228,7 +228,7 @@ pub(super) async fn diff(
 ) -> Result<Response, ApiError> {
     let a = load_trace(&web, &query.a, None, query.run_a).await?;
     let b = load_trace(&web, &query.b, None, query.run_b).await?;
-    let bytes = blocking(move || serde_json::to_vec(&wire::diff(&a, &b))).await?;
+    let bytes = blocking(move || serde_json::to_vec(&wire::diff(&a.trace, &b.trace))).await?;
     Ok(json_bytes(bytes.map_err(|error| ApiError::Internal(error.to_string()))?))
 }
 
