@@ -253,6 +253,8 @@ async fn answers_are_the_shapes_of_the_ui_types() {
         (format!("/api/v1/traces/{trace_id}/analysis"), "AnalyzerResult"),
         (format!("/api/v1/traces?selector={}", urlencode("span[name=]")), "ApiErrorBody"),
         (format!("/api/v1/traces/{}", TraceId::random()), "ApiErrorBody"),
+        // A trace against itself: every row in both, so each side's span is reached.
+        (format!("/api/v1/diff?a={trace_id}&b={trace_id}"), "TraceDiff"),
     ] {
         let (_, body) = get(&server, &path).await;
         wire.assert(&body, typedef);
@@ -328,6 +330,15 @@ async fn answers_are_the_shapes_of_the_ui_types() {
     for id in [1, 2] {
         let (_, body) = get(&server, &format!("/api/v1/runs/{id}")).await;
         wire.assert(&body, "Run");
+    }
+
+    // The services page reads Jaeger's dependencies (its `data`) as `Dependency` links.
+    let (_, dependencies) =
+        get(&server, "/jaeger/api/dependencies?endTs=99999999999999&lookback=99999999999999").await;
+    let links = dependencies["data"].as_array().expect("links");
+    assert!(!links.is_empty(), "{dependencies}");
+    for link in links {
+        wire.assert(link, "Dependency");
     }
 
     let unreached: Vec<String> = wire
@@ -509,5 +520,57 @@ async fn the_page_and_api_are_gzipped_when_accepted_and_events_are_not() {
     assert_eq!(events.headers()["content-type"], "text/event-stream");
     assert!(events.headers().get("content-encoding").is_none(), "events are sent as they happen");
     drop(events);
+    server.shutdown().await.expect("shutdown");
+}
+
+/// The search form's fields (issue 21, missing item 3): operation, attributes (`tags`),
+/// duration range, time range (Unix ms) and errors only, each narrowing the list; bad
+/// values are a 400 that names them.
+#[tokio::test]
+async fn the_list_is_searched_by_operation_attributes_durations_time_and_errors() {
+    let server = start(10).await;
+    // `GET /users` > `SELECT users` [error, db.system] > `query`: 8 µs from 1 µs after the epoch.
+    let (slow, spans, _) = trace("api");
+    server.store().insert(spans);
+    // One 100 ns span at 5 s after the epoch, no error.
+    let quick = TraceId::random();
+    server.store().insert(vec![Span::new(quick, SpanId::random(), "GET /health")
+        .with_times(5_000_000_000, 5_000_000_100)
+        .with_resource_attribute("service.name", "api")]);
+    let found = |path: &'static str| {
+        let server = &server;
+        async move {
+            let (status, page) = get(server, path).await;
+            assert_eq!(status, 200, "{path}: {page}");
+            let mut ids: Vec<String> = page["traces"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|t| t["trace_id"].as_str().unwrap().to_string())
+                .collect();
+            ids.sort();
+            ids
+        }
+    };
+    let (slow, quick) = (slow.to_string(), quick.to_string());
+    let one = |id: &String| vec![id.clone()];
+    assert_eq!(found("/api/v1/traces?operation=GET%20/health").await, one(&quick));
+    assert_eq!(found("/api/v1/traces?errors=true").await, one(&slow));
+    assert_eq!(found("/api/v1/traces?tags=db.system%3Dpostgresql").await, one(&slow));
+    assert_eq!(found("/api/v1/traces?min_duration=1us").await, one(&slow));
+    assert_eq!(found("/api/v1/traces?max_duration=1us").await, one(&quick));
+    assert_eq!(found("/api/v1/traces?start=4000").await, one(&quick));
+    assert_eq!(found("/api/v1/traces?end=4000").await, one(&slow));
+    assert_eq!(found("/api/v1/traces?service=API&errors=false&operation=").await.len(), 2);
+    assert!(found("/api/v1/traces?operation=GET%20/health&errors=true").await.is_empty());
+    for (path, says) in [
+        ("/api/v1/traces?min_duration=fast", "min_duration=\"fast\""),
+        ("/api/v1/traces?tags=oops", "expected key=value"),
+        ("/api/v1/traces?start=yesterday", "start"),
+    ] {
+        let (status, body) = get(&server, path).await;
+        assert_eq!(status, 400, "{path}");
+        assert!(body["error"].as_str().unwrap().contains(says), "{path}: {body}");
+    }
     server.shutdown().await.expect("shutdown");
 }

@@ -1332,3 +1332,71 @@ async fn trace_statistics_and_the_dependency_graph_of_every_stored_trace() {
     let edge = wait(&report, "(g => g && [g.dataset.from, g.dataset.to, g.dataset.count])(document.querySelector('#dependency-graph .edge-group[data-to=\"inventory\"]'))");
     assert_eq!(edge, serde_json::json!(["checkout", "inventory", "1"]));
 }
+
+/// The search form (missing item 3): service with suggestions, operation, attributes,
+/// duration range, when started and errors only, kept in the URL; the selector / TraceQL
+/// box beside it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn traces_are_found_with_the_search_form() {
+    let serve = start_serve(&[]).await;
+    let checkout = export_trace(serve.grpc).await;
+    // A 2-second trace without errors, started in 2020.
+    let old = "0000000000000000000000000000beef";
+    let health = serde_json::json!({
+        "resource": { "attributes": [{ "key": "service.name", "value": { "stringValue": "probe" } }] },
+        "scopeSpans": [{ "spans": [{
+            "traceId": old, "spanId": "00000000000000b1", "name": "GET /health", "kind": 2,
+            "startTimeUnixNano": "1577836800000000000", "endTimeUnixNano": "1577836802000000000",
+        }] }],
+    });
+    post_otlp_json(serve.http, serde_json::json!([health])).await;
+    let browser = browser();
+    let tab = open(&browser, &format!("http://{}/", serve.http));
+    let both = format!(
+        "document.querySelector('tr[data-trace-id=\"{checkout}\"]') && document.querySelector('tr[data-trace-id=\"{old}\"]')"
+    );
+    wait(&tab, &both);
+    let names = wait(&tab, "(o => o.length >= 3 && o.map(x => x.value))([...document.querySelectorAll('#service-names option')])");
+    assert_eq!(names, serde_json::json!(["checkout", "inventory", "probe"]));
+    let only = |id: &str| {
+        format!(
+            "/ found \\(/.test(document.getElementById('list-message').textContent) && document.querySelectorAll('#traces tr').length === 1 && document.querySelector('#traces tr').dataset.traceId === '{id}'"
+        )
+    };
+    let type_in = |field: &str, text: &str| {
+        tab.find_element(&format!("#{field}")).expect("field").click().expect("focus");
+        tab.type_str(text).expect("type");
+    };
+    let clear = |field: &str| {
+        eval(&tab, &format!("(i => {{ i.value = ''; i.dispatchEvent(new Event('input')); }})(document.getElementById('{field}'))"));
+    };
+    type_in("search-operation", "GET /health");
+    wait(&tab, &only(old));
+    assert!(eval(&tab, "location.hash").as_str().unwrap().contains("operation=GET"), "kept in the URL");
+    clear("search-operation");
+    eval(&tab, "document.getElementById('search-errors').click()");
+    wait(&tab, &only(&checkout));
+    eval(&tab, "document.getElementById('search-errors').click()");
+    type_in("search-tags", "http.status_code=500");
+    wait(&tab, &only(&checkout));
+    screenshot(&tab, "search");
+    clear("search-tags");
+    type_in("search-min-duration", "1s");
+    wait(&tab, &only(old));
+    type_in("search-max-duration", "1500ms");
+    wait(&tab, "document.getElementById('list-message').textContent.startsWith('0 traces found')");
+    clear("search-min-duration");
+    wait(&tab, &only(&checkout));
+    clear("search-max-duration");
+    eval(&tab, "(s => { s.value = '15m'; s.dispatchEvent(new Event('change')); })(document.getElementById('search-since'))");
+    // The URL is written with the list's reload: wait for it, not for rows that may be older.
+    wait(&tab, &format!("location.hash === '#/traces?since=15m' && {}", only(&checkout)));
+    // A reload keeps the form; a bad duration says why; the TraceQL box narrows further.
+    tab.reload(false, None).expect("reload");
+    wait(&tab, &format!("document.getElementById('search-since')?.value === '15m' && {}", only(&checkout)));
+    type_in("search-min-duration", "soon");
+    wait(&tab, "/min_duration=\"soon\"/.test(document.getElementById('list-message').textContent)");
+    clear("search-min-duration");
+    type_in("list-selector", "{ name = \"inventory lookup\" }");
+    wait(&tab, &only(&checkout));
+}

@@ -30,6 +30,12 @@ export class ApiError extends Error {
  * @property {string} [selector]
  * @property {number | null} [cursor]
  * @property {number} [limit]
+ * @property {string} [operation]  the search form's: a span of this name
+ * @property {string} [tags]  attributes, `key=value key2="a b"`
+ * @property {string} [min_duration]  the trace's duration, `100ms`, `2s`
+ * @property {string} [max_duration]
+ * @property {number | null} [start]  the trace started at or after, Unix ms
+ * @property {boolean} [errors]  a span in error
  */
 
 /**
@@ -137,6 +143,12 @@ export function httpSource(fetchFn, options = {}) {
       if (query.selector) params.set("selector", query.selector);
       if (query.cursor !== undefined && query.cursor !== null) params.set("cursor", String(query.cursor));
       if (query.limit !== undefined) params.set("limit", String(query.limit));
+      for (const key of /** @type {const} */ (["operation", "tags", "min_duration", "max_duration"])) {
+        const value = (query[key] || "").trim();
+        if (value) params.set(key, value);
+      }
+      if (query.start !== undefined && query.start !== null) params.set("start", String(query.start));
+      if (query.errors) params.set("errors", "true");
       const text = params.toString();
       return get("/traces" + (text ? "?" + text : ""));
     },

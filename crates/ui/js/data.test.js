@@ -216,3 +216,14 @@ test("dependencies: the server's Jaeger answer over all its traces, or counted f
     { parent: "api", child: "db", callCount: 1 },
   ]);
 });
+
+test("the search form's fields go to the list's query", async () => {
+  const { fetchFn, urls } = fakeFetch({});
+  const source = httpSource(fetchFn, { EventSource: undefined });
+  await source.listTraces({ service: "api", operation: " GET /x ", tags: 'http.status_code=500 db="a b"', min_duration: "100ms", max_duration: "", start: 1700000000000, errors: true }).catch(() => {});
+  await source.listTraces({ errors: false, start: null, operation: "" }).catch(() => {});
+  assert.deepEqual(urls, [
+    "/api/v1/traces?service=api&operation=GET+%2Fx&tags=http.status_code%3D500+db%3D%22a+b%22&min_duration=100ms&start=1700000000000&errors=true",
+    "/api/v1/traces",
+  ]);
+});

@@ -171,20 +171,23 @@ export function criticalPath(spans) {
     if (!path.has(i)) path.set(i, []);
     path.get(i)?.push([from, to]);
   };
-  const visited = new Set([0]);
+  // Each span's children, latest end first (ties in tree order), and how far down that
+  // list the walk has got: the point we come back to a span at only moves earlier, so a
+  // child passed over (ended after it, or walked already) is never wanted again, and each
+  // child is looked at once. (Scanning every child at each return took 90 ms for a root
+  // with 1,000 children.)
+  for (const list of children) if (list.length > 1) list.sort((a, b) => end[b] - end[a]);
+  const next = new Array(spans.length).fill(0);
   let current = 0;
   /** @type {number | null} */
   let returning = null;
   for (;;) {
     const until = returning === null ? end[current] : returning;
-    let last = -1;
-    for (const child of children[current]) {
-      if (visited.has(child) || end[child] > until) continue;
-      if (last < 0 || end[child] > end[last]) last = child;
-    }
+    const list = children[current];
+    while (next[current] < list.length && end[list[next[current]]] > until) next[current]++;
+    const last = next[current] < list.length ? list[next[current]++] : -1;
     if (last >= 0) {
       add(current, end[last], until);
-      visited.add(last);
       current = last;
       returning = null;
       continue;

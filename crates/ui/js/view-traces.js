@@ -1,12 +1,15 @@
-// The traces page: stored traces, newest first, filtered by service (any part of a name,
-// the store's services suggested) or selector, the filters kept in the URL, updated live
+// The traces page: stored traces, newest first, found with the search form (service, any
+// part of a name, the store's services suggested; operation, attributes, duration range,
+// when started, errors only) or a selector / TraceQL query for the expert, the fields kept
+// in the URL (search.js), updated live
 // (throttled), with a "More" button for the next page. Two rows ticked compare (the older
 // as A).
 
 import { serviceColours } from "./colours.js";
 import { add, byId, debounce, h, swatch } from "./dom.js";
-import { age, duration } from "./format.js";
+import { age, count, duration } from "./format.js";
 import { compareHash, listHash, traceHash } from "./route.js";
+import { FIELDS, SINCE_CHOICES, fieldsOf, filtering, listQuery } from "./search.js";
 import { throttle } from "./timing.js";
 
 /** A page of the list (the server's default) and the most one request asks for. */
@@ -23,7 +26,20 @@ export async function tracesView(ctx, params) {
   byId("nav-traces").classList.add("active");
   document.title = "Traces · tracecheck";
   const service = /** @type {HTMLInputElement} */ (h("input", { type: "search", id: "service-filter", placeholder: "any part of a name", list: "service-names", autocomplete: "off", value: params.get("service") || "" }));
-  const selector = /** @type {HTMLInputElement} */ (h("input", { type: "search", id: "list-selector", class: "selector", placeholder: 'e.g. span[tracetest.span.type="http"]', value: params.get("selector") || "" }));
+  const selector = /** @type {HTMLInputElement} */ (h("input", { type: "search", id: "list-selector", class: "selector", placeholder: 'e.g. span[tracetest.span.type="http"] or { status = error }', value: params.get("selector") || "" }));
+  const initial = fieldsOf(params);
+  const text = (/** @type {string} */ id, /** @type {string} */ value, /** @type {string} */ placeholder) => /** @type {HTMLInputElement} */ (h("input", { type: "search", id, value, placeholder, autocomplete: "off" }));
+  const operation = text("search-operation", initial.operation, "span name");
+  const tags = text("search-tags", initial.tags, 'http.status_code=500 db.system="postgresql"');
+  const minDuration = text("search-min-duration", initial.min_duration, "e.g. 100ms");
+  const maxDuration = text("search-max-duration", initial.max_duration, "e.g. 2s");
+  const since = /** @type {HTMLSelectElement} */ (h("select", { id: "search-since" }, SINCE_CHOICES.map(([value, label]) => h("option", { value, selected: value === initial.since }, label))));
+  const errors = /** @type {HTMLInputElement} */ (h("input", { type: "checkbox", id: "search-errors", checked: initial.errors === "1" }));
+  /** The form's fields as the URL keeps them. @returns {import("./search.js").SearchFields} */
+  const fields = () => ({
+    service: service.value, selector: selector.value, operation: operation.value, tags: tags.value,
+    min_duration: minDuration.value, max_duration: maxDuration.value, since: since.value, errors: errors.checked ? "1" : "",
+  });
   // Suggestions: the services the store holds (issue 21, defect 11).
   const names = h("datalist", { id: "service-names" });
   ctx.source.services().then((all) => names.replaceChildren(...all.map((s) => h("option", { value: s }))), () => {});
@@ -49,7 +65,14 @@ export async function tracesView(ctx, params) {
     h("h1", {}, "Traces"),
     h("div", { class: "filters" },
       h("label", { class: "field" }, "Service", service), names,
-      h("label", { class: "field grow" }, "Selector", selector), message, compare),
+      h("label", { class: "field" }, "Operation", operation),
+      h("label", { class: "field grow" }, "Attributes", tags),
+      h("label", { class: "field narrow" }, "Min duration", minDuration),
+      h("label", { class: "field narrow" }, "Max duration", maxDuration),
+      h("label", { class: "field" }, "Started", since),
+      h("label", { class: "check" }, errors, " errors only")),
+    h("div", { class: "filters" },
+      h("label", { class: "field grow" }, "Selector or TraceQL", selector), message, compare),
     h("table", {}, h("thead", {}, h("tr", {},
       h("th", { class: "pick" }, h("span", { class: "sr-only" }, "Compare")), h("th", {}, "Root span"), h("th", {}, "Services"), h("th", {}, "Spans"),
       h("th", {}, "Duration"), h("th", {}, "Errors"), h("th", { class: "hide-narrow" }, "Age"))), body),
@@ -66,7 +89,8 @@ export async function tracesView(ctx, params) {
    */
   async function load(mode) {
     const generation = ++loads;
-    const filter = { service: service.value.trim(), selector: selector.value.trim() };
+    const form = fields();
+    const filter = listQuery(form, ctx.now());
     // A refresh goes on until it holds as many rows as are shown and the last of them, so
     // that no row loaded with "More" drops off the bottom as new traces come in on top.
     const keep = mode === "refresh" ? body.children.length : 0;
@@ -99,7 +123,7 @@ export async function tracesView(ctx, params) {
     }
     selector.classList.remove("bad");
     message.className = "muted";
-    message.textContent = filter.selector ? lines.length + " traces match (" + scanned + " scanned)" : "";
+    message.textContent = filtering(form) ? count(lines.length, "trace") + " found (" + scanned + " scanned)" : "";
     const now = ctx.now();
     const drawn = lines.map((trace) => {
       const href = traceHash(trace.trace_id, { selector: filter.selector });
@@ -135,11 +159,12 @@ export async function tracesView(ctx, params) {
   // The filters live in the URL, replaced as they are typed (no history entry per key), so
   // that Back from a trace, a reload or a link shows the list as it was filtered.
   const refilter = debounce(() => {
-    history.replaceState(history.state, "", listHash({ service: service.value.trim(), selector: selector.value.trim() }));
+    const form = fields();
+    history.replaceState(history.state, "", listHash(Object.fromEntries(FIELDS.map((key) => [key, form[key].trim()]))));
     load("filter");
   }, 250);
-  service.addEventListener("input", refilter);
-  selector.addEventListener("input", refilter);
+  for (const input of [service, selector, operation, tags, minDuration, maxDuration]) input.addEventListener("input", refilter);
+  for (const input of [since, errors]) input.addEventListener("change", refilter);
   more.addEventListener("click", () => load("more"));
   // Throttled, not debounced: under steady traffic a debounce never fires (issue 21).
   const refresh = throttle(() => load("refresh"), LIVE_RELOAD_MS);

@@ -56,11 +56,84 @@ pub(super) struct ListQuery {
     limit: Option<usize>,
     /// The `next_cursor` of the previous page.
     cursor: Option<u64>,
+    /// The search form's fields: a span with this name...
+    operation: Option<String>,
+    /// ... and these attributes, as Tempo's `tags=` (`http.status_code=500 db.system=pg`)...
+    tags: Option<String>,
+    /// ... in a trace this long at least / at most (`100ms`, `2s`)...
+    min_duration: Option<String>,
+    max_duration: Option<String>,
+    /// ... started at or after / before these Unix milliseconds...
+    start: Option<u64>,
+    end: Option<u64>,
+    /// ... and with a span in error.
+    #[serde(default)]
+    errors: bool,
+}
+
+/// What the search form asks of a trace beyond the service and selector: its fields
+/// compiled to one TraceQL query by the query APIs' own [`Filters`](crate::query::search::Filters)
+/// (so the form, Tempo's search and MCP's mean the same), and the time range.
+struct Search {
+    query: Option<Selector>,
+    /// Unix nanoseconds the trace's start must be within.
+    start: u64,
+    end: u64,
+}
+
+impl Search {
+    fn parse(query: &ListQuery) -> Result<Search, ApiError> {
+        use crate::query::search::{parse_logfmt, parse_query, Filters};
+        let duration = |name: &str, text: Option<&str>| -> Result<Option<std::time::Duration>, ApiError> {
+            match text.map(str::trim).filter(|text| !text.is_empty()) {
+                None => Ok(None),
+                Some(text) => humantime::parse_duration(text).map(Some).map_err(|error| {
+                    ApiError::Query(format!(
+                        "{name}={text:?}: {error} (expected a duration such as 100ms or 2s)"
+                    ))
+                }),
+            }
+        };
+        let mut filters = Filters {
+            operation: query.operation.clone().filter(|text| !text.trim().is_empty()),
+            min_duration: duration("min_duration", query.min_duration.as_deref())?,
+            max_duration: duration("max_duration", query.max_duration.as_deref())?,
+            traceql: query.errors.then(|| "{ status = error }".to_string()),
+            ..Filters::default()
+        };
+        if let Some(tags) = query.tags.as_deref() {
+            parse_logfmt(tags, &mut filters)?;
+        }
+        let asked = filters.operation.is_some()
+            || filters.service.is_some()
+            || !filters.attributes.is_empty()
+            || filters.min_duration.is_some()
+            || filters.max_duration.is_some()
+            || filters.traceql.is_some();
+        let query_text = filters.to_traceql()?;
+        let to_nanos = |ms: u64| ms.saturating_mul(1_000_000);
+        Ok(Search {
+            query: if asked { Some(parse_query(&query_text, &query_text)?) } else { None },
+            start: query.start.map_or(0, to_nanos),
+            end: query.end.map_or(u64::MAX, to_nanos),
+        })
+    }
+
+    fn is_empty(&self) -> bool {
+        self.query.is_none() && self.start == 0 && self.end == u64::MAX
+    }
+
+    fn admits(&self, trace: &Trace, view: &TraceView<'_>) -> bool {
+        let start = trace.time_range().map_or(0, |(start, _)| start);
+        (self.start..self.end).contains(&start)
+            && self.query.as_ref().is_none_or(|query| !query.select(view).is_empty())
+    }
 }
 
 /// `GET /api/v1/traces`: newest first; with `service` or `selector`, only the traces that
 /// have a span of a service whose name contains `service` in any case / a span the selector
-/// matches (with the matched span IDs).
+/// matches (with the matched span IDs); with the search form's fields ([`ListQuery`]),
+/// only the traces they find.
 /// A filtered page decodes at most [`WEB_LIST_SCAN_BUDGET`] traces and then answers with
 /// what it found and a cursor to go on from.
 pub(super) async fn list_traces(
@@ -68,12 +141,13 @@ pub(super) async fn list_traces(
     Query(query): Query<ListQuery>,
 ) -> Result<Response, ApiError> {
     let selector = parse_selector(query.selector.as_deref())?;
+    let search = Search::parse(&query)?;
     // Lower-cased once: the filter is a case-insensitive substring (`front` finds `Frontend`).
     let service = query.service.filter(|service| !service.is_empty()).map(|service| service.to_lowercase());
     let limit = query.limit.unwrap_or(DEFAULT_WEB_LIST_LIMIT).clamp(1, MAX_WEB_LIST_LIMIT);
     let store = web.store.clone();
     let page = blocking(move || {
-        let filtered = selector.is_some() || service.is_some();
+        let filtered = selector.is_some() || service.is_some() || !search.is_empty();
         let mut traces = Vec::new();
         let mut position = query.cursor;
         let mut scanned = 0usize;
@@ -89,7 +163,7 @@ pub(super) async fn list_traces(
                 // Evicted since the page was read: skip it.
                 let Some(trace) = store.get(item.trace_id) else { continue };
                 scanned += 1;
-                if let Some(line) = list_line(&trace, service.as_deref(), selector.as_ref()) {
+                if let Some(line) = list_line(&trace, service.as_deref(), selector.as_ref(), &search) {
                     traces.push(line);
                     if traces.len() == limit {
                         break 'pages;
@@ -106,7 +180,12 @@ pub(super) async fn list_traces(
     json(&page)
 }
 
-fn list_line(trace: &Trace, service: Option<&str>, selector: Option<&Selector>) -> Option<TraceSummary> {
+fn list_line(
+    trace: &Trace,
+    service: Option<&str>,
+    selector: Option<&Selector>,
+    search: &Search,
+) -> Option<TraceSummary> {
     if let Some(service) = service {
         if !trace.spans.iter().any(|span| span.service_name().unwrap_or("").to_lowercase().contains(service))
         {
@@ -114,6 +193,9 @@ fn list_line(trace: &Trace, service: Option<&str>, selector: Option<&Selector>) 
         }
     }
     let view = TraceView::new(trace);
+    if !search.admits(trace, &view) {
+        return None;
+    }
     let mut line = wire::summarize_view(trace, &view);
     if let Some(selector) = selector {
         let matched = matched_ids(selector, &view);
