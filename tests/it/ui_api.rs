@@ -261,17 +261,6 @@ async fn answers_are_the_shapes_of_the_ui_types() {
     }
     let (_, list) = get(&server, &format!("/api/v1/traces?selector={selector}")).await;
     assert!(list["traces"][0]["matched_span_ids"].is_array(), "the optional field is exercised");
-    // The trace compared with itself, and the calls between its services (Jaeger's
-    // dependencies, which the Services page reads).
-    let (_, diff) = get(&server, &format!("/api/v1/diff?a={trace_id}&b={trace_id}")).await;
-    wire.assert(&diff, "TraceDiff");
-    let (_, dependencies) =
-        get(&server, "/jaeger/api/dependencies?endTs=4102444800000&lookback=4102444800000").await;
-    let links = dependencies["data"].as_array().expect("dependencies");
-    assert!(!links.is_empty(), "{dependencies}");
-    for link in links {
-        wire.assert(link, "Dependency");
-    }
 
     // A run with every part a report can have: a judged step with specs, verdicts, outputs,
     // warnings, the analyzer and gates; a step that never ran.
