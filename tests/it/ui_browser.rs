@@ -1370,6 +1370,14 @@ async fn traces_are_found_with_the_search_form() {
     let clear = |field: &str| {
         eval(&tab, &format!("(i => {{ i.value = ''; i.dispatchEvent(new Event('input')); }})(document.getElementById('{field}'))"));
     };
+    // The service named suggests its operations.
+    type_in("service-filter", "checkout");
+    let operations = wait(&tab, "(o => o.length >= 4 && o.map(x => x.value))([...document.querySelectorAll('#operation-names option')])");
+    assert_eq!(
+        operations,
+        serde_json::json!(["GET /inventory", "POST /checkout", "SELECT orders", "cache get"])
+    );
+    clear("service-filter");
     type_in("search-operation", "GET /health");
     wait(&tab, &only(old));
     assert!(eval(&tab, "location.hash").as_str().unwrap().contains("operation=GET"), "kept in the URL");

@@ -73,6 +73,8 @@ export class ApiError extends Error {
  * @property {() => Promise<import("./types.js").Dependency[]>} dependencies  the calls between
  *   services over every trace held (the server's Jaeger dependencies, or the report's traces)
  * @property {() => Promise<string[]>} services  every service name the store holds, sorted
+ * @property {(service: string) => Promise<string[]>} operations  the span names a service's
+ *   spans have, sorted (none for a service the store does not know)
  * @property {() => Promise<import("./types.js").RunList>} listRuns
  * @property {(runId: string | number) => Promise<import("./types.js").Run>} getRun
  * @property {(handler: EventHandler, onState?: (open: boolean) => void) => () => void} events
@@ -166,6 +168,14 @@ export function httpSource(fetchFn, options = {}) {
     traceText: (traceId, runId) => getText(tracePath(traceId, "", new URLSearchParams(), runId)),
     listRuns: () => get("/runs"),
     getRun: (runId) => get("/runs/" + id(String(runId))),
+    // Jaeger's operations of a service (`data` null for one it does not know).
+    operations: async (service) => {
+      const url = (options.servicesUrl ?? "/jaeger/api/services") + "/" + encodeURIComponent(service) + "/operations";
+      const response = await fetchFn(url, { credentials: "same-origin" });
+      if (!response.ok) throw new ApiError(response.status, null);
+      const body = await response.json();
+      return Array.isArray(body && body.data) ? body.data.filter((/** @type {unknown} */ s) => typeof s === "string").sort() : [];
+    },
     // Jaeger's dependencies over every stored trace: a window from the epoch to a day
     // ahead (clocks differ), where Jaeger's default looks back one day.
     dependencies: async () => {
@@ -239,6 +249,7 @@ export function inlineSource(data) {
       return analysis;
     }),
     dependencies: () => answer(() => dependencyLinks(Object.values(data.traces))),
+    operations: (service) => answer(() => operationsOf(Object.values(data.traces), service)),
     // The report inlines the run lines the server would answer: the page derives none.
     services: () => answer(() => [...new Set(Object.values(data.traces).flatMap((t) => t.spans.map((s) => s.service)))].filter((s) => s !== "").sort()),
     listRuns: () => answer(() => data.run_list),
@@ -279,9 +290,20 @@ export function fileSource(opened) {
     traceUrl: () => null,
     traceText: (traceId) => answer(() => JSON.stringify(trace(traceId))),
     dependencies: () => answer(() => dependencyLinks([...opened.values()].map((f) => f.trace))),
+    operations: (service) => answer(() => operationsOf([...opened.values()].map((f) => f.trace), service)),
     services: () => answer(() => [...new Set([...opened.values()].flatMap((f) => f.trace.spans.map((s) => s.service)))].sort()),
     listRuns: () => answer(() => ({ runs: [], dropped: 0 })),
     getRun: (runId) => answer(() => { throw new ApiError(404, { error: "run " + runId + " not found" }); }),
     events: () => () => {},
   };
+}
+
+/**
+ * The span names of `service`'s spans in `traces`, sorted, each once.
+ * @param {Trace[]} traces
+ * @param {string} service
+ * @returns {string[]}
+ */
+function operationsOf(traces, service) {
+  return [...new Set(traces.flatMap((t) => t.spans.filter((s) => s.service === service).map((s) => s.name)))].sort();
 }

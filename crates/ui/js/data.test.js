@@ -227,3 +227,17 @@ test("the search form's fields go to the list's query", async () => {
     "/api/v1/traces",
   ]);
 });
+
+test("a service's operations: Jaeger's answer, or the report's spans", async () => {
+  const { fetchFn, urls } = fakeFetch({
+    "/jaeger/api/services/my%20api/operations": [200, { data: ["b", "a"], total: 2 }],
+    "/jaeger/api/services/nobody/operations": [200, { data: null, total: 0 }],
+  });
+  const http = httpSource(fetchFn, { EventSource: undefined });
+  assert.deepEqual(await http.operations("my api"), ["a", "b"]);
+  assert.deepEqual(await http.operations("nobody"), []);
+  assert.deepEqual(urls, ["/jaeger/api/services/my%20api/operations", "/jaeger/api/services/nobody/operations"]);
+  const inline = inlineSource({ runs: [run], run_list: { runs: [runLine(run)], dropped: 0 }, traces: { [trace.trace_id]: trace } });
+  assert.deepEqual(await inline.operations("api"), ["GET /users", "SELECT users"]);
+  assert.deepEqual(await fileSource(new Map()).operations("api"), []);
+});

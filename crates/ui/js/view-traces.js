@@ -30,6 +30,24 @@ export async function tracesView(ctx, params) {
   const initial = fieldsOf(params);
   const text = (/** @type {string} */ id, /** @type {string} */ value, /** @type {string} */ placeholder) => /** @type {HTMLInputElement} */ (h("input", { type: "search", id, value, placeholder, autocomplete: "off" }));
   const operation = text("search-operation", initial.operation, "span name");
+  // Suggestions: the operations of the service named, once it names one the store knows.
+  const operationNames = h("datalist", { id: "operation-names" });
+  operation.setAttribute("list", "operation-names");
+  let suggested = "";
+  const suggestOperations = () => {
+    const name = service.value.trim();
+    if (name === suggested) return;
+    suggested = name;
+    if (!name) {
+      operationNames.replaceChildren();
+      return;
+    }
+    ctx.source.operations(name).then((all) => {
+      if (suggested === name) operationNames.replaceChildren(...all.map((o) => h("option", { value: o })));
+    }, () => {});
+  };
+  suggestOperations();
+  service.addEventListener("input", suggestOperations);
   const tags = text("search-tags", initial.tags, 'http.status_code=500 db.system="postgresql"');
   const minDuration = text("search-min-duration", initial.min_duration, "e.g. 100ms");
   const maxDuration = text("search-max-duration", initial.max_duration, "e.g. 2s");
@@ -65,7 +83,7 @@ export async function tracesView(ctx, params) {
     h("h1", {}, "Traces"),
     h("div", { class: "filters" },
       h("label", { class: "field" }, "Service", service), names,
-      h("label", { class: "field" }, "Operation", operation),
+      h("label", { class: "field" }, "Operation", operation), operationNames,
       h("label", { class: "field grow" }, "Attributes", tags),
       h("label", { class: "field narrow" }, "Min duration", minDuration),
       h("label", { class: "field narrow" }, "Max duration", maxDuration),

@@ -68,10 +68,9 @@ pub fn router(handles: &Handles) -> Router {
         .route("/api/v1/runs/{run_id}", get(api::get_run))
         .route("/api/v1/events", get(events::stream))
         .with_state(web)
-        // Gzip for whoever asks (every browser): a 10,000-span trace is 20 MB of JSON and
-        // the page 200 KB. The fastest level, since the trace is compressed as it is
-        // written and a slower one would cost more time than the smaller body saves on a
-        // fast link. The event stream is left alone (the default predicate spares
+        // Gzip for whoever asks (every browser): a 10,000-span trace is 17.7 MB of JSON
+        // (1.5 MB gzipped) and the page 100 KB. The fastest level: over loopback even it
+        // costs about what it saves (BENCHMARKS.md, issue 21); a slower one would cost more. The event stream is left alone (the default predicate spares
         // `text/event-stream`, whose events must not wait in a compressor's buffer).
         .layer(CompressionLayer::new().gzip(true).quality(CompressionLevel::Fastest))
 }
