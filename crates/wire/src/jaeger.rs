@@ -338,12 +338,6 @@ impl<'a> Trace<'a> {
             .collect();
         Trace { trace, processes, process_of, warnings }
     }
-
-    /// The number of bytes its JSON is likely to take (a span's tags and IDs run to about a
-    /// kilobyte), to size the buffer once.
-    pub fn size_hint(&self) -> usize {
-        1024 * self.trace.spans.len() + 256
-    }
 }
 
 impl Serialize for Trace<'_> {

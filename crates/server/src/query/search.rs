@@ -266,9 +266,13 @@ pub fn parse_duration(name: &str, text: Option<&str>) -> Result<Option<Duration>
     })
 }
 
-/// Go's `time.ParseDuration` for non-negative values: a sequence of decimal numbers, each
-/// with a unit (`ns`, `us`, `µs`, `ms`, `s`, `m`, `h`).
-fn go_duration(text: &str) -> Option<Duration> {
+/// Go's `time.ParseDuration` for non-negative values: `0`, or a sequence of decimal
+/// numbers, each with a unit (`ns`, `us`, `µs`, `ms`, `s`, `m`, `h`). The one parser of the
+/// query APIs' duration parameters (Tempo's, MCP's, Jaeger's).
+pub(crate) fn go_duration(text: &str) -> Option<Duration> {
+    if text == "0" {
+        return Some(Duration::ZERO);
+    }
     let mut rest = text;
     let mut total = 0f64;
     if rest.is_empty() {
@@ -281,7 +285,7 @@ fn go_duration(text: &str) -> Option<Duration> {
         let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
         let nanos_per = match &rest[..unit_len] {
             "ns" => 1.0,
-            "us" | "µs" => 1e3,
+            "us" | "µs" | "μs" => 1e3,
             "ms" => 1e6,
             "s" => 1e9,
             "m" => 60e9,

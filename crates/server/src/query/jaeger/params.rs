@@ -26,35 +26,7 @@ pub(super) fn go_duration(name: &str, text: &str) -> Result<Duration, EdgeError>
             "{name}={text:?}: expected a duration such as 500ms, 1.5s or 2h45m (units ns, us, ms, s, m, h)"
         ))
     };
-    let mut rest = text.trim();
-    if rest == "0" {
-        return Ok(Duration::ZERO);
-    }
-    if rest.is_empty() {
-        return Err(bad());
-    }
-    let mut nanos = 0f64;
-    while !rest.is_empty() {
-        let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).ok_or_else(bad)?;
-        let number: f64 = rest[..number_len].parse().map_err(|_| bad())?;
-        rest = &rest[number_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        let unit = match &rest[..unit_len] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return Err(bad()),
-        };
-        rest = &rest[unit_len..];
-        nanos += number * unit;
-    }
-    if !nanos.is_finite() || nanos > u64::MAX as f64 {
-        return Err(bad());
-    }
-    Ok(Duration::from_nanos(nanos as u64))
+    crate::query::search::go_duration(text.trim()).ok_or_else(bad)
 }
 
 /// An integer count of `unit` nanoseconds since the epoch (`start`, `end` in microseconds,
