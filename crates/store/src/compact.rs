@@ -96,12 +96,19 @@ impl Shared {
 
     fn compact_one(&self, item: QueueItem) -> Compaction {
         let stored = {
-            let Some(entry) = self.traces.get(&item.trace_id) else { return Compaction::Stale };
+            let Some(mut entry) = self.traces.get_mut(&item.trace_id) else { return Compaction::Stale };
             if entry.seq != item.seq || !entry.has_open_spans() {
                 return Compaction::Stale;
             }
             if entry.pins > 0 {
                 return Compaction::Pinned;
+            }
+            if entry.compacts_in_place() {
+                let (delta, open, compressed) = entry.compact_in_place();
+                drop(entry);
+                self.counters.bytes_compacted.fetch_add(compressed as u64, Ordering::Relaxed);
+                self.compacted(delta, open);
+                return Compaction::Done(open);
             }
             entry.stored()
         };
@@ -120,10 +127,15 @@ impl Shared {
             }
             (delta, open)
         };
+        self.compacted(delta, open);
+        Compaction::Done(open)
+    }
+
+    /// Counts one compaction that changed the heap by `delta` and freed `open` open bytes.
+    fn compacted(&self, delta: isize, open: usize) {
         self.counters.memory_bytes.fetch_add(delta as i64, Ordering::Relaxed);
         self.counters.open_bytes.fetch_sub(open as i64, Ordering::Relaxed);
         self.counters.traces_compacted.fetch_add(1, Ordering::Relaxed);
-        Compaction::Done(open)
     }
 
     /// Called by an insert that stored `added_open` bytes of open spans across `touched`

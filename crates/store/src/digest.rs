@@ -13,7 +13,7 @@
 //! The catalogue's lock is a leaf: it is taken under a map shard's guard (by an insert or an
 //! eviction) but nothing else is ever taken while it is held.
 
-use std::collections::HashMap;
+use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -21,12 +21,39 @@ use model::otlp::SpanPeek;
 use model::{SpanKind, StatusCode, Str};
 
 /// One operation: a span name and kind within a service.
-#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Operation {
     /// The resource's `service.name`; `None` when the resource has no such text attribute.
     pub service: Option<Str>,
     pub name: Str,
     pub kind: SpanKind,
+}
+
+impl Hash for Operation {
+    // As [`OpRef`] hashes, so that the catalogue finds an operation by its borrowed parts.
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        OpRef { service: self.service.as_deref(), name: &self.name, kind: self.kind }.hash(state)
+    }
+}
+
+/// An operation by borrowed parts: what a span names, looked up without allocating.
+#[derive(Clone, Copy, Hash)]
+struct OpRef<'a> {
+    service: Option<&'a str>,
+    name: &'a str,
+    kind: SpanKind,
+}
+
+impl hashbrown::Equivalent<Arc<Operation>> for OpRef<'_> {
+    fn equivalent(&self, op: &Arc<Operation>) -> bool {
+        self.kind == op.kind && self.name == &*op.name && self.service == op.service.as_deref()
+    }
+}
+
+impl OpRef<'_> {
+    fn to_owned(self) -> Operation {
+        Operation { service: self.service.map(Str::new), name: Str::new(self.name), kind: self.kind }
+    }
 }
 
 /// What a search asks of one span; `None` means any. A trace matches when one of its spans
@@ -54,14 +81,17 @@ pub(super) struct Digest {
     /// Earliest span start and latest span end, in Unix nanoseconds (0, 0 while empty).
     pub(super) start: u64,
     pub(super) end: u64,
+    /// The latest span start.
+    last_start: u64,
     ops: Vec<OpStat>,
 }
 
-/// The spans of one operation within a trace.
+/// The spans of one operation within a trace. Their starts are not kept per operation: the
+/// trace's range of starts answers a time condition (less exactly when combined with other
+/// conditions, and the caller checks the spans anyway), and a digest is held for every
+/// trace (issue 23: bytes per span).
 struct OpStat {
     op: Arc<Operation>,
-    min_start: u64,
-    max_start: u64,
     min_duration: u64,
     max_duration: u64,
     n_errors: u32,
@@ -78,8 +108,6 @@ impl OpStat {
         }
         query.operation.is_none_or(|name| *op.name == *name)
             && query.kind.is_none_or(|kind| op.kind == kind)
-            && query.start_min.is_none_or(|min| self.max_start >= min)
-            && query.start_max.is_none_or(|max| self.min_start <= max)
             && query.duration_min.is_none_or(|min| self.max_duration >= min)
             && query.duration_max.is_none_or(|max| self.min_duration <= max)
             && match query.error {
@@ -101,6 +129,7 @@ impl Digest {
             self.start = self.start.min(start);
             self.end = self.end.max(span.end_time_unix_nano);
         }
+        self.last_start = self.last_start.max(start);
         let (is_error, is_ok) = (span.status == StatusCode::Error, span.status == StatusCode::Ok);
         let found = self.ops.iter_mut().find(|stat| {
             stat.op.kind == span.kind && *stat.op.name == *span.name && stat.op.service == *service
@@ -108,15 +137,10 @@ impl Digest {
         let stat = match found {
             Some(stat) => stat,
             None => {
-                let op = catalogue.enter(Operation {
-                    service: service.clone(),
-                    name: Str::new(span.name),
-                    kind: span.kind,
-                });
+                let op =
+                    catalogue.enter(OpRef { service: service.as_deref(), name: span.name, kind: span.kind });
                 self.ops.push(OpStat {
                     op,
-                    min_start: start,
-                    max_start: start,
                     min_duration: duration,
                     max_duration: duration,
                     n_errors: 0,
@@ -125,8 +149,6 @@ impl Digest {
                 self.ops.last_mut().expect("just pushed")
             }
         };
-        stat.min_start = stat.min_start.min(start);
-        stat.max_start = stat.max_start.max(start);
         stat.min_duration = stat.min_duration.min(duration);
         stat.max_duration = stat.max_duration.max(duration);
         stat.n_errors += u32::from(is_error);
@@ -136,7 +158,10 @@ impl Digest {
     /// Whether one of the trace's spans may meet every condition of `query` (exact for
     /// service, operation and kind; by ranges for the rest).
     pub(super) fn may_match(&self, query: &SpanQuery<'_>) -> bool {
-        self.ops.iter().any(|stat| stat.may_match(query))
+        // A span starts within the trace's range.
+        query.start_min.is_none_or(|min| self.last_start >= min)
+            && query.start_max.is_none_or(|max| self.start <= max)
+            && self.ops.iter().any(|stat| stat.may_match(query))
     }
 
     /// Gives the trace's operations back to the catalogue (the trace was evicted).
@@ -157,10 +182,14 @@ impl Digest {
     }
 }
 
+/// The catalogue's table: foldhash rather than SipHash, since a new trace looks up each of
+/// its operations on the ingest path.
+type OpTable = hashbrown::HashMap<Arc<Operation>, u64, foldhash::fast::RandomState>;
+
 /// Every operation of the held traces, with how many traces hold it.
 #[derive(Default)]
 pub(super) struct Catalogue {
-    ops: Mutex<HashMap<Arc<Operation>, u64>>,
+    ops: Mutex<OpTable>,
     /// The operations' own allocations (each `Arc` with its name), kept as they come and
     /// go so that the memory bound's check, on every insert, need not walk them.
     entry_bytes: AtomicUsize,
@@ -172,27 +201,27 @@ fn entry_bytes(op: &Operation) -> usize {
 }
 
 impl Catalogue {
-    fn lock(&self) -> MutexGuard<'_, HashMap<Arc<Operation>, u64>> {
+    fn lock(&self) -> MutexGuard<'_, OpTable> {
         // Counts and keys stay consistent whatever a panicking holder did.
         self.ops.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Counts one more trace holding `op`; returns the catalogue's shared copy of it.
-    fn enter(&self, op: Operation) -> Arc<Operation> {
+    /// Counts one more trace holding `op`; returns the catalogue's shared copy of it (made
+    /// only the first time it is seen).
+    fn enter(&self, op: OpRef<'_>) -> Arc<Operation> {
         let mut ops = self.lock();
-        if let Some(shared) = ops.get_key_value(&op).map(|(shared, _)| shared.clone()) {
-            if let Some(count) = ops.get_mut(&shared) {
-                *count += 1;
-            }
-            return shared;
+        if let Some((shared, count)) = ops.get_key_value_mut(&op) {
+            *count += 1;
+            return shared.clone();
         }
+        let op = op.to_owned();
         self.entry_bytes.fetch_add(entry_bytes(&op), Ordering::Relaxed);
         let shared = Arc::new(op);
         ops.insert(shared.clone(), 1);
         shared
     }
 
-    fn leave(&self, ops: &mut HashMap<Arc<Operation>, u64>, op: &Arc<Operation>) {
+    fn leave(&self, ops: &mut OpTable, op: &Arc<Operation>) {
         if let Some(count) = ops.get_mut(op) {
             *count -= 1;
             if *count == 0 {

@@ -332,12 +332,15 @@ impl TraceStore {
         let mut batch = RawBatch::default();
         let mut n_refused = 0;
         for (span, bytes) in spans.iter().zip(&encoded) {
-            if let Err(err) = otlp::check_span(bytes) {
-                tracing::warn!(trace_id = %span.trace_id, span_id = %span.span_id, %err, "span not stored");
-                n_refused += 1;
-                continue;
-            }
-            let raw = RawSpan { trace_id: span.trace_id, span_id: span.span_id, bytes };
+            let peek = match otlp::check_span(bytes) {
+                Ok(peek) => peek,
+                Err(err) => {
+                    tracing::warn!(trace_id = %span.trace_id, span_id = %span.span_id, %err, "span not stored");
+                    n_refused += 1;
+                    continue;
+                }
+            };
+            let raw = RawSpan { trace_id: span.trace_id, span_id: span.span_id, bytes, peek };
             match batch.groups.last_mut() {
                 Some(group)
                     if Arc::ptr_eq(&group.resource, &span.resource)

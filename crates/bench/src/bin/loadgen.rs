@@ -9,6 +9,11 @@
 //! the report gives their ratios. The baseline is a tonic receiver that decodes with
 //! `opentelemetry-proto`'s generated types and drops the result.
 //!
+//! `loadgen bench --sustain 30s` measures the steady state instead (issue 23): each run first
+//! sends `--fill-spans`, enough to bring tracecheck's store to its bound, then reads the CPU
+//! over a window of sending while the store evicts (its counters are printed at both ends of
+//! the window); the requests are stamped out as they are sent.
+//!
 //! `loadgen send --addr HOST:PORT` sends the same load to any running OTLP gRPC receiver.
 //!
 //! `loadgen overload --tracecheck PATH` runs the real `tracecheck serve --max-memory` and
@@ -109,6 +114,14 @@ enum Cmd {
         /// tracecheck's memory bound in bytes (default: the server's).
         #[arg(long)]
         max_memory: Option<usize>,
+        /// The steady state instead of a fill (issue 23): each run first sends
+        /// --fill-spans (enough to bring the store to its bound, evicting), then measures
+        /// while sending for this long, the store evicting throughout. --spans is ignored.
+        #[arg(long)]
+        sustain: Option<humantime::Duration>,
+        /// Spans sent before a sustained run's measured window.
+        #[arg(long, default_value_t = 6_000_000)]
+        fill_spans: usize,
     },
     /// In-process decode costs, alternating the variants round by round, as ratios to prost.
     Micro {
@@ -179,8 +192,12 @@ fn main() -> anyhow::Result<()> {
     let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build()?;
     match cli.command {
         Cmd::Serve { kind, grpc_addr, max_memory } => runtime.block_on(serve(kind, grpc_addr, max_memory)),
-        Cmd::Bench { load, pairs, warmup, max_memory } => {
-            runtime.block_on(bench(load, pairs, warmup, max_memory))
+        Cmd::Bench { load, pairs, warmup, max_memory, sustain, fill_spans } => {
+            let mode = match sustain {
+                Some(window) => Mode::Sustain { fill_spans, window: window.into() },
+                None => Mode::Fill,
+            };
+            runtime.block_on(bench(load, pairs, warmup, max_memory, mode))
         }
         Cmd::Micro { rounds } => runtime.block_on(micro(rounds)),
         Cmd::Attack { kind, addr, connections, size, hold } => {
@@ -297,8 +314,15 @@ async fn serve(kind: Kind, grpc_addr: SocketAddr, max_memory: Option<usize>) -> 
             let server = server::start(config, |_| tonic::service::Routes::default()).await?;
             println!("READY {}", server.grpc_addr());
             // `DRAIN`: answer once every stored trace is compacted, so the parent's CPU
-            // reading includes compaction; end of input: stop.
+            // reading includes compaction; `STATS`: the counters now; end of input: stop.
             while let Some(line) = lines.recv().await {
+                if line.trim() == "STATS" {
+                    let stats = server.store().stats();
+                    println!(
+                        "STATS spans_held={} spans_evicted={} memory_bytes={} traces_compacted={}",
+                        stats.spans_held, stats.spans_evicted, stats.memory_bytes, stats.traces_compacted
+                    );
+                }
                 if line.trim() == "DRAIN" {
                     while server.store().compaction_pending() {
                         tokio::time::sleep(Duration::from_millis(20)).await;
@@ -320,8 +344,10 @@ async fn serve(kind: Kind, grpc_addr: SocketAddr, max_memory: Option<usize>) -> 
             let (closed_tx, closed_rx) = tokio::sync::oneshot::channel::<()>();
             tokio::spawn(async move {
                 while let Some(line) = lines.recv().await {
-                    if line.trim() == "DRAIN" {
-                        println!("DRAINED");
+                    match line.trim() {
+                        "DRAIN" => println!("DRAINED"),
+                        "STATS" => println!("STATS"),
+                        _ => {}
                     }
                 }
                 let _ = closed_tx.send(());
@@ -391,6 +417,18 @@ async fn send_with(
     request: impl Fn(usize) -> Bytes,
     load: &Load,
 ) -> anyhow::Result<SendReport> {
+    send_until(addr, n_requests, None, request, load).await
+}
+
+/// Sends up to `n_requests` requests made by `request` (by index), starting none after
+/// `deadline`; the report counts the requests sent.
+async fn send_until(
+    addr: SocketAddr,
+    n_requests: usize,
+    deadline: Option<Instant>,
+    request: impl Fn(usize) -> Bytes,
+    load: &Load,
+) -> anyhow::Result<SendReport> {
     let mut channels = Vec::new();
     for _ in 0..load.connections.max(1) {
         let channel = tonic::transport::Endpoint::from_shared(format!("http://{addr}"))?
@@ -405,7 +443,9 @@ async fn send_with(
         http::uri::PathAndQuery::from_static("/opentelemetry.proto.collector.trace.v1.TraceService/Export");
     let started = Instant::now();
     let request = &request;
+    let mut sent = 0usize;
     let mut responses = futures::stream::iter(0..n_requests)
+        .take_while(|_| std::future::ready(deadline.is_none_or(|deadline| Instant::now() < deadline)))
         .map(|index| {
             let bytes = request(index);
             let mut grpc = tonic::client::Grpc::new(channels[index % channels.len()].clone())
@@ -428,8 +468,9 @@ async fn send_with(
         .buffer_unordered(load.in_flight.max(1));
     while let Some(result) = responses.next().await {
         result?;
+        sent += 1;
     }
-    Ok(SendReport { n_spans: n_requests * load.batch, secs: started.elapsed().as_secs_f64() })
+    Ok(SendReport { n_spans: sent * load.batch, secs: started.elapsed().as_secs_f64() })
 }
 
 // ---------------------------------------------------------------------------------------
@@ -505,8 +546,28 @@ fn spawn_server(
     Ok((child, addr, stdout))
 }
 
-async fn bench(load: Load, pairs: usize, warmup: usize, max_memory: Option<usize>) -> anyhow::Result<()> {
-    let requests = encode_requests(&load);
+/// What a bench run measures.
+#[derive(Clone, Copy)]
+enum Mode {
+    /// Sending `--spans` into an empty store, compaction included.
+    Fill,
+    /// `window` of sending into a store already at its bound, after `fill_spans`.
+    Sustain { fill_spans: usize, window: Duration },
+}
+
+async fn bench(
+    load: Load,
+    pairs: usize,
+    warmup: usize,
+    max_memory: Option<usize>,
+    mode: Mode,
+) -> anyhow::Result<()> {
+    // A sustained run sends far more than fits in memory pre-encoded: its requests are
+    // stamped out as they are sent (in this process, outside the server's CPU reading).
+    let requests = match mode {
+        Mode::Fill => Requests::Encoded(encode_requests(&load)),
+        Mode::Sustain { .. } => Requests::Made(Workload::new(load.batch)),
+    };
     eprintln!(
         "model sizes: Span {} B, KeyValue {} B, AttributeValue {} B",
         std::mem::size_of::<model::Span>(),
@@ -518,13 +579,13 @@ async fn bench(load: Load, pairs: usize, warmup: usize, max_memory: Option<usize
     // receiver: warm-up pairs run first and are shown but not counted.
     for _ in 0..warmup {
         for kind in [Kind::Tracecheck, Kind::Baseline] {
-            run_once(kind, &requests, &load, max_memory).await?.print("(warm-up, not counted)");
+            run_once(kind, &requests, &load, max_memory, mode).await?.print("(warm-up, not counted)");
         }
     }
     let mut runs = Vec::new();
     for _ in 0..pairs {
         for kind in [Kind::Tracecheck, Kind::Baseline] {
-            let run = run_once(kind, &requests, &load, max_memory).await?;
+            let run = run_once(kind, &requests, &load, max_memory, mode).await?;
             run.print("");
             runs.push(run);
         }
@@ -561,27 +622,74 @@ async fn bench(load: Load, pairs: usize, warmup: usize, max_memory: Option<usize
     Ok(())
 }
 
+/// A run's requests: encoded up front, or made as they are sent.
+enum Requests {
+    Encoded(Vec<Bytes>),
+    Made(Workload),
+}
+
+/// Sends `line` to a `loadgen serve` child and returns its one-line answer.
+fn ask(
+    child: &mut Child,
+    stdout: &mut BufReader<std::process::ChildStdout>,
+    line: &str,
+) -> anyhow::Result<String> {
+    use std::io::Write as _;
+    let stdin = child.stdin.as_mut().ok_or_else(|| anyhow::anyhow!("no stdin"))?;
+    writeln!(stdin, "{line}")?;
+    stdin.flush()?;
+    let mut answer = String::new();
+    stdout.read_line(&mut answer)?;
+    Ok(answer.trim().to_string())
+}
+
 /// One run against a fresh server process.
 async fn run_once(
     kind: Kind,
-    requests: &[Bytes],
+    requests: &Requests,
     load: &Load,
     max_memory: Option<usize>,
+    mode: Mode,
 ) -> anyhow::Result<Run> {
-    use std::io::Write as _;
     let (mut child, addr, mut stdout) = spawn_server(kind, max_memory)?;
+    if let (Requests::Made(workload), Mode::Sustain { fill_spans, window }) = (requests, mode) {
+        let fill = fill_spans.div_ceil(load.batch);
+        send_until(addr, fill, None, |index| workload.request(index as u64), load).await?;
+        let before = ask(&mut child, &mut stdout, "STATS")?;
+        let cpu_before = cpu_secs(child.id())?;
+        let deadline = Instant::now() + window;
+        let report = send_until(
+            addr,
+            usize::MAX - fill,
+            Some(deadline),
+            |index| workload.request((fill + index) as u64),
+            load,
+        )
+        .await?;
+        let cpu = cpu_secs(child.id())? - cpu_before;
+        let after = ask(&mut child, &mut stdout, "STATS")?;
+        if kind == Kind::Tracecheck {
+            eprintln!("  window start: {before}\n  window end:   {after}");
+        }
+        let rss = peak_rss_mib(child.id())?;
+        drop(child.stdin.take());
+        let _ = child.wait();
+        return Ok(Run {
+            kind,
+            spans_per_sec: report.n_spans as f64 / report.secs,
+            cpu_secs_per_million: cpu / (report.n_spans as f64 / 1e6),
+            peak_rss_mib: rss,
+        });
+    }
+    let Requests::Encoded(requests) = requests else { anyhow::bail!("a fill needs its requests encoded") };
     let cpu_before = cpu_secs(child.id())?;
     let report = send(addr, requests, load).await?;
     // The CPU reading includes the compaction of what was sent (the server answers once
     // every trace is compacted; the wait for the quiet window itself costs no CPU).
-    let stdin = child.stdin.as_mut().ok_or_else(|| anyhow::anyhow!("no stdin"))?;
-    writeln!(stdin, "DRAIN")?;
-    stdin.flush()?;
-    let mut drained = String::new();
-    stdout.read_line(&mut drained)?;
+    let drained = ask(&mut child, &mut stdout, "DRAIN")?;
     let cpu = cpu_secs(child.id())? - cpu_before;
     if kind == Kind::Tracecheck {
-        eprintln!("  {}", drained.trim());
+        eprintln!("  {drained}");
     }
     let rss = peak_rss_mib(child.id())?;
     drop(child.stdin.take());

@@ -208,8 +208,8 @@ impl<'a> Decoder<'a> {
                     let span_bytes = reader.bytes()?;
                     if self.split {
                         match validate_span(span_bytes)? {
-                            Ok((trace_id, span_id)) => {
-                                raw_spans.push(RawSpan { trace_id, span_id, bytes: span_bytes })
+                            Ok((trace_id, span_id, peek)) => {
+                                raw_spans.push(RawSpan { trace_id, span_id, bytes: span_bytes, peek })
                             }
                             Err(reason) => self.raw.rejections.add(reason),
                         }

@@ -10,8 +10,8 @@
 //!   requests, export responses, and the reference decoder the wire decoder is held to.
 //! - `trace.rs`: a whole trace as OTLP `TracesData` and back (the control API's payload).
 //! - `intern.rs`: the per-request string interner.
-//! - `peek.rs`: [`peek_span`] reads the fields a search filters on off a span's bytes
-//!   (the store's per-trace digest).
+//! - `peek.rs`: [`SpanPeek`], the fields a search filters on, which the split reads off each
+//!   span's bytes as it validates them (the store's per-trace digest).
 //!
 //! It uses only [`crate`]: it knows nothing of the store, the network or the runner.
 
@@ -29,7 +29,7 @@ pub use convert::{
     encode_error_json, encode_error_protobuf, encode_response_json, encode_response_protobuf, span_to_otlp,
 };
 pub use decode::{decode_protobuf, decode_spans};
-pub use peek::{peek_span, SpanPeek};
+pub use peek::SpanPeek;
 pub use split::{append_span_field, check_span, span_field_len, split_request, RawBatch, RawGroup, RawSpan};
 pub use trace::{decode_trace, encode_trace, group_by_resource, ResourceGroup, ScopeGroup, TraceDecodeError};
 pub use write::encode_trace_bytes;

@@ -12,10 +12,10 @@ use std::sync::Arc;
 
 use super::decode::Decoder;
 use super::reader::{
-    check_utf8, each_item, expect, Reader, Result, WireError, I32, I64, LEN, MAX_VALUE_DEPTH, VARINT,
+    check_utf8, each_item, expect, utf8, Reader, Result, WireError, I32, I64, LEN, MAX_VALUE_DEPTH, VARINT,
 };
-use super::{check_span_ids, Error, Rejections, SpanRejection};
-use crate::{Resource, Scope, SpanId, TraceId};
+use super::{check_span_ids, Error, Rejections, SpanPeek, SpanRejection};
+use crate::{Resource, Scope, SpanId, SpanKind, StatusCode, TraceId};
 
 /// Splits a request into its valid spans' wire bytes, grouped by resource and scope, without
 /// building the spans: what the store keeps (it decodes a trace when it is read).
@@ -37,9 +37,9 @@ pub fn split_request(bytes: &[u8]) -> std::result::Result<RawBatch<'_>, Error> {
 ///
 /// # Errors
 /// [`Error::Protobuf`] when the bytes are malformed or the span's IDs are.
-pub fn check_span(bytes: &[u8]) -> std::result::Result<(), Error> {
+pub fn check_span(bytes: &[u8]) -> std::result::Result<SpanPeek<'_>, Error> {
     match validate_span(bytes) {
-        Ok(Ok(_)) => Ok(()),
+        Ok(Ok((_, _, peek))) => Ok(peek),
         Ok(Err(reason)) => Err(Error::Protobuf(reason.to_string())),
         Err(err) => Err(Error::Protobuf(err.0)),
     }
@@ -91,20 +91,27 @@ pub struct RawGroup<'a> {
     pub spans: Vec<RawSpan<'a>>,
 }
 
-/// One valid span: its IDs, checked, and its `Span` message's bytes.
+/// One valid span: its IDs, checked, its `Span` message's bytes, and what the store
+/// indexes of it.
 #[derive(Debug, Clone, Copy)]
 pub struct RawSpan<'a> {
     pub trace_id: TraceId,
     pub span_id: SpanId,
     pub bytes: &'a [u8],
+    pub peek: SpanPeek<'a>,
 }
 
 /// A span's IDs when they are well formed (`Ok(Err(reason))` otherwise, as
 /// [`Decoder::span`]), after checking the whole message.
-pub(super) fn validate_span(bytes: &[u8]) -> Result<std::result::Result<(TraceId, SpanId), SpanRejection>> {
+/// What the store indexes of the span ([`SpanPeek`]) is read on the way, so that it need
+/// not parse the span again (issue 23).
+pub(super) fn validate_span(
+    bytes: &[u8],
+) -> Result<std::result::Result<(TraceId, SpanId, SpanPeek<'_>), SpanRejection>> {
     let mut trace_id: &[u8] = &[];
     let mut span_id: &[u8] = &[];
     let mut parent_span_id: &[u8] = &[];
+    let mut peek = SpanPeek::default();
     let mut reader = Reader::new(bytes);
     while reader.has_more() {
         let (field, wire_type) = reader.key()?;
@@ -121,17 +128,29 @@ pub(super) fn validate_span(bytes: &[u8]) -> Result<std::result::Result<(TraceId
                 expect(wire_type, LEN)?;
                 parent_span_id = reader.bytes()?;
             }
-            3 | 5 => {
+            3 => {
                 expect(wire_type, LEN)?;
                 check_utf8(reader.bytes()?)?;
             }
-            6 | 10 | 12 | 14 => {
+            5 => {
+                expect(wire_type, LEN)?;
+                peek.name = utf8(reader.bytes()?)?;
+            }
+            6 => {
+                expect(wire_type, VARINT)?;
+                peek.kind = SpanKind::from_i32(reader.varint()? as i32);
+            }
+            10 | 12 | 14 => {
                 expect(wire_type, VARINT)?;
                 reader.varint()?;
             }
-            7 | 8 => {
+            7 => {
                 expect(wire_type, I64)?;
-                reader.fixed64()?;
+                peek.start_time_unix_nano = reader.fixed64()?;
+            }
+            8 => {
+                expect(wire_type, I64)?;
+                peek.end_time_unix_nano = reader.fixed64()?;
             }
             9 => {
                 expect(wire_type, LEN)?;
@@ -147,7 +166,7 @@ pub(super) fn validate_span(bytes: &[u8]) -> Result<std::result::Result<(TraceId
             }
             15 => {
                 expect(wire_type, LEN)?;
-                validate_status(reader.bytes()?)?;
+                peek.status = validate_status(reader.bytes()?)?;
             }
             16 => {
                 expect(wire_type, I32)?;
@@ -156,10 +175,14 @@ pub(super) fn validate_span(bytes: &[u8]) -> Result<std::result::Result<(TraceId
             _ => reader.skip(field, wire_type)?,
         }
     }
-    Ok(check_span_ids(trace_id, span_id, parent_span_id).map(|(trace_id, span_id, _)| (trace_id, span_id)))
+    peek.has_parent = parent_span_id.iter().any(|&byte| byte != 0);
+    Ok(check_span_ids(trace_id, span_id, parent_span_id)
+        .map(|(trace_id, span_id, _)| (trace_id, span_id, peek)))
 }
 
-fn validate_status(bytes: &[u8]) -> Result<()> {
+/// Checks a `Status` message; returns its code.
+fn validate_status(bytes: &[u8]) -> Result<StatusCode> {
+    let mut code = StatusCode::Unset;
     let mut reader = Reader::new(bytes);
     while reader.has_more() {
         match reader.key()? {
@@ -169,12 +192,12 @@ fn validate_status(bytes: &[u8]) -> Result<()> {
             }
             (3, wire_type) => {
                 expect(wire_type, VARINT)?;
-                reader.varint()?;
+                code = StatusCode::from_i32(reader.varint()? as i32);
             }
             (field, wire_type) => reader.skip(field, wire_type)?,
         }
     }
-    Ok(())
+    Ok(code)
 }
 
 fn validate_event(bytes: &[u8]) -> Result<()> {
