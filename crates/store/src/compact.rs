@@ -16,11 +16,67 @@
 //! grow with the ingest rate (BENCHMARKS.md, Store: memory bound). No map guard is
 //! held while compressing: the spans are copied out, compressed, and swapped in only if the
 //! trace did not change meanwhile (its `seq`).
+//!
+//! Compaction is skipped while it cannot pay off (issue 23, [`Payoff`]): when the store is
+//! evicting for its bound and nothing has read it for a while, every trace is evicted unread
+//! and compressing it first only costs CPU.
 
-use std::sync::atomic::Ordering;
-use std::time::Instant;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
 
 use super::{QueueItem, Shared};
+
+/// A store that has evicted for its bound this recently is turning over.
+const TURNING_OVER: Duration = Duration::from_secs(5);
+
+/// A read this recent (a trace fetched, a search or list, a wait) says that someone looks at
+/// what the store holds, and that holding more of it is worth compressing.
+const READ_RECENTLY: Duration = Duration::from_secs(10 * 60);
+
+/// What decides whether compaction pays off: compressing a trace lets the store hold about
+/// three times as many spans, which matters only if someone reads them. While the store
+/// evicts for its bound under sustained ingest and nobody has read it (fetched or searched
+/// traces, listed them, waited on one) for [`READ_RECENTLY`], traces are evicted unread, so
+/// they are left uncompressed: compression was the largest part of the store's CPU at that
+/// steady state (BENCHMARKS.md, Store: steady state). The first read turns it back on;
+/// a store below its bound always compacts.
+pub(super) struct Payoff {
+    epoch: Instant,
+    /// Milliseconds since `epoch` of the last read (`u64::MAX`: none yet).
+    last_read: AtomicU64,
+    /// Milliseconds since `epoch` of the last eviction for the bound (`u64::MAX`: none yet).
+    last_eviction: AtomicU64,
+}
+
+impl Payoff {
+    pub(super) fn new(now: Instant) -> Payoff {
+        Payoff { epoch: now, last_read: AtomicU64::new(u64::MAX), last_eviction: AtomicU64::new(u64::MAX) }
+    }
+
+    fn millis(&self, now: Instant) -> u64 {
+        now.saturating_duration_since(self.epoch).as_millis().try_into().unwrap_or(u64::MAX - 1)
+    }
+
+    /// Someone read the store.
+    pub(super) fn read(&self, now: Instant) {
+        self.last_read.store(self.millis(now), Ordering::Relaxed);
+    }
+
+    /// Traces were evicted for the bound.
+    pub(super) fn evicted(&self, now: Instant) {
+        self.last_eviction.store(self.millis(now), Ordering::Relaxed);
+    }
+
+    /// Whether compacting now may pay off.
+    pub(super) fn pays(&self, now: Instant) -> bool {
+        let now = self.millis(now);
+        let within = |at: &AtomicU64, window: Duration| {
+            let at = at.load(Ordering::Relaxed);
+            at != u64::MAX && now.saturating_sub(at) < window.as_millis() as u64
+        };
+        !within(&self.last_eviction, TURNING_OVER) || within(&self.last_read, READ_RECENTLY)
+    }
+}
 
 /// Traces compacted per turn of the background task before it yields to the receivers.
 const BATCH: usize = 256;
@@ -49,6 +105,7 @@ impl Shared {
     /// Compacts up to [`BATCH`] due traces (any, oldest first, under memory pressure).
     pub(super) fn compact_due(&self, now: Instant) -> Next {
         let wait = self.config.compact_after;
+        let pays = self.payoff.pays(now);
         let pressure = {
             let queue = self.lock_queue();
             self.under_pressure(self.index_bytes(&queue))
@@ -70,6 +127,12 @@ impl Shared {
         let mut requeue = Vec::new();
         let mut progressed = false;
         for &item in &items {
+            if !pays {
+                // Left open: the trace will most likely be evicted unread. Should reads
+                // resume while it is held, it stays open until it is evicted or grows.
+                progressed = true;
+                continue;
+            }
             match self.compact_one(item) {
                 Compaction::Done(_) | Compaction::Stale => progressed = true,
                 // Looked at again a window later, after the judgement it waits for.
@@ -143,7 +206,7 @@ impl Shared {
     /// recently updated traces until as many bytes were freed, looking at a bounded number
     /// of items so that one insert's latency stays bounded too.
     pub(super) fn compact_for_insert(&self, added_open: usize, touched: usize, now: Instant) {
-        if !self.open_over_share() {
+        if !self.open_over_share() || !self.payoff.pays(now) {
             return;
         }
         let mut freed = 0;

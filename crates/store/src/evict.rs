@@ -95,6 +95,9 @@ impl Shared {
             }
         }
         queue.extend(requeue);
+        if n_traces > 0 {
+            self.payoff.evicted(now);
+        }
         if n_traces > 0 && !self.full_reported.swap(true, Ordering::Relaxed) {
             tracing::info!(
                 memory_limit,

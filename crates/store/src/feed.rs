@@ -26,6 +26,7 @@ impl TraceStore {
     /// Up to `limit` traces, most recently updated first, starting below `before_seq`
     /// (exclusive; `None` = from the newest).
     pub fn newest(&self, before_seq: Option<u64>, limit: usize) -> Vec<TraceRef> {
+        self.shared.payoff.read(crate::now());
         let before = before_seq.unwrap_or(u64::MAX);
         let shared = &*self.shared;
         let queue = shared.lock_queue();
@@ -40,6 +41,7 @@ impl TraceStore {
 
     /// Up to `limit` traces updated after `after_seq`, oldest update first.
     pub fn updated_since(&self, after_seq: u64, limit: usize) -> Vec<TraceRef> {
+        self.shared.payoff.read(crate::now());
         let queue = self.shared.lock_queue();
         // Items are appended in (nearly) increasing seq order: walk back to the first newer one.
         let mut found: Vec<TraceRef> = queue

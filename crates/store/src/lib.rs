@@ -252,6 +252,9 @@ struct Shared {
     changes: watch::Sender<()>,
     /// Every operation of the held traces ([`digest`]); its lock is a leaf.
     catalogue: digest::Catalogue,
+    /// When compaction last paid off and when traces were last evicted for the bound
+    /// ([`compact::Payoff`]).
+    payoff: compact::Payoff,
 }
 
 #[derive(Default)]
@@ -309,6 +312,7 @@ impl TraceStore {
             full_reported: std::sync::atomic::AtomicBool::new(false),
             changes: watch::Sender::new(()),
             catalogue: digest::Catalogue::default(),
+            payoff: compact::Payoff::new(now()),
         });
         let (shutdown_tx, shutdown_rx) = oneshot::channel();
         tokio::spawn(evict::background_task(shared.clone(), shutdown_rx));
@@ -501,6 +505,7 @@ impl TraceStore {
 
     /// A snapshot of one trace and when its last span arrived.
     pub fn get_with_update(&self, trace_id: TraceId) -> Option<(Trace, Instant)> {
+        self.shared.payoff.read(now());
         let (stored, last_update) = {
             let entry = self.shared.traces.get(&trace_id)?;
             if entry.is_empty() {

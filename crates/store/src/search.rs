@@ -20,6 +20,7 @@ impl TraceStore {
     /// ranges for times, durations and status, so the caller checks the spans of each trace it
     /// decodes (and asks for more when some turn out not to match). Decodes nothing.
     pub fn find_traces(&self, query: &SpanQuery<'_>, limit: usize) -> Vec<TraceRef> {
+        self.shared.payoff.read(crate::now());
         // The newest `limit` kept in a heap as the map is walked: a search matching most of
         // a large store must not collect every match first.
         let mut newest: BinaryHeap<Reverse<BySeq>> =
@@ -49,6 +50,7 @@ impl TraceStore {
     /// The traces whose spans all started after `start_after` and, with `end_before`,
     /// ended before it (Unix nanoseconds): the window `/api/dependencies` reads.
     pub fn traces_between(&self, start_after: u64, end_before: Option<u64>) -> Vec<TraceId> {
+        self.shared.payoff.read(crate::now());
         self.shared
             .traces
             .iter()

@@ -643,6 +643,8 @@ fn memory_store(max_memory: usize, max_spans: usize) -> (TraceStore, StoreGuard)
 async fn memory_bound_holds_beyond_it_with_counted_evictions() {
     let max_memory = 256 * 1024;
     let (store, _guard) = memory_store(max_memory, usize::MAX);
+    // A store someone reads: it keeps compacting while it evicts.
+    assert!(store.get(tid(1)).is_none());
     for trace in 0..=255u8 {
         store.insert((0..20).map(|idx| padded_span(trace, idx, 200)).collect());
         let stats = store.stats();
@@ -808,6 +810,44 @@ fn hex_span(trace: u8, span_id: u32, pad: usize) -> Span {
     let span = Span::new(tid(trace), SpanId([a, b, c, d, 1, 1, 1, 1]), "grow");
     let span = if span_id > 0 { span.with_parent(SpanId([0, 0, 0, 0, 1, 1, 1, 1])) } else { span };
     span.with_attribute("pad", text.as_str())
+}
+
+/// Issue 23: a store evicting for its bound that nobody reads evicts its traces unread, so it
+/// stops compressing them (its largest CPU cost at that steady state), and compacts again
+/// from the first read.
+#[tokio::test(start_paused = true)]
+async fn a_store_turning_over_unread_compacts_again_once_read() {
+    let max_memory = 256 * 1024;
+    let (store, _guard) = memory_store(max_memory, usize::MAX);
+    let quiet = store.config().compact_after + Duration::from_millis(10);
+    let add_trace = |trace: u8| store.insert((0..20).map(|idx| hex_span(trace, idx, 200)).collect());
+    let mut trace = 0u8;
+    while store.stats().traces_evicted == 0 {
+        trace += 1;
+        add_trace(trace);
+        tokio::time::sleep(quiet).await;
+        assert!(trace < 200, "never evicted: {:?}", store.stats());
+    }
+    let before = store.stats();
+    assert!(before.traces_compacted > 0, "compacted below the bound: {before:?}");
+    for _ in 0..20 {
+        trace += 1;
+        add_trace(trace);
+        tokio::time::sleep(quiet).await;
+    }
+    let unread = store.stats();
+    assert!(unread.traces_evicted > before.traces_evicted, "{unread:?}");
+    assert_eq!(unread.traces_compacted, before.traces_compacted, "compacted traces evicted unread");
+    assert!(unread.memory_bytes <= max_memory as u64, "{unread:?}");
+
+    assert!(store.get(tid(trace)).is_some());
+    for _ in 0..5 {
+        trace += 1;
+        add_trace(trace);
+        tokio::time::sleep(quiet).await;
+    }
+    assert!(store.stats().traces_compacted >= unread.traces_compacted + 5, "{:?}", store.stats());
+    check_invariants(&store);
 }
 
 /// Issue 22, item 4: one trace growing by many small exports took 9.5x the bound, and its

@@ -27,6 +27,7 @@ struct TracePin {
 impl TracePin {
     fn new(store: &TraceStore, trace_id: TraceId) -> (TracePin, watch::Receiver<()>) {
         let shared = store.shared.clone();
+        shared.payoff.read(super::now());
         let mut entry = shared.traces.entry(trace_id).or_insert_with(|| TraceEntry::empty(super::now()));
         entry.pins += 1;
         if entry.pins == 1 {
