@@ -966,3 +966,8 @@ async fn awaited_traces_together_stay_within_their_share() {
     assert_eq!(store.stats().awaited_bytes, 0);
     check_invariants(&store);
 }
+
+#[test]
+fn print_sizes() {
+    println!("TraceEntry {} QueueItem {} Digest {} slot {}", std::mem::size_of::<TraceEntry>(), std::mem::size_of::<crate::QueueItem>(), std::mem::size_of::<crate::digest::Digest>(), std::mem::size_of::<(TraceId, TraceEntry)>());
+}
