@@ -167,7 +167,7 @@ impl Shared {
                 return Compaction::Pinned;
             }
             if entry.compacts_in_place() {
-                let (delta, open, compressed) = entry.compact_in_place();
+                let (delta, open, compressed) = entry.compact_in_place(&self.dicts);
                 drop(entry);
                 self.counters.bytes_compacted.fetch_add(compressed as u64, Ordering::Relaxed);
                 self.compacted(delta, open);
@@ -175,7 +175,7 @@ impl Shared {
             }
             entry.stored()
         };
-        let (packed, compressed) = stored.compact();
+        let (packed, compressed) = stored.compact(&self.dicts);
         self.counters.bytes_compacted.fetch_add(compressed as u64, Ordering::Relaxed);
         let (delta, open) = {
             let Some(mut entry) = self.traces.get_mut(&item.trace_id) else { return Compaction::Stale };

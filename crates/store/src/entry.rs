@@ -3,6 +3,7 @@
 //! books (update time, queue `seq`, estimated bytes, pins) the store and eviction keep on it.
 
 use std::collections::HashSet;
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Instant;
 
@@ -84,6 +85,8 @@ pub(super) struct Packed {
     earlier: Option<Arc<Packed>>,
     parts: Box<[Part]>,
     block: Box<[u8]>,
+    /// The dictionary the block was compressed with, kept for as long as the block is.
+    dict: Option<Arc<Dict>>,
     raw_len: usize,
     /// Heap bytes of this block and every earlier one ([`Packed::own_heap_bytes`]).
     chain_bytes: usize,
@@ -115,11 +118,12 @@ struct Part {
 }
 
 impl Packed {
-    fn new(earlier: Option<Arc<Packed>>, parts: Vec<Part>, raw: &[u8]) -> Packed {
+    fn new(earlier: Option<Arc<Packed>>, parts: Vec<Part>, raw: &[u8], dict: Option<Arc<Dict>>) -> Packed {
         let mut packed = Packed {
             earlier,
             parts: parts.into_boxed_slice(),
-            block: compress(raw),
+            block: compress(raw, dict.as_deref()),
+            dict,
             raw_len: raw.len(),
             chain_bytes: 0,
         };
@@ -155,7 +159,11 @@ impl Packed {
 
     /// The concatenated segment bytes, decompressed.
     fn raw(&self) -> Vec<u8> {
-        match lz4_flex::block::decompress(&self.block, self.raw_len) {
+        let raw = match &self.dict {
+            Some(dict) => lz4_flex::block::decompress_with_dict(&self.block, self.raw_len, &dict.bytes),
+            None => lz4_flex::block::decompress(&self.block, self.raw_len),
+        };
+        match raw {
             Ok(raw) => raw,
             Err(err) => {
                 // Cannot happen: the block was compressed by `compact` from exactly this
@@ -469,14 +477,14 @@ impl TraceEntry {
     /// trace, copying its bytes out and looking it up again costs more than compressing
     /// them (issue 23: the copy was 5 % of the server's time under sustained load). Returns
     /// the change in heap bytes, the open bytes freed and the bytes compressed.
-    pub(super) fn compact_in_place(&mut self) -> (isize, usize, usize) {
+    pub(super) fn compact_in_place(&mut self, dicts: &Dicts) -> (isize, usize, usize) {
         let (before, open) = (self.heap_bytes(), self.open_bytes());
         let stored = StoredSpans {
             n_spans: self.len(),
             packed: self.packed.clone(),
             segments: std::mem::take(&mut self.segments),
         };
-        let (packed, compressed) = stored.compact();
+        let (packed, compressed) = stored.compact(dicts);
         drop(stored);
         let (delta, open) = self.put_packed(packed, before, open);
         (delta, open, compressed)
@@ -558,7 +566,7 @@ impl StoredSpans {
     /// blocks grow geometrically, so a span is recompressed a logarithmic number of times
     /// at most, and what was compacted before is otherwise left alone. Runs without any map
     /// guard. Also returns the bytes it compressed.
-    pub(super) fn compact(&self) -> (Packed, usize) {
+    pub(super) fn compact(&self, dicts: &Dicts) -> (Packed, usize) {
         // The common case, a trace compacted once with one segment, compresses its bytes
         // where they are; otherwise the segments (and blocks merged in) are joined first.
         let (mut raw, mut parts): (std::borrow::Cow<'_, [u8]>, Vec<Part>) = match self.segments.as_slice() {
@@ -594,7 +602,9 @@ impl StoredSpans {
             earlier = newest.earlier.clone();
         }
         let compressed = raw.len();
-        (Packed::new(earlier, parts, &raw), compressed)
+        let dict = dicts.current();
+        dicts.offer(&raw);
+        (Packed::new(earlier, parts, &raw, dict), compressed)
     }
 }
 
@@ -607,16 +617,98 @@ fn push_part(parts: &mut Vec<Part>, resource: &Arc<Resource>, scope: &Arc<Scope>
     }
 }
 
-/// `raw` as one LZ4 block, in an allocation of exactly its size: compressed into a buffer
-/// the thread keeps (LZ4's worst case is larger than the input), then copied out once.
-fn compress(raw: &[u8]) -> Box<[u8]> {
+/// An LZ4 dictionary: bytes of spans the store compacted, which LZ4 treats as coming just
+/// before each block it compresses with it, so that a trace's first attribute keys, names
+/// and values already have matches (BENCHMARKS.md, Store: compaction choices: 59 instead of
+/// 96 bytes a span). Counted in the store's index while any block holds it.
+pub(super) struct Dict {
+    bytes: Box<[u8]>,
+    live: Arc<AtomicUsize>,
+}
+
+impl Drop for Dict {
+    fn drop(&mut self) {
+        self.live.fetch_sub(self.bytes.len(), Ordering::Relaxed);
+    }
+}
+
+/// A dictionary is made from at most this many bytes of compacted spans (and a 256th of the
+/// store's bound, so that a tiny store is not crowded out by it) ...
+const DICT_BYTES: usize = 16 * 1024;
+/// ... taken from the starts of this many consecutive compactions (traces of several
+/// services, in a busy system) ...
+const DICT_SAMPLES: usize = 4;
+/// ... and made again after this many compactions, to follow what the store receives. Every
+/// dictionary lives as long as a block made with it, so at most one per this many traces.
+const DICT_EVERY: u64 = 1 << 16;
+
+/// The store's dictionaries: the current one, and the samples of the next.
+pub(super) struct Dicts {
+    /// The size of a dictionary.
+    size: usize,
+    current: std::sync::Mutex<Option<Arc<Dict>>>,
+    sample: std::sync::Mutex<Vec<u8>>,
+    compactions: AtomicU64,
+    /// Bytes of the dictionaries still held by blocks.
+    live: Arc<AtomicUsize>,
+}
+
+impl Dicts {
+    pub(super) fn new(max_memory: usize) -> Dicts {
+        Dicts {
+            size: (max_memory / 256).min(DICT_BYTES),
+            current: Default::default(),
+            sample: Default::default(),
+            compactions: AtomicU64::new(0),
+            live: Default::default(),
+        }
+    }
+
+    fn current(&self) -> Option<Arc<Dict>> {
+        self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// Takes a sample of `raw`, compacted now, while a dictionary is being made: the first
+    /// one from the store's first compactions, then one every [`DICT_EVERY`].
+    fn offer(&self, raw: &[u8]) {
+        let n = self.compactions.fetch_add(1, Ordering::Relaxed);
+        if n % DICT_EVERY >= DICT_SAMPLES as u64 || self.size == 0 {
+            return;
+        }
+        let mut sample = self.sample.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let room = self.size.saturating_sub(sample.len());
+        sample.extend_from_slice(&raw[..raw.len().min(room).min(self.size / DICT_SAMPLES)]);
+        if n % DICT_EVERY + 1 < DICT_SAMPLES as u64 && sample.len() < self.size {
+            return;
+        }
+        let bytes = std::mem::take(&mut *sample).into_boxed_slice();
+        drop(sample);
+        self.live.fetch_add(bytes.len(), Ordering::Relaxed);
+        let dict = Arc::new(Dict { bytes, live: self.live.clone() });
+        *self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(dict);
+    }
+
+    /// Heap bytes of the dictionaries blocks hold.
+    pub(super) fn heap_bytes(&self) -> usize {
+        self.live.load(Ordering::Relaxed)
+    }
+}
+
+/// `raw` as one LZ4 block (with `dict`, when there is one), in an allocation of exactly its
+/// size: compressed into a buffer the thread keeps (LZ4's worst case is larger than the
+/// input), then copied out once.
+fn compress(raw: &[u8], dict: Option<&Dict>) -> Box<[u8]> {
     thread_local! {
         static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
     SCRATCH.with(|scratch| {
         let mut scratch = scratch.borrow_mut();
         scratch.resize(lz4_flex::block::get_maximum_output_size(raw.len()), 0);
-        match lz4_flex::block::compress_into(raw, &mut scratch) {
+        let compressed = match dict {
+            Some(dict) => lz4_flex::block::compress_into_with_dict(raw, &mut scratch, &dict.bytes),
+            None => lz4_flex::block::compress_into(raw, &mut scratch),
+        };
+        match compressed {
             Ok(len) => {
                 let block = Box::from(&scratch[..len]);
                 // A huge trace must not leave its worst case behind on the thread.
@@ -626,7 +718,10 @@ fn compress(raw: &[u8]) -> Box<[u8]> {
                 block
             }
             // Cannot happen: the buffer has the worst case's size.
-            Err(_) => lz4_flex::block::compress(raw).into_boxed_slice(),
+            Err(_) => match dict {
+                Some(dict) => lz4_flex::block::compress_with_dict(raw, &dict.bytes).into_boxed_slice(),
+                None => lz4_flex::block::compress(raw).into_boxed_slice(),
+            },
         }
     })
 }

@@ -255,6 +255,8 @@ struct Shared {
     /// When compaction last paid off and when traces were last evicted for the bound
     /// ([`compact::Payoff`]).
     payoff: compact::Payoff,
+    /// The LZ4 dictionaries compaction uses ([`entry::Dict`]).
+    dicts: entry::Dicts,
 }
 
 #[derive(Default)]
@@ -301,6 +303,7 @@ impl TraceStore {
         let shared = Arc::new(Shared {
             memory_limit: AtomicU64::new(config.max_memory as u64),
             caps: config.caps(),
+            dicts: entry::Dicts::new(config.max_memory),
             config,
             traces: DashMap::with_hasher(foldhash::fast::RandomState::default()),
             queue: Mutex::new(VecDeque::new()),
@@ -465,6 +468,9 @@ impl TraceStore {
             compact_queue.extend(touched.iter().copied());
             was_empty
         };
+        // Compaction before eviction: what it frees (less a new dictionary) need not be
+        // evicted.
+        shared.compact_for_insert(added_open, n_touched, now);
         let (queue_was_empty, pressed) = {
             let mut queue = shared.lock_queue();
             let was_empty = queue.is_empty();
@@ -483,7 +489,6 @@ impl TraceStore {
         if queue_was_empty || compact_was_empty || pressed {
             shared.background.notify_one();
         }
-        shared.compact_for_insert(added_open, n_touched, now);
         shared.changes.send_replace(());
         outcome
     }
@@ -658,8 +663,8 @@ impl Shared {
     }
 
     /// The index around the traces: the map's table (its capacity, not its length, as
-    /// allocated: one key, entry and control byte per bucket), both queues' buffers and the
-    /// operations' catalogue.
+    /// allocated: one key, entry and control byte per bucket), both queues' buffers, the
+    /// operations' catalogue and the LZ4 dictionaries blocks hold.
     /// Takes each map shard's read lock briefly; the caller holds the queue lock, which
     /// is the order every path takes them in.
     fn index_bytes(&self, queue: &VecDeque<QueueItem>) -> u64 {
@@ -667,7 +672,7 @@ impl Shared {
         // hashbrown fills its buckets to 7/8.
         let table = self.traces.capacity() * 8 / 7 * slot;
         let queues = (queue.capacity() + self.compact_queue_capacity()) * std::mem::size_of::<QueueItem>();
-        (table + queues + self.catalogue.heap_bytes()) as u64
+        (table + queues + self.catalogue.heap_bytes() + self.dicts.heap_bytes()) as u64
     }
 
     fn compact_queue_capacity(&self) -> usize {
