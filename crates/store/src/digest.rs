@@ -92,10 +92,12 @@ pub(super) struct Digest {
 /// trace (issue 23: bytes per span).
 struct OpStat {
     op: Arc<Operation>,
-    min_duration: u64,
-    max_duration: u64,
-    n_errors: u32,
-    n_ok: u32,
+    /// The shortest and longest duration, in microseconds rounded down and up (saturating:
+    /// a range that still holds every duration), so that an operation takes 24 bytes.
+    min_duration_us: u32,
+    max_duration_us: u32,
+    has_error: bool,
+    has_ok: bool,
 }
 
 impl OpStat {
@@ -108,12 +110,14 @@ impl OpStat {
         }
         query.operation.is_none_or(|name| *op.name == *name)
             && query.kind.is_none_or(|kind| op.kind == kind)
-            && query.duration_min.is_none_or(|min| self.max_duration >= min)
-            && query.duration_max.is_none_or(|max| self.min_duration <= max)
+            && query.duration_min.is_none_or(|min| {
+                self.max_duration_us == u32::MAX || u64::from(self.max_duration_us) * 1_000 >= min
+            })
+            && query.duration_max.is_none_or(|max| u64::from(self.min_duration_us) * 1_000 <= max)
             && match query.error {
                 None => true,
-                Some(true) => self.n_errors > 0,
-                Some(false) => self.n_ok > 0,
+                Some(true) => self.has_error,
+                Some(false) => self.has_ok,
             }
     }
 }
@@ -141,18 +145,19 @@ impl Digest {
                     catalogue.enter(OpRef { service: service.as_deref(), name: span.name, kind: span.kind });
                 self.ops.push(OpStat {
                     op,
-                    min_duration: duration,
-                    max_duration: duration,
-                    n_errors: 0,
-                    n_ok: 0,
+                    min_duration_us: u32::MAX,
+                    max_duration_us: 0,
+                    has_error: false,
+                    has_ok: false,
                 });
                 self.ops.last_mut().expect("just pushed")
             }
         };
-        stat.min_duration = stat.min_duration.min(duration);
-        stat.max_duration = stat.max_duration.max(duration);
-        stat.n_errors += u32::from(is_error);
-        stat.n_ok += u32::from(is_ok);
+        let (floor_us, ceil_us) = (duration / 1_000, duration.div_ceil(1_000));
+        stat.min_duration_us = stat.min_duration_us.min(floor_us.try_into().unwrap_or(u32::MAX));
+        stat.max_duration_us = stat.max_duration_us.max(ceil_us.try_into().unwrap_or(u32::MAX));
+        stat.has_error |= is_error;
+        stat.has_ok |= is_ok;
     }
 
     /// Whether one of the trace's spans may meet every condition of `query` (exact for

@@ -633,11 +633,15 @@ impl Drop for Dict {
 }
 
 /// A dictionary is made from at most this many bytes of compacted spans (and a 256th of the
-/// store's bound, so that a tiny store is not crowded out by it) ...
-const DICT_BYTES: usize = 16 * 1024;
-/// ... taken from the starts of this many consecutive compactions (traces of several
-/// services, in a busy system) ...
-const DICT_SAMPLES: usize = 4;
+/// store's bound, so that a tiny store is not crowded out by it). LZ4 hashes the whole
+/// dictionary again for every block it compresses, so a larger one costs in proportion:
+/// at 16 KiB a 1 M-span fill took 0.70-0.74x the baseline's CPU against 0.56-0.61x
+/// without; the memory saved was about the same as with 4 KiB (BENCHMARKS.md, Store: steady
+/// state) ...
+const DICT_BYTES: usize = 4 * 1024;
+/// ... taken from the starts of this many consecutive compactions (traces of more than one
+/// service, in a busy system) ...
+const DICT_SAMPLES: usize = 2;
 /// ... and made again after this many compactions, to follow what the store receives. Every
 /// dictionary lives as long as a block made with it, so at most one per this many traces.
 const DICT_EVERY: u64 = 1 << 16;
