@@ -162,7 +162,7 @@ export async function traceView(ctx, traceId, params, fileName) {
       if (selectorBox.value.trim() !== text) return; // typed on since
       selectorBox.classList.remove("bad");
       selectorMessage.className = "muted";
-      selectorMessage.textContent = answer.matched_span_ids.length + " spans selected";
+      selectorMessage.textContent = count(answer.matched_span_ids.length, "span") + " selected";
       light(new Set(answer.matched_span_ids));
     } catch (error) {
       if (selectorBox.value.trim() !== text) return;
@@ -199,7 +199,7 @@ export async function traceView(ctx, traceId, params, fileName) {
   ctx.onEvent((type, data) => {
     if (type === "trace.grown" && data.trace_id === traceId) {
       const note = document.getElementById("grown") || h("div", { id: "grown", class: "notice" });
-      note.replaceChildren("This trace has grown to " + data.span_count + " spans. ",
+      note.replaceChildren("This trace has grown to " + count(data.span_count, "span") + ". ",
         h("a", { href: "#", onclick: (/** @type {Event} */ e) => { e.preventDefault(); ctx.reload(); } }, "Reload it"));
       ctx.app.prepend(note);
     }
