@@ -1275,6 +1275,40 @@ async fn two_runs_and_two_listed_traces_compare_as_one_merged_tree() {
     );
     assert_eq!(kind_of(&stored, "GET /inventory"), "missing");
     assert_eq!(kind_of(&stored, "publish order"), "added");
+
+    // The offline report of both runs (one `run` of two files, the same test) compares them
+    // as the server did, with no server: it holds the merge `wire::diff` wrote.
+    let report_path = files.dir().join("report.html");
+    let text = std::fs::read_to_string(test_file()).expect("the test file");
+    let tests: Vec<String> = [&failing, &passing]
+        .iter()
+        .enumerate()
+        .map(|(index, trace_id)| {
+            files.write(&format!("checkout-{index}.yaml"), &text.replace("${var:TRACE_ID}", trace_id))
+        })
+        .collect();
+    let output = tracecheck()
+        .args(["run", &tests[0], &tests[1], "--server", &serve.grpc_url(), "--settle", "100ms"])
+        .args(["--report-html", &report_path.display().to_string()])
+        .output()
+        .await;
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    drop(serve);
+    let offline = open(&browser, &format!("file://{}#/run/2", report_path.display()));
+    let link = wait(&offline, "document.querySelector('.compare-run')?.dataset.runId");
+    assert_eq!(link, "1");
+    eval(&offline, "document.querySelector('.compare-run').click()");
+    wait(&offline, "document.querySelectorAll('#diff-rows tr').length > 0");
+    assert_eq!(kinds(&offline), rows, "the report's compare is the server's");
+    eval(&offline, "document.getElementById('changes-only').click()");
+    wait(&offline, "location.hash.includes('changes=1')");
+    assert_eq!(kinds(&offline), changed);
+    // A span opens in its run's trace, read from the report.
+    eval(&offline, "[...document.querySelectorAll('#diff-rows tr')].find(r => r.dataset.kind === 'missing').querySelector('td.num a').click()");
+    wait(&offline, "document.querySelector('#waterfall .row.selected')");
+    // The failing run offers the passing one the other way round.
+    let back = open(&browser, &format!("file://{}#/run/1", report_path.display()));
+    assert_eq!(wait(&back, "document.querySelector('.compare-run')?.dataset.runId"), "2");
 }
 
 /// Trace statistics and the dependency graph across all stored traces (missing item 7), in

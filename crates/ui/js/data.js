@@ -69,7 +69,10 @@ export class ApiError extends Error {
  * @property {(traceId: string, runId?: RunId) => Promise<string>} traceText  the trace's JSON:
  *   the server's bytes, or the data's trace written out
  * @property {(a: TraceRef, b: TraceRef) => Promise<import("./types.js").TraceDiff>} diff  the two
- *   traces as one merged tree (the server's `wire::diff`: without a server, it fails)
+ *   traces as one merged tree (the server's `wire::diff`; the report holds those its run
+ *   pages offer, merged when it was written)
+ * @property {(a: TraceRef, b: TraceRef) => boolean} canDiff  whether `diff` can answer for the
+ *   pair: always with a server, in the report for the pairs it holds
  * @property {() => Promise<import("./types.js").Dependency[]>} dependencies  the calls between
  *   services over every trace held (the server's Jaeger dependencies, or the report's traces)
  * @property {() => Promise<string[]>} services  every service name the store holds, sorted
@@ -157,6 +160,7 @@ export function httpSource(fetchFn, options = {}) {
     getTrace: (traceId, runId) => get(tracePath(traceId, "", new URLSearchParams(), runId)),
     select: (traceId, selector, runId) => get(tracePath(traceId, "/select", new URLSearchParams({ selector }), runId)),
     analysis: (traceId, runId) => get(tracePath(traceId, "/analysis", new URLSearchParams(), runId)),
+    canDiff: () => true,
     diff: (a, b) => {
       const params = new URLSearchParams({ a: a.traceId, b: b.traceId });
       for (const [key, runId] of [["run_a", a.runId], ["run_b", b.runId]]) {
@@ -207,13 +211,18 @@ export function httpSource(fetchFn, options = {}) {
 }
 
 /**
- * The HTML report's data: its runs and the traces they judged, nothing else. Selectors need
- * the server's engine, so `select` and `listTraces` with a selector fail.
+ * The HTML report's data: its runs, the traces they judged and the comparisons its run pages
+ * offer, nothing else. Selectors need the server's engine, so `select` and `listTraces` with
+ * a selector fail.
  * @param {import("./types.js").InlineData} data
  * @returns {Source}
  */
 export function inlineSource(data) {
   const noSelectors = () => new ApiError(501, { error: "selectors need a running server" });
+  // The report's traces are its runs' views, one per trace ID: a pair is its two IDs.
+  /** @type {Map<string, import("./types.js").TraceDiff>} */
+  const diffs = new Map((data.diffs || []).map((d) => [d.a.trace_id + " " + d.b.trace_id, d]));
+  const diffKey = (/** @type {TraceRef} */ a, /** @type {TraceRef} */ b) => a.traceId + " " + b.traceId;
   /**
    * @template T
    * @param {() => T} answer
@@ -221,7 +230,7 @@ export function inlineSource(data) {
    */
   const answer = (answer) => new Promise((resolve) => resolve(answer()));
   return {
-    can: { live: false, selectors: false, traceList: false, compare: false },
+    can: { live: false, selectors: false, traceList: false, compare: diffs.size > 0 },
     listTraces: (query = {}) => answer(() => {
       if (query.selector) throw noSelectors();
       const service = (query.service || "").toLowerCase();
@@ -237,7 +246,12 @@ export function inlineSource(data) {
       return trace;
     }),
     select: () => answer(() => { throw noSelectors(); }),
-    diff: () => answer(() => { throw new ApiError(501, { error: "comparing traces needs a running server" }); }),
+    canDiff: (a, b) => diffs.has(diffKey(a, b)),
+    diff: (a, b) => answer(() => {
+      const diff = diffs.get(diffKey(a, b));
+      if (!diff) throw new ApiError(404, { error: "this report holds no comparison of these two traces: a run's page links those it holds" });
+      return diff;
+    }),
     traceUrl: () => null,
     traceText: (traceId) => answer(() => {
       if (!Object.hasOwn(data.traces, traceId)) throw new ApiError(404, { error: "trace " + traceId + " is not in this report" });
@@ -286,6 +300,7 @@ export function fileSource(opened) {
     getTrace: (traceId) => answer(() => trace(traceId)),
     select: () => answer(() => { throw new ApiError(501, { error: "selectors need the trace on a running server" }); }),
     analysis: () => answer(() => { throw new ApiError(501, { error: "a trace opened from a file is not analyzed" }); }),
+    canDiff: () => false,
     diff: () => answer(() => { throw new ApiError(501, { error: "comparing traces needs a running server" }); }),
     traceUrl: () => null,
     traceText: (traceId) => answer(() => JSON.stringify(trace(traceId))),

@@ -346,6 +346,8 @@
  * @property {Run[]} runs
  * @property {RunList} run_list  the run lines, newest first, as `GET /api/v1/runs` answers
  * @property {Object<string, Trace>} traces  by trace ID
+ * @property {TraceDiff[]} [diffs]  the comparisons the run pages offer (B a run's step, A the
+ *   same step of another run of the same test), merged when the report was written
  */
 
 export {};

@@ -114,7 +114,8 @@
 //!   "missing", "slower", "failed", "fixed", "a": {"span_id", "duration_nanos", "error"} |
 //!   null, "b": ... | null}]}`; how spans are matched is [`diff`]'s documentation.
 //! - `run --report-html`: the page inlines a [`ReportData`],
-//!   `{"runs": [recorded run...], "run_list": {run list}, "traces": {"<trace id>": trace}}`.
+//!   `{"runs": [recorded run...], "run_list": {run list}, "traces": {"<trace id>": trace},
+//!   "diffs": [trace diff...]}`.
 
 mod analysis;
 mod attribute;
@@ -138,7 +139,7 @@ pub use run::{
 };
 pub use summary::{summarize, summarize_view, TraceList, TracePage, TraceSummary};
 pub use trace::{Event, Link, Resource, Scope, Span, SpanKind, Status, StatusCode, Texts, Trace};
-pub use web::{ErrorBody, ReportData, RunRecorded, Selection, TraceChange};
+pub use web::{ErrorBody, ReportData, RunRecorded, Selection, TraceChange, REPORT_COMPARES_PER_STEP};
 
 #[cfg(test)]
 mod tests;

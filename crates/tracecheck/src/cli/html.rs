@@ -1,7 +1,8 @@
 //! `run --report-html PATH`: one self-contained HTML file with the web UI's Runs and Trace
 //! views for this run: the same page and script as `serve`'s UI, with the reports and every
 //! judged trace inlined as JSON (a [`wire::ReportData`], the API's own shapes) instead of
-//! read from the API, so it opens from disk with no network access.
+//! read from the API, so it opens from disk with no network access. Trace compare, which
+//! needs the server's merge, comes precomputed for the pairs the run pages offer.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -38,8 +39,40 @@ pub fn data<'a>(reports: &'a [RunReport], traces: &'a BTreeMap<TraceId, Trace>) 
     // Newest first, as `GET /api/v1/runs` lists them.
     let lines = numbered().rev().map(|(id, report)| RunLine::new(id, now_ms, report));
     let run_list = RunList { runs: lines.collect(), dropped: 0 };
+    let diffs = compares(reports)
+        .into_iter()
+        .filter_map(|(a, b)| Some(wire::diff(traces.get(&a)?, traces.get(&b)?)))
+        .collect();
     let traces = traces.iter().map(|(trace_id, trace)| (*trace_id, wire::Trace::new(trace))).collect();
-    ReportData { runs, run_list, traces }
+    ReportData { runs, run_list, traces, diffs }
+}
+
+/// The (A, B) trace pairs the report's run pages offer to compare (`compare.js`'s
+/// `comparableRuns`): each step's trace as B against the same step's in each of the newest
+/// [`wire::REPORT_COMPARES_PER_STEP`] other runs of the same test as A; each pair once.
+fn compares(reports: &[RunReport]) -> Vec<(TraceId, TraceId)> {
+    let mut pairs = Vec::new();
+    let mut seen = std::collections::HashSet::new();
+    for (index, report) in reports.iter().enumerate() {
+        for (step_index, step) in report.steps.iter().enumerate() {
+            let Some(b) = step.trace_id else { continue };
+            // Newest first, as the run list the page reads.
+            let others = reports
+                .iter()
+                .enumerate()
+                .rev()
+                .filter(|&(other, earlier)| other != index && earlier.name == report.name);
+            let partners = others
+                .filter_map(|(_, other)| other.steps.get(step_index).and_then(|step| step.trace_id))
+                .take(wire::REPORT_COMPARES_PER_STEP);
+            for a in partners {
+                if a != b && seen.insert((a, b)) {
+                    pairs.push((a, b));
+                }
+            }
+        }
+    }
+    pairs
 }
 
 /// Writes the page for `runs` to `path`, with the traces they judged.
