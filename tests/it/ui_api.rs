@@ -249,6 +249,8 @@ async fn answers_are_the_shapes_of_the_ui_types() {
         ("/api/v1/traces".to_string(), "TraceList"),
         (format!("/api/v1/traces?selector={selector}"), "TraceList"),
         (format!("/api/v1/traces/{trace_id}"), "Trace"),
+        // One part of it, as the UI reads a trace too large to read whole.
+        (format!("/api/v1/traces/{trace_id}?offset=1&limit=1"), "Trace"),
         (format!("/api/v1/traces/{trace_id}/select?selector={selector}"), "Selection"),
         (format!("/api/v1/traces/{trace_id}/analysis"), "AnalyzerResult"),
         (format!("/api/v1/traces?selector={}", urlencode("span[name=]")), "ApiErrorBody"),

@@ -134,6 +134,11 @@ pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
 /// out and its share of the JSON being written (measured: BENCHMARKS.md, "Big-trace
 /// reads").
 pub const READ_BYTES_PER_SPAN: u64 = 4 * 1024;
+/// The most spans one part of a trace holds (`GET /api/v1/traces/{id}?offset=&limit=`, how
+/// the UI opens a trace too large to read whole): the UI's target is a 10,000-span
+/// waterfall drawn in under 500 ms. A part is smaller still when the read budget cannot
+/// hold this many.
+pub const MAX_TRACE_PART_SPANS: usize = 10_000;
 /// The share of `--max-memory` whole-trace reads in flight may hold together (1/N).
 pub const READ_MEMORY_DIVISOR: u64 = 4;
 

@@ -71,6 +71,11 @@ impl ReadBudget {
         self.inner.capacity
     }
 
+    /// The most spans one read can ever hold: a part of a trace asks for no more.
+    pub fn max_spans(&self) -> usize {
+        usize::try_from(self.inner.capacity / READ_BYTES_PER_SPAN).unwrap_or(usize::MAX)
+    }
+
     /// A share for reading a trace of `spans` spans whole.
     ///
     /// # Errors

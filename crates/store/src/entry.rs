@@ -498,15 +498,31 @@ pub(super) struct StoredSpans {
 impl StoredSpans {
     /// The spans, decoded, in arrival order.
     pub(super) fn decode(self, trace_id: TraceId) -> Vec<Arc<Span>> {
-        let mut spans = Vec::with_capacity(self.n_spans);
+        self.decode_range(trace_id, 0..usize::MAX)
+    }
+
+    /// How many spans are held.
+    pub(super) fn len(&self) -> usize {
+        self.n_spans
+    }
+
+    /// The spans at positions `range` of the arrival order, decoded; the others are stepped
+    /// over undecoded, and no block after the range is decompressed.
+    pub(super) fn decode_range(self, trace_id: TraceId, range: std::ops::Range<usize>) -> Vec<Arc<Span>> {
+        let mut spans = Vec::with_capacity(range.len().min(self.n_spans));
         let mut decoded = Vec::new();
+        // Where the next stored bytes start in the arrival order.
+        let mut first = 0usize;
         let mut decode = |bytes: &[u8], resource: &Arc<Resource>, scope: &Arc<Scope>| {
-            if let Err(err) = otlp::decode_spans(bytes, resource, scope, &mut decoded) {
+            let local = range.start.saturating_sub(first)..range.end.saturating_sub(first);
+            match otlp::decode_spans_range(bytes, resource, scope, local, &mut decoded) {
+                Ok(n_spans) => first += n_spans,
                 // Cannot happen: every segment holds spans validated on the way in (or
                 // encoded by `insert`). Say so loudly rather than drop the trace.
-                tracing::error!(%trace_id, %err, "stored spans failed to decode");
+                Err(err) => tracing::error!(%trace_id, %err, "stored spans failed to decode"),
             }
             spans.extend(decoded.drain(..).map(Arc::new));
+            first < range.end
         };
         if let Some(packed) = &self.packed {
             // One block decompressed at a time.
@@ -515,13 +531,17 @@ impl StoredSpans {
                 let mut at = 0;
                 for part in &block.parts {
                     let Some(bytes) = raw.get(at..at + part.len) else { break };
-                    decode(bytes, &part.resource, &part.scope);
+                    if !decode(bytes, &part.resource, &part.scope) {
+                        return spans;
+                    }
                     at += part.len;
                 }
             }
         }
         for segment in &self.segments {
-            decode(&segment.bytes, &segment.resource, &segment.scope);
+            if !decode(&segment.bytes, &segment.resource, &segment.scope) {
+                break;
+            }
         }
         spans
     }

@@ -496,6 +496,20 @@ impl TraceStore {
         self.get_with_update(trace_id).map(|(trace, _)| trace)
     }
 
+    /// The spans of one trace at positions `range` of their arrival order (a page of a trace
+    /// too large to read whole), decoding only those, and how many spans the trace holds.
+    pub fn get_range(&self, trace_id: TraceId, range: std::ops::Range<usize>) -> Option<(Trace, usize)> {
+        let stored = {
+            let entry = self.shared.traces.get(&trace_id)?;
+            if entry.is_empty() {
+                return None;
+            }
+            entry.stored()
+        };
+        let n_spans = stored.len();
+        Some((Trace::new(trace_id, stored.decode_range(trace_id, range)), n_spans))
+    }
+
     /// A snapshot of one trace and when its last span arrived.
     pub fn get_with_update(&self, trace_id: TraceId) -> Option<(Trace, Instant)> {
         let (stored, last_update) = {

@@ -62,12 +62,18 @@ export class ApiError extends Error {
  * @property {(query?: ListQuery) => Promise<TraceList>} listTraces
  * @property {(traceId: string, runId?: RunId) => Promise<Trace>} getTrace  with `runId`, the
  *   trace as that run judged it (its trigger span, and still there after the store's TTL)
+ * @property {(traceId: string, offset: number, limit?: number) => Promise<Trace>} getTracePart  the
+ *   spans `offset..offset + limit` of a trace too large for the server to read whole, in the
+ *   order they arrived (the server lowers `limit` to what its read budget holds); where the
+ *   trace is held whole (the report, a file), the whole trace
+ * @property {(traceId: string, part: import("./types.js").TracePart) => string | null} partUrl  where
+ *   the part's JSON can be downloaded, or null
  * @property {(traceId: string, selector: string, runId?: RunId) => Promise<import("./types.js").Selection>} select
  * @property {(traceId: string, runId?: RunId) => Promise<import("./types.js").AnalyzerResult>} analysis
  * @property {(traceId: string, runId?: RunId) => string | null} traceUrl  where the trace's JSON
  *   can be downloaded as the server writes it, or null (the page then writes it itself)
- * @property {(traceId: string, runId?: RunId) => Promise<string>} traceText  the trace's JSON:
- *   the server's bytes, or the data's trace written out
+ * @property {(traceId: string, runId?: RunId, part?: import("./types.js").TracePart) => Promise<string>} traceText  the
+ *   trace's JSON (or with `part`, that part's): the server's bytes, or the data's trace written out
  * @property {(a: TraceRef, b: TraceRef) => Promise<import("./types.js").TraceDiff>} diff  the two
  *   traces as one merged tree (the server's `wire::diff`; the report holds those its run
  *   pages offer, merged when it was written)
@@ -158,6 +164,8 @@ export function httpSource(fetchFn, options = {}) {
       return get("/traces" + (text ? "?" + text : ""));
     },
     getTrace: (traceId, runId) => get(tracePath(traceId, "", new URLSearchParams(), runId)),
+    getTracePart: (traceId, offset, limit) => get(tracePath(traceId, "", partParams(offset, limit), null)),
+    partUrl: (traceId, part) => base + tracePath(traceId, "", partParams(part.offset, part.limit), null),
     select: (traceId, selector, runId) => get(tracePath(traceId, "/select", new URLSearchParams({ selector }), runId)),
     analysis: (traceId, runId) => get(tracePath(traceId, "/analysis", new URLSearchParams(), runId)),
     canDiff: () => true,
@@ -169,7 +177,9 @@ export function httpSource(fetchFn, options = {}) {
       return get("/diff?" + params);
     },
     traceUrl: (traceId, runId) => base + tracePath(traceId, "", new URLSearchParams(), runId),
-    traceText: (traceId, runId) => getText(tracePath(traceId, "", new URLSearchParams(), runId)),
+    traceText: (traceId, runId, part) => getText(part
+      ? tracePath(traceId, "", partParams(part.offset, part.limit), null)
+      : tracePath(traceId, "", new URLSearchParams(), runId)),
     listRuns: () => get("/runs"),
     getRun: (runId) => get("/runs/" + id(String(runId))),
     // Jaeger's operations of a service (`data` null for one it does not know).
@@ -211,6 +221,17 @@ export function httpSource(fetchFn, options = {}) {
 }
 
 /**
+ * The query of a part of a trace.
+ * @param {number} offset
+ * @param {number} [limit]
+ */
+function partParams(offset, limit) {
+  const params = new URLSearchParams({ offset: String(Math.max(0, Math.floor(offset))) });
+  if (limit !== undefined) params.set("limit", String(limit));
+  return params;
+}
+
+/**
  * The HTML report's data: its runs, the traces they judged and the comparisons its run pages
  * offer, nothing else. Selectors need the server's engine, so `select` and `listTraces` with
  * a selector fail.
@@ -245,6 +266,13 @@ export function inlineSource(data) {
       if (!trace) throw new ApiError(404, { error: "trace " + traceId + " is not in this report" });
       return trace;
     }),
+    // The report holds its traces whole: a part is the whole trace.
+    getTracePart: (traceId) => answer(() => {
+      const trace = Object.hasOwn(data.traces, traceId) ? data.traces[traceId] : undefined;
+      if (!trace) throw new ApiError(404, { error: "trace " + traceId + " is not in this report" });
+      return trace;
+    }),
+    partUrl: () => null,
     select: () => answer(() => { throw noSelectors(); }),
     canDiff: (a, b) => diffs.has(diffKey(a, b)),
     diff: (a, b) => answer(() => {
@@ -298,6 +326,8 @@ export function fileSource(opened) {
     can: { live: false, selectors: false, traceList: false, compare: false },
     listTraces: () => answer(() => ({ traces: [...opened.values()].map((f) => summaryOf(f.trace)), next_cursor: null, scanned: opened.size })),
     getTrace: (traceId) => answer(() => trace(traceId)),
+    getTracePart: (traceId) => answer(() => trace(traceId)),
+    partUrl: () => null,
     select: () => answer(() => { throw new ApiError(501, { error: "selectors need the trace on a running server" }); }),
     analysis: () => answer(() => { throw new ApiError(501, { error: "a trace opened from a file is not analyzed" }); }),
     canDiff: () => false,

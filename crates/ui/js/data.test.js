@@ -44,6 +44,22 @@ test("the HTTP adapter reads /api/v1 and builds each query", async () => {
   assert.deepEqual(source.can, { live: false, selectors: true, traceList: true, compare: true });
 });
 
+test("a part of a trace too large to read whole: the server's ?offset=&limit=, else the whole trace", async () => {
+  const { fetchFn, urls } = fakeFetch({});
+  const source = httpSource(fetchFn, { EventSource: undefined });
+  const t = trace.trace_id;
+  await source.getTracePart(t, 0).catch(() => {});
+  await source.getTracePart(t, 4096.5, 4096).catch(() => {});
+  assert.deepEqual(urls, [`/api/v1/traces/${t}?offset=0`, `/api/v1/traces/${t}?offset=4096&limit=4096`]);
+  assert.equal(source.partUrl(t, { offset: 8, limit: 4, total_span_count: 20 }), `/api/v1/traces/${t}?offset=8&limit=4`);
+  const inline = inlineSource({ runs: [run], run_list: { runs: [runLine(run)], dropped: 0 }, traces: { [t]: trace } });
+  const fromFile = fileSource(new Map([[t, { trace, name: "t.json" }]]));
+  for (const whole of [inline, fromFile]) {
+    assert.deepEqual(await whole.getTracePart(t, 4096), trace);
+    assert.equal(whole.partUrl(t, { offset: 0, limit: 4, total_span_count: 20 }), null);
+  }
+});
+
 test("the HTTP adapter reads a trace as a run judged it with ?run=N", async () => {
   const { fetchFn, urls } = fakeFetch({});
   const source = httpSource(fetchFn, { EventSource: undefined });

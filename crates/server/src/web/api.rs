@@ -223,6 +223,17 @@ pub(super) struct WaitQuery {
     run: Option<u64>,
 }
 
+/// [`WaitQuery`], and the part of the trace to read (`?offset=N&limit=M`).
+#[derive(Deserialize)]
+pub(super) struct TraceQuery {
+    wait: Option<String>,
+    run: Option<u64>,
+    /// The first span of the part, in the order the spans arrived.
+    offset: Option<usize>,
+    /// The most spans of the part (lowered to what the read budget holds).
+    limit: Option<usize>,
+}
+
 /// The trace as the store holds it now, or with `run`, as that recorded run judged it: with
 /// the run's `Tracetest trigger` span (never in the store), and still there after the
 /// store's TTL took the trace, for as long as the run is kept. Either read takes its share
@@ -248,12 +259,30 @@ async fn load_trace(
     crate::query::read_trace(&web.store, &web.reads, trace_id, wait).await
 }
 
-/// `GET /api/v1/traces/{id}[?wait=DURATION][?run=N]`.
+/// `GET /api/v1/traces/{id}[?wait=DURATION][?run=N]`, or one part of the trace as the
+/// store holds it, `?offset=N&limit=M` ([`crate::query::read_part`]: a trace too large to
+/// read whole is read in parts, each charged to the read budget alone).
 pub(super) async fn get_trace(
     State(web): State<Web>,
     Path(trace_id): Path<String>,
-    Query(query): Query<WaitQuery>,
+    Query(query): Query<TraceQuery>,
 ) -> Result<Response, ApiError> {
+    if query.offset.is_some() || query.limit.is_some() {
+        if query.wait.is_some() || query.run.is_some() {
+            return Err(ApiError::Query(
+                "offset= and limit= read a part of the trace as the store holds it now, without wait= or run="
+                    .to_string(),
+            ));
+        }
+        let trace_id = parse_trace_id(&trace_id)?;
+        let offset = query.offset.unwrap_or(0);
+        let limit = query.limit.unwrap_or(model::defaults::MAX_TRACE_PART_SPANS);
+        let read = crate::query::read_part(&web.store, &web.reads, trace_id, offset, limit).await?;
+        return Ok(crate::reads::streamed(read.permit, "application/json", move |out| {
+            let trace = wire::Trace { part: Some(read.part), ..wire::Trace::new(&read.trace) };
+            serde_json::to_writer(out, &trace).map_err(std::io::Error::from)
+        }));
+    }
     let read = load_trace(&web, &trace_id, query.wait.as_deref(), query.run).await?;
     // Written as it is sent: a big trace's JSON is never held whole.
     Ok(crate::reads::streamed(read.permit, "application/json", move |out| {
