@@ -86,3 +86,49 @@ pub fn write(path: &Path, runs: &[FinishedRun]) -> Result<(), Error> {
     let page = ui::page(&ui::Mode::Inline(&data));
     std::fs::write(path, page).map_err(|source| Error::Write { path: path.to_path_buf(), source })
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeMap;
+
+    use super::*;
+    use wire::{RunKind, RunState, StepReport};
+
+    /// A run of test `name` whose steps judged the traces `trace_ids` (0: no trace).
+    fn run(name: &str, trace_ids: &[u8]) -> RunReport {
+        let steps = trace_ids
+            .iter()
+            .map(|&id| StepReport {
+                trace_id: (id != 0).then_some(TraceId([id; 16])),
+                ..StepReport::not_executed("step")
+            })
+            .collect();
+        RunReport {
+            name: name.into(),
+            kind: RunKind::Test,
+            state: RunState::Finished,
+            steps,
+            variables: BTreeMap::new(),
+            file: None,
+            duration_ms: None,
+        }
+    }
+
+    /// The pairs the run pages offer: the same test's same step, the newest other runs
+    /// first and at most [`wire::REPORT_COMPARES_PER_STEP`] of them; never another test's, a
+    /// step without a trace, or a trace against itself.
+    #[test]
+    fn a_report_compares_each_step_with_the_same_step_of_the_tests_other_runs() {
+        let t = |id: u8| TraceId([id; 16]);
+        let reports = [run("a", &[1, 2]), run("b", &[3]), run("a", &[4, 0]), run("a", &[1, 5])];
+        // Run 1's first step against run 4's (the same trace: none) and run 3's, its second
+        // against run 4's; run 3's against run 4's (run 1's is the same pair again); run 4's
+        // second against run 1's.
+        assert_eq!(compares(&reports), [(t(4), t(1)), (t(5), t(2)), (t(1), t(4)), (t(2), t(5))]);
+        let many: Vec<RunReport> = (1..=8).map(|id| run("a", &[id])).collect();
+        let pairs = compares(&many);
+        let of_newest: Vec<TraceId> = pairs.iter().filter(|(_, b)| *b == t(8)).map(|(a, _)| *a).collect();
+        assert_eq!(of_newest, [t(7), t(6), t(5), t(4), t(3)]);
+        assert_eq!(pairs.len(), 8 * wire::REPORT_COMPARES_PER_STEP);
+    }
+}
