@@ -202,6 +202,12 @@ fn check_failed_spec(
         ),
     );
     screenshot(tab, &format!("{shot}-runs"));
+    // When the run was received, as a time, not "6m ago" (issue 21, defect 15): a report is
+    // read long after it was written.
+    let received = eval(tab, "document.querySelector('#runs tr[data-run-id] .received').textContent");
+    let received = received.as_str().unwrap_or_default();
+    let shape: String = received.chars().map(|c| if c.is_ascii_digit() { '9' } else { c }).collect();
+    assert_eq!(shape, "9999-99-99 99:99:99", "{received:?}");
     eval(tab, "document.querySelector('#runs tr[data-run-id]').click()");
     wait(tab, "document.querySelector('.spec[data-passed=\"false\"]')");
     screenshot(tab, &format!("{shot}-run"));
