@@ -1524,7 +1524,11 @@ async fn a_trace_too_large_to_read_whole_opens_in_parts() {
     assert_eq!(refused.status(), 400, "a part is the store's trace, not a run's view");
 
     let browser = browser();
-    let tab = open(&browser, &format!("{base}/#/trace/{trace_id}"));
+    // As a user finds it: its row in the list, clicked.
+    let tab = open(&browser, &format!("{base}/"));
+    let row = format!("document.querySelector('tr[data-trace-id=\"{trace_id}\"]')");
+    wait(&tab, &format!("{row}?.querySelector('.span-count')?.textContent === '20000'"));
+    eval(&tab, &format!("{row}.click()"));
     let label = |tab: &Tab| wait(tab, "document.getElementById('part-label')?.textContent");
     assert_eq!(label(&tab), "spans 1–4,096 of 20,000");
     wait(&tab, "location.hash.includes('offset=0')");
