@@ -5,7 +5,8 @@
 //! estimated from its span count before anything is decoded, and holds it until its answer
 //! is written. A read that does not fit beside those in flight is refused as retryable
 //! (503, `Retry-After`), one that could never fit says so (507); both are counted in
-//! `tracecheck_reads_refused_total`.
+//! `tracecheck_reads_refused_total`. A trace that could never fit is read in parts instead
+//! (`query::read_part`), each part taking the share of its own spans.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
