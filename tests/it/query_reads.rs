@@ -139,4 +139,22 @@ async fn a_trace_too_large_to_read_whole_is_read_in_parts_each_charged_alone() {
     for query in ["offset=0&limit=0", "offset=0&wait=1s"] {
         assert_eq!(client.get(format!("{base}?{query}")).send().await.unwrap().status(), 400, "{query}");
     }
+
+    // The list never decodes it whole: its line comes from the store's digest (the span
+    // that started first standing in for the root), and a selector, which would need its
+    // spans, passes it over.
+    let list = format!("http://{}/api/v1/traces", server.http_addr());
+    let lines: Value =
+        serde_json::from_slice(&client.get(&list).send().await.unwrap().bytes().await.unwrap()).unwrap();
+    let line = &lines["traces"][0];
+    assert_eq!(line["trace_id"], huge.as_str());
+    assert_eq!(
+        (&line["span_count"], &line["root_name"], &line["error_count"]),
+        (&17_000.into(), &"span 0".into(), &0.into())
+    );
+    assert_eq!(line["duration_nanos"], 16_999 + 1_000);
+    let selected =
+        client.get(format!("{list}?selector=span%5Bname%3D%22span%200%22%5D")).send().await.unwrap();
+    let selected: Value = serde_json::from_slice(&selected.bytes().await.unwrap()).unwrap();
+    assert_eq!(selected["traces"], serde_json::json!([]), "{selected}");
 }

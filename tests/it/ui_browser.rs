@@ -1527,7 +1527,9 @@ async fn a_trace_too_large_to_read_whole_opens_in_parts() {
     // As a user finds it: its row in the list, clicked.
     let tab = open(&browser, &format!("{base}/"));
     let row = format!("document.querySelector('tr[data-trace-id=\"{trace_id}\"]')");
+    // (Its line from the store's digest: the list never decodes it whole.)
     wait(&tab, &format!("{row}?.querySelector('.span-count')?.textContent === '20000'"));
+    assert_eq!(eval(&tab, &format!("{row}.querySelector('.root-name').firstChild.textContent")), "span 0");
     eval(&tab, &format!("{row}.click()"));
     let label = |tab: &Tab| wait(tab, "document.getElementById('part-label')?.textContent");
     assert_eq!(label(&tab), "spans 1–4,096 of 20,000");

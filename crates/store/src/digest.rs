@@ -139,6 +139,24 @@ impl Digest {
         self.ops.iter().any(|stat| stat.may_match(query))
     }
 
+    /// What the digest says of the whole trace without decoding it ([`Outline`]).
+    pub(super) fn outline(&self, span_count: usize) -> Outline {
+        let mut services: Vec<String> =
+            self.ops.iter().filter_map(|stat| stat.op.service.as_deref().map(str::to_string)).collect();
+        services.sort();
+        services.dedup();
+        let earliest = self.ops.iter().min_by_key(|stat| stat.min_start).map(|stat| &stat.op);
+        Outline {
+            span_count,
+            start: self.start,
+            end: self.end,
+            services,
+            error_count: self.ops.iter().map(|stat| stat.n_errors as usize).sum(),
+            earliest_name: earliest.map(|op| op.name.to_string()).unwrap_or_default(),
+            earliest_service: earliest.and_then(|op| op.service.as_deref()).unwrap_or_default().to_string(),
+        }
+    }
+
     /// Gives the trace's operations back to the catalogue (the trace was evicted).
     pub(super) fn release(&self, catalogue: &Catalogue) {
         let mut ops = catalogue.lock();
@@ -155,6 +173,24 @@ impl Digest {
     pub(super) fn shrink(&mut self) {
         self.ops.shrink_to_fit();
     }
+}
+
+/// A trace's facts from its digest alone: what a list line of a trace too large to decode
+/// whole can say. There is no tree here, so the earliest span stands in for the root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outline {
+    pub span_count: usize,
+    /// Earliest span start and latest span end, in Unix nanoseconds.
+    pub start: u64,
+    pub end: u64,
+    /// Every service a span's resource names, sorted, each once.
+    pub services: Vec<String>,
+    /// Spans whose status is `error`.
+    pub error_count: usize,
+    /// The name and service of the operation that started first (a trace's root, in
+    /// every trace whose root starts before its children).
+    pub earliest_name: String,
+    pub earliest_service: String,
 }
 
 /// Every operation of the held traces, with how many traces hold it.

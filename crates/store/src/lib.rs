@@ -27,7 +27,7 @@ mod feed;
 mod search;
 mod wait;
 
-pub use digest::{Operation, SpanQuery};
+pub use digest::{Operation, Outline, SpanQuery};
 pub use feed::TraceRef;
 
 use std::collections::VecDeque;
@@ -545,6 +545,12 @@ impl TraceStore {
         // the real update time.
         traces.sort_by_key(|(_, last_update)| std::cmp::Reverse(*last_update));
         traces
+    }
+
+    /// What the trace's digest says of it, without decoding a span (`None`: none arrived).
+    pub fn outline(&self, trace_id: TraceId) -> Option<Outline> {
+        let entry = self.shared.traces.get(&trace_id)?;
+        (!entry.is_empty()).then(|| entry.digest.outline(entry.len()))
     }
 
     /// How many spans of the trace are held, without decoding them (`None`: none arrived).

@@ -949,3 +949,35 @@ async fn a_range_of_a_trace_is_its_slice_of_the_whole() {
     }
     assert!(store.get_range(tid(8), 0..10).is_none());
 }
+
+/// A list line of a trace too large to decode whole comes from its digest: the outline
+/// counts what a decoded summary counts, and names the span that started first.
+#[tokio::test(start_paused = true)]
+async fn the_outline_of_a_trace_is_its_digest_without_decoding() {
+    let (store, _guard) = store();
+    let at = |span: Span, service: &str, start: u64, end: u64| {
+        span.with_resource_attribute("service.name", service).with_times(start, end)
+    };
+    store.insert(vec![
+        at(span(1, 2, Some(1)), "db", 1_100, 1_400).with_status(model::StatusCode::Error, "down"),
+        at(span(1, 3, Some(1)), "db", 1_500, 1_600).with_status(model::StatusCode::Error, "down"),
+    ]);
+    store.insert(vec![
+        at(span(1, 1, None), "web", 1_000, 2_000),
+        at(span(1, 4, Some(1)), "cache", 1_700, 1_800),
+    ]);
+    let outline = store.outline(tid(1)).expect("held");
+    assert_eq!(
+        outline,
+        Outline {
+            span_count: 4,
+            start: 1_000,
+            end: 2_000,
+            services: vec!["cache".into(), "db".into(), "web".into()],
+            error_count: 2,
+            earliest_name: "span-1".into(),
+            earliest_service: "web".into(),
+        }
+    );
+    assert!(store.outline(tid(2)).is_none());
+}

@@ -133,7 +133,8 @@ impl Search {
 /// `GET /api/v1/traces`: newest first; with `service` or `selector`, only the traces that
 /// have a span of a service whose name contains `service` in any case / a span the selector
 /// matches (with the matched span IDs); with the search form's fields ([`ListQuery`]),
-/// only the traces they find.
+/// only the traces they find. A trace too large to read whole is listed from its digest
+/// alone, and not by a selector or the search form.
 /// A filtered page decodes at most [`WEB_LIST_SCAN_BUDGET`] traces and then answers with
 /// what it found and a cursor to go on from.
 pub(super) async fn list_traces(
@@ -146,6 +147,7 @@ pub(super) async fn list_traces(
     let service = query.service.filter(|service| !service.is_empty()).map(|service| service.to_lowercase());
     let limit = query.limit.unwrap_or(DEFAULT_WEB_LIST_LIMIT).clamp(1, MAX_WEB_LIST_LIMIT);
     let store = web.store.clone();
+    let max_spans = web.reads.max_spans();
     let page = blocking(move || {
         let filtered = selector.is_some() || service.is_some() || !search.is_empty();
         let mut traces = Vec::new();
@@ -160,10 +162,23 @@ pub(super) async fn list_traces(
             }
             for item in batch {
                 position = Some(item.seq);
-                // Evicted since the page was read: skip it.
-                let Some(trace) = store.get(item.trace_id) else { continue };
-                scanned += 1;
-                if let Some(line) = list_line(&trace, service.as_deref(), selector.as_ref(), &search) {
+                // A trace too large to read whole is never decoded for its line, which comes
+                // from the store's digest; a selector or the search form, which need its
+                // spans, pass it over. It opens in parts (issue 22).
+                let line = if store.span_count(item.trace_id).is_some_and(|n_spans| n_spans > max_spans) {
+                    if selector.is_some() || !search.is_empty() {
+                        continue;
+                    }
+                    let Some(outline) = store.outline(item.trace_id) else { continue };
+                    scanned += 1;
+                    outline_line(item.trace_id, outline, service.as_deref())
+                } else {
+                    // Evicted since the page was read: skip it.
+                    let Some(trace) = store.get(item.trace_id) else { continue };
+                    scanned += 1;
+                    list_line(&trace, service.as_deref(), selector.as_ref(), &search)
+                };
+                if let Some(line) = line {
                     traces.push(line);
                     if traces.len() == limit {
                         break 'pages;
@@ -205,6 +220,27 @@ fn list_line(
         line.matched_span_ids = Some(matched);
     }
     Some(line)
+}
+
+/// The list line of a trace too large to read whole, from its digest ([`store::Outline`]):
+/// the span that started first stands in for the root.
+fn outline_line(trace_id: TraceId, outline: store::Outline, service: Option<&str>) -> Option<TraceSummary> {
+    if let Some(service) = service {
+        if !outline.services.iter().any(|name| name.to_lowercase().contains(service)) {
+            return None;
+        }
+    }
+    Some(TraceSummary {
+        trace_id,
+        root_name: outline.earliest_name,
+        service_name: outline.earliest_service,
+        services: outline.services,
+        span_count: outline.span_count,
+        error_count: outline.error_count,
+        start_time_unix_nano: outline.start,
+        duration_nanos: outline.end.saturating_sub(outline.start),
+        matched_span_ids: None,
+    })
 }
 
 /// The selected spans' IDs in Tracetest's order, each once.
