@@ -283,12 +283,27 @@ async fn load_trace(
     let trace_id = parse_trace_id(trace_id)?;
     if let Some(run_id) = run {
         let runs = web.runs.clone();
-        if runs.get(run_id).is_none() {
-            return Err(ApiError::RunNotFound(run_id));
-        }
+        let recorded = runs.get(run_id).ok_or(ApiError::RunNotFound(run_id))?;
+        // The share is taken before decoding, as for the store's traces: from the span count
+        // the run's steps report for the trace (the judged trace, trigger span included).
+        let reported = recorded
+            .report
+            .steps
+            .iter()
+            .filter(|step| step.trace_id == Some(trace_id))
+            .map(|step| step.span_count)
+            .max();
+        let early = reported.map(|spans| web.reads.admit(spans)).transpose()?;
         let trace =
             blocking(move || runs.trace(run_id, trace_id)).await?.ok_or(ApiError::TraceNotFound(trace_id))?;
-        let permit = web.reads.admit(trace.spans.len())?;
+        // A trace no step reports (or more spans than reported) is charged once decoded.
+        let permit = match early {
+            Some(permit) if reported.is_some_and(|spans| trace.spans.len() <= spans) => permit,
+            early => {
+                drop(early);
+                web.reads.admit(trace.spans.len())?
+            }
+        };
         return Ok(TraceRead { trace, permit, complete: None, warnings: Vec::new() });
     }
     let wait = crate::query::Wait::parse(wait)?;
