@@ -585,7 +585,7 @@ async fn a_runs_trace_takes_its_share_before_it_is_decoded() {
         step.trace_id = Some(trace_id);
         step.span_count = span_count;
         client
-            .record_run(&RunReport { steps: vec![step], ..report("claims") }, &[trace.clone()])
+            .record_run(&RunReport { steps: vec![step], ..report("claims") }, std::slice::from_ref(&trace))
             .await
             .expect("RecordRun");
     }
