@@ -127,8 +127,6 @@ pub const KAFKA_RETRY_DEADLINE: Duration = Duration::from_secs(3);
 /// How often the progress line is refreshed while a trace is awaited. Display only: the
 /// wait itself is woken by inserts, never by this timer.
 pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
-/// The longest completeness wait a trace-by-ID read may ask for (`?wait=`): a read that
-/// waits pins its trace, so a client cannot hold one for longer than a run's own timeout.
 /// What reading one span whole takes at the server, estimated before a read decodes
 /// anything: the decoded span with its attributes, its place in the tree the web API lays
 /// out and its share of the JSON being written (measured: BENCHMARKS.md, "Big-trace
@@ -155,6 +153,8 @@ pub const MAX_CONCURRENT_STREAMS: u32 = 256;
 /// Live event streams (`/api/v1/events`) served at once; more are refused (503, counted):
 /// each holds a connection and remembers the traces it has announced.
 pub const MAX_EVENT_STREAMS: usize = 64;
+/// The longest completeness wait a trace-by-ID read may ask for (`?wait=`): a read that
+/// waits pins its trace, so a client cannot hold one for longer than a run's own timeout.
 pub const MAX_READ_WAIT: Duration = Duration::from_secs(5 * 60);
 /// The prefixes of the field's query APIs on the HTTP port (each also served at the root
 /// of its own listener: `--jaeger-addr`, `--tempo-addr`).
