@@ -469,6 +469,49 @@ fn console_shows_the_analyzer_and_the_gate_block() {
     }
 }
 
+/// Issue 21: where no gate requires the analyzer it decides nothing, so a passing step keeps
+/// its failing analyzer's line and findings for `--verbose`, and even there in yellow: only
+/// a gate's analyzer is red.
+#[test]
+fn console_keeps_an_analyzer_no_gate_requires_for_verbose_and_out_of_red() {
+    let mut step = passing_step();
+    step.analyzer = Some(analyzer_with_failures(5, 40, 50));
+    step.gates =
+        Some(analyze::GateResult { required: vec!["test-specs".into()], failed: vec![], passed: true });
+    let run = RunReport {
+        name: "advice".into(),
+        kind: RunKind::Test,
+        state: RunState::Finished,
+        steps: vec![step],
+        variables: BTreeMap::new(),
+        file: None,
+        duration_ms: None,
+    };
+    let text = console::render(&run);
+    assert!(!text.contains("analyzer") && !text.contains("handler 1"), "{text}");
+    let verbose = console::render_with(&run, true);
+    assert!(verbose.contains("    ✘ analyzer: score 40 (minimum 50) below the minimum"), "{verbose}");
+    assert!(verbose.contains("#0505050505050505"), "{verbose}");
+
+    let colour = |run: &RunReport| {
+        let out = Captured::default();
+        let mut reporter = ConsoleReporter::new(Box::new(out.clone()), true).verbose(true);
+        reporter.finish(run).expect("finish");
+        out.text()
+    };
+    let text = colour(&run);
+    let line = text.lines().find(|line| line.contains("analyzer:")).expect("the analyzer's line");
+    assert!(line.starts_with("    \x1b[33m✘"), "yellow where it decides nothing: {line:?}");
+    assert!(!text.contains("\x1b[31m✘"), "nothing red under a passing step: {text:?}");
+    // The same analyzer under a gate that requires it is red.
+    let text = colour(&gated_run());
+    let line = text
+        .lines()
+        .find(|line| line.contains("analyzer:") && line.contains("40"))
+        .expect("the analyzer's line");
+    assert!(line.starts_with("    \x1b[31m✘"), "{line:?}");
+}
+
 #[test]
 fn console_marks_a_disabled_analyzer() {
     let mut run = gated_run();
@@ -539,7 +582,7 @@ fn console_tells_warnings_from_failures() {
     let text = console::render_analyzer(&analyzer, console::AnalyzerView::default(), "");
     assert!(text.starts_with("✘ analyzer: score 40 (minimum 0), 1 of 2 rules failed, 1 warned\n"), "{text}");
     assert!(text.contains(
-        "  ✘ No API Key Leak (security/no-api-key-leak, warning, weight 100): 1 of 1 spans failed\n"
+        "  ✘ No API Key Leak (security/no-api-key-leak, warning, weight 100): 1 of 1 span failed\n"
     ));
     analyzer.plugins[0].rules[0].level = "warning".into();
     analyzer.passed = true;

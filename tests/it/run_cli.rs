@@ -102,6 +102,30 @@ async fn failed_assertion_fails_the_transaction_but_runs_every_step() {
     service.shutdown().await;
 }
 
+/// Issue 21: several files end with one closing total across them ("N passed, M failed"),
+/// so a long run's verdict needs no scrolling; one file has its summary line only.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn several_files_close_with_a_total_across_them() {
+    let grpc = free_addr();
+    let service = demo::start(&format!("http://{grpc}")).await.expect("demo service");
+    let files = Files::new();
+    let vars = vars_file(&files, &[("HOST", &service.url())]);
+    let (failing, create) = (fixture_arg("run/flow-with-a-failure.yaml"), demo_file("create-user.yaml"));
+    let output = run_embedded(&[&create, &failing, &create, "--vars", &vars], grpc, &[]).await;
+    output.assert_code(1);
+    let text = output.stdout();
+    assert!(text.ends_with("\n✘ 2 passed, 1 failed (3 files)\n"), "{text}");
+    insta::assert_snapshot!("several_files_console", redact(&text));
+
+    let output = run_embedded(&[&create, &create, "--vars", &vars], grpc, &[]).await;
+    output.assert_code(0);
+    assert!(output.stdout().ends_with("\n✔ 2 passed, 0 failed (2 files)\n"), "{output}");
+    let output = run_embedded(&[&create, "--vars", &vars], grpc, &[]).await;
+    output.assert_code(0);
+    assert!(!output.stdout().contains("passed, "), "one file has no total: {output}");
+    service.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_trigger_is_an_error_and_later_steps_are_not_executed() {
     let flow = fixture_arg("run/broken-flow.yaml");

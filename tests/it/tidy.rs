@@ -131,6 +131,17 @@ fn documents_name_files_that_exist() {
     assert!(missing.is_empty(), "documents name files that do not exist:\n  {}", missing.join("\n  "));
 }
 
+/// Issue 21: users of the quick start waited 5.5 s a run for their SDK's batch exporter; the
+/// README says why and how to export quickly, where it tells how to point exporters here.
+#[test]
+fn readme_says_sdks_batch_export_every_5_s() {
+    let text = std::fs::read_to_string(root().join("README.md")).expect("read README");
+    let section = text.split("### Pointing exporters at tracecheck").nth(1).expect("the exporters' section");
+    let section = section.split("\n### ").next().unwrap_or_default();
+    assert!(section.contains("export every 5 s by default"), "{section}");
+    assert!(section.contains("export OTEL_BSP_SCHEDULE_DELAY=200\n"), "{section}");
+}
+
 /// Every crate says what it owns and what it does not know, in its first lines.
 #[test]
 fn every_crate_opens_with_its_doc() {

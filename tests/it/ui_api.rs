@@ -249,6 +249,8 @@ async fn answers_are_the_shapes_of_the_ui_types() {
         ("/api/v1/traces".to_string(), "TraceList"),
         (format!("/api/v1/traces?selector={selector}"), "TraceList"),
         (format!("/api/v1/traces/{trace_id}"), "Trace"),
+        // One part of it, as the UI reads a trace too large to read whole.
+        (format!("/api/v1/traces/{trace_id}?offset=1&limit=1"), "Trace"),
         (format!("/api/v1/traces/{trace_id}/select?selector={selector}"), "Selection"),
         (format!("/api/v1/traces/{trace_id}/analysis"), "AnalyzerResult"),
         (format!("/api/v1/traces?selector={}", urlencode("span[name=]")), "ApiErrorBody"),
@@ -562,4 +564,34 @@ async fn the_list_is_searched_by_operation_attributes_durations_time_and_errors(
         assert!(body["error"].as_str().unwrap().contains(says), "{path}: {body}");
     }
     server.shutdown().await.expect("shutdown");
+}
+
+/// Issue 22, defect 1: a run's view of a trace takes its share of the read budget before it
+/// is decoded, from the span count the run's steps report for it, as a stored trace does
+/// from the store's count; a report claiming more than the budget could ever hold is
+/// refused (507) without decoding its trace. (Read whole, the same 2-span trace fits.)
+#[tokio::test]
+async fn a_runs_trace_takes_its_share_before_it_is_decoded() {
+    // A read budget of 16 MiB: 4,096 spans at 4 KiB.
+    let server = server().max_memory(64 * 1024 * 1024).start().await;
+    let client = server.client().await;
+    let trace_id = TraceId([7; 16]);
+    let root = Span::new(trace_id, SpanId([1; 8]), "POST /users");
+    let child = Span::new(trace_id, SpanId([2; 8]), "INSERT users").with_parent(SpanId([1; 8]));
+    let trace = model::Trace::new(trace_id, vec![Arc::new(root), Arc::new(child)]);
+    for span_count in [2, 5_000] {
+        let mut step = StepReport::not_executed("create");
+        step.state = StepState::Passed;
+        step.trace_id = Some(trace_id);
+        step.span_count = span_count;
+        client
+            .record_run(&RunReport { steps: vec![step], ..report("claims") }, std::slice::from_ref(&trace))
+            .await
+            .expect("RecordRun");
+    }
+    let (status, body) = get(&server, &format!("/api/v1/traces/{trace_id}?run=1")).await;
+    assert_eq!((status, body["span_count"].as_u64()), (200, Some(2)), "{body}");
+    let (status, body) = get(&server, &format!("/api/v1/traces/{trace_id}?run=2")).await;
+    assert_eq!(status, 507, "{body}");
+    assert!(body["error"].as_str().unwrap_or_default().contains("5000 spans"), "{body}");
 }

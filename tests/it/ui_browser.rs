@@ -202,6 +202,12 @@ fn check_failed_spec(
         ),
     );
     screenshot(tab, &format!("{shot}-runs"));
+    // When the run was received, as a time, not "6m ago" (issue 21, defect 15): a report is
+    // read long after it was written.
+    let received = eval(tab, "document.querySelector('#runs tr[data-run-id] .received').textContent");
+    let received = received.as_str().unwrap_or_default();
+    let shape: String = received.chars().map(|c| if c.is_ascii_digit() { '9' } else { c }).collect();
+    assert_eq!(shape, "9999-99-99 99:99:99", "{received:?}");
     eval(tab, "document.querySelector('#runs tr[data-run-id]').click()");
     wait(tab, "document.querySelector('.spec[data-passed=\"false\"]')");
     screenshot(tab, &format!("{shot}-run"));
@@ -314,7 +320,7 @@ async fn traces_waterfall_selector_runs_and_html_report_in_chromium() {
     // Type a selector: the highlighted rows are the spans `tracetest run` selects.
     tab.find_element("#trace-selector").expect("selector box").click().expect("focus");
     tab.type_str(SELECTOR).expect("type");
-    wait(&tab, "/spans selected$/.test(document.getElementById('selector-message').textContent)");
+    wait(&tab, "/spans? selected$/.test(document.getElementById('selector-message').textContent)");
     let typed = highlighted(&tab);
     screenshot(&tab, "trace-selector");
 
@@ -672,7 +678,7 @@ async fn failures_are_stepped_through_and_the_view_lives_in_the_url() {
     wait(&plain, "document.querySelectorAll('#waterfall .row').length >= 5");
     plain.find_element("#trace-selector").expect("selector box").click().expect("focus");
     plain.type_str(SELECTOR).expect("type");
-    wait(&plain, "/spans selected$/.test(document.getElementById('selector-message').textContent) && location.hash.includes('selector=')");
+    wait(&plain, "/spans? selected$/.test(document.getElementById('selector-message').textContent) && location.hash.includes('selector=')");
     plain.reload(false, None).expect("reload");
     wait(&plain, &format!("document.getElementById('trace-selector')?.value === {SELECTOR:?} && document.querySelectorAll('#waterfall .row.hl').length === 2"));
 
@@ -1275,6 +1281,40 @@ async fn two_runs_and_two_listed_traces_compare_as_one_merged_tree() {
     );
     assert_eq!(kind_of(&stored, "GET /inventory"), "missing");
     assert_eq!(kind_of(&stored, "publish order"), "added");
+
+    // The offline report of both runs (one `run` of two files, the same test) compares them
+    // as the server did, with no server: it holds the merge `wire::diff` wrote.
+    let report_path = files.dir().join("report.html");
+    let text = std::fs::read_to_string(test_file()).expect("the test file");
+    let tests: Vec<String> = [&failing, &passing]
+        .iter()
+        .enumerate()
+        .map(|(index, trace_id)| {
+            files.write(&format!("checkout-{index}.yaml"), &text.replace("${var:TRACE_ID}", trace_id))
+        })
+        .collect();
+    let output = tracecheck()
+        .args(["run", &tests[0], &tests[1], "--server", &serve.grpc_url(), "--settle", "100ms"])
+        .args(["--report-html", &report_path.display().to_string()])
+        .output()
+        .await;
+    assert_eq!(output.status.code(), Some(1), "{}", String::from_utf8_lossy(&output.stderr));
+    drop(serve);
+    let offline = open(&browser, &format!("file://{}#/run/2", report_path.display()));
+    let link = wait(&offline, "document.querySelector('.compare-run')?.dataset.runId");
+    assert_eq!(link, "1");
+    eval(&offline, "document.querySelector('.compare-run').click()");
+    wait(&offline, "document.querySelectorAll('#diff-rows tr').length > 0");
+    assert_eq!(kinds(&offline), rows, "the report's compare is the server's");
+    eval(&offline, "document.getElementById('changes-only').click()");
+    wait(&offline, "location.hash.includes('changes=1')");
+    assert_eq!(kinds(&offline), changed);
+    // A span opens in its run's trace, read from the report.
+    eval(&offline, "[...document.querySelectorAll('#diff-rows tr')].find(r => r.dataset.kind === 'missing').querySelector('td.num a').click()");
+    wait(&offline, "document.querySelector('#waterfall .row.selected')");
+    // The failing run offers the passing one the other way round.
+    let back = open(&browser, &format!("file://{}#/run/1", report_path.display()));
+    assert_eq!(wait(&back, "document.querySelector('.compare-run')?.dataset.runId"), "2");
 }
 
 /// Trace statistics and the dependency graph across all stored traces (missing item 7), in
@@ -1407,4 +1447,119 @@ async fn traces_are_found_with_the_search_form() {
     clear("search-min-duration");
     type_in("list-selector", "{ name = \"inventory lookup\" }");
     wait(&tab, &only(&checkout));
+}
+
+/// Sends a trace of `n_spans` small spans of service `big` over OTLP/gRPC, in requests of
+/// 2,000 in index order: span 0 the root, span `i`'s parent span `(i - 1) / 8`, each a
+/// nanosecond after the one before. Returns its trace ID as hex.
+async fn send_big_tree(grpc: SocketAddr, n_spans: u32) -> String {
+    use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+    use opentelemetry_proto::tonic::common::v1::{any_value, AnyValue, KeyValue as OtlpKeyValue};
+    use opentelemetry_proto::tonic::resource::v1::Resource as OtlpResource;
+    use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span as OtlpSpan};
+    let trace_id = rand_id().to_be_bytes().to_vec();
+    let span_id = |index: u32| [&[0xb1, 0x9e][..], &(index + 1).to_be_bytes(), &[0, 1]].concat();
+    let start =
+        std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).expect("clock").as_nanos() as u64;
+    let mut client = crate::support::otlp::client(grpc).await;
+    for first in (0..n_spans).step_by(2000) {
+        let spans = (first..(first + 2000).min(n_spans))
+            .map(|index| OtlpSpan {
+                trace_id: trace_id.clone(),
+                span_id: span_id(index),
+                parent_span_id: if index == 0 { vec![] } else { span_id((index - 1) / 8) },
+                name: format!("span {index}"),
+                start_time_unix_nano: start + u64::from(index),
+                end_time_unix_nano: start + u64::from(index) + 1_000,
+                ..Default::default()
+            })
+            .collect();
+        let service = OtlpKeyValue {
+            key: "service.name".into(),
+            value: Some(AnyValue { value: Some(any_value::Value::StringValue("big".into())) }),
+            ..Default::default()
+        };
+        let request = ExportTraceServiceRequest {
+            resource_spans: vec![ResourceSpans {
+                resource: Some(OtlpResource { attributes: vec![service], ..Default::default() }),
+                scope_spans: vec![ScopeSpans { spans, ..Default::default() }],
+                schema_url: String::new(),
+            }],
+        };
+        let answer = client.export(request).await.expect("export").into_inner();
+        let rejected = answer.partial_success.map_or(0, |partial| partial.rejected_spans);
+        assert_eq!(rejected, 0, "every span stored");
+    }
+    hex::encode(&trace_id)
+}
+
+/// Issue 22, defect 1 (its last part): a trace larger than the server's read budget is
+/// refused whole (507), and the UI opens it in parts instead, each read charged to the
+/// budget alone: the first part drawn, the others a link away, kept in the URL.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_trace_too_large_to_read_whole_opens_in_parts() {
+    // A read budget of 16 MiB (a quarter of --max-memory) at 4 KiB a span: 4,096 spans a
+    // read; 20,000 (78 MiB) are never read whole.
+    let serve = start_serve(&["--max-memory", "64MiB", "--max-trace-share", "100"]).await;
+    let trace_id = send_big_tree(serve.grpc, 20_000).await;
+    let base = format!("http://{}", serve.http);
+    let client = reqwest::Client::new();
+    let whole = client.get(format!("{base}/api/v1/traces/{trace_id}")).send().await.expect("read");
+    assert_eq!(whole.status(), 507);
+    let text = whole.text().await.expect("body");
+    assert!(text.contains("20000 spans") && text.contains("offset="), "{text}");
+    // A part asks for what it likes and gets what the budget holds; the last part is short.
+    let part = client
+        .get(format!("{base}/api/v1/traces/{trace_id}?offset=19000&limit=100000"))
+        .send()
+        .await
+        .expect("read");
+    assert_eq!(part.status(), 200);
+    let part: Value = serde_json::from_slice(&part.bytes().await.expect("body")).expect("json");
+    assert_eq!(part["part"], serde_json::json!({"offset": 19000, "limit": 4096, "total_span_count": 20000}));
+    assert_eq!(part["spans"].as_array().map(Vec::len), Some(1000));
+    assert_eq!(part["span_count"], 1000);
+    let refused =
+        client.get(format!("{base}/api/v1/traces/{trace_id}?offset=0&run=1")).send().await.expect("read");
+    assert_eq!(refused.status(), 400, "a part is the store's trace, not a run's view");
+
+    let browser = browser();
+    // As a user finds it: its row in the list, clicked.
+    let tab = open(&browser, &format!("{base}/"));
+    let row = format!("document.querySelector('tr[data-trace-id=\"{trace_id}\"]')");
+    // (Its line from the store's digest: the list never decodes it whole.)
+    wait(&tab, &format!("{row}?.querySelector('.span-count')?.textContent === '20000'"));
+    assert_eq!(eval(&tab, &format!("{row}.querySelector('.root-name').firstChild.textContent")), "span 0");
+    eval(&tab, &format!("{row}.click()"));
+    let label = |tab: &Tab| wait(tab, "document.getElementById('part-label')?.textContent");
+    assert_eq!(label(&tab), "spans 1–4,096 of 20,000");
+    wait(&tab, "location.hash.includes('offset=0')");
+    let first_row = "document.querySelector('#waterfall .row .name')?.textContent";
+    assert_eq!(wait(&tab, first_row), "span 0");
+    assert_eq!(
+        eval(&tab, "document.getElementById('part-previous').tagName"),
+        "SPAN",
+        "no part before the first"
+    );
+    assert!(eval(&tab, "document.getElementById('trace-selector').disabled").as_bool().unwrap_or(false));
+    screenshot(&tab, "trace-parts");
+
+    // The next part: a tree of its own, its first root the first span that arrived in it.
+    eval(&tab, "document.getElementById('part-next').click()");
+    wait(&tab, "document.getElementById('part-label')?.textContent === 'spans 4,097–8,192 of 20,000'");
+    assert_eq!(wait(&tab, first_row), "span 4096");
+    assert!(eval(&tab, "location.hash").as_str().unwrap_or("").contains("offset=4096"));
+    eval(&tab, "document.getElementById('part-last').click()");
+    wait(&tab, "document.getElementById('part-label')?.textContent === 'spans 16,385–20,000 of 20,000'");
+    assert_eq!(eval(&tab, "document.getElementById('part-next').tagName"), "SPAN", "no part after the last");
+    // A link to a part opens it again.
+    let again = open(&browser, eval(&tab, "location.href").as_str().expect("href"));
+    assert_eq!(label(&again), "spans 16,385–20,000 of 20,000");
+    // The part's JSON is the part's.
+    eval(&again, "document.getElementById('json-details').open = true");
+    let json =
+        wait(&again, "(t => t.startsWith('{') && t)(document.getElementById('trace-json').textContent)");
+    let json = json.as_str().unwrap_or("");
+    // (Its head: the view shows the first 2,000,000 characters, the part's facts at the end.)
+    assert!(json.contains("\"span_count\": 3616,"), "the part's JSON: {}", &json[..300.min(json.len())]);
 }

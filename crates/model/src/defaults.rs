@@ -127,13 +127,16 @@ pub const KAFKA_RETRY_DEADLINE: Duration = Duration::from_secs(3);
 /// How often the progress line is refreshed while a trace is awaited. Display only: the
 /// wait itself is woken by inserts, never by this timer.
 pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
-/// The longest completeness wait a trace-by-ID read may ask for (`?wait=`): a read that
-/// waits pins its trace, so a client cannot hold one for longer than a run's own timeout.
 /// What reading one span whole takes at the server, estimated before a read decodes
 /// anything: the decoded span with its attributes, its place in the tree the web API lays
 /// out and its share of the JSON being written (measured: BENCHMARKS.md, "Big-trace
 /// reads").
 pub const READ_BYTES_PER_SPAN: u64 = 4 * 1024;
+/// The most spans one part of a trace holds (`GET /api/v1/traces/{id}?offset=&limit=`, how
+/// the UI opens a trace too large to read whole): the UI's target is a 10,000-span
+/// waterfall drawn in under 500 ms. A part is smaller still when the read budget cannot
+/// hold this many.
+pub const MAX_TRACE_PART_SPANS: usize = 10_000;
 /// The share of `--max-memory` whole-trace reads in flight may hold together (1/N).
 pub const READ_MEMORY_DIVISOR: u64 = 4;
 
@@ -150,6 +153,8 @@ pub const MAX_CONCURRENT_STREAMS: u32 = 256;
 /// Live event streams (`/api/v1/events`) served at once; more are refused (503, counted):
 /// each holds a connection and remembers the traces it has announced.
 pub const MAX_EVENT_STREAMS: usize = 64;
+/// The longest completeness wait a trace-by-ID read may ask for (`?wait=`): a read that
+/// waits pins its trace, so a client cannot hold one for longer than a run's own timeout.
 pub const MAX_READ_WAIT: Duration = Duration::from_secs(5 * 60);
 /// The prefixes of the field's query APIs on the HTTP port (each also served at the root
 /// of its own listener: `--jaeger-addr`, `--tempo-addr`).

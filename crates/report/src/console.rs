@@ -97,14 +97,15 @@ pub fn render_analyzer(result: &AnalyzerResult, view: AnalyzerView, indent: &str
     out
 }
 
-/// `details` lists the failed rules' spans and findings; without it the summary line names
-/// the failed rules only.
+/// `decides`: a gate requires the analyzer (or `analyze` itself asked for its verdict). Where
+/// it decides nothing, a failing verdict is advice and is marked in yellow, never red, so it
+/// cannot read as the step's failure (issue 21).
 fn render_analyzer_with(
     out: &mut String,
     style: &Style,
     result: &AnalyzerResult,
     verbose: bool,
-    details: bool,
+    decides: bool,
     indent: &str,
 ) {
     if !result.enabled {
@@ -115,7 +116,8 @@ fn render_analyzer_with(
     let n_failed = result.failed_rules().filter(|(_, rule)| rule.level == "error").count();
     let n_warned = result.failed_rules().count() - n_failed;
     let below_minimum = result.score < result.minimum_score;
-    let (mark, colour) = if result.passed && !below_minimum { ("✔", GREEN) } else { ("✘", RED) };
+    let fail_colour = if decides { RED } else { YELLOW };
+    let (mark, colour) = if result.passed && !below_minimum { ("✔", GREEN) } else { ("✘", fail_colour) };
     let mut line = format!(
         "{indent}{} analyzer: score {} (minimum {})",
         style.paint(colour, mark),
@@ -123,7 +125,7 @@ fn render_analyzer_with(
         result.minimum_score
     );
     if below_minimum {
-        line.push_str(&style.paint(RED, " below the minimum"));
+        line.push_str(&style.paint(fail_colour, " below the minimum"));
     }
     // Rules at any level but `error` neither score nor fail the analyzer: they only warn.
     line.push_str(&match (n_rules, n_failed, n_warned) {
@@ -133,16 +135,10 @@ fn render_analyzer_with(
         (_, _, 0) => format!(", {n_failed} of {n_rules} rules failed"),
         (_, _, _) => format!(", {n_failed} of {n_rules} rules failed, {n_warned} warned"),
     });
-    if !details && result.failed_rules().next().is_some() {
-        let ids: Vec<&str> = result.failed_rules().map(|(_, rule)| rule.id.as_str()).collect();
-        line.push_str(&format!(": {} {}", ids.join(", "), style.paint(DIM, "(details with --verbose)")));
-    }
     line.push('\n');
     out.push_str(&line);
-    if details {
-        for (plugin, rule) in result.failed_rules() {
-            render_failed_rule(out, style, &plugin.id, rule, verbose, indent);
-        }
+    for (plugin, rule) in result.failed_rules() {
+        render_failed_rule(out, style, &plugin.id, rule, verbose, decides, indent);
     }
 }
 
@@ -152,20 +148,22 @@ fn render_failed_rule(
     plugin_id: &str,
     rule: &RuleResult,
     verbose: bool,
+    decides: bool,
     indent: &str,
 ) {
-    // Only error-level rules fail the analyzer; a failed warning is shown, but in yellow.
-    let colour = if rule.level == "error" { RED } else { YELLOW };
+    // Only error-level rules fail the analyzer; a failed warning is shown, but in yellow, as
+    // is every failed rule of an analyzer that decides nothing.
+    let colour = if rule.level == "error" && decides { RED } else { YELLOW };
     let failed: Vec<_> = rule.results.iter().filter(|result| !result.passed).collect();
     out.push_str(&format!(
-        "{indent}  {} {} ({plugin_id}/{}, {}, weight {}): {} of {} spans failed\n",
+        "{indent}  {} {} ({plugin_id}/{}, {}, weight {}): {} of {} failed\n",
         style.paint(colour, "✘"),
         style.paint(BOLD, &rule.name),
         rule.id,
         rule.level,
         rule.weight,
         failed.len(),
-        rule.results.len()
+        count(rule.results.len(), "span")
     ));
     let shown = if verbose { failed.len() } else { failed.len().min(DEFAULT_SPANS_PER_RULE) };
     for result in &failed[..shown] {
@@ -256,7 +254,7 @@ fn render_step_with(style: &Style, step: &StepReport, verbose: bool) -> String {
             .as_ref()
             .is_some_and(|gates| gates.required.iter().any(|gate| gate.starts_with("analyzer")));
         if verbose || gated {
-            render_analyzer_with(&mut out, style, analyzer, verbose, true, "    ");
+            render_analyzer_with(&mut out, style, analyzer, verbose, gated, "    ");
         }
     }
     // As Tracetest's CLI: the gate block only explains a failure; a passing step needs none.

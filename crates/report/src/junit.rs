@@ -63,6 +63,7 @@ use std::path::PathBuf;
 use quick_xml::events::{BytesDecl, BytesText, Event};
 use quick_xml::Writer;
 
+use super::style::count;
 use super::{Reporter, RunReport, SpecReport, StepReport, StepState};
 use analyze::{AnalyzerResult, Gate, GateResult};
 
@@ -218,12 +219,12 @@ fn analyzer_problems(analyzer: &AnalyzerResult) -> (String, String) {
     for (plugin, rule) in analyzer.failed_rules() {
         let failed: Vec<_> = rule.results.iter().filter(|result| !result.passed).collect();
         rules.push(format!(
-            "{}/{} ({}): {} of {} spans",
+            "{}/{} ({}): {} of {}",
             plugin.id,
             rule.id,
             rule.level,
             failed.len(),
-            rule.results.len()
+            count(rule.results.len(), "span")
         ));
         text.push_str(&format!("{}/{} ({}, weight {})\n", plugin.id, rule.id, rule.level, rule.weight));
         for result in failed {

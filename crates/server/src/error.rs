@@ -99,7 +99,7 @@ pub enum EdgeError {
     OriginNotAllowed { origin: String },
     #[error("server busy: reading this trace ({spans} spans) takes about {} and the reads in flight hold {} of the {} read budget, retry later", mib(*needed), mib(*in_use), mib(*budget))]
     ReadsBusy { spans: usize, needed: u64, in_use: u64, budget: u64 },
-    #[error("trace too large to read whole: {spans} spans take about {} to read, more than the read budget of {} (a quarter of --max-memory); raise --max-memory", mib(*needed), mib(*budget))]
+    #[error("trace too large to read whole: {spans} spans take about {} to read, more than the read budget of {} (a quarter of --max-memory); raise --max-memory, or read it in parts (/api/v1/traces/ID?offset=N&limit=M, as the UI does)", mib(*needed), mib(*budget))]
     TraceTooLarge { spans: usize, needed: u64, budget: u64 },
     #[error("the server failed to answer: {0}")]
     Internal(String),

@@ -5,7 +5,8 @@
 //! estimated from its span count before anything is decoded, and holds it until its answer
 //! is written. A read that does not fit beside those in flight is refused as retryable
 //! (503, `Retry-After`), one that could never fit says so (507); both are counted in
-//! `tracecheck_reads_refused_total`.
+//! `tracecheck_reads_refused_total`. A trace that could never fit is read in parts instead
+//! (`query::read_part`), each part taking the share of its own spans.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -69,6 +70,11 @@ impl ReadBudget {
     /// The budget's size in bytes.
     pub fn capacity(&self) -> u64 {
         self.inner.capacity
+    }
+
+    /// The most spans one read can ever hold: a part of a trace asks for no more.
+    pub fn max_spans(&self) -> usize {
+        usize::try_from(self.inner.capacity / READ_BYTES_PER_SPAN).unwrap_or(usize::MAX)
     }
 
     /// A share for reading a trace of `spans` spans whole.

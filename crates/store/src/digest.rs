@@ -83,6 +83,8 @@ pub(super) struct Digest {
     pub(super) end: u64,
     /// The latest span start.
     last_start: u64,
+    /// The operation (index in `ops`) of the span that started first.
+    earliest: u32,
     ops: Vec<OpStat>,
 }
 
@@ -96,7 +98,7 @@ struct OpStat {
     /// a range that still holds every duration), so that an operation takes 24 bytes.
     min_duration_us: u32,
     max_duration_us: u32,
-    has_error: bool,
+    n_errors: u32,
     has_ok: bool,
 }
 
@@ -116,7 +118,7 @@ impl OpStat {
             && query.duration_max.is_none_or(|max| u64::from(self.min_duration_us) * 1_000 <= max)
             && match query.error {
                 None => true,
-                Some(true) => self.has_error,
+                Some(true) => self.n_errors > 0,
                 Some(false) => self.has_ok,
             }
     }
@@ -127,6 +129,8 @@ impl Digest {
     pub(super) fn add(&mut self, service: &Option<Str>, span: &SpanPeek<'_>, catalogue: &Catalogue) {
         let start = span.start_time_unix_nano;
         let duration = span.end_time_unix_nano.saturating_sub(start);
+        // Whether this span started before every one so far.
+        let first = self.ops.is_empty() || start < self.start;
         if self.start == 0 && self.end == 0 {
             (self.start, self.end) = (start, span.end_time_unix_nano.max(start));
         } else {
@@ -135,11 +139,11 @@ impl Digest {
         }
         self.last_start = self.last_start.max(start);
         let (is_error, is_ok) = (span.status == StatusCode::Error, span.status == StatusCode::Ok);
-        let found = self.ops.iter_mut().find(|stat| {
+        let found = self.ops.iter().position(|stat| {
             stat.op.kind == span.kind && *stat.op.name == *span.name && stat.op.service == *service
         });
-        let stat = match found {
-            Some(stat) => stat,
+        let index = match found {
+            Some(index) => index,
             None => {
                 let op =
                     catalogue.enter(OpRef { service: service.as_deref(), name: span.name, kind: span.kind });
@@ -147,16 +151,20 @@ impl Digest {
                     op,
                     min_duration_us: u32::MAX,
                     max_duration_us: 0,
-                    has_error: false,
+                    n_errors: 0,
                     has_ok: false,
                 });
-                self.ops.last_mut().expect("just pushed")
+                self.ops.len() - 1
             }
         };
+        if first {
+            self.earliest = index as u32;
+        }
+        let stat = &mut self.ops[index];
         let (floor_us, ceil_us) = (duration / 1_000, duration.div_ceil(1_000));
         stat.min_duration_us = stat.min_duration_us.min(floor_us.try_into().unwrap_or(u32::MAX));
         stat.max_duration_us = stat.max_duration_us.max(ceil_us.try_into().unwrap_or(u32::MAX));
-        stat.has_error |= is_error;
+        stat.n_errors = stat.n_errors.saturating_add(u32::from(is_error));
         stat.has_ok |= is_ok;
     }
 
@@ -167,6 +175,24 @@ impl Digest {
         query.start_min.is_none_or(|min| self.last_start >= min)
             && query.start_max.is_none_or(|max| self.start <= max)
             && self.ops.iter().any(|stat| stat.may_match(query))
+    }
+
+    /// What the digest says of the whole trace without decoding it ([`Outline`]).
+    pub(super) fn outline(&self, span_count: usize) -> Outline {
+        let mut services: Vec<String> =
+            self.ops.iter().filter_map(|stat| stat.op.service.as_deref().map(str::to_string)).collect();
+        services.sort();
+        services.dedup();
+        let earliest = self.ops.get(self.earliest as usize).map(|stat| &stat.op);
+        Outline {
+            span_count,
+            start: self.start,
+            end: self.end,
+            services,
+            error_count: self.ops.iter().map(|stat| stat.n_errors as usize).sum(),
+            earliest_name: earliest.map(|op| op.name.to_string()).unwrap_or_default(),
+            earliest_service: earliest.and_then(|op| op.service.as_deref()).unwrap_or_default().to_string(),
+        }
     }
 
     /// Gives the trace's operations back to the catalogue (the trace was evicted).
@@ -185,6 +211,24 @@ impl Digest {
     pub(super) fn shrink(&mut self) {
         self.ops.shrink_to_fit();
     }
+}
+
+/// A trace's facts from its digest alone: what a list line of a trace too large to decode
+/// whole can say. There is no tree here, so the earliest span stands in for the root.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Outline {
+    pub span_count: usize,
+    /// Earliest span start and latest span end, in Unix nanoseconds.
+    pub start: u64,
+    pub end: u64,
+    /// Every service a span's resource names, sorted, each once.
+    pub services: Vec<String>,
+    /// Spans whose status is `error`.
+    pub error_count: usize,
+    /// The name and service of the operation that started first (a trace's root, in
+    /// every trace whose root starts before its children).
+    pub earliest_name: String,
+    pub earliest_service: String,
 }
 
 /// The catalogue's table: foldhash rather than SipHash, since a new trace looks up each of

@@ -533,15 +533,31 @@ pub(super) struct StoredSpans {
 impl StoredSpans {
     /// The spans, decoded, in arrival order.
     pub(super) fn decode(self, trace_id: TraceId) -> Vec<Arc<Span>> {
-        let mut spans = Vec::with_capacity(self.n_spans);
+        self.decode_range(trace_id, 0..usize::MAX)
+    }
+
+    /// How many spans are held.
+    pub(super) fn len(&self) -> usize {
+        self.n_spans
+    }
+
+    /// The spans at positions `range` of the arrival order, decoded; the others are stepped
+    /// over undecoded, and no block after the range is decompressed.
+    pub(super) fn decode_range(self, trace_id: TraceId, range: std::ops::Range<usize>) -> Vec<Arc<Span>> {
+        let mut spans = Vec::with_capacity(range.len().min(self.n_spans));
         let mut decoded = Vec::new();
+        // Where the next stored bytes start in the arrival order.
+        let mut first = 0usize;
         let mut decode = |bytes: &[u8], resource: &Arc<Resource>, scope: &Arc<Scope>| {
-            if let Err(err) = otlp::decode_spans(bytes, resource, scope, &mut decoded) {
+            let local = range.start.saturating_sub(first)..range.end.saturating_sub(first);
+            match otlp::decode_spans_range(bytes, resource, scope, local, &mut decoded) {
+                Ok(n_spans) => first += n_spans,
                 // Cannot happen: every segment holds spans validated on the way in (or
                 // encoded by `insert`). Say so loudly rather than drop the trace.
-                tracing::error!(%trace_id, %err, "stored spans failed to decode");
+                Err(err) => tracing::error!(%trace_id, %err, "stored spans failed to decode"),
             }
             spans.extend(decoded.drain(..).map(Arc::new));
+            first < range.end
         };
         if let Some(packed) = &self.packed {
             // One block decompressed at a time.
@@ -550,13 +566,17 @@ impl StoredSpans {
                 let mut at = 0;
                 for part in &block.parts {
                     let Some(bytes) = raw.get(at..at + part.len) else { break };
-                    decode(bytes, &part.resource, &part.scope);
+                    if !decode(bytes, &part.resource, &part.scope) {
+                        return spans;
+                    }
                     at += part.len;
                 }
             }
         }
         for segment in &self.segments {
-            decode(&segment.bytes, &segment.resource, &segment.scope);
+            if !decode(&segment.bytes, &segment.resource, &segment.scope) {
+                break;
+            }
         }
         spans
     }
@@ -642,6 +662,8 @@ const DICT_BYTES: usize = 4 * 1024;
 /// ... taken from the starts of this many consecutive compactions (traces of more than one
 /// service, in a busy system) ...
 const DICT_SAMPLES: usize = 2;
+/// ... or from up to this many, when traces are small ...
+const DICT_MAX_SAMPLES: u64 = 64;
 /// ... and made again after this many compactions, to follow what the store receives. Every
 /// dictionary lives as long as a block made with it, so at most one per this many traces.
 const DICT_EVERY: u64 = 1 << 16;
@@ -673,16 +695,17 @@ impl Dicts {
     }
 
     /// Takes a sample of `raw`, compacted now, while a dictionary is being made: the first
-    /// one from the store's first compactions, then one every [`DICT_EVERY`].
+    /// one from the store's first compactions, then one every [`DICT_EVERY`]. Small traces
+    /// give small samples: up to [`DICT_MAX_SAMPLES`] are taken to fill it.
     fn offer(&self, raw: &[u8]) {
-        let n = self.compactions.fetch_add(1, Ordering::Relaxed);
-        if n % DICT_EVERY >= DICT_SAMPLES as u64 || self.size == 0 {
+        let n = self.compactions.fetch_add(1, Ordering::Relaxed) % DICT_EVERY;
+        if n >= DICT_MAX_SAMPLES || self.size == 0 {
             return;
         }
         let mut sample = self.sample.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
         let room = self.size.saturating_sub(sample.len());
         sample.extend_from_slice(&raw[..raw.len().min(room).min(self.size / DICT_SAMPLES)]);
-        if n % DICT_EVERY + 1 < DICT_SAMPLES as u64 && sample.len() < self.size {
+        if n + 1 < DICT_MAX_SAMPLES && sample.len() < self.size {
             return;
         }
         let bytes = std::mem::take(&mut *sample).into_boxed_slice();
@@ -690,6 +713,14 @@ impl Dicts {
         self.live.fetch_add(bytes.len(), Ordering::Relaxed);
         let dict = Arc::new(Dict { bytes, live: self.live.clone() });
         *self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(dict);
+    }
+
+    /// Forgets the current dictionary (the store is empty: nothing holds it but this), so
+    /// that the next compactions make a new one.
+    pub(super) fn reset(&self) {
+        *self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
+        self.sample.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
+        self.compactions.store(0, Ordering::Relaxed);
     }
 
     /// Heap bytes of the dictionaries blocks hold.

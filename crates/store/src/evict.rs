@@ -138,6 +138,7 @@ impl Shared {
             queue.shrink_to_fit();
             self.traces.shrink_to_fit();
             self.catalogue.shrink();
+            self.dicts.reset();
         }
         let next = queue.front().and_then(|item| item.at.checked_add(ttl));
         drop(queue);

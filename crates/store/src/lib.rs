@@ -27,7 +27,7 @@ mod feed;
 mod search;
 mod wait;
 
-pub use digest::{Operation, SpanQuery};
+pub use digest::{Operation, Outline, SpanQuery};
 pub use feed::TraceRef;
 
 use std::collections::VecDeque;
@@ -508,6 +508,20 @@ impl TraceStore {
         self.get_with_update(trace_id).map(|(trace, _)| trace)
     }
 
+    /// The spans of one trace at positions `range` of their arrival order (a page of a trace
+    /// too large to read whole), decoding only those, and how many spans the trace holds.
+    pub fn get_range(&self, trace_id: TraceId, range: std::ops::Range<usize>) -> Option<(Trace, usize)> {
+        let stored = {
+            let entry = self.shared.traces.get(&trace_id)?;
+            if entry.is_empty() {
+                return None;
+            }
+            entry.stored()
+        };
+        let n_spans = stored.len();
+        Some((Trace::new(trace_id, stored.decode_range(trace_id, range)), n_spans))
+    }
+
     /// A snapshot of one trace and when its last span arrived.
     pub fn get_with_update(&self, trace_id: TraceId) -> Option<(Trace, Instant)> {
         self.shared.payoff.read(now());
@@ -544,6 +558,12 @@ impl TraceStore {
         // the real update time.
         traces.sort_by_key(|(_, last_update)| std::cmp::Reverse(*last_update));
         traces
+    }
+
+    /// What the trace's digest says of it, without decoding a span (`None`: none arrived).
+    pub fn outline(&self, trace_id: TraceId) -> Option<Outline> {
+        let entry = self.shared.traces.get(&trace_id)?;
+        (!entry.is_empty()).then(|| entry.digest.outline(entry.len()))
     }
 
     /// How many spans of the trace are held, without decoding them (`None`: none arrived).

@@ -1014,3 +1014,58 @@ async fn traces_compacted_with_a_dictionary_take_less_and_read_back_whole() {
     }
     check_invariants(&store);
 }
+
+/// A page of a trace too large to read whole (issue 22, defect 1): `get_range` decodes the
+/// spans at those positions of the arrival order, as `get` has them, across compacted
+/// blocks and open segments alike, and says how many the trace holds.
+#[tokio::test(start_paused = true)]
+async fn a_range_of_a_trace_is_its_slice_of_the_whole() {
+    let (store, _guard) = memory_store(256 * 1024, usize::MAX);
+    for batch in 0..30u16 {
+        store.insert((0..20).map(|idx| padded_span(7, batch * 20 + idx, 200)).collect());
+        settle_tasks().await;
+    }
+    assert!(store.stats().traces_compacted > 0, "some spans are in compacted blocks");
+    store.insert((600..610).map(|idx| padded_span(7, idx, 200)).collect());
+    let whole = store.get(tid(7)).expect("stored");
+    let ids = |spans: &[std::sync::Arc<Span>]| spans.iter().map(|span| span.span_id).collect::<Vec<_>>();
+    for range in [0..1, 0..100, 95..405, 590..610, 600..700, 610..620, 0..usize::MAX] {
+        let (page, total) = store.get_range(tid(7), range.clone()).expect("stored");
+        assert_eq!(total, 610);
+        let expected = &whole.spans[range.start.min(610)..range.end.min(610)];
+        assert_eq!(ids(&page.spans), ids(expected), "{range:?}");
+    }
+    assert!(store.get_range(tid(8), 0..10).is_none());
+}
+
+/// A list line of a trace too large to decode whole comes from its digest: the outline
+/// counts what a decoded summary counts, and names the span that started first.
+#[tokio::test(start_paused = true)]
+async fn the_outline_of_a_trace_is_its_digest_without_decoding() {
+    let (store, _guard) = store();
+    let at = |span: Span, service: &str, start: u64, end: u64| {
+        span.with_resource_attribute("service.name", service).with_times(start, end)
+    };
+    store.insert(vec![
+        at(span(1, 2, Some(1)), "db", 1_100, 1_400).with_status(model::StatusCode::Error, "down"),
+        at(span(1, 3, Some(1)), "db", 1_500, 1_600).with_status(model::StatusCode::Error, "down"),
+    ]);
+    store.insert(vec![
+        at(span(1, 1, None), "web", 1_000, 2_000),
+        at(span(1, 4, Some(1)), "cache", 1_700, 1_800),
+    ]);
+    let outline = store.outline(tid(1)).expect("held");
+    assert_eq!(
+        outline,
+        Outline {
+            span_count: 4,
+            start: 1_000,
+            end: 2_000,
+            services: vec!["cache".into(), "db".into(), "web".into()],
+            error_count: 2,
+            earliest_name: "span-1".into(),
+            earliest_service: "web".into(),
+        }
+    );
+    assert!(store.outline(tid(2)).is_none());
+}

@@ -62,14 +62,23 @@ export class ApiError extends Error {
  * @property {(query?: ListQuery) => Promise<TraceList>} listTraces
  * @property {(traceId: string, runId?: RunId) => Promise<Trace>} getTrace  with `runId`, the
  *   trace as that run judged it (its trigger span, and still there after the store's TTL)
+ * @property {(traceId: string, offset: number, limit?: number) => Promise<Trace>} getTracePart  the
+ *   spans `offset..offset + limit` of a trace too large for the server to read whole, in the
+ *   order they arrived (the server lowers `limit` to what its read budget holds); where the
+ *   trace is held whole (the report, a file), the whole trace
+ * @property {(traceId: string, part: import("./types.js").TracePart) => string | null} partUrl  where
+ *   the part's JSON can be downloaded, or null
  * @property {(traceId: string, selector: string, runId?: RunId) => Promise<import("./types.js").Selection>} select
  * @property {(traceId: string, runId?: RunId) => Promise<import("./types.js").AnalyzerResult>} analysis
  * @property {(traceId: string, runId?: RunId) => string | null} traceUrl  where the trace's JSON
  *   can be downloaded as the server writes it, or null (the page then writes it itself)
- * @property {(traceId: string, runId?: RunId) => Promise<string>} traceText  the trace's JSON:
- *   the server's bytes, or the data's trace written out
+ * @property {(traceId: string, runId?: RunId, part?: import("./types.js").TracePart) => Promise<string>} traceText  the
+ *   trace's JSON (or with `part`, that part's): the server's bytes, or the data's trace written out
  * @property {(a: TraceRef, b: TraceRef) => Promise<import("./types.js").TraceDiff>} diff  the two
- *   traces as one merged tree (the server's `wire::diff`: without a server, it fails)
+ *   traces as one merged tree (the server's `wire::diff`; the report holds those its run
+ *   pages offer, merged when it was written)
+ * @property {(a: TraceRef, b: TraceRef) => boolean} canDiff  whether `diff` can answer for the
+ *   pair: always with a server, in the report for the pairs it holds
  * @property {() => Promise<import("./types.js").Dependency[]>} dependencies  the calls between
  *   services over every trace held (the server's Jaeger dependencies, or the report's traces)
  * @property {() => Promise<string[]>} services  every service name the store holds, sorted
@@ -155,8 +164,11 @@ export function httpSource(fetchFn, options = {}) {
       return get("/traces" + (text ? "?" + text : ""));
     },
     getTrace: (traceId, runId) => get(tracePath(traceId, "", new URLSearchParams(), runId)),
+    getTracePart: (traceId, offset, limit) => get(tracePath(traceId, "", partParams(offset, limit), null)),
+    partUrl: (traceId, part) => base + tracePath(traceId, "", partParams(part.offset, part.limit), null),
     select: (traceId, selector, runId) => get(tracePath(traceId, "/select", new URLSearchParams({ selector }), runId)),
     analysis: (traceId, runId) => get(tracePath(traceId, "/analysis", new URLSearchParams(), runId)),
+    canDiff: () => true,
     diff: (a, b) => {
       const params = new URLSearchParams({ a: a.traceId, b: b.traceId });
       for (const [key, runId] of [["run_a", a.runId], ["run_b", b.runId]]) {
@@ -165,7 +177,9 @@ export function httpSource(fetchFn, options = {}) {
       return get("/diff?" + params);
     },
     traceUrl: (traceId, runId) => base + tracePath(traceId, "", new URLSearchParams(), runId),
-    traceText: (traceId, runId) => getText(tracePath(traceId, "", new URLSearchParams(), runId)),
+    traceText: (traceId, runId, part) => getText(part
+      ? tracePath(traceId, "", partParams(part.offset, part.limit), null)
+      : tracePath(traceId, "", new URLSearchParams(), runId)),
     listRuns: () => get("/runs"),
     getRun: (runId) => get("/runs/" + id(String(runId))),
     // Jaeger's operations of a service (`data` null for one it does not know).
@@ -207,13 +221,29 @@ export function httpSource(fetchFn, options = {}) {
 }
 
 /**
- * The HTML report's data: its runs and the traces they judged, nothing else. Selectors need
- * the server's engine, so `select` and `listTraces` with a selector fail.
+ * The query of a part of a trace.
+ * @param {number} offset
+ * @param {number} [limit]
+ */
+function partParams(offset, limit) {
+  const params = new URLSearchParams({ offset: String(Math.max(0, Math.floor(offset))) });
+  if (limit !== undefined) params.set("limit", String(limit));
+  return params;
+}
+
+/**
+ * The HTML report's data: its runs, the traces they judged and the comparisons its run pages
+ * offer, nothing else. Selectors need the server's engine, so `select` and `listTraces` with
+ * a selector fail.
  * @param {import("./types.js").InlineData} data
  * @returns {Source}
  */
 export function inlineSource(data) {
   const noSelectors = () => new ApiError(501, { error: "selectors need a running server" });
+  // The report's traces are its runs' views, one per trace ID: a pair is its two IDs.
+  /** @type {Map<string, import("./types.js").TraceDiff>} */
+  const diffs = new Map((data.diffs || []).map((d) => [d.a.trace_id + " " + d.b.trace_id, d]));
+  const diffKey = (/** @type {TraceRef} */ a, /** @type {TraceRef} */ b) => a.traceId + " " + b.traceId;
   /**
    * @template T
    * @param {() => T} answer
@@ -221,7 +251,7 @@ export function inlineSource(data) {
    */
   const answer = (answer) => new Promise((resolve) => resolve(answer()));
   return {
-    can: { live: false, selectors: false, traceList: false, compare: false },
+    can: { live: false, selectors: false, traceList: false, compare: diffs.size > 0 },
     listTraces: (query = {}) => answer(() => {
       if (query.selector) throw noSelectors();
       const service = (query.service || "").toLowerCase();
@@ -236,8 +266,20 @@ export function inlineSource(data) {
       if (!trace) throw new ApiError(404, { error: "trace " + traceId + " is not in this report" });
       return trace;
     }),
+    // The report holds its traces whole: a part is the whole trace.
+    getTracePart: (traceId) => answer(() => {
+      const trace = Object.hasOwn(data.traces, traceId) ? data.traces[traceId] : undefined;
+      if (!trace) throw new ApiError(404, { error: "trace " + traceId + " is not in this report" });
+      return trace;
+    }),
+    partUrl: () => null,
     select: () => answer(() => { throw noSelectors(); }),
-    diff: () => answer(() => { throw new ApiError(501, { error: "comparing traces needs a running server" }); }),
+    canDiff: (a, b) => diffs.has(diffKey(a, b)),
+    diff: (a, b) => answer(() => {
+      const diff = diffs.get(diffKey(a, b));
+      if (!diff) throw new ApiError(404, { error: "this report holds no comparison of these two traces: a run's page links those it holds" });
+      return diff;
+    }),
     traceUrl: () => null,
     traceText: (traceId) => answer(() => {
       if (!Object.hasOwn(data.traces, traceId)) throw new ApiError(404, { error: "trace " + traceId + " is not in this report" });
@@ -284,8 +326,11 @@ export function fileSource(opened) {
     can: { live: false, selectors: false, traceList: false, compare: false },
     listTraces: () => answer(() => ({ traces: [...opened.values()].map((f) => summaryOf(f.trace)), next_cursor: null, scanned: opened.size })),
     getTrace: (traceId) => answer(() => trace(traceId)),
+    getTracePart: (traceId) => answer(() => trace(traceId)),
+    partUrl: () => null,
     select: () => answer(() => { throw new ApiError(501, { error: "selectors need the trace on a running server" }); }),
     analysis: () => answer(() => { throw new ApiError(501, { error: "a trace opened from a file is not analyzed" }); }),
+    canDiff: () => false,
     diff: () => answer(() => { throw new ApiError(501, { error: "comparing traces needs a running server" }); }),
     traceUrl: () => null,
     traceText: (traceId) => answer(() => JSON.stringify(trace(traceId))),

@@ -44,6 +44,22 @@ test("the HTTP adapter reads /api/v1 and builds each query", async () => {
   assert.deepEqual(source.can, { live: false, selectors: true, traceList: true, compare: true });
 });
 
+test("a part of a trace too large to read whole: the server's ?offset=&limit=, else the whole trace", async () => {
+  const { fetchFn, urls } = fakeFetch({});
+  const source = httpSource(fetchFn, { EventSource: undefined });
+  const t = trace.trace_id;
+  await source.getTracePart(t, 0).catch(() => {});
+  await source.getTracePart(t, 4096.5, 4096).catch(() => {});
+  assert.deepEqual(urls, [`/api/v1/traces/${t}?offset=0`, `/api/v1/traces/${t}?offset=4096&limit=4096`]);
+  assert.equal(source.partUrl(t, { offset: 8, limit: 4, total_span_count: 20 }), `/api/v1/traces/${t}?offset=8&limit=4`);
+  const inline = inlineSource({ runs: [run], run_list: { runs: [runLine(run)], dropped: 0 }, traces: { [t]: trace } });
+  const fromFile = fileSource(new Map([[t, { trace, name: "t.json" }]]));
+  for (const whole of [inline, fromFile]) {
+    assert.deepEqual(await whole.getTracePart(t, 4096), trace);
+    assert.equal(whole.partUrl(t, { offset: 0, limit: 4, total_span_count: 20 }), null);
+  }
+});
+
 test("the HTTP adapter reads a trace as a run judged it with ?run=N", async () => {
   const { fetchFn, urls } = fakeFetch({});
   const source = httpSource(fetchFn, { EventSource: undefined });
@@ -183,16 +199,34 @@ test("the file adapter answers for the traces opened from files", async () => {
   assert.deepEqual(await failure(source.analysis(trace.trace_id)), [501, "a trace opened from a file is not analyzed"]);
 });
 
-test("the HTTP adapter asks the server to compare; the others cannot", async () => {
+test("the HTTP adapter asks the server to compare, the report answers the pairs it holds, a file cannot", async () => {
   const { fetchFn, urls } = fakeFetch({});
-  await httpSource(fetchFn, { EventSource: undefined }).diff({ traceId: "aa", runId: 2 }, { traceId: "bb" }).catch(() => {});
-  await httpSource(fetchFn, { EventSource: undefined }).diff({ traceId: "aa", runId: null }, { traceId: "bb", runId: "3" }).catch(() => {});
+  const http = httpSource(fetchFn, { EventSource: undefined });
+  await http.diff({ traceId: "aa", runId: 2 }, { traceId: "bb" }).catch(() => {});
+  await http.diff({ traceId: "aa", runId: null }, { traceId: "bb", runId: "3" }).catch(() => {});
   assert.deepEqual(urls, ["/api/v1/diff?a=aa&b=bb&run_a=2", "/api/v1/diff?a=aa&b=bb&run_b=3"]);
-  const inline = inlineSource({ runs: [run], run_list: { runs: [runLine(run)], dropped: 0 }, traces: { [trace.trace_id]: trace } });
+  assert.equal(http.canDiff({ traceId: "aa" }, { traceId: "bb" }), true);
+  assert.equal(http.can.compare, true);
+
+  const side = (/** @type {string} */ traceId) => ({ trace_id: traceId, root_name: "GET /", span_count: 1, duration_nanos: 5 });
+  const held = { a: side("aa"), b: side("bb"), counts: { matched: 1, added: 0, missing: 0, slower: 0, failed: 0, fixed: 0 }, rows: [] };
+  const data = { runs: [run], run_list: { runs: [runLine(run)], dropped: 0 }, traces: { [trace.trace_id]: trace } };
+  const failure = (/** @type {Promise<unknown>} */ promise) => promise.then(() => null, (e) => [e.status, e.message]);
+  // A report without pairs to compare offers none.
+  const bare = inlineSource(data);
+  assert.equal(bare.can.compare, false);
+  assert.equal(bare.canDiff({ traceId: "aa" }, { traceId: "bb" }), false);
+  // One with pairs answers them, whatever runs they are read as (one view per trace ID), in
+  // their direction only.
+  const inline = inlineSource({ ...data, diffs: [held] });
+  assert.equal(inline.can.compare, true);
+  assert.equal(inline.canDiff({ traceId: "aa", runId: 1 }, { traceId: "bb", runId: 2 }), true);
+  assert.equal(await inline.diff({ traceId: "aa", runId: 1 }, { traceId: "bb", runId: 2 }), held);
+  assert.equal(inline.canDiff({ traceId: "bb" }, { traceId: "aa" }), false);
+  assert.deepEqual(await failure(inline.diff({ traceId: "bb" }, { traceId: "aa" })), [404, "this report holds no comparison of these two traces: a run's page links those it holds"]);
   const fromFile = fileSource(new Map());
-  for (const source of [inline, fromFile]) {
-    assert.deepEqual(await source.diff({ traceId: "aa" }, { traceId: "bb" }).then(() => null, (e) => [e.status, e.message]), [501, "comparing traces needs a running server"]);
-  }
+  assert.equal(fromFile.canDiff({ traceId: "aa" }, { traceId: "bb" }), false);
+  assert.deepEqual(await failure(fromFile.diff({ traceId: "aa" }, { traceId: "bb" })), [501, "comparing traces needs a running server"]);
 });
 
 test("dependencies: the server's Jaeger answer over all its traces, or counted from the report's", async () => {

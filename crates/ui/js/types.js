@@ -47,6 +47,17 @@
  * @property {number} start_time_unix_nano
  * @property {number} end_time_unix_nano
  * @property {Span[]} spans
+ * @property {TracePart} [part]  set when the spans are one part of a trace too large to read
+ *   whole (`?offset=&limit=`), laid out as a tree of their own
+ */
+
+/**
+ * Which part of a trace a Trace holds: spans `offset..offset + spans.length` in the order
+ * they arrived, of `total_span_count`; the next part starts at `offset + limit`.
+ * @typedef {object} TracePart
+ * @property {number} offset
+ * @property {number} limit
+ * @property {number} total_span_count
  */
 
 /**
@@ -346,6 +357,8 @@
  * @property {Run[]} runs
  * @property {RunList} run_list  the run lines, newest first, as `GET /api/v1/runs` answers
  * @property {Object<string, Trace>} traces  by trace ID
+ * @property {TraceDiff[]} [diffs]  the comparisons the run pages offer (B a run's step, A the
+ *   same step of another run of the same test), merged when the report was written
  */
 
 export {};

@@ -23,7 +23,10 @@ export async function runView(ctx, runId) {
    * @param {number} stepIndex
    */
   const compareLinks = (traceId, stepIndex) => {
-    const targets = comparableRuns(others, { id: run.id, name: report.name }, stepIndex).slice(0, 5);
+    const targets = comparableRuns(others, { id: run.id, name: report.name }, stepIndex)
+      // The report holds the comparisons it offers, merged when it was written.
+      .filter((other) => ctx.source.canDiff({ traceId: other.traceId, runId: other.id }, { traceId, runId }))
+      .slice(0, 5);
     if (!targets.length) return null;
     return h("div", { class: "compare-with muted" }, "Compare with ", targets.map((other, k) => [k ? ", " : "",
       h("a", { class: "compare-run", "data-run-id": other.id, href: compareHash({ traceId: other.traceId, runId: other.id }, { traceId, runId }) }, "run " + other.id + " (" + other.state.toLowerCase() + ")")]));

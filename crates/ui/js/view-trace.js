@@ -4,12 +4,15 @@
 // from a run's spec (`?run=N&step=N&spec=N`), it highlights that spec's spans with their
 // verdicts and opens on its first failure. The selector and the selected span are kept in
 // the URL (`&selector=`, `&span=`). Below: the trace's statistics per service and
-// operation, and its JSON to view or download.
+// operation, and its JSON to view or download. A trace too large for the server to read
+// whole opens in parts (`&offset=`, parts.js), each drawn as a trace of its own.
 
 import { serviceColours } from "./colours.js";
+import { ApiError } from "./data.js";
 import { add, byId, debounce, h, swatch } from "./dom.js";
 import { count, duration, isOrphan, localTime } from "./format.js";
 import { failedSpanIds, specVerdicts } from "./model.js";
+import { neighbours, partLabel } from "./parts.js";
 import { withParams } from "./route.js";
 import { traceStats } from "./stats.js";
 import { indentJson, traceFileName } from "./tracefile.js";
@@ -33,7 +36,10 @@ export async function traceView(ctx, traceId, params, fileName) {
   // Opened from a run, the trace is read as that run judged it: with the run's trigger
   // span, and still there once the store's TTL has taken it (issue 21).
   const runId = params.get("run");
-  const trace = await ctx.source.getTrace(traceId, runId);
+  const trace = await readTrace(ctx.source, traceId, runId, params);
+  const part = trace.part;
+  // Opened in parts after the whole read was refused: a reload opens the part directly.
+  if (part && !params.has("offset")) history.replaceState(history.state, "", withParams(location.hash, { offset: part.offset }));
   const spans = trace.spans;
   const spanIndex = new Map(spans.map((s, i) => [s.span_id, i]));
 
@@ -61,8 +67,10 @@ export async function traceView(ctx, traceId, params, fileName) {
     }
   }
 
-  const selectorBox = /** @type {HTMLInputElement} */ (h("input", { type: "search", id: "trace-selector", class: "selector", placeholder: "highlights the spans it selects", value: params.get("selector") || "", disabled: !can.selectors }));
-  const selectorMessage = h("span", { class: "muted", id: "selector-message", role: "status" }, can.selectors ? "" : "selectors need a running server");
+  // Selectors and the analyzer read the whole trace: a part has neither.
+  const selectors = can.selectors && !part;
+  const selectorBox = /** @type {HTMLInputElement} */ (h("input", { type: "search", id: "trace-selector", class: "selector", placeholder: "highlights the spans it selects", value: params.get("selector") || "", disabled: !selectors }));
+  const selectorMessage = h("span", { class: "muted", id: "selector-message", role: "status" }, part ? "selectors read the whole trace, too large for this server" : can.selectors ? "" : "selectors need a running server");
   const panel = h("div", { class: "panel", id: "span-panel" }, h("div", { class: "muted" }, "Select a span (click, or arrows and Enter)."));
   let left = false;
   ctx.onLeave(() => { left = true; });
@@ -123,13 +131,14 @@ export async function traceView(ctx, traceId, params, fileName) {
     h("div", { class: "muted", id: "trace-facts" }, "started " + localTime(Math.floor(trace.start_time_unix_nano / 1e6)) + " · " + count(spans.length, "span") + " · " + duration(Math.max(1, trace.end_time_unix_nano - trace.start_time_unix_nano)) + " · ",
       services.map((s) => h("span", { class: "service" }, swatch(colours.get(s) || ""), s + " "))),
     banner,
+    part ? partBanner(part, spans.length) : null,
     h("div", { class: "filters" }, h("label", { class: "field grow" }, "Selector", selectorBox), selectorMessage),
     h("div", { class: "steppers" }, steppers.failures.element, steppers.matches.element, steppers.findings.element),
     h("div", { class: "layout" }, h("div", { class: "timeline" }, overview.element, rows.element), panel),
     h("h2", {}, "Service map"), mapHolder,
     statsSection(spans),
     h("h2", {}, "Analyzer"), analysis,
-    h("h2", {}, "JSON"), jsonSection(ctx.source, traceId, runId));
+    h("h2", {}, "JSON"), jsonSection(ctx.source, traceId, runId, part));
   rows.draw();
   rows.mark("failure", failures);
   overview.draw();
@@ -162,7 +171,7 @@ export async function traceView(ctx, traceId, params, fileName) {
       if (selectorBox.value.trim() !== text) return; // typed on since
       selectorBox.classList.remove("bad");
       selectorMessage.className = "muted";
-      selectorMessage.textContent = answer.matched_span_ids.length + " spans selected";
+      selectorMessage.textContent = count(answer.matched_span_ids.length, "span") + " selected";
       light(new Set(answer.matched_span_ids));
     } catch (error) {
       if (selectorBox.value.trim() !== text) return;
@@ -173,7 +182,7 @@ export async function traceView(ctx, traceId, params, fileName) {
       selectorMessage.textContent = error instanceof Error ? error.message : String(error);
     }
   }
-  if (can.selectors) {
+  if (selectors) {
     selectorBox.addEventListener("input", debounce(runSelector, 120));
     if (selectorBox.value.trim()) await runSelector();
   }
@@ -199,12 +208,16 @@ export async function traceView(ctx, traceId, params, fileName) {
   ctx.onEvent((type, data) => {
     if (type === "trace.grown" && data.trace_id === traceId) {
       const note = document.getElementById("grown") || h("div", { id: "grown", class: "notice" });
-      note.replaceChildren("This trace has grown to " + data.span_count + " spans. ",
+      note.replaceChildren("This trace has grown to " + count(data.span_count, "span") + ". ",
         h("a", { href: "#", onclick: (/** @type {Event} */ e) => { e.preventDefault(); ctx.reload(); } }, "Reload it"));
       ctx.app.prepend(note);
     }
   });
 
+  if (part) {
+    analysis.replaceChildren(h("span", { class: "muted" }, "The analyzer reads the whole trace, too large for this server."));
+    return;
+  }
   const flagged = await analysisSection(ctx, analysis, traceId, runId, (spanId) => {
     const i = spanIndex.get(spanId);
     if (i === undefined) return;
@@ -216,6 +229,47 @@ export async function traceView(ctx, traceId, params, fileName) {
   updateSteppers();
 }
 
+/**
+ * The trace, whole; or one part of it, when the URL names one (`offset=`) or when the server
+ * refused to read it whole (507: more than its read budget could ever hold).
+ * @param {import("./data.js").Source} source
+ * @param {string} traceId
+ * @param {string | null} runId
+ * @param {URLSearchParams} params
+ * @returns {Promise<import("./types.js").Trace>}
+ */
+async function readTrace(source, traceId, runId, params) {
+  // A run's view of a trace is read whole (parts are the store's).
+  if (params.has("offset") && runId === null) return source.getTracePart(traceId, Number(params.get("offset")) || 0);
+  try {
+    return await source.getTrace(traceId, runId);
+  } catch (error) {
+    if (!(error instanceof ApiError) || error.status !== 507 || runId !== null) throw error;
+    return source.getTracePart(traceId, 0);
+  }
+}
+
+/**
+ * What a part is and links to the others (each link a new `offset=`, which reopens the view).
+ * @param {import("./types.js").TracePart} part
+ * @param {number} nSpans
+ * @returns {HTMLElement}
+ */
+function partBanner(part, nSpans) {
+  const { previous, next, last } = neighbours(part);
+  /**
+   * @param {string} id
+   * @param {string} label
+   * @param {number | null} offset  null: no such part
+   */
+  const link = (id, label, offset) => offset === null || offset === part.offset
+    ? h("span", { class: "muted", id }, label)
+    : h("a", { id, href: withParams(location.hash, { offset, span: null }) }, label);
+  return h("div", { class: "banner", id: "part-banner" },
+    h("div", {}, h("strong", { id: "part-label" }, partLabel(part, nSpans)), " in the order they arrived: the trace is too large for the server to read whole (its read budget is a quarter of --max-memory), so it opens in parts, each a tree of its own; a span whose parent is in another part shows as a root."),
+    h("div", {}, link("part-first", "« first", 0), " · ", link("part-previous", "‹ previous", previous), " · ", link("part-next", "next ›", next), " · ", link("part-last", "last »", last)));
+}
+
 /** How much indented JSON the page shows; the download has it all. */
 const JSON_VIEW_LIMIT = 2_000_000;
 
@@ -225,11 +279,12 @@ const JSON_VIEW_LIMIT = 2_000_000;
  * @param {import("./data.js").Source} source
  * @param {string} traceId
  * @param {string | null} runId
+ * @param {import("./types.js").TracePart} [part]  a part's JSON is the part's
  * @returns {HTMLElement}
  */
-function jsonSection(source, traceId, runId) {
+function jsonSection(source, traceId, runId, part) {
   const name = traceFileName(traceId);
-  const url = source.traceUrl(traceId, runId);
+  const url = part ? source.partUrl(traceId, part) : source.traceUrl(traceId, runId);
   const message = h("span", { class: "muted", role: "status" });
   const download = h("a", { id: "download-json", download: name, href: url || "#" }, "Download " + name);
   if (url === null) {
@@ -238,7 +293,7 @@ function jsonSection(source, traceId, runId) {
       if (download.getAttribute("href") !== "#") return;
       e.preventDefault();
       try {
-        const text = await source.traceText(traceId, runId);
+        const text = await source.traceText(traceId, runId, part);
         download.setAttribute("href", URL.createObjectURL(new Blob([text], { type: "application/json" })));
         download.click();
       } catch (error) {
@@ -254,7 +309,7 @@ function jsonSection(source, traceId, runId) {
     shown = true;
     pre.textContent = "loading…";
     try {
-      const text = await source.traceText(traceId, runId);
+      const text = await source.traceText(traceId, runId, part);
       const [indented, cut] = indentJson(text, JSON_VIEW_LIMIT);
       pre.textContent = indented + (cut === null ? "" : "\n… the first " + cut.toLocaleString("en") + " of " + text.length.toLocaleString("en") + " characters: download it for the whole");
     } catch (error) {

@@ -51,6 +51,10 @@
 //! - `spans` are in the languages' tree order: depth first, children by start time, so
 //!   span `i`'s subtree is `spans[i..subtree_end]`. `tree_parent_id` is the parent in that
 //!   tree (the trigger span adopts orphans); `parent_span_id` is the OTLP parent.
+//! - One part of a trace too large to read whole (`?offset=N&limit=M`, [`TracePart`]) adds
+//!   `"part": {"offset", "limit", "total_span_count"}`: its spans are those at
+//!   `offset..offset + span_count` of the order they arrived in, laid out as a tree of
+//!   their own.
 //! - `kind`: `server`, `client`, `producer`, `consumer`, `internal` or `unespecified`
 //!   (Tracetest's spelling, which `tracetest.span.kind` compares against); `type`:
 //!   `tracetest.span.type`; `status.code`: `unset`, `ok` or `error`.
@@ -114,7 +118,8 @@
 //!   "missing", "slower", "failed", "fixed", "a": {"span_id", "duration_nanos", "error"} |
 //!   null, "b": ... | null}]}`; how spans are matched is [`diff`]'s documentation.
 //! - `run --report-html`: the page inlines a [`ReportData`],
-//!   `{"runs": [recorded run...], "run_list": {run list}, "traces": {"<trace id>": trace}}`.
+//!   `{"runs": [recorded run...], "run_list": {run list}, "traces": {"<trace id>": trace},
+//!   "diffs": [trace diff...]}`.
 
 mod analysis;
 mod attribute;
@@ -137,8 +142,8 @@ pub use run::{
     StepLine, StepReport, StepState,
 };
 pub use summary::{summarize, summarize_view, TraceList, TracePage, TraceSummary};
-pub use trace::{Event, Link, Resource, Scope, Span, SpanKind, Status, StatusCode, Texts, Trace};
-pub use web::{ErrorBody, ReportData, RunRecorded, Selection, TraceChange};
+pub use trace::{Event, Link, Resource, Scope, Span, SpanKind, Status, StatusCode, Texts, Trace, TracePart};
+pub use web::{ErrorBody, ReportData, RunRecorded, Selection, TraceChange, REPORT_COMPARES_PER_STEP};
 
 #[cfg(test)]
 mod tests;

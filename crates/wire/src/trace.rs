@@ -25,7 +25,7 @@ const META_ATTRIBUTES: &[&str] = &[
     "tracetest.span.status_description",
 ];
 
-/// A whole trace: spans in the languages' tree order (depth first, children by start time),
+/// A whole trace (or one [`TracePart`] of it): spans in the languages' tree order (depth first, children by start time),
 /// so a spec's results, the waterfall and this list agree on "span i".
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Trace<'a> {
@@ -36,6 +36,22 @@ pub struct Trace<'a> {
     /// Latest end over the spans, never before the start (0 for none).
     pub end_time_unix_nano: u64,
     pub spans: Vec<Span<'a>>,
+    /// Set when these spans are one part of a trace too large to read whole
+    /// (`?offset=&limit=`): laid out as a tree of their own, so a span whose parent is in
+    /// another part is a root here. Absent for a whole trace.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub part: Option<TracePart>,
+}
+
+/// Which part of a trace a [`Trace`] holds: its spans `offset..offset + span_count` in the
+/// order they arrived, of `total_span_count`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TracePart {
+    pub offset: usize,
+    /// The most spans a part holds, as the server read it (the asked limit, lowered to what
+    /// the read budget holds): the next part starts at `offset + limit`.
+    pub limit: usize,
+    pub total_span_count: usize,
 }
 
 impl<'a> Trace<'a> {
@@ -55,6 +71,7 @@ impl<'a> Trace<'a> {
             start_time_unix_nano: start,
             end_time_unix_nano: end,
             spans,
+            part: None,
         }
     }
 }

@@ -46,12 +46,22 @@ pub struct RunRecorded<'a> {
 }
 
 /// What `run --report-html` inlines in the page: the runs (each as `GET /api/v1/runs/{id}`
-/// answers), their list (as `GET /api/v1/runs` answers) and every judged trace (as
-/// `GET /api/v1/traces/{id}` answers), so the page reads the API's own shapes offline.
+/// answers), their list (as `GET /api/v1/runs` answers), every judged trace (as
+/// `GET /api/v1/traces/{id}` answers) and the comparisons its run pages offer (as
+/// `GET /api/v1/diff` answers), so the page reads the API's own shapes offline.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ReportData<'a> {
     pub runs: Vec<RecordedRun<'a>>,
     pub run_list: RunList<'a>,
     /// By trace ID; a step without a trace (a timeout) has none here.
     pub traces: BTreeMap<TraceId, Trace<'a>>,
+    /// Trace compare without a server: for each run's step, its trace (B) against the same
+    /// step's trace in each of the newest other runs of the same test (A), at most
+    /// [`REPORT_COMPARES_PER_STEP`] of them, each computed by [`crate::diff`] when the
+    /// report is written, as the server would answer it (the page draws, never merges).
+    #[serde(default)]
+    pub diffs: Vec<crate::TraceDiff>,
 }
+
+/// How many other runs a report's step is compared with (the run page links as many).
+pub const REPORT_COMPARES_PER_STEP: usize = 5;

@@ -46,8 +46,26 @@ pub fn decode_spans(
     scope: &Arc<Scope>,
     out: &mut Vec<Span>,
 ) -> std::result::Result<(), Error> {
+    decode_spans_range(bytes, resource, scope, 0..usize::MAX, out).map(|_| ())
+}
+
+/// As [`decode_spans`], for the spans at positions `range` of these bytes only: the others
+/// are stepped over by their length, never decoded (a page of a huge trace costs its own
+/// spans). Returns how many spans the bytes hold, so that a caller reading several runs of
+/// stored spans can move its range on.
+///
+/// # Errors
+/// [`Error::Protobuf`] when the bytes are not such fields.
+pub fn decode_spans_range(
+    bytes: &[u8],
+    resource: &Arc<Resource>,
+    scope: &Arc<Scope>,
+    range: std::ops::Range<usize>,
+    out: &mut Vec<Span>,
+) -> std::result::Result<usize, Error> {
     let mut decoder = Decoder::new(0, false);
     let mut reader = Reader::new(bytes);
+    let mut n_spans = 0;
     let mut run = || -> Result<()> {
         while reader.has_more() {
             let (field, wire_type) = reader.key()?;
@@ -55,13 +73,18 @@ pub fn decode_spans(
             if field != 2 {
                 return Err(WireError::new(format!("unexpected field {field} among stored spans")));
             }
-            if let Ok(span) = decoder.span(reader.bytes()?, resource, scope)? {
-                out.push(span);
+            let span = reader.bytes()?;
+            if range.contains(&n_spans) {
+                if let Ok(span) = decoder.span(span, resource, scope)? {
+                    out.push(span);
+                }
             }
+            n_spans += 1;
         }
         Ok(())
     };
-    run().map_err(|err| Error::Protobuf(err.0))
+    run().map_err(|err| Error::Protobuf(err.0))?;
+    Ok(n_spans)
 }
 
 /// The state of one request's decoding; the vectors are scratch space reused per span so that

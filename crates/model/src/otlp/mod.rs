@@ -28,7 +28,7 @@ pub use convert::{
     attributes_to_otlp, convert_request, decode_json, decode_protobuf_generated, decode_response_protobuf,
     encode_error_json, encode_error_protobuf, encode_response_json, encode_response_protobuf, span_to_otlp,
 };
-pub use decode::{decode_protobuf, decode_spans};
+pub use decode::{decode_protobuf, decode_spans, decode_spans_range};
 pub use peek::SpanPeek;
 pub use split::{append_span_field, check_span, span_field_len, split_request, RawBatch, RawGroup, RawSpan};
 pub use trace::{decode_trace, encode_trace, group_by_resource, ResourceGroup, ScopeGroup, TraceDecodeError};

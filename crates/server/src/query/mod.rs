@@ -18,7 +18,7 @@ pub mod search;
 pub mod tempo;
 
 pub(crate) use read::Reader;
-pub use read::{read_trace, TraceRead, Wait};
+pub use read::{read_part, read_trace, PartRead, TraceRead, Wait};
 
 use axum::http::header;
 use axum::response::{IntoResponse, Response};

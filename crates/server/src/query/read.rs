@@ -10,7 +10,7 @@ use store::{TraceStore, WaitOptions};
 
 use crate::error::EdgeError;
 use crate::reads::{ReadBudget, ReadPermit};
-use model::defaults::{DEFAULT_GRACE, DEFAULT_SETTLE, MAX_READ_WAIT};
+use model::defaults::{DEFAULT_GRACE, DEFAULT_SETTLE, MAX_READ_WAIT, MAX_TRACE_PART_SPANS};
 use model::{Trace, TraceId};
 
 /// How long a read may wait for its trace to be complete (`None`: answer at once).
@@ -113,6 +113,45 @@ pub async fn read_trace(
     let mut warnings = outcome.warnings;
     warnings.extend(outcome.missing);
     Ok(TraceRead { trace, permit, complete: Some(outcome.complete), warnings })
+}
+
+/// One part of a trace, as [`read_part`] read it.
+pub struct PartRead {
+    /// The part's spans, a trace of their own.
+    pub trace: Trace,
+    pub part: wire::TracePart,
+    /// The part's share of the read budget: hold it until the answer is written.
+    pub permit: ReadPermit,
+}
+
+/// Reads the spans `offset..offset + limit` of a trace, in the order they arrived, within
+/// the read budget: the way to open a trace too large to read whole. Only the part's spans
+/// are decoded and charged to the budget, and `limit` is lowered to what the budget can
+/// ever hold (and to [`MAX_TRACE_PART_SPANS`]), so every part of any trace can be read.
+///
+/// # Errors
+/// [`EdgeError::TraceNotFound`] when no span of the trace is stored; [`EdgeError::Query`]
+/// for a `limit` of 0; [`EdgeError::ReadsBusy`] when the reads in flight leave no room.
+pub async fn read_part(
+    store: &TraceStore,
+    reads: &ReadBudget,
+    trace_id: TraceId,
+    offset: usize,
+    limit: usize,
+) -> Result<PartRead, EdgeError> {
+    if limit == 0 {
+        return Err(EdgeError::Query("limit=0: a part holds one span at least".to_string()));
+    }
+    let limit = limit.min(MAX_TRACE_PART_SPANS).min(reads.max_spans()).max(1);
+    let total = store.span_count(trace_id).ok_or(EdgeError::TraceNotFound(trace_id))?;
+    let permit = reads.admit(total.saturating_sub(offset).min(limit))?;
+    let store = store.clone();
+    let read =
+        tokio::task::spawn_blocking(move || store.get_range(trace_id, offset..offset.saturating_add(limit)))
+            .await
+            .map_err(|error| EdgeError::Internal(error.to_string()))?;
+    let (trace, total_span_count) = read.ok_or(EdgeError::TraceNotFound(trace_id))?;
+    Ok(PartRead { trace, part: wire::TracePart { offset, limit, total_span_count }, permit })
 }
 
 #[cfg(test)]

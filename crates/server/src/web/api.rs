@@ -133,7 +133,8 @@ impl Search {
 /// `GET /api/v1/traces`: newest first; with `service` or `selector`, only the traces that
 /// have a span of a service whose name contains `service` in any case / a span the selector
 /// matches (with the matched span IDs); with the search form's fields ([`ListQuery`]),
-/// only the traces they find.
+/// only the traces they find. A trace too large to read whole is listed from its digest
+/// alone, and not by a selector or the search form.
 /// A filtered page decodes at most [`WEB_LIST_SCAN_BUDGET`] traces and then answers with
 /// what it found and a cursor to go on from.
 pub(super) async fn list_traces(
@@ -146,6 +147,7 @@ pub(super) async fn list_traces(
     let service = query.service.filter(|service| !service.is_empty()).map(|service| service.to_lowercase());
     let limit = query.limit.unwrap_or(DEFAULT_WEB_LIST_LIMIT).clamp(1, MAX_WEB_LIST_LIMIT);
     let store = web.store.clone();
+    let max_spans = web.reads.max_spans();
     let page = blocking(move || {
         let filtered = selector.is_some() || service.is_some() || !search.is_empty();
         let mut traces = Vec::new();
@@ -160,10 +162,23 @@ pub(super) async fn list_traces(
             }
             for item in batch {
                 position = Some(item.seq);
-                // Evicted since the page was read: skip it.
-                let Some(trace) = store.get(item.trace_id) else { continue };
-                scanned += 1;
-                if let Some(line) = list_line(&trace, service.as_deref(), selector.as_ref(), &search) {
+                // A trace too large to read whole is never decoded for its line, which comes
+                // from the store's digest; a selector or the search form, which need its
+                // spans, pass it over. It opens in parts (issue 22).
+                let line = if store.span_count(item.trace_id).is_some_and(|n_spans| n_spans > max_spans) {
+                    if selector.is_some() || !search.is_empty() {
+                        continue;
+                    }
+                    let Some(outline) = store.outline(item.trace_id) else { continue };
+                    scanned += 1;
+                    outline_line(item.trace_id, outline, service.as_deref())
+                } else {
+                    // Evicted since the page was read: skip it.
+                    let Some(trace) = store.get(item.trace_id) else { continue };
+                    scanned += 1;
+                    list_line(&trace, service.as_deref(), selector.as_ref(), &search)
+                };
+                if let Some(line) = line {
                     traces.push(line);
                     if traces.len() == limit {
                         break 'pages;
@@ -207,6 +222,27 @@ fn list_line(
     Some(line)
 }
 
+/// The list line of a trace too large to read whole, from its digest ([`store::Outline`]):
+/// the span that started first stands in for the root.
+fn outline_line(trace_id: TraceId, outline: store::Outline, service: Option<&str>) -> Option<TraceSummary> {
+    if let Some(service) = service {
+        if !outline.services.iter().any(|name| name.to_lowercase().contains(service)) {
+            return None;
+        }
+    }
+    Some(TraceSummary {
+        trace_id,
+        root_name: outline.earliest_name,
+        service_name: outline.earliest_service,
+        services: outline.services,
+        span_count: outline.span_count,
+        error_count: outline.error_count,
+        start_time_unix_nano: outline.start,
+        duration_nanos: outline.end.saturating_sub(outline.start),
+        matched_span_ids: None,
+    })
+}
+
 /// The selected spans' IDs in Tracetest's order, each once.
 fn matched_ids(selector: &Selector, view: &TraceView<'_>) -> Vec<SpanId> {
     let mut indexes = selector.select(view);
@@ -223,6 +259,17 @@ pub(super) struct WaitQuery {
     run: Option<u64>,
 }
 
+/// [`WaitQuery`], and the part of the trace to read (`?offset=N&limit=M`).
+#[derive(Deserialize)]
+pub(super) struct TraceQuery {
+    wait: Option<String>,
+    run: Option<u64>,
+    /// The first span of the part, in the order the spans arrived.
+    offset: Option<usize>,
+    /// The most spans of the part (lowered to what the read budget holds).
+    limit: Option<usize>,
+}
+
 /// The trace as the store holds it now, or with `run`, as that recorded run judged it: with
 /// the run's `Tracetest trigger` span (never in the store), and still there after the
 /// store's TTL took the trace, for as long as the run is kept. Either read takes its share
@@ -236,24 +283,57 @@ async fn load_trace(
     let trace_id = parse_trace_id(trace_id)?;
     if let Some(run_id) = run {
         let runs = web.runs.clone();
-        if runs.get(run_id).is_none() {
-            return Err(ApiError::RunNotFound(run_id));
-        }
+        let recorded = runs.get(run_id).ok_or(ApiError::RunNotFound(run_id))?;
+        // The share is taken before decoding, as for the store's traces: from the span count
+        // the run's steps report for the trace (the judged trace, trigger span included).
+        let reported = recorded
+            .report
+            .steps
+            .iter()
+            .filter(|step| step.trace_id == Some(trace_id))
+            .map(|step| step.span_count)
+            .max();
+        let early = reported.map(|spans| web.reads.admit(spans)).transpose()?;
         let trace =
             blocking(move || runs.trace(run_id, trace_id)).await?.ok_or(ApiError::TraceNotFound(trace_id))?;
-        let permit = web.reads.admit(trace.spans.len())?;
+        // A trace no step reports (or more spans than reported) is charged once decoded.
+        let permit = match early {
+            Some(permit) if reported.is_some_and(|spans| trace.spans.len() <= spans) => permit,
+            early => {
+                drop(early);
+                web.reads.admit(trace.spans.len())?
+            }
+        };
         return Ok(TraceRead { trace, permit, complete: None, warnings: Vec::new() });
     }
     let wait = crate::query::Wait::parse(wait)?;
     crate::query::read_trace(&web.store, &web.reads, trace_id, wait).await
 }
 
-/// `GET /api/v1/traces/{id}[?wait=DURATION][?run=N]`.
+/// `GET /api/v1/traces/{id}[?wait=DURATION][?run=N]`, or one part of the trace as the
+/// store holds it, `?offset=N&limit=M` ([`crate::query::read_part`]: a trace too large to
+/// read whole is read in parts, each charged to the read budget alone).
 pub(super) async fn get_trace(
     State(web): State<Web>,
     Path(trace_id): Path<String>,
-    Query(query): Query<WaitQuery>,
+    Query(query): Query<TraceQuery>,
 ) -> Result<Response, ApiError> {
+    if query.offset.is_some() || query.limit.is_some() {
+        if query.wait.is_some() || query.run.is_some() {
+            return Err(ApiError::Query(
+                "offset= and limit= read a part of the trace as the store holds it now, without wait= or run="
+                    .to_string(),
+            ));
+        }
+        let trace_id = parse_trace_id(&trace_id)?;
+        let offset = query.offset.unwrap_or(0);
+        let limit = query.limit.unwrap_or(model::defaults::MAX_TRACE_PART_SPANS);
+        let read = crate::query::read_part(&web.store, &web.reads, trace_id, offset, limit).await?;
+        return Ok(crate::reads::streamed(read.permit, "application/json", move |out| {
+            let trace = wire::Trace { part: Some(read.part), ..wire::Trace::new(&read.trace) };
+            serde_json::to_writer(out, &trace).map_err(std::io::Error::from)
+        }));
+    }
     let read = load_trace(&web, &trace_id, query.wait.as_deref(), query.run).await?;
     // Written as it is sent: a big trace's JSON is never held whole.
     Ok(crate::reads::streamed(read.permit, "application/json", move |out| {
