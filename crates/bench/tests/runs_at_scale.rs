@@ -81,12 +81,18 @@ fn status_mib(pid: u32, field: &str) -> f64 {
 }
 
 fn load_average() -> String {
-    std::fs::read_to_string("/proc/loadavg").unwrap_or_default().split_whitespace().take(3).collect::<Vec<_>>().join(" ")
+    std::fs::read_to_string("/proc/loadavg")
+        .unwrap_or_default()
+        .split_whitespace()
+        .take(3)
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 /// One sample of serve's `/metrics` by name (summed over its labels).
 async fn metric(http: SocketAddr, name: &str) -> f64 {
-    let text = reqwest::get(format!("http://{http}/metrics")).await.expect("metrics").text().await.expect("body");
+    let text =
+        reqwest::get(format!("http://{http}/metrics")).await.expect("metrics").text().await.expect("body");
     text.lines()
         .filter(|line| line.starts_with(name) && line[name.len()..].starts_with([' ', '{']))
         .filter_map(|line| line.rsplit_once(' ')?.1.parse::<f64>().ok())
@@ -95,8 +101,9 @@ async fn metric(http: SocketAddr, name: &str) -> f64 {
 
 /// `n` copies of the demo's create-user test in `dir`, each with its own ID and name.
 fn write_tests(dir: &Path, n: usize) -> Vec<PathBuf> {
-    let template = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/demo/create-user.yaml"))
-        .expect("the demo's create-user test");
+    let template =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/../../examples/demo/create-user.yaml"))
+            .expect("the demo's create-user test");
     (0..n)
         .map(|index| {
             let text = template
@@ -197,7 +204,8 @@ async fn a_thousand_runs_at_once_against_serve() {
     beyond_settle.sort();
     if !beyond_settle.is_empty() {
         let at = |quantile: f64| {
-            beyond_settle[((beyond_settle.len() as f64 * quantile).ceil() as usize).clamp(1, beyond_settle.len()) - 1]
+            beyond_settle
+                [((beyond_settle.len() as f64 * quantile).ceil() as usize).clamp(1, beyond_settle.len()) - 1]
         };
         let ms = |duration: Duration| duration.as_secs_f64() * 1000.0;
         println!(
