@@ -157,6 +157,7 @@ impl Connections {
         let built = reqwest::Client::builder()
             .connect_timeout(model::defaults::TRIGGER_CONNECT_TIMEOUT)
             .timeout(model::defaults::TRIGGER_TIMEOUT)
+            .pool_idle_timeout(model::defaults::TRIGGER_POOL_IDLE_TIMEOUT)
             .danger_accept_invalid_certs(!verify)
             .build()?;
         // Two first uses at once build two; one is kept and both callers use it.
