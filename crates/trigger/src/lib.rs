@@ -136,8 +136,8 @@ impl Default for Limits {
 }
 
 /// The HTTP clients (and so the connection pools) that the http and graphql triggers of one
-/// run share, one per certificate policy: runs against one app reuse its connections, as a
-/// load tool or a browser would. With a client per trigger, 200 runs at once opened 200
+/// run share, one per certificate policy, and the gRPC channels its grpc triggers share, one
+/// per address: runs against one app reuse its connections, as a load tool or a browser would. With a client per trigger, 200 runs at once opened 200
 /// connections at once; past the app's listen backlog (128 in tokio and std) the kernel
 /// dropped the SYNs, whose retry after 1 s met the connect timeout, and steps failed (issue
 /// 23, item 3). Built on first use, on the run's runtime, whose tasks drive the connections.
@@ -145,6 +145,8 @@ impl Default for Limits {
 pub struct Connections {
     verifying: std::sync::Arc<std::sync::OnceLock<reqwest::Client>>,
     unverified: std::sync::Arc<std::sync::OnceLock<reqwest::Client>>,
+    /// By address (URI); a channel reconnects by itself when its connection breaks.
+    grpc: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, tonic::transport::Channel>>>,
 }
 
 impl Connections {
@@ -162,6 +164,22 @@ impl Connections {
             .build()?;
         // Two first uses at once build two; one is kept and both callers use it.
         Ok(cell.get_or_init(|| built).clone())
+    }
+
+    /// The channel kept for `uri`, if a trigger of this run connected there.
+    pub(crate) fn grpc_channel(&self, uri: &str) -> Option<tonic::transport::Channel> {
+        self.grpc.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(uri).cloned()
+    }
+
+    /// Keeps `channel` for `uri` unless one is kept already (two first uses at once), and
+    /// returns the one kept.
+    pub(crate) fn keep_grpc_channel(
+        &self,
+        uri: &str,
+        channel: tonic::transport::Channel,
+    ) -> tonic::transport::Channel {
+        let mut channels = self.grpc.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        channels.entry(uri.to_string()).or_insert(channel).clone()
     }
 }
 
@@ -229,7 +247,7 @@ impl Trigger {
     ) -> Result<TriggerResponse, Error> {
         match self {
             Trigger::Http(http) => http.fire(trace_id, span_id, limits).await,
-            Trigger::Grpc(grpc) => grpc.fire(trace_id, span_id).await,
+            Trigger::Grpc(grpc) => grpc.fire(trace_id, span_id, &limits.connections).await,
             Trigger::TraceId(traceid) => traceid.fire(trace_id, span_id).await,
             Trigger::Kafka(kafka) => kafka.fire(trace_id, span_id).await,
             Trigger::Graphql(graphql) => graphql.fire(trace_id, span_id, limits).await,
