@@ -82,7 +82,12 @@ pub async fn start(otlp_grpc_endpoint: &str) -> anyhow::Result<DemoService> {
     };
     let router =
         Router::new().route("/users", post(create_user)).route("/users/{id}", get(get_user)).with_state(app);
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
+    // A backlog of 1,024 as servers take in production (Go's takes the kernel's somaxconn):
+    // tokio's `bind` takes 128, and a load test's first wave of 200 connections overflowed it
+    // while the process was busy (the kernel drops the SYNs past it).
+    let socket = tokio::net::TcpSocket::new_v4()?;
+    socket.bind(SocketAddr::from(([127, 0, 0, 1], 0)))?;
+    let listener = socket.listen(1024)?;
     let addr = listener.local_addr()?;
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let task = tokio::spawn(async move {

@@ -63,6 +63,7 @@ fn passing_step() -> StepReport {
         outputs: BTreeMap::from([("USER_ID".to_string(), "42".to_string())]),
         warnings: Vec::new(),
         duration_ms: None,
+        last_span_to_verdict_us: None,
         analyzer: None,
         gates: None,
     }
@@ -128,6 +129,7 @@ fn mixed_run() -> RunReport {
         outputs: BTreeMap::new(),
         warnings: vec!["1 dangling parent 53995c3f42cd8ad8".into()],
         duration_ms: Some(1500),
+        last_span_to_verdict_us: None,
         analyzer: Some(analyze::AnalyzerResult {
             enabled: true,
             score: 73,

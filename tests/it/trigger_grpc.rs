@@ -104,8 +104,10 @@ async fn calls_a_unary_method_with_metadata_and_trace_context() {
 async fn a_non_ok_status_is_a_response() {
     let (addr, _seen) = start_server().await;
     let (trace_id, span_id) = ids();
-    let response =
-        greeter(addr.to_string(), r#"{"name": "missing"}"#).fire(trace_id, span_id).await.expect("response");
+    let response = greeter(addr.to_string(), r#"{"name": "missing"}"#)
+        .fire(trace_id, span_id, &trigger::Connections::default())
+        .await
+        .expect("response");
     assert_eq!(response.status, 5);
     assert_eq!(response.status_text, "NotFound");
     assert_eq!(response.body, "");
@@ -120,20 +122,27 @@ async fn a_non_ok_status_is_a_response() {
 async fn bad_requests_and_unreachable_servers_are_errors() {
     let (trace_id, span_id) = ids();
     let addr = free_addr();
-    let error = greeter(addr.to_string(), "{}").fire(trace_id, span_id).await.expect_err("refused");
+    let error = greeter(addr.to_string(), "{}")
+        .fire(trace_id, span_id, &trigger::Connections::default())
+        .await
+        .expect_err("refused");
     assert!(matches!(error, trigger::Error::Request { .. }), "{error:?}");
 
-    let error =
-        greeter(addr.to_string(), r#"{"nam": 1}"#).fire(trace_id, span_id).await.expect_err("bad json");
+    let error = greeter(addr.to_string(), r#"{"nam": 1}"#)
+        .fire(trace_id, span_id, &trigger::Connections::default())
+        .await
+        .expect_err("bad json");
     assert!(matches!(error, trigger::Error::RequestBody { .. }), "{error:?}");
 
     let mut definition = greeter(addr.to_string(), "{}");
     definition.method = "test.v1.Greeter.Nope".into();
-    let error = definition.fire(trace_id, span_id).await.expect_err("no method");
+    let error =
+        definition.fire(trace_id, span_id, &trigger::Connections::default()).await.expect_err("no method");
     assert!(matches!(error, trigger::Error::MethodNotFound { .. }), "{error:?}");
 
     definition.proto = "syntax = \"proto3\"; message {".into();
-    let error = definition.fire(trace_id, span_id).await.expect_err("bad proto");
+    let error =
+        definition.fire(trace_id, span_id, &trigger::Connections::default()).await.expect_err("bad proto");
     assert!(matches!(error, trigger::Error::Proto { .. }), "{error:?}");
 }
 
@@ -159,4 +168,34 @@ fn proto_imports_stay_inside_the_proto_folder() {
         let error = compile(importing(path)).expect_err(path);
         assert!(error.to_string().contains("main.proto"), "{path}: {error}");
     }
+}
+
+/// The grpc triggers of one run share a channel per address (issue 23, item 3): a
+/// connection each put every run's connect against the app's listen backlog at once. The
+/// greeter answers with the client port the call came over.
+#[tokio::test]
+async fn triggers_with_one_connections_reuse_a_channel() {
+    let addr = serve_greeter(|reply, request: tonic::Request<DynamicMessage>| {
+        let port = request.remote_addr().map(|peer| peer.port()).unwrap_or_default();
+        Box::pin(async move {
+            let mut answer = DynamicMessage::new(reply);
+            answer.set_field_by_name("message", Value::String(port.to_string()));
+            Ok(Response::new(answer))
+        })
+    })
+    .await;
+    let trigger = greeter(addr.to_string(), r#"{"name": "ana"}"#);
+    let (trace_id, span_id) = ids();
+    let port = |body: &str| {
+        let body: serde_json::Value = serde_json::from_str(body).expect("json body");
+        body["message"].as_str().expect("message").to_string()
+    };
+    let shared = trigger::Connections::default();
+    let mut ports = std::collections::BTreeSet::new();
+    for _ in 0..5 {
+        ports.insert(port(&trigger.fire(trace_id, span_id, &shared).await.expect("response").body));
+    }
+    assert_eq!(ports.len(), 1, "one connection for one run's triggers: {ports:?}");
+    let other = trigger.fire(trace_id, span_id, &trigger::Connections::default()).await.expect("response");
+    assert!(!ports.contains(&port(&other.body)), "{} in {ports:?}", other.body);
 }

@@ -305,7 +305,7 @@ async fn an_endless_body_is_cut_at_the_limit() {
     };
     let addr = serve_http(Router::new().fallback(endless)).await;
     let (trace_id, span_id) = ids();
-    let limits = trigger::Limits { max_body: 1024 * 1024 };
+    let limits = trigger::Limits { max_body: 1024 * 1024, ..trigger::Limits::default() };
     let response =
         http(format!("http://{addr}/")).fire(trace_id, span_id, &limits).await.expect("a response");
     assert_eq!(response.body.len(), 1024 * 1024);
@@ -315,4 +315,60 @@ async fn an_endless_body_is_cut_at_the_limit() {
     let response =
         http(format!("http://{addr}/")).fire(trace_id, span_id, &limits).await.expect("a response");
     assert_eq!((response.body.as_str(), response.body_truncated_at), (r#"{"id": 42}"#, None));
+}
+
+/// The triggers of one run share their connections (issue 23, item 3): 200 runs at once
+/// opened a connection each per wave and overflowed the app's listen backlog. Each answer
+/// here names the client port it came over.
+#[tokio::test]
+async fn triggers_with_one_limits_reuse_a_connection() {
+    async fn peer_port(axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>) -> String {
+        peer.port().to_string()
+    }
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind");
+    let addr = listener.local_addr().expect("addr");
+    let app = Router::new().fallback(peer_port).into_make_service_with_connect_info::<SocketAddr>();
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    let trigger = http(format!("http://{addr}/"));
+    let (trace_id, span_id) = ids();
+    let shared = trigger::Limits::default();
+    let mut ports = std::collections::BTreeSet::new();
+    for _ in 0..5 {
+        ports.insert(trigger.fire(trace_id, span_id, &shared).await.expect("response").body);
+    }
+    assert_eq!(ports.len(), 1, "one connection for one run's triggers: {ports:?}");
+    // Separate runs (their own limits) do not share.
+    let other = trigger.fire(trace_id, span_id, &trigger::Limits::default()).await.expect("response").body;
+    assert!(!ports.contains(&other), "{other} in {ports:?}");
+}
+
+/// An app whose listen backlog is full drops the SYN: the step fails at the connect timeout
+/// and says so, not "timed out after 30 s" (the whole request's timeout).
+#[tokio::test]
+async fn a_full_listen_backlog_is_a_connect_timeout() {
+    let socket = tokio::net::TcpSocket::new_v4().expect("socket");
+    socket.bind("127.0.0.1:0".parse().expect("addr")).expect("bind");
+    let addr = socket.local_addr().expect("addr");
+    // Never accepted: the queue fills after a connection or two.
+    let _listener = socket.listen(1).expect("listen");
+    let mut held = Vec::new();
+    loop {
+        match tokio::time::timeout(
+            std::time::Duration::from_millis(200),
+            tokio::net::TcpStream::connect(addr),
+        )
+        .await
+        {
+            Ok(stream) => held.push(stream.expect("connect")),
+            Err(_) => break,
+        }
+        assert!(held.len() < 16, "the backlog never filled");
+    }
+    let (trace_id, span_id) = ids();
+    let error = http(format!("http://{addr}/"))
+        .fire(trace_id, span_id, &trigger::Limits::default())
+        .await
+        .expect_err("no connection");
+    assert!(matches!(error, trigger::Error::ConnectTimeout { .. }), "{error:?}");
+    assert_eq!(error.to_string(), format!("cannot connect to http://{addr}/ within 1 s"));
 }

@@ -307,6 +307,7 @@ async fn answers_are_the_shapes_of_the_ui_types() {
         outputs: [("USER".to_string(), "ada".to_string())].into_iter().collect(),
         warnings: vec!["judged at the grace deadline".to_string()],
         duration_ms: Some(40),
+        last_span_to_verdict_us: None,
         analyzer: Some(analyze(&stored, &AnalyzerConfig::default())),
         gates: Some(GateResult { required: vec!["test-specs".to_string()], failed: vec![], passed: true }),
     };

@@ -55,6 +55,10 @@ pub const STATS_LOG_INTERVAL: Duration = Duration::from_secs(60);
 pub const TRIGGER_CONNECT_TIMEOUT: Duration = Duration::from_secs(1);
 /// A trigger's whole request/response exchange must finish within this long (as Tracetest).
 pub const TRIGGER_TIMEOUT: Duration = Duration::from_secs(30);
+/// A trigger's pooled connection idle longer than this is not reused: under the 5 s after
+/// which Node's servers close an idle connection, so a request never races that close (the
+/// request would fail with the connection reset, not be retried).
+pub const TRIGGER_POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(4);
 /// Export requests decoded and stored at once, across both receivers, before further ones
 /// are refused with a retryable status. Decoding is CPU work, so a small multiple of the
 /// core count keeps every core busy without letting work pile up.

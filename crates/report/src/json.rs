@@ -28,7 +28,9 @@
 //!   evaluated (as opposed to a comparison that was false).
 //! - `outputs` and `variables` are objects of text values with keys in sorted order.
 //! - Fields beyond `design.md`: `file`, `duration_ms` (run and step; omitted when unknown),
-//!   and `analyzer`/`gates` on steps (omitted when the analyzer did not run).
+//!   `last_span_to_verdict_us` on steps (from the judged trace's last span arriving to the
+//!   verdict, the settle included; omitted when no span arrived), and `analyzer`/`gates` on
+//!   steps (omitted when the analyzer did not run).
 
 use std::io::{self, Write};
 

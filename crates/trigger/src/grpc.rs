@@ -94,7 +94,12 @@ impl GrpcTrigger {
     /// # Errors
     /// An unusable proto or request, or no answer: connection refused, DNS, timeout. A
     /// non-OK status from the server is a response, not an error.
-    pub async fn fire(&self, trace_id: TraceId, span_id: SpanId) -> Result<TriggerResponse, Error> {
+    pub async fn fire(
+        &self,
+        trace_id: TraceId,
+        span_id: SpanId,
+        connections: &crate::Connections,
+    ) -> Result<TriggerResponse, Error> {
         let method = self.method_descriptor()?;
         let request_text = if self.request.trim().is_empty() { "{}" } else { self.request.as_str() };
         let request_message = json_to_message(method.input(), request_text)?;
@@ -120,10 +125,16 @@ impl GrpcTrigger {
             .map_err(|error| Error::InvalidUrl { url: uri.clone(), source: error.into() })?
             .connect_timeout(TRIGGER_CONNECT_TIMEOUT)
             .timeout(TRIGGER_TIMEOUT);
-        let channel = endpoint
-            .connect()
-            .await
-            .map_err(|error| Error::Request { target: target.clone(), source: error.into() })?;
+        let channel = match connections.grpc_channel(&uri) {
+            Some(channel) => channel,
+            None => {
+                let channel = endpoint
+                    .connect()
+                    .await
+                    .map_err(|error| Error::Request { target: target.clone(), source: error.into() })?;
+                connections.keep_grpc_channel(&uri, channel)
+            }
+        };
         let mut client = tonic::client::Grpc::new(channel);
         client
             .ready()

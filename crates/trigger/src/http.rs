@@ -91,11 +91,9 @@ impl HttpTrigger {
             headers.insert(HeaderName::from_static(name), header_value(name, &value)?);
         }
 
-        let client = reqwest::Client::builder()
-            .connect_timeout(TRIGGER_CONNECT_TIMEOUT)
-            .timeout(TRIGGER_TIMEOUT)
-            .danger_accept_invalid_certs(!self.ssl_verification)
-            .build()
+        let client = limits
+            .connections
+            .client(self.ssl_verification)
             .map_err(|error| Error::Request { target: url_text.clone(), source: error.into() })?;
         let mut request = client.request(method, url).headers(headers);
         if !self.body.is_empty() {
@@ -104,7 +102,9 @@ impl HttpTrigger {
 
         let started = SystemTime::now();
         let classify = |error: reqwest::Error| {
-            if error.is_timeout() {
+            if error.is_timeout() && error.is_connect() {
+                Error::ConnectTimeout { target: url_text.clone(), seconds: TRIGGER_CONNECT_TIMEOUT.as_secs() }
+            } else if error.is_timeout() {
                 Error::Timeout { target: url_text.clone(), seconds: TRIGGER_TIMEOUT.as_secs() }
             } else {
                 Error::Request { target: url_text.clone(), source: error.into() }

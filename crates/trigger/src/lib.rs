@@ -50,6 +50,10 @@ pub enum Error {
     Request { target: String, source: BoxError },
     #[error("request to {target} timed out after {seconds} s")]
     Timeout { target: String, seconds: u64 },
+    /// No connection within the connect timeout: a host that does not answer, or an app
+    /// whose listen backlog is full (the kernel drops the SYN; its retry comes after 1 s).
+    #[error("cannot connect to {target} within {seconds} s")]
+    ConnectTimeout { target: String, seconds: u64 },
     #[error("invalid proto file {name}: {source}")]
     Proto { name: String, source: BoxError },
     #[error("grpc method {method:?} not found in {name}: {reason}")]
@@ -117,16 +121,65 @@ pub struct TriggerResponse {
     pub finished: SystemTime,
 }
 
-/// What a trigger may hold of its answer.
-#[derive(Clone, Copy, Debug)]
+/// What a trigger may hold of its answer, and the connections the triggers of one run share.
+#[derive(Clone, Debug)]
 pub struct Limits {
     /// The most of a response body kept, in bytes.
     pub max_body: usize,
+    pub connections: Connections,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_body: model::defaults::DEFAULT_MAX_RESPONSE_BODY }
+        Limits { max_body: model::defaults::DEFAULT_MAX_RESPONSE_BODY, connections: Connections::default() }
+    }
+}
+
+/// The HTTP clients (and so the connection pools) that the http and graphql triggers of one
+/// run share, one per certificate policy, and the gRPC channels its grpc triggers share, one
+/// per address: runs against one app reuse its connections, as a load tool or a browser would. With a client per trigger, 200 runs at once opened 200
+/// connections at once; past the app's listen backlog (128 in tokio and std) the kernel
+/// dropped the SYNs, whose retry after 1 s met the connect timeout, and steps failed (issue
+/// 23, item 3). Built on first use, on the run's runtime, whose tasks drive the connections.
+#[derive(Clone, Debug, Default)]
+pub struct Connections {
+    verifying: std::sync::Arc<std::sync::OnceLock<reqwest::Client>>,
+    unverified: std::sync::Arc<std::sync::OnceLock<reqwest::Client>>,
+    /// By address (URI); a channel reconnects by itself when its connection breaks.
+    grpc: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, tonic::transport::Channel>>>,
+}
+
+impl Connections {
+    /// The shared client that checks certificates when `verify`.
+    pub(crate) fn client(&self, verify: bool) -> Result<reqwest::Client, reqwest::Error> {
+        let cell = if verify { &self.verifying } else { &self.unverified };
+        if let Some(client) = cell.get() {
+            return Ok(client.clone());
+        }
+        let built = reqwest::Client::builder()
+            .connect_timeout(model::defaults::TRIGGER_CONNECT_TIMEOUT)
+            .timeout(model::defaults::TRIGGER_TIMEOUT)
+            .pool_idle_timeout(model::defaults::TRIGGER_POOL_IDLE_TIMEOUT)
+            .danger_accept_invalid_certs(!verify)
+            .build()?;
+        // Two first uses at once build two; one is kept and both callers use it.
+        Ok(cell.get_or_init(|| built).clone())
+    }
+
+    /// The channel kept for `uri`, if a trigger of this run connected there.
+    pub(crate) fn grpc_channel(&self, uri: &str) -> Option<tonic::transport::Channel> {
+        self.grpc.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(uri).cloned()
+    }
+
+    /// Keeps `channel` for `uri` unless one is kept already (two first uses at once), and
+    /// returns the one kept.
+    pub(crate) fn keep_grpc_channel(
+        &self,
+        uri: &str,
+        channel: tonic::transport::Channel,
+    ) -> tonic::transport::Channel {
+        let mut channels = self.grpc.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        channels.entry(uri.to_string()).or_insert(channel).clone()
     }
 }
 
@@ -194,7 +247,7 @@ impl Trigger {
     ) -> Result<TriggerResponse, Error> {
         match self {
             Trigger::Http(http) => http.fire(trace_id, span_id, limits).await,
-            Trigger::Grpc(grpc) => grpc.fire(trace_id, span_id).await,
+            Trigger::Grpc(grpc) => grpc.fire(trace_id, span_id, &limits.connections).await,
             Trigger::TraceId(traceid) => traceid.fire(trace_id, span_id).await,
             Trigger::Kafka(kafka) => kafka.fire(trace_id, span_id).await,
             Trigger::Graphql(graphql) => graphql.fire(trace_id, span_id, limits).await,

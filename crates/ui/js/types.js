@@ -211,6 +211,7 @@
  * @property {Object<string, string>} outputs
  * @property {string[]} warnings
  * @property {number} [duration_ms]
+ * @property {number} [last_span_to_verdict_us] from the trace's last span to the verdict
  * @property {AnalyzerResult} [analyzer]
  * @property {GateResult} [gates]
  */

@@ -133,6 +133,11 @@ pub struct StepReport {
     /// Wall time of the step (trigger to verdict) in milliseconds.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub duration_ms: Option<u64>,
+    /// From the arrival of the judged trace's last span to the verdict, in microseconds: the
+    /// settle window plus what judging took (load tools that fire runs by the thousand read
+    /// it to see the verdicts keep up). Omitted when no span of the trace arrived.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_span_to_verdict_us: Option<u64>,
     /// The analyzer's result for this step's trace, when the analyzer ran.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub analyzer: Option<analyze::AnalyzerResult>,
@@ -154,6 +159,7 @@ impl StepReport {
             outputs: BTreeMap::new(),
             warnings: Vec::new(),
             duration_ms: None,
+            last_span_to_verdict_us: None,
             analyzer: None,
             gates: None,
         }

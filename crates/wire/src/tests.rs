@@ -240,6 +240,7 @@ fn report() -> RunReport {
                 outputs: [("ID".to_string(), "42".to_string())].into(),
                 warnings: vec!["judged at the grace".into()],
                 duration_ms: Some(12),
+                last_span_to_verdict_us: None,
                 analyzer: Some(analyze::AnalyzerResult::disabled()),
                 gates: Some(analyze::GateResult {
                     required: vec!["test-specs".into()],

@@ -29,6 +29,7 @@ pub fn redact(text: &str) -> String {
         (r"/tmp/[^/\s]+/", "[tmp]/"),
         // Measured durations: JSON, JUnit and the console's.
         (r#""duration_ms":\s*\d+"#, r#""duration_ms": "[ms]""#),
+        (r#""last_span_to_verdict_us":\s*\d+"#, r#""last_span_to_verdict_us": "[us]""#),
         (r#"time="[0-9.]+""#, r#"time="[s]""#),
         (r"\(\d+ ms\)|\([0-9.]+ s\)", "([duration])"),
         (r" in [0-9.]+ m?s\b", " in [duration]"),

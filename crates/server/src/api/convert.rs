@@ -107,6 +107,7 @@ fn step_to_pb(step: &StepReport) -> pb::StepReport {
         outputs: step.outputs.clone().into_iter().collect(),
         warnings: step.warnings.clone(),
         duration_ms: step.duration_ms,
+        last_span_to_verdict_us: step.last_span_to_verdict_us,
         analyzer: step.analyzer.as_ref().map(analyzer_to_pb),
         gates: step.gates.as_ref().map(|gates| pb::GateResult {
             required: gates.required.clone(),
@@ -233,6 +234,7 @@ fn step_from_pb(step: pb::StepReport) -> Result<StepReport, Error> {
         outputs: step.outputs.into_iter().collect::<BTreeMap<_, _>>(),
         warnings: step.warnings,
         duration_ms: step.duration_ms,
+        last_span_to_verdict_us: step.last_span_to_verdict_us,
         analyzer: step.analyzer.map(analyzer_from_pb).transpose()?,
         gates: step.gates.map(|gates| analyze::GateResult {
             required: gates.required,
@@ -382,6 +384,7 @@ mod tests {
             outputs: [("A".to_string(), String::new())].into(),
             warnings: vec!["w".into()],
             duration_ms: None,
+            last_span_to_verdict_us: Some(501_234),
             analyzer: Some(analyzer),
             gates: Some(analyze::GateResult {
                 required: vec!["test-specs".into()],

@@ -210,12 +210,15 @@ pub async fn run_files(
 ) -> Vec<FinishedRun> {
     let source = request.source;
     let runner = Runner::new(source.clone(), request.config);
-    let runnable: Vec<&Loaded> =
-        files.iter().filter(|file| matches!(file, Loaded::Test(_) | Loaded::Suite(_))).collect();
+    let runnable: Vec<Arc<Loaded>> = files
+        .into_iter()
+        .filter(|file| matches!(file, Loaded::Test(_) | Loaded::Suite(_)))
+        .map(Arc::new)
+        .collect();
     let mut reports = Vec::with_capacity(runnable.len());
     if request.parallel <= 1 || runnable.len() <= 1 {
         // One at a time: the reporter sees every step live.
-        for file in runnable {
+        for file in &runnable {
             if let Some(run) = runner.run_loaded(file, &variables, reporter).await {
                 let mut run = with_file(run, file);
                 record(&*source, &mut run).await;
@@ -224,18 +227,22 @@ pub async fn run_files(
         }
     } else {
         // Several at once: each run reports to a silent collector, and the real reporter
-        // gets the finished runs in file order, so outputs never interleave.
+        // gets the finished runs in file order, so outputs never interleave. Each run is a
+        // task of its own: polled together in this one (the command's, on the thread that
+        // blocks on the runtime), 200 runs judged their traces one after another on one
+        // core, and a verdict waited for the judging of every trace that settled with it.
         let finished: Vec<Option<FinishedRun>> = stream::iter(runnable.iter().map(|file| {
-            let runner = runner.clone();
-            let variables = variables.clone();
-            let source = source.clone();
-            async move {
-                let mut run = with_file(runner.run_loaded(file, &variables, &mut Collector).await?, file);
+            let (runner, variables, source, file) =
+                (runner.clone(), variables.clone(), source.clone(), file.clone());
+            // Spawned only as `buffered` pulls it: at most `parallel` runs at once.
+            tokio::spawn(async move {
+                let mut run = with_file(runner.run_loaded(&file, &variables, &mut Collector).await?, &file);
                 record(&*source, &mut run).await;
                 Some(run)
-            }
+            })
         }))
         .buffered(request.parallel)
+        .map(|joined| joined.unwrap_or_else(|error| std::panic::resume_unwind(error.into_panic())))
         .collect()
         .await;
         for run in finished.into_iter().flatten() {

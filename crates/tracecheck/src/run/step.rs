@@ -55,7 +55,9 @@ pub(super) async fn run(
                 None
             }
         };
+    // The verdict is in: both measures end here.
     report.duration_ms = Some(started.elapsed().as_millis() as u64);
+    report.last_span_to_verdict_us = last_span_at.map(|at| at.elapsed().as_micros() as u64);
     StepRun { report, trace, last_span_at }
 }
 
