@@ -142,6 +142,9 @@ pub const READ_MEMORY_DIVISOR: u64 = 4;
 /// and the step says so.
 pub const DEFAULT_MAX_RESPONSE_BODY: usize = 16 * 1024 * 1024;
 pub const DEFAULT_MAX_RESPONSE_BODY_TEXT: &str = "16MiB";
+/// How many redirects an HTTP trigger follows (`run --max-redirects`; 0 = none, the 3xx is
+/// the answer): Go's `http.Client`, which Tracetest's trigger uses, stops after 10.
+pub const DEFAULT_MAX_REDIRECTS: usize = 10;
 /// The most values one `json_path` may produce: `$..*..*` multiplies matches with each
 /// descendant segment (3.9 million from 200 bytes), and a run holds every one.
 pub const MAX_JSON_PATH_RESULTS: usize = 100_000;

@@ -1,5 +1,6 @@
 //! The `http` trigger: one HTTP request with the run's trace context in its headers.
 
+use std::sync::{Arc, Mutex};
 use std::time::SystemTime;
 
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, AUTHORIZATION};
@@ -91,7 +92,26 @@ impl HttpTrigger {
             headers.insert(HeaderName::from_static(name), header_value(name, &value)?);
         }
 
+        // Redirects are followed up to the limit, wherever they lead (another port of
+        // loopback included, as Go's client does); reqwest drops `Authorization` and
+        // cookies when one leaves the host. The hops are kept to say so in the step.
+        let hops: Arc<Mutex<Vec<reqwest::Url>>> = Arc::default();
+        let max_redirects = limits.max_redirects;
+        let policy = if max_redirects == 0 {
+            reqwest::redirect::Policy::none()
+        } else {
+            let hops = hops.clone();
+            reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() > max_redirects {
+                    return attempt
+                        .error(format!("stopped after {max_redirects} redirects (--max-redirects)"));
+                }
+                hops.lock().unwrap_or_else(std::sync::PoisonError::into_inner).push(attempt.url().clone());
+                attempt.follow()
+            })
+        };
         let client = reqwest::Client::builder()
+            .redirect(policy)
             .connect_timeout(TRIGGER_CONNECT_TIMEOUT)
             .timeout(TRIGGER_TIMEOUT)
             .danger_accept_invalid_certs(!self.ssl_verification)
@@ -112,6 +132,22 @@ impl HttpTrigger {
         };
         let response = request.send().await.map_err(classify)?;
         let status = response.status();
+        let mut notes = Vec::new();
+        let n_hops = hops.lock().unwrap_or_else(std::sync::PoisonError::into_inner).len();
+        if n_hops > 0 {
+            let plural = if n_hops == 1 { "" } else { "s" };
+            notes.push(format!(
+                "the trigger followed {n_hops} redirect{plural}: the answer is {}'s (--max-redirects {max_redirects})",
+                response.url()
+            ));
+        } else if max_redirects == 0 && status.is_redirection() {
+            if let Some(location) = response.headers().get(reqwest::header::LOCATION) {
+                notes.push(format!(
+                    "the trigger's answer is a redirect to {}, not followed (--max-redirects {max_redirects})",
+                    String::from_utf8_lossy(location.as_bytes())
+                ));
+            }
+        }
         let headers = response
             .headers()
             .iter()
@@ -133,6 +169,7 @@ impl HttpTrigger {
             body: String::from_utf8_lossy(&body).into_owned(),
             attributes: Vec::new(),
             body_truncated_at,
+            notes,
             started,
             finished,
         })

@@ -113,6 +113,9 @@ pub struct TriggerResponse {
     /// Set when the body was longer than [`Limits::max_body`]: the bytes kept (the rest was
     /// not read); the step warns.
     pub body_truncated_at: Option<usize>,
+    /// What the step's report should say about how the answer was got (a redirect
+    /// followed, or one not followed); the runner adds them to the step's warnings.
+    pub notes: Vec<String>,
     pub started: SystemTime,
     pub finished: SystemTime,
 }
@@ -122,11 +125,16 @@ pub struct TriggerResponse {
 pub struct Limits {
     /// The most of a response body kept, in bytes.
     pub max_body: usize,
+    /// The most redirects an HTTP trigger follows; 0 answers with the redirect itself.
+    pub max_redirects: usize,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_body: model::defaults::DEFAULT_MAX_RESPONSE_BODY }
+        Limits {
+            max_body: model::defaults::DEFAULT_MAX_RESPONSE_BODY,
+            max_redirects: model::defaults::DEFAULT_MAX_REDIRECTS,
+        }
     }
 }
 
