@@ -104,7 +104,9 @@ pub const DEFAULT_MAX_RUNS: usize = 100;
 /// The largest control-API request a server takes (uncompressed): a `RecordRun` carries a
 /// run's report and the traces it judged, a 10,000-span trace being a few MiB of OTLP, and a
 /// run's report reached 7.1 MB; tonic's default of 4 MiB refused such runs. Above this, the
-/// run says it was not recorded and `run` exits 1.
+/// run says it was not recorded and `run` exits 1. While it arrives, its body is held on the
+/// server's receive budget (`--max-receive-bytes`, 128 MiB by default), which is then the
+/// lower limit.
 pub const MAX_CONTROL_REQUEST_SIZE: usize = 256 * 1024 * 1024;
 /// Traces one page of the web API's list answers unless asked otherwise, and at most.
 pub const DEFAULT_WEB_LIST_LIMIT: usize = 50;
