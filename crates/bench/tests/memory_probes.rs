@@ -71,10 +71,23 @@ impl Server {
             .sum()
     }
 
-    /// Asserts and prints the probe's figure.
-    fn judge(&self, probe: &str, detail: &str) {
+    /// Resident set now (`VmRSS`), in MiB.
+    fn resident_mib(&self) -> f64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.pid)).expect("status");
+        let kib = status.lines().find_map(|line| line.strip_prefix("VmRSS:")).expect("VmRSS");
+        kib.trim().trim_end_matches("kB").trim().parse::<f64>().expect("kib") / 1024.0
+    }
+
+    /// Asserts and prints the probe's figure, with what the store accounts and the resident
+    /// set at the end beside it.
+    async fn judge(&self, probe: &str, detail: &str) {
         let peak = self.peak_mib();
-        println!("{probe}: peak RSS (VmHWM) {peak:.1} MiB (limit {LIMIT_MIB} MiB); {detail}");
+        let store = self.metric("tracecheck_memory_bytes").await / 1048576.0;
+        let resident = self.resident_mib();
+        println!(
+            "{probe}: peak RSS (VmHWM) {peak:.1} MiB (limit {LIMIT_MIB} MiB); at the end RSS {resident:.1} MiB, \
+             store {store:.1} MiB; {detail}"
+        );
         assert!(peak <= LIMIT_MIB, "{probe}: peak RSS {peak:.1} MiB past {LIMIT_MIB} MiB");
     }
 }
@@ -173,7 +186,11 @@ async fn awaited_traces_stay_within_the_bound() {
         .iter()
         .map(|trace_id| {
             let url = server.url(&format!("/jaeger/api/traces/{}?wait=5m", hex(trace_id)));
-            tokio::spawn(async move { reqwest::get(url).await.map(|response| response.status().as_u16()) })
+            tokio::spawn(async move {
+                let response = reqwest::get(url).await?;
+                let status = response.status().as_u16();
+                response.bytes().await.map(|_| status)
+            })
         })
         .collect();
     // The waits must hold their traces before the spans come.
@@ -188,11 +205,26 @@ async fn awaited_traces_stay_within_the_bound() {
     let statuses = send_all(&server, requests, 4).await;
     let refused = server.metric("tracecheck_spans_refused_total").await;
     let awaited = server.metric("tracecheck_awaited_memory_bytes").await / 1048576.0;
-    server.judge(
-        "40 awaited traces, 1.33 M spans sent into them",
-        &format!("statuses {statuses:?}, {refused} spans refused, awaited memory {awaited:.1} MiB"),
-    );
-    waits.iter().for_each(|wait| wait.abort());
+    let sent_peak = server.peak_mib();
+    // The waits answer once their traces have been quiet for the grace (they never complete):
+    // each judges its trace then, and the answers are read whole.
+    let mut answers: Vec<(u16, usize)> = Vec::new();
+    for wait in waits {
+        let status = wait.await.expect("wait task").expect("wait answered");
+        match answers.iter_mut().find(|(seen, _)| *seen == status) {
+            Some((_, n)) => *n += 1,
+            None => answers.push((status, 1)),
+        }
+    }
+    server
+        .judge(
+            "40 awaited traces, 1.33 M spans sent into them, then the 40 waits answered",
+            &format!(
+                "statuses {statuses:?}, {refused} spans refused, awaited memory {awaited:.1} MiB, peak {sent_peak:.1} \
+                 MiB when the last span was sent; the waits answered {answers:?}"
+            ),
+        )
+        .await;
 }
 
 /// 200 event streams that are never read while 150,000 new traces arrive (the issue's
@@ -221,10 +253,12 @@ async fn unread_event_streams_stay_within_the_bound() {
     let workload = workload::Workload::new(512);
     let statuses = send_all(&server, (0..2_900u64).map(|index| workload.request(index)), 4).await;
     let traces = server.metric("tracecheck_traces_held").await;
-    server.judge(
-        "200 unread event streams, 150,800 new traces",
-        &format!("{refused} streams refused, statuses {statuses:?}, {traces} traces held at the end"),
-    );
+    server
+        .judge(
+            "200 unread event streams, 150,800 new traces",
+            &format!("{refused} streams refused, statuses {statuses:?}, {traces} traces held at the end"),
+        )
+        .await;
     drop(streams);
 }
 
@@ -268,10 +302,12 @@ async fn recorded_runs_stay_within_the_bound() {
         .buffer_unordered(4)
         .collect()
         .await;
-    server.judge(
-        "100 runs of 4 MB recorded, the list read 4 times at once",
-        &format!("{recorded} recorded, list bodies {lists:?} bytes"),
-    );
+    server
+        .judge(
+            "100 runs of 4 MB recorded, the list read 4 times at once",
+            &format!("{recorded} recorded, list bodies {lists:?} bytes"),
+        )
+        .await;
 }
 
 /// Calls whose bodies never arrive: 100 OTLP/HTTP uploads declaring 15 MiB that send 1 MiB,
@@ -327,10 +363,12 @@ async fn stalled_calls_stay_within_the_bound() {
     }
     // Let the server take in what was sent before it is measured.
     tokio::time::sleep(Duration::from_secs(3)).await;
-    server.judge(
-        "100 stalled 15 MiB uploads, 20 x 200 stalled gRPC calls",
-        &format!("{http_refused} uploads refused before 1 MiB was taken, {opened} gRPC streams opened"),
-    );
+    server
+        .judge(
+            "100 stalled 15 MiB uploads, 20 x 200 stalled gRPC calls",
+            &format!("{http_refused} uploads refused before 1 MiB was taken, {opened} gRPC streams opened"),
+        )
+        .await;
     drop(h2_streams);
     drop(held);
 }
@@ -353,10 +391,12 @@ async fn one_growing_trace_stays_within_the_bound() {
     let elapsed = started.elapsed();
     let held = server.metric("tracecheck_spans_held").await;
     let refused = server.metric("tracecheck_spans_refused_total").await;
-    server.judge(
-        "one trace growing to 1 M spans",
-        &format!("{elapsed:.1?}, statuses {statuses:?}, {held} spans held, {refused} refused"),
-    );
+    server
+        .judge(
+            "one trace growing to 1 M spans",
+            &format!("{elapsed:.1?}, statuses {statuses:?}, {held} spans held, {refused} refused"),
+        )
+        .await;
 }
 
 /// Whole reads of big traces through every API at once: ten of a 100,000-span trace (too
@@ -416,8 +456,10 @@ async fn big_trace_reads_stay_within_the_bound() {
         .buffer_unordered(20)
         .collect()
         .await;
-    server.judge(
-        "20 whole reads at once, of a 100,000-span and a 7,000-span trace",
-        &format!("statuses {statuses:?}, {held} spans held; reads (status, bytes, retries) {reads:?}"),
-    );
+    server
+        .judge(
+            "20 whole reads at once, of a 100,000-span and a 7,000-span trace",
+            &format!("statuses {statuses:?}, {held} spans held; reads (status, bytes, retries) {reads:?}"),
+        )
+        .await;
 }
