@@ -252,10 +252,6 @@ struct Shared {
     changes: watch::Sender<()>,
     /// Every operation of the held traces ([`digest`]); its lock is a leaf.
     catalogue: digest::Catalogue,
-    /// One wait decodes its trace to judge it at a time: the decoded copy is outside the
-    /// bound, and 40 waits judging traces filled round-robin took a process 21 MiB past
-    /// `--max-memory 128MiB` (issue 22; BENCHMARKS.md, the issue-22 probes).
-    judging: tokio::sync::Semaphore,
 }
 
 #[derive(Default)]
@@ -313,7 +309,6 @@ impl TraceStore {
             full_reported: std::sync::atomic::AtomicBool::new(false),
             changes: watch::Sender::new(()),
             catalogue: digest::Catalogue::default(),
-            judging: tokio::sync::Semaphore::new(1),
         });
         let (shutdown_tx, shutdown_rx) = oneshot::channel();
         tokio::spawn(evict::background_task(shared.clone(), shutdown_rx));

@@ -117,11 +117,7 @@ pub(super) async fn wait(
                     first_due.min(timeout_at)
                 } else {
                     let mut looked = None;
-                    // Held while this look decodes (and, when judging now, until it returns).
-                    let mut judging = None;
                     if checked.as_ref().is_none_or(|(len, _)| *len != n_spans) {
-                        // The semaphore is never closed.
-                        judging = store.shared.judging.acquire().await.ok();
                         match store.get_with_update(trace_id) {
                             // Spans arrived since the look: look again, the deadline moved.
                             // (`None`, evicted despite the pin, cannot happen; look again too.)
@@ -139,9 +135,6 @@ pub(super) async fn wait(
                     let (_, problems) = checked.as_mut().expect("checked above");
                     let due = last + if problems.is_empty() { options.settle } else { options.grace };
                     if now >= due || now >= timeout_at {
-                        if judging.is_none() {
-                            judging = store.shared.judging.acquire().await.ok();
-                        }
                         let trace = match looked {
                             Some(trace) => trace,
                             None => match store.get_with_update(trace_id) {
@@ -159,7 +152,6 @@ pub(super) async fn wait(
                                 options.settle.as_millis()
                             ));
                         }
-                        drop(judging);
                         return judged(trace, complete, problems, last_update, refused, refused_by);
                     }
                     due.min(timeout_at)
