@@ -14,6 +14,12 @@ use report::{RunReport, StepReport};
 
 use super::SECRET_MASK;
 
+/// Values shorter than this are not masked where they occur (a variable's own entry in the
+/// report's variables still is, by name): `AUTH_ENABLED: true` or `API_KEY_VERSION: 1` would
+/// otherwise blank every `true` or `1` of the report, and a secret that short protects
+/// nothing. GitLab CI refuses to mask variables under 8 characters for the same reason.
+pub const MIN_MASKED_LEN: usize = 8;
+
 /// The values to mask, longest first so that a secret containing another is masked whole.
 #[derive(Clone, Debug, Default)]
 pub struct Secrets {
@@ -21,9 +27,10 @@ pub struct Secrets {
 }
 
 impl Secrets {
-    /// The non-empty `values`, each once (an empty value would match everywhere).
+    /// The `values` of at least [`MIN_MASKED_LEN`] characters, each once.
     pub fn new(values: impl IntoIterator<Item = String>) -> Self {
-        let mut values: Vec<String> = values.into_iter().filter(|value| !value.is_empty()).collect();
+        let mut values: Vec<String> =
+            values.into_iter().filter(|value| value.chars().count() >= MIN_MASKED_LEN).collect();
         values.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a.cmp(b)));
         values.dedup();
         Secrets { values }
@@ -153,19 +160,19 @@ mod tests {
 
     #[test]
     fn every_occurrence_is_masked_longest_first() {
-        let secrets = Secrets::new(["abc".to_string(), "abcdef".to_string(), String::new()]);
-        assert_eq!(secrets.mask("x abcdef y abc z"), "x ****** y ****** z");
-        assert_eq!(secrets.mask("nothing here"), "nothing here");
+        let secrets = Secrets::new(["abcdefgh".to_string(), "abcdefghij".to_string(), "true".to_string()]);
+        assert_eq!(secrets.mask("x abcdefghij y abcdefgh z"), "x ****** y ****** z");
+        assert_eq!(secrets.mask("true stays: too short to mask"), "true stays: too short to mask");
     }
 
     #[test]
     fn a_trace_span_holding_a_secret_is_masked_and_the_others_shared() {
         let trace_id = TraceId::random();
         let holding = Span::new(trace_id, SpanId::random(), "GET /x")
-            .with_attribute("tracetest.response.body", "{\"echo\": \"Bearer tok-123\"}");
+            .with_attribute("tracetest.response.body", "{\"echo\": \"Bearer tok-12345\"}");
         let clean = Arc::new(Span::new(trace_id, SpanId::random(), "clean"));
         let mut trace = Trace::new(trace_id, vec![Arc::new(holding), clean.clone()]);
-        Secrets::new(["tok-123".to_string()]).trace(&mut trace);
+        Secrets::new(["tok-12345".to_string()]).trace(&mut trace);
         let body = trace.spans[0].attributes[0].value.clone();
         assert_eq!(body, AttributeValue::String(Str::new("{\"echo\": \"Bearer ******\"}")));
         assert!(Arc::ptr_eq(&trace.spans[1], &clean), "a clean span is not copied");
