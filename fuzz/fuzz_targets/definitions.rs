@@ -25,7 +25,7 @@ fn path() -> &'static PathBuf {
 
 fuzz_target!(|data: &[u8]| {
     std::fs::write(path(), data).unwrap();
-    match spec::load_file(path()) {
+    match defs::load_file(path()) {
         Ok(loaded) => {
             let _ = loaded.kind();
         }

@@ -6,8 +6,8 @@
 
 use std::sync::{Arc, OnceLock};
 
-use libfuzzer_sys::fuzz_target;
 use lang::{evaluate_output, evaluate_spec, Assertion, Expr, Selector, Template, TraceView, Vars};
+use libfuzzer_sys::fuzz_target;
 use model::{Span, SpanId, SpanKind, Trace, TraceId};
 
 fn trace() -> &'static Trace {
@@ -26,7 +26,10 @@ fn trace() -> &'static Trace {
                 .with_times(20, 90)
                 .with_attribute("http.status_code", 201i64)
                 .with_attribute("ratio", 1.5),
-            Span::new(trace_id, id(3), "db").with_parent(id(2)).with_times(30, 40).with_attribute("db.system", "redis"),
+            Span::new(trace_id, id(3), "db")
+                .with_parent(id(2))
+                .with_times(30, 40)
+                .with_attribute("db.system", "redis"),
             Span::new(trace_id, id(4), "orphan").with_parent(id(9)).with_times(5, 6),
         ];
         Trace::new(trace_id, spans.into_iter().map(Arc::new).collect())

@@ -10,9 +10,9 @@ use std::collections::{BTreeMap, BTreeSet};
 use std::sync::OnceLock;
 
 use libfuzzer_sys::fuzz_target;
-use server::ingest;
-use model::{SpanId, TraceId};
 use model::otlp;
+use model::{SpanId, TraceId};
+use server::ingest;
 use store::{StoreConfig, TraceStore};
 
 fn runtime() -> &'static tokio::runtime::Runtime {

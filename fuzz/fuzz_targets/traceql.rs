@@ -7,8 +7,8 @@
 
 use std::sync::{Arc, OnceLock};
 
-use libfuzzer_sys::fuzz_target;
 use lang::{Selector, TraceView};
+use libfuzzer_sys::fuzz_target;
 use model::{Event, KeyValue, Link, Span, SpanId, SpanKind, StatusCode, Trace, TraceId};
 
 fn trace() -> &'static Trace {
@@ -40,7 +40,10 @@ fn trace() -> &'static Trace {
                 .with_attribute("db.system", "redis")
                 .with_status(StatusCode::Error, "timeout")
                 .with_links([Link { trace_id: TraceId([2; 16]), span_id: id(7), attributes: Box::new([]) }]),
-            Span::new(trace_id, id(4), "cache").with_parent(id(2)).with_times(31, 35).with_attribute("hit", true),
+            Span::new(trace_id, id(4), "cache")
+                .with_parent(id(2))
+                .with_times(31, 35)
+                .with_attribute("hit", true),
             Span::new(trace_id, id(5), "orphan").with_parent(id(9)).with_times(5, 6),
         ];
         Trace::new(trace_id, spans.into_iter().map(Arc::new).collect())
@@ -50,7 +53,8 @@ fn trace() -> &'static Trace {
 fuzz_target!(|data: &[u8]| {
     let text = String::from_utf8_lossy(data);
     // Steer the fuzzer into TraceQL: Tracetest's selector language has its own target.
-    let text = if text.trim_start().starts_with(['{', '(']) { text.into_owned() } else { format!("{{{text}") };
+    let text =
+        if text.trim_start().starts_with(['{', '(']) { text.into_owned() } else { format!("{{{text}") };
     let Ok(selector) = Selector::parse(&text) else {
         return;
     };

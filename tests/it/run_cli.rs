@@ -509,3 +509,163 @@ async fn hostile_json_paths_are_refused_at_load_with_their_position() {
     let fine = within(vec!["validate".to_string(), files.path("fine.yaml")]).await;
     fine.assert_code(0);
 }
+
+/// Issue 22: secret values reached every report and the recorded run. Three kinds of
+/// secret: an untyped `--vars` value under a secret-looking name (`API_TOKEN`), a value of
+/// `type: secret` under a plain name (`MARKED`), and an environment variable put into the
+/// test by the CLI's `${NAME}` substitution under a secret-looking name. The trigger's server
+/// echoes them, so they reach the trigger span, an output and the assertions' observed and
+/// expected values; no report, nor the recorded run and its trace, may show any of them,
+/// while `type: raw` keeps a secret-looking name's value visible.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn secret_values_are_masked_in_every_report_and_the_recorded_run() {
+    use axum::http::HeaderMap;
+
+    const TOKEN: &str = "tok-9f8e7d6c5b4a";
+    const MARKED: &str = "marked-s3cr3t-value";
+    const FROM_ENV: &str = "env-pa55word-value";
+    let echo = axum::Router::new().fallback(|uri: axum::http::Uri, headers: HeaderMap| async move {
+        let header =
+            |name: &str| headers.get(name).and_then(|value| value.to_str().ok()).unwrap_or("").to_string();
+        let (authorization, marked, other) = (header("authorization"), header("x-marked"), header("x-other"));
+        format!("authorization={authorization} marked={marked} other={other} uri={uri}")
+    });
+    let echo = apps::serve_http(echo).await;
+    let files = Files::new();
+    let vars = files.write(
+        "vars.yaml",
+        &format!(
+            "type: VariableSet\nspec:\n  name: secrets\n  values:\n    - key: HOST\n      value: http://{echo}\n    \
+             - key: API_TOKEN\n      value: {TOKEN}\n    - key: MARKED\n      value: {MARKED}\n      type: secret\n    \
+             - key: TOKEN_HINT\n      value: visible-hint\n      type: raw\n"
+        ),
+    );
+    let test = files.write(
+        "secret.yaml",
+        r#"type: Test
+spec:
+  name: secrets stay out of reports
+  skipTraceCollection: true
+  trigger:
+    type: http
+    httpRequest:
+      method: GET
+      url: ${env:HOST}/echo?hint=${env:TOKEN_HINT}
+      headers:
+        - key: Authorization
+          value: Bearer ${env:API_TOKEN}
+        - key: X-Marked
+          value: ${env:MARKED}
+        - key: X-Other
+          value: ${TRACECHECK_TEST_DB_PASSWORD}
+  outputs:
+    - name: ECHOED
+      selector: span[name="Tracetest trigger"]
+      value: attr:tracetest.response.body
+  specs:
+    - selector: span[name="Tracetest trigger"]
+      assertions:
+        - attr:tracetest.response.body = "${env:MARKED}"
+        - attr:tracetest.response.body contains "${TRACECHECK_TEST_DB_PASSWORD}"
+        - attr:tracetest.response.body contains "${env:TOKEN_HINT}"
+"#,
+    );
+    let junit = files.path("junit.xml");
+    let html = files.path("report.html");
+    let leaks = |what: &str, text: &str| {
+        for secret in [TOKEN, MARKED, FROM_ENV] {
+            assert!(!text.contains(secret), "{what} shows the secret {secret}: {text}");
+        }
+    };
+    let env = [("TRACECHECK_TEST_DB_PASSWORD", FROM_ENV)];
+    let run = |format: &'static str, extra: Vec<String>| {
+        let (test, vars) = (test.clone(), vars.clone());
+        async move {
+            let mut command = tracecheck();
+            command.args(["run", &test, "--vars", &vars, "-o", format]).args(extra);
+            for (key, value) in env {
+                command.env(key, value);
+            }
+            command.output().await
+        }
+    };
+    let embedded = || ["--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"].map(String::from).to_vec();
+    let mut extra = embedded();
+    extra.extend(["--junit".into(), junit.clone(), "--report-html".into(), html.clone()]);
+    let output = run("json", extra).await;
+    output.assert_code(1);
+    leaks("the JSON report", &output.stdout());
+    let report = output.json();
+    let step = &steps(&report)[0];
+    assert_eq!(step["state"], "FAILED", "{step}");
+    let echoed = "authorization=Bearer ****** marked=****** other=****** uri=/echo?hint=visible-hint";
+    assert_eq!(step["outputs"]["ECHOED"], echoed);
+    let first = &step["specs"][0]["assertions"][0];
+    assert_eq!(first["results"][0]["expected"], "******", "{first}");
+    assert_eq!(report["variables"]["API_TOKEN"], "******");
+    assert_eq!(report["variables"]["TOKEN_HINT"], "visible-hint", "type: raw keeps a value visible");
+    assert_eq!(step["specs"][0]["assertions"][2]["passed"], true, "the hint is used, not masked: {step}");
+    leaks("the JUnit report", &std::fs::read_to_string(&junit).expect("junit written"));
+    let page = std::fs::read_to_string(&html).expect("html written");
+    leaks("the HTML report", &page);
+    assert!(page.contains("authorization=Bearer ******"), "the trace's trigger span is kept, masked");
+    let mut extra = embedded();
+    extra.push("--verbose".into());
+    let output = run("pretty", extra).await;
+    output.assert_code(1);
+    leaks("the console report", &format!("{}{}", output.stdout(), output.stderr()));
+
+    // Recorded on a server: the run and its trace.
+    let server = server().start().await;
+    let url = server.http_url();
+    let output = run("json", vec!["--server".into(), server.grpc_url()]).await;
+    output.assert_code(1);
+    let trace_id = output.json()["steps"][0]["trace_id"].as_str().expect("trace id").to_string();
+    let recorded =
+        reqwest::get(format!("{url}/api/v1/runs/1")).await.expect("run").text().await.expect("text");
+    assert!(recorded.contains("secrets stay out of reports"), "{recorded}");
+    leaks("the recorded run", &recorded);
+    let judged = reqwest::get(format!("{url}/api/v1/traces/{trace_id}?run=1")).await.expect("trace");
+    let judged = judged.text().await.expect("text");
+    assert!(judged.contains("Tracetest trigger"), "{judged}");
+    leaks("the recorded run's trace", &judged);
+    server.shutdown().await.expect("clean shutdown");
+}
+
+/// Issue 22: `run --max-redirects`: a step whose trigger was redirected says so with the final
+/// URL; with 0 the redirect is the trigger's answer.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_followed_redirect_is_said_in_the_step_and_max_redirects_zero_stops_it() {
+    use axum::http::StatusCode;
+    use axum::response::IntoResponse;
+
+    let target = apps::serve_http(axum::Router::new().fallback(|| async { "arrived" })).await;
+    let final_url = format!("http://{target}/final");
+    let location = final_url.clone();
+    let redirector = apps::serve_http(axum::Router::new().fallback(move || {
+        let location = location.clone();
+        async move { (StatusCode::FOUND, [("location", location)]).into_response() }
+    }))
+    .await;
+    let files = Files::new();
+    let test = files.write(
+        "redirected.yaml",
+        &format!(
+            "type: Test\nspec:\n  name: redirected\n  skipTraceCollection: true\n  trigger:\n    type: http\n    \
+             httpRequest:\n      method: GET\n      url: http://{redirector}/start\n  specs:\n    \
+             - selector: span[name=\"Tracetest trigger\"]\n      assertions:\n        - attr:tracetest.response.status = 200\n"
+        ),
+    );
+    let output = run_embedded(&[&test, "-o", "json"], free_addr(), &[]).await;
+    output.assert_code(0);
+    let report = output.json();
+    let warnings = steps(&report)[0]["warnings"].to_string();
+    assert!(warnings.contains("followed 1 redirect") && warnings.contains(&final_url), "{warnings}");
+
+    let output = run_embedded(&[&test, "-o", "json", "--max-redirects", "0"], free_addr(), &[]).await;
+    output.assert_code(1);
+    let report = output.json();
+    let step = &steps(&report)[0];
+    assert_eq!(step["specs"][0]["assertions"][0]["results"][0]["observed"], "302", "{step}");
+    assert!(step["warnings"].to_string().contains("not followed"), "{step}");
+}

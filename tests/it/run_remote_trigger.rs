@@ -31,6 +31,7 @@ async fn a_large_run_is_recorded_whole_with_its_traces() {
         body: body.clone(),
         attributes: Vec::new(),
         body_truncated_at: None,
+        notes: Vec::new(),
         started: SystemTime::now(),
         finished: SystemTime::now(),
     };

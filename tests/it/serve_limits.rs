@@ -93,10 +93,20 @@ async fn stalled_grpc_upload(
     sent: usize,
     answers: tokio::sync::mpsc::UnboundedSender<Option<String>>,
 ) -> h2::SendStream<Bytes> {
+    stalled_grpc_call(addr, EXPORT_PATH, sent, answers).await
+}
+
+/// [`stalled_grpc_upload`] to any method `path`.
+async fn stalled_grpc_call(
+    addr: std::net::SocketAddr,
+    path: &str,
+    sent: usize,
+    answers: tokio::sync::mpsc::UnboundedSender<Option<String>>,
+) -> h2::SendStream<Bytes> {
     let tcp = TcpStream::connect(addr).await.unwrap();
     let (mut client, connection) = h2::client::handshake(tcp).await.unwrap();
     tokio::spawn(connection);
-    let request = http::Request::post(format!("http://{addr}{EXPORT_PATH}"))
+    let request = http::Request::post(format!("http://{addr}{path}"))
         .header("content-type", "application/grpc")
         .header("te", "trailers")
         .body(())
@@ -263,4 +273,38 @@ async fn a_control_call_whose_body_never_comes_is_cut_by_the_body_timeout() {
     let call = raw.client_streaming(tonic::Request::new(never), path, server::ingest::grpc::RawCodec);
     let status = tokio::time::timeout(HANG, call).await.expect("cut, not held").expect_err("refused");
     assert_eq!(status.code(), tonic::Code::DeadlineExceeded, "{status:?}");
+}
+
+/// Issue 22: control-API calls held their bodies outside every bound (a `RecordRun` may carry
+/// 256 MiB; 4,000 stalled ones of 64 KiB held 250 MiB past `--max-memory 128MiB`). They are
+/// on the receive budget now, as exports are: past it, refused UNAVAILABLE (retryable).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn stalled_control_calls_are_refused_past_the_receive_budget() {
+    // The budget is at least the largest export (`--max-message-size`): 1 MiB here.
+    let server = server()
+        .max_message_size(MIB)
+        .max_receive_bytes(4 * MIB + MIB / 2)
+        .body_read_timeout(Duration::from_secs(3))
+        .start()
+        .await;
+    let (answers, mut answered) = tokio::sync::mpsc::unbounded_channel();
+    let mut bodies = Vec::new();
+    // Twenty half-sent 1 MiB RecordRun messages: at most nine halves fit the budget.
+    for _ in 0..20 {
+        let path = "/tracecheck.v1.Control/RecordRun";
+        bodies.push(stalled_grpc_call(server.grpc_addr(), path, MIB / 2, answers.clone()).await);
+    }
+    for _ in 0..11 {
+        let status = tokio::time::timeout(HANG, answered.recv()).await.expect("refused, not held").unwrap();
+        assert_eq!(status.as_deref(), Some("14"), "UNAVAILABLE");
+    }
+    assert!(server.admission().bytes_held() <= 4 * MIB + MIB / 2);
+    // The rest are cut by the body timeout and give their bytes back.
+    for _ in 0..9 {
+        let status = tokio::time::timeout(HANG, answered.recv()).await.expect("cut off").unwrap();
+        assert!(matches!(status.as_deref(), Some("4") | Some("14")), "{status:?}");
+    }
+    assert_eq!(server.admission().bytes_held(), 0);
+    drop(bodies);
+    server.shutdown().await.unwrap();
 }

@@ -372,3 +372,66 @@ async fn a_full_listen_backlog_is_a_connect_timeout() {
     assert!(matches!(error, trigger::Error::ConnectTimeout { .. }), "{error:?}");
     assert_eq!(error.to_string(), format!("cannot connect to http://{addr}/ within 1 s"));
 }
+
+/// A server on its own port that answers every request with `302` to `to` (the path's
+/// number of hops left is kept: `/hops/N` goes to `/hops/N-1`, `/hops/0` to `to`).
+async fn start_redirector(to: String) -> SocketAddr {
+    let redirect = move |request: Request| {
+        let to = to.clone();
+        async move {
+            let path = request.uri().path().to_string();
+            let location = match path.strip_prefix("/hops/").and_then(|n| n.parse::<u32>().ok()) {
+                Some(n) if n > 0 => format!("/hops/{}", n - 1),
+                _ => to,
+            };
+            Response::builder()
+                .status(StatusCode::FOUND)
+                .header("location", location)
+                .body(Body::empty())
+                .expect("response")
+        }
+    };
+    serve_http(Router::new().fallback(redirect)).await
+}
+
+/// Issue 22: redirects were followed silently, to any loopback port. They are followed up to
+/// `max_redirects` (10 by default, as Go's client), the step is told where the answer came
+/// from, 0 makes the redirect itself the answer, and a longer chain is an error naming the
+/// limit.
+#[tokio::test]
+async fn redirects_are_followed_up_to_the_limit_and_said() {
+    let (target, mut seen) = start_server().await;
+    let final_url = format!("http://{target}/final");
+    let redirector = start_redirector(final_url.clone()).await;
+    let (trace_id, span_id) = ids();
+
+    let response = http(format!("http://{redirector}/start"))
+        .fire(trace_id, span_id, &trigger::Limits::default())
+        .await
+        .expect("a response");
+    assert_eq!(response.status, 201, "the answer is the redirect target's");
+    assert_eq!(seen.recv().await.expect("the target was asked").path_and_query, "/final");
+    assert_eq!(response.notes.len(), 1, "{:?}", response.notes);
+    assert!(response.notes[0].contains("followed 1 redirect"), "{:?}", response.notes);
+    assert!(response.notes[0].contains(&final_url), "the note names the final URL: {:?}", response.notes);
+
+    let none = trigger::Limits { max_redirects: 0, ..trigger::Limits::default() };
+    let response =
+        http(format!("http://{redirector}/start")).fire(trace_id, span_id, &none).await.expect("a response");
+    assert_eq!(response.status, 302, "with 0 the redirect is the answer");
+    assert!(response.notes[0].contains("not followed"), "{:?}", response.notes);
+    assert!(seen.try_recv().is_err(), "the target was not asked");
+
+    // Four redirects (three hops, then to the target): within a limit of 4, past one of 3.
+    let limits = |max_redirects| trigger::Limits { max_redirects, ..trigger::Limits::default() };
+    let chain = format!("http://{redirector}/hops/3");
+    let response = http(chain.clone()).fire(trace_id, span_id, &limits(4)).await.expect("a response");
+    assert_eq!(response.status, 201);
+    assert!(response.notes[0].contains("followed 4 redirects"), "{:?}", response.notes);
+    let error = http(chain).fire(trace_id, span_id, &limits(3)).await.expect_err("too many redirects");
+    assert!(
+        model::error_chain(&error).contains("stopped after 3 redirects"),
+        "{}",
+        model::error_chain(&error)
+    );
+}

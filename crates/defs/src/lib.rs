@@ -15,6 +15,7 @@ mod check;
 mod error;
 mod load;
 mod provision;
+mod secrets;
 mod source;
 mod trigger;
 mod walk;
@@ -27,6 +28,7 @@ pub use load::{load_analyzer, load_documents, load_file, validate_files};
 pub use provision::{
     Backend, ClientTls, DataStore, GrpcClient, HttpClient, NoEffect, PollingProfile, TempoClient, TestRunner,
 };
+pub use secrets::{env_references, looks_secret};
 
 use ::trigger::Trigger;
 use lang::{Assertion, Expr, Selector};
@@ -121,7 +123,8 @@ pub struct Variable {
     pub key: String,
     /// Plain text; never expanded as an expression.
     pub value: String,
-    /// `type: secret`: hide the value in output.
+    /// Masked wherever a report shows it: `type: secret`, or no `type` and a name that
+    /// [`looks_secret`] (`type: raw` shows the value whatever the name).
     pub secret: bool,
 }
 

@@ -10,6 +10,7 @@ use super::analyzer::read_analyzer;
 use super::check::{check, Language};
 use super::error::{Error, ErrorKind, Errors};
 use super::provision::{read_data_store, read_polling_profile, read_test_runner, NoEffect};
+use super::secrets::looks_secret;
 use super::source::{documents, Source};
 use super::trigger::read_trigger;
 use super::walk::{field, mapping_start, text_of, Ctx};
@@ -675,7 +676,9 @@ fn read_variable_set(ctx: &mut Ctx, map: &MarkedMappingNode) -> Option<VariableS
             let key = ctx.non_empty_text(entry, "key", "a variable");
             let value = ctx.optional_text(entry, "value").map(|text| text.value).unwrap_or_default();
             let secret = match ctx.optional_text(entry, "type") {
-                None => false,
+                // Tracetest's default is `raw`; a name like `API_KEY` is masked anyway, as a
+                // user who never wrote a type expects a token kept out of CI logs.
+                None => key.as_ref().is_some_and(|key| looks_secret(&key.value)),
                 Some(text) if text.value == "raw" => false,
                 Some(text) if text.value == "secret" => true,
                 Some(text) => {

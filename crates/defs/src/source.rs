@@ -40,6 +40,16 @@ fn indexed_line<'t>(text: &'t str, starts: &[usize], line: usize) -> Option<&'t 
     Some(text[start..end.max(start)].trim_end_matches('\r'))
 }
 
+/// The environment variable named by a `${NAME}` whose text after the `${` is `after`, when
+/// it is one the CLI substitutes: only word characters, not starting with a digit.
+pub(crate) fn substitution_name(after: &str) -> Option<&str> {
+    let name_len = after.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(after.len());
+    // An environment variable's name does not start with a digit, so `${1s}` and `${200ms}`
+    // are left to the expression language (durations, 8.6).
+    let starts_like_name = after.chars().next().is_some_and(|c| !c.is_ascii_digit());
+    (name_len > 0 && starts_like_name && after[name_len..].starts_with('}')).then(|| &after[..name_len])
+}
+
 impl Source {
     /// Applies Tracetest's CLI substitution (reference 14.1): every `${NAME}` whose inside
     /// is only word characters, not starting with a digit, is replaced by the environment
@@ -56,17 +66,11 @@ impl Source {
             let mut new_col = 1;
             while let Some(start) = rest.find("${") {
                 let after = &rest[start + 2..];
-                let name_len =
-                    after.find(|c: char| !(c.is_alphanumeric() || c == '_')).unwrap_or(after.len());
-                // An environment variable's name does not start with a digit, so `${1s}`
-                // and `${200ms}` are left to the expression language (durations, 8.6).
-                let starts_like_name = after.chars().next().is_some_and(|c| !c.is_ascii_digit());
-                let is_word = name_len > 0 && starts_like_name && after[name_len..].starts_with('}');
                 let before = &rest[..start];
                 text.push_str(before);
                 new_col += before.chars().count();
-                if is_word {
-                    let name = &after[..name_len];
+                if let Some(name) = substitution_name(after) {
+                    let name_len = name.len();
                     let value = env(name).unwrap_or_default();
                     let new_len = value.chars().count();
                     text.push_str(&value);

@@ -108,7 +108,9 @@ pub const DEFAULT_MAX_RUNS: usize = 100;
 /// The largest control-API request a server takes (uncompressed): a `RecordRun` carries a
 /// run's report and the traces it judged, a 10,000-span trace being a few MiB of OTLP, and a
 /// run's report reached 7.1 MB; tonic's default of 4 MiB refused such runs. Above this, the
-/// run says it was not recorded and `run` exits 1.
+/// run says it was not recorded and `run` exits 1. While it arrives, its body is held on the
+/// server's receive budget (`--max-receive-bytes`, 128 MiB by default), which is then the
+/// lower limit.
 pub const MAX_CONTROL_REQUEST_SIZE: usize = 256 * 1024 * 1024;
 /// Traces one page of the web API's list answers unless asked otherwise, and at most.
 pub const DEFAULT_WEB_LIST_LIMIT: usize = 50;
@@ -149,6 +151,9 @@ pub const READ_MEMORY_DIVISOR: u64 = 4;
 /// and the step says so.
 pub const DEFAULT_MAX_RESPONSE_BODY: usize = 16 * 1024 * 1024;
 pub const DEFAULT_MAX_RESPONSE_BODY_TEXT: &str = "16MiB";
+/// How many redirects an HTTP trigger follows (`run --max-redirects`; 0 = none, the 3xx is
+/// the answer): Go's `http.Client`, which Tracetest's trigger uses, stops after 10.
+pub const DEFAULT_MAX_REDIRECTS: usize = 10;
 /// The most values one `json_path` may produce: `$..*..*` multiplies matches with each
 /// descendant segment (3.9 million from 200 bytes), and a run holds every one.
 pub const MAX_JSON_PATH_RESULTS: usize = 100_000;

@@ -398,6 +398,7 @@ pub async fn start_with_store(
         // A request waiting on the server (WaitTrace) keeps its connection from going idle.
         .layer(listen::TrackInFlightLayer)
         .layer(listen::BodyDeadlineLayer(config.timeouts.body_read))
+        .layer(ingest::grpc::BudgetLayer(admission.clone()))
         // Outermost, so that refusals by the token check are timed and counted too.
         .layer(handles.telemetry.layer(Transport::Grpc, ingest::grpc::EXPORT_PATH))
         // One check guards every service on the port, the control API included.

@@ -95,8 +95,11 @@ pub(super) async fn wait(
     // The trace is decoded and checked (rules 1-3) only when a judgement is due: after
     // `settle` of quiet, at `grace`, at the timeout. Inserts in between only move the
     // deadline, so a trace arriving in many small exports is not decoded once per export.
-    // `checked`: the span count the last check saw, with its snapshot and problems.
-    let mut checked: Option<(usize, Trace, Vec<String>)> = None;
+    // `checked`: the span count the last check saw, with its problems. The decoded trace is
+    // not kept between looks: held across a wait's grace, 40 waits once held a decoded copy
+    // of their traces each beside the store's (3.8x `--max-memory`; issue 22). It is decoded
+    // again when the judgement is due, unless the check was made on this very look.
+    let mut checked: Option<(usize, Vec<String>)> = None;
     let judged =
         |trace: Trace, complete: bool, missing: Vec<String>, last_update, refused: u32, refused_by: u8| {
             let warnings = refusal_warning(&store.shared, refused, refused_by).into_iter().collect();
@@ -114,7 +117,8 @@ pub(super) async fn wait(
                 if now < first_due && now < timeout_at {
                     first_due.min(timeout_at)
                 } else {
-                    if checked.as_ref().is_none_or(|(len, _, _)| *len != n_spans) {
+                    let mut looked = None;
+                    if checked.as_ref().is_none_or(|(len, _)| *len != n_spans) {
                         match store.get_with_update(trace_id) {
                             // Spans arrived since the look: look again, the deadline moved.
                             // (`None`, evicted despite the pin, cannot happen; look again too.)
@@ -124,40 +128,32 @@ pub(super) async fn wait(
                                 let mut problems =
                                     structural_problems(&trace, options.trigger_span_id, started_elsewhere);
                                 problems.extend(check(&trace));
-                                checked = Some((trace.spans.len(), trace, problems));
+                                checked = Some((trace.spans.len(), problems));
+                                looked = Some(trace);
                             }
                         }
                     }
-                    let (_, trace, problems) = checked.as_mut().expect("checked above");
+                    let (_, problems) = checked.as_mut().expect("checked above");
                     let due = last + if problems.is_empty() { options.settle } else { options.grace };
-                    if now >= due {
-                        let complete = problems.is_empty();
-                        return judged(
-                            std::mem::take(trace),
-                            complete,
-                            std::mem::take(problems),
-                            last_update,
-                            refused,
-                            refused_by,
-                        );
-                    }
-                    if now >= timeout_at {
+                    if now >= due || now >= timeout_at {
+                        let trace = match looked {
+                            Some(trace) => trace,
+                            None => match store.get_with_update(trace_id) {
+                                Some((trace, update)) if update == last_update => trace,
+                                // Changed since the check: look again.
+                                _ => continue,
+                            },
+                        };
                         let mut problems = std::mem::take(problems);
-                        if problems.is_empty() {
+                        let complete = now >= due && problems.is_empty();
+                        if !complete && problems.is_empty() {
                             problems.push(format!(
                                 "a span arrived {} ms before the timeout, within the settle window of {} ms",
                                 now.saturating_duration_since(last).as_millis(),
                                 options.settle.as_millis()
                             ));
                         }
-                        return judged(
-                            std::mem::take(trace),
-                            false,
-                            problems,
-                            last_update,
-                            refused,
-                            refused_by,
-                        );
+                        return judged(trace, complete, problems, last_update, refused, refused_by);
                     }
                     due.min(timeout_at)
                 }

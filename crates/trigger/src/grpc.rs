@@ -169,6 +169,7 @@ impl GrpcTrigger {
             body,
             attributes: Vec::new(),
             body_truncated_at: None,
+            notes: Vec::new(),
             started,
             finished,
         })

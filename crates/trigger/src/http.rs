@@ -91,9 +91,10 @@ impl HttpTrigger {
             headers.insert(HeaderName::from_static(name), header_value(name, &value)?);
         }
 
+        let max_redirects = limits.max_redirects;
         let client = limits
             .connections
-            .client(self.ssl_verification)
+            .client(self.ssl_verification, max_redirects)
             .map_err(|error| Error::Request { target: url_text.clone(), source: error.into() })?;
         let mut request = client.request(method, url).headers(headers);
         if !self.body.is_empty() {
@@ -110,8 +111,29 @@ impl HttpTrigger {
                 Error::Request { target: url_text.clone(), source: error.into() }
             }
         };
-        let response = request.send().await.map_err(classify)?;
+        let (response, n_hops) = crate::REDIRECTS
+            .scope(std::cell::Cell::new(0), async {
+                let response = request.send().await;
+                (response, crate::REDIRECTS.with(std::cell::Cell::get))
+            })
+            .await;
+        let response = response.map_err(classify)?;
         let status = response.status();
+        let mut notes = Vec::new();
+        if n_hops > 0 {
+            let plural = if n_hops == 1 { "" } else { "s" };
+            notes.push(format!(
+                "the trigger followed {n_hops} redirect{plural}: the answer is {}'s (--max-redirects {max_redirects})",
+                response.url()
+            ));
+        } else if max_redirects == 0 && status.is_redirection() {
+            if let Some(location) = response.headers().get(reqwest::header::LOCATION) {
+                notes.push(format!(
+                    "the trigger's answer is a redirect to {}, not followed (--max-redirects {max_redirects})",
+                    String::from_utf8_lossy(location.as_bytes())
+                ));
+            }
+        }
         let headers = response
             .headers()
             .iter()
@@ -133,6 +155,7 @@ impl HttpTrigger {
             body: String::from_utf8_lossy(&body).into_owned(),
             attributes: Vec::new(),
             body_truncated_at,
+            notes,
             started,
             finished,
         })

@@ -193,6 +193,7 @@ impl KafkaTrigger {
                 ("tracetest.run.trigger.kafka.offset", offset),
             ],
             body_truncated_at: None,
+            notes: Vec::new(),
             started,
             finished,
         })

@@ -117,6 +117,9 @@ pub struct TriggerResponse {
     /// Set when the body was longer than [`Limits::max_body`]: the bytes kept (the rest was
     /// not read); the step warns.
     pub body_truncated_at: Option<usize>,
+    /// What the step's report should say about how the answer was got (a redirect
+    /// followed, or one not followed); the runner adds them to the step's warnings.
+    pub notes: Vec<String>,
     pub started: SystemTime,
     pub finished: SystemTime,
 }
@@ -126,13 +129,25 @@ pub struct TriggerResponse {
 pub struct Limits {
     /// The most of a response body kept, in bytes.
     pub max_body: usize,
+    /// The most redirects an HTTP trigger follows; 0 answers with the redirect itself.
+    pub max_redirects: usize,
     pub connections: Connections,
 }
 
 impl Default for Limits {
     fn default() -> Self {
-        Limits { max_body: model::defaults::DEFAULT_MAX_RESPONSE_BODY, connections: Connections::default() }
+        Limits {
+            max_body: model::defaults::DEFAULT_MAX_RESPONSE_BODY,
+            max_redirects: model::defaults::DEFAULT_MAX_REDIRECTS,
+            connections: Connections::default(),
+        }
     }
+}
+
+tokio::task_local! {
+    /// The redirects one HTTP request followed: the shared client's redirect policy runs
+    /// within the request's own future, so it counts them here for the step's note.
+    pub(crate) static REDIRECTS: std::cell::Cell<usize>;
 }
 
 /// The HTTP clients (and so the connection pools) that the http and graphql triggers of one
@@ -143,27 +158,49 @@ impl Default for Limits {
 /// 23, item 3). Built on first use, on the run's runtime, whose tasks drive the connections.
 #[derive(Clone, Debug, Default)]
 pub struct Connections {
-    verifying: std::sync::Arc<std::sync::OnceLock<reqwest::Client>>,
-    unverified: std::sync::Arc<std::sync::OnceLock<reqwest::Client>>,
+    /// By certificate policy (whether certificates are checked) and redirect limit.
+    http: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<(bool, usize), reqwest::Client>>>,
     /// By address (URI); a channel reconnects by itself when its connection breaks.
     grpc: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, tonic::transport::Channel>>>,
 }
 
 impl Connections {
-    /// The shared client that checks certificates when `verify`.
-    pub(crate) fn client(&self, verify: bool) -> Result<reqwest::Client, reqwest::Error> {
-        let cell = if verify { &self.verifying } else { &self.unverified };
-        if let Some(client) = cell.get() {
+    /// The shared client that checks certificates when `verify` and follows at most
+    /// `max_redirects` redirects, counting them in [`REDIRECTS`] when the request runs
+    /// within its scope.
+    pub(crate) fn client(
+        &self,
+        verify: bool,
+        max_redirects: usize,
+    ) -> Result<reqwest::Client, reqwest::Error> {
+        let mut clients = self.http.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if let Some(client) = clients.get(&(verify, max_redirects)) {
             return Ok(client.clone());
         }
-        let built = reqwest::Client::builder()
+        // Redirects are followed up to the limit, wherever they lead (another port of
+        // loopback included, as Go's client does); reqwest drops `Authorization` and
+        // cookies when one leaves the host.
+        let policy = if max_redirects == 0 {
+            reqwest::redirect::Policy::none()
+        } else {
+            reqwest::redirect::Policy::custom(move |attempt| {
+                if attempt.previous().len() > max_redirects {
+                    return attempt
+                        .error(format!("stopped after {max_redirects} redirects (--max-redirects)"));
+                }
+                let _ = REDIRECTS.try_with(|hops| hops.set(hops.get() + 1));
+                attempt.follow()
+            })
+        };
+        let client = reqwest::Client::builder()
+            .redirect(policy)
             .connect_timeout(model::defaults::TRIGGER_CONNECT_TIMEOUT)
             .timeout(model::defaults::TRIGGER_TIMEOUT)
             .pool_idle_timeout(model::defaults::TRIGGER_POOL_IDLE_TIMEOUT)
             .danger_accept_invalid_certs(!verify)
             .build()?;
-        // Two first uses at once build two; one is kept and both callers use it.
-        Ok(cell.get_or_init(|| built).clone())
+        clients.insert((verify, max_redirects), client.clone());
+        Ok(client)
     }
 
     /// The channel kept for `uri`, if a trigger of this run connected there.

@@ -187,6 +187,7 @@ impl PlaywrightTrigger {
                 body: stdout,
                 attributes: vec![("tracetest.run.trigger.playwrightengine.success", 1)],
                 body_truncated_at: None,
+                notes: Vec::new(),
                 started,
                 finished,
             });

@@ -45,6 +45,7 @@ impl TraceIdTrigger {
             body: String::new(),
             attributes: Vec::new(),
             body_truncated_at: None,
+            notes: Vec::new(),
             started: now,
             finished: now,
         })

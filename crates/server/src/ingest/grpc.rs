@@ -84,7 +84,7 @@ where
                 }
             };
             let (parts, body) = request.into_parts();
-            let body = Budgeted { inner: body, lease: shared.admission.lease() };
+            let body = Budgeted { inner: body, lease: Some(shared.admission.lease()) };
             let request = http::Request::from_parts(parts, body);
             let max_message_size = shared.max_message_size;
             let mut grpc = tonic::server::Grpc::new(RawCodec)
@@ -158,10 +158,50 @@ impl ClientStreamingService<Bytes> for Export {
 }
 
 /// A request body that holds each data frame's bytes on the receive budget as it arrives,
-/// failing with UNAVAILABLE (a retryable refusal) when the budget is spent.
-struct Budgeted<B> {
+/// failing with UNAVAILABLE (a retryable refusal) when the budget is spent; with no lease,
+/// the body as it is.
+pub(crate) struct Budgeted<B> {
     inner: B,
-    lease: Lease,
+    lease: Option<Lease>,
+}
+
+/// Puts the bodies of every gRPC call but OTLP's `Export` (which holds its own lease, with
+/// its admission slot) on the receive budget: a control-API call may carry up to
+/// [`model::defaults::MAX_CONTROL_REQUEST_SIZE`], and 4,000 stalled `RecordRun` streams of
+/// 64 KiB each once held 250 MiB outside `--max-memory` (issue 22).
+#[derive(Clone)]
+pub(crate) struct BudgetLayer(pub(crate) Admission);
+
+impl<S> tower::Layer<S> for BudgetLayer {
+    type Service = BudgetBodies<S>;
+
+    fn layer(&self, inner: S) -> BudgetBodies<S> {
+        BudgetBodies { inner, admission: self.0.clone() }
+    }
+}
+
+#[derive(Clone)]
+pub(crate) struct BudgetBodies<S> {
+    inner: S,
+    admission: Admission,
+}
+
+impl<S, B> tower::Service<http::Request<B>> for BudgetBodies<S>
+where
+    S: tower::Service<http::Request<Budgeted<B>>>,
+{
+    type Response = S::Response;
+    type Error = S::Error;
+    type Future = S::Future;
+
+    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
+        self.inner.poll_ready(cx)
+    }
+
+    fn call(&mut self, request: http::Request<B>) -> Self::Future {
+        let lease = (request.uri().path() != EXPORT_PATH).then(|| self.admission.lease());
+        self.inner.call(request.map(|inner| Budgeted { inner, lease }))
+    }
 }
 
 impl<B> http_body::Body for Budgeted<B>
@@ -182,9 +222,9 @@ where
             Some(Err(err)) => return Poll::Ready(Some(Err(err.into()))),
             None => return Poll::Ready(None),
         };
-        if let Some(data) = frame.data_ref() {
-            let total = this.lease.held() + bytes::Buf::remaining(data);
-            if let Err(err) = this.lease.ensure(total) {
+        if let (Some(data), Some(lease)) = (frame.data_ref(), this.lease.as_mut()) {
+            let total = lease.held() + bytes::Buf::remaining(data);
+            if let Err(err) = lease.ensure(total) {
                 return Poll::Ready(Some(Err(Box::new(err.grpc_status()))));
             }
         }

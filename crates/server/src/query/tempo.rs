@@ -154,12 +154,16 @@ struct SearchQuery {
     spss: Option<usize>,
 }
 
-/// `GET /api/search`: TraceQL in `q` (or the older `tags`, `minDuration`, `maxDuration`),
-/// newest traces first, each with the spans the query matched (at most `spss`).
-async fn search_traces(
-    State(store): State<TraceStore>,
-    Query(query): Query<SearchQuery>,
-) -> Result<Response, EdgeError> {
+/// What a `/api/search` asks for: the search, the TraceQL it compiled to (its named
+/// attributes are shown with each span), and the spans shown per spanset.
+#[derive(Debug)]
+pub struct TempoSearch {
+    pub request: SearchRequest,
+    pub text: String,
+    pub spss: usize,
+}
+
+fn search_of(query: &SearchQuery) -> Result<TempoSearch, EdgeError> {
     let mut filters = Filters {
         min_duration: search::parse_duration("minDuration", query.min_duration.as_deref())?,
         max_duration: search::parse_duration("maxDuration", query.max_duration.as_deref())?,
@@ -181,7 +185,27 @@ async fn search_traces(
             .map(|seconds| seconds.saturating_mul(1_000_000_000).saturating_add(999_999_999)),
         limit: query.limit.unwrap_or(DEFAULT_LIMIT).clamp(1, MAX_LIMIT),
     };
-    let spss = query.spss.unwrap_or(DEFAULT_SPSS).max(1);
+    Ok(TempoSearch { request, text, spss: query.spss.unwrap_or(DEFAULT_SPSS).max(1) })
+}
+
+/// `GET /api/search`'s query string (without `?`) as what it asks for, read as the route
+/// reads it (axum's `Query`, which is `serde_urlencoded`); for the fuzz target (`fuzz/`).
+///
+/// # Errors
+/// What the route answers 400 with.
+pub fn search_params(raw: &str) -> Result<TempoSearch, EdgeError> {
+    let query: SearchQuery = serde_urlencoded::from_str(raw)
+        .map_err(|error| EdgeError::Query(format!("bad query string: {error}")))?;
+    search_of(&query)
+}
+
+/// `GET /api/search`: TraceQL in `q` (or the older `tags`, `minDuration`, `maxDuration`),
+/// newest traces first, each with the spans the query matched (at most `spss`).
+async fn search_traces(
+    State(store): State<TraceStore>,
+    Query(query): Query<SearchQuery>,
+) -> Result<Response, EdgeError> {
+    let TempoSearch { request, text, spss } = search_of(&query)?;
     blocking(move || {
         let outcome = search::search(&store, &request);
         let traces = outcome.hits.iter().map(|hit| metadata(hit, &text, spss)).collect();

@@ -271,6 +271,11 @@ pub struct RunArgs {
     #[arg(long, env = "TRACECHECK_MAX_RESPONSE_BODY", default_value = defaults::DEFAULT_MAX_RESPONSE_BODY_TEXT,
           value_parser = memory_size)]
     pub max_response_body: usize,
+    /// Follow at most this many redirects of an HTTP or GraphQL trigger, to any host or port
+    /// (0 = follow none: the redirect is the answer); a step whose trigger was redirected
+    /// says where its answer came from.
+    #[arg(long, env = "TRACECHECK_MAX_REDIRECTS", default_value_t = defaults::DEFAULT_MAX_REDIRECTS)]
+    pub max_redirects: usize,
     /// Give up on a trace this long after the trigger [default: a PollingProfile's timeout,
     /// else 30s].
     #[arg(long, env = "TRACECHECK_TIMEOUT", value_parser = duration)]

@@ -69,7 +69,12 @@ pub async fn run(args: RunArgs) -> Result<Outcome, Error> {
         analyzer: Arc::new(inputs.analyzer.unwrap_or_default()),
         required_gates,
         secret_variables: Arc::new(inputs.secret_variables),
-        trigger_limits: trigger::Limits { max_body: args.max_response_body, ..trigger::Limits::default() },
+        secret_values: Arc::new(inputs.secret_values),
+        trigger_limits: trigger::Limits {
+            max_body: args.max_response_body,
+            max_redirects: args.max_redirects,
+            ..trigger::Limits::default()
+        },
     };
     let request = RunFiles { source: source.clone(), config, parallel: args.parallel };
     let runs = crate::run::run_files(request, inputs.files, inputs.variables, &mut reporters).await;

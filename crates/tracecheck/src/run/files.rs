@@ -43,8 +43,12 @@ pub struct Inputs {
     pub variables: Variables,
     /// From `--analyzer` or an Analyzer file among the FILEs; `None` = Tracetest's default.
     pub analyzer: Option<AnalyzerConfig>,
-    /// Names of the `--vars` values of `type: secret`.
+    /// Names of the secret `--vars` values: `type: secret`, or untyped under a
+    /// secret-looking name.
     pub secret_variables: BTreeSet<String>,
+    /// Values of the environment variables whose names look secret that the CLI's
+    /// `${NAME}` substitution put into any file read (steps' files included).
+    pub secret_values: Vec<String>,
     pub provisioning: Provisioning,
     /// What the run should say once about how it read the files (tests left to a suite,
     /// resources that change nothing), for the command line to print.
@@ -112,6 +116,7 @@ pub fn load(
         variables: Variables::new(),
         analyzer: None,
         secret_variables: BTreeSet::new(),
+        secret_values: secret_env_values(&paths, &loaded),
         provisioning: Provisioning::default(),
         notes: Vec::new(),
     };
@@ -159,6 +164,25 @@ pub fn load(
     }
     leave_steps_to_their_suites(&mut inputs);
     Ok(inputs)
+}
+
+/// The values of the secret-looking environment variables that `${NAME}` put into the files
+/// read: `paths` and every suite's step files. Read again here, as the loader keeps no text.
+fn secret_env_values(paths: &[PathBuf], loaded: &[Loaded]) -> Vec<String> {
+    let steps = loaded.iter().filter_map(|file| match file {
+        Loaded::Suite(suite) => Some(suite.steps.iter().map(|step| step.path.clone())),
+        _ => None,
+    });
+    let mut read: BTreeSet<PathBuf> = paths.iter().cloned().collect();
+    read.extend(steps.flatten());
+    let mut values = Vec::new();
+    for path in read {
+        let Ok(text) = std::fs::read_to_string(&path) else { continue };
+        for name in defs::env_references(&text).into_iter().filter(|name| defs::looks_secret(name)) {
+            values.extend(std::env::var(name).ok().filter(|value| !value.is_empty()));
+        }
+    }
+    values
 }
 
 /// A Test given among the FILEs only for a suite to find it by its ID runs in the suite

@@ -10,6 +10,7 @@
 
 mod files;
 mod polled;
+mod secrets;
 mod source;
 mod step;
 
@@ -19,6 +20,7 @@ use std::time::{Duration, Instant};
 
 pub use files::{load, run_files, Inputs, LoadError, RunFiles};
 pub use polled::{Backend, BackendError, PolledSource, UnsupportedBackend};
+pub use secrets::Secrets;
 pub use source::{BoxFuture, LocalSource, Meanwhile, RemoteSource, ShardedSource, SourceError, TraceSource};
 pub use step::{trigger_span, StepError, StepRun};
 
@@ -37,8 +39,12 @@ pub struct RunConfig {
     pub analyzer: Arc<AnalyzerConfig>,
     /// The gates a step must pass besides being judged (`--required-gates`).
     pub required_gates: Vec<Gate>,
-    /// Variables of `type: secret`: used as they are, shown masked in reports.
+    /// Names of the secret variables (`type: secret`, or untyped with a secret-looking
+    /// name): used as they are, their values masked in every report.
     pub secret_variables: Arc<BTreeSet<String>>,
+    /// Values from the environment that the CLI's `${NAME}` substitution put into the
+    /// definitions under secret-looking names, masked alike.
+    pub secret_values: Arc<Vec<String>>,
     /// What a trigger may hold of its answer (`--max-response-body`).
     pub trigger_limits: trigger::Limits,
 }
@@ -52,6 +58,7 @@ impl Default for RunConfig {
             analyzer: Arc::new(AnalyzerConfig::default()),
             required_gates: DEFAULT_REQUIRED_GATES.to_vec(),
             secret_variables: Arc::default(),
+            secret_values: Arc::default(),
             trigger_limits: trigger::Limits::default(),
         }
     }
@@ -137,24 +144,30 @@ impl Runner {
             if stopped {
                 let mut report = StepReport::not_executed(&test.name);
                 report.error = Some("an earlier step ended in ERROR".to_string());
+                self.secrets(&context).step(&mut report);
                 reporter.on_step_finished(&report);
                 reports.push(report);
                 continue;
             }
             reporter.on_step_started(name, step_index, &test.name);
-            let step = self.run_test(test, &context, reporter).await;
+            let mut step = self.run_test(test, &context, reporter).await;
             context.extend(step.report.outputs.iter().map(|(key, value)| (key.clone(), value.clone())));
             stopped = step.report.state == StepState::Error;
+            // Masked before any reporter sees the step: the console prints it now.
+            let secrets = self.secrets(&context);
+            secrets.step(&mut step.report);
             reporter.on_step_finished(&step.report);
             reports.push(step.report);
             // Two steps of one suite may judge one trace (a traceid step after the step that
             // made it): the later judgement is kept.
-            if let Some(trace) = step.trace {
+            if let Some(mut trace) = step.trace {
+                secrets.trace(&mut trace);
                 traces.retain(|kept| kept.trace_id != trace.trace_id);
                 traces.push(trace);
             }
         }
-        let report = RunReport {
+        let secrets = self.secrets(&context);
+        let mut report = RunReport {
             name: name.to_string(),
             kind,
             state: RunState::from_steps(&reports),
@@ -163,6 +176,8 @@ impl Runner {
             file: None,
             duration_ms: Some(started.elapsed().as_millis() as u64),
         };
+        // The steps are masked already; the variables' other values may embed a secret.
+        secrets.run(&mut report);
         if let Err(error) = reporter.finish(&report) {
             tracing::warn!("cannot write the report: {error}");
         }
@@ -177,6 +192,16 @@ impl Runner {
             }
         }
         variables
+    }
+
+    /// The values masked in what the run writes: the secret variables' current values (an
+    /// output may replace one) and the secret environment values.
+    fn secrets(&self, context: &Variables) -> Secrets {
+        let variables = context
+            .iter()
+            .filter(|(key, _)| self.config.secret_variables.contains(*key))
+            .map(|(_, value)| value.clone());
+        Secrets::new(variables.chain(self.config.secret_values.iter().cloned()))
     }
 
     /// One test run: trigger, wait, outputs, specs. `variables` are visible to its

@@ -90,6 +90,7 @@ async fn run_inner(
              outputs and assertions see"
         ));
     }
+    report.warnings.extend(response.notes.iter().cloned());
     let trace_id = response.trace_id;
     report.trace_id = Some(trace_id);
 

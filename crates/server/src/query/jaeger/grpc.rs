@@ -113,9 +113,8 @@ impl<F: Fn(Reader, Bytes) -> Answer + Send + Sync + Clone + 'static> ServerStrea
     }
 }
 
-fn decode<T: Message + Default>(bytes: &Bytes) -> Result<T, tonic::Status> {
-    T::decode(bytes.clone())
-        .map_err(|error| tonic::Status::invalid_argument(format!("bad request message: {error}")))
+fn decode<T: Message + Default>(bytes: &[u8]) -> Result<T, tonic::Status> {
+    T::decode(bytes).map_err(|error| tonic::Status::invalid_argument(format!("bad request message: {error}")))
 }
 
 fn blocking_status(error: tokio::task::JoinError) -> tonic::Status {
@@ -144,8 +143,7 @@ fn get_trace(reader: Reader, request: Bytes) -> Answer {
 /// `FindTraces`: the matching traces, one `TracesData` each (none: no message).
 fn find_traces(reader: Reader, request: Bytes) -> Answer {
     Box::pin(async move {
-        let request: FindTracesRequest = decode(&request)?;
-        let search = search_of(request.query.unwrap_or_default())?;
+        let search = search_params(&request)?;
         let store = reader.store.clone();
         let messages = tokio::task::spawn_blocking(move || {
             search::find(&store, &search)
@@ -157,6 +155,12 @@ fn find_traces(reader: Reader, request: Bytes) -> Answer {
         .map_err(blocking_status)?;
         Ok(messages)
     })
+}
+
+/// The search a `FindTracesRequest`'s bytes ask for.
+pub(super) fn search_params(request: &[u8]) -> Result<Search, tonic::Status> {
+    let request: FindTracesRequest = decode(request)?;
+    search_of(request.query.unwrap_or_default())
 }
 
 /// The search a `TraceQueryParameters` asks for, checked as Jaeger checks it (both ends of

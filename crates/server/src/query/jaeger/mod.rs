@@ -28,6 +28,43 @@ use serde::Serialize;
 use crate::error::EdgeError;
 use crate::Handles;
 
+pub use search::Search;
+
+/// `GET /api/traces`'s query string (without `?`) as the search it asks for, checked as the
+/// route checks it; `traceID=` lookups aside. For the fuzz target (`fuzz/`), which feeds the
+/// routes' parameter parsing without a server.
+///
+/// # Errors
+/// What the route answers 400 with.
+pub fn v1_search_params(raw: Option<&str>) -> Result<Search, EdgeError> {
+    v1::v1_search(&params::Params::parse(raw)?)
+}
+
+/// `GET /api/v3/traces`'s query string (`query.*`) as its search, as [`v1_search_params`].
+///
+/// # Errors
+/// What the route answers 400 with.
+pub fn v3_search_params(raw: Option<&str>) -> Result<Search, EdgeError> {
+    v3::v3_search(&params::Params::parse(raw)?)
+}
+
+/// `GET /api/dependencies`'s query string (`endTs`, `lookback`) as the window it reads, in
+/// Unix nanoseconds, as [`v1_search_params`].
+///
+/// # Errors
+/// What the route answers 400 with.
+pub fn v1_dependencies_params(raw: Option<&str>) -> Result<(u64, u64), EdgeError> {
+    v1::dependencies_window(&params::Params::parse(raw)?)
+}
+
+/// A gRPC `FindTracesRequest`'s bytes as its search, as the `FindTraces` method checks it.
+///
+/// # Errors
+/// The status the method answers with.
+pub fn grpc_search_params(request: &[u8]) -> Result<Search, tonic::Status> {
+    grpc::search_params(request)
+}
+
 /// The Jaeger routes at the root path.
 pub(crate) fn router(handles: &Handles) -> Router {
     Router::new()

@@ -13,19 +13,20 @@ use model::{Span, SpanKind, StatusCode, Trace, TraceId};
 use store::{SpanQuery, TraceStore};
 use wire::jaeger::{resource_service, service_label, value_text, EMPTY_SERVICE_NAME, MISSING_SERVICE_NAME};
 
-/// A search, in Jaeger's terms (the service as Jaeger names it).
+/// A search, in Jaeger's terms (the service as Jaeger names it). Public only so that the
+/// parameters' parsing can be fuzzed ([`super::v1_search_params`] and its kin).
 #[derive(Clone, Debug, Default)]
-pub(super) struct Search {
-    pub(super) service: Option<String>,
-    pub(super) operation: Option<String>,
+pub struct Search {
+    pub service: Option<String>,
+    pub operation: Option<String>,
     /// A span's start at or after this, in Unix nanoseconds.
-    pub(super) start_min: Option<u64>,
-    pub(super) start_max: Option<u64>,
+    pub start_min: Option<u64>,
+    pub start_max: Option<u64>,
     /// Nanoseconds.
-    pub(super) duration_min: Option<u64>,
-    pub(super) duration_max: Option<u64>,
-    pub(super) tags: BTreeMap<String, String>,
-    pub(super) limit: usize,
+    pub duration_min: Option<u64>,
+    pub duration_max: Option<u64>,
+    pub tags: BTreeMap<String, String>,
+    pub limit: usize,
 }
 
 /// A Jaeger service name as the store's `service.name` (see [`service_label`]).

@@ -60,7 +60,7 @@ pub(super) async fn search(
 }
 
 /// The search a v1 query string asks for, checked as Jaeger checks it.
-fn v1_search(params: &Params) -> Result<Search, EdgeError> {
+pub(super) fn v1_search(params: &Params) -> Result<Search, EdgeError> {
     let service = params
         .get("service")
         .ok_or_else(|| EdgeError::Query("parameter 'service' is required".to_string()))?;
@@ -90,6 +90,19 @@ fn v1_search(params: &Params) -> Result<Search, EdgeError> {
         tags: params::tags(params.get("tags"), params.all("tag"), "tags")?,
         limit: params.count("limit", MAX_JAEGER_SEARCH_LIMIT)?.unwrap_or(JAEGER_SEARCH_LIMIT),
     })
+}
+
+/// The window `endTs` and `lookback` (milliseconds) ask for, as Unix nanoseconds.
+pub(super) fn dependencies_window(params: &Params) -> Result<(u64, u64), EdgeError> {
+    let end = match params.get("endTs") {
+        Some(text) => params::epoch("endTs", text, 1_000_000)?,
+        None => now_nanos(),
+    };
+    let lookback = match params.get("lookback") {
+        Some(text) => params::epoch("lookback", text, 1_000_000)?,
+        None => JAEGER_DEPENDENCIES_LOOKBACK.as_nanos() as u64,
+    };
+    Ok((end.saturating_sub(lookback), end))
 }
 
 /// `GET /api/services`: every service, sorted.
@@ -148,16 +161,7 @@ pub(super) async fn dependencies(
     State(store): State<TraceStore>,
     RawQuery(query): RawQuery,
 ) -> Result<Response, V1Error> {
-    let params = Params::parse(query.as_deref())?;
-    let end = match params.get("endTs") {
-        Some(text) => params::epoch("endTs", text, 1_000_000)?,
-        None => now_nanos(),
-    };
-    let lookback = match params.get("lookback") {
-        Some(text) => params::epoch("lookback", text, 1_000_000)?,
-        None => JAEGER_DEPENDENCIES_LOOKBACK.as_nanos() as u64,
-    };
-    let start = end.saturating_sub(lookback);
+    let (start, end) = dependencies_window(&Params::parse(query.as_deref())?)?;
     let links = blocking(move || search::dependencies(&store, start, end)).await?;
     let data: Vec<Dependency> = links
         .iter()

@@ -50,7 +50,7 @@ pub(super) async fn search(
     Ok(json(&V3Result { result: OtlpTraces::jaeger(&traces), warnings: Vec::new() })?)
 }
 
-fn v3_search(params: &Params) -> Result<Search, EdgeError> {
+pub(super) fn v3_search(params: &Params) -> Result<Search, EdgeError> {
     let (Some(start_min), Some(start_max)) =
         (params.get("query.start_time_min"), params.get("query.start_time_max"))
     else {
