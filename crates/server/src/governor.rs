@@ -26,7 +26,10 @@ pub(crate) async fn govern_memory(store: TraceStore) {
             let _ = tokio::task::spawn_blocking(release_free_memory).await;
             resident = resident_bytes().unwrap_or(resident);
         }
-        store.leave_for_process(resident.saturating_sub(store.stats().memory_bytes));
+        // What reads in flight reserved is in `resident` once they decode, and already taken
+        // off the store's limit: not counted twice.
+        let outside = resident.saturating_sub(store.stats().memory_bytes).saturating_sub(store.reserved());
+        store.leave_for_process(outside);
     }
 }
 

@@ -195,7 +195,7 @@ impl Handles {
     pub fn new(store: TraceStore, runs: RunStore) -> Self {
         let telemetry = Telemetry::new(store.clone());
         let budget = store.config().max_memory as u64 / model::defaults::READ_MEMORY_DIVISOR;
-        let reads = reads::ReadBudget::new(budget, telemetry.reads_refused_counter());
+        let reads = reads::ReadBudget::new(budget, telemetry.reads_refused_counter(), Some(store.clone()));
         Handles { store, runs, telemetry, reads }
     }
 

@@ -27,6 +27,9 @@ pub struct ReadBudget {
 struct Inner {
     capacity: u64,
     in_use: AtomicU64,
+    /// The store a read's share is reserved from ([`store::TraceStore::reserve`]): the reads'
+    /// memory comes out of the store's share of `--max-memory`.
+    store: Option<store::TraceStore>,
     /// Refusals, counted where `/metrics` reads them (`Telemetry::reads_refused_counter`).
     refused: Arc<AtomicU64>,
 }
@@ -45,13 +48,14 @@ impl std::fmt::Debug for Inner {
 pub struct ReadPermit {
     inner: Arc<Inner>,
     bytes: u64,
+    _reserved: Option<store::Reservation>,
 }
 
 #[cfg(test)]
 impl ReadPermit {
     /// A permit of no budget, for a test that builds a read by hand.
     pub(crate) fn for_test() -> ReadPermit {
-        ReadBudget::new(0, Arc::default()).admit(0).expect("an empty read fits")
+        ReadBudget::new(0, Arc::default(), None).admit(0).expect("an empty read fits")
     }
 }
 
@@ -62,9 +66,10 @@ impl Drop for ReadPermit {
 }
 
 impl ReadBudget {
-    /// A budget of `capacity` bytes, counting refusals in `refused`.
-    pub fn new(capacity: u64, refused: Arc<AtomicU64>) -> Self {
-        ReadBudget { inner: Arc::new(Inner { capacity, in_use: AtomicU64::new(0), refused }) }
+    /// A budget of `capacity` bytes, counting refusals in `refused`, each share reserved
+    /// from `store`'s memory limit while it is held.
+    pub fn new(capacity: u64, refused: Arc<AtomicU64>, store: Option<store::TraceStore>) -> Self {
+        ReadBudget { inner: Arc::new(Inner { capacity, in_use: AtomicU64::new(0), store, refused }) }
     }
 
     /// The budget's size in bytes.
@@ -93,7 +98,11 @@ impl ReadBudget {
             (in_use + bytes <= capacity).then_some(in_use + bytes)
         });
         match admitted {
-            Ok(_) => Ok(ReadPermit { inner: self.inner.clone(), bytes }),
+            Ok(_) => Ok(ReadPermit {
+                inner: self.inner.clone(),
+                bytes,
+                _reserved: self.inner.store.as_ref().filter(|_| bytes > 0).map(|store| store.reserve(bytes)),
+            }),
             Err(in_use) => {
                 self.inner.refused.fetch_add(1, Ordering::Relaxed);
                 Err(EdgeError::ReadsBusy { spans, needed: bytes, in_use, budget: capacity })
@@ -172,7 +181,7 @@ mod tests {
     #[test]
     fn reads_share_the_budget_and_give_it_back() {
         let refused = Arc::new(AtomicU64::new(0));
-        let budget = ReadBudget::new(10 * READ_BYTES_PER_SPAN, refused.clone());
+        let budget = ReadBudget::new(10 * READ_BYTES_PER_SPAN, refused.clone(), None);
         let first = budget.admit(6).unwrap();
         let error = budget.admit(6).unwrap_err();
         assert!(error.is_retryable(), "{error}");

@@ -210,6 +210,24 @@ pub struct TraceStore {
     shared: Arc<Shared>,
 }
 
+/// Bytes taken off the store's memory limit by [`TraceStore::reserve`], given back when dropped.
+pub struct Reservation {
+    shared: Arc<Shared>,
+    bytes: u64,
+}
+
+impl Drop for Reservation {
+    fn drop(&mut self) {
+        self.shared.reserved.fetch_sub(self.bytes, Ordering::AcqRel);
+    }
+}
+
+impl std::fmt::Debug for Reservation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Reservation").field("bytes", &self.bytes).finish()
+    }
+}
+
 /// Owns the background eviction/stats task; dropping it stops the task.
 pub struct StoreGuard {
     /// Dropping the sender resolves the task's receiver, which ends the task.
@@ -221,9 +239,11 @@ struct Shared {
     config: StoreConfig,
     /// What a trace may hold, from `config`.
     caps: Caps,
-    /// The bytes the traces and their index may hold: `max_memory` less what the rest of the
-    /// process is seen to use ([`TraceStore::leave_for_process`]), never below half of it.
-    memory_limit: AtomicU64,
+    /// What the rest of the process is seen to use ([`TraceStore::leave_for_process`]) ...
+    outside: AtomicU64,
+    /// ... and what reads in flight have reserved ([`TraceStore::reserve`]): the bytes the
+    /// traces and their index may hold are `max_memory` less both, never below half of it.
+    reserved: AtomicU64,
     /// Hashed with foldhash (seeded per process) rather than SipHash: a lookup per run of
     /// spans is on the ingest path, and a random seed still keeps chosen trace IDs from
     /// colliding on purpose.
@@ -301,7 +321,8 @@ impl TraceStore {
     /// A store and the guard of its background task (needs a tokio runtime).
     pub fn new(config: StoreConfig) -> (TraceStore, StoreGuard) {
         let shared = Arc::new(Shared {
-            memory_limit: AtomicU64::new(config.max_memory as u64),
+            outside: AtomicU64::new(0),
+            reserved: AtomicU64::new(0),
             caps: config.caps(),
             dicts: entry::Dicts::new(config.max_memory),
             config,
@@ -581,8 +602,29 @@ impl TraceStore {
     /// everything else), never below half of `max_memory`: `serve` bounds the whole
     /// process's memory this way (`server::governor`). Applies from the next insert.
     pub fn leave_for_process(&self, outside: u64) {
-        let max = self.shared.config.max_memory as u64;
-        self.shared.memory_limit.store(max.saturating_sub(outside).max(max / 2), Ordering::Relaxed);
+        self.shared.outside.store(outside, Ordering::Relaxed);
+    }
+
+    /// Lowers the store's memory limit by `bytes` for as long as the returned guard lives,
+    /// evicting at once what no longer fits (never below half of `max_memory`, as
+    /// [`TraceStore::leave_for_process`]): a read reserves what its decoded trace and answer
+    /// will take before it decodes, so that they come out of the store's share of the bound
+    /// rather than on top of it (issue 22: reads took the process past the bound until
+    /// the governor's next look).
+    pub fn reserve(&self, bytes: u64) -> Reservation {
+        self.shared.reserved.fetch_add(bytes, Ordering::AcqRel);
+        let now = now();
+        let mut queue = self.shared.lock_queue();
+        let index_bytes = self.shared.index_bytes(&queue);
+        if self.shared.held_bytes() + index_bytes > self.shared.memory_limit() {
+            self.shared.evict_over_limit(&mut queue, now, index_bytes);
+        }
+        Reservation { shared: self.shared.clone(), bytes }
+    }
+
+    /// The bytes reads in flight have reserved ([`TraceStore::reserve`]).
+    pub fn reserved(&self) -> u64 {
+        self.shared.reserved.load(Ordering::Relaxed)
     }
 
     /// The bytes the traces and their index may hold now ([`TraceStore::leave_for_process`]).
@@ -714,7 +756,10 @@ impl Shared {
     }
 
     fn memory_limit(&self) -> u64 {
-        self.memory_limit.load(Ordering::Relaxed)
+        let max = self.config.max_memory as u64;
+        let taken =
+            self.outside.load(Ordering::Relaxed).saturating_add(self.reserved.load(Ordering::Relaxed));
+        max.saturating_sub(taken).max(max / 2)
     }
 
     fn memory_bytes(&self) -> u64 {

@@ -1069,3 +1069,30 @@ async fn the_outline_of_a_trace_is_its_digest_without_decoding() {
     );
     assert!(store.outline(tid(2)).is_none());
 }
+
+/// Issue 22: a read's decoded trace came on top of a full store until the governor's next
+/// look. A read reserves its share from the store's limit first: what no longer fits is
+/// evicted at once, and the room comes back when the read is done.
+#[tokio::test(start_paused = true)]
+async fn a_reservation_evicts_at_once_and_gives_the_room_back() {
+    let max_memory = 1024 * 1024;
+    let (store, _guard) = memory_store(max_memory, usize::MAX);
+    let mut trace = 0u8;
+    while store.stats().memory_bytes < 800 * 1024 {
+        trace += 1;
+        store.insert((0..40).map(|idx| hex_span(trace, idx, 200)).collect());
+        assert!(trace < 250, "never filled: {:?}", store.stats());
+    }
+    assert_eq!(store.stats().traces_evicted, 0);
+    let reservation = store.reserve(256 * 1024);
+    assert_eq!((store.memory_limit(), store.reserved()), (768 * 1024, 256 * 1024));
+    let stats = store.stats();
+    assert!(stats.traces_evicted > 0 && stats.memory_bytes <= 768 * 1024, "{stats:?}");
+    drop(reservation);
+    assert_eq!((store.memory_limit(), store.reserved()), (max_memory as u64, 0));
+    // Never below half of the bound, whatever reads reserve.
+    let all = store.reserve(u64::MAX / 2);
+    assert_eq!(store.memory_limit(), max_memory as u64 / 2);
+    drop(all);
+    check_invariants(&store);
+}
