@@ -195,7 +195,7 @@ impl Shared {
     }
 
     /// Counts one compaction that changed the heap by `delta` and freed `open` open bytes.
-    fn compacted(&self, delta: isize, open: usize) {
+    pub(super) fn compacted(&self, delta: isize, open: usize) {
         self.counters.memory_bytes.fetch_add(delta as i64, Ordering::Relaxed);
         self.counters.open_bytes.fetch_sub(open as i64, Ordering::Relaxed);
         self.counters.traces_compacted.fetch_add(1, Ordering::Relaxed);

@@ -92,6 +92,10 @@ pub(super) struct Packed {
     chain_bytes: usize,
 }
 
+/// A trace with more open bytes than this is compacted by the insert that brought them
+/// (`TraceStore::insert_raw`).
+pub(super) const OPEN_TRACE_MAX: usize = BLOCK_RAW_MAX;
+
 /// Blocks are merged only up to this many bytes before compression: it bounds both what a
 /// merge recompresses and the memory a compaction takes meanwhile. LZ4 finds matches within
 /// 64 KiB, so larger blocks would compress no better.

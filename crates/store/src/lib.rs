@@ -441,6 +441,20 @@ impl TraceStore {
                 // have grown (a segment list's first allocation).
                 added_bytes += added.bytes;
                 added_open += added.open_bytes;
+                if entry.open_bytes() > entry::OPEN_TRACE_MAX {
+                    // A trace growing fast is the most recently updated, so compaction under
+                    // pressure (least recently updated first) reaches it last: its open bytes
+                    // grew to its whole share, doubling as they grew, and were copied and
+                    // compressed as one block (a 100,000-span trace took the process to
+                    // 176 MiB under a 128 MiB bound; issue 22). Compacted here once past a
+                    // block's size, awaited or not, it never holds more than that open.
+                    let (delta, open, compressed) = entry.compact_in_place(&shared.dicts);
+                    if pinned {
+                        shared.counters.pinned_bytes.fetch_add(delta as i64, Ordering::Relaxed);
+                    }
+                    shared.counters.bytes_compacted.fetch_add(compressed as u64, Ordering::Relaxed);
+                    shared.compacted(delta, open);
+                }
                 if added.stored == 0 {
                     continue;
                 }

@@ -726,9 +726,10 @@ async fn an_awaited_trace_capped_by_memory_names_only_the_memory_bound() {
     let mut refused = 0;
     for chunk in 0..20u16 {
         refused += store
-            .insert((chunk * 200..(chunk + 1) * 200).map(|idx| padded_span(1, idx, 1_000)).collect())
+            .insert((chunk * 200..(chunk + 1) * 200).map(|idx| hex_span(1, u32::from(idx), 1_000)).collect())
             .refused;
     }
+    // Compacted as it grows, the trace holds them at about half their size.
     assert!(refused > 0, "the 4,000 spans of ~1 KB exceed the 1 MiB cap");
     assert_eq!(store.stats().spans_over_trace_cap, refused as u64);
     let (outcome, _) = waiting.await.unwrap();
