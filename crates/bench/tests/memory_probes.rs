@@ -15,17 +15,18 @@
 //! may be a debug build, as they only send and read.
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use bytes::Bytes;
 use futures::stream::{self, StreamExt};
 use prost::Message;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::Child;
+
+#[path = "support/serve.rs"]
+mod support;
 
 #[path = "../benches/support/workload.rs"]
 #[allow(dead_code)]
@@ -36,12 +37,6 @@ const MAX_MEMORY: &str = "128MiB";
 const MAX_RECEIVE: &str = "16777216";
 /// The bound plus the stated allowance, in MiB.
 const LIMIT_MIB: f64 = 128.0 + 16.0;
-
-fn binary() -> PathBuf {
-    std::env::var_os("TRACECHECK_BIN").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/release/tracecheck"))
-    })
-}
 
 struct Server {
     _child: Child,
@@ -96,33 +91,13 @@ impl Server {
 /// `tracecheck serve --max-memory 128MiB --max-receive-bytes 16MiB` on port 0, once it
 /// listens.
 async fn serve(extra: &[&str]) -> Server {
-    let mut child = tokio::process::Command::new(binary())
-        .args(["serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"])
-        .args(["--max-memory", MAX_MEMORY, "--max-receive-bytes", MAX_RECEIVE])
-        .args(extra)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn tracecheck serve (build it first; see the module doc)");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let line = loop {
-        let line = lines.next_line().await.expect("read").expect("serve exited before listening");
-        if line.contains("tracecheck serve: listening on ") {
-            break line;
-        }
-    };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let address = |name: &str| -> SocketAddr {
-        let field = format!("{name}=");
-        line.split_whitespace()
-            .find_map(|word| word.strip_prefix(field.as_str()))
-            .expect("address")
-            .parse()
-            .expect("addr")
-    };
+    let mut flags = vec!["--max-memory", MAX_MEMORY, "--max-receive-bytes", MAX_RECEIVE];
+    flags.extend_from_slice(extra);
+    let support::Listening { child, grpc, http, mut log } =
+        support::listening(support::command(&flags)).await;
+    tokio::spawn(async move { while let Ok(Some(_)) = log.next_line().await {} });
     let pid = child.id().expect("pid");
-    Server { _child: child, pid, grpc: address("grpc"), http: address("http") }
+    Server { _child: child, pid, grpc, http }
 }
 
 /// `n` of the workload's spans (381 bytes each on the wire), all in trace `trace_id`, span IDs

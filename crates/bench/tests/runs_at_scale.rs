@@ -24,14 +24,10 @@ use std::path::{Path, PathBuf};
 use std::process::Stdio;
 use std::time::{Duration, Instant};
 
-use tokio::io::{AsyncBufReadExt, BufReader};
 use tokio::process::Child;
 
-fn binary() -> PathBuf {
-    std::env::var_os("TRACECHECK_BIN").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/release/tracecheck"))
-    })
-}
+#[path = "support/serve.rs"]
+mod support;
 
 fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
     std::env::var(name).ok().and_then(|text| text.parse().ok()).unwrap_or(default)
@@ -40,36 +36,14 @@ fn setting<T: std::str::FromStr>(name: &str, default: T) -> T {
 /// `tracecheck serve` on port 0 with `extra` flags, once it says where it listens: the
 /// child, its gRPC and HTTP addresses.
 async fn serve(extra: &[&str]) -> (Child, SocketAddr, SocketAddr) {
-    let mut child = tokio::process::Command::new(binary())
-        .args(["serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"])
-        .args(extra)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn tracecheck serve (build it first; see the module doc)");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let line = loop {
-        let line = lines.next_line().await.expect("read").expect("serve exited before listening");
-        if line.contains("tracecheck serve: listening on ") {
-            break line;
-        }
-    };
+    let support::Listening { child, grpc, http, mut log } = support::listening(support::command(extra)).await;
     // Whatever serve logs later (warnings under load) is shown, prefixed.
     tokio::spawn(async move {
-        while let Ok(Some(line)) = lines.next_line().await {
+        while let Ok(Some(line)) = log.next_line().await {
             eprintln!("serve: {line}");
         }
     });
-    let address = |name: &str| -> SocketAddr {
-        let field = format!("{name}=");
-        line.split_whitespace()
-            .find_map(|word| word.strip_prefix(field.as_str()))
-            .expect("address")
-            .parse()
-            .expect("addr")
-    };
-    (child, address("grpc"), address("http"))
+    (child, grpc, http)
 }
 
 /// A `/proc/PID/status` field in MiB (`VmHWM`, `VmRSS`).
@@ -142,7 +116,7 @@ async fn a_thousand_runs_at_once_against_serve() {
 
     let load_before = load_average();
     let started = Instant::now();
-    let mut command = tokio::process::Command::new(binary());
+    let mut command = tokio::process::Command::new(support::binary());
     command
         .args(["run", "--server", &format!("http://{grpc}"), "--output", "json"])
         .args(["--parallel", &parallel.to_string(), "--settle", &format!("{}ms", settle.as_millis())])

@@ -11,53 +11,32 @@
 //! `TRACECHECK_BIN` names the binary (default `target/release/tracecheck`).
 
 use std::net::SocketAddr;
-use std::path::PathBuf;
-use std::process::Stdio;
 use std::time::{Duration, Instant};
 
 use model::defaults::DRAIN_TIMEOUT;
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+
+// Its own command line (under `ulimit -n`): the support's `command` goes unused here.
+#[allow(dead_code)]
+#[path = "support/serve.rs"]
+mod support;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::TcpStream;
 use tokio::process::Child;
-
-fn binary() -> PathBuf {
-    std::env::var_os("TRACECHECK_BIN").map(PathBuf::from).unwrap_or_else(|| {
-        PathBuf::from(concat!(env!("CARGO_MANIFEST_DIR"), "/../../target/release/tracecheck"))
-    })
-}
 
 /// `tracecheck serve` on port 0 (under `ulimit -n` when `nofile`), once it says where it
 /// listens: the child, its gRPC and HTTP addresses.
 async fn serve(nofile: Option<u32>, extra: &[&str]) -> (Child, SocketAddr, SocketAddr) {
     let limit = nofile.map_or(String::new(), |n| format!("ulimit -n {n} && "));
-    let mut child = tokio::process::Command::new("sh")
+    let mut command = tokio::process::Command::new("sh");
+    command
         .arg("-c")
         .arg(format!("{limit}exec \"$0\" \"$@\""))
-        .arg(binary())
+        .arg(support::binary())
         .args(["serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"])
-        .args(extra)
-        .stderr(Stdio::piped())
-        .stdout(Stdio::null())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("spawn tracecheck serve (build it first; see the module doc)");
-    let mut lines = BufReader::new(child.stderr.take().expect("stderr")).lines();
-    let line = loop {
-        let line = lines.next_line().await.expect("read").expect("serve exited before listening");
-        if line.contains("tracecheck serve: listening on ") {
-            break line;
-        }
-    };
-    tokio::spawn(async move { while let Ok(Some(_)) = lines.next_line().await {} });
-    let address = |name: &str| -> SocketAddr {
-        let field = format!("{name}=");
-        line.split_whitespace()
-            .find_map(|word| word.strip_prefix(field.as_str()))
-            .expect("address")
-            .parse()
-            .expect("addr")
-    };
-    (child, address("grpc"), address("http"))
+        .args(extra);
+    let support::Listening { child, grpc, http, mut log } = support::listening(command).await;
+    tokio::spawn(async move { while let Ok(Some(_)) = log.next_line().await {} });
+    (child, grpc, http)
 }
 
 /// User plus system CPU seconds of process `pid` so far (`/proc/PID/stat`, fields 14, 15).
