@@ -151,8 +151,9 @@ tokio::task_local! {
 }
 
 /// The HTTP clients (and so the connection pools) that the http and graphql triggers of one
-/// run share, one per certificate policy, and the gRPC channels its grpc triggers share, one
-/// per address: runs against one app reuse its connections, as a load tool or a browser would. With a client per trigger, 200 runs at once opened 200
+/// run share, one per certificate policy and redirect limit, and the gRPC channels its grpc
+/// triggers share, one per address: runs against one app reuse its connections, as a load
+/// tool or a browser would. With a client per trigger, 200 runs at once opened 200
 /// connections at once; past the app's listen backlog (128 in tokio and std) the kernel
 /// dropped the SYNs, whose retry after 1 s met the connect timeout, and steps failed (issue
 /// 23, item 3). Built on first use, on the run's runtime, whose tasks drive the connections.
