@@ -35,7 +35,7 @@ async fn main() -> anyhow::Result<()> {
 
     let ingestor = server::start(ServerConfig::ephemeral(), |_| tonic::service::Routes::default()).await?;
     let service = service::start(&format!("http://{}", ingestor.grpc_addr())).await?;
-    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/demo/create-user.yaml");
+    let file = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/demo/create-user.yaml");
     let Loaded::Test(test) = defs::load_file(&file).map_err(|errors| anyhow::anyhow!("{errors}"))? else {
         anyhow::bail!("{} is not a test", file.display());
     };
