@@ -546,6 +546,7 @@ impl TraceStore {
     /// The spans of one trace at positions `range` of their arrival order (a page of a trace
     /// too large to read whole), decoding only those, and how many spans the trace holds.
     pub fn get_range(&self, trace_id: TraceId, range: std::ops::Range<usize>) -> Option<(Trace, usize)> {
+        self.shared.payoff.read(now());
         let stored = {
             let entry = self.shared.traces.get(&trace_id)?;
             if entry.is_empty() {
