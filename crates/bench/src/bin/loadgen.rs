@@ -730,17 +730,10 @@ async fn overload(
     use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
     use std::sync::Arc;
     load.in_flight = 2 * max_concurrent_exports;
-    let mut child = tokio::process::Command::new(tracecheck)
-        .args(["serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"])
-        .args(["--max-memory", max_memory])
-        .args(["--max-concurrent-exports", &max_concurrent_exports.to_string()])
-        .stdin(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|err| anyhow::anyhow!("cannot run {}: {err}", tracecheck.display()))?;
-    let pid = child.id().ok_or_else(|| anyhow::anyhow!("server exited"))?;
-    let (grpc, http) = serve_addrs(child.stderr.take().ok_or_else(|| anyhow::anyhow!("no stderr"))?).await?;
+    let concurrent = max_concurrent_exports.to_string();
+    let (mut child, pid, grpc, http) =
+        tracecheck_serve(tracecheck, &["--max-memory", max_memory, "--max-concurrent-exports", &concurrent])
+            .await?;
     let workload = Workload::new(load.batch);
     let n_requests = load.spans.div_ceil(load.batch);
     eprintln!(
@@ -841,16 +834,7 @@ fn growing_request(template: &ExportTraceServiceRequest, index: usize, batch: us
 async fn grow(load: Load, tracecheck: &std::path::Path, max_memory: &str) -> anyhow::Result<()> {
     use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
-    let mut child = tokio::process::Command::new(tracecheck)
-        .args(["serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"])
-        .args(["--max-memory", max_memory])
-        .stdin(Stdio::null())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .map_err(|err| anyhow::anyhow!("cannot run {}: {err}", tracecheck.display()))?;
-    let pid = child.id().ok_or_else(|| anyhow::anyhow!("server exited"))?;
-    let (grpc, http) = serve_addrs(child.stderr.take().ok_or_else(|| anyhow::anyhow!("no stderr"))?).await?;
+    let (mut child, pid, grpc, http) = tracecheck_serve(tracecheck, &["--max-memory", max_memory]).await?;
     let template = workload::template(load.batch);
     let n_requests = load.spans.div_ceil(load.batch);
     eprintln!(
@@ -908,6 +892,25 @@ async fn grow(load: Load, tracecheck: &std::path::Path, max_memory: &str) -> any
     );
     child.kill().await?;
     Ok(())
+}
+
+/// A real `tracecheck serve` on port 0 with `flags`, once it listens: the child, its pid,
+/// and its gRPC and HTTP addresses.
+async fn tracecheck_serve(
+    tracecheck: &std::path::Path,
+    flags: &[&str],
+) -> anyhow::Result<(tokio::process::Child, u32, SocketAddr, SocketAddr)> {
+    let mut child = tokio::process::Command::new(tracecheck)
+        .args(["serve", "--grpc-addr", "127.0.0.1:0", "--http-addr", "127.0.0.1:0"])
+        .args(flags)
+        .stdin(Stdio::null())
+        .stderr(Stdio::piped())
+        .kill_on_drop(true)
+        .spawn()
+        .map_err(|err| anyhow::anyhow!("cannot run {}: {err}", tracecheck.display()))?;
+    let pid = child.id().ok_or_else(|| anyhow::anyhow!("server exited"))?;
+    let (grpc, http) = serve_addrs(child.stderr.take().ok_or_else(|| anyhow::anyhow!("no stderr"))?).await?;
+    Ok((child, pid, grpc, http))
 }
 
 /// Reads `tracecheck serve`'s log until it says where it serves; keeps draining it after.
