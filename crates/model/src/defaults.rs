@@ -41,7 +41,7 @@ pub const DEFAULT_MAX_TRACE_SHARE: u8 = 25;
 /// it, compaction stops waiting for a trace's quiet window and takes the least recently
 /// updated traces first. The window alone lets the open bytes grow with the ingest rate
 /// (at 1.6 M spans/s, half a second holds ~300 MB); this keeps them a fixed share.
-pub const OPEN_BYTES_SHARE: usize = 16;
+pub const OPEN_BYTES_SHARE: usize = 256;
 pub const DEFAULT_TRACE_TTL: Duration = Duration::from_secs(10 * 60);
 /// Completeness rule 4: no new span for this long.
 pub const DEFAULT_SETTLE: Duration = Duration::from_millis(500);

@@ -1,6 +1,7 @@
 //! One trace as the store holds it: its spans as OTLP wire bytes in segments of one resource
-//! and scope, its span IDs for duplicate detection and counts without decoding, and the
-//! books (update time, queue `seq`, estimated bytes, pins) the store and eviction keep on it.
+//! and scope, its span IDs for duplicate detection (dropped once it is compacted, read back
+//! from its blocks should a late span come), and the books (span count, update time, queue
+//! `seq`, estimated bytes, pins) the store and eviction keep on it.
 
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -25,8 +26,10 @@ pub(super) struct TraceEntry {
     /// newest, which links to the earlier ones); shared so that reads and the compactor copy
     /// it out by reference count.
     packed: Option<Arc<Packed>>,
-    /// The stored spans' IDs, in arrival order: duplicate detection and counts without decoding.
-    pub(super) span_ids: Vec<SpanId>,
+    /// The stored spans' IDs, in arrival order, for duplicate detection; empty once the
+    /// trace is compacted the first time (8 bytes a span of the memory target, issue 23),
+    /// until a late span reads them back from the blocks ([`TraceEntry::ensure_ids`]).
+    span_ids: Vec<SpanId>,
     /// The same IDs hashed, built once the trace outgrows [`LINEAR_DEDUP_LIMIT`].
     /// Boxed: most traces never need it, and an empty `Option<Box<_>>` costs one word.
     #[allow(clippy::box_collection)]
@@ -36,6 +39,9 @@ pub(super) struct TraceEntry {
     pub(super) seq: u64,
     /// Heap bytes held by this trace, from its allocations' capacities ([`TraceEntry::heap_bytes`]).
     pub(super) bytes: usize,
+    /// Spans stored (the IDs' count, also while they are dropped). At most `u32::MAX`:
+    /// [`TraceCap::spans`] is clamped to it, far beyond what any bound holds.
+    n_spans: u32,
     /// Waits currently pinning this trace; a pinned trace is never evicted.
     pub(super) pins: u32,
     /// Spans refused because the trace had reached its share of the store, or its cap as an
@@ -43,6 +49,10 @@ pub(super) struct TraceEntry {
     pub(super) refused: u32,
     /// Which bounds refused them ([`Refusal`] bits), for the wait's warning.
     pub(super) refused_by: u8,
+    /// Whether the IDs stay when the trace is compacted: set once a late span made them be
+    /// read back, so that a trace that keeps growing reads them back once, not at every
+    /// compaction.
+    keep_ids: bool,
     /// Present while pinned: bumped after every insert that stored a span.
     pub(super) waker: Option<watch::Sender<()>>,
     /// What searches read without decoding the spans ([`Digest`]).
@@ -242,12 +252,69 @@ impl TraceEntry {
             last_update: now,
             seq: 0,
             bytes: 0,
+            n_spans: 0,
             pins: 0,
             refused: 0,
             refused_by: 0,
+            keep_ids: false,
             waker: None,
             digest: Digest::default(),
         }
+    }
+
+    /// Reads the span IDs back from the compacted blocks when compaction dropped them (a late
+    /// span of the trace arrived, to be checked against them), and keeps them from now on.
+    fn ensure_ids(&mut self) {
+        if self.span_ids.len() == self.n_spans as usize {
+            return;
+        }
+        self.keep_ids = true;
+        let mut ids = Vec::with_capacity(self.n_spans as usize + 1);
+        if let Some(packed) = &self.packed {
+            for block in packed.chain() {
+                if let Err(err) = otlp::stored_span_ids(&block.raw(), &mut ids) {
+                    // Cannot happen: the block holds spans validated on the way in.
+                    tracing::error!(%err, "compacted trace's span IDs failed to read back");
+                }
+            }
+        }
+        for segment in &self.segments {
+            if let Err(err) = otlp::stored_span_ids(&segment.bytes, &mut ids) {
+                tracing::error!(%err, "stored span IDs failed to read back");
+            }
+        }
+        if ids.len() > LINEAR_DEDUP_LIMIT {
+            self.id_index = Some(Box::new(ids.iter().copied().collect()));
+        }
+        self.span_ids = ids;
+    }
+
+    /// Whether a span other than `span_id` is stored (a wait's "has anything but the trigger
+    /// arrived"); reads the IDs from the blocks only for a compacted trace of one span.
+    pub(super) fn holds_other_than(&self, span_id: Option<SpanId>) -> bool {
+        match self.n_spans {
+            0 => false,
+            // IDs are unique within a trace.
+            1 if span_id.is_some() => {
+                if let Some(&only) = self.span_ids.first() {
+                    return Some(only) != span_id;
+                }
+                let mut ids = Vec::new();
+                if let Some(packed) = &self.packed {
+                    for block in packed.chain() {
+                        let _ = otlp::stored_span_ids(&block.raw(), &mut ids);
+                    }
+                }
+                ids.first().is_some_and(|&only| Some(only) != span_id)
+            }
+            _ => true,
+        }
+    }
+
+    /// The IDs, unless compaction dropped them.
+    #[cfg(test)]
+    pub(super) fn ids_held(&self) -> Option<&[SpanId]> {
+        (self.span_ids.len() == self.len()).then_some(&self.span_ids)
     }
 
     fn contains(&self, span_id: SpanId) -> bool {
@@ -270,6 +337,8 @@ impl TraceEntry {
     ) -> RunOutcome {
         let Origin { resource, scope, service } = origin;
         let mut outcome = RunOutcome::default();
+        let held_at_start = self.heap_bytes();
+        self.ensure_ids();
         // Room is reserved for the new spans only: a re-sent request must not grow the
         // trace's buffers (duplicates are found before anything is reserved).
         let (mut n_new, mut new_bytes) = (0usize, 0usize);
@@ -281,6 +350,8 @@ impl TraceEntry {
         }
         if n_new == 0 {
             outcome.duplicates = spans.len();
+            outcome.bytes = self.heap_bytes().saturating_sub(held_at_start);
+            self.bytes += outcome.bytes;
             return outcome;
         }
         let held_before = self.heap_bytes();
@@ -302,7 +373,7 @@ impl TraceEntry {
         let worst_growth =
             unpacked.saturating_add(new_bytes.saturating_mul(2)).saturating_add(n_new * SLACK_PER_SPAN)
                 + 1024;
-        let far_from_cap = self.span_ids.len() + n_new <= cap.spans
+        let far_from_cap = self.len() + n_new <= cap.spans
             && held_before.saturating_add(worst_growth) <= cap.bytes
             && worst_growth <= cap.growth;
         if far_from_cap {
@@ -327,6 +398,7 @@ impl TraceEntry {
             otlp::append_span_field(&mut self.last_segment().bytes, span.bytes);
             self.digest.add(service, &span.peek, catalogue);
             self.span_ids.push(span.span_id);
+            self.n_spans += 1;
             if let Some(ids) = &mut self.id_index {
                 ids.insert(span.span_id);
             } else if self.span_ids.len() > LINEAR_DEDUP_LIMIT {
@@ -344,7 +416,7 @@ impl TraceEntry {
         }
         self.refused = self.refused.saturating_add(outcome.refused.try_into().unwrap_or(u32::MAX));
         self.refused_by |= outcome.refused_by;
-        outcome.bytes = self.heap_bytes().saturating_sub(held_before);
+        outcome.bytes = self.heap_bytes().saturating_sub(held_at_start);
         outcome.open_bytes = self.open_bytes().saturating_sub(open_before);
         self.bytes += outcome.bytes;
         outcome
@@ -362,7 +434,7 @@ impl TraceEntry {
         held_before: usize,
         cap: TraceCap,
     ) -> Result<(), u8> {
-        if self.span_ids.len() >= cap.spans {
+        if self.len() >= cap.spans {
             return Err(cap.by);
         }
         let held = self.heap_bytes();
@@ -430,11 +502,11 @@ impl TraceEntry {
     }
 
     pub(super) fn len(&self) -> usize {
-        self.span_ids.len()
+        self.n_spans as usize
     }
 
     pub(super) fn is_empty(&self) -> bool {
-        self.span_ids.is_empty()
+        self.n_spans == 0
     }
 
     /// Whether spans arrived since the trace was last compacted.
@@ -497,11 +569,18 @@ impl TraceEntry {
     fn put_packed(&mut self, packed: Packed, before: usize, open: usize) -> (isize, usize) {
         self.segments = Vec::new();
         self.packed = Some(Arc::new(packed));
-        // A fresh exact-size copy rather than a shrink in place: the list, allocated while
-        // the trace grew, sits among its open buffers and would pin the holes they leave
-        // once freed; the copy lands with the other long-lived allocations of this moment
-        // (measured: BENCHMARKS.md, Store: memory bound and compaction).
-        self.span_ids = self.span_ids.as_slice().to_vec();
+        if self.keep_ids {
+            // A fresh exact-size copy rather than a shrink in place: the list, allocated
+            // while the trace grew, sits among its open buffers and would pin the holes they
+            // leave once freed; the copy lands with the other long-lived allocations of this
+            // moment (measured: BENCHMARKS.md, Store: memory bound and compaction).
+            self.span_ids = self.span_ids.as_slice().to_vec();
+        } else {
+            // Most traces are complete once quiet: their IDs are read back from the block in
+            // the rare case a late span comes.
+            self.span_ids = Vec::new();
+            self.id_index = None;
+        }
         self.digest.shrink();
         let after = self.heap_bytes();
         self.bytes = after;

@@ -91,7 +91,8 @@ impl StoreConfig {
         let percent = usize::from(self.max_trace_share.clamp(1, 100));
         let of = |bound: usize| bound / 100 * percent + bound % 100 * percent / 100;
         let trace = entry::TraceCap {
-            spans: of(self.max_spans).max(AWAITED_TRACE_MIN_SPANS),
+            // A trace counts its spans in a `u32`.
+            spans: of(self.max_spans).max(AWAITED_TRACE_MIN_SPANS).min(u32::MAX as usize),
             bytes: of(self.max_memory).max(AWAITED_TRACE_MIN_BYTES),
             growth: usize::MAX,
             by: Refusal::SHARE,
@@ -720,7 +721,7 @@ impl Shared {
         Some(wait::Peek {
             n_spans: entry.len(),
             last_update: entry.last_update,
-            arrived: entry.span_ids.iter().any(|id| Some(*id) != trigger),
+            arrived: entry.holds_other_than(trigger),
             refused: entry.refused,
             refused_by: entry.refused_by,
         })

@@ -30,7 +30,10 @@ pub use convert::{
 };
 pub use decode::{decode_protobuf, decode_spans, decode_spans_range};
 pub use peek::SpanPeek;
-pub use split::{append_span_field, check_span, span_field_len, split_request, RawBatch, RawGroup, RawSpan};
+pub use split::{
+    append_span_field, check_span, span_field_len, split_request, stored_span_ids, RawBatch, RawGroup,
+    RawSpan,
+};
 pub use trace::{decode_trace, encode_trace, group_by_resource, ResourceGroup, ScopeGroup, TraceDecodeError};
 pub use write::encode_trace_bytes;
 

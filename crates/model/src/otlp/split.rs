@@ -69,6 +69,39 @@ pub fn span_field_len(len: usize) -> usize {
     1 + varint + len
 }
 
+/// The span IDs of spans stored as [`append_span_field`] left them, appended to `out` in
+/// order, without decoding anything else: the store drops a compacted trace's ID list and
+/// reads it back from the block should a late span of the trace arrive (issue 23).
+///
+/// # Errors
+/// [`Error::Protobuf`] when the bytes are not such fields.
+pub fn stored_span_ids(bytes: &[u8], out: &mut Vec<SpanId>) -> std::result::Result<(), Error> {
+    let mut run = || -> Result<()> {
+        let mut fields = Reader::new(bytes);
+        while fields.has_more() {
+            let (field, wire_type) = fields.key()?;
+            expect(wire_type, LEN)?;
+            if field != 2 {
+                return Err(WireError::new(format!("unexpected field {field} among stored spans")));
+            }
+            let mut span = Reader::new(fields.bytes()?);
+            // The last occurrence counts, as in the split's validation.
+            let mut id: &[u8] = &[];
+            while span.has_more() {
+                let (field, wire_type) = span.key()?;
+                if field == 2 && wire_type == LEN {
+                    id = span.bytes()?;
+                } else {
+                    span.skip(field, wire_type)?;
+                }
+            }
+            out.push(SpanId(id.try_into().map_err(|_| WireError::new("malformed stored span ID"))?));
+        }
+        Ok(())
+    };
+    run().map_err(|err| Error::Protobuf(err.0))
+}
+
 /// A request split by [`split_request`]: its valid spans' bytes and what was rejected.
 #[derive(Debug, Default)]
 pub struct RawBatch<'a> {
