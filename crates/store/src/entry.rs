@@ -20,20 +20,14 @@ const LINEAR_DEDUP_LIMIT: usize = 32;
 
 /// One trace as held by the map.
 pub(super) struct TraceEntry {
-    /// Spans stored since the trace was last compacted, as OTLP wire bytes, in arrival order.
-    segments: Vec<Segment>,
+    /// The open spans and the IDs; `None` once the trace is compacted the first time, so
+    /// that a compacted trace (most of a store) holds one word for them in the map's slot
+    /// rather than three vectors' (issue 23: bytes per span).
+    open: Option<Box<Open>>,
     /// The spans that arrived before, compacted into compressed blocks ([`Packed`], the
     /// newest, which links to the earlier ones); shared so that reads and the compactor copy
     /// it out by reference count.
     packed: Option<Arc<Packed>>,
-    /// The stored spans' IDs, in arrival order, for duplicate detection; empty once the
-    /// trace is compacted the first time (8 bytes a span of the memory target, issue 23),
-    /// until a late span reads them back from the blocks ([`TraceEntry::ensure_ids`]).
-    span_ids: Vec<SpanId>,
-    /// The same IDs hashed, built once the trace outgrows [`LINEAR_DEDUP_LIMIT`].
-    /// Boxed: most traces never need it, and an empty `Option<Box<_>>` costs one word.
-    #[allow(clippy::box_collection)]
-    id_index: Option<Box<HashSet<SpanId>>>,
     pub(super) last_update: Instant,
     /// The `seq` of this trace's live queue item (0 while it has no spans).
     pub(super) seq: u64,
@@ -57,6 +51,34 @@ pub(super) struct TraceEntry {
     pub(super) waker: Option<watch::Sender<()>>,
     /// What searches read without decoding the spans ([`Digest`]).
     pub(super) digest: Digest,
+}
+
+/// What a trace holds while spans arrive.
+#[derive(Default)]
+struct Open {
+    /// Spans stored since the trace was last compacted, as OTLP wire bytes, in arrival order.
+    segments: Vec<Segment>,
+    /// The stored spans' IDs, in arrival order, for duplicate detection; dropped when the
+    /// trace is compacted the first time (8 bytes a span of the memory target, issue 23),
+    /// read back from the blocks should a late span come ([`TraceEntry::ensure_ids`]).
+    span_ids: Vec<SpanId>,
+    /// The same IDs hashed, built once the trace outgrows [`LINEAR_DEDUP_LIMIT`].
+    /// Boxed: most traces never need it, and an empty `Option<Box<_>>` costs one word.
+    #[allow(clippy::box_collection)]
+    id_index: Option<Box<HashSet<SpanId>>>,
+}
+
+impl Open {
+    fn contains(&self, span_id: SpanId) -> bool {
+        match &self.id_index {
+            Some(ids) => ids.contains(&span_id),
+            None => self.span_ids.contains(&span_id),
+        }
+    }
+
+    fn last_segment(&mut self) -> &mut Segment {
+        self.segments.last_mut().expect("add_run ensures a segment first")
+    }
 }
 
 /// Consecutive spans of a trace that share a resource and a scope, as `ScopeSpans.spans`
@@ -245,10 +267,8 @@ const SLACK_PER_SPAN: usize = 64;
 impl TraceEntry {
     pub(super) fn empty(now: Instant) -> Self {
         TraceEntry {
-            segments: Vec::new(),
+            open: None,
             packed: None,
-            span_ids: Vec::new(),
-            id_index: None,
             last_update: now,
             seq: 0,
             bytes: 0,
@@ -262,14 +282,20 @@ impl TraceEntry {
         }
     }
 
-    /// Reads the span IDs back from the compacted blocks when compaction dropped them (a late
-    /// span of the trace arrived, to be checked against them), and keeps them from now on.
-    fn ensure_ids(&mut self) {
-        if self.span_ids.len() == self.n_spans as usize {
-            return;
+    /// The open spans and IDs, made when the trace has none; reads the span IDs back from
+    /// the compacted blocks when compaction dropped them (a late span of the trace arrived,
+    /// to be checked against them), and keeps them from now on.
+    fn ensure_ids(&mut self) -> &mut Open {
+        if self.span_ids().len() != self.len() {
+            self.read_ids_back();
         }
+        self.open.get_or_insert_with(Default::default)
+    }
+
+    #[cold]
+    fn read_ids_back(&mut self) {
         self.keep_ids = true;
-        let mut ids = Vec::with_capacity(self.n_spans as usize + 1);
+        let mut ids = Vec::with_capacity(self.len() + 1);
         if let Some(packed) = &self.packed {
             for block in packed.chain() {
                 if let Err(err) = otlp::stored_span_ids(&block.raw(), &mut ids) {
@@ -278,15 +304,24 @@ impl TraceEntry {
                 }
             }
         }
-        for segment in &self.segments {
+        let open = self.open.get_or_insert_with(Default::default);
+        for segment in &open.segments {
             if let Err(err) = otlp::stored_span_ids(&segment.bytes, &mut ids) {
                 tracing::error!(%err, "stored span IDs failed to read back");
             }
         }
         if ids.len() > LINEAR_DEDUP_LIMIT {
-            self.id_index = Some(Box::new(ids.iter().copied().collect()));
+            open.id_index = Some(Box::new(ids.iter().copied().collect()));
         }
-        self.span_ids = ids;
+        open.span_ids = ids;
+    }
+
+    fn segments(&self) -> &[Segment] {
+        self.open.as_deref().map_or(&[], |open| &open.segments)
+    }
+
+    fn span_ids(&self) -> &[SpanId] {
+        self.open.as_deref().map_or(&[], |open| &open.span_ids)
     }
 
     /// Whether a span other than `span_id` is stored (a wait's "has anything but the trigger
@@ -296,7 +331,7 @@ impl TraceEntry {
             0 => false,
             // IDs are unique within a trace.
             1 if span_id.is_some() => {
-                if let Some(&only) = self.span_ids.first() {
+                if let Some(&only) = self.span_ids().first() {
                     return Some(only) != span_id;
                 }
                 let mut ids = Vec::new();
@@ -314,14 +349,8 @@ impl TraceEntry {
     /// The IDs, unless compaction dropped them.
     #[cfg(test)]
     pub(super) fn ids_held(&self) -> Option<&[SpanId]> {
-        (self.span_ids.len() == self.len()).then_some(&self.span_ids)
-    }
-
-    fn contains(&self, span_id: SpanId) -> bool {
-        match &self.id_index {
-            Some(ids) => ids.contains(&span_id),
-            None => self.span_ids.contains(&span_id),
-        }
+        let ids = self.span_ids();
+        (ids.len() == self.len()).then_some(ids)
     }
 
     /// Stores the spans (all of this trace, `resource` and `scope`) whose IDs are not present,
@@ -338,12 +367,12 @@ impl TraceEntry {
         let Origin { resource, scope, service } = origin;
         let mut outcome = RunOutcome::default();
         let held_at_start = self.heap_bytes();
-        self.ensure_ids();
+        let open = self.ensure_ids();
         // Room is reserved for the new spans only: a re-sent request must not grow the
         // trace's buffers (duplicates are found before anything is reserved).
         let (mut n_new, mut new_bytes) = (0usize, 0usize);
         for span in spans {
-            if !self.contains(span.span_id) {
+            if !open.contains(span.span_id) {
                 n_new += 1;
                 new_bytes += otlp::span_field_len(span.bytes.len());
             }
@@ -356,11 +385,12 @@ impl TraceEntry {
         }
         let held_before = self.heap_bytes();
         let open_before = self.open_bytes();
-        if !self.segments.last().is_some_and(|segment| segment.holds(resource, scope)) {
+        let open = self.ensure_ids();
+        if !open.segments.last().is_some_and(|segment| segment.holds(resource, scope)) {
             // Most traces keep one segment: no spare room for more (a Vec's first growth
             // would reserve four).
-            self.segments.reserve_exact(1);
-            self.segments.push(Segment {
+            open.segments.reserve_exact(1);
+            open.segments.push(Segment {
                 resource: resource.clone(),
                 scope: scope.clone(),
                 bytes: Vec::new(),
@@ -377,12 +407,13 @@ impl TraceEntry {
             && held_before.saturating_add(worst_growth) <= cap.bytes
             && worst_growth <= cap.growth;
         if far_from_cap {
-            self.span_ids.reserve(n_new);
-            self.last_segment().bytes.reserve(new_bytes);
+            let open = self.ensure_ids();
+            open.span_ids.reserve(n_new);
+            open.last_segment().bytes.reserve(new_bytes);
         }
         let mut new_left = new_bytes;
         for span in spans {
-            if self.contains(span.span_id) {
+            if self.ensure_ids().contains(span.span_id) {
                 outcome.duplicates += 1;
                 continue;
             }
@@ -395,23 +426,28 @@ impl TraceEntry {
                 }
             }
             new_left = new_left.saturating_sub(field);
-            otlp::append_span_field(&mut self.last_segment().bytes, span.bytes);
-            self.digest.add(service, &span.peek, catalogue);
-            self.span_ids.push(span.span_id);
-            self.n_spans += 1;
-            if let Some(ids) = &mut self.id_index {
+            let open = self.ensure_ids();
+            otlp::append_span_field(&mut open.last_segment().bytes, span.bytes);
+            open.span_ids.push(span.span_id);
+            if let Some(ids) = &mut open.id_index {
                 ids.insert(span.span_id);
-            } else if self.span_ids.len() > LINEAR_DEDUP_LIMIT {
-                self.id_index = Some(Box::new(self.span_ids.iter().copied().collect()));
+            } else if open.span_ids.len() > LINEAR_DEDUP_LIMIT {
+                open.id_index = Some(Box::new(open.span_ids.iter().copied().collect()));
             }
+            self.digest.add(service, &span.peek, catalogue);
+            self.n_spans += 1;
             outcome.stored += 1;
         }
-        if self.last_segment().bytes.is_empty() {
+        let open = self.ensure_ids();
+        if open.last_segment().bytes.is_empty() {
             // Every span was refused: drop the segment made for them (and the list's room
             // for it, when it was the first: a trace refused whole holds nothing).
-            self.segments.pop();
-            if self.segments.is_empty() {
-                self.segments = Vec::new();
+            open.segments.pop();
+            if open.segments.is_empty() {
+                open.segments = Vec::new();
+                if open.span_ids.is_empty() {
+                    self.open = None;
+                }
             }
         }
         self.refused = self.refused.saturating_add(outcome.refused.try_into().unwrap_or(u32::MAX));
@@ -444,13 +480,14 @@ impl TraceEntry {
         let by = if room_cap <= room_growth { cap.by } else { Refusal::AWAITED_TOTAL };
         // What the ID list and index grow by when full (their doubling), and the digest's
         // slack; these cannot be clamped.
-        let ids = &self.span_ids;
+        let open = self.ensure_ids();
+        let ids = &open.span_ids;
         let mut other = if ids.len() == ids.capacity() {
             ids.capacity().max(4) * std::mem::size_of::<SpanId>()
         } else {
             0
         };
-        other += match &self.id_index {
+        other += match &open.id_index {
             Some(index) if index.len() >= index.capacity() => {
                 hash_set_bytes(index.capacity() + 1) - hash_set_bytes(index.capacity())
             }
@@ -458,7 +495,7 @@ impl TraceEntry {
             _ => 0,
         };
         other += SLACK_PER_SPAN;
-        let segment = &mut self.last_segment().bytes;
+        let segment = &mut open.last_segment().bytes;
         let (len, capacity) = (segment.len(), segment.capacity());
         if len + field <= capacity {
             return if other <= room { Ok(()) } else { Err(by) };
@@ -476,24 +513,21 @@ impl TraceEntry {
         Ok(())
     }
 
-    fn last_segment(&mut self) -> &mut Segment {
-        self.segments.last_mut().expect("add_run ensures a segment first")
-    }
-
     /// The open segments' buffers: spans not yet compacted.
     pub(super) fn open_bytes(&self) -> usize {
-        self.segments.iter().map(|segment| segment.bytes.capacity()).sum()
+        self.segments().iter().map(|segment| segment.bytes.capacity()).sum()
     }
 
     /// The heap this trace holds, from its allocations' capacities: open segment buffers,
     /// the compacted block, ID list and index.
     pub(super) fn heap_bytes(&self) -> usize {
-        self.open_bytes()
-            + self.segments.capacity() * std::mem::size_of::<Segment>()
-            + self.packed_bytes()
-            + self.span_ids.capacity() * std::mem::size_of::<SpanId>()
-            + self.id_index.as_ref().map_or(0, |ids| hash_set_bytes(ids.capacity()))
-            + self.digest.heap_bytes()
+        let open = self.open.as_deref().map_or(0, |open| {
+            std::mem::size_of::<Open>()
+                + open.segments.capacity() * std::mem::size_of::<Segment>()
+                + open.span_ids.capacity() * std::mem::size_of::<SpanId>()
+                + open.id_index.as_ref().map_or(0, |ids| hash_set_bytes(ids.capacity()))
+        });
+        open + self.open_bytes() + self.packed_bytes() + self.digest.heap_bytes()
     }
 
     /// The compacted blocks' heap.
@@ -511,7 +545,7 @@ impl TraceEntry {
 
     /// Whether spans arrived since the trace was last compacted.
     pub(super) fn has_open_spans(&self) -> bool {
-        !self.segments.is_empty()
+        !self.segments().is_empty()
     }
 
     /// A copy of the stored spans, to decode once the map's guard is released
@@ -523,7 +557,7 @@ impl TraceEntry {
             n_spans: self.len(),
             packed: self.packed.clone(),
             segments: self
-                .segments
+                .segments()
                 .iter()
                 .map(|segment| Segment {
                     resource: segment.resource.clone(),
@@ -558,7 +592,11 @@ impl TraceEntry {
         let stored = StoredSpans {
             n_spans: self.len(),
             packed: self.packed.clone(),
-            segments: std::mem::take(&mut self.segments),
+            segments: self
+                .open
+                .as_deref_mut()
+                .map(|open| std::mem::take(&mut open.segments))
+                .unwrap_or_default(),
         };
         let (packed, compressed) = stored.compact(dicts);
         drop(stored);
@@ -567,19 +605,20 @@ impl TraceEntry {
     }
 
     fn put_packed(&mut self, packed: Packed, before: usize, open: usize) -> (isize, usize) {
-        self.segments = Vec::new();
         self.packed = Some(Arc::new(packed));
-        if self.keep_ids {
-            // A fresh exact-size copy rather than a shrink in place: the list, allocated
-            // while the trace grew, sits among its open buffers and would pin the holes they
-            // leave once freed; the copy lands with the other long-lived allocations of this
-            // moment (measured: BENCHMARKS.md, Store: memory bound and compaction).
-            self.span_ids = self.span_ids.as_slice().to_vec();
-        } else {
+        match self.open.as_deref_mut() {
+            Some(open) if self.keep_ids => {
+                open.segments = Vec::new();
+                // A fresh exact-size copy rather than a shrink in place: the list, allocated
+                // while the trace grew, sits among its open buffers and would pin the holes
+                // they leave once freed; the copy lands with the other long-lived
+                // allocations of this moment (BENCHMARKS.md, Store: memory bound and
+                // compaction).
+                open.span_ids = open.span_ids.as_slice().to_vec();
+            }
             // Most traces are complete once quiet: their IDs are read back from the block in
             // the rare case a late span comes.
-            self.span_ids = Vec::new();
-            self.id_index = None;
+            _ => self.open = None,
         }
         self.digest.shrink();
         let after = self.heap_bytes();
