@@ -115,7 +115,7 @@ fn same_origin(r1: &Arc<Resource>, s1: &Arc<Scope>, r2: &Arc<Resource>, s2: &Arc
 pub(super) struct Packed {
     /// The blocks compacted before this one, newest first.
     earlier: Option<Arc<Packed>>,
-    parts: Box<[Part]>,
+    parts: Parts,
     block: Box<[u8]>,
     /// The dictionary the block was compressed with, kept for as long as the block is.
     dict: Option<Arc<Dict>>,
@@ -146,6 +146,40 @@ impl Drop for Packed {
     }
 }
 
+/// A block's segments: most blocks hold one, kept inline (an allocation a trace saved;
+/// issue 23, bytes per span).
+enum Parts {
+    One(Part),
+    Many(Box<[Part]>),
+}
+
+impl Parts {
+    fn new(mut parts: Vec<Part>) -> Parts {
+        match parts.pop() {
+            Some(part) if parts.is_empty() => Parts::One(part),
+            Some(part) => {
+                parts.push(part);
+                Parts::Many(parts.into_boxed_slice())
+            }
+            None => Parts::Many(Box::default()),
+        }
+    }
+
+    fn as_slice(&self) -> &[Part] {
+        match self {
+            Parts::One(part) => std::slice::from_ref(part),
+            Parts::Many(parts) => parts,
+        }
+    }
+
+    fn heap_bytes(&self) -> usize {
+        match self {
+            Parts::One(_) => 0,
+            Parts::Many(parts) => parts.len() * std::mem::size_of::<Part>(),
+        }
+    }
+}
+
 /// One segment inside a [`Packed`] block.
 struct Part {
     resource: Arc<Resource>,
@@ -157,7 +191,7 @@ impl Packed {
     fn new(earlier: Option<Arc<Packed>>, parts: Vec<Part>, raw: &[u8], dict: Option<Arc<Dict>>) -> Packed {
         let mut packed = Packed {
             earlier,
-            parts: parts.into_boxed_slice(),
+            parts: Parts::new(parts),
             block: compress(raw, dict.as_deref()),
             dict,
             raw_len: raw.len(),
@@ -172,7 +206,7 @@ impl Packed {
         // The `Arc`'s own allocation (two counts) and the two boxed slices.
         2 * std::mem::size_of::<usize>()
             + std::mem::size_of::<Packed>()
-            + self.parts.len() * std::mem::size_of::<Part>()
+            + self.parts.heap_bytes()
             + self.block.len()
     }
 
@@ -188,6 +222,7 @@ impl Packed {
 
     fn cloned_parts(&self) -> Vec<Part> {
         self.parts
+            .as_slice()
             .iter()
             .map(|part| Part { resource: part.resource.clone(), scope: part.scope.clone(), len: part.len })
             .collect()
@@ -686,7 +721,7 @@ impl StoredSpans {
             for block in packed.chain() {
                 let raw = block.raw();
                 let mut at = 0;
-                for part in &block.parts {
+                for part in block.parts.as_slice() {
                     let Some(bytes) = raw.get(at..at + part.len) else { break };
                     if !decode(bytes, &part.resource, &part.scope) {
                         return spans;
