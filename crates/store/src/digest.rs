@@ -85,8 +85,18 @@ pub(super) struct Digest {
     last_start: u64,
     /// The operation (index in `ops`) of the span that started first.
     earliest: u32,
+    /// Spans whose status is `error`.
+    n_errors: u32,
+    /// Which of the first 32 operations have a span of `error` status, and of `ok` status:
+    /// bits rather than fields of [`OpStat`] (issue 23: bytes per span). Operations past
+    /// the 32nd may have either, as far as a search is concerned.
+    errors: u32,
+    oks: u32,
     ops: Vec<OpStat>,
 }
+
+/// The operations whose statuses have bits in [`Digest::errors`] and [`Digest::oks`].
+const STATUS_BITS: usize = 32;
 
 /// The spans of one operation within a trace. Their starts are not kept per operation: the
 /// trace's range of starts answers a time condition (less exactly when combined with other
@@ -95,14 +105,13 @@ pub(super) struct Digest {
 struct OpStat {
     op: Arc<Operation>,
     /// The shortest and longest duration, in microseconds rounded down and up (saturating:
-    /// a range that still holds every duration), so that an operation takes 24 bytes.
+    /// a range that still holds every duration), so that an operation takes 16 bytes.
     min_duration_us: u32,
     max_duration_us: u32,
-    n_errors: u32,
-    has_ok: bool,
 }
 
 impl OpStat {
+    /// Whether a span of this operation may meet `query`, but for its status.
     fn may_match(&self, query: &SpanQuery<'_>) -> bool {
         let op = &*self.op;
         if let Some(service) = query.service {
@@ -116,11 +125,6 @@ impl OpStat {
                 self.max_duration_us == u32::MAX || u64::from(self.max_duration_us) * 1_000 >= min
             })
             && query.duration_max.is_none_or(|max| u64::from(self.min_duration_us) * 1_000 <= max)
-            && match query.error {
-                None => true,
-                Some(true) => self.n_errors > 0,
-                Some(false) => self.has_ok,
-            }
     }
 }
 
@@ -147,13 +151,7 @@ impl Digest {
             None => {
                 let op =
                     catalogue.enter(OpRef { service: service.as_deref(), name: span.name, kind: span.kind });
-                self.ops.push(OpStat {
-                    op,
-                    min_duration_us: u32::MAX,
-                    max_duration_us: 0,
-                    n_errors: 0,
-                    has_ok: false,
-                });
+                self.ops.push(OpStat { op, min_duration_us: u32::MAX, max_duration_us: 0 });
                 self.ops.len() - 1
             }
         };
@@ -164,8 +162,11 @@ impl Digest {
         let (floor_us, ceil_us) = (duration / 1_000, duration.div_ceil(1_000));
         stat.min_duration_us = stat.min_duration_us.min(floor_us.try_into().unwrap_or(u32::MAX));
         stat.max_duration_us = stat.max_duration_us.max(ceil_us.try_into().unwrap_or(u32::MAX));
-        stat.n_errors = stat.n_errors.saturating_add(u32::from(is_error));
-        stat.has_ok |= is_ok;
+        self.n_errors = self.n_errors.saturating_add(u32::from(is_error));
+        if index < STATUS_BITS {
+            self.errors |= u32::from(is_error) << index;
+            self.oks |= u32::from(is_ok) << index;
+        }
     }
 
     /// Whether one of the trace's spans may meet every condition of `query` (exact for
@@ -174,7 +175,14 @@ impl Digest {
         // A span starts within the trace's range.
         query.start_min.is_none_or(|min| self.last_start >= min)
             && query.start_max.is_none_or(|max| self.start <= max)
-            && self.ops.iter().any(|stat| stat.may_match(query))
+            && query.error.is_none_or(|error| !error || self.n_errors > 0)
+            && self.ops.iter().enumerate().any(|(index, stat)| {
+                stat.may_match(query)
+                    && query.error.is_none_or(|error| {
+                        let bits = if error { self.errors } else { self.oks };
+                        index >= STATUS_BITS || bits & (1 << index) != 0
+                    })
+            })
     }
 
     /// What the digest says of the whole trace without decoding it ([`Outline`]).
@@ -189,7 +197,7 @@ impl Digest {
             start: self.start,
             end: self.end,
             services,
-            error_count: self.ops.iter().map(|stat| stat.n_errors as usize).sum(),
+            error_count: self.n_errors as usize,
             earliest_name: earliest.map(|op| op.name.to_string()).unwrap_or_default(),
             earliest_service: earliest.and_then(|op| op.service.as_deref()).unwrap_or_default().to_string(),
         }

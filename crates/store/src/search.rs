@@ -144,4 +144,37 @@ mod tests {
         assert_eq!(services, vec![Some(Str::new("db"))]);
         assert_eq!(ids(SpanQuery { service: Some(Some("shop")), ..SpanQuery::default() }), vec![]);
     }
+
+    #[tokio::test]
+    async fn statuses_past_the_32nd_operation_of_a_trace_still_match() {
+        let (store, _guard) = TraceStore::new(StoreConfig::default());
+        let (many, few) = (TraceId([1; 16]), TraceId([2; 16]));
+        // 40 operations, the 40th failed and the 39th ok; the rest unset.
+        store.insert(
+            (0..40)
+                .map(|n| {
+                    let status = match n {
+                        39 => StatusCode::Error,
+                        38 => StatusCode::Ok,
+                        _ => StatusCode::Unset,
+                    };
+                    span(many, "shop", &format!("op-{n}"), SpanKind::Internal, 1_000, 2_000)
+                        .with_status(status, "")
+                })
+                .collect(),
+        );
+        store.insert(vec![
+            span(few, "shop", "a", SpanKind::Internal, 1_000, 2_000),
+            span(few, "shop", "b", SpanKind::Internal, 1_000, 2_000).with_status(StatusCode::Ok, ""),
+        ]);
+        let ids = |query: SpanQuery<'_>| -> Vec<TraceId> {
+            store.find_traces(&query, 10).iter().map(|found| found.trace_id).collect()
+        };
+        assert_eq!(ids(SpanQuery { error: Some(true), ..SpanQuery::default() }), vec![many]);
+        assert_eq!(ids(SpanQuery { error: Some(false), ..SpanQuery::default() }), vec![few, many]);
+        // The digest holds exact bits for the first 32 operations: "a" is neither.
+        let a_ok = SpanQuery { operation: Some("a"), error: Some(false), ..SpanQuery::default() };
+        assert_eq!(ids(a_ok), vec![]);
+        assert_eq!(store.outline(many).map(|outline| outline.error_count), Some(1));
+    }
 }
