@@ -40,7 +40,11 @@ pub const DEFAULT_MAX_TRACE_SHARE: u8 = 25;
 /// At most this fraction (1/N) of `--max-memory` is held as open (uncompressed) spans: past
 /// it, compaction stops waiting for a trace's quiet window and takes the least recently
 /// updated traces first. The window alone lets the open bytes grow with the ingest rate
-/// (at 1.6 M spans/s, half a second holds ~300 MB); this keeps them a fixed share.
+/// (at 1.6 M spans/s, half a second holds ~300 MB); this keeps them a fixed share, 2 MiB at
+/// the default bound. It was a 16th: open spans are the fill's transient peak, and a 256th
+/// took 23 MiB off a 1 M-span fill's peak RSS at no CPU cost (issue 23, BENCHMARKS.md).
+/// The price, at high rates only: a trace whose spans come in several exports is compacted
+/// in pieces, each merged into its newest block.
 pub const OPEN_BYTES_SHARE: usize = 256;
 pub const DEFAULT_TRACE_TTL: Duration = Duration::from_secs(10 * 60);
 /// Completeness rule 4: no new span for this long.
