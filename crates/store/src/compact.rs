@@ -115,7 +115,7 @@ impl Shared {
             let mut items = Vec::new();
             while items.len() < BATCH {
                 let Some(&item) = compact_queue.front() else { break };
-                let due = item.at.checked_add(wait).is_some_and(|due| due <= now);
+                let due = self.instant(item.at).checked_add(wait).is_some_and(|due| due <= now);
                 if !due && !pressure {
                     break;
                 }
@@ -136,7 +136,7 @@ impl Shared {
             match self.compact_one(item) {
                 Compaction::Done(_) | Compaction::Stale => progressed = true,
                 // Looked at again a window later, after the judgement it waits for.
-                Compaction::Pinned => requeue.push(QueueItem { at: now, ..item }),
+                Compaction::Pinned => requeue.push(QueueItem { at: self.stamp(now), ..item }),
             }
         }
         let mut compact_queue = self.lock_compact_queue();
@@ -152,7 +152,7 @@ impl Shared {
             return Next::Now;
         }
         match compact_queue.front() {
-            Some(item) => item.at.checked_add(wait).map_or(Next::Idle, Next::At),
+            Some(item) => self.instant(item.at).checked_add(wait).map_or(Next::Idle, Next::At),
             None => Next::Idle,
         }
     }
@@ -218,7 +218,7 @@ impl Shared {
             match self.compact_one(item) {
                 Compaction::Done(bytes) => freed += bytes,
                 Compaction::Stale => {}
-                Compaction::Pinned => requeue.push(QueueItem { at: now, ..item }),
+                Compaction::Pinned => requeue.push(QueueItem { at: self.stamp(now), ..item }),
             }
         }
         if !requeue.is_empty() {

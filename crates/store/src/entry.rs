@@ -6,11 +6,11 @@
 use std::collections::HashSet;
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Instant;
 
 use tokio::sync::watch;
 
 use crate::digest::{Catalogue, Digest};
+use crate::Stamp;
 use model::otlp::{self, RawSpan};
 use model::{Resource, Scope, Span, SpanId, Str, TraceId};
 
@@ -28,7 +28,7 @@ pub(super) struct TraceEntry {
     /// newest, which links to the earlier ones); shared so that reads and the compactor copy
     /// it out by reference count.
     packed: Option<Arc<Packed>>,
-    pub(super) last_update: Instant,
+    pub(super) last_update: Stamp,
     /// The `seq` of this trace's live queue item (0 while it has no spans).
     pub(super) seq: u64,
     /// Heap bytes held by this trace, from its allocations' capacities ([`TraceEntry::heap_bytes`]).
@@ -300,7 +300,7 @@ impl Refusal {
 const SLACK_PER_SPAN: usize = 64;
 
 impl TraceEntry {
-    pub(super) fn empty(now: Instant) -> Self {
+    pub(super) fn empty(now: Stamp) -> Self {
         TraceEntry {
             open: None,
             packed: None,

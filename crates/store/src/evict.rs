@@ -67,7 +67,7 @@ impl Shared {
         }
         let seq = self.next_seq.fetch_add(1, Ordering::Relaxed);
         entry.seq = seq;
-        Some(QueueItem { seq, at: now, trace_id: item.trace_id })
+        Some(QueueItem { seq, at: self.stamp(now), trace_id: item.trace_id })
     }
 
     /// Evicts least recently updated traces until the store holds at most `max_spans` and
@@ -116,7 +116,7 @@ impl Shared {
         let mut requeue = Vec::new();
         let (mut n_traces, mut n_spans) = (0u64, 0u64);
         while let Some(&item) = queue.front() {
-            match item.at.checked_add(ttl) {
+            match self.instant(item.at).checked_add(ttl) {
                 Some(due) if due <= now => {}
                 _ => break,
             }
@@ -140,7 +140,7 @@ impl Shared {
             self.catalogue.shrink();
             self.dicts.reset();
         }
-        let next = queue.front().and_then(|item| item.at.checked_add(ttl));
+        let next = queue.front().and_then(|item| self.instant(item.at).checked_add(ttl));
         drop(queue);
         log_evictions(Reason::Ttl, n_traces, n_spans);
         next

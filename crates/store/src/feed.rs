@@ -73,7 +73,7 @@ fn live_ref(store: &TraceStore, trace_id: TraceId, seq: u64) -> Option<TraceRef>
         trace_id,
         seq,
         span_count: entry.len(),
-        last_update: entry.last_update,
+        last_update: store.shared.instant(entry.last_update),
     })
 }
 

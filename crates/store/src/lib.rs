@@ -276,6 +276,8 @@ struct Shared {
     /// When compaction last paid off and when traces were last evicted for the bound
     /// ([`compact::Payoff`]).
     payoff: compact::Payoff,
+    /// What [`Stamp`]s count from.
+    epoch: Instant,
     /// The LZ4 dictionaries compaction uses ([`entry::Dict`]).
     dicts: entry::Dicts,
 }
@@ -309,9 +311,15 @@ struct Counters {
 struct QueueItem {
     seq: u64,
     /// When the trace became eligible for TTL eviction from this item's point of view.
-    at: Instant,
+    at: Stamp,
     trace_id: TraceId,
 }
+
+/// A moment of a store's life, in nanoseconds since it was made: 8 bytes where an
+/// `Instant` takes 16, for the moments kept per trace and per queue item (issue 23: bytes
+/// per trace). [`Shared::stamp`] and [`Shared::instant`] convert.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Stamp(u64);
 
 /// The current time on tokio's clock, so that paused-time tests drive the store as well.
 fn now() -> Instant {
@@ -338,6 +346,7 @@ impl TraceStore {
             changes: watch::Sender::new(()),
             catalogue: digest::Catalogue::default(),
             payoff: compact::Payoff::new(now()),
+            epoch: now(),
         });
         let (shutdown_tx, shutdown_rx) = oneshot::channel();
         tokio::spawn(evict::background_task(shared.clone(), shutdown_rx));
@@ -400,6 +409,7 @@ impl TraceStore {
         }
         let shared = &*self.shared;
         let now = now();
+        let stamp = shared.stamp(now);
         let mut outcome = InsertOutcome::default();
         let mut n_over_cap = 0usize;
         let mut added_bytes = 0usize;
@@ -417,7 +427,7 @@ impl TraceStore {
             let origin = entry::Origin { resource: &group.resource, scope: &group.scope, service: &service };
             for run in group.spans.chunk_by(|a, b| a.trace_id == b.trace_id) {
                 let trace_id = run[0].trace_id;
-                let mut entry = shared.traces.entry(trace_id).or_insert_with(|| TraceEntry::empty(now));
+                let mut entry = shared.traces.entry(trace_id).or_insert_with(|| TraceEntry::empty(stamp));
                 let was_empty = entry.is_empty();
                 // An awaited trace is never evicted, so it is held to a smaller cap, and
                 // awaited traces together to their share.
@@ -465,12 +475,12 @@ impl TraceStore {
                 }
                 let seq = shared.next_seq.fetch_add(1, Ordering::Relaxed);
                 entry.seq = seq;
-                entry.last_update = now;
+                entry.last_update = stamp;
                 if let Some(waker) = &entry.waker {
                     to_wake.push(waker.clone());
                 }
                 drop(entry);
-                touched.push(QueueItem { seq, at: now, trace_id });
+                touched.push(QueueItem { seq, at: stamp, trace_id });
             }
         }
 
@@ -567,7 +577,7 @@ impl TraceStore {
             if entry.is_empty() {
                 return None;
             }
-            (entry.stored(), entry.last_update)
+            (entry.stored(), self.shared.instant(entry.last_update))
         };
         Some((Trace::new(trace_id, stored.decode(trace_id)), last_update))
     }
@@ -706,6 +716,14 @@ impl TraceStore {
 }
 
 impl Shared {
+    fn stamp(&self, at: Instant) -> Stamp {
+        Stamp(at.saturating_duration_since(self.epoch).as_nanos().try_into().unwrap_or(u64::MAX))
+    }
+
+    fn instant(&self, stamp: Stamp) -> Instant {
+        self.epoch + Duration::from_nanos(stamp.0)
+    }
+
     fn lock_queue(&self) -> MutexGuard<'_, VecDeque<QueueItem>> {
         // A panic while holding the lock leaves the queue consistent (items are plain data),
         // so a poisoned lock is still usable.
@@ -720,7 +738,7 @@ impl Shared {
         let entry = self.traces.get(&trace_id)?;
         Some(wait::Peek {
             n_spans: entry.len(),
-            last_update: entry.last_update,
+            last_update: self.instant(entry.last_update),
             arrived: entry.holds_other_than(trigger),
             refused: entry.refused,
             refused_by: entry.refused_by,

@@ -36,7 +36,7 @@ impl TraceStore {
                 trace_id: *entry.key(),
                 seq: entry.seq,
                 span_count: entry.len(),
-                last_update: entry.last_update,
+                last_update: self.shared.instant(entry.last_update),
             })));
             if newest.len() > limit {
                 newest.pop();
@@ -130,7 +130,9 @@ mod tests {
         assert_eq!(ids(SpanQuery { operation: Some("query"), ..SpanQuery::default() }), vec![b]);
         assert_eq!(ids(SpanQuery { duration_min: Some(50_000), ..SpanQuery::default() }), vec![b]);
         assert_eq!(ids(SpanQuery { duration_max: Some(1_000), ..SpanQuery::default() }), vec![a]);
-        assert_eq!(ids(SpanQuery { start_min: Some(4_000), ..SpanQuery::default() }), vec![b]);
+        assert_eq!(ids(SpanQuery { start_min: Some(20_000), ..SpanQuery::default() }), vec![b]);
+        // By the trace's range: `a` ends after 4,000 (its spans are the caller's to check).
+        assert_eq!(ids(SpanQuery { start_min: Some(4_000), ..SpanQuery::default() }), vec![b, a]);
         assert_eq!(ids(SpanQuery { error: Some(true), ..SpanQuery::default() }), vec![a]);
         // One span must meet every condition: shop's long span is not an error.
         let long_error = SpanQuery { error: Some(true), duration_min: Some(5_000), ..SpanQuery::default() };

@@ -28,7 +28,8 @@ impl TracePin {
     fn new(store: &TraceStore, trace_id: TraceId) -> (TracePin, watch::Receiver<()>) {
         let shared = store.shared.clone();
         shared.payoff.read(super::now());
-        let mut entry = shared.traces.entry(trace_id).or_insert_with(|| TraceEntry::empty(super::now()));
+        let mut entry =
+            shared.traces.entry(trace_id).or_insert_with(|| TraceEntry::empty(shared.stamp(super::now())));
         entry.pins += 1;
         if entry.pins == 1 {
             // From now on its bytes count against awaited traces' share.
@@ -61,7 +62,7 @@ impl Drop for TracePin {
                     if entry.has_open_spans() {
                         compact = Some(super::QueueItem {
                             seq: entry.seq,
-                            at: super::now(),
+                            at: self.shared.stamp(super::now()),
                             trace_id: self.trace_id,
                         });
                     }
