@@ -18,30 +18,38 @@ pub async fn serve(args: ServeArgs) -> Result<Outcome, Error> {
     config.tls = args.server_tls();
     (config.jaeger, config.tempo) = args.api_listeners();
     config.allowed_hosts = server::hosts::AllowedHosts::from_names(&args.allowed_hosts);
-    server::serve_until(config, shutdown_signal()).await.map_err(|error| {
+    let shutdown = shutdown_signal();
+    server::serve_until(config, shutdown).await.map_err(|error| {
         let bad_input = matches!(error, server::Error::Tls(_));
         Error::classify(bad_input, error)
     })?;
     Ok(Outcome::Passed)
 }
 
-async fn shutdown_signal() {
-    let ctrl_c = async {
-        let _ = tokio::signal::ctrl_c().await;
-    };
+/// Ctrl-C or SIGTERM. The handlers are registered when this is called, before the listeners
+/// bind: registered on the future's first poll instead, a SIGTERM sent as soon as the ports
+/// were printed could come first on a loaded machine and kill the process undrained.
+fn shutdown_signal() -> impl std::future::Future<Output = ()> {
     #[cfg(unix)]
-    let terminate = async {
-        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
-            Ok(mut signal) => {
-                signal.recv().await;
+    {
+        use tokio::signal::unix::{signal, SignalKind};
+        let signals = (signal(SignalKind::interrupt()), signal(SignalKind::terminate()));
+        async move {
+            match signals {
+                (Ok(mut interrupt), Ok(mut terminate)) => {
+                    tokio::select! {
+                        _ = interrupt.recv() => {}
+                        _ = terminate.recv() => {}
+                    }
+                }
+                _ => {
+                    let _ = tokio::signal::ctrl_c().await;
+                }
             }
-            Err(_) => std::future::pending::<()>().await,
         }
-    };
+    }
     #[cfg(not(unix))]
-    let terminate = std::future::pending::<()>();
-    tokio::select! {
-        _ = ctrl_c => {}
-        _ = terminate => {}
+    async {
+        let _ = tokio::signal::ctrl_c().await;
     }
 }
