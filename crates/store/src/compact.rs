@@ -163,7 +163,7 @@ impl Shared {
             if entry.seq != item.seq || !entry.has_open_spans() {
                 return Compaction::Stale;
             }
-            if entry.pins > 0 {
+            if entry.pins() > 0 {
                 return Compaction::Pinned;
             }
             if entry.compacts_in_place() {
@@ -184,7 +184,7 @@ impl Shared {
                 return Compaction::Stale;
             }
             let (delta, open) = entry.swap_in(packed);
-            if entry.pins > 0 {
+            if entry.pins() > 0 {
                 // A wait pinned it since the copy.
                 self.counters.pinned_bytes.fetch_add(delta as i64, Ordering::Relaxed);
             }

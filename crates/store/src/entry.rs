@@ -36,6 +36,21 @@ pub(super) struct TraceEntry {
     /// Spans stored (the IDs' count, also while they are dropped). At most `u32::MAX`:
     /// [`TraceCap::spans`] is clamped to it, far beyond what any bound holds.
     n_spans: u32,
+    /// Whether the IDs stay when the trace is compacted: set once a late span made them be
+    /// read back, so that a trace that keeps growing reads them back once, not at every
+    /// compaction.
+    keep_ids: bool,
+    /// The books of waits and refusals, which few traces have: boxed, so that the others
+    /// hold one word for them (issue 23: bytes per trace). Not counted in `bytes`, as
+    /// the wait's channel is not: there is one per wait or per trace at its cap.
+    cold: Option<Box<Cold>>,
+    /// What searches read without decoding the spans ([`Digest`]).
+    pub(super) digest: Digest,
+}
+
+/// What a trace holds while awaited, or once spans of it were refused.
+#[derive(Default)]
+pub(super) struct Cold {
     /// Waits currently pinning this trace; a pinned trace is never evicted.
     pub(super) pins: u32,
     /// Spans refused because the trace had reached its share of the store, or its cap as an
@@ -43,14 +58,8 @@ pub(super) struct TraceEntry {
     pub(super) refused: u32,
     /// Which bounds refused them ([`Refusal`] bits), for the wait's warning.
     pub(super) refused_by: u8,
-    /// Whether the IDs stay when the trace is compacted: set once a late span made them be
-    /// read back, so that a trace that keeps growing reads them back once, not at every
-    /// compaction.
-    keep_ids: bool,
     /// Present while pinned: bumped after every insert that stored a span.
     pub(super) waker: Option<watch::Sender<()>>,
-    /// What searches read without decoding the spans ([`Digest`]).
-    pub(super) digest: Digest,
 }
 
 /// What a trace holds while spans arrive.
@@ -308,11 +317,8 @@ impl TraceEntry {
             seq: 0,
             bytes: 0,
             n_spans: 0,
-            pins: 0,
-            refused: 0,
-            refused_by: 0,
             keep_ids: false,
-            waker: None,
+            cold: None,
             digest: Digest::default(),
         }
     }
@@ -349,6 +355,32 @@ impl TraceEntry {
             open.id_index = Some(Box::new(ids.iter().copied().collect()));
         }
         open.span_ids = ids;
+    }
+
+    /// Waits currently pinning this trace.
+    pub(super) fn pins(&self) -> u32 {
+        self.cold.as_ref().map_or(0, |cold| cold.pins)
+    }
+
+    /// Spans refused, and by which bounds ([`Refusal`] bits).
+    pub(super) fn refused(&self) -> (u32, u8) {
+        self.cold.as_ref().map_or((0, 0), |cold| (cold.refused, cold.refused_by))
+    }
+
+    /// The channel that wakes this trace's waits, while any is waiting.
+    pub(super) fn waker(&self) -> Option<&watch::Sender<()>> {
+        self.cold.as_ref().and_then(|cold| cold.waker.as_ref())
+    }
+
+    pub(super) fn cold_mut(&mut self) -> &mut Cold {
+        self.cold.get_or_insert_with(Default::default)
+    }
+
+    /// Drops the cold books once nothing is left in them.
+    pub(super) fn tidy_cold(&mut self) {
+        if self.cold.as_ref().is_some_and(|cold| cold.pins == 0 && cold.refused == 0) {
+            self.cold = None;
+        }
     }
 
     fn segments(&self) -> &[Segment] {
@@ -485,8 +517,11 @@ impl TraceEntry {
                 }
             }
         }
-        self.refused = self.refused.saturating_add(outcome.refused.try_into().unwrap_or(u32::MAX));
-        self.refused_by |= outcome.refused_by;
+        if outcome.refused > 0 {
+            let cold = self.cold_mut();
+            cold.refused = cold.refused.saturating_add(outcome.refused.try_into().unwrap_or(u32::MAX));
+            cold.refused_by |= outcome.refused_by;
+        }
         outcome.bytes = self.heap_bytes().saturating_sub(held_at_start);
         outcome.open_bytes = self.open_bytes().saturating_sub(open_before);
         self.bytes += outcome.bytes;

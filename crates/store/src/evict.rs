@@ -39,7 +39,7 @@ impl Shared {
             if entry.seq != item.seq {
                 return false;
             }
-            if entry.pins > 0 {
+            if entry.pins() > 0 {
                 outcome = Eviction::Pinned;
                 return false;
             }

@@ -431,7 +431,7 @@ impl TraceStore {
                 let was_empty = entry.is_empty();
                 // An awaited trace is never evicted, so it is held to a smaller cap, and
                 // awaited traces together to their share.
-                let pinned = entry.pins > 0;
+                let pinned = entry.pins() > 0;
                 let cap = if pinned {
                     let held = shared.counters.pinned_bytes.load(Ordering::Relaxed).max(0) as usize;
                     entry::TraceCap {
@@ -476,7 +476,7 @@ impl TraceStore {
                 let seq = shared.next_seq.fetch_add(1, Ordering::Relaxed);
                 entry.seq = seq;
                 entry.last_update = stamp;
-                if let Some(waker) = &entry.waker {
+                if let Some(waker) = entry.waker() {
                     to_wake.push(waker.clone());
                 }
                 drop(entry);
@@ -666,12 +666,12 @@ impl TraceStore {
 
     /// How many waits currently pin this trace.
     pub fn waiters(&self, trace_id: TraceId) -> u32 {
-        self.shared.traces.get(&trace_id).map_or(0, |entry| entry.pins)
+        self.shared.traces.get(&trace_id).map_or(0, |entry| entry.pins())
     }
 
     /// How many waits are in progress, over all traces (for `/metrics`).
     pub fn waits_active(&self) -> u64 {
-        self.shared.traces.iter().map(|entry| u64::from(entry.pins)).sum()
+        self.shared.traces.iter().map(|entry| u64::from(entry.pins())).sum()
     }
 
     /// Resolves once at least one wait pins this trace: lets tests and tools act strictly
@@ -740,8 +740,8 @@ impl Shared {
             n_spans: entry.len(),
             last_update: self.instant(entry.last_update),
             arrived: entry.holds_other_than(trigger),
-            refused: entry.refused,
-            refused_by: entry.refused_by,
+            refused: entry.refused().0,
+            refused_by: entry.refused().1,
         })
     }
 

@@ -30,16 +30,18 @@ impl TracePin {
         shared.payoff.read(super::now());
         let mut entry =
             shared.traces.entry(trace_id).or_insert_with(|| TraceEntry::empty(shared.stamp(super::now())));
-        entry.pins += 1;
-        if entry.pins == 1 {
+        let bytes = entry.bytes;
+        let cold = entry.cold_mut();
+        cold.pins += 1;
+        if cold.pins == 1 {
             // From now on its bytes count against awaited traces' share.
-            shared.counters.pinned_bytes.fetch_add(entry.bytes as i64, Ordering::Relaxed);
+            shared.counters.pinned_bytes.fetch_add(bytes as i64, Ordering::Relaxed);
         }
-        let receiver = match &entry.waker {
+        let receiver = match &cold.waker {
             Some(waker) => waker.subscribe(),
             None => {
                 let (waker, receiver) = watch::channel(());
-                entry.waker = Some(waker);
+                cold.waker = Some(waker);
                 receiver
             }
         };
@@ -54,11 +56,13 @@ impl Drop for TracePin {
         let mut compact = None;
         let remove_empty = match self.shared.traces.get_mut(&self.trace_id) {
             Some(mut entry) => {
-                entry.pins = entry.pins.saturating_sub(1);
-                if entry.pins == 0 {
-                    self.shared.counters.pinned_bytes.fetch_sub(entry.bytes as i64, Ordering::Relaxed);
+                let cold = entry.cold_mut();
+                cold.pins = cold.pins.saturating_sub(1);
+                if cold.pins == 0 {
                     // Nobody listens any more: spare the insert path the wake-up.
-                    entry.waker = None;
+                    cold.waker = None;
+                    entry.tidy_cold();
+                    self.shared.counters.pinned_bytes.fetch_sub(entry.bytes as i64, Ordering::Relaxed);
                     if entry.has_open_spans() {
                         compact = Some(super::QueueItem {
                             seq: entry.seq,
@@ -79,7 +83,7 @@ impl Drop for TracePin {
         }
         if remove_empty {
             // The trace never received a span: drop the placeholder the pin created.
-            self.shared.traces.remove_if(&self.trace_id, |_, entry| entry.pins == 0 && entry.is_empty());
+            self.shared.traces.remove_if(&self.trace_id, |_, entry| entry.pins() == 0 && entry.is_empty());
         }
     }
 }
