@@ -48,6 +48,10 @@ pub(super) struct TraceEntry {
     pub(super) digest: Digest,
 }
 
+// A map slot per trace (and the table's spare ones): a change that widens the entry should
+// fail to build rather than silently cost bytes on every trace (issue 23).
+const _: () = assert!(std::mem::size_of::<TraceEntry>() <= 112);
+
 /// What a trace holds while awaited, or once spans of it were refused.
 #[derive(Default)]
 pub(super) struct Cold {
