@@ -178,6 +178,13 @@ impl Parts {
         }
     }
 
+    fn into_vec(self) -> Vec<Part> {
+        match self {
+            Parts::One(part) => vec![part],
+            Parts::Many(parts) => parts.into_vec(),
+        }
+    }
+
     fn as_slice(&self) -> &[Part] {
         match self {
             Parts::One(part) => std::slice::from_ref(part),
@@ -201,10 +208,10 @@ struct Part {
 }
 
 impl Packed {
-    fn new(earlier: Option<Arc<Packed>>, parts: Vec<Part>, raw: &[u8], dict: Option<Arc<Dict>>) -> Packed {
+    fn new(earlier: Option<Arc<Packed>>, parts: Parts, raw: &[u8], dict: Option<Arc<Dict>>) -> Packed {
         let mut packed = Packed {
             earlier,
-            parts: Parts::new(parts),
+            parts,
             block: compress(raw, dict.as_deref()),
             dict,
             raw_len: raw.len(),
@@ -785,14 +792,14 @@ impl StoredSpans {
     pub(super) fn compact(&self, dicts: &Dicts) -> (Packed, usize) {
         // The common case, a trace compacted once with one segment, compresses its bytes
         // where they are; otherwise the segments (and blocks merged in) are joined first.
-        let (mut raw, mut parts): (std::borrow::Cow<'_, [u8]>, Vec<Part>) = match self.segments.as_slice() {
+        let (mut raw, mut parts): (std::borrow::Cow<'_, [u8]>, Parts) = match self.segments.as_slice() {
             [segment] => (
                 std::borrow::Cow::Borrowed(&segment.bytes),
-                vec![Part {
+                Parts::One(Part {
                     resource: segment.resource.clone(),
                     scope: segment.scope.clone(),
                     len: segment.bytes.len(),
-                }],
+                }),
             ),
             segments => {
                 let mut raw = Vec::with_capacity(segments.iter().map(|segment| segment.bytes.len()).sum());
@@ -801,7 +808,7 @@ impl StoredSpans {
                     raw.extend_from_slice(&segment.bytes);
                     push_part(&mut parts, &segment.resource, &segment.scope, segment.bytes.len());
                 }
-                (std::borrow::Cow::Owned(raw), parts)
+                (std::borrow::Cow::Owned(raw), Parts::new(parts))
             }
         };
         let mut earlier = self.packed.clone();
@@ -811,10 +818,10 @@ impl StoredSpans {
             let mut merged = newest.raw();
             merged.extend_from_slice(&raw);
             let mut merged_parts = newest.cloned_parts();
-            for part in parts {
+            for part in parts.into_vec() {
                 push_part(&mut merged_parts, &part.resource, &part.scope, part.len);
             }
-            (raw, parts) = (std::borrow::Cow::Owned(merged), merged_parts);
+            (raw, parts) = (std::borrow::Cow::Owned(merged), Parts::new(merged_parts));
             earlier = newest.earlier.clone();
         }
         let compressed = raw.len();
