@@ -393,11 +393,13 @@ impl Trace<'_> {
         out.write_all(b"{\"traceID\":")?;
         json::hex_id(out, self.trace.trace_id.as_bytes())?;
         out.write_all(b",\"spans\":[")?;
+        // One tag list for every span of the trace, rather than one allocation each.
+        let mut tags = Vec::new();
         for (at, (span, process)) in self.trace.spans.iter().zip(&self.process_of).enumerate() {
             if at > 0 {
                 out.write_all(b",")?;
             }
-            Span { span, process: *process }.write_json(out)?;
+            Span { span, process: *process }.write_json(out, &mut tags)?;
         }
         out.write_all(b"],\"processes\":")?;
         json::serde(out, &Processes(&self.processes))?;
@@ -501,10 +503,10 @@ impl Serialize for Span<'_> {
     }
 }
 
-impl Span<'_> {
-    /// As `Serialize` writes it ([`crate::json`]); references to links and logs, which
-    /// few spans have, go through serde.
-    fn write_json<W: Write>(&self, out: &mut W) -> io::Result<()> {
+impl<'a> Span<'a> {
+    /// As `Serialize` writes it ([`crate::json`]), with `tags` as scratch space; references
+    /// to links and logs, which few spans have, go through serde.
+    fn write_json<W: Write>(&self, out: &mut W, tags: &mut Vec<Tag<'a>>) -> io::Result<()> {
         let span = self.span;
         out.write_all(b"{\"traceID\":")?;
         json::hex_id(out, span.trace_id.as_bytes())?;
@@ -528,7 +530,9 @@ impl Span<'_> {
         out.write_all(b",\"duration\":")?;
         json::u64(out, span.end_time_unix_nano.saturating_sub(span.start_time_unix_nano) / 1000)?;
         out.write_all(b",\"tags\":[")?;
-        for (at, tag) in span_tags(span).iter().enumerate() {
+        tags.clear();
+        push_span_tags(span, tags);
+        for (at, tag) in tags.iter().enumerate() {
             if at > 0 {
                 out.write_all(b",")?;
             }
@@ -549,6 +553,12 @@ impl Span<'_> {
 /// the status, sorted by key.
 fn span_tags(span: &model::Span) -> Vec<Tag<'_>> {
     let mut tags: Vec<Tag<'_>> = Vec::with_capacity(span.attributes.len() + 5);
+    push_span_tags(span, &mut tags);
+    tags
+}
+
+/// [`span_tags`] into `tags`.
+fn push_span_tags<'a>(span: &'a model::Span, tags: &mut Vec<Tag<'a>>) {
     tags.extend(span.attributes.iter().map(Tag::from_attribute));
     if !span.scope.name.is_empty() {
         tags.push(Tag::text("otel.scope.name", &span.scope.name));
@@ -570,8 +580,7 @@ fn span_tags(span: &model::Span) -> Vec<Tag<'_>> {
     if !span.status.message.is_empty() {
         tags.push(Tag::text("otel.status_description", &span.status.message));
     }
-    sort_tags(&mut tags);
-    tags
+    sort_tags(tags);
 }
 
 /// A span's references: the parent as `CHILD_OF`, each link as `FOLLOWS_FROM` (`CHILD_OF`

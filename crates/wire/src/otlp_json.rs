@@ -80,6 +80,8 @@ impl OtlpTraces<'_> {
     /// of spans. Resources and scopes, a few a trace, go through serde.
     pub fn write_json<W: Write>(&self, out: &mut W) -> io::Result<()> {
         out.write_all(b"{\"resourceSpans\":[")?;
+        // One attribute order for every span, rather than one allocation each.
+        let mut order = Vec::new();
         for (at, group) in self.resources.iter().enumerate() {
             if at > 0 {
                 out.write_all(b",")?;
@@ -99,7 +101,7 @@ impl OtlpTraces<'_> {
                     if at > 0 {
                         out.write_all(b",")?;
                     }
-                    SpanJson { span, sorted: self.jaeger }.write_json(out)?;
+                    SpanJson { span, sorted: self.jaeger }.write_json(out, &mut order)?;
                 }
                 out.write_all(b"]}")?;
             }
@@ -148,20 +150,21 @@ impl Serialize for Attributes<'_> {
     }
 }
 
-impl Attributes<'_> {
-    /// As `Serialize` writes them ([`crate::json`]); a resource's, with its service, through
-    /// serde.
-    fn write_json<W: Write>(&self, out: &mut W) -> io::Result<()> {
+impl<'a> Attributes<'a> {
+    /// As `Serialize` writes them ([`crate::json`]), with `order` as scratch space; a
+    /// resource's, with its service, through serde.
+    fn write_json<W: Write>(&self, out: &mut W, order: &mut Vec<&'a KeyValue>) -> io::Result<()> {
         if self.service.is_some() {
             return json::serde(out, self);
         }
-        let mut entries: Vec<&KeyValue> = self.list.iter().collect();
+        order.clear();
+        order.extend(self.list);
         if self.sorted {
             // Stable, by the text, as `Serialize` sorts.
-            entries.sort_by(|a, b| a.key.as_str().cmp(b.key.as_str()));
+            order.sort_by(|a, b| a.key.as_str().cmp(b.key.as_str()));
         }
         out.write_all(b"[")?;
-        for (at, attribute) in entries.into_iter().enumerate() {
+        for (at, attribute) in order.iter().enumerate() {
             if at > 0 {
                 out.write_all(b",")?;
             }
@@ -398,10 +401,10 @@ impl<T: Into<i128> + Copy> Serialize for DecimalText<T> {
     }
 }
 
-impl SpanJson<'_> {
-    /// As `Serialize` writes it ([`crate::json`]); events and links, which few spans
-    /// have, through serde.
-    fn write_json<W: Write>(&self, out: &mut W) -> io::Result<()> {
+impl<'a> SpanJson<'a> {
+    /// As `Serialize` writes it ([`crate::json`]), with `order` as scratch space for the
+    /// attributes; events and links, which few spans have, through serde.
+    fn write_json<W: Write>(&self, out: &mut W, order: &mut Vec<&'a KeyValue>) -> io::Result<()> {
         let span = self.span;
         out.write_all(b"{\"traceId\":")?;
         json::hex_id(out, span.trace_id.as_bytes())?;
@@ -424,7 +427,7 @@ impl SpanJson<'_> {
         out.write_all(b"\"")?;
         if !span.attributes.is_empty() {
             out.write_all(b",\"attributes\":")?;
-            Attributes::plain(&span.attributes, self.sorted).write_json(out)?;
+            Attributes::plain(&span.attributes, self.sorted).write_json(out, order)?;
         }
         if !span.events().is_empty() {
             out.write_all(b",\"events\":")?;
