@@ -194,12 +194,9 @@ pub(crate) fn immortal(text: &str) -> Option<Str> {
 /// Spans of one batch mostly repeat the previous span's layout: the same keys in the same
 /// order, low-cardinality values such as `GET` at the same position. A comparison against
 /// a handful of recent strings is far cheaper than hashing, and a value that is never
-/// repeated costs a few word comparisons instead of a hash-table insert: each entry keeps a
-/// fingerprint of its bytes, so that only a likely match is compared in full (a place with
-/// unique values, URLs or IDs of one length, compared every entry's bytes; BENCHMARKS.md,
-/// Jaeger).
+/// repeated costs a few length checks instead of a hash-table insert.
 pub(crate) struct Recent<'a, const N: usize> {
-    entries: [Option<(u64, &'a [u8], Str)>; N],
+    entries: [Option<(&'a [u8], Str)>; N],
     next: usize,
 }
 
@@ -209,32 +206,17 @@ impl<const N: usize> Default for Recent<'_, N> {
     }
 }
 
-/// The length and the last (up to) eight bytes, where strings of one place mostly differ
-/// (counters, IDs); equal bytes have equal fingerprints, which is all a match needs.
-#[inline]
-fn fingerprint(bytes: &[u8]) -> u64 {
-    let tail = &bytes[bytes.len().saturating_sub(8)..];
-    let mut word = [0u8; 8];
-    word[..tail.len()].copy_from_slice(tail);
-    u64::from_le_bytes(word) ^ (bytes.len() as u64).rotate_right(16)
-}
-
 impl<'a, const N: usize> Recent<'a, N> {
     /// The remembered string with exactly these bytes.
     #[inline]
     pub(crate) fn find(&self, bytes: &[u8]) -> Option<Str> {
-        let print = fingerprint(bytes);
-        self.entries
-            .iter()
-            .flatten()
-            .find(|(seen_print, seen, _)| *seen_print == print && *seen == bytes)
-            .map(|(_, _, text)| text.clone())
+        self.entries.iter().flatten().find(|(seen, _)| *seen == bytes).map(|(_, text)| text.clone())
     }
 
     /// Remembers `text` (whose UTF-8 is `bytes`), replacing the oldest entry.
     #[inline]
     pub(crate) fn remember(&mut self, bytes: &'a [u8], text: Str) {
-        self.entries[self.next] = Some((fingerprint(bytes), bytes, text));
+        self.entries[self.next] = Some((bytes, text));
         self.next = (self.next + 1) % N;
     }
 }
