@@ -17,7 +17,7 @@ fuzz_target!(|data: &[u8]| {
     match (&decoded, &split) {
         (Ok(decoded), Ok(split)) => {
             assert_eq!(decoded.rejections, split.rejections);
-            let mut stored = Vec::new();
+            let mut stored: Vec<model::Span> = Vec::new();
             for group in &split.groups {
                 let mut bytes = Vec::new();
                 for span in &group.spans {

@@ -164,7 +164,7 @@ fn check_same(bytes: &[u8]) -> Result<Batch, otlp::Error> {
     match (&wire, otlp::split_request(bytes)) {
         (Ok(wire), Ok(split)) => {
             assert_eq!(wire.rejections, split.rejections, "split rejections differ");
-            let mut stored = Vec::new();
+            let mut stored: Vec<model::Span> = Vec::new();
             for group in &split.groups {
                 let mut bytes = Vec::new();
                 for span in &group.spans {

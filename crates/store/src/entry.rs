@@ -747,19 +747,17 @@ impl StoredSpans {
     /// The spans at positions `range` of the arrival order, decoded; the others are stepped
     /// over undecoded, and no block after the range is decompressed.
     pub(super) fn decode_range(self, trace_id: TraceId, range: std::ops::Range<usize>) -> Vec<Arc<Span>> {
-        let mut spans = Vec::with_capacity(range.len().min(self.n_spans));
-        let mut decoded = Vec::new();
+        let mut spans: Vec<Arc<Span>> = Vec::with_capacity(range.len().min(self.n_spans));
         // Where the next stored bytes start in the arrival order.
         let mut first = 0usize;
         let mut decode = |bytes: &[u8], resource: &Arc<Resource>, scope: &Arc<Scope>| {
             let local = range.start.saturating_sub(first)..range.end.saturating_sub(first);
-            match otlp::decode_spans_range(bytes, resource, scope, local, &mut decoded) {
+            match otlp::decode_spans_range(bytes, resource, scope, local, &mut spans) {
                 Ok(n_spans) => first += n_spans,
                 // Cannot happen: every segment holds spans validated on the way in (or
                 // encoded by `insert`). Say so loudly rather than drop the trace.
                 Err(err) => tracing::error!(%trace_id, %err, "stored spans failed to decode"),
             }
-            spans.extend(decoded.drain(..).map(Arc::new));
             first < range.end
         };
         if let Some(packed) = &self.packed {

@@ -32,6 +32,7 @@
 //! ```
 
 use std::borrow::Cow;
+use std::io::{self, Write};
 use std::sync::Arc;
 
 use base64::Engine;
@@ -39,6 +40,8 @@ use serde::ser::{SerializeMap, SerializeSeq, SerializeStruct};
 use serde::{Serialize, Serializer};
 
 use model::{AttributeValue, KeyValue, Resource, SpanKind, StatusCode, TraceId};
+
+use crate::json;
 
 /// The service Jaeger shows for a resource without a text `service.name`.
 pub const MISSING_SERVICE_NAME: &str = "missing-service-name";
@@ -222,6 +225,37 @@ impl Serialize for Tag<'_> {
     }
 }
 
+impl Tag<'_> {
+    /// As `Serialize` writes it ([`crate::json`]).
+    fn write_json<W: Write>(&self, out: &mut W) -> io::Result<()> {
+        out.write_all(b"{\"key\":")?;
+        json::str(out, self.key)?;
+        match &self.value {
+            TagValue::String(text) => {
+                out.write_all(b",\"type\":\"string\",\"value\":")?;
+                json::str(out, text)?;
+            }
+            TagValue::Bool(value) => {
+                out.write_all(b",\"type\":\"bool\",\"value\":")?;
+                out.write_all(if *value { b"true" } else { b"false" })?;
+            }
+            TagValue::Int64(value) => {
+                out.write_all(b",\"type\":\"int64\",\"value\":")?;
+                json::serde(out, value)?;
+            }
+            TagValue::Float64(value) => {
+                out.write_all(b",\"type\":\"float64\",\"value\":")?;
+                json::serde(out, value)?;
+            }
+            TagValue::Binary(text) => {
+                out.write_all(b",\"type\":\"binary\",\"value\":")?;
+                json::str(out, text)?;
+            }
+        }
+        out.write_all(b"}")
+    }
+}
+
 impl<'a> Tag<'a> {
     fn text(key: &'a str, text: &'a str) -> Self {
         Tag { key, value: TagValue::String(Cow::Borrowed(text)) }
@@ -351,6 +385,43 @@ impl Serialize for Trace<'_> {
     }
 }
 
+impl Trace<'_> {
+    /// The trace as its `Serialize` writes it, written by hand ([`crate::json`]): what the
+    /// trace-by-ID handler sends, where a trace may have thousands of spans. The processes
+    /// and warnings, one each a trace, go through serde.
+    pub fn write_json<W: Write>(&self, out: &mut W) -> io::Result<()> {
+        out.write_all(b"{\"traceID\":")?;
+        json::hex_id(out, self.trace.trace_id.as_bytes())?;
+        out.write_all(b",\"spans\":[")?;
+        // One tag list for every span of the trace, rather than one allocation each.
+        let mut tags = Vec::new();
+        for (at, (span, process)) in self.trace.spans.iter().zip(&self.process_of).enumerate() {
+            if at > 0 {
+                out.write_all(b",")?;
+            }
+            Span { span, process: *process }.write_json(out, &mut tags)?;
+        }
+        out.write_all(b"],\"processes\":")?;
+        json::serde(out, &Processes(&self.processes))?;
+        out.write_all(b",\"warnings\":")?;
+        json::serde(out, &self.warnings)?;
+        out.write_all(b"}")
+    }
+}
+
+/// `Envelope::new(traces, 0)` as its `Serialize` writes it, the traces written by hand
+/// ([`Trace::write_json`]).
+pub fn write_traces<W: Write>(traces: &[Trace<'_>], out: &mut W) -> io::Result<()> {
+    out.write_all(b"{\"data\":[")?;
+    for (at, trace) in traces.iter().enumerate() {
+        if at > 0 {
+            out.write_all(b",")?;
+        }
+        trace.write_json(out)?;
+    }
+    out.write_all(b"],\"total\":0,\"limit\":0,\"offset\":0,\"errors\":null}")
+}
+
 struct Spans<'t, 'a>(&'t Trace<'a>);
 
 impl Serialize for Spans<'_, '_> {
@@ -432,10 +503,62 @@ impl Serialize for Span<'_> {
     }
 }
 
+impl<'a> Span<'a> {
+    /// As `Serialize` writes it ([`crate::json`]), with `tags` as scratch space; references
+    /// to links and logs, which few spans have, go through serde.
+    fn write_json<W: Write>(&self, out: &mut W, tags: &mut Vec<Tag<'a>>) -> io::Result<()> {
+        let span = self.span;
+        out.write_all(b"{\"traceID\":")?;
+        json::hex_id(out, span.trace_id.as_bytes())?;
+        out.write_all(b",\"spanID\":")?;
+        json::hex_id(out, span.span_id.as_bytes())?;
+        out.write_all(b",\"operationName\":")?;
+        json::str(out, &span.name)?;
+        out.write_all(b",\"references\":")?;
+        match span.parent_span_id {
+            Some(parent) if span.links().is_empty() => {
+                out.write_all(b"[{\"refType\":\"CHILD_OF\",\"traceID\":")?;
+                json::hex_id(out, span.trace_id.as_bytes())?;
+                out.write_all(b",\"spanID\":")?;
+                json::hex_id(out, parent.as_bytes())?;
+                out.write_all(b"}]")?;
+            }
+            _ => json::serde(out, &References(span))?,
+        }
+        out.write_all(b",\"startTime\":")?;
+        json::u64(out, span.start_time_unix_nano / 1000)?;
+        out.write_all(b",\"duration\":")?;
+        json::u64(out, span.end_time_unix_nano.saturating_sub(span.start_time_unix_nano) / 1000)?;
+        out.write_all(b",\"tags\":[")?;
+        tags.clear();
+        push_span_tags(span, tags);
+        for (at, tag) in tags.iter().enumerate() {
+            if at > 0 {
+                out.write_all(b",")?;
+            }
+            tag.write_json(out)?;
+        }
+        out.write_all(b"],\"logs\":")?;
+        match span.events() {
+            [] => out.write_all(b"[]")?,
+            events => json::serde(out, &Logs(events))?,
+        }
+        out.write_all(b",\"processID\":")?;
+        json::serde(out, &ProcessId(self.process))?;
+        out.write_all(b",\"warnings\":null}")
+    }
+}
+
 /// A span's tags as Jaeger's translator makes them: its attributes, the scope, the kind and
 /// the status, sorted by key.
 fn span_tags(span: &model::Span) -> Vec<Tag<'_>> {
     let mut tags: Vec<Tag<'_>> = Vec::with_capacity(span.attributes.len() + 5);
+    push_span_tags(span, &mut tags);
+    tags
+}
+
+/// [`span_tags`] into `tags`.
+fn push_span_tags<'a>(span: &'a model::Span, tags: &mut Vec<Tag<'a>>) {
     tags.extend(span.attributes.iter().map(Tag::from_attribute));
     if !span.scope.name.is_empty() {
         tags.push(Tag::text("otel.scope.name", &span.scope.name));
@@ -457,8 +580,7 @@ fn span_tags(span: &model::Span) -> Vec<Tag<'_>> {
     if !span.status.message.is_empty() {
         tags.push(Tag::text("otel.status_description", &span.status.message));
     }
-    sort_tags(&mut tags);
-    tags
+    sort_tags(tags);
 }
 
 /// A span's references: the parent as `CHILD_OF`, each link as `FOLLOWS_FROM` (`CHILD_OF`
@@ -556,6 +678,20 @@ pub struct V3Result<T> {
     pub result: T,
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+impl V3Result<crate::OtlpTraces<'_>> {
+    /// As its `Serialize` writes it, the traces written by hand
+    /// ([`crate::OtlpTraces::write_json`]).
+    pub fn write_json<W: Write>(&self, out: &mut W) -> io::Result<()> {
+        out.write_all(b"{\"result\":")?;
+        self.result.write_json(out)?;
+        if !self.warnings.is_empty() {
+            out.write_all(b",\"warnings\":")?;
+            json::serde(out, &self.warnings)?;
+        }
+        out.write_all(b"}")
+    }
 }
 
 /// api_v3's `/api/v3/services`.

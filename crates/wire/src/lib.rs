@@ -125,6 +125,7 @@ mod analysis;
 mod attribute;
 pub mod diff;
 pub mod jaeger;
+mod json;
 pub mod mcp;
 mod otlp_json;
 mod run;

@@ -14,6 +14,7 @@
 //!     "endTimeUnixNano": "1700000000012000000", "status": {"code": 2, "message": "boom"}}]}]}]}
 //! ```
 
+use std::io::{self, Write};
 use std::sync::Arc;
 
 use base64::Engine;
@@ -23,6 +24,7 @@ use serde::{Serialize, Serializer};
 use model::{AttributeValue, KeyValue, Resource, Scope, StatusCode, Trace};
 
 use crate::jaeger::{resource_service, service_label};
+use crate::json;
 
 /// Traces as OTLP `TracesData` JSON.
 pub struct OtlpTraces<'a> {
@@ -72,6 +74,43 @@ impl<'a> OtlpTraces<'a> {
 
 /// A list of attributes, sorted by key when `sorted`, with a `service.name` put right
 /// for a Jaeger resource.
+impl OtlpTraces<'_> {
+    /// The traces as their `Serialize` writes them, the spans written by hand
+    /// ([`crate::json`]): what api_v3's trace by ID sends, where a trace may have thousands
+    /// of spans. Resources and scopes, a few a trace, go through serde.
+    pub fn write_json<W: Write>(&self, out: &mut W) -> io::Result<()> {
+        out.write_all(b"{\"resourceSpans\":[")?;
+        // One attribute order for every span, rather than one allocation each.
+        let mut order = Vec::new();
+        for (at, group) in self.resources.iter().enumerate() {
+            if at > 0 {
+                out.write_all(b",")?;
+            }
+            let resource = ResourceSpans { group, jaeger: self.jaeger };
+            out.write_all(b"{\"resource\":")?;
+            json::serde(out, &ResourceJson(resource.attributes()))?;
+            out.write_all(b",\"scopeSpans\":[")?;
+            for (at, (scope, spans)) in group.scopes.iter().enumerate() {
+                if at > 0 {
+                    out.write_all(b",")?;
+                }
+                out.write_all(b"{\"scope\":")?;
+                json::serde(out, &ScopeJson { scope, sorted: self.jaeger })?;
+                out.write_all(b",\"spans\":[")?;
+                for (at, span) in spans.iter().enumerate() {
+                    if at > 0 {
+                        out.write_all(b",")?;
+                    }
+                    SpanJson { span, sorted: self.jaeger }.write_json(out, &mut order)?;
+                }
+                out.write_all(b"]}")?;
+            }
+            out.write_all(b"]}")?;
+        }
+        out.write_all(b"]}")
+    }
+}
+
 struct Attributes<'a> {
     list: &'a [KeyValue],
     sorted: bool,
@@ -108,6 +147,49 @@ impl Serialize for Attributes<'_> {
             seq.serialize_element(&Entry { key, value })?;
         }
         seq.end()
+    }
+}
+
+impl<'a> Attributes<'a> {
+    /// As `Serialize` writes them ([`crate::json`]), with `order` as scratch space; a
+    /// resource's, with its service, through serde.
+    fn write_json<W: Write>(&self, out: &mut W, order: &mut Vec<&'a KeyValue>) -> io::Result<()> {
+        if self.service.is_some() {
+            return json::serde(out, self);
+        }
+        order.clear();
+        order.extend(self.list);
+        if self.sorted {
+            // Stable, by the text, as `Serialize` sorts.
+            order.sort_by(|a, b| a.key.as_str().cmp(b.key.as_str()));
+        }
+        out.write_all(b"[")?;
+        for (at, attribute) in order.iter().enumerate() {
+            if at > 0 {
+                out.write_all(b",")?;
+            }
+            out.write_all(b"{\"key\":")?;
+            json::str(out, &attribute.key)?;
+            out.write_all(b",\"value\":")?;
+            match &attribute.value {
+                AttributeValue::String(text) => {
+                    out.write_all(b"{\"stringValue\":")?;
+                    json::str(out, text)?;
+                    out.write_all(b"}")?;
+                }
+                AttributeValue::Bool(value) => {
+                    out.write_all(if *value { b"{\"boolValue\":true}" } else { b"{\"boolValue\":false}" })?;
+                }
+                AttributeValue::Int(value) => {
+                    out.write_all(b"{\"intValue\":\"")?;
+                    json::serde(out, value)?;
+                    out.write_all(b"\"}")?;
+                }
+                other => json::serde(out, &Value::Model(other))?,
+            }
+            out.write_all(b"}")?;
+        }
+        out.write_all(b"]")
     }
 }
 
@@ -203,14 +285,8 @@ struct ResourceSpans<'a> {
 
 impl Serialize for ResourceSpans<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
-        let resource = &**self.group.resource;
-        let service = self.jaeger.then(|| match resource_service(resource) {
-            Some(name) if !name.is_empty() => name,
-            other => service_label(other),
-        });
-        let attributes = Attributes { list: &resource.attributes, sorted: self.jaeger, service };
         let mut map = serializer.serialize_map(Some(2))?;
-        map.serialize_entry("resource", &ResourceJson(attributes))?;
+        map.serialize_entry("resource", &ResourceJson(self.attributes()))?;
         let jaeger = self.jaeger;
         let scopes: Vec<ScopeSpans<'_>> =
             self.group.scopes.iter().map(|(scope, spans)| ScopeSpans { scope, spans, jaeger }).collect();
@@ -220,6 +296,19 @@ impl Serialize for ResourceSpans<'_> {
 }
 
 /// `{"attributes": [...]}`, or `{}` without any.
+impl ResourceSpans<'_> {
+    /// The resource's attributes; as Jaeger's answers, with its service named as Jaeger
+    /// names it and sorted.
+    fn attributes(&self) -> Attributes<'_> {
+        let resource = &**self.group.resource;
+        let service = self.jaeger.then(|| match resource_service(resource) {
+            Some(name) if !name.is_empty() => name,
+            other => service_label(other),
+        });
+        Attributes { list: &resource.attributes, sorted: self.jaeger, service }
+    }
+}
+
 struct ResourceJson<'a>(Attributes<'a>);
 
 impl Serialize for ResourceJson<'_> {
@@ -312,6 +401,61 @@ impl<T: Into<i128> + Copy> Serialize for DecimalText<T> {
     }
 }
 
+impl<'a> SpanJson<'a> {
+    /// As `Serialize` writes it ([`crate::json`]), with `order` as scratch space for the
+    /// attributes; events and links, which few spans have, through serde.
+    fn write_json<W: Write>(&self, out: &mut W, order: &mut Vec<&'a KeyValue>) -> io::Result<()> {
+        let span = self.span;
+        out.write_all(b"{\"traceId\":")?;
+        json::hex_id(out, span.trace_id.as_bytes())?;
+        out.write_all(b",\"spanId\":")?;
+        json::hex_id(out, span.span_id.as_bytes())?;
+        if let Some(parent) = span.parent_span_id {
+            out.write_all(b",\"parentSpanId\":")?;
+            json::hex_id(out, parent.as_bytes())?;
+        }
+        out.write_all(b",\"name\":")?;
+        json::str(out, &span.name)?;
+        if span.kind as u8 != 0 {
+            out.write_all(b",\"kind\":")?;
+            json::u64(out, u64::from(span.kind as u8))?;
+        }
+        out.write_all(b",\"startTimeUnixNano\":\"")?;
+        json::u64(out, span.start_time_unix_nano)?;
+        out.write_all(b"\",\"endTimeUnixNano\":\"")?;
+        json::u64(out, span.end_time_unix_nano)?;
+        out.write_all(b"\"")?;
+        if !span.attributes.is_empty() {
+            out.write_all(b",\"attributes\":")?;
+            Attributes::plain(&span.attributes, self.sorted).write_json(out, order)?;
+        }
+        if !span.events().is_empty() {
+            out.write_all(b",\"events\":")?;
+            json::serde(out, &self.events())?;
+        }
+        if !span.links().is_empty() {
+            out.write_all(b",\"links\":")?;
+            json::serde(out, &self.links())?;
+        }
+        out.write_all(b",\"status\":")?;
+        json::serde(out, &StatusJson(&span.status))?;
+        out.write_all(b"}")
+    }
+
+    /// The span's events (sorted by name, as Jaeger's answers).
+    fn events(&self) -> Vec<EventJson<'_>> {
+        let mut events: Vec<&model::Event> = self.span.events().iter().collect();
+        if self.sorted {
+            events.sort_by(|a, b| a.name.cmp(&b.name));
+        }
+        events.into_iter().map(|event| EventJson { event, sorted: self.sorted }).collect()
+    }
+
+    fn links(&self) -> Vec<LinkJson<'_>> {
+        self.span.links().iter().map(|link| LinkJson { link, sorted: self.sorted }).collect()
+    }
+}
+
 impl Serialize for SpanJson<'_> {
     fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
         let span = self.span;
@@ -332,18 +476,10 @@ impl Serialize for SpanJson<'_> {
             map.serialize_entry("attributes", &Attributes::plain(&span.attributes, sorted))?;
         }
         if !span.events().is_empty() {
-            let mut events: Vec<&model::Event> = span.events().iter().collect();
-            if sorted {
-                events.sort_by(|a, b| a.name.cmp(&b.name));
-            }
-            let events: Vec<EventJson<'_>> =
-                events.into_iter().map(|event| EventJson { event, sorted }).collect();
-            map.serialize_entry("events", &events)?;
+            map.serialize_entry("events", &self.events())?;
         }
         if !span.links().is_empty() {
-            let links: Vec<LinkJson<'_>> =
-                span.links().iter().map(|link| LinkJson { link, sorted }).collect();
-            map.serialize_entry("links", &links)?;
+            map.serialize_entry("links", &self.links())?;
         }
         map.serialize_entry("status", &StatusJson(&span.status))?;
         map.end()

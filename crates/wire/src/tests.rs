@@ -327,3 +327,69 @@ fn an_expectation_reads_with_its_comparator() {
     assert_eq!(result(None, Some("201")).expectation(false).as_deref(), Some("201"));
     assert_eq!(result(Some("<"), None).expectation(false), None);
 }
+
+/// Spans of every shape the hand-written trace answers take apart: every attribute type
+/// (strings needing escapes, a non-finite double, composite values), events, links to the
+/// parent and elsewhere, roots and children, two resources and scopes.
+fn varied_trace() -> model::Trace {
+    let other = Arc::new(model::Resource {
+        attributes: vec![KeyValue::new("service.name", "db \"primary\""), KeyValue::new("pid", 7i64)].into(),
+    });
+    let scope = Arc::new(model::Scope {
+        name: "lib".into(),
+        version: "1.0".into(),
+        attributes: vec![KeyValue::new("z", 1i64), KeyValue::new("a", "x")].into(),
+    });
+    let mut child = model::Span::new(tid(1), sid(2), "SELECT \"users\"\n")
+        .with_parent(sid(1))
+        .with_kind(ModelKind::Client)
+        .with_times(2_000, 3_999)
+        .with_status(ModelStatus::Ok, "")
+        .with_attribute("db.statement", "SELECT * FROM t WHERE a = 'b\\c'\t\u{1}")
+        .with_attribute("url.full", "https://example.com/é?x=1&y=✓")
+        .with_attribute("nan", f64::NAN)
+        .with_attribute("inf", f64::INFINITY)
+        .with_attribute("neg", -12i64)
+        .with_attribute("off", false)
+        .with_attribute("empty", AttributeValue::Empty)
+        .with_attribute("", "no key")
+        .with_links(vec![Link { trace_id: tid(1), span_id: sid(1), attributes: Box::new([]) }]);
+    child.resource = other.clone();
+    child.scope = scope.clone();
+    let mut plain = model::Span::new(tid(1), sid(3), "plain")
+        .with_parent(sid(2))
+        .with_times(4_000, 4_500)
+        .with_attribute("b", "2")
+        .with_attribute("a", "1");
+    plain.resource = other;
+    plain.scope = scope;
+    let orphan = model::Span::new(tid(1), sid(4), "").with_times(5_000, 5_000);
+    trace(vec![rich_span(), child, plain, orphan])
+}
+
+#[test]
+fn hand_written_trace_answers_are_the_serde_ones_byte_for_byte() {
+    let trace = varied_trace();
+    for warnings in [None, Some(vec!["incomplete: \"2\" spans".to_string()])] {
+        let traces = [jaeger::Trace::new(&trace, warnings)];
+        let mut written = Vec::new();
+        jaeger::write_traces(&traces, &mut written).unwrap();
+        let expected = serde_json::to_vec(&jaeger::Envelope::new(traces, 0)).unwrap();
+        assert_eq!(String::from_utf8(written).unwrap(), String::from_utf8(expected).unwrap());
+    }
+    let no_traces: [jaeger::Trace; 0] = [];
+    let mut written = Vec::new();
+    jaeger::write_traces(&no_traces, &mut written).unwrap();
+    assert_eq!(written, serde_json::to_vec(&jaeger::Envelope::new(no_traces, 0)).unwrap());
+
+    let traces = [trace.clone(), model::Trace::new(tid(2), Vec::new())];
+    for warnings in [Vec::new(), vec!["a \"warning\"".to_string()]] {
+        for result in [OtlpTraces::jaeger(&traces), OtlpTraces::new(&traces)] {
+            let answer = jaeger::V3Result { result, warnings: warnings.clone() };
+            let mut written = Vec::new();
+            answer.write_json(&mut written).unwrap();
+            let expected = serde_json::to_vec(&answer).unwrap();
+            assert_eq!(String::from_utf8(written).unwrap(), String::from_utf8(expected).unwrap());
+        }
+    }
+}

@@ -36,15 +36,16 @@ pub fn decode_protobuf(bytes: &[u8]) -> std::result::Result<Batch, Error> {
 
 /// Decodes spans stored as [`split_request`] left them: consecutive `ScopeSpans.spans`
 /// fields (tag, length, `Span` message), all of `resource` and `scope`. Spans with malformed
-/// IDs are skipped (the store never holds any).
+/// IDs are skipped (the store never holds any). Each span is pushed as a `T`: the store
+/// reads into `Arc<Span>`s, each built where it lands rather than moved there.
 ///
 /// # Errors
 /// [`Error::Protobuf`] when the bytes are not such fields.
-pub fn decode_spans(
+pub fn decode_spans<T: From<Span>>(
     bytes: &[u8],
     resource: &Arc<Resource>,
     scope: &Arc<Scope>,
-    out: &mut Vec<Span>,
+    out: &mut Vec<T>,
 ) -> std::result::Result<(), Error> {
     decode_spans_range(bytes, resource, scope, 0..usize::MAX, out).map(|_| ())
 }
@@ -56,12 +57,12 @@ pub fn decode_spans(
 ///
 /// # Errors
 /// [`Error::Protobuf`] when the bytes are not such fields.
-pub fn decode_spans_range(
+pub fn decode_spans_range<T: From<Span>>(
     bytes: &[u8],
     resource: &Arc<Resource>,
     scope: &Arc<Scope>,
     range: std::ops::Range<usize>,
-    out: &mut Vec<Span>,
+    out: &mut Vec<T>,
 ) -> std::result::Result<usize, Error> {
     let mut decoder = Decoder::new(0, false);
     let mut reader = Reader::new(bytes);
@@ -76,7 +77,7 @@ pub fn decode_spans_range(
             let span = reader.bytes()?;
             if range.contains(&n_spans) {
                 if let Ok(span) = decoder.span(span, resource, scope)? {
-                    out.push(span);
+                    out.push(T::from(span));
                 }
             }
             n_spans += 1;

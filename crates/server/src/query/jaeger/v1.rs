@@ -35,8 +35,7 @@ pub(super) async fn trace(
     let warnings = (!read.warnings.is_empty()).then_some(read.warnings);
     // Written as it is sent: a big trace's JSON is never held whole.
     Ok(crate::reads::streamed(read.permit, "application/json", move |out| {
-        let traces = [jaeger::Trace::new(&read.trace, warnings)];
-        serde_json::to_writer(out, &Envelope::new(traces, 0)).map_err(std::io::Error::from)
+        jaeger::write_traces(&[jaeger::Trace::new(&read.trace, warnings)], out)
     }))
 }
 

@@ -30,8 +30,7 @@ pub(super) async fn trace(
     // Written as it is sent: a big trace's JSON is never held whole.
     Ok(crate::reads::streamed(read.permit, "application/json", move |out| {
         let result = OtlpTraces::jaeger(std::slice::from_ref(&read.trace));
-        serde_json::to_writer(out, &V3Result { result, warnings: read.warnings })
-            .map_err(std::io::Error::from)
+        V3Result { result, warnings: read.warnings }.write_json(out)
     }))
 }
 
