@@ -128,14 +128,20 @@ fn same_origin(r1: &Arc<Resource>, s1: &Arc<Scope>, r2: &Arc<Resource>, s2: &Arc
 pub(super) struct Packed {
     /// The blocks compacted before this one, newest first.
     earlier: Option<Arc<Packed>>,
-    parts: Parts,
+    /// The raw length (4 bytes, little-endian), then the LZ4 block.
     block: Box<[u8]>,
     /// The dictionary the block was compressed with, kept for as long as the block is.
     dict: Option<Arc<Dict>>,
-    raw_len: usize,
-    /// Heap bytes of this block and every earlier one ([`Packed::own_heap_bytes`]).
-    chain_bytes: usize,
+    /// The resource and scope of the block's spans when they share them (most blocks) ...
+    origin: (Arc<Resource>, Arc<Scope>),
+    /// ... or of each of its segments, when they do not (boxed twice: a thin pointer).
+    /// With the length kept in the block and no cached sum, a `Packed` and its `Arc`'s counts
+    /// fit the allocator's 80-byte size (issue 23: bytes per trace).
+    #[allow(clippy::box_collection)]
+    parts: Option<Box<Box<[Part]>>>,
 }
+
+const _: () = assert!(std::mem::size_of::<Packed>() <= 56);
 
 /// A trace with more open bytes than this is compacted by the insert that brought them
 /// (`TraceStore::insert_raw`).
@@ -159,47 +165,6 @@ impl Drop for Packed {
     }
 }
 
-/// A block's segments: most blocks hold one, kept inline (an allocation a trace saved;
-/// issue 23, bytes per span).
-enum Parts {
-    One(Part),
-    Many(Box<[Part]>),
-}
-
-impl Parts {
-    fn new(mut parts: Vec<Part>) -> Parts {
-        match parts.pop() {
-            Some(part) if parts.is_empty() => Parts::One(part),
-            Some(part) => {
-                parts.push(part);
-                Parts::Many(parts.into_boxed_slice())
-            }
-            None => Parts::Many(Box::default()),
-        }
-    }
-
-    fn into_vec(self) -> Vec<Part> {
-        match self {
-            Parts::One(part) => vec![part],
-            Parts::Many(parts) => parts.into_vec(),
-        }
-    }
-
-    fn as_slice(&self) -> &[Part] {
-        match self {
-            Parts::One(part) => std::slice::from_ref(part),
-            Parts::Many(parts) => parts,
-        }
-    }
-
-    fn heap_bytes(&self) -> usize {
-        match self {
-            Parts::One(_) => 0,
-            Parts::Many(parts) => parts.len() * std::mem::size_of::<Part>(),
-        }
-    }
-}
-
 /// One segment inside a [`Packed`] block.
 struct Part {
     resource: Arc<Resource>,
@@ -208,26 +173,49 @@ struct Part {
 }
 
 impl Packed {
-    fn new(earlier: Option<Arc<Packed>>, parts: Parts, raw: &[u8], dict: Option<Arc<Dict>>) -> Packed {
-        let mut packed = Packed {
-            earlier,
-            parts,
-            block: compress(raw, dict.as_deref()),
-            dict,
-            raw_len: raw.len(),
-            chain_bytes: 0,
+    fn new(
+        earlier: Option<Arc<Packed>>,
+        mut parts: Vec<Part>,
+        raw: &[u8],
+        dict: Option<Arc<Dict>>,
+    ) -> Packed {
+        let origin = match parts.first() {
+            Some(first) => (first.resource.clone(), first.scope.clone()),
+            // Cannot happen: a block is made from at least one segment.
+            None => Default::default(),
         };
-        packed.chain_bytes =
-            packed.own_heap_bytes() + packed.earlier.as_ref().map_or(0, |earlier| earlier.chain_bytes);
-        packed
+        let parts = if parts.len() > 1 {
+            parts.shrink_to_fit();
+            Some(Box::new(parts.into_boxed_slice()))
+        } else {
+            None
+        };
+        Packed { earlier, block: compress(raw, dict.as_deref()), dict, origin, parts }
+    }
+
+    fn raw_len(&self) -> usize {
+        self.block.first_chunk().map_or(0, |len| u32::from_le_bytes(*len) as usize)
     }
 
     fn own_heap_bytes(&self) -> usize {
-        // The `Arc`'s own allocation (two counts) and the two boxed slices.
+        // The `Arc`'s own allocation (two counts), the block and the rare part list.
         2 * std::mem::size_of::<usize>()
             + std::mem::size_of::<Packed>()
-            + self.parts.heap_bytes()
             + self.block.len()
+            + self.parts.as_ref().map_or(0, |parts| {
+                std::mem::size_of::<Box<[Part]>>() + parts.len() * std::mem::size_of::<Part>()
+            })
+    }
+
+    /// Heap bytes of this block and every earlier one.
+    fn chain_bytes(&self) -> usize {
+        let mut bytes = self.own_heap_bytes();
+        let mut earlier = self.earlier.as_deref();
+        while let Some(packed) = earlier {
+            bytes += packed.own_heap_bytes();
+            earlier = packed.earlier.as_deref();
+        }
+        bytes
     }
 
     /// This block and the earlier ones, oldest first.
@@ -240,19 +228,25 @@ impl Packed {
         chain
     }
 
+    /// The block's segments in order: resource, scope and length.
+    fn parts(&self) -> impl Iterator<Item = (&Arc<Resource>, &Arc<Scope>, usize)> {
+        let one = self.parts.is_none().then(|| (&self.origin.0, &self.origin.1, self.raw_len()));
+        let many = self.parts.iter().flat_map(|parts| parts.iter());
+        one.into_iter().chain(many.map(|part| (&part.resource, &part.scope, part.len)))
+    }
+
     fn cloned_parts(&self) -> Vec<Part> {
-        self.parts
-            .as_slice()
-            .iter()
-            .map(|part| Part { resource: part.resource.clone(), scope: part.scope.clone(), len: part.len })
+        self.parts()
+            .map(|(resource, scope, len)| Part { resource: resource.clone(), scope: scope.clone(), len })
             .collect()
     }
 
     /// The concatenated segment bytes, decompressed.
     fn raw(&self) -> Vec<u8> {
+        let block = self.block.get(4..).unwrap_or_default();
         let raw = match &self.dict {
-            Some(dict) => lz4_flex::block::decompress_with_dict(&self.block, self.raw_len, &dict.bytes),
-            None => lz4_flex::block::decompress(&self.block, self.raw_len),
+            Some(dict) => lz4_flex::block::decompress_with_dict(block, self.raw_len(), &dict.bytes),
+            None => lz4_flex::block::decompress(block, self.raw_len()),
         };
         match raw {
             Ok(raw) => raw,
@@ -613,7 +607,7 @@ impl TraceEntry {
 
     /// The compacted blocks' heap.
     fn packed_bytes(&self) -> usize {
-        self.packed.as_ref().map_or(0, |packed| packed.chain_bytes)
+        self.packed.as_ref().map_or(0, |packed| packed.chain_bytes())
     }
 
     pub(super) fn len(&self) -> usize {
@@ -765,12 +759,12 @@ impl StoredSpans {
             for block in packed.chain() {
                 let raw = block.raw();
                 let mut at = 0;
-                for part in block.parts.as_slice() {
-                    let Some(bytes) = raw.get(at..at + part.len) else { break };
-                    if !decode(bytes, &part.resource, &part.scope) {
+                for (resource, scope, len) in block.parts() {
+                    let Some(bytes) = raw.get(at..at + len) else { break };
+                    if !decode(bytes, resource, scope) {
                         return spans;
                     }
-                    at += part.len;
+                    at += len;
                 }
             }
         }
@@ -790,14 +784,14 @@ impl StoredSpans {
     pub(super) fn compact(&self, dicts: &Dicts) -> (Packed, usize) {
         // The common case, a trace compacted once with one segment, compresses its bytes
         // where they are; otherwise the segments (and blocks merged in) are joined first.
-        let (mut raw, mut parts): (std::borrow::Cow<'_, [u8]>, Parts) = match self.segments.as_slice() {
+        let (mut raw, mut parts): (std::borrow::Cow<'_, [u8]>, Vec<Part>) = match self.segments.as_slice() {
             [segment] => (
                 std::borrow::Cow::Borrowed(&segment.bytes),
-                Parts::One(Part {
+                vec![Part {
                     resource: segment.resource.clone(),
                     scope: segment.scope.clone(),
                     len: segment.bytes.len(),
-                }),
+                }],
             ),
             segments => {
                 let mut raw = Vec::with_capacity(segments.iter().map(|segment| segment.bytes.len()).sum());
@@ -806,20 +800,20 @@ impl StoredSpans {
                     raw.extend_from_slice(&segment.bytes);
                     push_part(&mut parts, &segment.resource, &segment.scope, segment.bytes.len());
                 }
-                (std::borrow::Cow::Owned(raw), Parts::new(parts))
+                (std::borrow::Cow::Owned(raw), parts)
             }
         };
         let mut earlier = self.packed.clone();
-        while let Some(newest) = earlier
-            .take_if(|newest| newest.raw_len <= 2 * raw.len() && newest.raw_len + raw.len() <= BLOCK_RAW_MAX)
-        {
+        while let Some(newest) = earlier.take_if(|newest| {
+            newest.raw_len() <= 2 * raw.len() && newest.raw_len() + raw.len() <= BLOCK_RAW_MAX
+        }) {
             let mut merged = newest.raw();
             merged.extend_from_slice(&raw);
             let mut merged_parts = newest.cloned_parts();
-            for part in parts.into_vec() {
+            for part in parts {
                 push_part(&mut merged_parts, &part.resource, &part.scope, part.len);
             }
-            (raw, parts) = (std::borrow::Cow::Owned(merged), Parts::new(merged_parts));
+            (raw, parts) = (std::borrow::Cow::Owned(merged), merged_parts);
             earlier = newest.earlier.clone();
         }
         let compressed = raw.len();
@@ -930,23 +924,26 @@ impl Dicts {
     }
 }
 
-/// `raw` as one LZ4 block (with `dict`, when there is one), in an allocation of exactly its
-/// size: compressed into a buffer the thread keeps (LZ4's worst case is larger than the
-/// input), then copied out once.
+/// `raw` as one LZ4 block (with `dict`, when there is one) after its length (4 bytes,
+/// little-endian), in an allocation of exactly their size: compressed into a buffer the
+/// thread keeps (LZ4's worst case is larger than the input), then copied out once.
 fn compress(raw: &[u8], dict: Option<&Dict>) -> Box<[u8]> {
     thread_local! {
         static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
     }
+    // Far below: a block holds at most one request's spans of a trace, or `BLOCK_RAW_MAX`.
+    let len = u32::try_from(raw.len()).unwrap_or(u32::MAX).to_le_bytes();
     SCRATCH.with(|scratch| {
         let mut scratch = scratch.borrow_mut();
-        scratch.resize(lz4_flex::block::get_maximum_output_size(raw.len()), 0);
+        scratch.resize(4 + lz4_flex::block::get_maximum_output_size(raw.len()), 0);
+        scratch[..4].copy_from_slice(&len);
         let compressed = match dict {
-            Some(dict) => lz4_flex::block::compress_into_with_dict(raw, &mut scratch, &dict.bytes),
-            None => lz4_flex::block::compress_into(raw, &mut scratch),
+            Some(dict) => lz4_flex::block::compress_into_with_dict(raw, &mut scratch[4..], &dict.bytes),
+            None => lz4_flex::block::compress_into(raw, &mut scratch[4..]),
         };
         match compressed {
-            Ok(len) => {
-                let block = Box::from(&scratch[..len]);
+            Ok(compressed) => {
+                let block = Box::from(&scratch[..4 + compressed]);
                 // A huge trace must not leave its worst case behind on the thread.
                 if scratch.capacity() > SCRATCH_KEEP {
                     *scratch = Vec::new();
@@ -954,10 +951,14 @@ fn compress(raw: &[u8], dict: Option<&Dict>) -> Box<[u8]> {
                 block
             }
             // Cannot happen: the buffer has the worst case's size.
-            Err(_) => match dict {
-                Some(dict) => lz4_flex::block::compress_with_dict(raw, &dict.bytes).into_boxed_slice(),
-                None => lz4_flex::block::compress(raw).into_boxed_slice(),
-            },
+            Err(_) => {
+                let mut block = len.to_vec();
+                block.extend(match dict {
+                    Some(dict) => lz4_flex::block::compress_with_dict(raw, &dict.bytes),
+                    None => lz4_flex::block::compress(raw),
+                });
+                block.into_boxed_slice()
+            }
         }
     })
 }

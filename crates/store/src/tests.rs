@@ -1131,3 +1131,30 @@ async fn a_reservation_evicts_at_once_and_gives_the_room_back() {
     drop(all);
     check_invariants(&store);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_compacted_trace_of_several_services_reads_back_each_span_with_its_resource() {
+    let (store, _guard) = store();
+    let of =
+        |service: &str, idx: u16| padded_span(1, idx, 30).with_resource_attribute("service.name", service);
+    // Two services in one export (two segments), then a late export of a third that is
+    // merged into the newest block.
+    store.insert(vec![of("api", 0), of("api", 1), of("db", 2)]);
+    tokio::time::sleep(store.config().compact_after + Duration::from_millis(10)).await;
+    store.insert(vec![of("cache", 3), of("api", 4)]);
+    tokio::time::sleep(store.config().compact_after + Duration::from_millis(10)).await;
+    assert_eq!(store.stats().traces_compacted, 2);
+    let trace = store.get(tid(1)).unwrap();
+    let services: Vec<String> = trace
+        .spans
+        .iter()
+        .map(|span| {
+            model::find_attribute(&span.resource.attributes, "service.name")
+                .and_then(|value| value.as_str())
+                .unwrap_or_default()
+                .to_string()
+        })
+        .collect();
+    assert_eq!(services, ["api", "api", "db", "cache", "api"]);
+    check_invariants(&store);
+}
