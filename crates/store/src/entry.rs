@@ -179,16 +179,21 @@ impl Packed {
         raw: &[u8],
         dict: Option<Arc<Dict>>,
     ) -> Packed {
-        let origin = match parts.first() {
-            Some(first) => (first.resource.clone(), first.scope.clone()),
-            // Cannot happen: a block is made from at least one segment.
-            None => Default::default(),
-        };
-        let parts = if parts.len() > 1 {
-            parts.shrink_to_fit();
-            Some(Box::new(parts.into_boxed_slice()))
-        } else {
-            None
+        // Moved, not cloned, from a one-part list: a resource's count is shared by every
+        // trace of its requests, and counting it up and down showed in the fill's CPU.
+        let (origin, parts) = match parts.len() {
+            1 => match parts.pop() {
+                Some(Part { resource, scope, .. }) => ((resource, scope), None),
+                None => (Default::default(), None),
+            },
+            _ => {
+                let origin = match parts.first() {
+                    Some(first) => (first.resource.clone(), first.scope.clone()),
+                    // Cannot happen: a block is made from at least one segment.
+                    None => Default::default(),
+                };
+                (origin, Some(Box::new(parts.into_boxed_slice())))
+            }
         };
         Packed { earlier, block: compress(raw, dict.as_deref()), dict, origin, parts }
     }
