@@ -139,11 +139,31 @@ impl Shared {
             self.traces.shrink_to_fit();
             self.catalogue.shrink();
             self.dicts.reset();
+        } else {
+            self.shrink_if_sparse(&mut queue);
         }
         let next = queue.front().and_then(|item| self.instant(item.at).checked_add(ttl));
         drop(queue);
         log_evictions(Reason::Ttl, n_traces, n_spans);
         next
+    }
+
+    /// Gives back most of the map's table and the queue's buffer once they use a quarter of
+    /// their room. A store that held many small traces and now holds fewer, larger ones would
+    /// otherwise charge its bound for the table it once needed, for good (issue 23: after a
+    /// fill of compacted traces, the steady state of large open ones held a fifth fewer spans).
+    /// Rare: a shrink leaves room for at least as many again, so it takes that many
+    /// removals to come back here.
+    fn shrink_if_sparse(&self, queue: &mut VecDeque<QueueItem>) {
+        const MIN_ROOM: usize = 4096;
+        let held = self.counters.traces_held.load(Ordering::Relaxed).max(0) as usize;
+        let room = self.traces.capacity();
+        if room > MIN_ROOM && held < room / 4 {
+            self.traces.shrink_to_fit();
+        }
+        if queue.capacity() > MIN_ROOM && queue.len() < queue.capacity() / 4 {
+            queue.shrink_to(queue.len() * 2);
+        }
     }
 
     /// Drops out-of-date items once they outnumber the live ones, so that a few traces

@@ -1158,3 +1158,25 @@ async fn a_compacted_trace_of_several_services_reads_back_each_span_with_its_res
     assert_eq!(services, ["api", "api", "db", "cache", "api"]);
     check_invariants(&store);
 }
+
+#[tokio::test(start_paused = true)]
+async fn a_table_grown_for_many_traces_is_given_back_once_few_are_held() {
+    let (store, _guard) = store_with(5_000, Duration::from_secs(600));
+    for trace in 0..5_000u32 {
+        let mut id = [1u8; 16];
+        id[..4].copy_from_slice(&trace.to_be_bytes());
+        store.insert(vec![Span::new(TraceId(id), sid(1), "small")]);
+    }
+    let grown = store.shared.traces.capacity();
+    assert!(grown >= 5_000, "{grown}");
+    // Fewer, larger traces take their place: the small ones are evicted for max_spans.
+    for trace in 1..=50u8 {
+        store.insert((0..100u16).map(|idx| padded_span(trace, idx, 10)).collect());
+    }
+    assert_eq!(store.stats().traces_held, 50);
+    // The background task sweeps once it runs (here, at the compaction window).
+    tokio::time::sleep(store.config().compact_after + Duration::from_millis(10)).await;
+    let room = store.shared.traces.capacity();
+    assert!(room < 1_024, "the table kept room for {room} traces after holding 50");
+    check_invariants(&store);
+}
