@@ -347,14 +347,7 @@ impl TraceEntry {
     fn read_ids_back(&mut self) {
         self.keep_ids = true;
         let mut ids = Vec::with_capacity(self.len() + 1);
-        if let Some(packed) = &self.packed {
-            for block in packed.chain() {
-                if let Err(err) = otlp::stored_span_ids(&block.raw(), &mut ids) {
-                    // Cannot happen: the block holds spans validated on the way in.
-                    tracing::error!(%err, "compacted trace's span IDs failed to read back");
-                }
-            }
-        }
+        self.packed_ids(&mut ids);
         let open = self.open.get_or_insert_with(Default::default);
         for segment in &open.segments {
             if let Err(err) = otlp::stored_span_ids(&segment.bytes, &mut ids) {
@@ -365,6 +358,16 @@ impl TraceEntry {
             open.id_index = Some(Box::new(ids.iter().copied().collect()));
         }
         open.span_ids = ids;
+    }
+
+    /// The IDs of the compacted spans, oldest first, read from the blocks.
+    fn packed_ids(&self, ids: &mut Vec<SpanId>) {
+        for block in self.packed.iter().flat_map(|packed| packed.chain()) {
+            if let Err(err) = otlp::stored_span_ids(&block.raw(), ids) {
+                // Cannot happen: the block holds spans validated on the way in.
+                tracing::error!(%err, "compacted trace's span IDs failed to read back");
+            }
+        }
     }
 
     /// Waits currently pinning this trace.
@@ -412,11 +415,7 @@ impl TraceEntry {
                     return Some(only) != span_id;
                 }
                 let mut ids = Vec::new();
-                if let Some(packed) = &self.packed {
-                    for block in packed.chain() {
-                        let _ = otlp::stored_span_ids(&block.raw(), &mut ids);
-                    }
-                }
+                self.packed_ids(&mut ids);
                 ids.first().is_some_and(|&only| Some(only) != span_id)
             }
             _ => true,
