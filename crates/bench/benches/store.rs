@@ -52,8 +52,8 @@ fn compare_choices() {
         }
         (size, started.elapsed() / 2_000)
     };
-    let (plain, plain_time) = time(&|| lz4_flex::block::compress(&trace).len());
-    let (dict, dict_time) = time(&|| lz4_flex::block::compress_with_dict(&trace, &dictionary).len());
+    let (plain, plain_time) = time(&|| lz4rip::compress(&trace).len());
+    let (dict, dict_time) = time(&|| lz4rip::block::DictCompressor::new(&dictionary).compress(&trace).len());
     println!("10-span trace: {} bytes stored open ({} per span)", trace.len(), trace.len() / 10);
     println!("  lz4 block: {plain} bytes ({} per span), {plain_time:?} to compress", plain / 10);
     println!(

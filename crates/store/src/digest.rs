@@ -37,7 +37,7 @@ impl Hash for Operation {
 }
 
 /// An operation by borrowed parts: what a span names, looked up without allocating.
-#[derive(Clone, Copy, Hash)]
+#[derive(Clone, Copy, Hash, PartialEq, Eq)]
 struct OpRef<'a> {
     service: Option<&'a str>,
     name: &'a str,
@@ -102,10 +102,33 @@ const STATUS_BITS: usize = 32;
 /// trace (issue 23: bytes per span).
 struct OpStat {
     op: Arc<Operation>,
-    /// The shortest and longest duration, in microseconds rounded down and up (saturating:
-    /// a range that still holds every duration), so that an operation takes 16 bytes.
-    min_duration_us: u32,
-    max_duration_us: u32,
+    durations: Durations,
+}
+
+/// The shortest and longest duration of an operation's spans, in microseconds rounded down
+/// and up (saturating: a range that still holds every duration), so that an operation takes
+/// 16 bytes.
+#[derive(Clone, Copy)]
+struct Durations {
+    min_us: u32,
+    max_us: u32,
+}
+
+impl Durations {
+    const EMPTY: Durations = Durations { min_us: u32::MAX, max_us: 0 };
+
+    fn add(&mut self, duration_ns: u64) {
+        let (floor_us, ceil_us) = (duration_ns / 1_000, duration_ns.div_ceil(1_000));
+        self.min_us = self.min_us.min(floor_us.try_into().unwrap_or(u32::MAX));
+        self.max_us = self.max_us.max(ceil_us.try_into().unwrap_or(u32::MAX));
+    }
+}
+
+/// The operations of one run of spans that its trace did not have yet, with their
+/// durations, to be catalogued together ([`Digest::enter_new`]).
+#[derive(Default)]
+pub(super) struct NewOps<'a> {
+    ops: Vec<(OpRef<'a>, Durations)>,
 }
 
 impl OpStat {
@@ -120,49 +143,75 @@ impl OpStat {
         query.operation.is_none_or(|name| *op.name == *name)
             && query.kind.is_none_or(|kind| op.kind == kind)
             && query.duration_min.is_none_or(|min| {
-                self.max_duration_us == u32::MAX || u64::from(self.max_duration_us) * 1_000 >= min
+                self.durations.max_us == u32::MAX || u64::from(self.durations.max_us) * 1_000 >= min
             })
-            && query.duration_max.is_none_or(|max| u64::from(self.min_duration_us) * 1_000 <= max)
+            && query.duration_max.is_none_or(|max| u64::from(self.durations.min_us) * 1_000 <= max)
     }
 }
 
 impl Digest {
-    /// Takes one stored span in; a new operation of this trace is counted in `catalogue`.
-    pub(super) fn add(&mut self, service: &Option<Str>, span: &SpanPeek<'_>, catalogue: &Catalogue) {
+    /// Takes one stored span in; an operation new to the trace waits in `new` to be
+    /// catalogued ([`Digest::enter_new`]) before the trace's guard is let go.
+    pub(super) fn add<'a>(&mut self, service: Option<&'a str>, span: &SpanPeek<'a>, new: &mut NewOps<'a>) {
         let start = span.start_time_unix_nano;
         let duration = span.end_time_unix_nano.saturating_sub(start);
+        let no_span_yet = self.ops.is_empty() && new.ops.is_empty();
         // Whether this span started before every one so far.
-        let first = self.ops.is_empty() || start < self.start;
-        if self.start == 0 && self.end == 0 {
+        let first = no_span_yet || start < self.start;
+        if no_span_yet {
             (self.start, self.end) = (start, span.end_time_unix_nano.max(start));
         } else {
             self.start = self.start.min(start);
             self.end = self.end.max(span.end_time_unix_nano);
         }
         let (is_error, is_ok) = (span.status == StatusCode::Error, span.status == StatusCode::Ok);
-        let found = self.ops.iter().position(|stat| {
-            stat.op.kind == span.kind && *stat.op.name == *span.name && stat.op.service == *service
+        // An operation new to the trace is catalogued with the others of its run, under one
+        // lock ([`Digest::enter_new`]); until then it is found among them, after the held
+        // ones, at the index it will have.
+        let held = self.ops.iter().position(|stat| {
+            stat.op.kind == span.kind && *stat.op.name == *span.name && stat.op.service.as_deref() == service
         });
-        let index = match found {
-            Some(index) => index,
+        let (index, range) = match held {
+            Some(index) => (index, &mut self.ops[index].durations),
             None => {
-                let op =
-                    catalogue.enter(OpRef { service: service.as_deref(), name: span.name, kind: span.kind });
-                self.ops.push(OpStat { op, min_duration_us: u32::MAX, max_duration_us: 0 });
-                self.ops.len() - 1
+                let op = OpRef { service, name: span.name, kind: span.kind };
+                let at = match new.ops.iter().position(|(new_op, _)| *new_op == op) {
+                    Some(at) => at,
+                    None => {
+                        new.ops.push((op, Durations::EMPTY));
+                        new.ops.len() - 1
+                    }
+                };
+                (self.ops.len() + at, &mut new.ops[at].1)
             }
         };
         if first {
             self.earliest = index as u32;
         }
-        let stat = &mut self.ops[index];
-        let (floor_us, ceil_us) = (duration / 1_000, duration.div_ceil(1_000));
-        stat.min_duration_us = stat.min_duration_us.min(floor_us.try_into().unwrap_or(u32::MAX));
-        stat.max_duration_us = stat.max_duration_us.max(ceil_us.try_into().unwrap_or(u32::MAX));
+        range.add(duration);
         self.n_errors = self.n_errors.saturating_add(u32::from(is_error));
         if index < STATUS_BITS {
             self.errors |= u32::from(is_error) << index;
             self.oks |= u32::from(is_ok) << index;
+        }
+    }
+
+    /// Catalogues the operations [`Digest::add`] found new to the trace, in one turn of the
+    /// catalogue's lock: every insert of a new trace takes it, from every receiver thread.
+    pub(super) fn enter_new(&mut self, new: NewOps<'_>, catalogue: &Catalogue) {
+        if new.ops.is_empty() {
+            return;
+        }
+        // A new trace's operations, exactly: most traces never get another (and compaction's
+        // shrink then has nothing to give back); a growing one's, amortized.
+        if self.ops.is_empty() {
+            self.ops.reserve_exact(new.ops.len());
+        } else {
+            self.ops.reserve(new.ops.len());
+        }
+        let mut table = catalogue.lock();
+        for (op, durations) in new.ops {
+            self.ops.push(OpStat { op: catalogue.enter(&mut table, op), durations });
         }
     }
 
@@ -264,8 +313,7 @@ impl Catalogue {
 
     /// Counts one more trace holding `op`; returns the catalogue's shared copy of it (made
     /// only the first time it is seen).
-    fn enter(&self, op: OpRef<'_>) -> Arc<Operation> {
-        let mut ops = self.lock();
+    fn enter(&self, ops: &mut OpTable, op: OpRef<'_>) -> Arc<Operation> {
         if let Some((shared, count)) = ops.get_key_value_mut(&op) {
             *count += 1;
             return shared.clone();

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use tokio::sync::watch;
 
-use crate::digest::{Catalogue, Digest};
+use crate::digest::{Catalogue, Digest, NewOps};
 use crate::Stamp;
 use model::otlp::{self, RawSpan};
 use model::{Resource, Scope, Span, SpanId, Str, TraceId};
@@ -250,8 +250,10 @@ impl Packed {
     fn raw(&self) -> Vec<u8> {
         let block = self.block.get(4..).unwrap_or_default();
         let raw = match &self.dict {
-            Some(dict) => lz4_flex::block::decompress_with_dict(block, self.raw_len(), &dict.bytes),
-            None => lz4_flex::block::decompress(block, self.raw_len()),
+            Some(dict) => {
+                lz4rip::block::DecompressorRef::with_dict(&dict.bytes).decompress(block, self.raw_len())
+            }
+            None => lz4rip::decompress(block, self.raw_len()),
         };
         match raw {
             Ok(raw) => raw,
@@ -488,6 +490,7 @@ impl TraceEntry {
             open.last_segment().bytes.reserve(new_bytes);
         }
         let mut new_left = new_bytes;
+        let mut new_ops = NewOps::default();
         for span in spans {
             if self.ensure_ids().contains(span.span_id) {
                 outcome.duplicates += 1;
@@ -510,10 +513,11 @@ impl TraceEntry {
             } else if open.span_ids.len() > LINEAR_DEDUP_LIMIT {
                 open.id_index = Some(Box::new(open.span_ids.iter().copied().collect()));
             }
-            self.digest.add(service, &span.peek, catalogue);
+            self.digest.add(service.as_deref(), &span.peek, &mut new_ops);
             self.n_spans += 1;
             outcome.stored += 1;
         }
+        self.digest.enter_new(new_ops, catalogue);
         let open = self.ensure_ids();
         if open.last_segment().bytes.is_empty() {
             // Every span was refused: drop the segment made for them (and the list's room
@@ -836,11 +840,14 @@ fn push_part(parts: &mut Vec<Part>, resource: &Arc<Resource>, scope: &Arc<Scope>
     }
 }
 
-/// An LZ4 dictionary: bytes of spans the store compacted, which LZ4 treats as coming just
-/// before each block it compresses with it, so that a trace's first attribute keys, names
-/// and values already have matches (BENCHMARKS.md, Store: compaction choices: 59 instead of
-/// 96 bytes a span). Counted in the store's index while any block holds it.
+/// An LZ4 dictionary: what the spans the store compacted have in common, which LZ4 treats as
+/// coming just before each block it compresses with it, so that a trace's first attribute
+/// keys, names and values already have matches (BENCHMARKS.md, Store: compaction choices: 59
+/// instead of 96 bytes a span, 54 once trained). Counted in the store's index while any block
+/// holds it.
 pub(super) struct Dict {
+    /// Unique among the store's dictionaries, for the threads' prepared compressors.
+    id: u64,
     bytes: Box<[u8]>,
     live: Arc<AtomicUsize>,
 }
@@ -851,28 +858,27 @@ impl Drop for Dict {
     }
 }
 
-/// A dictionary is made from at most this many bytes of compacted spans (and a 256th of the
-/// store's bound, so that a tiny store is not crowded out by it). LZ4 hashes the whole
-/// dictionary again for every block it compresses, so a larger one costs in proportion:
-/// at 16 KiB a 1 M-span fill took 0.70-0.74x the baseline's CPU against 0.56-0.61x
-/// without; the memory saved was about the same as with 4 KiB (BENCHMARKS.md, Store: steady
-/// state) ...
-const DICT_BYTES: usize = 4 * 1024;
-/// ... taken from the starts of this many consecutive compactions (traces of more than one
-/// service, in a busy system) ...
-const DICT_SAMPLES: usize = 2;
-/// ... or from up to this many, when traces are small ...
-const DICT_MAX_SAMPLES: u64 = 64;
-/// ... and made again after this many compactions, to follow what the store receives. Every
-/// dictionary lives as long as a block made with it, so at most one per this many traces.
+/// A dictionary is at most this large (and a 256th of the store's bound, so that a tiny store
+/// is not crowded out by it). Each thread prepares its compressor once per dictionary, so its
+/// size costs no CPU per block: 16 KiB held a 1 M-span fill in 90 MB against 95 at 4 KiB,
+/// with no more CPU (BENCHMARKS.md, Store: compaction's compressor) ...
+const DICT_BYTES: usize = 16 * 1024;
+/// ... trained (lz4rip's COVER trainer) on the starts of this many consecutive compactions ...
+const DICT_SAMPLES: u64 = 32;
+/// ... and trained again after this many compactions, to follow what the store receives.
+/// Every dictionary lives as long as a block made with it, so at most one per this many
+/// traces.
 const DICT_EVERY: u64 = 1 << 16;
+
+/// The next [`Dict::id`], process-wide: a thread compacts for any store.
+static NEXT_DICT: AtomicU64 = AtomicU64::new(0);
 
 /// The store's dictionaries: the current one, and the samples of the next.
 pub(super) struct Dicts {
     /// The size of a dictionary.
     size: usize,
     current: std::sync::Mutex<Option<Arc<Dict>>>,
-    sample: std::sync::Mutex<Vec<u8>>,
+    samples: std::sync::Mutex<Option<lz4rip::block::DictTrainer>>,
     compactions: AtomicU64,
     /// Bytes of the dictionaries still held by blocks.
     live: Arc<AtomicUsize>,
@@ -883,7 +889,7 @@ impl Dicts {
         Dicts {
             size: (max_memory / 256).min(DICT_BYTES),
             current: Default::default(),
-            sample: Default::default(),
+            samples: Default::default(),
             compactions: AtomicU64::new(0),
             live: Default::default(),
         }
@@ -893,24 +899,31 @@ impl Dicts {
         self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
     }
 
-    /// Takes a sample of `raw`, compacted now, while a dictionary is being made: the first
-    /// one from the store's first compactions, then one every [`DICT_EVERY`]. Small traces
-    /// give small samples: up to [`DICT_MAX_SAMPLES`] are taken to fill it.
+    /// Takes a sample of `raw`, compacted now, while a dictionary is being made (the first
+    /// one from the store's first compactions, then one every [`DICT_EVERY`]), and trains
+    /// it once [`DICT_SAMPLES`] are in: a few tenths of a millisecond, once per
+    /// [`DICT_EVERY`] compactions.
     fn offer(&self, raw: &[u8]) {
         let n = self.compactions.fetch_add(1, Ordering::Relaxed) % DICT_EVERY;
-        if n >= DICT_MAX_SAMPLES || self.size == 0 {
+        if n >= DICT_SAMPLES || self.size == 0 {
             return;
         }
-        let mut sample = self.sample.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
-        let room = self.size.saturating_sub(sample.len());
-        sample.extend_from_slice(&raw[..raw.len().min(room).min(self.size / DICT_SAMPLES)]);
-        if n + 1 < DICT_MAX_SAMPLES && sample.len() < self.size {
+        let mut samples = self.samples.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let trainer = samples.get_or_insert_with(|| lz4rip::block::DictTrainer::new(self.size));
+        trainer.add_sample(&raw[..raw.len().min(self.size)]);
+        if n + 1 < DICT_SAMPLES {
             return;
         }
-        let bytes = std::mem::take(&mut *sample).into_boxed_slice();
-        drop(sample);
+        let Some(trainer) = samples.take() else { return };
+        drop(samples);
+        let bytes = trainer.train().into_boxed_slice();
+        if bytes.is_empty() {
+            // Fewer than two samples of any use: the current one stays.
+            return;
+        }
         self.live.fetch_add(bytes.len(), Ordering::Relaxed);
-        let dict = Arc::new(Dict { bytes, live: self.live.clone() });
+        let id = NEXT_DICT.fetch_add(1, Ordering::Relaxed);
+        let dict = Arc::new(Dict { id, bytes, live: self.live.clone() });
         *self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(dict);
     }
 
@@ -918,7 +931,7 @@ impl Dicts {
     /// that the next compactions make a new one.
     pub(super) fn reset(&self) {
         *self.current.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
-        self.sample.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clear();
+        *self.samples.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = None;
         self.compactions.store(0, Ordering::Relaxed);
     }
 
@@ -931,39 +944,55 @@ impl Dicts {
 /// `raw` as one LZ4 block (with `dict`, when there is one) after its length (4 bytes,
 /// little-endian), in an allocation of exactly their size: compressed into a buffer the
 /// thread keeps (LZ4's worst case is larger than the input), then copied out once.
+///
+/// Each thread keeps a compressor prepared for the current dictionary: LZ4 with a dictionary
+/// otherwise hashes the whole dictionary again for every block (lz4_flex did), which for a
+/// store's blocks of a few KiB cost as much as compressing them (BENCHMARKS.md, Store:
+/// compaction's compressor).
 fn compress(raw: &[u8], dict: Option<&Dict>) -> Box<[u8]> {
     thread_local! {
         static SCRATCH: std::cell::RefCell<Vec<u8>> = const { std::cell::RefCell::new(Vec::new()) };
+        /// The compressor prepared for one dictionary, by its [`Dict::id`].
+        static PREPARED: std::cell::RefCell<Option<(u64, lz4rip::block::DictCompressor)>> =
+            const { std::cell::RefCell::new(None) };
+        static PLAIN: std::cell::RefCell<Option<lz4rip::block::Compressor>> =
+            const { std::cell::RefCell::new(None) };
     }
     // Far below: a block holds at most one request's spans of a trace, or `BLOCK_RAW_MAX`.
     let len = u32::try_from(raw.len()).unwrap_or(u32::MAX).to_le_bytes();
     SCRATCH.with(|scratch| {
         let mut scratch = scratch.borrow_mut();
-        scratch.resize(4 + lz4_flex::block::get_maximum_output_size(raw.len()), 0);
+        scratch.resize(4 + lz4rip::get_maximum_output_size(raw.len()), 0);
         scratch[..4].copy_from_slice(&len);
+        let out = &mut scratch[4..];
         let compressed = match dict {
-            Some(dict) => lz4_flex::block::compress_into_with_dict(raw, &mut scratch[4..], &dict.bytes),
-            None => lz4_flex::block::compress_into(raw, &mut scratch[4..]),
+            Some(dict) => PREPARED.with(|prepared| {
+                let mut prepared = prepared.borrow_mut();
+                let compressor = match &mut *prepared {
+                    Some((id, compressor)) if *id == dict.id => compressor,
+                    slot => &mut slot.insert((dict.id, lz4rip::block::DictCompressor::new(&dict.bytes))).1,
+                };
+                compressor.compress_into(raw, out)
+            }),
+            None => PLAIN.with(|plain| plain.borrow_mut().get_or_insert_default().compress_into(raw, out)),
         };
-        match compressed {
-            Ok(compressed) => {
-                let block = Box::from(&scratch[..4 + compressed]);
-                // A huge trace must not leave its worst case behind on the thread.
-                if scratch.capacity() > SCRATCH_KEEP {
-                    *scratch = Vec::new();
-                }
-                block
-            }
+        let block = match compressed {
+            Ok(compressed) => Box::from(&scratch[..4 + compressed]),
             // Cannot happen: the buffer has the worst case's size.
             Err(_) => {
                 let mut block = len.to_vec();
                 block.extend(match dict {
-                    Some(dict) => lz4_flex::block::compress_with_dict(raw, &dict.bytes),
-                    None => lz4_flex::block::compress(raw),
+                    Some(dict) => lz4rip::block::DictCompressor::new(&dict.bytes).compress(raw),
+                    None => lz4rip::compress(raw),
                 });
                 block.into_boxed_slice()
             }
+        };
+        // A huge trace must not leave its worst case behind on the thread.
+        if scratch.capacity() > SCRATCH_KEEP {
+            *scratch = Vec::new();
         }
+        block
     })
 }
 

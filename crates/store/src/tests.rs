@@ -1004,12 +1004,13 @@ async fn awaited_traces_together_stay_within_their_share() {
 }
 
 /// Issue 23: once the store has compacted a few traces it compresses the next ones with a
-/// dictionary made of their bytes, which takes a fair share off each block; every trace
+/// dictionary trained on their bytes, which takes a fair share off each block; every trace
 /// reads back whole, also after the traces the dictionary came from are gone.
 #[tokio::test(start_paused = true)]
 async fn traces_compacted_with_a_dictionary_take_less_and_read_back_whole() {
-    // Room for six of the eight traces: the first two are evicted.
+    // Room for six of the traces: the dictionary is trained on the first 32 compacted.
     let (store, _guard) = memory_store(64 * 1024 * 1024, 60);
+    let n_traces = 40u8;
     let quiet = store.config().compact_after + Duration::from_millis(10);
     let trace_of = |trace: u8| -> Vec<Span> {
         (0..10u8)
@@ -1030,7 +1031,7 @@ async fn traces_compacted_with_a_dictionary_take_less_and_read_back_whole() {
     let block_bytes = |trace: u8| store.shared.traces.get(&tid(trace)).map_or(0, |entry| entry.heap_bytes());
     let mut sent = Vec::new();
     let mut without = 0;
-    for trace in 1..=8u8 {
+    for trace in 1..=n_traces {
         store.insert(trace_of(trace));
         sent.push(store.get(tid(trace)).expect("stored"));
         tokio::time::sleep(quiet).await;
@@ -1039,12 +1040,12 @@ async fn traces_compacted_with_a_dictionary_take_less_and_read_back_whole() {
         }
     }
     let stats = store.stats();
-    assert_eq!((stats.traces_compacted, stats.traces_evicted), (8, 2), "{stats:?}");
+    assert_eq!((stats.traces_compacted, stats.traces_evicted), (40, 34), "{stats:?}");
     assert!(store.shared.dicts.heap_bytes() > 0, "no dictionary made");
     // The first traces were compressed before there was a dictionary, the last with one.
-    let with = block_bytes(8);
+    let with = block_bytes(n_traces);
     assert!(with * 4 < without * 3, "with a dictionary {with} bytes, without {without}");
-    for (trace, before) in (3..=8u8).zip(&sent[2..]) {
+    for (trace, before) in (35..=n_traces).zip(&sent[34..]) {
         assert_eq!(store.get(tid(trace)).expect("held").spans, before.spans, "trace {trace} changed");
     }
     check_invariants(&store);
