@@ -1,8 +1,8 @@
 //! What the store knows of a trace without decoding it, for the query APIs' services,
 //! operations and searches: a small digest per trace (its time range and, per operation,
 //! the range of its spans' starts and durations and whether one failed), kept up to date on
-//! insert, and the catalogue of operations over all held traces, counted per trace so that
-//! eviction takes out what it removes.
+//! insert, and the catalogue of operations over all held traces, shared by their digests so
+//! that what eviction removes drops out of it.
 //!
 //! A search asks the digests which traces may hold a matching span (every condition holds
 //! for one operation's ranges) and decodes only those; the caller then checks each span
@@ -10,8 +10,8 @@
 //! entry's heap bytes, so it counts in the memory bound; the catalogue is counted with the
 //! store's index.
 //!
-//! The catalogue's lock is a leaf: it is taken under a map shard's guard (by an insert or an
-//! eviction) but nothing else is ever taken while it is held.
+//! The catalogue's lock is a leaf: it is taken under a map shard's guard (by an insert) but
+//! nothing else is ever taken while it is held.
 
 use std::hash::{Hash, Hasher};
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -251,14 +251,6 @@ impl Digest {
         }
     }
 
-    /// Gives the trace's operations back to the catalogue (the trace was evicted).
-    pub(super) fn release(&self, catalogue: &Catalogue) {
-        let mut ops = catalogue.lock();
-        for stat in &self.ops {
-            catalogue.leave(&mut ops, &stat.op);
-        }
-    }
-
     pub(super) fn heap_bytes(&self) -> usize {
         self.ops.capacity() * std::mem::size_of::<OpStat>()
     }
@@ -289,15 +281,27 @@ pub struct Outline {
 
 /// The catalogue's table: foldhash rather than SipHash, since a new trace looks up each of
 /// its operations on the ingest path.
-type OpTable = hashbrown::HashMap<Arc<Operation>, u64, foldhash::fast::RandomState>;
+type OpSet = hashbrown::HashSet<Arc<Operation>, foldhash::fast::RandomState>;
 
-/// Every operation of the held traces, with how many traces hold it.
+/// Every operation of the held traces. A trace's digest holds its operations' `Arc`s, so an
+/// operation is held by some trace exactly while its count is above the table's own one:
+/// an eviction just drops them, with no lock and no count of its own (issue 23: counting
+/// each trace in and out under the catalogue's lock was a tenth of the server's time in the
+/// steady state), and the operations no trace holds any more are pruned from the table
+/// once it has doubled since the last prune.
 #[derive(Default)]
 pub(super) struct Catalogue {
-    ops: Mutex<OpTable>,
+    ops: Mutex<Table>,
     /// The operations' own allocations (each `Arc` with its name), kept as they come and
     /// go so that the memory bound's check, on every insert, need not walk them.
     entry_bytes: AtomicUsize,
+}
+
+#[derive(Default)]
+struct Table {
+    set: OpSet,
+    /// Operations in the set after the last prune.
+    pruned_len: usize,
 }
 
 /// The heap one catalogued operation holds besides its table slot.
@@ -305,53 +309,72 @@ fn entry_bytes(op: &Operation) -> usize {
     2 * std::mem::size_of::<usize>() + std::mem::size_of::<Operation>() + op.name.len()
 }
 
+/// Whether a trace holds the operation (besides the table).
+fn held(op: &Arc<Operation>) -> bool {
+    Arc::strong_count(op) > 1
+}
+
 impl Catalogue {
-    fn lock(&self) -> MutexGuard<'_, OpTable> {
-        // Counts and keys stay consistent whatever a panicking holder did.
+    fn lock(&self) -> MutexGuard<'_, Table> {
+        // The set stays consistent whatever a panicking holder did.
         self.ops.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Counts one more trace holding `op`; returns the catalogue's shared copy of it (made
-    /// only the first time it is seen).
-    fn enter(&self, ops: &mut OpTable, op: OpRef<'_>) -> Arc<Operation> {
-        if let Some((shared, count)) = ops.get_key_value_mut(&op) {
-            *count += 1;
+    /// The catalogue's shared copy of `op` (made the first time it is seen), for a trace
+    /// to hold.
+    fn enter(&self, table: &mut Table, op: OpRef<'_>) -> Arc<Operation> {
+        if let Some(shared) = table.set.get(&op) {
             return shared.clone();
+        }
+        if table.set.len() >= 2 * table.pruned_len + 1024 {
+            self.prune(table);
         }
         let op = op.to_owned();
         self.entry_bytes.fetch_add(entry_bytes(&op), Ordering::Relaxed);
         let shared = Arc::new(op);
-        ops.insert(shared.clone(), 1);
+        table.set.insert(shared.clone());
         shared
     }
 
-    fn leave(&self, ops: &mut OpTable, op: &Arc<Operation>) {
-        if let Some(count) = ops.get_mut(op) {
-            *count -= 1;
-            if *count == 0 {
-                ops.remove(op);
+    /// Drops the operations no trace holds. Safe against evictions meanwhile: a count only
+    /// grows under the lock (from the table's copy), so one seen at the table's own is
+    /// held by no trace and cannot be again.
+    fn prune(&self, table: &mut Table) {
+        table.set.retain(|op| {
+            let keep = held(op);
+            if !keep {
                 self.entry_bytes.fetch_sub(entry_bytes(op), Ordering::Relaxed);
             }
-        }
+            keep
+        });
+        table.pruned_len = table.set.len();
     }
 
-    /// Gives the table back once the store is empty, as the map's is.
+    #[cfg(test)]
+    pub(super) fn table_len(&self) -> usize {
+        self.lock().set.len()
+    }
+
+    /// Prunes the table and gives its room back once the store is empty, as the map's is.
     pub(super) fn shrink(&self) {
-        self.lock().shrink_to_fit();
+        let mut table = self.lock();
+        self.prune(&mut table);
+        table.set.shrink_to_fit();
     }
 
     /// Every operation held, sorted by service, name and kind.
     pub(super) fn operations(&self) -> Vec<Operation> {
-        let mut ops: Vec<Operation> = self.lock().keys().map(|op| (**op).clone()).collect();
+        let mut ops: Vec<Operation> =
+            self.lock().set.iter().filter(|op| held(op)).map(|op| (**op).clone()).collect();
         ops.sort_by(|a, b| (&a.service, &a.name, a.kind as u8).cmp(&(&b.service, &b.name, b.kind as u8)));
         ops
     }
 
-    /// The catalogue's heap: the table (a key and count per bucket) and each operation's
-    /// allocation with its name.
+    /// The catalogue's heap: the table (a key per bucket) and each operation's allocation
+    /// with its name (those no trace holds any more until they are pruned).
     pub(super) fn heap_bytes(&self) -> usize {
-        let ops = self.lock();
-        let slot = std::mem::size_of::<(Arc<Operation>, u64)>() + 1;
-        ops.capacity() * 8 / 7 * slot + self.entry_bytes.load(Ordering::Relaxed)
+        let table = self.lock();
+        let slot = std::mem::size_of::<Arc<Operation>>() + 1;
+        table.set.capacity() * 8 / 7 * slot + self.entry_bytes.load(Ordering::Relaxed)
     }
 }

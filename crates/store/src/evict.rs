@@ -46,7 +46,6 @@ impl Shared {
             true
         });
         let Some((_, entry)) = removed else { return outcome };
-        entry.digest.release(&self.catalogue);
         let n_spans = entry.len() as u64;
         let counters = &self.counters;
         counters.spans_held.fetch_sub(n_spans as i64, Ordering::Relaxed);

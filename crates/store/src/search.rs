@@ -147,6 +147,28 @@ mod tests {
         assert_eq!(ids(SpanQuery { service: Some(Some("shop")), ..SpanQuery::default() }), vec![]);
     }
 
+    /// Issue 23: evictions drop their traces' operations without the catalogue's lock; the
+    /// operations no trace holds are pruned as the table grows, so a stream of traces with
+    /// names never seen again (an ID in a span name) does not grow it past its live ones.
+    #[tokio::test]
+    async fn operations_of_evicted_traces_are_pruned_as_the_catalogue_grows() {
+        let (store, _guard) = TraceStore::new(StoreConfig { max_spans: 10, ..StoreConfig::default() });
+        for n in 0..5_000u32 {
+            let mut trace_id = [0u8; 16];
+            trace_id[..4].copy_from_slice(&n.to_le_bytes());
+            let name = format!("GET /orders/{n}");
+            store.insert(vec![span(TraceId(trace_id), "shop", &name, SpanKind::Server, 1_000, 2_000)]);
+        }
+        let held = store.operations();
+        assert_eq!(held.len(), 10, "{held:?}");
+        assert_eq!(&*held[0].name, "GET /orders/4990");
+        let table_len = store.shared.catalogue.table_len();
+        assert!(table_len <= 2 * 10 + 1024 + 1, "the catalogue kept {table_len} operations for 10 held");
+        // A prune leaves just the held ones.
+        store.shared.catalogue.shrink();
+        assert!(store.shared.catalogue.table_len() <= 10);
+    }
+
     #[tokio::test]
     async fn statuses_past_the_32nd_operation_of_a_trace_still_match() {
         let (store, _guard) = TraceStore::new(StoreConfig::default());
