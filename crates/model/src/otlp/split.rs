@@ -12,7 +12,8 @@ use std::sync::Arc;
 
 use super::decode::Decoder;
 use super::reader::{
-    check_utf8, each_item, expect, utf8, Reader, Result, WireError, I32, I64, LEN, MAX_VALUE_DEPTH, VARINT,
+    check_utf8, each_item, expect, is_ascii, utf8, Reader, Result, WireError, I32, I64, LEN, MAX_VALUE_DEPTH,
+    VARINT,
 };
 use super::{check_span_ids, Error, Rejections, SpanPeek, SpanRejection};
 use crate::{Resource, Scope, SpanId, SpanKind, StatusCode, TraceId};
@@ -302,12 +303,12 @@ fn plain_key_value(bytes: &[u8]) -> bool {
     let [0x0a, key_len, rest @ ..] = bytes else { return false };
     let Some((key, rest)) = rest.split_at_checked(usize::from(*key_len)) else { return false };
     let [0x12, value_len, value @ ..] = rest else { return false };
-    if *key_len >= 0x80 || *value_len >= 0x80 || value.len() != usize::from(*value_len) || !key.is_ascii() {
+    if *key_len >= 0x80 || *value_len >= 0x80 || value.len() != usize::from(*value_len) || !is_ascii(key) {
         return false;
     }
     match value {
         [] => true,
-        [0x0a, len, string @ ..] => *len < 0x80 && string.len() == usize::from(*len) && string.is_ascii(),
+        [0x0a, len, string @ ..] => *len < 0x80 && string.len() == usize::from(*len) && is_ascii(string),
         // bool_value, int_value: one varint (at most 10 bytes, the 10th 0 or 1), ending the value.
         [0x10 | 0x18, varint @ ..] => match varint.split_last() {
             Some((&last, high)) => {
