@@ -198,7 +198,8 @@ impl Digest {
 
     /// Catalogues the operations [`Digest::add`] found new to the trace, in one turn of the
     /// catalogue's lock: every insert of a new trace takes it, from every receiver thread.
-    pub(super) fn enter_new(&mut self, new: NewOps<'_>, catalogue: &Catalogue) {
+    /// `new` is left empty, its room kept for the next run.
+    pub(super) fn enter_new(&mut self, new: &mut NewOps<'_>, catalogue: &Catalogue) {
         if new.ops.is_empty() {
             return;
         }
@@ -210,7 +211,7 @@ impl Digest {
             self.ops.reserve(new.ops.len());
         }
         let mut table = catalogue.lock();
-        for (op, durations) in new.ops {
+        for (op, durations) in new.ops.drain(..) {
             self.ops.push(OpStat { op: catalogue.enter(&mut table, op), durations });
         }
     }

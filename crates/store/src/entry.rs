@@ -435,12 +435,13 @@ impl TraceEntry {
     /// up to `cap`.
     /// `service` is the resource's `service.name`, for the digest, which enters the trace's
     /// new operations in `catalogue`.
-    pub(super) fn add_run(
+    pub(super) fn add_run<'a>(
         &mut self,
-        origin: Origin<'_>,
-        spans: &[RawSpan<'_>],
+        origin: Origin<'a>,
+        spans: &[RawSpan<'a>],
         cap: TraceCap,
         catalogue: &Catalogue,
+        new_ops: &mut NewOps<'a>,
     ) -> RunOutcome {
         let Origin { resource, scope, service } = origin;
         let mut outcome = RunOutcome::default();
@@ -490,7 +491,6 @@ impl TraceEntry {
             open.last_segment().bytes.reserve(new_bytes);
         }
         let mut new_left = new_bytes;
-        let mut new_ops = NewOps::default();
         for span in spans {
             if self.ensure_ids().contains(span.span_id) {
                 outcome.duplicates += 1;
@@ -513,7 +513,7 @@ impl TraceEntry {
             } else if open.span_ids.len() > LINEAR_DEDUP_LIMIT {
                 open.id_index = Some(Box::new(open.span_ids.iter().copied().collect()));
             }
-            self.digest.add(service.as_deref(), &span.peek, &mut new_ops);
+            self.digest.add(service.as_deref(), &span.peek, new_ops);
             self.n_spans += 1;
             outcome.stored += 1;
         }

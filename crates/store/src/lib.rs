@@ -425,6 +425,8 @@ impl TraceStore {
                 .and_then(|value| value.as_str())
                 .map(model::Str::new);
             let origin = entry::Origin { resource: &group.resource, scope: &group.scope, service: &service };
+            // One list of a run's new operations for the group, not one per trace.
+            let mut new_ops = digest::NewOps::default();
             for run in group.spans.chunk_by(|a, b| a.trace_id == b.trace_id) {
                 let trace_id = run[0].trace_id;
                 let mut entry = shared.traces.entry(trace_id).or_insert_with(|| TraceEntry::empty(stamp));
@@ -441,7 +443,7 @@ impl TraceStore {
                 } else {
                     shared.caps.trace
                 };
-                let added = entry.add_run(origin, run, cap, &shared.catalogue);
+                let added = entry.add_run(origin, run, cap, &shared.catalogue, &mut new_ops);
                 if pinned {
                     shared.counters.pinned_bytes.fetch_add(added.bytes as i64, Ordering::Relaxed);
                 }
