@@ -397,8 +397,8 @@ pub async fn start_with_store(
         .max_concurrent_streams(Some(defaults::MAX_CONCURRENT_STREAMS))
         // A request waiting on the server (WaitTrace) keeps its connection from going idle.
         .layer(listen::TrackInFlightLayer)
-        .layer(listen::BodyDeadlineLayer(config.timeouts.body_read))
-        .layer(ingest::grpc::BudgetLayer(admission.clone()))
+        .layer(listen::GuardLayer(listen::BodyDeadline(config.timeouts.body_read)))
+        .layer(listen::GuardLayer(ingest::grpc::Budget(admission.clone())))
         // Outermost, so that refusals by the token check are timed and counted too.
         .layer(handles.telemetry.layer(Transport::Grpc, ingest::grpc::EXPORT_PATH))
         // One check guards every service on the port, the control API included.
