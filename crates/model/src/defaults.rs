@@ -88,6 +88,11 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// before the next, doubling up to [`ACCEPT_BACKOFF_MAX`] while failures continue.
 pub const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
 pub const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// How many connections each listener of `serve` queues before it accepts them (the kernel
+/// caps it at `net.core.somaxconn`, 4096 on Linux since 5.4). std's and tokio's 128 was too
+/// few for a burst: past it the kernel drops the SYN and the client retries only after 1 s,
+/// as 200 runs at once against an app showed (issue 23).
+pub const LISTEN_BACKLOG: u32 = 1024;
 /// `ListTraces` with `limit = 0` (and `traces list`) answers this many traces.
 pub const DEFAULT_LIST_LIMIT: usize = 100;
 /// The most traces one `ListTraces` answers.
