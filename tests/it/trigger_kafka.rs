@@ -121,7 +121,7 @@ async fn produces_to_the_java_partition_with_every_propagator_in_the_headers() {
     let (trace_id, span_id) = ids();
 
     let trigger = Trigger::Kafka(kafka(format!("tcp://{}", broker.addr), "users"));
-    let response = trigger.fire(trace_id, span_id, &trigger::Limits::default()).await.expect("produce");
+    let response = trigger.fire(trace_id, span_id, &trigger::Session::default()).await.expect("produce");
     let expected_partition = java_partition(b"user-1", PARTITIONS as usize) as i32;
     assert_eq!(
         response.attributes,
@@ -153,7 +153,7 @@ async fn produces_to_the_java_partition_with_every_propagator_in_the_headers() {
     overridden.headers.push(Header { key: "traceparent".into(), value: "mine".into() });
     overridden.message_key = String::new();
     let response = Trigger::Kafka(overridden)
-        .fire(trace_id, span_id, &trigger::Limits::default())
+        .fire(trace_id, span_id, &trigger::Session::default())
         .await
         .expect("produce unkeyed");
     let (_, partition_id) = response.attributes[0];
@@ -174,7 +174,7 @@ async fn unreachable_broker_and_unknown_topic_are_clear_errors() {
     let (trace_id, span_id) = ids();
     let nobody = free_addr().to_string();
     let error = Trigger::Kafka(kafka(nobody.clone(), "users"))
-        .fire(trace_id, span_id, &trigger::Limits::default())
+        .fire(trace_id, span_id, &trigger::Session::default())
         .await
         .unwrap_err();
     let text = error.to_string();
@@ -183,14 +183,14 @@ async fn unreachable_broker_and_unknown_topic_are_clear_errors() {
 
     let broker = start_broker().await;
     let error = Trigger::Kafka(kafka(broker.addr.to_string(), "no-such-topic"))
-        .fire(trace_id, span_id, &trigger::Limits::default())
+        .fire(trace_id, span_id, &trigger::Session::default())
         .await
         .unwrap_err();
     assert!(error.to_string().contains("unknown topic \"no-such-topic\""), "{error}");
 
     // A TLS client against a plaintext listener: the broker never answers the handshake.
     let error = Trigger::Kafka(kafka(format!("ssl://{}", broker.addr), "users"))
-        .fire(trace_id, span_id, &trigger::Limits::default())
+        .fire(trace_id, span_id, &trigger::Session::default())
         .await
         .unwrap_err();
     assert!(
@@ -216,7 +216,7 @@ async fn sasl_plain_authenticates_and_an_unsupported_mechanism_is_refused() {
     trigger.authentication =
         Some(KafkaAuth { mechanism: SaslMechanism::Plain, username: "u".into(), password: "p".into() });
     let response = Trigger::Kafka(trigger.clone())
-        .fire(trace_id, span_id, &trigger::Limits::default())
+        .fire(trace_id, span_id, &trigger::Session::default())
         .await
         .expect("produce with SASL PLAIN");
     assert_eq!(response.attributes[1], ("tracetest.run.trigger.kafka.offset", 0));
@@ -224,7 +224,7 @@ async fn sasl_plain_authenticates_and_an_unsupported_mechanism_is_refused() {
     trigger.authentication =
         Some(KafkaAuth { mechanism: SaslMechanism::ScramSha512, username: "u".into(), password: "p".into() });
     let error =
-        Trigger::Kafka(trigger).fire(trace_id, span_id, &trigger::Limits::default()).await.unwrap_err();
+        Trigger::Kafka(trigger).fire(trace_id, span_id, &trigger::Session::default()).await.unwrap_err();
     assert!(error.to_string().contains("authentication refused"), "{error}");
 }
 

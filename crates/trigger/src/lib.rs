@@ -114,7 +114,7 @@ pub struct TriggerResponse {
     /// More attributes for the trigger span (kafka: the partition and offset;
     /// playwrightengine: success).
     pub attributes: Vec<(&'static str, i64)>,
-    /// Set when the body was longer than [`Limits::max_body`]: the bytes kept (the rest was
+    /// Set when the body was longer than [`Session::max_body`]: the bytes kept (the rest was
     /// not read); the step warns.
     pub body_truncated_at: Option<usize>,
     /// What the step's report should say about how the answer was got (a redirect
@@ -124,9 +124,11 @@ pub struct TriggerResponse {
     pub finished: SystemTime,
 }
 
-/// What a trigger may hold of its answer, and the connections the triggers of one run share.
+/// What the triggers of one run share: the limits on what a trigger may hold of its answer,
+/// and the connections they keep between fires ([`Connections`]). A clone is the same
+/// session (its connections are shared); a new one connects afresh.
 #[derive(Clone, Debug)]
-pub struct Limits {
+pub struct Session {
     /// The most of a response body kept, in bytes.
     pub max_body: usize,
     /// The most redirects an HTTP trigger follows; 0 answers with the redirect itself.
@@ -134,9 +136,9 @@ pub struct Limits {
     pub connections: Connections,
 }
 
-impl Default for Limits {
+impl Default for Session {
     fn default() -> Self {
-        Limits {
+        Session {
             max_body: model::defaults::DEFAULT_MAX_RESPONSE_BODY,
             max_redirects: model::defaults::DEFAULT_MAX_REDIRECTS,
             connections: Connections::default(),
@@ -281,14 +283,14 @@ impl Trigger {
         &self,
         trace_id: TraceId,
         span_id: SpanId,
-        limits: &Limits,
+        session: &Session,
     ) -> Result<TriggerResponse, Error> {
         match self {
-            Trigger::Http(http) => http.fire(trace_id, span_id, limits).await,
-            Trigger::Grpc(grpc) => grpc.fire(trace_id, span_id, &limits.connections).await,
+            Trigger::Http(http) => http.fire(trace_id, span_id, session).await,
+            Trigger::Grpc(grpc) => grpc.fire(trace_id, span_id, &session.connections).await,
             Trigger::TraceId(traceid) => traceid.fire(trace_id, span_id).await,
             Trigger::Kafka(kafka) => kafka.fire(trace_id, span_id).await,
-            Trigger::Graphql(graphql) => graphql.fire(trace_id, span_id, limits).await,
+            Trigger::Graphql(graphql) => graphql.fire(trace_id, span_id, session).await,
             Trigger::Playwright(playwright) => playwright.fire(trace_id, span_id).await,
         }
     }

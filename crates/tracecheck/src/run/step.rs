@@ -81,7 +81,7 @@ async fn run_inner(
         report.trace_id = Some(trace_id);
     }
     let response = trigger
-        .fire(trace_id, trigger_span_id, &runner.config().trigger_limits)
+        .fire(trace_id, trigger_span_id, &runner.config().trigger_session)
         .await
         .map_err(StepError::Trigger)?;
     if let Some(kept) = response.body_truncated_at {
