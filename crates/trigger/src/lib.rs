@@ -153,8 +153,9 @@ tokio::task_local! {
 }
 
 /// The HTTP clients (and so the connection pools) that the http and graphql triggers of one
-/// run share, one per certificate policy and redirect limit, and the gRPC channels its grpc
-/// triggers share, one per address: runs against one app reuse its connections, as a load
+/// run share, one per certificate policy and redirect limit, the gRPC channels its grpc
+/// triggers share, one per address, and the kafka clients its kafka triggers share, one per
+/// broker list, TLS setting and credentials (`kafka::KafkaClients`): runs against one app reuse its connections, as a load
 /// tool or a browser would. With a client per trigger, 200 runs at once opened 200
 /// connections at once; past the app's listen backlog (128 in tokio and std) the kernel
 /// dropped the SYNs, whose retry after 1 s met the connect timeout, and steps failed (issue
@@ -165,6 +166,10 @@ pub struct Connections {
     http: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<(bool, usize), reqwest::Client>>>,
     /// By address (URI); a channel reconnects by itself when its connection breaks.
     grpc: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, tonic::transport::Channel>>>,
+    /// By brokers, TLS and credentials: a kafka client and its partition clients.
+    kafka: std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<kafka::ClientKey, std::sync::Arc<kafka::KafkaClients>>>,
+    >,
 }
 
 impl Connections {
@@ -220,6 +225,38 @@ impl Connections {
     ) -> tonic::transport::Channel {
         let mut channels = self.grpc.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         channels.entry(uri.to_string()).or_insert(channel).clone()
+    }
+
+    /// The kafka clients kept for `key`, if a trigger of this run connected so.
+    pub(crate) fn kafka_clients(
+        &self,
+        key: &kafka::ClientKey,
+    ) -> Option<std::sync::Arc<kafka::KafkaClients>> {
+        self.kafka.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(key).cloned()
+    }
+
+    /// Keeps `clients` for `key` unless some are kept already (two first uses at once), and
+    /// returns those kept.
+    pub(crate) fn keep_kafka_clients(
+        &self,
+        key: kafka::ClientKey,
+        clients: std::sync::Arc<kafka::KafkaClients>,
+    ) -> std::sync::Arc<kafka::KafkaClients> {
+        let mut kept = self.kafka.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        kept.entry(key).or_insert(clients).clone()
+    }
+
+    /// Forgets the kafka clients kept for `key` if they are still `failed` (not new ones
+    /// another step made meanwhile).
+    pub(crate) fn forget_kafka_clients(
+        &self,
+        key: &kafka::ClientKey,
+        failed: &std::sync::Arc<kafka::KafkaClients>,
+    ) {
+        let mut kept = self.kafka.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if kept.get(key).is_some_and(|clients| std::sync::Arc::ptr_eq(clients, failed)) {
+            kept.remove(key);
+        }
     }
 }
 
@@ -289,7 +326,7 @@ impl Trigger {
             Trigger::Http(http) => http.fire(trace_id, span_id, session).await,
             Trigger::Grpc(grpc) => grpc.fire(trace_id, span_id, &session.connections).await,
             Trigger::TraceId(traceid) => traceid.fire(trace_id, span_id).await,
-            Trigger::Kafka(kafka) => kafka.fire(trace_id, span_id).await,
+            Trigger::Kafka(kafka) => kafka.fire(trace_id, span_id, &session.connections).await,
             Trigger::Graphql(graphql) => graphql.fire(trace_id, span_id, session).await,
             Trigger::Playwright(playwright) => playwright.fire(trace_id, span_id).await,
         }
