@@ -84,7 +84,7 @@ async fn posts_the_json_body_with_auth_headers_and_trace_context() {
         },
     });
     let (trace_id, span_id) = ids();
-    let response = trigger.fire(trace_id, span_id, &trigger::Limits::default()).await.expect("response");
+    let response = trigger.fire(trace_id, span_id, &trigger::Session::default()).await.expect("response");
     assert!(trigger.records_response());
     assert_eq!(response.status, 200);
     assert_eq!(response.status_text, "200 OK");

@@ -74,7 +74,7 @@ async fn calls_a_unary_method_with_metadata_and_trace_context() {
     let (addr, mut seen) = start_server().await;
     let (trace_id, span_id) = ids();
     let definition = Trigger::Grpc(greeter(addr.to_string(), r#"{"name": "ana", "times": 2}"#));
-    let response = definition.fire(trace_id, span_id, &trigger::Limits::default()).await.expect("response");
+    let response = definition.fire(trace_id, span_id, &trigger::Session::default()).await.expect("response");
 
     let metadata = seen.recv().await.expect("call seen");
     assert_eq!(metadata.get("x-tenant").and_then(|v| v.to_str().ok()), Some("acme"));

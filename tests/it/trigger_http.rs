@@ -89,7 +89,7 @@ async fn sends_method_headers_body_auth_and_trace_context() {
     definition.auth = Some(Auth::Bearer { token: "Bearer abc".into() });
 
     let response = Trigger::Http(definition)
-        .fire(trace_id, span_id, &trigger::Limits::default())
+        .fire(trace_id, span_id, &trigger::Session::default())
         .await
         .expect("response");
     let seen = seen.recv().await.expect("request seen");
@@ -137,7 +137,7 @@ async fn auth_forms_and_a_bare_host() {
         let mut definition = http(format!("{addr}/a"));
         definition.method = "GET".into();
         definition.auth = Some(auth);
-        definition.fire(trace_id, span_id, &trigger::Limits::default()).await.expect("response");
+        definition.fire(trace_id, span_id, &trigger::Session::default()).await.expect("response");
         let request = seen.recv().await.expect("request seen");
         assert_eq!(request.method, "GET");
         assert_eq!(request.path_and_query, path);
@@ -146,7 +146,7 @@ async fn auth_forms_and_a_bare_host() {
     let mut definition = http(format!("http://{addr}/q?x=1"));
     definition.auth =
         Some(Auth::ApiKey { key: "key".into(), value: "v w".into(), location: ApiKeyLocation::Query });
-    definition.fire(trace_id, span_id, &trigger::Limits::default()).await.expect("response");
+    definition.fire(trace_id, span_id, &trigger::Session::default()).await.expect("response");
     assert_eq!(seen.recv().await.expect("request").path_and_query, "/q?x=1&key=v+w");
 }
 
@@ -155,7 +155,7 @@ async fn an_error_status_is_a_response() {
     let (addr, _seen) = start_server().await;
     let (trace_id, span_id) = ids();
     let response = http(format!("http://{addr}/fail"))
-        .fire(trace_id, span_id, &trigger::Limits::default())
+        .fire(trace_id, span_id, &trigger::Session::default())
         .await
         .expect("a response");
     assert_eq!(response.status, 500);
@@ -168,14 +168,14 @@ async fn an_unreachable_url_is_an_error() {
     let addr = free_addr();
     let (trace_id, span_id) = ids();
     let error = http(format!("http://{addr}/"))
-        .fire(trace_id, span_id, &trigger::Limits::default())
+        .fire(trace_id, span_id, &trigger::Session::default())
         .await
         .expect_err("connection refused");
     assert!(matches!(error, trigger::Error::Request { .. }), "{error:?}");
     assert!(error.to_string().contains(&addr.to_string()), "{error}");
 
     let error = http("http://exa mple/".into())
-        .fire(trace_id, span_id, &trigger::Limits::default())
+        .fire(trace_id, span_id, &trigger::Session::default())
         .await
         .expect_err("bad url");
     assert!(matches!(error, trigger::Error::InvalidUrl { .. }), "{error:?}");
@@ -216,13 +216,13 @@ async fn traceid_trigger_names_the_trace() {
     let (trace_id, span_id) = ids();
     let definition =
         Trigger::TraceId(trigger::TraceIdTrigger { id: "4bf92f3577b34da6a3ce929d0e0e4736".into() });
-    let response = definition.fire(trace_id, span_id, &trigger::Limits::default()).await.expect("valid id");
+    let response = definition.fire(trace_id, span_id, &trigger::Session::default()).await.expect("valid id");
     assert_eq!(response.trace_id.to_string(), "4bf92f3577b34da6a3ce929d0e0e4736");
     for bad in ["", "xyz", "4bf92f3577b34da6a3ce929d0e0e473", "00000000000000000000000000000000"] {
         let definition = Trigger::TraceId(trigger::TraceIdTrigger { id: bad.into() });
         assert!(
             matches!(
-                definition.fire(trace_id, span_id, &trigger::Limits::default()).await,
+                definition.fire(trace_id, span_id, &trigger::Session::default()).await,
                 Err(trigger::Error::TraceId(_))
             ),
             "{bad}"
@@ -283,11 +283,11 @@ async fn ssl_verification_toggles_certificate_checks() {
     definition.method = "GET".into();
     // Tracetest's default: certificates are not verified, so self-signed is fine.
     let response =
-        definition.fire(trace_id, span_id, &trigger::Limits::default()).await.expect("unverified TLS works");
+        definition.fire(trace_id, span_id, &trigger::Session::default()).await.expect("unverified TLS works");
     assert_eq!((response.status, response.body.as_str()), (200, "ok"));
     definition.ssl_verification = true;
     let error = definition
-        .fire(trace_id, span_id, &trigger::Limits::default())
+        .fire(trace_id, span_id, &trigger::Session::default())
         .await
         .expect_err("self-signed certificate rejected");
     assert!(matches!(error, trigger::Error::Request { .. }), "{error:?}");
@@ -305,15 +305,15 @@ async fn an_endless_body_is_cut_at_the_limit() {
     };
     let addr = serve_http(Router::new().fallback(endless)).await;
     let (trace_id, span_id) = ids();
-    let limits = trigger::Limits { max_body: 1024 * 1024, ..trigger::Limits::default() };
+    let session = trigger::Session { max_body: 1024 * 1024, ..trigger::Session::default() };
     let response =
-        http(format!("http://{addr}/")).fire(trace_id, span_id, &limits).await.expect("a response");
+        http(format!("http://{addr}/")).fire(trace_id, span_id, &session).await.expect("a response");
     assert_eq!(response.body.len(), 1024 * 1024);
     assert_eq!(response.body_truncated_at, Some(1024 * 1024));
     // Within the limit, nothing is cut.
     let (addr, _seen) = start_server().await;
     let response =
-        http(format!("http://{addr}/")).fire(trace_id, span_id, &limits).await.expect("a response");
+        http(format!("http://{addr}/")).fire(trace_id, span_id, &session).await.expect("a response");
     assert_eq!((response.body.as_str(), response.body_truncated_at), (r#"{"id": 42}"#, None));
 }
 
@@ -321,7 +321,7 @@ async fn an_endless_body_is_cut_at_the_limit() {
 /// opened a connection each per wave and overflowed the app's listen backlog. Each answer
 /// here names the client port it came over.
 #[tokio::test]
-async fn triggers_with_one_limits_reuse_a_connection() {
+async fn triggers_of_one_session_reuse_a_connection() {
     async fn peer_port(axum::extract::ConnectInfo(peer): axum::extract::ConnectInfo<SocketAddr>) -> String {
         peer.port().to_string()
     }
@@ -331,14 +331,14 @@ async fn triggers_with_one_limits_reuse_a_connection() {
     tokio::spawn(async move { axum::serve(listener, app).await });
     let trigger = http(format!("http://{addr}/"));
     let (trace_id, span_id) = ids();
-    let shared = trigger::Limits::default();
+    let shared = trigger::Session::default();
     let mut ports = std::collections::BTreeSet::new();
     for _ in 0..5 {
         ports.insert(trigger.fire(trace_id, span_id, &shared).await.expect("response").body);
     }
     assert_eq!(ports.len(), 1, "one connection for one run's triggers: {ports:?}");
-    // Separate runs (their own limits) do not share.
-    let other = trigger.fire(trace_id, span_id, &trigger::Limits::default()).await.expect("response").body;
+    // Separate runs (their own sessions) do not share.
+    let other = trigger.fire(trace_id, span_id, &trigger::Session::default()).await.expect("response").body;
     assert!(!ports.contains(&other), "{other} in {ports:?}");
 }
 
@@ -366,7 +366,7 @@ async fn a_full_listen_backlog_is_a_connect_timeout() {
     }
     let (trace_id, span_id) = ids();
     let error = http(format!("http://{addr}/"))
-        .fire(trace_id, span_id, &trigger::Limits::default())
+        .fire(trace_id, span_id, &trigger::Session::default())
         .await
         .expect_err("no connection");
     assert!(matches!(error, trigger::Error::ConnectTimeout { .. }), "{error:?}");
@@ -406,7 +406,7 @@ async fn redirects_are_followed_up_to_the_limit_and_said() {
     let (trace_id, span_id) = ids();
 
     let response = http(format!("http://{redirector}/start"))
-        .fire(trace_id, span_id, &trigger::Limits::default())
+        .fire(trace_id, span_id, &trigger::Session::default())
         .await
         .expect("a response");
     assert_eq!(response.status, 201, "the answer is the redirect target's");
@@ -415,7 +415,7 @@ async fn redirects_are_followed_up_to_the_limit_and_said() {
     assert!(response.notes[0].contains("followed 1 redirect"), "{:?}", response.notes);
     assert!(response.notes[0].contains(&final_url), "the note names the final URL: {:?}", response.notes);
 
-    let none = trigger::Limits { max_redirects: 0, ..trigger::Limits::default() };
+    let none = trigger::Session { max_redirects: 0, ..trigger::Session::default() };
     let response =
         http(format!("http://{redirector}/start")).fire(trace_id, span_id, &none).await.expect("a response");
     assert_eq!(response.status, 302, "with 0 the redirect is the answer");
@@ -423,12 +423,12 @@ async fn redirects_are_followed_up_to_the_limit_and_said() {
     assert!(seen.try_recv().is_err(), "the target was not asked");
 
     // Four redirects (three hops, then to the target): within a limit of 4, past one of 3.
-    let limits = |max_redirects| trigger::Limits { max_redirects, ..trigger::Limits::default() };
+    let session = |max_redirects| trigger::Session { max_redirects, ..trigger::Session::default() };
     let chain = format!("http://{redirector}/hops/3");
-    let response = http(chain.clone()).fire(trace_id, span_id, &limits(4)).await.expect("a response");
+    let response = http(chain.clone()).fire(trace_id, span_id, &session(4)).await.expect("a response");
     assert_eq!(response.status, 201);
     assert!(response.notes[0].contains("followed 4 redirects"), "{:?}", response.notes);
-    let error = http(chain).fire(trace_id, span_id, &limits(3)).await.expect_err("too many redirects");
+    let error = http(chain).fire(trace_id, span_id, &session(3)).await.expect_err("too many redirects");
     assert!(
         model::error_chain(&error).contains("stopped after 3 redirects"),
         "{}",

@@ -69,12 +69,68 @@ async fn spawn(
 /// Tansu (a Kafka-compatible broker, in-memory storage) on a free port.
 async fn start_broker() -> Broker {
     let addr = free_addr();
+    start_broker_advertising(addr, addr).await
+}
+
+/// Tansu listening on `addr` and telling clients to connect to `advertised` (all but the
+/// first connection of a client go there).
+async fn start_broker_advertising(addr: SocketAddr, advertised: SocketAddr) -> Broker {
     let url = format!("tcp://{addr}");
+    let advertised = format!("tcp://{advertised}");
     let mut command = tokio::process::Command::new(tool("tansu"));
     command
-        .args(["broker", "--listener-url", &url, "--advertised-listener-url", &url])
+        .args(["broker", "--listener-url", &url, "--advertised-listener-url", &advertised])
         .args(["--storage-engine", "memory://tansu/"]);
     spawn(command, addr, "ready in", None).await
+}
+
+/// A TCP proxy in front of a broker that counts the connections made through it and can
+/// break every one of them.
+struct Proxy {
+    addr: SocketAddr,
+    opened: Arc<std::sync::atomic::AtomicUsize>,
+    relays: Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+    accept: tokio::task::JoinHandle<()>,
+}
+
+impl Proxy {
+    async fn start(to: SocketAddr) -> Proxy {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("bind the proxy");
+        let addr = listener.local_addr().expect("proxy address");
+        let opened = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let relays = Arc::new(std::sync::Mutex::new(Vec::new()));
+        let accept = tokio::spawn({
+            let (opened, relays) = (Arc::clone(&opened), Arc::clone(&relays));
+            async move {
+                while let Ok((mut client, _)) = listener.accept().await {
+                    opened.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
+                    relays.lock().expect("relays").push(tokio::spawn(async move {
+                        let Ok(mut broker) = tokio::net::TcpStream::connect(to).await else { return };
+                        let _ = tokio::io::copy_bidirectional(&mut client, &mut broker).await;
+                    }));
+                }
+            }
+        });
+        Proxy { addr, opened, relays, accept }
+    }
+
+    fn opened(&self) -> usize {
+        self.opened.load(std::sync::atomic::Ordering::SeqCst)
+    }
+
+    /// Closes every connection made so far, at both ends.
+    fn break_all(&self) {
+        for relay in self.relays.lock().expect("relays").drain(..) {
+            relay.abort();
+        }
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.accept.abort();
+        self.break_all();
+    }
 }
 
 /// noida-db's Kafka service, which accepts SASL PLAIN, on a free port.
@@ -121,7 +177,7 @@ async fn produces_to_the_java_partition_with_every_propagator_in_the_headers() {
     let (trace_id, span_id) = ids();
 
     let trigger = Trigger::Kafka(kafka(format!("tcp://{}", broker.addr), "users"));
-    let response = trigger.fire(trace_id, span_id, &trigger::Limits::default()).await.expect("produce");
+    let response = trigger.fire(trace_id, span_id, &trigger::Session::default()).await.expect("produce");
     let expected_partition = java_partition(b"user-1", PARTITIONS as usize) as i32;
     assert_eq!(
         response.attributes,
@@ -153,7 +209,7 @@ async fn produces_to_the_java_partition_with_every_propagator_in_the_headers() {
     overridden.headers.push(Header { key: "traceparent".into(), value: "mine".into() });
     overridden.message_key = String::new();
     let response = Trigger::Kafka(overridden)
-        .fire(trace_id, span_id, &trigger::Limits::default())
+        .fire(trace_id, span_id, &trigger::Session::default())
         .await
         .expect("produce unkeyed");
     let (_, partition_id) = response.attributes[0];
@@ -169,12 +225,51 @@ async fn produces_to_the_java_partition_with_every_propagator_in_the_headers() {
     assert!(record.headers["traceparent"].starts_with(b"00-0af7651916cd43dd8448eb211c80319c-"));
 }
 
+/// The kafka steps of one run connect once (issue 23): every fire of one session goes over
+/// the connections its first fire made, counted at a proxy the broker advertises as itself;
+/// another session connects afresh; and when the connections break, the next fire connects
+/// again and succeeds.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_fires_of_one_session_share_their_connections_and_reconnect_when_they_break() {
+    let broker_addr = free_addr();
+    let proxy = Proxy::start(broker_addr).await;
+    let _broker = start_broker_advertising(broker_addr, proxy.addr).await;
+    {
+        let client = ClientBuilder::new(vec![proxy.addr.to_string()]).build().await.expect("connect");
+        create_topic(&client, "users").await;
+    }
+    let (trace_id, span_id) = ids();
+    let trigger = Trigger::Kafka(kafka(proxy.addr.to_string(), "users"));
+    let session = trigger::Session::default();
+    let before = proxy.opened();
+    let first = trigger.fire(trace_id, span_id, &session).await.expect("produce");
+    let after_first = proxy.opened();
+    assert!(after_first > before, "the first fire connects");
+    for n in 1..4 {
+        let response = trigger.fire(trace_id, span_id, &session).await.expect("produce again");
+        assert_eq!(response.attributes[0], first.attributes[0], "the same key, the same partition");
+        assert_eq!(response.attributes[1].1, first.attributes[1].1 + n, "the next offset");
+    }
+    assert_eq!(proxy.opened(), after_first, "later fires of the session connect no more");
+
+    // Another run (its own session) makes its own connections.
+    trigger.fire(trace_id, span_id, &trigger::Session::default()).await.expect("produce");
+    let after_other = proxy.opened();
+    assert!(after_other > after_first, "a new session connects");
+
+    // Broken connections: the next fire of the session connects again and produces.
+    proxy.break_all();
+    let response = trigger.fire(trace_id, span_id, &session).await.expect("produce after the break");
+    assert_eq!(response.attributes[1].1, first.attributes[1].1 + 5, "the record after the others");
+    assert!(proxy.opened() > after_other, "connected again");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn unreachable_broker_and_unknown_topic_are_clear_errors() {
     let (trace_id, span_id) = ids();
     let nobody = free_addr().to_string();
     let error = Trigger::Kafka(kafka(nobody.clone(), "users"))
-        .fire(trace_id, span_id, &trigger::Limits::default())
+        .fire(trace_id, span_id, &trigger::Session::default())
         .await
         .unwrap_err();
     let text = error.to_string();
@@ -183,14 +278,14 @@ async fn unreachable_broker_and_unknown_topic_are_clear_errors() {
 
     let broker = start_broker().await;
     let error = Trigger::Kafka(kafka(broker.addr.to_string(), "no-such-topic"))
-        .fire(trace_id, span_id, &trigger::Limits::default())
+        .fire(trace_id, span_id, &trigger::Session::default())
         .await
         .unwrap_err();
     assert!(error.to_string().contains("unknown topic \"no-such-topic\""), "{error}");
 
     // A TLS client against a plaintext listener: the broker never answers the handshake.
     let error = Trigger::Kafka(kafka(format!("ssl://{}", broker.addr), "users"))
-        .fire(trace_id, span_id, &trigger::Limits::default())
+        .fire(trace_id, span_id, &trigger::Session::default())
         .await
         .unwrap_err();
     assert!(
@@ -216,7 +311,7 @@ async fn sasl_plain_authenticates_and_an_unsupported_mechanism_is_refused() {
     trigger.authentication =
         Some(KafkaAuth { mechanism: SaslMechanism::Plain, username: "u".into(), password: "p".into() });
     let response = Trigger::Kafka(trigger.clone())
-        .fire(trace_id, span_id, &trigger::Limits::default())
+        .fire(trace_id, span_id, &trigger::Session::default())
         .await
         .expect("produce with SASL PLAIN");
     assert_eq!(response.attributes[1], ("tracetest.run.trigger.kafka.offset", 0));
@@ -224,7 +319,7 @@ async fn sasl_plain_authenticates_and_an_unsupported_mechanism_is_refused() {
     trigger.authentication =
         Some(KafkaAuth { mechanism: SaslMechanism::ScramSha512, username: "u".into(), password: "p".into() });
     let error =
-        Trigger::Kafka(trigger).fire(trace_id, span_id, &trigger::Limits::default()).await.unwrap_err();
+        Trigger::Kafka(trigger).fire(trace_id, span_id, &trigger::Session::default()).await.unwrap_err();
     assert!(error.to_string().contains("authentication refused"), "{error}");
 }
 

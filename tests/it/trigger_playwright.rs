@@ -101,7 +101,7 @@ async fn every_request_the_page_makes_carries_the_trace_context() {
     let (trace_id, span_id) = ids();
 
     let response = trigger(&site, "greet", dir)
-        .fire(trace_id, span_id, &trigger::Limits::default())
+        .fire(trace_id, span_id, &trigger::Session::default())
         .await
         .expect("the script passes");
     assert_eq!(response.trace_id, trace_id);
@@ -127,14 +127,14 @@ async fn a_throwing_script_or_a_missing_method_is_an_error_with_the_script_messa
     let (trace_id, span_id) = ids();
 
     let error = trigger(&site, "broken", dir.clone())
-        .fire(trace_id, span_id, &trigger::Limits::default())
+        .fire(trace_id, span_id, &trigger::Session::default())
         .await
         .unwrap_err();
     assert!(matches!(error, Error::Playwright { .. }), "{error:?}");
     assert_eq!(error.to_string(), "playwrightEngine script.js: the script failed: the cart is empty");
 
     let error = trigger(&site, "checkout", dir)
-        .fire(trace_id, span_id, &trigger::Limits::default())
+        .fire(trace_id, span_id, &trigger::Session::default())
         .await
         .unwrap_err();
     assert_eq!(
@@ -247,7 +247,7 @@ async fn the_page_has_the_trace_context_in_a_traceparent_meta_tag() {
         dir: Some(dir),
     });
     let response =
-        trigger.fire(trace_id, span_id, &trigger::Limits::default()).await.expect("the script passes");
+        trigger.fire(trace_id, span_id, &trigger::Session::default()).await.expect("the script passes");
     let seen: serde_json::Value = serde_json::from_str(response.body.trim()).expect("the page's JSON");
     let expected = format!("00-{trace_id}-{span_id}-01");
     assert_eq!(seen, serde_json::json!({ "whileParsing": expected, "atLoad": expected }));

@@ -369,10 +369,12 @@ fn read_tls(ctx: &mut Ctx, map: &MarkedMappingNode) -> ClientTls {
     tls
 }
 
-/// A duration as Go writes it (`5s`, `1m30s`, `500ms`, `1.5h`), which is how Tracetest
-/// reads a PollingProfile's; an error at the text when it is not one.
+/// A duration as Go writes it (`5s`, `1m30s`, `500ms`, `1.5h`: [`model::parse_go_duration`]),
+/// which is how Tracetest reads a PollingProfile's; an error at the text when it is not one,
+/// or when it is more than a year, far beyond any wait.
 fn duration(ctx: &mut Ctx, text: &Text) -> Option<Duration> {
-    let parsed = parse_go_duration(text.value.trim());
+    const MAX: Duration = Duration::from_secs(366 * 86_400);
+    let parsed = model::parse_go_duration(text.value.trim()).filter(|duration| *duration <= MAX);
     if parsed.is_none() {
         let message = format!("expected a duration such as 30s, 1m or 1m30s, found `{}`", text.value);
         ctx.error_at(text.line, text.col, ErrorKind::Invalid(message));
@@ -380,51 +382,36 @@ fn duration(ctx: &mut Ctx, text: &Text) -> Option<Duration> {
     parsed
 }
 
-fn parse_go_duration(text: &str) -> Option<Duration> {
-    if text == "0" {
-        return Some(Duration::ZERO);
-    }
-    let mut rest = text;
-    let mut total = 0f64;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        let number: f64 = rest[..number_len].parse().ok()?;
-        rest = &rest[number_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        let seconds = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            _ => return None,
-        };
-        rest = &rest[unit_len..];
-        total += number * seconds;
-    }
-    // A year is far beyond any wait; it also keeps the conversion finite.
-    (total <= 366.0 * 86_400.0).then(|| Duration::from_secs_f64(total))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    /// A PollingProfile's durations are Go's; one that is not, or is beyond a year, is an
+    /// error at its line and column.
     #[test]
-    fn go_durations() {
-        assert_eq!(parse_go_duration("5s"), Some(Duration::from_secs(5)));
-        assert_eq!(parse_go_duration("1m30s"), Some(Duration::from_secs(90)));
-        assert_eq!(parse_go_duration("500ms"), Some(Duration::from_millis(500)));
-        assert_eq!(parse_go_duration("1.5h"), Some(Duration::from_secs(5400)));
-        assert_eq!(parse_go_duration("0"), Some(Duration::ZERO));
-        assert_eq!(parse_go_duration("5"), None);
-        assert_eq!(parse_go_duration("5 s"), None);
-        assert_eq!(parse_go_duration("ten"), None);
-        assert_eq!(parse_go_duration(""), None);
-        assert_eq!(parse_go_duration("9999999h"), None);
+    fn a_polling_profile_duration_is_read_as_go_writes_it_or_refused_where_it_stands() {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let profile = |timeout: &str| {
+            let path = dir.path().join("profile.yaml");
+            let text = format!(
+                "type: PollingProfile\nspec:\n  name: Default\n  strategy: periodic\n  periodic:\n    \
+                 retryDelay: 500ms\n    timeout: {timeout}\n"
+            );
+            std::fs::write(&path, text).expect("write");
+            (path.display().to_string(), crate::load_file(&path))
+        };
+        for (text, expected) in [("1m30s", 90_000), ("1.5h", 5_400_000), ("0", 0), ("250ms", 250)] {
+            let (_, loaded) = profile(text);
+            let Ok(crate::Loaded::PollingProfile(profile)) = loaded else { panic!("{text}: {loaded:?}") };
+            assert_eq!(profile.timeout, Some(Duration::from_millis(expected)), "{text}");
+        }
+        for text in ["5", "soon", "5 s", "-1s", "9999h"] {
+            let (path, loaded) = profile(text);
+            let error = loaded.expect_err(text).to_string();
+            assert_eq!(
+                error,
+                format!("{path}:7:14: expected a duration such as 30s, 1m or 1m30s, found `{text}`"),
+            );
+        }
     }
 }

@@ -88,6 +88,11 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// before the next, doubling up to [`ACCEPT_BACKOFF_MAX`] while failures continue.
 pub const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(5);
 pub const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+/// How many connections each listener of `serve` queues before it accepts them (the kernel
+/// caps it at `net.core.somaxconn`, 4096 on Linux since 5.4). std's and tokio's 128 was too
+/// few for a burst: past it the kernel drops the SYN and the client retries only after 1 s,
+/// as 200 runs at once against an app showed (issue 23).
+pub const LISTEN_BACKLOG: u32 = 1024;
 /// `ListTraces` with `limit = 0` (and `traces list`) answers this many traces.
 pub const DEFAULT_LIST_LIMIT: usize = 100;
 /// The most traces one `ListTraces` answers.
@@ -134,9 +139,14 @@ pub const KAFKA_CONNECT_TIMEOUT: Duration = Duration::from_secs(10);
 /// a refused connection would only end at the outer timeout).
 pub const KAFKA_RETRY_DEADLINE: Duration = Duration::from_secs(3);
 
-/// How often the progress line is refreshed while a trace is awaited. Display only: the
-/// wait itself is woken by inserts, never by this timer.
+/// How often the progress line is refreshed while a trace is awaited in this process (its
+/// span count is read from the store). Display only: the wait itself is woken by inserts,
+/// never by this timer, and there is no timer when no progress is shown (off a terminal).
 pub const PROGRESS_INTERVAL: Duration = Duration::from_millis(100);
+/// How often the progress line of a step waiting on a server (`--server`) is refreshed: it
+/// shows the time waited only (the server is not asked for the span count just to draw it),
+/// so once a second is enough to show the wait going on.
+pub const REMOTE_PROGRESS_INTERVAL: Duration = Duration::from_secs(1);
 /// What reading one span whole takes at the server, estimated before a read decodes
 /// anything: the decoded span with its attributes, its place in the tree the web API lays
 /// out and its share of the JSON being written (measured: BENCHMARKS.md, "Big-trace

@@ -19,7 +19,7 @@ pub use span::{
     Status, StatusCode,
 };
 pub use str::{empty_str, Str};
-pub use time::civil_from_unix;
+pub use time::{civil_from_unix, parse_go_duration};
 pub use trace::Trace;
 pub use tree::{SpanTree, TreeNode, TRIGGER_SPAN_NAME};
 

@@ -392,6 +392,10 @@ impl Reporter for ConsoleReporter {
         self.progress_shown = true;
     }
 
+    fn shows_progress(&self) -> bool {
+        self.live
+    }
+
     fn on_step_finished(&mut self, step: &StepReport) {
         self.clear_progress();
         let _ = write!(self.out, "{}", terminal_safe(&render_step_with(&self.style, step, self.verbose)));

@@ -49,8 +49,15 @@ pub trait Reporter: Send {
     /// A step is about to fire its trigger.
     fn on_step_started(&mut self, _run_name: &str, _step_index: usize, _step_name: &str) {}
 
-    /// The step is waiting for its trace; called whenever a span arrives and now and then.
+    /// The step is waiting for its trace; called when it starts to, and then as the count
+    /// of spans or the time waited moves on, only if [`Reporter::shows_progress`].
     fn on_waiting(&mut self, _progress: &WaitProgress) {}
+
+    /// Whether [`Reporter::on_waiting`] shows anything: when none does, a step waits without
+    /// a timer (and does not ask its source for span counts).
+    fn shows_progress(&self) -> bool {
+        false
+    }
 
     /// A step has its verdict.
     fn on_step_finished(&mut self, _step: &StepReport) {}
@@ -82,6 +89,10 @@ impl Reporter for Vec<Box<dyn Reporter>> {
         for reporter in self.iter_mut() {
             reporter.on_waiting(progress);
         }
+    }
+
+    fn shows_progress(&self) -> bool {
+        self.iter().any(|reporter| reporter.shows_progress())
     }
 
     fn on_step_finished(&mut self, step: &StepReport) {

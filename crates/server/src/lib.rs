@@ -43,7 +43,7 @@ use std::future::Future;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
@@ -380,7 +380,7 @@ pub async fn start_with_store(
     let auth = RequireBearer::new(config.auth_token.as_deref());
     let (grpc_tls, http_tls) = tls::listener_configs(config.tls.as_ref())?;
 
-    let grpc_listener = bind(config.grpc_addr).await?;
+    let grpc_listener = bind(config.grpc_addr)?;
     let grpc_addr = local_addr(&grpc_listener, config.grpc_addr)?;
     let trace_service =
         ingest::grpc::TraceService::new(handles.store.clone(), admission.clone(), config.max_message_size);
@@ -397,8 +397,8 @@ pub async fn start_with_store(
         .max_concurrent_streams(Some(defaults::MAX_CONCURRENT_STREAMS))
         // A request waiting on the server (WaitTrace) keeps its connection from going idle.
         .layer(listen::TrackInFlightLayer)
-        .layer(listen::BodyDeadlineLayer(config.timeouts.body_read))
-        .layer(ingest::grpc::BudgetLayer(admission.clone()))
+        .layer(listen::GuardLayer(listen::BodyDeadline(config.timeouts.body_read)))
+        .layer(listen::GuardLayer(ingest::grpc::Budget(admission.clone())))
         // Outermost, so that refusals by the token check are timed and counted too.
         .layer(handles.telemetry.layer(Transport::Grpc, ingest::grpc::EXPORT_PATH))
         // One check guards every service on the port, the control API included.
@@ -410,7 +410,7 @@ pub async fn start_with_store(
     let grpc_task = tokio::spawn(async move { grpc_server.await.map_err(Error::Grpc) });
     let mut grpc = Listener { name: "grpc", stop: Some(grpc_stop), task: Some(grpc_task) };
 
-    let http_listener = match bind(config.http_addr).await {
+    let http_listener = match bind(config.http_addr) {
         Ok(listener) => listener,
         Err(err) => {
             grpc.signal_stop();
@@ -442,7 +442,7 @@ pub async fn start_with_store(
     let wanted = [(routes::QueryApi::Jaeger, &config.jaeger), (routes::QueryApi::Tempo, &config.tempo)];
     for (api, listener) in wanted {
         let Some(ApiListener { addr, base_path }) = listener else { continue };
-        let bound = match bind(*addr).await {
+        let bound = match bind(*addr) {
             Ok(bound) => bound,
             Err(err) => {
                 // Nothing is left running: stop what started, in reverse.
@@ -473,8 +473,18 @@ pub async fn start_with_store(
     Ok(RunningServer { grpc_addr, http_addr, handles, admission, grpc, http, apis, _store_guard: None })
 }
 
-async fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
-    TcpListener::bind(addr).await.map_err(|source| Error::Bind { addr, source })
+/// Binds one of `serve`'s listeners, every one of them through here: as tokio's
+/// `TcpListener::bind` does (`SO_REUSEADDR` on Unix, so a restart need not wait out the old
+/// connections' `TIME_WAIT`), but with a backlog of [`defaults::LISTEN_BACKLOG`], not 128.
+fn bind(addr: SocketAddr) -> Result<TcpListener, Error> {
+    let listen = || {
+        let socket = if addr.is_ipv4() { TcpSocket::new_v4()? } else { TcpSocket::new_v6()? };
+        #[cfg(not(windows))]
+        socket.set_reuseaddr(true)?;
+        socket.bind(addr)?;
+        socket.listen(defaults::LISTEN_BACKLOG)
+    };
+    listen().map_err(|source| Error::Bind { addr, source })
 }
 
 fn local_addr(listener: &TcpListener, addr: SocketAddr) -> Result<SocketAddr, Error> {
@@ -490,5 +500,29 @@ mod tests {
         let config = ServerConfig::default();
         assert_eq!(config.grpc_addr.to_string(), defaults::DEFAULT_GRPC_ADDR);
         assert_eq!(config.http_addr.to_string(), defaults::DEFAULT_HTTP_ADDR);
+    }
+
+    /// A burst of connections that nothing accepts yet is queued whole: with tokio's backlog
+    /// of 128 the 130th connect hears nothing (the kernel drops its SYN; the retry comes
+    /// after 1 s), and this test fails.
+    #[tokio::test]
+    async fn a_listener_queues_a_burst_of_300_connections_before_accepting() {
+        let listener = bind(SocketAddr::from(([127, 0, 0, 1], 0))).expect("bind");
+        let addr = listener.local_addr().expect("address");
+        let somaxconn = std::fs::read_to_string("/proc/sys/net/core/somaxconn")
+            .ok()
+            .and_then(|text| text.trim().parse::<usize>().ok())
+            .unwrap_or(4096);
+        let n_connections = 300.min(somaxconn);
+        let mut connections = Vec::with_capacity(n_connections);
+        for idx in 0..n_connections {
+            let connect = tokio::net::TcpStream::connect(addr);
+            let connection = tokio::time::timeout(Duration::from_millis(900), connect)
+                .await
+                .unwrap_or_else(|_| panic!("connection {idx} was not queued"))
+                .expect("connect");
+            connections.push(connection);
+        }
+        drop(listener);
     }
 }

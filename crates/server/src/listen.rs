@@ -2,7 +2,8 @@
 //! accept loop that backs off on errors ([`Acceptor`], the only backoff), the TLS handshakes
 //! ([`incoming`]), a connection wrapper that closes idle connections ([`IdleIo`]), the
 //! per-request marker that keeps a busy connection from counting as idle ([`TrackInFlight`]),
-//! and the OTLP/HTTP listener's own serve loop ([`serve_http`], for hyper's header-read
+//! the one wrapper of gRPC request bodies that checks them as they arrive ([`GuardLayer`]:
+//! their deadline here, the receive budget in `ingest::grpc`), and the OTLP/HTTP listener's own serve loop ([`serve_http`], for hyper's header-read
 //! timeout, which `axum::serve` does not expose). As in mini-redis, the listener accepts and
 //! each connection is served by a task of its own, whose errors are logged, not passed up.
 //!
@@ -458,30 +459,72 @@ where
     }
 }
 
-/// Gives every gRPC request's body `timeout` to arrive, on every service of the port: the
-/// OTLP receiver checks its own, but a control-API call whose body never came would hold its
-/// stream (and keep its connection from idling, and shutdown waiting) for ever. The body
-/// fails with DEADLINE_EXCEEDED when it is late; a body complete in time is untouched.
+/// What a [`Guarded`] body checks while it arrives: the receive budget's lease
+/// (`ingest::grpc::Budget`) or a deadline ([`BodyDeadline`]). A status returned fails the
+/// body with it, which tonic answers with (it finds a `tonic::Status` in the error's chain).
+pub(crate) trait BodyGuard: Unpin {
+    /// A data frame of `len` bytes arrived.
+    fn on_data(&mut self, _len: usize) -> Result<(), tonic::Status> {
+        Ok(())
+    }
+
+    /// The body has no frame ready: `Ready` fails it with the status; `Pending` leaves the
+    /// guard registered with `cx` to wake the body when that changes.
+    fn poll_pending(&mut self, _cx: &mut Context<'_>) -> Poll<tonic::Status> {
+        Poll::Pending
+    }
+
+    /// The body's end was seen.
+    fn on_end(&mut self) {}
+}
+
+/// No guard: the body as it is.
+impl<G: BodyGuard> BodyGuard for Option<G> {
+    fn on_data(&mut self, len: usize) -> Result<(), tonic::Status> {
+        self.as_mut().map_or(Ok(()), |guard| guard.on_data(len))
+    }
+
+    fn poll_pending(&mut self, cx: &mut Context<'_>) -> Poll<tonic::Status> {
+        self.as_mut().map_or(Poll::Pending, |guard| guard.poll_pending(cx))
+    }
+
+    fn on_end(&mut self) {
+        if let Some(guard) = self {
+            guard.on_end();
+        }
+    }
+}
+
+/// Makes the [`BodyGuard`] of each request, from its path.
+pub(crate) trait GuardBodies: Clone {
+    type Guard: BodyGuard;
+
+    fn guard(&self, path: &str) -> Self::Guard;
+}
+
+/// Puts every request's body of the service it wraps in a [`Guarded`] body, with the guard
+/// its [`GuardBodies`] makes for the request.
 #[derive(Clone, Copy, Debug)]
-pub(super) struct BodyDeadlineLayer(pub Duration);
+pub(crate) struct GuardLayer<M>(pub(crate) M);
 
-impl<S> tower::Layer<S> for BodyDeadlineLayer {
-    type Service = BodyDeadline<S>;
+impl<S, M: Clone> tower::Layer<S> for GuardLayer<M> {
+    type Service = GuardService<S, M>;
 
-    fn layer(&self, inner: S) -> BodyDeadline<S> {
-        BodyDeadline { inner, timeout: self.0 }
+    fn layer(&self, inner: S) -> GuardService<S, M> {
+        GuardService { inner, guards: self.0.clone() }
     }
 }
 
 #[derive(Clone, Debug)]
-pub(super) struct BodyDeadline<S> {
+pub(crate) struct GuardService<S, M> {
     inner: S,
-    timeout: Duration,
+    guards: M,
 }
 
-impl<S, B> tower::Service<http::Request<B>> for BodyDeadline<S>
+impl<S, M, B> tower::Service<http::Request<B>> for GuardService<S, M>
 where
-    S: tower::Service<http::Request<DeadlineBody<B>>>,
+    M: GuardBodies,
+    S: tower::Service<http::Request<Guarded<B, M::Guard>>>,
 {
     type Response = S::Response;
     type Error = S::Error;
@@ -492,29 +535,28 @@ where
     }
 
     fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let timeout = self.timeout;
-        self.inner.call(request.map(|inner| DeadlineBody {
-            inner,
-            deadline: Box::pin(tokio::time::sleep(timeout)),
-            timeout,
-            done: false,
-        }))
+        let guard = self.guards.guard(request.uri().path());
+        self.inner.call(request.map(|inner| Guarded::new(inner, guard)))
     }
 }
 
-/// A request body that fails once its deadline passes before its end.
-pub(super) struct DeadlineBody<B> {
+/// A request body that its guard checks frame by frame, failing it with the guard's status.
+pub(crate) struct Guarded<B, G> {
     inner: B,
-    deadline: Pin<Box<Sleep>>,
-    timeout: Duration,
-    /// The end was seen: the deadline no longer applies.
-    done: bool,
+    guard: G,
 }
 
-impl<B> http_body::Body for DeadlineBody<B>
+impl<B, G> Guarded<B, G> {
+    pub(crate) fn new(inner: B, guard: G) -> Self {
+        Guarded { inner, guard }
+    }
+}
+
+impl<B, G> http_body::Body for Guarded<B, G>
 where
     B: http_body::Body + Unpin,
     B::Error: Into<tonic::codegen::StdError>,
+    G: BodyGuard,
 {
     type Data = B::Data;
     type Error = tonic::codegen::StdError;
@@ -524,18 +566,26 @@ where
         cx: &mut Context<'_>,
     ) -> Poll<Option<Result<http_body::Frame<B::Data>, Self::Error>>> {
         let this = &mut *self;
+        let failed = |status: tonic::Status| -> Poll<Option<Result<_, Self::Error>>> {
+            Poll::Ready(Some(Err(Box::new(status))))
+        };
         match Pin::new(&mut this.inner).poll_frame(cx) {
             Poll::Ready(None) => {
-                this.done = true;
+                this.guard.on_end();
                 Poll::Ready(None)
             }
-            Poll::Ready(Some(frame)) => Poll::Ready(Some(frame.map_err(Into::into))),
-            Poll::Pending if !this.done && this.deadline.as_mut().poll(cx).is_ready() => {
-                this.done = true;
-                let late = crate::error::EdgeError::BodyTimeout(this.timeout).grpc_status();
-                Poll::Ready(Some(Err(Box::new(late))))
+            Poll::Ready(Some(Err(err))) => Poll::Ready(Some(Err(err.into()))),
+            Poll::Ready(Some(Ok(frame))) => {
+                let len = frame.data_ref().map(bytes::Buf::remaining);
+                match len.map_or(Ok(()), |len| this.guard.on_data(len)) {
+                    Ok(()) => Poll::Ready(Some(Ok(frame))),
+                    Err(status) => failed(status),
+                }
             }
-            Poll::Pending => Poll::Pending,
+            Poll::Pending => match this.guard.poll_pending(cx) {
+                Poll::Ready(status) => failed(status),
+                Poll::Pending => Poll::Pending,
+            },
         }
     }
 
@@ -545,5 +595,43 @@ where
 
     fn size_hint(&self) -> http_body::SizeHint {
         self.inner.size_hint()
+    }
+}
+
+/// Gives every gRPC request's body `timeout` to arrive, on every service of the port (put on
+/// with [`GuardLayer`]): the OTLP receiver checks its own, but a control-API call whose body
+/// never came would hold its stream (and keep its connection from idling, and shutdown
+/// waiting) for ever. The body fails with DEADLINE_EXCEEDED when it is late; a body complete
+/// in time is untouched.
+#[derive(Clone, Copy, Debug)]
+pub(super) struct BodyDeadline(pub Duration);
+
+impl GuardBodies for BodyDeadline {
+    type Guard = Deadline;
+
+    fn guard(&self, _path: &str) -> Deadline {
+        Deadline { sleep: Box::pin(tokio::time::sleep(self.0)), timeout: self.0, done: false }
+    }
+}
+
+/// One body's deadline.
+pub(super) struct Deadline {
+    sleep: Pin<Box<Sleep>>,
+    timeout: Duration,
+    /// The end was seen, or the deadline passed: it no longer applies.
+    done: bool,
+}
+
+impl BodyGuard for Deadline {
+    fn poll_pending(&mut self, cx: &mut Context<'_>) -> Poll<tonic::Status> {
+        if self.done || self.sleep.as_mut().poll(cx).is_pending() {
+            return Poll::Pending;
+        }
+        self.done = true;
+        Poll::Ready(crate::error::EdgeError::BodyTimeout(self.timeout).grpc_status())
+    }
+
+    fn on_end(&mut self) {
+        self.done = true;
     }
 }

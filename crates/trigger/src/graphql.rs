@@ -88,8 +88,8 @@ impl GraphqlTrigger {
         &self,
         trace_id: TraceId,
         span_id: SpanId,
-        limits: &crate::Limits,
+        session: &crate::Session,
     ) -> Result<TriggerResponse, Error> {
-        self.http().fire(trace_id, span_id, limits).await
+        self.http().fire(trace_id, span_id, session).await
     }
 }

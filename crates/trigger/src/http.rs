@@ -55,7 +55,7 @@ impl HttpTrigger {
         &self,
         trace_id: TraceId,
         span_id: SpanId,
-        limits: &crate::Limits,
+        session: &crate::Session,
     ) -> Result<TriggerResponse, Error> {
         let url_text = self.url();
         let mut url = reqwest::Url::parse(&url_text)
@@ -91,8 +91,8 @@ impl HttpTrigger {
             headers.insert(HeaderName::from_static(name), header_value(name, &value)?);
         }
 
-        let max_redirects = limits.max_redirects;
-        let client = limits
+        let max_redirects = session.max_redirects;
+        let client = session
             .connections
             .client(self.ssl_verification, max_redirects)
             .map_err(|error| Error::Request { target: url_text.clone(), source: error.into() })?;
@@ -141,7 +141,7 @@ impl HttpTrigger {
                 (name.as_str().to_string(), String::from_utf8_lossy(value.as_bytes()).into_owned())
             })
             .collect();
-        let (body, body_truncated_at) = read_body(response, limits.max_body).await.map_err(classify)?;
+        let (body, body_truncated_at) = read_body(response, session.max_body).await.map_err(classify)?;
         let finished = SystemTime::now();
         Ok(TriggerResponse {
             trace_id,

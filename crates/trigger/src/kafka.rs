@@ -1,21 +1,25 @@
 //! The `kafka` trigger: one record produced to a topic, with the run's trace context in the
 //! record's headers. The result is the partition and offset the broker acknowledged.
+//!
+//! The client (its connection to the cluster) and its partition clients (a connection to
+//! each partition's leader) are kept in the run's [`Connections`], one set per broker list,
+//! TLS setting and credentials, so the kafka steps of a suite connect once.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, SystemTime};
 
 use rskafka::client::error::{Error as ClientError, ProtocolError};
-use rskafka::client::partition::{Compression, UnknownTopicHandling};
-use rskafka::client::{ClientBuilder, Credentials, SaslConfig};
+use rskafka::client::partition::{Compression, PartitionClient, UnknownTopicHandling};
+use rskafka::client::{Client, ClientBuilder, Credentials, SaslConfig};
 use rskafka::record::Record;
 use rskafka::BackoffConfig;
 use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, ServerCertVerifier};
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
-use super::{propagation_headers, render_headers, Error, Header, TriggerResponse};
+use super::{propagation_headers, render_headers, Connections, Error, Header, TriggerResponse};
 use model::defaults;
 use model::defaults::TRIGGER_TIMEOUT;
 use model::error_chain;
@@ -46,7 +50,7 @@ pub struct KafkaAuth {
     pub password: String,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum SaslMechanism {
     /// Tracetest's `type: plain`.
     Plain,
@@ -103,13 +107,24 @@ impl KafkaTrigger {
         (brokers, tls)
     }
 
-    /// Produces the record and waits for the broker's acknowledgement. User headers go
-    /// first; the propagation headers replace same-named ones (as for http).
+    /// Produces the record and waits for the broker's acknowledgement, over the clients the
+    /// run keeps in `connections` for these brokers (made and kept on first use). User
+    /// headers go first; the propagation headers replace same-named ones (as for http).
+    ///
+    /// A kept client that fails is forgotten and the record produced once more over a new
+    /// one: rskafka reconnects a broken connection itself within its retry deadline, and this
+    /// covers what that leaves (a broker restarted past it, say). A topic the broker does not
+    /// have is no reason to connect again.
     ///
     /// # Errors
     /// No broker URL, an unreachable broker, a TLS failure, refused credentials, an unknown
     /// topic, a refused record, or a timeout.
-    pub async fn fire(&self, trace_id: TraceId, span_id: SpanId) -> Result<TriggerResponse, Error> {
+    pub async fn fire(
+        &self,
+        trace_id: TraceId,
+        span_id: SpanId,
+        connections: &Connections,
+    ) -> Result<TriggerResponse, Error> {
         let (brokers, tls) = self.brokers();
         let target = format!("kafka {} topic {:?}", brokers.join(","), self.topic);
         if brokers.iter().all(|broker| broker.is_empty()) {
@@ -124,63 +139,37 @@ impl KafkaTrigger {
             headers.insert(name.to_string(), value.into_bytes());
         }
         let key = (!self.message_key.is_empty()).then(|| self.message_key.clone().into_bytes());
-
         let started = SystemTime::now();
-        let mut builder = ClientBuilder::new(brokers).backoff_config(BackoffConfig {
-            deadline: Some(defaults::KAFKA_RETRY_DEADLINE),
-            ..BackoffConfig::default()
-        });
-        if tls {
-            builder = builder.tls_config(Arc::new(tls_config(self.ssl_verification, &target)?));
-        }
-        if let Some(auth) = &self.authentication {
-            let credentials = Credentials::new(auth.username.clone(), auth.password.clone());
-            builder = builder.sasl_config(match auth.mechanism {
-                SaslMechanism::Plain => SaslConfig::Plain(credentials),
-                SaslMechanism::ScramSha256 => SaslConfig::ScramSha256(credentials),
-                SaslMechanism::ScramSha512 => SaslConfig::ScramSha512(credentials),
-            });
-        }
-        // A TLS client talking to a plaintext listener gets no answer at all: say so.
-        let connect = if tls { "connect (TLS: is the listener TLS?)" } else { "connect" };
-        let client = step(&target, connect, defaults::KAFKA_CONNECT_TIMEOUT, builder.build()).await?;
-
-        let topics = step(&target, "list topics", TRIGGER_TIMEOUT, client.list_topics()).await?;
-        let Some(topic) = topics.iter().find(|topic| topic.name == self.topic) else {
-            return Err(Error::Kafka { target, reason: format!("unknown topic {:?}", self.topic) });
-        };
-        let count = topic.partitions.len();
-        if count == 0 {
-            return Err(Error::Kafka { target, reason: format!("topic {:?} has no partitions", self.topic) });
-        }
-        let partition = match &key {
-            Some(key) => java_partition(key, count),
-            None => rand::random_range(0..count),
-        };
-        // Kafka numbers a topic's partitions 0..count, as the Java partitioner assumes.
-        let partition = i32::try_from(partition).unwrap_or(0);
-
-        let partition_client = step(
-            &target,
-            "find the partition leader",
-            TRIGGER_TIMEOUT,
-            client.partition_client(self.topic.clone(), partition, UnknownTopicHandling::Error),
-        )
-        .await?;
         let record = Record {
             key,
             value: Some(self.message_value.clone().into_bytes()),
             headers,
             timestamp: record_timestamp(started),
         };
-        let offsets = step(
-            &target,
-            "produce",
-            TRIGGER_TIMEOUT,
-            partition_client.produce(vec![record], Compression::NoCompression),
-        )
-        .await?;
-        let offset = offsets.first().copied().unwrap_or(-1);
+        let client_key = ClientKey {
+            brokers,
+            tls,
+            verify: self.ssl_verification,
+            auth: self
+                .authentication
+                .as_ref()
+                .map(|auth| (auth.mechanism, auth.username.clone(), auth.password.clone())),
+        };
+        let produced = match connections.kafka_clients(&client_key) {
+            Some(kept) => match self.produce(&kept, &target, record.clone()).await {
+                Err(failed) if failed.connect_again => {
+                    connections.forget_kafka_clients(&client_key, &kept);
+                    let clients = connect(connections, client_key, &target).await?;
+                    self.produce(&clients, &target, record).await
+                }
+                produced => produced,
+            },
+            None => {
+                let clients = connect(connections, client_key, &target).await?;
+                self.produce(&clients, &target, record).await
+            }
+        };
+        let (partition, offset) = produced.map_err(|failed| failed.error)?;
         let finished = SystemTime::now();
         Ok(TriggerResponse {
             trace_id,
@@ -198,6 +187,145 @@ impl KafkaTrigger {
             finished,
         })
     }
+
+    /// Produces `record` to its partition over `clients`: the partition and the offset.
+    async fn produce(
+        &self,
+        clients: &KafkaClients,
+        target: &str,
+        record: Record,
+    ) -> Result<(i32, i64), Failed> {
+        let answered = |reason: String| Failed {
+            error: Error::Kafka { target: target.to_string(), reason },
+            connect_again: false,
+        };
+        let topics = step(target, "list topics", TRIGGER_TIMEOUT, clients.client.list_topics()).await?;
+        let Some(topic) = topics.iter().find(|topic| topic.name == self.topic) else {
+            return Err(answered(format!("unknown topic {:?}", self.topic)));
+        };
+        let count = topic.partitions.len();
+        if count == 0 {
+            return Err(answered(format!("topic {:?} has no partitions", self.topic)));
+        }
+        let partition = match &record.key {
+            Some(key) => java_partition(key, count),
+            None => rand::random_range(0..count),
+        };
+        // Kafka numbers a topic's partitions 0..count, as the Java partitioner assumes.
+        let partition = i32::try_from(partition).unwrap_or(0);
+        let partition_client = clients.partition(target, &self.topic, partition).await?;
+        let offsets = step(
+            target,
+            "produce",
+            TRIGGER_TIMEOUT,
+            partition_client.produce(vec![record], Compression::NoCompression),
+        )
+        .await?;
+        Ok((partition, offsets.first().copied().unwrap_or(-1)))
+    }
+}
+
+/// What a kept client was made for: its brokers, whether it speaks TLS and checks
+/// certificates, and its credentials. A step that differs in any of them gets its own.
+#[derive(Clone, PartialEq, Eq, Hash)]
+pub(crate) struct ClientKey {
+    brokers: Vec<String>,
+    tls: bool,
+    verify: bool,
+    auth: Option<(SaslMechanism, String, String)>,
+}
+
+/// Without the password: a run's configuration may be printed for debugging.
+impl std::fmt::Debug for ClientKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("ClientKey")
+            .field("brokers", &self.brokers)
+            .field("tls", &self.tls)
+            .field("verify", &self.verify)
+            .field("auth", &self.auth.as_ref().map(|(mechanism, username, _)| (mechanism, username)))
+            .finish()
+    }
+}
+
+/// A client of one [`ClientKey`] and the partition clients made from it, which share its
+/// connections to the brokers.
+#[derive(Debug)]
+pub(crate) struct KafkaClients {
+    client: Client,
+    /// By topic and partition.
+    partitions: Mutex<HashMap<(String, i32), Arc<PartitionClient>>>,
+}
+
+impl KafkaClients {
+    /// The partition client of `topic`'s `partition`, made on first use.
+    async fn partition(
+        &self,
+        target: &str,
+        topic: &str,
+        partition: i32,
+    ) -> Result<Arc<PartitionClient>, Failed> {
+        let kept = |partitions: &Mutex<HashMap<(String, i32), Arc<PartitionClient>>>| {
+            partitions
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .get(&(topic.to_string(), partition))
+                .cloned()
+        };
+        if let Some(kept) = kept(&self.partitions) {
+            return Ok(kept);
+        }
+        let made = step(
+            target,
+            "find the partition leader",
+            TRIGGER_TIMEOUT,
+            self.client.partition_client(topic.to_string(), partition, UnknownTopicHandling::Error),
+        )
+        .await?;
+        let mut partitions = self.partitions.lock().unwrap_or_else(PoisonError::into_inner);
+        Ok(partitions.entry((topic.to_string(), partition)).or_insert_with(|| Arc::new(made)).clone())
+    }
+}
+
+/// A produce that failed, and whether a new client could change that (not when the broker
+/// answered that the topic is not there).
+struct Failed {
+    error: Error,
+    connect_again: bool,
+}
+
+impl From<Error> for Failed {
+    fn from(error: Error) -> Self {
+        Failed { error, connect_again: true }
+    }
+}
+
+/// Connects a client as `key` says and keeps it in `connections` (or the one kept there
+/// meanwhile by a step connecting at the same time).
+async fn connect(
+    connections: &Connections,
+    key: ClientKey,
+    target: &str,
+) -> Result<Arc<KafkaClients>, Error> {
+    let mut builder = ClientBuilder::new(key.brokers.clone()).backoff_config(BackoffConfig {
+        deadline: Some(defaults::KAFKA_RETRY_DEADLINE),
+        ..BackoffConfig::default()
+    });
+    if key.tls {
+        builder = builder.tls_config(Arc::new(tls_config(key.verify, target)?));
+    }
+    if let Some((mechanism, username, password)) = &key.auth {
+        let credentials = Credentials::new(username.clone(), password.clone());
+        builder = builder.sasl_config(match mechanism {
+            SaslMechanism::Plain => SaslConfig::Plain(credentials),
+            SaslMechanism::ScramSha256 => SaslConfig::ScramSha256(credentials),
+            SaslMechanism::ScramSha512 => SaslConfig::ScramSha512(credentials),
+        });
+    }
+    // A TLS client talking to a plaintext listener gets no answer at all: say so.
+    let what = if key.tls { "connect (TLS: is the listener TLS?)" } else { "connect" };
+    let client = step(target, what, defaults::KAFKA_CONNECT_TIMEOUT, builder.build()).await?;
+    let clients = Arc::new(KafkaClients { client, partitions: Mutex::default() });
+    Ok(connections.keep_kafka_clients(key, clients))
 }
 
 /// A record's timestamp (milliseconds; rskafka's chrono has no clock of its own).

@@ -114,7 +114,7 @@ pub struct TriggerResponse {
     /// More attributes for the trigger span (kafka: the partition and offset;
     /// playwrightengine: success).
     pub attributes: Vec<(&'static str, i64)>,
-    /// Set when the body was longer than [`Limits::max_body`]: the bytes kept (the rest was
+    /// Set when the body was longer than [`Session::max_body`]: the bytes kept (the rest was
     /// not read); the step warns.
     pub body_truncated_at: Option<usize>,
     /// What the step's report should say about how the answer was got (a redirect
@@ -124,9 +124,11 @@ pub struct TriggerResponse {
     pub finished: SystemTime,
 }
 
-/// What a trigger may hold of its answer, and the connections the triggers of one run share.
+/// What the triggers of one run share: the limits on what a trigger may hold of its answer,
+/// and the connections they keep between fires ([`Connections`]). A clone is the same
+/// session (its connections are shared); a new one connects afresh.
 #[derive(Clone, Debug)]
-pub struct Limits {
+pub struct Session {
     /// The most of a response body kept, in bytes.
     pub max_body: usize,
     /// The most redirects an HTTP trigger follows; 0 answers with the redirect itself.
@@ -134,9 +136,9 @@ pub struct Limits {
     pub connections: Connections,
 }
 
-impl Default for Limits {
+impl Default for Session {
     fn default() -> Self {
-        Limits {
+        Session {
             max_body: model::defaults::DEFAULT_MAX_RESPONSE_BODY,
             max_redirects: model::defaults::DEFAULT_MAX_REDIRECTS,
             connections: Connections::default(),
@@ -151,8 +153,9 @@ tokio::task_local! {
 }
 
 /// The HTTP clients (and so the connection pools) that the http and graphql triggers of one
-/// run share, one per certificate policy and redirect limit, and the gRPC channels its grpc
-/// triggers share, one per address: runs against one app reuse its connections, as a load
+/// run share, one per certificate policy and redirect limit, the gRPC channels its grpc
+/// triggers share, one per address, and the kafka clients its kafka triggers share, one per
+/// broker list, TLS setting and credentials (`kafka::KafkaClients`): runs against one app reuse its connections, as a load
 /// tool or a browser would. With a client per trigger, 200 runs at once opened 200
 /// connections at once; past the app's listen backlog (128 in tokio and std) the kernel
 /// dropped the SYNs, whose retry after 1 s met the connect timeout, and steps failed (issue
@@ -163,6 +166,10 @@ pub struct Connections {
     http: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<(bool, usize), reqwest::Client>>>,
     /// By address (URI); a channel reconnects by itself when its connection breaks.
     grpc: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<String, tonic::transport::Channel>>>,
+    /// By brokers, TLS and credentials: a kafka client and its partition clients.
+    kafka: std::sync::Arc<
+        std::sync::Mutex<std::collections::HashMap<kafka::ClientKey, std::sync::Arc<kafka::KafkaClients>>>,
+    >,
 }
 
 impl Connections {
@@ -218,6 +225,38 @@ impl Connections {
     ) -> tonic::transport::Channel {
         let mut channels = self.grpc.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
         channels.entry(uri.to_string()).or_insert(channel).clone()
+    }
+
+    /// The kafka clients kept for `key`, if a trigger of this run connected so.
+    pub(crate) fn kafka_clients(
+        &self,
+        key: &kafka::ClientKey,
+    ) -> Option<std::sync::Arc<kafka::KafkaClients>> {
+        self.kafka.lock().unwrap_or_else(std::sync::PoisonError::into_inner).get(key).cloned()
+    }
+
+    /// Keeps `clients` for `key` unless some are kept already (two first uses at once), and
+    /// returns those kept.
+    pub(crate) fn keep_kafka_clients(
+        &self,
+        key: kafka::ClientKey,
+        clients: std::sync::Arc<kafka::KafkaClients>,
+    ) -> std::sync::Arc<kafka::KafkaClients> {
+        let mut kept = self.kafka.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        kept.entry(key).or_insert(clients).clone()
+    }
+
+    /// Forgets the kafka clients kept for `key` if they are still `failed` (not new ones
+    /// another step made meanwhile).
+    pub(crate) fn forget_kafka_clients(
+        &self,
+        key: &kafka::ClientKey,
+        failed: &std::sync::Arc<kafka::KafkaClients>,
+    ) {
+        let mut kept = self.kafka.lock().unwrap_or_else(std::sync::PoisonError::into_inner);
+        if kept.get(key).is_some_and(|clients| std::sync::Arc::ptr_eq(clients, failed)) {
+            kept.remove(key);
+        }
     }
 }
 
@@ -281,14 +320,14 @@ impl Trigger {
         &self,
         trace_id: TraceId,
         span_id: SpanId,
-        limits: &Limits,
+        session: &Session,
     ) -> Result<TriggerResponse, Error> {
         match self {
-            Trigger::Http(http) => http.fire(trace_id, span_id, limits).await,
-            Trigger::Grpc(grpc) => grpc.fire(trace_id, span_id, &limits.connections).await,
+            Trigger::Http(http) => http.fire(trace_id, span_id, session).await,
+            Trigger::Grpc(grpc) => grpc.fire(trace_id, span_id, &session.connections).await,
             Trigger::TraceId(traceid) => traceid.fire(trace_id, span_id).await,
-            Trigger::Kafka(kafka) => kafka.fire(trace_id, span_id).await,
-            Trigger::Graphql(graphql) => graphql.fire(trace_id, span_id, limits).await,
+            Trigger::Kafka(kafka) => kafka.fire(trace_id, span_id, &session.connections).await,
+            Trigger::Graphql(graphql) => graphql.fire(trace_id, span_id, session).await,
             Trigger::Playwright(playwright) => playwright.fire(trace_id, span_id).await,
         }
     }

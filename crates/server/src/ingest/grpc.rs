@@ -20,6 +20,7 @@ use tonic::Streaming;
 
 use super::{Admission, Lease};
 use crate::error::EdgeError;
+use crate::listen::{BodyGuard, GuardBodies, Guarded};
 use model::otlp;
 use store::TraceStore;
 
@@ -84,7 +85,7 @@ where
                 }
             };
             let (parts, body) = request.into_parts();
-            let body = Budgeted { inner: body, lease: Some(shared.admission.lease()) };
+            let body = Guarded::new(body, shared.admission.lease());
             let request = http::Request::from_parts(parts, body);
             let max_message_size = shared.max_message_size;
             let mut grpc = tonic::server::Grpc::new(RawCodec)
@@ -157,86 +158,27 @@ impl ClientStreamingService<Bytes> for Export {
     }
 }
 
-/// A request body that holds each data frame's bytes on the receive budget as it arrives,
-/// failing with UNAVAILABLE (a retryable refusal) when the budget is spent; with no lease,
-/// the body as it is.
-pub(crate) struct Budgeted<B> {
-    inner: B,
-    lease: Option<Lease>,
-}
-
 /// Puts the bodies of every gRPC call but OTLP's `Export` (which holds its own lease, with
-/// its admission slot) on the receive budget: a control-API call may carry up to
-/// [`model::defaults::MAX_CONTROL_REQUEST_SIZE`], and 4,000 stalled `RecordRun` streams of
-/// 64 KiB each once held 250 MiB outside `--max-memory` (issue 22).
+/// its admission slot) on the receive budget, through `listen::GuardLayer`: a control-API
+/// call may carry up to [`model::defaults::MAX_CONTROL_REQUEST_SIZE`], and 4,000 stalled
+/// `RecordRun` streams of 64 KiB each once held 250 MiB outside `--max-memory` (issue 22).
 #[derive(Clone)]
-pub(crate) struct BudgetLayer(pub(crate) Admission);
+pub(crate) struct Budget(pub(crate) Admission);
 
-impl<S> tower::Layer<S> for BudgetLayer {
-    type Service = BudgetBodies<S>;
+impl GuardBodies for Budget {
+    type Guard = Option<Lease>;
 
-    fn layer(&self, inner: S) -> BudgetBodies<S> {
-        BudgetBodies { inner, admission: self.0.clone() }
+    fn guard(&self, path: &str) -> Option<Lease> {
+        (path != EXPORT_PATH).then(|| self.0.lease())
     }
 }
 
-#[derive(Clone)]
-pub(crate) struct BudgetBodies<S> {
-    inner: S,
-    admission: Admission,
-}
-
-impl<S, B> tower::Service<http::Request<B>> for BudgetBodies<S>
-where
-    S: tower::Service<http::Request<Budgeted<B>>>,
-{
-    type Response = S::Response;
-    type Error = S::Error;
-    type Future = S::Future;
-
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), Self::Error>> {
-        self.inner.poll_ready(cx)
-    }
-
-    fn call(&mut self, request: http::Request<B>) -> Self::Future {
-        let lease = (request.uri().path() != EXPORT_PATH).then(|| self.admission.lease());
-        self.inner.call(request.map(|inner| Budgeted { inner, lease }))
-    }
-}
-
-impl<B> http_body::Body for Budgeted<B>
-where
-    B: http_body::Body + Unpin,
-    B::Error: Into<tonic::codegen::StdError>,
-{
-    type Data = B::Data;
-    type Error = tonic::codegen::StdError;
-
-    fn poll_frame(
-        mut self: Pin<&mut Self>,
-        cx: &mut Context<'_>,
-    ) -> Poll<Option<Result<http_body::Frame<B::Data>, Self::Error>>> {
-        let this = &mut *self;
-        let frame = match std::task::ready!(Pin::new(&mut this.inner).poll_frame(cx)) {
-            Some(Ok(frame)) => frame,
-            Some(Err(err)) => return Poll::Ready(Some(Err(err.into()))),
-            None => return Poll::Ready(None),
-        };
-        if let (Some(data), Some(lease)) = (frame.data_ref(), this.lease.as_mut()) {
-            let total = lease.held() + bytes::Buf::remaining(data);
-            if let Err(err) = lease.ensure(total) {
-                return Poll::Ready(Some(Err(Box::new(err.grpc_status()))));
-            }
-        }
-        Poll::Ready(Some(Ok(frame)))
-    }
-
-    fn is_end_stream(&self) -> bool {
-        self.inner.is_end_stream()
-    }
-
-    fn size_hint(&self) -> http_body::SizeHint {
-        self.inner.size_hint()
+/// A body's lease holds each data frame's bytes on the receive budget as it arrives,
+/// failing the body with UNAVAILABLE (a retryable refusal) when the budget is spent.
+impl BodyGuard for Lease {
+    fn on_data(&mut self, len: usize) -> Result<(), tonic::Status> {
+        let total = self.held() + len;
+        self.ensure(total).map_err(|err| err.grpc_status())
     }
 }
 

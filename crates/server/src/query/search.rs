@@ -261,41 +261,9 @@ pub fn scan_newest(store: &TraceStore, mut visit: impl FnMut(Trace) -> ControlFl
 /// [`EdgeError::Query`] naming the parameter and the value.
 pub fn parse_duration(name: &str, text: Option<&str>) -> Result<Option<Duration>, EdgeError> {
     let Some(text) = text.map(str::trim).filter(|text| !text.is_empty()) else { return Ok(None) };
-    go_duration(text).map(Some).ok_or_else(|| {
+    model::parse_go_duration(text).map(Some).ok_or_else(|| {
         EdgeError::Query(format!("{name}={text:?}: expected a duration such as 100ms, 1.5s or 2m"))
     })
-}
-
-/// Go's `time.ParseDuration` for non-negative values: `0`, or a sequence of decimal
-/// numbers, each with a unit (`ns`, `us`, `µs`, `ms`, `s`, `m`, `h`). The one parser of the
-/// query APIs' duration parameters (Tempo's, MCP's, Jaeger's).
-pub(crate) fn go_duration(text: &str) -> Option<Duration> {
-    if text == "0" {
-        return Some(Duration::ZERO);
-    }
-    let mut rest = text;
-    let mut total = 0f64;
-    if rest.is_empty() {
-        return None;
-    }
-    while !rest.is_empty() {
-        let number_len = rest.find(|c: char| !(c.is_ascii_digit() || c == '.')).unwrap_or(rest.len());
-        let number: f64 = rest[..number_len].parse().ok()?;
-        rest = &rest[number_len..];
-        let unit_len = rest.find(|c: char| c.is_ascii_digit() || c == '.').unwrap_or(rest.len());
-        let nanos_per = match &rest[..unit_len] {
-            "ns" => 1.0,
-            "us" | "µs" | "μs" => 1e3,
-            "ms" => 1e6,
-            "s" => 1e9,
-            "m" => 60e9,
-            "h" => 3600e9,
-            _ => return None,
-        };
-        rest = &rest[unit_len..];
-        total += number * nanos_per;
-    }
-    (total.is_finite() && total < u64::MAX as f64).then(|| Duration::from_nanos(total as u64))
 }
 
 #[cfg(test)]
@@ -347,11 +315,9 @@ mod tests {
 
     #[test]
     fn durations_read_go_syntax() {
-        assert_eq!(go_duration("100ms"), Some(Duration::from_millis(100)));
-        assert_eq!(go_duration("1.5s"), Some(Duration::from_millis(1500)));
-        assert_eq!(go_duration("1m30s"), Some(Duration::from_secs(90)));
-        assert_eq!(go_duration("soon"), None);
-        assert_eq!(go_duration("5"), None);
+        assert_eq!(parse_duration("d", Some(" 1.5s ")).unwrap(), Some(Duration::from_millis(1500)));
+        assert_eq!(parse_duration("d", Some("")).unwrap(), None);
+        assert!(parse_duration("d", Some("5")).is_err());
         assert!(parse_duration("minDuration", Some("x"))
             .unwrap_err()
             .to_string()

@@ -70,10 +70,10 @@ pub async fn run(args: RunArgs) -> Result<Outcome, Error> {
         required_gates,
         secret_variables: Arc::new(inputs.secret_variables),
         secret_values: Arc::new(inputs.secret_values),
-        trigger_limits: trigger::Limits {
+        trigger_session: trigger::Session {
             max_body: args.max_response_body,
             max_redirects: args.max_redirects,
-            ..trigger::Limits::default()
+            ..trigger::Session::default()
         },
     };
     let request = RunFiles { source: source.clone(), config, parallel: args.parallel };

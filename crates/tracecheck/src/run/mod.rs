@@ -45,8 +45,9 @@ pub struct RunConfig {
     /// Values from the environment that the CLI's `${NAME}` substitution put into the
     /// definitions under secret-looking names, masked alike.
     pub secret_values: Arc<Vec<String>>,
-    /// What a trigger may hold of its answer (`--max-response-body`).
-    pub trigger_limits: trigger::Limits,
+    /// What the run's triggers share: what one may hold of its answer (`--max-response-body`,
+    /// `--max-redirects`) and the connections they keep. Clones of a config share it.
+    pub trigger_session: trigger::Session,
 }
 
 impl Default for RunConfig {
@@ -59,7 +60,7 @@ impl Default for RunConfig {
             required_gates: DEFAULT_REQUIRED_GATES.to_vec(),
             secret_variables: Arc::default(),
             secret_values: Arc::default(),
-            trigger_limits: trigger::Limits::default(),
+            trigger_session: trigger::Session::default(),
         }
     }
 }

@@ -50,6 +50,12 @@ pub trait TraceSource: Send + Sync {
     /// How many spans of the trace are held now (for the progress line), if known cheaply.
     fn span_count(&self, trace_id: TraceId) -> BoxFuture<'_, Option<usize>>;
 
+    /// Whether [`TraceSource::span_count`] can tell: a source that cannot (a server) has its
+    /// progress line show the time waited only, refreshed less often.
+    fn counts_spans(&self) -> bool {
+        true
+    }
+
     /// The trace as stored now (for `--report-html`); `None` when it is not held.
     fn get(&self, trace_id: TraceId) -> BoxFuture<'_, Result<Option<Trace>, SourceError>>;
 
@@ -210,7 +216,8 @@ impl TraceSource for LocalSource {
     }
 
     fn span_count(&self, trace_id: TraceId) -> BoxFuture<'_, Option<usize>> {
-        // Runs a few times a second for the progress line: a count, not a decoded snapshot.
+        // Runs ten times a second for a progress line on a terminal: a count, not a decoded
+        // snapshot.
         let count = self.store.span_count(trace_id);
         Box::pin(async move { count })
     }
@@ -278,6 +285,10 @@ impl TraceSource for RemoteSource {
         // Asking the server a few times a second only to draw a progress line is not worth
         // the traffic; the line shows the elapsed time alone.
         Box::pin(async { None })
+    }
+
+    fn counts_spans(&self) -> bool {
+        false
     }
 
     fn get(&self, trace_id: TraceId) -> BoxFuture<'_, Result<Option<Trace>, SourceError>> {
@@ -406,5 +417,9 @@ impl TraceSource for ShardedSource {
     fn span_count(&self, _trace_id: TraceId) -> BoxFuture<'_, Option<usize>> {
         // As for one remote server: not worth the traffic, times N.
         Box::pin(async { None })
+    }
+
+    fn counts_spans(&self) -> bool {
+        false
     }
 }

@@ -4,7 +4,7 @@
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use super::{to_vars, Meanwhile, Runner, SourceError, Variables};
+use super::{to_vars, Meanwhile, Runner, SourceError, TraceSource, Variables};
 use analyze;
 use defs::Test;
 use lang::{self, Selector, Template, TraceView, Vars};
@@ -81,7 +81,7 @@ async fn run_inner(
         report.trace_id = Some(trace_id);
     }
     let response = trigger
-        .fire(trace_id, trigger_span_id, &runner.config().trigger_limits)
+        .fire(trace_id, trigger_span_id, &runner.config().trigger_session)
         .await
         .map_err(StepError::Trigger)?;
     if let Some(kept) = response.body_truncated_at {
@@ -111,21 +111,10 @@ async fn run_inner(
             started,
             trigger_span_id: Some(trigger_span_id),
         };
-        let outcome = {
-            let wait = source.wait(trace_id, &options, &selectors, &trigger_span, started_elsewhere);
-            tokio::pin!(wait);
-            let mut ticks = tokio::time::interval(model::defaults::PROGRESS_INTERVAL);
-            loop {
-                tokio::select! {
-                    outcome = &mut wait => break outcome,
-                    _ = ticks.tick() => {
-                        let n_spans = source.span_count(trace_id).await;
-                        reporter.on_waiting(&WaitProgress { trace_id, n_spans, elapsed: started.elapsed() });
-                    }
-                }
-            }
-        }
-        .map_err(|source| StepError::Wait { trace_id, source })?;
+        let wait = source.wait(trace_id, &options, &selectors, &trigger_span, started_elsewhere);
+        let outcome = with_progress(source.as_ref(), trace_id, started, reporter, wait)
+            .await
+            .map_err(|source| StepError::Wait { trace_id, source })?;
         *last_span_at = outcome.last_span_at;
         report.warnings.extend(outcome.warnings);
         let Some(mut trace) = outcome.trace else {
@@ -178,6 +167,40 @@ async fn run_inner(
     report.analyzer = Some(analysis);
     report.gates = Some(gates);
     Ok(trace)
+}
+
+/// Awaits `wait`, showing its progress while it lasts when the reporter shows any: at once,
+/// then, for a source that counts spans (in this process), every
+/// [`model::defaults::PROGRESS_INTERVAL`] with the count, and for one that does not (a
+/// server), every [`model::defaults::REMOTE_PROGRESS_INTERVAL`] with the time waited. With
+/// no progress shown (off a terminal, or a JSON report), no timer runs at all.
+async fn with_progress<T>(
+    source: &dyn TraceSource,
+    trace_id: TraceId,
+    started: Instant,
+    reporter: &mut dyn Reporter,
+    wait: impl std::future::Future<Output = T>,
+) -> T {
+    if !reporter.shows_progress() {
+        return wait.await;
+    }
+    let every = if source.counts_spans() {
+        model::defaults::PROGRESS_INTERVAL
+    } else {
+        model::defaults::REMOTE_PROGRESS_INTERVAL
+    };
+    tokio::pin!(wait);
+    let mut ticks = tokio::time::interval(every);
+    ticks.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    loop {
+        tokio::select! {
+            outcome = &mut wait => return outcome,
+            _ = ticks.tick() => {
+                let n_spans = source.span_count(trace_id).await;
+                reporter.on_waiting(&WaitProgress { trace_id, n_spans, elapsed: started.elapsed() });
+            }
+        }
+    }
 }
 
 /// Renders one trigger field: literal text with `${...}` expressions.
@@ -272,4 +295,134 @@ pub fn trigger_span(
         span = span.with_attribute(key, *value);
     }
     span
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    use std::sync::Arc;
+
+    use super::*;
+    use crate::run::{BoxFuture, RunConfig};
+    use store::WaitOutcome;
+
+    /// A server-like source: its wait ends after `wait` with no trace, and it counts spans
+    /// only when `counts` (counting how often it is asked).
+    struct SlowSource {
+        wait: Duration,
+        counts: bool,
+        asked: AtomicUsize,
+    }
+
+    impl TraceSource for SlowSource {
+        fn wait<'a>(
+            &'a self,
+            _trace_id: TraceId,
+            _options: &'a WaitOptions,
+            _selectors: &'a [Selector],
+            _trigger_span: &'a Span,
+            _started_elsewhere: bool,
+        ) -> BoxFuture<'a, Result<WaitOutcome, SourceError>> {
+            Box::pin(async move {
+                tokio::time::sleep(self.wait).await;
+                let nothing = WaitOutcome {
+                    trace: None,
+                    complete: false,
+                    missing: Vec::new(),
+                    last_span_at: None,
+                    warnings: Vec::new(),
+                };
+                Ok(nothing)
+            })
+        }
+
+        fn span_count(&self, _trace_id: TraceId) -> BoxFuture<'_, Option<usize>> {
+            self.asked.fetch_add(1, Ordering::SeqCst);
+            let count = self.counts.then_some(0);
+            Box::pin(async move { count })
+        }
+
+        fn counts_spans(&self) -> bool {
+            self.counts
+        }
+
+        fn get(&self, _trace_id: TraceId) -> BoxFuture<'_, Result<Option<Trace>, SourceError>> {
+            Box::pin(async { Ok(None) })
+        }
+
+        fn meanwhile(&self, _awaited: TraceId, _started: Instant) -> BoxFuture<'_, Meanwhile> {
+            Box::pin(async { Meanwhile::default() })
+        }
+    }
+
+    /// Counts the progress lines it is given.
+    struct Progress {
+        shown: bool,
+        lines: Vec<WaitProgress>,
+    }
+
+    impl Reporter for Progress {
+        fn on_waiting(&mut self, progress: &WaitProgress) {
+            self.lines.push(*progress);
+        }
+
+        fn shows_progress(&self) -> bool {
+            self.shown
+        }
+
+        fn finish(&mut self, _report: &report::RunReport) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// One step waiting `wait` on `source` with a reporter that shows progress or not: the
+    /// progress lines it was given.
+    async fn progress_of(source: Arc<SlowSource>, shown: bool) -> Vec<WaitProgress> {
+        let dir = tempfile::tempdir().expect("temp dir");
+        let path = dir.path().join("test.yaml");
+        std::fs::write(
+            &path,
+            "type: Test\nspec:\n  name: waits\n  trigger:\n    type: traceid\n    traceid:\n      id: \
+             0af7651916cd43dd8448eb211c80319c\n",
+        )
+        .expect("write");
+        let Ok(defs::Loaded::Test(test)) = defs::load_file(&path) else { panic!("a test") };
+        let runner = Runner::new(source, RunConfig::default());
+        let mut reporter = Progress { shown, lines: Vec::new() };
+        let run = runner.run_test(&test, &Variables::new(), &mut reporter).await;
+        assert_eq!(run.report.state, StepState::Error, "no trace came: {:?}", run.report);
+        reporter.lines
+    }
+
+    /// A step waiting on a server (`--server`) refreshes its progress line once a second,
+    /// with the time waited, not ten times a second; off a terminal it runs no timer and
+    /// asks nothing.
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_on_a_server_shows_its_progress_once_a_second() {
+        let source = Arc::new(SlowSource {
+            wait: Duration::from_millis(5_500),
+            counts: false,
+            asked: AtomicUsize::new(0),
+        });
+        let lines = progress_of(Arc::clone(&source), true).await;
+        assert_eq!(lines.len(), 6, "at once, then at 1 s to 5 s: {lines:?}");
+        assert!(lines.iter().all(|line| line.n_spans.is_none()), "{lines:?}");
+
+        let lines = progress_of(Arc::clone(&source), false).await;
+        assert!(lines.is_empty(), "{lines:?}");
+        assert_eq!(source.asked.load(Ordering::SeqCst), 6, "only the lines shown asked");
+    }
+
+    /// A wait in this process still shows its span count ten times a second.
+    #[tokio::test(start_paused = true)]
+    async fn a_wait_in_this_process_shows_its_span_count_ten_times_a_second() {
+        let source = Arc::new(SlowSource {
+            wait: Duration::from_millis(1_050),
+            counts: true,
+            asked: AtomicUsize::new(0),
+        });
+        let lines = progress_of(source, true).await;
+        assert_eq!(lines.len(), 11, "at once, then every 100 ms: {lines:?}");
+        assert!(lines.iter().all(|line| line.n_spans == Some(0)), "{lines:?}");
+    }
 }

@@ -26,7 +26,7 @@ pub(super) fn go_duration(name: &str, text: &str) -> Result<Duration, EdgeError>
             "{name}={text:?}: expected a duration such as 500ms, 1.5s or 2h45m (units ns, us, ms, s, m, h)"
         ))
     };
-    crate::query::search::go_duration(text.trim()).ok_or_else(bad)
+    model::parse_go_duration(text.trim()).ok_or_else(bad)
 }
 
 /// An integer count of `unit` nanoseconds since the epoch (`start`, `end` in microseconds,
