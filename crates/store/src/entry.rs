@@ -843,8 +843,8 @@ fn push_part(parts: &mut Vec<Part>, resource: &Arc<Resource>, scope: &Arc<Scope>
 /// An LZ4 dictionary: what the spans the store compacted have in common, which LZ4 treats as
 /// coming just before each block it compresses with it, so that a trace's first attribute
 /// keys, names and values already have matches (BENCHMARKS.md, Store: compaction choices: 59
-/// instead of 96 bytes a span, 54 once trained). Counted in the store's index while any block
-/// holds it.
+/// instead of 96 bytes a span, about 50 once trained). Counted in the store's index while any
+/// block holds it.
 pub(super) struct Dict {
     /// Unique among the store's dictionaries, for the threads' prepared compressors.
     id: u64,
