@@ -286,10 +286,10 @@ type OpSet = hashbrown::HashSet<Arc<Operation>, foldhash::fast::RandomState>;
 
 /// Every operation of the held traces. A trace's digest holds its operations' `Arc`s, so an
 /// operation is held by some trace exactly while its count is above the table's own one:
-/// an eviction just drops them, with no lock and no count of its own (issue 23: counting
-/// each trace in and out under the catalogue's lock was a tenth of the server's time in the
-/// steady state), and the operations no trace holds any more are pruned from the table
-/// once it has doubled since the last prune.
+/// an eviction just drops them, with no lock and no count of its own (it took the lock every
+/// receiver shares, under a map shard's guard, to count each operation out), and the
+/// operations no trace holds any more are pruned from the table once it has doubled since
+/// the last prune.
 #[derive(Default)]
 pub(super) struct Catalogue {
     ops: Mutex<Table>,

@@ -1051,6 +1051,45 @@ async fn traces_compacted_with_a_dictionary_take_less_and_read_back_whole() {
     check_invariants(&store);
 }
 
+/// Each thread keeps an LZ4 compressor prepared for one dictionary: two stores compacting on
+/// one thread, each with its own dictionary, must each compress with their own (a block
+/// compressed with the other's would not read back).
+#[tokio::test(start_paused = true)]
+async fn two_stores_on_one_thread_compress_each_with_its_own_dictionary() {
+    let stores = [memory_store(64 * 1024 * 1024, usize::MAX), memory_store(64 * 1024 * 1024, usize::MAX)];
+    let quiet = stores[0].0.config().compact_after + Duration::from_millis(10);
+    let trace_of = |store: usize, trace: u8| -> Vec<Span> {
+        (0..10u8)
+            .map(|idx| {
+                let name = if store == 0 { "GET /api/v1/orders/{id}" } else { "kafka.consume payments" };
+                Span::new(tid(trace), SpanId([trace, idx, 1, 1, 1, 1, 1, 1]), name)
+                    .with_attribute("store", format!("store-{store}-{}", "x".repeat(40 * store)).as_str())
+                    .with_attribute("position", format!("{store}/{trace}/{idx}").as_str())
+            })
+            .collect()
+    };
+    let mut sent = vec![Vec::new(), Vec::new()];
+    for trace in 1..=40u8 {
+        for (index, (store, _)) in stores.iter().enumerate() {
+            store.insert(trace_of(index, trace));
+            sent[index].push(store.get(tid(trace)).expect("stored"));
+        }
+        tokio::time::sleep(quiet).await;
+    }
+    for (index, (store, _)) in stores.iter().enumerate() {
+        assert!(store.shared.dicts.heap_bytes() > 0, "store {index} made no dictionary");
+        assert_eq!(store.stats().traces_compacted, 40);
+        for (trace, before) in (1..=40u8).zip(&sent[index]) {
+            assert_eq!(
+                store.get(tid(trace)).expect("held").spans,
+                before.spans,
+                "store {index}, trace {trace}"
+            );
+        }
+        check_invariants(store);
+    }
+}
+
 /// A page of a trace too large to read whole (issue 22, defect 1): `get_range` decodes the
 /// spans at those positions of the arrival order, as `get` has them, across compacted
 /// blocks and open segments alike, and says how many the trace holds.
