@@ -1068,7 +1068,7 @@ async fn two_stores_on_one_thread_compress_each_with_its_own_dictionary() {
             })
             .collect()
     };
-    let mut sent = vec![Vec::new(), Vec::new()];
+    let mut sent = [Vec::new(), Vec::new()];
     for trace in 1..=40u8 {
         for (index, (store, _)) in stores.iter().enumerate() {
             store.insert(trace_of(index, trace));
